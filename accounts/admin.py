@@ -1,0 +1,36 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.utils.translation import gettext_lazy as _
+
+from .models import Membership, User
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    raw_id_fields = ["entity", "supplier"]
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    ordering = ["email"]
+    list_display = ["email", "full_name", "is_active", "is_staff", "email_verified_at", "date_joined"]
+    list_filter = ["is_active", "is_staff", "is_superuser", "memberships__role"]
+    search_fields = ["email", "full_name"]
+    inlines = [MembershipInline]
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        (_("Personal data"), {"fields": ("full_name",)}),
+        (_("Access"), {"fields": ("is_active", "is_staff", "is_superuser", "email_verified_at")}),
+        (_("Dates"), {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "role", "entity", "supplier", "created_at"]
+    list_filter = ["role"]
+    search_fields = ["user__email", "entity__name", "entity__ruc", "supplier__legal_name", "supplier__ruc"]
+    raw_id_fields = ["user", "entity", "supplier"]
+    list_select_related = ["user", "entity", "supplier"]

@@ -1,0 +1,123 @@
+"""Accounts: users log in with their e-mail; what they may do comes from memberships."""
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email, password, **fields):
+        if not email:
+            raise ValueError("An e-mail address is required")
+        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **fields):
+        fields.setdefault("is_staff", False)
+        fields.setdefault("is_superuser", False)
+        return self._create_user(email, password, **fields)
+
+    def create_superuser(self, email, password=None, **fields):
+        fields.update(is_staff=True, is_superuser=True, is_active=True)
+        fields.setdefault("email_verified_at", timezone.now())
+        return self._create_user(email, password, **fields)
+
+    def get_by_natural_key(self, username):
+        return self.get(email__iexact=username)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    email = models.EmailField(_("e-mail address"), max_length=254, unique=True)
+    full_name = models.CharField(_("full name"), max_length=150, blank=True)
+    is_active = models.BooleanField(
+        _("active"), default=True, help_text=_("Inactive accounts cannot log in.")
+    )
+    is_staff = models.BooleanField(
+        _("admin site access"), default=False, help_text=_("May log in to the admin site.")
+    )
+    date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+    email_verified_at = models.DateTimeField(_("e-mail verified at"), null=True, blank=True)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        ordering = ["email"]
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def save(self, *args, **kwargs):
+        # Stored in lower case so the unique index is case-insensitive in effect.
+        self.email = self.email.strip().lower()
+        super().save(*args, **kwargs)
+
+    def __str__(self) -> str:
+        return self.email
+
+    def get_full_name(self) -> str:
+        return self.full_name or self.email
+
+    def get_short_name(self) -> str:
+        return self.full_name.split(" ")[0] if self.full_name else self.email
+
+
+class Role(models.TextChoices):
+    ENTITY_STAFF = "entity_staff", _("Entity staff")
+    SUPPLIER_USER = "supplier_user", _("Supplier user")
+    AUDITOR = "auditor", _("Auditor")
+    ADMIN = "admin", _("Administrator")
+
+
+class Membership(models.Model):
+    """What a user may act as: staff of one entity, user of one supplier, auditor or admin."""
+
+    user = models.ForeignKey(User, models.CASCADE, related_name="memberships")
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    entity = models.ForeignKey(
+        "procurement.Entity", models.CASCADE, null=True, blank=True, related_name="memberships"
+    )
+    supplier = models.ForeignKey(
+        "suppliers.Supplier", models.CASCADE, null=True, blank=True, related_name="memberships"
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        constraints = [
+            models.CheckConstraint(
+                name="membership_scope_matches_role",
+                condition=(
+                    models.Q(role="entity_staff", entity__isnull=False, supplier__isnull=True)
+                    | models.Q(role="supplier_user", supplier__isnull=False, entity__isnull=True)
+                    | models.Q(role__in=["auditor", "admin"], entity__isnull=True, supplier__isnull=True)
+                ),
+            ),
+            models.UniqueConstraint(
+                fields=["user", "entity"],
+                condition=models.Q(role="entity_staff"),
+                name="membership_unique_staff_per_entity",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "supplier"],
+                condition=models.Q(role="supplier_user"),
+                name="membership_unique_user_per_supplier",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "role"],
+                condition=models.Q(role__in=["auditor", "admin"]),
+                name="membership_unique_global_role",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        scope = self.entity or self.supplier
+        return f"{self.user} · {self.get_role_display()}" + (f" · {scope}" if scope else "")

@@ -1,0 +1,14 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from core import views as core_views
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("health/", core_views.health, name="health"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("cuentas/", include("accounts.urls")),
+    path("", include("procurement.urls")),
+    path("proveedores/", include("suppliers.urls")),
+    path("admin/", admin.site.urls),
+]

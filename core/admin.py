@@ -1,0 +1,111 @@
+from django.contrib import admin
+
+from .models import (
+    AuditEntry,
+    CatalogItem,
+    Department,
+    District,
+    FiscalYear,
+    NonWorkingDay,
+    ProcedureThreshold,
+    Province,
+    Sector,
+    SmeRule,
+)
+
+
+@admin.register(Department)
+class DepartmentAdmin(admin.ModelAdmin):
+    list_display = ["code", "name"]
+    search_fields = ["code", "name"]
+
+
+@admin.register(Province)
+class ProvinceAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "department"]
+    list_filter = ["department"]
+    search_fields = ["code", "name"]
+
+
+@admin.register(District)
+class DistrictAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "province"]
+    list_filter = ["province__department"]
+    list_select_related = ["province__department"]
+    search_fields = ["code", "name", "province__name"]
+
+
+@admin.register(CatalogItem)
+class CatalogItemAdmin(admin.ModelAdmin):
+    list_display = ["code", "level", "name_es", "name_en", "sme_suppliable"]
+    list_filter = ["level", "sme_suppliable"]
+    list_editable = ["sme_suppliable"]
+    search_fields = ["code", "name_es", "name_en"]
+    raw_id_fields = ["parent"]
+    list_per_page = 50
+
+
+@admin.register(Sector)
+class SectorAdmin(admin.ModelAdmin):
+    list_display = ["code", "name_es", "name_en"]
+    search_fields = ["code", "name_es", "name_en"]
+
+
+@admin.register(SmeRule)
+class SmeRuleAdmin(admin.ModelAdmin):
+    list_display = [
+        "code",
+        "name",
+        "micro_max_workers",
+        "micro_max_sales_uit",
+        "small_max_workers",
+        "small_max_sales_uit",
+        "medium_max_sales_uit",
+    ]
+    search_fields = ["code", "name", "law"]
+
+
+class ProcedureThresholdInline(admin.TabularInline):
+    model = ProcedureThreshold
+    extra = 0
+
+
+@admin.register(FiscalYear)
+class FiscalYearAdmin(admin.ModelAdmin):
+    list_display = ["year", "uit", "sme_rule", "sme_reserved_min_share", "provisional"]
+    list_filter = ["sme_rule", "provisional"]
+    search_fields = ["year"]
+    inlines = [ProcedureThresholdInline]
+
+
+@admin.register(ProcedureThreshold)
+class ProcedureThresholdAdmin(admin.ModelAdmin):
+    list_display = ["fiscal_year", "procedure_type", "object_type", "min_amount", "max_amount"]
+    list_filter = ["fiscal_year", "procedure_type", "object_type"]
+    search_fields = ["note"]
+
+
+@admin.register(NonWorkingDay)
+class NonWorkingDayAdmin(admin.ModelAdmin):
+    list_display = ["date", "name", "legal_source"]
+    date_hierarchy = "date"
+    search_fields = ["name", "legal_source"]
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """Read-only: the trail is append-only (a database trigger refuses changes too)."""
+
+    list_display = ["sequence", "created_at", "actor_label", "action", "object_type", "object_id"]
+    list_filter = ["action", "object_type"]
+    search_fields = ["actor_label", "action", "object_id", "entry_hash"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,50 @@
+"""Codelists shared across the portal. Codes in English; labels translated (Spanish first)."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class ObjectType(models.TextChoices):
+    GOODS = "goods", _("Goods")
+    SERVICES = "services", _("Services")
+    WORKS = "works", _("Works")
+    CONSULTING_WORKS = "consulting_works", _("Consultancy for works")
+
+
+class ProcedureType(models.TextChoices):
+    """Selection procedures. The value is the prefix of a SEACE-style process identifier."""
+
+    LP = "LP", _("Public tender (Licitación Pública)")
+    CP = "CP", _("Public competition (Concurso Público)")
+    AS = "AS", _("Simplified award (Adjudicación Simplificada)")
+    SIE = "SIE", _("Electronic reverse auction (Subasta Inversa Electrónica)")
+    COMPRE = "COMPRE", _("Price comparison (Comparación de Precios)")
+    CD = "CD", _("Direct contracting (Contratación Directa)")
+    SCI = "SCI", _("Individual consultant selection (Selección de Consultores Individuales)")
+
+
+class GovernmentLevel(models.TextChoices):
+    NATIONAL = "national", _("National government")
+    REGIONAL = "regional", _("Regional government")
+    LOCAL = "local", _("Local government")
+
+
+class CatalogLevel(models.TextChoices):
+    SEGMENT = "segment", _("Segment")
+    FAMILY = "family", _("Family")
+    CLASS = "class", _("Class")
+    COMMODITY = "commodity", _("Commodity")
+
+
+class SizeClass(models.TextChoices):
+    MICRO = "micro", _("Micro enterprise")
+    SMALL = "small", _("Small enterprise")
+    MEDIUM = "medium", _("Medium enterprise")
+    LARGE = "large", _("Large enterprise")
+    # Rules without a medium band (Law 28015) only say "above small".
+    MEDIUM_OR_LARGE = "medium_or_large", _("Medium or large enterprise")
+
+    @classmethod
+    def sme_values(cls) -> tuple[str, ...]:
+        """The classes that count as SME (MYPE) for reservations and the 40% share."""
+        return (cls.MICRO.value, cls.SMALL.value)

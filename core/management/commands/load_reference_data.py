@@ -1,0 +1,224 @@
+"""Loads the reference data shipped in core/data/ (idempotent: only missing rows are added,
+so an admin's later edits survive; --update rewrites rows from the files)."""
+
+import csv
+from decimal import Decimal
+from pathlib import Path
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from core.codelists import CatalogLevel
+from core.models import (
+    CatalogItem,
+    Department,
+    District,
+    FiscalYear,
+    ProcedureThreshold,
+    Province,
+    Sector,
+    SmeRule,
+)
+
+DATA = Path(__file__).resolve().parents[2] / "data"
+_LOWER_WORDS = {"de", "del", "la", "las", "los", "el", "y", "en", "e"}
+_PARENT_PREFIX = {"family": 2, "class": 4, "commodity": 6}
+
+
+def place_name(raw: str) -> str:
+    """'SAN JUAN DE LURIGANCHO' -> 'San Juan de Lurigancho' (the source is in capitals)."""
+    words = raw.strip().lower().split()
+    return " ".join(
+        w if (i and w in _LOWER_WORDS) else w[:1].upper() + w[1:] for i, w in enumerate(words)
+    )
+
+
+def in_inei_table(row: dict[str, str]) -> bool:
+    """The source appends 19 districts created after INEI's table was compiled (no INEI
+    statistics, one without an INEI code); the portal loads INEI's 1,874."""
+    return row["inei"].isdigit() and len(row["inei"]) == 6 and row["superficie"] != "NA"
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def suppliable_rules() -> list[tuple[str, bool]]:
+    rows = read_csv(DATA / "sme_suppliable_exceptions.csv")
+    rules = [(r["prefix"], r["sme_suppliable"].strip().lower() == "true") for r in rows]
+    return sorted(rules, key=lambda rule: len(rule[0]), reverse=True)
+
+
+def is_sme_suppliable(code: str, rules: list[tuple[str, bool]]) -> bool:
+    """The longest matching prefix rule decides; goods and services default to suppliable."""
+    for prefix, flag in rules:
+        if code.startswith(prefix):
+            return flag
+    return True
+
+
+def amount(value: str, uit: Decimal) -> Decimal | None:
+    value = value.strip()
+    if not value:
+        return None
+    if value.upper().endswith("UIT"):
+        return Decimal(value[:-3].strip()) * uit
+    return Decimal(value)
+
+
+class Command(BaseCommand):
+    help = "Loads UBIGEO, the UNSPSC catalog, sectors, SME rules and fiscal-year parameters."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--update", action="store_true", help="Overwrite existing rows with the files' values."
+        )
+
+    def _save(self, model, objects, fields):
+        if self.update and fields:
+            pk = model._meta.pk.name
+            model.objects.bulk_create(
+                objects, batch_size=2000, update_conflicts=True, unique_fields=[pk], update_fields=fields
+            )
+        else:
+            model.objects.bulk_create(objects, batch_size=2000, ignore_conflicts=True)
+        return len(objects)
+
+    @transaction.atomic
+    def handle(self, *args, update=False, **options):
+        self.update = update
+        counts = {}
+        ubigeo = DATA / "ubigeo"
+        counts["departments"] = self._save(
+            Department,
+            [
+                Department(code=r["inei"][:2], name=place_name(r["departamento"]))
+                for r in read_csv(ubigeo / "ubigeo_departamento.csv")
+            ],
+            ["name"],
+        )
+        counts["provinces"] = self._save(
+            Province,
+            [
+                Province(code=r["inei"][:4], department_id=r["inei"][:2], name=place_name(r["provincia"]))
+                for r in read_csv(ubigeo / "ubigeo_provincia.csv")
+            ],
+            ["name", "department"],
+        )
+        counts["districts"] = self._save(
+            District,
+            [
+                District(code=r["inei"], province_id=r["inei"][:4], name=place_name(r["distrito"]))
+                for r in read_csv(ubigeo / "ubigeo_distrito.csv")
+                if in_inei_table(r)
+            ],
+            ["name", "province"],
+        )
+        counts["catalog items"] = self._load_catalog()
+        counts["sectors"] = self._save(
+            Sector, [Sector(**row) for row in read_csv(DATA / "sectors.csv")], ["name_es", "name_en"]
+        )
+        rules = []
+        for row in read_csv(DATA / "sme_rules.csv"):
+            rules.append(
+                SmeRule(
+                    code=row["code"],
+                    name=row["name"],
+                    law=row["law"],
+                    micro_max_workers=int(row["micro_max_workers"]) if row["micro_max_workers"] else None,
+                    micro_max_sales_uit=Decimal(row["micro_max_sales_uit"]),
+                    small_max_workers=int(row["small_max_workers"]) if row["small_max_workers"] else None,
+                    small_max_sales_uit=Decimal(row["small_max_sales_uit"]),
+                    medium_max_sales_uit=Decimal(row["medium_max_sales_uit"])
+                    if row["medium_max_sales_uit"]
+                    else None,
+                )
+            )
+        counts["SME rules"] = self._save(
+            SmeRule,
+            rules,
+            [
+                "name",
+                "law",
+                "micro_max_workers",
+                "micro_max_sales_uit",
+                "small_max_workers",
+                "small_max_sales_uit",
+                "medium_max_sales_uit",
+            ],
+        )
+        years = [
+            FiscalYear(
+                year=int(r["year"]),
+                uit=Decimal(r["uit"]),
+                uit_source=r["uit_source"],
+                sme_rule_id=r["sme_rule"],
+                sme_reserved_min_share=Decimal(r["sme_reserved_min_share"]),
+                provisional=r["provisional"] == "true",
+            )
+            for r in read_csv(DATA / "fiscal_years.csv")
+        ]
+        counts["fiscal years"] = self._save(
+            FiscalYear, years, ["uit", "uit_source", "sme_rule", "sme_reserved_min_share", "provisional"]
+        )
+        counts["procedure thresholds"] = self._load_thresholds()
+        summary = ", ".join(f"{n} {label}" for label, n in counts.items())
+        self.stdout.write(f"Reference data in place ({summary}).")
+
+    def _load_catalog(self) -> int:
+        rows = read_csv(DATA / "unspsc" / "unspsc_v7_es_en.csv")
+        codes = {r["code"] for r in rows}
+        rules = suppliable_rules()
+        items = []
+        for r in rows:
+            code, level = r["code"], r["level"]
+            parent = None
+            if level in _PARENT_PREFIX:
+                # Walk up to the nearest ancestor present in the catalog.
+                for length in (6, 4, 2):
+                    if length > _PARENT_PREFIX[level]:
+                        continue
+                    candidate = code[:length].ljust(8, "0")
+                    if candidate in codes and candidate != code:
+                        parent = candidate
+                        break
+            items.append(
+                CatalogItem(
+                    code=code,
+                    level=CatalogLevel(level),
+                    parent_id=parent,
+                    name_es=r["name_es"].strip() or r["name_en"].strip(),
+                    name_en=r["name_en"].strip(),
+                    sme_suppliable=is_sme_suppliable(code, rules),
+                )
+            )
+        # Parents first, so the foreign keys hold at every batch.
+        order = {"segment": 0, "family": 1, "class": 2, "commodity": 3}
+        items.sort(key=lambda item: (order[item.level], item.code))
+        return self._save(CatalogItem, items, ["level", "parent", "name_es", "name_en", "sme_suppliable"])
+
+    def _load_thresholds(self) -> int:
+        rows = read_csv(DATA / "procedure_thresholds.csv")
+        existing = set(
+            ProcedureThreshold.objects.values_list("fiscal_year_id", "procedure_type", "object_type")
+        )
+        created = 0
+        for year in FiscalYear.objects.all():
+            for r in rows:
+                key = (year.year, r["procedure_type"], r["object_type"])
+                values = {
+                    "min_amount": amount(r["min"], year.uit),
+                    "max_amount": amount(r["max"], year.uit),
+                    "note": r["note"],
+                }
+                if key not in existing:
+                    ProcedureThreshold.objects.create(
+                        fiscal_year=year, procedure_type=key[1], object_type=key[2], **values
+                    )
+                    created += 1
+                elif self.update:
+                    ProcedureThreshold.objects.filter(
+                        fiscal_year=year, procedure_type=key[1], object_type=key[2]
+                    ).update(**values)
+        return created

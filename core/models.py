@@ -1,0 +1,288 @@
+"""Reference data (regions, catalog, sectors, fiscal-year parameters) and the audit trail."""
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from .codelists import CatalogLevel, ObjectType, ProcedureType, SizeClass
+
+
+class BilingualName(models.Model):
+    """Reference rows named in Spanish and English; `name` follows the active language."""
+
+    name_es = models.CharField(_("name (Spanish)"), max_length=255)
+    name_en = models.CharField(_("name (English)"), max_length=255, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def name(self) -> str:
+        if (get_language() or "es").startswith("en") and self.name_en:
+            return self.name_en
+        return self.name_es or self.name_en
+
+    def __str__(self) -> str:
+        return self.name
+
+
+# --- UBIGEO: department > province > district (INEI codes) -------------------------------
+
+
+class Department(models.Model):
+    code = models.CharField(_("code"), max_length=2, primary_key=True)
+    name = models.CharField(_("name"), max_length=80)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("department")
+        verbose_name_plural = _("departments")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Province(models.Model):
+    code = models.CharField(_("code"), max_length=4, primary_key=True)
+    department = models.ForeignKey(Department, models.PROTECT, related_name="provinces")
+    name = models.CharField(_("name"), max_length=80)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("province")
+        verbose_name_plural = _("provinces")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class District(models.Model):
+    """A district; its 6-digit INEI UBIGEO code is the key entities and suppliers point to."""
+
+    code = models.CharField(_("UBIGEO"), max_length=6, primary_key=True)
+    province = models.ForeignKey(Province, models.PROTECT, related_name="districts")
+    name = models.CharField(_("name"), max_length=80)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("district")
+        verbose_name_plural = _("districts")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.province.name}, {self.province.department.name})"
+
+    @property
+    def department_code(self) -> str:
+        return self.code[:2]
+
+
+# --- Catalog (UNSPSC, the base of Peru's CUBSO) ---------------------------------------------
+
+
+class CatalogItem(BilingualName):
+    """A UNSPSC code; prefixes give the hierarchy (43000000 > 43210000 > 43211500 > 43211503)."""
+
+    code = models.CharField(_("code"), max_length=8, primary_key=True)
+    level = models.CharField(_("level"), max_length=10, choices=CatalogLevel.choices)
+    parent = models.ForeignKey(
+        "self", models.PROTECT, null=True, blank=True, related_name="children"
+    )
+    sme_suppliable = models.BooleanField(
+        _("SME-suppliable"),
+        default=True,
+        help_text=_("Whether SMEs can supply it; only such items count in the 40% SME base."),
+    )
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("catalog item")
+        verbose_name_plural = _("catalog items")
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    @property
+    def significant_prefix(self) -> str:
+        """The prefix that every descendant's code starts with (used for subscriptions)."""
+        length = {"segment": 2, "family": 4, "class": 6}.get(self.level, 8)
+        return self.code[:length]
+
+
+class Sector(BilingualName):
+    code = models.SlugField(_("code"), max_length=40, primary_key=True)
+
+    class Meta:
+        ordering = ["name_es"]
+        verbose_name = _("sector")
+        verbose_name_plural = _("sectors")
+
+
+# --- Fiscal-year parameters -----------------------------------------------------------------
+
+
+class SmeRule(models.Model):
+    """A versioned SME size rule: thresholds in workers and annual sales (in UIT)."""
+
+    code = models.SlugField(_("code"), max_length=30, primary_key=True)
+    name = models.CharField(_("name"), max_length=120)
+    law = models.CharField(_("legal source"), max_length=200)
+    micro_max_workers = models.PositiveIntegerField(_("micro: max. workers"), null=True, blank=True)
+    micro_max_sales_uit = models.DecimalField(_("micro: max. sales (UIT)"), max_digits=10, decimal_places=2)
+    small_max_workers = models.PositiveIntegerField(_("small: max. workers"), null=True, blank=True)
+    small_max_sales_uit = models.DecimalField(_("small: max. sales (UIT)"), max_digits=10, decimal_places=2)
+    medium_max_sales_uit = models.DecimalField(
+        _("medium: max. sales (UIT)"),
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("Empty when the rule has no medium band."),
+    )
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("SME rule")
+        verbose_name_plural = _("SME rules")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def classify(self, sales_uit: Decimal, workers: int | None) -> SizeClass:
+        """Size class for annual sales (in UIT) and workers. Limits are inclusive; a rule
+        with worker limits needs both limits met (Law 28015 art. 3), one without only sales
+        (Law 30056 art. 5)."""
+
+        def within(max_workers: int | None, max_sales: Decimal) -> bool:
+            if sales_uit > max_sales:
+                return False
+            if max_workers is None:
+                return True
+            return workers is not None and workers <= max_workers
+
+        if within(self.micro_max_workers, self.micro_max_sales_uit):
+            return SizeClass.MICRO
+        if within(self.small_max_workers, self.small_max_sales_uit):
+            return SizeClass.SMALL
+        if self.medium_max_sales_uit is None:
+            return SizeClass.MEDIUM_OR_LARGE
+        if sales_uit <= self.medium_max_sales_uit:
+            return SizeClass.MEDIUM
+        return SizeClass.LARGE
+
+
+class FiscalYear(models.Model):
+    """Parameters of one fiscal year: UIT value, SME rule in force and the SME reservation."""
+
+    year = models.PositiveSmallIntegerField(_("year"), primary_key=True)
+    uit = models.DecimalField(_("UIT (S/)"), max_digits=10, decimal_places=2)
+    uit_source = models.CharField(_("UIT legal source"), max_length=200, blank=True)
+    sme_rule = models.ForeignKey(SmeRule, models.PROTECT, verbose_name=_("SME rule in force"))
+    sme_reserved_min_share = models.DecimalField(
+        _("minimum SME reserved share"),
+        max_digits=4,
+        decimal_places=3,
+        default=Decimal("0.400"),
+        help_text=_("Share of eligible planned purchases reserved for SMEs (Law 28015 art. 21)."),
+    )
+    provisional = models.BooleanField(
+        _("provisional"), default=False, help_text=_("Figures estimated before official publication.")
+    )
+
+    class Meta:
+        ordering = ["year"]
+        verbose_name = _("fiscal year")
+        verbose_name_plural = _("fiscal years")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(uit__gt=0), name="fiscal_year_uit_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(sme_reserved_min_share__gte=0, sme_reserved_min_share__lte=1),
+                name="fiscal_year_sme_share_between_0_and_1",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.year)
+
+    def to_uit(self, amount: Decimal) -> Decimal:
+        return (Decimal(amount) / self.uit).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+class ProcedureThreshold(models.Model):
+    """Value band (S/, min inclusive, max exclusive) in which a procedure applies to an object."""
+
+    fiscal_year = models.ForeignKey(FiscalYear, models.CASCADE, related_name="thresholds")
+    procedure_type = models.CharField(_("procedure type"), max_length=8, choices=ProcedureType.choices)
+    object_type = models.CharField(_("object"), max_length=20, choices=ObjectType.choices)
+    min_amount = models.DecimalField(_("from (S/, inclusive)"), max_digits=16, decimal_places=2)
+    max_amount = models.DecimalField(
+        _("up to (S/, exclusive)"), max_digits=16, decimal_places=2, null=True, blank=True
+    )
+    note = models.CharField(_("note"), max_length=250, blank=True)
+
+    class Meta:
+        ordering = ["fiscal_year", "object_type", "min_amount"]
+        verbose_name = _("procedure threshold")
+        verbose_name_plural = _("procedure thresholds")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["fiscal_year", "procedure_type", "object_type"],
+                name="threshold_unique_per_year_procedure_object",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(max_amount__isnull=True) | models.Q(max_amount__gt=models.F("min_amount")),
+                name="threshold_band_not_empty",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.fiscal_year_id} {self.procedure_type} {self.object_type}"
+
+
+class NonWorkingDay(models.Model):
+    """A non-working day declared on top of the national holidays (decreed days off)."""
+
+    date = models.DateField(_("date"), unique=True)
+    name = models.CharField(_("name"), max_length=120)
+    legal_source = models.CharField(_("legal source"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["date"]
+        verbose_name = _("non-working day")
+        verbose_name_plural = _("non-working days")
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.name}"
+
+
+# --- Audit trail ----------------------------------------------------------------------------
+
+
+class AuditEntry(models.Model):
+    """One append-only entry of the hash-chained audit trail (see core.audit)."""
+
+    sequence = models.PositiveBigIntegerField(_("sequence"), unique=True)
+    created_at = models.DateTimeField(_("time"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    actor_label = models.CharField(_("actor"), max_length=254)
+    action = models.CharField(_("action"), max_length=60, db_index=True)
+    object_type = models.CharField(_("object type"), max_length=60)
+    object_id = models.CharField(_("object id"), max_length=64)
+    data = models.JSONField(_("data"), default=dict)
+    previous_hash = models.CharField(_("previous hash"), max_length=64)
+    entry_hash = models.CharField(_("hash"), max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["sequence"]
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit entries")
+        indexes = [models.Index(fields=["object_type", "object_id"])]
+
+    def __str__(self) -> str:
+        return f"#{self.sequence} {self.action} {self.object_type}:{self.object_id}"

@@ -1,0 +1,12 @@
+from django.contrib import admin
+
+from .models import Entity
+
+
+@admin.register(Entity)
+class EntityAdmin(admin.ModelAdmin):
+    list_display = ["ruc", "acronym", "name", "sector", "level", "ubigeo"]
+    list_filter = ["level", "sector", "ubigeo__province__department"]
+    search_fields = ["ruc", "acronym", "name"]
+    raw_id_fields = ["ubigeo"]
+    list_select_related = ["sector", "ubigeo"]

@@ -1,0 +1,101 @@
+"""The supplier registry (like Peru's RNP) and each supplier's SME size classification."""
+
+from datetime import date
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from core.codelists import SizeClass
+from core.models import CatalogItem, District, FiscalYear, SmeRule
+from core.ruc import validate_ruc
+
+
+class Supplier(models.Model):
+    ruc = models.CharField(_("RUC"), max_length=11, unique=True, validators=[validate_ruc])
+    legal_name = models.CharField(_("legal name"), max_length=255)
+    trade_name = models.CharField(_("trade name"), max_length=255, blank=True)
+    domicile = models.ForeignKey(
+        District, models.PROTECT, verbose_name=_("domicile (UBIGEO)"), related_name="+"
+    )
+    address = models.CharField(_("address"), max_length=255, blank=True)
+    email = models.EmailField(_("contact e-mail"), blank=True)
+    phone = models.CharField(_("phone"), max_length=30, blank=True)
+    categories = models.ManyToManyField(
+        CatalogItem, verbose_name=_("catalog categories"), blank=True, related_name="suppliers"
+    )
+    registry_valid_until = models.DateField(_("registry valid until"), null=True, blank=True)
+    registered_at = models.DateTimeField(_("registered"), default=timezone.now)
+    # The current classification, kept by suppliers.services.classify_supplier (its history
+    # lives in SizeClassification).
+    size_class = models.CharField(
+        _("size class"), max_length=20, choices=SizeClass.choices, blank=True, db_index=True
+    )
+    size_rule = models.ForeignKey(
+        SmeRule, models.PROTECT, null=True, blank=True, verbose_name=_("size rule"), related_name="+"
+    )
+
+    class Meta:
+        ordering = ["legal_name"]
+        verbose_name = _("supplier")
+        verbose_name_plural = _("suppliers")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ruc__regex=r"^(10|15|16|17|20)[0-9]{9}$"), name="supplier_ruc_format"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.legal_name} ({self.ruc})"
+
+    @property
+    def is_sme(self) -> bool:
+        return self.size_class in SizeClass.sme_values()
+
+    @property
+    def is_natural_person(self) -> bool:
+        return self.ruc.startswith("10")
+
+    def registry_valid_on(self, day: date | None = None) -> bool:
+        """Registry in force on `day` (today by default): an expired registration cannot bid."""
+        day = day or timezone.localdate()
+        return self.registry_valid_until is not None and self.registry_valid_until >= day
+
+
+class SizeClassification(models.Model):
+    """One classification of a supplier's size under a named rule, from its declaration."""
+
+    class Source(models.TextChoices):
+        DECLARATION = "declaration", _("Supplier's declaration")
+        REVIEW = "review", _("Administrative review")
+        IMPORT = "import", _("Imported")
+
+    supplier = models.ForeignKey(Supplier, models.CASCADE, related_name="classifications")
+    rule = models.ForeignKey(SmeRule, models.PROTECT, verbose_name=_("rule"), related_name="+")
+    sales_year = models.ForeignKey(
+        FiscalYear, models.PROTECT, verbose_name=_("year of the sales"), related_name="+"
+    )
+    annual_sales = models.DecimalField(_("annual sales (S/)"), max_digits=16, decimal_places=2)
+    workers = models.PositiveIntegerField(_("workers"), null=True, blank=True)
+    sales_uit = models.DecimalField(_("annual sales (UIT)"), max_digits=12, decimal_places=2)
+    size_class = models.CharField(_("size class"), max_length=20, choices=SizeClass.choices)
+    source = models.CharField(_("source"), max_length=20, choices=Source.choices)
+    classified_at = models.DateTimeField(_("classified"), default=timezone.now)
+    classified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-classified_at", "-id"]
+        get_latest_by = ["classified_at", "id"]
+        verbose_name = _("size classification")
+        verbose_name_plural = _("size classifications")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(annual_sales__gte=0), name="classification_sales_not_negative"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.supplier.ruc} {self.get_size_class_display()} ({self.rule_id})"
