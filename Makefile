@@ -13,7 +13,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 DEMO_PROCESSES ?= 2000
 
-.PHONY: run test lint format bench install migrate seed clean
+.PHONY: run test lint format bench install migrate seed clean messages
 
 $(VENV)/.installed: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python >= 3.12 is required"; exit 1; }
@@ -40,7 +40,7 @@ run: seed
 test: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) manage.py makemigrations --check --dry-run
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres $(PY) manage.py makemigrations --check --dry-run
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
 		$(VENV)/bin/pytest --create-db
 
@@ -57,3 +57,8 @@ bench: install
 
 clean:
 	rm -rf $(VENV) var staticfiles
+
+# Refresh the Spanish catalog after changing UI strings; translate, then run again to compile.
+messages: install
+	$(PY) manage.py makemessages -l es --ignore=.venv --ignore=tests --ignore=var --no-obsolete
+	$(PY) manage.py compilemessages -l es --ignore=.venv

@@ -14,7 +14,14 @@ class MembershipInline(admin.TabularInline):
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     ordering = ["email"]
-    list_display = ["email", "full_name", "is_active", "is_staff", "email_verified_at", "date_joined"]
+    list_display = [
+        "email",
+        "full_name",
+        "is_active",
+        "is_staff",
+        "email_verified_at",
+        "date_joined",
+    ]
     list_filter = ["is_active", "is_staff", "is_superuser", "memberships__role"]
     search_fields = ["email", "full_name"]
     inlines = [MembershipInline]
@@ -31,6 +38,12 @@ class UserAdmin(DjangoUserAdmin):
 class MembershipAdmin(admin.ModelAdmin):
     list_display = ["user", "role", "entity", "supplier", "created_at"]
     list_filter = ["role"]
-    search_fields = ["user__email", "entity__name", "entity__ruc", "supplier__legal_name", "supplier__ruc"]
+    search_fields = [
+        "user__email",
+        "entity__name",
+        "entity__ruc",
+        "supplier__legal_name",
+        "supplier__ruc",
+    ]
     raw_id_fields = ["user", "entity", "supplier"]
     list_select_related = ["user", "entity", "supplier"]

@@ -8,7 +8,9 @@ from . import permissions
 
 class PortalBackend(ModelBackend):
     def authenticate(self, request, username=None, password=None, email=None, **kwargs):
-        return super().authenticate(request, username=username or email, password=password, **kwargs)
+        return super().authenticate(
+            request, username=username or email, password=password, **kwargs
+        )
 
     def has_perm(self, user_obj, perm, obj=None):
         if permissions.is_admin(user_obj):

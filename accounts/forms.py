@@ -1,10 +1,11 @@
+import unicodedata
+
 from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
-from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
-from core.models import District, FiscalYear
+from core.models import Department, District, FiscalYear
 from core.ruc import validate_ruc
 
 from .models import User
@@ -28,25 +29,57 @@ class EmailLoginForm(AuthenticationForm):
             raise
 
 
-def _district_choices():
-    """Districts grouped by department and province, for a select that needs no JavaScript."""
-    groups: dict[str, list[tuple[str, str]]] = {}
-    for district in District.objects.select_related("province__department").order_by(
-        "province__department__name", "province__name", "name"
-    ):
-        label = f"{district.province.department.name} / {district.province.name}"
-        groups.setdefault(label, []).append((district.code, district.name))
-    return [("", "---------")] + list(groups.items())
+def _plain(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return " ".join(ascii_text.lower().split())
+
+
+def resolve_district(department: Department, text: str) -> District:
+    """The district of `department` named `text` (accents and case ignored); a name shared by
+    two provinces is told apart as 'Name (Province)'."""
+    wanted = _plain(text)
+    candidates = list(
+        District.objects.filter(province__department=department).select_related("province")
+    )
+    matches = [d for d in candidates if _plain(d.name) == wanted]
+    if not matches:
+        matches = [d for d in candidates if _plain(f"{d.name} ({d.province.name})") == wanted]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        options = ", ".join(f"{d.name} ({d.province.name})" for d in matches)
+        raise forms.ValidationError(
+            _("Several districts have that name; write one of: %(options)s.") % {"options": options}
+        )
+    similar = [d for d in candidates if wanted and wanted in _plain(d.name)][:8]
+    if similar:
+        options = ", ".join(d.name for d in similar)
+        raise forms.ValidationError(
+            _("No district of %(department)s has that exact name. Did you mean: %(options)s?")
+            % {"department": department.name, "options": options}
+        )
+    raise forms.ValidationError(
+        _("No district of %(department)s has that name.") % {"department": department.name}
+    )
 
 
 class SupplierRegistrationForm(forms.Form):
     ruc = forms.CharField(label=_("RUC"), max_length=11, min_length=11, validators=[validate_ruc])
     legal_name = forms.CharField(label=_("Legal name"), max_length=255)
-    domicile = forms.ChoiceField(label=_("District of the registered address"))
+    department = forms.ModelChoiceField(
+        label=_("Department of the registered address"), queryset=Department.objects.all()
+    )
+    district = forms.CharField(
+        label=_("District"),
+        max_length=120,
+        help_text=_("For example: Miraflores, Wanchaq, Cerro Colorado."),
+    )
     full_name = forms.CharField(label=_("Your full name"), max_length=150)
     email = forms.EmailField(label=_("E-mail"))
     password1 = forms.CharField(label=_("Password"), widget=forms.PasswordInput, strip=False)
-    password2 = forms.CharField(label=_("Repeat the password"), widget=forms.PasswordInput, strip=False)
+    password2 = forms.CharField(
+        label=_("Repeat the password"), widget=forms.PasswordInput, strip=False
+    )
     sales_year = forms.TypedChoiceField(label=_("Year of the declared sales"), coerce=int)
     annual_sales = forms.DecimalField(
         label=_("Annual sales (S/)"), min_value=0, max_digits=16, decimal_places=2
@@ -55,20 +88,20 @@ class SupplierRegistrationForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["domicile"].choices = lazy(_district_choices, list)()
         self.fields["sales_year"].choices = [
             (year, str(year)) for year in FiscalYear.objects.values_list("year", flat=True)
         ]
-        self.fields["password1"].help_text = password_validation.password_validators_help_text_html()
-
-    def clean_domicile(self):
-        district = District.objects.filter(code=self.cleaned_data["domicile"]).first()
-        if district is None:
-            raise forms.ValidationError(_("Choose a district from the list."))
-        return district
+        self.fields[
+            "password1"
+        ].help_text = password_validation.password_validators_help_text_html()
 
     def clean(self):
         cleaned = super().clean()
+        if cleaned.get("department") and cleaned.get("district"):
+            try:
+                cleaned["domicile"] = resolve_district(cleaned["department"], cleaned["district"])
+            except forms.ValidationError as error:
+                self.add_error("district", error)
         first, second = cleaned.get("password1"), cleaned.get("password2")
         if first and second and first != second:
             self.add_error("password2", _("The two passwords do not match."))

@@ -98,7 +98,9 @@ class Membership(models.Model):
                 condition=(
                     models.Q(role="entity_staff", entity__isnull=False, supplier__isnull=True)
                     | models.Q(role="supplier_user", supplier__isnull=False, entity__isnull=True)
-                    | models.Q(role__in=["auditor", "admin"], entity__isnull=True, supplier__isnull=True)
+                    | models.Q(
+                        role__in=["auditor", "admin"], entity__isnull=True, supplier__isnull=True
+                    )
                 ),
             ),
             models.UniqueConstraint(

@@ -35,12 +35,16 @@ def verify_email(token: str) -> User:
     """Activate the account named by a signed, unexpired token (valid for
     EMAIL_VERIFICATION_MAX_AGE seconds). Using a token twice is harmless."""
     try:
-        payload = signing.loads(token, salt=_VERIFY_SALT, max_age=settings.EMAIL_VERIFICATION_MAX_AGE)
+        payload = signing.loads(
+            token, salt=_VERIFY_SALT, max_age=settings.EMAIL_VERIFICATION_MAX_AGE
+        )
     except signing.SignatureExpired:
         raise DomainError(_("This verification link has expired. Register again.")) from None
     except signing.BadSignature:
         raise DomainError(_("This verification link is not valid.")) from None
-    user = User.objects.select_for_update().filter(pk=payload["user"], email=payload["email"]).first()
+    user = (
+        User.objects.select_for_update().filter(pk=payload["user"], email=payload["email"]).first()
+    )
     if user is None:
         raise DomainError(_("This verification link is not valid."))
     if user.email_verified_at is None:
@@ -68,6 +72,10 @@ def grant_membership(actor, user: User, role: str, *, entity=None, supplier=None
         actor,
         "account.membership_granted",
         user,
-        {"role": role, "entity": getattr(entity, "ruc", None), "supplier": getattr(supplier, "ruc", None)},
+        {
+            "role": role,
+            "entity": getattr(entity, "ruc", None),
+            "supplier": getattr(supplier, "ruc", None),
+        },
     )
     return membership

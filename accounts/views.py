@@ -44,6 +44,8 @@ def verify(request, token):
     try:
         services.verify_email(token)
     except DomainError as error:
-        return render(request, "accounts/verify_failed.html", {"message": error.message}, status=400)
+        return render(
+            request, "accounts/verify_failed.html", {"message": error.message}, status=400
+        )
     messages.success(request, _("Your e-mail is confirmed. You can log in now."))
     return redirect("accounts:login")

@@ -3,7 +3,6 @@ from django.contrib.admin.apps import AdminConfig
 from django.utils.translation import gettext_lazy as _
 
 
-
 class PortalAdminSite(admin.AdminSite):
     site_header = _("Procurement portal administration")
     site_title = _("Portal administration")

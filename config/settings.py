@@ -62,7 +62,6 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "core.middleware.PortalLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -133,49 +132,51 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 MEDIA_URL = "media/"
 
 
-# E-mail: EMAIL_URL (smtp://user:pass@host:port, smtp+tls://, smtps://, console://,
-# file:///path), or EMAIL_HOST/EMAIL_PORT, or files in var/mail/.
-def _email_settings() -> dict:
+# E-mail (Django 6.1 MAILERS): EMAIL_URL (smtp://user:pass@host:port, smtp+tls://, smtps://,
+# console://, file:///path), or EMAIL_HOST/EMAIL_PORT, or files in var/mail/.
+_SMTP = "django.core.mail.backends.smtp.EmailBackend"
+_FILES = "django.core.mail.backends.filebased.EmailBackend"
+
+
+def _mailer() -> dict:
     url = os.environ.get("EMAIL_URL")
     host = os.environ.get("EMAIL_HOST")
     if not url and host:
         return {
-            "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-            "EMAIL_HOST": host,
-            "EMAIL_PORT": int(os.environ.get("EMAIL_PORT", "25")),
-            "EMAIL_HOST_USER": os.environ.get("EMAIL_HOST_USER", ""),
-            "EMAIL_HOST_PASSWORD": os.environ.get("EMAIL_HOST_PASSWORD", ""),
-            "EMAIL_USE_TLS": env_bool("EMAIL_USE_TLS", False),
+            "BACKEND": _SMTP,
+            "OPTIONS": {
+                "host": host,
+                "port": int(os.environ.get("EMAIL_PORT", "25")),
+                "username": os.environ.get("EMAIL_HOST_USER", ""),
+                "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
+                "use_tls": env_bool("EMAIL_USE_TLS", False),
+                "timeout": 30,
+            },
         }
     if not url:
-        return {
-            "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
-            "EMAIL_FILE_PATH": str(VAR_DIR / "mail"),
-        }
+        return {"BACKEND": _FILES, "OPTIONS": {"file_path": str(VAR_DIR / "mail")}}
     parts = urlsplit(url)
     if parts.scheme == "console":
-        return {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
+        return {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
     if parts.scheme == "file":
-        return {
-            "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
-            "EMAIL_FILE_PATH": unquote(parts.path),
-        }
+        return {"BACKEND": _FILES, "OPTIONS": {"file_path": unquote(parts.path)}}
     if parts.scheme not in {"smtp", "smtp+tls", "smtps"}:
         raise ImproperlyConfigured(f"EMAIL_URL scheme {parts.scheme!r} is not supported.")
-    query = parse_qs(parts.query)
     return {
-        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-        "EMAIL_HOST": parts.hostname or "localhost",
-        "EMAIL_PORT": parts.port or (465 if parts.scheme == "smtps" else 25),
-        "EMAIL_HOST_USER": unquote(parts.username or ""),
-        "EMAIL_HOST_PASSWORD": unquote(parts.password or ""),
-        "EMAIL_USE_TLS": parts.scheme == "smtp+tls" or "tls" in query,
-        "EMAIL_USE_SSL": parts.scheme == "smtps",
+        "BACKEND": _SMTP,
+        "OPTIONS": {
+            "host": parts.hostname or "localhost",
+            "port": parts.port or (465 if parts.scheme == "smtps" else 25),
+            "username": unquote(parts.username or ""),
+            "password": unquote(parts.password or ""),
+            "use_tls": parts.scheme == "smtp+tls" or "tls" in parse_qs(parts.query),
+            "use_ssl": parts.scheme == "smtps",
+            "timeout": 30,
+        },
     }
 
 
-globals().update(_email_settings())
-EMAIL_TIMEOUT = 30
+MAILERS = {"default": _mailer()}
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Portal de Compras <no-reply@localhost>")
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
@@ -224,9 +225,11 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", 31536000))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
     if env_bool("BEHIND_TLS_PROXY", True):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # Static files served by WhiteNoise from STATIC_ROOT (run `manage.py collectstatic`).
+    MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
     STORAGES = {
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
         "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},

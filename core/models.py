@@ -19,14 +19,14 @@ class BilingualName(models.Model):
     class Meta:
         abstract = True
 
+    def __str__(self) -> str:
+        return self.name
+
     @property
     def name(self) -> str:
         if (get_language() or "es").startswith("en") and self.name_en:
             return self.name_en
         return self.name_es or self.name_en
-
-    def __str__(self) -> str:
-        return self.name
 
 
 # --- UBIGEO: department > province > district (INEI codes) -------------------------------
@@ -130,9 +130,13 @@ class SmeRule(models.Model):
     name = models.CharField(_("name"), max_length=120)
     law = models.CharField(_("legal source"), max_length=200)
     micro_max_workers = models.PositiveIntegerField(_("micro: max. workers"), null=True, blank=True)
-    micro_max_sales_uit = models.DecimalField(_("micro: max. sales (UIT)"), max_digits=10, decimal_places=2)
+    micro_max_sales_uit = models.DecimalField(
+        _("micro: max. sales (UIT)"), max_digits=10, decimal_places=2
+    )
     small_max_workers = models.PositiveIntegerField(_("small: max. workers"), null=True, blank=True)
-    small_max_sales_uit = models.DecimalField(_("small: max. sales (UIT)"), max_digits=10, decimal_places=2)
+    small_max_sales_uit = models.DecimalField(
+        _("small: max. sales (UIT)"), max_digits=10, decimal_places=2
+    )
     medium_max_sales_uit = models.DecimalField(
         _("medium: max. sales (UIT)"),
         max_digits=10,
@@ -188,7 +192,9 @@ class FiscalYear(models.Model):
         help_text=_("Share of eligible planned purchases reserved for SMEs (Law 28015 art. 21)."),
     )
     provisional = models.BooleanField(
-        _("provisional"), default=False, help_text=_("Figures estimated before official publication.")
+        _("provisional"),
+        default=False,
+        help_text=_("Figures estimated before official publication."),
     )
 
     class Meta:
@@ -196,9 +202,7 @@ class FiscalYear(models.Model):
         verbose_name = _("fiscal year")
         verbose_name_plural = _("fiscal years")
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(uit__gt=0), name="fiscal_year_uit_positive"
-            ),
+            models.CheckConstraint(condition=models.Q(uit__gt=0), name="fiscal_year_uit_positive"),
             models.CheckConstraint(
                 condition=models.Q(sme_reserved_min_share__gte=0, sme_reserved_min_share__lte=1),
                 name="fiscal_year_sme_share_between_0_and_1",
@@ -209,14 +213,22 @@ class FiscalYear(models.Model):
         return str(self.year)
 
     def to_uit(self, amount: Decimal) -> Decimal:
-        return (Decimal(amount) / self.uit).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        """The exact amount in UIT (unrounded: thresholds are compared on this value)."""
+        return Decimal(amount) / self.uit
+
+
+def round_uit(value: Decimal) -> Decimal:
+    """UIT figures as stored and shown: two decimals."""
+    return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 class ProcedureThreshold(models.Model):
     """Value band (S/, min inclusive, max exclusive) in which a procedure applies to an object."""
 
     fiscal_year = models.ForeignKey(FiscalYear, models.CASCADE, related_name="thresholds")
-    procedure_type = models.CharField(_("procedure type"), max_length=8, choices=ProcedureType.choices)
+    procedure_type = models.CharField(
+        _("procedure type"), max_length=8, choices=ProcedureType.choices
+    )
     object_type = models.CharField(_("object"), max_length=20, choices=ObjectType.choices)
     min_amount = models.DecimalField(_("from (S/, inclusive)"), max_digits=16, decimal_places=2)
     max_amount = models.DecimalField(
@@ -234,7 +246,8 @@ class ProcedureThreshold(models.Model):
                 name="threshold_unique_per_year_procedure_object",
             ),
             models.CheckConstraint(
-                condition=models.Q(max_amount__isnull=True) | models.Q(max_amount__gt=models.F("min_amount")),
+                condition=models.Q(max_amount__isnull=True)
+                | models.Q(max_amount__gt=models.F("min_amount")),
                 name="threshold_band_not_empty",
             ),
         ]

@@ -23,9 +23,7 @@ def validate_ruc(value: str) -> None:
     if not isinstance(value, str) or len(value) != 11 or not value.isdigit():
         raise ValidationError(_("A RUC has exactly 11 digits."), code="ruc_format")
     if not value.startswith(RUC_PREFIXES):
-        raise ValidationError(
-            _("A RUC starts with 10, 15, 16, 17 or 20."), code="ruc_prefix"
-        )
+        raise ValidationError(_("A RUC starts with 10, 15, 16, 17 or 20."), code="ruc_prefix")
     if check_digit(value[:10]) != int(value[10]):
         raise ValidationError(
             _("The RUC's check digit is wrong: please check the number."), code="ruc_check_digit"

@@ -31,7 +31,9 @@ class WorkingCalendar:
         return cls(NonWorkingDay.objects.values_list("date", flat=True))
 
     def is_working_day(self, day: date) -> bool:
-        return day.weekday() < 5 and day not in national_holidays(day.year) and day not in self.extra
+        return (
+            day.weekday() < 5 and day not in national_holidays(day.year) and day not in self.extra
+        )
 
     def add_working_days(self, start: date, days: int) -> date:
         """The date `days` working days after `start` (start itself is not counted)."""

@@ -11,7 +11,9 @@ from .models import Entity
 class EntityFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Name, acronym or RUC"), method="filter_text")
     sector = django_filters.ModelChoiceFilter(queryset=Sector.objects.all(), label=_("Sector"))
-    level = django_filters.ChoiceFilter(choices=GovernmentLevel.choices, label=_("Government level"))
+    level = django_filters.ChoiceFilter(
+        choices=GovernmentLevel.choices, label=_("Government level")
+    )
     department = django_filters.ModelChoiceFilter(
         queryset=Department.objects.all(), label=_("Department"), method="filter_department"
     )

@@ -19,7 +19,9 @@ class Entity(models.Model):
         unique=True,
         help_text=_("Used in process identifiers, e.g. LP-SM-3-2026-MINSA-1."),
     )
-    sector = models.ForeignKey(Sector, models.PROTECT, verbose_name=_("sector"), related_name="entities")
+    sector = models.ForeignKey(
+        Sector, models.PROTECT, verbose_name=_("sector"), related_name="entities"
+    )
     level = models.CharField(_("government level"), max_length=10, choices=GovernmentLevel.choices)
     ubigeo = models.ForeignKey(District, models.PROTECT, verbose_name=_("UBIGEO"), related_name="+")
     address = models.CharField(_("address"), max_length=255, blank=True)
@@ -30,7 +32,9 @@ class Entity(models.Model):
         verbose_name = _("entity")
         verbose_name_plural = _("entities")
         constraints = [
-            models.CheckConstraint(condition=models.Q(ruc__regex=r"^20[0-9]{9}$"), name="entity_ruc_format"),
+            models.CheckConstraint(
+                condition=models.Q(ruc__regex=r"^20[0-9]{9}$"), name="entity_ruc_format"
+            ),
             models.CheckConstraint(
                 condition=models.Q(acronym__regex=r"^[A-Z0-9]+(-[A-Z0-9]+)*$"),
                 name="entity_acronym_format",

@@ -6,7 +6,16 @@ from .models import SizeClassification, Supplier
 class SizeClassificationInline(admin.TabularInline):
     model = SizeClassification
     extra = 0
-    fields = ["classified_at", "rule", "sales_year", "annual_sales", "workers", "sales_uit", "size_class", "source"]
+    fields = [
+        "classified_at",
+        "rule",
+        "sales_year",
+        "annual_sales",
+        "workers",
+        "sales_uit",
+        "size_class",
+        "source",
+    ]
     readonly_fields = fields
     can_delete = False
 
@@ -16,7 +25,14 @@ class SizeClassificationInline(admin.TabularInline):
 
 @admin.register(Supplier)
 class SupplierAdmin(admin.ModelAdmin):
-    list_display = ["ruc", "legal_name", "size_class", "size_rule", "domicile", "registry_valid_until"]
+    list_display = [
+        "ruc",
+        "legal_name",
+        "size_class",
+        "size_rule",
+        "domicile",
+        "registry_valid_until",
+    ]
     list_filter = ["size_class", "size_rule", "domicile__province__department"]
     search_fields = ["ruc", "legal_name", "trade_name", "email"]
     raw_id_fields = ["domicile"]
@@ -29,7 +45,15 @@ class SupplierAdmin(admin.ModelAdmin):
 
 @admin.register(SizeClassification)
 class SizeClassificationAdmin(admin.ModelAdmin):
-    list_display = ["supplier", "rule", "sales_year", "annual_sales", "workers", "size_class", "classified_at"]
+    list_display = [
+        "supplier",
+        "rule",
+        "sales_year",
+        "annual_sales",
+        "workers",
+        "size_class",
+        "classified_at",
+    ]
     list_filter = ["rule", "size_class", "source", "sales_year"]
     search_fields = ["supplier__ruc", "supplier__legal_name"]
     raw_id_fields = ["supplier", "classified_by"]

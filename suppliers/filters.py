@@ -24,7 +24,9 @@ class SupplierFilter(django_filters.FilterSet):
     def filter_text(self, queryset, name, value):
         value = value.strip()
         return queryset.filter(
-            Q(legal_name__icontains=value) | Q(trade_name__icontains=value) | Q(ruc__startswith=value)
+            Q(legal_name__icontains=value)
+            | Q(trade_name__icontains=value)
+            | Q(ruc__startswith=value)
         )
 
     def filter_sme(self, queryset, name, value):

@@ -33,7 +33,12 @@ class Supplier(models.Model):
         _("size class"), max_length=20, choices=SizeClass.choices, blank=True, db_index=True
     )
     size_rule = models.ForeignKey(
-        SmeRule, models.PROTECT, null=True, blank=True, verbose_name=_("size rule"), related_name="+"
+        SmeRule,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        verbose_name=_("size rule"),
+        related_name="+",
     )
 
     class Meta:
@@ -42,7 +47,8 @@ class Supplier(models.Model):
         verbose_name_plural = _("suppliers")
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(ruc__regex=r"^(10|15|16|17|20)[0-9]{9}$"), name="supplier_ruc_format"
+                condition=models.Q(ruc__regex=r"^(10|15|16|17|20)[0-9]{9}$"),
+                name="supplier_ruc_format",
             )
         ]
 

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 
 from core import audit
 from core.errors import DomainError
-from core.models import FiscalYear
+from core.models import FiscalYear, round_uit
 
 from .models import SizeClassification, Supplier
 
@@ -46,7 +46,7 @@ def classify_supplier(
             sales_year=year,
             annual_sales=annual_sales,
             workers=workers,
-            sales_uit=sales_uit,
+            sales_uit=round_uit(sales_uit),
             size_class=rule.classify(sales_uit, workers),
             source=source,
             classified_by=actor if getattr(actor, "is_authenticated", False) else None,
@@ -64,7 +64,7 @@ def classify_supplier(
                 "sales_year": year.year,
                 "annual_sales": annual_sales,
                 "workers": workers,
-                "sales_uit": sales_uit,
+                "sales_uit": round_uit(sales_uit),
                 "size_class": classification.size_class,
             },
         )
@@ -120,9 +120,13 @@ def register_supplier(
             email=email,
             registry_valid_until=timezone.localdate() + timedelta(days=registry_days),
         )
-        user = User.objects.create_user(email=email, password=password, full_name=full_name, is_active=False)
+        user = User.objects.create_user(
+            email=email, password=password, full_name=full_name, is_active=False
+        )
         Membership.objects.create(user=user, role=Role.SUPPLIER_USER, supplier=supplier)
-        audit.record(user, "supplier.registered", supplier, {"ruc": ruc, "legal_name": supplier.legal_name})
+        audit.record(
+            user, "supplier.registered", supplier, {"ruc": ruc, "legal_name": supplier.legal_name}
+        )
         classify_supplier(
             supplier, sales_year=sales_year, annual_sales=annual_sales, workers=workers, actor=user
         )

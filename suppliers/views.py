@@ -8,8 +8,12 @@ from .models import Supplier
 def supplier_list(request):
     queryset = Supplier.objects.select_related("domicile__province__department", "size_rule")
     supplier_filter = SupplierFilter(request.GET, queryset=queryset)
-    page = Paginator(supplier_filter.qs.order_by("legal_name", "id"), 50).get_page(request.GET.get("page"))
-    return render(request, "suppliers/supplier_list.html", {"filter": supplier_filter, "page": page})
+    page = Paginator(supplier_filter.qs.order_by("legal_name", "id"), 50).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request, "suppliers/supplier_list.html", {"filter": supplier_filter, "page": page}
+    )
 
 
 def supplier_detail(request, ruc):

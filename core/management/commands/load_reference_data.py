@@ -79,7 +79,11 @@ class Command(BaseCommand):
         if self.update and fields:
             pk = model._meta.pk.name
             model.objects.bulk_create(
-                objects, batch_size=2000, update_conflicts=True, unique_fields=[pk], update_fields=fields
+                objects,
+                batch_size=2000,
+                update_conflicts=True,
+                unique_fields=[pk],
+                update_fields=fields,
             )
         else:
             model.objects.bulk_create(objects, batch_size=2000, ignore_conflicts=True)
@@ -101,7 +105,9 @@ class Command(BaseCommand):
         counts["provinces"] = self._save(
             Province,
             [
-                Province(code=r["inei"][:4], department_id=r["inei"][:2], name=place_name(r["provincia"]))
+                Province(
+                    code=r["inei"][:4], department_id=r["inei"][:2], name=place_name(r["provincia"])
+                )
                 for r in read_csv(ubigeo / "ubigeo_provincia.csv")
             ],
             ["name", "department"],
@@ -117,7 +123,9 @@ class Command(BaseCommand):
         )
         counts["catalog items"] = self._load_catalog()
         counts["sectors"] = self._save(
-            Sector, [Sector(**row) for row in read_csv(DATA / "sectors.csv")], ["name_es", "name_en"]
+            Sector,
+            [Sector(**row) for row in read_csv(DATA / "sectors.csv")],
+            ["name_es", "name_en"],
         )
         rules = []
         for row in read_csv(DATA / "sme_rules.csv"):
@@ -126,9 +134,13 @@ class Command(BaseCommand):
                     code=row["code"],
                     name=row["name"],
                     law=row["law"],
-                    micro_max_workers=int(row["micro_max_workers"]) if row["micro_max_workers"] else None,
+                    micro_max_workers=int(row["micro_max_workers"])
+                    if row["micro_max_workers"]
+                    else None,
                     micro_max_sales_uit=Decimal(row["micro_max_sales_uit"]),
-                    small_max_workers=int(row["small_max_workers"]) if row["small_max_workers"] else None,
+                    small_max_workers=int(row["small_max_workers"])
+                    if row["small_max_workers"]
+                    else None,
                     small_max_sales_uit=Decimal(row["small_max_sales_uit"]),
                     medium_max_sales_uit=Decimal(row["medium_max_sales_uit"])
                     if row["medium_max_sales_uit"]
@@ -160,7 +172,9 @@ class Command(BaseCommand):
             for r in read_csv(DATA / "fiscal_years.csv")
         ]
         counts["fiscal years"] = self._save(
-            FiscalYear, years, ["uit", "uit_source", "sme_rule", "sme_reserved_min_share", "provisional"]
+            FiscalYear,
+            years,
+            ["uit", "uit_source", "sme_rule", "sme_reserved_min_share", "provisional"],
         )
         counts["procedure thresholds"] = self._load_thresholds()
         summary = ", ".join(f"{n} {label}" for label, n in counts.items())
@@ -196,12 +210,16 @@ class Command(BaseCommand):
         # Parents first, so the foreign keys hold at every batch.
         order = {"segment": 0, "family": 1, "class": 2, "commodity": 3}
         items.sort(key=lambda item: (order[item.level], item.code))
-        return self._save(CatalogItem, items, ["level", "parent", "name_es", "name_en", "sme_suppliable"])
+        return self._save(
+            CatalogItem, items, ["level", "parent", "name_es", "name_en", "sme_suppliable"]
+        )
 
     def _load_thresholds(self) -> int:
         rows = read_csv(DATA / "procedure_thresholds.csv")
         existing = set(
-            ProcedureThreshold.objects.values_list("fiscal_year_id", "procedure_type", "object_type")
+            ProcedureThreshold.objects.values_list(
+                "fiscal_year_id", "procedure_type", "object_type"
+            )
         )
         created = 0
         for year in FiscalYear.objects.all():

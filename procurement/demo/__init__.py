@@ -1,0 +1,72 @@
+"""Deterministic demo data for `seed_demo`: the same seed and day give the same rows.
+
+Each part draws from its own random stream (seed + part name), so adding a part later
+(plans, processes, bids...) leaves the rows of the earlier parts unchanged.
+"""
+
+import random
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.db import transaction
+
+from core.models import FiscalYear
+
+from ..models import Entity
+from .parties import build_entities, build_suppliers, size_counts
+from .users import DEMO_PASSWORD, build_users
+
+
+@dataclass
+class DemoReport:
+    entities: int = 0
+    suppliers: int = 0
+    sizes: dict[str, int] = field(default_factory=dict)
+    accounts: list[tuple[str, str, str]] = field(default_factory=list)
+    password: str = DEMO_PASSWORD
+
+
+def stream(seed: int, part: str) -> random.Random:
+    return random.Random(f"{seed}:{part}")
+
+
+def default_supplier_count(processes: int) -> int:
+    return max(1500, processes // 10)
+
+
+@transaction.atomic
+def seed(
+    *,
+    processes: int,
+    seed: int,
+    today: date,
+    suppliers: int | None = None,
+    district_municipalities: int = 150,
+) -> DemoReport:
+    report = DemoReport()
+    entities = build_entities(stream(seed, "entities"), district_municipalities)
+    Entity.objects.bulk_create(entities, batch_size=2000)
+    report.entities = len(entities)
+
+    sales_year = FiscalYear.objects.select_related("sme_rule").get(pk=today.year - 1)
+    supplier_rows = build_suppliers(
+        stream(seed, "suppliers"), suppliers or default_supplier_count(processes), today, sales_year
+    )
+    report.suppliers = len(supplier_rows)
+    report.sizes = size_counts(supplier_rows)
+    report.accounts = build_users(seed, today)
+    return report
+
+
+def existing_accounts() -> list[tuple[str, str, str]]:
+    """The demo accounts already in the database, for printing again."""
+    from accounts.models import Membership
+
+    rows = []
+    memberships = Membership.objects.filter(user__email__endswith="@demo.portal.pe").select_related(
+        "user", "entity", "supplier"
+    )
+    for membership in memberships.order_by("user__email"):
+        scope = membership.entity or membership.supplier
+        rows.append((membership.user.email, membership.role, str(scope) if scope else "—"))
+    return rows

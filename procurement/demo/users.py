@@ -1,0 +1,61 @@
+"""Demo accounts, one or more per role, with a shared password printed by `make run`."""
+
+from django.contrib.auth.hashers import make_password
+from django.utils import timezone
+
+from accounts.models import Membership, Role, User
+from suppliers.models import Supplier
+
+from ..models import Entity
+
+DEMO_PASSWORD = "demo-portal-2026"  # noqa: S105 - printed on purpose: demo accounts only
+DEMO_DOMAIN = "demo.portal.pe"
+
+
+def build_users(seed: int, today) -> list[tuple[str, str, str]]:
+    """Create the demo accounts; returns (e-mail, role, scope) rows to print."""
+    # One hash for all demo accounts, salted from the seed so reruns give identical rows.
+    password = make_password(DEMO_PASSWORD, salt=f"demoseed{seed:08d}")
+    joined = timezone.make_aware(timezone.datetime.combine(today, timezone.datetime.min.time()))
+    rows: list[tuple[str, str, str]] = []
+    memberships: list[Membership] = []
+
+    def user(local: str, name: str, **extra) -> User:
+        account = User(
+            email=f"{local}@{DEMO_DOMAIN}",
+            full_name=name,
+            password=password,
+            email_verified_at=joined,
+            date_joined=joined,
+            **extra,
+        )
+        account.save()
+        return account
+
+    admin = user("admin", "Administradora del Portal", is_staff=True, is_superuser=True)
+    memberships.append(Membership(user=admin, role=Role.ADMIN))
+    rows.append((admin.email, "admin", "—"))
+    auditor = user("auditor", "Auditor de la Contraloría")
+    memberships.append(Membership(user=auditor, role=Role.AUDITOR))
+    rows.append((auditor.email, "auditor", "—"))
+
+    for acronym in ["MINSA", "GORE-CUSCO", "MP-AREQUIPA"]:
+        entity = Entity.objects.filter(acronym=acronym).first()
+        if entity is None:
+            continue
+        staff = user(f"staff.{acronym.lower().replace('-', '')}", f"Comité de {acronym}")
+        memberships.append(Membership(user=staff, role=Role.ENTITY_STAFF, entity=entity))
+        rows.append((staff.email, "entity_staff", f"{entity.name} ({entity.ruc})"))
+
+    today_suppliers = Supplier.objects.filter(registry_valid_until__gte=today, ruc__startswith="20")
+    for size, local in [("micro", "micro"), ("small", "pequena"), ("medium_or_large", "mediana")]:
+        supplier = today_suppliers.filter(size_class=size).order_by("ruc").first()
+        if supplier is None:
+            continue
+        account = user(f"proveedor.{local}", f"Gerente de {supplier.legal_name}")
+        memberships.append(Membership(user=account, role=Role.SUPPLIER_USER, supplier=supplier))
+        rows.append(
+            (account.email, "supplier_user", f"{supplier.legal_name} ({supplier.ruc}, {size})")
+        )
+    Membership.objects.bulk_create(memberships)
+    return rows

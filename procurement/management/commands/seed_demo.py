@@ -1,0 +1,66 @@
+from datetime import date
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from core.models import FiscalYear
+from procurement import demo
+from procurement.models import Entity
+
+
+class Command(BaseCommand):
+    help = (
+        "Creates deterministic, realistic demo data (entities, suppliers with Peru's size mix, "
+        "demo accounts per role). The same --seed on the same --today gives the same data."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--processes", type=int, default=2000, help="Selection processes to create."
+        )
+        parser.add_argument("--seed", type=int, default=1, help="Random seed (default 1).")
+        parser.add_argument(
+            "--suppliers", type=int, help="Suppliers (default: max(1500, processes/10))."
+        )
+        parser.add_argument(
+            "--today", type=date.fromisoformat, help="Reference date (default: today)."
+        )
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="Do nothing (but print the accounts) if data exists.",
+        )
+
+    def handle(self, *args, processes, seed, suppliers, today, if_empty, **options):
+        if processes < 0:
+            raise CommandError("--processes must be zero or more.")
+        today = today or timezone.localdate()
+        if not FiscalYear.objects.filter(pk=today.year - 1).exists():
+            raise CommandError(
+                f"No fiscal-year parameters for {today.year - 1}: "
+                "run `manage.py load_reference_data`."
+            )
+        if Entity.objects.exists():
+            if if_empty:
+                self.stdout.write("Demo data already present; nothing added.")
+                self._print_accounts(demo.existing_accounts(), demo.DEMO_PASSWORD)
+                return
+            raise CommandError(
+                "The database already has entities; seed_demo fills an empty portal."
+            )
+        started = timezone.now()
+        report = demo.seed(processes=processes, seed=seed, today=today, suppliers=suppliers)
+        seconds = (timezone.now() - started).total_seconds()
+        sizes = ", ".join(f"{k}: {v}" for k, v in report.sizes.items() if v)
+        self.stdout.write(
+            f"Demo data created in {seconds:.1f} s: {report.entities} entities, "
+            f"{report.suppliers} suppliers ({sizes})."
+        )
+        self._print_accounts(report.accounts, report.password)
+
+    def _print_accounts(self, accounts, password):
+        if not accounts:
+            return
+        self.stdout.write(self.style.SUCCESS(f"\nDemo accounts (password for all: {password}):"))
+        for email, role, scope in accounts:
+            self.stdout.write(f"  {email:<38} {role:<14} {scope}")

@@ -1,0 +1,80 @@
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import PermissionDenied
+
+from accounts import permissions
+from tests.factories import (
+    EntityFactory,
+    SupplierFactory,
+    UserFactory,
+    admin_user,
+    auditor,
+    staff_of,
+    user_of,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+class Owned:
+    """Any record that belongs to an entity (plans, processes...) exposes entity_id."""
+
+    def __init__(self, entity):
+        self.entity_id = entity.pk
+
+
+def test_staff_of_entity_a_is_refused_on_entity_b_objects():
+    entity_a, entity_b = EntityFactory(), EntityFactory()
+    staff_a = staff_of(entity_a)
+    assert permissions.can_manage_entity_object(staff_a, entity_a)
+    assert permissions.can_manage_entity_object(staff_a, Owned(entity_a))
+    assert not permissions.can_manage_entity_object(staff_a, entity_b)
+    assert not permissions.can_manage_entity_object(staff_a, Owned(entity_b))
+    permissions.require_entity_staff(staff_a, Owned(entity_a))
+    with pytest.raises(PermissionDenied):
+        permissions.require_entity_staff(staff_a, Owned(entity_b))
+
+
+@pytest.mark.parametrize(
+    "make_user", ["supplier", "auditor", "admin", "plain", "anonymous", "inactive"]
+)
+def test_nobody_but_the_entitys_staff_manages_its_objects(make_user):
+    entity = EntityFactory()
+    user = {
+        "supplier": lambda: user_of(SupplierFactory()),
+        "auditor": auditor,
+        "admin": admin_user,
+        "plain": UserFactory,
+        "anonymous": AnonymousUser,
+        "inactive": lambda: staff_of(entity, is_active=False),
+    }[make_user]()
+    assert not permissions.can_manage_entity_object(user, entity)
+    with pytest.raises(PermissionDenied):
+        permissions.require_entity_staff(user, Owned(entity))
+
+
+def test_supplier_users_act_only_for_their_supplier():
+    mine, other = SupplierFactory(), SupplierFactory()
+    user = user_of(mine)
+    assert permissions.can_act_for_supplier(user, mine)
+    assert not permissions.can_act_for_supplier(user, other)
+    with pytest.raises(PermissionDenied):
+        permissions.require_supplier_user(user, other)
+    assert not permissions.can_act_for_supplier(staff_of(EntityFactory()), mine)
+
+
+def test_audit_trail_readers_are_auditors_and_admins():
+    assert permissions.can_read_audit_trail(auditor())
+    assert permissions.can_read_audit_trail(admin_user())
+    assert not permissions.can_read_audit_trail(staff_of(EntityFactory()))
+    assert not permissions.can_read_audit_trail(AnonymousUser())
+
+
+def test_admin_site_is_for_admins_only(client):
+    client.force_login(staff_of(EntityFactory()))
+    assert client.get("/admin/").status_code == 302
+    client.force_login(auditor())
+    assert client.get("/admin/").status_code == 302
+    client.force_login(admin_user())
+    assert client.get("/admin/").status_code == 200
+    assert client.get("/admin/procurement/entity/").status_code == 200

@@ -1,0 +1,85 @@
+from datetime import timedelta
+from decimal import Decimal
+
+import factory
+from django.utils import timezone
+
+from accounts.models import Membership, Role, User
+from core.codelists import GovernmentLevel, SizeClass
+from core.ruc import with_check_digit
+from procurement.models import Entity
+from suppliers.models import Supplier
+
+TEST_PASSWORD = "a-Strong-test-password-42"
+
+
+def ruc_sequence(prefix: str):
+    return factory.Sequence(lambda n: with_check_digit(f"{prefix}{n:08d}"))
+
+
+class EntityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Entity
+
+    ruc = ruc_sequence("20")
+    name = factory.Sequence(lambda n: f"Municipalidad Distrital de Prueba {n}")
+    acronym = factory.Sequence(lambda n: f"MDP{n}")
+    sector_id = "gobiernos-locales"
+    level = GovernmentLevel.LOCAL
+    ubigeo_id = "150101"
+
+
+class SupplierFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Supplier
+
+    ruc = ruc_sequence("20")
+    legal_name = factory.Sequence(lambda n: f"Inversiones de Prueba {n} S.A.C.")
+    domicile_id = "080101"
+    registry_valid_until = factory.LazyFunction(lambda: timezone.localdate() + timedelta(days=365))
+    size_class = SizeClass.MICRO
+    size_rule_id = "ley-28015"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+
+    email = factory.Sequence(lambda n: f"user{n}@example.pe")
+    full_name = factory.Sequence(lambda n: f"Usuario {n}")
+    email_verified_at = factory.LazyFunction(timezone.now)
+
+    @classmethod
+    def _create(cls, model_class, *args, password=TEST_PASSWORD, **kwargs):
+        user = model_class(*args, **kwargs)
+        user.set_password(password)
+        user.save()
+        return user
+
+
+def staff_of(entity: Entity, **kwargs) -> User:
+    user = UserFactory(**kwargs)
+    Membership.objects.create(user=user, role=Role.ENTITY_STAFF, entity=entity)
+    return user
+
+
+def user_of(supplier: Supplier, **kwargs) -> User:
+    user = UserFactory(**kwargs)
+    Membership.objects.create(user=user, role=Role.SUPPLIER_USER, supplier=supplier)
+    return user
+
+
+def auditor(**kwargs) -> User:
+    user = UserFactory(**kwargs)
+    Membership.objects.create(user=user, role=Role.AUDITOR)
+    return user
+
+
+def admin_user(**kwargs) -> User:
+    user = UserFactory(is_staff=True, **kwargs)
+    Membership.objects.create(user=user, role=Role.ADMIN)
+    return user
+
+
+def uit(year_uit: str, multiple: str) -> Decimal:
+    return Decimal(year_uit) * Decimal(multiple)

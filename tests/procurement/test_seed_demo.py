@@ -1,0 +1,118 @@
+import hashlib
+from datetime import date
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import transaction
+
+from accounts.models import Membership, User
+from core.codelists import GovernmentLevel
+from core.ruc import is_valid_ruc
+from procurement.models import Entity
+from suppliers.models import SizeClassification, Supplier
+
+pytestmark = pytest.mark.django_db
+TODAY = "2026-11-25"
+
+
+def digest() -> str:
+    """A fingerprint of the demo rows by natural keys (database ids differ between runs)."""
+    parts = [
+        list(
+            Entity.objects.order_by("ruc").values_list(
+                "ruc", "name", "acronym", "sector_id", "level", "ubigeo_id"
+            )
+        ),
+        list(
+            Supplier.objects.order_by("ruc").values_list(
+                "ruc",
+                "legal_name",
+                "domicile_id",
+                "email",
+                "registry_valid_until",
+                "size_class",
+                "registered_at",
+            )
+        ),
+        list(
+            SizeClassification.objects.order_by("supplier__ruc").values_list(
+                "supplier__ruc", "annual_sales", "workers", "sales_uit", "size_class", "rule_id"
+            )
+        ),
+        list(
+            Supplier.categories.through.objects.order_by(
+                "supplier__ruc", "catalogitem_id"
+            ).values_list("supplier__ruc", "catalogitem_id")
+        ),
+        list(User.objects.order_by("email").values_list("email", "password", "full_name")),
+        list(
+            Membership.objects.order_by("user__email").values_list(
+                "user__email", "role", "entity__ruc", "supplier__ruc"
+            )
+        ),
+    ]
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+def seeded_digest(seed: int) -> str:
+    with transaction.atomic():
+        call_command(
+            "seed_demo",
+            "--processes",
+            "100",
+            "--seed",
+            str(seed),
+            "--today",
+            TODAY,
+            stdout=StringIO(),
+        )
+        value = digest()
+        transaction.set_rollback(True)
+    return value
+
+
+def test_same_seed_gives_the_same_data_and_another_seed_does_not():
+    first = seeded_digest(7)
+    assert Entity.objects.count() == 0  # rolled back
+    assert seeded_digest(7) == first
+    assert seeded_digest(8) != first
+
+
+def test_demo_data_is_realistic():
+    out = StringIO()
+    call_command("seed_demo", "--processes", "100", "--seed", "3", "--today", TODAY, stdout=out)
+    entities = Entity.objects.all()
+    assert 300 <= entities.count() <= 1000
+    assert set(entities.values_list("level", flat=True)) == set(GovernmentLevel.values)
+    assert entities.values("sector").distinct().count() >= 15
+    assert entities.values("ubigeo__province__department").distinct().count() == 25
+    assert all(is_valid_ruc(ruc) for ruc in entities.values_list("ruc", flat=True))
+
+    suppliers = Supplier.objects.all()
+    total = suppliers.count()
+    assert total >= 1500
+    micro = suppliers.filter(size_class="micro").count() / total
+    small = suppliers.filter(size_class="small").count() / total
+    assert 0.89 <= micro <= 0.95
+    assert 0.045 <= small <= 0.095
+    assert all(is_valid_ruc(ruc) for ruc in suppliers.values_list("ruc", flat=True))
+    assert SizeClassification.objects.count() == total
+    assert suppliers.filter(registry_valid_until__lt=date(2026, 11, 25)).exists()  # some expired
+
+    roles = set(Membership.objects.values_list("role", flat=True))
+    assert roles == {"admin", "auditor", "entity_staff", "supplier_user"}
+    printed = out.getvalue()
+    assert "admin@demo.portal.pe" in printed and "demo-portal-2026" in printed
+
+
+def test_seed_refuses_a_non_empty_portal_unless_asked_to_skip():
+    call_command(
+        "seed_demo", "--processes", "10", "--seed", "1", "--today", TODAY, stdout=StringIO()
+    )
+    with pytest.raises(CommandError):
+        call_command("seed_demo", "--processes", "10", "--today", TODAY, stdout=StringIO())
+    out = StringIO()
+    call_command("seed_demo", "--if-empty", "--today", TODAY, stdout=out)
+    assert "already present" in out.getvalue()
+    assert "staff.minsa@demo.portal.pe" in out.getvalue()
