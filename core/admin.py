@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from .admin_audit import AuditedModelAdmin
 from .models import (
     AuditEntry,
     CatalogItem,
@@ -15,20 +16,20 @@ from .models import (
 
 
 @admin.register(Department)
-class DepartmentAdmin(admin.ModelAdmin):
+class DepartmentAdmin(AuditedModelAdmin):
     list_display = ["code", "name"]
     search_fields = ["code", "name"]
 
 
 @admin.register(Province)
-class ProvinceAdmin(admin.ModelAdmin):
+class ProvinceAdmin(AuditedModelAdmin):
     list_display = ["code", "name", "department"]
     list_filter = ["department"]
     search_fields = ["code", "name"]
 
 
 @admin.register(District)
-class DistrictAdmin(admin.ModelAdmin):
+class DistrictAdmin(AuditedModelAdmin):
     list_display = ["code", "name", "province"]
     list_filter = ["province__department"]
     list_select_related = ["province__department"]
@@ -36,7 +37,7 @@ class DistrictAdmin(admin.ModelAdmin):
 
 
 @admin.register(CatalogItem)
-class CatalogItemAdmin(admin.ModelAdmin):
+class CatalogItemAdmin(AuditedModelAdmin):
     list_display = ["code", "level", "name_es", "name_en", "sme_suppliable"]
     list_filter = ["level", "sme_suppliable"]
     list_editable = ["sme_suppliable"]
@@ -46,13 +47,13 @@ class CatalogItemAdmin(admin.ModelAdmin):
 
 
 @admin.register(Sector)
-class SectorAdmin(admin.ModelAdmin):
+class SectorAdmin(AuditedModelAdmin):
     list_display = ["code", "name_es", "name_en"]
     search_fields = ["code", "name_es", "name_en"]
 
 
 @admin.register(SmeRule)
-class SmeRuleAdmin(admin.ModelAdmin):
+class SmeRuleAdmin(AuditedModelAdmin):
     list_display = [
         "code",
         "name",
@@ -71,7 +72,7 @@ class ProcedureThresholdInline(admin.TabularInline):
 
 
 @admin.register(FiscalYear)
-class FiscalYearAdmin(admin.ModelAdmin):
+class FiscalYearAdmin(AuditedModelAdmin):
     list_display = ["year", "uit", "sme_rule", "sme_reserved_min_share", "provisional"]
     list_filter = ["sme_rule", "provisional"]
     search_fields = ["year"]
@@ -79,14 +80,14 @@ class FiscalYearAdmin(admin.ModelAdmin):
 
 
 @admin.register(ProcedureThreshold)
-class ProcedureThresholdAdmin(admin.ModelAdmin):
+class ProcedureThresholdAdmin(AuditedModelAdmin):
     list_display = ["fiscal_year", "procedure_type", "object_type", "min_amount", "max_amount"]
     list_filter = ["fiscal_year", "procedure_type", "object_type"]
     search_fields = ["note"]
 
 
 @admin.register(NonWorkingDay)
-class NonWorkingDayAdmin(admin.ModelAdmin):
+class NonWorkingDayAdmin(AuditedModelAdmin):
     list_display = ["date", "name", "legal_source"]
     date_hierarchy = "date"
     search_fields = ["name", "legal_source"]

@@ -1,10 +1,12 @@
 from django.contrib import admin
 
+from core.admin_audit import AuditedModelAdmin
+
 from .models import Entity
 
 
 @admin.register(Entity)
-class EntityAdmin(admin.ModelAdmin):
+class EntityAdmin(AuditedModelAdmin):
     list_display = ["ruc", "acronym", "name", "sector", "level", "ubigeo"]
     list_filter = ["level", "sector", "ubigeo__province__department"]
     search_fields = ["ruc", "acronym", "name"]

@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from core.admin_audit import AuditedModelAdmin
+
 from .models import SizeClassification, Supplier
 
 
@@ -24,7 +26,7 @@ class SizeClassificationInline(admin.TabularInline):
 
 
 @admin.register(Supplier)
-class SupplierAdmin(admin.ModelAdmin):
+class SupplierAdmin(AuditedModelAdmin):
     list_display = [
         "ruc",
         "legal_name",
@@ -44,7 +46,7 @@ class SupplierAdmin(admin.ModelAdmin):
 
 
 @admin.register(SizeClassification)
-class SizeClassificationAdmin(admin.ModelAdmin):
+class SizeClassificationAdmin(AuditedModelAdmin):
     list_display = [
         "supplier",
         "rule",

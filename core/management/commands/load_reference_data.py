@@ -90,7 +90,7 @@ class Command(BaseCommand):
         return len(objects)
 
     @transaction.atomic
-    def handle(self, *args, update=False, **options):
+    def handle(self, *args, update=False, verbosity=1, **options):
         self.update = update
         counts = {}
         ubigeo = DATA / "ubigeo"
@@ -178,7 +178,8 @@ class Command(BaseCommand):
         )
         counts["procedure thresholds"] = self._load_thresholds()
         summary = ", ".join(f"{n} {label}" for label, n in counts.items())
-        self.stdout.write(f"Reference data in place ({summary}).")
+        if verbosity:
+            self.stdout.write(f"Reference data in place ({summary}).")
 
     def _load_catalog(self) -> int:
         rows = read_csv(DATA / "unspsc" / "unspsc_v7_es_en.csv")

@@ -1,0 +1,70 @@
+"""Benchmarks, printed as figures: `make bench` (PostgreSQL from DATABASE_URL).
+
+Each benchmark runs against a scratch database it creates and drops, so nothing of yours is
+touched. Figures are wall-clock seconds on this machine; compare runs on the same machine.
+"""
+
+import io
+import os
+import sys
+import time
+
+import django
+import psycopg
+from django.conf import settings
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+BENCH_DB = "portal_bench"
+
+
+def main() -> None:
+    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal")
+    admin_url = base.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
+        conn.execute(f"CREATE DATABASE {BENCH_DB}")
+    os.environ["DATABASE_URL"] = base.rsplit("/", 1)[0] + f"/{BENCH_DB}"
+    django.setup()
+    from django.core.management import call_command
+    from django.test import Client
+
+    try:
+        figures = []
+
+        def timed(label, func):
+            started = time.perf_counter()
+            result = func()
+            figures.append((label, time.perf_counter() - started))
+            return result
+
+        timed("migrate (empty database)", lambda: call_command("migrate", verbosity=0))
+        timed("load_reference_data", lambda: call_command("load_reference_data", verbosity=0))
+        processes = int(os.environ.get("BENCH_PROCESSES", "100000"))
+        timed(
+            f"seed_demo --processes {processes}",
+            lambda: call_command(
+                "seed_demo", processes=processes, seed=1, verbosity=0, stdout=io.StringIO()
+            ),
+        )
+        settings.ALLOWED_HOSTS = ["*"]
+        client = Client()
+        for url in ["/", "/entidades/", "/proveedores/", "/proveedores/?sme=true&department=15"]:
+            client.get(url)  # warm up
+            started = time.perf_counter()
+            for _ in range(20):
+                response = client.get(url)
+                assert response.status_code == 200, url
+            figures.append((f"GET {url} (mean of 20)", (time.perf_counter() - started) / 20))
+        print(f"{'benchmark':<52} seconds")
+        for label, seconds in figures:
+            print(f"{label:<52} {seconds:8.3f}")
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,30 @@
+"""Admin edits are changes like any other: each save and delete leaves an audit entry, in the
+admin's own transaction."""
+
+from django.contrib import admin
+from django.db import transaction
+
+from . import audit
+
+
+class AuditedModelAdmin(admin.ModelAdmin):
+    def save_model(self, request, obj, form, change):
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            audit.record(
+                request.user,
+                "admin.changed" if change else "admin.added",
+                obj,
+                {"fields": sorted(form.changed_data)},
+            )
+
+    def delete_model(self, request, obj):
+        with transaction.atomic():
+            audit.record(request.user, "admin.deleted", obj, {"repr": str(obj)})
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            for obj in queryset:
+                audit.record(request.user, "admin.deleted", obj, {"repr": str(obj)})
+            super().delete_queryset(request, queryset)
