@@ -3,6 +3,7 @@ import unicodedata
 from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.models import Department, District, FiscalYear
@@ -65,31 +66,51 @@ def resolve_district(department: Department, text: str) -> District:
 
 class SupplierRegistrationForm(forms.Form):
     ruc = forms.CharField(label=_("RUC"), max_length=11, min_length=11, validators=[validate_ruc])
-    legal_name = forms.CharField(label=_("Legal name"), max_length=255)
+    legal_name = forms.CharField(
+        label=_("Legal name"),
+        max_length=255,
+        widget=forms.TextInput(attrs={"autocomplete": "organization"}),
+    )
     department = forms.ModelChoiceField(
-        label=_("Department of the registered address"), queryset=Department.objects.all()
+        label=_("Department of the registered address"),
+        queryset=Department.objects.all(),
+        empty_label=_("Choose the department"),
     )
     district = forms.CharField(
         label=_("District"),
         max_length=120,
         help_text=_("For example: Miraflores, Wanchaq, Cerro Colorado."),
     )
-    full_name = forms.CharField(label=_("Your full name"), max_length=150)
-    email = forms.EmailField(label=_("E-mail"))
-    password1 = forms.CharField(label=_("Password"), widget=forms.PasswordInput, strip=False)
+    full_name = forms.CharField(
+        label=_("Your full name"),
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    email = forms.EmailField(
+        label=_("E-mail"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+    password1 = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
     password2 = forms.CharField(
-        label=_("Repeat the password"), widget=forms.PasswordInput, strip=False
+        label=_("Repeat the password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
     sales_year = forms.TypedChoiceField(label=_("Year of the declared sales"), coerce=int)
     annual_sales = forms.DecimalField(
-        label=_("Annual sales (S/)"), min_value=0, max_digits=16, decimal_places=2
+        label=_("Annual sales (S/)"), min_value=0, max_value=10**13, max_digits=16, decimal_places=2
     )
-    workers = forms.IntegerField(label=_("Workers"), min_value=0)
+    workers = forms.IntegerField(label=_("Workers"), min_value=0, max_value=1_000_000)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # Sales are declared for a closed year with official parameters, newest first.
+        closed = FiscalYear.objects.filter(year__lt=timezone.localdate().year, provisional=False)
         self.fields["sales_year"].choices = [
-            (year, str(year)) for year in FiscalYear.objects.values_list("year", flat=True)
+            (year, str(year)) for year in closed.order_by("-year").values_list("year", flat=True)
         ]
         self.fields[
             "password1"

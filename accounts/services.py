@@ -27,7 +27,8 @@ def send_verification_email(user: User) -> None:
     """Queue the verification e-mail once the registration has committed."""
     from .tasks import send_verification_email as task
 
-    transaction.on_commit(lambda: task.delay(user.pk))
+    # robust: a mail server hiccup must not turn a committed registration into an error page.
+    transaction.on_commit(lambda: task.delay(user.pk), robust=True)
 
 
 @transaction.atomic
@@ -52,6 +53,9 @@ def verify_email(token: str) -> User:
         user.is_active = True
         user.save(update_fields=["email_verified_at", "is_active"])
         audit.record(user, "account.email_verified", user)
+        from suppliers.services import activate_registration
+
+        activate_registration(user)
     return user
 
 

@@ -212,6 +212,7 @@ SPECTACULAR_SETTINGS = {
 # Open data and domain settings.
 OCDS_PREFIX = os.environ.get("OCDS_PREFIX", "ocds-xxxxxx")
 DOCUMENT_MAX_UPLOAD_BYTES = int(os.environ.get("DOCUMENT_MAX_UPLOAD_BYTES", 20 * 1024 * 1024))
+PLAN_UPLOAD_MAX_BYTES = int(os.environ.get("PLAN_UPLOAD_MAX_BYTES", 5 * 1024 * 1024))
 
 # Security: safe defaults; production (DEBUG off) turns on HTTPS-only cookies and HSTS.
 SESSION_COOKIE_HTTPONLY = True

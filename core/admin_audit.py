@@ -18,6 +18,22 @@ class AuditedModelAdmin(admin.ModelAdmin):
                 {"fields": sorted(form.changed_data)},
             )
 
+    def save_formset(self, request, form, formset, change):
+        """Inline rows (memberships, thresholds...) are audited one by one."""
+        doomed = [
+            (f.instance._meta.label_lower, f.instance.pk, str(f.instance))
+            for f in formset.deleted_forms
+            if f.instance.pk
+        ]
+        with transaction.atomic():
+            super().save_formset(request, form, formset, change)
+            for obj in formset.new_objects:
+                audit.record(request.user, "admin.added", obj, {"parent": str(form.instance)})
+            for obj, fields in formset.changed_objects:
+                audit.record(request.user, "admin.changed", obj, {"fields": sorted(fields)})
+            for label, pk, text in doomed:
+                audit.record(request.user, "admin.deleted", (label, pk), {"repr": text})
+
     def delete_model(self, request, obj):
         with transaction.atomic():
             audit.record(request.user, "admin.deleted", obj, {"repr": str(obj)})

@@ -104,12 +104,6 @@ class CatalogItem(BilingualName):
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
 
-    @property
-    def significant_prefix(self) -> str:
-        """The prefix that every descendant's code starts with (used for subscriptions)."""
-        length = {"segment": 2, "family": 4, "class": 6}.get(self.level, 8)
-        return self.code[:length]
-
 
 class Sector(BilingualName):
     code = models.SlugField(_("code"), max_length=40, primary_key=True)

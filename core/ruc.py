@@ -1,6 +1,8 @@
 """Peru's RUC (Registro Único de Contribuyentes): 11 digits, a type prefix and a mod-11
 check digit computed by SUNAT's published algorithm."""
 
+import re
+
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
@@ -20,7 +22,7 @@ def with_check_digit(first_ten: str) -> str:
 
 
 def validate_ruc(value: str) -> None:
-    if not isinstance(value, str) or len(value) != 11 or not value.isdigit():
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9]{11}", value):
         raise ValidationError(_("A RUC has exactly 11 digits."), code="ruc_format")
     if not value.startswith(RUC_PREFIXES):
         raise ValidationError(_("A RUC starts with 10, 15, 16, 17 or 20."), code="ruc_prefix")

@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from core.admin_audit import AuditedModelAdmin
 
-from .models import Entity
+from .models import Entity, PlanItem, PlanVersion, ProcurementPlan
 
 
 @admin.register(Entity)
@@ -12,3 +12,75 @@ class EntityAdmin(AuditedModelAdmin):
     search_fields = ["ruc", "acronym", "name"]
     raw_id_fields = ["ubigeo"]
     list_select_related = ["sector", "ubigeo"]
+
+
+class PlanItemInline(admin.TabularInline):
+    model = PlanItem
+    extra = 0
+    raw_id_fields = ["catalog_item"]
+    fields = [
+        "reference", "object_type", "catalog_item", "description", "quantity", "unit",
+        "estimated_value", "procedure_type", "planned_month", "sme_reserved",
+    ]  # fmt: skip
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ProcurementPlan)
+class ProcurementPlanAdmin(AuditedModelAdmin):
+    list_display = ["entity", "fiscal_year", "created_at"]
+    list_filter = ["fiscal_year", "entity__level", "entity__sector"]
+    search_fields = ["entity__name", "entity__acronym", "entity__ruc"]
+    raw_id_fields = ["entity"]
+    list_select_related = ["entity"]
+
+
+@admin.register(PlanVersion)
+class PlanVersionAdmin(AuditedModelAdmin):
+    """Read-only: plans are prepared and published by entity staff through the services,
+    which enforce the 40% rule, deadlines and the audit trail."""
+
+    list_display = [
+        "plan", "number", "status", "approval_date", "published_at", "published_late",
+        "sme_share", "sme_compliant",
+    ]  # fmt: skip
+    list_filter = ["status", "published_late", "sme_compliant", "plan__fiscal_year"]
+    search_fields = ["plan__entity__name", "plan__entity__acronym", "plan__entity__ruc", "reason"]
+    list_select_related = ["plan__entity"]
+    inlines = [PlanItemInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PlanItem)
+class PlanItemAdmin(AuditedModelAdmin):
+    list_display = [
+        "version",
+        "reference",
+        "object_type",
+        "catalog_item",
+        "estimated_value",
+        "sme_reserved",
+    ]
+    list_filter = ["object_type", "procedure_type", "sme_reserved", "version__status"]
+    search_fields = ["description", "catalog_item__code", "version__plan__entity__acronym"]
+    list_select_related = ["version__plan__entity", "catalog_item"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

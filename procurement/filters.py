@@ -2,10 +2,11 @@ import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from core.codelists import GovernmentLevel
+from core.catalog import code_prefix
+from core.codelists import GovernmentLevel, ObjectType, ProcedureType
 from core.models import Department, Sector
 
-from .models import Entity
+from .models import Entity, PlanItem, PlanVersion
 
 
 class EntityFilter(django_filters.FilterSet):
@@ -30,3 +31,69 @@ class EntityFilter(django_filters.FilterSet):
 
     def filter_department(self, queryset, name, value):
         return queryset.filter(ubigeo__code__startswith=value.code)
+
+
+class PlanFilter(django_filters.FilterSet):
+    """Public list of plans in force."""
+
+    q = django_filters.CharFilter(label=_("Entity (name, acronym or RUC)"), method="filter_entity")
+    year = django_filters.NumberFilter(field_name="plan__fiscal_year", label=_("Fiscal year"))
+    sector = django_filters.ModelChoiceFilter(
+        field_name="plan__entity__sector", queryset=Sector.objects.all(), label=_("Sector")
+    )
+    department = django_filters.ModelChoiceFilter(
+        queryset=Department.objects.all(), label=_("Department"), method="filter_department"
+    )
+    compliant = django_filters.BooleanFilter(
+        field_name="sme_compliant", label=_("Meets the 40% SME reservation")
+    )
+
+    class Meta:
+        model = PlanVersion
+        fields = ["q", "year", "sector", "department", "compliant"]
+
+    def filter_entity(self, queryset, name, value):
+        value = value.strip()
+        return queryset.filter(
+            Q(plan__entity__name__icontains=value)
+            | Q(plan__entity__acronym__icontains=value)
+            | Q(plan__entity__ruc__startswith=value)
+        )
+
+    def filter_department(self, queryset, name, value):
+        return queryset.filter(plan__entity__ubigeo__code__startswith=value.code)
+
+
+class PlanItemFilter(django_filters.FilterSet):
+    """Items of one plan version (public page, CSV export)."""
+
+    object_type = django_filters.ChoiceFilter(choices=ObjectType.choices, label=_("Object"))
+    procedure_type = django_filters.ChoiceFilter(
+        choices=ProcedureType.choices, label=_("Procedure type")
+    )
+    month = django_filters.NumberFilter(field_name="planned_month", label=_("Planned month"))
+    catalog = django_filters.CharFilter(label=_("Catalog code"), method="filter_catalog")
+    reserved = django_filters.BooleanFilter(field_name="sme_reserved", label=_("Reserved for SMEs"))
+    min_value = django_filters.NumberFilter(
+        field_name="estimated_value", lookup_expr="gte", label=_("Minimum value (S/)")
+    )
+    max_value = django_filters.NumberFilter(
+        field_name="estimated_value", lookup_expr="lte", label=_("Maximum value (S/)")
+    )
+
+    class Meta:
+        model = PlanItem
+        fields = [
+            "object_type",
+            "procedure_type",
+            "month",
+            "catalog",
+            "reserved",
+            "min_value",
+            "max_value",
+        ]
+
+    def filter_catalog(self, queryset, name, value):
+        """A code matches itself and its descendants: 43210000 matches 43211503."""
+        prefix = code_prefix(value)
+        return queryset.filter(catalog_item__code__startswith=prefix) if prefix else queryset

@@ -1,26 +1,165 @@
 """Read-side queries shared by pages, the API and exports."""
 
-from django.db.models import Count, Q
+from dataclasses import dataclass
+
+from django.db.models import Count, OuterRef, Q, Subquery, Sum
+from django.utils.translation import gettext
 
 from core.codelists import SizeClass
 from suppliers.models import Supplier
 
-from .models import Entity
+from .models import Entity, PlanItem, PlanVersion, ProcurementPlan
 
 
 def entities_with_location():
     return Entity.objects.select_related("sector", "ubigeo__province__department")
 
 
+def entity_plans(entity: Entity):
+    """The entity's plans in force, newest year first."""
+    return plans_in_force().filter(plan__entity=entity)
+
+
 def portal_headline() -> dict:
-    """Figures for the home page headline."""
+    """Figures for the home page headline: the planned SME share of the latest fiscal year
+    with published plans, and the registry's SME make-up."""
     suppliers = Supplier.objects.aggregate(
         total=Count("id"), sme=Count("id", filter=Q(size_class__in=SizeClass.sme_values()))
     )
     total = suppliers["total"]
+    latest_year = (
+        PlanVersion.objects.filter(status=PlanVersion.Status.PUBLISHED)
+        .order_by("-plan__fiscal_year")
+        .values_list("plan__fiscal_year", flat=True)
+        .first()
+    )
     return {
         "entities": Entity.objects.count(),
         "suppliers": total,
         "sme_suppliers": suppliers["sme"],
         "sme_supplier_share": (suppliers["sme"] / total) if total else None,
+        "plans": planned_sme_summary(latest_year) if latest_year else None,
     }
+
+
+def planned_sme_summary(year: int) -> dict:
+    """National planned SME share of a fiscal year over the plans in force, and how many
+    plans meet the minimum."""
+    totals = (
+        plans_in_force()
+        .filter(plan__fiscal_year=year)
+        .aggregate(
+            plans=Count("id"),
+            compliant=Count("id", filter=Q(sme_compliant=True)),
+            eligible=Sum("sme_eligible_value"),
+            reserved=Sum("sme_reserved_value"),
+        )
+    )
+    eligible = totals["eligible"] or 0
+    return {
+        "year": year,
+        "plans": totals["plans"],
+        "compliant": totals["compliant"],
+        "share": (totals["reserved"] / eligible) if eligible else None,
+    }
+
+
+# --- Annual procurement plans ---------------------------------------------------------------
+
+
+def published_versions(plan: ProcurementPlan):
+    return plan.versions.filter(status=PlanVersion.Status.PUBLISHED).order_by("number")
+
+
+def plans_in_force():
+    """One row per published plan: its latest published version (the version in force)."""
+    latest = (
+        PlanVersion.objects.filter(plan=OuterRef("plan"), status=PlanVersion.Status.PUBLISHED)
+        .order_by("-number")
+        .values("pk")[:1]
+    )
+    return (
+        PlanVersion.objects.filter(status=PlanVersion.Status.PUBLISHED, pk=Subquery(latest))
+        .select_related(
+            "plan__entity__sector",
+            "plan__entity__ubigeo__province__department",
+            "plan__fiscal_year",
+        )
+        .order_by("-plan__fiscal_year", "plan__entity__name")
+    )
+
+
+def plan_items(version: PlanVersion):
+    return version.items.select_related("catalog_item").order_by("reference")
+
+
+DIFF_FIELDS = (
+    "object_type",
+    "catalog_item_id",
+    "description",
+    "quantity",
+    "unit",
+    "estimated_value",
+    "procedure_type",
+    "planned_month",
+    "sme_reserved",
+)
+
+
+@dataclass
+class ItemChange:
+    reference: int
+    old: PlanItem
+    new: PlanItem
+    fields: list[tuple[str, str, object, object]]  # (field, label, old value, new value)
+
+
+@dataclass
+class VersionDiff:
+    old: PlanVersion
+    new: PlanVersion
+    added: list[PlanItem]
+    removed: list[PlanItem]
+    changed: list[ItemChange]
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.added or self.removed or self.changed)
+
+
+def _shown(item: PlanItem, name: str) -> str:
+    """A field's value as people read it (labels, not codes)."""
+    value = getattr(item, name)
+    if name in ("object_type", "procedure_type"):
+        return getattr(item, f"get_{name}_display")()
+    if isinstance(value, bool):
+        return gettext("Yes") if value else gettext("No")
+    return str(value)
+
+
+def version_diff(old: PlanVersion, new: PlanVersion) -> VersionDiff:
+    """What changed from `old` to `new`, matching items by their stable reference number."""
+    before = {item.reference: item for item in plan_items(old)}
+    after = {item.reference: item for item in plan_items(new)}
+    changed = []
+    for reference in sorted(before.keys() & after.keys()):
+        a, b = before[reference], after[reference]
+        fields = [
+            (
+                name,
+                PlanItem._meta.get_field(name.removesuffix("_id")).verbose_name,
+                _shown(a, name),
+                _shown(b, name),
+            )
+            for name in DIFF_FIELDS
+            if getattr(a, name) != getattr(b, name)
+        ]
+        if fields:
+            changed.append(ItemChange(reference, a, b, fields))
+    return VersionDiff(
+        old=old,
+        new=new,
+        added=[after[r] for r in sorted(after.keys() - before.keys())],
+        removed=[before[r] for r in sorted(before.keys() - after.keys())],
+        changed=changed,
+    )

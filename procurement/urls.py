@@ -1,10 +1,51 @@
 from django.urls import path
 
-from . import views
+from .views import entities, plan_management, plans
 
 app_name = "procurement"
 
 urlpatterns = [
-    path("entidades/", views.entity_list, name="entity_list"),
-    path("entidades/<str:ruc>/", views.entity_detail, name="entity_detail"),
+    path("entidades/", entities.entity_list, name="entity_list"),
+    path("entidades/<str:ruc>/", entities.entity_detail, name="entity_detail"),
+    path("planes/", plans.plan_list, name="plan_list"),
+    path("planes/<str:ruc>/<int:year>/", plans.plan_detail, name="plan_detail"),
+    path("planes/<str:ruc>/<int:year>/cambios/", plans.plan_changes, name="plan_changes"),
+    path("gestion/planes/", plan_management.plan_workspace_list, name="plan_workspace_list"),
+    path(
+        "gestion/planes/plantilla.<str:extension>",
+        plan_management.plan_template,
+        name="plan_template",
+    ),
+    path("gestion/planes/<int:version_id>/", plan_management.plan_workspace, name="plan_workspace"),
+    path(
+        "gestion/planes/<int:version_id>/items/",
+        plan_management.plan_item_add,
+        name="plan_item_add",
+    ),
+    path(
+        "gestion/planes/<int:version_id>/cargar/", plan_management.plan_upload, name="plan_upload"
+    ),
+    path(
+        "gestion/planes/<int:version_id>/publicar/",
+        plan_management.plan_publish,
+        name="plan_publish",
+    ),
+    path(
+        "gestion/planes/<int:version_id>/descartar/",
+        plan_management.plan_discard_draft,
+        name="plan_discard",
+    ),
+    path(
+        "gestion/planes/items/<int:item_id>/", plan_management.plan_item_edit, name="plan_item_edit"
+    ),
+    path(
+        "gestion/planes/items/<int:item_id>/eliminar/",
+        plan_management.plan_item_delete,
+        name="plan_item_delete",
+    ),
+    path(
+        "gestion/planes/plan/<int:plan_id>/modificar/",
+        plan_management.plan_start_modification,
+        name="plan_start_modification",
+    ),
 ]

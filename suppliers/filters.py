@@ -2,6 +2,7 @@ import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from core.catalog import code_prefix
 from core.codelists import SizeClass
 from core.models import Department
 
@@ -38,5 +39,7 @@ class SupplierFilter(django_filters.FilterSet):
 
     def filter_category(self, queryset, name, value):
         """A code matches its descendants: 43210000 (a family) matches 43211503."""
-        prefix = value.strip().rstrip("0") or value.strip()
+        prefix = code_prefix(value)
+        if not prefix:
+            return queryset
         return queryset.filter(categories__code__startswith=prefix).distinct()

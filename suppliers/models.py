@@ -84,7 +84,7 @@ class SizeClassification(models.Model):
     )
     annual_sales = models.DecimalField(_("annual sales (S/)"), max_digits=16, decimal_places=2)
     workers = models.PositiveIntegerField(_("workers"), null=True, blank=True)
-    sales_uit = models.DecimalField(_("annual sales (UIT)"), max_digits=12, decimal_places=2)
+    sales_uit = models.DecimalField(_("annual sales (UIT)"), max_digits=16, decimal_places=2)
     size_class = models.CharField(_("size class"), max_length=20, choices=SizeClass.choices)
     source = models.CharField(_("source"), max_length=20, choices=Source.choices)
     classified_at = models.DateTimeField(_("classified"), default=timezone.now)

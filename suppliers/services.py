@@ -3,7 +3,8 @@
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db import transaction
+from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -96,39 +97,77 @@ def register_supplier(
     sales_year: int,
     annual_sales: Decimal,
     workers: int | None,
-    registry_days: int = 365,
 ) -> Supplier:
     """Self-registration: the supplier enters the registry with its declared size and its
-    first user, who can log in only after confirming the e-mail address. A RUC already in
-    the registry is refused (its users must add colleagues)."""
+    first user. Nothing is in force until the e-mail is confirmed: the user cannot log in and
+    the registry has no validity (so it cannot bid). A claim on a RUC or an e-mail that was
+    never confirmed lapses with its link, so the rightful owner can register again."""
     from accounts.models import Membership, Role, User
     from accounts.services import send_verification_email
 
     email = email.strip().lower()
-    with transaction.atomic():
-        if Supplier.objects.filter(ruc=ruc).exists():
-            raise DomainError(
-                _("This RUC is already in the registry. Ask its users to give you access."),
-                field="ruc",
+    lapsed = timezone.now() - timedelta(seconds=settings.EMAIL_VERIFICATION_MAX_AGE)
+    try:
+        with transaction.atomic():
+            supplier = Supplier.objects.select_for_update().filter(ruc=ruc).first()
+            if supplier is not None:
+                claims = supplier.memberships.select_related("user")
+                if not claims.exists():
+                    raise DomainError(
+                        _("This RUC is in the registry without portal users: ask the portal's "
+                          "administrators for access."),
+                        field="ruc",
+                    )  # fmt: skip
+                if any(m.user.email_verified_at or m.user.date_joined >= lapsed for m in claims):
+                    raise DomainError(
+                        _("This RUC is already in the registry. Ask its users to give you access."),
+                        field="ruc",
+                    )
+                claims.delete()  # a lapsed, never-confirmed claim
+                supplier.legal_name, supplier.domicile, supplier.email = (
+                    legal_name.strip(),
+                    domicile,
+                    email,
+                )
+                supplier.registry_valid_until = None
+                supplier.save()
+            else:
+                supplier = Supplier.objects.create(
+                    ruc=ruc, legal_name=legal_name.strip(), domicile=domicile, email=email
+                )
+            user = User.objects.select_for_update().filter(email__iexact=email).first()
+            if user is not None and (user.email_verified_at or user.date_joined >= lapsed):
+                raise DomainError(_("An account with this e-mail already exists."), field="email")
+            if user is None:
+                user = User(email=email)
+            user.full_name, user.is_active, user.date_joined = full_name, False, timezone.now()
+            user.set_password(password)
+            user.save()
+            Membership.objects.create(user=user, role=Role.SUPPLIER_USER, supplier=supplier)
+            audit.record(
+                user,
+                "supplier.registered",
+                supplier,
+                {"ruc": ruc, "legal_name": supplier.legal_name},
             )
-        if User.objects.filter(email__iexact=email).exists():
-            raise DomainError(_("An account with this e-mail already exists."), field="email")
-        supplier = Supplier.objects.create(
-            ruc=ruc,
-            legal_name=legal_name.strip(),
-            domicile=domicile,
-            email=email,
-            registry_valid_until=timezone.localdate() + timedelta(days=registry_days),
-        )
-        user = User.objects.create_user(
-            email=email, password=password, full_name=full_name, is_active=False
-        )
-        Membership.objects.create(user=user, role=Role.SUPPLIER_USER, supplier=supplier)
-        audit.record(
-            user, "supplier.registered", supplier, {"ruc": ruc, "legal_name": supplier.legal_name}
-        )
-        classify_supplier(
-            supplier, sales_year=sales_year, annual_sales=annual_sales, workers=workers, actor=user
-        )
-        send_verification_email(user)
+            classify_supplier(
+                supplier,
+                sales_year=sales_year,
+                annual_sales=annual_sales,
+                workers=workers,
+                actor=user,
+            )
+            send_verification_email(user)
+    except IntegrityError:
+        # Two submissions raced (a double click on a slow link): the first one won.
+        raise DomainError(_("This RUC or e-mail has just been registered.")) from None
     return supplier
+
+
+def activate_registration(user, *, registry_days: int = 365) -> None:
+    """On e-mail confirmation, the registrations the user made come into force."""
+    today = timezone.localdate()
+    for supplier in Supplier.objects.filter(
+        memberships__user=user, registry_valid_until__isnull=True
+    ):
+        renew_registry(supplier, today + timedelta(days=registry_days), actor=user)

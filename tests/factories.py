@@ -83,3 +83,36 @@ def admin_user(**kwargs) -> User:
 
 def uit(year_uit: str, multiple: str) -> Decimal:
     return Decimal(year_uit) * Decimal(multiple)
+
+
+def plan_item_data(**overrides) -> dict:
+    """Form-like data for one plan item (goods, office supplies, SME-suppliable)."""
+    from core.models import CatalogItem
+
+    data = {
+        "object_type": "goods",
+        "catalog_item": CatalogItem.objects.get(code="44121701"),
+        "description": "Bolígrafos",
+        "quantity": Decimal("100"),
+        "unit": "unidad",
+        "estimated_value": Decimal("1000.00"),
+        "procedure_type": "COMPRE",
+        "planned_month": 3,
+        "sme_reserved": False,
+    }
+    data.update(overrides)
+    if isinstance(data["catalog_item"], str):
+        data["catalog_item"] = CatalogItem.objects.get(code=data["catalog_item"])
+    return data
+
+
+def draft_plan(entity=None, staff=None, year=2026, items=()):
+    """A draft version 0 with the given items (dicts of overrides); returns (version, staff)."""
+    from procurement.services import plans
+
+    entity = entity or EntityFactory()
+    staff = staff or staff_of(entity)
+    version = plans.create_plan(staff, entity, year)
+    for overrides in items:
+        plans.add_item(staff, version, plan_item_data(**overrides))
+    return version, staff

@@ -71,7 +71,7 @@ def test_an_existing_ruc_is_refused_and_nothing_is_written(client):
     SupplierFactory(ruc="20131312955")
     response = client.post("/cuentas/registro/", FORM)
     assert response.status_code == 400
-    assert "ya está en el registro" in response.content.decode()
+    assert "está en el registro" in response.content.decode()
     assert not User.objects.exists()
 
 
@@ -85,3 +85,70 @@ def test_an_ambiguous_or_unknown_district_is_explained(client):
 def test_a_forged_verification_link_is_refused(client):
     response = client.get("/cuentas/verificar/not-a-token/")
     assert response.status_code == 400
+
+
+def test_a_district_name_shared_by_two_provinces_must_name_the_province(client):
+    data = {**FORM, "department": "02", "district": "Pampas"}
+    response = client.post("/cuentas/registro/", data)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Pampas (Huaraz)" in html and "Pampas (Pallasca)" in html
+    response = client.post("/cuentas/registro/", {**data, "district": "pampas (pallasca)"})
+    assert response.status_code == 302
+    assert Supplier.objects.get(ruc=FORM["ruc"]).domicile.province.name == "Pallasca"
+
+
+def test_registry_comes_into_force_only_when_the_email_is_confirmed(
+    client, django_capture_on_commit_callbacks, mailoutbox
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/cuentas/registro/", FORM)
+    supplier = Supplier.objects.get(ruc=FORM["ruc"])
+    assert supplier.registry_valid_until is None and not supplier.registry_valid_on()
+    link = re.search(r"/cuentas/verificar/[^\s/]+/", mailoutbox[0].body).group(0)
+    client.get(link)
+    supplier.refresh_from_db()
+    assert supplier.registry_valid_on()
+
+
+def test_a_lapsed_unconfirmed_claim_can_be_replaced_by_the_rightful_owner(client, settings):
+    client.post(
+        "/cuentas/registro/",
+        {**FORM, "legal_name": "Impostor S.A.C.", "email": "impostor@example.pe"},
+    )
+    # While the link is valid, the RUC is taken.
+    response = client.post("/cuentas/registro/", {**FORM, "email": "owner@textiles.pe"})
+    assert response.status_code == 400
+    User.objects.filter(email="impostor@example.pe").update(date_joined="2020-01-01T00:00:00Z")
+    response = client.post("/cuentas/registro/", {**FORM, "email": "owner@textiles.pe"})
+    assert response.status_code == 302
+    supplier = Supplier.objects.get(ruc=FORM["ruc"])
+    assert supplier.legal_name == FORM["legal_name"]
+    assert list(supplier.memberships.values_list("user__email", flat=True)) == ["owner@textiles.pe"]
+
+
+def test_only_closed_official_years_can_be_declared(client):
+    html = client.get("/cuentas/registro/").content.decode()
+    assert (
+        '<option value="2025"' in html
+        and '<option value="2026"' not in html
+        and '<option value="2027"' not in html
+    )
+    response = client.post("/cuentas/registro/", {**FORM, "sales_year": "2027"})
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("ruc", "2013131295²"),
+        ("ruc", "20١٣١٣١٢٩٥5"),
+        ("workers", "99999999999"),
+        ("annual_sales", "1" + "0" * 15),
+        ("email", "a" * 250 + "@x.pe"),
+    ],
+)
+def test_out_of_range_input_is_a_form_error_not_a_crash(client, field, value):
+    response = client.post("/cuentas/registro/", {**FORM, field: value})
+    assert response.status_code == 400
+    assert not Supplier.objects.exists()

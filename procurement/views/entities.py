@@ -1,16 +1,17 @@
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
 
-from .filters import EntityFilter
-from .queries import entities_with_location
+from ..filters import EntityFilter
+from ..queries import entities_with_location, entity_plans
 
 
 def entity_list(request):
     entity_filter = EntityFilter(request.GET, queryset=entities_with_location())
-    page = Paginator(entity_filter.qs, 50).get_page(request.GET.get("page"))
+    page = Paginator(entity_filter.qs.order_by("name", "pk"), 50).get_page(request.GET.get("page"))
     return render(request, "procurement/entity_list.html", {"filter": entity_filter, "page": page})
 
 
 def entity_detail(request, ruc):
     entity = get_object_or_404(entities_with_location(), ruc=ruc)
-    return render(request, "procurement/entity_detail.html", {"entity": entity})
+    context = {"entity": entity, "plans": entity_plans(entity)}
+    return render(request, "procurement/entity_detail.html", context)

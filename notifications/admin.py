@@ -1,0 +1,18 @@
+from django.contrib import admin
+
+from .models import Event
+
+
+@admin.register(Event)
+class EventAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "kind", "entity", "object_type", "object_id", "dispatched_at"]
+    list_filter = ["kind", "dispatched_at"]
+    search_fields = ["object_id", "entity__name", "entity__ruc"]
+    raw_id_fields = ["entity"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

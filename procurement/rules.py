@@ -1,0 +1,17 @@
+"""Deadlines of the procurement domain, as data, in one place."""
+
+from datetime import date
+
+from core.workdays import WorkingCalendar
+
+# A plan (or modification) is published within 15 working days of its approval
+# (Reglamento de la Ley de Contrataciones del Estado, art. 6).
+PLAN_PUBLICATION_WORKING_DAYS = 15
+
+
+def plan_publication_deadline(approval_date: date, calendar: WorkingCalendar) -> date:
+    return calendar.add_working_days(approval_date, PLAN_PUBLICATION_WORKING_DAYS)
+
+
+def plan_published_late(approval_date: date, published_on: date, calendar: WorkingCalendar) -> bool:
+    return published_on > plan_publication_deadline(approval_date, calendar)

@@ -1,0 +1,78 @@
+"""The 40% SME reservation rule (Law 28015 art. 21): the one place that computes the share.
+
+Planned share = value of SME-reserved eligible items / value of all eligible items, where
+eligible means goods and services whose catalog code SMEs can supply (works and consultancy
+for works, and codes flagged not SME-suppliable, are left out). The minimum comes from the
+fiscal year's parameters (40% by default).
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
+
+from core.codelists import ObjectType
+
+ELIGIBLE_OBJECTS = (ObjectType.GOODS, ObjectType.SERVICES)
+ZERO = Decimal("0")
+
+
+@dataclass(frozen=True)
+class SmeShare:
+    total_value: Decimal
+    eligible_value: Decimal
+    reserved_value: Decimal
+    minimum: Decimal
+
+    @property
+    def share(self) -> Decimal | None:
+        """Reserved / eligible, or None when nothing in the plan is eligible."""
+        if not self.eligible_value:
+            return None
+        return self.reserved_value / self.eligible_value
+
+    @property
+    def compliant(self) -> bool:
+        """At or above the minimum; a plan with nothing eligible has nothing to reserve."""
+        share = self.share
+        return share is None or share >= self.minimum
+
+    @property
+    def shortfall(self) -> Decimal:
+        """Value that would still have to be reserved to reach the minimum."""
+        if self.compliant:
+            return ZERO
+        return (self.eligible_value * self.minimum - self.reserved_value).quantize(Decimal("0.01"))
+
+
+def eligible_items_condition(prefix: str = "") -> Q:
+    return Q(
+        **{
+            f"{prefix}object_type__in": ELIGIBLE_OBJECTS,
+            f"{prefix}catalog_item__sme_suppliable": True,
+        }
+    )
+
+
+def planned_share(items: QuerySet, minimum: Decimal) -> SmeShare:
+    """The planned SME share of a set of plan items (one aggregate query)."""
+    eligible = eligible_items_condition()
+    totals = items.aggregate(
+        total=Coalesce(Sum("estimated_value"), ZERO),
+        eligible=Coalesce(Sum("estimated_value", filter=eligible), ZERO),
+        reserved=Coalesce(Sum("estimated_value", filter=eligible & Q(sme_reserved=True)), ZERO),
+    )
+    return SmeShare(totals["total"], totals["eligible"], totals["reserved"], minimum)
+
+
+def version_share(version) -> SmeShare:
+    """The planned share of a plan version under its fiscal year's minimum: live for a draft,
+    the figures recorded at publication for a published version (its items never change, and
+    a later edit of the catalog's flags must not rewrite what was published)."""
+    minimum = version.plan.fiscal_year.sme_reserved_min_share
+    if version.status == "published":
+        return SmeShare(
+            version.total_value, version.sme_eligible_value, version.sme_reserved_value, minimum
+        )
+    return planned_share(version.items.all(), minimum)

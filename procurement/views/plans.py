@@ -1,0 +1,124 @@
+"""Public pages of the annual procurement plans."""
+
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext as _
+
+from ..exports import csv_response
+from ..filters import PlanFilter, PlanItemFilter
+from ..models import ProcurementPlan
+from ..queries import plan_items, plans_in_force, published_versions, version_diff
+from ..sme import version_share
+
+
+def _number(value: str | None) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def plan_list(request):
+    plan_filter = PlanFilter(request.GET, queryset=plans_in_force())
+    if request.GET.get("format") == "csv":
+        rows = (
+            (
+                v.plan.entity.ruc,
+                v.plan.entity.name,
+                v.plan.fiscal_year_id,
+                v.number,
+                v.approval_date,
+                v.published_at.date(),
+                v.total_value,
+                v.sme_eligible_value,
+                v.sme_reserved_value,
+                "" if v.sme_share is None else v.sme_share,
+                "si" if v.sme_compliant else "no",
+                "si" if v.published_late else "no",
+            )
+            for v in plan_filter.qs.iterator(chunk_size=2000)
+        )
+        header = [
+            "ruc", "entidad", "anio", "version", "fecha_aprobacion", "fecha_publicacion",
+            "valor_total", "valor_elegible_mype", "valor_reservado_mype", "cuota_mype",
+            "cumple_40", "publicado_tarde",
+        ]  # fmt: skip
+        return csv_response("planes.csv", header, rows)
+    page = Paginator(plan_filter.qs, 50).get_page(request.GET.get("page"))
+    return render(request, "procurement/plan_list.html", {"filter": plan_filter, "page": page})
+
+
+def _plan(ruc: str, year: int) -> ProcurementPlan:
+    plan = get_object_or_404(
+        ProcurementPlan.objects.select_related("entity__sector", "fiscal_year"),
+        entity__ruc=ruc,
+        fiscal_year=year,
+    )
+    return plan
+
+
+def plan_detail(request, ruc, year):
+    plan = _plan(ruc, year)
+    versions = list(published_versions(plan))
+    if not versions:
+        raise Http404(_("This plan has not been published yet."))
+    wanted = _number(request.GET.get("version"))
+    by_number = {v.number: v for v in versions}
+    if wanted is not None and wanted not in by_number:
+        raise Http404(
+            _("There is no published version %(number)s of this plan.") % {"number": wanted}
+        )
+    version = by_number.get(wanted, versions[-1])
+    item_filter = PlanItemFilter(request.GET, queryset=plan_items(version))
+    if request.GET.get("format") == "csv":
+        rows = (
+            (
+                i.reference,
+                i.get_object_type_display(),
+                i.catalog_item_id,
+                i.catalog_item.name_es,
+                i.description,
+                i.quantity,
+                i.unit,
+                i.estimated_value,
+                i.procedure_type,
+                i.planned_month,
+                "si" if i.sme_reserved else "no",
+            )
+            for i in item_filter.qs.iterator(chunk_size=2000)
+        )
+        header = [
+            "item", "objeto", "codigo_catalogo", "nombre_catalogo", "descripcion", "cantidad",
+            "unidad", "valor_estimado", "tipo_procedimiento", "mes", "reservado_mype",
+        ]  # fmt: skip
+        return csv_response(
+            f"pac-{plan.entity.ruc}-{plan.fiscal_year_id}-v{version.number}.csv", header, rows
+        )
+    page = Paginator(item_filter.qs, 100).get_page(request.GET.get("page"))
+    context = {
+        "plan": plan,
+        "version": version,
+        "versions": versions,
+        "in_force": versions[-1],
+        "share": version_share(version),
+        "filter": item_filter,
+        "page": page,
+    }
+    return render(request, "procurement/plan_detail.html", context)
+
+
+def plan_changes(request, ruc, year):
+    """What changed between any two published versions (default: the last two)."""
+    plan = _plan(ruc, year)
+    versions = {v.number: v for v in published_versions(plan)}
+    if len(versions) < 2:
+        raise Http404(_("This plan has a single published version."))
+    numbers = sorted(versions)
+    old = _number(request.GET.get("desde"))
+    new = _number(request.GET.get("hasta"))
+    old = old if old in versions else numbers[-2]
+    new = new if new in versions else numbers[-1]
+    diff = version_diff(versions[old], versions[new])
+    context = {"plan": plan, "diff": diff, "numbers": numbers, "old": old, "new": new}
+    return render(request, "procurement/plan_changes.html", context)

@@ -1,0 +1,144 @@
+"""The 40% SME reservation, planned side."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from core import audit
+from core.errors import DomainError
+from core.models import AuditEntry, FiscalYear
+from notifications.models import Event
+from procurement.models import PlanVersion
+from procurement.services import plans
+from procurement.sme import version_share
+from tests.factories import draft_plan, plan_item_data
+
+pytestmark = pytest.mark.django_db
+D = Decimal
+TODAY = timezone.localdate
+
+# Hand-computed: eligible = 300 + 200 + 100 = 600; reserved eligible = 300 + 100 = 400.
+# Works (1,000), consultancy for works (400) and an aircraft (not SME-suppliable, 500) are
+# left out even though reserved. Share = 400 / 600 = 66.67 %.
+MIXED_ITEMS = [
+    {"estimated_value": D("300"), "sme_reserved": True},
+    {"estimated_value": D("200"), "sme_reserved": False},
+    {
+        "object_type": "services",
+        "catalog_item": "72101500",
+        "estimated_value": D("100"),
+        "sme_reserved": True,
+    },
+    {
+        "object_type": "works",
+        "catalog_item": "72130000",
+        "estimated_value": D("1000"),
+        "sme_reserved": True,
+    },
+    {
+        "object_type": "consulting_works",
+        "catalog_item": "81101500",
+        "estimated_value": D("400"),
+        "sme_reserved": True,
+    },
+    {"catalog_item": "25131700", "estimated_value": D("500"), "sme_reserved": True},
+]
+
+
+def test_share_counts_only_eligible_goods_and_services():
+    version, _staff = draft_plan(items=MIXED_ITEMS)
+    share = version_share(version)
+    assert share.total_value == D("2500")
+    assert share.eligible_value == D("600")
+    assert share.reserved_value == D("400")
+    assert share.share == D("400") / D("600")
+    assert share.compliant and share.shortfall == 0
+
+
+def test_share_below_minimum_and_shortfall():
+    version, _staff = draft_plan(
+        items=[{"estimated_value": D("100"), "sme_reserved": True}, {"estimated_value": D("500")}]
+    )
+    share = version_share(version)
+    assert share.share == D("100") / D("600")
+    assert not share.compliant
+    assert share.shortfall == D("140.00")  # 600 x 40% - 100
+
+
+def test_share_at_exactly_forty_percent_complies():
+    version, _staff = draft_plan(
+        items=[{"estimated_value": D("400"), "sme_reserved": True}, {"estimated_value": D("600")}]
+    )
+    assert version_share(version).compliant
+
+
+def test_minimum_comes_from_the_fiscal_year():
+    FiscalYear.objects.filter(pk=2026).update(sme_reserved_min_share=D("0.700"))
+    version, _staff = draft_plan(items=MIXED_ITEMS)
+    assert not version_share(version).compliant
+
+
+def test_publication_below_minimum_is_refused_without_justification():
+    version, staff = draft_plan(
+        items=[{"estimated_value": D("100"), "sme_reserved": True}, {"estimated_value": D("500")}]
+    )
+    with pytest.raises(DomainError) as error:
+        plans.publish_version(staff, version, approval_date=TODAY())
+    assert "16.7%" in error.value.message and "140.00" in error.value.message
+    version.refresh_from_db()
+    assert version.status == PlanVersion.Status.DRAFT
+    assert not Event.objects.exists()
+    assert not AuditEntry.objects.filter(action="plan.published").exists()
+
+
+def test_publication_below_minimum_with_justification_is_recorded_as_non_compliant(client):
+    version, staff = draft_plan(
+        items=[{"estimated_value": D("100"), "sme_reserved": True}, {"estimated_value": D("500")}]
+    )
+    plans.publish_version(
+        staff, version, approval_date=TODAY(), sme_justification="Mercado sin oferta MYPE local."
+    )
+    version.refresh_from_db()
+    assert version.status == "published" and version.sme_compliant is False
+    assert version.sme_justification == "Mercado sin oferta MYPE local."
+    assert version.sme_share == D("0.166667")
+    entity = version.plan.entity
+    html = client.get(f"/planes/{entity.ruc}/2026/").content.decode()
+    assert "Por debajo del mínimo" in html and "Mercado sin oferta MYPE local." in html
+    html = client.get("/planes/").content.decode()
+    assert "No cumple" in html
+    html = client.get(f"/entidades/{entity.ruc}/").content.decode()
+    assert "No cumple" in html
+
+
+def test_publication_writes_audit_entry_and_event():
+    version, staff = draft_plan(items=MIXED_ITEMS)
+    plans.publish_version(staff, version, approval_date=TODAY(), approval_document="RGG 001-2026")
+    entry = AuditEntry.objects.get(action="plan.published")
+    assert entry.actor == staff and entry.data["sme_compliant"] is True
+    event = Event.objects.get()
+    assert event.kind == "plan.published" and event.entity == version.plan.entity
+    assert event.payload["version"] == 0
+    assert audit.verify_chain().ok
+
+
+def test_late_publication_is_flagged():
+    version, staff = draft_plan(items=MIXED_ITEMS)
+    plans.publish_version(staff, version, approval_date=TODAY() - timedelta(days=60))
+    version.refresh_from_db()
+    assert version.published_late
+    other, staff2 = draft_plan(items=MIXED_ITEMS)
+    plans.publish_version(staff2, other, approval_date=TODAY())
+    other.refresh_from_db()
+    assert not other.published_late
+
+
+def test_empty_plan_and_future_approval_are_refused():
+    version, staff = draft_plan()
+    with pytest.raises(DomainError):
+        plans.publish_version(staff, version, approval_date=TODAY())
+    plans.add_item(staff, version, plan_item_data())
+    with pytest.raises(DomainError):
+        plans.publish_version(staff, version, approval_date=TODAY() + timedelta(days=1))

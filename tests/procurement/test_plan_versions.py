@@ -1,0 +1,143 @@
+"""Plan versions: modifications, the public history and the diff between versions."""
+
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from core.errors import DomainError
+from procurement.models import PlanItem
+from procurement.queries import version_diff
+from procurement.services import plans
+from tests.factories import draft_plan, plan_item_data
+
+pytestmark = pytest.mark.django_db
+D = Decimal
+
+
+@pytest.fixture
+def published():
+    version, staff = draft_plan(
+        items=[
+            {"description": "Papel bond", "estimated_value": D("5000"), "sme_reserved": True},
+            {"description": "Tóner", "estimated_value": D("3000"), "sme_reserved": True},
+            {"description": "Sillas", "estimated_value": D("2000")},
+        ]
+    )
+    plans.publish_version(staff, version, approval_date=timezone.localdate())
+    version.refresh_from_db()
+    return version, staff
+
+
+def _modify(published):
+    version, staff = published
+    draft = plans.start_modification(staff, version.plan)
+    items = {i.description: i for i in draft.items.all()}
+    plans.delete_item(staff, items["Sillas"])
+    plans.update_item(
+        staff,
+        items["Tóner"],
+        plan_item_data(description="Tóner", estimated_value=D("3500"), sme_reserved=True),
+    )
+    plans.add_item(
+        staff, draft, plan_item_data(description="Escritorios", estimated_value=D("4000"))
+    )
+    return draft, staff
+
+
+def test_modification_copies_the_version_in_force_and_needs_a_reason(published):
+    draft, staff = _modify(published)
+    assert draft.number == 1 and draft.items.count() == 3
+    with pytest.raises(DomainError) as error:
+        plans.publish_version(staff, draft, approval_date=timezone.localdate())
+    assert error.value.field == "reason"
+    plans.publish_version(
+        staff, draft, approval_date=timezone.localdate(), reason="Nuevas necesidades"
+    )
+    # The original version is untouched.
+    original = published[0]
+    assert sorted(original.items.values_list("description", flat=True)) == [
+        "Papel bond",
+        "Sillas",
+        "Tóner",
+    ]
+
+
+def test_published_versions_cannot_change(published):
+    version, staff = published
+    item = version.items.first()
+    with pytest.raises(DomainError):
+        plans.update_item(staff, item, plan_item_data(estimated_value=D("1")))
+    with pytest.raises(DomainError):
+        plans.delete_item(staff, item)
+    with pytest.raises(DomainError):
+        plans.add_item(staff, version, plan_item_data())
+    assert PlanItem.objects.get(pk=item.pk).estimated_value == item.estimated_value
+
+
+def test_only_one_draft_at_a_time(published):
+    _modify(published)
+    with pytest.raises(DomainError):
+        plans.start_modification(published[1], published[0].plan)
+
+
+def test_diff_lists_added_removed_and_changed_with_old_and_new_values(published):
+    draft, staff = _modify(published)
+    plans.publish_version(staff, draft, approval_date=timezone.localdate(), reason="Ajuste")
+    diff = version_diff(published[0], draft)
+    assert [i.description for i in diff.added] == ["Escritorios"]
+    assert [i.description for i in diff.removed] == ["Sillas"]
+    assert len(diff.changed) == 1
+    change = diff.changed[0]
+    assert change.new.description == "Tóner"
+    assert [(f[0], f[2], f[3]) for f in change.fields] == [
+        ("estimated_value", "3000.00", "3500.00")
+    ]
+
+
+def test_public_pages_show_every_version_and_the_changes(client, published):
+    draft, staff = _modify(published)
+    plans.publish_version(
+        staff, draft, approval_date=timezone.localdate(), reason="Ajuste de necesidades"
+    )
+    entity = draft.plan.entity
+    base = f"/planes/{entity.ruc}/2026/"
+    html = client.get(base).content.decode()
+    assert "Escritorios" in html and "Sillas" not in html and "Ajuste de necesidades" in html
+    html = client.get(base, {"version": 0}).content.decode()
+    assert "Sillas" in html and "Escritorios" not in html
+    assert client.get(base, {"version": 7}).status_code == 404
+    assert client.get(base, {"version": "x"}).status_code == 200
+    html = client.get(base + "cambios/", {"desde": 0, "hasta": 1}).content.decode()
+    assert "Escritorios" in html and "Sillas" in html
+    assert "3000.00" in html and "3500.00" in html
+
+
+def test_drafts_are_not_public(client):
+    version, _staff = draft_plan(items=[{}])
+    entity = version.plan.entity
+    assert client.get(f"/planes/{entity.ruc}/2026/").status_code == 404
+    assert entity.name not in client.get("/planes/").content.decode()
+
+
+def test_plan_items_filter_and_csv_export(client, published):
+    version, staff = published
+    entity = version.plan.entity
+    base = f"/planes/{entity.ruc}/2026/"
+    html = client.get(base, {"reserved": "true"}).content.decode()
+    assert "Papel bond" in html and "Sillas" not in html
+    html = client.get(base, {"min_value": "2500", "max_value": "4000"}).content.decode()
+    assert "Tóner" in html and "Papel bond" not in html
+    html = client.get(base, {"catalog": "44120000"}).content.decode()
+    assert "Papel bond" in html
+    html = client.get(base, {"catalog": "43000000"}).content.decode()
+    assert "Papel bond" not in html
+    response = client.get(base, {"format": "csv", "reserved": "true"})
+    assert response["Content-Type"].startswith("text/csv")
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    lines = body.strip().splitlines()
+    assert lines[0].startswith("item,objeto,codigo_catalogo")
+    assert len(lines) == 3
+    response = client.get("/planes/", {"format": "csv"})
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    assert entity.ruc in body and "cumple_40" in body
