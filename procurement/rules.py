@@ -1,6 +1,7 @@
 """Deadlines of the procurement domain, as data, in one place."""
 
 from datetime import date
+from decimal import Decimal
 
 from core.workdays import WorkingCalendar
 
@@ -15,3 +16,15 @@ def plan_publication_deadline(approval_date: date, calendar: WorkingCalendar) ->
 
 def plan_published_late(approval_date: date, published_on: date, calendar: WorkingCalendar) -> bool:
     return published_on > plan_publication_deadline(approval_date, calendar)
+
+
+def procedures_for(thresholds, object_type: str, value: Decimal) -> list[str]:
+    """Procedure types whose value band for `object_type` contains `value`, from a fiscal
+    year's ProcedureThreshold rows (min inclusive, max exclusive)."""
+    return [
+        t.procedure_type
+        for t in thresholds
+        if t.object_type == object_type
+        and value >= t.min_amount
+        and (t.max_amount is None or value < t.max_amount)
+    ]

@@ -55,15 +55,31 @@ def eligible_items_condition(prefix: str = "") -> Q:
     )
 
 
+def _sums() -> dict:
+    eligible = eligible_items_condition()
+    return {
+        "total": Coalesce(Sum("estimated_value"), ZERO),
+        "eligible": Coalesce(Sum("estimated_value", filter=eligible), ZERO),
+        "reserved": Coalesce(Sum("estimated_value", filter=eligible & Q(sme_reserved=True)), ZERO),
+    }
+
+
 def planned_share(items: QuerySet, minimum: Decimal) -> SmeShare:
     """The planned SME share of a set of plan items (one aggregate query)."""
-    eligible = eligible_items_condition()
-    totals = items.aggregate(
-        total=Coalesce(Sum("estimated_value"), ZERO),
-        eligible=Coalesce(Sum("estimated_value", filter=eligible), ZERO),
-        reserved=Coalesce(Sum("estimated_value", filter=eligible & Q(sme_reserved=True)), ZERO),
-    )
+    totals = items.aggregate(**_sums())
     return SmeShare(totals["total"], totals["eligible"], totals["reserved"], minimum)
+
+
+def planned_shares_by_version(items: QuerySet, minimums: dict[int, Decimal]) -> dict[int, SmeShare]:
+    """planned_share for many versions at once (one grouped query), keyed by version id;
+    `minimums` maps each version id to its fiscal year's minimum."""
+    rows = items.order_by().values("version_id").annotate(**_sums())
+    return {
+        row["version_id"]: SmeShare(
+            row["total"], row["eligible"], row["reserved"], minimums[row["version_id"]]
+        )
+        for row in rows
+    }
 
 
 def version_share(version) -> SmeShare:

@@ -14,6 +14,7 @@ from core.models import FiscalYear
 
 from ..models import Entity
 from .parties import build_entities, build_suppliers, size_counts
+from .plans import PlanBuilder
 from .users import DEMO_PASSWORD, build_users
 
 
@@ -22,6 +23,9 @@ class DemoReport:
     entities: int = 0
     suppliers: int = 0
     sizes: dict[str, int] = field(default_factory=dict)
+    plans: int = 0
+    plan_versions: int = 0
+    plan_items: int = 0
     accounts: list[tuple[str, str, str]] = field(default_factory=list)
     password: str = DEMO_PASSWORD
 
@@ -55,6 +59,12 @@ def seed(
     report.suppliers = len(supplier_rows)
     report.sizes = size_counts(supplier_rows)
     report.accounts = build_users(seed, today)
+    years = [
+        year for year in (today.year - 1, today.year) if FiscalYear.objects.filter(pk=year).exists()
+    ]
+    report.plans, report.plan_versions, report.plan_items = PlanBuilder(
+        stream(seed, "plans"), today
+    ).build(list(Entity.objects.order_by("ruc")), years)
     return report
 
 

@@ -9,7 +9,9 @@ from django.db import transaction
 from accounts.models import Membership, User
 from core.codelists import GovernmentLevel
 from core.ruc import is_valid_ruc
-from procurement.models import Entity
+from procurement.models import Entity, PlanItem, PlanVersion
+from procurement.queries import plans_in_force
+from procurement.sme import planned_share
 from suppliers.models import SizeClassification, Supplier
 
 pytestmark = pytest.mark.django_db
@@ -49,6 +51,40 @@ def digest() -> str:
         list(
             Membership.objects.order_by("user__email").values_list(
                 "user__email", "role", "entity__ruc", "supplier__ruc"
+            )
+        ),
+        list(
+            PlanVersion.objects.order_by(
+                "plan__entity__ruc", "plan__fiscal_year", "number"
+            ).values_list(
+                "plan__entity__ruc",
+                "plan__fiscal_year",
+                "number",
+                "approval_date",
+                "published_at",
+                "reason",
+                "sme_share",
+                "sme_compliant",
+                "published_late",
+                "sme_justification",
+            )
+        ),
+        list(
+            PlanItem.objects.order_by(
+                "version__plan__entity__ruc",
+                "version__plan__fiscal_year",
+                "version__number",
+                "reference",
+            ).values_list(
+                "version__plan__entity__ruc",
+                "version__number",
+                "reference",
+                "object_type",
+                "catalog_item_id",
+                "estimated_value",
+                "procedure_type",
+                "planned_month",
+                "sme_reserved",
             )
         ),
     ]
@@ -116,3 +152,21 @@ def test_seed_refuses_a_non_empty_portal_unless_asked_to_skip():
     call_command("seed_demo", "--if-empty", "--today", TODAY, stdout=out)
     assert "already present" in out.getvalue()
     assert "staff.minsa@demo.portal.pe" in out.getvalue()
+
+
+def test_demo_plans_cover_every_entity_with_modifications_and_some_non_compliant():
+    call_command(
+        "seed_demo", "--processes", "100", "--seed", "5", "--today", TODAY, stdout=StringIO()
+    )
+    in_force = plans_in_force().filter(plan__fiscal_year=2026)
+    assert in_force.count() == Entity.objects.count()
+    non_compliant = in_force.filter(sme_compliant=False).count() / in_force.count()
+    assert 0.1 <= non_compliant <= 0.3
+    assert not in_force.filter(sme_compliant=False, sme_justification="").exists()
+    assert PlanVersion.objects.filter(number__gte=1).exclude(reason="").count() > 50
+    assert PlanVersion.objects.filter(published_late=True).exists()
+    # Every recorded share is what the one SME-share function computes.
+    for version in PlanVersion.objects.select_related("plan__fiscal_year").order_by("?")[:25]:
+        share = planned_share(version.items.all(), version.plan.fiscal_year.sme_reserved_min_share)
+        assert version.sme_compliant == share.compliant
+        assert version.sme_reserved_value == share.reserved_value

@@ -54,7 +54,8 @@ class Command(BaseCommand):
         sizes = ", ".join(f"{k}: {v}" for k, v in report.sizes.items() if v)
         self.stdout.write(
             f"Demo data created in {seconds:.1f} s: {report.entities} entities, "
-            f"{report.suppliers} suppliers ({sizes})."
+            f"{report.suppliers} suppliers ({sizes}), {report.plans} annual plans "
+            f"({report.plan_versions} published versions, {report.plan_items} items)."
         )
         self._print_accounts(report.accounts, report.password)
 
