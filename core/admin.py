@@ -8,10 +8,12 @@ from .models import (
     District,
     FiscalYear,
     NonWorkingDay,
+    ProcedureStage,
     ProcedureThreshold,
     Province,
     Sector,
     SmeRule,
+    StageMinimum,
 )
 
 
@@ -83,6 +85,28 @@ class FiscalYearAdmin(AuditedModelAdmin):
 class ProcedureThresholdAdmin(AuditedModelAdmin):
     list_display = ["fiscal_year", "procedure_type", "object_type", "min_amount", "max_amount"]
     list_filter = ["fiscal_year", "procedure_type", "object_type"]
+    search_fields = ["note"]
+
+
+@admin.register(ProcedureStage)
+class ProcedureStageAdmin(AuditedModelAdmin):
+    list_display = ["procedure_type", "position", "stage"]
+    list_filter = ["procedure_type", "stage"]
+    search_fields = ["procedure_type", "stage"]
+
+
+@admin.register(StageMinimum)
+class StageMinimumAdmin(AuditedModelAdmin):
+    list_display = [
+        "procedure_type",
+        "stage",
+        "edge",
+        "from_stage",
+        "from_edge",
+        "working_days",
+        "note",
+    ]
+    list_filter = ["procedure_type", "stage"]
     search_fields = ["note"]
 
 

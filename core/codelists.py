@@ -48,3 +48,19 @@ class SizeClass(models.TextChoices):
     def sme_values(cls) -> tuple[str, ...]:
         """The classes that count as SME (MYPE) for reservations and the 40% share."""
         return (cls.MICRO.value, cls.SMALL.value)
+
+
+class Stage(models.TextChoices):
+    """Calendar stages of a selection process, in their legal order."""
+
+    CALL = "convocatoria", _("Call")
+    REGISTRATION = "registro", _("Registration of participants")
+    QUESTIONS = "consultas", _("Questions and observations")
+    ANSWERS = "absolucion", _("Answers")
+    INTEGRATION = "integracion", _("Final (integrated) tender documents")
+    BIDS = "ofertas", _("Submission of bids")
+    OPENING = "apertura", _("Opening")
+    EVALUATION = "evaluacion", _("Evaluation and qualification")
+    AWARD = "buena_pro", _("Award (buena pro)")
+    STANDSTILL = "consentimiento", _("Standstill (consent of the award)")
+    CONTRACT = "contrato", _("Contract")

@@ -7,7 +7,7 @@ from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from .codelists import CatalogLevel, ObjectType, ProcedureType, SizeClass
+from .codelists import CatalogLevel, ObjectType, ProcedureType, SizeClass, Stage
 
 
 class BilingualName(models.Model):
@@ -248,6 +248,65 @@ class ProcedureThreshold(models.Model):
 
     def __str__(self) -> str:
         return f"{self.fiscal_year_id} {self.procedure_type} {self.object_type}"
+
+
+class ProcedureStage(models.Model):
+    """The stages a procedure type goes through, in order (reference data, admin-editable)."""
+
+    procedure_type = models.CharField(
+        _("procedure type"), max_length=8, choices=ProcedureType.choices
+    )
+    stage = models.CharField(_("stage"), max_length=20, choices=Stage.choices)
+    position = models.PositiveSmallIntegerField(_("position"))
+
+    class Meta:
+        ordering = ["procedure_type", "position"]
+        verbose_name = _("procedure stage")
+        verbose_name_plural = _("procedure stages")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["procedure_type", "stage"], name="procedure_stage_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["procedure_type", "position"], name="procedure_stage_position_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.procedure_type} {self.position}. {self.get_stage_display()}"
+
+
+class StageMinimum(models.Model):
+    """A minimum duration in working days between two calendar edges, e.g. the bid deadline
+    (end of 'ofertas') at least 22 working days after the call (start of 'convocatoria')."""
+
+    class Edge(models.TextChoices):
+        START = "start", _("start")
+        END = "end", _("end")
+
+    procedure_type = models.CharField(
+        _("procedure type"), max_length=8, choices=ProcedureType.choices
+    )
+    stage = models.CharField(_("stage"), max_length=20, choices=Stage.choices)
+    edge = models.CharField(_("edge"), max_length=5, choices=Edge.choices)
+    from_stage = models.CharField(_("measured from stage"), max_length=20, choices=Stage.choices)
+    from_edge = models.CharField(_("measured from edge"), max_length=5, choices=Edge.choices)
+    working_days = models.PositiveSmallIntegerField(_("minimum working days"))
+    note = models.CharField(_("note"), max_length=250, blank=True)
+
+    class Meta:
+        ordering = ["procedure_type", "stage"]
+        verbose_name = _("stage minimum")
+        verbose_name_plural = _("stage minimums")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["procedure_type", "stage", "edge", "from_stage", "from_edge"],
+                name="stage_minimum_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.note or f"{self.procedure_type} {self.stage}"
 
 
 class NonWorkingDay(models.Model):

@@ -3,11 +3,13 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
-from procurement.queries import portal_headline
+from procurement.queries import latest_processes, portal_headline
 
 
 def home(request):
-    return render(request, "core/home.html", {"headline": portal_headline()})
+    return render(
+        request, "core/home.html", {"headline": portal_headline(), "latest": latest_processes()}
+    )
 
 
 @never_cache

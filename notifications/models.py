@@ -9,6 +9,9 @@ from django.utils.translation import gettext_lazy as _
 class EventKind(models.TextChoices):
     PLAN_PUBLISHED = "plan.published", _("Annual plan published")
     PLAN_MODIFIED = "plan.modified", _("Annual plan modified")
+    PROCESS_PUBLISHED = "process.published", _("Selection process published")
+    PROCESS_STATUS_CHANGED = "process.status_changed", _("Selection process status changed")
+    PROCESS_CALENDAR_AMENDED = "process.calendar_amended", _("Selection process calendar amended")
 
 
 class Event(models.Model):

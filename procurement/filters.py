@@ -6,7 +6,7 @@ from core.catalog import code_prefix
 from core.codelists import GovernmentLevel, ObjectType, ProcedureType
 from core.models import Department, Sector
 
-from .models import Entity, PlanItem, PlanVersion
+from .models import Entity, PlanItem, PlanVersion, ProcessStatus, ProcurementProcess
 
 
 class EntityFilter(django_filters.FilterSet):
@@ -97,3 +97,50 @@ class PlanItemFilter(django_filters.FilterSet):
         """A code matches itself and its descendants: 43210000 matches 43211503."""
         prefix = code_prefix(value)
         return queryset.filter(catalog_item__code__startswith=prefix) if prefix else queryset
+
+
+class ProcessFilter(django_filters.FilterSet):
+    """Public search of selection processes; the same FilterSet serves the page and CSV."""
+
+    q = django_filters.CharFilter(label=_("Words or identifier"), method="filter_text")
+    entity = django_filters.CharFilter(label=_("Entity (RUC or acronym)"), method="filter_entity")
+    procedure_type = django_filters.ChoiceFilter(
+        choices=ProcedureType.choices, label=_("Procedure type")
+    )
+    object_type = django_filters.ChoiceFilter(choices=ObjectType.choices, label=_("Object"))
+    status = django_filters.ChoiceFilter(choices=ProcessStatus.choices, label=_("Status"))
+    year = django_filters.NumberFilter(field_name="fiscal_year", label=_("Fiscal year"))
+    department = django_filters.ModelChoiceFilter(
+        queryset=Department.objects.all(), label=_("Department"), method="filter_department"
+    )
+    sme_only = django_filters.BooleanFilter(label=_("SMEs only"))
+    min_value = django_filters.NumberFilter(
+        field_name="estimated_value", lookup_expr="gte", label=_("Minimum value (S/)")
+    )
+    max_value = django_filters.NumberFilter(
+        field_name="estimated_value", lookup_expr="lte", label=_("Maximum value (S/)")
+    )
+
+    class Meta:
+        model = ProcurementProcess
+        fields = [
+            "q",
+            "entity",
+            "procedure_type",
+            "object_type",
+            "status",
+            "year",
+            "department",
+            "sme_only",
+        ]
+
+    def filter_text(self, queryset, name, value):
+        value = value.strip()
+        return queryset.filter(Q(identifier__iexact=value) | Q(description__icontains=value))
+
+    def filter_entity(self, queryset, name, value):
+        value = value.strip()
+        return queryset.filter(Q(entity__ruc=value) | Q(entity__acronym__iexact=value))
+
+    def filter_department(self, queryset, name, value):
+        return queryset.filter(entity__ubigeo__code__startswith=value.code)

@@ -8,7 +8,14 @@ from django.utils.translation import gettext
 from core.codelists import SizeClass
 from suppliers.models import Supplier
 
-from .models import Entity, PlanItem, PlanVersion, ProcurementPlan
+from .models import (
+    Entity,
+    PlanItem,
+    PlanVersion,
+    ProcessStatus,
+    ProcurementPlan,
+    ProcurementProcess,
+)
 
 
 def entities_with_location():
@@ -163,3 +170,19 @@ def version_diff(old: PlanVersion, new: PlanVersion) -> VersionDiff:
         removed=[before[r] for r in sorted(before.keys() - after.keys())],
         changed=changed,
     )
+
+
+# --- Selection processes -----------------------------------------------------------------------
+
+
+def public_processes():
+    """Processes the public can see: everything but drafts."""
+    return (
+        ProcurementProcess.objects.exclude(status=ProcessStatus.DRAFT)
+        .select_related("entity")
+        .order_by("-published_at", "-id")
+    )
+
+
+def latest_processes(limit: int = 10):
+    return public_processes()[:limit]

@@ -1,12 +1,14 @@
 from django.urls import path
 
-from .views import entities, plan_management, plans
+from .views import entities, plan_management, plans, processes
 
 app_name = "procurement"
 
 urlpatterns = [
     path("entidades/", entities.entity_list, name="entity_list"),
     path("entidades/<str:ruc>/", entities.entity_detail, name="entity_detail"),
+    path("procesos/", processes.process_list, name="process_list"),
+    path("procesos/<str:identifier>/", processes.process_detail, name="process_detail"),
     path("planes/", plans.plan_list, name="plan_list"),
     path("planes/<str:ruc>/<int:year>/", plans.plan_detail, name="plan_detail"),
     path("planes/<str:ruc>/<int:year>/cambios/", plans.plan_changes, name="plan_changes"),

@@ -116,3 +116,46 @@ def draft_plan(entity=None, staff=None, year=2026, items=()):
     for overrides in items:
         plans.add_item(staff, version, plan_item_data(**overrides))
     return version, staff
+
+
+def published_plan(entity=None, staff=None, year=2026, items=()):
+    """A published plan version (approved today); returns (version, staff)."""
+    from procurement.services import plans
+
+    version, staff = draft_plan(entity=entity, staff=staff, year=year, items=items)
+    plans.publish_version(
+        staff, version, approval_date=timezone.localdate(), sme_justification="prueba"
+    )
+    version.refresh_from_db()
+    return version, staff
+
+
+def lp_calendar(call_start):
+    """A valid Licitación Pública calendar starting on `call_start` (a working day)."""
+    from core.workdays import WorkingCalendar
+
+    cal = WorkingCalendar()
+    add = cal.add_working_days
+    call = cal.next_working_day(call_start)
+    questions_end = add(call, 10)
+    answers = add(questions_end, 2)
+    integration = add(answers, 2)
+    bids = max(add(call, 22), add(integration, 7))
+    opening = add(bids, 1)
+    evaluation_end = add(opening, 3)
+    award = add(evaluation_end, 1)
+    standstill_end = add(award, 8)
+    contract = add(standstill_end, 3)
+    return {
+        "convocatoria": (call, call),
+        "registro": (call, bids),
+        "consultas": (call, questions_end),
+        "absolucion": (answers, answers),
+        "integracion": (integration, integration),
+        "ofertas": (add(integration, 1), bids),
+        "apertura": (opening, opening),
+        "evaluacion": (opening, evaluation_end),
+        "buena_pro": (award, award),
+        "consentimiento": (add(award, 1), standstill_end),
+        "contrato": (add(standstill_end, 1), contract),
+    }

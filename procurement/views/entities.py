@@ -2,7 +2,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
 
 from ..filters import EntityFilter
-from ..queries import entities_with_location, entity_plans
+from ..queries import entities_with_location, entity_plans, public_processes
 
 
 def entity_list(request):
@@ -13,5 +13,9 @@ def entity_list(request):
 
 def entity_detail(request, ruc):
     entity = get_object_or_404(entities_with_location(), ruc=ruc)
-    context = {"entity": entity, "plans": entity_plans(entity)}
+    context = {
+        "entity": entity,
+        "plans": entity_plans(entity),
+        "processes": public_processes().filter(entity=entity)[:20],
+    }
     return render(request, "procurement/entity_detail.html", context)

@@ -19,7 +19,7 @@ def test_home_is_in_spanish_by_default_even_for_english_browsers(client):
     assert response.status_code == 200
     assert '<html lang="es">' in html
     assert "Portal de compras públicas" in html
-    assert 'name="q"' in html
+    assert 'name="q"' in html and 'action="/procesos/"' in html
 
 
 def test_english_is_one_click_away(client):

@@ -14,10 +14,12 @@ from core.models import (
     Department,
     District,
     FiscalYear,
+    ProcedureStage,
     ProcedureThreshold,
     Province,
     Sector,
     SmeRule,
+    StageMinimum,
 )
 
 DATA = Path(__file__).resolve().parents[2] / "data"
@@ -177,6 +179,7 @@ class Command(BaseCommand):
             ["uit", "uit_source", "sme_rule", "sme_reserved_min_share", "provisional"],
         )
         counts["procedure thresholds"] = self._load_thresholds()
+        counts["procedure stages"], counts["stage minimums"] = self._load_stages()
         summary = ", ".join(f"{n} {label}" for label, n in counts.items())
         if verbosity:
             self.stdout.write(f"Reference data in place ({summary}).")
@@ -214,6 +217,39 @@ class Command(BaseCommand):
         return self._save(
             CatalogItem, items, ["level", "parent", "name_es", "name_en", "sme_suppliable"]
         )
+
+    def _load_stages(self) -> tuple[int, int]:
+        stages = [
+            ProcedureStage(procedure_type=row["procedure_type"], stage=stage, position=position)
+            for row in read_csv(DATA / "procedure_stages.csv")
+            for position, stage in enumerate(row["stages"].split(), start=1)
+        ]
+        if self.update:
+            ProcedureStage.objects.all().delete()
+        elif ProcedureStage.objects.exists():
+            stages = []  # an admin's arrangement stays
+        ProcedureStage.objects.bulk_create(stages)
+        minimums = [
+            StageMinimum(
+                procedure_type=r["procedure_type"],
+                stage=r["stage"],
+                edge=r["edge"],
+                from_stage=r["from_stage"],
+                from_edge=r["from_edge"],
+                working_days=int(r["working_days"]),
+                note=r["note"],
+            )
+            for r in read_csv(DATA / "stage_minimums.csv")
+        ]
+        if not self.update:
+            StageMinimum.objects.bulk_create(minimums, ignore_conflicts=True)
+        else:
+            for m in minimums:
+                StageMinimum.objects.update_or_create(
+                    procedure_type=m.procedure_type, stage=m.stage, edge=m.edge, from_stage=m.from_stage,
+                    from_edge=m.from_edge, defaults={"working_days": m.working_days, "note": m.note},
+                )  # fmt: skip
+        return ProcedureStage.objects.count(), StageMinimum.objects.count()
 
     def _load_thresholds(self) -> int:
         rows = read_csv(DATA / "procedure_thresholds.csv")

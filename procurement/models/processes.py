@@ -1,0 +1,177 @@
+"""Selection processes: identifier, items, stage calendar and status history."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from core.codelists import ObjectType, ProcedureType, Stage
+from core.models import CatalogItem, District, FiscalYear
+
+from .entities import Entity
+from .plans import PlanItem
+
+
+class ProcessStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    CALLED = "convocado", _("Called")
+    SUSPENDED = "suspendido", _("Suspended")
+    AWARDED = "adjudicado", _("Awarded")
+    CONSENTED = "consentido", _("Award consented")
+    CONTRACTED = "contratado", _("Contracted")
+    DESERTED = "desierto", _("Deserted")
+    CANCELLED = "cancelado", _("Cancelled")
+    VOID = "nulo", _("Declared void")
+
+
+class ProcurementProcess(models.Model):
+    entity = models.ForeignKey(
+        Entity, models.PROTECT, related_name="processes", verbose_name=_("entity")
+    )
+    fiscal_year = models.ForeignKey(
+        FiscalYear, models.PROTECT, related_name="+", verbose_name=_("fiscal year")
+    )
+    identifier = models.CharField(_("identifier"), max_length=80, unique=True)
+    procedure_type = models.CharField(
+        _("procedure type"), max_length=8, choices=ProcedureType.choices
+    )
+    sequence = models.PositiveIntegerField(_("number"))
+    call_number = models.PositiveSmallIntegerField(_("call"), default=1)
+    object_type = models.CharField(_("object"), max_length=20, choices=ObjectType.choices)
+    description = models.CharField(_("description"), max_length=500)
+    delivery_place = models.CharField(_("place of delivery"), max_length=255)
+    delivery_ubigeo = models.ForeignKey(
+        District, models.PROTECT, related_name="+", verbose_name=_("delivery district")
+    )
+    estimated_value = models.DecimalField(
+        _("estimated value (S/)"),
+        max_digits=16,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0.01"))],
+    )
+    sme_only = models.BooleanField(_("SMEs only"), default=False)
+    outside_plan_reason = models.TextField(_("reason for contracting outside the plan"), blank=True)
+    status = models.CharField(
+        _("status"),
+        max_length=12,
+        choices=ProcessStatus.choices,
+        default=ProcessStatus.DRAFT,
+        db_index=True,
+    )
+    # Set while suspended: the status to go back to when the appeal is resolved.
+    suspended_from = models.CharField(max_length=12, choices=ProcessStatus.choices, blank=True)
+    # Set when declared void: the stage the process restarts from.
+    void_return_stage = models.CharField(
+        _("restarts from stage"), max_length=20, choices=Stage.choices, blank=True
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    published_at = models.DateTimeField(_("published"), null=True, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["-published_at", "-id"]
+        verbose_name = _("selection process")
+        verbose_name_plural = _("selection processes")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["entity", "fiscal_year", "procedure_type", "sequence", "call_number"],
+                name="process_unique_number",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(estimated_value__gt=0), name="process_value_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status="draft") | models.Q(published_at__isnull=False),
+                name="process_published_has_date",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["entity", "fiscal_year"]),
+            models.Index(fields=["status", "published_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.identifier
+
+
+class ProcessItem(models.Model):
+    process = models.ForeignKey(ProcurementProcess, models.CASCADE, related_name="items")
+    entity = models.ForeignKey(Entity, models.PROTECT, related_name="+", editable=False)
+    plan_item = models.ForeignKey(
+        PlanItem, models.PROTECT, null=True, blank=True, related_name="process_items"
+    )
+    catalog_item = models.ForeignKey(
+        CatalogItem, models.PROTECT, related_name="+", verbose_name=_("catalog code")
+    )
+    description = models.CharField(_("description"), max_length=500)
+    quantity = models.DecimalField(_("quantity"), max_digits=14, decimal_places=2)
+    unit = models.CharField(_("unit"), max_length=40)
+    estimated_value = models.DecimalField(
+        _("estimated value (S/)"), max_digits=16, decimal_places=2
+    )
+
+    class Meta:
+        ordering = ["process", "id"]
+        verbose_name = _("process item")
+        verbose_name_plural = _("process items")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(estimated_value__gt=0), name="process_item_value_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(quantity__gt=0), name="process_item_quantity_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.description
+
+
+class ProcessStage(models.Model):
+    """One row of a process's calendar."""
+
+    process = models.ForeignKey(ProcurementProcess, models.CASCADE, related_name="stages")
+    stage = models.CharField(_("stage"), max_length=20, choices=Stage.choices)
+    position = models.PositiveSmallIntegerField(_("position"))
+    start = models.DateField(_("start"))
+    end = models.DateField(_("end"))
+
+    class Meta:
+        ordering = ["process", "position"]
+        verbose_name = _("calendar stage")
+        verbose_name_plural = _("calendar stages")
+        constraints = [
+            models.UniqueConstraint(fields=["process", "stage"], name="process_stage_unique"),
+            models.CheckConstraint(
+                condition=models.Q(end__gte=models.F("start")), name="process_stage_end_after_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.process_id} {self.stage} {self.start}..{self.end}"
+
+
+class StatusChange(models.Model):
+    """The public history of a process: every transition, who made it, when and why."""
+
+    process = models.ForeignKey(ProcurementProcess, models.CASCADE, related_name="history")
+    action = models.CharField(_("action"), max_length=20)
+    from_status = models.CharField(_("from"), max_length=12, choices=ProcessStatus.choices)
+    to_status = models.CharField(_("to"), max_length=12, choices=ProcessStatus.choices)
+    reason = models.TextField(_("reason"), blank=True)
+    return_stage = models.CharField(
+        _("restarts from stage"), max_length=20, choices=Stage.choices, blank=True
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    at = models.DateTimeField(_("time"))
+
+    class Meta:
+        ordering = ["process", "at", "id"]
+        verbose_name = _("status change")
+        verbose_name_plural = _("status changes")
+
+    def __str__(self) -> str:
+        return f"{self.process_id}: {self.from_status} -> {self.to_status}"

@@ -1,0 +1,364 @@
+"""Everything that changes a selection process."""
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.permissions import require_entity_staff
+from core import audit
+from core.codelists import ObjectType, ProcedureType, Stage
+from core.errors import DomainError
+from core.models import FiscalYear, ProcedureThreshold
+from core.workdays import calendar as working_calendar
+from notifications import events
+from notifications.models import EventKind
+
+from ..calendar_rules import calendar_problems, stages_of
+from ..models import (
+    Entity,
+    PlanItem,
+    PlanVersion,
+    ProcessItem,
+    ProcessStage,
+    ProcessStatus,
+    ProcurementProcess,
+    StatusChange,
+)
+from ..rules import procedures_for
+from ..state_machine import FINAL_STATUSES, TRANSITIONS, allowed_actions, target_status
+
+# Statuses in which a process still holds its plan items.
+_ACTIVE = {
+    s for s in ProcessStatus.values if s not in {ProcessStatus.CANCELLED, ProcessStatus.DESERTED}
+}
+
+
+def _money(value: Decimal) -> str:
+    return f"S/ {value:,.2f}"
+
+
+def check_procedure_type(year: int, object_type: str, value: Decimal, procedure_type: str) -> None:
+    """The procedure type must fit the fiscal year's value bands for the object (Ley de
+    Contrataciones del Estado and the year's budget law). Direct contracting (CD) needs a
+    legal cause instead and is not bound to a band."""
+    if procedure_type == ProcedureType.CD:
+        return
+    thresholds = list(ProcedureThreshold.objects.filter(fiscal_year_id=year))
+    allowed = [p for p in procedures_for(thresholds, object_type, value) if p != ProcedureType.CD]
+    if procedure_type in allowed:
+        return
+    labels = dict(ProcedureType.choices)
+    objects = dict(ObjectType.choices)
+    context = {"object": objects[object_type].lower(), "value": _money(value), "year": year,
+               "chosen": labels[procedure_type]}  # fmt: skip
+    if not allowed:
+        raise DomainError(
+            _("For %(object)s worth %(value)s in %(year)s no selection procedure applies: below 8 UIT the "
+              "purchase is outside the procurement law, or no procedure covers this object.") % context,
+            field="procedure_type",
+        )  # fmt: skip
+    bands = []
+    for t in thresholds:
+        if t.object_type == object_type and t.procedure_type in allowed:
+            upper = (
+                _("no upper limit")
+                if t.max_amount is None
+                else _("below %(max)s") % {"max": _money(t.max_amount)}
+            )
+            bands.append(
+                f"{labels[t.procedure_type]} ({_('from')} {_money(t.min_amount)}, {upper})"
+            )
+    raise DomainError(
+        _(
+            "%(chosen)s does not apply to %(object)s worth %(value)s in %(year)s. Applicable: %(bands)s."
+        )
+        % {**context, "bands": "; ".join(bands)},
+        field="procedure_type",
+    )
+
+
+def _plan_items_in_force(entity: Entity, year: int, ids: list[int]) -> list[PlanItem]:
+    version = (
+        PlanVersion.objects.filter(
+            plan__entity=entity, plan__fiscal_year=year, status=PlanVersion.Status.PUBLISHED
+        )
+        .order_by("-number")
+        .first()
+    )
+    if version is None:
+        raise DomainError(
+            _("The entity has no published plan for %(year)s.") % {"year": year}, field="plan_items"
+        )
+    items = list(version.items.select_related("catalog_item").filter(pk__in=ids))
+    if len(items) != len(set(ids)):
+        raise DomainError(
+            _("Choose items of the plan in force (version %(number)s).")
+            % {"number": version.number},
+            field="plan_items",
+        )
+    return items
+
+
+@transaction.atomic
+def create_process(
+    actor,
+    entity: Entity,
+    *,
+    year: int,
+    procedure_type: str,
+    description: str,
+    delivery_place: str,
+    delivery_ubigeo,
+    plan_item_ids: list[int] | None = None,
+    outside_plan_reason: str = "",
+    items: list[dict[str, Any]] | None = None,
+) -> ProcurementProcess:
+    """Create a draft process from items of the plan in force or, with a recorded reason,
+    outside the plan. Its procedure type must fit the year's thresholds; a process made of
+    SME-reserved plan items is SME-only (Law 28015 art. 21)."""
+    require_entity_staff(actor, entity)
+    Entity.objects.select_for_update().get(pk=entity.pk)  # serialises numbering per entity
+    if not FiscalYear.objects.filter(pk=year).exists():
+        raise DomainError(
+            _("There are no parameters for fiscal year %(year)s.") % {"year": year}, field="year"
+        )
+    rows: list[dict[str, Any]] = []
+    sme_only = False
+    if plan_item_ids:
+        plan_items = _plan_items_in_force(entity, year, plan_item_ids)
+        busy = ProcessItem.objects.filter(
+            plan_item__reference__in=[i.reference for i in plan_items],
+            plan_item__version__plan=plan_items[0].version.plan,
+            process__status__in=_ACTIVE,
+        ).values_list("process__identifier", flat=True)
+        if busy:
+            raise DomainError(
+                _("Some items are already in process %(identifier)s.") % {"identifier": busy[0]},
+                field="plan_items",
+            )
+        objects = {i.object_type for i in plan_items}
+        if len(objects) > 1:
+            raise DomainError(
+                _("All items of a process must have the same object."), field="plan_items"
+            )
+        reserved = {i.sme_reserved for i in plan_items}
+        if len(reserved) > 1:
+            raise DomainError(
+                _(
+                    "Do not mix SME-reserved items with open items: reserved items make an SME-only process."
+                ),
+                field="plan_items",
+            )
+        sme_only = reserved == {True}
+        object_type = objects.pop()
+        rows = [
+            {
+                "plan_item": i,
+                "catalog_item": i.catalog_item,
+                "description": i.description,
+                "quantity": i.quantity,
+                "unit": i.unit,
+                "estimated_value": i.estimated_value,
+            }
+            for i in plan_items
+        ]
+    else:
+        if not outside_plan_reason.strip():
+            raise DomainError(
+                _(
+                    "Choose items of the annual plan, or give the reason for contracting outside it."
+                ),
+                field="outside_plan_reason",
+            )
+        if not items:
+            raise DomainError(_("A process needs at least one item."), field="items")
+        objects = {row["object_type"] for row in items}
+        if len(objects) > 1:
+            raise DomainError(_("All items of a process must have the same object."), field="items")
+        object_type = objects.pop()
+        rows = [{k: v for k, v in row.items() if k != "object_type"} for row in items]
+    value = sum((row["estimated_value"] for row in rows), Decimal(0))
+    check_procedure_type(year, object_type, value, procedure_type)
+    last = ProcurementProcess.objects.filter(
+        entity=entity, fiscal_year_id=year, procedure_type=procedure_type
+    ).aggregate(last=Max("sequence"))["last"]
+    sequence = (last or 0) + 1
+    process = ProcurementProcess.objects.create(
+        entity=entity,
+        fiscal_year_id=year,
+        procedure_type=procedure_type,
+        sequence=sequence,
+        call_number=1,
+        identifier=f"{procedure_type}-SM-{sequence}-{year}-{entity.acronym}-1",
+        object_type=object_type,
+        description=description.strip(),
+        delivery_place=delivery_place.strip(),
+        delivery_ubigeo=delivery_ubigeo,
+        estimated_value=value,
+        sme_only=sme_only,
+        outside_plan_reason=outside_plan_reason.strip() if not plan_item_ids else "",
+    )
+    ProcessItem.objects.bulk_create(
+        [ProcessItem(process=process, entity=entity, **row) for row in rows]
+    )
+    audit.record(
+        actor,
+        "process.created",
+        process,
+        {
+            "identifier": process.identifier,
+            "value": value,
+            "sme_only": sme_only,
+            "from_plan": bool(plan_item_ids),
+        },
+    )
+    return process
+
+
+@transaction.atomic
+def set_calendar(
+    actor, process: ProcurementProcess, dates: dict[str, tuple[date, date]], *, reason: str = ""
+) -> ProcurementProcess:
+    """Set the stage dates. A calendar that breaks a minimum (holidays counted) is refused;
+    after the call, a change is published as an amendment with its reason."""
+    require_entity_staff(actor, process)
+    process = ProcurementProcess.objects.select_for_update().get(pk=process.pk)
+    if process.status in FINAL_STATUSES:
+        raise DomainError(_("The calendar of a finished process cannot change."))
+    amendment = process.status != ProcessStatus.DRAFT
+    if amendment and not reason.strip():
+        raise DomainError(
+            _("A calendar amendment after the call must state its reason."), field="reason"
+        )
+    problems = calendar_problems(process.procedure_type, dates, working_calendar())
+    if problems:
+        raise DomainError(" ".join(problems), field="calendar")
+    before = {s.stage: (s.start, s.end) for s in process.stages.all()}
+    order = stages_of(process.procedure_type)
+    process.stages.all().delete()
+    ProcessStage.objects.bulk_create(
+        [
+            ProcessStage(
+                process=process,
+                stage=stage,
+                position=position,
+                start=dates[stage][0],
+                end=dates[stage][1],
+            )
+            for position, stage in enumerate(order, start=1)
+        ]
+    )
+    if amendment:
+        changes = {
+            s: {"before": before.get(s), "after": dates[s]}
+            for s in order
+            if before.get(s) != dates[s]
+        }
+        audit.record(
+            actor, "process.calendar_amended", process, {"reason": reason, "changes": changes}
+        )
+        events.record(
+            EventKind.PROCESS_CALENDAR_AMENDED,
+            process,
+            entity=process.entity,
+            payload={"identifier": process.identifier, "reason": reason, "changes": changes},
+        )
+    return process
+
+
+@transaction.atomic
+def transition(
+    actor,
+    process: ProcurementProcess,
+    action: str,
+    *,
+    reason: str = "",
+    return_stage: str = "",
+    today: date | None = None,
+) -> ProcurementProcess:
+    """Move a process along the state machine (procurement.state_machine.TRANSITIONS): the
+    actor must be staff of the entity, the action allowed from the current status and not
+    before its calendar date; cancelling needs a reason and is possible only before the
+    award; declaring void records the stage the process returns to."""
+    require_entity_staff(actor, process)
+    process = (
+        ProcurementProcess.objects.select_for_update().select_related("entity").get(pk=process.pk)
+    )
+    today = today or timezone.localdate()
+    rule = TRANSITIONS.get(action)
+    labels = dict(ProcessStatus.choices)
+    if rule is None or process.status not in rule.sources:
+        possible = ", ".join(str(t.label) for t in allowed_actions(process.status)) or _("none")
+        raise DomainError(
+            _(
+                "'%(action)s' is not possible while the process is %(status)s. Possible now: %(possible)s."
+            )
+            % {
+                "action": rule.label if rule else action,
+                "status": str(labels[process.status]).lower(),
+                "possible": possible,
+            }
+        )
+    if rule.needs_reason and not reason.strip():
+        raise DomainError(_("This action needs a reason."), field="reason")
+    stages = {s.stage: s for s in process.stages.all()}
+    if rule.not_before and rule.not_before[0] in stages:
+        stage, edge = rule.not_before
+        moment = stages[stage].start if edge == "start" else stages[stage].end
+        if (edge == "start" and today < moment) or (edge == "end" and today <= moment):
+            raise DomainError(
+                _("Not before the calendar allows it: %(stage)s %(edge)s on %(date)s.")
+                % {
+                    "stage": str(Stage(stage).label).lower(),
+                    "edge": _("starts") if edge == "start" else _("ends"),
+                    "date": moment.isoformat(),
+                }
+            )
+    if action == "publish":
+        if not process.items.exists():
+            raise DomainError(_("A process needs at least one item."))
+        problems = calendar_problems(
+            process.procedure_type,
+            {s: (r.start, r.end) for s, r in stages.items()},
+            working_calendar(),
+        )
+        if problems:
+            raise DomainError(" ".join(problems), field="calendar")
+        if stages[Stage.CALL].start < today:
+            raise DomainError(
+                _("The call cannot start before the day it is published."), field="calendar"
+            )
+    if action == "annul":
+        order = stages_of(process.procedure_type)
+        if return_stage not in order:
+            raise DomainError(_("Say which stage the process returns to."), field="return_stage")
+        process.void_return_stage = return_stage
+    previous = process.status
+    process.status = target_status(rule, process)
+    process.suspended_from = previous if action == "suspend" else ""
+    if action == "publish":
+        process.published_at = timezone.now()
+    if action == "restart":
+        process.void_return_stage = ""
+    process.save()
+    change = StatusChange.objects.create(
+        process=process,
+        action=action,
+        from_status=previous,
+        to_status=process.status,
+        reason=reason.strip(),
+        return_stage=return_stage if action == "annul" else "",
+        actor=actor,
+        at=timezone.now(),
+    )
+    payload = {"identifier": process.identifier, "action": action, "from": previous, "to": process.status,
+               "reason": change.reason, "return_stage": change.return_stage}  # fmt: skip
+    audit.record(actor, f"process.{action}", process, payload)
+    kind = EventKind.PROCESS_PUBLISHED if action == "publish" else EventKind.PROCESS_STATUS_CHANGED
+    events.record(kind, process, entity=process.entity, payload=payload)
+    return process

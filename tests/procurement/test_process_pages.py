@@ -1,0 +1,74 @@
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from core.models import District
+from core.workdays import WorkingCalendar
+from procurement.services import processes
+from tests.factories import lp_calendar, published_plan
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def called():
+    version, staff = published_plan(
+        items=[{"description": "Computadoras portátiles", "catalog_item": "43211503", "estimated_value": Decimal("450000")},
+               {"description": "Papel bond", "estimated_value": Decimal("60000"), "sme_reserved": True}]
+    )  # fmt: skip
+    entity = version.plan.entity
+    common = {"year": 2026, "delivery_place": "Almacén", "delivery_ubigeo": District(code="150101")}
+    lp = processes.create_process(
+        staff, entity, procedure_type="LP", description="Adquisición de computadoras portátiles",
+        plan_item_ids=[version.items.get(description__startswith="Computadoras").pk], **common,
+    )  # fmt: skip
+    call = WorkingCalendar().next_working_day(timezone.localdate())
+    processes.set_calendar(staff, lp, lp_calendar(call))
+    lp = processes.transition(staff, lp, "publish", today=call)
+    draft = processes.create_process(
+        staff, entity, procedure_type="COMPRE", description="Papel para oficinas",
+        plan_item_ids=[version.items.get(description="Papel bond").pk], **common,
+    )  # fmt: skip
+    return lp, draft
+
+
+def test_process_page_shows_stages_items_and_history(client, called):
+    lp, _draft = called
+    response = client.get(f"/procesos/{lp.identifier}/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Convocatoria" in html and "Presentación de ofertas" in html
+    assert "Computadoras portátiles" in html
+    assert "Borrador → Convocado" in html
+
+
+def test_drafts_are_not_public(client, called):
+    lp, draft = called
+    assert client.get(f"/procesos/{draft.identifier}/").status_code == 404
+    html = client.get("/procesos/").content.decode()
+    assert lp.identifier in html and draft.identifier not in html
+
+
+def test_search_filters_and_csv(client, called):
+    lp, _draft = called
+    assert lp.identifier in client.get("/procesos/", {"q": "portátiles"}).content.decode()
+    assert lp.identifier not in client.get("/procesos/", {"q": "ambulancias"}).content.decode()
+    assert lp.identifier in client.get("/procesos/", {"q": lp.identifier.lower()}).content.decode()
+    assert (
+        lp.identifier
+        in client.get(
+            "/procesos/", {"procedure_type": "LP", "status": "convocado"}
+        ).content.decode()
+    )
+    assert lp.identifier not in client.get("/procesos/", {"sme_only": "true"}).content.decode()
+    assert client.get("/procesos/", {"status": "nonsense", "min_value": "x"}).status_code == 200
+    response = client.get("/procesos/", {"format": "csv", "entity": lp.entity.ruc})
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    assert body.splitlines()[0].startswith("nomenclatura,") and lp.identifier in body
+
+
+def test_home_and_entity_page_list_latest_processes(client, called):
+    lp, _draft = called
+    assert lp.identifier in client.get("/").content.decode()
+    assert lp.identifier in client.get(f"/entidades/{lp.entity.ruc}/").content.decode()
