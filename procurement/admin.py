@@ -2,7 +2,15 @@ from django.contrib import admin
 
 from core.admin_audit import AuditedModelAdmin
 
-from .models import Entity, PlanItem, PlanVersion, ProcurementPlan
+from .models import (
+    Entity,
+    PlanItem,
+    PlanVersion,
+    ProcessStage,
+    ProcurementPlan,
+    ProcurementProcess,
+    StatusChange,
+)
 
 
 @admin.register(Entity)
@@ -75,6 +83,60 @@ class PlanItemAdmin(AuditedModelAdmin):
     list_filter = ["object_type", "procedure_type", "sme_reserved", "version__status"]
     search_fields = ["description", "catalog_item__code", "version__plan__entity__acronym"]
     list_select_related = ["version__plan__entity", "catalog_item"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ProcessStageInline(admin.TabularInline):
+    model = ProcessStage
+    extra = 0
+    fields = ["position", "stage", "start", "end"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class StatusChangeInline(admin.TabularInline):
+    model = StatusChange
+    extra = 0
+    fields = ["at", "action", "from_status", "to_status", "reason", "return_stage", "actor"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ProcurementProcess)
+class ProcurementProcessAdmin(AuditedModelAdmin):
+    """Read-only: processes change only through procurement.services.processes, run by the
+    entity's staff (the state machine, calendar minimums and audit trail live there)."""
+
+    list_display = [
+        "identifier",
+        "entity",
+        "procedure_type",
+        "object_type",
+        "estimated_value",
+        "status",
+        "sme_only",
+        "published_at",
+    ]
+    list_filter = ["status", "procedure_type", "object_type", "sme_only", "fiscal_year"]
+    search_fields = ["identifier", "description", "entity__name", "entity__ruc", "entity__acronym"]
+    list_select_related = ["entity"]
+    date_hierarchy = "published_at"
+    show_full_result_count = False
+    inlines = [ProcessStageInline, StatusChangeInline]
 
     def has_add_permission(self, request):
         return False

@@ -1,7 +1,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from core.models import CatalogItem, FiscalYear
+from core.codelists import ProcedureType, Stage
+from core.models import CatalogItem, Department, FiscalYear
 
 from .models import PlanItem
 from .plan_import import max_upload_bytes
@@ -103,4 +104,83 @@ class PlanPublishForm(forms.Form):
         label=_("Justification if the SME share is below the minimum"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class ProcessCreateForm(forms.Form):
+    """A process from items of the plan in force (the items are chosen as checkboxes)."""
+
+    procedure_type = forms.ChoiceField(label=_("Procedure type"), choices=ProcedureType.choices)
+    description = forms.CharField(label=_("Description"), max_length=500)
+    delivery_place = forms.CharField(label=_("Place of delivery"), max_length=255)
+    delivery_department = forms.ModelChoiceField(
+        label=_("Department of delivery"),
+        queryset=Department.objects.all(),
+        empty_label=_("Choose the department"),
+    )
+    delivery_district = forms.CharField(label=_("District of delivery"), max_length=120)
+    plan_items = forms.ModelMultipleChoiceField(
+        label=_("Plan items"), queryset=PlanItem.objects.none(), widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args, plan_items, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["plan_items"].queryset = plan_items
+        self.fields["plan_items"].label_from_instance = lambda item: (
+            f"{item.reference}. {item.description} — S/ {item.estimated_value:,.2f}"
+            + (" (MYPE)" if item.sme_reserved else "")
+        )
+
+    def clean(self):
+        from accounts.forms import resolve_district
+
+        cleaned = super().clean()
+        if cleaned.get("delivery_department") and cleaned.get("delivery_district"):
+            try:
+                cleaned["delivery_ubigeo"] = resolve_district(
+                    cleaned["delivery_department"], cleaned["delivery_district"]
+                )
+            except forms.ValidationError as error:
+                self.add_error("delivery_district", error)
+        return cleaned
+
+
+class ProcessCalendarForm(forms.Form):
+    """One start and end date per stage of the procedure type."""
+
+    reason = forms.CharField(
+        label=_("Reason for the amendment (after the call)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args, stages: list[str], initial_dates: dict, **kwargs):
+        super().__init__(*args, **kwargs)
+        labels = dict(Stage.choices)
+        self.stage_names = stages
+        for stage in stages:
+            start, end = initial_dates.get(stage, (None, None))
+            self.fields[f"{stage}_start"] = forms.DateField(
+                label=_("%(stage)s: start") % {"stage": labels[stage]},
+                widget=DateInput,
+                initial=start,
+            )
+            self.fields[f"{stage}_end"] = forms.DateField(
+                label=_("%(stage)s: end") % {"stage": labels[stage]}, widget=DateInput, initial=end
+            )
+
+    def dates(self) -> dict:
+        return {
+            s: (self.cleaned_data[f"{s}_start"], self.cleaned_data[f"{s}_end"])
+            for s in self.stage_names
+        }
+
+
+class ProcessTransitionForm(forms.Form):
+    action = forms.CharField(widget=forms.HiddenInput)
+    reason = forms.CharField(
+        label=_("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    return_stage = forms.ChoiceField(
+        label=_("Stage it returns to"), required=False, choices=[("", "—"), *Stage.choices]
     )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import entities, plan_management, plans, processes
+from .views import entities, plan_management, plans, process_management, processes
 
 app_name = "procurement"
 
@@ -12,6 +12,31 @@ urlpatterns = [
     path("planes/", plans.plan_list, name="plan_list"),
     path("planes/<str:ruc>/<int:year>/", plans.plan_detail, name="plan_detail"),
     path("planes/<str:ruc>/<int:year>/cambios/", plans.plan_changes, name="plan_changes"),
+    path(
+        "gestion/procesos/",
+        process_management.process_workspace_list,
+        name="process_workspace_list",
+    ),
+    path(
+        "gestion/procesos/nuevo/<int:version_id>/",
+        process_management.process_create,
+        name="process_create",
+    ),
+    path(
+        "gestion/procesos/<int:process_id>/",
+        process_management.process_workspace,
+        name="process_workspace",
+    ),
+    path(
+        "gestion/procesos/<int:process_id>/calendario/",
+        process_management.process_calendar,
+        name="process_calendar",
+    ),
+    path(
+        "gestion/procesos/<int:process_id>/estado/",
+        process_management.process_transition,
+        name="process_transition",
+    ),
     path("gestion/planes/", plan_management.plan_workspace_list, name="plan_workspace_list"),
     path(
         "gestion/planes/plantilla.<str:extension>",

@@ -1,0 +1,161 @@
+"""Entity staff's pages for running a selection process. Thin: parse a form, call a service
+in procurement.services.processes, show the domain error next to the field it concerns."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts import permissions
+from core.errors import DomainError
+
+from ..calendar_rules import stages_of
+from ..forms import ProcessCalendarForm, ProcessCreateForm, ProcessTransitionForm
+from ..models import Entity, PlanItem, PlanVersion, ProcessStatus, ProcurementProcess
+from ..services import processes as process_services
+from ..state_machine import allowed_actions
+
+
+def _staff_entities(request) -> list[Entity]:
+    ids = permissions.staff_entity_ids(request.user)
+    if not ids:
+        raise PermissionDenied(_("This page is for the staff of a public entity."))
+    return list(Entity.objects.filter(pk__in=ids).order_by("name"))
+
+
+def _managed_process(request, pk) -> ProcurementProcess:
+    process = get_object_or_404(ProcurementProcess.objects.select_related("entity"), pk=pk)
+    if not permissions.can_manage_entity_object(request.user, process):
+        raise PermissionDenied(_("Only staff of the entity that owns this record may change it."))
+    return process
+
+
+@login_required
+def process_workspace_list(request):
+    entities = _staff_entities(request)
+    plans = _plans_in_force(entities)
+    processes = ProcurementProcess.objects.filter(entity__in=entities).order_by("-created_at")[:200]
+    return render(
+        request, "procurement/manage/process_list.html", {"processes": processes, "plans": plans}
+    )
+
+
+def _plans_in_force(entities):
+    """The latest published version of each of these entities' plans."""
+    latest = {}
+    for version in (
+        PlanVersion.objects.filter(plan__entity__in=entities, status=PlanVersion.Status.PUBLISHED)
+        .select_related("plan__entity")
+        .order_by("number")
+    ):
+        latest[version.plan_id] = version
+    return list(latest.values())
+
+
+@login_required
+def process_create(request, version_id):
+    """A new process from items of a published plan version in force."""
+    version = get_object_or_404(PlanVersion.objects.select_related("plan__entity"), pk=version_id)
+    if not permissions.can_manage_entity_object(request.user, version):
+        raise PermissionDenied(_("Only staff of the entity that owns this record may change it."))
+    free_items = PlanItem.objects.filter(version=version).exclude(
+        process_items__process__status__in=[
+            s for s in ProcessStatus.values if s not in ("cancelado", "desierto")
+        ]
+    )
+    form = ProcessCreateForm(request.POST or None, plan_items=free_items.order_by("reference"))
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            process = process_services.create_process(
+                request.user,
+                version.plan.entity,
+                year=version.plan.fiscal_year_id,
+                procedure_type=data["procedure_type"],
+                description=data["description"],
+                delivery_place=data["delivery_place"],
+                delivery_ubigeo=data["delivery_ubigeo"],
+                plan_item_ids=[item.pk for item in data["plan_items"]],
+            )
+        except DomainError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            messages.success(
+                request,
+                _("Process %(identifier)s created as a draft.")
+                % {"identifier": process.identifier},
+            )
+            return redirect("procurement:process_workspace", process.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request,
+        "procurement/manage/process_create.html",
+        {"form": form, "version": version},
+        status=status,
+    )
+
+
+@login_required
+def process_workspace(
+    request, process_id, *, calendar_form=None, transition_error=None, status=200
+):
+    process = _managed_process(request, process_id)
+    stages = stages_of(process.procedure_type)
+    current = {s.stage: (s.start, s.end) for s in process.stages.all()}
+    context = {
+        "process": process,
+        "calendar_form": calendar_form or ProcessCalendarForm(stages=stages, initial_dates=current),
+        "actions": allowed_actions(process.status),
+        "transition_form": ProcessTransitionForm(),
+        "transition_error": transition_error,
+        "history": process.history.select_related("actor"),
+    }
+    return render(request, "procurement/manage/process_workspace.html", context, status=status)
+
+
+@login_required
+@require_POST
+def process_calendar(request, process_id):
+    process = _managed_process(request, process_id)
+    form = ProcessCalendarForm(
+        request.POST, stages=stages_of(process.procedure_type), initial_dates={}
+    )
+    if form.is_valid():
+        try:
+            process_services.set_calendar(
+                request.user, process, form.dates(), reason=form.cleaned_data["reason"]
+            )
+        except DomainError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            messages.success(request, _("Calendar saved."))
+            return redirect("procurement:process_workspace", process.pk)
+    return process_workspace(request, process_id, calendar_form=form, status=400)
+
+
+@login_required
+@require_POST
+def process_transition(request, process_id):
+    process = _managed_process(request, process_id)
+    form = ProcessTransitionForm(request.POST)
+    if not form.is_valid():
+        return process_workspace(
+            request, process_id, transition_error=_("Choose an action."), status=400
+        )
+    try:
+        process = process_services.transition(
+            request.user,
+            process,
+            form.cleaned_data["action"],
+            reason=form.cleaned_data["reason"],
+            return_stage=form.cleaned_data["return_stage"],
+        )
+    except DomainError as error:
+        return process_workspace(request, process_id, transition_error=error.message, status=400)
+    messages.success(
+        request,
+        _("Done: the process is now %(status)s.") % {"status": process.get_status_display()},
+    )
+    return redirect("procurement:process_workspace", process.pk)

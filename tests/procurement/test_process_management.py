@@ -1,0 +1,104 @@
+"""Staff run a process through the pages; other users are refused."""
+
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from core.workdays import WorkingCalendar
+from procurement.models import ProcurementProcess
+from tests.factories import (
+    EntityFactory,
+    SupplierFactory,
+    lp_calendar,
+    published_plan,
+    staff_of,
+    user_of,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def plan(client):
+    version, staff = published_plan(
+        items=[
+            {
+                "description": "Servidores",
+                "catalog_item": "43211503",
+                "estimated_value": Decimal("450000"),
+            }
+        ]
+    )
+    client.force_login(staff)
+    return version
+
+
+def _create(client, version, procedure="LP"):
+    return client.post(
+        f"/gestion/procesos/nuevo/{version.pk}/",
+        {"procedure_type": procedure, "description": "Servidores para el data center", "delivery_place": "Sede central",
+         "delivery_department": "15", "delivery_district": "Lima", "plan_items": [version.items.get().pk]},
+    )  # fmt: skip
+
+
+def test_staff_create_schedule_and_publish_a_process(client, plan):
+    response = _create(client, plan, procedure="AS")
+    assert response.status_code == 400
+    assert "Licitación Pública" in response.content.decode()
+    response = _create(client, plan)
+    assert response.status_code == 302
+    process = ProcurementProcess.objects.get()
+    base = f"/gestion/procesos/{process.pk}/"
+    assert "Convocar" in client.get(base).content.decode()
+    response = client.post(base + "estado/", {"action": "publish"})
+    assert response.status_code == 400 and "Faltan fechas" in response.content.decode()
+
+    call = WorkingCalendar().next_working_day(timezone.localdate())
+    dates = lp_calendar(call)
+    form = {
+        f"{stage}_{edge}": value.isoformat()
+        for stage, pair in dates.items()
+        for edge, value in zip(("start", "end"), pair, strict=True)
+    }
+    short = {**form, "ofertas_end": dates["consultas"][1].isoformat()}
+    response = client.post(base + "calendario/", short)
+    assert response.status_code == 400 and "22" in response.content.decode()
+    assert client.post(base + "calendario/", form).status_code == 302
+    assert client.post(base + "estado/", {"action": "publish"}).status_code == 302
+    process.refresh_from_db()
+    assert process.status == "convocado"
+    response = client.post(base + "estado/", {"action": "cancel"})
+    assert response.status_code == 400 and "motivo" in response.content.decode()
+    response = client.post(base + "estado/", {"action": "award"})
+    assert response.status_code == 400 and "calendario" in response.content.decode()
+    assert (
+        client.post(
+            base + "estado/", {"action": "cancel", "reason": "Ya no se requiere"}
+        ).status_code
+        == 302
+    )
+    process.refresh_from_db()
+    assert process.status == "cancelado"
+    assert "Cancelado" in client.get(f"/procesos/{process.identifier}/").content.decode()
+
+
+@pytest.mark.parametrize("who", ["other_staff", "supplier", "anonymous"])
+def test_other_users_cannot_touch_the_process(client, plan, who):
+    assert _create(client, plan).status_code == 302
+    process = ProcurementProcess.objects.get()
+    client.logout()
+    if who == "other_staff":
+        client.force_login(staff_of(EntityFactory()))
+    elif who == "supplier":
+        client.force_login(user_of(SupplierFactory()))
+    expected = 302 if who == "anonymous" else 403
+    base = f"/gestion/procesos/{process.pk}/"
+    assert client.get(base).status_code == expected
+    assert (
+        client.post(base + "estado/", {"action": "cancel", "reason": "x"}).status_code == expected
+    )
+    assert client.post(base + "calendario/", {}).status_code == expected
+    assert _create(client, plan).status_code == expected
+    process.refresh_from_db()
+    assert process.status == "draft"
