@@ -44,3 +44,28 @@ class AuditedModelAdmin(admin.ModelAdmin):
             for obj in queryset:
                 audit.record(request.user, "admin.deleted", obj, {"repr": str(obj)})
             super().delete_queryset(request, queryset)
+
+
+class ReadOnlyAdmin(AuditedModelAdmin):
+    """For records that change only through services (which enforce the domain rules) or
+    never at all: the admin shows them, searchable and filterable, but cannot edit them."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields or []
+
+    def has_add_permission(self, request, obj=None):
+        return False

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from core.admin_audit import AuditedModelAdmin
+from core.admin_audit import AuditedModelAdmin, ReadOnlyAdmin, ReadOnlyInline
 
 from .models import (
     Entity,
@@ -22,19 +22,13 @@ class EntityAdmin(AuditedModelAdmin):
     list_select_related = ["sector", "ubigeo"]
 
 
-class PlanItemInline(admin.TabularInline):
+class PlanItemInline(ReadOnlyInline):
     model = PlanItem
-    extra = 0
     raw_id_fields = ["catalog_item"]
     fields = [
         "reference", "object_type", "catalog_item", "description", "quantity", "unit",
         "estimated_value", "procedure_type", "planned_month", "sme_reserved",
     ]  # fmt: skip
-    readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ProcurementPlan)
@@ -47,7 +41,7 @@ class ProcurementPlanAdmin(AuditedModelAdmin):
 
 
 @admin.register(PlanVersion)
-class PlanVersionAdmin(AuditedModelAdmin):
+class PlanVersionAdmin(ReadOnlyAdmin):
     """Read-only: plans are prepared and published by entity staff through the services,
     which enforce the 40% rule, deadlines and the audit trail."""
 
@@ -60,18 +54,9 @@ class PlanVersionAdmin(AuditedModelAdmin):
     list_select_related = ["plan__entity"]
     inlines = [PlanItemInline]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(PlanItem)
-class PlanItemAdmin(AuditedModelAdmin):
+class PlanItemAdmin(ReadOnlyAdmin):
     list_display = [
         "version",
         "reference",
@@ -84,40 +69,19 @@ class PlanItemAdmin(AuditedModelAdmin):
     search_fields = ["description", "catalog_item__code", "version__plan__entity__acronym"]
     list_select_related = ["version__plan__entity", "catalog_item"]
 
-    def has_add_permission(self, request):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class ProcessStageInline(admin.TabularInline):
+class ProcessStageInline(ReadOnlyInline):
     model = ProcessStage
-    extra = 0
     fields = ["position", "stage", "start", "end"]
-    readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
-class StatusChangeInline(admin.TabularInline):
+class StatusChangeInline(ReadOnlyInline):
     model = StatusChange
-    extra = 0
     fields = ["at", "action", "from_status", "to_status", "reason", "return_stage", "actor"]
-    readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ProcurementProcess)
-class ProcurementProcessAdmin(AuditedModelAdmin):
+class ProcurementProcessAdmin(ReadOnlyAdmin):
     """Read-only: processes change only through procurement.services.processes, run by the
     entity's staff (the state machine, calendar minimums and audit trail live there)."""
 
@@ -137,12 +101,3 @@ class ProcurementProcessAdmin(AuditedModelAdmin):
     date_hierarchy = "published_at"
     show_full_result_count = False
     inlines = [ProcessStageInline, StatusChangeInline]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -1,13 +1,12 @@
 from django.contrib import admin
 
-from core.admin_audit import AuditedModelAdmin
+from core.admin_audit import AuditedModelAdmin, ReadOnlyAdmin, ReadOnlyInline
 
 from .models import SizeClassification, Supplier
 
 
-class SizeClassificationInline(admin.TabularInline):
+class SizeClassificationInline(ReadOnlyInline):
     model = SizeClassification
-    extra = 0
     fields = [
         "classified_at",
         "rule",
@@ -18,11 +17,6 @@ class SizeClassificationInline(admin.TabularInline):
         "size_class",
         "source",
     ]
-    readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Supplier)
@@ -46,7 +40,10 @@ class SupplierAdmin(AuditedModelAdmin):
 
 
 @admin.register(SizeClassification)
-class SizeClassificationAdmin(AuditedModelAdmin):
+class SizeClassificationAdmin(ReadOnlyAdmin):
+    """History to read: classifications are made by suppliers.services.classify_supplier,
+    which keeps the supplier's current class in step."""
+
     list_display = [
         "supplier",
         "rule",
@@ -60,14 +57,3 @@ class SizeClassificationAdmin(AuditedModelAdmin):
     search_fields = ["supplier__ruc", "supplier__legal_name"]
     raw_id_fields = ["supplier", "classified_by"]
     list_select_related = ["supplier"]
-
-    # Classifications are made by suppliers.services.classify_supplier (it keeps the
-    # supplier's current class in step); here they are history to read.
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
