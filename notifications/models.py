@@ -12,6 +12,10 @@ class EventKind(models.TextChoices):
     PROCESS_PUBLISHED = "process.published", _("Selection process published")
     PROCESS_STATUS_CHANGED = "process.status_changed", _("Selection process status changed")
     PROCESS_CALENDAR_AMENDED = "process.calendar_amended", _("Selection process calendar amended")
+    PROCESS_DOCUMENT_PUBLISHED = (
+        "process.document_published",
+        _("Selection process document published or amended"),
+    )
 
 
 class Event(models.Model):

@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from core.codelists import ProcedureType, Stage
 from core.models import CatalogItem, Department, FiscalYear
 
-from .models import PlanItem
+from .models import PlanItem, ProcessDocument
 from .plan_import import max_upload_bytes
 
 
@@ -184,3 +184,26 @@ class ProcessTransitionForm(forms.Form):
     return_stage = forms.ChoiceField(
         label=_("Stage it returns to"), required=False, choices=[("", "—"), *Stage.choices]
     )
+
+
+class ProcessDocumentForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Kind"), choices=ProcessDocument.Kind.choices)
+    title = forms.CharField(label=_("Title"), max_length=200)
+    file = forms.FileField(
+        label=_("File"),
+        help_text=_("PDF, DOCX, XLSX or ZIP, up to 20 MB. Checked by its content."),
+        error_messages={"empty": _("The file is empty.")},
+    )
+    replaces = forms.ModelChoiceField(
+        label=_("Replaces (amendment)"), queryset=ProcessDocument.objects.none(), required=False,
+        empty_label=_("— none: a new document —"),
+    )  # fmt: skip
+    reason = forms.CharField(
+        label=_("Reason for the amendment"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args, process, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["replaces"].queryset = process.documents.filter(replaced_by__isnull=True)

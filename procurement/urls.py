@@ -9,6 +9,16 @@ urlpatterns = [
     path("entidades/<str:ruc>/", entities.entity_detail, name="entity_detail"),
     path("procesos/", processes.process_list, name="process_list"),
     path("procesos/<str:identifier>/", processes.process_detail, name="process_detail"),
+    path(
+        "procesos/<str:identifier>/documentos/<int:document_id>/",
+        processes.process_document,
+        name="process_document",
+    ),
+    path(
+        "gestion/procesos/<int:process_id>/documentos/",
+        process_management.process_document_publish,
+        name="process_document_publish",
+    ),
     path("planes/", plans.plan_list, name="plan_list"),
     path("planes/<str:ruc>/<int:year>/", plans.plan_detail, name="plan_detail"),
     path("planes/<str:ruc>/<int:year>/cambios/", plans.plan_changes, name="plan_changes"),

@@ -26,3 +26,9 @@ def eager_tasks(request):
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def media_in_tmp(settings, tmp_path):
+    """Uploaded files go to a per-test folder, never to var/media."""
+    settings.MEDIA_ROOT = tmp_path / "media"

@@ -1,11 +1,19 @@
 from .entities import Entity
 from .plans import PlanItem, PlanVersion, ProcurementPlan
-from .processes import ProcessItem, ProcessStage, ProcessStatus, ProcurementProcess, StatusChange
+from .processes import (
+    ProcessDocument,
+    ProcessItem,
+    ProcessStage,
+    ProcessStatus,
+    ProcurementProcess,
+    StatusChange,
+)
 
 __all__ = [
     "Entity",
     "PlanItem",
     "PlanVersion",
+    "ProcessDocument",
     "ProcessItem",
     "ProcessStage",
     "ProcessStatus",

@@ -175,3 +175,55 @@ class StatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.process_id}: {self.from_status} -> {self.to_status}"
+
+
+def _document_path(instance, filename: str) -> str:
+    return f"procesos/{instance.process_id}/{instance.sha256[:16]}-{filename}"
+
+
+class ProcessDocument(models.Model):
+    """A published document of a process. Immutable: a correction is a new document that
+    points to the one it replaces (on PostgreSQL a trigger refuses UPDATE and DELETE)."""
+
+    class Kind(models.TextChoices):
+        DRAFT_BASES = "draft_bases", _("Draft tender documents (advance publication)")
+        BASES = "bases", _("Tender documents (bases)")
+        ANSWERS = "answers", _("Answers to questions and observations")
+        INTEGRATED_BASES = "integrated_bases", _("Integrated tender documents")
+        ACT = "act", _("Act")
+        OTHER = "other", _("Other")
+
+    process = models.ForeignKey(ProcurementProcess, models.PROTECT, related_name="documents")
+    entity = models.ForeignKey(Entity, models.PROTECT, related_name="+", editable=False)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    title = models.CharField(_("title"), max_length=200)
+    file = models.FileField(_("file"), upload_to=_document_path, max_length=255)
+    filename = models.CharField(_("file name"), max_length=200)
+    content_type = models.CharField(_("type"), max_length=100)
+    size = models.PositiveBigIntegerField(_("size (bytes)"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    replaces = models.OneToOneField(
+        "self",
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="replaced_by",
+        verbose_name=_("replaces"),
+    )
+    amendment_reason = models.TextField(_("reason for the amendment"), blank=True)
+    published_at = models.DateTimeField(_("published"))
+    published_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["process", "published_at", "id"]
+        verbose_name = _("process document")
+        verbose_name_plural = _("process documents")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(replaces__isnull=True) | ~models.Q(amendment_reason=""),
+                name="document_amendment_has_reason",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.process_id} {self.title}"

@@ -19,10 +19,12 @@ from notifications import events
 from notifications.models import EventKind
 
 from ..calendar_rules import calendar_problems, stages_of
+from ..documents import check_document
 from ..models import (
     Entity,
     PlanItem,
     PlanVersion,
+    ProcessDocument,
     ProcessItem,
     ProcessStage,
     ProcessStatus,
@@ -362,3 +364,64 @@ def transition(
     kind = EventKind.PROCESS_PUBLISHED if action == "publish" else EventKind.PROCESS_STATUS_CHANGED
     events.record(kind, process, entity=process.entity, payload=payload)
     return process
+
+
+@transaction.atomic
+def publish_document(
+    actor,
+    process: ProcurementProcess,
+    *,
+    kind: str,
+    title: str,
+    upload,
+    replaces=None,
+    reason: str = "",
+) -> ProcessDocument:
+    """Publish a document of the process, checked by content (PDF, DOCX, XLSX, ZIP) and
+    hashed with SHA-256. It never changes afterwards: a correction is a new document that
+    replaces the old one, with its reason, and is announced as an amendment."""
+    require_entity_staff(actor, process)
+    process = ProcurementProcess.objects.select_for_update().get(pk=process.pk)
+    if process.status in FINAL_STATUSES:
+        raise DomainError(_("A finished process takes no new documents."))
+    if kind not in ProcessDocument.Kind.values:
+        raise DomainError(_("Choose the kind of document."), field="kind")
+    if not title.strip():
+        raise DomainError(_("The document needs a title."), field="title")
+    if replaces is not None:
+        if replaces.process_id != process.pk:
+            raise DomainError(
+                _("A document can only replace another of the same process."), field="replaces"
+            )
+        if ProcessDocument.objects.filter(replaces=replaces).exists():
+            raise DomainError(_("That document has already been replaced."), field="replaces")
+        if not reason.strip():
+            raise DomainError(_("An amendment must state its reason."), field="reason")
+    checked = check_document(upload)
+    document = ProcessDocument(
+        process=process,
+        entity_id=process.entity_id,
+        kind=kind,
+        title=title.strip(),
+        filename=upload.name.rsplit("/", 1)[-1][:200],
+        content_type=checked.content_type,
+        size=checked.size,
+        sha256=checked.sha256,
+        replaces=replaces,
+        amendment_reason=reason.strip() if replaces else "",
+        published_at=timezone.now(),
+        published_by=actor,
+    )
+    document.file.save(document.filename, upload, save=False)
+    document.save()
+    payload = {"identifier": process.identifier, "title": document.title, "kind": kind, "sha256": checked.sha256,
+               "replaces": replaces.pk if replaces else None}  # fmt: skip
+    audit.record(actor, "process.document_published", document, payload)
+    if replaces is not None or process.status != ProcessStatus.DRAFT:
+        events.record(
+            EventKind.PROCESS_DOCUMENT_PUBLISHED,
+            document,
+            entity=process.entity,
+            payload={**payload, "reason": reason},
+        )
+    return document

@@ -12,7 +12,12 @@ from accounts import permissions
 from core.errors import DomainError
 
 from ..calendar_rules import stages_of
-from ..forms import ProcessCalendarForm, ProcessCreateForm, ProcessTransitionForm
+from ..forms import (
+    ProcessCalendarForm,
+    ProcessCreateForm,
+    ProcessDocumentForm,
+    ProcessTransitionForm,
+)
 from ..models import Entity, PlanItem, PlanVersion, ProcessStatus, ProcurementProcess
 from ..services import processes as process_services
 from ..state_machine import allowed_actions
@@ -99,7 +104,13 @@ def process_create(request, version_id):
 
 @login_required
 def process_workspace(
-    request, process_id, *, calendar_form=None, transition_error=None, status=200
+    request,
+    process_id,
+    *,
+    calendar_form=None,
+    transition_error=None,
+    document_form=None,
+    status=200,
 ):
     process = _managed_process(request, process_id)
     stages = stages_of(process.procedure_type)
@@ -111,8 +122,30 @@ def process_workspace(
         "transition_form": ProcessTransitionForm(),
         "transition_error": transition_error,
         "history": process.history.select_related("actor"),
+        "documents": process.documents.order_by("published_at", "id"),
+        "document_form": document_form or ProcessDocumentForm(process=process),
     }
     return render(request, "procurement/manage/process_workspace.html", context, status=status)
+
+
+@login_required
+@require_POST
+def process_document_publish(request, process_id):
+    process = _managed_process(request, process_id)
+    form = ProcessDocumentForm(request.POST, request.FILES, process=process)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            process_services.publish_document(
+                request.user, process, kind=data["kind"], title=data["title"], upload=data["file"],
+                replaces=data["replaces"], reason=data["reason"],
+            )  # fmt: skip
+        except DomainError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            messages.success(request, _("Document published."))
+            return redirect("procurement:process_workspace", process.pk)
+    return process_workspace(request, process_id, document_form=form, status=400)
 
 
 @login_required

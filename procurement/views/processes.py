@@ -1,12 +1,14 @@
 """Public pages of the selection processes."""
 
 from django.core.paginator import Paginator
+from django.http import FileResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from ..calendar_rules import stage_progress
 from ..exports import csv_response
 from ..filters import ProcessFilter
+from ..models import ProcessDocument, ProcessStatus
 from ..queries import public_processes
 
 
@@ -40,5 +42,19 @@ def process_detail(request, identifier):
         "progress": stage_progress(process.stages.all(), timezone.localdate()),
         "items": process.items.select_related("catalog_item"),
         "history": process.history.select_related("actor"),
+        "documents": process.documents.select_related("replaces").order_by("published_at", "id"),
     }
     return render(request, "procurement/process_detail.html", context)
+
+
+def process_document(request, identifier, document_id):
+    """Download a published document (as an attachment: never rendered by the browser)."""
+    document = get_object_or_404(
+        ProcessDocument.objects.exclude(process__status=ProcessStatus.DRAFT),
+        pk=document_id,
+        process__identifier=identifier,
+    )
+    response = FileResponse(document.file.open("rb"), as_attachment=True, filename=document.filename,
+                            content_type=document.content_type)  # fmt: skip
+    response["X-Content-SHA256"] = document.sha256
+    return response

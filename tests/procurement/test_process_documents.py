@@ -1,0 +1,186 @@
+"""Process documents: checked by content, hashed, immutable, amended by replacement."""
+
+import hashlib
+import io
+import zipfile
+from decimal import Decimal
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
+from openpyxl import Workbook
+
+from core.errors import DomainError
+from core.models import District
+from core.workdays import WorkingCalendar
+from notifications.models import Event
+from procurement.models import ProcessDocument
+from procurement.services import processes
+from tests.factories import EntityFactory, lp_calendar, published_plan, staff_of
+
+pytestmark = pytest.mark.django_db
+PDF = b"%PDF-1.7\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def docx_bytes() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("word/document.xml", "<w:document/>")
+    return buffer.getvalue()
+
+
+def xlsx_bytes() -> bytes:
+    buffer = io.BytesIO()
+    Workbook().save(buffer)
+    return buffer.getvalue()
+
+
+def plain_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("anexo.txt", "hola")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def process():
+    version, staff = published_plan(
+        items=[
+            {
+                "description": "Servidores",
+                "catalog_item": "43211503",
+                "estimated_value": Decimal("450000"),
+            }
+        ]
+    )
+    process = processes.create_process(
+        staff, version.plan.entity, year=2026, procedure_type="LP", description="Servidores",
+        delivery_place="Sede", delivery_ubigeo=District(code="150101"), plan_item_ids=[version.items.get().pk],
+    )  # fmt: skip
+    return process, staff
+
+
+def publish(process, staff, name, content, **kwargs):
+    kwargs.setdefault("kind", "bases")
+    kwargs.setdefault("title", "Bases")
+    return processes.publish_document(
+        staff, process, upload=SimpleUploadedFile(name, content), **kwargs
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [("bases.pdf", PDF), ("bases.docx", None), ("anexos.xlsx", None), ("anexos.zip", None)],
+)
+def test_allowed_types_are_accepted_and_hashed(process, name, content):
+    content = (
+        content
+        or {"docx": docx_bytes, "xlsx": xlsx_bytes, "zip": plain_zip}[name.rsplit(".", 1)[1]]()
+    )
+    document = publish(*process, name, content)
+    assert document.sha256 == hashlib.sha256(content).hexdigest()
+    assert document.size == len(content)
+    with document.file.open("rb") as handle:
+        assert handle.read() == content
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("bases.pdf", b"MZ\x90\x00\x03\x00\x00\x00" + b"\x00" * 200),  # a renamed executable
+        ("bases.docx", plain_zip()),  # a zip that is not a Word document
+        ("bases.docx", PDF),
+        ("bases.xlsx", docx_bytes()),
+        ("bases.exe", b"MZ\x90\x00"),
+        ("bases", PDF),
+        ("bases.pdf", b""),
+    ],
+)
+def test_files_that_are_not_what_they_claim_are_refused(process, name, content):
+    with pytest.raises(DomainError):
+        publish(*process, name, content)
+    assert not ProcessDocument.objects.exists()
+
+
+def test_size_limit_is_configurable(process, settings):
+    settings.DOCUMENT_MAX_UPLOAD_BYTES = 1024
+    with pytest.raises(DomainError, match="MB"):
+        publish(*process, "bases.pdf", PDF + b"0" * 2048)
+
+
+def test_documents_are_immutable_in_the_database(process):
+    document = publish(*process, "bases.pdf", PDF)
+    for statement in ["UPDATE procurement_processdocument SET title = 'x' WHERE id = %s",
+                      "DELETE FROM procurement_processdocument WHERE id = %s"]:  # fmt: skip
+        with (
+            pytest.raises(DatabaseError, match="immutable"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(statement, [document.pk])
+    assert ProcessDocument.objects.get(pk=document.pk).title == "Bases"
+
+
+def test_an_amendment_replaces_with_a_reason_and_is_announced(process):
+    proc, staff = process
+    original = publish(proc, staff, "bases.pdf", PDF)
+    call = WorkingCalendar().next_working_day(timezone.localdate())
+    processes.set_calendar(staff, proc, lp_calendar(call))
+    processes.transition(staff, proc, "publish")
+    with pytest.raises(DomainError):
+        publish(proc, staff, "bases-v2.pdf", PDF + b"%v2", replaces=original)
+    amended = publish(
+        proc, staff, "bases-v2.pdf", PDF + b"%v2", replaces=original, reason="Corrige el anexo 3"
+    )
+    assert amended.replaces == original and original.replaced_by == amended
+    assert Event.objects.filter(
+        kind="process.document_published", object_id=str(amended.pk)
+    ).exists()
+    with pytest.raises(DomainError):
+        publish(proc, staff, "bases-v3.pdf", PDF + b"%v3", replaces=original, reason="otra vez")
+
+
+def test_public_page_lists_documents_with_hash_and_serves_them(client, process):
+    proc, staff = process
+    document = publish(proc, staff, "bases.pdf", PDF)
+    assert (
+        client.get(f"/procesos/{proc.identifier}/documentos/{document.pk}/").status_code == 404
+    )  # draft
+    call = WorkingCalendar().next_working_day(timezone.localdate())
+    processes.set_calendar(staff, proc, lp_calendar(call))
+    processes.transition(staff, proc, "publish")
+    html = client.get(f"/procesos/{proc.identifier}/").content.decode()
+    assert document.sha256 in html
+    response = client.get(f"/procesos/{proc.identifier}/documentos/{document.pk}/")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == PDF
+    assert "attachment" in response["Content-Disposition"]
+
+
+def test_staff_page_upload_and_other_entities_refused(client, process):
+    proc, staff = process
+    client.force_login(staff)
+    url = f"/gestion/procesos/{proc.pk}/documentos/"
+    bad = client.post(
+        url,
+        {
+            "kind": "bases",
+            "title": "Bases",
+            "file": SimpleUploadedFile("bases.pdf", b"MZ\x90\x00rest"),
+        },
+    )
+    assert bad.status_code == 400 and "PDF" in bad.content.decode()
+    good = client.post(
+        url, {"kind": "bases", "title": "Bases", "file": SimpleUploadedFile("bases.pdf", PDF)}
+    )
+    assert good.status_code == 302
+    client.force_login(staff_of(EntityFactory()))
+    assert (
+        client.post(
+            url, {"kind": "bases", "title": "X", "file": SimpleUploadedFile("x.pdf", PDF)}
+        ).status_code
+        == 403
+    )
+    assert ProcessDocument.objects.count() == 1
