@@ -16,6 +16,16 @@ class EventKind(models.TextChoices):
         "process.document_published",
         _("Selection process document published or amended"),
     )
+    PROCESS_PARTICIPANT_REGISTERED = "process.participant_registered", _("Participant registered")
+    PROCESS_QUESTION_SUBMITTED = (
+        "process.question_submitted",
+        _("Question or observation submitted"),
+    )
+    PROCESS_ANSWERS_PUBLISHED = "process.answers_published", _("Answers to questions published")
+    PROCESS_INTEGRATED_BASES_PUBLISHED = (
+        "process.integrated_bases_published",
+        _("Integrated tender documents published"),
+    )
 
 
 class Event(models.Model):

@@ -1,16 +1,19 @@
 from .entities import Entity
 from .plans import PlanItem, PlanVersion, ProcurementPlan
 from .processes import (
+    Participant,
     ProcessDocument,
     ProcessItem,
     ProcessStage,
     ProcessStatus,
     ProcurementProcess,
+    Question,
     StatusChange,
 )
 
 __all__ = [
     "Entity",
+    "Participant",
     "PlanItem",
     "PlanVersion",
     "ProcessDocument",
@@ -19,5 +22,6 @@ __all__ = [
     "ProcessStatus",
     "ProcurementPlan",
     "ProcurementProcess",
+    "Question",
     "StatusChange",
 ]

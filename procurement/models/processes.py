@@ -68,6 +68,11 @@ class ProcurementProcess(models.Model):
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     published_at = models.DateTimeField(_("published"), null=True, blank=True, db_index=True)
+    # All answers to questions and observations are published at once, then the final bases.
+    answers_published_at = models.DateTimeField(_("answers published"), null=True, blank=True)
+    integrated_bases_published_at = models.DateTimeField(
+        _("integrated bases published"), null=True, blank=True
+    )
 
     class Meta:
         ordering = ["-published_at", "-id"]
@@ -227,3 +232,51 @@ class ProcessDocument(models.Model):
 
     def __str__(self) -> str:
         return f"{self.process_id} {self.title}"
+
+
+class Participant(models.Model):
+    """A supplier registered to take part in a process (registro de participantes)."""
+
+    process = models.ForeignKey(ProcurementProcess, models.CASCADE, related_name="participants")
+    supplier = models.ForeignKey(
+        "suppliers.Supplier", models.PROTECT, related_name="participations"
+    )
+    registered_at = models.DateTimeField(_("registered"))
+    registered_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+")
+    fee_receipt = models.CharField(_("fee receipt number"), max_length=40, blank=True)
+
+    class Meta:
+        ordering = ["process", "registered_at"]
+        verbose_name = _("participant")
+        verbose_name_plural = _("participants")
+        constraints = [
+            models.UniqueConstraint(fields=["process", "supplier"], name="participant_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.process_id} · {self.supplier_id}"
+
+
+class Question(models.Model):
+    """A question or observation on the tender documents, and its answer. Answers stay
+    private until the entity publishes all of them at once."""
+
+    class Kind(models.TextChoices):
+        QUESTION = "question", _("Question")
+        OBSERVATION = "observation", _("Observation")
+
+    process = models.ForeignKey(ProcurementProcess, models.CASCADE, related_name="questions")
+    participant = models.ForeignKey(Participant, models.PROTECT, related_name="questions")
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices, default=Kind.QUESTION)
+    text = models.TextField(_("question"))
+    submitted_at = models.DateTimeField(_("submitted"))
+    answer = models.TextField(_("answer"), blank=True)
+    answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["process", "submitted_at", "id"]
+        verbose_name = _("question")
+        verbose_name_plural = _("questions")
+
+    def __str__(self) -> str:
+        return f"{self.process_id}: {self.text[:40]}"

@@ -376,6 +376,7 @@ def publish_document(
     upload,
     replaces=None,
     reason: str = "",
+    announce: bool = True,
 ) -> ProcessDocument:
     """Publish a document of the process, checked by content (PDF, DOCX, XLSX, ZIP) and
     hashed with SHA-256. It never changes afterwards: a correction is a new document that
@@ -417,7 +418,7 @@ def publish_document(
     payload = {"identifier": process.identifier, "title": document.title, "kind": kind, "sha256": checked.sha256,
                "replaces": replaces.pk if replaces else None}  # fmt: skip
     audit.record(actor, "process.document_published", document, payload)
-    if replaces is not None or process.status != ProcessStatus.DRAFT:
+    if announce and (replaces is not None or process.status != ProcessStatus.DRAFT):
         events.record(
             EventKind.PROCESS_DOCUMENT_PUBLISHED,
             document,

@@ -1,0 +1,170 @@
+"""Participants, questions and observations, answers and integrated bases."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+
+from core.errors import DomainError
+from core.models import District
+from core.workdays import WorkingCalendar
+from notifications.models import Event
+from procurement.models import Participant
+from procurement.services import participation, processes
+from tests.factories import (
+    EntityFactory,
+    SupplierFactory,
+    lp_calendar,
+    published_plan,
+    staff_of,
+    user_of,
+)
+
+pytestmark = pytest.mark.django_db
+PDF = b"%PDF-1.7\n%%EOF\n"
+
+
+def _process(sme_only: bool):
+    value = Decimal("60000") if sme_only else Decimal("450000")
+    version, staff = published_plan(
+        items=[
+            {
+                "description": "Bienes",
+                "catalog_item": "44121701",
+                "estimated_value": value,
+                "sme_reserved": sme_only,
+            }
+        ]
+    )
+    process = processes.create_process(
+        staff, version.plan.entity, year=2026, procedure_type="COMPRE" if sme_only else "LP", description="Compra",
+        delivery_place="Sede", delivery_ubigeo=District(code="150101"), plan_item_ids=[version.items.get().pk],
+    )  # fmt: skip
+    return process, staff
+
+
+@pytest.fixture
+def called_lp():
+    process, staff = _process(sme_only=False)
+    call = WorkingCalendar().next_working_day(timezone.localdate())
+    processes.set_calendar(staff, process, lp_calendar(call))
+    process = processes.transition(staff, process, "publish")
+    stages = {s.stage: s for s in process.stages.all()}
+    return process, staff, stages
+
+
+def test_a_supplier_user_registers_its_company(called_lp):
+    process, _staff, stages = called_lp
+    supplier = SupplierFactory()
+    user = user_of(supplier)
+    participant = participation.register_participant(
+        user, process, supplier, fee_receipt="R-001", today=stages["convocatoria"].start
+    )
+    assert participant.fee_receipt == "R-001"
+    assert Event.objects.filter(kind="process.participant_registered").exists()
+    with pytest.raises(DomainError, match="ya está registrada"):
+        participation.register_participant(
+            user, process, supplier, today=stages["convocatoria"].start
+        )
+
+
+def test_registration_is_refused_after_the_bid_deadline_and_with_an_expired_registry(called_lp):
+    process, _staff, stages = called_lp
+    supplier = SupplierFactory()
+    user = user_of(supplier)
+    with pytest.raises(DomainError, match="cerró"):
+        participation.register_participant(
+            user, process, supplier, today=stages["ofertas"].end + timedelta(days=1)
+        )
+    participation.register_participant(user, process, supplier, today=stages["ofertas"].end)
+    expired = SupplierFactory(registry_valid_until=timezone.localdate() - timedelta(days=1))
+    with pytest.raises(DomainError, match="registro de proveedor no está vigente"):
+        participation.register_participant(
+            user_of(expired), process, expired, today=stages["convocatoria"].start
+        )
+
+
+def test_only_the_suppliers_own_users_register_it(called_lp):
+    process, staff, stages = called_lp
+    supplier = SupplierFactory()
+    for intruder in [user_of(SupplierFactory()), staff, staff_of(EntityFactory())]:
+        with pytest.raises(PermissionDenied):
+            participation.register_participant(
+                intruder, process, supplier, today=stages["convocatoria"].start
+            )
+    assert not Participant.objects.exists()
+
+
+def test_sme_only_process_tells_a_non_sme_plainly_why_not():
+    process, staff = _process(sme_only=True)
+    assert process.sme_only
+    cal = WorkingCalendar()
+    call = cal.next_working_day(timezone.localdate())
+    dates = {
+        "convocatoria": (call, call), "ofertas": (call, cal.add_working_days(call, 3)),
+        "evaluacion": (cal.add_working_days(call, 4), cal.add_working_days(call, 4)),
+        "buena_pro": (cal.add_working_days(call, 5), cal.add_working_days(call, 5)),
+        "consentimiento": (cal.add_working_days(call, 6), cal.add_working_days(call, 10)),
+        "contrato": (cal.add_working_days(call, 11), cal.add_working_days(call, 12)),
+    }  # fmt: skip
+    processes.set_calendar(staff, process, dates)
+    process = processes.transition(staff, process, "publish")
+    big = SupplierFactory(size_class="medium_or_large")
+    with pytest.raises(DomainError) as error:
+        participation.register_participant(user_of(big), process, big, today=call)
+    assert "reservado para micro y pequeñas empresas" in error.value.message
+    assert (
+        "mediana o gran empresa" in error.value.message
+        and "Ley 28015 (2003)" in error.value.message
+    )
+    small = SupplierFactory(size_class="small")
+    participation.register_participant(user_of(small), process, small, today=call)
+
+
+def test_questions_answers_and_integrated_bases(called_lp):
+    process, staff, stages = called_lp
+    supplier = SupplierFactory()
+    user = user_of(supplier)
+    open_day = stages["consultas"].start
+    with pytest.raises(DomainError, match="participante"):
+        participation.submit_question(user, process, supplier, "¿Plazo?", today=open_day)
+    participation.register_participant(user, process, supplier, today=open_day)
+    question = participation.submit_question(
+        user, process, supplier, "¿Se acepta entrega parcial?", today=open_day
+    )
+    with pytest.raises(DomainError):
+        participation.submit_question(
+            user, process, supplier, "Tarde", today=stages["consultas"].end + timedelta(days=1)
+        )
+    after = stages["consultas"].end + timedelta(days=1)
+    pdf = SimpleUploadedFile("absolucion.pdf", PDF)
+    with pytest.raises(DomainError, match="integradas|absolución|Publique"):
+        participation.publish_integrated_bases(
+            staff, process, upload=SimpleUploadedFile("bi.pdf", PDF)
+        )
+    with pytest.raises(DomainError, match="abierto"):
+        participation.publish_answers(staff, process, upload=pdf, today=stages["consultas"].end)
+    with pytest.raises(DomainError, match="sin respuesta"):
+        participation.publish_answers(staff, process, upload=pdf, today=after)
+    participation.answer_question(staff, question, "Sí, en dos entregas.")
+    with pytest.raises(PermissionDenied):
+        participation.answer_question(staff_of(EntityFactory()), question, "Otra")
+    participation.publish_answers(
+        staff, process, upload=SimpleUploadedFile("absolucion.pdf", PDF), today=after
+    )
+    with pytest.raises(DomainError):
+        participation.answer_question(staff, question, "Cambio tardío")
+    participation.publish_integrated_bases(staff, process, upload=SimpleUploadedFile("bi.pdf", PDF))
+    kinds = list(
+        Event.objects.filter(object_type="procurement.procurementprocess").values_list(
+            "kind", flat=True
+        )
+    )
+    assert "process.answers_published" in kinds and "process.integrated_bases_published" in kinds
+    assert not Event.objects.filter(
+        kind="process.document_published"
+    ).exists()  # announced once, not twice
+    assert set(process.documents.values_list("kind", flat=True)) == {"answers", "integrated_bases"}
