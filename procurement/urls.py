@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import entities, plan_management, plans, process_management, processes
+from .views import entities, participation, plan_management, plans, process_management, processes
 
 app_name = "procurement"
 
@@ -9,6 +9,23 @@ urlpatterns = [
     path("entidades/<str:ruc>/", entities.entity_detail, name="entity_detail"),
     path("procesos/", processes.process_list, name="process_list"),
     path("procesos/<str:identifier>/", processes.process_detail, name="process_detail"),
+    path("procesos/<str:identifier>/participar/", participation.register, name="process_register"),
+    path("procesos/<str:identifier>/consultas/", participation.ask, name="process_ask"),
+    path(
+        "gestion/procesos/consultas/<int:question_id>/",
+        participation.answer,
+        name="question_answer",
+    ),
+    path(
+        "gestion/procesos/<int:process_id>/absolucion/",
+        participation.publish_answers,
+        name="process_publish_answers",
+    ),
+    path(
+        "gestion/procesos/<int:process_id>/bases-integradas/",
+        participation.publish_integrated_bases,
+        name="process_publish_integrated_bases",
+    ),
     path(
         "procesos/<str:identifier>/documentos/<int:document_id>/",
         processes.process_document,

@@ -12,3 +12,8 @@ def percent(value, decimals=1):
     if value in (None, ""):
         return "—"
     return f"{number_format(Decimal(value) * 100, decimal_pos=int(decimals))} %"
+
+
+@register.filter
+def get_item(mapping, key):
+    return mapping.get(key)

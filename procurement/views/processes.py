@@ -5,11 +5,15 @@ from django.http import FileResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
+from accounts import permissions
+from suppliers.models import Supplier
+
 from ..calendar_rules import stage_progress
 from ..exports import csv_response
 from ..filters import ProcessFilter
 from ..models import ProcessDocument, ProcessStatus
 from ..queries import public_processes
+from ..services.participation import sme_refusal
 
 
 def process_list(request):
@@ -43,8 +47,31 @@ def process_detail(request, identifier):
         "items": process.items.select_related("catalog_item"),
         "history": process.history.select_related("actor"),
         "documents": process.documents.select_related("replaces").order_by("published_at", "id"),
+        "answers": process.questions.order_by("submitted_at", "id")
+        if process.answers_published_at
+        else None,
     }
+    context.update(_supplier_context(request, process))
     return render(request, "procurement/process_detail.html", context)
+
+
+def _supplier_context(request, process) -> dict:
+    """What a logged-in supplier user may do here: register, or ask during the window."""
+    supplier_ids = permissions.supplier_ids(request.user)
+    if not supplier_ids or process.status != ProcessStatus.CALLED:
+        return {}
+    suppliers = list(Supplier.objects.filter(pk__in=supplier_ids).select_related("size_rule"))
+    registered = set(
+        process.participants.filter(supplier__in=suppliers).values_list("supplier_id", flat=True)
+    )
+    return {
+        "my_suppliers": suppliers,
+        "my_unregistered": [s for s in suppliers if s.pk not in registered],
+        "my_registered": [s for s in suppliers if s.pk in registered],
+        "my_sme_refusals": {
+            s.pk: sme_refusal(s) for s in suppliers if process.sme_only and sme_refusal(s)
+        },
+    }
 
 
 def process_document(request, identifier, document_id):

@@ -168,3 +168,48 @@ def test_questions_answers_and_integrated_bases(called_lp):
         kind="process.document_published"
     ).exists()  # announced once, not twice
     assert set(process.documents.values_list("kind", flat=True)) == {"answers", "integrated_bases"}
+
+
+def test_the_pages_let_a_supplier_take_part_and_the_committee_answer(client, called_lp):
+    process, staff, stages = called_lp
+    supplier = SupplierFactory(legal_name="Ferretería Andina S.A.C.")
+    client.force_login(user_of(supplier))
+    page = client.get(f"/procesos/{process.identifier}/").content.decode()
+    assert "como participante" in page
+    assert (
+        client.post(
+            f"/procesos/{process.identifier}/participar/", {"supplier": supplier.pk}
+        ).status_code
+        == 302
+    )
+    assert Participant.objects.filter(process=process, supplier=supplier).exists()
+    if stages["consultas"].start <= timezone.localdate() <= stages["consultas"].end:
+        client.post(
+            f"/procesos/{process.identifier}/consultas/",
+            {"supplier": supplier.pk, "text": "¿Garantía mínima?"},
+        )
+        assert process.questions.count() == 1
+    other = SupplierFactory()
+    response = client.post(f"/procesos/{process.identifier}/participar/", {"supplier": other.pk})
+    assert response.status_code == 403
+    client.force_login(staff)
+    page = client.get(f"/gestion/procesos/{process.pk}/").content.decode()
+    assert "1 participante registrado" in page
+
+
+def test_a_non_sme_sees_why_it_cannot_take_part(client):
+    process, staff = _process(sme_only=True)
+    cal = WorkingCalendar()
+    call = cal.next_working_day(timezone.localdate())
+    add = cal.add_working_days
+    processes.set_calendar(staff, process, {
+        "convocatoria": (call, call), "ofertas": (call, add(call, 3)), "evaluacion": (add(call, 4), add(call, 4)),
+        "buena_pro": (add(call, 5), add(call, 5)), "consentimiento": (add(call, 6), add(call, 10)),
+        "contrato": (add(call, 11), add(call, 12)),
+    })  # fmt: skip
+    processes.transition(staff, process, "publish")
+    big = SupplierFactory(size_class="medium_or_large")
+    client.force_login(user_of(big))
+    page = client.get(f"/procesos/{process.identifier}/").content.decode()
+    assert "reservado para micro y pequeñas empresas" in page
+    assert "como participante" not in page

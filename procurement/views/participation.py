@@ -1,0 +1,119 @@
+"""Supplier and committee actions around participation: register, ask, answer, publish."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts import permissions
+from core.errors import DomainError
+from suppliers.models import Supplier
+
+from ..models import ProcessStatus, ProcurementProcess, Question
+from ..services import participation
+
+
+def _public_process(identifier) -> ProcurementProcess:
+    return get_object_or_404(
+        ProcurementProcess.objects.exclude(status=ProcessStatus.DRAFT), identifier=identifier
+    )
+
+
+def _acting_supplier(request) -> Supplier:
+    """The supplier the user acts for (the one named in the form, or its only one)."""
+    ids = permissions.supplier_ids(request.user)
+    if not ids:
+        raise PermissionDenied(_("Only supplier users can take part in a process."))
+    wanted = request.POST.get("supplier")
+    supplier_id = int(wanted) if wanted and wanted.isdigit() else min(ids)
+    if supplier_id not in ids:
+        raise PermissionDenied(_("Only users of this supplier may act on its behalf."))
+    return Supplier.objects.select_related("size_rule").get(pk=supplier_id)
+
+
+@login_required
+@require_POST
+def register(request, identifier):
+    process = _public_process(identifier)
+    supplier = _acting_supplier(request)
+    try:
+        participation.register_participant(
+            request.user, process, supplier, fee_receipt=request.POST.get("fee_receipt", "")
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            _("%(supplier)s is registered as participant.") % {"supplier": supplier.legal_name},
+        )
+    return redirect("procurement:process_detail", process.identifier)
+
+
+@login_required
+@require_POST
+def ask(request, identifier):
+    process = _public_process(identifier)
+    supplier = _acting_supplier(request)
+    try:
+        participation.submit_question(
+            request.user,
+            process,
+            supplier,
+            request.POST.get("text", ""),
+            kind=request.POST.get("kind", "question"),
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request, _("Your question was received. All answers are published together.")
+        )
+    return redirect("procurement:process_detail", process.identifier)
+
+
+@login_required
+@require_POST
+def answer(request, question_id):
+    question = get_object_or_404(Question.objects.select_related("process"), pk=question_id)
+    try:
+        participation.answer_question(request.user, question, request.POST.get("answer", ""))
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Answer saved (it is published with all the others)."))
+    return redirect("procurement:process_workspace", question.process_id)
+
+
+@login_required
+@require_POST
+def publish_answers(request, process_id):
+    process = get_object_or_404(ProcurementProcess, pk=process_id)
+    upload = request.FILES.get("file")
+    try:
+        if upload is None:
+            raise DomainError(_("Attach the document with the answers."))
+        participation.publish_answers(request.user, process, upload=upload)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Answers published."))
+    return redirect("procurement:process_workspace", process.pk)
+
+
+@login_required
+@require_POST
+def publish_integrated_bases(request, process_id):
+    process = get_object_or_404(ProcurementProcess, pk=process_id)
+    upload = request.FILES.get("file")
+    try:
+        if upload is None:
+            raise DomainError(_("Attach the integrated tender documents."))
+        participation.publish_integrated_bases(request.user, process, upload=upload)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Integrated tender documents published."))
+    return redirect("procurement:process_workspace", process.pk)
