@@ -1,7 +1,9 @@
+from decimal import Decimal
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from core.codelists import ProcedureType, Stage
+from core.codelists import ObjectType, ProcedureType, Stage
 from core.models import CatalogItem, Department, FiscalYear
 
 from .models import PlanItem, ProcessDocument
@@ -207,3 +209,54 @@ class ProcessDocumentForm(forms.Form):
     def __init__(self, *args, process, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["replaces"].queryset = process.documents.filter(replaced_by__isnull=True)
+
+
+class ProcessOutsidePlanForm(ProcessCreateForm):
+    """A process outside the annual plan: one item typed in, and the reason on record."""
+
+    entity = forms.TypedChoiceField(label=_("Entity"), coerce=int)
+    year = forms.TypedChoiceField(label=_("Fiscal year"), coerce=int)
+    outside_plan_reason = forms.CharField(
+        label=_("Reason for contracting outside the plan"), widget=forms.Textarea(attrs={"rows": 2})
+    )
+    object_type = forms.ChoiceField(label=_("Object"), choices=ObjectType.choices)
+    catalog_code = forms.CharField(
+        label=_("Catalog code"), max_length=8, help_text=_("8-digit UNSPSC code, e.g. 44121701.")
+    )
+    item_description = forms.CharField(label=_("Item description"), max_length=500)
+    quantity = forms.DecimalField(
+        label=_("Quantity"), min_value=Decimal("0.01"), max_digits=14, decimal_places=2
+    )
+    unit = forms.CharField(label=_("Unit"), max_length=40)
+    estimated_value = forms.DecimalField(
+        label=_("Estimated value (S/)"), min_value=Decimal("0.01"), max_digits=16, decimal_places=2
+    )
+
+    def __init__(self, *args, entities, **kwargs):
+        super().__init__(*args, plan_items=PlanItem.objects.none(), **kwargs)
+        del self.fields["plan_items"]
+        self.fields["entity"].choices = [(e.pk, f"{e.name} ({e.acronym})") for e in entities]
+        self.fields["year"].choices = [
+            (y, str(y)) for y in FiscalYear.objects.values_list("year", flat=True)
+        ]
+        self.order_fields(
+            ["entity", "year", "outside_plan_reason", "procedure_type", "description"]
+        )
+
+    def clean_catalog_code(self):
+        code = "".join(ch for ch in self.cleaned_data["catalog_code"] if ch.isdigit())
+        item = CatalogItem.objects.filter(code=code).first()
+        if item is None:
+            raise forms.ValidationError(_("Code %(code)s is not in the catalog.") % {"code": code})
+        return item
+
+    def item(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "object_type": data["object_type"],
+            "catalog_item": data["catalog_code"],
+            "description": data["item_description"],
+            "quantity": data["quantity"],
+            "unit": data["unit"],
+            "estimated_value": data["estimated_value"],
+        }

@@ -50,6 +50,11 @@ urlpatterns = [
         name="process_create",
     ),
     path(
+        "gestion/procesos/nuevo/fuera-del-plan/",
+        process_management.process_create_outside_plan,
+        name="process_create_outside_plan",
+    ),
+    path(
         "gestion/procesos/<int:process_id>/",
         process_management.process_workspace,
         name="process_workspace",

@@ -16,6 +16,7 @@ from ..forms import (
     ProcessCalendarForm,
     ProcessCreateForm,
     ProcessDocumentForm,
+    ProcessOutsidePlanForm,
     ProcessTransitionForm,
 )
 from ..models import Entity, PlanItem, PlanVersion, ProcessStatus, ProcurementProcess
@@ -98,6 +99,39 @@ def process_create(request, version_id):
         request,
         "procurement/manage/process_create.html",
         {"form": form, "version": version},
+        status=status,
+    )
+
+
+@login_required
+def process_create_outside_plan(request):
+    """A process outside the annual plan, with its reason on record."""
+    entities = _staff_entities(request)
+    form = ProcessOutsidePlanForm(request.POST or None, entities=entities)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        entity = next(e for e in entities if e.pk == data["entity"])
+        try:
+            process = process_services.create_process(
+                request.user, entity, year=data["year"], procedure_type=data["procedure_type"],
+                description=data["description"], delivery_place=data["delivery_place"],
+                delivery_ubigeo=data["delivery_ubigeo"], outside_plan_reason=data["outside_plan_reason"],
+                items=[form.item()],
+            )  # fmt: skip
+        except DomainError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            messages.success(
+                request,
+                _("Process %(identifier)s created as a draft.")
+                % {"identifier": process.identifier},
+            )
+            return redirect("procurement:process_workspace", process.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request,
+        "procurement/manage/process_create.html",
+        {"form": form, "version": None},
         status=status,
     )
 

@@ -102,3 +102,29 @@ def test_other_users_cannot_touch_the_process(client, plan, who):
     assert _create(client, plan).status_code == expected
     process.refresh_from_db()
     assert process.status == "draft"
+
+
+def test_staff_create_a_process_outside_the_plan_with_its_reason(client, plan):
+    entity = plan.plan.entity
+    data = {"entity": entity.pk, "year": 2026, "procedure_type": "COMPRE", "description": "Mascarillas", "delivery_place": "Sede",
+            "delivery_department": "15", "delivery_district": "Lima", "object_type": "goods", "catalog_code": "44121701",
+            "item_description": "Mascarillas KN95", "quantity": "1000", "unit": "unidad", "estimated_value": "50000"}  # fmt: skip
+    response = client.post("/gestion/procesos/nuevo/fuera-del-plan/", data)
+    assert response.status_code == 400 and "motivo" in response.content.decode().lower()
+    response = client.post(
+        "/gestion/procesos/nuevo/fuera-del-plan/",
+        {**data, "outside_plan_reason": "Emergencia sanitaria"},
+    )
+    assert response.status_code == 302
+    process = ProcurementProcess.objects.get()
+    assert (
+        process.outside_plan_reason == "Emergencia sanitaria"
+        and process.items.get().plan_item is None
+    )
+    other = EntityFactory()
+    response = client.post(
+        "/gestion/procesos/nuevo/fuera-del-plan/",
+        {**data, "entity": other.pk, "outside_plan_reason": "x"},
+    )
+    assert response.status_code == 400
+    assert ProcurementProcess.objects.count() == 1

@@ -318,3 +318,41 @@ def test_calendar_change_after_the_call_is_an_amendment_with_reason(plan):
     event = Event.objects.get(kind="process.calendar_amended")
     assert event.payload["reason"] == "Ampliación del plazo de contrato"
     assert list(event.payload["changes"]) == ["contrato"]
+
+
+ALL_PAIRS = [
+    (action, source)
+    for action, rule in TRANSITIONS.items()
+    if action != "publish"
+    for source in sorted(rule.sources)
+]
+
+
+@pytest.mark.parametrize(("action", "source"), ALL_PAIRS)
+def test_every_allowed_transition_in_the_table(plan, action, source):
+    """Each (status, action) pair the table allows goes through and lands where it says."""
+    process, staff = _published_lp(plan)
+    type(process).objects.filter(pk=process.pk).update(
+        status=source, suspended_from="adjudicado" if source == "suspendido" else ""
+    )
+    process.refresh_from_db()
+    after_everything = process.stages.get(stage="contrato").end + timedelta(days=1)
+    moved = processes.transition(
+        staff, process, action, reason="Motivo", return_stage="evaluacion", today=after_everything
+    )
+    expected = TRANSITIONS[action].target or "adjudicado"
+    assert moved.status == expected
+    change = moved.history.last()
+    assert (change.action, change.from_status, change.to_status) == (action, source, expected)
+    assert AuditEntry.objects.filter(action=f"process.{action}", object_id=str(process.pk)).exists()
+
+
+def test_desert_waits_for_the_bid_deadline(plan):
+    process, staff = _published_lp(plan)
+    deadline = process.stages.get(stage="ofertas").end
+    with pytest.raises(DomainError):
+        processes.transition(staff, process, "desert", reason="Sin ofertas válidas", today=deadline)
+    moved = processes.transition(
+        staff, process, "desert", reason="Sin ofertas válidas", today=deadline + timedelta(days=1)
+    )
+    assert moved.status == "desierto"
