@@ -64,3 +64,20 @@ class Stage(models.TextChoices):
     AWARD = "buena_pro", _("Award (buena pro)")
     STANDSTILL = "consentimiento", _("Standstill (consent of the award)")
     CONTRACT = "contrato", _("Contract")
+
+
+class DirectCause(models.TextChoices):
+    """Legal causes for direct contracting (Ley 30225, art. 27)."""
+
+    BETWEEN_ENTITIES = "between_entities", _("Contract between public entities")
+    EMERGENCY = "emergency", _("Emergency situation")
+    SHORTAGE = "shortage", _("Imminent shortage")
+    NATIONAL_SECURITY = "national_security", _("Secret or national security purposes")
+    SOLE_PROVIDER = "sole_provider", _("Sole provider")
+    PERSONAL_SERVICES = "personal_services", _("Very personal (intuitu personae) services")
+    ADVERTISING = "advertising", _("Advertising services in media")
+    CONSULTANCY_CONTINUATION = "consultancy_continuation", _("Continuation of a consultancy")
+    REAL_ESTATE = "real_estate", _("Purchase or lease of real estate")
+    RESEARCH = "research", _("Goods and services for scientific research")
+    TERMINATED_CONTRACT = "terminated_contract", _("Completion of a terminated contract")
+    LEGAL_COUNSEL = "legal_counsel", _("Specialised legal counsel for officials")

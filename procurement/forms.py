@@ -3,7 +3,7 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from core.codelists import ObjectType, ProcedureType, Stage
+from core.codelists import DirectCause, ObjectType, ProcedureType, Stage
 from core.models import CatalogItem, Department, FiscalYear
 
 from .models import PlanItem, ProcessDocument
@@ -113,6 +113,11 @@ class ProcessCreateForm(forms.Form):
     """A process from items of the plan in force (the items are chosen as checkboxes)."""
 
     procedure_type = forms.ChoiceField(label=_("Procedure type"), choices=ProcedureType.choices)
+    direct_cause = forms.ChoiceField(
+        label=_("Legal cause (direct contracting only)"),
+        choices=[("", "—"), *DirectCause.choices],
+        required=False,
+    )
     description = forms.CharField(label=_("Description"), max_length=500)
     delivery_place = forms.CharField(label=_("Place of delivery"), max_length=255)
     delivery_department = forms.ModelChoiceField(
@@ -189,7 +194,16 @@ class ProcessTransitionForm(forms.Form):
 
 
 class ProcessDocumentForm(forms.Form):
-    kind = forms.ChoiceField(label=_("Kind"), choices=ProcessDocument.Kind.choices)
+    # Answers and integrated bases are published by their own actions (with their rules);
+    # here they can only be amended by a replacement.
+    kind = forms.ChoiceField(
+        label=_("Kind"),
+        choices=[
+            (value, label)
+            for value, label in ProcessDocument.Kind.choices
+            if value not in ("answers", "integrated_bases")
+        ],
+    )
     title = forms.CharField(label=_("Title"), max_length=200)
     file = forms.FileField(
         label=_("File"),

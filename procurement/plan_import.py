@@ -163,7 +163,11 @@ def _read_csv(data: bytes, result: ImportResult) -> list[list[Any]] | None:
         return None
     first_line = text.split("\n", 1)[0]
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    return list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    try:
+        return list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    except csv.Error as error:
+        result.add(0, "", _("The CSV file could not be read: %(problem)s.") % {"problem": error})
+        return None
 
 
 def _read_xlsx(data: bytes, result: ImportResult) -> list[list[Any]] | None:
@@ -270,13 +274,13 @@ def _validate(table: list[list[Any]], result: ImportResult) -> None:
             )
         row["description"] = description
 
-        row["quantity"] = _positive_decimal(cell("cantidad"), row_number, "cantidad", result)
+        row["quantity"] = _positive_decimal(cell("cantidad"), row_number, "cantidad", result, 12)
         unit = str(cell("unidad") or "").strip()
         if not unit or len(unit) > 40:
             result.add(row_number, "unidad", _("Write the unit of measure (up to 40 characters)."))
         row["unit"] = unit
         row["estimated_value"] = _positive_decimal(
-            cell("valor_estimado"), row_number, "valor_estimado", result
+            cell("valor_estimado"), row_number, "valor_estimado", result, 14
         )
 
         procedure = _plain(cell("tipo_procedimiento")).upper()
@@ -307,7 +311,10 @@ def _code(value: Any) -> str:
     return "".join(ch for ch in str(value or "") if ch.isdigit())
 
 
-def _positive_decimal(value: Any, row: int, column: str, result: ImportResult) -> Decimal | None:
+def _positive_decimal(
+    value: Any, row: int, column: str, result: ImportResult, integer_digits: int
+) -> Decimal | None:
+    """A positive amount with at most two decimals that fits its column."""
     if isinstance(value, int | float) and not isinstance(value, bool):
         text = repr(value)
     else:
@@ -323,8 +330,13 @@ def _positive_decimal(value: Any, row: int, column: str, result: ImportResult) -
     if not number.is_finite() or number <= 0:
         result.add(row, column, _("Must be greater than zero."))
         return None
-    if number >= Decimal("1e14") or number != number.quantize(Decimal("0.01")):
-        result.add(row, column, _("Use at most two decimals and less than 14 digits."))
+    if number >= Decimal(10) ** integer_digits or number != number.quantize(Decimal("0.01")):
+        result.add(
+            row,
+            column,
+            _("Use at most two decimals and at most %(digits)s digits before the point.")
+            % {"digits": integer_digits},
+        )
         return None
     return number
 
@@ -335,7 +347,7 @@ def _month(value: Any, row: int, result: ImportResult) -> int | None:
         return _MONTHS.index(text) + 1
     try:
         month = int(float(text))
-    except ValueError:
+    except (ValueError, OverflowError):
         month = 0
     if not 1 <= month <= 12:
         result.add(row, "mes", _("Write the month as a number from 1 to 12."))

@@ -86,9 +86,12 @@ def version_share(version) -> SmeShare:
     """The planned share of a plan version under its fiscal year's minimum: live for a draft,
     the figures recorded at publication for a published version (its items never change, and
     a later edit of the catalog's flags must not rewrite what was published)."""
-    minimum = version.plan.fiscal_year.sme_reserved_min_share
     if version.status == "published":
+        minimum = version.sme_min_share
+        if minimum is None:
+            minimum = version.plan.fiscal_year.sme_reserved_min_share
         return SmeShare(
             version.total_value, version.sme_eligible_value, version.sme_reserved_value, minimum
         )
+    minimum = version.plan.fiscal_year.sme_reserved_min_share
     return planned_share(version.items.all(), minimum)

@@ -23,6 +23,8 @@ class Transition:
     # Not allowed before this calendar edge: (stage, "start" | "end"); skipped when the
     # procedure type has no such stage.
     not_before: tuple[str, str] | None = None
+    # For actions from 'suspendido': refused when the process was suspended from these.
+    refused_if_suspended_from: frozenset[str] = frozenset()
 
 
 TRANSITIONS: dict[str, Transition] = {
@@ -69,9 +71,11 @@ TRANSITIONS: dict[str, Transition] = {
         Transition(
             "cancel",
             _("Cancel"),
-            frozenset({S.DRAFT, S.CALLED, S.SUSPENDED}),
+            frozenset({S.CALLED, S.SUSPENDED}),
             S.CANCELLED,
             needs_reason=True,
+            # Cancelling is only possible before the award, also while an appeal suspends it.
+            refused_if_suspended_from=frozenset({S.AWARDED, S.CONSENTED}),
         ),
         Transition(
             "annul",
@@ -87,10 +91,22 @@ TRANSITIONS: dict[str, Transition] = {
 }
 
 FINAL_STATUSES = frozenset({S.CONTRACTED, S.DESERTED, S.CANCELLED})
+# A plan item is taken while a process holding it can still lead to a contract.
+RELEASES_PLAN_ITEMS = frozenset({S.CANCELLED, S.DESERTED})
+HOLDS_PLAN_ITEMS = frozenset(s for s in S.values if s not in RELEASES_PLAN_ITEMS)
 
 
-def allowed_actions(status: str) -> list[Transition]:
-    return [t for t in TRANSITIONS.values() if status in t.sources]
+def is_allowed(transition: Transition, process) -> bool:
+    if process.status not in transition.sources:
+        return False
+    return not (
+        process.status == S.SUSPENDED
+        and process.suspended_from in transition.refused_if_suspended_from
+    )
+
+
+def allowed_actions(process) -> list[Transition]:
+    return [t for t in TRANSITIONS.values() if is_allowed(t, process)]
 
 
 def target_status(transition: Transition, process) -> str:

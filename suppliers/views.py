@@ -1,6 +1,8 @@
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
 
+from core.filtering import filter_status
+
 from .filters import SupplierFilter
 from .models import Supplier
 
@@ -11,8 +13,9 @@ def supplier_list(request):
     page = Paginator(supplier_filter.qs.order_by("legal_name", "id"), 50).get_page(
         request.GET.get("page")
     )
+    context = {"filter": supplier_filter, "page": page}
     return render(
-        request, "suppliers/supplier_list.html", {"filter": supplier_filter, "page": page}
+        request, "suppliers/supplier_list.html", context, status=filter_status(supplier_filter)
     )
 
 

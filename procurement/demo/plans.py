@@ -234,6 +234,7 @@ class PlanBuilder:
                 share.share.quantize(Decimal("0.000001")) if share.share is not None else None
             )
             version.sme_compliant = share.compliant
+            version.sme_min_share = share.minimum
             if not share.compliant:
                 version.sme_justification = self.rng.choice(JUSTIFICATIONS)
         PlanVersion.objects.bulk_update(
@@ -244,6 +245,7 @@ class PlanBuilder:
                 "sme_reserved_value",
                 "sme_share",
                 "sme_compliant",
+                "sme_min_share",
                 "sme_justification",
             ],
             batch_size=2000,

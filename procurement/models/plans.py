@@ -75,6 +75,13 @@ class PlanVersion(models.Model):
         _("planned SME share"), max_digits=7, decimal_places=6, null=True, blank=True
     )
     sme_compliant = models.BooleanField(_("meets the SME reservation"), null=True)
+    sme_min_share = models.DecimalField(
+        _("minimum SME share in force at publication"),
+        max_digits=4,
+        decimal_places=3,
+        null=True,
+        blank=True,
+    )
 
     class Meta:
         ordering = ["plan", "number"]

@@ -7,7 +7,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from core.codelists import ObjectType, ProcedureType, Stage
+from core.codelists import DirectCause, ObjectType, ProcedureType, Stage
 from core.models import CatalogItem, District, FiscalYear
 
 from .entities import Entity
@@ -53,6 +53,13 @@ class ProcurementProcess(models.Model):
     )
     sme_only = models.BooleanField(_("SMEs only"), default=False)
     outside_plan_reason = models.TextField(_("reason for contracting outside the plan"), blank=True)
+    direct_cause = models.CharField(
+        _("legal cause for direct contracting"),
+        max_length=30,
+        choices=DirectCause.choices,
+        blank=True,
+        db_default="",
+    )
     status = models.CharField(
         _("status"),
         max_length=12,

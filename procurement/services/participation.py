@@ -162,7 +162,8 @@ def publish_answers(actor, process: ProcurementProcess, *, upload, title: str = 
         raise DomainError(_("%(count)s questions have no answer yet.") % {"count": pending})
     document = publish_document(actor, process, kind=ProcessDocument.Kind.ANSWERS,
                                 title=title or _("Answers to questions and observations"), upload=upload,
-                                announce=False)  # fmt: skip
+                                announce=False,
+        checked_by_stage_service=True)  # fmt: skip
     process.answers_published_at = timezone.now()
     process.save(update_fields=["answers_published_at"])
     payload = {
@@ -194,7 +195,8 @@ def publish_integrated_bases(
         raise DomainError(_("Publish the answers to questions and observations first."))
     document = publish_document(actor, process, kind=ProcessDocument.Kind.INTEGRATED_BASES,
                                 title=title or _("Integrated tender documents"), upload=upload,
-                                announce=False)  # fmt: skip
+                                announce=False,
+        checked_by_stage_service=True)  # fmt: skip
     process.integrated_bases_published_at = timezone.now()
     process.save(update_fields=["integrated_bases_published_at"])
     payload = {"identifier": process.identifier, "document": document.pk}

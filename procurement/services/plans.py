@@ -194,6 +194,7 @@ def publish_version(
         share.share.quantize(Decimal("0.000001")) if share.share is not None else None
     )
     version.sme_compliant = share.compliant
+    version.sme_min_share = share.minimum
     version.save()
     summary = {
         "entity": version.plan.entity.ruc,

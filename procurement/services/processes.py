@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from accounts.permissions import require_entity_staff
 from core import audit
-from core.codelists import ObjectType, ProcedureType, Stage
+from core.codelists import DirectCause, ObjectType, ProcedureType, Stage
 from core.errors import DomainError
 from core.models import FiscalYear, ProcedureThreshold
 from core.workdays import calendar as working_calendar
@@ -32,28 +32,39 @@ from ..models import (
     StatusChange,
 )
 from ..rules import procedures_for
-from ..state_machine import FINAL_STATUSES, TRANSITIONS, allowed_actions, target_status
+from ..state_machine import (
+    FINAL_STATUSES,
+    HOLDS_PLAN_ITEMS,
+    TRANSITIONS,
+    allowed_actions,
+    is_allowed,
+    target_status,
+)
 
-# Statuses in which a process still holds its plan items.
-_ACTIVE = {
-    s for s in ProcessStatus.values if s not in {ProcessStatus.CANCELLED, ProcessStatus.DESERTED}
-}
+STAGE_DOCUMENT_KINDS = frozenset(
+    {ProcessDocument.Kind.ANSWERS, ProcessDocument.Kind.INTEGRATED_BASES}
+)
 
 
 def _money(value: Decimal) -> str:
     return f"S/ {value:,.2f}"
 
 
-def check_procedure_type(year: int, object_type: str, value: Decimal, procedure_type: str) -> None:
+def check_procedure_type(
+    year: int, object_type: str, value: Decimal, procedure_type: str, direct_cause: str = ""
+) -> None:
     """The procedure type must fit the fiscal year's value bands for the object (Ley de
-    Contrataciones del Estado and the year's budget law). Direct contracting (CD) needs a
-    legal cause instead and is not bound to a band."""
-    if procedure_type == ProcedureType.CD:
-        return
+    Contrataciones del Estado and the year's budget law). Direct contracting (CD) is open
+    above 8 UIT but only with a legal cause (art. 27), which the other types must not carry."""
+    if procedure_type == ProcedureType.CD and direct_cause not in DirectCause.values:
+        raise DomainError(_("Direct contracting needs its legal cause."), field="direct_cause")
+    if procedure_type != ProcedureType.CD and direct_cause:
+        raise DomainError(_("Only direct contracting has a legal cause."), field="direct_cause")
     thresholds = list(ProcedureThreshold.objects.filter(fiscal_year_id=year))
-    allowed = [p for p in procedures_for(thresholds, object_type, value) if p != ProcedureType.CD]
-    if procedure_type in allowed:
+    options = procedures_for(thresholds, object_type, value)
+    if procedure_type in options:
         return
+    allowed = [p for p in options if p != ProcedureType.CD]
     labels = dict(ProcedureType.choices)
     objects = dict(ObjectType.choices)
     context = {"object": objects[object_type].lower(), "value": _money(value), "year": year,
@@ -119,6 +130,7 @@ def create_process(
     plan_item_ids: list[int] | None = None,
     outside_plan_reason: str = "",
     items: list[dict[str, Any]] | None = None,
+    direct_cause: str = "",
 ) -> ProcurementProcess:
     """Create a draft process from items of the plan in force or, with a recorded reason,
     outside the plan. Its procedure type must fit the year's thresholds; a process made of
@@ -136,7 +148,7 @@ def create_process(
         busy = ProcessItem.objects.filter(
             plan_item__reference__in=[i.reference for i in plan_items],
             plan_item__version__plan=plan_items[0].version.plan,
-            process__status__in=_ACTIVE,
+            process__status__in=HOLDS_PLAN_ITEMS,
         ).values_list("process__identifier", flat=True)
         if busy:
             raise DomainError(
@@ -185,7 +197,7 @@ def create_process(
         object_type = objects.pop()
         rows = [{k: v for k, v in row.items() if k != "object_type"} for row in items]
     value = sum((row["estimated_value"] for row in rows), Decimal(0))
-    check_procedure_type(year, object_type, value, procedure_type)
+    check_procedure_type(year, object_type, value, procedure_type, direct_cause)
     last = ProcurementProcess.objects.filter(
         entity=entity, fiscal_year_id=year, procedure_type=procedure_type
     ).aggregate(last=Max("sequence"))["last"]
@@ -203,6 +215,7 @@ def create_process(
         delivery_ubigeo=delivery_ubigeo,
         estimated_value=value,
         sme_only=sme_only,
+        direct_cause=direct_cause,
         outside_plan_reason=outside_plan_reason.strip() if not plan_item_ids else "",
     )
     ProcessItem.objects.bulk_create(
@@ -224,12 +237,20 @@ def create_process(
 
 @transaction.atomic
 def set_calendar(
-    actor, process: ProcurementProcess, dates: dict[str, tuple[date, date]], *, reason: str = ""
+    actor,
+    process: ProcurementProcess,
+    dates: dict[str, tuple[date, date]],
+    *,
+    reason: str = "",
+    today: date | None = None,
 ) -> ProcurementProcess:
-    """Set the stage dates. A calendar that breaks a minimum (holidays counted) is refused;
-    after the call, a change is published as an amendment with its reason."""
+    """Set the stage dates. A calendar that breaks a minimum (holidays counted) is refused.
+    After the call a change is an amendment with its reason, and it cannot rewrite the past:
+    the call and every stage already over stay as they were, and no changed date falls
+    before today (a void process may reschedule from the stage it returns to)."""
     require_entity_staff(actor, process)
     process = ProcurementProcess.objects.select_for_update().get(pk=process.pk)
+    today = today or timezone.localdate()
     if process.status in FINAL_STATUSES:
         raise DomainError(_("The calendar of a finished process cannot change."))
     amendment = process.status != ProcessStatus.DRAFT
@@ -242,6 +263,8 @@ def set_calendar(
         raise DomainError(" ".join(problems), field="calendar")
     before = {s.stage: (s.start, s.end) for s in process.stages.all()}
     order = stages_of(process.procedure_type)
+    if amendment:
+        _check_amendment(process, order, before, dates, today)
     process.stages.all().delete()
     ProcessStage.objects.bulk_create(
         [
@@ -273,6 +296,51 @@ def set_calendar(
     return process
 
 
+def _check_restart(process, stages, today) -> None:
+    """A void process restarts only once its calendar has been rescheduled (an amendment)
+    so that the stage it returns to, and all after it, start today or later."""
+    order = stages_of(process.procedure_type)
+    if process.void_return_stage not in order:
+        raise DomainError(_("This void process does not say which stage it returns to."))
+    returned = order.index(process.void_return_stage)
+    for stage in order[returned:]:
+        if stage in stages and stages[stage].start < today:
+            raise DomainError(
+                _(
+                    "Reschedule the calendar first: from %(stage)s on, every stage must start today or later."
+                )
+                % {"stage": str(Stage(process.void_return_stage).label).lower()},
+                field="calendar",
+            )
+
+
+def _check_amendment(process, order, before, dates, today) -> None:
+    labels = dict(Stage.choices)
+    reopen_from = (
+        order.index(process.void_return_stage)
+        if process.status == ProcessStatus.VOID and process.void_return_stage in order
+        else None
+    )
+    for position, stage in enumerate(order):
+        old, new = before.get(stage), dates[stage]
+        if old == new:
+            continue
+        reopened = reopen_from is not None and position >= reopen_from
+        frozen = (stage == Stage.CALL or (old is not None and old[1] < today)) and not reopened
+        if frozen:
+            raise DomainError(
+                _("%(stage)s has already taken place: its dates cannot change.")
+                % {"stage": labels[stage]},
+                field="calendar",
+            )
+        start_moved = old is None or new[0] != old[0]
+        if (start_moved and new[0] < today) or new[1] < today:
+            raise DomainError(
+                _("%(stage)s cannot be moved to a date before today.") % {"stage": labels[stage]},
+                field="calendar",
+            )
+
+
 @transaction.atomic
 def transition(
     actor,
@@ -294,8 +362,8 @@ def transition(
     today = today or timezone.localdate()
     rule = TRANSITIONS.get(action)
     labels = dict(ProcessStatus.choices)
-    if rule is None or process.status not in rule.sources:
-        possible = ", ".join(str(t.label) for t in allowed_actions(process.status)) or _("none")
+    if rule is None or not is_allowed(rule, process):
+        possible = ", ".join(str(t.label) for t in allowed_actions(process)) or _("none")
         raise DomainError(
             _(
                 "'%(action)s' is not possible while the process is %(status)s. Possible now: %(possible)s."
@@ -335,6 +403,8 @@ def transition(
             raise DomainError(
                 _("The call cannot start before the day it is published."), field="calendar"
             )
+    if action == "restart":
+        _check_restart(process, stages, today)
     if action == "annul":
         order = stages_of(process.procedure_type)
         if return_stage not in order:
@@ -346,6 +416,13 @@ def transition(
     if action == "publish":
         process.published_at = timezone.now()
     if action == "restart":
+        order = stages_of(process.procedure_type)
+        returned = order.index(process.void_return_stage)
+        # What happened from the return stage on is undone: it will happen again.
+        if Stage.QUESTIONS in order[returned:] or Stage.ANSWERS in order[returned:]:
+            process.answers_published_at = None
+        if Stage.INTEGRATION in order[returned:]:
+            process.integrated_bases_published_at = None
         process.void_return_stage = ""
     process.save()
     change = StatusChange.objects.create(
@@ -377,6 +454,7 @@ def publish_document(
     replaces=None,
     reason: str = "",
     announce: bool = True,
+    checked_by_stage_service: bool = False,
 ) -> ProcessDocument:
     """Publish a document of the process, checked by content (PDF, DOCX, XLSX, ZIP) and
     hashed with SHA-256. It never changes afterwards: a correction is a new document that
@@ -387,6 +465,13 @@ def publish_document(
         raise DomainError(_("A finished process takes no new documents."))
     if kind not in ProcessDocument.Kind.values:
         raise DomainError(_("Choose the kind of document."), field="kind")
+    if replaces is not None:
+        kind = replaces.kind  # an amendment is the same kind of document as what it replaces
+    if kind in STAGE_DOCUMENT_KINDS and not checked_by_stage_service and replaces is None:
+        # Answers and integrated bases have their own rules (procurement.services.participation).
+        raise DomainError(
+            _("Publish the answers and the integrated bases with their own actions."), field="kind"
+        )
     if not title.strip():
         raise DomainError(_("The document needs a title."), field="title")
     if replaces is not None:

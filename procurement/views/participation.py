@@ -2,7 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import BadRequest, PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -26,8 +26,14 @@ def _acting_supplier(request) -> Supplier:
     ids = permissions.supplier_ids(request.user)
     if not ids:
         raise PermissionDenied(_("Only supplier users can take part in a process."))
-    wanted = request.POST.get("supplier")
-    supplier_id = int(wanted) if wanted and wanted.isdigit() else min(ids)
+    wanted = request.POST.get("supplier", "")
+    if not wanted and len(ids) == 1:
+        supplier_id = next(iter(ids))
+    else:
+        try:
+            supplier_id = int(wanted)
+        except ValueError:
+            raise BadRequest(_("Choose the supplier you act for.")) from None
     if supplier_id not in ids:
         raise PermissionDenied(_("Only users of this supplier may act on its behalf."))
     return Supplier.objects.select_related("size_rule").get(pk=supplier_id)

@@ -5,6 +5,8 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
 
+from core.filtering import filter_status, invalid_export
+
 from ..exports import csv_response
 from ..filters import PlanFilter, PlanItemFilter
 from ..models import ProcurementPlan
@@ -22,6 +24,8 @@ def _number(value: str | None) -> int | None:
 def plan_list(request):
     plan_filter = PlanFilter(request.GET, queryset=plans_in_force())
     if request.GET.get("format") == "csv":
+        if (bad := invalid_export(plan_filter)) is not None:
+            return bad
         rows = (
             (
                 v.plan.entity.ruc,
@@ -46,7 +50,8 @@ def plan_list(request):
         ]  # fmt: skip
         return csv_response("planes.csv", header, rows)
     page = Paginator(plan_filter.qs, 50).get_page(request.GET.get("page"))
-    return render(request, "procurement/plan_list.html", {"filter": plan_filter, "page": page})
+    context = {"filter": plan_filter, "page": page}
+    return render(request, "procurement/plan_list.html", context, status=filter_status(plan_filter))
 
 
 def _plan(ruc: str, year: int) -> ProcurementPlan:
@@ -72,6 +77,8 @@ def plan_detail(request, ruc, year):
     version = by_number.get(wanted, versions[-1])
     item_filter = PlanItemFilter(request.GET, queryset=plan_items(version))
     if request.GET.get("format") == "csv":
+        if (bad := invalid_export(item_filter)) is not None:
+            return bad
         rows = (
             (
                 i.reference,
@@ -105,7 +112,9 @@ def plan_detail(request, ruc, year):
         "filter": item_filter,
         "page": page,
     }
-    return render(request, "procurement/plan_detail.html", context)
+    return render(
+        request, "procurement/plan_detail.html", context, status=filter_status(item_filter)
+    )
 
 
 def plan_changes(request, ruc, year):

@@ -19,9 +19,10 @@ from ..forms import (
     ProcessOutsidePlanForm,
     ProcessTransitionForm,
 )
-from ..models import Entity, PlanItem, PlanVersion, ProcessStatus, ProcurementProcess
+from ..models import Entity, PlanItem, PlanVersion, ProcurementProcess
+from ..queries import plans_in_force
 from ..services import processes as process_services
-from ..state_machine import allowed_actions
+from ..state_machine import HOLDS_PLAN_ITEMS, allowed_actions
 
 
 def _staff_entities(request) -> list[Entity]:
@@ -41,23 +42,11 @@ def _managed_process(request, pk) -> ProcurementProcess:
 @login_required
 def process_workspace_list(request):
     entities = _staff_entities(request)
-    plans = _plans_in_force(entities)
+    plans = plans_in_force().filter(plan__entity__in=entities)
     processes = ProcurementProcess.objects.filter(entity__in=entities).order_by("-created_at")[:200]
     return render(
         request, "procurement/manage/process_list.html", {"processes": processes, "plans": plans}
     )
-
-
-def _plans_in_force(entities):
-    """The latest published version of each of these entities' plans."""
-    latest = {}
-    for version in (
-        PlanVersion.objects.filter(plan__entity__in=entities, status=PlanVersion.Status.PUBLISHED)
-        .select_related("plan__entity")
-        .order_by("number")
-    ):
-        latest[version.plan_id] = version
-    return list(latest.values())
 
 
 @login_required
@@ -67,9 +56,7 @@ def process_create(request, version_id):
     if not permissions.can_manage_entity_object(request.user, version):
         raise PermissionDenied(_("Only staff of the entity that owns this record may change it."))
     free_items = PlanItem.objects.filter(version=version).exclude(
-        process_items__process__status__in=[
-            s for s in ProcessStatus.values if s not in ("cancelado", "desierto")
-        ]
+        process_items__process__status__in=HOLDS_PLAN_ITEMS
     )
     form = ProcessCreateForm(request.POST or None, plan_items=free_items.order_by("reference"))
     if request.method == "POST" and form.is_valid():
@@ -80,6 +67,7 @@ def process_create(request, version_id):
                 version.plan.entity,
                 year=version.plan.fiscal_year_id,
                 procedure_type=data["procedure_type"],
+                direct_cause=data["direct_cause"],
                 description=data["description"],
                 delivery_place=data["delivery_place"],
                 delivery_ubigeo=data["delivery_ubigeo"],
@@ -114,6 +102,7 @@ def process_create_outside_plan(request):
         try:
             process = process_services.create_process(
                 request.user, entity, year=data["year"], procedure_type=data["procedure_type"],
+                direct_cause=data["direct_cause"],
                 description=data["description"], delivery_place=data["delivery_place"],
                 delivery_ubigeo=data["delivery_ubigeo"], outside_plan_reason=data["outside_plan_reason"],
                 items=[form.item()],
@@ -152,7 +141,7 @@ def process_workspace(
     context = {
         "process": process,
         "calendar_form": calendar_form or ProcessCalendarForm(stages=stages, initial_dates=current),
-        "actions": allowed_actions(process.status),
+        "actions": allowed_actions(process),
         "transition_form": ProcessTransitionForm(),
         "transition_error": transition_error,
         "history": process.history.select_related("actor"),

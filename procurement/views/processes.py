@@ -6,6 +6,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from accounts import permissions
+from core.filtering import filter_status, invalid_export
 from suppliers.models import Supplier
 
 from ..calendar_rules import stage_progress
@@ -19,6 +20,8 @@ from ..services.participation import sme_refusal
 def process_list(request):
     process_filter = ProcessFilter(request.GET, queryset=public_processes())
     if request.GET.get("format") == "csv":
+        if (bad := invalid_export(process_filter)) is not None:
+            return bad
         rows = (
             (p.identifier, p.entity.ruc, p.entity.name, p.get_procedure_type_display(), p.get_object_type_display(),
              p.description, p.estimated_value, p.get_status_display(), "si" if p.sme_only else "no",
@@ -29,8 +32,9 @@ def process_list(request):
                   "valor_estimado", "estado", "solo_mype", "fecha_convocatoria"]  # fmt: skip
         return csv_response("procesos.csv", header, rows)
     page = Paginator(process_filter.qs, 25).get_page(request.GET.get("page"))
+    context = {"filter": process_filter, "page": page}
     return render(
-        request, "procurement/process_list.html", {"filter": process_filter, "page": page}
+        request, "procurement/process_list.html", context, status=filter_status(process_filter)
     )
 
 

@@ -40,7 +40,8 @@ def test_entity_list_filters_and_entity_page(client):
     html = client.get("/entidades/", {"department": "08"}).content.decode()
     assert "Municipalidad Provincial del Cusco" in html and "Ministerio de Salud" not in html
     response = client.get("/entidades/", {"sector": "no-such-sector", "page": "x"})
-    assert response.status_code == 200
+    assert response.status_code == 400 and "Escoja una opción válida" in response.content.decode()
+    assert client.get("/entidades/", {"page": "x"}).status_code == 200
     response = client.get(f"/entidades/{minsa.ruc}/")
     assert response.status_code == 200 and "MINSA" in response.content.decode()
     assert client.get("/entidades/20000000000/").status_code == 404

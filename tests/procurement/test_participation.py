@@ -46,12 +46,21 @@ def _process(sme_only: bool):
     return process, staff
 
 
+def _last_working_day_until_today():
+    cal, day = WorkingCalendar(), timezone.localdate()
+    while not cal.is_working_day(day):
+        day -= timedelta(days=1)
+    return day
+
+
 @pytest.fixture
 def called_lp():
+    """A called LP whose call started on the last working day up to today, so that 'today'
+    is inside the registration and questions windows on any day the tests run."""
     process, staff = _process(sme_only=False)
-    call = WorkingCalendar().next_working_day(timezone.localdate())
+    call = _last_working_day_until_today()
     processes.set_calendar(staff, process, lp_calendar(call))
-    process = processes.transition(staff, process, "publish")
+    process = processes.transition(staff, process, "publish", today=call)
     stages = {s.stage: s for s in process.stages.all()}
     return process, staff, stages
 
@@ -183,15 +192,17 @@ def test_the_pages_let_a_supplier_take_part_and_the_committee_answer(client, cal
         == 302
     )
     assert Participant.objects.filter(process=process, supplier=supplier).exists()
-    if stages["consultas"].start <= timezone.localdate() <= stages["consultas"].end:
-        client.post(
-            f"/procesos/{process.identifier}/consultas/",
-            {"supplier": supplier.pk, "text": "¿Garantía mínima?"},
-        )
-        assert process.questions.count() == 1
+    assert stages["consultas"].start <= timezone.localdate() <= stages["consultas"].end
+    client.post(
+        f"/procesos/{process.identifier}/consultas/",
+        {"supplier": supplier.pk, "text": "¿Garantía mínima?"},
+    )
+    assert process.questions.count() == 1
     other = SupplierFactory()
     response = client.post(f"/procesos/{process.identifier}/participar/", {"supplier": other.pk})
     assert response.status_code == 403
+    response = client.post(f"/procesos/{process.identifier}/participar/", {"supplier": "²"})
+    assert response.status_code == 400
     client.force_login(staff)
     page = client.get(f"/gestion/procesos/{process.pk}/").content.decode()
     assert "1 participante registrado" in page

@@ -142,3 +142,32 @@ def test_empty_plan_and_future_approval_are_refused():
     plans.add_item(staff, version, plan_item_data())
     with pytest.raises(DomainError):
         plans.publish_version(staff, version, approval_date=TODAY() + timedelta(days=1))
+
+
+def test_lateness_is_15_working_days_counted_across_holidays():
+    from datetime import date
+
+    from core.workdays import WorkingCalendar
+    from procurement.rules import plan_publication_deadline, plan_published_late
+
+    cal = WorkingCalendar()
+    approved = date(2026, 7, 20)  # 15 working days skip 23, 28, 29 July and 6 August
+    deadline = plan_publication_deadline(approved, cal)
+    assert deadline == date(2026, 8, 14)
+    assert not plan_published_late(approved, deadline, cal)
+    assert plan_published_late(approved, cal.add_working_days(deadline, 1), cal)
+    # Counting calendar days would call 13 August (24 days later) late; in working days it is not.
+    assert not plan_published_late(approved, date(2026, 8, 13), cal)
+
+
+def test_published_compliance_keeps_the_minimum_in_force_at_publication(client):
+    version, staff = draft_plan(
+        items=[{"estimated_value": D("450"), "sme_reserved": True}, {"estimated_value": D("550")}]
+    )
+    plans.publish_version(staff, version, approval_date=TODAY())
+    FiscalYear.objects.filter(pk=2026).update(sme_reserved_min_share=D("0.500"))
+    version.refresh_from_db()
+    share = version_share(version)
+    assert share.minimum == D("0.400") and share.compliant and version.sme_compliant
+    html = client.get(f"/planes/{version.plan.entity.ruc}/2026/").content.decode()
+    assert "Cumple el mínimo de 40,0 %" in html

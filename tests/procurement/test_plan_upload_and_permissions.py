@@ -233,3 +233,30 @@ def test_staff_workflow_through_the_pages(client):
         client.post("/gestion/planes/", {"entity": EntityFactory().pk, "year": 2026}).status_code
         == 400
     )
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (f"{HEADER}\n{GOOD_ROW.replace(',3,si', ',inf,si')}", "del 1 al 12"),
+        (f"{HEADER}\n{GOOD_ROW.replace(',1200,', ',1000000000000,')}", "12 dígitos"),
+        (f"{HEADER}\n{GOOD_ROW.replace('1800.50', '100000000000000')}", "14 dígitos"),
+        (
+            f'{HEADER}\nbienes,44121701,"{"x" * 140_000}",1,u,1,AS,1,si',
+            "No se pudo leer el archivo CSV",
+        ),
+    ],
+)
+def test_out_of_range_cells_are_reported_not_crashed_on(workspace, content, expected):
+    client, version = workspace
+    response = upload(client, version, csv_file(content))
+    assert response.status_code == 400
+    assert expected in response.content.decode()
+    assert descriptions(version) == ["Ítem existente"]
+
+
+def test_radio_and_checkbox_groups_have_a_legend(workspace):
+    client, version = workspace
+    html = client.get(f"/gestion/planes/{version.pk}/").content.decode()
+    assert "<legend>Qué hacer con los ítems actuales del borrador" in html
+    assert 'for=""' not in html

@@ -62,7 +62,10 @@ def test_search_filters_and_csv(client, called):
         ).content.decode()
     )
     assert lp.identifier not in client.get("/procesos/", {"sme_only": "true"}).content.decode()
-    assert client.get("/procesos/", {"status": "nonsense", "min_value": "x"}).status_code == 200
+    response = client.get("/procesos/", {"status": "nonsense", "min_value": "x"})
+    assert response.status_code == 400 and "Introduzca un número" in response.content.decode()
+    response = client.get("/procesos/", {"min_value": "x", "format": "csv"})
+    assert response.status_code == 400 and "min_value" in response.content.decode()
     response = client.get("/procesos/", {"format": "csv", "entity": lp.entity.ruc})
     body = b"".join(response.streaming_content).decode("utf-8-sig")
     assert body.splitlines()[0].startswith("nomenclatura,") and lp.identifier in body

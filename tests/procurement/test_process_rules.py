@@ -38,10 +38,21 @@ CAL = WorkingCalendar()
 @pytest.mark.parametrize(
     ("object_type", "value", "procedure"),
     [("goods", "400000", "LP"), ("goods", "399999.99", "AS"), ("works", "1800000", "LP"), ("services", "500000", "CP"),
-     ("goods", "60000", "COMPRE"), ("goods", "5000", "CD")],
+     ("goods", "60000", "COMPRE"), ("goods", "50000", "CD")],
 )  # fmt: skip
 def test_procedure_types_within_their_band_are_accepted(object_type, value, procedure):
-    check_procedure_type(2026, object_type, D(value), procedure)
+    check_procedure_type(
+        2026, object_type, D(value), procedure, "emergency" if procedure == "CD" else ""
+    )
+
+
+def test_direct_contracting_needs_a_legal_cause_and_the_8_uit_floor():
+    with pytest.raises(DomainError, match="causal"):
+        check_procedure_type(2026, "goods", D("50000"), "CD")
+    with pytest.raises(DomainError):
+        check_procedure_type(2026, "goods", D("5000"), "CD", "emergency")
+    with pytest.raises(DomainError):
+        check_procedure_type(2026, "goods", D("450000"), "LP", "emergency")
 
 
 def test_a_wrong_procedure_type_says_which_applies_and_why():
@@ -288,7 +299,7 @@ def test_cancel_needs_a_reason_and_is_impossible_after_award(plan):
         processes.transition(staff, process, "cancel")
     award_day = process.stages.get(stage="buena_pro").start
     process = processes.transition(staff, process, "award", today=award_day)
-    assert "cancel" not in [t.action for t in allowed_actions(process.status)]
+    assert "cancel" not in [t.action for t in allowed_actions(process)]
     with pytest.raises(DomainError):
         processes.transition(staff, process, "cancel", reason="Tarde")
 
@@ -328,23 +339,124 @@ ALL_PAIRS = [
 ]
 
 
+def _reach(process, staff, status):
+    """Bring a published process to `status` through real transitions; returns it and the
+    day on which each later action is allowed by the calendar."""
+    stages = {s.stage: s for s in process.stages.all()}
+    call = stages["convocatoria"].start
+    award_day = stages["buena_pro"].start
+    after_standstill = stages["consentimiento"].end + timedelta(days=1)
+    steps = {
+        "convocado": [],
+        "suspendido": [("suspend", call)],
+        "adjudicado": [("award", award_day)],
+        "consentido": [("award", award_day), ("consent", after_standstill)],
+        "nulo": [("annul", call)],
+    }[status]
+    for action, day in steps:
+        process = processes.transition(
+            staff, process, action, reason="Motivo", return_stage="convocatoria", today=day
+        )
+    days = {
+        "award": award_day,
+        "consent": after_standstill,
+        "contract": after_standstill,
+        "desert": stages["ofertas"].end + timedelta(days=1),
+        "restart": call,
+    }
+    return process, days
+
+
 @pytest.mark.parametrize(("action", "source"), ALL_PAIRS)
 def test_every_allowed_transition_in_the_table(plan, action, source):
     """Each (status, action) pair the table allows goes through and lands where it says."""
     process, staff = _published_lp(plan)
-    type(process).objects.filter(pk=process.pk).update(
-        status=source, suspended_from="adjudicado" if source == "suspendido" else ""
-    )
-    process.refresh_from_db()
-    after_everything = process.stages.get(stage="contrato").end + timedelta(days=1)
+    process, days = _reach(process, staff, source)
+    expected = TRANSITIONS[action].target or process.suspended_from
     moved = processes.transition(
-        staff, process, action, reason="Motivo", return_stage="evaluacion", today=after_everything
+        staff,
+        process,
+        action,
+        reason="Motivo",
+        return_stage="evaluacion",
+        today=days.get(action, timezone.localdate()),
     )
-    expected = TRANSITIONS[action].target or "adjudicado"
     assert moved.status == expected
     change = moved.history.last()
     assert (change.action, change.from_status, change.to_status) == (action, source, expected)
     assert AuditEntry.objects.filter(action=f"process.{action}", object_id=str(process.pk)).exists()
+
+
+def test_cancel_is_refused_while_an_award_is_suspended_by_an_appeal(plan):
+    process, staff = _published_lp(plan)
+    process, _days = _reach(process, staff, "adjudicado")
+    process = processes.transition(staff, process, "suspend", reason="Apelación")
+    with pytest.raises(DomainError):
+        processes.transition(staff, process, "cancel", reason="Ya no")
+    process.refresh_from_db()
+    assert process.status == "suspendido"
+
+
+def test_a_draft_cannot_be_cancelled_it_is_simply_not_published(plan):
+    version, staff = plan
+    process = _create(staff, version, ["Servidores"], "LP")
+    with pytest.raises(DomainError):
+        processes.transition(staff, process, "cancel", reason="x")
+
+
+def test_restart_needs_the_calendar_rescheduled_and_reopens_the_questions(plan):
+    process, staff = _published_lp(plan)
+    stages = {s.stage: s for s in process.stages.all()}
+    later = stages["consultas"].end + timedelta(days=1)
+    process = processes.transition(
+        staff, process, "annul", reason="Vicio en las bases", return_stage="consultas", today=later
+    )
+    with pytest.raises(DomainError, match="calendario"):
+        processes.transition(staff, process, "restart", today=later)
+    new = lp_calendar(stages["convocatoria"].start)
+    shift = CAL.next_working_day(later)
+    fresh = lp_calendar(shift)
+    for stage in [
+        "registro",
+        "consultas",
+        "absolucion",
+        "integracion",
+        "ofertas",
+        "apertura",
+        "evaluacion",
+        "buena_pro",
+        "consentimiento",
+        "contrato",
+    ]:
+        new[stage] = fresh[stage]
+    new["registro"] = (stages["registro"].start, fresh["registro"][1])
+    moved_call = CAL.add_working_days(stages["convocatoria"].start, 1)
+    bad = {
+        **new,
+        "convocatoria": (moved_call, moved_call),
+        "registro": (moved_call, new["registro"][1]),
+    }
+    with pytest.raises(DomainError, match="ya se realizó"):
+        processes.set_calendar(staff, process, bad, reason="Reprogramación", today=later)
+    processes.set_calendar(
+        staff, process, new, reason="Reprogramación tras la nulidad", today=later
+    )
+    process = processes.transition(staff, process, "restart", today=shift)
+    assert process.status == "convocado" and process.answers_published_at is None
+
+
+def test_amendments_cannot_move_past_stages_or_into_the_past(plan):
+    process, staff = _published_lp(plan)
+    dates = {s.stage: (s.start, s.end) for s in process.stages.all()}
+    later = dates["consultas"][1] + timedelta(days=1)
+    moved_back = dict(dates)
+    moved_back["consultas"] = (
+        dates["consultas"][0],
+        CAL.add_working_days(dates["consultas"][1], 1),
+    )
+    with pytest.raises(DomainError):
+        processes.set_calendar(staff, process, moved_back, reason="Cambio", today=later)
+    assert process.stages.get(stage="consultas").end == dates["consultas"][1]
 
 
 def test_desert_waits_for_the_bid_deadline(plan):
