@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Count, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, Exists, OuterRef, Q, Subquery, Sum
 from django.utils.translation import gettext
 
 from core.codelists import SizeClass
@@ -12,6 +12,7 @@ from .models import (
     Entity,
     PlanItem,
     PlanVersion,
+    ProcessDocument,
     ProcessStatus,
     ProcurementPlan,
     ProcurementProcess,
@@ -181,6 +182,28 @@ def public_processes():
         ProcurementProcess.objects.exclude(status=ProcessStatus.DRAFT)
         .select_related("entity")
         .order_by("-published_at", "-id")
+    )
+
+
+def _advance_published():
+    return ProcessDocument.objects.filter(
+        process=OuterRef("pk"), kind=ProcessDocument.Kind.DRAFT_BASES
+    )
+
+
+def viewable_processes():
+    """Process pages anyone may open: every published process, and drafts whose draft bases
+    were published in advance (prepublicación) so that suppliers can comment on them."""
+    return ProcurementProcess.objects.filter(
+        ~Q(status=ProcessStatus.DRAFT) | Exists(_advance_published())
+    )
+
+
+def public_documents():
+    """Documents anyone may download: those of published processes, and advance-published
+    draft bases of drafts (the draft's other documents stay private until the call)."""
+    return ProcessDocument.objects.filter(
+        ~Q(process__status=ProcessStatus.DRAFT) | Q(kind=ProcessDocument.Kind.DRAFT_BASES)
     )
 
 

@@ -12,8 +12,8 @@ from suppliers.models import Supplier
 from ..calendar_rules import stage_progress
 from ..exports import csv_response
 from ..filters import ProcessFilter
-from ..models import ProcessDocument, ProcessStatus
-from ..queries import public_processes
+from ..models import ProcessStatus
+from ..queries import public_documents, public_processes, viewable_processes
 from ..services.participation import sme_refusal
 
 
@@ -40,7 +40,7 @@ def process_list(request):
 
 def process_detail(request, identifier):
     process = get_object_or_404(
-        public_processes().select_related(
+        viewable_processes().select_related(
             "entity__ubigeo__province__department", "delivery_ubigeo"
         ),
         identifier=identifier,
@@ -50,7 +50,10 @@ def process_detail(request, identifier):
         "progress": stage_progress(process.stages.all(), timezone.localdate()),
         "items": process.items.select_related("catalog_item"),
         "history": process.history.select_related("actor"),
-        "documents": process.documents.select_related("replaces").order_by("published_at", "id"),
+        "documents": public_documents()
+        .filter(process=process)
+        .select_related("replaces")
+        .order_by("published_at", "id"),
         "answers": process.questions.order_by("submitted_at", "id")
         if process.answers_published_at
         else None,
@@ -80,11 +83,7 @@ def _supplier_context(request, process) -> dict:
 
 def process_document(request, identifier, document_id):
     """Download a published document (as an attachment: never rendered by the browser)."""
-    document = get_object_or_404(
-        ProcessDocument.objects.exclude(process__status=ProcessStatus.DRAFT),
-        pk=document_id,
-        process__identifier=identifier,
-    )
+    document = get_object_or_404(public_documents(), pk=document_id, process__identifier=identifier)
     response = FileResponse(document.file.open("rb"), as_attachment=True, filename=document.filename,
                             content_type=document.content_type)  # fmt: skip
     response["X-Content-SHA256"] = document.sha256

@@ -184,3 +184,23 @@ def test_staff_page_upload_and_other_entities_refused(client, process):
         == 403
     )
     assert ProcessDocument.objects.count() == 1
+
+
+def test_draft_bases_can_be_published_in_advance_but_other_draft_documents_stay_private(
+    client, process
+):
+    proc, staff = process
+    assert client.get(f"/procesos/{proc.identifier}/").status_code == 404
+    bases = publish(proc, staff, "bases.pdf", PDF, kind="bases", title="Bases (borrador interno)")
+    draft = publish(
+        proc, staff, "proyecto.pdf", PDF + b"%p", kind="draft_bases", title="Proyecto de bases"
+    )
+    response = client.get(f"/procesos/{proc.identifier}/")
+    html = response.content.decode()
+    assert (
+        response.status_code == 200 and "Prepublicación" in html or "prepublicación" in html.lower()
+    )
+    assert "Proyecto de bases" in html and "borrador interno" not in html
+    assert client.get(f"/procesos/{proc.identifier}/documentos/{draft.pk}/").status_code == 200
+    assert client.get(f"/procesos/{proc.identifier}/documentos/{bases.pk}/").status_code == 404
+    assert proc.identifier not in client.get("/procesos/").content.decode()
