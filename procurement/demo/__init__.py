@@ -15,6 +15,7 @@ from core.models import FiscalYear
 from ..models import Entity
 from .parties import build_entities, build_suppliers, size_counts
 from .plans import PlanBuilder
+from .processes import ProcessBuilder
 from .users import DEMO_PASSWORD, build_users
 
 
@@ -26,6 +27,10 @@ class DemoReport:
     plans: int = 0
     plan_versions: int = 0
     plan_items: int = 0
+    processes: int = 0
+    process_items: int = 0
+    process_stages: int = 0
+    status_changes: int = 0
     accounts: list[tuple[str, str, str]] = field(default_factory=list)
     password: str = DEMO_PASSWORD
 
@@ -65,6 +70,13 @@ def seed(
     report.plans, report.plan_versions, report.plan_items = PlanBuilder(
         stream(seed, "plans"), today
     ).build(list(Entity.objects.order_by("ruc")), years)
+    if processes and years:
+        (
+            report.processes,
+            report.process_items,
+            report.process_stages,
+            report.status_changes,
+        ) = ProcessBuilder(stream(seed, "processes"), today, years).build(processes)
     return report
 
 

@@ -11,7 +11,8 @@ from procurement.models import Entity
 class Command(BaseCommand):
     help = (
         "Creates deterministic, realistic demo data (entities, suppliers with Peru's size mix, "
-        "demo accounts per role). The same --seed on the same --today gives the same data."
+        "demo accounts per role, annual plans, selection processes in every status). "
+        "The same --seed on the same --today gives the same data."
     )
 
     def add_arguments(self, parser):
@@ -55,7 +56,9 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Demo data created in {seconds:.1f} s: {report.entities} entities, "
             f"{report.suppliers} suppliers ({sizes}), {report.plans} annual plans "
-            f"({report.plan_versions} published versions, {report.plan_items} items)."
+            f"({report.plan_versions} published versions, {report.plan_items} items), "
+            f"{report.processes} selection processes ({report.process_items} items, "
+            f"{report.process_stages} calendar stages, {report.status_changes} status changes)."
         )
         self._print_accounts(report.accounts, report.password)
 

@@ -1,0 +1,247 @@
+import hashlib
+import re
+from collections import Counter, defaultdict
+from datetime import date
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db import transaction
+from django.db.models import Count
+from django.test import override_settings
+from django.utils import timezone
+
+from core.codelists import ProcedureType
+from core.workdays import calendar as working_calendar
+from procurement.calendar_rules import calendar_problems, stages_of
+from procurement.models import (
+    ProcessItem,
+    ProcessStage,
+    ProcessStatus,
+    ProcurementProcess,
+    StatusChange,
+)
+from procurement.services.processes import check_procedure_type
+from procurement.state_machine import TRANSITIONS
+
+TODAY = "2026-11-25"
+PROCESSES = 300
+IDENTIFIER = re.compile(
+    r"^(?P<type>[A-Z]+)-SM-(?P<sequence>[1-9][0-9]*)-(?P<year>[0-9]{4})-"
+    r"(?P<acronym>[A-Z0-9]+(?:-[A-Z0-9]+)*)-(?P<call>[1-9][0-9]*)$"
+)
+
+
+def seed_processes(seed: int = 2) -> None:
+    call_command(
+        "seed_demo",
+        "--processes",
+        str(PROCESSES),
+        "--seed",
+        str(seed),
+        "--today",
+        TODAY,
+        stdout=StringIO(),
+    )
+
+
+def digest() -> str:
+    """A fingerprint of the seeded processes by natural keys (ids differ between runs)."""
+    parts = [
+        list(
+            ProcurementProcess.objects.order_by("identifier").values_list(
+                "identifier",
+                "entity__ruc",
+                "fiscal_year_id",
+                "procedure_type",
+                "sequence",
+                "call_number",
+                "object_type",
+                "description",
+                "delivery_place",
+                "delivery_ubigeo_id",
+                "estimated_value",
+                "sme_only",
+                "outside_plan_reason",
+                "status",
+                "suspended_from",
+                "void_return_stage",
+                "created_at",
+                "published_at",
+            )
+        ),
+        list(
+            ProcessItem.objects.order_by(
+                "process__identifier", "plan_item__reference", "catalog_item_id", "estimated_value"
+            ).values_list(
+                "process__identifier",
+                "plan_item__version__number",
+                "plan_item__reference",
+                "catalog_item_id",
+                "description",
+                "quantity",
+                "unit",
+                "estimated_value",
+            )
+        ),
+        list(
+            ProcessStage.objects.order_by("process__identifier", "position").values_list(
+                "process__identifier", "stage", "position", "start", "end"
+            )
+        ),
+        list(
+            StatusChange.objects.order_by("process__identifier", "at").values_list(
+                "process__identifier",
+                "action",
+                "from_status",
+                "to_status",
+                "reason",
+                "return_stage",
+                "at",
+            )
+        ),
+    ]
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+@pytest.fixture(scope="class")
+def seeded(django_db_setup, django_db_blocker):
+    """Seeds twice with the same seed: the first run is rolled back after taking its
+    fingerprint, the second stays for the read-only checks of the class (then rolled back)."""
+    fast = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    with (
+        django_db_blocker.unblock(),
+        override_settings(PASSWORD_HASHERS=fast),
+        transaction.atomic(),
+    ):
+        with transaction.atomic():
+            seed_processes(2)
+            first = digest()
+            transaction.set_rollback(True)
+        assert ProcurementProcess.objects.count() == 0  # rolled back
+        seed_processes(2)
+        yield {"first": first, "second": digest()}
+        transaction.set_rollback(True)
+
+
+def sample() -> list[ProcurementProcess]:
+    """30 processes, every tenth by identifier (deterministic), with their rows."""
+    ids = list(ProcurementProcess.objects.order_by("identifier").values_list("pk", flat=True))
+    return list(
+        ProcurementProcess.objects.filter(pk__in=ids[::10])
+        .select_related("entity")
+        .prefetch_related("stages", "history", "items__plan_item")
+        .order_by("identifier")
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("seeded")
+class TestSeededProcesses:
+    def test_same_seed_gives_the_same_processes(self, seeded):
+        assert seeded["first"] == seeded["second"]
+
+    def test_count_statuses_years_and_identifiers(self):
+        processes = ProcurementProcess.objects.select_related("entity")
+        assert processes.count() == PROCESSES
+        assert set(processes.values_list("status", flat=True)) == set(ProcessStatus.values)
+        assert set(processes.values_list("fiscal_year_id", flat=True)) == {2025, 2026}
+        assert processes.values("identifier").distinct().count() == PROCESSES
+        numbers = defaultdict(list)
+        for process in processes:
+            match = IDENTIFIER.match(process.identifier)
+            assert match, process.identifier
+            assert match["type"] == process.procedure_type
+            assert int(match["sequence"]) == process.sequence
+            assert int(match["year"]) == process.fiscal_year_id
+            assert match["acronym"] == process.entity.acronym
+            assert int(match["call"]) == process.call_number
+            if process.call_number == 1:
+                key = (process.entity_id, process.fiscal_year_id, process.procedure_type)
+                numbers[key].append(process.sequence)
+            assert (process.published_at is None) == (process.status == ProcessStatus.DRAFT)
+        # Numbered per entity, year and procedure type from 1, without gaps.
+        assert all(sorted(seq) == list(range(1, len(seq) + 1)) for seq in numbers.values())
+        direct = processes.filter(procedure_type=ProcedureType.CD)
+        assert direct.count() <= PROCESSES * 0.08
+        assert not direct.filter(direct_cause="").exists()  # each with its legal cause
+        assert not processes.exclude(procedure_type=ProcedureType.CD).exclude(direct_cause="")
+
+    def test_sample_calendars_meet_the_minimums_and_procedure_types_fit(self):
+        calendar = working_calendar()
+        processes = sample()
+        assert len(processes) == 30
+        for process in processes:
+            rows = list(process.stages.all())
+            assert [row.stage for row in rows] == stages_of(process.procedure_type)
+            dates = {row.stage: (row.start, row.end) for row in rows}
+            assert calendar_problems(process.procedure_type, dates, calendar) == []
+            check_procedure_type(
+                process.fiscal_year_id,
+                process.object_type,
+                process.estimated_value,
+                process.procedure_type,
+                process.direct_cause,
+            )  # raises when the type does not fit the year's thresholds
+            assert process.estimated_value == sum(i.estimated_value for i in process.items.all())
+
+    def test_sample_histories_lead_to_the_status_by_the_rules(self):
+        today = date.fromisoformat(TODAY)
+        for process in sample():
+            stages = {row.stage: row for row in process.stages.all()}
+            status, suspended_from, previous = ProcessStatus.DRAFT, "", None
+            for change in process.history.all():
+                rule = TRANSITIONS[change.action]
+                assert status in rule.sources, (process.identifier, change.action)
+                refused = getattr(rule, "refused_if_suspended_from", ())
+                assert status != ProcessStatus.SUSPENDED or suspended_from not in refused
+                assert (change.from_status, change.actor_id) == (status, None)
+                assert change.to_status == (rule.target or suspended_from)
+                assert change.reason or not rule.needs_reason
+                day = timezone.localtime(change.at).date()
+                assert day <= today
+                assert previous is None or change.at > previous
+                if rule.not_before and rule.not_before[0] in stages:
+                    stage, edge = rule.not_before
+                    if edge == "start":
+                        assert day >= stages[stage].start, (process.identifier, change.action)
+                    else:
+                        assert day > stages[stage].end, (process.identifier, change.action)
+                if change.action == "publish":
+                    assert change.at == process.published_at
+                    assert day == stages["convocatoria"].start
+                suspended_from = status if change.action == "suspend" else ""
+                status, previous = change.to_status, change.at
+            assert status == process.status
+            assert process.suspended_from == suspended_from
+            assert bool(process.void_return_stage) == (status == ProcessStatus.VOID)
+
+    def test_plan_items_sme_reservation_and_outside_plan_reasons(self):
+        processes = ProcurementProcess.objects.all()
+        from_plan = processes.filter(outside_plan_reason="")
+        assert 0.55 <= from_plan.count() / PROCESSES <= 0.75
+        assert processes.filter(sme_only=True).exists()
+        for process in processes.prefetch_related("items__plan_item"):
+            items = list(process.items.all())
+            assert items
+            if process.outside_plan_reason:
+                assert not process.sme_only
+                assert all(item.plan_item_id is None for item in items)
+                continue
+            plan_items = [item.plan_item for item in items]
+            assert None not in plan_items
+            # Never mixed; reserved items make an SME-only process.
+            assert {p.sme_reserved for p in plan_items} == {process.sme_only}
+            assert {p.object_type for p in plan_items} == {process.object_type}
+            for item, plan_item in zip(items, plan_items, strict=True):
+                assert (item.catalog_item_id, item.quantity, item.estimated_value) == (
+                    plan_item.catalog_item_id,
+                    plan_item.quantity,
+                    plan_item.estimated_value,
+                )
+        live = ProcessItem.objects.filter(plan_item__isnull=False).exclude(
+            process__status__in=[ProcessStatus.CANCELLED, ProcessStatus.DESERTED]
+        )
+        held = live.values("plan_item").annotate(n=Count("id")).filter(n__gt=1)
+        assert not held.exists()  # a plan item is in one live process at most
+        assert Counter(processes.values_list("call_number", flat=True))[1] >= PROCESSES * 0.9
