@@ -55,7 +55,15 @@ def main() -> None:
                         figures[-1][1] / max(created, 1) * 1000))  # fmt: skip
         settings.ALLOWED_HOSTS = ["*"]
         client = Client()
-        for url in ["/", "/entidades/", "/proveedores/", "/proveedores/?sme=true&department=15"]:
+        for url in [
+            "/",
+            "/procesos/",
+            "/procesos/?q=papel&status=convocado",
+            "/planes/",
+            "/entidades/",
+            "/proveedores/",
+            "/proveedores/?sme=true&department=15",
+        ]:
             client.get(url)  # warm up
             started = time.perf_counter()
             for _ in range(20):
