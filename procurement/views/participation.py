@@ -93,33 +93,33 @@ def answer(request, question_id):
     return redirect("procurement:process_workspace", question.process_id)
 
 
-@login_required
-@require_POST
-def publish_answers(request, process_id):
+def _publish_stage_document(request, process_id, publish, missing: str, done: str):
     process = get_object_or_404(ProcurementProcess, pk=process_id)
     upload = request.FILES.get("file")
     try:
         if upload is None:
-            raise DomainError(_("Attach the document with the answers."))
-        participation.publish_answers(request.user, process, upload=upload)
+            raise DomainError(missing)
+        publish(request.user, process, upload=upload)
     except DomainError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, _("Answers published."))
+        messages.success(request, done)
     return redirect("procurement:process_workspace", process.pk)
+
+
+@login_required
+@require_POST
+def publish_answers(request, process_id):
+    return _publish_stage_document(
+        request, process_id, participation.publish_answers,
+        _("Attach the document with the answers."), _("Answers published."),
+    )  # fmt: skip
 
 
 @login_required
 @require_POST
 def publish_integrated_bases(request, process_id):
-    process = get_object_or_404(ProcurementProcess, pk=process_id)
-    upload = request.FILES.get("file")
-    try:
-        if upload is None:
-            raise DomainError(_("Attach the integrated tender documents."))
-        participation.publish_integrated_bases(request.user, process, upload=upload)
-    except DomainError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, _("Integrated tender documents published."))
-    return redirect("procurement:process_workspace", process.pk)
+    return _publish_stage_document(
+        request, process_id, participation.publish_integrated_bases,
+        _("Attach the integrated tender documents."), _("Integrated tender documents published."),
+    )  # fmt: skip
