@@ -128,13 +128,25 @@ def test_a_lapsed_unconfirmed_claim_can_be_replaced_by_the_rightful_owner(client
 
 
 def test_only_closed_official_years_can_be_declared(client):
+    from django.utils import timezone
+
+    from core.models import FiscalYear
+
+    this_year = timezone.localdate().year
+    FiscalYear.objects.filter(pk=2025).update(provisional=True)  # not yet official
     html = client.get("/cuentas/registro/").content.decode()
-    assert (
-        '<option value="2025"' in html
-        and '<option value="2026"' not in html
-        and '<option value="2027"' not in html
+    offered = {
+        y
+        for y in FiscalYear.objects.values_list("year", flat=True)
+        if f'<option value="{y}"' in html
+    }
+    expected = set(
+        FiscalYear.objects.filter(year__lt=this_year, provisional=False).values_list(
+            "year", flat=True
+        )
     )
-    response = client.post("/cuentas/registro/", {**FORM, "sales_year": "2027"})
+    assert offered == expected and 2025 not in offered and this_year not in offered
+    response = client.post("/cuentas/registro/", {**FORM, "sales_year": "2025"})
     assert response.status_code == 400
 
 
