@@ -1,4 +1,4 @@
-"""Account changes: memberships and e-mail verification."""
+"""Account changes: e-mail verification."""
 
 from django.conf import settings
 from django.core import signing
@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from core import audit
 from core.errors import DomainError
 
-from .models import Membership, Role, User
+from .models import User
 
 _VERIFY_SALT = "accounts.email-verification"
 
@@ -57,29 +57,3 @@ def verify_email(token: str) -> User:
 
         activate_registration(user)
     return user
-
-
-@transaction.atomic
-def grant_membership(actor, user: User, role: str, *, entity=None, supplier=None) -> Membership:
-    """Give a user a role; staff and supplier roles are bound to one entity or supplier."""
-    if role == Role.ENTITY_STAFF and entity is None:
-        raise DomainError(_("Entity staff must belong to an entity."))
-    if role == Role.SUPPLIER_USER and supplier is None:
-        raise DomainError(_("A supplier user must belong to a supplier."))
-    membership, _created = Membership.objects.get_or_create(
-        user=user, role=role, entity=entity, supplier=supplier
-    )
-    if role == Role.ADMIN and not user.is_staff:
-        user.is_staff = True
-        user.save(update_fields=["is_staff"])
-    audit.record(
-        actor,
-        "account.membership_granted",
-        user,
-        {
-            "role": role,
-            "entity": getattr(entity, "ruc", None),
-            "supplier": getattr(supplier, "ruc", None),
-        },
-    )
-    return membership

@@ -59,10 +59,6 @@ class Supplier(models.Model):
     def is_sme(self) -> bool:
         return self.size_class in SizeClass.sme_values()
 
-    @property
-    def is_natural_person(self) -> bool:
-        return self.ruc.startswith("10")
-
     def registry_valid_on(self, day: date | None = None) -> bool:
         """Registry in force on `day` (today by default): an expired registration cannot bid."""
         day = day or timezone.localdate()

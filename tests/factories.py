@@ -81,10 +81,6 @@ def admin_user(**kwargs) -> User:
     return user
 
 
-def uit(year_uit: str, multiple: str) -> Decimal:
-    return Decimal(year_uit) * Decimal(multiple)
-
-
 def plan_item_data(**overrides) -> dict:
     """Form-like data for one plan item (goods, office supplies, SME-suppliable)."""
     from core.models import CatalogItem
