@@ -13,10 +13,12 @@ from .models import (
     PlanItem,
     PlanVersion,
     ProcessDocument,
+    ProcessItem,
     ProcessStatus,
     ProcurementPlan,
     ProcurementProcess,
 )
+from .state_machine import HOLDS_PLAN_ITEMS
 
 
 def entities_with_location():
@@ -95,6 +97,20 @@ def plans_in_force():
         )
         .order_by("-plan__fiscal_year", "plan__entity__name")
     )
+
+
+def plan_items_in_live_processes(plan: ProcurementPlan):
+    """Process items holding an item of the plan: an item (known by its number across the
+    plan's versions) belongs to at most one process that can still lead to a contract."""
+    return ProcessItem.objects.filter(
+        plan_item__version__plan=plan, process__status__in=HOLDS_PLAN_ITEMS
+    )
+
+
+def free_plan_items(version: PlanVersion):
+    """Items of a plan version that no live process holds, in plan order."""
+    held = plan_items_in_live_processes(version.plan).values("plan_item__reference")
+    return version.items.exclude(reference__in=held).order_by("reference")
 
 
 def plan_items(version: PlanVersion):

@@ -31,10 +31,10 @@ from ..models import (
     ProcurementProcess,
     StatusChange,
 )
+from ..queries import plan_items_in_live_processes
 from ..rules import procedures_for
 from ..state_machine import (
     FINAL_STATUSES,
-    HOLDS_PLAN_ITEMS,
     TRANSITIONS,
     allowed_actions,
     is_allowed,
@@ -145,11 +145,11 @@ def create_process(
     sme_only = False
     if plan_item_ids:
         plan_items = _plan_items_in_force(entity, year, plan_item_ids)
-        busy = ProcessItem.objects.filter(
-            plan_item__reference__in=[i.reference for i in plan_items],
-            plan_item__version__plan=plan_items[0].version.plan,
-            process__status__in=HOLDS_PLAN_ITEMS,
-        ).values_list("process__identifier", flat=True)
+        busy = (
+            plan_items_in_live_processes(plan_items[0].version.plan)
+            .filter(plan_item__reference__in=[i.reference for i in plan_items])
+            .values_list("process__identifier", flat=True)
+        )
         if busy:
             raise DomainError(
                 _("Some items are already in process %(identifier)s.") % {"identifier": busy[0]},

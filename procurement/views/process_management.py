@@ -19,10 +19,10 @@ from ..forms import (
     ProcessOutsidePlanForm,
     ProcessTransitionForm,
 )
-from ..models import Entity, PlanItem, PlanVersion, ProcurementProcess
-from ..queries import plans_in_force
+from ..models import Entity, PlanVersion, ProcurementProcess
+from ..queries import free_plan_items, plans_in_force
 from ..services import processes as process_services
-from ..state_machine import HOLDS_PLAN_ITEMS, allowed_actions
+from ..state_machine import allowed_actions
 
 
 def _staff_entities(request) -> list[Entity]:
@@ -55,10 +55,7 @@ def process_create(request, version_id):
     version = get_object_or_404(PlanVersion.objects.select_related("plan__entity"), pk=version_id)
     if not permissions.can_manage_entity_object(request.user, version):
         raise PermissionDenied(_("Only staff of the entity that owns this record may change it."))
-    free_items = PlanItem.objects.filter(version=version).exclude(
-        process_items__process__status__in=HOLDS_PLAN_ITEMS
-    )
-    form = ProcessCreateForm(request.POST or None, plan_items=free_items.order_by("reference"))
+    form = ProcessCreateForm(request.POST or None, plan_items=free_plan_items(version))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

@@ -128,3 +128,25 @@ def test_staff_create_a_process_outside_the_plan_with_its_reason(client, plan):
     )
     assert response.status_code == 400
     assert ProcurementProcess.objects.count() == 1
+
+
+def test_an_item_in_a_live_process_is_not_offered_again_after_a_plan_modification(client, plan):
+    from procurement.services import plans
+
+    assert _create(client, plan).status_code == 302
+    staff = plan.plan.entity.memberships.get().user
+    draft = plans.start_modification(staff, plan.plan)
+    plans.publish_version(
+        staff,
+        draft,
+        approval_date=timezone.localdate(),
+        reason="Ajuste",
+        sme_justification="prueba",
+    )
+    page = client.get(f"/gestion/procesos/nuevo/{draft.pk}/").content.decode()
+    assert "Servidores" not in page
+    same_item = draft.items.get()
+    response = _create(client, draft)
+    assert response.status_code == 400
+    assert ProcurementProcess.objects.count() == 1
+    assert same_item.reference == plan.items.get().reference
