@@ -29,7 +29,7 @@ def register(request):
                 workers=data["workers"],
             )
         except DomainError as error:
-            form.add_error(error.field if error.field in form.fields else None, error.message)
+            error.add_to(form)
         else:
             return redirect("accounts:registration_sent")
     status = 400 if request.method == "POST" else 200

@@ -8,3 +8,7 @@ class DomainError(Exception):
         super().__init__(message)
         self.message = message
         self.field = field
+
+    def add_to(self, form) -> None:
+        """Show the message on the form: next to its field, or above the form."""
+        form.add_error(self.field if self.field in form.fields else None, self.message)

@@ -138,6 +138,20 @@ class ProcessCreateForm(forms.Form):
             + (" (MYPE)" if item.sme_reserved else "")
         )
 
+    def process_fields(self) -> dict:
+        """The fields both ways of creating a process pass to services.create_process."""
+        data = self.cleaned_data
+        return {
+            name: data[name]
+            for name in (
+                "procedure_type",
+                "direct_cause",
+                "description",
+                "delivery_place",
+                "delivery_ubigeo",
+            )
+        }
+
     def clean(self):
         from accounts.forms import resolve_district
 

@@ -3,48 +3,37 @@ parses a form and calls a service in procurement.services.plans."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts import permissions
 from core.errors import DomainError
 
 from ..forms import PlanCreateForm, PlanItemForm, PlanPublishForm, PlanUploadForm
-from ..models import Entity, PlanItem, PlanVersion, ProcurementPlan
+from ..models import PlanItem, PlanVersion, ProcurementPlan
 from ..plan_import import read_plan_file, template_csv, template_xlsx
 from ..queries import plan_items
 from ..services import plans as plan_services
 from ..sme import version_share
+from .staff import managed_or_403, staff_entities_or_403
 
 
 def _managed(request, model, pk, related=()):
     queryset = model.objects.select_related(*related) if related else model.objects.all()
-    obj = get_object_or_404(queryset, pk=pk)
-    if not permissions.can_manage_entity_object(request.user, obj):
-        raise PermissionDenied(_("Only staff of the entity that owns this record may change it."))
-    return obj
-
-
-def _error_into(form, error: DomainError) -> None:
-    form.add_error(error.field if error.field in form.fields else None, error.message)
+    return managed_or_403(request.user, queryset, pk=pk)
 
 
 @login_required
 def plan_workspace_list(request):
-    entity_ids = permissions.staff_entity_ids(request.user)
-    if not entity_ids:
-        raise PermissionDenied(_("This page is for the staff of a public entity."))
-    entities = list(Entity.objects.filter(pk__in=entity_ids).order_by("name"))
+    entities = staff_entities_or_403(request.user)
     form = PlanCreateForm(request.POST or None, entities=entities)
     if request.method == "POST" and form.is_valid():
         entity = next(e for e in entities if e.pk == form.cleaned_data["entity"])
         try:
             draft = plan_services.create_plan(request.user, entity, form.cleaned_data["year"])
         except DomainError as error:
-            _error_into(form, error)
+            error.add_to(form)
         else:
             return redirect("procurement:plan_workspace", draft.pk)
     plans = (
@@ -86,7 +75,7 @@ def plan_item_add(request, version_id):
         try:
             plan_services.add_item(request.user, version, form.item_data())
         except DomainError as error:
-            _error_into(form, error)
+            error.add_to(form)
         else:
             messages.success(request, _("Item added."))
             return redirect("procurement:plan_workspace", version.pk)
@@ -101,7 +90,7 @@ def plan_item_edit(request, item_id):
         try:
             plan_services.update_item(request.user, item, form.item_data())
         except DomainError as error:
-            _error_into(form, error)
+            error.add_to(form)
         else:
             messages.success(request, _("Item %(number)s saved.") % {"number": item.reference})
             return redirect("procurement:plan_workspace", item.version_id)
@@ -147,7 +136,7 @@ def plan_upload(request, version_id):
             replace=form.cleaned_data["mode"] == PlanUploadForm.REPLACE,
         )
     except DomainError as error:
-        _error_into(form, error)
+        error.add_to(form)
         return plan_workspace(request, version_id, upload_form=form, status=400)
     messages.success(request, _("%(count)s items loaded from the file.") % {"count": count})
     return redirect("procurement:plan_workspace", version.pk)
@@ -162,7 +151,7 @@ def plan_publish(request, version_id):
         try:
             plan_services.publish_version(request.user, version, **form.cleaned_data)
         except DomainError as error:
-            _error_into(form, error)
+            error.add_to(form)
         else:
             messages.success(
                 request, _("Version %(number)s published.") % {"number": version.number}

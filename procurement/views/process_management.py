@@ -3,12 +3,10 @@ in procurement.services.processes, show the domain error next to the field it co
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts import permissions
 from core.errors import DomainError
 
 from ..calendar_rules import stages_of
@@ -19,29 +17,20 @@ from ..forms import (
     ProcessOutsidePlanForm,
     ProcessTransitionForm,
 )
-from ..models import Entity, PlanVersion, ProcurementProcess
+from ..models import PlanVersion, ProcurementProcess
 from ..queries import free_plan_items, plans_in_force
 from ..services import processes as process_services
 from ..state_machine import allowed_actions
-
-
-def _staff_entities(request) -> list[Entity]:
-    ids = permissions.staff_entity_ids(request.user)
-    if not ids:
-        raise PermissionDenied(_("This page is for the staff of a public entity."))
-    return list(Entity.objects.filter(pk__in=ids).order_by("name"))
+from .staff import managed_or_403, staff_entities_or_403
 
 
 def _managed_process(request, pk) -> ProcurementProcess:
-    process = get_object_or_404(ProcurementProcess.objects.select_related("entity"), pk=pk)
-    if not permissions.can_manage_entity_object(request.user, process):
-        raise PermissionDenied(_("Only staff of the entity that owns this record may change it."))
-    return process
+    return managed_or_403(request.user, ProcurementProcess.objects.select_related("entity"), pk=pk)
 
 
 @login_required
 def process_workspace_list(request):
-    entities = _staff_entities(request)
+    entities = staff_entities_or_403(request.user)
     plans = plans_in_force().filter(plan__entity__in=entities)
     processes = ProcurementProcess.objects.filter(entity__in=entities).order_by("-created_at")[:200]
     return render(
@@ -49,29 +38,13 @@ def process_workspace_list(request):
     )
 
 
-@login_required
-def process_create(request, version_id):
-    """A new process from items of a published plan version in force."""
-    version = get_object_or_404(PlanVersion.objects.select_related("plan__entity"), pk=version_id)
-    if not permissions.can_manage_entity_object(request.user, version):
-        raise PermissionDenied(_("Only staff of the entity that owns this record may change it."))
-    form = ProcessCreateForm(request.POST or None, plan_items=free_plan_items(version))
+def _create_page(request, form, version, create):
+    """Shared by both ways of starting a process: validate, call the service, show errors."""
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         try:
-            process = process_services.create_process(
-                request.user,
-                version.plan.entity,
-                year=version.plan.fiscal_year_id,
-                procedure_type=data["procedure_type"],
-                direct_cause=data["direct_cause"],
-                description=data["description"],
-                delivery_place=data["delivery_place"],
-                delivery_ubigeo=data["delivery_ubigeo"],
-                plan_item_ids=[item.pk for item in data["plan_items"]],
-            )
+            process = create(request.user, form.cleaned_data, **form.process_fields())
         except DomainError as error:
-            form.add_error(error.field if error.field in form.fields else None, error.message)
+            error.add_to(form)
         else:
             messages.success(
                 request,
@@ -80,46 +53,41 @@ def process_create(request, version_id):
             )
             return redirect("procurement:process_workspace", process.pk)
     status = 400 if request.method == "POST" else 200
-    return render(
-        request,
-        "procurement/manage/process_create.html",
-        {"form": form, "version": version},
-        status=status,
+    context = {"form": form, "version": version}
+    return render(request, "procurement/manage/process_create.html", context, status=status)
+
+
+@login_required
+def process_create(request, version_id):
+    """A new process from items of a published plan version in force."""
+    version = managed_or_403(
+        request.user, PlanVersion.objects.select_related("plan__entity"), pk=version_id
     )
+    form = ProcessCreateForm(request.POST or None, plan_items=free_plan_items(version))
+
+    def create(user, data, **fields):
+        return process_services.create_process(
+            user, version.plan.entity, year=version.plan.fiscal_year_id,
+            plan_item_ids=[item.pk for item in data["plan_items"]], **fields,
+        )  # fmt: skip
+
+    return _create_page(request, form, version, create)
 
 
 @login_required
 def process_create_outside_plan(request):
     """A process outside the annual plan, with its reason on record."""
-    entities = _staff_entities(request)
+    entities = staff_entities_or_403(request.user)
     form = ProcessOutsidePlanForm(request.POST or None, entities=entities)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
+
+    def create(user, data, **fields):
         entity = next(e for e in entities if e.pk == data["entity"])
-        try:
-            process = process_services.create_process(
-                request.user, entity, year=data["year"], procedure_type=data["procedure_type"],
-                direct_cause=data["direct_cause"],
-                description=data["description"], delivery_place=data["delivery_place"],
-                delivery_ubigeo=data["delivery_ubigeo"], outside_plan_reason=data["outside_plan_reason"],
-                items=[form.item()],
-            )  # fmt: skip
-        except DomainError as error:
-            form.add_error(error.field if error.field in form.fields else None, error.message)
-        else:
-            messages.success(
-                request,
-                _("Process %(identifier)s created as a draft.")
-                % {"identifier": process.identifier},
-            )
-            return redirect("procurement:process_workspace", process.pk)
-    status = 400 if request.method == "POST" else 200
-    return render(
-        request,
-        "procurement/manage/process_create.html",
-        {"form": form, "version": None},
-        status=status,
-    )
+        return process_services.create_process(
+            user, entity, year=data["year"], outside_plan_reason=data["outside_plan_reason"],
+            items=[form.item()], **fields,
+        )  # fmt: skip
+
+    return _create_page(request, form, None, create)
 
 
 @login_required
@@ -161,7 +129,7 @@ def process_document_publish(request, process_id):
                 replaces=data["replaces"], reason=data["reason"],
             )  # fmt: skip
         except DomainError as error:
-            form.add_error(error.field if error.field in form.fields else None, error.message)
+            error.add_to(form)
         else:
             messages.success(request, _("Document published."))
             return redirect("procurement:process_workspace", process.pk)
@@ -181,7 +149,7 @@ def process_calendar(request, process_id):
                 request.user, process, form.dates(), reason=form.cleaned_data["reason"]
             )
         except DomainError as error:
-            form.add_error(error.field if error.field in form.fields else None, error.message)
+            error.add_to(form)
         else:
             messages.success(request, _("Calendar saved."))
             return redirect("procurement:process_workspace", process.pk)
