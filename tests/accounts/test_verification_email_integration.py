@@ -93,12 +93,16 @@ def celery_worker_process(smtp_server):
     )
     celery_app.conf.broker_url, celery_app.conf.task_default_queue = broker, queue
     celery_app.conf.task_always_eager = False
+    # Connections pooled under another broker would outlive the change: drop them, as
+    # Celery itself does after a fork.
+    celery_app._after_fork()
     yield worker
     (
         celery_app.conf.broker_url,
         celery_app.conf.task_default_queue,
         celery_app.conf.task_always_eager,
     ) = previous
+    celery_app._after_fork()
     worker.terminate()
     try:
         worker.wait(timeout=20)
