@@ -1,5 +1,3 @@
-import unicodedata
-
 from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
@@ -8,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.models import Department, District, FiscalYear
 from core.ruc import validate_ruc
+from core.text import plain
 
 from .models import User
 
@@ -30,21 +29,16 @@ class EmailLoginForm(AuthenticationForm):
             raise
 
 
-def _plain(text: str) -> str:
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return " ".join(ascii_text.lower().split())
-
-
 def resolve_district(department: Department, text: str) -> District:
     """The district of `department` named `text` (accents and case ignored); a name shared by
     two provinces is told apart as 'Name (Province)'."""
-    wanted = _plain(text)
+    wanted = plain(text)
     candidates = list(
         District.objects.filter(province__department=department).select_related("province")
     )
-    matches = [d for d in candidates if _plain(d.name) == wanted]
+    matches = [d for d in candidates if plain(d.name) == wanted]
     if not matches:
-        matches = [d for d in candidates if _plain(f"{d.name} ({d.province.name})") == wanted]
+        matches = [d for d in candidates if plain(f"{d.name} ({d.province.name})") == wanted]
     if len(matches) == 1:
         return matches[0]
     if matches:
@@ -52,7 +46,7 @@ def resolve_district(department: Department, text: str) -> District:
         raise forms.ValidationError(
             _("Several districts have that name; write one of: %(options)s.") % {"options": options}
         )
-    similar = [d for d in candidates if wanted and wanted in _plain(d.name)][:8]
+    similar = [d for d in candidates if wanted and wanted in plain(d.name)][:8]
     if similar:
         options = ", ".join(d.name for d in similar)
         raise forms.ValidationError(

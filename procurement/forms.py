@@ -26,10 +26,24 @@ class PlanCreateForm(forms.Form):
         ]
 
 
+class CatalogCodeField(forms.CharField):
+    """An 8-digit UNSPSC code typed by a person; cleans to the catalog item."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", _("Catalog code"))
+        kwargs.setdefault("help_text", _("8-digit UNSPSC code, e.g. 44121701."))
+        super().__init__(max_length=12, **kwargs)  # room for separators: 4412-1701
+
+    def clean(self, value):
+        code = "".join(ch for ch in super().clean(value) if ch.isdigit())
+        item = CatalogItem.objects.filter(code=code).first()
+        if item is None:
+            raise forms.ValidationError(_("Code %(code)s is not in the catalog.") % {"code": code})
+        return item
+
+
 class PlanItemForm(forms.ModelForm):
-    catalog_code = forms.CharField(
-        label=_("Catalog code"), max_length=8, help_text=_("8-digit UNSPSC code, e.g. 44121701.")
-    )
+    catalog_code = CatalogCodeField()
 
     class Meta:
         model = PlanItem
@@ -50,13 +64,6 @@ class PlanItemForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.fields["catalog_code"].initial = self.instance.catalog_item_id
-
-    def clean_catalog_code(self):
-        code = "".join(ch for ch in self.cleaned_data["catalog_code"] if ch.isdigit())
-        item = CatalogItem.objects.filter(code=code).first()
-        if item is None:
-            raise forms.ValidationError(_("Code %(code)s is not in the catalog.") % {"code": code})
-        return item
 
     def item_data(self) -> dict:
         data = dict(self.cleaned_data)
@@ -248,9 +255,7 @@ class ProcessOutsidePlanForm(ProcessCreateForm):
         label=_("Reason for contracting outside the plan"), widget=forms.Textarea(attrs={"rows": 2})
     )
     object_type = forms.ChoiceField(label=_("Object"), choices=ObjectType.choices)
-    catalog_code = forms.CharField(
-        label=_("Catalog code"), max_length=8, help_text=_("8-digit UNSPSC code, e.g. 44121701.")
-    )
+    catalog_code = CatalogCodeField()
     item_description = forms.CharField(label=_("Item description"), max_length=500)
     quantity = forms.DecimalField(
         label=_("Quantity"), min_value=Decimal("0.01"), max_digits=14, decimal_places=2
@@ -270,13 +275,6 @@ class ProcessOutsidePlanForm(ProcessCreateForm):
         self.order_fields(
             ["entity", "year", "outside_plan_reason", "procedure_type", "description"]
         )
-
-    def clean_catalog_code(self):
-        code = "".join(ch for ch in self.cleaned_data["catalog_code"] if ch.isdigit())
-        item = CatalogItem.objects.filter(code=code).first()
-        if item is None:
-            raise forms.ValidationError(_("Code %(code)s is not in the catalog.") % {"code": code})
-        return item
 
     def item(self) -> dict:
         data = self.cleaned_data

@@ -7,7 +7,6 @@ Row numbers are those a person sees in a spreadsheet: the header is row 1.
 
 import csv
 import io
-import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -17,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from core.codelists import ObjectType, ProcedureType
 from core.models import CatalogItem
+from core.text import plain
 
 # (column header in the file, item field)
 COLUMNS = [
@@ -80,9 +80,8 @@ _MONTHS = [
 
 
 def _plain(value: Any) -> str:
-    text = "" if value is None else str(value)
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return " ".join(text.replace("_", " ").lower().split())
+    """A cell as comparable text: 'Consultoría_de obras' -> 'consultoria de obras'."""
+    return plain(("" if value is None else str(value)).replace("_", " "))
 
 
 @dataclass(frozen=True)

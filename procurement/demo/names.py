@@ -1,6 +1,6 @@
 """Word lists for realistic Peruvian demo data."""
 
-import unicodedata
+from core.text import ascii_fold
 
 MINISTRIES = [
     ("Presidencia del Consejo de Ministros", "PCM", "pcm"),
@@ -260,5 +260,4 @@ SME_FAMILIES = [
 
 def acronym_slug(text: str, limit: int = 18) -> str:
     """'Santa María de Huachipa' -> 'SANTAMARIADEHUACHIPA' cut to `limit` characters."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return "".join(ch for ch in ascii_text.upper() if ch.isalnum())[:limit]
+    return "".join(ch for ch in ascii_fold(text).upper() if ch.isalnum())[:limit]

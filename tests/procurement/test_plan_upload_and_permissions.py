@@ -260,3 +260,14 @@ def test_radio_and_checkbox_groups_have_a_legend(workspace):
     html = client.get(f"/gestion/planes/{version.pk}/").content.decode()
     assert "<legend>Qué hacer con los ítems actuales del borrador" in html
     assert 'for=""' not in html
+
+
+def test_an_unknown_catalog_code_is_a_form_error(client):
+    version, staff = draft_plan()
+    client.force_login(staff)
+    item = {"object_type": "goods", "catalog_code": "9999-9999", "description": "x", "quantity": "1", "unit": "u",
+            "estimated_value": "10", "procedure_type": "AS", "planned_month": "1"}  # fmt: skip
+    response = client.post(f"/gestion/planes/{version.pk}/items/", item)
+    assert response.status_code == 400
+    assert "El código 99999999 no está en el catálogo" in response.content.decode()
+    assert not version.items.exists()
