@@ -155,3 +155,27 @@ def lp_calendar(call_start):
         "consentimiento": (add(award, 1), standstill_end),
         "contrato": (add(standstill_end, 1), contract),
     }
+
+
+def process_from_plan(staff, version, items=None, procedure_type="LP", description="Servidores"):
+    """A draft process made of `items` of a published plan version (all of them by default)."""
+    from core.models import District
+    from procurement.services import processes
+
+    chosen = items if items is not None else list(version.items.all())
+    return processes.create_process(
+        staff, version.plan.entity, year=version.plan.fiscal_year_id, procedure_type=procedure_type,
+        description=description, delivery_place="Sede", delivery_ubigeo=District(code="150101"),
+        plan_item_ids=[item.pk for item in chosen],
+    )  # fmt: skip
+
+
+def publish_with_lp_calendar(staff, process, call=None):
+    """Give an LP process a valid calendar starting on `call` (default: the next working day
+    from today) and publish it on that day."""
+    from core.workdays import WorkingCalendar
+    from procurement.services import processes
+
+    call = call or WorkingCalendar().next_working_day(timezone.localdate())
+    processes.set_calendar(staff, process, lp_calendar(call))
+    return processes.transition(staff, process, "publish", today=call)

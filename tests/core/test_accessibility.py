@@ -5,12 +5,15 @@ from decimal import Decimal
 from html.parser import HTMLParser
 
 import pytest
-from django.utils import timezone
 
 from core.models import District
-from core.workdays import WorkingCalendar
 from procurement.services import processes
-from tests.factories import SupplierFactory, lp_calendar, published_plan
+from tests.factories import (
+    SupplierFactory,
+    process_from_plan,
+    publish_with_lp_calendar,
+    published_plan,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -78,14 +81,7 @@ def site():
             }
         ]
     )
-    process = processes.create_process(
-        staff, version.plan.entity, year=2026, procedure_type="LP", description="Servidores",
-        delivery_place="Sede", delivery_ubigeo=District(code="150101"), plan_item_ids=[version.items.get().pk],
-    )  # fmt: skip
-    call = WorkingCalendar().next_working_day(timezone.localdate())
-    processes.set_calendar(staff, process, lp_calendar(call))
-    process = processes.transition(staff, process, "publish")
-    return version, staff, process
+    return version, staff, publish_with_lp_calendar(staff, process_from_plan(staff, version))
 
 
 def test_public_pages(client, site):

@@ -9,7 +9,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from core.errors import DomainError
-from core.models import District
 from core.workdays import WorkingCalendar
 from notifications.models import Event
 from procurement.models import Participant
@@ -17,7 +16,8 @@ from procurement.services import participation, processes
 from tests.factories import (
     EntityFactory,
     SupplierFactory,
-    lp_calendar,
+    process_from_plan,
+    publish_with_lp_calendar,
     published_plan,
     staff_of,
     user_of,
@@ -39,11 +39,9 @@ def _process(sme_only: bool):
             }
         ]
     )
-    process = processes.create_process(
-        staff, version.plan.entity, year=2026, procedure_type="COMPRE" if sme_only else "LP", description="Compra",
-        delivery_place="Sede", delivery_ubigeo=District(code="150101"), plan_item_ids=[version.items.get().pk],
-    )  # fmt: skip
-    return process, staff
+    return process_from_plan(
+        staff, version, procedure_type="COMPRE" if sme_only else "LP", description="Compra"
+    ), staff
 
 
 def _last_working_day_until_today():
@@ -58,9 +56,7 @@ def called_lp():
     """A called LP whose call started on the last working day up to today, so that 'today'
     is inside the registration and questions windows on any day the tests run."""
     process, staff = _process(sme_only=False)
-    call = _last_working_day_until_today()
-    processes.set_calendar(staff, process, lp_calendar(call))
-    process = processes.transition(staff, process, "publish", today=call)
+    process = publish_with_lp_calendar(staff, process, call=_last_working_day_until_today())
     stages = {s.stage: s for s in process.stages.all()}
     return process, staff, stages
 

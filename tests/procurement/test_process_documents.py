@@ -12,12 +12,17 @@ from django.utils import timezone
 from openpyxl import Workbook
 
 from core.errors import DomainError
-from core.models import District
 from core.workdays import WorkingCalendar
 from notifications.models import Event
 from procurement.models import ProcessDocument
 from procurement.services import processes
-from tests.factories import EntityFactory, lp_calendar, published_plan, staff_of
+from tests.factories import (
+    EntityFactory,
+    lp_calendar,
+    process_from_plan,
+    published_plan,
+    staff_of,
+)
 
 pytestmark = pytest.mark.django_db
 PDF = b"%PDF-1.7\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -55,11 +60,7 @@ def process():
             }
         ]
     )
-    process = processes.create_process(
-        staff, version.plan.entity, year=2026, procedure_type="LP", description="Servidores",
-        delivery_place="Sede", delivery_ubigeo=District(code="150101"), plan_item_ids=[version.items.get().pk],
-    )  # fmt: skip
-    return process, staff
+    return process_from_plan(staff, version), staff
 
 
 def publish(process, staff, name, content, **kwargs):

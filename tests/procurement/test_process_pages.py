@@ -1,12 +1,8 @@
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 
-from core.models import District
-from core.workdays import WorkingCalendar
-from procurement.services import processes
-from tests.factories import lp_calendar, published_plan
+from tests.factories import process_from_plan, publish_with_lp_calendar, published_plan
 
 pytestmark = pytest.mark.django_db
 
@@ -17,18 +13,14 @@ def called():
         items=[{"description": "Computadoras portátiles", "catalog_item": "43211503", "estimated_value": Decimal("450000")},
                {"description": "Papel bond", "estimated_value": Decimal("60000"), "sme_reserved": True}]
     )  # fmt: skip
-    entity = version.plan.entity
-    common = {"year": 2026, "delivery_place": "Almacén", "delivery_ubigeo": District(code="150101")}
-    lp = processes.create_process(
-        staff, entity, procedure_type="LP", description="Adquisición de computadoras portátiles",
-        plan_item_ids=[version.items.get(description__startswith="Computadoras").pk], **common,
+    lp = process_from_plan(
+        staff, version, [version.items.get(description__startswith="Computadoras")],
+        description="Adquisición de computadoras portátiles",
     )  # fmt: skip
-    call = WorkingCalendar().next_working_day(timezone.localdate())
-    processes.set_calendar(staff, lp, lp_calendar(call))
-    lp = processes.transition(staff, lp, "publish", today=call)
-    draft = processes.create_process(
-        staff, entity, procedure_type="COMPRE", description="Papel para oficinas",
-        plan_item_ids=[version.items.get(description="Papel bond").pk], **common,
+    lp = publish_with_lp_calendar(staff, lp)
+    draft = process_from_plan(
+        staff, version, [version.items.get(description="Papel bond")], procedure_type="COMPRE",
+        description="Papel para oficinas",
     )  # fmt: skip
     return lp, draft
 
