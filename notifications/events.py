@@ -1,5 +1,6 @@
 """Recording events (the outbox). Call inside the transaction of the change, so an event
-exists if and only if the change committed."""
+exists if and only if the change committed. Each event says who may learn of it (its
+audience); a public event never names who registered, asked or bid."""
 
 import json
 from typing import Any
@@ -7,18 +8,46 @@ from typing import Any
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models
 
-from .models import Event
+from .models import DEFAULT_AUDIENCE, Audience, Event
+
+# Payload keys that name a supplier taking part: never in a public event.
+PRIVATE_KEYS = frozenset({"supplier", "suppliers", "participant", "participants", "bidder", "bid"})
+
+
+def _process_of(target: models.Model):
+    from procurement.models import ProcurementProcess
+
+    if isinstance(target, ProcurementProcess):
+        return target
+    return getattr(target, "process", None)
 
 
 def record(
-    kind: str, target: models.Model, *, entity=None, payload: dict[str, Any] | None = None
+    kind: str,
+    target: models.Model,
+    *,
+    entity=None,
+    process=None,
+    audience: str | None = None,
+    payload: dict[str, Any] | None = None,
 ) -> Event:
+    """Append an event about `target` for `audience` (by default the kind's own, public for
+    most). The process is the target's when not given."""
     if not connection.in_atomic_block:
         raise RuntimeError("events.record must run inside the transaction of the change")
+    audience = audience or DEFAULT_AUDIENCE.get(kind, Audience.PUBLIC)
+    payload = payload or {}
+    if audience == Audience.PUBLIC and PRIVATE_KEYS & payload.keys():
+        raise ValueError(
+            f"a public {kind} event must not name its participants: "
+            f"{sorted(PRIVATE_KEYS & payload.keys())}"
+        )
     return Event.objects.create(
         kind=kind,
         entity=entity,
+        process=process or _process_of(target),
+        audience=audience,
         object_type=target._meta.label_lower,
         object_id=str(target.pk),
-        payload=json.loads(json.dumps(payload or {}, cls=DjangoJSONEncoder)),
+        payload=json.loads(json.dumps(payload, cls=DjangoJSONEncoder)),
     )

@@ -10,7 +10,15 @@ class EventKind(models.TextChoices):
     PLAN_PUBLISHED = "plan.published", _("Annual plan published")
     PLAN_MODIFIED = "plan.modified", _("Annual plan modified")
     PROCESS_PUBLISHED = "process.published", _("Selection process published")
-    PROCESS_STATUS_CHANGED = "process.status_changed", _("Selection process status changed")
+    PROCESS_SUSPENDED = "process.suspended", _("Selection process suspended (appeal filed)")
+    PROCESS_RESUMED = "process.resumed", _("Selection process resumed (appeal resolved)")
+    PROCESS_AWARDED = "process.awarded", _("Award (buena pro) granted")
+    PROCESS_CONSENTED = "process.consented", _("Award consented")
+    PROCESS_CONTRACTED = "process.contracted", _("Contract signed")
+    PROCESS_DESERTED = "process.deserted", _("Selection process deserted")
+    PROCESS_CANCELLED = "process.cancelled", _("Selection process cancelled")
+    PROCESS_ANNULLED = "process.annulled", _("Selection process declared void")
+    PROCESS_RESTARTED = "process.restarted", _("Selection process restarted")
     PROCESS_CALENDAR_AMENDED = "process.calendar_amended", _("Selection process calendar amended")
     PROCESS_DOCUMENT_PUBLISHED = (
         "process.document_published",
@@ -28,10 +36,53 @@ class EventKind(models.TextChoices):
     )
 
 
+# The event kind for each action of the process state machine (procurement.state_machine).
+PROCESS_ACTION_KINDS = {
+    "publish": EventKind.PROCESS_PUBLISHED,
+    "suspend": EventKind.PROCESS_SUSPENDED,
+    "resume": EventKind.PROCESS_RESUMED,
+    "award": EventKind.PROCESS_AWARDED,
+    "consent": EventKind.PROCESS_CONSENTED,
+    "contract": EventKind.PROCESS_CONTRACTED,
+    "desert": EventKind.PROCESS_DESERTED,
+    "cancel": EventKind.PROCESS_CANCELLED,
+    "annul": EventKind.PROCESS_ANNULLED,
+    "restart": EventKind.PROCESS_RESTARTED,
+}
+
+
+class Audience(models.TextChoices):
+    """Who may learn of an event: everyone, the process's registered participants (and its
+    staff), one bidder (and nobody else), or the entity's staff alone."""
+
+    PUBLIC = "public", _("Public")
+    PARTICIPANTS = "participants", _("Participants of the process")
+    BIDDER = "bidder", _("The bidder concerned")
+    STAFF = "staff", _("Entity staff")
+
+
+# Who learns of each kind unless the service says otherwise. Who registered or asked is not
+# public before the opening, so those events stay with the entity's staff.
+DEFAULT_AUDIENCE = {
+    EventKind.PROCESS_PARTICIPANT_REGISTERED: Audience.STAFF,
+    EventKind.PROCESS_QUESTION_SUBMITTED: Audience.STAFF,
+}
+
+
 class Event(models.Model):
     kind = models.CharField(_("kind"), max_length=40, choices=EventKind.choices, db_index=True)
     entity = models.ForeignKey(
         "procurement.Entity", models.CASCADE, null=True, blank=True, related_name="events"
+    )
+    process = models.ForeignKey(
+        "procurement.ProcurementProcess",
+        models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="events",
+    )
+    audience = models.CharField(
+        _("audience"), max_length=20, choices=Audience.choices, default=Audience.PUBLIC
     )
     object_type = models.CharField(_("object type"), max_length=60)
     object_id = models.CharField(_("object id"), max_length=64)

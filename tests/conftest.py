@@ -11,6 +11,14 @@ def django_db_setup(django_db_setup, django_db_blocker):
         call_command("load_reference_data", verbosity=0)
 
 
+@pytest.fixture
+def reference_data_back(django_db_blocker):
+    """A transactional test empties the tables when it ends; put the reference data back."""
+    yield
+    with django_db_blocker.unblock():
+        call_command("load_reference_data", verbosity=0)
+
+
 @pytest.fixture(autouse=True)
 def eager_tasks(request):
     """Unit tests run Celery tasks in-process; integration tests use a real worker."""

@@ -7,7 +7,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 from django.db import connections
 
 from tests.factories import (
@@ -21,14 +20,6 @@ from tests.factories import (
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def reference_data_back(django_db_blocker):
-    """A transactional test empties the tables when it ends; put the reference data back."""
-    yield
-    with django_db_blocker.unblock():
-        call_command("load_reference_data", verbosity=0)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from core.errors import DomainError
 from core.models import FiscalYear, ProcedureThreshold
 from core.workdays import calendar as working_calendar
 from notifications import events
-from notifications.models import EventKind
+from notifications.models import PROCESS_ACTION_KINDS, EventKind
 
 from ..calendar_rules import calendar_problems, stages_of
 from ..documents import check_document
@@ -438,8 +438,7 @@ def transition(
     payload = {"identifier": process.identifier, "action": action, "from": previous, "to": process.status,
                "reason": change.reason, "return_stage": change.return_stage}  # fmt: skip
     audit.record(actor, f"process.{action}", process, payload)
-    kind = EventKind.PROCESS_PUBLISHED if action == "publish" else EventKind.PROCESS_STATUS_CHANGED
-    events.record(kind, process, entity=process.entity, payload=payload)
+    events.record(PROCESS_ACTION_KINDS[action], process, entity=process.entity, payload=payload)
     return process
 
 
