@@ -1,5 +1,6 @@
 import pytest
 from django.core.management import call_command
+from pytest_django.plugin import blocking_manager_key
 
 from config.celery import app as celery_app
 
@@ -11,12 +12,24 @@ def django_db_setup(django_db_setup, django_db_blocker):
         call_command("load_reference_data", verbosity=0)
 
 
-@pytest.fixture
-def reference_data_back(django_db_blocker):
-    """A transactional test empties the tables when it ends; put the reference data back."""
-    yield
-    with django_db_blocker.unblock():
-        call_command("load_reference_data", verbosity=0)
+def _empties_the_tables(item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    return (
+        "transactional_db" in item.fixturenames
+        or "live_server" in item.fixturenames
+        or bool(marker and marker.kwargs.get("transaction"))
+    )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """A transactional test empties every table when it ends (after all its fixtures are
+    gone): put the reference data back for the tests that follow."""
+    result = yield
+    if _empties_the_tables(item):
+        with item.config.stash[blocking_manager_key].unblock():
+            call_command("load_reference_data", verbosity=0)
+    return result
 
 
 @pytest.fixture(autouse=True)

@@ -70,9 +70,7 @@ def _log_in(page, base, email):
     page.wait_for_load_state()
 
 
-def test_a_visitor_and_a_supplier_use_the_portal_in_a_browser(
-    reference_data_back, live_server, browser
-):
+def test_a_visitor_and_a_supplier_use_the_portal_in_a_browser(live_server, browser):
     version, staff = published_plan(
         items=[
             {

@@ -62,9 +62,7 @@ def test_a_public_event_cannot_name_a_participant(called):
     assert event.audience == Audience.BIDDER
 
 
-def test_events_and_audit_entries_are_refused_outside_a_transaction(
-    reference_data_back, transactional_db
-):
+def test_events_and_audit_entries_are_refused_outside_a_transaction(transactional_db):
     process = ProcurementProcess(pk=1, identifier="LP-SM-1-2026-X-1")
     with pytest.raises(RuntimeError, match="inside the transaction"):
         events.record(EventKind.PROCESS_PUBLISHED, process)
