@@ -9,8 +9,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import connection, transaction
 
+from config.celery import app as celery_app
 from core import anchors, audit, keys, signing
 from core.models import AuditEntry
 from core.tasks import publish_audit_anchor
@@ -203,3 +204,25 @@ def test_a_signature_from_another_key_does_not_verify():
     assert signing.verify(b"statement", signing.sign(b"statement"))
     assert not signing.verify(b"statement", forged)
     assert not signing.verify(b"statement", "%%% not base64")
+
+
+def test_seed_demo_ends_by_anchoring_the_trail():
+    with transaction.atomic():
+        entry = audit.record(None, "demo.prepared", ("demo", 1))
+    call_command(
+        "seed_demo", "--processes", "10", "--suppliers", "20", "--today", "2026-03-16",
+        stdout=StringIO(),
+    )  # fmt: skip
+    head = AuditEntry.objects.order_by("-sequence").first()
+    assert head.sequence >= entry.sequence
+    assert (anchors.latest().sequence, anchors.latest().entry_hash) == (
+        head.sequence,
+        head.entry_hash,
+    )
+
+
+def test_the_anchor_task_is_scheduled_every_five_minutes(settings):
+    schedule = settings.CELERY_BEAT_SCHEDULE["publish-audit-anchor"]
+    assert schedule["task"] == publish_audit_anchor.name
+    assert schedule["task"] in celery_app.tasks
+    assert schedule["schedule"] == 300
