@@ -96,16 +96,31 @@ def read_all() -> Iterator[Anchor | UnreadableAnchor]:
                     yield _parse(line, f"{path.name}:{number}")
 
 
+_TAIL_BYTES = 64 * 1024
+
+
+def _last_lines(path: Path) -> list[str]:
+    """The file's last lines: its tail first (a month holds ~9,000 anchors, and the public
+    page and every publication read this), the whole file when the tail has no good one."""
+    with path.open("rb") as handle:
+        size = handle.seek(0, os.SEEK_END)
+        handle.seek(max(0, size - _TAIL_BYTES))
+        tail = handle.read().decode("utf-8", errors="replace").splitlines()
+    return tail[1:] if size > _TAIL_BYTES else tail  # the first line may be cut
+
+
 def latest() -> Anchor | None:
     """The last anchor written whose signature is good (what /auditoria/ancla/ shows)."""
     for path in reversed(_files()):
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-        for number in range(len(lines), 0, -1):
-            if not lines[number - 1].strip():
-                continue
-            anchor = _parse(lines[number - 1], f"{path.name}:{number}")
-            if isinstance(anchor, Anchor) and anchor.signature_ok():
-                return anchor
+        for lines in (_last_lines(path), None):
+            if lines is None:
+                lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+            for line in reversed(lines):
+                if not line.strip():
+                    continue
+                anchor = _parse(line, path.name)
+                if isinstance(anchor, Anchor) and anchor.signature_ok():
+                    return anchor
     return None
 
 

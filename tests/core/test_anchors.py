@@ -226,3 +226,16 @@ def test_the_anchor_task_is_scheduled_every_five_minutes(settings):
     assert schedule["task"] == publish_audit_anchor.name
     assert schedule["task"] in celery_app.tasks
     assert schedule["schedule"] == 300
+
+
+def test_latest_reads_the_tail_of_a_long_month(settings):
+    _write_entries(1)
+    first = anchors.publish_anchor()
+    path = next(settings.ANCHOR_DIR.glob("anchors-*.jsonl"))
+    line = path.read_text()
+    path.write_text(line * 400)  # ~150 KB, more than the tail that is read first
+    _write_entries(1)
+    second = anchors.publish_anchor()
+    assert second.sequence == first.sequence + 1
+    assert anchors.latest() == anchors.Anchor(second.statement, second.signature, path.name)
+    assert "consistent with 401 signed anchors" in _verify_ok()
