@@ -2,7 +2,8 @@
 
 Unset variables mean the embedded default (SQLite in var/, tasks run in-process, e-mail
 written to var/mail/), so `make run` needs nothing installed. Production sets DATABASE_URL,
-CELERY_BROKER_URL, EMAIL_URL, SECRET_KEY, DEBUG=0 and ALLOWED_HOSTS.
+CELERY_BROKER_URL, EMAIL_URL, SECRET_KEY, PORTAL_SIGNING_KEY, BID_MASTER_KEY, DEBUG=0 and
+ALLOWED_HOSTS.
 """
 
 import os
@@ -11,6 +12,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -39,6 +41,37 @@ if not SECRET_KEY:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
     SECRET_KEY = "insecure-embedded-development-key-not-for-production"  # noqa: S105
 
+# Keys kept outside the database (see core/keys.py). Each comes from its environment variable
+# (the key itself) or from the file that <NAME>_FILE points to; both are required when DEBUG is
+# off. The embedded default generates each once into var/, readable by its owner only.
+# PORTAL_SIGNING_KEY: Ed25519 private key (PEM) that signs audit anchors and bid receipts.
+PORTAL_SIGNING_KEY = os.environ.get("PORTAL_SIGNING_KEY", "")
+PORTAL_SIGNING_KEY_FILE = os.environ.get("PORTAL_SIGNING_KEY_FILE", "")
+# BID_MASTER_KEY: a Fernet key (32 random bytes, URL-safe base64) that wraps the keys of
+# sealed bids (used by the bids issue).
+BID_MASTER_KEY = os.environ.get("BID_MASTER_KEY", "")
+BID_MASTER_KEY_FILE = os.environ.get("BID_MASTER_KEY_FILE", "")
+PORTAL_SIGNING_KEY_CREATE_IF_MISSING = BID_MASTER_KEY_CREATE_IF_MISSING = False
+if not (PORTAL_SIGNING_KEY or PORTAL_SIGNING_KEY_FILE):
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "PORTAL_SIGNING_KEY (or PORTAL_SIGNING_KEY_FILE) must be set when DEBUG is off."
+        )
+    PORTAL_SIGNING_KEY_FILE = str(VAR_DIR / "portal_signing_key.pem")
+    PORTAL_SIGNING_KEY_CREATE_IF_MISSING = True
+if not (BID_MASTER_KEY or BID_MASTER_KEY_FILE):
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "BID_MASTER_KEY (or BID_MASTER_KEY_FILE) must be set when DEBUG is off."
+        )
+    BID_MASTER_KEY_FILE = str(VAR_DIR / "bid_master_key")
+    BID_MASTER_KEY_CREATE_IF_MISSING = True
+
+# Signed anchors of the audit chain's head are appended to files in ANCHOR_DIR, outside the
+# database. In production point it at storage the database's administrators cannot rewrite
+# (e.g. an object-store bucket with object lock / retention, mounted with s3fs or similar).
+ANCHOR_DIR = Path(os.environ.get("ANCHOR_DIR", VAR_DIR / "anchors"))
+
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -62,6 +95,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "core.middleware.PortalLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -190,6 +224,13 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "portal")
 CELERY_TIMEZONE = TIME_ZONE
+# Periodic tasks, run by `celery -A config beat` (one beat process per deployment).
+CELERY_BEAT_SCHEDULE = {
+    "publish-audit-anchor": {
+        "task": "core.tasks.publish_audit_anchor",
+        "schedule": int(os.environ.get("AUDIT_ANCHOR_INTERVAL", 300)),
+    },
+}
 
 CACHES = {
     "default": {
@@ -220,6 +261,22 @@ CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Content-Security-Policy on every response: everything from this origin only, no inline
+# script or style, no plugins, no framing (templates keep styles in static/css).
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+# Sessions end when the browser closes and after SESSION_COOKIE_AGE seconds at most (8 hours
+# by default): many suppliers work from shared computers at public internet booths.
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", 8 * 3600))
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SESSION_COOKIE_SECURE = True

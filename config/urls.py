@@ -6,6 +6,12 @@ from core import views as core_views
 urlpatterns = [
     path("", core_views.home, name="home"),
     path("health/", core_views.health, name="health"),
+    path("auditoria/ancla/", core_views.audit_anchor, name="audit_anchor"),
+    path(
+        "auditoria/ancla/clave-publica.pem",
+        core_views.audit_anchor_public_key,
+        name="audit_anchor_public_key",
+    ),
     path("i18n/", include("django.conf.urls.i18n")),
     path("cuentas/", include("accounts.urls")),
     path("", include("procurement.urls")),

@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
+from django.contrib.auth.models import Group
 
 from .admin_audit import AuditedModelAdmin
 from .models import (
@@ -134,3 +136,13 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# Django's own Group admin (registered by django.contrib.auth) writes without audit: groups
+# grant permissions, so their changes are audited like every other admin write.
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(AuditedModelAdmin, DjangoGroupAdmin):
+    pass

@@ -1,10 +1,14 @@
 from django.contrib import admin
 
+from core.admin_audit import AuditedModelAdmin
+
 from .models import Event
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
+class EventAdmin(AuditedModelAdmin):
+    """Events are written by services; an admin may only delete them, and that is audited."""
+
     list_display = ["created_at", "kind", "entity", "object_type", "object_id", "dispatched_at"]
     list_filter = ["kind", "dispatched_at"]
     search_fields = ["object_id", "entity__name", "entity__ruc"]

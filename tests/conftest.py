@@ -53,3 +53,10 @@ def fast_password_hashing(settings):
 def media_in_tmp(settings, tmp_path):
     """Uploaded files go to a per-test folder, never to var/media."""
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def anchors_in_tmp(settings, tmp_path):
+    """Audit anchors go to a per-test folder, never to var/anchors (they would name another
+    database's chain)."""
+    settings.ANCHOR_DIR = tmp_path / "anchors"

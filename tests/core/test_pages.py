@@ -1,12 +1,19 @@
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from django.conf import settings
+from django.db import DatabaseError
+from django.db.backends.utils import CursorWrapper
 
-from tests.factories import EntityFactory, SupplierFactory
+from tests.factories import EntityFactory, SupplierFactory, UserFactory, admin_user
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,10 +61,59 @@ def test_supplier_list_filters_by_size(client):
     assert "Micro Uno" in html and "Grande Dos" not in html
 
 
-def test_health_reports_the_database(client):
+def test_health_reports_the_database_but_its_vendor_only_to_admins(client):
     response = client.get("/health/")
     assert response.status_code == 200
-    assert json.loads(response.content)["database"] == "ok"
+    assert json.loads(response.content) == {"database": "ok"}
+    client.force_login(UserFactory())
+    assert "database_vendor" not in client.get("/health/").json()
+    client.force_login(admin_user())
+    assert client.get("/health/").json()["database_vendor"] == "postgresql"
+
+
+def test_health_hides_what_failed_from_strangers(client, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise DatabaseError("connection refused")
+
+    monkeypatch.setattr(CursorWrapper, "execute", refuse)  # the database is outside our code
+    response = client.get("/health/")
+    assert response.status_code == 503
+    assert response.json() == {"database": "error"}
+
+
+def test_every_page_carries_a_strict_content_security_policy(client):
+    policy = client.get("/").headers["Content-Security-Policy"]
+    directives = dict(part.strip().split(" ", 1) for part in policy.split(";"))
+    assert directives["default-src"] == "'self'"
+    assert directives["script-src"] == "'self'"
+    assert directives["style-src"] == "'self'"
+    assert directives["frame-ancestors"] == "'none'"
+    assert "unsafe-inline" not in policy
+    client.force_login(admin_user())
+    assert "Content-Security-Policy" in client.get("/admin/").headers
+
+
+def test_templates_have_no_inline_script_or_style():
+    """What the policy would block: inline <script>, <style>, style= and on...= handlers."""
+    pattern = re.compile(r"<script(?![^>]*\bsrc=)|<style|\sstyle=|\son[a-z]+=", re.I)
+    offenders = [
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "templates").rglob("*.html")
+        if pattern.search(path.read_text())
+    ]
+    assert offenders == []
+
+
+def test_sessions_end_with_the_browser_and_after_eight_hours(client):
+    user = UserFactory(password="a-long-password-2026")
+    response = client.post(
+        "/cuentas/ingresar/", {"username": user.email, "password": "a-long-password-2026"}
+    )
+    assert response.status_code == 302
+    cookie = response.cookies[settings.SESSION_COOKIE_NAME]
+    assert cookie["expires"] == "" and cookie["max-age"] == ""  # a browser-session cookie
+    assert client.session.get_expire_at_browser_close()
+    assert settings.SESSION_COOKIE_AGE == 8 * 3600
 
 
 def test_pages_are_light(client):
@@ -70,15 +126,25 @@ def test_pages_are_light(client):
         assert b"<script" not in response.content
 
 
-def test_check_deploy_is_clean_under_production_settings():
-    env = {
+def _production_env(**overrides) -> dict:
+    signing_key = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return {
         **os.environ,
         "DEBUG": "0",
         "SECRET_KEY": "x" * 20 + "production-like-secret-key-with-enough-entropy-9f8e7d6c5b4a",
         "ALLOWED_HOSTS": "compras.example.gob.pe",
         "EMAIL_URL": "smtp+tls://portal:secret@smtp.example.gob.pe:587",
         "DATABASE_URL": os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal"),
+        "PORTAL_SIGNING_KEY": signing_key.decode(),
+        "BID_MASTER_KEY": Fernet.generate_key().decode(),
+        **overrides,
     }
+
+
+def test_check_deploy_is_clean_under_production_settings():
+    env = _production_env()
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
@@ -91,8 +157,16 @@ def test_check_deploy_is_clean_under_production_settings():
     assert "no issues" in result.stdout
 
 
-def test_production_settings_refuse_a_missing_secret_key():
-    env = {**os.environ, "DEBUG": "0", "SECRET_KEY": ""}
+@pytest.mark.parametrize(
+    ("variable", "expected"),
+    [
+        ("SECRET_KEY", "SECRET_KEY must be set"),
+        ("PORTAL_SIGNING_KEY", "PORTAL_SIGNING_KEY (or PORTAL_SIGNING_KEY_FILE) must be set"),
+        ("BID_MASTER_KEY", "BID_MASTER_KEY (or BID_MASTER_KEY_FILE) must be set"),
+    ],
+)
+def test_production_settings_refuse_a_missing_key(variable, expected):
+    env = _production_env(**{variable: ""})
     result = subprocess.run(
         [sys.executable, "manage.py", "check"],
         cwd=ROOT,
@@ -102,4 +176,24 @@ def test_production_settings_refuse_a_missing_secret_key():
         timeout=120,
     )
     assert result.returncode != 0
-    assert "SECRET_KEY" in result.stderr
+    assert expected in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("overrides", "check_id"),
+    [
+        ({"PORTAL_SIGNING_KEY": "not a key"}, "core.E001"),
+        ({"BID_MASTER_KEY": "too-short"}, "core.E002"),
+    ],
+)
+def test_check_deploy_refuses_a_malformed_key(overrides, check_id):
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy"],
+        cwd=ROOT,
+        env=_production_env(**overrides),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert check_id in result.stderr + result.stdout
