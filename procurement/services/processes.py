@@ -18,6 +18,7 @@ from core.workdays import calendar as working_calendar
 from notifications import events
 from notifications.models import EventKind
 
+from .. import document_store
 from ..calendar_rules import calendar_problems, stages_of
 from ..documents import check_document
 from ..models import (
@@ -489,7 +490,7 @@ def publish_document(
         entity_id=process.entity_id,
         kind=kind,
         title=title.strip(),
-        filename=upload.name.rsplit("/", 1)[-1][:200],
+        filename=checked.filename,
         content_type=checked.content_type,
         size=checked.size,
         sha256=checked.sha256,
@@ -498,7 +499,11 @@ def publish_document(
         published_at=timezone.now(),
         published_by=actor,
     )
-    document.file.save(document.filename, upload, save=False)
+    # Written under its hash only now that every check passed; should this transaction
+    # roll back, the file is an unreferenced orphan that document_store.prune_orphans removes.
+    document.file.name = document_store.store(
+        upload, sha256=checked.sha256, extension=checked.extension
+    )
     document.save()
     payload = {"identifier": process.identifier, "title": document.title, "kind": kind, "sha256": checked.sha256,
                "replaces": replaces.pk if replaces else None}  # fmt: skip
