@@ -219,6 +219,10 @@ def _read_xlsx(data: bytes, result: ImportResult) -> list[list[Any]] | None:
         for row in sheet.iter_rows(max_row=max_rows + 1, max_col=MAX_COLUMNS, values_only=True):
             table.append(list(row))
         workbook.close()
+        if len(table) > max_rows:  # rows go on past the limit (empty ones are not read further)
+            result.add(0, "", _("The file has more than %(max)s items.") % {
+                "max": f"{max_rows - 1:,}"}, "too_many_items")  # fmt: skip
+            return None
     except Exception:  # noqa: BLE001 - any failure to read is the same problem for the user
         result.add(0, "", _("The file is not a valid XLSX spreadsheet."), "xlsx_invalid")
         return None
