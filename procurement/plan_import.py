@@ -7,6 +7,7 @@ Row numbers are those a person sees in a spreadsheet: the header is row 1.
 
 import csv
 import io
+import itertools
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -171,11 +172,20 @@ def _read_csv(data: bytes, result: ImportResult) -> list[list[Any]] | None:
         return None
     first_line = text.split("\n", 1)[0]
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    max_rows = plan_max_items() + 1  # and the header
     try:
-        return list(csv.reader(io.StringIO(text), delimiter=delimiter))
+        # Never more rows than a plan can have: 5 MB of bare newlines would be 5 million.
+        table = list(
+            itertools.islice(csv.reader(io.StringIO(text), delimiter=delimiter), max_rows + 1)
+        )
     except csv.Error as error:
         result.add(0, "", _("The CSV file could not be read: %(problem)s.") % {"problem": error})
         return None
+    if len(table) > max_rows:
+        result.add(0, "", _("The file has more than %(max)s items.") % {
+            "max": f"{max_rows - 1:,}"}, "too_many_items")  # fmt: skip
+        return None
+    return table
 
 
 def _read_xlsx(data: bytes, result: ImportResult) -> list[list[Any]] | None:

@@ -357,3 +357,8 @@ def test_help_texts_follow_the_settings(workspace, process, settings):
     settings.PLAN_UPLOAD_MAX_BYTES = 3 * 1024 * 1024
     assert "7 MB" in str(ProcessDocumentForm(process=process[0]).fields["file"].help_text)
     assert "3 MB" in str(PlanUploadForm().fields["file"].help_text)
+
+
+def test_a_csv_of_millions_of_empty_lines_is_refused_without_reading_them(workspace):
+    client, version = workspace
+    _plan_refused(client, version, "pac.csv", (HEADER + "\n" * 4_000_000).encode(), "too_many_items")  # fmt: skip
