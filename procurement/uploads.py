@@ -67,9 +67,11 @@ def plan_max_items() -> int:
 
 
 def megabytes(size: int) -> str:
-    """A size for people: '20 MB', '0.5 MB'."""
+    """A size for people: '20 MB', '20.3 MB', '2 KB'."""
+    if size < MB:
+        return f"{-(-size // 1024)} KB"
     value = size / MB
-    return f"{value:.0f} MB" if value >= 1 and value == int(value) else f"{value:.1f} MB"
+    return f"{value:.0f} MB" if value == int(value) else f"{value:.1f} MB"
 
 
 def check_size(upload, limits: UploadLimits) -> None:

@@ -92,27 +92,29 @@ def test_allowed_types_are_accepted_and_hashed(process, name, content):
 
 
 @pytest.mark.parametrize(
-    ("name", "content"),
+    ("name", "content", "code"),
     [
-        ("bases.pdf", b"MZ\x90\x00\x03\x00\x00\x00" + b"\x00" * 200),  # a renamed executable
-        ("bases.docx", plain_zip()),  # a zip that is not a Word document
-        ("bases.docx", PDF),
-        ("bases.xlsx", docx_bytes()),
-        ("bases.exe", b"MZ\x90\x00"),
-        ("bases", PDF),
-        ("bases.pdf", b""),
+        ("bases.pdf", b"MZ\x90\x00\x03\x00\x00\x00" + b"\x00" * 200, "file_content_mismatch"),
+        ("bases.docx", plain_zip(), "file_content_mismatch"),  # a zip that is not Word
+        ("bases.docx", PDF, "file_content_mismatch"),
+        ("bases.xlsx", docx_bytes(), "file_content_mismatch"),
+        ("bases.exe", b"MZ\x90\x00", "file_type_not_allowed"),
+        ("bases", PDF, "file_type_not_allowed"),
+        ("bases.pdf", b"", "file_empty"),
     ],
 )
-def test_files_that_are_not_what_they_claim_are_refused(process, name, content):
-    with pytest.raises(DomainError):
+def test_files_that_are_not_what_they_claim_are_refused(process, name, content, code):
+    with pytest.raises(DomainError) as refusal:
         publish(*process, name, content)
+    assert (refusal.value.code, refusal.value.field) == (code, "file")
     assert not ProcessDocument.objects.exists()
 
 
 def test_size_limit_is_configurable(process, settings):
     settings.DOCUMENT_MAX_UPLOAD_BYTES = 1024
-    with pytest.raises(DomainError, match="MB"):
+    with pytest.raises(DomainError, match="1 KB") as refusal:
         publish(*process, "bases.pdf", PDF + b"0" * 2048)
+    assert refusal.value.code == "file_too_large"
 
 
 def test_documents_are_immutable_in_the_database(process):
@@ -134,8 +136,9 @@ def test_an_amendment_replaces_with_a_reason_and_is_announced(process):
     call = WorkingCalendar().next_working_day(timezone.localdate())
     processes.set_calendar(staff, proc, lp_calendar(call))
     processes.transition(staff, proc, "publish")
-    with pytest.raises(DomainError):
+    with pytest.raises(DomainError) as refusal:
         publish(proc, staff, "bases-v2.pdf", PDF + b"%v2", replaces=original)
+    assert (refusal.value.code, refusal.value.field) == ("reason_required", "reason")
     amended = publish(
         proc, staff, "bases-v2.pdf", PDF + b"%v2", replaces=original, reason="Corrige el anexo 3"
     )
@@ -143,8 +146,9 @@ def test_an_amendment_replaces_with_a_reason_and_is_announced(process):
     assert Event.objects.filter(
         kind="process.document_published", object_id=str(amended.pk)
     ).exists()
-    with pytest.raises(DomainError):
+    with pytest.raises(DomainError) as refusal:
         publish(proc, staff, "bases-v3.pdf", PDF + b"%v3", replaces=original, reason="otra vez")
+    assert (refusal.value.code, refusal.value.field) == ("already_replaced", "replaces")
 
 
 def test_public_page_lists_documents_with_hash_and_serves_them(client, process):
