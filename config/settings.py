@@ -254,6 +254,16 @@ SPECTACULAR_SETTINGS = {
 OCDS_PREFIX = os.environ.get("OCDS_PREFIX", "ocds-xxxxxx")
 DOCUMENT_MAX_UPLOAD_BYTES = int(os.environ.get("DOCUMENT_MAX_UPLOAD_BYTES", 20 * 1024 * 1024))
 PLAN_UPLOAD_MAX_BYTES = int(os.environ.get("PLAN_UPLOAD_MAX_BYTES", 5 * 1024 * 1024))
+PLAN_UPLOAD_MAX_ITEMS = int(os.environ.get("PLAN_UPLOAD_MAX_ITEMS", 20_000))
+# ZIP containers (ZIP, DOCX, XLSX) are checked from their headers before anything reads them.
+UPLOAD_MAX_UNCOMPRESSED_BYTES = int(
+    os.environ.get("UPLOAD_MAX_UNCOMPRESSED_BYTES", 100 * 1024 * 1024)
+)
+PLAN_UPLOAD_MAX_UNCOMPRESSED_BYTES = int(
+    os.environ.get("PLAN_UPLOAD_MAX_UNCOMPRESSED_BYTES", 25 * 1024 * 1024)
+)
+UPLOAD_MAX_ARCHIVE_ENTRIES = int(os.environ.get("UPLOAD_MAX_ARCHIVE_ENTRIES", 2000))
+UPLOAD_MAX_COMPRESSION_RATIO = int(os.environ.get("UPLOAD_MAX_COMPRESSION_RATIO", 100))
 
 # Security: safe defaults; production (DEBUG off) turns on HTTPS-only cookies and HSTS.
 SESSION_COOKIE_HTTPONLY = True

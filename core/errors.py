@@ -2,13 +2,20 @@
 
 
 class DomainError(Exception):
-    """A rule of the domain refused the request. `message` is shown to the user as is."""
+    """A rule of the domain refused the request. `message` is shown to the user as is;
+    `code` is stable (tests and API clients match on it, never on the wording)."""
 
-    def __init__(self, message: str, *, field: str | None = None):
+    def __init__(self, message: str, *, field: str | None = None, code: str = "invalid"):
         super().__init__(message)
         self.message = message
         self.field = field
+        self.code = code
 
     def add_to(self, form) -> None:
         """Show the message on the form: next to its field, or above the form."""
-        form.add_error(self.field if self.field in form.fields else None, self.message)
+        from django.core.exceptions import ValidationError
+
+        form.add_error(
+            self.field if self.field in form.fields else None,
+            ValidationError(self.message, code=self.code),
+        )

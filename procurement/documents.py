@@ -1,14 +1,15 @@
 """Checking an uploaded document by its content, not its name: PDF, DOCX, XLSX or ZIP only,
-up to DOCUMENT_MAX_UPLOAD_BYTES (20 MB by default)."""
+within the limits of `procurement.uploads.document_limits()`. ZIP containers are judged from
+their headers (procurement.uploads.check_archive): nothing is decompressed here."""
 
 import hashlib
-import zipfile
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.utils.translation import gettext as _
 
 from core.errors import DomainError
+
+from .uploads import check_archive, check_size, document_limits, safe_filename
 
 ALLOWED = {
     "pdf": "application/pdf",
@@ -24,10 +25,11 @@ class CheckedFile:
     content_type: str
     sha256: str
     size: int
+    filename: str
 
 
 def _sniff(upload) -> str | None:
-    """The real type from the first bytes (and, for ZIP containers, their parts)."""
+    """The real type from the first bytes (and, for ZIP containers, their part names)."""
     upload.seek(0)
     head = upload.read(8)
     upload.seek(0)
@@ -35,15 +37,7 @@ def _sniff(upload) -> str | None:
         return "pdf"
     if not head.startswith(b"PK\x03\x04"):
         return None
-    try:
-        with zipfile.ZipFile(upload) as archive:
-            names = set(archive.namelist())
-            if archive.testzip() is not None:
-                return None
-    except (zipfile.BadZipFile, OSError, ValueError):
-        return None
-    finally:
-        upload.seek(0)
+    names = set(check_archive(upload, document_limits()))
     if "[Content_Types].xml" in names and any(n.startswith("word/") for n in names):
         return "docx"
     if "[Content_Types].xml" in names and any(n.startswith("xl/") for n in names):
@@ -52,19 +46,17 @@ def _sniff(upload) -> str | None:
 
 
 def check_document(upload) -> CheckedFile:
-    """Refuse with a clear message anything that is not what it says it is."""
-    limit = settings.DOCUMENT_MAX_UPLOAD_BYTES
-    if upload.size == 0:
-        raise DomainError(_("The file is empty."), field="file")
-    if upload.size > limit:
-        raise DomainError(
-            _("The file is %(size).1f MB; the limit is %(limit).0f MB.")
-            % {"size": upload.size / 1024 / 1024, "limit": limit / 1024 / 1024},
-            field="file",
-        )
-    extension = (upload.name or "").rsplit(".", 1)[-1].lower() if "." in (upload.name or "") else ""
+    """Refuse with a clear message anything that is not what it says it is, or that would
+    cost whoever opens it more than its limits."""
+    check_size(upload, document_limits())
+    name = upload.name or ""
+    extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if extension not in ALLOWED:
-        raise DomainError(_("Only PDF, DOCX, XLSX or ZIP files are accepted."), field="file")
+        raise DomainError(
+            _("Only PDF, DOCX, XLSX or ZIP files are accepted."),
+            field="file",
+            code="file_type_not_allowed",
+        )
     actual = _sniff(upload)
     if actual != extension:
         raise DomainError(
@@ -73,9 +65,16 @@ def check_document(upload) -> CheckedFile:
             )
             % {"extension": extension.upper()},
             field="file",
+            code="file_content_mismatch",
         )
     digest = hashlib.sha256()
     for chunk in upload.chunks():
         digest.update(chunk)
     upload.seek(0)
-    return CheckedFile(extension, ALLOWED[extension], digest.hexdigest(), upload.size)
+    return CheckedFile(
+        extension,
+        ALLOWED[extension],
+        digest.hexdigest(),
+        upload.size,
+        safe_filename(name, extension),
+    )

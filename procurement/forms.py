@@ -7,7 +7,7 @@ from core.codelists import DirectCause, ObjectType, ProcedureType, Stage
 from core.models import CatalogItem, Department, FiscalYear
 
 from .models import PlanItem, ProcessDocument
-from .plan_import import max_upload_bytes
+from .uploads import document_limits, plan_limits, plan_max_items
 
 
 class DateInput(forms.DateInput):
@@ -76,7 +76,6 @@ class PlanUploadForm(forms.Form):
     file = forms.FileField(
         label=_("CSV or XLSX file"),
         error_messages={"empty": _("The file is empty.")},
-        help_text=_("Columns as in the template; UTF-8 for CSV; up to 5 MB."),
     )
     mode = forms.ChoiceField(
         label=_("What to do with the draft's current items"),
@@ -88,14 +87,12 @@ class PlanUploadForm(forms.Form):
         widget=forms.RadioSelect,
     )
 
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        if upload.size > max_upload_bytes():
-            raise forms.ValidationError(
-                _("The file is %(size).1f MB; the limit is %(limit).0f MB.")
-                % {"size": upload.size / 1024 / 1024, "limit": max_upload_bytes() / 1024 / 1024}
-            )
-        return upload
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The limits are checked once, by plan_import.read_plan_file; here they are only said.
+        self.fields["file"].help_text = _(
+            "Columns as in the template; UTF-8 for CSV; up to %(limit)s and %(items)s items."
+        ) % {"limit": plan_limits().max_megabytes, "items": f"{plan_max_items():,}"}
 
 
 class PlanPublishForm(forms.Form):
@@ -228,7 +225,6 @@ class ProcessDocumentForm(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=200)
     file = forms.FileField(
         label=_("File"),
-        help_text=_("PDF, DOCX, XLSX or ZIP, up to 20 MB. Checked by its content."),
         error_messages={"empty": _("The file is empty.")},
     )
     replaces = forms.ModelChoiceField(
@@ -244,6 +240,10 @@ class ProcessDocumentForm(forms.Form):
     def __init__(self, *args, process, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["replaces"].queryset = process.documents.filter(replaced_by__isnull=True)
+        # The limits are checked once, by documents.check_document; here they are only said.
+        self.fields["file"].help_text = _(
+            "PDF, DOCX, XLSX or ZIP, up to %(limit)s. Checked by its content."
+        ) % {"limit": document_limits().max_megabytes}
 
 
 class ProcessOutsidePlanForm(ProcessCreateForm):

@@ -7,16 +7,19 @@ Row numbers are those a person sees in a spreadsheet: the header is row 1.
 
 import csv
 import io
+import itertools
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.conf import settings
 from django.utils.translation import gettext as _
 
 from core.codelists import ObjectType, ProcedureType
+from core.errors import DomainError
 from core.models import CatalogItem
 from core.text import plain
+
+from .uploads import check_archive, check_size, plan_limits, plan_max_items
 
 # (column header in the file, item field)
 COLUMNS = [
@@ -54,8 +57,12 @@ EXAMPLE_ROWS = [
         "no",
     ],
 ]
-MAX_ROWS = 20_000
-MAX_REPORTED_ERRORS = 300
+# The number of items is limited by plan_max_items() (PLAN_UPLOAD_MAX_ITEMS). Spreadsheets are
+# read up to MAX_COLUMNS columns: the template's nine and spare room for stray empty cells.
+MAX_COLUMNS = 26
+MAX_REPORTED_ERRORS = 200
+# A value from the file echoed in a message is cut here: the report must stay small.
+MAX_ECHOED_CHARS = 80
 
 _OBJECTS = {
     "bienes": ObjectType.GOODS,
@@ -84,11 +91,18 @@ def _plain(value: Any) -> str:
     return plain(("" if value is None else str(value)).replace("_", " "))
 
 
+def echo(value: Any) -> str:
+    """A value from the file as it may appear in a message: at most MAX_ECHOED_CHARS."""
+    text = "" if value is None else str(value)
+    return text if len(text) <= MAX_ECHOED_CHARS else text[: MAX_ECHOED_CHARS - 1] + "…"
+
+
 @dataclass(frozen=True)
 class RowError:
     row: int
     column: str
     message: str
+    code: str = "invalid"
 
 
 @dataclass
@@ -101,29 +115,25 @@ class ImportResult:
     def ok(self) -> bool:
         return not self.errors
 
-    def add(self, row: int, column: str, message: str) -> None:
+    def add(self, row: int, column: str, message: str, code: str = "invalid") -> None:
         if len(self.errors) < MAX_REPORTED_ERRORS:
-            self.errors.append(RowError(row, column, message))
+            self.errors.append(RowError(row, echo(column), message, code))
         else:
             self.more_errors += 1
 
 
-def max_upload_bytes() -> int:
-    return getattr(settings, "PLAN_UPLOAD_MAX_BYTES", 5 * 1024 * 1024)
-
-
 def read_plan_file(upload) -> ImportResult:
-    """Parse an uploaded file (Django UploadedFile) into clean item rows or a problem list."""
+    """Parse an uploaded file (Django UploadedFile) into clean item rows or a problem list.
+    Size, and for XLSX the ZIP container and the sheet's dimension, are checked before
+    anything is parsed (procurement.uploads)."""
     result = ImportResult()
     name = (upload.name or "").lower()
-    limit = max_upload_bytes()
-    if upload.size > limit:
-        result.add(0, "", _("The file is %(size).1f MB; the limit is %(limit).0f MB.") % {
-            "size": upload.size / 1024 / 1024, "limit": limit / 1024 / 1024})  # fmt: skip
+    try:
+        check_size(upload, plan_limits())
+    except DomainError as error:
+        result.add(0, "", error.message, error.code)
         return result
-    if upload.size == 0:
-        result.add(0, "", _("The file is empty."))
-        return result
+    upload.seek(0)
     data = upload.read()
     if name.endswith(".xlsx"):
         table = _read_xlsx(data, result)
@@ -162,30 +172,69 @@ def _read_csv(data: bytes, result: ImportResult) -> list[list[Any]] | None:
         return None
     first_line = text.split("\n", 1)[0]
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    max_rows = plan_max_items() + 1  # and the header
     try:
-        return list(csv.reader(io.StringIO(text), delimiter=delimiter))
+        # Never more rows than a plan can have: 5 MB of bare newlines would be 5 million.
+        table = list(
+            itertools.islice(csv.reader(io.StringIO(text), delimiter=delimiter), max_rows + 1)
+        )
     except csv.Error as error:
         result.add(0, "", _("The CSV file could not be read: %(problem)s.") % {"problem": error})
         return None
+    if len(table) > max_rows:
+        result.add(0, "", _("The file has more than %(max)s items.") % {
+            "max": f"{max_rows - 1:,}"}, "too_many_items")  # fmt: skip
+        return None
+    return table
 
 
 def _read_xlsx(data: bytes, result: ImportResult) -> list[list[Any]] | None:
     from openpyxl import load_workbook
+    from openpyxl.utils import get_column_letter
 
     if not data.startswith(b"PK\x03\x04"):
-        result.add(0, "", _("The file is not a valid XLSX spreadsheet."))
+        result.add(0, "", _("The file is not a valid XLSX spreadsheet."), "xlsx_invalid")
         return None
+    try:
+        check_archive(io.BytesIO(data), plan_limits())
+    except DomainError as error:
+        result.add(0, "", error.message, error.code)
+        return None
+    max_rows = plan_max_items() + 1  # and the header
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         sheet = workbook.worksheets[0]
+        # The declared dimension decides how wide openpyxl pads rows: refuse it when it is
+        # larger than a plan can be, and never read past the limits whatever it says.
+        if (sheet.max_column or 0) > MAX_COLUMNS or (sheet.max_row or 0) > max_rows:
+            result.add(
+                0,
+                "",
+                _(
+                    "The sheet declares %(rows)s rows and columns up to %(column)s; a plan file "
+                    "has at most %(items)s items and columns A to %(last)s. Delete the extra "
+                    "rows and columns and upload it again."
+                )
+                % {
+                    "rows": f"{sheet.max_row or 0:,}",
+                    "column": get_column_letter(min(sheet.max_column or 1, 18278)),
+                    "items": f"{max_rows - 1:,}",
+                    "last": get_column_letter(len(COLUMNS)),
+                },
+                "sheet_too_large",
+            )
+            workbook.close()
+            return None
         table = []
-        for row in sheet.iter_rows(values_only=True):
+        for row in sheet.iter_rows(max_row=max_rows + 1, max_col=MAX_COLUMNS, values_only=True):
             table.append(list(row))
-            if len(table) > MAX_ROWS + 1:
-                break
         workbook.close()
+        if len(table) > max_rows:  # rows go on past the limit (empty ones are not read further)
+            result.add(0, "", _("The file has more than %(max)s items.") % {
+                "max": f"{max_rows - 1:,}"}, "too_many_items")  # fmt: skip
+            return None
     except Exception:  # noqa: BLE001 - any failure to read is the same problem for the user
-        result.add(0, "", _("The file is not a valid XLSX spreadsheet."))
+        result.add(0, "", _("The file is not a valid XLSX spreadsheet."), "xlsx_invalid")
         return None
     return table
 
@@ -201,20 +250,26 @@ def _validate(table: list[list[Any]], result: ImportResult) -> None:
     expected = [name for name, _field in COLUMNS]
     missing = [name for name in expected if name not in header]
     unknown = [name for name in header if name and name not in expected]
+    duplicated = sorted({name for name in header if name and header.count(name) > 1})
     if missing:
         result.add(1, ", ".join(missing), _("Missing columns. The header must be: %(header)s.") % {
-            "header": ", ".join(expected)})  # fmt: skip
+            "header": ", ".join(expected)}, "header_missing_columns")  # fmt: skip
     if unknown:
-        result.add(1, ", ".join(unknown), _("Unknown columns. The header must be: %(header)s.") % {
-            "header": ", ".join(expected)})  # fmt: skip
-    if missing or unknown:
+        shown = ", ".join(echo(name) for name in unknown[:5]) + (", …" if len(unknown) > 5 else "")
+        result.add(1, shown, _("Unknown columns. The header must be: %(header)s.") % {
+            "header": ", ".join(expected)}, "header_unknown_columns")  # fmt: skip
+    if duplicated:
+        result.add(1, ", ".join(duplicated), _("Each column must appear once in the header; "
+                   "these appear more than once.") , "header_duplicate_columns")  # fmt: skip
+    if missing or unknown or duplicated:
         return
     body = table[1:]
     if not body:
         result.add(2, "", _("The file has a header but no items."))
         return
-    if len(body) > MAX_ROWS:
-        result.add(0, "", _("The file has more than %(max)s items.") % {"max": f"{MAX_ROWS:,}"})
+    if len(body) > plan_max_items():
+        result.add(0, "", _("The file has more than %(max)s items.") % {
+            "max": f"{plan_max_items():,}"}, "too_many_items")  # fmt: skip
         return
     position = {name: header.index(name) for name in expected}
     codes = set()
@@ -260,7 +315,7 @@ def _validate(table: list[list[Any]], result: ImportResult) -> None:
             result.add(
                 row_number,
                 "codigo_catalogo",
-                _("Code %(code)s is not in the catalog.") % {"code": code},
+                _("Code %(code)s is not in the catalog.") % {"code": echo(code)},
             )
         row["catalog_item"] = item
 

@@ -190,12 +190,17 @@ class StatusChange(models.Model):
 
 
 def _document_path(instance, filename: str) -> str:
-    return f"procesos/{instance.process_id}/{instance.sha256[:16]}-{filename}"
+    """Content-addressed (see procurement.document_store). Rows published before this layout
+    keep their stored name, procesos/<process id>/<hash prefix>-<name>, and are read there."""
+    from ..document_store import name_for
+
+    return name_for(instance.sha256, filename.rsplit(".", 1)[-1].lower())
 
 
 class ProcessDocument(models.Model):
     """A published document of a process. Immutable: a correction is a new document that
-    points to the one it replaces (on PostgreSQL a trigger refuses UPDATE and DELETE)."""
+    points to the one it replaces (on PostgreSQL a trigger refuses UPDATE and DELETE). Its
+    file is stored under its SHA-256 (procurement.document_store), checked when served."""
 
     class Kind(models.TextChoices):
         DRAFT_BASES = "draft_bases", _("Draft tender documents (advance publication)")

@@ -18,6 +18,7 @@ from core.workdays import calendar as working_calendar
 from notifications import events
 from notifications.models import PROCESS_ACTION_KINDS, EventKind
 
+from .. import document_store
 from ..calendar_rules import calendar_problems, stages_of
 from ..documents import check_document
 from ..models import (
@@ -461,34 +462,44 @@ def publish_document(
     require_entity_staff(actor, process)
     process = ProcurementProcess.objects.select_for_update().get(pk=process.pk)
     if process.status in FINAL_STATUSES:
-        raise DomainError(_("A finished process takes no new documents."))
+        raise DomainError(_("A finished process takes no new documents."), code="process_finished")
     if kind not in ProcessDocument.Kind.values:
-        raise DomainError(_("Choose the kind of document."), field="kind")
+        raise DomainError(_("Choose the kind of document."), field="kind", code="document_kind")
     if replaces is not None:
         kind = replaces.kind  # an amendment is the same kind of document as what it replaces
     if kind in STAGE_DOCUMENT_KINDS and not checked_by_stage_service and replaces is None:
         # Answers and integrated bases have their own rules (procurement.services.participation).
         raise DomainError(
-            _("Publish the answers and the integrated bases with their own actions."), field="kind"
+            _("Publish the answers and the integrated bases with their own actions."),
+            field="kind",
+            code="stage_document_has_own_action",
         )
     if not title.strip():
-        raise DomainError(_("The document needs a title."), field="title")
+        raise DomainError(_("The document needs a title."), field="title", code="title_required")
     if replaces is not None:
         if replaces.process_id != process.pk:
             raise DomainError(
-                _("A document can only replace another of the same process."), field="replaces"
+                _("A document can only replace another of the same process."),
+                field="replaces",
+                code="replaces_other_process",
             )
         if ProcessDocument.objects.filter(replaces=replaces).exists():
-            raise DomainError(_("That document has already been replaced."), field="replaces")
+            raise DomainError(
+                _("That document has already been replaced."),
+                field="replaces",
+                code="already_replaced",
+            )
         if not reason.strip():
-            raise DomainError(_("An amendment must state its reason."), field="reason")
+            raise DomainError(
+                _("An amendment must state its reason."), field="reason", code="reason_required"
+            )
     checked = check_document(upload)
     document = ProcessDocument(
         process=process,
         entity_id=process.entity_id,
         kind=kind,
         title=title.strip(),
-        filename=upload.name.rsplit("/", 1)[-1][:200],
+        filename=checked.filename,
         content_type=checked.content_type,
         size=checked.size,
         sha256=checked.sha256,
@@ -497,7 +508,11 @@ def publish_document(
         published_at=timezone.now(),
         published_by=actor,
     )
-    document.file.save(document.filename, upload, save=False)
+    # Written under its hash only now that every check passed; should this transaction
+    # roll back, the file is an unreferenced orphan that document_store.prune_orphans removes.
+    document.file.name = document_store.store(
+        upload, sha256=checked.sha256, extension=checked.extension
+    )
     document.save()
     payload = {"identifier": process.identifier, "title": document.title, "kind": kind, "sha256": checked.sha256,
                "replaces": replaces.pk if replaces else None}  # fmt: skip

@@ -1,5 +1,7 @@
 """Public pages of the selection processes."""
 
+import logging
+
 from django.core.paginator import Paginator
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404, render
@@ -9,12 +11,15 @@ from accounts import permissions
 from core.filtering import filter_status, invalid_export
 from suppliers.models import Supplier
 
+from .. import document_store
 from ..calendar_rules import stage_progress
 from ..exports import csv_response
 from ..filters import ProcessFilter
 from ..models import ProcessStatus
 from ..queries import public_documents, public_processes, viewable_processes
 from ..services.participation import sme_refusal
+
+logger = logging.getLogger(__name__)
 
 
 def process_list(request):
@@ -82,9 +87,19 @@ def _supplier_context(request, process) -> dict:
 
 
 def process_document(request, identifier, document_id):
-    """Download a published document (as an attachment: never rendered by the browser)."""
+    """Download a published document (as an attachment: never rendered by the browser), only
+    while its file still has the SHA-256 the page publishes."""
     document = get_object_or_404(public_documents(), pk=document_id, process__identifier=identifier)
-    response = FileResponse(document.file.open("rb"), as_attachment=True, filename=document.filename,
+    try:
+        handle = document_store.open_verified(document.file.name, document.sha256)
+    except document_store.DocumentUnavailable as error:
+        logger.error(
+            "Document %s of %s not served: %s (expected SHA-256 %s, found %s)",
+            document.pk, identifier, error, document.sha256, error.actual or "-",
+        )  # fmt: skip
+        context = {"process": document.process, "document": document}
+        return render(request, "procurement/document_unavailable.html", context, status=503)
+    response = FileResponse(handle, as_attachment=True, filename=document.filename,
                             content_type=document.content_type)  # fmt: skip
     response["X-Content-SHA256"] = document.sha256
     return response

@@ -134,7 +134,8 @@ def test_a_20_mb_file_is_refused_before_reading(workspace):
     big = HEADER + "\n" + (GOOD_ROW + "\n") * (20 * 1024 * 1024 // len(GOOD_ROW))
     response = upload(client, version, csv_file(big))
     assert response.status_code == 400
-    assert "el límite es 5 MB" in response.content.decode()
+    assert [e.code for e in response.context["upload_result"].errors] == ["file_too_large"]
+    assert "5 MB" in response.content.decode()
     assert descriptions(version) == ["Ítem existente"]
 
 
