@@ -1,3 +1,5 @@
+import unicodedata
+
 from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import (
@@ -69,7 +71,13 @@ class PortalPasswordResetForm(PasswordResetForm):
     by an admin who chose to e-mail a set-password link)."""
 
     def get_users(self, email):
-        return User.objects.filter(email__iexact=email.strip(), is_active=True)
+        wanted = unicodedata.normalize("NFKC", email.strip()).casefold()
+        return (
+            user
+            for user in User.objects.filter(email__iexact=email.strip(), is_active=True)
+            # As Django does: the database's case folding may match look-alike addresses.
+            if unicodedata.normalize("NFKC", user.email).casefold() == wanted
+        )
 
 
 class PortalSetPasswordForm(SetPasswordForm):
