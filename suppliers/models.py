@@ -39,6 +39,11 @@ class Supplier(models.Model):
     awaiting_confirmation = models.BooleanField(
         _("awaiting e-mail confirmation"), default=False, db_index=True
     )
+    # A confirmed mailbox does not prove who owns a RUC: a self-registered supplier acts in
+    # processes only once an admin approves its claim (suppliers.services.approve_ownership).
+    ownership_provisional = models.BooleanField(
+        _("ownership under review"), default=False, db_index=True
+    )
     # The current classification, kept by suppliers.services.classify_supplier (its history
     # lives in SizeClassification).
     size_class = models.CharField(

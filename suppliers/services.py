@@ -218,6 +218,7 @@ def register_supplier(
                 domicile=domicile,
                 email=email,
                 awaiting_confirmation=True,
+                ownership_provisional=True,
             )
             Membership.objects.create(user=user, role=Role.SUPPLIER_USER, supplier=supplier)
             audit.record(
@@ -252,3 +253,56 @@ def activate_registration(user, *, registry_days: int = 365) -> None:
         supplier.awaiting_confirmation = False
         supplier.save(update_fields=["awaiting_confirmation"])
         renew_registry(supplier, today + timedelta(days=registry_days), actor=user)
+
+
+def approve_ownership(supplier: Supplier, *, actor) -> None:
+    """An admin, having reviewed the claim (legal name, domicile, e-mail domain against the
+    RUC), confirms that the supplier's users act for the company; until then they can browse
+    and subscribe but not take part in processes."""
+    with transaction.atomic():
+        supplier = Supplier.objects.select_for_update().get(pk=supplier.pk)
+        if supplier.awaiting_confirmation:
+            raise DomainError(
+                _("The registration's e-mail is not confirmed yet."),
+                code="registration_unconfirmed",
+            )
+        if not supplier.ownership_provisional:
+            return
+        supplier.ownership_provisional = False
+        supplier.save(update_fields=["ownership_provisional"])
+        audit.record(
+            actor,
+            "supplier.ownership_approved",
+            supplier,
+            {
+                "ruc": supplier.ruc,
+                "users": sorted(supplier.memberships.values_list("user__email", flat=True)),
+            },
+        )
+
+
+def require_may_act_in_processes(supplier: Supplier, *, day: date | None = None) -> None:
+    """The one check of "may act for this supplier in processes" (register as participant,
+    bid): its registry is in force on `day` and its ownership is not under review."""
+    if supplier.ownership_provisional or supplier.awaiting_confirmation:
+        raise DomainError(
+            _(
+                "The portal's administrators are reviewing who owns this RUC: you can take part "
+                "in processes once they approve it."
+            ),
+            code="ownership_under_review",
+        )
+    if not supplier.registry_valid_on(day):
+        raise DomainError(
+            _("Your supplier registry is not in force: renew it to take part."),
+            code="registry_not_in_force",
+        )
+
+
+def may_act_in_processes(supplier: Supplier, *, day: date | None = None) -> bool:
+    """What pages ask before offering a process action (the same rule the services apply)."""
+    try:
+        require_may_act_in_processes(supplier, day=day)
+    except DomainError:
+        return False
+    return True
