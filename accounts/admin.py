@@ -4,6 +4,8 @@ from django.utils.translation import gettext_lazy as _
 
 from core.admin_audit import AuditedModelAdmin
 
+from . import services
+from .forms import AdminAccountCreationForm
 from .models import Membership, User
 
 
@@ -33,7 +35,23 @@ class UserAdmin(AuditedModelAdmin, DjangoUserAdmin):
         (_("Access"), {"fields": ("is_active", "is_staff", "is_superuser", "email_verified_at")}),
         (_("Dates"), {"fields": ("last_login", "date_joined")}),
     )
-    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+    add_form = AdminAccountCreationForm
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("email", "full_name", "usable_password", "password1", "password2"),
+            },
+        ),
+    )
+
+    def save_model(self, request, obj, form, change):
+        """A new account is either verified (the admin set its password) or is sent a
+        set-password link; it is never left unverified for a registration to claim."""
+        super().save_model(request, obj, form, change)
+        if not change and getattr(form, "sends_set_password_link", False):
+            services.send_set_password_email(obj)
 
 
 @admin.register(Membership)

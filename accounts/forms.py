@@ -1,23 +1,58 @@
+import unicodedata
+
 from django import forms
 from django.contrib.auth import password_validation
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import (
+    AdminUserCreationForm,
+    AuthenticationForm,
+    PasswordResetForm,
+    SetPasswordForm,
+)
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from core.models import Department, District, FiscalYear
 from core.ruc import validate_ruc
 from core.text import plain
 
+from . import services, throttle
 from .models import User
 
 
+def throttled_error(seconds: int) -> forms.ValidationError:
+    return forms.ValidationError(
+        ngettext(
+            "Too many attempts; wait %(seconds)d second.",
+            "Too many attempts; wait %(seconds)d seconds.",
+            seconds,
+        )
+        % {"seconds": seconds},
+        code="throttled",
+    )
+
+
+def is_throttled(form) -> bool:
+    return any(error.code == "throttled" for error in form.non_field_errors().as_data())
+
+
 class EmailLoginForm(AuthenticationForm):
-    """Login by e-mail; an unverified account is told to confirm its address first."""
+    """Login by e-mail; an unverified account is told to confirm its address first. Repeated
+    failures for an account or from an address make the next attempt wait (accounts.throttle);
+    while it must wait, the password is not even checked."""
 
     def clean(self):
+        keys = {
+            "account": self.cleaned_data.get("username", ""),
+            "address": throttle.client_address(self.request) if self.request else "",
+        }
+        wait = throttle.check_throttle("login", keys)
+        if wait:
+            raise throttled_error(wait)
         try:
-            return super().clean()
+            cleaned = super().clean()
         except forms.ValidationError:
+            throttle.record_failure("login", keys)
             email = self.cleaned_data.get("username", "")
             password = self.cleaned_data.get("password", "")
             user = User.objects.filter(email__iexact=email).first()
@@ -27,6 +62,67 @@ class EmailLoginForm(AuthenticationForm):
                     code="unverified",
                 ) from None
             raise
+        throttle.reset_throttle("login", {"account": keys["account"]})
+        return cleaned
+
+
+class PortalPasswordResetForm(PasswordResetForm):
+    """Django's reset request, also for active accounts that have no password yet (created
+    by an admin who chose to e-mail a set-password link)."""
+
+    def get_users(self, email):
+        wanted = unicodedata.normalize("NFKC", email.strip()).casefold()
+        return (
+            user
+            for user in User.objects.filter(email__iexact=email.strip(), is_active=True)
+            # As Django does: the database's case folding may match look-alike addresses.
+            if unicodedata.normalize("NFKC", user.email).casefold() == wanted
+        )
+
+
+class PortalSetPasswordForm(SetPasswordForm):
+    """Choosing a password through an e-mailed link also proves the address."""
+
+    def save(self, commit=True):
+        return services.set_password_from_link(
+            self.user, self.cleaned_data["new_password1"], commit=commit
+        )
+
+
+class AdminAccountCreationForm(AdminUserCreationForm):
+    """An admin creates an account either with a password (the admin vouches for the
+    address: it is marked verified) or without one: the user then gets a set-password link
+    by e-mail, and choosing the password confirms the address."""
+
+    class Meta:
+        model = User
+        fields = ("email", "full_name")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["usable_password"].label = _("Password")
+        self.fields["usable_password"].choices = [
+            ("true", _("Set it now (the address is taken as verified)")),
+            ("false", _("E-mail the user a link to choose it")),
+        ]
+        self.fields["usable_password"].help_text = ""
+
+    def clean_email(self):
+        email = self.cleaned_data["email"].strip().lower()
+        if User.objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError(
+                _("An account with this e-mail already exists."), code="unique"
+            )
+        return email
+
+    def save(self, commit=True):
+        user = super().save(commit=False)
+        self.sends_set_password_link = not user.has_usable_password()
+        if not self.sends_set_password_link:
+            user.email_verified_at = timezone.now()
+        if commit:
+            user.save()
+        return user
 
 
 def resolve_district(department: Department, text: str) -> District:

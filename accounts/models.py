@@ -42,6 +42,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
     email_verified_at = models.DateTimeField(_("e-mail verified at"), null=True, blank=True)
+    # Made by the public registration form (not by an admin): only such an account, while
+    # never confirmed and never used, may lapse and be replaced by a new registration.
+    self_registered = models.BooleanField(_("self-registered"), default=False, editable=False)
 
     objects = UserManager()
 
@@ -123,3 +126,25 @@ class Membership(models.Model):
     def __str__(self) -> str:
         scope = self.entity or self.supplier
         return f"{self.user} · {self.get_role_display()}" + (f" · {scope}" if scope else "")
+
+
+class ThrottleCounter(models.Model):
+    """Recent failed attempts (logins, registrations, password resets) of one account or
+    one client address, kept in the database so every process sees the same count; see
+    accounts.throttle for the delays they cause."""
+
+    scope = models.CharField(_("scope"), max_length=40)
+    key = models.CharField(_("key"), max_length=254)
+    failures = models.PositiveIntegerField(_("failures"), default=0)
+    window_started_at = models.DateTimeField(_("window started"))
+    last_failure_at = models.DateTimeField(_("last failure"))
+
+    class Meta:
+        verbose_name = _("throttle counter")
+        verbose_name_plural = _("throttle counters")
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "key"], name="throttle_counter_unique_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key}: {self.failures}"

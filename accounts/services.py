@@ -1,10 +1,14 @@
-"""Account changes: e-mail verification."""
+"""Account changes: e-mail verification, passwords chosen through e-mailed links, and the
+notices that keep registration from revealing which addresses have accounts."""
 
 from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
 from django.core import signing
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
 from core import audit
@@ -16,7 +20,12 @@ _VERIFY_SALT = "accounts.email-verification"
 
 
 def verification_token(user: User) -> str:
-    return signing.dumps({"user": user.pk, "email": user.email}, salt=_VERIFY_SALT)
+    # Bound to this registration (date_joined): a lapsed claim's old link never confirms the
+    # account that replaced it.
+    return signing.dumps(
+        {"user": user.pk, "email": user.email, "joined": user.date_joined.isoformat()},
+        salt=_VERIFY_SALT,
+    )
 
 
 def verification_url(user: User) -> str:
@@ -46,7 +55,10 @@ def verify_email(token: str) -> User:
     user = (
         User.objects.select_for_update().filter(pk=payload["user"], email=payload["email"]).first()
     )
-    if user is None:
+    # Links sent before they carried "joined" stay valid until they expire.
+    if user is None or payload.get("joined", user.date_joined.isoformat()) != (
+        user.date_joined.isoformat()
+    ):
         raise DomainError(_("This verification link is not valid."))
     if user.email_verified_at is None:
         user.email_verified_at = timezone.now()
@@ -56,4 +68,41 @@ def verify_email(token: str) -> User:
         from suppliers.services import activate_registration
 
         activate_registration(user)
+    return user
+
+
+def set_password_url(user: User) -> str:
+    """A one-time link (Django's password reset token) to choose a password."""
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    return settings.SITE_URL + reverse("accounts:set_password", args=[uid, token])
+
+
+def send_set_password_email(user: User) -> None:
+    """Queue the set-password link for an account an admin created without a password."""
+    from .tasks import send_set_password_email as task
+
+    transaction.on_commit(lambda: task.delay(user.pk), robust=True)
+
+
+def send_registration_attempt_notice(user: User) -> None:
+    """Tell the owner of an existing account that someone tried to register with the
+    address (registration answers the same whether or not the address has an account)."""
+    from .tasks import send_registration_attempt_notice as task
+
+    transaction.on_commit(lambda: task.delay(user.pk), robust=True)
+
+
+@transaction.atomic
+def set_password_from_link(user: User, password: str, *, commit: bool = True) -> User:
+    """Set the password chosen through an e-mailed link (reset or first password); the link
+    reached the mailbox, so the address counts as verified."""
+    user.set_password(password)
+    fields = ["password"]
+    if user.email_verified_at is None:
+        user.email_verified_at = timezone.now()
+        fields.append("email_verified_at")
+    if commit:
+        user.save(update_fields=fields)
+        audit.record(user, "account.password_set", user, {"via": "e-mailed link"})
     return user

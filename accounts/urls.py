@@ -2,20 +2,36 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from . import views
-from .forms import EmailLoginForm
 
 app_name = "accounts"
 
 urlpatterns = [
-    path(
-        "ingresar/",
-        auth_views.LoginView.as_view(
-            template_name="accounts/login.html", authentication_form=EmailLoginForm
-        ),
-        name="login",
-    ),
+    path("ingresar/", views.LoginView.as_view(), name="login"),
     path("salir/", auth_views.LogoutView.as_view(), name="logout"),
     path("registro/", views.register, name="register"),
     path("registro/enviado/", views.registration_sent, name="registration_sent"),
     path("verificar/<str:token>/", views.verify, name="verify"),
+    path("contrasena/restablecer/", views.PasswordResetView.as_view(), name="password_reset"),
+    path(
+        "contrasena/restablecer/enviado/",
+        auth_views.PasswordResetDoneView.as_view(template_name="accounts/password_reset_done.html"),
+        name="password_reset_done",
+    ),
+    path(
+        "contrasena/restablecer/<uidb64>/<token>/",
+        views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "contrasena/definir/<uidb64>/<token>/",
+        views.PasswordResetConfirmView.as_view(first_password=True),
+        name="set_password",
+    ),
+    path(
+        "contrasena/lista/",
+        auth_views.PasswordResetCompleteView.as_view(
+            template_name="accounts/password_reset_complete.html"
+        ),
+        name="password_reset_complete",
+    ),
 ]

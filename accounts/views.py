@@ -1,38 +1,73 @@
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from core.errors import DomainError
 from suppliers.services import register_supplier
 
-from . import services
-from .forms import SupplierRegistrationForm
+from . import services, throttle
+from .forms import (
+    EmailLoginForm,
+    PortalPasswordResetForm,
+    PortalSetPasswordForm,
+    SupplierRegistrationForm,
+    is_throttled,
+    throttled_error,
+)
+
+TOO_MANY_REQUESTS = 429
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login with the portal's form; a throttled attempt answers 429."""
+
+    template_name = "accounts/login.html"
+    authentication_form = EmailLoginForm
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        if is_throttled(form):
+            response.status_code = TOO_MANY_REQUESTS
+        return response
 
 
 @require_http_methods(["GET", "POST"])
 def register(request):
-    """Supplier self-registration; the account works once the e-mail is confirmed."""
+    """Supplier self-registration; the account works once the e-mail is confirmed. The answer
+    is the same whether or not the e-mail already has an account (its owner is told)."""
     form = SupplierRegistrationForm(request.POST or None)
+    status = 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
-            register_supplier(
-                ruc=data["ruc"],
-                legal_name=data["legal_name"],
-                domicile=data["domicile"],
-                email=data["email"],
-                password=data["password1"],
-                full_name=data["full_name"],
-                sales_year=data["sales_year"],
-                annual_sales=data["annual_sales"],
-                workers=data["workers"],
-            )
-        except DomainError as error:
-            error.add_to(form)
+        keys = {"address": throttle.client_address(request), "email": data["email"]}
+        wait = throttle.check_throttle("register", keys)
+        if wait:
+            form.add_error(None, throttled_error(wait))
+            status = TOO_MANY_REQUESTS
         else:
-            return redirect("accounts:registration_sent")
-    status = 400 if request.method == "POST" else 200
+            throttle.record_failure("register", keys)  # every registration sends an e-mail
+            try:
+                register_supplier(
+                    ruc=data["ruc"],
+                    legal_name=data["legal_name"],
+                    domicile=data["domicile"],
+                    email=data["email"],
+                    password=data["password1"],
+                    full_name=data["full_name"],
+                    sales_year=data["sales_year"],
+                    annual_sales=data["annual_sales"],
+                    workers=data["workers"],
+                )
+            except DomainError as error:
+                error.add_to(form)
+            else:
+                return redirect("accounts:registration_sent")
+    if request.method == "POST" and status == 200:
+        status = 400
     return render(request, "accounts/register.html", {"form": form}, status=status)
 
 
@@ -49,3 +84,44 @@ def verify(request, token):
         )
     messages.success(request, _("Your e-mail is confirmed. You can log in now."))
     return redirect("accounts:login")
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset request: the same answer whether or not the address has an account;
+    repeated requests for an address or from a client wait (accounts.throttle)."""
+
+    template_name = "accounts/password_reset_form.html"
+    form_class = PortalPasswordResetForm
+    email_template_name = "accounts/email/password_reset.txt"
+    html_email_template_name = "accounts/email/password_reset.html"
+    subject_template_name = "accounts/email/password_reset_subject.txt"
+    success_url = reverse_lazy("accounts:password_reset_done")
+
+    def get_extra_email_context(self):
+        # Links use the configured site address, never the request's Host header.
+        return {"site_url": settings.SITE_URL}
+
+    def form_valid(self, form):
+        keys = {
+            "address": throttle.client_address(self.request),
+            "email": form.cleaned_data["email"],
+        }
+        wait = throttle.check_throttle("password_reset", keys)
+        if wait:
+            form.add_error(None, throttled_error(wait))
+            response = self.form_invalid(form)
+            response.status_code = TOO_MANY_REQUESTS
+            return response
+        throttle.record_failure("password_reset", keys)
+        self.extra_email_context = self.get_extra_email_context()
+        return super().form_valid(form)
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "accounts/password_reset_confirm.html"
+    form_class = PortalSetPasswordForm
+    success_url = reverse_lazy("accounts:password_reset_complete")
+    first_password = False
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "first_password": self.first_password}

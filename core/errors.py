@@ -8,8 +8,8 @@ class DomainError(Exception):
     def __init__(self, message: str, *, field: str | None = None, code: str = "invalid"):
         super().__init__(message)
         self.message = message
-        self.field = field
         self.code = code
+        self.field = field
 
     def add_to(self, form) -> None:
         """Show the message on the form: next to its field, or above the form."""

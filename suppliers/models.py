@@ -12,6 +12,13 @@ from core.models import CatalogItem, District, FiscalYear, SmeRule
 from core.ruc import validate_ruc
 
 
+class SupplierQuerySet(models.QuerySet):
+    def public(self):
+        """The one definition of a public supplier: in the registry, not a self-registration
+        whose e-mail was never confirmed (that one is nobody's business until confirmed)."""
+        return self.filter(awaiting_confirmation=False)
+
+
 class Supplier(models.Model):
     ruc = models.CharField(_("RUC"), max_length=11, unique=True, validators=[validate_ruc])
     legal_name = models.CharField(_("legal name"), max_length=255)
@@ -27,6 +34,16 @@ class Supplier(models.Model):
     )
     registry_valid_until = models.DateField(_("registry valid until"), null=True, blank=True)
     registered_at = models.DateTimeField(_("registered"), default=timezone.now)
+    # A self-registration stays a private claim until its user confirms the e-mail: not
+    # listed, not shown, and replaced by the next registration of the RUC once it lapses.
+    awaiting_confirmation = models.BooleanField(
+        _("awaiting e-mail confirmation"), default=False, db_index=True
+    )
+    # A confirmed mailbox does not prove who owns a RUC: a self-registered supplier acts in
+    # processes only once an admin approves its claim (suppliers.services.approve_ownership).
+    ownership_provisional = models.BooleanField(
+        _("ownership under review"), default=False, db_index=True
+    )
     # The current classification, kept by suppliers.services.classify_supplier (its history
     # lives in SizeClassification).
     size_class = models.CharField(
@@ -40,6 +57,8 @@ class Supplier(models.Model):
         verbose_name=_("size rule"),
         related_name="+",
     )
+
+    objects = SupplierQuerySet.as_manager()
 
     class Meta:
         ordering = ["legal_name"]

@@ -5,7 +5,8 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.db.models import Exists, OuterRef
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from core import audit
@@ -86,6 +87,81 @@ def renew_registry(supplier: Supplier, valid_until: date, *, actor=None) -> None
         )
 
 
+def _claim_lapse_age() -> timedelta:
+    return timedelta(seconds=settings.EMAIL_VERIFICATION_MAX_AGE)
+
+
+def lapsed_registration_claims():
+    """Accounts that are nothing but a lapsed self-registration claim: made by the public
+    registration form, never confirmed, never logged in, inactive, older than the
+    verification link, and with no membership other than the ones their unconfirmed
+    registrations created. Only these may be replaced by a new registration; every other
+    account is never touched by registration."""
+    from accounts.models import Membership, Role, User
+
+    other_memberships = Membership.objects.filter(user=OuterRef("pk")).exclude(
+        role=Role.SUPPLIER_USER, supplier__awaiting_confirmation=True
+    )
+    return User.objects.filter(
+        self_registered=True,
+        email_verified_at__isnull=True,
+        last_login__isnull=True,
+        is_active=False,
+        is_staff=False,
+        is_superuser=False,
+        date_joined__lt=timezone.now() - _claim_lapse_age(),
+    ).exclude(Exists(other_memberships))
+
+
+def _check_ruc_claimable(supplier: Supplier) -> None:
+    """A RUC in the registry can be registered again only when it is an unconfirmed claim
+    whose every claimant has lapsed; a RUC is public, so saying it is taken reveals nothing."""
+    claimants = supplier.memberships.all()
+    if not supplier.awaiting_confirmation:
+        if not claimants.exists():
+            raise DomainError(
+                _(
+                    "This RUC is in the registry without portal users: ask the portal's "
+                    "administrators for access."
+                ),
+                code="ruc_without_users",
+                field="ruc",
+            )
+        raise DomainError(
+            _("This RUC is already in the registry. Ask its users to give you access."),
+            code="ruc_taken",
+            field="ruc",
+        )
+    pending = claimants.exclude(user__in=lapsed_registration_claims())
+    newest = pending.order_by("-user__date_joined").values_list("user__date_joined", flat=True)
+    if newest:
+        lapses_at = timezone.localtime(newest[0] + _claim_lapse_age())
+        raise DomainError(
+            _(
+                "A registration of this RUC is waiting for its e-mail to be confirmed. If it is "
+                "not yours, you can register the RUC from %(moment)s, when that unconfirmed "
+                "claim lapses, or ask the portal's administrators."
+            )
+            % {"moment": formats.date_format(lapses_at, "SHORT_DATETIME_FORMAT")},
+            code="ruc_claim_pending",
+            field="ruc",
+        )
+
+
+def _release_lapsed_claim(supplier: Supplier) -> None:
+    """Remove a lapsed, never-confirmed registration of a RUC (it was never public)."""
+    audit.record(
+        None,
+        "supplier.claim_lapsed",
+        supplier,
+        {
+            "ruc": supplier.ruc,
+            "claimants": sorted(supplier.memberships.values_list("user__email", flat=True)),
+        },
+    )
+    supplier.delete()
+
+
 def register_supplier(
     *,
     ruc: str,
@@ -97,52 +173,53 @@ def register_supplier(
     sales_year: int,
     annual_sales: Decimal,
     workers: int | None,
-) -> Supplier:
+) -> Supplier | None:
     """Self-registration: the supplier enters the registry with its declared size and its
-    first user. Nothing is in force until the e-mail is confirmed: the user cannot log in and
-    the registry has no validity (so it cannot bid). A claim on a RUC or an e-mail that was
-    never confirmed lapses with its link, so the rightful owner can register again."""
+    first user. Nothing is public or in force until the e-mail is confirmed: the user cannot
+    log in, the supplier is not listed and its registry has no validity (it cannot bid). A
+    claim never confirmed lapses with its link, so the rightful owner can register again.
+
+    Registration never touches an existing account: when the e-mail already has one (other
+    than a lapsed claim), nothing is written, its owner is told by e-mail, and None is
+    returned, so the caller answers exactly as for a new registration."""
     from accounts.models import Membership, Role, User
-    from accounts.services import send_verification_email
+    from accounts.services import send_registration_attempt_notice, send_verification_email
 
     email = email.strip().lower()
-    lapsed = timezone.now() - timedelta(seconds=settings.EMAIL_VERIFICATION_MAX_AGE)
     try:
         with transaction.atomic():
             supplier = Supplier.objects.select_for_update().filter(ruc=ruc).first()
             if supplier is not None:
-                claims = supplier.memberships.select_related("user")
-                if not claims.exists():
-                    raise DomainError(
-                        _("This RUC is in the registry without portal users: ask the portal's "
-                          "administrators for access."),
-                        field="ruc",
-                    )  # fmt: skip
-                if any(m.user.email_verified_at or m.user.date_joined >= lapsed for m in claims):
-                    raise DomainError(
-                        _("This RUC is already in the registry. Ask its users to give you access."),
-                        field="ruc",
-                    )
-                claims.delete()  # a lapsed, never-confirmed claim
-                supplier.legal_name, supplier.domicile, supplier.email = (
-                    legal_name.strip(),
-                    domicile,
-                    email,
-                )
-                supplier.registry_valid_until = None
-                supplier.save()
-            else:
-                supplier = Supplier.objects.create(
-                    ruc=ruc, legal_name=legal_name.strip(), domicile=domicile, email=email
-                )
+                _check_ruc_claimable(supplier)
             user = User.objects.select_for_update().filter(email__iexact=email).first()
-            if user is not None and (user.email_verified_at or user.date_joined >= lapsed):
-                raise DomainError(_("An account with this e-mail already exists."), field="email")
-            if user is None:
-                user = User(email=email)
+            if user is not None and not lapsed_registration_claims().filter(pk=user.pk).exists():
+                if user.self_registered and user.email_verified_at is None and not user.is_active:
+                    send_verification_email(user)  # its own registration, still to confirm
+                else:
+                    send_registration_attempt_notice(user)
+                return None
+            if supplier is not None:
+                _release_lapsed_claim(supplier)
+            if user is not None:
+                for earlier in Supplier.objects.select_for_update().filter(
+                    memberships__user=user, awaiting_confirmation=True
+                ):
+                    if not earlier.memberships.exclude(user=user).exists():
+                        _release_lapsed_claim(earlier)
+                user.memberships.all().delete()
+            else:
+                user = User(email=email, self_registered=True)
             user.full_name, user.is_active, user.date_joined = full_name, False, timezone.now()
             user.set_password(password)
             user.save()
+            supplier = Supplier.objects.create(
+                ruc=ruc,
+                legal_name=legal_name.strip(),
+                domicile=domicile,
+                email=email,
+                awaiting_confirmation=True,
+                ownership_provisional=True,
+            )
             Membership.objects.create(user=user, role=Role.SUPPLIER_USER, supplier=supplier)
             audit.record(
                 user,
@@ -160,14 +237,72 @@ def register_supplier(
             send_verification_email(user)
     except IntegrityError:
         # Two submissions raced (a double click on a slow link): the first one won.
-        raise DomainError(_("This RUC or e-mail has just been registered.")) from None
+        raise DomainError(
+            _("This RUC or e-mail has just been registered."), code="registration_race"
+        ) from None
     return supplier
 
 
 def activate_registration(user, *, registry_days: int = 365) -> None:
-    """On e-mail confirmation, the registrations the user made come into force."""
+    """On e-mail confirmation, the registrations the user made come into force and become
+    public."""
     today = timezone.localdate()
-    for supplier in Supplier.objects.filter(
-        memberships__user=user, registry_valid_until__isnull=True
+    for supplier in Supplier.objects.select_for_update().filter(
+        memberships__user=user, awaiting_confirmation=True
     ):
+        supplier.awaiting_confirmation = False
+        supplier.save(update_fields=["awaiting_confirmation"])
         renew_registry(supplier, today + timedelta(days=registry_days), actor=user)
+
+
+def approve_ownership(supplier: Supplier, *, actor) -> None:
+    """An admin, having reviewed the claim (legal name, domicile, e-mail domain against the
+    RUC), confirms that the supplier's users act for the company; until then they can browse
+    and subscribe but not take part in processes."""
+    with transaction.atomic():
+        supplier = Supplier.objects.select_for_update().get(pk=supplier.pk)
+        if supplier.awaiting_confirmation:
+            raise DomainError(
+                _("The registration's e-mail is not confirmed yet."),
+                code="registration_unconfirmed",
+            )
+        if not supplier.ownership_provisional:
+            return
+        supplier.ownership_provisional = False
+        supplier.save(update_fields=["ownership_provisional"])
+        audit.record(
+            actor,
+            "supplier.ownership_approved",
+            supplier,
+            {
+                "ruc": supplier.ruc,
+                "users": sorted(supplier.memberships.values_list("user__email", flat=True)),
+            },
+        )
+
+
+def require_may_act_in_processes(supplier: Supplier, *, day: date | None = None) -> None:
+    """The one check of "may act for this supplier in processes" (register as participant,
+    bid): its registry is in force on `day` and its ownership is not under review."""
+    if supplier.ownership_provisional or supplier.awaiting_confirmation:
+        raise DomainError(
+            _(
+                "The portal's administrators are reviewing who owns this RUC: you can take part "
+                "in processes once they approve it."
+            ),
+            code="ownership_under_review",
+        )
+    if not supplier.registry_valid_on(day):
+        raise DomainError(
+            _("Your supplier registry is not in force: renew it to take part."),
+            code="registry_not_in_force",
+        )
+
+
+def may_act_in_processes(supplier: Supplier, *, day: date | None = None) -> bool:
+    """What pages ask before offering a process action (the same rule the services apply)."""
+    try:
+        require_may_act_in_processes(supplier, day=day)
+    except DomainError:
+        return False
+    return True

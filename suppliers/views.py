@@ -8,7 +8,9 @@ from .models import Supplier
 
 
 def supplier_list(request):
-    queryset = Supplier.objects.select_related("domicile__province__department", "size_rule")
+    queryset = Supplier.objects.public().select_related(
+        "domicile__province__department", "size_rule"
+    )
     supplier_filter = SupplierFilter(request.GET, queryset=queryset)
     page = Paginator(supplier_filter.qs.order_by("legal_name", "id"), 50).get_page(
         request.GET.get("page")
@@ -23,7 +25,8 @@ def supplier_detail(request, ruc):
     """The supplier's public record: registry status, size class with its rule and history,
     categories. Declared sales figures stay private; the class and the rule are public."""
     supplier = get_object_or_404(
-        Supplier.objects.select_related("domicile__province__department", "size_rule"), ruc=ruc
+        Supplier.objects.public().select_related("domicile__province__department", "size_rule"),
+        ruc=ruc,
     )
     context = {
         "supplier": supplier,

@@ -1,0 +1,113 @@
+"""Throttling of logins, registrations and password resets: repeated failures slow down the
+next attempt with growing delays, never a lockout.
+
+A competitor must not be able to shut a bidder out before a deadline, and a public internet
+booth or a ministry behind one address must not be blocked outright: the delay per account is
+capped at a few minutes, and an address gets many more free attempts (and a short cap) than
+an account. Counters live in the database (ThrottleCounter), so every process and worker
+shares them; a counter forgets its failures after a quiet window.
+"""
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from .models import ThrottleCounter
+
+
+@dataclass(frozen=True)
+class Policy:
+    free: int  # failures allowed before any delay
+    base_delay: int  # seconds of delay at the first failure past `free`, doubling after
+    max_delay: int  # the delay never grows beyond this (no lockout)
+    window: int  # seconds without failures after which the count starts again
+
+    def delay(self, failures: int) -> int:
+        if failures <= self.free:
+            return 0
+        return min(self.base_delay * 2 ** min(failures - self.free - 1, 30), self.max_delay)
+
+
+MINUTE, HOUR = 60, 3600
+
+# scope -> kind of key -> policy
+POLICIES: dict[str, dict[str, Policy]] = {
+    "login": {
+        "account": Policy(free=5, base_delay=2, max_delay=5 * MINUTE, window=HOUR),
+        "address": Policy(free=100, base_delay=1, max_delay=30, window=HOUR),
+    },
+    # Every valid registration or reset request counts: each one sends an e-mail.
+    "register": {
+        "email": Policy(free=3, base_delay=30, max_delay=15 * MINUTE, window=HOUR),
+        "address": Policy(free=20, base_delay=5, max_delay=5 * MINUTE, window=HOUR),
+    },
+    "password_reset": {
+        "email": Policy(free=3, base_delay=30, max_delay=15 * MINUTE, window=HOUR),
+        "address": Policy(free=20, base_delay=5, max_delay=5 * MINUTE, window=HOUR),
+    },
+}
+
+
+def now() -> datetime:
+    """The throttle's clock (tests move time by editing the counters' rows)."""
+    return timezone.now()
+
+
+def _normalise(value: str) -> str:
+    return (value or "").strip().lower()[:254]
+
+
+def _counters(scope: str, keys: dict[str, str]):
+    for kind, value in keys.items():
+        value = _normalise(value)
+        if value:
+            yield f"{scope}:{kind}", value, POLICIES[scope][kind]
+
+
+def check_throttle(scope: str, keys: dict[str, str]) -> int:
+    """Seconds the caller must wait before the next attempt for these keys (0: go ahead).
+    `keys` maps a kind of key of the scope's policy ("account", "address"...) to its value."""
+    moment, wait = now(), 0
+    for counter_scope, key, policy in _counters(scope, keys):
+        counter = ThrottleCounter.objects.filter(scope=counter_scope, key=key).first()
+        if counter is None or moment - counter.last_failure_at > timedelta(seconds=policy.window):
+            continue
+        until = counter.last_failure_at + timedelta(seconds=policy.delay(counter.failures))
+        wait = max(wait, math.ceil((until - moment).total_seconds()))
+    return wait
+
+
+def record_failure(scope: str, keys: dict[str, str]) -> None:
+    """Count one failed (or, for registrations and resets, one more) attempt against each
+    key, atomically: the row is locked while it is read and written."""
+    moment = now()
+    for counter_scope, key, policy in _counters(scope, keys):
+        with transaction.atomic():
+            counter, created = ThrottleCounter.objects.select_for_update().get_or_create(
+                scope=counter_scope,
+                key=key,
+                defaults={"failures": 1, "window_started_at": moment, "last_failure_at": moment},
+            )
+            if created:
+                continue
+            if moment - counter.last_failure_at > timedelta(seconds=policy.window):
+                counter.failures, counter.window_started_at = 1, moment
+            else:
+                counter.failures += 1
+            counter.last_failure_at = moment
+            counter.save(update_fields=["failures", "window_started_at", "last_failure_at"])
+
+
+def reset_throttle(scope: str, keys: dict[str, str]) -> None:
+    """Forget the failures of these keys (a successful login clears its account's count)."""
+    for counter_scope, key, _policy in _counters(scope, keys):
+        ThrottleCounter.objects.filter(scope=counter_scope, key=key).delete()
+
+
+def client_address(request) -> str:
+    """The client's address as the server sees it (behind a proxy, configure it to set
+    REMOTE_ADDR to the client's address)."""
+    return request.META.get("REMOTE_ADDR", "")
