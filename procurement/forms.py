@@ -11,7 +11,13 @@ from .plan_import import max_upload_bytes
 
 
 class DateInput(forms.DateInput):
+    """An <input type="date">: browsers accept only ISO values in it, whatever the page's
+    language, so the format is fixed (a localized "26/11/2026" shows as an empty field)."""
+
     input_type = "date"
+
+    def __init__(self, attrs=None, format=None):  # noqa: A002 (Django's own argument name)
+        super().__init__(attrs=attrs, format=format or "%Y-%m-%d")
 
 
 class PlanCreateForm(forms.Form):
