@@ -32,7 +32,10 @@ class PlanItemInline(ReadOnlyInline):
 
 
 @admin.register(ProcurementPlan)
-class ProcurementPlanAdmin(AuditedModelAdmin):
+class ProcurementPlanAdmin(ReadOnlyAdmin):
+    """Read-only: a plan's entity and year are its ownership, set once when staff create it
+    (procurement.services.plans); moving it would hand it to another entity's staff."""
+
     list_display = ["entity", "fiscal_year", "created_at"]
     list_filter = ["fiscal_year", "entity__level", "entity__sector"]
     search_fields = ["entity__name", "entity__acronym", "entity__ruc"]
