@@ -1,8 +1,10 @@
 """Read-side queries shared by pages, the API and exports."""
 
 from dataclasses import dataclass
+from datetime import date
 
 from django.db.models import Count, Exists, OuterRef, Q, Subquery, Sum
+from django.utils import timezone
 from django.utils.translation import gettext
 
 from core.codelists import SizeClass
@@ -30,25 +32,35 @@ def entity_plans(entity: Entity):
     return plans_in_force().filter(plan__entity=entity)
 
 
-def portal_headline() -> dict:
-    """Figures for the home page headline: the planned SME share of the latest fiscal year
-    with published plans, and the registry's SME make-up."""
+def headline_year(today: date | None = None) -> int | None:
+    """The fiscal year the home page speaks of: the one with the most plans in force (on a tie,
+    the current year, then the latest). One entity publishing next year's plan early does not
+    turn the national figure into that one plan's share."""
+    current = (today or timezone.localdate()).year
+    counts = (
+        plans_in_force()
+        .order_by()
+        .values_list("plan__fiscal_year")
+        .annotate(plans=Count("id"))
+    )
+    ranked = sorted(counts, key=lambda row: (row[1], row[0] == current, row[0]), reverse=True)
+    return ranked[0][0] if ranked else None
+
+
+def portal_headline(today: date | None = None) -> dict:
+    """Figures for the home page headline: the planned SME share of the headline year, and the
+    registry's SME make-up."""
     suppliers = Supplier.objects.aggregate(
         total=Count("id"), sme=Count("id", filter=Q(size_class__in=SizeClass.sme_values()))
     )
     total = suppliers["total"]
-    latest_year = (
-        PlanVersion.objects.filter(status=PlanVersion.Status.PUBLISHED)
-        .order_by("-plan__fiscal_year")
-        .values_list("plan__fiscal_year", flat=True)
-        .first()
-    )
+    year = headline_year(today)
     return {
         "entities": Entity.objects.count(),
         "suppliers": total,
         "sme_suppliers": suppliers["sme"],
         "sme_supplier_share": (suppliers["sme"] / total) if total else None,
-        "plans": planned_sme_summary(latest_year) if latest_year else None,
+        "plans": planned_sme_summary(year) if year else None,
     }
 
 
