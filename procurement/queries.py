@@ -38,10 +38,7 @@ def headline_year(today: date | None = None) -> int | None:
     turn the national figure into that one plan's share."""
     current = (today or timezone.localdate()).year
     counts = (
-        plans_in_force()
-        .order_by()
-        .values_list("plan__fiscal_year")
-        .annotate(plans=Count("id"))
+        plans_in_force().order_by().values_list("plan__fiscal_year").annotate(plans=Count("id"))
     )
     ranked = sorted(counts, key=lambda row: (row[1], row[0] == current, row[0]), reverse=True)
     return ranked[0][0] if ranked else None
@@ -233,6 +230,14 @@ def public_documents():
     return ProcessDocument.objects.filter(
         ~Q(process__status=ProcessStatus.DRAFT) | Q(kind=ProcessDocument.Kind.DRAFT_BASES)
     )
+
+
+def closing_change(process: ProcurementProcess):
+    """The status change that ended a process early (cancelled, deserted) or declared it void:
+    its date and reason are shown beside the calendar. None for other statuses."""
+    if process.status not in (ProcessStatus.CANCELLED, ProcessStatus.DESERTED, ProcessStatus.VOID):
+        return None
+    return process.history.filter(to_status=process.status).order_by("-at", "-id").first()
 
 
 def latest_processes(limit: int = 10):

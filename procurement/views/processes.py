@@ -13,7 +13,7 @@ from ..calendar_rules import stage_progress
 from ..exports import csv_response
 from ..filters import ProcessFilter
 from ..models import ProcessStatus
-from ..queries import public_documents, public_processes, viewable_processes
+from ..queries import closing_change, public_documents, public_processes, viewable_processes
 from ..services.participation import sme_refusal
 
 
@@ -47,7 +47,8 @@ def process_detail(request, identifier):
     )
     context = {
         "process": process,
-        "progress": stage_progress(process.stages.all(), timezone.localdate()),
+        "progress": stage_progress(process, timezone.localdate()),
+        "closing": closing_change(process),
         "items": process.items.select_related("catalog_item"),
         "history": process.history.select_related("actor"),
         "documents": public_documents()

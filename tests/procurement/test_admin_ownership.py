@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from procurement.models import PlanItem, PlanVersion, ProcurementPlan, ProcurementProcess
+from procurement.models import PlanItem, PlanVersion, ProcurementProcess
 from tests.factories import EntityFactory, admin_user, process_from_plan, published_plan
 
 pytestmark = pytest.mark.django_db
