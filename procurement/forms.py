@@ -215,9 +215,8 @@ class ProcessTransitionForm(forms.Form):
     reason = forms.CharField(
         label=_("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
-    return_stage = forms.ChoiceField(
-        label=_("Stage it returns to"), required=False, choices=[("", "—"), *Stage.choices]
-    )
+    # Which stages are allowed depends on the process and the day: the service says why not.
+    return_stage = forms.CharField(label=_("Stage it returns to"), required=False, max_length=20)
 
 
 class ProcessDocumentForm(forms.Form):

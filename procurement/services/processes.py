@@ -1,5 +1,6 @@
 """Everything that changes a selection process."""
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -7,6 +8,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from accounts.permissions import require_entity_staff
@@ -36,6 +38,7 @@ from ..rules import procedures_for
 from ..state_machine import (
     FINAL_STATUSES,
     TRANSITIONS,
+    Transition,
     allowed_actions,
     is_allowed,
     target_status,
@@ -301,7 +304,9 @@ def _check_restart(process, stages, today) -> None:
     so that the stage it returns to, and all after it, start today or later."""
     order = stages_of(process.procedure_type)
     if process.void_return_stage not in order:
-        raise DomainError(_("This void process does not say which stage it returns to."))
+        raise DomainError(
+            _("This void process does not say which stage it returns to."), code="no_return_stage"
+        )
     returned = order.index(process.void_return_stage)
     for stage in order[returned:]:
         if stage in stages and stages[stage].start < today:
@@ -311,6 +316,7 @@ def _check_restart(process, stages, today) -> None:
                 )
                 % {"stage": str(Stage(process.void_return_stage).label).lower()},
                 field="calendar",
+                code="reschedule_first",
             )
 
 
@@ -341,6 +347,112 @@ def _check_amendment(process, order, before, dates, today) -> None:
             )
 
 
+def current_stage_index(order: list[str], stages: dict, today: date) -> int:
+    """Position in `order` of the stage under way today: the last one that has started (the
+    call when none has)."""
+    started = [
+        i for i, stage in enumerate(order) if stage in stages and stages[stage].start <= today
+    ]
+    return started[-1] if started else 0
+
+
+def return_stages(process: ProcurementProcess, today: date | None = None) -> list[str]:
+    """The stages a process declared void may return to: the stage under way or an earlier
+    one (a nullity undoes what was done, it cannot skip ahead)."""
+    today = today or timezone.localdate()
+    order = stages_of(process.procedure_type)
+    stages = {s.stage: s for s in process.stages.all()}
+    return order[: current_stage_index(order, stages, today) + 1]
+
+
+def transition_refusal(
+    process: ProcurementProcess,
+    action: str,
+    *,
+    today: date | None = None,
+    return_stage: str | None = None,
+) -> DomainError | None:
+    """Why `action` cannot be done on the process now (status, calendar, stage it returns to),
+    or None. The one check behind both the service and the buttons a page offers; the reason
+    an action may need is asked separately. `return_stage=None` skips the choice itself."""
+    today = today or timezone.localdate()
+    rule = TRANSITIONS.get(action)
+    labels = dict(ProcessStatus.choices)
+    if rule is None or not is_allowed(rule, process):
+        possible = ", ".join(str(t.label) for t in allowed_actions(process)) or _("none")
+        return DomainError(
+            _(
+                "'%(action)s' is not possible while the process is %(status)s. Possible now: %(possible)s."
+            )
+            % {
+                "action": rule.label if rule else action,
+                "status": str(labels[process.status]).lower(),
+                "possible": possible,
+            },
+            code="action_not_allowed",
+        )
+    stages = {s.stage: s for s in process.stages.all()}
+    if rule.not_before and rule.not_before[0] in stages:
+        stage, edge = rule.not_before
+        moment = stages[stage].start if edge == "start" else stages[stage].end
+        if (edge == "start" and today < moment) or (edge == "end" and today <= moment):
+            return DomainError(
+                _("Not before the calendar allows it: %(stage)s %(edge)s on %(date)s.")
+                % {
+                    "stage": str(Stage(stage).label).lower(),
+                    "edge": _("starts") if edge == "start" else _("ends"),
+                    "date": date_format(moment, "SHORT_DATE_FORMAT"),
+                },
+                code="too_early",
+            )
+    if action == "publish":
+        if not process.items.exists():
+            return DomainError(_("A process needs at least one item."), code="no_items")
+        problems = calendar_problems(
+            process.procedure_type,
+            {s: (r.start, r.end) for s, r in stages.items()},
+            working_calendar(),
+        )
+        if problems:
+            return DomainError(" ".join(problems), field="calendar", code="calendar_invalid")
+        if stages[Stage.CALL].start < today:
+            return DomainError(
+                _("The call cannot start before the day it is published."),
+                field="calendar",
+                code="call_in_the_past",
+            )
+    if action == "restart":
+        try:
+            _check_restart(process, stages, today)
+        except DomainError as error:
+            return error
+    if action == "annul":
+        allowed = return_stages(process, today)
+        if return_stage is not None and return_stage not in allowed:
+            return DomainError(
+                _("Say which stage the process returns to: the stage under way or an earlier one."),
+                field="return_stage",
+                code="return_stage_invalid",
+            )
+    return None
+
+
+@dataclass(frozen=True)
+class OfferedAction:
+    transition: Transition
+    refusal: DomainError | None  # why the button is disabled, or None
+
+
+def offered_actions(process: ProcurementProcess, today: date | None = None) -> list[OfferedAction]:
+    """The status changes a staff page shows for the process, each with the reason the service
+    would refuse it now (asked of transition_refusal, the function the service uses)."""
+    today = today or timezone.localdate()
+    return [
+        OfferedAction(t, transition_refusal(process, t.action, today=today))
+        for t in allowed_actions(process)
+    ]
+
+
 @transaction.atomic
 def transition(
     actor,
@@ -353,62 +465,25 @@ def transition(
 ) -> ProcurementProcess:
     """Move a process along the state machine (procurement.state_machine.TRANSITIONS): the
     actor must be staff of the entity, the action allowed from the current status and not
-    before its calendar date; cancelling needs a reason and is possible only before the
-    award; declaring void records the stage the process returns to."""
+    before its calendar date (transition_refusal); cancelling needs a reason and is possible
+    only before the award; declaring void records the stage the process returns to, the one
+    under way or an earlier one."""
     require_entity_staff(actor, process)
     process = (
         ProcurementProcess.objects.select_for_update().select_related("entity").get(pk=process.pk)
     )
     today = today or timezone.localdate()
     rule = TRANSITIONS.get(action)
-    labels = dict(ProcessStatus.choices)
     if rule is None or not is_allowed(rule, process):
-        possible = ", ".join(str(t.label) for t in allowed_actions(process)) or _("none")
-        raise DomainError(
-            _(
-                "'%(action)s' is not possible while the process is %(status)s. Possible now: %(possible)s."
-            )
-            % {
-                "action": rule.label if rule else action,
-                "status": str(labels[process.status]).lower(),
-                "possible": possible,
-            }
-        )
+        raise transition_refusal(process, action, today=today)
     if rule.needs_reason and not reason.strip():
-        raise DomainError(_("This action needs a reason."), field="reason")
-    stages = {s.stage: s for s in process.stages.all()}
-    if rule.not_before and rule.not_before[0] in stages:
-        stage, edge = rule.not_before
-        moment = stages[stage].start if edge == "start" else stages[stage].end
-        if (edge == "start" and today < moment) or (edge == "end" and today <= moment):
-            raise DomainError(
-                _("Not before the calendar allows it: %(stage)s %(edge)s on %(date)s.")
-                % {
-                    "stage": str(Stage(stage).label).lower(),
-                    "edge": _("starts") if edge == "start" else _("ends"),
-                    "date": moment.isoformat(),
-                }
-            )
-    if action == "publish":
-        if not process.items.exists():
-            raise DomainError(_("A process needs at least one item."))
-        problems = calendar_problems(
-            process.procedure_type,
-            {s: (r.start, r.end) for s, r in stages.items()},
-            working_calendar(),
-        )
-        if problems:
-            raise DomainError(" ".join(problems), field="calendar")
-        if stages[Stage.CALL].start < today:
-            raise DomainError(
-                _("The call cannot start before the day it is published."), field="calendar"
-            )
-    if action == "restart":
-        _check_restart(process, stages, today)
+        raise DomainError(_("This action needs a reason."), field="reason", code="reason_required")
+    refusal = transition_refusal(
+        process, action, today=today, return_stage=return_stage if action == "annul" else None
+    )
+    if refusal is not None:
+        raise refusal
     if action == "annul":
-        order = stages_of(process.procedure_type)
-        if return_stage not in order:
-            raise DomainError(_("Say which stage the process returns to."), field="return_stage")
         process.void_return_stage = return_stage
     previous = process.status
     process.status = target_status(rule, process)

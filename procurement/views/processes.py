@@ -14,7 +14,7 @@ from ..exports import csv_response
 from ..filters import ProcessFilter
 from ..models import ProcessStatus
 from ..queries import closing_change, public_documents, public_processes, viewable_processes
-from ..services.participation import sme_refusal
+from ..services import participation
 
 
 def process_list(request):
@@ -64,21 +64,27 @@ def process_detail(request, identifier):
 
 
 def _supplier_context(request, process) -> dict:
-    """What a logged-in supplier user may do here: register, or ask during the window."""
+    """What a logged-in supplier user may do here: register, or ask during the window. Each
+    form is offered only when the service would accept it; otherwise the page says why
+    (the same functions the services call)."""
     supplier_ids = permissions.supplier_ids(request.user)
     if not supplier_ids or process.status != ProcessStatus.CALLED:
         return {}
     suppliers = list(Supplier.objects.filter(pk__in=supplier_ids).select_related("size_rule"))
-    registered = set(
-        process.participants.filter(supplier__in=suppliers).values_list("supplier_id", flat=True)
-    )
+    participants = {p.supplier_id: p for p in process.participants.filter(supplier__in=suppliers)}
+    today = timezone.localdate()
     return {
         "my_suppliers": suppliers,
-        "my_unregistered": [s for s in suppliers if s.pk not in registered],
-        "my_registered": [s for s in suppliers if s.pk in registered],
-        "my_sme_refusals": {
-            s.pk: sme_refusal(s) for s in suppliers if process.sme_only and sme_refusal(s)
-        },
+        "my_unregistered": [
+            (s, participation.registration_refusal(process, s, today))
+            for s in suppliers
+            if s.pk not in participants
+        ],
+        "my_registered": [
+            (s, participation.question_refusal(process, participants[s.pk], today))
+            for s in suppliers
+            if s.pk in participants
+        ],
     }
 
 

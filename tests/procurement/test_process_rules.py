@@ -257,7 +257,7 @@ def test_every_allowed_transition_and_the_full_happy_path(plan):
     [
         ([], "cancel", {"reason": "Ya no se requiere"}, "cancelado"),
         ([], "suspend", {"reason": "Apelación"}, "suspendido"),
-        ([], "annul", {"reason": "Vicio en bases", "return_stage": "integracion"}, "nulo"),
+        ([], "annul", {"reason": "Vicio en bases", "return_stage": "convocatoria"}, "nulo"),
         ([("suspend", {"reason": "Apelación"})], "cancel", {"reason": "x"}, "cancelado"),
         ([("annul", {"reason": "x", "return_stage": "convocatoria"})], "restart", {}, "convocado"),
     ],
@@ -271,8 +271,15 @@ def test_transitions_from_called(plan, setup, action, kwargs, expected):
 
 def test_void_records_the_stage_it_returns_to(plan):
     process, staff = _published_lp(plan)
+    day = process.stages.get(stage="integracion").start
+    for later in ("ofertas", "contrato"):
+        with pytest.raises(DomainError) as error:
+            processes.transition(
+                staff, process, "annul", reason="Vicio", return_stage=later, today=day
+            )
+        assert (error.value.code, error.value.field) == ("return_stage_invalid", "return_stage")
     process = processes.transition(
-        staff, process, "annul", reason="Vicio", return_stage="integracion"
+        staff, process, "annul", reason="Vicio", return_stage="integracion", today=day
     )
     assert process.void_return_stage == "integracion"
     assert process.history.last().return_stage == "integracion"
@@ -363,6 +370,7 @@ def _reach(process, staff, status):
         "contract": after_standstill,
         "desert": stages["ofertas"].end + timedelta(days=1),
         "restart": call,
+        "annul": stages["evaluacion"].start,
     }
     return process, days
 
