@@ -3,6 +3,7 @@ from django.contrib import admin
 from core.admin_audit import AuditedModelAdmin, ReadOnlyAdmin, ReadOnlyInline
 
 from .models import (
+    CalendarAmendment,
     Entity,
     PlanItem,
     PlanVersion,
@@ -83,6 +84,11 @@ class StatusChangeInline(ReadOnlyInline):
     fields = ["at", "action", "from_status", "to_status", "reason", "return_stage", "actor"]
 
 
+class CalendarAmendmentInline(ReadOnlyInline):
+    model = CalendarAmendment
+    fields = ["at", "reason", "changes", "actor"]
+
+
 @admin.register(ProcurementProcess)
 class ProcurementProcessAdmin(ReadOnlyAdmin):
     """Read-only: processes change only through procurement.services.processes, run by the
@@ -103,4 +109,4 @@ class ProcurementProcessAdmin(ReadOnlyAdmin):
     list_select_related = ["entity"]
     date_hierarchy = "published_at"
     show_full_result_count = False
-    inlines = [ProcessStageInline, StatusChangeInline]
+    inlines = [ProcessStageInline, CalendarAmendmentInline, StatusChangeInline]

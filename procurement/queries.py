@@ -7,7 +7,7 @@ from django.db.models import Count, Exists, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from core.codelists import SizeClass
+from core.codelists import SizeClass, Stage
 from suppliers.models import Supplier
 
 from .models import (
@@ -16,6 +16,7 @@ from .models import (
     PlanVersion,
     ProcessDocument,
     ProcessItem,
+    ProcessStage,
     ProcessStatus,
     ProcurementPlan,
     ProcurementProcess,
@@ -206,7 +207,16 @@ def public_processes():
     return (
         ProcurementProcess.objects.exclude(status=ProcessStatus.DRAFT)
         .select_related("entity")
+        .annotate(call_date=call_date())
         .order_by("-published_at", "-id")
+    )
+
+
+def call_date():
+    """The date of a process's call, as lists, exports and the calendar all show it: the start
+    of the call stage of its calendar (not the moment the record was published)."""
+    return Subquery(
+        ProcessStage.objects.filter(process=OuterRef("pk"), stage=Stage.CALL).values("start")[:1]
     )
 
 
@@ -238,6 +248,43 @@ def closing_change(process: ProcurementProcess):
     if process.status not in (ProcessStatus.CANCELLED, ProcessStatus.DESERTED, ProcessStatus.VOID):
         return None
     return process.history.filter(to_status=process.status).order_by("-at", "-id").first()
+
+
+@dataclass
+class AmendedStage:
+    label: str
+    before: tuple[date, date] | None
+    after: tuple[date, date]
+
+
+@dataclass
+class AmendmentView:
+    at: object  # datetime
+    reason: str
+    stages: list[AmendedStage]
+
+
+def calendar_amendments(process: ProcurementProcess) -> list[AmendmentView]:
+    """The public record of every calendar amendment of a process: when, why and which stage
+    dates changed from what to what."""
+    labels = dict(Stage.choices)
+
+    def pair(value):
+        return tuple(date.fromisoformat(d) for d in value) if value else None
+
+    return [
+        AmendmentView(
+            at=amendment.at,
+            reason=amendment.reason,
+            stages=[
+                AmendedStage(
+                    labels.get(c["stage"], c["stage"]), pair(c["before"]), pair(c["after"])
+                )
+                for c in amendment.changes
+            ],
+        )
+        for amendment in process.amendments.order_by("at", "id")
+    ]
 
 
 def latest_processes(limit: int = 10):

@@ -23,6 +23,7 @@ from notifications.models import EventKind
 from ..calendar_rules import calendar_problems, stages_of
 from ..documents import check_document
 from ..models import (
+    CalendarAmendment,
     Entity,
     PlanItem,
     PlanVersion,
@@ -287,6 +288,22 @@ def set_calendar(
             for s in order
             if before.get(s) != dates[s]
         }
+        CalendarAmendment.objects.create(
+            process=process,
+            at=timezone.now(),
+            reason=reason.strip(),
+            actor=actor,
+            changes=[
+                {
+                    "stage": stage,
+                    "before": [d.isoformat() for d in change["before"]]
+                    if change["before"]
+                    else None,
+                    "after": [d.isoformat() for d in change["after"]],
+                }
+                for stage, change in changes.items()
+            ],
+        )
         audit.record(
             actor, "process.calendar_amended", process, {"reason": reason, "changes": changes}
         )

@@ -13,7 +13,13 @@ from ..calendar_rules import stage_progress
 from ..exports import csv_response
 from ..filters import ProcessFilter
 from ..models import ProcessStatus
-from ..queries import closing_change, public_documents, public_processes, viewable_processes
+from ..queries import (
+    calendar_amendments,
+    closing_change,
+    public_documents,
+    public_processes,
+    viewable_processes,
+)
 from ..services import participation
 
 
@@ -25,7 +31,7 @@ def process_list(request):
         rows = (
             (p.identifier, p.entity.ruc, p.entity.name, p.get_procedure_type_display(), p.get_object_type_display(),
              p.description, p.estimated_value, p.get_status_display(), "si" if p.sme_only else "no",
-             p.published_at.date() if p.published_at else "")
+             p.call_date or "")
             for p in process_filter.qs.iterator(chunk_size=2000)
         )  # fmt: skip
         header = ["nomenclatura", "ruc_entidad", "entidad", "procedimiento", "objeto", "descripcion",
@@ -49,6 +55,7 @@ def process_detail(request, identifier):
         "process": process,
         "progress": stage_progress(process, timezone.localdate()),
         "closing": closing_change(process),
+        "amendments": calendar_amendments(process),
         "items": process.items.select_related("catalog_item"),
         "history": process.history.select_related("actor"),
         "documents": public_documents()
