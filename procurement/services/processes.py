@@ -15,6 +15,7 @@ from accounts.permissions import require_entity_staff
 from core import audit
 from core.codelists import DirectCause, ObjectType, ProcedureType, Stage
 from core.errors import DomainError
+from core.formatting import money
 from core.models import FiscalYear, ProcedureThreshold
 from core.workdays import calendar as working_calendar
 from notifications import events
@@ -50,52 +51,61 @@ STAGE_DOCUMENT_KINDS = frozenset(
 )
 
 
-def _money(value: Decimal) -> str:
-    return f"S/ {value:,.2f}"
-
-
 def check_procedure_type(
     year: int, object_type: str, value: Decimal, procedure_type: str, direct_cause: str = ""
 ) -> None:
     """The procedure type must fit the fiscal year's value bands for the object (Ley de
-    Contrataciones del Estado and the year's budget law). Direct contracting (CD) is open
-    above 8 UIT but only with a legal cause (art. 27), which the other types must not carry."""
+    Contrataciones del Estado and the year's budget law), bounds in UIT computed from that
+    year's UIT. Direct contracting (CD) needs a legal cause (art. 27), which the other types
+    must not carry."""
     if procedure_type == ProcedureType.CD and direct_cause not in DirectCause.values:
-        raise DomainError(_("Direct contracting needs its legal cause."), field="direct_cause")
+        raise DomainError(
+            _("Direct contracting needs its legal cause."),
+            field="direct_cause",
+            code="direct_cause_required",
+        )
     if procedure_type != ProcedureType.CD and direct_cause:
-        raise DomainError(_("Only direct contracting has a legal cause."), field="direct_cause")
+        raise DomainError(
+            _("Only direct contracting has a legal cause."),
+            field="direct_cause",
+            code="direct_cause_not_allowed",
+        )
+    uit = FiscalYear.objects.get(pk=year).uit
     thresholds = list(ProcedureThreshold.objects.filter(fiscal_year_id=year))
-    options = procedures_for(thresholds, object_type, value)
+    options = procedures_for(thresholds, object_type, value, uit)
     if procedure_type in options:
         return
     allowed = [p for p in options if p != ProcedureType.CD]
     labels = dict(ProcedureType.choices)
     objects = dict(ObjectType.choices)
-    context = {"object": objects[object_type].lower(), "value": _money(value), "year": year,
+    context = {"object": objects[object_type].lower(), "value": money(value), "year": year,
                "chosen": labels[procedure_type]}  # fmt: skip
     if not allowed:
+        floors = [t.lower(uit) for t in thresholds if t.object_type == object_type]
         raise DomainError(
-            _("For %(object)s worth %(value)s in %(year)s no selection procedure applies: below 8 UIT the "
-              "purchase is outside the procurement law, or no procedure covers this object.") % context,
+            _("For %(object)s worth %(value)s in %(year)s no selection procedure applies: below "
+              "%(floor)s the purchase is outside the procurement law, or no procedure covers this "
+              "object.") % {**context, "floor": money(min(floors)) if floors else "—"},
             field="procedure_type",
+            code="no_procedure_applies",
         )  # fmt: skip
     bands = []
     for t in thresholds:
         if t.object_type == object_type and t.procedure_type in allowed:
+            ceiling = t.upper(uit)
             upper = (
                 _("no upper limit")
-                if t.max_amount is None
-                else _("below %(max)s") % {"max": _money(t.max_amount)}
+                if ceiling is None
+                else _("below %(max)s") % {"max": money(ceiling)}
             )
-            bands.append(
-                f"{labels[t.procedure_type]} ({_('from')} {_money(t.min_amount)}, {upper})"
-            )
+            bands.append(f"{labels[t.procedure_type]} ({_('from')} {money(t.lower(uit))}, {upper})")
     raise DomainError(
         _(
             "%(chosen)s does not apply to %(object)s worth %(value)s in %(year)s. Applicable: %(bands)s."
         )
         % {**context, "bands": "; ".join(bands)},
         field="procedure_type",
+        code="procedure_type_out_of_band",
     )
 
 

@@ -60,13 +60,27 @@ def test_a_wrong_procedure_type_says_which_applies_and_why():
         check_procedure_type(2026, "goods", D("500000"), "AS")
     message = error.value.message
     assert "Adjudicación Simplificada" in message or "Simplified award" in message
-    assert "Licitación Pública" in message and "400,000.00" in message
+    assert "Licitación Pública" in message and "S/\xa0400\xa0000,00" in message
+    assert error.value.code == "procedure_type_out_of_band"
 
 
 def test_below_eight_uit_no_procedure_applies():
     with pytest.raises(DomainError) as error:
         check_procedure_type(2026, "goods", D("30000"), "AS")
-    assert "8 UIT" in error.value.message
+    assert error.value.code == "no_procedure_applies"
+    assert "S/\xa044\xa0000,00" in error.value.message  # 8 UIT of 2026, as a figure
+
+
+def test_thresholds_in_uit_follow_the_years_uit():
+    """Editing a year's UIT (in the admin) moves every bound written in UIT."""
+    from core.models import FiscalYear
+
+    check_procedure_type(2026, "goods", D("46000"), "AS")  # above 8 x 5,500
+    FiscalYear.objects.filter(pk=2026).update(uit=D("6000"))
+    with pytest.raises(DomainError) as error:
+        check_procedure_type(2026, "goods", D("46000"), "AS")  # now below 8 x 6,000
+    assert error.value.code == "no_procedure_applies"
+    assert "S/\xa048\xa0000,00" in error.value.message
 
 
 # --- creation -----------------------------------------------------------------------------------

@@ -60,13 +60,15 @@ def is_sme_suppliable(code: str, rules: list[tuple[str, bool]]) -> bool:
     return True
 
 
-def amount(value: str, uit: Decimal) -> Decimal | None:
+def bound(value: str) -> tuple[Decimal | None, Decimal | None]:
+    """A threshold bound as written in the data: (soles, None), (None, UITs) or (None, None).
+    A bound in UIT stays in UIT: it is computed from the year's UIT when used."""
     value = value.strip()
     if not value:
-        return None
+        return None, None
     if value.upper().endswith("UIT"):
-        return Decimal(value[:-3].strip()) * uit
-    return Decimal(value)
+        return None, Decimal(value[:-3].strip())
+    return Decimal(value), None
 
 
 class Command(BaseCommand):
@@ -262,9 +264,13 @@ class Command(BaseCommand):
         for year in FiscalYear.objects.all():
             for r in rows:
                 key = (year.year, r["procedure_type"], r["object_type"])
+                min_amount, min_uit = bound(r["min"])
+                max_amount, max_uit = bound(r["max"])
                 values = {
-                    "min_amount": amount(r["min"], year.uit),
-                    "max_amount": amount(r["max"], year.uit),
+                    "min_amount": min_amount,
+                    "min_uit": min_uit,
+                    "max_amount": max_amount,
+                    "max_uit": max_uit,
                     "note": r["note"],
                 }
                 if key not in existing:
