@@ -291,3 +291,9 @@ class ProcessOutsidePlanForm(ProcessCreateForm):
             "unit": data["unit"],
             "estimated_value": data["estimated_value"],
         }
+
+
+class ConfirmForm(forms.Form):
+    """A destructive action asks once more on its own page (works without JavaScript)."""
+
+    confirm = forms.BooleanField(required=True, widget=forms.HiddenInput, initial=True)
