@@ -3,7 +3,7 @@ e-mails (CSV and the API keep machine-readable values). Spanish: 'S/ 1 073 600,5
 26/11/2026; English: 'S/ 1,073,600.50' and 11/26/2026."""
 
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils import timezone
 from django.utils.formats import date_format, number_format
@@ -11,12 +11,17 @@ from django.utils.formats import date_format, number_format
 EMPTY = "—"
 
 
+def _rounded(value, decimals: int) -> Decimal:
+    """Rounded half up (Django's number_format cuts extra digits instead of rounding)."""
+    return Decimal(value).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+
+
 def amount(value) -> str:
     """A sum in soles without the symbol (table cells under an 'S/' header): two decimals,
     grouped thousands, the active language's separators."""
     if value in (None, ""):
         return EMPTY
-    return number_format(Decimal(value), decimal_pos=2, force_grouping=True)
+    return number_format(_rounded(value, 2), decimal_pos=2, force_grouping=True)
 
 
 def money(value) -> str:
@@ -24,6 +29,13 @@ def money(value) -> str:
     if value in (None, ""):
         return EMPTY
     return f"S/\xa0{amount(value)}"
+
+
+def percent(value, decimals: int = 1) -> str:
+    """A ratio as a percentage: 0.4213 -> '42,1 %' in Spanish, '42.1 %' in English."""
+    if value in (None, ""):
+        return EMPTY
+    return f"{number_format(_rounded(Decimal(value) * 100, decimals), decimal_pos=decimals)}\xa0%"
 
 
 def day(value: date | datetime | None) -> str:

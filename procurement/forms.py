@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from core.codelists import DirectCause, ObjectType, ProcedureType, Stage
+from core.formatting import money
 from core.models import CatalogItem, Department, FiscalYear
 
 from .models import PlanItem, ProcessDocument
@@ -147,7 +148,7 @@ class ProcessCreateForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["plan_items"].queryset = plan_items
         self.fields["plan_items"].label_from_instance = lambda item: (
-            f"{item.reference}. {item.description} — S/ {item.estimated_value:,.2f}"
+            f"{item.reference}. {item.description} — {money(item.estimated_value)}"
             + (" (MYPE)" if item.sme_reserved else "")
         )
 

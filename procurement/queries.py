@@ -5,8 +5,10 @@ from datetime import date
 
 from django.db.models import Count, Exists, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext
 
+from core import formatting
 from core.codelists import SizeClass, Stage
 from suppliers.models import Supplier
 
@@ -168,6 +170,10 @@ def _shown(item: PlanItem, name: str) -> str:
         return getattr(item, f"get_{name}_display")()
     if isinstance(value, bool):
         return gettext("Yes") if value else gettext("No")
+    if name == "estimated_value":
+        return formatting.amount(value)
+    if name == "quantity":
+        return number_format(value.normalize(), force_grouping=True)
     return str(value)
 
 

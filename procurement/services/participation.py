@@ -5,7 +5,6 @@ from datetime import date
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -13,6 +12,7 @@ from accounts.permissions import require_entity_staff, require_supplier_user
 from core import audit
 from core.codelists import Stage
 from core.errors import DomainError
+from core.formatting import day as _day
 from notifications import events
 from notifications.models import EventKind
 
@@ -45,10 +45,6 @@ def sme_refusal(supplier) -> str | None:
         "This process is reserved for micro and small enterprises (Law 28015 art. 21). Your company "
         "is classified as %(size)s under %(rule)s, so it cannot take part."
     ) % {"size": str(supplier.get_size_class_display()).lower(), "rule": supplier.size_rule.name}
-
-
-def _day(value: date) -> str:
-    return date_format(value, "SHORT_DATE_FORMAT")
 
 
 def registration_refusal(

@@ -8,14 +8,13 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from accounts.permissions import require_entity_staff
 from core import audit
 from core.codelists import DirectCause, ObjectType, ProcedureType, Stage
 from core.errors import DomainError
-from core.formatting import money
+from core.formatting import day, money
 from core.models import FiscalYear, ProcedureThreshold
 from core.workdays import calendar as working_calendar
 from notifications import events
@@ -428,7 +427,7 @@ def transition_refusal(
                 % {
                     "stage": str(Stage(stage).label).lower(),
                     "edge": _("starts") if edge == "start" else _("ends"),
-                    "date": date_format(moment, "SHORT_DATE_FORMAT"),
+                    "date": day(moment),
                 },
                 code="too_early",
             )
