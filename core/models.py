@@ -224,9 +224,19 @@ class ProcedureThreshold(models.Model):
         _("procedure type"), max_length=8, choices=ProcedureType.choices
     )
     object_type = models.CharField(_("object"), max_length=20, choices=ObjectType.choices)
-    min_amount = models.DecimalField(_("from (S/, inclusive)"), max_digits=16, decimal_places=2)
+    # Each bound is in soles or in UIT; a bound in UIT follows the year's UIT when it is used
+    # (editing the UIT moves it), it is never frozen into soles.
+    min_amount = models.DecimalField(
+        _("from (S/, inclusive)"), max_digits=16, decimal_places=2, null=True, blank=True
+    )
+    min_uit = models.DecimalField(
+        _("from (UIT, inclusive)"), max_digits=8, decimal_places=2, null=True, blank=True
+    )
     max_amount = models.DecimalField(
         _("up to (S/, exclusive)"), max_digits=16, decimal_places=2, null=True, blank=True
+    )
+    max_uit = models.DecimalField(
+        _("up to (UIT, exclusive)"), max_digits=8, decimal_places=2, null=True, blank=True
     )
     note = models.CharField(_("note"), max_length=250, blank=True)
 
@@ -244,10 +254,27 @@ class ProcedureThreshold(models.Model):
                 | models.Q(max_amount__gt=models.F("min_amount")),
                 name="threshold_band_not_empty",
             ),
+            models.CheckConstraint(
+                condition=models.Q(min_amount__isnull=True, min_uit__isnull=False)
+                | models.Q(min_amount__isnull=False, min_uit__isnull=True),
+                name="threshold_min_in_soles_or_uit",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(max_amount__isnull=True) | models.Q(max_uit__isnull=True),
+                name="threshold_max_in_soles_or_uit",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.fiscal_year_id} {self.procedure_type} {self.object_type}"
+
+    def lower(self, uit: Decimal) -> Decimal:
+        """The band's floor in soles for a year whose UIT is `uit`."""
+        return self.min_uit * uit if self.min_uit is not None else self.min_amount
+
+    def upper(self, uit: Decimal) -> Decimal | None:
+        """The band's ceiling in soles (None: no ceiling)."""
+        return self.max_uit * uit if self.max_uit is not None else self.max_amount
 
 
 class ProcedureStage(models.Model):

@@ -3,6 +3,7 @@ from django.contrib import admin
 from core.admin_audit import AuditedModelAdmin, ReadOnlyAdmin, ReadOnlyInline
 
 from .models import (
+    CalendarAmendment,
     Entity,
     PlanItem,
     PlanVersion,
@@ -32,7 +33,10 @@ class PlanItemInline(ReadOnlyInline):
 
 
 @admin.register(ProcurementPlan)
-class ProcurementPlanAdmin(AuditedModelAdmin):
+class ProcurementPlanAdmin(ReadOnlyAdmin):
+    """Read-only: a plan's entity and year are its ownership, set once when staff create it
+    (procurement.services.plans); moving it would hand it to another entity's staff."""
+
     list_display = ["entity", "fiscal_year", "created_at"]
     list_filter = ["fiscal_year", "entity__level", "entity__sector"]
     search_fields = ["entity__name", "entity__acronym", "entity__ruc"]
@@ -80,6 +84,11 @@ class StatusChangeInline(ReadOnlyInline):
     fields = ["at", "action", "from_status", "to_status", "reason", "return_stage", "actor"]
 
 
+class CalendarAmendmentInline(ReadOnlyInline):
+    model = CalendarAmendment
+    fields = ["at", "reason", "changes", "actor"]
+
+
 @admin.register(ProcurementProcess)
 class ProcurementProcessAdmin(ReadOnlyAdmin):
     """Read-only: processes change only through procurement.services.processes, run by the
@@ -100,4 +109,4 @@ class ProcurementProcessAdmin(ReadOnlyAdmin):
     list_select_related = ["entity"]
     date_hierarchy = "published_at"
     show_full_result_count = False
-    inlines = [ProcessStageInline, StatusChangeInline]
+    inlines = [ProcessStageInline, CalendarAmendmentInline, StatusChangeInline]

@@ -4,6 +4,7 @@ them, read from the reference data (core.ProcedureStage, core.StageMinimum)."""
 from dataclasses import dataclass
 from datetime import date
 
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
@@ -80,15 +81,53 @@ def calendar_problems(
     return problems
 
 
-def stage_progress(stages, today: date) -> list[tuple[object, str]]:
-    """(stage row, 'done' | 'current' | 'upcoming') for a process page."""
-    result = []
-    for row in stages:
-        if row.end < today:
-            state = "done"
-        elif row.start <= today:
-            state = "current"
-        else:
-            state = "upcoming"
-        result.append((row, state))
-    return result
+@dataclass(frozen=True)
+class StageProgress:
+    row: object  # ProcessStage
+    # done | current | upcoming | suspended | stopped (closed during it) | not_held |
+    # returns (a void process restarts here) | repeat (after the return stage: held again)
+    state: str
+
+
+def stage_progress(process, today: date) -> list[StageProgress]:
+    """Where each stage of a process stands, for its page. Dates alone decide only while the
+    process runs: a cancelled or deserted process stopped in the stage under way when it
+    closed and holds no later stage; a void one returns to the stage it restarts from; a
+    suspended one waits in the stage under way; a contracted one has done them all."""
+    from .models import ProcessStatus as S
+
+    rows = list(process.stages.all())
+    if process.status == S.CONTRACTED:
+        return [StageProgress(row, "done") for row in rows]
+    if process.status == S.VOID and process.void_return_stage:
+        order = [row.stage for row in rows]
+        returned = (
+            order.index(process.void_return_stage)
+            if process.void_return_stage in order
+            else len(order)
+        )
+        return [
+            StageProgress(row, "done" if i < returned else "returns" if i == returned else "repeat")
+            for i, row in enumerate(rows)
+        ]
+    if process.status in (S.CANCELLED, S.DESERTED):
+        closing = process.history.filter(to_status=process.status).order_by("-at").first()
+        closed_on = timezone.localdate(closing.at) if closing else today
+        return [
+            StageProgress(
+                row,
+                "done"
+                if row.end < closed_on
+                else "stopped"
+                if row.start <= closed_on
+                else "not_held",
+            )
+            for row in rows
+        ]
+    under_way = "suspended" if process.status == S.SUSPENDED else "current"
+    return [
+        StageProgress(
+            row, "done" if row.end < today else under_way if row.start <= today else "upcoming"
+        )
+        for row in rows
+    ]

@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from core.codelists import DirectCause, ObjectType, ProcedureType, Stage
+from core.formatting import money
 from core.models import CatalogItem, Department, FiscalYear
 
 from .models import PlanItem, ProcessDocument
@@ -11,7 +12,13 @@ from .uploads import document_limits, plan_limits, plan_max_items
 
 
 class DateInput(forms.DateInput):
+    """An <input type="date">: browsers accept only ISO values in it, whatever the page's
+    language, so the format is fixed (a localized "26/11/2026" shows as an empty field)."""
+
     input_type = "date"
+
+    def __init__(self, attrs=None, format=None):  # noqa: A002 (Django's own argument name)
+        super().__init__(attrs=attrs, format=format or "%Y-%m-%d")
 
 
 class PlanCreateForm(forms.Form):
@@ -138,7 +145,7 @@ class ProcessCreateForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["plan_items"].queryset = plan_items
         self.fields["plan_items"].label_from_instance = lambda item: (
-            f"{item.reference}. {item.description} — S/ {item.estimated_value:,.2f}"
+            f"{item.reference}. {item.description} — {money(item.estimated_value)}"
             + (" (MYPE)" if item.sme_reserved else "")
         )
 
@@ -206,9 +213,8 @@ class ProcessTransitionForm(forms.Form):
     reason = forms.CharField(
         label=_("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
-    return_stage = forms.ChoiceField(
-        label=_("Stage it returns to"), required=False, choices=[("", "—"), *Stage.choices]
-    )
+    # Which stages are allowed depends on the process and the day: the service says why not.
+    return_stage = forms.CharField(label=_("Stage it returns to"), required=False, max_length=20)
 
 
 class ProcessDocumentForm(forms.Form):
@@ -286,3 +292,9 @@ class ProcessOutsidePlanForm(ProcessCreateForm):
             "unit": data["unit"],
             "estimated_value": data["estimated_value"],
         }
+
+
+class ConfirmForm(forms.Form):
+    """A destructive action asks once more on its own page (works without JavaScript)."""
+
+    confirm = forms.BooleanField(required=True, widget=forms.HiddenInput, initial=True)

@@ -1,11 +1,15 @@
 """Read-side queries shared by pages, the API and exports."""
 
 from dataclasses import dataclass
+from datetime import date
 
 from django.db.models import Count, Exists, OuterRef, Q, Subquery, Sum
+from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext
 
-from core.codelists import SizeClass
+from core import formatting
+from core.codelists import SizeClass, Stage
 from suppliers.models import Supplier
 
 from .models import (
@@ -14,6 +18,7 @@ from .models import (
     PlanVersion,
     ProcessDocument,
     ProcessItem,
+    ProcessStage,
     ProcessStatus,
     ProcurementPlan,
     ProcurementProcess,
@@ -30,25 +35,32 @@ def entity_plans(entity: Entity):
     return plans_in_force().filter(plan__entity=entity)
 
 
-def portal_headline() -> dict:
-    """Figures for the home page headline: the planned SME share of the latest fiscal year
-    with published plans, and the registry's SME make-up."""
+def headline_year(today: date | None = None) -> int | None:
+    """The fiscal year the home page speaks of: the one with the most plans in force (on a tie,
+    the current year, then the latest). One entity publishing next year's plan early does not
+    turn the national figure into that one plan's share."""
+    current = (today or timezone.localdate()).year
+    counts = (
+        plans_in_force().order_by().values_list("plan__fiscal_year").annotate(plans=Count("id"))
+    )
+    ranked = sorted(counts, key=lambda row: (row[1], row[0] == current, row[0]), reverse=True)
+    return ranked[0][0] if ranked else None
+
+
+def portal_headline(today: date | None = None) -> dict:
+    """Figures for the home page headline: the planned SME share of the headline year, and the
+    registry's SME make-up."""
     suppliers = Supplier.objects.aggregate(
         total=Count("id"), sme=Count("id", filter=Q(size_class__in=SizeClass.sme_values()))
     )
     total = suppliers["total"]
-    latest_year = (
-        PlanVersion.objects.filter(status=PlanVersion.Status.PUBLISHED)
-        .order_by("-plan__fiscal_year")
-        .values_list("plan__fiscal_year", flat=True)
-        .first()
-    )
+    year = headline_year(today)
     return {
         "entities": Entity.objects.count(),
         "suppliers": total,
         "sme_suppliers": suppliers["sme"],
         "sme_supplier_share": (suppliers["sme"] / total) if total else None,
-        "plans": planned_sme_summary(latest_year) if latest_year else None,
+        "plans": planned_sme_summary(year) if year else None,
     }
 
 
@@ -158,6 +170,10 @@ def _shown(item: PlanItem, name: str) -> str:
         return getattr(item, f"get_{name}_display")()
     if isinstance(value, bool):
         return gettext("Yes") if value else gettext("No")
+    if name == "estimated_value":
+        return formatting.amount(value)
+    if name == "quantity":
+        return number_format(value.normalize(), force_grouping=True)
     return str(value)
 
 
@@ -197,7 +213,16 @@ def public_processes():
     return (
         ProcurementProcess.objects.exclude(status=ProcessStatus.DRAFT)
         .select_related("entity")
+        .annotate(call_date=call_date())
         .order_by("-published_at", "-id")
+    )
+
+
+def call_date():
+    """The date of a process's call, as lists, exports and the calendar all show it: the start
+    of the call stage of its calendar (not the moment the record was published)."""
+    return Subquery(
+        ProcessStage.objects.filter(process=OuterRef("pk"), stage=Stage.CALL).values("start")[:1]
     )
 
 
@@ -221,6 +246,51 @@ def public_documents():
     return ProcessDocument.objects.filter(
         ~Q(process__status=ProcessStatus.DRAFT) | Q(kind=ProcessDocument.Kind.DRAFT_BASES)
     )
+
+
+def closing_change(process: ProcurementProcess):
+    """The status change that ended a process early (cancelled, deserted) or declared it void:
+    its date and reason are shown beside the calendar. None for other statuses."""
+    if process.status not in (ProcessStatus.CANCELLED, ProcessStatus.DESERTED, ProcessStatus.VOID):
+        return None
+    return process.history.filter(to_status=process.status).order_by("-at", "-id").first()
+
+
+@dataclass
+class AmendedStage:
+    label: str
+    before: tuple[date, date] | None
+    after: tuple[date, date]
+
+
+@dataclass
+class AmendmentView:
+    at: object  # datetime
+    reason: str
+    stages: list[AmendedStage]
+
+
+def calendar_amendments(process: ProcurementProcess) -> list[AmendmentView]:
+    """The public record of every calendar amendment of a process: when, why and which stage
+    dates changed from what to what."""
+    labels = dict(Stage.choices)
+
+    def pair(value):
+        return tuple(date.fromisoformat(d) for d in value) if value else None
+
+    return [
+        AmendmentView(
+            at=amendment.at,
+            reason=amendment.reason,
+            stages=[
+                AmendedStage(
+                    labels.get(c["stage"], c["stage"]), pair(c["before"]), pair(c["after"])
+                )
+                for c in amendment.changes
+            ],
+        )
+        for amendment in process.amendments.order_by("at", "id")
+    ]
 
 
 def latest_processes(limit: int = 10):

@@ -18,13 +18,14 @@ def plan_published_late(approval_date: date, published_on: date, calendar: Worki
     return published_on > plan_publication_deadline(approval_date, calendar)
 
 
-def procedures_for(thresholds, object_type: str, value: Decimal) -> list[str]:
+def procedures_for(thresholds, object_type: str, value: Decimal, uit: Decimal) -> list[str]:
     """Procedure types whose value band for `object_type` contains `value`, from a fiscal
-    year's ProcedureThreshold rows (min inclusive, max exclusive)."""
+    year's ProcedureThreshold rows (min inclusive, max exclusive; bounds in UIT computed from
+    the year's `uit`)."""
     return [
         t.procedure_type
         for t in thresholds
         if t.object_type == object_type
-        and value >= t.min_amount
-        and (t.max_amount is None or value < t.max_amount)
+        and value >= t.lower(uit)
+        and (t.upper(uit) is None or value < t.upper(uit))
     ]

@@ -81,6 +81,7 @@ class PlanBuilder:
             year.year: list(ProcedureThreshold.objects.filter(fiscal_year=year))
             for year in FiscalYear.objects.all()
         }
+        self.uits = dict(FiscalYear.objects.values_list("year", "uit"))
 
     def _value(self, object_type, scale: float) -> Decimal:
         low, high = {
@@ -96,7 +97,7 @@ class PlanBuilder:
         object_type = _pick(self.rng, OBJECT_MIX)
         code, name = self.rng.choice(self.codes[object_type])
         value = self._value(object_type, scale)
-        options = procedures_for(self.thresholds[year], object_type, value)
+        options = procedures_for(self.thresholds[year], object_type, value, self.uits[year])
         competitive = [p for p in options if p in COMPETITIVE] or options
         procedure = self.rng.choice(competitive) if competitive else "AS"
         if object_type == ObjectType.GOODS and "SIE" in options and self.rng.random() < 0.15:

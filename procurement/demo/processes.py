@@ -288,6 +288,7 @@ class ProcessBuilder:
         uit = dict(FiscalYear.objects.filter(year__in=self.years).values_list("year", "uit"))
         self.floor = {y: float(uit[y]) * 8 * 1.01 for y in self.years}  # above 8 UIT
         self.uit = {y: float(uit[y]) for y in self.years}
+        self.uit_exact = {y: uit[y] for y in self.years}
         self.stage_order: dict[str, list[str]] = {}
         for procedure, stage in ProcedureStage.objects.order_by(
             "procedure_type", "position"
@@ -376,7 +377,7 @@ class ProcessBuilder:
 
     def _procedure(self, year: int, object_type: str, value: Decimal, planned: str = "") -> str:
         rng = self.rng
-        options = procedures_for(self.thresholds[year], object_type, value)
+        options = procedures_for(self.thresholds[year], object_type, value, self.uit_exact[year])
         if ProcedureType.CD in options and rng.random() < DIRECT_SHARE:
             return ProcedureType.CD
         options = [p for p in options if p != ProcedureType.CD]

@@ -1,6 +1,7 @@
 from .entities import Entity
 from .plans import PlanItem, PlanVersion, ProcurementPlan
 from .processes import (
+    CalendarAmendment,
     Participant,
     ProcessDocument,
     ProcessItem,
@@ -12,6 +13,7 @@ from .processes import (
 )
 
 __all__ = [
+    "CalendarAmendment",
     "Entity",
     "Participant",
     "PlanItem",

@@ -292,3 +292,25 @@ class Question(models.Model):
 
     def __str__(self) -> str:
         return f"{self.process_id}: {self.text[:40]}"
+
+
+class CalendarAmendment(models.Model):
+    """A public change of a called process's calendar: when, why and what changed. Written
+    by procurement.services.processes.set_calendar; never edited."""
+
+    process = models.ForeignKey(ProcurementProcess, models.CASCADE, related_name="amendments")
+    at = models.DateTimeField(_("time"))
+    reason = models.TextField(_("reason"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # [{"stage": ..., "before": [start, end] | null, "after": [start, end]}], ISO dates.
+    changes = models.JSONField(_("changes"), default=list)
+
+    class Meta:
+        ordering = ["process", "at", "id"]
+        verbose_name = _("calendar amendment")
+        verbose_name_plural = _("calendar amendments")
+
+    def __str__(self) -> str:
+        return f"{self.process_id} amendment {self.at:%Y-%m-%d}"

@@ -6,11 +6,13 @@ from datetime import date
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.permissions import require_entity_staff, require_supplier_user
 from core import audit
 from core.codelists import Stage
 from core.errors import DomainError
+from core.formatting import day as _day
 from notifications import events
 from notifications.models import EventKind
 
@@ -22,12 +24,12 @@ def _window(process: ProcurementProcess, stage: str):
     return process.stages.filter(stage=stage).first()
 
 
-def _require_called(process: ProcurementProcess) -> None:
-    if process.status != ProcessStatus.CALLED:
-        raise DomainError(
-            _("The process is %(status)s: it does not accept this now.")
-            % {"status": str(process.get_status_display()).lower()}
-        )
+def _not_called(process: ProcurementProcess) -> DomainError:
+    return DomainError(
+        _("The process is %(status)s: it does not accept this now.")
+        % {"status": str(process.get_status_display()).lower()},
+        code="not_called",
+    )
 
 
 def sme_refusal(supplier) -> str | None:
@@ -45,32 +47,52 @@ def sme_refusal(supplier) -> str | None:
     ) % {"size": str(supplier.get_size_class_display()).lower(), "rule": supplier.size_rule.name}
 
 
-@transaction.atomic
-def register_participant(actor, process: ProcurementProcess, supplier, *, fee_receipt: str = "",
-                         today: date | None = None) -> Participant:  # fmt: skip
-    """Register a supplier as participant: only its own users, with a registry in force,
-    from the call until the bid deadline; an SME-only process takes only micro and small
-    enterprises."""
-    require_supplier_user(actor, supplier)
-    process = ProcurementProcess.objects.select_for_update().get(pk=process.pk)
+def registration_refusal(
+    process: ProcurementProcess, supplier, today: date | None = None
+) -> DomainError | None:
+    """Why the supplier cannot register in the process now, or None: the process must be
+    called, today within the calendar's registration stage (from the call to the bid
+    deadline when the procedure has no such stage), the supplier's registry in force and, in
+    an SME-only process, the supplier a micro or small enterprise. The process page asks the
+    same question before offering the form."""
     today = today or timezone.localdate()
-    _require_called(process)
-    call, bids = _window(process, Stage.CALL), _window(process, Stage.BIDS)
-    if call and today < call.start:
-        raise DomainError(
-            _("Registration opens with the call on %(date)s.") % {"date": call.start.isoformat()}
+    if process.status != ProcessStatus.CALLED:
+        return _not_called(process)
+    window = _window(process, Stage.REGISTRATION)
+    opens = window or _window(process, Stage.CALL)
+    closes = window or _window(process, Stage.BIDS)
+    if opens and today < opens.start:
+        return DomainError(
+            _("Registration opens on %(date)s.") % {"date": _day(opens.start)},
+            code="registration_not_open",
         )
-    if bids and today > bids.end:
-        raise DomainError(
-            _("Registration closed with the bid deadline on %(date)s.")
-            % {"date": bids.end.isoformat()}
+    if closes and today > closes.end:
+        return DomainError(
+            _("Registration closed on %(date)s.") % {"date": _day(closes.end)},
+            code="registration_closed",
         )
     if not supplier.registry_valid_on(today):
-        raise DomainError(_("Your supplier registry is not in force: renew it to take part."))
+        return DomainError(
+            _("Your supplier registry is not in force: renew it to take part."),
+            code="registry_expired",
+        )
     if process.sme_only:
         refusal = sme_refusal(supplier)
         if refusal:
-            raise DomainError(refusal)
+            return DomainError(refusal, code="sme_only")
+    return None
+
+
+@transaction.atomic
+def register_participant(actor, process: ProcurementProcess, supplier, *, fee_receipt: str = "",
+                         today: date | None = None) -> Participant:  # fmt: skip
+    """Register a supplier as participant: only its own users, when registration_refusal
+    finds nothing against it (calendar, registry, SME reservation)."""
+    require_supplier_user(actor, supplier)
+    process = ProcurementProcess.objects.select_for_update().get(pk=process.pk)
+    refusal = registration_refusal(process, supplier, today)
+    if refusal is not None:
+        raise refusal
     if Participant.objects.filter(process=process, supplier=supplier).exists():
         raise DomainError(_("Your company is already registered in this process."))
     try:
@@ -92,24 +114,38 @@ def register_participant(actor, process: ProcurementProcess, supplier, *, fee_re
     return participant
 
 
+def question_refusal(
+    process: ProcurementProcess, participant: Participant | None, today: date | None = None
+) -> DomainError | None:
+    """Why a supplier cannot ask or observe now, or None: only a registered participant of a
+    called process, within the calendar's questions stage and before the answers."""
+    today = today or timezone.localdate()
+    if process.status != ProcessStatus.CALLED:
+        return _not_called(process)
+    if participant is None:
+        return DomainError(_("Register as participant first."), code="not_participant")
+    window = _window(process, Stage.QUESTIONS)
+    if window is None:
+        return DomainError(_("This procedure has no questions stage."), code="no_questions_stage")
+    if not window.start <= today <= window.end or process.answers_published_at:
+        return DomainError(
+            _("Questions are received from %(start)s to %(end)s.")
+            % {"start": _day(window.start), "end": _day(window.end)},
+            code="questions_closed",
+        )
+    return None
+
+
 @transaction.atomic
 def submit_question(actor, process: ProcurementProcess, supplier, text: str, *, kind: str = Question.Kind.QUESTION,
                     today: date | None = None) -> Question:  # fmt: skip
-    """A registered participant asks or observes during the questions window."""
+    """A registered participant asks or observes during the questions window
+    (question_refusal)."""
     require_supplier_user(actor, supplier)
-    today = today or timezone.localdate()
-    _require_called(process)
     participant = Participant.objects.filter(process=process, supplier=supplier).first()
-    if participant is None:
-        raise DomainError(_("Register as participant first."))
-    window = _window(process, Stage.QUESTIONS)
-    if window is None:
-        raise DomainError(_("This procedure has no questions stage."))
-    if not window.start <= today <= window.end or process.answers_published_at:
-        raise DomainError(
-            _("Questions are received from %(start)s to %(end)s.")
-            % {"start": window.start.isoformat(), "end": window.end.isoformat()}
-        )
+    refusal = question_refusal(process, participant, today)
+    if refusal is not None:
+        raise refusal
     text = text.strip()
     if not text or len(text) > 5000:
         raise DomainError(_("Write the question (up to 5,000 characters)."), field="text")
@@ -139,27 +175,57 @@ def answer_question(actor, question: Question, text: str) -> Question:
     return question
 
 
+def answers_refusal(process: ProcurementProcess, today: date | None = None) -> DomainError | None:
+    """Why the committee cannot publish the answers now, or None: the process is called, the
+    questions window has closed, and the answers stage of the calendar has not ended (past
+    it, the calendar must be amended first)."""
+    today = today or timezone.localdate()
+    if process.status != ProcessStatus.CALLED:
+        return _not_called(process)
+    if process.answers_published_at:
+        return DomainError(_("The answers are already published."), code="answers_published")
+    window = _window(process, Stage.QUESTIONS)
+    if window is None:
+        return DomainError(_("This procedure has no questions stage."), code="no_questions_stage")
+    if today <= window.end:
+        return DomainError(
+            _("The questions window is open until %(date)s.") % {"date": _day(window.end)},
+            code="questions_open",
+        )
+    stage = _window(process, Stage.ANSWERS)
+    if stage and today > stage.end:
+        return DomainError(
+            _(
+                "The calendar's answers stage ended on %(date)s: amend the calendar (with its "
+                "reason) before publishing them."
+            )
+            % {"date": _day(stage.end)},
+            code="stage_over",
+        )
+    return None
+
+
 @transaction.atomic
 def publish_answers(actor, process: ProcurementProcess, *, upload, title: str = "",
                     today: date | None = None) -> ProcessDocument:  # fmt: skip
-    """Publish every answer at once, as one document plus the structured list, once the
-    questions window has closed and every question has its answer."""
+    """Publish every answer at once, as one document plus the structured list, when
+    answers_refusal finds nothing against it and every question has its answer."""
     require_entity_staff(actor, process)
     process = ProcurementProcess.objects.select_for_update().get(pk=process.pk)
-    today = today or timezone.localdate()
-    _require_called(process)
-    if process.answers_published_at:
-        raise DomainError(_("The answers are already published."))
-    window = _window(process, Stage.QUESTIONS)
-    if window is None:
-        raise DomainError(_("This procedure has no questions stage."))
-    if today <= window.end:
-        raise DomainError(
-            _("The questions window is open until %(date)s.") % {"date": window.end.isoformat()}
-        )
+    refusal = answers_refusal(process, today)
+    if refusal is not None:
+        raise refusal
     pending = process.questions.filter(answer="").count()
     if pending:
-        raise DomainError(_("%(count)s questions have no answer yet.") % {"count": pending})
+        raise DomainError(
+            ngettext(
+                "%(count)s question has no answer yet.",
+                "%(count)s questions have no answer yet.",
+                pending,
+            )
+            % {"count": pending},
+            code="unanswered_questions",
+        )
     document = publish_document(actor, process, kind=ProcessDocument.Kind.ANSWERS,
                                 title=title or _("Answers to questions and observations"), upload=upload,
                                 announce=False,
@@ -178,21 +244,50 @@ def publish_answers(actor, process: ProcurementProcess, *, upload, title: str = 
     return document
 
 
-@transaction.atomic
-def publish_integrated_bases(
-    actor, process: ProcurementProcess, *, upload, title: str = ""
-) -> ProcessDocument:
-    """Publish the final tender documents, after the answers (where the procedure has
-    questions)."""
-    require_entity_staff(actor, process)
-    process = ProcurementProcess.objects.select_for_update().get(pk=process.pk)
-    _require_called(process)
+def integrated_bases_refusal(
+    process: ProcurementProcess, today: date | None = None
+) -> DomainError | None:
+    """Why the committee cannot publish the integrated bases now, or None: the process is
+    called, the answers are out (where the procedure has questions) and the calendar's
+    integration stage has not ended; never once bids are being received."""
+    today = today or timezone.localdate()
+    if process.status != ProcessStatus.CALLED:
+        return _not_called(process)
     if process.integrated_bases_published_at:
-        raise DomainError(
-            _("The integrated bases are already published; amend them with a new document.")
+        return DomainError(
+            _("The integrated bases are already published; amend them with a new document."),
+            code="integrated_bases_published",
         )
     if _window(process, Stage.QUESTIONS) and not process.answers_published_at:
-        raise DomainError(_("Publish the answers to questions and observations first."))
+        return DomainError(
+            _("Publish the answers to questions and observations first."),
+            code="answers_first",
+        )
+    stage = _window(process, Stage.INTEGRATION)
+    bids = _window(process, Stage.BIDS)
+    if (stage and today > stage.end) or (bids and today >= bids.start):
+        return DomainError(
+            _(
+                "The calendar's integration stage ended on %(date)s: amend the calendar (with "
+                "its reason) before publishing the integrated bases."
+            )
+            % {"date": _day(stage.end if stage else bids.start)},
+            code="stage_over",
+        )
+    return None
+
+
+@transaction.atomic
+def publish_integrated_bases(
+    actor, process: ProcurementProcess, *, upload, title: str = "", today: date | None = None
+) -> ProcessDocument:
+    """Publish the final tender documents when integrated_bases_refusal finds nothing
+    against it: after the answers, within the calendar's integration stage."""
+    require_entity_staff(actor, process)
+    process = ProcurementProcess.objects.select_for_update().get(pk=process.pk)
+    refusal = integrated_bases_refusal(process, today)
+    if refusal is not None:
+        raise refusal
     document = publish_document(actor, process, kind=ProcessDocument.Kind.INTEGRATED_BASES,
                                 title=title or _("Integrated tender documents"), upload=upload,
                                 announce=False,

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.permissions import require_entity_staff
-from core import audit
+from core import audit, formatting
 from core.errors import DomainError
 from core.models import FiscalYear
 from core.workdays import calendar
@@ -162,20 +162,20 @@ def publish_version(
     if previous and approval_date < previous.approval_date:
         raise DomainError(
             _("A modification cannot be approved before the version it modifies (%(date)s).")
-            % {"date": previous.approval_date.isoformat()},
+            % {"date": formatting.day(previous.approval_date)},
             field="approval_date",
         )
     share = version_share(version)
     if not share.compliant and not sme_justification.strip():
         raise DomainError(
             _(
-                "The planned SME share is %(share).1f%%, below the minimum of %(minimum).0f%%: "
-                "reserve S/ %(shortfall)s more for SMEs or record a justification."
+                "The planned SME share is %(share)s, below the minimum of %(minimum)s: "
+                "reserve %(shortfall)s more for SMEs or record a justification."
             )
             % {
-                "share": share.share * 100,
-                "minimum": share.minimum * 100,
-                "shortfall": f"{share.shortfall:,.2f}",
+                "share": formatting.percent(share.share),
+                "minimum": formatting.percent(share.minimum, 0),
+                "shortfall": formatting.money(share.shortfall),
             },
             field="sme_justification",
         )

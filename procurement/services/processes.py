@@ -1,5 +1,6 @@
 """Everything that changes a selection process."""
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -13,6 +14,7 @@ from accounts.permissions import require_entity_staff
 from core import audit
 from core.codelists import DirectCause, ObjectType, ProcedureType, Stage
 from core.errors import DomainError
+from core.formatting import day, money
 from core.models import FiscalYear, ProcedureThreshold
 from core.workdays import calendar as working_calendar
 from notifications import events
@@ -22,6 +24,7 @@ from .. import document_store
 from ..calendar_rules import calendar_problems, stages_of
 from ..documents import check_document
 from ..models import (
+    CalendarAmendment,
     Entity,
     PlanItem,
     PlanVersion,
@@ -37,6 +40,7 @@ from ..rules import procedures_for
 from ..state_machine import (
     FINAL_STATUSES,
     TRANSITIONS,
+    Transition,
     allowed_actions,
     is_allowed,
     target_status,
@@ -47,52 +51,61 @@ STAGE_DOCUMENT_KINDS = frozenset(
 )
 
 
-def _money(value: Decimal) -> str:
-    return f"S/ {value:,.2f}"
-
-
 def check_procedure_type(
     year: int, object_type: str, value: Decimal, procedure_type: str, direct_cause: str = ""
 ) -> None:
     """The procedure type must fit the fiscal year's value bands for the object (Ley de
-    Contrataciones del Estado and the year's budget law). Direct contracting (CD) is open
-    above 8 UIT but only with a legal cause (art. 27), which the other types must not carry."""
+    Contrataciones del Estado and the year's budget law), bounds in UIT computed from that
+    year's UIT. Direct contracting (CD) needs a legal cause (art. 27), which the other types
+    must not carry."""
     if procedure_type == ProcedureType.CD and direct_cause not in DirectCause.values:
-        raise DomainError(_("Direct contracting needs its legal cause."), field="direct_cause")
+        raise DomainError(
+            _("Direct contracting needs its legal cause."),
+            field="direct_cause",
+            code="direct_cause_required",
+        )
     if procedure_type != ProcedureType.CD and direct_cause:
-        raise DomainError(_("Only direct contracting has a legal cause."), field="direct_cause")
+        raise DomainError(
+            _("Only direct contracting has a legal cause."),
+            field="direct_cause",
+            code="direct_cause_not_allowed",
+        )
+    uit = FiscalYear.objects.get(pk=year).uit
     thresholds = list(ProcedureThreshold.objects.filter(fiscal_year_id=year))
-    options = procedures_for(thresholds, object_type, value)
+    options = procedures_for(thresholds, object_type, value, uit)
     if procedure_type in options:
         return
     allowed = [p for p in options if p != ProcedureType.CD]
     labels = dict(ProcedureType.choices)
     objects = dict(ObjectType.choices)
-    context = {"object": objects[object_type].lower(), "value": _money(value), "year": year,
+    context = {"object": objects[object_type].lower(), "value": money(value), "year": year,
                "chosen": labels[procedure_type]}  # fmt: skip
     if not allowed:
+        floors = [t.lower(uit) for t in thresholds if t.object_type == object_type]
         raise DomainError(
-            _("For %(object)s worth %(value)s in %(year)s no selection procedure applies: below 8 UIT the "
-              "purchase is outside the procurement law, or no procedure covers this object.") % context,
+            _("For %(object)s worth %(value)s in %(year)s no selection procedure applies: below "
+              "%(floor)s the purchase is outside the procurement law, or no procedure covers this "
+              "object.") % {**context, "floor": money(min(floors)) if floors else "—"},
             field="procedure_type",
+            code="no_procedure_applies",
         )  # fmt: skip
     bands = []
     for t in thresholds:
         if t.object_type == object_type and t.procedure_type in allowed:
+            ceiling = t.upper(uit)
             upper = (
                 _("no upper limit")
-                if t.max_amount is None
-                else _("below %(max)s") % {"max": _money(t.max_amount)}
+                if ceiling is None
+                else _("below %(max)s") % {"max": money(ceiling)}
             )
-            bands.append(
-                f"{labels[t.procedure_type]} ({_('from')} {_money(t.min_amount)}, {upper})"
-            )
+            bands.append(f"{labels[t.procedure_type]} ({_('from')} {money(t.lower(uit))}, {upper})")
     raise DomainError(
         _(
             "%(chosen)s does not apply to %(object)s worth %(value)s in %(year)s. Applicable: %(bands)s."
         )
         % {**context, "bands": "; ".join(bands)},
         field="procedure_type",
+        code="procedure_type_out_of_band",
     )
 
 
@@ -285,6 +298,22 @@ def set_calendar(
             for s in order
             if before.get(s) != dates[s]
         }
+        CalendarAmendment.objects.create(
+            process=process,
+            at=timezone.now(),
+            reason=reason.strip(),
+            actor=actor,
+            changes=[
+                {
+                    "stage": stage,
+                    "before": [d.isoformat() for d in change["before"]]
+                    if change["before"]
+                    else None,
+                    "after": [d.isoformat() for d in change["after"]],
+                }
+                for stage, change in changes.items()
+            ],
+        )
         audit.record(
             actor, "process.calendar_amended", process, {"reason": reason, "changes": changes}
         )
@@ -302,7 +331,9 @@ def _check_restart(process, stages, today) -> None:
     so that the stage it returns to, and all after it, start today or later."""
     order = stages_of(process.procedure_type)
     if process.void_return_stage not in order:
-        raise DomainError(_("This void process does not say which stage it returns to."))
+        raise DomainError(
+            _("This void process does not say which stage it returns to."), code="no_return_stage"
+        )
     returned = order.index(process.void_return_stage)
     for stage in order[returned:]:
         if stage in stages and stages[stage].start < today:
@@ -312,6 +343,7 @@ def _check_restart(process, stages, today) -> None:
                 )
                 % {"stage": str(Stage(process.void_return_stage).label).lower()},
                 field="calendar",
+                code="reschedule_first",
             )
 
 
@@ -342,6 +374,112 @@ def _check_amendment(process, order, before, dates, today) -> None:
             )
 
 
+def current_stage_index(order: list[str], stages: dict, today: date) -> int:
+    """Position in `order` of the stage under way today: the last one that has started (the
+    call when none has)."""
+    started = [
+        i for i, stage in enumerate(order) if stage in stages and stages[stage].start <= today
+    ]
+    return started[-1] if started else 0
+
+
+def return_stages(process: ProcurementProcess, today: date | None = None) -> list[str]:
+    """The stages a process declared void may return to: the stage under way or an earlier
+    one (a nullity undoes what was done, it cannot skip ahead)."""
+    today = today or timezone.localdate()
+    order = stages_of(process.procedure_type)
+    stages = {s.stage: s for s in process.stages.all()}
+    return order[: current_stage_index(order, stages, today) + 1]
+
+
+def transition_refusal(
+    process: ProcurementProcess,
+    action: str,
+    *,
+    today: date | None = None,
+    return_stage: str | None = None,
+) -> DomainError | None:
+    """Why `action` cannot be done on the process now (status, calendar, stage it returns to),
+    or None. The one check behind both the service and the buttons a page offers; the reason
+    an action may need is asked separately. `return_stage=None` skips the choice itself."""
+    today = today or timezone.localdate()
+    rule = TRANSITIONS.get(action)
+    labels = dict(ProcessStatus.choices)
+    if rule is None or not is_allowed(rule, process):
+        possible = ", ".join(str(t.label) for t in allowed_actions(process)) or _("none")
+        return DomainError(
+            _(
+                "'%(action)s' is not possible while the process is %(status)s. Possible now: %(possible)s."
+            )
+            % {
+                "action": rule.label if rule else action,
+                "status": str(labels[process.status]).lower(),
+                "possible": possible,
+            },
+            code="action_not_allowed",
+        )
+    stages = {s.stage: s for s in process.stages.all()}
+    if rule.not_before and rule.not_before[0] in stages:
+        stage, edge = rule.not_before
+        moment = stages[stage].start if edge == "start" else stages[stage].end
+        if (edge == "start" and today < moment) or (edge == "end" and today <= moment):
+            return DomainError(
+                _("Not before the calendar allows it: %(stage)s %(edge)s on %(date)s.")
+                % {
+                    "stage": str(Stage(stage).label).lower(),
+                    "edge": _("starts") if edge == "start" else _("ends"),
+                    "date": day(moment),
+                },
+                code="too_early",
+            )
+    if action == "publish":
+        if not process.items.exists():
+            return DomainError(_("A process needs at least one item."), code="no_items")
+        problems = calendar_problems(
+            process.procedure_type,
+            {s: (r.start, r.end) for s, r in stages.items()},
+            working_calendar(),
+        )
+        if problems:
+            return DomainError(" ".join(problems), field="calendar", code="calendar_invalid")
+        if stages[Stage.CALL].start < today:
+            return DomainError(
+                _("The call cannot start before the day it is published."),
+                field="calendar",
+                code="call_in_the_past",
+            )
+    if action == "restart":
+        try:
+            _check_restart(process, stages, today)
+        except DomainError as error:
+            return error
+    if action == "annul":
+        allowed = return_stages(process, today)
+        if return_stage is not None and return_stage not in allowed:
+            return DomainError(
+                _("Say which stage the process returns to: the stage under way or an earlier one."),
+                field="return_stage",
+                code="return_stage_invalid",
+            )
+    return None
+
+
+@dataclass(frozen=True)
+class OfferedAction:
+    transition: Transition
+    refusal: DomainError | None  # why the button is disabled, or None
+
+
+def offered_actions(process: ProcurementProcess, today: date | None = None) -> list[OfferedAction]:
+    """The status changes a staff page shows for the process, each with the reason the service
+    would refuse it now (asked of transition_refusal, the function the service uses)."""
+    today = today or timezone.localdate()
+    return [
+        OfferedAction(t, transition_refusal(process, t.action, today=today))
+        for t in allowed_actions(process)
+    ]
+
+
 @transaction.atomic
 def transition(
     actor,
@@ -354,62 +492,25 @@ def transition(
 ) -> ProcurementProcess:
     """Move a process along the state machine (procurement.state_machine.TRANSITIONS): the
     actor must be staff of the entity, the action allowed from the current status and not
-    before its calendar date; cancelling needs a reason and is possible only before the
-    award; declaring void records the stage the process returns to."""
+    before its calendar date (transition_refusal); cancelling needs a reason and is possible
+    only before the award; declaring void records the stage the process returns to, the one
+    under way or an earlier one."""
     require_entity_staff(actor, process)
     process = (
         ProcurementProcess.objects.select_for_update().select_related("entity").get(pk=process.pk)
     )
     today = today or timezone.localdate()
     rule = TRANSITIONS.get(action)
-    labels = dict(ProcessStatus.choices)
     if rule is None or not is_allowed(rule, process):
-        possible = ", ".join(str(t.label) for t in allowed_actions(process)) or _("none")
-        raise DomainError(
-            _(
-                "'%(action)s' is not possible while the process is %(status)s. Possible now: %(possible)s."
-            )
-            % {
-                "action": rule.label if rule else action,
-                "status": str(labels[process.status]).lower(),
-                "possible": possible,
-            }
-        )
+        raise transition_refusal(process, action, today=today)
     if rule.needs_reason and not reason.strip():
-        raise DomainError(_("This action needs a reason."), field="reason")
-    stages = {s.stage: s for s in process.stages.all()}
-    if rule.not_before and rule.not_before[0] in stages:
-        stage, edge = rule.not_before
-        moment = stages[stage].start if edge == "start" else stages[stage].end
-        if (edge == "start" and today < moment) or (edge == "end" and today <= moment):
-            raise DomainError(
-                _("Not before the calendar allows it: %(stage)s %(edge)s on %(date)s.")
-                % {
-                    "stage": str(Stage(stage).label).lower(),
-                    "edge": _("starts") if edge == "start" else _("ends"),
-                    "date": moment.isoformat(),
-                }
-            )
-    if action == "publish":
-        if not process.items.exists():
-            raise DomainError(_("A process needs at least one item."))
-        problems = calendar_problems(
-            process.procedure_type,
-            {s: (r.start, r.end) for s, r in stages.items()},
-            working_calendar(),
-        )
-        if problems:
-            raise DomainError(" ".join(problems), field="calendar")
-        if stages[Stage.CALL].start < today:
-            raise DomainError(
-                _("The call cannot start before the day it is published."), field="calendar"
-            )
-    if action == "restart":
-        _check_restart(process, stages, today)
+        raise DomainError(_("This action needs a reason."), field="reason", code="reason_required")
+    refusal = transition_refusal(
+        process, action, today=today, return_stage=return_stage if action == "annul" else None
+    )
+    if refusal is not None:
+        raise refusal
     if action == "annul":
-        order = stages_of(process.procedure_type)
-        if return_stage not in order:
-            raise DomainError(_("Say which stage the process returns to."), field="return_stage")
         process.void_return_stage = return_stage
     previous = process.status
     process.status = target_status(rule, process)

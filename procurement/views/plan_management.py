@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from core.errors import DomainError
 
-from ..forms import PlanCreateForm, PlanItemForm, PlanPublishForm, PlanUploadForm
+from ..forms import ConfirmForm, PlanCreateForm, PlanItemForm, PlanPublishForm, PlanUploadForm
 from ..models import PlanItem, PlanVersion, ProcurementPlan
 from ..plan_import import read_plan_file, template_csv, template_xlsx
 from ..queries import plan_items
@@ -173,9 +173,14 @@ def plan_start_modification(request, plan_id):
 
 
 @login_required
-@require_POST
 def plan_discard_draft(request, version_id):
+    """Discarding a draft deletes its items: a page asks for confirmation first."""
     version = _managed(request, PlanVersion, version_id)
+    form = ConfirmForm(request.POST or None)
+    if request.method != "POST" or not form.is_valid():
+        status = 400 if request.method == "POST" else 200
+        context = {"version": version, "form": form, "items": version.items.count()}
+        return render(request, "procurement/manage/plan_discard.html", context, status=status)
     try:
         plan_services.discard_draft(request.user, version)
     except DomainError as error:

@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.codelists import Stage
 from core.errors import DomainError
 
 from ..calendar_rules import stages_of
@@ -19,8 +20,8 @@ from ..forms import (
 )
 from ..models import PlanVersion, ProcurementProcess
 from ..queries import free_plan_items, plans_in_force
+from ..services import participation
 from ..services import processes as process_services
-from ..state_machine import allowed_actions
 from .staff import managed_or_403, staff_entities_or_403
 
 
@@ -106,7 +107,10 @@ def process_workspace(
     context = {
         "process": process,
         "calendar_form": calendar_form or ProcessCalendarForm(stages=stages, initial_dates=current),
-        "actions": allowed_actions(process),
+        "actions": process_services.offered_actions(process),
+        "return_stages": [(s, Stage(s).label) for s in process_services.return_stages(process)],
+        "answers_refusal": participation.answers_refusal(process),
+        "integrated_bases_refusal": participation.integrated_bases_refusal(process),
         "transition_form": ProcessTransitionForm(),
         "transition_error": transition_error,
         "history": process.history.select_related("actor"),
@@ -162,9 +166,11 @@ def process_transition(request, process_id):
     process = _managed_process(request, process_id)
     form = ProcessTransitionForm(request.POST)
     if not form.is_valid():
-        return process_workspace(
-            request, process_id, transition_error=_("Choose an action."), status=400
-        )
+        if "action" in form.errors:
+            message = _("Choose an action.")
+        else:
+            message = " ".join(str(e) for errors in form.errors.values() for e in errors)
+        return process_workspace(request, process_id, transition_error=message, status=400)
     try:
         process = process_services.transition(
             request.user,

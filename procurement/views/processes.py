@@ -16,8 +16,14 @@ from ..calendar_rules import stage_progress
 from ..exports import csv_response
 from ..filters import ProcessFilter
 from ..models import ProcessStatus
-from ..queries import public_documents, public_processes, viewable_processes
-from ..services.participation import sme_refusal
+from ..queries import (
+    calendar_amendments,
+    closing_change,
+    public_documents,
+    public_processes,
+    viewable_processes,
+)
+from ..services import participation
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +36,7 @@ def process_list(request):
         rows = (
             (p.identifier, p.entity.ruc, p.entity.name, p.get_procedure_type_display(), p.get_object_type_display(),
              p.description, p.estimated_value, p.get_status_display(), "si" if p.sme_only else "no",
-             p.published_at.date() if p.published_at else "")
+             p.call_date or "")
             for p in process_filter.qs.iterator(chunk_size=2000)
         )  # fmt: skip
         header = ["nomenclatura", "ruc_entidad", "entidad", "procedimiento", "objeto", "descripcion",
@@ -52,7 +58,9 @@ def process_detail(request, identifier):
     )
     context = {
         "process": process,
-        "progress": stage_progress(process.stages.all(), timezone.localdate()),
+        "progress": stage_progress(process, timezone.localdate()),
+        "closing": closing_change(process),
+        "amendments": calendar_amendments(process),
         "items": process.items.select_related("catalog_item"),
         "history": process.history.select_related("actor"),
         "documents": public_documents()
@@ -68,21 +76,27 @@ def process_detail(request, identifier):
 
 
 def _supplier_context(request, process) -> dict:
-    """What a logged-in supplier user may do here: register, or ask during the window."""
+    """What a logged-in supplier user may do here: register, or ask during the window. Each
+    form is offered only when the service would accept it; otherwise the page says why
+    (the same functions the services call)."""
     supplier_ids = permissions.supplier_ids(request.user)
     if not supplier_ids or process.status != ProcessStatus.CALLED:
         return {}
     suppliers = list(Supplier.objects.filter(pk__in=supplier_ids).select_related("size_rule"))
-    registered = set(
-        process.participants.filter(supplier__in=suppliers).values_list("supplier_id", flat=True)
-    )
+    participants = {p.supplier_id: p for p in process.participants.filter(supplier__in=suppliers)}
+    today = timezone.localdate()
     return {
         "my_suppliers": suppliers,
-        "my_unregistered": [s for s in suppliers if s.pk not in registered],
-        "my_registered": [s for s in suppliers if s.pk in registered],
-        "my_sme_refusals": {
-            s.pk: sme_refusal(s) for s in suppliers if process.sme_only and sme_refusal(s)
-        },
+        "my_unregistered": [
+            (s, participation.registration_refusal(process, s, today))
+            for s in suppliers
+            if s.pk not in participants
+        ],
+        "my_registered": [
+            (s, participation.question_refusal(process, participants[s.pk], today))
+            for s in suppliers
+            if s.pk in participants
+        ],
     }
 
 

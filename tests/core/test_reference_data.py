@@ -57,7 +57,8 @@ def test_fiscal_year_parameters():
     eight_uit = ProcedureThreshold.objects.get(
         fiscal_year=2026, procedure_type="AS", object_type="goods"
     )
-    assert eight_uit.min_amount == 8 * years[2026].uit
+    assert (eight_uit.min_uit, eight_uit.min_amount) == (8, None)  # stays in UIT
+    assert eight_uit.lower(years[2026].uit) == 8 * years[2026].uit
     assert Sector.objects.filter(code="salud").exists()
 
 

@@ -86,7 +86,8 @@ def test_publication_below_minimum_is_refused_without_justification():
     )
     with pytest.raises(DomainError) as error:
         plans.publish_version(staff, version, approval_date=TODAY())
-    assert "16.7%" in error.value.message and "140.00" in error.value.message
+    # Spanish formats: decimal comma, the sum with its symbol.
+    assert "16,7\xa0%" in error.value.message and "S/\xa0140,00" in error.value.message
     version.refresh_from_db()
     assert version.status == PlanVersion.Status.DRAFT
     assert not Event.objects.exists()
@@ -170,4 +171,4 @@ def test_published_compliance_keeps_the_minimum_in_force_at_publication(client):
     share = version_share(version)
     assert share.minimum == D("0.400") and share.compliant and version.sme_compliant
     html = client.get(f"/planes/{version.plan.entity.ruc}/2026/").content.decode()
-    assert "Cumple el mínimo de 40,0 %" in html
+    assert "Cumple el mínimo de 40,0\xa0%" in html

@@ -91,7 +91,7 @@ def test_diff_lists_added_removed_and_changed_with_old_and_new_values(published)
     change = diff.changed[0]
     assert change.new.description == "Tóner"
     assert [(f[0], f[2], f[3]) for f in change.fields] == [
-        ("estimated_value", "3000.00", "3500.00")
+        ("estimated_value", "3\xa0000,00", "3\xa0500,00")
     ]
 
 
@@ -110,7 +110,7 @@ def test_public_pages_show_every_version_and_the_changes(client, published):
     assert client.get(base, {"version": "x"}).status_code == 200
     html = client.get(base + "cambios/", {"desde": 0, "hasta": 1}).content.decode()
     assert "Escritorios" in html and "Sillas" in html
-    assert "3000.00" in html and "3500.00" in html
+    assert "3\xa0000,00" in html and "3\xa0500,00" in html
 
 
 def test_drafts_are_not_public(client):

@@ -60,13 +60,27 @@ def test_a_wrong_procedure_type_says_which_applies_and_why():
         check_procedure_type(2026, "goods", D("500000"), "AS")
     message = error.value.message
     assert "Adjudicación Simplificada" in message or "Simplified award" in message
-    assert "Licitación Pública" in message and "400,000.00" in message
+    assert "Licitación Pública" in message and "S/\xa0400\xa0000,00" in message
+    assert error.value.code == "procedure_type_out_of_band"
 
 
 def test_below_eight_uit_no_procedure_applies():
     with pytest.raises(DomainError) as error:
         check_procedure_type(2026, "goods", D("30000"), "AS")
-    assert "8 UIT" in error.value.message
+    assert error.value.code == "no_procedure_applies"
+    assert "S/\xa044\xa0000,00" in error.value.message  # 8 UIT of 2026, as a figure
+
+
+def test_thresholds_in_uit_follow_the_years_uit():
+    """Editing a year's UIT (in the admin) moves every bound written in UIT."""
+    from core.models import FiscalYear
+
+    check_procedure_type(2026, "goods", D("46000"), "AS")  # above 8 x 5,500
+    FiscalYear.objects.filter(pk=2026).update(uit=D("6000"))
+    with pytest.raises(DomainError) as error:
+        check_procedure_type(2026, "goods", D("46000"), "AS")  # now below 8 x 6,000
+    assert error.value.code == "no_procedure_applies"
+    assert "S/\xa048\xa0000,00" in error.value.message
 
 
 # --- creation -----------------------------------------------------------------------------------
@@ -257,7 +271,7 @@ def test_every_allowed_transition_and_the_full_happy_path(plan):
     [
         ([], "cancel", {"reason": "Ya no se requiere"}, "cancelado"),
         ([], "suspend", {"reason": "Apelación"}, "suspendido"),
-        ([], "annul", {"reason": "Vicio en bases", "return_stage": "integracion"}, "nulo"),
+        ([], "annul", {"reason": "Vicio en bases", "return_stage": "convocatoria"}, "nulo"),
         ([("suspend", {"reason": "Apelación"})], "cancel", {"reason": "x"}, "cancelado"),
         ([("annul", {"reason": "x", "return_stage": "convocatoria"})], "restart", {}, "convocado"),
     ],
@@ -271,8 +285,15 @@ def test_transitions_from_called(plan, setup, action, kwargs, expected):
 
 def test_void_records_the_stage_it_returns_to(plan):
     process, staff = _published_lp(plan)
+    day = process.stages.get(stage="integracion").start
+    for later in ("ofertas", "contrato"):
+        with pytest.raises(DomainError) as error:
+            processes.transition(
+                staff, process, "annul", reason="Vicio", return_stage=later, today=day
+            )
+        assert (error.value.code, error.value.field) == ("return_stage_invalid", "return_stage")
     process = processes.transition(
-        staff, process, "annul", reason="Vicio", return_stage="integracion"
+        staff, process, "annul", reason="Vicio", return_stage="integracion", today=day
     )
     assert process.void_return_stage == "integracion"
     assert process.history.last().return_stage == "integracion"
@@ -363,6 +384,7 @@ def _reach(process, staff, status):
         "contract": after_standstill,
         "desert": stages["ofertas"].end + timedelta(days=1),
         "restart": call,
+        "annul": stages["evaluacion"].start,
     }
     return process, days
 

@@ -2,6 +2,7 @@
 so an admin's later edits survive; --update rewrites rows from the files)."""
 
 import csv
+from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
@@ -21,18 +22,43 @@ from core.models import (
     SmeRule,
     StageMinimum,
 )
+from core.text import ascii_fold
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 _LOWER_WORDS = {"de", "del", "la", "las", "los", "el", "y", "en", "e"}
 _PARENT_PREFIX = {"family": 2, "class": 4, "commodity": 6}
+UBIGEO_TABLES = ("ubigeo_departamento.csv", "ubigeo_provincia.csv", "ubigeo_distrito.csv")
+# The departments whose official names carry accents (the source's capitals do not name them).
+OFFICIAL_DEPARTMENT_NAMES = ["Áncash", "Apurímac", "Huánuco", "Junín", "San Martín"]
 
 
-def place_name(raw: str) -> str:
-    """'SAN JUAN DE LURIGANCHO' -> 'San Juan de Lurigancho' (the source is in capitals)."""
+def place_name(raw: str, spellings: dict[str, str] | None = None) -> str:
+    """'JESUS MARIA' -> 'Jesús María': the source writes names in capitals without accents;
+    each word takes its accented spelling from `spellings` (see accented_spellings)."""
     words = raw.strip().lower().split()
+    spellings = spellings or {}
     return " ".join(
-        w if (i and w in _LOWER_WORDS) else w[:1].upper() + w[1:] for i, w in enumerate(words)
+        w if (i and w in _LOWER_WORDS) else spellings.get(ascii_fold(w), w[:1].upper() + w[1:])
+        for i, w in enumerate(words)
     )
+
+
+def accented_spellings(names: list[str]) -> dict[str, str]:
+    """Accented spellings of words, learnt from names the source does write with accents
+    (the towns' names: 'Jesús María', 'Apurímac'): folded word -> its most frequent written
+    form, kept only when that form carries an accent and is written so more often than
+    without."""
+    seen: dict[str, Counter] = {}
+    for name in names:
+        for word in name.split():
+            seen.setdefault(ascii_fold(word).lower(), Counter())[word[:1].upper() + word[1:]] += 1
+    spellings = {}
+    for folded, forms in seen.items():
+        best, count = forms.most_common(1)[0]
+        plain_count = sum(n for form, n in forms.items() if ascii_fold(form) == form)
+        if ascii_fold(best) != best and count > plain_count:
+            spellings[folded] = best
+    return spellings
 
 
 def in_inei_table(row: dict[str, str]) -> bool:
@@ -60,13 +86,15 @@ def is_sme_suppliable(code: str, rules: list[tuple[str, bool]]) -> bool:
     return True
 
 
-def amount(value: str, uit: Decimal) -> Decimal | None:
+def bound(value: str) -> tuple[Decimal | None, Decimal | None]:
+    """A threshold bound as written in the data: (soles, None), (None, UITs) or (None, None).
+    A bound in UIT stays in UIT: it is computed from the year's UIT when used."""
     value = value.strip()
     if not value:
-        return None
+        return None, None
     if value.upper().endswith("UIT"):
-        return Decimal(value[:-3].strip()) * uit
-    return Decimal(value)
+        return None, Decimal(value[:-3].strip())
+    return Decimal(value), None
 
 
 class Command(BaseCommand):
@@ -96,10 +124,16 @@ class Command(BaseCommand):
         self.update = update
         counts = {}
         ubigeo = DATA / "ubigeo"
+        spellings = accented_spellings(
+            [r["capital"] for table in UBIGEO_TABLES for r in read_csv(ubigeo / table)]
+        )
+        spellings.update(
+            {ascii_fold(w).lower(): w for name in OFFICIAL_DEPARTMENT_NAMES for w in name.split()}
+        )
         counts["departments"] = self._save(
             Department,
             [
-                Department(code=r["inei"][:2], name=place_name(r["departamento"]))
+                Department(code=r["inei"][:2], name=place_name(r["departamento"], spellings))
                 for r in read_csv(ubigeo / "ubigeo_departamento.csv")
             ],
             ["name"],
@@ -108,7 +142,9 @@ class Command(BaseCommand):
             Province,
             [
                 Province(
-                    code=r["inei"][:4], department_id=r["inei"][:2], name=place_name(r["provincia"])
+                    code=r["inei"][:4],
+                    department_id=r["inei"][:2],
+                    name=place_name(r["provincia"], spellings),
                 )
                 for r in read_csv(ubigeo / "ubigeo_provincia.csv")
             ],
@@ -117,7 +153,11 @@ class Command(BaseCommand):
         counts["districts"] = self._save(
             District,
             [
-                District(code=r["inei"], province_id=r["inei"][:4], name=place_name(r["distrito"]))
+                District(
+                    code=r["inei"],
+                    province_id=r["inei"][:4],
+                    name=place_name(r["distrito"], spellings),
+                )
                 for r in read_csv(ubigeo / "ubigeo_distrito.csv")
                 if in_inei_table(r)
             ],
@@ -262,9 +302,13 @@ class Command(BaseCommand):
         for year in FiscalYear.objects.all():
             for r in rows:
                 key = (year.year, r["procedure_type"], r["object_type"])
+                min_amount, min_uit = bound(r["min"])
+                max_amount, max_uit = bound(r["max"])
                 values = {
-                    "min_amount": amount(r["min"], year.uit),
-                    "max_amount": amount(r["max"], year.uit),
+                    "min_amount": min_amount,
+                    "min_uit": min_uit,
+                    "max_amount": max_amount,
+                    "max_uit": max_uit,
                     "note": r["note"],
                 }
                 if key not in existing:

@@ -1,0 +1,47 @@
+"""How amounts and dates read in the active language: one format for pages, messages and
+e-mails (CSV and the API keep machine-readable values). Spanish: 'S/ 1 073 600,50' and
+26/11/2026; English: 'S/ 1,073,600.50' and 11/26/2026."""
+
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.utils import timezone
+from django.utils.formats import date_format, number_format
+
+EMPTY = "—"
+
+
+def _rounded(value, decimals: int) -> Decimal:
+    """Rounded half up (Django's number_format cuts extra digits instead of rounding)."""
+    return Decimal(value).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+
+
+def amount(value) -> str:
+    """A sum in soles without the symbol (table cells under an 'S/' header): two decimals,
+    grouped thousands, the active language's separators."""
+    if value in (None, ""):
+        return EMPTY
+    return number_format(_rounded(value, 2), decimal_pos=2, force_grouping=True)
+
+
+def money(value) -> str:
+    """A sum in soles with its symbol: 'S/ 250 000,00' in Spanish."""
+    if value in (None, ""):
+        return EMPTY
+    return f"S/\xa0{amount(value)}"
+
+
+def percent(value, decimals: int = 1) -> str:
+    """A ratio as a percentage: 0.4213 -> '42,1 %' in Spanish, '42.1 %' in English."""
+    if value in (None, ""):
+        return EMPTY
+    return f"{number_format(_rounded(Decimal(value) * 100, decimals), decimal_pos=decimals)}\xa0%"
+
+
+def day(value: date | datetime | None) -> str:
+    """A date (or the local date of a moment) in the active language's short format."""
+    if value is None:
+        return EMPTY
+    if isinstance(value, datetime):
+        value = timezone.localdate(value) if timezone.is_aware(value) else value.date()
+    return date_format(value, "SHORT_DATE_FORMAT")

@@ -1,0 +1,66 @@
+"""One money and date format per language, in pages and messages; CSV stays machine-readable."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.utils import translation
+
+from core import formatting
+from core.errors import DomainError
+from procurement.services import plans
+from tests.factories import plan_item_data, process_from_plan, published_plan
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize(
+    ("language", "money", "day"),
+    [("es", "S/\xa01\xa0073\xa0600,50", "26/11/2026"), ("en", "S/\xa01,073,600.50", "11/26/2026")],
+)
+def test_one_format_per_language(language, money, day):
+    with translation.override(language):
+        assert formatting.money(Decimal("1073600.5")) == money
+        assert formatting.day(date(2026, 11, 26)) == day
+
+
+@pytest.fixture
+def process():
+    version, staff = published_plan(
+        items=[{"catalog_item": "43211503", "estimated_value": Decimal("450000")}]
+    )
+    return process_from_plan(staff, version)
+
+
+def test_process_pages_show_the_languages_money_format(client, process):
+    client.force_login(process.entity.memberships.get().user)
+    html = client.get(f"/gestion/procesos/{process.pk}/").content.decode()
+    assert "S/\xa0450\xa0000,00" in html and "450,000" not in html
+    client.cookies["django_language"] = "en"
+    html = client.get(f"/gestion/procesos/{process.pk}/").content.decode()
+    assert "S/\xa0450,000.00" in html
+
+
+def test_plan_changes_show_amounts_not_raw_decimals(client):
+    version, staff = published_plan(items=[{"estimated_value": Decimal("500000")}])
+    draft = plans.start_modification(staff, version.plan)
+    item = draft.items.get()
+    plans.update_item(staff, item, plan_item_data(estimated_value=Decimal("650000")))
+    plans.publish_version(
+        staff, draft, approval_date=version.approval_date, reason="Mayor demanda",
+        sme_justification="prueba",
+    )  # fmt: skip
+    url = f"/planes/{version.plan.entity.ruc}/2026/cambios/"
+    html = client.get(url).content.decode()
+    assert "500\xa0000,00" in html and "650\xa0000,00" in html
+    assert "500000.00" not in html
+
+
+def test_messages_carry_the_languages_date_format():
+    version, staff = published_plan(items=[{}])
+    draft = plans.start_modification(staff, version.plan)
+    earlier = date(version.approval_date.year - 1, 1, 15)
+    with pytest.raises(DomainError) as error:
+        plans.publish_version(staff, draft, approval_date=earlier, reason="x")
+    assert formatting.day(version.approval_date) in error.value.message
+    assert version.approval_date.isoformat() not in error.value.message

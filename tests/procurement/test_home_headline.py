@@ -1,0 +1,40 @@
+"""The home headline speaks of the year most plans are published for, and its "N / M plans
+comply" link opens exactly those N plans."""
+
+import re
+from datetime import date
+
+import pytest
+
+from tests.factories import published_plan
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def plans():
+    compliant, _ = published_plan(year=2026, items=[{"sme_reserved": True}])
+    lagging, _ = published_plan(year=2026, items=[{"sme_reserved": False}])
+    early, _ = published_plan(year=2027, items=[{"sme_reserved": False}])
+    return compliant, lagging, early
+
+
+def test_one_early_plan_for_next_year_does_not_take_the_headline(client, plans):
+    compliant, lagging, early = plans
+    assert compliant.sme_compliant and not lagging.sme_compliant
+    html = client.get("/").content.decode()
+    assert "<strong>1 / 2</strong>" in html
+    link = re.search(r'<strong>1 / 2</strong> <a href="([^"]+)"', html)[1].replace("&amp;", "&")
+    listed = client.get(link).content.decode()
+    assert compliant.plan.entity.name in listed
+    assert lagging.plan.entity.name not in listed
+    assert early.plan.entity.name not in listed
+
+
+def test_the_current_year_wins_a_tie(client):
+    from procurement.queries import headline_year
+
+    published_plan(year=2026, items=[{}])
+    published_plan(year=2027, items=[{}])
+    assert headline_year(today=date(2026, 11, 25)) == 2026
+    assert headline_year(today=date(2027, 2, 1)) == 2027
