@@ -50,7 +50,7 @@ def headline_year(today: date | None = None) -> int | None:
 def portal_headline(today: date | None = None) -> dict:
     """Figures for the home page headline: the planned SME share of the headline year, and the
     registry's SME make-up."""
-    suppliers = Supplier.objects.aggregate(
+    suppliers = Supplier.objects.public().aggregate(
         total=Count("id"), sme=Count("id", filter=Q(size_class__in=SizeClass.sme_values()))
     )
     total = suppliers["total"]

@@ -15,6 +15,7 @@ from core.errors import DomainError
 from core.formatting import day as _day
 from notifications import events
 from notifications.models import EventKind
+from suppliers.services import require_may_act_in_processes
 
 from ..models import Participant, ProcessDocument, ProcessStatus, ProcurementProcess, Question
 from .processes import publish_document
@@ -52,7 +53,8 @@ def registration_refusal(
 ) -> DomainError | None:
     """Why the supplier cannot register in the process now, or None: the process must be
     called, today within the calendar's registration stage (from the call to the bid
-    deadline when the procedure has no such stage), the supplier's registry in force and, in
+    deadline when the procedure has no such stage), the supplier allowed to act in processes
+    (registry in force, RUC ownership not under review) and, in
     an SME-only process, the supplier a micro or small enterprise. The process page asks the
     same question before offering the form."""
     today = today or timezone.localdate()
@@ -71,11 +73,10 @@ def registration_refusal(
             _("Registration closed on %(date)s.") % {"date": _day(closes.end)},
             code="registration_closed",
         )
-    if not supplier.registry_valid_on(today):
-        return DomainError(
-            _("Your supplier registry is not in force: renew it to take part."),
-            code="registry_expired",
-        )
+    try:
+        require_may_act_in_processes(supplier, day=today)
+    except DomainError as refusal:
+        return refusal
     if process.sme_only:
         refusal = sme_refusal(supplier)
         if refusal:

@@ -38,3 +38,12 @@ def test_the_current_year_wins_a_tie(client):
     published_plan(year=2027, items=[{}])
     assert headline_year(today=date(2026, 11, 25)) == 2026
     assert headline_year(today=date(2027, 2, 1)) == 2027
+
+
+def test_unconfirmed_sign_ups_are_not_counted_as_suppliers():
+    from procurement.queries import portal_headline
+    from tests.factories import SupplierFactory
+
+    SupplierFactory()
+    SupplierFactory(awaiting_confirmation=True)
+    assert portal_headline()["suppliers"] == 1

@@ -103,7 +103,7 @@ def test_the_page_does_not_offer_registration_the_service_refuses(client, called
     expired = SupplierFactory(registry_valid_until=timezone.localdate() - timedelta(days=1))
     client.force_login(user_of(expired))
     html = client.get(f"/procesos/{process.identifier}/").content.decode()
-    assert 'data-code="registry_expired"' in html
+    assert 'data-code="registry_not_in_force"' in html
     assert 'name="fee_receipt"' not in html
     valid = SupplierFactory()
     client.force_login(user_of(valid))
@@ -159,3 +159,18 @@ def test_an_invalid_return_stage_says_so(client, called):
     )
     assert response.status_code == 400
     assert "Elija una acción" not in response.content.decode()
+
+
+def test_a_supplier_whose_ruc_ownership_is_under_review_cannot_register(client, called):
+    process, _staff, _stages = called
+    provisional = SupplierFactory(ownership_provisional=True)
+    user = user_of(provisional)
+    assert (
+        _code(lambda: participation.register_participant(user, process, provisional))
+        == "ownership_under_review"
+    )
+    client.force_login(user)
+    html = client.get(f"/procesos/{process.identifier}/").content.decode()
+    assert 'data-code="ownership_under_review"' in html
+    assert 'name="fee_receipt"' not in html
+    assert not process.participants.exists()
