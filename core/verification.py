@@ -7,6 +7,7 @@ on a page view. Each run is stored as an AuditVerification, broken or not.
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.utils import timezone
 
@@ -53,6 +54,15 @@ class ChainState:
     head_sequence: int
     latest_anchor: anchors.Anchor | None
     last_verification: AuditVerification | None
+
+    @property
+    def latest_anchor_at(self) -> datetime | None:
+        if self.latest_anchor is None:
+            return None
+        try:
+            return datetime.fromisoformat(self.latest_anchor.statement["anchored_at"])
+        except (KeyError, TypeError, ValueError):
+            return None
 
     @property
     def unverified_entries(self) -> int:

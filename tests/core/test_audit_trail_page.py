@@ -170,8 +170,12 @@ def test_requested_verification_records_an_intact_chain_up_to_the_anchor(client,
     assert run.ok and run.checked == 4 and run.requested_by == user
     assert run.source == AuditVerification.Source.REQUEST
     assert run.anchors == 1 and run.latest_anchor_sequence == anchor.sequence
-    state = client.get(URL).context["state"]
+    page = client.get(URL)
+    state = page.context["state"]
     assert state.anchor_verified is True and state.unverified_entries == 0
+    # times in the page's language, not the anchor's ISO text
+    assert anchor.statement["anchored_at"] not in page.content.decode()
+    assert state.latest_anchor_at.isoformat() == anchor.statement["anchored_at"]
 
 
 def test_the_page_only_verifies_on_post(client, trail):
