@@ -230,6 +230,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "core.tasks.publish_audit_anchor",
         "schedule": int(os.environ.get("AUDIT_ANCHOR_INTERVAL", 300)),
     },
+    # A full walk of the chain against its anchors; the auditors' page shows the last result.
+    "verify-audit-trail": {
+        "task": "core.tasks.verify_audit_trail",
+        "schedule": int(os.environ.get("AUDIT_VERIFY_INTERVAL", 24 * 3600)),
+    },
 }
 
 CACHES = {

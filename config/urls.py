@@ -6,6 +6,8 @@ from core import views as core_views
 urlpatterns = [
     path("", core_views.home, name="home"),
     path("health/", core_views.health, name="health"),
+    path("auditoria/registro/", core_views.audit_trail, name="audit_trail"),
+    path("auditoria/registro/verificar/", core_views.audit_trail_verify, name="audit_trail_verify"),
     path("auditoria/ancla/", core_views.audit_anchor, name="audit_anchor"),
     path(
         "auditoria/ancla/clave-publica.pem",

@@ -9,8 +9,9 @@ never forks.
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -30,16 +31,32 @@ def _normalise(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def compute_hash(entry: AuditEntry) -> str:
+    return _hash(
+        entry.sequence,
+        entry.created_at,
+        entry.actor_id,
+        entry.actor_label,
+        entry.action,
+        entry.object_type,
+        entry.object_id,
+        entry.data,
+        entry.previous_hash,
+    )
+
+
+def _hash(
+    sequence, created_at, actor_id, actor_label, action, object_type, object_id, data, previous
+) -> str:
     content = {
-        "sequence": entry.sequence,
-        "created_at": entry.created_at.astimezone(UTC).isoformat(timespec="microseconds"),
-        "actor_id": entry.actor_id,
-        "actor_label": entry.actor_label,
-        "action": entry.action,
-        "object_type": entry.object_type,
-        "object_id": entry.object_id,
-        "data": entry.data,
-        "previous_hash": entry.previous_hash,
+        "sequence": sequence,
+        "created_at": created_at.astimezone(UTC).isoformat(timespec="microseconds"),
+        "actor_id": actor_id,
+        "actor_label": actor_label,
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "data": data,
+        "previous_hash": previous,
     }
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
@@ -59,13 +76,10 @@ def record(
         object_type, object_id = target._meta.label_lower, str(target.pk)
     else:
         object_type, object_id = target[0], str(target[1])
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_AUDIT_LOCK_KEY])
-    last = AuditEntry.objects.order_by("-sequence").values("sequence", "entry_hash").first()
+    last_sequence, last_hash = _lock_and_read_head()
     is_user = actor is not None and getattr(actor, "is_authenticated", False)
     entry = AuditEntry(
-        sequence=(last["sequence"] + 1) if last else 1,
+        sequence=last_sequence + 1,
         created_at=timezone.now(),
         actor=actor if is_user else None,
         actor_label=actor.email if is_user else str(actor or "system"),
@@ -73,11 +87,89 @@ def record(
         object_type=object_type,
         object_id=object_id,
         data=_normalise(data or {}),
-        previous_hash=last["entry_hash"] if last else GENESIS_HASH,
+        previous_hash=last_hash,
     )
     entry.entry_hash = compute_hash(entry)
     entry.save(force_insert=True)
     return entry
+
+
+def _lock_and_read_head() -> tuple[int, str]:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_AUDIT_LOCK_KEY])
+    last = AuditEntry.objects.order_by("-sequence").values("sequence", "entry_hash").first()
+    return (last["sequence"], last["entry_hash"]) if last else (0, GENESIS_HASH)
+
+
+HistoryRow = tuple[datetime, str, str, str, dict[str, Any]]
+_COLUMNS = [
+    "sequence",
+    "created_at",
+    "actor_label",
+    "action",
+    "object_type",
+    "object_id",
+    "data",
+    "previous_hash",
+    "entry_hash",
+]
+
+
+def append_history(rows: Iterable[HistoryRow], *, actor_label: str, batch: int = 20_000) -> int:
+    """Append entries for history written in bulk rather than through the services (the demo
+    seed): each row is (when, action, object type, object id, data), given in time order.
+    They continue the chain from its head, hashed exactly as `record` hashes, with no actor
+    user and `actor_label` naming the import; written with COPY on PostgreSQL. Must run in
+    the transaction that writes that history. Returns the number of entries appended."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("audit.append_history must run inside the transaction of the change")
+    sequence, previous = _lock_and_read_head()
+    written, pending = 0, []
+    for created_at, action, object_type, object_id, data in rows:
+        sequence += 1
+        data = _normalise(data)
+        entry_hash = _hash(
+            sequence, created_at, None, actor_label, action, object_type, object_id, data, previous
+        )
+        pending.append(
+            (
+                sequence,
+                created_at,
+                actor_label,
+                action,
+                object_type,
+                object_id,
+                data,
+                previous,
+                entry_hash,
+            )
+        )
+        previous = entry_hash
+        if len(pending) >= batch:
+            written += _write(pending)
+    return written + _write(pending)
+
+
+def _write(rows: list[tuple]) -> int:
+    count = len(rows)
+    if not rows:
+        return 0
+    if connection.vendor == "postgresql":
+        quote = connection.ops.quote_name
+        columns = ", ".join(quote(AuditEntry._meta.get_field(c).column) for c in _COLUMNS)
+        sql = f"COPY {quote(AuditEntry._meta.db_table)} ({columns}) FROM STDIN"
+        with connection.cursor() as cursor:
+            raw = cursor.connection
+        with raw.cursor() as cursor, cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row((*row[:6], json.dumps(row[6], ensure_ascii=False), *row[7:]))
+    else:
+        AuditEntry.objects.bulk_create(
+            [AuditEntry(**dict(zip(_COLUMNS, row, strict=True))) for row in rows], batch_size=2000
+        )
+    rows.clear()
+    return count
 
 
 @dataclass(frozen=True)

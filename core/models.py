@@ -375,7 +375,47 @@ class AuditEntry(models.Model):
         ordering = ["sequence"]
         verbose_name = _("audit entry")
         verbose_name_plural = _("audit entries")
-        indexes = [models.Index(fields=["object_type", "object_id"])]
+        indexes = [
+            models.Index(fields=["object_type", "object_id"]),
+            # The auditors' page filters by actor and by date.
+            models.Index(fields=["actor_label", "sequence"], name="core_audit_actor_seq"),
+            models.Index(fields=["created_at"], name="core_audit_created"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.sequence} {self.action} {self.object_type}:{self.object_id}"
+
+
+class AuditVerification(models.Model):
+    """One full verification of the audit chain against its signed anchors. Walking a chain of
+    millions of entries takes minutes, so pages show the last recorded result (and when it
+    ran) instead of verifying on every view; `verify_audit`, the daily task and an auditor's
+    request each record one."""
+
+    class Source(models.TextChoices):
+        COMMAND = "command", _("verify_audit command")
+        TASK = "task", _("scheduled task")
+        REQUEST = "request", _("auditor's request")
+
+    started_at = models.DateTimeField(_("started at"))
+    finished_at = models.DateTimeField(_("finished at"))
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    ok = models.BooleanField(_("chain intact"))
+    checked = models.PositiveBigIntegerField(_("entries verified"))
+    broken_sequence = models.PositiveBigIntegerField(_("first broken entry"), null=True, blank=True)
+    anchors = models.PositiveIntegerField(_("signed anchors checked"), default=0)
+    latest_anchor_sequence = models.PositiveBigIntegerField(
+        _("latest anchored entry"), null=True, blank=True
+    )
+    problems = models.TextField(_("problems"), blank=True)
+
+    class Meta:
+        ordering = ["-finished_at", "-pk"]
+        verbose_name = _("audit verification")
+        verbose_name_plural = _("audit verifications")
+
+    def __str__(self) -> str:
+        return f"{self.finished_at:%Y-%m-%d %H:%M} {'ok' if self.ok else 'BROKEN'}"

@@ -1,13 +1,26 @@
+import json
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
 
-from accounts.permissions import is_admin
+from accounts.permissions import can_read_audit_trail, is_admin
 from procurement.queries import latest_processes, portal_headline
 
 from . import anchors, signing
+from .filtering import filter_status
+from .filters import AuditEntryFilter
+from .models import AuditEntry
+from .queries import entry_page
+from .tasks import verify_audit_trail
+from .verification import chain_state
 
 
 def home(request):
@@ -65,3 +78,56 @@ def audit_anchor(request):
 
 def audit_anchor_public_key(request):
     return HttpResponse(signing.public_key_pem(), content_type="application/x-pem-file")
+
+
+def _require_audit_reader(user) -> None:
+    if not can_read_audit_trail(user):
+        raise PermissionDenied(_("Only auditors and administrators may read the audit trail."))
+
+
+@never_cache
+@login_required
+def audit_trail(request):
+    """The audit trail for auditors and admins, read-only: entries newest first, filtered
+    (one object's timeline is the page filtered by its type and id), and the state of the
+    chain as the last full verification found it."""
+    _require_audit_reader(request.user)
+    entry_filter = AuditEntryFilter(request.GET, queryset=AuditEntry.objects.all())
+    status = filter_status(entry_filter)
+    page = None
+    if status == 200:
+        page = entry_page(
+            entry_filter.qs,
+            before=entry_filter.cursor("before"),
+            after=entry_filter.cursor("after"),
+        )
+        for entry in page.entries:
+            entry.data_json = json.dumps(entry.data, ensure_ascii=False, sort_keys=True)
+    filters = request.GET.copy()
+    for cursor in ("before", "after"):
+        filters.pop(cursor, None)
+    context = {
+        "filter": entry_filter,
+        "page": page,
+        "filters_query": filters.urlencode(),
+        "timeline": entry_filter.is_bound
+        and entry_filter.is_valid()
+        and bool(entry_filter.form.cleaned_data.get("object_type"))
+        and bool(entry_filter.form.cleaned_data.get("object_id")),
+        "state": chain_state(),
+    }
+    return render(request, "core/audit_trail.html", context, status=status)
+
+
+@login_required
+@require_POST
+def audit_trail_verify(request):
+    """Queue a full verification of the chain (minutes on a large trail, so never inline on
+    a page view); its result appears on the audit trail page when it finishes."""
+    _require_audit_reader(request.user)
+    verify_audit_trail.delay(request.user.pk)
+    messages.info(
+        request,
+        _("Verification requested: the result appears on this page when it finishes."),
+    )
+    return redirect("audit_trail")

@@ -13,6 +13,7 @@ from django.db import transaction
 from core.models import FiscalYear
 
 from ..models import Entity
+from .history import write_audit_history
 from .parties import build_entities, build_suppliers, size_counts
 from .plans import PlanBuilder
 from .processes import ProcessBuilder
@@ -31,6 +32,7 @@ class DemoReport:
     process_items: int = 0
     process_stages: int = 0
     status_changes: int = 0
+    audit_entries: int = 0
     accounts: list[tuple[str, str, str]] = field(default_factory=list)
     password: str = DEMO_PASSWORD
 
@@ -77,6 +79,7 @@ def seed(
             report.process_stages,
             report.status_changes,
         ) = ProcessBuilder(stream(seed, "processes"), today, years).build(processes)
+    report.audit_entries = write_audit_history()
     return report
 
 

@@ -175,6 +175,9 @@ def build_suppliers(rng: random.Random, count: int, today: date, sales_year: Fis
     families = [f for f in SME_FAMILIES if f in by_family]
     rule = sales_year.sme_rule
     registered = timezone.make_aware(datetime.combine(today - timedelta(days=900), time(9)))
+    # A year's sales are declared once that year is over: in the first weeks of the next one.
+    declared_from = min(date(sales_year.year + 1, 1, 2), today)
+    declaring_days = max(1, min(90, (today - declared_from).days + 1))
 
     suppliers, classifications, categories = [], [], []
     for index in range(count):
@@ -206,7 +209,10 @@ def build_suppliers(rng: random.Random, count: int, today: date, sales_year: Fis
                 "sales_uit": round_uit(sales_uit),
                 "size_class": size,
                 "source": SizeClassification.Source.IMPORT,
-                "classified_at": registered + timedelta(minutes=index),
+                "classified_at": timezone.make_aware(
+                    datetime.combine(declared_from, time(9))
+                    + timedelta(days=index % declaring_days, minutes=index % 480)
+                ),
             }
         )
         family_count = 1 if rng.random() < 0.6 else 2

@@ -32,12 +32,39 @@ JUSTIFICATIONS = [
     "La mayor parte del presupuesto corresponde a equipamiento especializado.",
     "Compras corporativas obligatorias a través de Perú Compras.",
 ]
-REASONS = [
-    "Incorporación de necesidades no previstas.",
-    "Ajuste por modificación presupuestal.",
-    "Exclusión de procedimientos que ya no se ejecutarán.",
-    "Reprogramación de fechas y valores estimados.",
+# A modification adds, removes and/or revalues items; its reason says what it did.
+CHANGE_KINDS = [
+    ("add",),
+    ("remove",),
+    ("revalue",),
+    ("add", "revalue"),
+    ("add", "remove"),
+    ("remove", "revalue"),
+    ("add", "remove", "revalue"),
 ]
+_ADDED = (
+    "incorporación de un procedimiento no previsto",
+    "incorporación de {n} procedimientos no previstos",
+)
+_REMOVED = (
+    "exclusión de un procedimiento que ya no se ejecutará",
+    "exclusión de {n} procedimientos que ya no se ejecutarán",
+)
+_REVALUED = (
+    "ajuste del valor estimado de un procedimiento por modificación presupuestal",
+    "ajuste del valor estimado de {n} procedimientos por modificación presupuestal",
+)
+
+
+def modification_reason(added: int, removed: int, revalued: int) -> str:
+    """The published reason of a modification, from what it actually changed."""
+    parts = [
+        (one if n == 1 else many.format(n=n))
+        for n, (one, many) in [(added, _ADDED), (removed, _REMOVED), (revalued, _REVALUED)]
+        if n
+    ]
+    text = ", ".join(parts[:-1]) + (" y " if len(parts) > 1 else "") + parts[-1]
+    return text[0].upper() + text[1:] + "."
 
 
 def _pick(rng, weighted):
@@ -134,6 +161,36 @@ class PlanBuilder:
             item["sme_reserved"] = True
             reserved += item["estimated_value"]
 
+    def _modify(
+        self, items: list[dict], year: int, scale: float, compliant: bool, next_reference: int
+    ) -> tuple[list[dict], str, int]:
+        """A modified copy of `items`, the reason that says what changed and the next free
+        item reference."""
+        kinds = set(self.rng.choice(CHANGE_KINDS))
+        if len(items) <= 3:
+            kinds.discard("remove")
+            kinds.add("add")
+        modified = [dict(i) for i in items]
+        added = removed = revalued = 0
+        if "remove" in kinds:
+            modified.pop(self.rng.randrange(len(modified)))
+            removed = 1
+        if "revalue" in kinds:
+            changed = self.rng.choice(modified)
+            changed["estimated_value"] = (changed["estimated_value"] * Decimal("1.15")).quantize(
+                Decimal("0.01")
+            )
+            revalued = 1
+        if "add" in kinds:
+            for _ in range(self.rng.randint(1, 3)):
+                extra = self._item(year, scale)
+                extra["reference"] = next_reference
+                extra["sme_reserved"] = compliant and self.rng.random() < 0.6
+                next_reference += 1
+                modified.append(extra)
+                added += 1
+        return modified, modification_reason(added, removed, revalued), next_reference
+
     def _approval_and_publication(self, approval: date) -> tuple[date, datetime]:
         approval = self.calendar.next_working_day(approval)
         delay = self.rng.choice([1, 2, 3, 5, 8, 10, 12, 14, 15, 18, 25])
@@ -172,20 +229,10 @@ class PlanBuilder:
                     )
                     if published.date() >= self.today or approval > self.today:
                         break
-                    modified = [dict(i) for i in chain[-1][2]]
-                    if len(modified) > 3:
-                        modified.pop(self.rng.randrange(len(modified)))
-                    changed = self.rng.choice(modified)
-                    changed["estimated_value"] = (
-                        changed["estimated_value"] * Decimal("1.15")
-                    ).quantize(Decimal("0.01"))
-                    for _ in range(self.rng.randint(1, 3)):
-                        extra = self._item(year, scale)
-                        extra["reference"] = next_reference
-                        extra["sme_reserved"] = compliant and self.rng.random() < 0.6
-                        next_reference += 1
-                        modified.append(extra)
-                    chain.append((approval, published, modified, self.rng.choice(REASONS)))
+                    modified, reason, next_reference = self._modify(
+                        chain[-1][2], year, scale, compliant, next_reference
+                    )
+                    chain.append((approval, published, modified, reason))
                 for number, (approval, published, items, reason) in enumerate(chain):
                     version = PlanVersion(
                         plan=plan,

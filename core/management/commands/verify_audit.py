@@ -1,37 +1,33 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from core.anchors import verify_against_anchors
-from core.audit import verify_chain
+from core.models import AuditVerification
+from core.verification import run_verification
 
 
 class Command(BaseCommand):
     help = (
         "Verifies the audit trail's hash chain and checks it against every signed anchor in "
-        "ANCHOR_DIR; exits non-zero naming the first bad entry or anchor."
+        "ANCHOR_DIR; records the result (shown on /auditoria/registro/) and exits non-zero "
+        "naming the first bad entry or anchor."
     )
 
     def handle(self, *args, **options):
-        report = verify_chain()
-        if not report.ok:
+        run = run_verification(source=AuditVerification.Source.COMMAND)
+        if run.broken_sequence is not None:
+            raise CommandError(f"Audit chain BROKEN at {run.problems}.")
+        if not run.ok:
+            problems = run.problems.splitlines()
+            listed = "\n  ".join(problems)
             raise CommandError(
-                f"Audit chain BROKEN at entry #{report.broken_sequence} (id {report.broken_id}): "
-                f"{report.reason}. {report.checked} entries before it are intact."
+                f"Audit chain does NOT match its anchors ({len(problems)} problems):\n  {listed}"
             )
-        anchored = verify_against_anchors()
-        if not anchored.ok:
-            listed = "\n  ".join(anchored.problems[:20])
-            more = len(anchored.problems) - 20
-            raise CommandError(
-                f"Audit chain does NOT match its anchors ({len(anchored.problems)} problems):\n  "
-                f"{listed}" + (f"\n  ... and {more} more" if more > 0 else "")
-            )
-        if anchored.anchors:
+        if run.anchors:
             against = (
-                f" and consistent with {anchored.anchors} signed anchors "
-                f"(latest at entry #{anchored.latest_sequence})"
+                f" and consistent with {run.anchors} signed anchors "
+                f"(latest at entry #{run.latest_anchor_sequence})"
             )
         else:
             against = " (no anchors published yet: nothing outside the database to compare with)"
         self.stdout.write(
-            self.style.SUCCESS(f"Audit chain OK: {report.checked} entries verified{against}.")
+            self.style.SUCCESS(f"Audit chain OK: {run.checked} entries verified{against}.")
         )

@@ -59,10 +59,13 @@ class Command(BaseCommand):
             f"{report.suppliers} suppliers ({sizes}), {report.plans} annual plans "
             f"({report.plan_versions} published versions, {report.plan_items} items), "
             f"{report.processes} selection processes ({report.process_items} items, "
-            f"{report.process_stages} calendar stages, {report.status_changes} status changes)."
+            f"{report.process_stages} calendar stages, {report.status_changes} status changes); "
+            f"{report.audit_entries} audit entries chained for that history."
         )
         self._print_accounts(report.accounts, report.password)
-        anchors.publish_anchor()  # the demo's audit trail, anchored outside the database
+        anchor = anchors.publish_anchor()  # the demo's audit trail, anchored outside the database
+        if anchor is not None:
+            self.stdout.write(f"Audit chain anchored at entry #{anchor.sequence}.")
 
     def _print_accounts(self, accounts, password):
         if not accounts:

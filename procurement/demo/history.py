@@ -1,0 +1,185 @@
+"""The demo's history in the audit trail: one entry per thing the seed says happened
+(accounts created, suppliers registered and classified, plan versions published, processes
+created and every status change), dated when it happened, in time order, chained in bulk by
+core.audit.append_history. So the audit page shows the demo's history, `verify_audit` checks
+it and the seed's final anchor signs it. Entries use the services' action names and payloads;
+their actor is the import (`seed_demo`), not a person.
+"""
+
+import heapq
+from collections.abc import Iterator
+from datetime import datetime
+
+from django.db.models import Count
+
+from accounts.models import Membership
+from core import audit
+from suppliers.models import SizeClassification, Supplier
+
+from ..models import PlanVersion, ProcurementProcess, StatusChange
+
+ACTOR = "seed_demo"
+CHUNK = 20_000
+
+Row = tuple[datetime, str, str, str, dict]
+
+
+def _accounts() -> Iterator[Row]:
+    memberships = Membership.objects.filter(user__email__endswith="@demo.portal.pe")
+    rows = memberships.order_by("user__date_joined", "pk").values_list(
+        "user__date_joined", "user_id", "user__email", "role", "entity__ruc", "supplier__ruc"
+    )
+    for joined, user_id, email, role, entity, supplier in rows:
+        data = {"email": email, "role": role, "entity": entity, "supplier": supplier}
+        yield joined, "account.created", "accounts.user", str(user_id), data
+
+
+def _suppliers() -> Iterator[Row]:
+    rows = Supplier.objects.order_by("registered_at", "pk").values_list(
+        "registered_at", "pk", "ruc", "legal_name"
+    )
+    for registered, pk, ruc, name in rows.iterator(chunk_size=CHUNK):
+        yield (
+            registered,
+            "supplier.registered",
+            "suppliers.supplier",
+            str(pk),
+            {
+                "ruc": ruc,
+                "legal_name": name,
+            },
+        )
+
+
+def _classifications() -> Iterator[Row]:
+    rows = SizeClassification.objects.order_by("classified_at", "pk").values_list(
+        "classified_at",
+        "supplier_id",
+        "rule_id",
+        "sales_year_id",
+        "annual_sales",
+        "workers",
+        "sales_uit",
+        "size_class",
+    )
+    for at, supplier, rule, year, sales, workers, uit, size in rows.iterator(chunk_size=CHUNK):
+        yield (
+            at,
+            "supplier.classified",
+            "suppliers.supplier",
+            str(supplier),
+            {
+                "rule": rule,
+                "sales_year": year,
+                "annual_sales": sales,
+                "workers": workers,
+                "sales_uit": uit,
+                "size_class": size,
+            },
+        )
+
+
+def _plan_versions() -> Iterator[Row]:
+    versions = (
+        PlanVersion.objects.filter(status=PlanVersion.Status.PUBLISHED)
+        .annotate(item_count=Count("items"))
+        .order_by("published_at", "pk")
+        .values_list(
+            "published_at",
+            "pk",
+            "plan__entity__ruc",
+            "plan__fiscal_year_id",
+            "number",
+            "item_count",
+            "total_value",
+            "sme_share",
+            "sme_compliant",
+            "published_late",
+        )
+    )
+    for at, pk, ruc, year, number, items, total, share, compliant, late in versions:
+        yield (
+            at,
+            "plan.published",
+            "procurement.planversion",
+            str(pk),
+            {
+                "entity": ruc,
+                "year": year,
+                "version": number,
+                "items": items,
+                "total_value": total,
+                "sme_share": share,
+                "sme_compliant": compliant,
+                "published_late": late,
+            },
+        )
+
+
+def _processes() -> Iterator[Row]:
+    rows = ProcurementProcess.objects.order_by("created_at", "pk").values_list(
+        "created_at", "pk", "identifier", "estimated_value", "sme_only", "outside_plan_reason"
+    )
+    for at, pk, identifier, value, sme_only, outside in rows.iterator(chunk_size=CHUNK):
+        yield (
+            at,
+            "process.created",
+            "procurement.procurementprocess",
+            str(pk),
+            {
+                "identifier": identifier,
+                "value": value,
+                "sme_only": sme_only,
+                "from_plan": not outside,
+            },
+        )
+
+
+def _status_changes() -> Iterator[Row]:
+    rows = StatusChange.objects.order_by("at", "pk").values_list(
+        "at",
+        "process_id",
+        "process__identifier",
+        "action",
+        "from_status",
+        "to_status",
+        "reason",
+        "return_stage",
+    )
+    for at, process, identifier, action, before, after, reason, back in rows.iterator(
+        chunk_size=CHUNK
+    ):
+        yield (
+            at,
+            f"process.{action}",
+            "procurement.procurementprocess",
+            str(process),
+            {
+                "identifier": identifier,
+                "action": action,
+                "from": before,
+                "to": after,
+                "reason": reason,
+                "return_stage": back,
+            },
+        )
+
+
+def history() -> Iterator[Row]:
+    """Every stream merged by time; at equal times, in the order the streams are listed (an
+    account before what it does, a process's creation before its first change)."""
+    streams = [
+        _accounts(),
+        _suppliers(),
+        _classifications(),
+        _plan_versions(),
+        _processes(),
+        _status_changes(),
+    ]
+    # heapq.merge is stable: at equal keys the earlier stream's row comes first.
+    return heapq.merge(*streams, key=lambda row: row[0])
+
+
+def write_audit_history() -> int:
+    """Chain the demo's history into the audit trail; returns the number of entries."""
+    return audit.append_history(history(), actor_label=ACTOR)

@@ -1,0 +1,102 @@
+"""The demo seed's history is consistent: classifications dated after the year they classify,
+modification reasons that say what changed, and an audit chain for everything it created."""
+
+from collections import Counter
+from datetime import date
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from core import anchors
+from core.models import AuditEntry
+from procurement.demo.history import ACTOR
+from procurement.demo.plans import modification_reason
+from procurement.models import PlanVersion, ProcurementProcess, StatusChange
+from suppliers.models import SizeClassification, Supplier
+
+pytestmark = pytest.mark.django_db
+TODAY = "2026-11-25"
+
+
+@pytest.fixture
+def seeded():
+    out = StringIO()
+    call_command("seed_demo", "--processes", "60", "--seed", "4", "--today", TODAY, stdout=out)
+    return out.getvalue()
+
+
+def test_classifications_are_dated_after_the_sales_year_ends(seeded):
+    rows = SizeClassification.objects.values_list("sales_year_id", "classified_at")
+    assert rows
+    for sales_year, classified_at in rows:
+        assert classified_at.year == sales_year + 1
+        assert classified_at.date() <= date.fromisoformat(TODAY)
+
+
+def test_a_modifications_reason_says_what_it_changed(seeded):
+    modifications = PlanVersion.objects.filter(number__gte=1).select_related("plan")
+    assert modifications.count() > 20
+    for version in modifications:
+        before = dict(
+            PlanVersion.objects.get(plan=version.plan, number=version.number - 1).items.values_list(
+                "reference", "estimated_value"
+            )
+        )
+        after = dict(version.items.values_list("reference", "estimated_value"))
+        added = len(after.keys() - before.keys())
+        removed = len(before.keys() - after.keys())
+        revalued = sum(1 for ref in after.keys() & before.keys() if after[ref] != before[ref])
+        assert version.reason == modification_reason(added, removed, revalued), version.pk
+
+
+def test_modification_reason_wording():
+    assert modification_reason(1, 0, 0) == "Incorporación de un procedimiento no previsto."
+    assert modification_reason(2, 1, 0) == (
+        "Incorporación de 2 procedimientos no previstos y exclusión de un procedimiento que "
+        "ya no se ejecutará."
+    )
+
+
+def test_the_seeded_history_is_chained_verified_and_anchored(seeded):
+    entries = AuditEntry.objects.all()
+    actions = Counter(entries.values_list("action", flat=True))
+    assert actions["process.created"] == ProcurementProcess.objects.count()
+    assert actions["plan.published"] == PlanVersion.objects.filter(status="published").count()
+    assert actions["supplier.classified"] == SizeClassification.objects.count()
+    assert actions["supplier.registered"] == Supplier.objects.count()
+    assert actions["account.created"] >= 8
+    assert sum(n for a, n in actions.items() if a.startswith("process.")) == (
+        ProcurementProcess.objects.count() + StatusChange.objects.count()
+    )
+    assert set(entries.values_list("actor_label", flat=True)) == {ACTOR}
+    # in time order: sequence order is time order
+    times = list(entries.order_by("sequence").values_list("created_at", flat=True))
+    assert times == sorted(times)
+    # one process's timeline: its creation, then each status change in order
+    process = ProcurementProcess.objects.filter(history__isnull=False).first()
+    timeline = list(
+        entries.filter(object_type="procurement.procurementprocess", object_id=str(process.pk))
+        .order_by("sequence")
+        .values_list("action", flat=True)
+    )
+    changes = list(process.history.order_by("at", "pk").values_list("action", flat=True))
+    assert timeline == ["process.created"] + [f"process.{a}" for a in changes]
+    out = StringIO()
+    call_command("verify_audit", stdout=out)
+    assert f"{entries.count()} entries verified" in out.getvalue()
+    anchor = anchors.latest()
+    assert anchor is not None and anchor.sequence == entries.count()
+    assert f"anchored at entry #{anchor.sequence}" in seeded
+
+
+def test_services_continue_the_seeded_chain(seeded):
+    from django.db import transaction
+
+    from core import audit
+
+    head = AuditEntry.objects.order_by("-sequence").first()
+    with transaction.atomic():
+        entry = audit.record(None, "test.after_seed", ("x.y", 1))
+    assert entry.sequence == head.sequence + 1 and entry.previous_hash == head.entry_hash
+    assert audit.verify_chain().ok
