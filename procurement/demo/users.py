@@ -43,9 +43,12 @@ def build_users(seed: int, today) -> list[tuple[str, str, str]]:
         entity = Entity.objects.filter(acronym=acronym).first()
         if entity is None:
             continue
-        staff = user(f"staff.{acronym.lower().replace('-', '')}", f"Comité de {acronym}")
-        memberships.append(Membership(user=staff, role=Role.ENTITY_STAFF, entity=entity))
-        rows.append((staff.email, "entity_staff", f"{entity.name} ({entity.ruc})"))
+        # Two committee members per entity, for the actions that need two (the opening).
+        local = acronym.lower().replace("-", "")
+        for prefix, name in [("staff", "Presidencia"), ("staff2", "Miembro")]:
+            staff = user(f"{prefix}.{local}", f"{name} del comité de {acronym}")
+            memberships.append(Membership(user=staff, role=Role.ENTITY_STAFF, entity=entity))
+            rows.append((staff.email, "entity_staff", f"{entity.name} ({entity.ruc})"))
 
     today_suppliers = Supplier.objects.filter(registry_valid_until__gte=today, ruc__startswith="20")
     for size, local in [("micro", "micro"), ("small", "pequena"), ("medium_or_large", "mediana")]:

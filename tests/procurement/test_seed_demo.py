@@ -170,3 +170,33 @@ def test_demo_plans_cover_every_entity_with_modifications_and_some_non_compliant
         share = planned_share(version.items.all(), version.plan.fiscal_year.sme_reserved_min_share)
         assert version.sme_compliant == share.compliant
         assert version.sme_reserved_value == share.reserved_value
+
+
+CONTRACT_ACCOUNTS = {
+    "admin@demo.portal.pe": "admin",
+    "auditor@demo.portal.pe": "auditor",
+    **{
+        f"{prefix}.{local}@demo.portal.pe": "entity_staff"
+        for prefix in ("staff", "staff2")
+        for local in ("minsa", "gorecusco", "mparequipa")
+    },
+    "proveedor.micro@demo.portal.pe": "supplier_user",
+    "proveedor.pequena@demo.portal.pe": "supplier_user",
+    "proveedor.mediana@demo.portal.pe": "supplier_user",
+}
+
+
+def test_every_demo_account_of_the_contract_logs_in_with_its_role(client):
+    call_command(
+        "seed_demo", "--processes", "10", "--seed", "1", "--today", TODAY, stdout=StringIO()
+    )
+    for email, role in CONTRACT_ACCOUNTS.items():
+        assert Membership.objects.filter(user__email=email, role=role).exists(), email
+        response = client.post(
+            "/cuentas/ingresar/", {"username": email, "password": "demo-portal-2026"}
+        )
+        assert response.status_code == 302, email
+        client.logout()
+    # Both committee members of an entity are staff of the same entity.
+    minsa = Membership.objects.filter(user__email__endswith=".minsa@demo.portal.pe")
+    assert minsa.count() == 2 and len(set(minsa.values_list("entity_id", flat=True))) == 1
