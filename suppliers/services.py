@@ -54,6 +54,18 @@ def classify_supplier(
             _("There are no parameters (UIT, SME rule) for year %(year)s.") % {"year": sales_year},
             field="sales_year",
         ) from None
+    try:
+        return _write_classification(supplier, year, annual_sales, workers, actor, source)
+    except IntegrityError:
+        # classification_one_declaration_per_year: a supplier declares each year once.
+        raise DomainError(
+            _("The sales of that year are already declared."),
+            code="already_declared",
+            field="sales_year",
+        ) from None
+
+
+def _write_classification(supplier, year, annual_sales, workers, actor, source):
     rule = year.sme_rule
     sales_uit = year.to_uit(annual_sales)
     with transaction.atomic():
@@ -451,21 +463,14 @@ def declare_size(
                     "sales_year_superseded",
                 )
             raise DomainError(message, code=code, field="sales_year")
-        try:
-            return classify_supplier(
-                supplier,
-                sales_year=sales_year,
-                annual_sales=annual_sales,
-                workers=workers,
-                actor=actor,
-                source=SizeClassification.Source.DECLARATION,
-            )
-        except IntegrityError:
-            raise DomainError(
-                _("You already declared the sales of that year."),
-                code="already_declared",
-                field="sales_year",
-            ) from None
+        return classify_supplier(
+            supplier,
+            sales_year=sales_year,
+            annual_sales=annual_sales,
+            workers=workers,
+            actor=actor,
+            source=SizeClassification.Source.DECLARATION,
+        )
 
 
 def request_renewal(*, actor, supplier: Supplier) -> RenewalRequest:
