@@ -70,6 +70,11 @@ def _member_supplier(request, ruc) -> Supplier:
     return supplier
 
 
+def _posted(request):
+    """The posted data to bind a form to (an empty POST still binds: a button-only form)."""
+    return request.POST if request.method == "POST" else None
+
+
 def _form_page(request, supplier, form, *, title, intro, submit, status=200):
     context = {
         "supplier": supplier,
@@ -122,7 +127,7 @@ def account(request, ruc):
 @require_http_methods(["GET", "POST"])
 def edit_profile(request, ruc):
     supplier = _member_supplier(request, ruc)
-    form = SupplierProfileForm.for_supplier(supplier, request.POST or None)
+    form = SupplierProfileForm.for_supplier(supplier, _posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             services.update_profile(actor=request.user, supplier=supplier, **form.cleaned_data)
@@ -148,7 +153,7 @@ def edit_profile(request, ruc):
 @require_http_methods(["GET", "POST"])
 def declare_size(request, ruc):
     supplier = _member_supplier(request, ruc)
-    form = SizeDeclarationForm(request.POST or None, supplier=supplier)
+    form = SizeDeclarationForm(_posted(request), supplier=supplier)
     if request.method == "POST" and form.is_valid():
         try:
             classification = services.declare_size(
@@ -184,7 +189,7 @@ def declare_size(request, ruc):
 @require_http_methods(["GET", "POST"])
 def request_renewal(request, ruc):
     supplier = _member_supplier(request, ruc)
-    form = RenewalRequestForm(request.POST or None)
+    form = RenewalRequestForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             services.request_renewal(actor=request.user, supplier=supplier)
@@ -211,7 +216,7 @@ def request_renewal(request, ruc):
 @require_http_methods(["GET", "POST"])
 def invite(request, ruc):
     supplier = _member_supplier(request, ruc)
-    form = InvitationForm(request.POST or None)
+    form = InvitationForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             invitation = services.invite_user(
@@ -265,11 +270,11 @@ def invitation(request, token):
     has_account = User.objects.filter(email__iexact=invitation.email).exists()
     user = request.user
     if user.is_authenticated:
-        form = AcceptAsMemberForm(request.POST or None)
+        form = AcceptAsMemberForm(_posted(request))
     elif has_account:
         form = None
     else:
-        form = AcceptInvitationForm(request.POST or None, email=invitation.email)
+        form = AcceptInvitationForm(_posted(request), email=invitation.email)
     status = 200
     if request.method == "POST":
         status = 400
@@ -312,7 +317,7 @@ def dispute(request, ruc):
         refusal = error.message
     else:
         refusal = None
-    form = OwnershipDisputeForm(request.POST or None) if refusal is None else None
+    form = OwnershipDisputeForm(_posted(request)) if refusal is None else None
     status = 200
     if request.method == "POST":
         status = 400
