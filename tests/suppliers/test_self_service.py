@@ -8,6 +8,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
+from accounts.models import Membership
 from core.errors import DomainError
 from core.models import AuditEntry, FiscalYear
 from suppliers import services
@@ -182,7 +183,7 @@ def test_a_user_declares_a_new_year_and_the_history_is_kept(client, supplier, me
 
 def test_a_year_is_declared_once_and_only_a_closed_year_with_parameters(supplier, member):
     year = services.declarable_sales_years(supplier)[0]
-    declare = dict(actor=member, supplier=supplier, annual_sales=Decimal("1000"), workers=1)
+    declare = {"actor": member, "supplier": supplier, "annual_sales": Decimal("1000"), "workers": 1}
     services.declare_size(sales_year=year, **declare)
     with pytest.raises(DomainError) as again:
         services.declare_size(sales_year=year, **declare)
@@ -324,3 +325,24 @@ def test_only_the_suppliers_users_request_and_only_admins_decide(
 def test_fiscal_years_without_parameters_are_not_offered(supplier):
     FiscalYear.objects.filter(year=timezone.localdate().year - 1).update(provisional=True)
     assert timezone.localdate().year - 1 not in services.declarable_sales_years(supplier)
+
+
+def test_the_self_service_pages_are_accessible(client, supplier, member, mailoutbox):
+    from tests.core.test_accessibility import audit
+
+    second = SupplierFactory()
+    user_of(second, email="otra@example.pe")
+    client.force_login(member)
+    for page in ["", "perfil/", "declaracion/", "renovacion/", "invitaciones/"]:
+        audit(client, url(supplier, page))
+    invitation = services.invite_user(actor=member, supplier=supplier, email="nuevo@example.pe")
+    claimed = SupplierFactory()
+    user_of(claimed)
+    audit(client, f"/proveedores/{claimed.ruc}/disputar/")
+    client.logout()
+    audit(client, f"/proveedores/invitacion/{services.invitation_token(invitation)}/")
+    both = UserFactory()
+    for each in (supplier, second):
+        Membership.objects.create(user=both, role="supplier_user", supplier=each)
+    client.force_login(both)
+    audit(client, "/proveedores/mi-cuenta/")
