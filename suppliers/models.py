@@ -223,10 +223,6 @@ class SupplierInvitation(models.Model):
     def __str__(self) -> str:
         return f"{self.supplier.ruc} -> {self.email}"
 
-    def is_open(self, moment=None) -> bool:
-        moment = moment or timezone.now()
-        return self.accepted_at is None and self.revoked_at is None and self.expires_at > moment
-
 
 class OwnershipDispute(models.Model):
     """Another user states that a RUC claimed by the supplier's users is theirs; an admin

@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -104,21 +105,18 @@ def account(request, ruc):
     """A supplier's own page: its registry, ownership review, declared figures (private),
     renewal requests, users and open invitations, with the actions it may take."""
     supplier = _member_supplier(request, ruc)
+    renewals = list(supplier.renewal_requests.all()[:10])
     context = {
         "supplier": supplier,
         "classifications": supplier.classifications.select_related("rule", "sales_year")[:20],
         "categories": supplier.categories.order_by("code")[:200],
-        "renewals": supplier.renewal_requests.all()[:10],
+        "renewals": renewals,
+        "renewal_pending": any(r.status == RenewalRequest.Status.PENDING for r in renewals),
         "members": supplier.memberships.select_related("user").order_by("user__email"),
-        "invitations": [
-            i
-            for i in supplier.invitations.filter(accepted_at__isnull=True, revoked_at__isnull=True)
-            if i.is_open()
-        ],
-        "declarable_years": services.declarable_sales_years(supplier),
-        "renewal_pending": any(
-            r.status == RenewalRequest.Status.PENDING for r in supplier.renewal_requests.all()[:10]
+        "invitations": supplier.invitations.filter(
+            accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
         ),
+        "declarable_years": services.declarable_sales_years(supplier),
     }
     return render(request, "suppliers/account.html", context)
 
