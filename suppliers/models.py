@@ -115,8 +115,157 @@ class SizeClassification(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(annual_sales__gte=0), name="classification_sales_not_negative"
-            )
+            ),
+            # A supplier declares each sales year once; a correction is an admin's review.
+            models.UniqueConstraint(
+                fields=["supplier", "sales_year"],
+                condition=models.Q(source="declaration"),
+                name="classification_one_declaration_per_year",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.supplier.ruc} {self.get_size_class_display()} ({self.rule_id})"
+
+
+class RenewalRequest(models.Model):
+    """A supplier's request to renew its registry; an admin approves it (which calls
+    suppliers.services.renew_registry) or rejects it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+
+    supplier = models.ForeignKey(Supplier, models.CASCADE, related_name="renewal_requests")
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.PENDING
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        verbose_name=_("requested by"),
+        related_name="+",
+    )
+    requested_at = models.DateTimeField(_("requested"), default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        verbose_name=_("decided by"),
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    valid_until = models.DateField(_("registry valid until"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        verbose_name = _("registry renewal request")
+        verbose_name_plural = _("registry renewal requests")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["supplier"],
+                condition=models.Q(status="pending"),
+                name="renewal_one_pending_per_supplier",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.supplier.ruc} {self.get_status_display()}"
+
+
+class SupplierInvitation(models.Model):
+    """An invitation, sent by e-mail to `email`, to become a user of the supplier. The link
+    carries a signed token naming the invitation and its `nonce`; it works once, until
+    `expires_at`, and never for anyone but the owner of the address."""
+
+    supplier = models.ForeignKey(Supplier, models.CASCADE, related_name="invitations")
+    email = models.EmailField(_("e-mail"), max_length=254)
+    nonce = models.CharField(max_length=64, editable=False)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        verbose_name=_("invited by"),
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires"))
+    accepted_at = models.DateTimeField(_("accepted"), null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        verbose_name=_("accepted by"),
+        related_name="+",
+    )
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("supplier invitation")
+        verbose_name_plural = _("supplier invitations")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["supplier", "email"],
+                condition=models.Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                name="invitation_one_open_per_address",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(accepted_at__isnull=True) | models.Q(revoked_at__isnull=True),
+                name="invitation_not_accepted_and_revoked",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.supplier.ruc} -> {self.email}"
+
+
+class OwnershipDispute(models.Model):
+    """Another user states that a RUC claimed by the supplier's users is theirs; an admin
+    keeps the claim or transfers the supplier to the disputer."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        CLAIM_KEPT = "claim_kept", _("Claim kept")
+        TRANSFERRED = "transferred", _("Transferred to the disputer")
+
+    supplier = models.ForeignKey(Supplier, models.CASCADE, related_name="ownership_disputes")
+    disputer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.CASCADE,
+        verbose_name=_("disputer"),
+        related_name="ownership_disputes",
+    )
+    statement = models.TextField(_("why the RUC is yours"), max_length=2000)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.OPEN
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        verbose_name=_("decided by"),
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("ownership dispute")
+        verbose_name_plural = _("ownership disputes")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["supplier", "disputer"],
+                condition=models.Q(status="open"),
+                name="dispute_one_open_per_disputer",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.supplier.ruc}: {self.disputer}"

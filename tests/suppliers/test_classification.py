@@ -49,10 +49,13 @@ def test_law_30056_classifies_by_sales_only(sales_uit, workers, expected):
 
 def test_service_classifies_soles_at_the_exact_edge_of_150_uit():
     """S/ 802,500 is exactly 150 UIT of 2025 (UIT S/ 5,350); one cent more is not micro."""
-    supplier = SupplierFactory(size_class="")
-    at_edge = classify_supplier(supplier, sales_year=2025, annual_sales=D("802500.00"), workers=10)
+    at_edge = classify_supplier(
+        SupplierFactory(size_class=""), sales_year=2025, annual_sales=D("802500.00"), workers=10
+    )
     assert at_edge.size_class == SizeClass.MICRO
-    above = classify_supplier(supplier, sales_year=2025, annual_sales=D("802500.01"), workers=10)
+    above = classify_supplier(
+        SupplierFactory(size_class=""), sales_year=2025, annual_sales=D("802500.01"), workers=10
+    )
     assert above.size_class == SizeClass.SMALL
     assert above.sales_uit == D("150.00")  # stored rounded; compared exactly
 

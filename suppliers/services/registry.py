@@ -4,16 +4,25 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
+from accounts.permissions import is_admin
 from core import audit
 from core.errors import DomainError
 from core.models import FiscalYear, round_uit
 
-from .models import SizeClassification, Supplier
+from ..models import (
+    OwnershipDispute,
+    SizeClassification,
+    Supplier,
+)
+
+# How long a registry stays in force after a registration is confirmed or a renewal approved.
+REGISTRY_TERM = timedelta(days=365)
 
 
 def classify_supplier(
@@ -39,6 +48,18 @@ def classify_supplier(
             _("There are no parameters (UIT, SME rule) for year %(year)s.") % {"year": sales_year},
             field="sales_year",
         ) from None
+    try:
+        return _write_classification(supplier, year, annual_sales, workers, actor, source)
+    except IntegrityError:
+        # classification_one_declaration_per_year: a supplier declares each year once.
+        raise DomainError(
+            _("The sales of that year are already declared."),
+            code="already_declared",
+            field="sales_year",
+        ) from None
+
+
+def _write_classification(supplier, year, annual_sales, workers, actor, source):
     rule = year.sme_rule
     sales_uit = year.to_uit(annual_sales)
     with transaction.atomic():
@@ -243,7 +264,7 @@ def register_supplier(
     return supplier
 
 
-def activate_registration(user, *, registry_days: int = 365) -> None:
+def activate_registration(user, *, registry_days: int = REGISTRY_TERM.days) -> None:
     """On e-mail confirmation, the registrations the user made come into force and become
     public."""
     today = timezone.localdate()
@@ -268,6 +289,11 @@ def approve_ownership(supplier: Supplier, *, actor) -> None:
             )
         if not supplier.ownership_provisional:
             return
+        if supplier.ownership_disputes.filter(status=OwnershipDispute.Status.OPEN).exists():
+            raise DomainError(
+                _("Another user disputes this claim: decide the dispute first."),
+                code="ownership_disputed",
+            )
         supplier.ownership_provisional = False
         supplier.save(update_fields=["ownership_provisional"])
         audit.record(
@@ -306,3 +332,12 @@ def may_act_in_processes(supplier: Supplier, *, day: date | None = None) -> bool
     except DomainError:
         return False
     return True
+
+
+def _require_admin(actor) -> None:
+    if not is_admin(actor):
+        raise PermissionDenied(_("Only the portal's administrators may decide this."))
+
+
+def _locked(supplier: Supplier) -> Supplier:
+    return Supplier.objects.select_for_update().get(pk=supplier.pk)

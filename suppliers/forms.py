@@ -1,0 +1,183 @@
+"""Forms of the supplier's self-service pages and of the ownership dispute."""
+
+import re
+
+from django import forms
+from django.contrib.auth import password_validation
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import User
+from core.models import CatalogItem, District
+
+from . import services
+from .models import Supplier
+
+_CODE = re.compile(r"[0-9]{8}", re.ASCII)
+_SEPARATORS = re.compile(r"[\s,;]+")
+
+
+class SupplierProfileForm(forms.Form):
+    trade_name = forms.CharField(label=_("Trade name"), max_length=255, required=False)
+    address = forms.CharField(
+        label=_("Address"),
+        max_length=255,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "street-address"}),
+    )
+    email = forms.EmailField(label=_("Contact e-mail"), max_length=254, required=False)
+    phone = forms.CharField(
+        label=_("Phone"),
+        max_length=30,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "type": "tel"}),
+    )
+    domicile = forms.CharField(
+        label=_("Domicile (UBIGEO)"),
+        min_length=6,
+        max_length=6,
+        help_text=_("The district's 6-digit INEI code, for example 150122 (Miraflores, Lima)."),
+    )
+    categories = forms.CharField(
+        label=_("Catalog categories"),
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_(
+            "The 8-digit catalog codes of what you supply, separated by spaces or commas "
+            "(for example 44121701 43211503)."
+        ),
+    )
+
+    @classmethod
+    def for_supplier(cls, supplier: Supplier, data=None):
+        initial = {
+            "trade_name": supplier.trade_name,
+            "address": supplier.address,
+            "email": supplier.email,
+            "phone": supplier.phone,
+            "domicile": supplier.domicile_id,
+            "categories": " ".join(
+                supplier.categories.order_by("code").values_list("code", flat=True)
+            ),
+        }
+        return cls(data, initial=initial)
+
+    def clean_domicile(self):
+        code = self.cleaned_data["domicile"].strip()
+        district = District.objects.filter(code=code).first() if _UBIGEO.fullmatch(code) else None
+        if district is None:
+            raise forms.ValidationError(
+                _("There is no district with that UBIGEO code."), code="unknown"
+            )
+        return district
+
+    def clean_categories(self):
+        codes = [code for code in _SEPARATORS.split(self.cleaned_data["categories"]) if code]
+        codes = list(dict.fromkeys(codes))
+        if len(codes) > services.MAX_CATEGORIES:
+            raise forms.ValidationError(
+                _("Declare at most %(count)d catalog categories.")
+                % {"count": services.MAX_CATEGORIES},
+                code="too_many",
+            )
+        malformed = [code for code in codes if not _CODE.fullmatch(code)]
+        items = CatalogItem.objects.in_bulk([code for code in codes if code not in malformed])
+        unknown = malformed + [
+            code for code in codes if code not in malformed and code not in items
+        ]
+        if unknown:
+            shown = ", ".join(code[:12] for code in unknown[:10])
+            raise forms.ValidationError(
+                _("These are not catalog codes: %(codes)s.") % {"codes": shown}, code="unknown"
+            )
+        return [items[code] for code in codes]
+
+
+_UBIGEO = re.compile(r"[0-9]{6}", re.ASCII)
+
+
+class SizeDeclarationForm(forms.Form):
+    sales_year = forms.TypedChoiceField(label=_("Year of the declared sales"), coerce=int)
+    annual_sales = forms.DecimalField(
+        label=_("Annual sales (S/)"), min_value=0, max_value=10**13, max_digits=16, decimal_places=2
+    )
+    workers = forms.IntegerField(label=_("Workers"), min_value=0, max_value=1_000_000)
+
+    def __init__(self, *args, supplier: Supplier, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["sales_year"].choices = [
+            (year, str(year)) for year in services.declarable_sales_years(supplier)
+        ]
+
+
+class RenewalRequestForm(forms.Form):
+    """Nothing to fill: the button says it all (the form carries the CSRF token)."""
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField(
+        label=_("Your colleague's e-mail"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+    )
+
+
+class AcceptInvitationForm(forms.Form):
+    """Accepting an invitation by choosing a password, for an address without an account."""
+
+    full_name = forms.CharField(
+        label=_("Your full name"),
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    password1 = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        max_length=4096,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    password2 = forms.CharField(
+        label=_("Repeat the password"),
+        strip=False,
+        max_length=4096,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def __init__(self, *args, email: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.email = email
+        self.fields[
+            "password1"
+        ].help_text = password_validation.password_validators_help_text_html()
+
+    def clean(self):
+        cleaned = super().clean()
+        first, second = cleaned.get("password1"), cleaned.get("password2")
+        if first and second and first != second:
+            self.add_error(
+                "password2",
+                forms.ValidationError(_("The two passwords do not match."), code="mismatch"),
+            )
+        elif first:
+            user = User(email=self.email, full_name=cleaned.get("full_name", ""))
+            try:
+                password_validation.validate_password(first, user)
+            except forms.ValidationError as error:
+                self.add_error("password1", error)
+        return cleaned
+
+
+class AcceptAsMemberForm(forms.Form):
+    """Accepting an invitation with the account one is logged in as."""
+
+
+class OwnershipDisputeForm(forms.Form):
+    statement = forms.CharField(
+        label=_("Why is this RUC yours?"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=_(
+            "Say who you are in the company and how the administrators can check it (for "
+            "example, the company's e-mail domain or a phone number listed with SUNAT)."
+        ),
+    )
