@@ -346,3 +346,10 @@ def test_the_self_service_pages_are_accessible(client, supplier, member, mailout
         Membership.objects.create(user=both, role="supplier_user", supplier=each)
     client.force_login(both)
     audit(client, "/proveedores/mi-cuenta/")
+
+
+def test_the_navigation_leads_a_supplier_user_to_its_suppliers(client, member):
+    client.force_login(member)
+    assert 'href="/proveedores/mi-cuenta/"' in client.get("/").content.decode()
+    client.force_login(UserFactory())
+    assert 'href="/proveedores/mi-cuenta/"' not in client.get("/").content.decode()
