@@ -1,5 +1,6 @@
-"""Authentication by e-mail; Django's permission checks (admin site) go through
-accounts.permissions so that admin access has the same single source as the portal."""
+"""Authentication by e-mail; Django's permission checks (admin site, and the pages of apps
+that must not import accounts, such as core's audit trail) go through accounts.permissions,
+so that every check has the same single source as the portal."""
 
 from django.contrib.auth.backends import ModelBackend
 
@@ -14,6 +15,10 @@ class PortalBackend(ModelBackend):
 
     def has_perm(self, user_obj, perm, obj=None):
         if permissions.is_admin(user_obj):
+            return True
+        if perm in permissions.ROLE_PERMISSIONS and permissions.holds_role_permission(
+            user_obj, perm
+        ):
             return True
         return super().has_perm(user_obj, perm, obj)
 

@@ -43,9 +43,8 @@ def supplier_ids(user) -> set[int]:
 def owning_entity_id(obj) -> int | None:
     """The entity an object belongs to: the entity itself, or the object's `entity_id`
     (plans, processes and everything under them expose it)."""
-    from procurement.models import Entity
-
-    if isinstance(obj, Entity):
+    # Recognised by its model label: accounts sits below procurement and never imports it.
+    if getattr(getattr(obj, "_meta", None), "label_lower", None) == "procurement.entity":
         return obj.pk
     return getattr(obj, "entity_id", None)
 
@@ -64,6 +63,19 @@ def can_act_for_supplier(user, supplier) -> bool:
 
 def can_read_audit_trail(user) -> bool:
     return is_admin(user) or is_auditor(user)
+
+
+# Django permissions a portal role carries beyond what admins hold (admins hold all): apps
+# below accounts (core) ask `user.has_perm(...)` and the authentication backend answers here.
+ROLE_PERMISSIONS = {
+    "core.view_auditentry": can_read_audit_trail,
+    "core.view_health_details": is_admin,
+}
+
+
+def holds_role_permission(user, perm: str) -> bool:
+    check = ROLE_PERMISSIONS.get(perm)
+    return check is not None and check(user)
 
 
 def require_entity_staff(user, obj) -> None:

@@ -15,6 +15,7 @@ from core import audit
 from core.errors import DomainError
 
 from .models import User
+from .signals import email_verified
 
 _VERIFY_SALT = "accounts.email-verification"
 
@@ -65,9 +66,8 @@ def verify_email(token: str) -> User:
         user.is_active = True
         user.save(update_fields=["email_verified_at", "is_active"])
         audit.record(user, "account.email_verified", user)
-        from suppliers.services import activate_registration
-
-        activate_registration(user)
+        # The supplier registry brings the user's registrations into force (suppliers.apps).
+        email_verified.send(sender=User, user=user)
     return user
 
 

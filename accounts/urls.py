@@ -8,8 +8,6 @@ app_name = "accounts"
 urlpatterns = [
     path("ingresar/", views.LoginView.as_view(), name="login"),
     path("salir/", auth_views.LogoutView.as_view(), name="logout"),
-    path("registro/", views.register, name="register"),
-    path("registro/enviado/", views.registration_sent, name="registration_sent"),
     path("verificar/<str:token>/", views.verify, name="verify"),
     path("contrasena/restablecer/", views.PasswordResetView.as_view(), name="password_reset"),
     path(

@@ -4,17 +4,14 @@ from django.contrib.auth import views as auth_views
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
 
 from core.errors import DomainError
-from suppliers.services import register_supplier
 
 from . import services, throttle
 from .forms import (
     EmailLoginForm,
     PortalPasswordResetForm,
     PortalSetPasswordForm,
-    SupplierRegistrationForm,
     is_throttled,
     throttled_error,
 )
@@ -33,46 +30,6 @@ class LoginView(auth_views.LoginView):
         if is_throttled(form):
             response.status_code = TOO_MANY_REQUESTS
         return response
-
-
-@require_http_methods(["GET", "POST"])
-def register(request):
-    """Supplier self-registration; the account works once the e-mail is confirmed. The answer
-    is the same whether or not the e-mail already has an account (its owner is told)."""
-    form = SupplierRegistrationForm(request.POST or None)
-    status = 200
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        keys = {"address": throttle.client_address(request), "email": data["email"]}
-        wait = throttle.check_throttle("register", keys)
-        if wait:
-            form.add_error(None, throttled_error(wait))
-            status = TOO_MANY_REQUESTS
-        else:
-            throttle.record_failure("register", keys)  # every registration sends an e-mail
-            try:
-                register_supplier(
-                    ruc=data["ruc"],
-                    legal_name=data["legal_name"],
-                    domicile=data["domicile"],
-                    email=data["email"],
-                    password=data["password1"],
-                    full_name=data["full_name"],
-                    sales_year=data["sales_year"],
-                    annual_sales=data["annual_sales"],
-                    workers=data["workers"],
-                )
-            except DomainError as error:
-                error.add_to(form)
-            else:
-                return redirect("accounts:registration_sent")
-    if request.method == "POST" and status == 200:
-        status = 400
-    return render(request, "accounts/register.html", {"form": form}, status=status)
-
-
-def registration_sent(request):
-    return render(request, "accounts/registration_sent.html")
 
 
 def verify(request, token):

@@ -1,10 +1,16 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts.urls import urlpatterns as account_urlpatterns
 from core import views as core_views
+from procurement.views import home
+from suppliers.urls import registration_urlpatterns
+
+# Account pages, with the supplier's self-registration among them (one "accounts" namespace).
+accounts = (account_urlpatterns + registration_urlpatterns, "accounts")
 
 urlpatterns = [
-    path("", core_views.home, name="home"),
+    path("", home.home, name="home"),
     path("health/", core_views.health, name="health"),
     path("auditoria/registro/", core_views.audit_trail, name="audit_trail"),
     path("auditoria/registro/verificar/", core_views.audit_trail_verify, name="audit_trail_verify"),
@@ -15,7 +21,7 @@ urlpatterns = [
         name="audit_anchor_public_key",
     ),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("cuentas/", include("accounts.urls")),
+    path("cuentas/", include(accounts)),
     path("", include("procurement.urls")),
     path("proveedores/", include("suppliers.urls")),
     path("admin/", admin.site.urls),

@@ -11,9 +11,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from accounts.permissions import can_read_audit_trail, is_admin
-from procurement.queries import latest_processes, portal_headline
-
 from . import anchors, signing
 from .filtering import filter_status
 from .filters import AuditEntryFilter
@@ -22,11 +19,10 @@ from .queries import entry_page
 from .tasks import verify_audit_trail
 from .verification import chain_state
 
-
-def home(request):
-    return render(
-        request, "core/home.html", {"headline": portal_headline(), "latest": latest_processes()}
-    )
+# Who holds these is decided by the authentication backend (accounts.permissions): core
+# asks through Django's permission API and never imports accounts.
+READ_AUDIT_TRAIL = "core.view_auditentry"  # auditors and admins
+VIEW_HEALTH_DETAILS = "core.view_health_details"  # admins only
 
 
 @never_cache
@@ -42,7 +38,7 @@ def health(request):
     except Exception as exc:  # noqa: BLE001 - any failure means "not healthy"
         status["database"] = "error"
         failure = exc.__class__.__name__
-    if is_admin(request.user):
+    if request.user.has_perm(VIEW_HEALTH_DETAILS):
         status["database_vendor"] = connection.vendor
         if failure:
             status["database_error"] = failure
@@ -81,7 +77,7 @@ def audit_anchor_public_key(request):
 
 
 def _require_audit_reader(user) -> None:
-    if not can_read_audit_trail(user):
+    if not user.has_perm(READ_AUDIT_TRAIL):
         raise PermissionDenied(_("Only auditors and administrators may read the audit trail."))
 
 

@@ -15,9 +15,8 @@ PRIVATE_KEYS = frozenset({"supplier", "suppliers", "participant", "participants"
 
 
 def _process_of(target: models.Model):
-    from procurement.models import ProcurementProcess
-
-    if isinstance(target, ProcurementProcess):
+    # By model label: notifications sits below procurement and never imports it.
+    if target._meta.label_lower == "procurement.procurementprocess":
         return target
     return getattr(target, "process", None)
 

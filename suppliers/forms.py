@@ -1,13 +1,17 @@
-"""Forms of the supplier's self-service pages and of the ownership dispute."""
+"""Forms of the supplier registration, the supplier's self-service pages and the ownership
+dispute."""
 
 import re
 
 from django import forms
 from django.contrib.auth import password_validation
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from core.models import CatalogItem, District
+from core.models import CatalogItem, Department, District, FiscalYear
+from core.places import resolve_district
+from core.ruc import validate_ruc
 
 from . import services
 from .models import Supplier
@@ -181,3 +185,74 @@ class OwnershipDisputeForm(forms.Form):
             "example, the company's e-mail domain or a phone number listed with SUNAT)."
         ),
     )
+
+
+class SupplierRegistrationForm(forms.Form):
+    ruc = forms.CharField(label=_("RUC"), max_length=11, min_length=11, validators=[validate_ruc])
+    legal_name = forms.CharField(
+        label=_("Legal name"),
+        max_length=255,
+        widget=forms.TextInput(attrs={"autocomplete": "organization"}),
+    )
+    department = forms.ModelChoiceField(
+        label=_("Department of the registered address"),
+        queryset=Department.objects.all(),
+        empty_label=_("Choose the department"),
+    )
+    district = forms.CharField(
+        label=_("District"),
+        max_length=120,
+        help_text=_("For example: Miraflores, Wanchaq, Cerro Colorado."),
+    )
+    full_name = forms.CharField(
+        label=_("Your full name"),
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    email = forms.EmailField(
+        label=_("E-mail"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+    password1 = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    password2 = forms.CharField(
+        label=_("Repeat the password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    sales_year = forms.TypedChoiceField(label=_("Year of the declared sales"), coerce=int)
+    annual_sales = forms.DecimalField(
+        label=_("Annual sales (S/)"), min_value=0, max_value=10**13, max_digits=16, decimal_places=2
+    )
+    workers = forms.IntegerField(label=_("Workers"), min_value=0, max_value=1_000_000)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Sales are declared for a closed year with official parameters, newest first.
+        closed = FiscalYear.objects.filter(year__lt=timezone.localdate().year, provisional=False)
+        self.fields["sales_year"].choices = [
+            (year, str(year)) for year in closed.order_by("-year").values_list("year", flat=True)
+        ]
+        self.fields[
+            "password1"
+        ].help_text = password_validation.password_validators_help_text_html()
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("department") and cleaned.get("district"):
+            try:
+                cleaned["domicile"] = resolve_district(cleaned["department"], cleaned["district"])
+            except forms.ValidationError as error:
+                self.add_error("district", error)
+        first, second = cleaned.get("password1"), cleaned.get("password2")
+        if first and second and first != second:
+            self.add_error("password2", _("The two passwords do not match."))
+        elif first:
+            user = User(email=cleaned.get("email", ""), full_name=cleaned.get("full_name", ""))
+            try:
+                password_validation.validate_password(first, user)
+            except forms.ValidationError as error:
+                self.add_error("password1", error)
+        return cleaned

@@ -7,6 +7,13 @@ app_name = "suppliers"
 # A RUC in a path is 11 ASCII digits; anything else is a 404 before a query runs.
 RUC = r"(?P<ruc>[0-9]{11})"
 
+# Supplier self-registration lives under /cuentas/ with the other account pages, in the
+# "accounts" namespace (config.urls puts it there: accounts itself knows nothing of suppliers).
+registration_urlpatterns = [
+    path("registro/", views.register, name="register"),
+    path("registro/enviado/", views.registration_sent, name="registration_sent"),
+]
+
 urlpatterns = [
     path("", views.supplier_list, name="supplier_list"),
     # Self-service pages come before "<ruc>/" so their names are never read as a RUC.
