@@ -13,6 +13,8 @@ from django.utils.translation import gettext as _
 
 from core import audit
 from core.errors import DomainError
+from notifications import events
+from notifications.models import EventKind
 
 from .models import User
 from .signals import email_verified
@@ -33,12 +35,11 @@ def verification_url(user: User) -> str:
     return settings.SITE_URL + reverse("accounts:verify", args=[verification_token(user)])
 
 
+@transaction.atomic
 def send_verification_email(user: User) -> None:
-    """Queue the verification e-mail once the registration has committed."""
-    from .tasks import send_verification_email as task
-
-    # robust: a mail server hiccup must not turn a committed registration into an error page.
-    transaction.on_commit(lambda: task.delay(user.pk), robust=True)
+    """Record the verification e-mail in the outbox, in the transaction of the registration:
+    it is sent if and only if the registration commits, even if the broker is down then."""
+    events.record_message(EventKind.ACCOUNT_VERIFICATION, user)
 
 
 @transaction.atomic
@@ -78,19 +79,19 @@ def set_password_url(user: User) -> str:
     return settings.SITE_URL + reverse("accounts:set_password", args=[uid, token])
 
 
+@transaction.atomic
 def send_set_password_email(user: User) -> None:
-    """Queue the set-password link for an account an admin created without a password."""
-    from .tasks import send_set_password_email as task
+    """Record (outbox) the set-password link for an account an admin created without a
+    password."""
+    events.record_message(EventKind.ACCOUNT_SET_PASSWORD, user)
 
-    transaction.on_commit(lambda: task.delay(user.pk), robust=True)
 
-
+@transaction.atomic
 def send_registration_attempt_notice(user: User) -> None:
     """Tell the owner of an existing account that someone tried to register with the
-    address (registration answers the same whether or not the address has an account)."""
-    from .tasks import send_registration_attempt_notice as task
-
-    transaction.on_commit(lambda: task.delay(user.pk), robust=True)
+    address (registration answers the same whether or not the address has an account);
+    recorded in the outbox."""
+    events.record_message(EventKind.ACCOUNT_REGISTRATION_ATTEMPT, user)
 
 
 @transaction.atomic

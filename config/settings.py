@@ -235,6 +235,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "core.tasks.verify_audit_trail",
         "schedule": int(os.environ.get("AUDIT_VERIFY_INTERVAL", 24 * 3600)),
     },
+    # The outbox: events still pending (the broker was down when they were recorded, or a
+    # send failed and is due for a retry) are dispatched by the next run.
+    "dispatch-events": {
+        "task": "notifications.tasks.dispatch_events",
+        "schedule": int(os.environ.get("EVENT_DISPATCH_INTERVAL", 60)),
+    },
 }
 
 CACHES = {

@@ -9,8 +9,16 @@ from .models import Event
 class EventAdmin(AuditedModelAdmin):
     """Events are written by services; an admin may only delete them, and that is audited."""
 
-    list_display = ["created_at", "kind", "entity", "object_type", "object_id", "dispatched_at"]
-    list_filter = ["kind", "dispatched_at"]
+    list_display = [
+        "created_at",
+        "kind",
+        "entity",
+        "object_type",
+        "object_id",
+        "dispatched_at",
+        "attempts",
+    ]
+    list_filter = ["kind", "audience", "dispatched_at"]
     search_fields = ["object_id", "entity__name", "entity__ruc"]
     raw_id_fields = ["entity"]
     date_hierarchy = "created_at"

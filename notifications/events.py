@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, models
+from django.db import connection, models, transaction
 
 from .models import DEFAULT_AUDIENCE, Audience, Event
 
@@ -50,3 +50,18 @@ def record(
         object_id=str(target.pk),
         payload=json.loads(json.dumps(payload, cls=DjangoJSONEncoder)),
     )
+
+
+def record_message(kind: str, target: models.Model, *, payload: dict[str, Any] | None = None):
+    """Record an event whose handler sends a message at once (an account e-mail), and ask for
+    a dispatch when the transaction commits. If the broker is down the event waits, pending,
+    for the next periodic dispatch: the message is late, never lost."""
+    event = record(kind, target, payload=payload)
+    transaction.on_commit(request_dispatch, robust=True)
+    return event
+
+
+def request_dispatch() -> None:
+    from .tasks import dispatch_events
+
+    dispatch_events.delay()

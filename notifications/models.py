@@ -34,6 +34,15 @@ class EventKind(models.TextChoices):
         "process.integrated_bases_published",
         _("Integrated tender documents published"),
     )
+    # Account e-mails: the handler registered for each kind builds the message (and any link
+    # with a secret token) when it sends; the event itself carries no secret.
+    ACCOUNT_VERIFICATION = "account.verification", _("E-mail address to confirm")
+    ACCOUNT_SET_PASSWORD = "account.set_password", _("Password to choose")
+    ACCOUNT_REGISTRATION_ATTEMPT = (
+        "account.registration_attempt",
+        _("Registration attempted with an existing address"),
+    )
+    SUPPLIER_INVITATION = "supplier.invitation", _("Invitation to act for a supplier")
 
 
 # The event kind for each action of the process state machine (procurement.state_machine).
@@ -53,12 +62,14 @@ PROCESS_ACTION_KINDS = {
 
 class Audience(models.TextChoices):
     """Who may learn of an event: everyone, the process's registered participants (and its
-    staff), one bidder (and nobody else), or the entity's staff alone."""
+    staff), one bidder (and nobody else), the entity's staff alone, or the one account (or
+    invited address) an account e-mail is for."""
 
     PUBLIC = "public", _("Public")
     PARTICIPANTS = "participants", _("Participants of the process")
     BIDDER = "bidder", _("The bidder concerned")
     STAFF = "staff", _("Entity staff")
+    ACCOUNT = "account", _("The account holder")
 
 
 # Who learns of each kind unless the service says otherwise. Who registered or asked is not
@@ -66,6 +77,10 @@ class Audience(models.TextChoices):
 DEFAULT_AUDIENCE = {
     EventKind.PROCESS_PARTICIPANT_REGISTERED: Audience.STAFF,
     EventKind.PROCESS_QUESTION_SUBMITTED: Audience.STAFF,
+    EventKind.ACCOUNT_VERIFICATION: Audience.ACCOUNT,
+    EventKind.ACCOUNT_SET_PASSWORD: Audience.ACCOUNT,
+    EventKind.ACCOUNT_REGISTRATION_ATTEMPT: Audience.ACCOUNT,
+    EventKind.SUPPLIER_INVITATION: Audience.ACCOUNT,
 }
 
 
@@ -89,6 +104,11 @@ class Event(models.Model):
     payload = models.JSONField(_("payload"), default=dict)
     created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
     dispatched_at = models.DateTimeField(_("dispatched"), null=True, blank=True)
+    # Dispatch attempts that failed leave the event pending, to be retried after a delay
+    # that grows with each attempt (notifications.dispatch).
+    attempts = models.PositiveIntegerField(_("dispatch attempts"), default=0)
+    last_error = models.TextField(_("last dispatch error"), blank=True)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]

@@ -8,8 +8,13 @@ class SuppliersConfig(AppConfig):
 
     def ready(self):
         from accounts.signals import email_verified
+        from notifications import dispatch
+        from notifications.models import EventKind
+
+        from . import emails
 
         email_verified.connect(_activate_on_email_verified, dispatch_uid="suppliers.activate")
+        dispatch.register(EventKind.SUPPLIER_INVITATION, emails.send_invitation)
 
 
 def _activate_on_email_verified(sender, *, user, **kwargs):

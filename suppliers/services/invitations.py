@@ -14,6 +14,8 @@ from django.utils.translation import gettext as _
 from accounts.permissions import require_supplier_user
 from core import audit
 from core.errors import DomainError
+from notifications import events
+from notifications.models import EventKind
 
 from ..models import (
     Supplier,
@@ -84,9 +86,8 @@ def invite_user(*, actor, supplier: Supplier, email: str) -> SupplierInvitation:
             supplier,
             {"invitation": invitation.pk, "email": email},
         )
-        from ..tasks import send_invitation_email
-
-        transaction.on_commit(lambda: send_invitation_email.delay(invitation.pk), robust=True)
+        # The e-mail goes through the outbox: sent if and only if the invitation commits.
+        events.record_message(EventKind.SUPPLIER_INVITATION, invitation)
     return invitation
 
 

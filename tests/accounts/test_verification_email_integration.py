@@ -1,5 +1,6 @@
-"""End to end on real parts: the registration commits, a real Celery worker takes the task
-from the real Redis and sends the verification e-mail to a real SMTP server (aiosmtpd)."""
+"""End to end on real parts: the registration commits with its e-mail in the outbox, a real
+Celery worker takes the dispatch task from the real Redis and sends the verification e-mail
+to a real SMTP server (aiosmtpd), under the event's Message-ID, and marks the event sent."""
 
 import os
 import socket
@@ -16,6 +17,7 @@ from django.core.management import call_command
 
 from config.celery import app as celery_app
 from core.models import District
+from notifications.models import Event, EventKind
 from suppliers.services import register_supplier
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -131,4 +133,10 @@ def test_registration_mail_goes_through_a_real_worker_and_smtp_server(
     assert recipients == ["rosa@textiles.pe"]
     text = content.decode("utf-8", "replace")
     assert "/cuentas/verificar/" in text
+    event = Event.objects.get(kind=EventKind.ACCOUNT_VERIFICATION)
+    assert f"Message-ID: <event-{event.pk}@" in text
+    while event.dispatched_at is None and time.monotonic() < deadline:
+        time.sleep(0.2)  # the worker records the send when its batch commits
+        event.refresh_from_db()
+    assert event.dispatched_at is not None and event.attempts == 1
     assert len(inbox.messages) == 1

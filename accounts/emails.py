@@ -1,0 +1,69 @@
+"""The account e-mails, sent by the outbox dispatcher (notifications.dispatch) for the events
+accounts.services records. Each reads the account at send time: a link with a secret token is
+made here, never stored in the event, and an e-mail that no longer applies (the address was
+confirmed meanwhile) is not sent."""
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from notifications.email import send_event_email
+from notifications.models import Event
+
+from .models import User
+
+
+def _send(event: Event, user: User, subject: str, template: str, context: dict) -> None:
+    send_event_email(
+        event,
+        to=user.email,
+        subject=subject,
+        template=f"accounts/email/{template}",
+        context={"user": user, **context},
+    )
+
+
+def send_verification(event: Event) -> None:
+    from .services import verification_url
+
+    user = User.objects.filter(pk=event.object_id, email_verified_at__isnull=True).first()
+    if user is None:  # already confirmed or deleted: nothing to send
+        return
+    with translation.override("es"):
+        _send(
+            event, user, _("Confirm your e-mail address"), "verify", {"url": verification_url(user)}
+        )
+
+
+def send_set_password(event: Event) -> None:
+    from .services import set_password_url
+
+    user = User.objects.filter(pk=event.object_id, is_active=True).first()
+    if user is None:
+        return
+    with translation.override("es"):
+        _send(
+            event,
+            user,
+            _("Choose your password for the procurement portal"),
+            "set_password",
+            {"url": set_password_url(user)},
+        )
+
+
+def send_registration_attempt_notice(event: Event) -> None:
+    user = User.objects.filter(pk=event.object_id).first()
+    if user is None:
+        return
+    with translation.override("es"):
+        _send(
+            event,
+            user,
+            _("Someone tried to register with your e-mail address"),
+            "registration_attempt",
+            {
+                "login_url": settings.SITE_URL + reverse("accounts:login"),
+                "reset_url": settings.SITE_URL + reverse("accounts:password_reset"),
+            },
+        )
