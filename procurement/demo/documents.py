@@ -58,8 +58,20 @@ FILE_STEMS = {
     Kind.ANSWERS: "absolucion-de-consultas",
     Kind.INTEGRATED_BASES: "bases-integradas",
 }
-DOCUMENT_FIELDS = ["process", "entity", "kind", "title", "file", "filename", "content_type",
-                   "size", "sha256", "amendment_reason", "published_at", "published_by"]  # fmt: skip
+DOCUMENT_FIELDS = [
+    "process",
+    "entity",
+    "kind",
+    "title",
+    "file",
+    "filename",
+    "content_type",
+    "size",
+    "sha256",
+    "amendment_reason",
+    "published_at",
+    "published_by",
+]
 STAGES = [Stage.QUESTIONS, Stage.ANSWERS, Stage.INTEGRATION, Stage.BIDS]
 
 
@@ -196,9 +208,15 @@ class DocumentBuilder:
 
     def _processes(self) -> Iterator[list[tuple[int, _Process]]]:
         rows = ProcurementProcess.objects.order_by("pk").values_list(
-            "pk", "identifier", "status", "published_at", "description",
-            "entity_id", "entity__name", "entity__ruc",
-        )  # fmt: skip
+            "pk",
+            "identifier",
+            "status",
+            "published_at",
+            "description",
+            "entity_id",
+            "entity__name",
+            "entity__ruc",
+        )
         chunk = []
         for position, row in enumerate(rows.iterator(chunk_size=CHUNK)):
             process = _Process(*row)
@@ -241,11 +259,21 @@ class DocumentBuilder:
                     content = self.content(process, kind, moment)
                     sha256 = hashlib.sha256(content).hexdigest()
                     rows.append(
-                        (process.pk, process.entity_id, kind, TITLES[kind],
-                         self.store(content, sha256),
-                         f"{FILE_STEMS[kind]}-{process.identifier}.pdf",
-                         "application/pdf", len(content), sha256, "", moment, publisher.pk)
-                    )  # fmt: skip
+                        (
+                            process.pk,
+                            process.entity_id,
+                            kind,
+                            TITLES[kind],
+                            self.store(content, sha256),
+                            f"{FILE_STEMS[kind]}-{process.identifier}.pdf",
+                            "application/pdf",
+                            len(content),
+                            sha256,
+                            "",
+                            moment,
+                            publisher.pk,
+                        )
+                    )
                     if kind == Kind.ANSWERS:
                         answers = moment
                     elif kind == Kind.INTEGRATED_BASES:
@@ -306,10 +334,12 @@ def _write_documents(rows: list[tuple]) -> None:
                 copy.write_row(row)
         return
     model.objects.bulk_create(
-        [model(**{field.attname: value for field, value in zip(fields, row, strict=True)})
-         for row in rows],
+        [
+            model(**{field.attname: value for field, value in zip(fields, row, strict=True)})
+            for row in rows
+        ],
         batch_size=1000,
-    )  # fmt: skip
+    )
 
 
 def _mark_published(rows: list[tuple[int, datetime | None, datetime | None]]) -> None:
