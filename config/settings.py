@@ -155,6 +155,9 @@ EMAIL_VERIFICATION_MAX_AGE = int(os.environ.get("EMAIL_VERIFICATION_MAX_AGE", 3 
 LANGUAGE_CODE = "es"
 LANGUAGES = [("es", _("Spanish")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# django-filter's empty choice in every search form: "Any" in the user's language (its
+# default, "---------", reads as a missing translation). Yes/no filters use core.widgets.
+FILTERS_EMPTY_CHOICE_LABEL = _("Any")
 TIME_ZONE = "America/Lima"
 USE_I18N = True
 USE_TZ = True

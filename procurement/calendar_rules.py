@@ -7,6 +7,7 @@ from datetime import date
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from core.codelists import Stage
 from core.models import ProcedureStage, StageMinimum
@@ -68,8 +69,10 @@ def calendar_problems(
         days = calendar.working_days_between(origin, moment)
         if days < rule.working_days:
             problems.append(
-                _("%(rule)s: there are %(days)s working days from %(origin)s to %(moment)s, "
-                  "the minimum is %(minimum)s (holidays counted).")
+                ngettext("%(rule)s: there is %(days)s working day from %(origin)s to %(moment)s, "
+                         "the minimum is %(minimum)s (holidays counted).",
+                         "%(rule)s: there are %(days)s working days from %(origin)s to %(moment)s, "
+                         "the minimum is %(minimum)s (holidays counted).", days)
                 % {
                     "rule": rule.note or labels[rule.stage],
                     "days": days,

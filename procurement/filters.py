@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from core.catalog import code_prefix
 from core.codelists import GovernmentLevel, ObjectType, ProcedureType
 from core.models import Department, Sector
+from core.widgets import AnyYesNoSelect
 
 from .models import Entity, PlanItem, PlanVersion, ProcessStatus, ProcurementProcess
 
@@ -45,7 +46,7 @@ class PlanFilter(django_filters.FilterSet):
         queryset=Department.objects.all(), label=_("Department"), method="filter_department"
     )
     compliant = django_filters.BooleanFilter(
-        field_name="sme_compliant", label=_("Meets the 40% SME reservation")
+        widget=AnyYesNoSelect, field_name="sme_compliant", label=_("Meets the 40% SME reservation")
     )
 
     class Meta:
@@ -73,7 +74,9 @@ class PlanItemFilter(django_filters.FilterSet):
     )
     month = django_filters.NumberFilter(field_name="planned_month", label=_("Planned month"))
     catalog = django_filters.CharFilter(label=_("Catalog code"), method="filter_catalog")
-    reserved = django_filters.BooleanFilter(field_name="sme_reserved", label=_("Reserved for SMEs"))
+    reserved = django_filters.BooleanFilter(
+        widget=AnyYesNoSelect, field_name="sme_reserved", label=_("Reserved for SMEs")
+    )
     min_value = django_filters.NumberFilter(
         field_name="estimated_value", lookup_expr="gte", label=_("Minimum value (S/)")
     )
@@ -113,7 +116,7 @@ class ProcessFilter(django_filters.FilterSet):
     department = django_filters.ModelChoiceFilter(
         queryset=Department.objects.all(), label=_("Department"), method="filter_department"
     )
-    sme_only = django_filters.BooleanFilter(label=_("SMEs only"))
+    sme_only = django_filters.BooleanFilter(widget=AnyYesNoSelect, label=_("SMEs only"))
     min_value = django_filters.NumberFilter(
         field_name="estimated_value", lookup_expr="gte", label=_("Minimum value (S/)")
     )

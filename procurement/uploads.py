@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from core.errors import DomainError
 
@@ -166,7 +167,11 @@ def check_archive(upload, limits: UploadLimits) -> list[str]:
 
 def _too_many_entries(count: int, limits: UploadLimits) -> DomainError:
     return DomainError(
-        _("The file holds %(count)s entries; the limit is %(limit)s.")
+        ngettext(
+            "The file holds %(count)s entry; the limit is %(limit)s.",
+            "The file holds %(count)s entries; the limit is %(limit)s.",
+            count,
+        )
         % {"count": f"{count:,}", "limit": f"{limits.max_entries:,}"},
         field="file",
         code="archive_too_many_entries",

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from core.catalog import code_prefix
 from core.codelists import SizeClass
 from core.models import Department
+from core.widgets import AnyYesNoSelect
 
 from .models import Supplier
 
@@ -12,7 +13,9 @@ from .models import Supplier
 class SupplierFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Name or RUC"), method="filter_text")
     size_class = django_filters.ChoiceFilter(choices=SizeClass.choices, label=_("Size class"))
-    sme = django_filters.BooleanFilter(label=_("SME only"), method="filter_sme")
+    sme = django_filters.BooleanFilter(
+        widget=AnyYesNoSelect, label=_("SME only"), method="filter_sme"
+    )
     department = django_filters.ModelChoiceFilter(
         queryset=Department.objects.all(), label=_("Department"), method="filter_department"
     )

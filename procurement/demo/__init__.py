@@ -13,6 +13,7 @@ from django.db import transaction
 from core.models import FiscalYear
 
 from ..models import Entity
+from .documents import FILES_FOR_FIRST, DocumentBuilder, DocumentReport
 from .history import write_audit_history
 from .parties import build_entities, build_suppliers, size_counts
 from .plans import PlanBuilder
@@ -32,6 +33,7 @@ class DemoReport:
     process_items: int = 0
     process_stages: int = 0
     status_changes: int = 0
+    documents: DocumentReport = field(default_factory=DocumentReport)
     audit_entries: int = 0
     accounts: list[tuple[str, str, str]] = field(default_factory=list)
     password: str = DEMO_PASSWORD
@@ -53,6 +55,7 @@ def seed(
     today: date,
     suppliers: int | None = None,
     district_municipalities: int = 150,
+    document_files_for_first: int = FILES_FOR_FIRST,
 ) -> DemoReport:
     report = DemoReport()
     entities = build_entities(stream(seed, "entities"), district_municipalities)
@@ -79,6 +82,7 @@ def seed(
             report.process_stages,
             report.status_changes,
         ) = ProcessBuilder(stream(seed, "processes"), today, years).build(processes)
+        report.documents = DocumentBuilder(today, files_for_first=document_files_for_first).build()
     report.audit_entries = write_audit_history()
     return report
 

@@ -1,7 +1,7 @@
 """The demo's history in the audit trail: one entry per thing the seed says happened
 (accounts created, suppliers registered and classified, plan versions published, processes
-created and every status change), dated when it happened, in time order, chained in bulk by
-core.audit.append_history. So the audit page shows the demo's history, `verify_audit` checks
+created, every status change, every document published), dated when it happened, in time
+order, chained in bulk by core.audit.append_history. So the audit page shows the demo's history, `verify_audit` checks
 it and the seed's final anchor signs it. Entries use the services' action names and payloads;
 their actor is the import (`seed_demo`), not a person.
 """
@@ -16,7 +16,7 @@ from accounts.models import Membership
 from core import audit
 from suppliers.models import SizeClassification, Supplier
 
-from ..models import PlanVersion, ProcurementProcess, StatusChange
+from ..models import PlanVersion, ProcessDocument, ProcurementProcess, StatusChange
 
 ACTOR = "seed_demo"
 CHUNK = 20_000
@@ -165,6 +165,35 @@ def _status_changes() -> Iterator[Row]:
         )
 
 
+def _documents() -> Iterator[Row]:
+    """Each published document, then (for the answers and the integrated bases) the process's
+    own entry, with the payloads procurement.services write."""
+    rows = ProcessDocument.objects.order_by("published_at", "pk").values_list(
+        "published_at", "pk", "process_id", "process__identifier", "title", "kind", "sha256"
+    )
+    for at, pk, process, identifier, title, kind, sha256 in rows.iterator(chunk_size=CHUNK):
+        yield (
+            at,
+            "process.document_published",
+            "procurement.processdocument",
+            str(pk),
+            {
+                "identifier": identifier,
+                "title": title,
+                "kind": kind,
+                "sha256": sha256,
+                "replaces": None,
+            },
+        )
+        target = "procurement.procurementprocess", str(process)
+        if kind == ProcessDocument.Kind.ANSWERS:
+            data = {"identifier": identifier, "questions": 0, "document": pk}
+            yield at, "process.answers_published", *target, data
+        elif kind == ProcessDocument.Kind.INTEGRATED_BASES:
+            data = {"identifier": identifier, "document": pk}
+            yield at, "process.integrated_bases_published", *target, data
+
+
 def history() -> Iterator[Row]:
     """Every stream merged by time; at equal times, in the order the streams are listed (an
     account before what it does, a process's creation before its first change)."""
@@ -175,6 +204,7 @@ def history() -> Iterator[Row]:
         _plan_versions(),
         _processes(),
         _status_changes(),
+        _documents(),
     ]
     # heapq.merge is stable: at equal keys the earlier stream's row comes first.
     return heapq.merge(*streams, key=lambda row: row[0])

@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from core.errors import DomainError
@@ -138,7 +139,13 @@ def plan_upload(request, version_id):
     except DomainError as error:
         error.add_to(form)
         return plan_workspace(request, version_id, upload_form=form, status=400)
-    messages.success(request, _("%(count)s items loaded from the file.") % {"count": count})
+    messages.success(
+        request,
+        ngettext(
+            "%(count)s item loaded from the file.", "%(count)s items loaded from the file.", count
+        )
+        % {"count": count},
+    )
     return redirect("procurement:plan_workspace", version.pk)
 
 

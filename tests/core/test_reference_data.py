@@ -72,3 +72,25 @@ def test_loader_is_idempotent_and_keeps_admin_edits():
     assert CatalogItem.objects.get(code="44121701").sme_suppliable is False
     call_command("load_reference_data", "--update", stdout=StringIO())
     assert CatalogItem.objects.get(code="44121701").sme_suppliable is True
+
+
+def test_a_rerun_says_what_it_created_and_what_was_already_there():
+    thresholds = ProcedureThreshold.objects.count()
+    ProcedureThreshold.objects.filter(fiscal_year=2027).delete()
+    missing = thresholds - ProcedureThreshold.objects.count()
+    out = StringIO()
+    call_command("load_reference_data", stdout=out)
+    lines = out.getvalue().splitlines()
+    assert f"  procedure thresholds: {missing} created, {thresholds - missing} already present" in (
+        lines
+    )
+    assert "  districts: 0 created, 1874 already present" in lines
+    assert "  catalog items: 0 created, 20789 already present" in lines
+    assert "  procedure stages: 0 created, 58 already present" in lines
+    assert "  stage minimums: 0 created, 18 already present" in lines
+    assert ProcedureThreshold.objects.count() == thresholds
+    out = StringIO()
+    call_command("load_reference_data", "--update", stdout=out)
+    lines = out.getvalue().splitlines()
+    assert f"  procedure thresholds: 0 created, {thresholds} rewritten from the files" in lines
+    assert "  departments: 0 created, 25 rewritten from the files" in lines

@@ -105,13 +105,18 @@ def digest() -> str:
 
 
 @pytest.fixture(scope="class")
-def seeded(django_db_setup, django_db_blocker):
+def seeded(django_db_setup, django_db_blocker, tmp_path_factory):
     """Seeds twice with the same seed: the first run is rolled back after taking its
-    fingerprint, the second stays for the read-only checks of the class (then rolled back)."""
+    fingerprint, the second stays for the read-only checks of the class (then rolled back).
+    The documents' files go to a temporary folder, as with the function-scoped fixtures."""
     fast = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     with (
         django_db_blocker.unblock(),
-        override_settings(PASSWORD_HASHERS=fast),
+        override_settings(
+            PASSWORD_HASHERS=fast,
+            MEDIA_ROOT=tmp_path_factory.mktemp("media"),
+            ANCHOR_DIR=tmp_path_factory.mktemp("anchors"),
+        ),
         transaction.atomic(),
     ):
         with transaction.atomic():

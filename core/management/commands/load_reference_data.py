@@ -3,6 +3,7 @@ so an admin's later edits survive; --update rewrites rows from the files)."""
 
 import csv
 from collections import Counter
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
@@ -97,6 +98,19 @@ def bound(value: str) -> tuple[Decimal | None, Decimal | None]:
     return Decimal(value), None
 
 
+@dataclass(frozen=True)
+class Loaded:
+    """What a run did with one kind of reference row."""
+
+    created: int
+    present: int
+    updated: bool = False
+
+    def __str__(self) -> str:
+        others = "rewritten from the files" if self.updated else "already present"
+        return f"{self.created} created, {self.present} {others}"
+
+
 class Command(BaseCommand):
     help = "Loads UBIGEO, the UNSPSC catalog, sectors, SME rules and fiscal-year parameters."
 
@@ -105,9 +119,12 @@ class Command(BaseCommand):
             "--update", action="store_true", help="Overwrite existing rows with the files' values."
         )
 
-    def _save(self, model, objects, fields):
+    def _save(self, model, objects, fields) -> Loaded:
+        """Add the rows missing by primary key (with --update, rewrite the others too)."""
+        pk = model._meta.pk.name
+        present = set(model.objects.values_list(pk, flat=True))
+        created = sum(1 for o in objects if o.pk not in present)
         if self.update and fields:
-            pk = model._meta.pk.name
             model.objects.bulk_create(
                 objects,
                 batch_size=2000,
@@ -117,7 +134,7 @@ class Command(BaseCommand):
             )
         else:
             model.objects.bulk_create(objects, batch_size=2000, ignore_conflicts=True)
-        return len(objects)
+        return Loaded(created, len(objects) - created, self.update)
 
     @transaction.atomic
     def handle(self, *args, update=False, verbosity=1, **options):
@@ -220,11 +237,12 @@ class Command(BaseCommand):
         )
         counts["procedure thresholds"] = self._load_thresholds()
         counts["procedure stages"], counts["stage minimums"] = self._load_stages()
-        summary = ", ".join(f"{n} {label}" for label, n in counts.items())
         if verbosity:
-            self.stdout.write(f"Reference data in place ({summary}).")
+            self.stdout.write("Reference data in place:")
+            for label, loaded in counts.items():
+                self.stdout.write(f"  {label}: {loaded}")
 
-    def _load_catalog(self) -> int:
+    def _load_catalog(self) -> Loaded:
         rows = read_csv(DATA / "unspsc" / "unspsc_v7_es_en.csv")
         codes = {r["code"] for r in rows}
         rules = suppliable_rules()
@@ -258,17 +276,22 @@ class Command(BaseCommand):
             CatalogItem, items, ["level", "parent", "name_es", "name_en", "sme_suppliable"]
         )
 
-    def _load_stages(self) -> tuple[int, int]:
+    def _load_stages(self) -> tuple[Loaded, Loaded]:
         stages = [
             ProcedureStage(procedure_type=row["procedure_type"], stage=stage, position=position)
             for row in read_csv(DATA / "procedure_stages.csv")
             for position, stage in enumerate(row["stages"].split(), start=1)
         ]
+        present = ProcedureStage.objects.count()
         if self.update:
             ProcedureStage.objects.all().delete()
-        elif ProcedureStage.objects.exists():
+        elif present:
             stages = []  # an admin's arrangement stays
         ProcedureStage.objects.bulk_create(stages)
+        if not present:
+            loaded_stages = Loaded(len(stages), 0)
+        else:
+            loaded_stages = Loaded(0, len(stages) if self.update else present, self.update)
         minimums = [
             StageMinimum(
                 procedure_type=r["procedure_type"],
@@ -281,6 +304,13 @@ class Command(BaseCommand):
             )
             for r in read_csv(DATA / "stage_minimums.csv")
         ]
+        keys = {(m.procedure_type, m.stage, m.edge, m.from_stage, m.from_edge) for m in minimums}
+        already = set(
+            StageMinimum.objects.values_list(
+                "procedure_type", "stage", "edge", "from_stage", "from_edge"
+            )
+        )
+        loaded_minimums = Loaded(len(keys - already), len(keys & already), self.update)
         if not self.update:
             StageMinimum.objects.bulk_create(minimums, ignore_conflicts=True)
         else:
@@ -289,16 +319,16 @@ class Command(BaseCommand):
                     procedure_type=m.procedure_type, stage=m.stage, edge=m.edge, from_stage=m.from_stage,
                     from_edge=m.from_edge, defaults={"working_days": m.working_days, "note": m.note},
                 )  # fmt: skip
-        return ProcedureStage.objects.count(), StageMinimum.objects.count()
+        return loaded_stages, loaded_minimums
 
-    def _load_thresholds(self) -> int:
+    def _load_thresholds(self) -> Loaded:
         rows = read_csv(DATA / "procedure_thresholds.csv")
         existing = set(
             ProcedureThreshold.objects.values_list(
                 "fiscal_year_id", "procedure_type", "object_type"
             )
         )
-        created = 0
+        created = present = 0
         for year in FiscalYear.objects.all():
             for r in rows:
                 key = (year.year, r["procedure_type"], r["object_type"])
@@ -316,8 +346,10 @@ class Command(BaseCommand):
                         fiscal_year=year, procedure_type=key[1], object_type=key[2], **values
                     )
                     created += 1
-                elif self.update:
-                    ProcedureThreshold.objects.filter(
-                        fiscal_year=year, procedure_type=key[1], object_type=key[2]
-                    ).update(**values)
-        return created
+                else:
+                    present += 1
+                    if self.update:
+                        ProcedureThreshold.objects.filter(
+                            fiscal_year=year, procedure_type=key[1], object_type=key[2]
+                        ).update(**values)
+        return Loaded(created, present, self.update)

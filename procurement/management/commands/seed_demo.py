@@ -6,7 +6,9 @@ from django.utils import timezone
 from core import anchors
 from core.models import FiscalYear
 from procurement import demo
+from procurement.demo.documents import SAMPLE_ONE_IN
 from procurement.models import Entity
+from procurement.uploads import megabytes
 
 
 class Command(BaseCommand):
@@ -28,6 +30,15 @@ class Command(BaseCommand):
             "--today", type=date.fromisoformat, help="Reference date (default: today)."
         )
         parser.add_argument(
+            "--document-files-for-first",
+            type=int,
+            default=demo.FILES_FOR_FIRST,
+            help=(
+                "Processes (in creation order) that all get their documents as files; above "
+                "that, a fixed 5%% sample does and the rest get none (default %(default)s)."
+            ),
+        )
+        parser.add_argument(
             "--if-empty",
             action="store_true",
             help="Do nothing (but print the accounts) if data exists.",
@@ -36,6 +47,9 @@ class Command(BaseCommand):
     def handle(self, *args, processes, seed, suppliers, today, if_empty, **options):
         if processes < 0:
             raise CommandError("--processes must be zero or more.")
+        files_for_first = options["document_files_for_first"]
+        if files_for_first < 0:
+            raise CommandError("--document-files-for-first must be zero or more.")
         today = today or timezone.localdate()
         if not FiscalYear.objects.filter(pk=today.year - 1).exists():
             raise CommandError(
@@ -51,7 +65,13 @@ class Command(BaseCommand):
                 "The database already has entities; seed_demo fills an empty portal."
             )
         started = timezone.now()
-        report = demo.seed(processes=processes, seed=seed, today=today, suppliers=suppliers)
+        report = demo.seed(
+            processes=processes,
+            seed=seed,
+            today=today,
+            suppliers=suppliers,
+            document_files_for_first=files_for_first,
+        )
         seconds = (timezone.now() - started).total_seconds()
         sizes = ", ".join(f"{k}: {v}" for k, v in report.sizes.items() if v)
         self.stdout.write(
@@ -62,10 +82,25 @@ class Command(BaseCommand):
             f"{report.process_stages} calendar stages, {report.status_changes} status changes); "
             f"{report.audit_entries} audit entries chained for that history."
         )
+        self._print_documents(report.documents, files_for_first)
         self._print_accounts(report.accounts, report.password)
         anchor = anchors.publish_anchor()  # the demo's audit trail, anchored outside the database
         if anchor is not None:
             self.stdout.write(f"Audit chain anchored at entry #{anchor.sequence}.")
+
+    def _print_documents(self, documents, files_for_first):
+        self.stdout.write(
+            f"Documents: {documents.documents} PDF documents for {documents.processes} published "
+            f"processes, {documents.files} files, {megabytes(documents.file_bytes)} of content, "
+            f"{megabytes(documents.disk_bytes)} on disk."
+        )
+        if documents.left_out:
+            self.stdout.write(
+                f"  {documents.left_out} published processes have no documents: only the "
+                f"first {files_for_first:,} processes and a fixed 1 in "
+                f"{SAMPLE_ONE_IN} sample above them get files, and a "
+                "document row never exists without its file."
+            )
 
     def _print_accounts(self, accounts, password):
         if not accounts:
