@@ -4,9 +4,10 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from core.codelists import DirectCause, ObjectType, ProcedureType, Stage
+from core.idempotency import IdempotentForm
 from core.models import CatalogItem, Department, FiscalYear
 
-from .models import PlanItem, ProcessDocument
+from .models import PlanItem, ProcessDocument, Question
 from .plan_import import max_upload_bytes
 
 
@@ -286,3 +287,26 @@ class ProcessOutsidePlanForm(ProcessCreateForm):
             "unit": data["unit"],
             "estimated_value": data["estimated_value"],
         }
+
+
+# --- Participation (supplier and committee actions on the public process page) --------------
+
+
+class ParticipantRegistrationForm(IdempotentForm):
+    fee_receipt = forms.CharField(
+        label=_("Fee receipt number (if the process charges one)"), max_length=40, required=False
+    )
+
+
+class QuestionForm(IdempotentForm):
+    kind = forms.ChoiceField(label=_("Kind"), choices=Question.Kind.choices, required=False)
+    text = forms.CharField(
+        label=_("Your question or observation"), max_length=5000, widget=forms.Textarea
+    )
+
+    def clean_kind(self):
+        return self.cleaned_data["kind"] or Question.Kind.QUESTION
+
+
+class AnswerForm(forms.Form):
+    answer = forms.CharField(label=_("Answer"), max_length=20000, widget=forms.Textarea)

@@ -6,5 +6,5 @@ app_name = "suppliers"
 
 urlpatterns = [
     path("", views.supplier_list, name="supplier_list"),
-    path("<str:ruc>/", views.supplier_detail, name="supplier_detail"),
+    path("<ruc:ruc>/", views.supplier_detail, name="supplier_detail"),
 ]
