@@ -4,7 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from core.codelists import DirectCause, ObjectType, ProcedureType, Stage
-from core.idempotency import IdempotentForm
+from core.idempotency import FormTokenField, IdempotentForm
 from core.models import CatalogItem, Department, FiscalYear
 
 from .models import PlanItem, ProcessDocument, Question
@@ -45,6 +45,7 @@ class CatalogCodeField(forms.CharField):
 
 class PlanItemForm(forms.ModelForm):
     catalog_code = CatalogCodeField()
+    form_token = FormTokenField()
 
     class Meta:
         model = PlanItem
@@ -68,6 +69,7 @@ class PlanItemForm(forms.ModelForm):
 
     def item_data(self) -> dict:
         data = dict(self.cleaned_data)
+        data.pop("form_token", None)
         data["catalog_item"] = data.pop("catalog_code")
         return data
 
@@ -117,7 +119,21 @@ class PlanPublishForm(forms.Form):
     )
 
 
-class ProcessCreateForm(forms.Form):
+class IdsChoiceField(forms.ModelMultipleChoiceField):
+    """Rows chosen by id: a value that is not an id the database can hold is an invalid
+    choice (on SQLite a 20-digit id in `pk__in` would fail inside the query)."""
+
+    def _check_values(self, value):
+        for pk in value:
+            if not (isinstance(pk, int) or (str(pk).isdigit() and len(str(pk)) <= 18)):
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"], code="invalid_pk_value",
+                    params={"pk": str(pk)[:40]},
+                )  # fmt: skip
+        return super()._check_values(value)
+
+
+class ProcessCreateForm(IdempotentForm):
     """A process from items of the plan in force (the items are chosen as checkboxes)."""
 
     procedure_type = forms.ChoiceField(label=_("Procedure type"), choices=ProcedureType.choices)
@@ -134,7 +150,7 @@ class ProcessCreateForm(forms.Form):
         empty_label=_("Choose the department"),
     )
     delivery_district = forms.CharField(label=_("District of delivery"), max_length=120)
-    plan_items = forms.ModelMultipleChoiceField(
+    plan_items = IdsChoiceField(
         label=_("Plan items"), queryset=PlanItem.objects.none(), widget=forms.CheckboxSelectMultiple
     )
 
@@ -215,7 +231,7 @@ class ProcessTransitionForm(forms.Form):
     )
 
 
-class ProcessDocumentForm(forms.Form):
+class ProcessDocumentForm(IdempotentForm):
     # Answers and integrated bases are published by their own actions (with their rules);
     # here they can only be amended by a replacement.
     kind = forms.ChoiceField(
