@@ -1,6 +1,8 @@
+from datetime import date
 from decimal import Decimal
 
 from django import forms
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from core.codelists import DirectCause, ObjectType, ProcedureType, Stage
@@ -9,6 +11,7 @@ from core.models import CatalogItem, Department, FiscalYear
 
 from .models import PlanItem, ProcessDocument, Question
 from .plan_import import max_upload_bytes
+from .rules import MAX_PROCESS_VALUE, date_window
 
 
 class DateInput(forms.DateInput):
@@ -180,6 +183,15 @@ class ProcessCreateForm(IdempotentForm):
         from accounts.forms import resolve_district
 
         cleaned = super().clean()
+        chosen = cleaned.get("plan_items")
+        if chosen and sum(item.estimated_value for item in chosen) > MAX_PROCESS_VALUE:
+            self.add_error(
+                "plan_items",
+                forms.ValidationError(
+                    _("Together these items are worth more than one process can record."),
+                    code="value_too_large",
+                ),
+            )
         if cleaned.get("delivery_department") and cleaned.get("delivery_district"):
             try:
                 cleaned["delivery_ubigeo"] = resolve_district(
@@ -199,10 +211,14 @@ class ProcessCalendarForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
-    def __init__(self, *args, stages: list[str], initial_dates: dict, **kwargs):
+    def __init__(
+        self, *args, stages: list[str], initial_dates: dict, fiscal_year: int | None = None,
+        **kwargs,
+    ):  # fmt: skip
         super().__init__(*args, **kwargs)
         labels = dict(Stage.choices)
         self.stage_names = stages
+        self.window = date_window(fiscal_year) if fiscal_year else None
         for stage in stages:
             start, end = initial_dates.get(stage, (None, None))
             self.fields[f"{stage}_start"] = forms.DateField(
@@ -213,6 +229,26 @@ class ProcessCalendarForm(forms.Form):
             self.fields[f"{stage}_end"] = forms.DateField(
                 label=_("%(stage)s: end") % {"stage": labels[stage]}, widget=DateInput, initial=end
             )
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.window:
+            earliest, latest = self.window
+            for name in self.fields:
+                value = cleaned.get(name)
+                if isinstance(value, date) and not earliest <= value <= latest:
+                    self.add_error(
+                        name,
+                        forms.ValidationError(
+                            _("Choose a date from %(earliest)s to %(latest)s.")
+                            % {
+                                "earliest": date_format(earliest, "SHORT_DATE_FORMAT"),
+                                "latest": date_format(latest, "SHORT_DATE_FORMAT"),
+                            },
+                            code="date_out_of_window",
+                        ),
+                    )
+        return cleaned
 
     def dates(self) -> dict:
         return {
