@@ -13,6 +13,9 @@ from .models import PlanItem, ProcessDocument, Question
 from .plan_import import max_upload_bytes
 from .rules import MAX_PROCESS_VALUE, date_window
 
+# Free text kept on record (reasons, justifications): generous, but bounded.
+REASON_MAX_LENGTH = 4000
+
 
 class DateInput(forms.DateInput):
     input_type = "date"
@@ -113,11 +116,13 @@ class PlanPublishForm(forms.Form):
     reason = forms.CharField(
         label=_("Reason for the modification"),
         required=False,
+        max_length=REASON_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     sme_justification = forms.CharField(
         label=_("Justification if the SME share is below the minimum"),
         required=False,
+        max_length=REASON_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
 
@@ -208,6 +213,7 @@ class ProcessCalendarForm(forms.Form):
     reason = forms.CharField(
         label=_("Reason for the amendment (after the call)"),
         required=False,
+        max_length=REASON_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
@@ -260,7 +266,10 @@ class ProcessCalendarForm(forms.Form):
 class ProcessTransitionForm(forms.Form):
     action = forms.CharField(widget=forms.HiddenInput)
     reason = forms.CharField(
-        label=_("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label=_("Reason"),
+        required=False,
+        max_length=REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
     return_stage = forms.ChoiceField(
         label=_("Stage it returns to"), required=False, choices=[("", "—"), *Stage.choices]
@@ -291,6 +300,7 @@ class ProcessDocumentForm(IdempotentForm):
     reason = forms.CharField(
         label=_("Reason for the amendment"),
         required=False,
+        max_length=REASON_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
@@ -305,7 +315,9 @@ class ProcessOutsidePlanForm(ProcessCreateForm):
     entity = forms.TypedChoiceField(label=_("Entity"), coerce=int)
     year = forms.TypedChoiceField(label=_("Fiscal year"), coerce=int)
     outside_plan_reason = forms.CharField(
-        label=_("Reason for contracting outside the plan"), widget=forms.Textarea(attrs={"rows": 2})
+        label=_("Reason for contracting outside the plan"),
+        max_length=REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
     object_type = forms.ChoiceField(label=_("Object"), choices=ObjectType.choices)
     catalog_code = CatalogCodeField()

@@ -61,7 +61,7 @@ def build_world() -> World:
             {"description": "Servidores", "catalog_item": "43211503",
              "estimated_value": Decimal("450000")},
             {"description": "Bolígrafos", "sme_reserved": True, "estimated_value": Decimal("60000")},
-            {"description": "Papel", "estimated_value": Decimal("2000")},
+            {"description": "Papel", "estimated_value": Decimal("60000")},
         ],
     )  # fmt: skip
     items = list(version.items.order_by("reference"))
