@@ -301,13 +301,12 @@ def _walk_get(client, role, pattern, world, failures):
     admin_model_page = _is_admin_model_page(pattern)
     if admin_model_page and role != "admin":
         return  # the admin's login redirect: once is enough
-    if (
-        not admin_model_page
-        or pattern.route.endswith("/<path:object_id>/change/")
-        or (not pattern.kwargs and not pattern.route.endswith("/add/"))
-    ):
+    changelist = admin_model_page and not pattern.kwargs and not pattern.route.endswith("/add/")
+    if not admin_model_page or changelist or pattern.route.endswith("/change/"):
         queries = list(rotations(QUERY_NAMES))
-        for query in queries if pattern.reads_query else queries[:1]:
+        # Django's own admin views read only a few parameters besides the changelist's.
+        few = not pattern.reads_query or (admin_model_page and not changelist)
+        for query in queries[:1] if few else queries:
             _check(failures, client.get(url, query), f"{role} GET", url, query)
             if pattern.name in CSV_PAGES:
                 query = {**query, "format": "csv"}
@@ -329,6 +328,8 @@ def _walk_post(client, role, pattern, world, failures):
     url = build_path(pattern.route, params)
     _check(failures, client.post(url, {}), f"{role} POST", url, {})
     posts = list(rotations(POST_NAMES))
+    if admin_model_page:
+        posts = [posts[0], posts[-1]]  # Django's admin forms: one rotation and the NUL
     for data in posts if pattern.reads_body else posts[:1]:
         _check(failures, client.post(url, data), f"{role} POST", url, data)
     for name in pattern.kwargs:
