@@ -18,6 +18,8 @@ from core.codelists import ObjectType, ProcedureType
 from core.models import CatalogItem
 from core.text import plain
 
+from .exports import csv_writer
+
 # (column header in the file, item field)
 COLUMNS = [
     ("tipo_objeto", "object_type"),
@@ -356,7 +358,7 @@ def _month(value: Any, row: int, result: ImportResult) -> int | None:
 
 def template_csv() -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv_writer(buffer)
     writer.writerow([name for name, _field in COLUMNS])
     writer.writerows(EXAMPLE_ROWS)
     return buffer.getvalue()

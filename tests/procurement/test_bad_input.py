@@ -249,3 +249,18 @@ def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised(world, client):
     assert "'@SUM(A1)\tx" in rows
     assert safe_cell(Decimal("-5.50")) == Decimal("-5.50")  # numbers stay numbers
     assert safe_cell(-3) == -3 and safe_cell("\rx") == "'\rx" and safe_cell("+1") == "'+1"
+
+
+def test_every_csv_writer_is_the_safe_one():
+    from pathlib import Path
+
+    from django.conf import settings
+
+    root = Path(settings.BASE_DIR)
+    direct = [
+        str(path.relative_to(root))
+        for app in ("core", "procurement", "suppliers", "notifications", "accounts", "config")
+        for path in (root / app).rglob("*.py")
+        if "csv.writer(" in path.read_text(encoding="utf-8")
+    ]
+    assert direct == ["procurement/exports.py"], "write CSV through procurement.exports.csv_writer"
