@@ -33,6 +33,7 @@ def _client(user) -> Client:
     return client
 
 
+@pytest.mark.urlwalk  # also on SQLite
 def test_a_nul_byte_or_an_out_of_range_value_in_a_url_path_is_a_404(client, world):
     ruc = world.entity.ruc
     for path in [
@@ -45,6 +46,7 @@ def test_a_nul_byte_or_an_out_of_range_value_in_a_url_path_is_a_404(client, worl
         assert client.get(path).status_code == 404, path
 
 
+@pytest.mark.urlwalk  # also on SQLite
 @pytest.mark.parametrize("value", ["9223372036854775808", "-1e1000", "9" * 26, "1e5"])
 @pytest.mark.parametrize("page", ["/procesos/", "/planes/"])
 def test_an_out_of_range_year_filter_is_a_form_error_also_in_csv(client, page, value):
@@ -56,6 +58,7 @@ def test_an_out_of_range_year_filter_is_a_form_error_also_in_csv(client, page, v
     assert response.content.decode().startswith("year:")
 
 
+@pytest.mark.urlwalk  # also on SQLite
 @pytest.mark.parametrize("value", ["-1e1000", "9" * 26, "-5"])
 def test_out_of_range_amounts_and_months_are_form_errors(client, world, value):
     response = client.get("/procesos/", {"min_value": value})
