@@ -51,6 +51,10 @@ test: install browser
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres $(PY) manage.py makemigrations --check --dry-run
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
 		$(VENV)/bin/pytest --create-db
+	# Again on the embedded default (SQLite): the guard rails against 5xx and concurrent writes.
+	mkdir -p var
+	DATABASE_URL=sqlite:///$(CURDIR)/var/test-sqlite.sqlite3 CELERY_BROKER_URL=$(TEST_BROKER_URL) \
+		$(VENV)/bin/pytest --create-db -m urlwalk -p no:cacheprovider
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -39,7 +39,7 @@ SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
-    SECRET_KEY = "insecure-embedded-development-key-not-for-production"  # noqa: S105
+    SECRET_KEY = "insecure-embedded-development-key-not-for-production"  # noqa: S105 - DEBUG only (refused above)
 
 # Keys kept outside the database (see core/keys.py). Each comes from its environment variable
 # (the key itself) or from the file that <NAME>_FILE points to; both are required when DEBUG is
@@ -98,6 +98,7 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "core.middleware.PortalLanguageMiddleware",
+    "core.middleware.RejectControlCharactersMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -134,7 +135,15 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["OPTIONS"] = {"timeout": 20}
+    # Concurrent writers on the embedded default: IMMEDIATE transactions take the write lock
+    # when they begin (a reader that later writes cannot deadlock into "database is
+    # locked"), the busy timeout makes a writer wait its turn, and WAL lets readers go on
+    # while one writes.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

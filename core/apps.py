@@ -7,4 +7,9 @@ class CoreConfig(AppConfig):
     verbose_name = _("Reference data and audit")
 
     def ready(self):
-        from . import checks  # noqa: F401 - registers the system checks
+        from . import (
+            checks,  # noqa: F401 - registers the system checks
+            converters,
+        )
+
+        converters.register()

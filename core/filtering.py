@@ -1,6 +1,10 @@
 """Search pages answer bad filter values with 400 and the form's errors, instead of quietly
 dropping the filter (an export of everything when someone asked for a subset is a lie)."""
 
+from decimal import Decimal
+
+import django_filters
+from django import forms
 from django.http import HttpResponse
 
 
@@ -18,3 +22,33 @@ def invalid_export(filterset) -> HttpResponse | None:
     return HttpResponse(
         "\n".join(lines) + "\n", status=400, content_type="text/plain; charset=utf-8"
     )
+
+
+# Filters whose values go into a query are bounded to what the columns can hold: an
+# out-of-range number (9223372036854775808, -1e1000, 26 digits) is a form error, not a query
+# the database refuses with a 500.
+FIRST_YEAR, LAST_YEAR = 1990, 2199
+MAX_MONEY = Decimal("99999999999999.99")  # a 16-digit money column with 2 decimals
+
+
+class YearFilter(django_filters.NumberFilter):
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", FIRST_YEAR)
+        kwargs.setdefault("max_value", LAST_YEAR)
+        super().__init__(*args, **kwargs)
+
+
+class MonthFilter(django_filters.NumberFilter):
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, min_value=1, max_value=12, **kwargs)
+
+
+class MoneyFilter(django_filters.NumberFilter):
+    """An amount in soles, zero or more, at most what a money column holds."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, min_value=Decimal(0), max_value=MAX_MONEY, max_digits=16, **kwargs)

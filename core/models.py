@@ -419,3 +419,21 @@ class AuditVerification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.finished_at:%Y-%m-%d %H:%M} {'ok' if self.ok else 'BROKEN'}"
+
+
+# --- One-time form tokens (see core.idempotency) ---------------------------------------------
+
+
+class FormSubmission(models.Model):
+    """A create form submitted once: its one-time token, and where its result lives."""
+
+    token = models.CharField(_("token"), max_length=32, primary_key=True)
+    submitted_at = models.DateTimeField(_("submitted"), auto_now_add=True, db_index=True)
+    result_url = models.CharField(_("result"), max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("form submission")
+        verbose_name_plural = _("form submissions")
+
+    def __str__(self) -> str:
+        return self.token

@@ -47,14 +47,26 @@ class WorkingCalendar:
                 remaining -= 1
         return current
 
-    def working_days_between(self, start: date, end: date) -> int:
-        """Working days after `start` up to and including `end` (0 when end <= start)."""
+    def working_days_between(self, start: date, end: date, *, limit: int | None = None) -> int:
+        """Working days after `start` up to and including `end` (0 when end <= start).
+
+        Counted a year at a time (weekdays by arithmetic, minus the holidays and decreed days
+        that fall on weekdays), so any range costs at most one holiday table per year; with
+        `limit` the count stops there (a rule that needs N days needs no more than N)."""
         count = 0
-        current = start
-        while current < end:
-            current += timedelta(days=1)
-            if self.is_working_day(current):
-                count += 1
+        chunk_start = start  # exclusive
+        while chunk_start < end:
+            chunk_end = min(end, date(chunk_start.year, 12, 31))  # inclusive
+            if chunk_end == chunk_start:  # start on Dec 31: the chunk is the next year
+                chunk_end = min(end, date(chunk_start.year + 1, 12, 31))
+            count += _weekdays_after(chunk_start, chunk_end) - sum(
+                1
+                for day in national_holidays(chunk_end.year) | self.extra
+                if chunk_start < day <= chunk_end and day.weekday() < 5
+            )
+            if limit is not None and count >= limit:
+                return limit
+            chunk_start = chunk_end
         return count
 
     def next_working_day(self, day: date) -> date:
@@ -62,6 +74,17 @@ class WorkingCalendar:
         while not self.is_working_day(day):
             day += timedelta(days=1)
         return day
+
+
+def _weekdays_after(start: date, end: date) -> int:
+    """Monday-to-Friday days d with start < d <= end."""
+    days = (end - start).days
+    weeks, rest = divmod(days, 7)
+    count = weeks * 5
+    for offset in range(1, rest + 1):
+        if (start + timedelta(days=weeks * 7 + offset)).weekday() < 5:
+            count += 1
+    return count
 
 
 def calendar() -> WorkingCalendar:

@@ -66,7 +66,7 @@ def calendar_problems(
             continue
         origin = dates[rule.from_stage][edge[rule.from_edge]]
         moment = dates[rule.stage][edge[rule.edge]]
-        days = calendar.working_days_between(origin, moment)
+        days = calendar.working_days_between(origin, moment, limit=rule.working_days)
         if days < rule.working_days:
             problems.append(
                 ngettext("%(rule)s: there is %(days)s working day from %(origin)s to %(moment)s, "

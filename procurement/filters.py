@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.catalog import code_prefix
 from core.codelists import GovernmentLevel, ObjectType, ProcedureType
+from core.filtering import MoneyFilter, MonthFilter, YearFilter
 from core.models import Department, Sector
 from core.widgets import AnyYesNoSelect
 
@@ -38,7 +39,7 @@ class PlanFilter(django_filters.FilterSet):
     """Public list of plans in force."""
 
     q = django_filters.CharFilter(label=_("Entity (name, acronym or RUC)"), method="filter_entity")
-    year = django_filters.NumberFilter(field_name="plan__fiscal_year", label=_("Fiscal year"))
+    year = YearFilter(field_name="plan__fiscal_year", label=_("Fiscal year"))
     sector = django_filters.ModelChoiceFilter(
         field_name="plan__entity__sector", queryset=Sector.objects.all(), label=_("Sector")
     )
@@ -72,15 +73,15 @@ class PlanItemFilter(django_filters.FilterSet):
     procedure_type = django_filters.ChoiceFilter(
         choices=ProcedureType.choices, label=_("Procedure type")
     )
-    month = django_filters.NumberFilter(field_name="planned_month", label=_("Planned month"))
+    month = MonthFilter(field_name="planned_month", label=_("Planned month"))
     catalog = django_filters.CharFilter(label=_("Catalog code"), method="filter_catalog")
     reserved = django_filters.BooleanFilter(
         widget=AnyYesNoSelect, field_name="sme_reserved", label=_("Reserved for SMEs")
     )
-    min_value = django_filters.NumberFilter(
+    min_value = MoneyFilter(
         field_name="estimated_value", lookup_expr="gte", label=_("Minimum value (S/)")
     )
-    max_value = django_filters.NumberFilter(
+    max_value = MoneyFilter(
         field_name="estimated_value", lookup_expr="lte", label=_("Maximum value (S/)")
     )
 
@@ -112,15 +113,15 @@ class ProcessFilter(django_filters.FilterSet):
     )
     object_type = django_filters.ChoiceFilter(choices=ObjectType.choices, label=_("Object"))
     status = django_filters.ChoiceFilter(choices=ProcessStatus.choices, label=_("Status"))
-    year = django_filters.NumberFilter(field_name="fiscal_year", label=_("Fiscal year"))
+    year = YearFilter(field_name="fiscal_year", label=_("Fiscal year"))
     department = django_filters.ModelChoiceFilter(
         queryset=Department.objects.all(), label=_("Department"), method="filter_department"
     )
     sme_only = django_filters.BooleanFilter(widget=AnyYesNoSelect, label=_("SMEs only"))
-    min_value = django_filters.NumberFilter(
+    min_value = MoneyFilter(
         field_name="estimated_value", lookup_expr="gte", label=_("Minimum value (S/)")
     )
-    max_value = django_filters.NumberFilter(
+    max_value = MoneyFilter(
         field_name="estimated_value", lookup_expr="lte", label=_("Maximum value (S/)")
     )
 

@@ -1,14 +1,21 @@
+from datetime import date
 from decimal import Decimal
 
 from django import forms
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from core.codelists import DirectCause, ObjectType, ProcedureType, Stage
 from core.formatting import money
+from core.idempotency import FormTokenField, IdempotentForm
 from core.models import CatalogItem, Department, FiscalYear
 
-from .models import PlanItem, ProcessDocument
+from .models import PlanItem, ProcessDocument, Question
+from .rules import MAX_PROCESS_VALUE, date_window
 from .uploads import document_limits, plan_limits, plan_max_items
+
+# Free text kept on record (reasons, justifications): generous, but bounded.
+REASON_MAX_LENGTH = 4000
 
 
 class DateInput(forms.DateInput):
@@ -51,6 +58,7 @@ class CatalogCodeField(forms.CharField):
 
 class PlanItemForm(forms.ModelForm):
     catalog_code = CatalogCodeField()
+    form_token = FormTokenField()
 
     class Meta:
         model = PlanItem
@@ -74,6 +82,7 @@ class PlanItemForm(forms.ModelForm):
 
     def item_data(self) -> dict:
         data = dict(self.cleaned_data)
+        data.pop("form_token", None)
         data["catalog_item"] = data.pop("catalog_code")
         return data
 
@@ -111,16 +120,32 @@ class PlanPublishForm(forms.Form):
     reason = forms.CharField(
         label=_("Reason for the modification"),
         required=False,
+        max_length=REASON_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     sme_justification = forms.CharField(
         label=_("Justification if the SME share is below the minimum"),
         required=False,
+        max_length=REASON_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
 
 
-class ProcessCreateForm(forms.Form):
+class IdsChoiceField(forms.ModelMultipleChoiceField):
+    """Rows chosen by id: a value that is not an id the database can hold is an invalid
+    choice (on SQLite a 20-digit id in `pk__in` would fail inside the query)."""
+
+    def _check_values(self, value):
+        for pk in value:
+            if not (isinstance(pk, int) or (str(pk).isdigit() and len(str(pk)) <= 18)):
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"], code="invalid_pk_value",
+                    params={"pk": str(pk)[:40]},
+                )  # fmt: skip
+        return super()._check_values(value)
+
+
+class ProcessCreateForm(IdempotentForm):
     """A process from items of the plan in force (the items are chosen as checkboxes)."""
 
     procedure_type = forms.ChoiceField(label=_("Procedure type"), choices=ProcedureType.choices)
@@ -137,7 +162,7 @@ class ProcessCreateForm(forms.Form):
         empty_label=_("Choose the department"),
     )
     delivery_district = forms.CharField(label=_("District of delivery"), max_length=120)
-    plan_items = forms.ModelMultipleChoiceField(
+    plan_items = IdsChoiceField(
         label=_("Plan items"), queryset=PlanItem.objects.none(), widget=forms.CheckboxSelectMultiple
     )
 
@@ -167,6 +192,15 @@ class ProcessCreateForm(forms.Form):
         from accounts.forms import resolve_district
 
         cleaned = super().clean()
+        chosen = cleaned.get("plan_items")
+        if chosen and sum(item.estimated_value for item in chosen) > MAX_PROCESS_VALUE:
+            self.add_error(
+                "plan_items",
+                forms.ValidationError(
+                    _("Together these items are worth more than one process can record."),
+                    code="value_too_large",
+                ),
+            )
         if cleaned.get("delivery_department") and cleaned.get("delivery_district"):
             try:
                 cleaned["delivery_ubigeo"] = resolve_district(
@@ -183,13 +217,18 @@ class ProcessCalendarForm(forms.Form):
     reason = forms.CharField(
         label=_("Reason for the amendment (after the call)"),
         required=False,
+        max_length=REASON_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
-    def __init__(self, *args, stages: list[str], initial_dates: dict, **kwargs):
+    def __init__(
+        self, *args, stages: list[str], initial_dates: dict, fiscal_year: int | None = None,
+        **kwargs,
+    ):  # fmt: skip
         super().__init__(*args, **kwargs)
         labels = dict(Stage.choices)
         self.stage_names = stages
+        self.window = date_window(fiscal_year) if fiscal_year else None
         for stage in stages:
             start, end = initial_dates.get(stage, (None, None))
             self.fields[f"{stage}_start"] = forms.DateField(
@@ -201,6 +240,26 @@ class ProcessCalendarForm(forms.Form):
                 label=_("%(stage)s: end") % {"stage": labels[stage]}, widget=DateInput, initial=end
             )
 
+    def clean(self):
+        cleaned = super().clean()
+        if self.window:
+            earliest, latest = self.window
+            for name in self.fields:
+                value = cleaned.get(name)
+                if isinstance(value, date) and not earliest <= value <= latest:
+                    self.add_error(
+                        name,
+                        forms.ValidationError(
+                            _("Choose a date from %(earliest)s to %(latest)s.")
+                            % {
+                                "earliest": date_format(earliest, "SHORT_DATE_FORMAT"),
+                                "latest": date_format(latest, "SHORT_DATE_FORMAT"),
+                            },
+                            code="date_out_of_window",
+                        ),
+                    )
+        return cleaned
+
     def dates(self) -> dict:
         return {
             s: (self.cleaned_data[f"{s}_start"], self.cleaned_data[f"{s}_end"])
@@ -211,13 +270,25 @@ class ProcessCalendarForm(forms.Form):
 class ProcessTransitionForm(forms.Form):
     action = forms.CharField(widget=forms.HiddenInput)
     reason = forms.CharField(
-        label=_("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label=_("Reason"),
+        required=False,
+        max_length=REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
     # Which stages are allowed depends on the process and the day: the service says why not.
     return_stage = forms.CharField(label=_("Stage it returns to"), required=False, max_length=20)
 
+    def clean(self):
+        data = super().clean()
+        stage = data.get("return_stage")
+        if stage and stage not in Stage.values:
+            self.add_error("return_stage", _("Choose one of the process's stages."))
+        elif stage and data.get("action") != "annul":
+            self.add_error("return_stage", _("Only a void process returns to a stage."))
+        return data
 
-class ProcessDocumentForm(forms.Form):
+
+class ProcessDocumentForm(IdempotentForm):
     # Answers and integrated bases are published by their own actions (with their rules);
     # here they can only be amended by a replacement.
     kind = forms.ChoiceField(
@@ -240,6 +311,7 @@ class ProcessDocumentForm(forms.Form):
     reason = forms.CharField(
         label=_("Reason for the amendment"),
         required=False,
+        max_length=REASON_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
@@ -258,7 +330,9 @@ class ProcessOutsidePlanForm(ProcessCreateForm):
     entity = forms.TypedChoiceField(label=_("Entity"), coerce=int)
     year = forms.TypedChoiceField(label=_("Fiscal year"), coerce=int)
     outside_plan_reason = forms.CharField(
-        label=_("Reason for contracting outside the plan"), widget=forms.Textarea(attrs={"rows": 2})
+        label=_("Reason for contracting outside the plan"),
+        max_length=REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
     object_type = forms.ChoiceField(label=_("Object"), choices=ObjectType.choices)
     catalog_code = CatalogCodeField()
@@ -298,3 +372,26 @@ class ConfirmForm(forms.Form):
     """A destructive action asks once more on its own page (works without JavaScript)."""
 
     confirm = forms.BooleanField(required=True, widget=forms.HiddenInput, initial=True)
+
+
+# --- Participation (supplier and committee actions on the public process page) --------------
+
+
+class ParticipantRegistrationForm(IdempotentForm):
+    fee_receipt = forms.CharField(
+        label=_("Fee receipt number (if the process charges one)"), max_length=40, required=False
+    )
+
+
+class QuestionForm(IdempotentForm):
+    kind = forms.ChoiceField(label=_("Kind"), choices=Question.Kind.choices, required=False)
+    text = forms.CharField(
+        label=_("Your question or observation"), max_length=5000, widget=forms.Textarea
+    )
+
+    def clean_kind(self):
+        return self.cleaned_data["kind"] or Question.Kind.QUESTION
+
+
+class AnswerForm(forms.Form):
+    answer = forms.CharField(label=_("Answer"), max_length=20000, widget=forms.Textarea)

@@ -19,6 +19,7 @@ from core.errors import DomainError
 from core.models import CatalogItem
 from core.text import plain
 
+from .exports import csv_writer
 from .uploads import check_archive, check_size, plan_limits, plan_max_items
 
 # (column header in the file, item field)
@@ -411,7 +412,7 @@ def _month(value: Any, row: int, result: ImportResult) -> int | None:
 
 def template_csv() -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv_writer(buffer)
     writer.writerow([name for name, _field in COLUMNS])
     writer.writerows(EXAMPLE_ROWS)
     return buffer.getvalue()

@@ -29,3 +29,23 @@ def procedures_for(thresholds, object_type: str, value: Decimal, uit: Decimal) -
         and value >= t.lower(uit)
         and (t.upper(uit) is None or value < t.upper(uit))
     ]
+
+
+# Dates a person types are checked against a window around the fiscal year they belong to:
+# a plan is approved from the year before its fiscal year on; a process's stages run from
+# the year before to three years after (multi-year contracts). A date outside is a typo
+# (9999-12-30, 0001-01-01), refused with a clear message.
+YEARS_BEFORE_FISCAL_YEAR, YEARS_AFTER_FISCAL_YEAR = 1, 3
+
+
+def date_window(fiscal_year: int) -> tuple[date, date]:
+    return (
+        date(fiscal_year - YEARS_BEFORE_FISCAL_YEAR, 1, 1),
+        date(fiscal_year + YEARS_AFTER_FISCAL_YEAR, 12, 31),
+    )
+
+
+# The largest amounts the money columns hold: a plan's total (18 digits) and a process's
+# estimated value (16 digits), both with 2 decimals.
+MAX_PLAN_TOTAL = Decimal("9999999999999999.99")
+MAX_PROCESS_VALUE = Decimal("99999999999999.99")

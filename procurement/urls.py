@@ -6,46 +6,50 @@ app_name = "procurement"
 
 urlpatterns = [
     path("entidades/", entities.entity_list, name="entity_list"),
-    path("entidades/<str:ruc>/", entities.entity_detail, name="entity_detail"),
+    path("entidades/<ruc:ruc>/", entities.entity_detail, name="entity_detail"),
     path("procesos/", processes.process_list, name="process_list"),
-    path("procesos/<str:identifier>/", processes.process_detail, name="process_detail"),
-    path("procesos/<str:identifier>/participar/", participation.register, name="process_register"),
-    path("procesos/<str:identifier>/consultas/", participation.ask, name="process_ask"),
+    path("procesos/<identifier:identifier>/", processes.process_detail, name="process_detail"),
     path(
-        "gestion/procesos/consultas/<int:question_id>/",
+        "procesos/<identifier:identifier>/participar/",
+        participation.register,
+        name="process_register",
+    ),
+    path("procesos/<identifier:identifier>/consultas/", participation.ask, name="process_ask"),
+    path(
+        "gestion/procesos/consultas/<id:question_id>/",
         participation.answer,
         name="question_answer",
     ),
     path(
-        "gestion/procesos/<int:process_id>/absolucion/",
+        "gestion/procesos/<id:process_id>/absolucion/",
         participation.publish_answers,
         name="process_publish_answers",
     ),
     path(
-        "gestion/procesos/<int:process_id>/bases-integradas/",
+        "gestion/procesos/<id:process_id>/bases-integradas/",
         participation.publish_integrated_bases,
         name="process_publish_integrated_bases",
     ),
     path(
-        "procesos/<str:identifier>/documentos/<int:document_id>/",
+        "procesos/<identifier:identifier>/documentos/<id:document_id>/",
         processes.process_document,
         name="process_document",
     ),
     path(
-        "gestion/procesos/<int:process_id>/documentos/",
+        "gestion/procesos/<id:process_id>/documentos/",
         process_management.process_document_publish,
         name="process_document_publish",
     ),
     path("planes/", plans.plan_list, name="plan_list"),
-    path("planes/<str:ruc>/<int:year>/", plans.plan_detail, name="plan_detail"),
-    path("planes/<str:ruc>/<int:year>/cambios/", plans.plan_changes, name="plan_changes"),
+    path("planes/<ruc:ruc>/<year:year>/", plans.plan_detail, name="plan_detail"),
+    path("planes/<ruc:ruc>/<year:year>/cambios/", plans.plan_changes, name="plan_changes"),
     path(
         "gestion/procesos/",
         process_management.process_workspace_list,
         name="process_workspace_list",
     ),
     path(
-        "gestion/procesos/nuevo/<int:version_id>/",
+        "gestion/procesos/nuevo/<id:version_id>/",
         process_management.process_create,
         name="process_create",
     ),
@@ -55,17 +59,17 @@ urlpatterns = [
         name="process_create_outside_plan",
     ),
     path(
-        "gestion/procesos/<int:process_id>/",
+        "gestion/procesos/<id:process_id>/",
         process_management.process_workspace,
         name="process_workspace",
     ),
     path(
-        "gestion/procesos/<int:process_id>/calendario/",
+        "gestion/procesos/<id:process_id>/calendario/",
         process_management.process_calendar,
         name="process_calendar",
     ),
     path(
-        "gestion/procesos/<int:process_id>/estado/",
+        "gestion/procesos/<id:process_id>/estado/",
         process_management.process_transition,
         name="process_transition",
     ),
@@ -75,35 +79,33 @@ urlpatterns = [
         plan_management.plan_template,
         name="plan_template",
     ),
-    path("gestion/planes/<int:version_id>/", plan_management.plan_workspace, name="plan_workspace"),
+    path("gestion/planes/<id:version_id>/", plan_management.plan_workspace, name="plan_workspace"),
     path(
-        "gestion/planes/<int:version_id>/items/",
+        "gestion/planes/<id:version_id>/items/",
         plan_management.plan_item_add,
         name="plan_item_add",
     ),
+    path("gestion/planes/<id:version_id>/cargar/", plan_management.plan_upload, name="plan_upload"),
     path(
-        "gestion/planes/<int:version_id>/cargar/", plan_management.plan_upload, name="plan_upload"
-    ),
-    path(
-        "gestion/planes/<int:version_id>/publicar/",
+        "gestion/planes/<id:version_id>/publicar/",
         plan_management.plan_publish,
         name="plan_publish",
     ),
     path(
-        "gestion/planes/<int:version_id>/descartar/",
+        "gestion/planes/<id:version_id>/descartar/",
         plan_management.plan_discard_draft,
         name="plan_discard",
     ),
     path(
-        "gestion/planes/items/<int:item_id>/", plan_management.plan_item_edit, name="plan_item_edit"
+        "gestion/planes/items/<id:item_id>/", plan_management.plan_item_edit, name="plan_item_edit"
     ),
     path(
-        "gestion/planes/items/<int:item_id>/eliminar/",
+        "gestion/planes/items/<id:item_id>/eliminar/",
         plan_management.plan_item_delete,
         name="plan_item_delete",
     ),
     path(
-        "gestion/planes/plan/<int:plan_id>/modificar/",
+        "gestion/planes/plan/<id:plan_id>/modificar/",
         plan_management.plan_start_modification,
         name="plan_start_modification",
     ),

@@ -7,6 +7,7 @@ from django import forms
 from django.contrib.auth import password_validation
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from accounts.models import User
 from core.models import CatalogItem, Department, District, FiscalYear
@@ -80,7 +81,11 @@ class SupplierProfileForm(forms.Form):
         codes = list(dict.fromkeys(codes))
         if len(codes) > services.MAX_CATEGORIES:
             raise forms.ValidationError(
-                _("Declare at most %(count)d catalog categories.")
+                ngettext(
+                    "Declare at most %(count)d catalog category.",
+                    "Declare at most %(count)d catalog categories.",
+                    services.MAX_CATEGORIES,
+                )
                 % {"count": services.MAX_CATEGORIES},
                 code="too_many",
             )

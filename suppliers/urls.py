@@ -30,5 +30,5 @@ urlpatterns = [
     ),
     path("invitacion/<str:token>/", views.invitation, name="invitation"),
     re_path(rf"^{RUC}/disputar/$", views.dispute, name="dispute"),
-    path("<str:ruc>/", views.supplier_detail, name="supplier_detail"),
+    path("<ruc:ruc>/", views.supplier_detail, name="supplier_detail"),
 ]

@@ -7,6 +7,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from accounts.permissions import require_entity_staff
@@ -18,7 +19,7 @@ from notifications import events
 from notifications.models import EventKind
 
 from ..models import Entity, PlanItem, PlanVersion, ProcurementPlan
-from ..rules import plan_published_late
+from ..rules import MAX_PLAN_TOTAL, date_window, plan_published_late
 from ..sme import version_share
 
 ITEM_FIELDS = (
@@ -152,6 +153,16 @@ def publish_version(
         raise DomainError(_("A plan needs at least one item to be published."))
     if approval_date > today:
         raise DomainError(_("The approval date cannot be in the future."), field="approval_date")
+    earliest, _latest = date_window(version.plan.fiscal_year_id)
+    if approval_date < earliest:
+        raise DomainError(
+            _("A plan for %(year)s is approved from %(earliest)s on.")
+            % {
+                "year": version.plan.fiscal_year_id,
+                "earliest": date_format(earliest, "SHORT_DATE_FORMAT"),
+            },
+            field="approval_date",
+        )
     if version.is_modification and not reason.strip():
         raise DomainError(_("A modification must state its reason."), field="reason")
     previous = (
@@ -166,6 +177,10 @@ def publish_version(
             field="approval_date",
         )
     share = version_share(version)
+    if share.total_value > MAX_PLAN_TOTAL:
+        raise DomainError(
+            _("The plan's total is larger than the portal can record: check the item values.")
+        )
     if not share.compliant and not sme_justification.strip():
         raise DomainError(
             _(

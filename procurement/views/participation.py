@@ -8,9 +8,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import permissions
+from core import idempotency
 from core.errors import DomainError
 from suppliers.models import Supplier
 
+from ..forms import AnswerForm, ParticipantRegistrationForm, QuestionForm
 from ..models import ProcessStatus, ProcurementProcess, Question
 from ..services import participation
 
@@ -39,15 +41,28 @@ def _acting_supplier(request) -> Supplier:
     return Supplier.objects.select_related("size_rule").get(pk=supplier_id)
 
 
+def _form_errors(request, form) -> None:
+    for errors in form.errors.values():
+        for error in errors:
+            messages.error(request, error)
+
+
 @login_required
 @require_POST
 def register(request, identifier):
     process = _public_process(identifier)
     supplier = _acting_supplier(request)
+    form = ParticipantRegistrationForm(request.POST)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return redirect("procurement:process_detail", process.identifier)
     try:
-        participation.register_participant(
-            request.user, process, supplier, fee_receipt=request.POST.get("fee_receipt", "")
-        )
+        with idempotency.once(form.cleaned_data["form_token"]):
+            participation.register_participant(
+                request.user, process, supplier, fee_receipt=form.cleaned_data["fee_receipt"]
+            )
+    except idempotency.AlreadySubmitted:
+        pass  # the first submission's message is already on its way
     except DomainError as error:
         messages.error(request, error.message)
     else:
@@ -63,14 +78,21 @@ def register(request, identifier):
 def ask(request, identifier):
     process = _public_process(identifier)
     supplier = _acting_supplier(request)
+    form = QuestionForm(request.POST)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return redirect("procurement:process_detail", process.identifier)
     try:
-        participation.submit_question(
-            request.user,
-            process,
-            supplier,
-            request.POST.get("text", ""),
-            kind=request.POST.get("kind", "question"),
-        )
+        with idempotency.once(form.cleaned_data["form_token"]):
+            participation.submit_question(
+                request.user,
+                process,
+                supplier,
+                form.cleaned_data["text"],
+                kind=form.cleaned_data["kind"],
+            )
+    except idempotency.AlreadySubmitted:
+        pass
     except DomainError as error:
         messages.error(request, error.message)
     else:
@@ -84,8 +106,12 @@ def ask(request, identifier):
 @require_POST
 def answer(request, question_id):
     question = get_object_or_404(Question.objects.select_related("process"), pk=question_id)
+    form = AnswerForm(request.POST)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return redirect("procurement:process_workspace", question.process_id)
     try:
-        participation.answer_question(request.user, question, request.POST.get("answer", ""))
+        participation.answer_question(request.user, question, form.cleaned_data["answer"])
     except DomainError as error:
         messages.error(request, error.message)
     else:

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from core import idempotency
 from core.errors import DomainError
 
 from ..forms import ConfirmForm, PlanCreateForm, PlanItemForm, PlanPublishForm, PlanUploadForm
@@ -74,7 +75,10 @@ def plan_item_add(request, version_id):
     form = PlanItemForm(request.POST)
     if form.is_valid():
         try:
-            plan_services.add_item(request.user, version, form.item_data())
+            with idempotency.once(form.cleaned_data["form_token"]):
+                plan_services.add_item(request.user, version, form.item_data())
+        except idempotency.AlreadySubmitted:
+            return redirect("procurement:plan_workspace", version.pk)
         except DomainError as error:
             error.add_to(form)
         else:

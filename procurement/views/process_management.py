@@ -4,9 +4,11 @@ in procurement.services.processes, show the domain error next to the field it co
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core import idempotency
 from core.codelists import Stage
 from core.errors import DomainError
 
@@ -43,7 +45,11 @@ def _create_page(request, form, version, create):
     """Shared by both ways of starting a process: validate, call the service, show errors."""
     if request.method == "POST" and form.is_valid():
         try:
-            process = create(request.user, form.cleaned_data, **form.process_fields())
+            with idempotency.once(form.cleaned_data["form_token"]) as submission:
+                process = create(request.user, form.cleaned_data, **form.process_fields())
+                submission.done(reverse("procurement:process_workspace", args=[process.pk]))
+        except idempotency.AlreadySubmitted as first:
+            return redirect(first.result_url or "procurement:process_workspace_list")
         except DomainError as error:
             error.add_to(form)
         else:
@@ -128,10 +134,13 @@ def process_document_publish(request, process_id):
     if form.is_valid():
         data = form.cleaned_data
         try:
-            process_services.publish_document(
-                request.user, process, kind=data["kind"], title=data["title"], upload=data["file"],
-                replaces=data["replaces"], reason=data["reason"],
-            )  # fmt: skip
+            with idempotency.once(data["form_token"]):
+                process_services.publish_document(
+                    request.user, process, kind=data["kind"], title=data["title"],
+                    upload=data["file"], replaces=data["replaces"], reason=data["reason"],
+                )  # fmt: skip
+        except idempotency.AlreadySubmitted:
+            return redirect("procurement:process_workspace", process.pk)
         except DomainError as error:
             error.add_to(form)
         else:
@@ -145,8 +154,9 @@ def process_document_publish(request, process_id):
 def process_calendar(request, process_id):
     process = _managed_process(request, process_id)
     form = ProcessCalendarForm(
-        request.POST, stages=stages_of(process.procedure_type), initial_dates={}
-    )
+        request.POST, stages=stages_of(process.procedure_type), initial_dates={},
+        fiscal_year=process.fiscal_year_id,
+    )  # fmt: skip
     if form.is_valid():
         try:
             process_services.set_calendar(

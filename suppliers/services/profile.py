@@ -7,6 +7,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.permissions import require_supplier_user
 from core import audit
@@ -49,7 +50,12 @@ def update_profile(
     categories = list(categories)
     if len(categories) > MAX_CATEGORIES:
         raise DomainError(
-            _("Declare at most %(count)d catalog categories.") % {"count": MAX_CATEGORIES},
+            ngettext(
+                "Declare at most %(count)d catalog category.",
+                "Declare at most %(count)d catalog categories.",
+                MAX_CATEGORIES,
+            )
+            % {"count": MAX_CATEGORIES},
             code="too_many_categories",
             field="categories",
         )

@@ -1,0 +1,207 @@
+"""Guard rail: every form the portal posts, with hostile values in each field (NUL bytes,
+10,000-character and longer strings, numbers past any column, negative numbers, impossible
+and absurd dates, unknown ids), answers with a 4xx or a form error, never a 5xx, and writes
+nothing. Each endpoint's baseline (the same form with sane values) is then accepted, so the
+hostile cases exercise the real path. Also run on SQLite (marker `urlwalk`)."""
+
+import logging
+from datetime import timedelta
+
+import pytest
+from django.apps import apps
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.utils import timezone
+
+from procurement.calendar_rules import stages_of
+from tests.world import PDF, build_world
+
+pytestmark = [pytest.mark.django_db, pytest.mark.urlwalk]
+
+LONG = "x" * 30_000  # past every max_length of the portal, answers included
+HOSTILE = {
+    "text": ["a\x00b", LONG],
+    "number": ["9223372036854775808", "9" * 26, "-1e1000", "NaN", "-1", "a\x00b", LONG],
+    "date": ["2026-02-30", "0001-01-01", "9999-12-30", "-1", "a\x00b", LONG],
+    "choice": ["a\x00b", LONG, "9223372036854775808"],
+    "id": ["9223372036854775808", "99999999999999999999", "-1", "a\x00b", LONG],
+}
+
+
+def _calendar_fields(world):
+    from tests.factories import lp_calendar
+
+    process = world.draft_process
+    call = timezone.localdate() + timedelta(days=7)
+    return process, {
+        f"{stage}_{edge}": value.isoformat()
+        for stage, (start, end) in lp_calendar(call).items()
+        if stage in stages_of(process.procedure_type)
+        for edge, value in (("start", start), ("end", end))
+    }
+
+
+def _endpoints(world):
+    """(role, url, baseline data, {field: kind}) for every form; the baseline is valid."""
+    process, item, draft = world.process, world.item, world.draft
+    year = world.version.plan.fiscal_year_id
+    out_of_plan = {
+        "entity": world.entity.pk, "year": year, "procedure_type": "COMPRE",
+        "description": "Mascarillas", "delivery_place": "Sede", "delivery_department": "15",
+        "delivery_district": "Lima", "object_type": "goods", "catalog_code": "44121701",
+        "item_description": "Mascarillas KN95", "quantity": "1000", "unit": "unidad",
+        "estimated_value": "50000", "outside_plan_reason": "Emergencia",
+    }  # fmt: skip
+    plan_item = {
+        "object_type": "goods", "catalog_code": "44121701", "description": "Lápices",
+        "quantity": "10", "unit": "unidad", "estimated_value": "500.00",
+        "procedure_type": "COMPRE", "planned_month": "3",
+    }  # fmt: skip
+    free_items = [i.pk for i in world.version.items.exclude(description="Servidores")]
+    calendar_process, calendar = _calendar_fields(world)
+    return {
+        "process_register": (
+            "new_supplier", f"/procesos/{process.identifier}/participar/", {"fee_receipt": "R-9"},
+            {"fee_receipt": "text", "supplier": "id", "form_token": "text"},
+        ),
+        "process_ask": (
+            "supplier", f"/procesos/{process.identifier}/consultas/",
+            {"text": "¿Plazo de entrega?", "kind": "question"},
+            {"text": "text", "kind": "choice", "supplier": "id", "form_token": "text"},
+        ),
+        "question_answer": (
+            "staff", f"/gestion/procesos/consultas/{world.question.pk}/",
+            {"answer": "Treinta días."}, {"answer": "text"},
+        ),
+        "process_document_publish": (
+            "staff", f"/gestion/procesos/{process.pk}/documentos/",
+            {"kind": "other", "title": "Anexo", "reason": "", "file": PDF},
+            {"kind": "choice", "title": "text", "replaces": "id", "reason": "text",
+             "form_token": "text"},
+        ),
+        "process_create": (
+            "staff", f"/gestion/procesos/nuevo/{world.version.pk}/",
+            {"procedure_type": "COMPRE", "description": "Útiles", "delivery_place": "Sede",
+             "delivery_department": "15", "delivery_district": "Lima", "plan_items": free_items[-1:]},
+            {"procedure_type": "choice", "direct_cause": "choice", "description": "text",
+             "delivery_place": "text", "delivery_department": "choice",
+             "delivery_district": "text", "plan_items": "id", "form_token": "text"},
+        ),
+        "process_create_outside_plan": (
+            "staff", "/gestion/procesos/nuevo/fuera-del-plan/", out_of_plan,
+            {"entity": "id", "year": "number", "quantity": "number",
+             "estimated_value": "number", "catalog_code": "text", "item_description": "text",
+             "outside_plan_reason": "text", "unit": "text", "object_type": "choice"},
+        ),
+        "process_calendar": (
+            "staff", f"/gestion/procesos/{calendar_process.pk}/calendario/", calendar,
+            {**dict.fromkeys(calendar, "date"), "reason": "text"},
+        ),
+        "process_transition": (
+            "staff", f"/gestion/procesos/{process.pk}/estado/",
+            {"action": "suspend", "reason": "Apelación"},
+            {"action": "choice", "reason": "text", "return_stage": "choice"},
+        ),
+        "plan_create": (
+            "staff", "/gestion/planes/", {"entity": world.entity.pk, "year": year + 1},
+            {"entity": "id", "year": "number"},
+        ),
+        "plan_item_add": (
+            "staff", f"/gestion/planes/{draft.pk}/items/", plan_item,
+            {"quantity": "number", "estimated_value": "number", "planned_month": "number",
+             "description": "text", "unit": "text", "catalog_code": "text",
+             "object_type": "choice", "procedure_type": "choice", "form_token": "text"},
+        ),
+        "plan_item_edit": (
+            "staff", f"/gestion/planes/items/{item.pk}/", {**plan_item, "description": "Otro"},
+            {"quantity": "number", "estimated_value": "number", "planned_month": "number",
+             "description": "text"},
+        ),
+        "plan_publish": (
+            "staff", f"/gestion/planes/{draft.pk}/publicar/",
+            {"approval_date": timezone.localdate().isoformat(), "reason": "Ajuste",
+             "sme_justification": "Mercado", "approval_document": "RGG 1-2026"},
+            {"approval_date": "date", "reason": "text", "sme_justification": "text",
+             "approval_document": "text"},
+        ),
+        "register": (
+            "anonymous", "/cuentas/registro/",
+            {"ruc": "20131312955", "legal_name": "Textiles del Cusco S.A.C.", "department": "08",
+             "district": "wánchaq", "full_name": "Rosa Quispe", "email": "rosa@textiles.pe",
+             "password1": "Alpaca-Andina-2026", "password2": "Alpaca-Andina-2026",
+             "sales_year": str(year - 1), "annual_sales": "350000", "workers": "6"},
+            {"ruc": "text", "legal_name": "text", "department": "choice", "district": "text",
+             "full_name": "text", "email": "text", "password1": "text",
+             "sales_year": "number", "annual_sales": "number", "workers": "number"},
+        ),
+    }  # fmt: skip
+
+
+def _counts() -> dict[str, int]:
+    return {
+        model._meta.label: model._default_manager.count()
+        for model in apps.get_models()
+        if model._meta.app_label
+        in {"procurement", "suppliers", "notifications", "accounts", "core"}
+        and model._meta.model_name != "formsubmission"
+    }
+
+
+def _post(client, url, data):
+    data = dict(data)
+    if isinstance(data.get("file"), bytes):
+        data["file"] = SimpleUploadedFile("anexo.pdf", data["file"])
+    return client.post(url, data)
+
+
+@pytest.fixture(autouse=True)
+def quiet_request_log():
+    logging.disable(logging.CRITICAL)
+    yield
+    logging.disable(logging.NOTSET)
+
+
+ENDPOINTS = [
+    "process_register", "process_ask", "question_answer", "process_document_publish",
+    "process_create", "process_create_outside_plan", "process_calendar", "process_transition",
+    "plan_create", "plan_item_add", "plan_item_edit", "plan_publish", "register",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_hostile_values_are_refused_and_write_nothing(endpoint):
+    from tests.factories import SupplierFactory, user_of
+
+    world = build_world()
+    role, url, baseline, fields = _endpoints(world)[endpoint]
+    user = {
+        "anonymous": None, "staff": world.staff, "supplier": world.supplier_user,
+        "new_supplier": user_of(SupplierFactory()),
+    }[role]  # fmt: skip
+    client = Client(raise_request_exception=False)
+    if user is not None:
+        client.force_login(user)
+    before = _counts()
+    answer = world.question.answer
+    problems = []
+    for field, kind in fields.items():
+        for value in HOSTILE[kind]:
+            response = _post(client, url, {**baseline, field: value})
+            shown = f"{field}={value[:30]!r}"
+            if response.status_code >= 500:
+                problems.append(f"{shown}: {response.status_code}")
+            elif response.status_code not in (302, 400, 403, 404):
+                problems.append(f"{shown}: accepted with {response.status_code}")
+            if _counts() != before:
+                changed = {k: v for k, v in _counts().items() if before[k] != v}
+                problems.append(f"{shown}: wrote {changed}")
+                before = _counts()
+    world.question.refresh_from_db()
+    assert world.question.answer == answer
+    assert not problems, "\n".join(problems)
+    # The same form with sane values goes through: the cases above reached the real checks.
+    response = _post(client, url, baseline)
+    form = (response.context or {}).get("form") if response.status_code == 400 else None
+    assert response.status_code == 302, (endpoint, form.errors if form else response.content[:500])
+    if endpoint not in ("question_answer", "plan_item_edit"):
+        assert _counts() != before, f"{endpoint}: the baseline wrote nothing"
