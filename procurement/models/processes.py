@@ -26,6 +26,16 @@ class ProcessStatus(models.TextChoices):
     VOID = "nulo", _("Declared void")
 
 
+def process_identifier(
+    *, procedure_type: str, sequence: int, year: int, entity_acronym: str, call_number: int
+) -> str:
+    """The public identifier of a process in SEACE's nomenclature, e.g. `LP-SM-3-2026-MINSA-1`:
+    procedure type, "SM" (selection procedure), its number among the entity's processes of
+    that type and year, the year, the entity's acronym and the call (a new call of a
+    deserted process keeps its number and ends in -2)."""
+    return f"{procedure_type}-SM-{sequence}-{year}-{entity_acronym}-{call_number}"
+
+
 class ProcurementProcess(models.Model):
     entity = models.ForeignKey(
         Entity, models.PROTECT, related_name="processes", verbose_name=_("entity")

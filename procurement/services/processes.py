@@ -34,6 +34,7 @@ from ..models import (
     ProcessStatus,
     ProcurementProcess,
     StatusChange,
+    process_identifier,
 )
 from ..queries import plan_items_in_live_processes
 from ..rules import procedures_for
@@ -222,7 +223,13 @@ def create_process(
         procedure_type=procedure_type,
         sequence=sequence,
         call_number=1,
-        identifier=f"{procedure_type}-SM-{sequence}-{year}-{entity.acronym}-1",
+        identifier=process_identifier(
+            procedure_type=procedure_type,
+            sequence=sequence,
+            year=year,
+            entity_acronym=entity.acronym,
+            call_number=1,
+        ),
         object_type=object_type,
         description=description.strip(),
         delivery_place=delivery_place.strip(),
