@@ -178,4 +178,4 @@ def publish_with_lp_calendar(staff, process, call=None):
 
     call = call or WorkingCalendar().next_working_day(timezone.localdate())
     processes.set_calendar(staff, process, lp_calendar(call))
-    return processes.transition(staff, process, "publish", today=call)
+    return processes.publish_call(actor=staff, process=process, today=call)

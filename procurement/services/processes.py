@@ -5,7 +5,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -120,7 +120,9 @@ def _plan_items_in_force(entity: Entity, year: int, ids: list[int]) -> list[Plan
     )
     if version is None:
         raise DomainError(
-            _("The entity has no published plan for %(year)s.") % {"year": year}, field="plan_items"
+            _("The entity has no published plan for %(year)s.") % {"year": year},
+            field="plan_items",
+            code="no_plan_in_force",
         )
     items = list(version.items.select_related("catalog_item").filter(pk__in=ids))
     if len(items) != len(set(ids)):
@@ -128,6 +130,7 @@ def _plan_items_in_force(entity: Entity, year: int, ids: list[int]) -> list[Plan
             _("Choose items of the plan in force (version %(number)s).")
             % {"number": version.number},
             field="plan_items",
+            code="plan_items_not_in_force",
         )
     return items
 
@@ -154,7 +157,9 @@ def create_process(
     Entity.objects.select_for_update().get(pk=entity.pk)  # serialises numbering per entity
     if not FiscalYear.objects.filter(pk=year).exists():
         raise DomainError(
-            _("There are no parameters for fiscal year %(year)s.") % {"year": year}, field="year"
+            _("There are no parameters for fiscal year %(year)s.") % {"year": year},
+            field="year",
+            code="no_fiscal_year",
         )
     rows: list[dict[str, Any]] = []
     sme_only = False
@@ -169,11 +174,14 @@ def create_process(
             raise DomainError(
                 _("Some items are already in process %(identifier)s.") % {"identifier": busy[0]},
                 field="plan_items",
+                code="plan_items_in_process",
             )
         objects = {i.object_type for i in plan_items}
         if len(objects) > 1:
             raise DomainError(
-                _("All items of a process must have the same object."), field="plan_items"
+                _("All items of a process must have the same object."),
+                field="plan_items",
+                code="mixed_objects",
             )
         reserved = {i.sme_reserved for i in plan_items}
         if len(reserved) > 1:
@@ -182,6 +190,7 @@ def create_process(
                     "Do not mix SME-reserved items with open items: reserved items make an SME-only process."
                 ),
                 field="plan_items",
+                code="mixed_sme_reservation",
             )
         sme_only = reserved == {True}
         object_type = objects.pop()
@@ -203,12 +212,19 @@ def create_process(
                     "Choose items of the annual plan, or give the reason for contracting outside it."
                 ),
                 field="outside_plan_reason",
+                code="outside_plan_reason_required",
             )
         if not items:
-            raise DomainError(_("A process needs at least one item."), field="items")
+            raise DomainError(
+                _("A process needs at least one item."), field="items", code="no_items"
+            )
         objects = {row["object_type"] for row in items}
         if len(objects) > 1:
-            raise DomainError(_("All items of a process must have the same object."), field="items")
+            raise DomainError(
+                _("All items of a process must have the same object."),
+                field="items",
+                code="mixed_objects",
+            )
         object_type = objects.pop()
         rows = [{k: v for k, v in row.items() if k != "object_type"} for row in items]
     value = sum((row["estimated_value"] for row in rows), Decimal(0))
@@ -273,15 +289,19 @@ def set_calendar(
     process = ProcurementProcess.objects.select_for_update().get(pk=process.pk)
     today = today or timezone.localdate()
     if process.status in FINAL_STATUSES:
-        raise DomainError(_("The calendar of a finished process cannot change."))
+        raise DomainError(
+            _("The calendar of a finished process cannot change."), code="process_finished"
+        )
     amendment = process.status != ProcessStatus.DRAFT
     if amendment and not reason.strip():
         raise DomainError(
-            _("A calendar amendment after the call must state its reason."), field="reason"
+            _("A calendar amendment after the call must state its reason."),
+            field="reason",
+            code="reason_required",
         )
     problems = calendar_problems(process.procedure_type, dates, working_calendar())
     if problems:
-        raise DomainError(" ".join(problems), field="calendar")
+        raise DomainError(" ".join(problems), field="calendar", code="calendar_invalid")
     before = {s.stage: (s.start, s.end) for s in process.stages.all()}
     order = stages_of(process.procedure_type)
     if amendment:
@@ -372,12 +392,14 @@ def _check_amendment(process, order, before, dates, today) -> None:
                 _("%(stage)s has already taken place: its dates cannot change.")
                 % {"stage": labels[stage]},
                 field="calendar",
+                code="stage_already_held",
             )
         start_moved = old is None or new[0] != old[0]
         if (start_moved and new[0] < today) or new[1] < today:
             raise DomainError(
                 _("%(stage)s cannot be moved to a date before today.") % {"stage": labels[stage]},
                 field="calendar",
+                code="date_in_the_past",
             )
 
 
@@ -399,6 +421,51 @@ def return_stages(process: ProcurementProcess, today: date | None = None) -> lis
     return order[: current_stage_index(order, stages, today) + 1]
 
 
+def _publish_refusal(process, stages, today, return_stage) -> DomainError | None:
+    if not process.items.exists():
+        return DomainError(_("A process needs at least one item."), code="no_items")
+    problems = calendar_problems(
+        process.procedure_type,
+        {s: (r.start, r.end) for s, r in stages.items()},
+        working_calendar(),
+    )
+    if problems:
+        return DomainError(" ".join(problems), field="calendar", code="calendar_invalid")
+    if stages[Stage.CALL].start < today:
+        return DomainError(
+            _("The call cannot start before the day it is published."),
+            field="calendar",
+            code="call_in_the_past",
+        )
+    return None
+
+
+def _restart_refusal(process, stages, today, return_stage) -> DomainError | None:
+    try:
+        _check_restart(process, stages, today)
+    except DomainError as error:
+        return error
+    return None
+
+
+def _annul_refusal(process, stages, today, return_stage) -> DomainError | None:
+    if return_stage is not None and return_stage not in return_stages(process, today):
+        return DomainError(
+            _("Say which stage the process returns to: the stage under way or an earlier one."),
+            field="return_stage",
+            code="return_stage_invalid",
+        )
+    return None
+
+
+# What an action needs besides its source status and calendar edge (state_machine).
+_ACTION_CONDITIONS = {
+    "publish": _publish_refusal,
+    "restart": _restart_refusal,
+    "annul": _annul_refusal,
+}
+
+
 def transition_refusal(
     process: ProcurementProcess,
     action: str,
@@ -406,9 +473,10 @@ def transition_refusal(
     today: date | None = None,
     return_stage: str | None = None,
 ) -> DomainError | None:
-    """Why `action` cannot be done on the process now (status, calendar, stage it returns to),
-    or None. The one check behind both the service and the buttons a page offers; the reason
-    an action may need is asked separately. `return_stage=None` skips the choice itself."""
+    """Why `action` cannot be done on the process now (status, calendar, the action's own
+    conditions), or None. The one check behind both each action's service and the buttons a
+    page offers; the reason an action may need is asked separately. `return_stage=None`
+    skips the choice itself."""
     today = today or timezone.localdate()
     rule = TRANSITIONS.get(action)
     labels = dict(ProcessStatus.choices)
@@ -439,36 +507,8 @@ def transition_refusal(
                 },
                 code="too_early",
             )
-    if action == "publish":
-        if not process.items.exists():
-            return DomainError(_("A process needs at least one item."), code="no_items")
-        problems = calendar_problems(
-            process.procedure_type,
-            {s: (r.start, r.end) for s, r in stages.items()},
-            working_calendar(),
-        )
-        if problems:
-            return DomainError(" ".join(problems), field="calendar", code="calendar_invalid")
-        if stages[Stage.CALL].start < today:
-            return DomainError(
-                _("The call cannot start before the day it is published."),
-                field="calendar",
-                code="call_in_the_past",
-            )
-    if action == "restart":
-        try:
-            _check_restart(process, stages, today)
-        except DomainError as error:
-            return error
-    if action == "annul":
-        allowed = return_stages(process, today)
-        if return_stage is not None and return_stage not in allowed:
-            return DomainError(
-                _("Say which stage the process returns to: the stage under way or an earlier one."),
-                field="return_stage",
-                code="return_stage_invalid",
-            )
-    return None
+    condition = _ACTION_CONDITIONS.get(action)
+    return condition(process, stages, today, return_stage) if condition else None
 
 
 @dataclass(frozen=True)
@@ -478,8 +518,9 @@ class OfferedAction:
 
 
 def offered_actions(process: ProcurementProcess, today: date | None = None) -> list[OfferedAction]:
-    """The status changes a staff page shows for the process, each with the reason the service
-    would refuse it now (asked of transition_refusal, the function the service uses)."""
+    """The status changes a staff page shows for the process (only the manual ones of the
+    state machine), each with the reason the service would refuse it now (asked of
+    transition_refusal, the function the services use)."""
     today = today or timezone.localdate()
     return [
         OfferedAction(t, transition_refusal(process, t.action, today=today))
@@ -487,52 +528,48 @@ def offered_actions(process: ProcurementProcess, today: date | None = None) -> l
     ]
 
 
-@transaction.atomic
-def transition(
-    actor,
-    process: ProcurementProcess,
+def _locked_for(
     action: str,
     *,
+    actor,
+    process: ProcurementProcess,
+    today: date,
     reason: str = "",
-    return_stage: str = "",
-    today: date | None = None,
+    return_stage: str | None = None,
 ) -> ProcurementProcess:
-    """Move a process along the state machine (procurement.state_machine.TRANSITIONS): the
-    actor must be staff of the entity, the action allowed from the current status and not
-    before its calendar date (transition_refusal); cancelling needs a reason and is possible
-    only before the award; declaring void records the stage the process returns to, the one
-    under way or an earlier one."""
+    """The process, locked, once the actor (staff of its entity), its status, the calendar
+    and the action's own conditions allow `action`, and the reason it needs is given."""
     require_entity_staff(actor, process)
     process = (
         ProcurementProcess.objects.select_for_update().select_related("entity").get(pk=process.pk)
     )
-    today = today or timezone.localdate()
-    rule = TRANSITIONS.get(action)
-    if rule is None or not is_allowed(rule, process):
-        raise transition_refusal(process, action, today=today)
-    if rule.needs_reason and not reason.strip():
-        raise DomainError(_("This action needs a reason."), field="reason", code="reason_required")
-    refusal = transition_refusal(
-        process, action, today=today, return_stage=return_stage if action == "annul" else None
-    )
+    refusal = transition_refusal(process, action, today=today, return_stage=return_stage)
     if refusal is not None:
         raise refusal
-    if action == "annul":
-        process.void_return_stage = return_stage
+    if TRANSITIONS[action].needs_reason and not reason.strip():
+        raise DomainError(_("This action needs a reason."), field="reason", code="reason_required")
+    return process
+
+
+def record_status_change(
+    *,
+    actor,
+    process: ProcurementProcess,
+    action: str,
+    reason: str = "",
+    return_stage: str = "",
+    **fields: Any,
+) -> ProcurementProcess:
+    """The one writer of a status change, for every action's service: moves the process
+    (locked and checked by the caller) where TRANSITIONS says, sets `fields`, and records the
+    StatusChange of its public history, the audit entry and the event of the action's kind."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("record_status_change must run inside the transaction of the change")
     previous = process.status
-    process.status = target_status(rule, process)
-    process.suspended_from = previous if action == "suspend" else ""
-    if action == "publish":
-        process.published_at = timezone.now()
-    if action == "restart":
-        order = stages_of(process.procedure_type)
-        returned = order.index(process.void_return_stage)
-        # What happened from the return stage on is undone: it will happen again.
-        if Stage.QUESTIONS in order[returned:] or Stage.ANSWERS in order[returned:]:
-            process.answers_published_at = None
-        if Stage.INTEGRATION in order[returned:]:
-            process.integrated_bases_published_at = None
-        process.void_return_stage = ""
+    process.status = target_status(TRANSITIONS[action], process)
+    process.suspended_from = ""
+    for name, value in fields.items():
+        setattr(process, name, value)
     process.save()
     change = StatusChange.objects.create(
         process=process,
@@ -540,15 +577,126 @@ def transition(
         from_status=previous,
         to_status=process.status,
         reason=reason.strip(),
-        return_stage=return_stage if action == "annul" else "",
+        return_stage=return_stage,
         actor=actor,
         at=timezone.now(),
     )
-    payload = {"identifier": process.identifier, "action": action, "from": previous, "to": process.status,
-               "reason": change.reason, "return_stage": change.return_stage}  # fmt: skip
+    payload = {
+        "identifier": process.identifier,
+        "action": action,
+        "from": previous,
+        "to": process.status,
+        "reason": change.reason,
+        "return_stage": change.return_stage,
+    }
     audit.record(actor, f"process.{action}", process, payload)
     events.record(PROCESS_ACTION_KINDS[action], process, entity=process.entity, payload=payload)
     return process
+
+
+@transaction.atomic
+def publish_call(
+    *, actor, process: ProcurementProcess, today: date | None = None
+) -> ProcurementProcess:
+    """Publish the call (convocatoria) of a draft: it needs items and a calendar that has
+    every stage of its procedure type and meets every legal minimum, holidays counted, with
+    the call starting no earlier than the day of publication."""
+    today = today or timezone.localdate()
+    process = _locked_for("publish", actor=actor, process=process, today=today)
+    return record_status_change(
+        actor=actor, process=process, action="publish", published_at=timezone.now()
+    )
+
+
+@transaction.atomic
+def suspend_for_appeal(
+    *, actor, process: ProcurementProcess, reason: str, today: date | None = None
+) -> ProcurementProcess:
+    """An appeal (recurso de apelación, Ley 30225 art. 41) suspends a called or awarded
+    process until it is resolved; the process remembers where it stood, to go back there."""
+    today = today or timezone.localdate()
+    process = _locked_for("suspend", actor=actor, process=process, today=today, reason=reason)
+    return record_status_change(
+        actor=actor,
+        process=process,
+        action="suspend",
+        reason=reason,
+        suspended_from=process.status,
+    )
+
+
+@transaction.atomic
+def resume(
+    *, actor, process: ProcurementProcess, reason: str, today: date | None = None
+) -> ProcurementProcess:
+    """Once the appeal is resolved (the resolution is the reason), a suspended process goes
+    back to the status it was suspended from."""
+    today = today or timezone.localdate()
+    process = _locked_for("resume", actor=actor, process=process, today=today, reason=reason)
+    return record_status_change(actor=actor, process=process, action="resume", reason=reason)
+
+
+@transaction.atomic
+def cancel(
+    *, actor, process: ProcurementProcess, reason: str, today: date | None = None
+) -> ProcurementProcess:
+    """The entity cancels a called process, with its reason (force majeure, the need is gone,
+    a budget cut: Ley 30225 art. 30), only before the award, also while an appeal against
+    an act before the award suspends it. A draft is not cancelled: it is not published."""
+    today = today or timezone.localdate()
+    process = _locked_for("cancel", actor=actor, process=process, today=today, reason=reason)
+    return record_status_change(actor=actor, process=process, action="cancel", reason=reason)
+
+
+@transaction.atomic
+def annul(
+    *,
+    actor,
+    process: ProcurementProcess,
+    reason: str,
+    return_stage: str,
+    today: date | None = None,
+) -> ProcurementProcess:
+    """Declare the process void (nulidad, Ley 30225 art. 44), with its reason and the stage
+    it returns to: the stage under way or an earlier one, since a nullity undoes what was
+    done from there and cannot skip ahead."""
+    today = today or timezone.localdate()
+    process = _locked_for(
+        "annul",
+        actor=actor,
+        process=process,
+        today=today,
+        reason=reason,
+        return_stage=return_stage or "",
+    )
+    return record_status_change(
+        actor=actor,
+        process=process,
+        action="annul",
+        reason=reason,
+        return_stage=return_stage,
+        void_return_stage=return_stage,
+    )
+
+
+@transaction.atomic
+def restart(*, actor, process: ProcurementProcess, today: date | None = None) -> ProcurementProcess:
+    """A void process is called again from the stage it returns to (Ley 30225 art. 44), once
+    its calendar has been rescheduled so that stage and every later one start today or
+    later. What happened from that stage on is undone, to happen again: the answers to
+    questions and the integrated bases reopen when their stages are repeated."""
+    today = today or timezone.localdate()
+    process = _locked_for("restart", actor=actor, process=process, today=today)
+    order = stages_of(process.procedure_type)
+    repeated = order[order.index(process.void_return_stage) :]
+    reopened = {}
+    if Stage.QUESTIONS in repeated or Stage.ANSWERS in repeated:
+        reopened["answers_published_at"] = None
+    if Stage.INTEGRATION in repeated:
+        reopened["integrated_bases_published_at"] = None
+    return record_status_change(
+        actor=actor, process=process, action="restart", void_return_stage="", **reopened
+    )
 
 
 @transaction.atomic

@@ -160,6 +160,27 @@ def process_calendar(request, process_id):
     return process_workspace(request, process_id, calendar_form=form, status=400)
 
 
+# The service behind each button of the status section, called with the form's data.
+ACTION_SERVICES = {
+    "publish": lambda actor, process, data: process_services.publish_call(
+        actor=actor, process=process
+    ),
+    "suspend": lambda actor, process, data: process_services.suspend_for_appeal(
+        actor=actor, process=process, reason=data["reason"]
+    ),
+    "resume": lambda actor, process, data: process_services.resume(
+        actor=actor, process=process, reason=data["reason"]
+    ),
+    "cancel": lambda actor, process, data: process_services.cancel(
+        actor=actor, process=process, reason=data["reason"]
+    ),
+    "annul": lambda actor, process, data: process_services.annul(
+        actor=actor, process=process, reason=data["reason"], return_stage=data["return_stage"]
+    ),
+    "restart": lambda actor, process, data: process_services.restart(actor=actor, process=process),
+}
+
+
 @login_required
 @require_POST
 def process_transition(request, process_id):
@@ -171,14 +192,13 @@ def process_transition(request, process_id):
         else:
             message = " ".join(str(e) for errors in form.errors.values() for e in errors)
         return process_workspace(request, process_id, transition_error=message, status=400)
-    try:
-        process = process_services.transition(
-            request.user,
-            process,
-            form.cleaned_data["action"],
-            reason=form.cleaned_data["reason"],
-            return_stage=form.cleaned_data["return_stage"],
+    service = ACTION_SERVICES.get(form.cleaned_data["action"])
+    if service is None:
+        return process_workspace(
+            request, process_id, transition_error=_("Choose an action."), status=400
         )
+    try:
+        process = service(request.user, process, form.cleaned_data)
     except DomainError as error:
         return process_workspace(request, process_id, transition_error=error.message, status=400)
     messages.success(

@@ -116,7 +116,7 @@ def test_sme_only_process_tells_a_non_sme_plainly_why_not():
         "contrato": (cal.add_working_days(call, 11), cal.add_working_days(call, 12)),
     }  # fmt: skip
     processes.set_calendar(staff, process, dates)
-    process = processes.transition(staff, process, "publish")
+    process = processes.publish_call(actor=staff, process=process)
     big = SupplierFactory(size_class="medium_or_large")
     with pytest.raises(DomainError) as error:
         participation.register_participant(user_of(big), process, big, today=call)
@@ -214,7 +214,7 @@ def test_a_non_sme_sees_why_it_cannot_take_part(client):
         "buena_pro": (add(call, 5), add(call, 5)), "consentimiento": (add(call, 6), add(call, 10)),
         "contrato": (add(call, 11), add(call, 12)),
     })  # fmt: skip
-    processes.transition(staff, process, "publish")
+    processes.publish_call(actor=staff, process=process)
     big = SupplierFactory(size_class="medium_or_large")
     client.force_login(user_of(big))
     page = client.get(f"/procesos/{process.identifier}/").content.decode()

@@ -42,7 +42,7 @@ def called():
     dates = lp_calendar(call)
     dates["registro"] = (call, dates["consultas"][1])
     processes.set_calendar(staff, process, dates)
-    process = processes.transition(staff, process, "publish", today=call)
+    process = processes.publish_call(actor=staff, process=process, today=call)
     return process, staff, {s.stage: s for s in process.stages.all()}
 
 
@@ -118,7 +118,7 @@ def test_the_page_does_not_offer_registration_before_it_opens(client):
     process = process_from_plan(staff, version)
     call = WorkingCalendar().add_working_days(timezone.localdate(), 3)
     processes.set_calendar(staff, process, lp_calendar(call))
-    process = processes.transition(staff, process, "publish", today=call)
+    process = processes.publish_call(actor=staff, process=process, today=call)
     client.force_login(user_of(SupplierFactory()))
     html = client.get(f"/procesos/{process.identifier}/").content.decode()
     assert 'data-code="registration_not_open"' in html and 'name="fee_receipt"' not in html
@@ -135,8 +135,9 @@ def test_the_workspace_disables_what_the_service_would_refuse(client, called):
     process, staff, _stages = called
     client.force_login(staff)
     html = client.get(f"/gestion/procesos/{process.pk}/").content.decode()
-    # Award waits for its calendar date; the answers for the questions window to close.
-    assert 'data-code="too_early"' in html
+    # The award comes from an evaluation, not a button; the answers wait for the questions
+    # window to close.
+    assert 'value="award"' not in html
     assert 'data-code="questions_open"' in html
     assert 'name="file" id="answers-file"' not in html and 'id="answers-file"' not in html
     # The return stage list holds only the stage under way and earlier ones.

@@ -135,7 +135,7 @@ def test_an_amendment_replaces_with_a_reason_and_is_announced(process):
     original = publish(proc, staff, "bases.pdf", PDF)
     call = WorkingCalendar().next_working_day(timezone.localdate())
     processes.set_calendar(staff, proc, lp_calendar(call))
-    processes.transition(staff, proc, "publish")
+    processes.publish_call(actor=staff, process=proc)
     with pytest.raises(DomainError) as refusal:
         publish(proc, staff, "bases-v2.pdf", PDF + b"%v2", replaces=original)
     assert (refusal.value.code, refusal.value.field) == ("reason_required", "reason")
@@ -159,7 +159,7 @@ def test_public_page_lists_documents_with_hash_and_serves_them(client, process):
     )  # draft
     call = WorkingCalendar().next_working_day(timezone.localdate())
     processes.set_calendar(staff, proc, lp_calendar(call))
-    processes.transition(staff, proc, "publish")
+    processes.publish_call(actor=staff, process=proc)
     html = client.get(f"/procesos/{proc.identifier}/").content.decode()
     assert document.sha256 in html
     response = client.get(f"/procesos/{proc.identifier}/documentos/{document.pk}/")
@@ -223,7 +223,7 @@ def _published(process):
     proc, staff = process
     call = WorkingCalendar().next_working_day(timezone.localdate())
     processes.set_calendar(staff, proc, lp_calendar(call))
-    processes.transition(staff, proc, "publish")
+    processes.publish_call(actor=staff, process=proc)
     return proc, staff
 
 

@@ -70,8 +70,8 @@ def test_staff_create_schedule_and_publish_a_process(client, plan):
     assert process.status == "convocado"
     response = client.post(base + "estado/", {"action": "cancel"})
     assert response.status_code == 400 and "motivo" in response.content.decode()
-    response = client.post(base + "estado/", {"action": "award"})
-    assert response.status_code == 400 and "calendario" in response.content.decode()
+    response = client.post(base + "estado/", {"action": "award"})  # only through an evaluation
+    assert response.status_code == 400 and 'value="award"' not in response.content.decode()
     assert (
         client.post(
             base + "estado/", {"action": "cancel", "reason": "Ya no se requiere"}
