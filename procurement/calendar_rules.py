@@ -68,8 +68,10 @@ def calendar_problems(
         days = calendar.working_days_between(origin, moment)
         if days < rule.working_days:
             problems.append(
-                _("%(rule)s: there are %(days)s working days from %(origin)s to %(moment)s, "
-                  "the minimum is %(minimum)s (holidays counted).")
+                _(
+                    "%(rule)s: there are %(days)s working days from %(origin)s to %(moment)s, "
+                    "the minimum is %(minimum)s (holidays counted)."
+                )
                 % {
                     "rule": rule.note or labels[rule.stage],
                     "days": days,
@@ -77,7 +79,7 @@ def calendar_problems(
                     "moment": date_format(moment, "SHORT_DATE_FORMAT"),
                     "minimum": rule.working_days,
                 }
-            )  # fmt: skip
+            )
     return problems
 
 

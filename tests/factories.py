@@ -164,10 +164,15 @@ def process_from_plan(staff, version, items=None, procedure_type="LP", descripti
 
     chosen = items if items is not None else list(version.items.all())
     return processes.create_process(
-        staff, version.plan.entity, year=version.plan.fiscal_year_id, procedure_type=procedure_type,
-        description=description, delivery_place="Sede", delivery_ubigeo=District(code="150101"),
+        staff,
+        version.plan.entity,
+        year=version.plan.fiscal_year_id,
+        procedure_type=procedure_type,
+        description=description,
+        delivery_place="Sede",
+        delivery_ubigeo=District(code="150101"),
         plan_item_ids=[item.pk for item in chosen],
-    )  # fmt: skip
+    )
 
 
 def publish_with_lp_calendar(staff, process, call=None):

@@ -85,8 +85,14 @@ def registration_refusal(
 
 
 @transaction.atomic
-def register_participant(actor, process: ProcurementProcess, supplier, *, fee_receipt: str = "",
-                         today: date | None = None) -> Participant:  # fmt: skip
+def register_participant(
+    actor,
+    process: ProcurementProcess,
+    supplier,
+    *,
+    fee_receipt: str = "",
+    today: date | None = None,
+) -> Participant:
     """Register a supplier as participant: only its own users, when registration_refusal
     finds nothing against it (calendar, registry, SME reservation)."""
     require_supplier_user(actor, supplier)
@@ -99,9 +105,12 @@ def register_participant(actor, process: ProcurementProcess, supplier, *, fee_re
     try:
         with transaction.atomic():
             participant = Participant.objects.create(
-                process=process, supplier=supplier, registered_at=timezone.now(), registered_by=actor,
+                process=process,
+                supplier=supplier,
+                registered_at=timezone.now(),
+                registered_by=actor,
                 fee_receipt=fee_receipt.strip(),
-            )  # fmt: skip
+            )
     except IntegrityError:
         raise DomainError(_("Your company is already registered in this process.")) from None
     payload = {"identifier": process.identifier, "supplier": supplier.ruc}
@@ -138,8 +147,15 @@ def question_refusal(
 
 
 @transaction.atomic
-def submit_question(actor, process: ProcurementProcess, supplier, text: str, *, kind: str = Question.Kind.QUESTION,
-                    today: date | None = None) -> Question:  # fmt: skip
+def submit_question(
+    actor,
+    process: ProcurementProcess,
+    supplier,
+    text: str,
+    *,
+    kind: str = Question.Kind.QUESTION,
+    today: date | None = None,
+) -> Question:
     """A registered participant asks or observes during the questions window
     (question_refusal)."""
     require_supplier_user(actor, supplier)
@@ -156,8 +172,12 @@ def submit_question(actor, process: ProcurementProcess, supplier, text: str, *, 
         process=process, participant=participant, kind=kind, text=text, submitted_at=timezone.now()
     )
     audit.record(actor, "process.question_submitted", question, {"identifier": process.identifier})
-    events.record(EventKind.PROCESS_QUESTION_SUBMITTED, question, entity=process.entity,
-                  payload={"identifier": process.identifier})  # fmt: skip
+    events.record(
+        EventKind.PROCESS_QUESTION_SUBMITTED,
+        question,
+        entity=process.entity,
+        payload={"identifier": process.identifier},
+    )
     return question
 
 
@@ -207,8 +227,9 @@ def answers_refusal(process: ProcurementProcess, today: date | None = None) -> D
 
 
 @transaction.atomic
-def publish_answers(actor, process: ProcurementProcess, *, upload, title: str = "",
-                    today: date | None = None) -> ProcessDocument:  # fmt: skip
+def publish_answers(
+    actor, process: ProcurementProcess, *, upload, title: str = "", today: date | None = None
+) -> ProcessDocument:
     """Publish every answer at once, as one document plus the structured list, when
     answers_refusal finds nothing against it and every question has its answer."""
     require_entity_staff(actor, process)
@@ -227,10 +248,15 @@ def publish_answers(actor, process: ProcurementProcess, *, upload, title: str = 
             % {"count": pending},
             code="unanswered_questions",
         )
-    document = publish_document(actor, process, kind=ProcessDocument.Kind.ANSWERS,
-                                title=title or _("Answers to questions and observations"), upload=upload,
-                                announce=False,
-        checked_by_stage_service=True)  # fmt: skip
+    document = publish_document(
+        actor,
+        process,
+        kind=ProcessDocument.Kind.ANSWERS,
+        title=title or _("Answers to questions and observations"),
+        upload=upload,
+        announce=False,
+        checked_by_stage_service=True,
+    )
     process.answers_published_at = timezone.now()
     process.save(update_fields=["answers_published_at"])
     payload = {
@@ -289,10 +315,15 @@ def publish_integrated_bases(
     refusal = integrated_bases_refusal(process, today)
     if refusal is not None:
         raise refusal
-    document = publish_document(actor, process, kind=ProcessDocument.Kind.INTEGRATED_BASES,
-                                title=title or _("Integrated tender documents"), upload=upload,
-                                announce=False,
-        checked_by_stage_service=True)  # fmt: skip
+    document = publish_document(
+        actor,
+        process,
+        kind=ProcessDocument.Kind.INTEGRATED_BASES,
+        title=title or _("Integrated tender documents"),
+        upload=upload,
+        announce=False,
+        checked_by_stage_service=True,
+    )
     process.integrated_bases_published_at = timezone.now()
     process.save(update_fields=["integrated_bases_published_at"])
     payload = {"identifier": process.identifier, "document": document.pk}

@@ -68,9 +68,12 @@ def process_create(request, version_id):
 
     def create(user, data, **fields):
         return process_services.create_process(
-            user, version.plan.entity, year=version.plan.fiscal_year_id,
-            plan_item_ids=[item.pk for item in data["plan_items"]], **fields,
-        )  # fmt: skip
+            user,
+            version.plan.entity,
+            year=version.plan.fiscal_year_id,
+            plan_item_ids=[item.pk for item in data["plan_items"]],
+            **fields,
+        )
 
     return _create_page(request, form, version, create)
 
@@ -84,9 +87,13 @@ def process_create_outside_plan(request):
     def create(user, data, **fields):
         entity = next(e for e in entities if e.pk == data["entity"])
         return process_services.create_process(
-            user, entity, year=data["year"], outside_plan_reason=data["outside_plan_reason"],
-            items=[form.item()], **fields,
-        )  # fmt: skip
+            user,
+            entity,
+            year=data["year"],
+            outside_plan_reason=data["outside_plan_reason"],
+            items=[form.item()],
+            **fields,
+        )
 
     return _create_page(request, form, None, create)
 
@@ -129,9 +136,14 @@ def process_document_publish(request, process_id):
         data = form.cleaned_data
         try:
             process_services.publish_document(
-                request.user, process, kind=data["kind"], title=data["title"], upload=data["file"],
-                replaces=data["replaces"], reason=data["reason"],
-            )  # fmt: skip
+                request.user,
+                process,
+                kind=data["kind"],
+                title=data["title"],
+                upload=data["file"],
+                replaces=data["replaces"],
+                reason=data["reason"],
+            )
         except DomainError as error:
             error.add_to(form)
         else:

@@ -119,8 +119,10 @@ def test_size_limit_is_configurable(process, settings):
 
 def test_documents_are_immutable_in_the_database(process):
     document = publish(*process, "bases.pdf", PDF)
-    for statement in ["UPDATE procurement_processdocument SET title = 'x' WHERE id = %s",
-                      "DELETE FROM procurement_processdocument WHERE id = %s"]:  # fmt: skip
+    for statement in [
+        "UPDATE procurement_processdocument SET title = 'x' WHERE id = %s",
+        "DELETE FROM procurement_processdocument WHERE id = %s",
+    ]:
         with (
             pytest.raises(DatabaseError, match="immutable"),
             transaction.atomic(),
@@ -342,10 +344,18 @@ def test_documents_stored_before_the_content_addressed_layout_are_still_served(
     (Path(settings.MEDIA_ROOT) / legacy).parent.mkdir(parents=True)
     (Path(settings.MEDIA_ROOT) / legacy).write_bytes(PDF)
     document = ProcessDocument.objects.create(
-        process=proc, entity_id=proc.entity_id, kind="bases", title="Bases", file=legacy,
-        filename="bases.pdf", content_type="application/pdf", size=len(PDF), sha256=sha,
-        published_at=timezone.now(), published_by=staff,
-    )  # fmt: skip
+        process=proc,
+        entity_id=proc.entity_id,
+        kind="bases",
+        title="Bases",
+        file=legacy,
+        filename="bases.pdf",
+        content_type="application/pdf",
+        size=len(PDF),
+        sha256=sha,
+        published_at=timezone.now(),
+        published_by=staff,
+    )
     response = client.get(f"/procesos/{proc.identifier}/documentos/{document.pk}/")
     assert response.status_code == 200 and b"".join(response.streaming_content) == PDF
     call_command("verify_documents", stdout=io.StringIO())
