@@ -101,7 +101,9 @@ def register_participant(
     if refusal is not None:
         raise refusal
     if Participant.objects.filter(process=process, supplier=supplier).exists():
-        raise DomainError(_("Your company is already registered in this process."))
+        raise DomainError(
+            _("Your company is already registered in this process."), code="already_registered"
+        )
     try:
         with transaction.atomic():
             participant = Participant.objects.create(
@@ -112,7 +114,9 @@ def register_participant(
                 fee_receipt=fee_receipt.strip(),
             )
     except IntegrityError:
-        raise DomainError(_("Your company is already registered in this process.")) from None
+        raise DomainError(
+            _("Your company is already registered in this process."), code="already_registered"
+        ) from None
     payload = {"identifier": process.identifier, "supplier": supplier.ruc}
     audit.record(actor, "process.participant_registered", participant, payload)
     events.record(
@@ -165,9 +169,11 @@ def submit_question(
         raise refusal
     text = text.strip()
     if not text or len(text) > 5000:
-        raise DomainError(_("Write the question (up to 5,000 characters)."), field="text")
+        raise DomainError(
+            _("Write the question (up to 5,000 characters)."), field="text", code="question_text"
+        )
     if kind not in Question.Kind.values:
-        raise DomainError(_("Choose question or observation."), field="kind")
+        raise DomainError(_("Choose question or observation."), field="kind", code="question_kind")
     question = Question.objects.create(
         process=process, participant=participant, kind=kind, text=text, submitted_at=timezone.now()
     )
@@ -187,9 +193,11 @@ def answer_question(actor, question: Question, text: str) -> Question:
     require_entity_staff(actor, question.process)
     process = ProcurementProcess.objects.select_for_update().get(pk=question.process_id)
     if process.answers_published_at:
-        raise DomainError(_("The answers are already published and cannot change."))
+        raise DomainError(
+            _("The answers are already published and cannot change."), code="answers_published"
+        )
     if not text.strip():
-        raise DomainError(_("Write the answer."), field="answer")
+        raise DomainError(_("Write the answer."), field="answer", code="answer_required")
     question.answer = text.strip()
     question.answered_at = timezone.now()
     question.save(update_fields=["answer", "answered_at"])

@@ -36,7 +36,10 @@ ITEM_FIELDS = (
 
 def _require_draft(version: PlanVersion) -> None:
     if not version.is_draft:
-        raise DomainError(_("A published version cannot change; start a modification instead."))
+        raise DomainError(
+            _("A published version cannot change; start a modification instead."),
+            code="version_published",
+        )
 
 
 def _locked(version: PlanVersion) -> PlanVersion:
@@ -61,7 +64,9 @@ def create_plan(actor, entity: Entity, year: int) -> PlanVersion:
     fiscal_year = FiscalYear.objects.filter(pk=year).first()
     if fiscal_year is None:
         raise DomainError(
-            _("There are no parameters for fiscal year %(year)s.") % {"year": year}, field="year"
+            _("There are no parameters for fiscal year %(year)s.") % {"year": year},
+            field="year",
+            code="no_fiscal_year",
         )
     plan, created = ProcurementPlan.objects.get_or_create(entity=entity, fiscal_year=fiscal_year)
     if not created:
@@ -69,6 +74,7 @@ def create_plan(actor, entity: Entity, year: int) -> PlanVersion:
             _("%(entity)s already has a plan for %(year)s.")
             % {"entity": entity.acronym, "year": year},
             field="year",
+            code="plan_exists",
         )
     version = PlanVersion.objects.create(plan=plan, entity=entity, number=0)
     audit.record(actor, "plan.created", plan, {"entity": entity.ruc, "year": year})
@@ -149,11 +155,17 @@ def publish_version(
     _require_draft(version)
     today = timezone.localdate()
     if not version.items.exists():
-        raise DomainError(_("A plan needs at least one item to be published."))
+        raise DomainError(_("A plan needs at least one item to be published."), code="no_items")
     if approval_date > today:
-        raise DomainError(_("The approval date cannot be in the future."), field="approval_date")
+        raise DomainError(
+            _("The approval date cannot be in the future."),
+            field="approval_date",
+            code="approval_in_future",
+        )
     if version.is_modification and not reason.strip():
-        raise DomainError(_("A modification must state its reason."), field="reason")
+        raise DomainError(
+            _("A modification must state its reason."), field="reason", code="reason_required"
+        )
     previous = (
         version.plan.versions.filter(status=PlanVersion.Status.PUBLISHED)
         .order_by("-number")
@@ -164,6 +176,7 @@ def publish_version(
             _("A modification cannot be approved before the version it modifies (%(date)s).")
             % {"date": formatting.day(previous.approval_date)},
             field="approval_date",
+            code="approval_before_previous",
         )
     share = version_share(version)
     if not share.compliant and not sme_justification.strip():
@@ -178,6 +191,7 @@ def publish_version(
                 "shortfall": formatting.money(share.shortfall),
             },
             field="sme_justification",
+            code="sme_share_below_minimum",
         )
     version.status = PlanVersion.Status.PUBLISHED
     version.approval_date = approval_date
@@ -218,10 +232,12 @@ def start_modification(actor, plan: ProcurementPlan) -> PlanVersion:
     require_entity_staff(actor, plan)
     ProcurementPlan.objects.select_for_update().get(pk=plan.pk)
     if plan.versions.filter(status=PlanVersion.Status.DRAFT).exists():
-        raise DomainError(_("This plan already has a draft; publish or discard it first."))
+        raise DomainError(
+            _("This plan already has a draft; publish or discard it first."), code="draft_exists"
+        )
     current = plan.versions.filter(status=PlanVersion.Status.PUBLISHED).order_by("-number").first()
     if current is None:
-        raise DomainError(_("Publish the plan before modifying it."))
+        raise DomainError(_("Publish the plan before modifying it."), code="plan_not_published")
     draft = PlanVersion.objects.create(
         plan=plan, entity_id=plan.entity_id, number=current.number + 1
     )

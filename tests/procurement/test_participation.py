@@ -8,11 +8,11 @@ from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from core.errors import DomainError
 from core.workdays import WorkingCalendar
 from notifications.models import Event
 from procurement.models import Participant
 from procurement.services import participation, processes
+from tests.domain import raises_domain
 from tests.factories import (
     EntityFactory,
     SupplierFactory,
@@ -70,7 +70,7 @@ def test_a_supplier_user_registers_its_company(called_lp):
     )
     assert participant.fee_receipt == "R-001"
     assert Event.objects.filter(kind="process.participant_registered").exists()
-    with pytest.raises(DomainError, match="ya está registrada"):
+    with raises_domain("already_registered"):
         participation.register_participant(
             user, process, supplier, today=stages["convocatoria"].start
         )
@@ -80,13 +80,13 @@ def test_registration_is_refused_after_the_bid_deadline_and_with_an_expired_regi
     process, _staff, stages = called_lp
     supplier = SupplierFactory()
     user = user_of(supplier)
-    with pytest.raises(DomainError, match="cerró"):
+    with raises_domain("registration_closed"):
         participation.register_participant(
             user, process, supplier, today=stages["ofertas"].end + timedelta(days=1)
         )
     participation.register_participant(user, process, supplier, today=stages["ofertas"].end)
     expired = SupplierFactory(registry_valid_until=timezone.localdate() - timedelta(days=1))
-    with pytest.raises(DomainError, match="registro de proveedor no está vigente"):
+    with raises_domain("registry_not_in_force"):
         participation.register_participant(
             user_of(expired), process, expired, today=stages["convocatoria"].start
         )
@@ -118,7 +118,7 @@ def test_sme_only_process_tells_a_non_sme_plainly_why_not():
     processes.set_calendar(staff, process, dates)
     process = processes.publish_call(actor=staff, process=process)
     big = SupplierFactory(size_class="medium_or_large")
-    with pytest.raises(DomainError) as error:
+    with raises_domain("sme_only") as error:
         participation.register_participant(user_of(big), process, big, today=call)
     assert "reservado para micro y pequeñas empresas" in error.value.message
     assert (
@@ -134,25 +134,25 @@ def test_questions_answers_and_integrated_bases(called_lp):
     supplier = SupplierFactory()
     user = user_of(supplier)
     open_day = stages["consultas"].start
-    with pytest.raises(DomainError, match="participante"):
+    with raises_domain("not_participant"):
         participation.submit_question(user, process, supplier, "¿Plazo?", today=open_day)
     participation.register_participant(user, process, supplier, today=open_day)
     question = participation.submit_question(
         user, process, supplier, "¿Se acepta entrega parcial?", today=open_day
     )
-    with pytest.raises(DomainError):
+    with raises_domain("questions_closed"):
         participation.submit_question(
             user, process, supplier, "Tarde", today=stages["consultas"].end + timedelta(days=1)
         )
     after = stages["consultas"].end + timedelta(days=1)
     pdf = SimpleUploadedFile("absolucion.pdf", PDF)
-    with pytest.raises(DomainError, match="integradas|absolución|Publique"):
+    with raises_domain("answers_first"):
         participation.publish_integrated_bases(
             staff, process, upload=SimpleUploadedFile("bi.pdf", PDF)
         )
-    with pytest.raises(DomainError, match="abierto"):
+    with raises_domain("questions_open"):
         participation.publish_answers(staff, process, upload=pdf, today=stages["consultas"].end)
-    with pytest.raises(DomainError, match="sin respuesta"):
+    with raises_domain("unanswered_questions"):
         participation.publish_answers(staff, process, upload=pdf, today=after)
     participation.answer_question(staff, question, "Sí, en dos entregas.")
     with pytest.raises(PermissionDenied):
@@ -160,7 +160,7 @@ def test_questions_answers_and_integrated_bases(called_lp):
     participation.publish_answers(
         staff, process, upload=SimpleUploadedFile("absolucion.pdf", PDF), today=after
     )
-    with pytest.raises(DomainError):
+    with raises_domain("answers_published"):
         participation.answer_question(staff, question, "Cambio tardío")
     participation.publish_integrated_bases(staff, process, upload=SimpleUploadedFile("bi.pdf", PDF))
     kinds = list(

@@ -14,12 +14,12 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from openpyxl import Workbook
 
-from core.errors import DomainError
 from core.workdays import WorkingCalendar
 from notifications.models import Event
 from procurement import document_store
 from procurement.models import ProcessDocument
 from procurement.services import processes
+from tests.domain import raises_domain
 from tests.factories import (
     EntityFactory,
     lp_calendar,
@@ -104,7 +104,7 @@ def test_allowed_types_are_accepted_and_hashed(process, name, content):
     ],
 )
 def test_files_that_are_not_what_they_claim_are_refused(process, name, content, code):
-    with pytest.raises(DomainError) as refusal:
+    with raises_domain(code, field="file") as refusal:
         publish(*process, name, content)
     assert (refusal.value.code, refusal.value.field) == (code, "file")
     assert not ProcessDocument.objects.exists()
@@ -112,7 +112,7 @@ def test_files_that_are_not_what_they_claim_are_refused(process, name, content, 
 
 def test_size_limit_is_configurable(process, settings):
     settings.DOCUMENT_MAX_UPLOAD_BYTES = 1024
-    with pytest.raises(DomainError, match="1 KB") as refusal:
+    with raises_domain("file_too_large", field="file") as refusal:
         publish(*process, "bases.pdf", PDF + b"0" * 2048)
     assert refusal.value.code == "file_too_large"
 
@@ -138,7 +138,7 @@ def test_an_amendment_replaces_with_a_reason_and_is_announced(process):
     call = WorkingCalendar().next_working_day(timezone.localdate())
     processes.set_calendar(staff, proc, lp_calendar(call))
     processes.publish_call(actor=staff, process=proc)
-    with pytest.raises(DomainError) as refusal:
+    with raises_domain("reason_required", field="reason") as refusal:
         publish(proc, staff, "bases-v2.pdf", PDF + b"%v2", replaces=original)
     assert (refusal.value.code, refusal.value.field) == ("reason_required", "reason")
     amended = publish(
@@ -148,7 +148,7 @@ def test_an_amendment_replaces_with_a_reason_and_is_announced(process):
     assert Event.objects.filter(
         kind="process.document_published", object_id=str(amended.pk)
     ).exists()
-    with pytest.raises(DomainError) as refusal:
+    with raises_domain("already_replaced", field="replaces") as refusal:
         publish(proc, staff, "bases-v3.pdf", PDF + b"%v3", replaces=original, reason="otra vez")
     assert (refusal.value.code, refusal.value.field) == ("already_replaced", "replaces")
 

@@ -8,7 +8,6 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
-from core.errors import DomainError
 from core.models import AuditEntry, District
 from core.workdays import WorkingCalendar
 from notifications.models import PROCESS_ACTION_KINDS, Event
@@ -54,16 +53,16 @@ def test_procedure_types_within_their_band_are_accepted(object_type, value, proc
 
 
 def test_direct_contracting_needs_a_legal_cause_and_the_8_uit_floor():
-    with pytest.raises(DomainError, match="causal"):
+    with raises_domain("direct_cause_required", field="direct_cause"):
         check_procedure_type(2026, "goods", D("50000"), "CD")
-    with pytest.raises(DomainError):
+    with raises_domain("no_procedure_applies", field="procedure_type"):
         check_procedure_type(2026, "goods", D("5000"), "CD", "emergency")
-    with pytest.raises(DomainError):
+    with raises_domain("direct_cause_not_allowed", field="direct_cause"):
         check_procedure_type(2026, "goods", D("450000"), "LP", "emergency")
 
 
 def test_a_wrong_procedure_type_says_which_applies_and_why():
-    with pytest.raises(DomainError) as error:
+    with raises_domain("procedure_type_out_of_band", field="procedure_type") as error:
         check_procedure_type(2026, "goods", D("500000"), "AS")
     message = error.value.message
     assert "Adjudicación Simplificada" in message or "Simplified award" in message
@@ -72,7 +71,7 @@ def test_a_wrong_procedure_type_says_which_applies_and_why():
 
 
 def test_below_eight_uit_no_procedure_applies():
-    with pytest.raises(DomainError) as error:
+    with raises_domain("no_procedure_applies", field="procedure_type") as error:
         check_procedure_type(2026, "goods", D("30000"), "AS")
     assert error.value.code == "no_procedure_applies"
     assert "S/\xa044\xa0000,00" in error.value.message  # 8 UIT of 2026, as a figure
@@ -84,7 +83,7 @@ def test_thresholds_in_uit_follow_the_years_uit():
 
     check_procedure_type(2026, "goods", D("46000"), "AS")  # above 8 x 5,500
     FiscalYear.objects.filter(pk=2026).update(uit=D("6000"))
-    with pytest.raises(DomainError) as error:
+    with raises_domain("no_procedure_applies", field="procedure_type") as error:
         check_procedure_type(2026, "goods", D("46000"), "AS")  # now below 8 x 6,000
     assert error.value.code == "no_procedure_applies"
     assert "S/\xa048\xa0000,00" in error.value.message
@@ -137,10 +136,10 @@ def test_process_from_reserved_plan_items_is_sme_only_with_seace_identifier(plan
 
 def test_plan_items_cannot_be_mixed_or_used_twice(plan):
     version, staff = plan
-    with pytest.raises(DomainError, match="MYPE"):
+    with raises_domain("mixed_sme_reservation", field="plan_items"):
         _create(staff, version, ["Papel", "Servidores"], "LP")
     _create(staff, version, ["Papel"], "COMPRE")
-    with pytest.raises(DomainError, match="ya están en el proceso"):
+    with raises_domain("plan_items_in_process", field="plan_items"):
         _create(staff, version, ["Papel", "Tóner"], "AS")
 
 
@@ -164,7 +163,7 @@ def test_outside_the_plan_needs_a_reason(plan):
         "delivery_ubigeo": District(code="150101"),
         "items": [item],
     }
-    with pytest.raises(DomainError):
+    with raises_domain("outside_plan_reason_required", field="outside_plan_reason"):
         processes.create_process(staff, version.plan.entity, **kwargs)
     process = processes.create_process(
         staff, version.plan.entity, outside_plan_reason="Emergencia sanitaria", **kwargs
@@ -174,7 +173,7 @@ def test_outside_the_plan_needs_a_reason(plan):
 
 def test_wrong_procedure_type_is_refused_on_creation(plan):
     version, staff = plan
-    with pytest.raises(DomainError, match="Licitación Pública"):
+    with raises_domain("procedure_type_out_of_band", field="procedure_type"):
         _create(staff, version, ["Servidores"], "AS")
 
 
