@@ -7,8 +7,18 @@ from core.codelists import DirectCause, ObjectType, ProcedureType, Stage
 from core.formatting import money
 from core.models import CatalogItem, Department, FiscalYear
 
+from .calendar_rules import DEADLINE_STAGES
 from .models import PlanItem, ProcessDocument
 from .uploads import document_limits, plan_limits, plan_max_items
+
+
+class TimeInput(forms.TimeInput):
+    """An <input type="time">, with the ISO value browsers require whatever the language."""
+
+    input_type = "time"
+
+    def __init__(self, attrs=None, format=None):  # noqa: A002 (Django's own argument name)
+        super().__init__(attrs=attrs, format=format or "%H:%M")
 
 
 class DateInput(forms.DateInput):
@@ -186,8 +196,9 @@ class ProcessCalendarForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
-    def __init__(self, *args, stages: list[str], initial_dates: dict, **kwargs):
+    def __init__(self, *args, stages: list[str], initial_dates: dict, initial_times=None, **kwargs):
         super().__init__(*args, **kwargs)
+        initial_times = initial_times or {}
         labels = dict(Stage.choices)
         self.stage_names = stages
         for stage in stages:
@@ -200,11 +211,26 @@ class ProcessCalendarForm(forms.Form):
             self.fields[f"{stage}_end"] = forms.DateField(
                 label=_("%(stage)s: end") % {"stage": labels[stage]}, widget=DateInput, initial=end
             )
+            if stage in DEADLINE_STAGES:
+                self.fields[f"{stage}_closes"] = forms.TimeField(
+                    label=_("%(stage)s: closes at (Lima time)") % {"stage": labels[stage]},
+                    help_text=_("Empty: at the end of the day."),
+                    widget=TimeInput,
+                    required=False,
+                    initial=initial_times.get(stage),
+                )
 
     def dates(self) -> dict:
         return {
             s: (self.cleaned_data[f"{s}_start"], self.cleaned_data[f"{s}_end"])
             for s in self.stage_names
+        }
+
+    def closing_times(self) -> dict:
+        return {
+            s: self.cleaned_data.get(f"{s}_closes")
+            for s in self.stage_names
+            if s in DEADLINE_STAGES
         }
 
 

@@ -5,6 +5,7 @@ import factory
 from django.utils import timezone
 
 from accounts.models import Membership, Role, User
+from core import clock
 from core.codelists import GovernmentLevel, SizeClass
 from core.ruc import with_check_digit
 from procurement.models import Entity
@@ -183,4 +184,5 @@ def publish_with_lp_calendar(staff, process, call=None):
 
     call = call or WorkingCalendar().next_working_day(timezone.localdate())
     processes.set_calendar(staff, process, lp_calendar(call))
-    return processes.publish_call(actor=staff, process=process, today=call)
+    with clock.pinned(call):
+        return processes.publish_call(actor=staff, process=process)

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.permissions import require_entity_staff
-from core import audit, formatting
+from core import audit, clock, formatting
 from core.errors import DomainError
 from core.models import FiscalYear
 from core.workdays import calendar
@@ -153,7 +153,7 @@ def publish_version(
     require_entity_staff(actor, version)
     version = _locked(version)
     _require_draft(version)
-    today = timezone.localdate()
+    today = clock.today()
     if not version.items.exists():
         raise DomainError(_("A plan needs at least one item to be published."), code="no_items")
     if approval_date > today:

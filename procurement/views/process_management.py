@@ -110,10 +110,13 @@ def process_workspace(
 ):
     process = _managed_process(request, process_id)
     stages = stages_of(process.procedure_type)
-    current = {s.stage: (s.start, s.end) for s in process.stages.all()}
+    rows = list(process.stages.all())
+    current = {s.stage: (s.start, s.end) for s in rows}
+    times = {s.stage: s.closing_time for s in rows}
     context = {
         "process": process,
-        "calendar_form": calendar_form or ProcessCalendarForm(stages=stages, initial_dates=current),
+        "calendar_form": calendar_form
+        or ProcessCalendarForm(stages=stages, initial_dates=current, initial_times=times),
         "actions": process_services.offered_actions(process),
         "return_stages": [(s, Stage(s).label) for s in process_services.return_stages(process)],
         "answers_refusal": participation.answers_refusal(process),
@@ -162,7 +165,11 @@ def process_calendar(request, process_id):
     if form.is_valid():
         try:
             process_services.set_calendar(
-                request.user, process, form.dates(), reason=form.cleaned_data["reason"]
+                request.user,
+                process,
+                form.dates(),
+                reason=form.cleaned_data["reason"],
+                closing_times=form.closing_times(),
             )
         except DomainError as error:
             error.add_to(form)

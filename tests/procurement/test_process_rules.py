@@ -8,6 +8,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
+from core import clock
 from core.models import AuditEntry, District
 from core.workdays import WorkingCalendar
 from notifications.models import PROCESS_ACTION_KINDS, Event
@@ -240,26 +241,20 @@ def test_holidays_missing_stages_and_disorder_are_reported():
 
 # Each manual action's service, called with what it may need.
 SERVICES = {
-    "publish": lambda staff, process, today=None, **kw: processes.publish_call(
-        actor=staff, process=process, today=today
+    "publish": lambda staff, process, **kw: processes.publish_call(actor=staff, process=process),
+    "suspend": lambda staff, process, reason="Apelación", **kw: processes.suspend_for_appeal(
+        actor=staff, process=process, reason=reason
     ),
-    "suspend": lambda staff, process, today=None, reason="Apelación", **kw: (
-        processes.suspend_for_appeal(actor=staff, process=process, reason=reason, today=today)
+    "resume": lambda staff, process, reason="Infundada", **kw: processes.resume(
+        actor=staff, process=process, reason=reason
     ),
-    "resume": lambda staff, process, today=None, reason="Infundada", **kw: processes.resume(
-        actor=staff, process=process, reason=reason, today=today
+    "cancel": lambda staff, process, reason="Ya no se requiere", **kw: processes.cancel(
+        actor=staff, process=process, reason=reason
     ),
-    "cancel": lambda staff, process, today=None, reason="Ya no se requiere", **kw: processes.cancel(
-        actor=staff, process=process, reason=reason, today=today
+    "annul": lambda staff, process, reason="Vicio", return_stage="convocatoria": processes.annul(
+        actor=staff, process=process, reason=reason, return_stage=return_stage
     ),
-    "annul": lambda staff, process, today=None, reason="Vicio", return_stage="convocatoria": (
-        processes.annul(
-            actor=staff, process=process, reason=reason, return_stage=return_stage, today=today
-        )
-    ),
-    "restart": lambda staff, process, today=None, **kw: processes.restart(
-        actor=staff, process=process, today=today
-    ),
+    "restart": lambda staff, process, **kw: processes.restart(actor=staff, process=process),
 }
 MANUAL = [action for action, rule in TRANSITIONS.items() if rule.manual]
 BY_RECORDS = ["award", "consent", "contract", "desert"]
@@ -270,7 +265,8 @@ def _published_lp(plan, call_start=None):
     process = _create(staff, version, ["Servidores"], "LP")
     call = call_start or CAL.next_working_day(timezone.localdate())
     processes.set_calendar(staff, process, lp_calendar(call))
-    return processes.publish_call(actor=staff, process=process, today=call), staff
+    with clock.pinned(call):
+        return processes.publish_call(actor=staff, process=process), staff
 
 
 def _force(process, status, suspended_from=""):
@@ -346,7 +342,8 @@ def test_every_manual_transition_in_the_table(plan, action, source):
         process.void_return_stage = "convocatoria"
         process.save()
     expected = TRANSITIONS[action].target or process.suspended_from
-    moved = SERVICES[action](staff, process, today=evaluation if action == "annul" else None)
+    with clock.pinned(evaluation if action == "annul" else clock.today()):
+        moved = SERVICES[action](staff, process)
     assert moved.status == expected
     change = moved.history.last()
     assert (change.action, change.from_status, change.to_status) == (action, source, expected)
@@ -401,29 +398,32 @@ def test_record_driven_actions_still_wait_for_their_calendar_edge(plan):
     process, _staff = _published_lp(plan)
     stages = {s.stage: s for s in process.stages.all()}
     refusal = processes.transition_refusal
-    assert refusal(process, "award", today=stages["buena_pro"].start - timedelta(days=1)).code == (
-        "too_early"
-    )
-    assert refusal(process, "award", today=stages["buena_pro"].start) is None
-    assert refusal(process, "desert", today=stages["ofertas"].end).code == "too_early"
-    assert refusal(process, "desert", today=stages["ofertas"].end + timedelta(days=1)) is None
+    with clock.pinned(stages["buena_pro"].start - timedelta(days=1)):
+        assert refusal(process, "award").code == "too_early"
+    with clock.pinned(stages["buena_pro"].start):
+        assert refusal(process, "award") is None
+    with clock.pinned(stages["ofertas"].closes_at):
+        assert refusal(process, "desert").code == "too_early"
+    with clock.pinned(stages["ofertas"].closes_at + timedelta(seconds=1)):
+        assert refusal(process, "desert") is None
     awarded = _force(process, "adjudicado")
-    standstill_end = stages["consentimiento"].end
-    assert refusal(awarded, "consent", today=standstill_end).code == "too_early"
-    assert refusal(awarded, "consent", today=standstill_end + timedelta(days=1)) is None
+    standstill = stages["consentimiento"]
+    with clock.pinned(standstill.closes_at):
+        assert refusal(awarded, "consent").code == "too_early"
+    with clock.pinned(standstill.closes_at + timedelta(seconds=1)):
+        assert refusal(awarded, "consent") is None
 
 
 def test_void_records_the_stage_it_returns_to(plan):
     process, staff = _published_lp(plan)
     day = process.stages.get(stage="integracion").start
     for later in ("ofertas", "contrato", ""):
-        with raises_domain("return_stage_invalid", field="return_stage"):
-            processes.annul(
-                actor=staff, process=process, reason="Vicio", return_stage=later, today=day
-            )
-    process = processes.annul(
-        actor=staff, process=process, reason="Vicio", return_stage="integracion", today=day
-    )
+        with raises_domain("return_stage_invalid", field="return_stage"), clock.pinned(day):
+            processes.annul(actor=staff, process=process, reason="Vicio", return_stage=later)
+    with clock.pinned(day):
+        process = processes.annul(
+            actor=staff, process=process, reason="Vicio", return_stage="integracion"
+        )
     assert process.void_return_stage == "integracion"
     assert process.history.last().return_stage == "integracion"
     with raises_domain("action_not_allowed"):
@@ -482,22 +482,23 @@ def _rescheduled(process, stage, today):
 
 def _rescheduled_from(process, staff, stage, today):
     dates = _rescheduled(process, stage, today)
-    processes.set_calendar(staff, process, dates, reason="Reprogramación", today=today)
+    with clock.pinned(today):
+        processes.set_calendar(staff, process, dates, reason="Reprogramación")
 
 
 def test_restart_needs_the_calendar_rescheduled_and_reopens_the_questions(plan):
     process, staff = _published_lp(plan)
     stages = {s.stage: s for s in process.stages.all()}
     later = stages["consultas"].end + timedelta(days=1)
-    process = processes.annul(
-        actor=staff,
-        process=process,
-        reason="Vicio en las bases",
-        return_stage="consultas",
-        today=later,
-    )
-    with raises_domain("reschedule_first", field="calendar"):
-        processes.restart(actor=staff, process=process, today=later)
+    with clock.pinned(later):
+        process = processes.annul(
+            actor=staff,
+            process=process,
+            reason="Vicio en las bases",
+            return_stage="consultas",
+        )
+    with raises_domain("reschedule_first", field="calendar"), clock.pinned(later):
+        processes.restart(actor=staff, process=process)
     moved_call = CAL.add_working_days(stages["convocatoria"].start, 1)
     new = _rescheduled(process, "consultas", later)
     bad = {
@@ -505,12 +506,11 @@ def test_restart_needs_the_calendar_rescheduled_and_reopens_the_questions(plan):
         "convocatoria": (moved_call, moved_call),
         "registro": (moved_call, new["registro"][1]),
     }
-    with raises_domain("stage_already_held", field="calendar"):
-        processes.set_calendar(staff, process, bad, reason="Reprogramación", today=later)
+    with raises_domain("stage_already_held", field="calendar"), clock.pinned(later):
+        processes.set_calendar(staff, process, bad, reason="Reprogramación")
     _rescheduled_from(process, staff, "consultas", later)
-    process = processes.restart(
-        actor=staff, process=process, today=CAL.next_working_day(later + timedelta(days=1))
-    )
+    with clock.pinned(CAL.next_working_day(later + timedelta(days=1))):
+        process = processes.restart(actor=staff, process=process)
     assert process.status == "convocado" and process.void_return_stage == ""
 
 
@@ -528,13 +528,13 @@ def test_restart_reopens_what_happens_again(plan, return_stage, answers_reopen, 
         answers_published_at=published, integrated_bases_published_at=published
     )
     day = process.stages.get(stage="ofertas").start
-    process = processes.annul(
-        actor=staff, process=process, reason="Vicio", return_stage=return_stage, today=day
-    )
+    with clock.pinned(day):
+        process = processes.annul(
+            actor=staff, process=process, reason="Vicio", return_stage=return_stage
+        )
     _rescheduled_from(process, staff, return_stage, day)
-    process = processes.restart(
-        actor=staff, process=process, today=CAL.next_working_day(day + timedelta(days=1))
-    )
+    with clock.pinned(CAL.next_working_day(day + timedelta(days=1))):
+        process = processes.restart(actor=staff, process=process)
     process.refresh_from_db()
     assert (process.answers_published_at is None) == answers_reopen
     assert (process.integrated_bases_published_at is None) == bases_reopen
@@ -549,8 +549,8 @@ def test_amendments_cannot_move_past_stages(plan):
         dates["consultas"][0],
         CAL.add_working_days(dates["consultas"][1], 1),
     )
-    with raises_domain("stage_already_held", field="calendar"):
-        processes.set_calendar(staff, process, moved_back, reason="Cambio", today=later)
+    with raises_domain("stage_already_held", field="calendar"), clock.pinned(later):
+        processes.set_calendar(staff, process, moved_back, reason="Cambio")
     assert process.stages.get(stage="consultas").end == dates["consultas"][1]
 
 
@@ -561,9 +561,10 @@ def test_amendments_cannot_put_a_date_in_the_past(plan):
     today = CAL.add_working_days(dates["ofertas"][0], 1)  # bids are being received
     early = dict(dates)
     early["ofertas"] = (dates["integracion"][0], dates["ofertas"][1])
-    with raises_domain("date_in_the_past", field="calendar"):
-        processes.set_calendar(staff, process, early, reason="Adelanto", today=today)
+    with raises_domain("date_in_the_past", field="calendar"), clock.pinned(today):
+        processes.set_calendar(staff, process, early, reason="Adelanto")
     later = dict(dates)
     later["contrato"] = (dates["contrato"][0], CAL.add_working_days(dates["contrato"][1], 5))
-    processes.set_calendar(staff, process, later, reason="Prórroga", today=today)
+    with clock.pinned(today):
+        processes.set_calendar(staff, process, later, reason="Prórroga")
     assert process.stages.get(stage="contrato").end == later["contrato"][1]

@@ -1,21 +1,20 @@
 """A process's stage calendar: set before the call, amended with its reason after it, never
 rewriting the past; and where in its calendar a process stands."""
 
-from datetime import date
+from datetime import date, time
 
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.permissions import require_entity_staff
-from core import audit
+from core import audit, clock
 from core.codelists import Stage
 from core.errors import DomainError
 from core.workdays import calendar as working_calendar
 from notifications import events
 from notifications.models import EventKind
 
-from ...calendar_rules import calendar_problems, stages_of
+from ...calendar_rules import DEADLINE_STAGES, calendar_problems, stages_of
 from ...models import (
     CalendarAmendment,
     ProcessStage,
@@ -34,15 +33,17 @@ def set_calendar(
     dates: dict[str, tuple[date, date]],
     *,
     reason: str = "",
-    today: date | None = None,
+    closing_times: dict[str, time | None] | None = None,
 ) -> ProcurementProcess:
-    """Set the stage dates. A calendar that breaks a minimum (holidays counted) is refused.
-    After the call a change is an amendment with its reason, and it cannot rewrite the past:
-    the call and every stage already over stay as they were, and no changed date falls
-    before today (a void process may reschedule from the stage it returns to)."""
+    """Set the stage dates, and the hour (in Lima) at which each stage that is a deadline
+    closes on its last day (DEADLINE_STAGES; the end of the day when not given). A calendar
+    that breaks a minimum (holidays counted) is refused. After the call a change is an
+    amendment with its reason, and it cannot rewrite the past: the call and every stage
+    already over stay as they were, and no changed date falls before today (core.clock; a
+    void process may reschedule from the stage it returns to)."""
     require_entity_staff(actor, process)
     process = ProcurementProcess.objects.select_for_update().get(pk=process.pk)
-    today = today or timezone.localdate()
+    today = clock.today()
     if process.status in FINAL_STATUSES:
         raise DomainError(
             _("The calendar of a finished process cannot change."), code="process_finished"
@@ -57,10 +58,16 @@ def set_calendar(
     problems = calendar_problems(process.procedure_type, dates, working_calendar())
     if problems:
         raise DomainError(" ".join(problems), field="calendar", code="calendar_invalid")
-    before = {s.stage: (s.start, s.end) for s in process.stages.all()}
+    rows = list(process.stages.all())
+    before = {s.stage: (s.start, s.end) for s in rows}
+    times = {
+        stage: at for stage, at in (closing_times or {}).items() if stage in DEADLINE_STAGES and at
+    }
+    old_times = {s.stage: s.closing_time for s in rows if s.closing_time}
+    retimed = {s for s in DEADLINE_STAGES if old_times.get(s) != times.get(s)}
     order = stages_of(process.procedure_type)
     if amendment:
-        _check_amendment(process, order, before, dates, today)
+        _check_amendment(process, order, before, dates, today, retimed)
     process.stages.all().delete()
     ProcessStage.objects.bulk_create(
         [
@@ -70,6 +77,7 @@ def set_calendar(
                 position=position,
                 start=dates[stage][0],
                 end=dates[stage][1],
+                closing_time=times.get(stage),
             )
             for position, stage in enumerate(order, start=1)
         ]
@@ -78,11 +86,16 @@ def set_calendar(
         changes = {
             s: {"before": before.get(s), "after": dates[s]}
             for s in order
-            if before.get(s) != dates[s]
+            if before.get(s) != dates[s] or s in retimed
         }
+        for stage in retimed & changes.keys():
+            changes[stage]["closing_time"] = {
+                "before": old_times.get(stage),
+                "after": times.get(stage),
+            }
         CalendarAmendment.objects.create(
             process=process,
-            at=timezone.now(),
+            at=clock.now(),
             reason=reason.strip(),
             actor=actor,
             changes=[
@@ -92,6 +105,7 @@ def set_calendar(
                     if change["before"]
                     else None,
                     "after": [d.isoformat() for d in change["after"]],
+                    "closing_time": times[stage].isoformat("minutes") if stage in times else None,
                 }
                 for stage, change in changes.items()
             ],
@@ -108,7 +122,7 @@ def set_calendar(
     return process
 
 
-def _check_amendment(process, order, before, dates, today) -> None:
+def _check_amendment(process, order, before, dates, today, retimed=frozenset()) -> None:
     labels = dict(Stage.choices)
     reopen_from = (
         order.index(process.void_return_stage)
@@ -117,7 +131,7 @@ def _check_amendment(process, order, before, dates, today) -> None:
     )
     for position, stage in enumerate(order):
         old, new = before.get(stage), dates[stage]
-        if old == new:
+        if old == new and stage not in retimed:
             continue
         reopened = reopen_from is not None and position >= reopen_from
         frozen = (stage == Stage.CALL or (old is not None and old[1] < today)) and not reopened
@@ -146,10 +160,10 @@ def current_stage_index(order: list[str], stages: dict, today: date) -> int:
     return started[-1] if started else 0
 
 
-def return_stages(process: ProcurementProcess, today: date | None = None) -> list[str]:
+def return_stages(process: ProcurementProcess) -> list[str]:
     """The stages a process declared void may return to: the stage under way or an earlier
     one (a nullity undoes what was done, it cannot skip ahead)."""
-    today = today or timezone.localdate()
+    today = clock.today()
     order = stages_of(process.procedure_type)
     stages = {s.stage: s for s in process.stages.all()}
     return order[: current_stage_index(order, stages, today) + 1]

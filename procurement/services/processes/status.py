@@ -3,7 +3,6 @@
 share, and the one writer of a status change (history, audit entry, event)."""
 
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from django.db import connection, transaction
@@ -11,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.permissions import require_entity_staff
-from core import audit
+from core import audit, clock
 from core.codelists import Stage
 from core.errors import DomainError
 from core.formatting import day
@@ -19,7 +18,7 @@ from core.workdays import calendar as working_calendar
 from notifications import events
 from notifications.models import PROCESS_ACTION_KINDS
 
-from ...calendar_rules import calendar_problems, stages_of
+from ...calendar_rules import calendar_problems, deadline_text, stages_of
 from ...models import (
     ProcessStatus,
     ProcurementProcess,
@@ -84,7 +83,7 @@ def _restart_refusal(process, stages, today, return_stage) -> DomainError | None
 
 
 def _annul_refusal(process, stages, today, return_stage) -> DomainError | None:
-    if return_stage is not None and return_stage not in return_stages(process, today):
+    if return_stage is not None and return_stage not in return_stages(process):
         return DomainError(
             _("Say which stage the process returns to: the stage under way or an earlier one."),
             field="return_stage",
@@ -105,14 +104,15 @@ def transition_refusal(
     process: ProcurementProcess,
     action: str,
     *,
-    today: date | None = None,
     return_stage: str | None = None,
 ) -> DomainError | None:
     """Why `action` cannot be done on the process now (status, calendar, the action's own
     conditions), or None. The one check behind both each action's service and the buttons a
     page offers; the reason an action may need is asked separately. `return_stage=None`
-    skips the choice itself."""
-    today = today or timezone.localdate()
+    skips the choice itself. Judged by core.clock at this moment: a calendar edge that is a
+    deadline passes at its instant, not at the end of its day."""
+    now = clock.now()
+    today = timezone.localdate(now)
     rule = TRANSITIONS.get(action)
     labels = dict(ProcessStatus.choices)
     if rule is None or not is_allowed(rule, process):
@@ -131,14 +131,14 @@ def transition_refusal(
     stages = {s.stage: s for s in process.stages.all()}
     if rule.not_before and rule.not_before[0] in stages:
         stage, edge = rule.not_before
-        moment = stages[stage].start if edge == "start" else stages[stage].end
-        if (edge == "start" and today < moment) or (edge == "end" and today <= moment):
+        row = stages[stage]
+        if (edge == "start" and now < row.opens_at) or (edge == "end" and now <= row.closes_at):
             return DomainError(
                 _("Not before the calendar allows it: %(stage)s %(edge)s on %(date)s.")
                 % {
                     "stage": str(Stage(stage).label).lower(),
                     "edge": _("starts") if edge == "start" else _("ends"),
-                    "date": day(moment),
+                    "date": day(row.start) if edge == "start" else deadline_text(row),
                 },
                 code="too_early",
             )
@@ -152,14 +152,12 @@ class OfferedAction:
     refusal: DomainError | None  # why the button is disabled, or None
 
 
-def offered_actions(process: ProcurementProcess, today: date | None = None) -> list[OfferedAction]:
+def offered_actions(process: ProcurementProcess) -> list[OfferedAction]:
     """The status changes a staff page shows for the process (only the manual ones of the
     state machine), each with the reason the service would refuse it now (asked of
     transition_refusal, the function the services use)."""
-    today = today or timezone.localdate()
     return [
-        OfferedAction(t, transition_refusal(process, t.action, today=today))
-        for t in allowed_actions(process)
+        OfferedAction(t, transition_refusal(process, t.action)) for t in allowed_actions(process)
     ]
 
 
@@ -168,7 +166,6 @@ def _locked_for(
     *,
     actor,
     process: ProcurementProcess,
-    today: date,
     reason: str = "",
     return_stage: str | None = None,
 ) -> ProcurementProcess:
@@ -178,7 +175,7 @@ def _locked_for(
     process = (
         ProcurementProcess.objects.select_for_update().select_related("entity").get(pk=process.pk)
     )
-    refusal = transition_refusal(process, action, today=today, return_stage=return_stage)
+    refusal = transition_refusal(process, action, return_stage=return_stage)
     if refusal is not None:
         raise refusal
     if TRANSITIONS[action].needs_reason and not reason.strip():
@@ -230,27 +227,21 @@ def record_status_change(
 
 
 @transaction.atomic
-def publish_call(
-    *, actor, process: ProcurementProcess, today: date | None = None
-) -> ProcurementProcess:
+def publish_call(*, actor, process: ProcurementProcess) -> ProcurementProcess:
     """Publish the call (convocatoria) of a draft: it needs items and a calendar that has
     every stage of its procedure type and meets every legal minimum, holidays counted, with
     the call starting no earlier than the day of publication."""
-    today = today or timezone.localdate()
-    process = _locked_for("publish", actor=actor, process=process, today=today)
+    process = _locked_for("publish", actor=actor, process=process)
     return record_status_change(
         actor=actor, process=process, action="publish", published_at=timezone.now()
     )
 
 
 @transaction.atomic
-def suspend_for_appeal(
-    *, actor, process: ProcurementProcess, reason: str, today: date | None = None
-) -> ProcurementProcess:
+def suspend_for_appeal(*, actor, process: ProcurementProcess, reason: str) -> ProcurementProcess:
     """An appeal (recurso de apelación, Ley 30225 art. 41) suspends a called or awarded
     process until it is resolved; the process remembers where it stood, to go back there."""
-    today = today or timezone.localdate()
-    process = _locked_for("suspend", actor=actor, process=process, today=today, reason=reason)
+    process = _locked_for("suspend", actor=actor, process=process, reason=reason)
     return record_status_change(
         actor=actor,
         process=process,
@@ -261,25 +252,19 @@ def suspend_for_appeal(
 
 
 @transaction.atomic
-def resume(
-    *, actor, process: ProcurementProcess, reason: str, today: date | None = None
-) -> ProcurementProcess:
+def resume(*, actor, process: ProcurementProcess, reason: str) -> ProcurementProcess:
     """Once the appeal is resolved (the resolution is the reason), a suspended process goes
     back to the status it was suspended from."""
-    today = today or timezone.localdate()
-    process = _locked_for("resume", actor=actor, process=process, today=today, reason=reason)
+    process = _locked_for("resume", actor=actor, process=process, reason=reason)
     return record_status_change(actor=actor, process=process, action="resume", reason=reason)
 
 
 @transaction.atomic
-def cancel(
-    *, actor, process: ProcurementProcess, reason: str, today: date | None = None
-) -> ProcurementProcess:
+def cancel(*, actor, process: ProcurementProcess, reason: str) -> ProcurementProcess:
     """The entity cancels a called process, with its reason (force majeure, the need is gone,
     a budget cut: Ley 30225 art. 30), only before the award, also while an appeal against
     an act before the award suspends it. A draft is not cancelled: it is not published."""
-    today = today or timezone.localdate()
-    process = _locked_for("cancel", actor=actor, process=process, today=today, reason=reason)
+    process = _locked_for("cancel", actor=actor, process=process, reason=reason)
     return record_status_change(actor=actor, process=process, action="cancel", reason=reason)
 
 
@@ -290,17 +275,14 @@ def annul(
     process: ProcurementProcess,
     reason: str,
     return_stage: str,
-    today: date | None = None,
 ) -> ProcurementProcess:
     """Declare the process void (nulidad, Ley 30225 art. 44), with its reason and the stage
     it returns to: the stage under way or an earlier one, since a nullity undoes what was
     done from there and cannot skip ahead."""
-    today = today or timezone.localdate()
     process = _locked_for(
         "annul",
         actor=actor,
         process=process,
-        today=today,
         reason=reason,
         return_stage=return_stage or "",
     )
@@ -315,13 +297,12 @@ def annul(
 
 
 @transaction.atomic
-def restart(*, actor, process: ProcurementProcess, today: date | None = None) -> ProcurementProcess:
+def restart(*, actor, process: ProcurementProcess) -> ProcurementProcess:
     """A void process is called again from the stage it returns to (Ley 30225 art. 44), once
     its calendar has been rescheduled so that stage and every later one start today or
     later. What happened from that stage on is undone, to happen again: the answers to
     questions and the integrated bases reopen when their stages are repeated."""
-    today = today or timezone.localdate()
-    process = _locked_for("restart", actor=actor, process=process, today=today)
+    process = _locked_for("restart", actor=actor, process=process)
     order = stages_of(process.procedure_type)
     repeated = order[order.index(process.void_return_stage) :]
     reopened = {}
