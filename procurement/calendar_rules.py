@@ -13,12 +13,23 @@ from core.codelists import Stage
 from core.models import ProcedureStage, StageMinimum
 from core.workdays import WorkingCalendar
 
+# Stages whose end is a deadline for suppliers (registering, asking, bidding, appealing the
+# award during the standstill): each closes at an instant, a date and hour in Lima.
+DEADLINE_STAGES = frozenset({Stage.REGISTRATION, Stage.QUESTIONS, Stage.BIDS, Stage.STANDSTILL})
+
 
 @dataclass(frozen=True)
 class StageDates:
     stage: str
     start: date
     end: date
+
+
+def deadline_text(row) -> str:
+    """When a stage closes, for messages: its date, and its hour when it has one."""
+    if row.closing_time is None:
+        return date_format(row.end, "SHORT_DATE_FORMAT")
+    return date_format(timezone.localtime(row.closes_at), "SHORT_DATETIME_FORMAT")
 
 
 def stages_of(procedure_type: str) -> list[str]:
@@ -80,7 +91,7 @@ def calendar_problems(
                     "moment": date_format(moment, "SHORT_DATE_FORMAT"),
                     "minimum": rule.working_days,
                 }
-            )  # fmt: skip
+            )
     return problems
 
 

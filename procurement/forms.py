@@ -10,12 +10,22 @@ from core.formatting import money
 from core.idempotency import FormTokenField, IdempotentForm
 from core.models import CatalogItem, Department, FiscalYear
 
+from .calendar_rules import DEADLINE_STAGES
 from .models import PlanItem, ProcessDocument, Question
 from .rules import MAX_PROCESS_VALUE, date_window
 from .uploads import document_limits, plan_limits, plan_max_items
 
 # Free text kept on record (reasons, justifications): generous, but bounded.
 REASON_MAX_LENGTH = 4000
+
+
+class TimeInput(forms.TimeInput):
+    """An <input type="time">, with the ISO value browsers require whatever the language."""
+
+    input_type = "time"
+
+    def __init__(self, attrs=None, format=None):  # noqa: A002 (Django's own argument name)
+        super().__init__(attrs=attrs, format=format or "%H:%M")
 
 
 class DateInput(forms.DateInput):
@@ -222,10 +232,16 @@ class ProcessCalendarForm(forms.Form):
     )
 
     def __init__(
-        self, *args, stages: list[str], initial_dates: dict, fiscal_year: int | None = None,
+        self,
+        *args,
+        stages: list[str],
+        initial_dates: dict,
+        initial_times=None,
+        fiscal_year: int | None = None,
         **kwargs,
-    ):  # fmt: skip
+    ):
         super().__init__(*args, **kwargs)
+        initial_times = initial_times or {}
         labels = dict(Stage.choices)
         self.stage_names = stages
         self.window = date_window(fiscal_year) if fiscal_year else None
@@ -239,6 +255,14 @@ class ProcessCalendarForm(forms.Form):
             self.fields[f"{stage}_end"] = forms.DateField(
                 label=_("%(stage)s: end") % {"stage": labels[stage]}, widget=DateInput, initial=end
             )
+            if stage in DEADLINE_STAGES:
+                self.fields[f"{stage}_closes"] = forms.TimeField(
+                    label=_("%(stage)s: closes at (Lima time)") % {"stage": labels[stage]},
+                    help_text=_("Empty: at the end of the day."),
+                    widget=TimeInput,
+                    required=False,
+                    initial=initial_times.get(stage),
+                )
 
     def clean(self):
         cleaned = super().clean()
@@ -264,6 +288,13 @@ class ProcessCalendarForm(forms.Form):
         return {
             s: (self.cleaned_data[f"{s}_start"], self.cleaned_data[f"{s}_end"])
             for s in self.stage_names
+        }
+
+    def closing_times(self) -> dict:
+        return {
+            s: self.cleaned_data.get(f"{s}_closes")
+            for s in self.stage_names
+            if s in DEADLINE_STAGES
         }
 
 

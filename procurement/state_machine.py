@@ -1,7 +1,11 @@
 """The state machine of a selection process: the one table of allowed transitions.
 
-Pages, admin actions, the API and tasks all go through procurement.services.processes.transition,
-which asks here whether an action is allowed from the current status and when.
+Each action has its own service (procurement.services.processes: publish_call,
+suspend_for_appeal, resume, annul, restart, cancel), which asks here whether the action is
+allowed from the current status and when, and where it leads. Actions marked `manual=False`
+follow from a record, never from a button: an award from an evaluation, consent from the end
+of the standstill, a contract from a Contract record, "desierto" from no valid bid left.
+Their services come with those records; until then nothing offers them.
 """
 
 from dataclasses import dataclass
@@ -25,6 +29,8 @@ class Transition:
     not_before: tuple[str, str] | None = None
     # For actions from 'suspendido': refused when the process was suspended from these.
     refused_if_suspended_from: frozenset[str] = frozenset()
+    # False: driven by records, not offered as buttons (see the module docstring).
+    manual: bool = True
 
 
 TRANSITIONS: dict[str, Transition] = {
@@ -51,6 +57,7 @@ TRANSITIONS: dict[str, Transition] = {
             frozenset({S.CALLED}),
             S.AWARDED,
             not_before=(Stage.AWARD, "start"),
+            manual=False,
         ),
         Transition(
             "consent",
@@ -58,8 +65,15 @@ TRANSITIONS: dict[str, Transition] = {
             frozenset({S.AWARDED}),
             S.CONSENTED,
             not_before=(Stage.STANDSTILL, "end"),
-        ),  # fmt: skip
-        Transition("contract", _("Record the contract"), frozenset({S.CONSENTED}), S.CONTRACTED),
+            manual=False,
+        ),
+        Transition(
+            "contract",
+            _("Record the contract"),
+            frozenset({S.CONSENTED}),
+            S.CONTRACTED,
+            manual=False,
+        ),
         Transition(
             "desert",
             _("Declare deserted"),
@@ -67,7 +81,8 @@ TRANSITIONS: dict[str, Transition] = {
             S.DESERTED,
             needs_reason=True,
             not_before=(Stage.BIDS, "end"),
-        ),  # fmt: skip
+            manual=False,
+        ),
         Transition(
             "cancel",
             _("Cancel"),
@@ -83,7 +98,7 @@ TRANSITIONS: dict[str, Transition] = {
             frozenset({S.CALLED, S.SUSPENDED, S.AWARDED, S.CONSENTED}),
             S.VOID,
             needs_reason=True,
-        ),  # fmt: skip
+        ),
         Transition(
             "restart", _("Restart from the stage it returns to"), frozenset({S.VOID}), S.CALLED
         ),
@@ -106,7 +121,9 @@ def is_allowed(transition: Transition, process) -> bool:
 
 
 def allowed_actions(process) -> list[Transition]:
-    return [t for t in TRANSITIONS.values() if is_allowed(t, process)]
+    """The actions a person may take on the process now, as far as its status goes (the
+    calendar and the action's own conditions are asked of the service's refusal function)."""
+    return [t for t in TRANSITIONS.values() if t.manual and is_allowed(t, process)]
 
 
 def target_status(transition: Transition, process) -> str:

@@ -5,6 +5,7 @@ import factory
 from django.utils import timezone
 
 from accounts.models import Membership, Role, User
+from core import clock
 from core.codelists import GovernmentLevel, SizeClass
 from core.ruc import with_check_digit
 from procurement.models import Entity
@@ -164,10 +165,15 @@ def process_from_plan(staff, version, items=None, procedure_type="LP", descripti
 
     chosen = items if items is not None else list(version.items.all())
     return processes.create_process(
-        staff, version.plan.entity, year=version.plan.fiscal_year_id, procedure_type=procedure_type,
-        description=description, delivery_place="Sede", delivery_ubigeo=District(code="150101"),
+        staff,
+        version.plan.entity,
+        year=version.plan.fiscal_year_id,
+        procedure_type=procedure_type,
+        description=description,
+        delivery_place="Sede",
+        delivery_ubigeo=District(code="150101"),
         plan_item_ids=[item.pk for item in chosen],
-    )  # fmt: skip
+    )
 
 
 def publish_with_lp_calendar(staff, process, call=None):
@@ -178,4 +184,5 @@ def publish_with_lp_calendar(staff, process, call=None):
 
     call = call or WorkingCalendar().next_working_day(timezone.localdate())
     processes.set_calendar(staff, process, lp_calendar(call))
-    return processes.transition(staff, process, "publish", today=call)
+    with clock.pinned(call):
+        return processes.publish_call(actor=staff, process=process)

@@ -10,6 +10,7 @@ from .processes import (
     ProcurementProcess,
     Question,
     StatusChange,
+    process_identifier,
 )
 
 __all__ = [
@@ -26,4 +27,5 @@ __all__ = [
     "ProcurementProcess",
     "Question",
     "StatusChange",
+    "process_identifier",
 ]

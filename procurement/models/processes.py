@@ -1,10 +1,12 @@
 """Selection processes: identifier, items, stage calendar and status history."""
 
+from datetime import datetime, time
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.codelists import DirectCause, ObjectType, ProcedureType, Stage
@@ -24,6 +26,16 @@ class ProcessStatus(models.TextChoices):
     DESERTED = "desierto", _("Deserted")
     CANCELLED = "cancelado", _("Cancelled")
     VOID = "nulo", _("Declared void")
+
+
+def process_identifier(
+    *, procedure_type: str, sequence: int, year: int, entity_acronym: str, call_number: int
+) -> str:
+    """The public identifier of a process in SEACE's nomenclature, e.g. `LP-SM-3-2026-MINSA-1`:
+    procedure type, "SM" (selection procedure), its number among the entity's processes of
+    that type and year, the year, the entity's acronym and the call (a new call of a
+    deserted process keeps its number and ends in -2)."""
+    return f"{procedure_type}-SM-{sequence}-{year}-{entity_acronym}-{call_number}"
 
 
 class ProcurementProcess(models.Model):
@@ -148,6 +160,10 @@ class ProcessStage(models.Model):
     position = models.PositiveSmallIntegerField(_("position"))
     start = models.DateField(_("start"))
     end = models.DateField(_("end"))
+    # For a stage that is a deadline (procurement.calendar_rules.DEADLINE_STAGES): the hour
+    # it closes on its last day, in the portal's time zone (America/Lima). Without it the
+    # stage closes at the end of that day.
+    closing_time = models.TimeField(_("closes at"), null=True, blank=True)
 
     class Meta:
         ordering = ["process", "position"]
@@ -162,6 +178,17 @@ class ProcessStage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.process_id} {self.stage} {self.start}..{self.end}"
+
+    @property
+    def opens_at(self) -> datetime:
+        """The instant the stage opens: the start of its first day in Lima."""
+        return timezone.make_aware(datetime.combine(self.start, time.min))
+
+    @property
+    def closes_at(self) -> datetime:
+        """The instant the stage closes: its closing time on its last day in Lima, or the
+        last instant of that day; a moment after it is late."""
+        return timezone.make_aware(datetime.combine(self.end, self.closing_time or time.max))
 
 
 class StatusChange(models.Model):

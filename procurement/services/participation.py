@@ -1,15 +1,13 @@
 """Taking part in a process: supplier registration as participant, questions and
 observations, the entity's answers (published all at once) and the integrated bases."""
 
-from datetime import date
-
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from accounts.permissions import require_entity_staff, require_supplier_user
-from core import audit
+from core import audit, clock
 from core.codelists import Stage
 from core.errors import DomainError
 from core.formatting import day as _day
@@ -17,6 +15,7 @@ from notifications import events
 from notifications.models import EventKind
 from suppliers.services import require_may_act_in_processes
 
+from ..calendar_rules import deadline_text
 from ..models import Participant, ProcessDocument, ProcessStatus, ProcurementProcess, Question
 from .processes import publish_document
 
@@ -48,33 +47,31 @@ def sme_refusal(supplier) -> str | None:
     ) % {"size": str(supplier.get_size_class_display()).lower(), "rule": supplier.size_rule.name}
 
 
-def registration_refusal(
-    process: ProcurementProcess, supplier, today: date | None = None
-) -> DomainError | None:
+def registration_refusal(process: ProcurementProcess, supplier) -> DomainError | None:
     """Why the supplier cannot register in the process now, or None: the process must be
     called, today within the calendar's registration stage (from the call to the bid
     deadline when the procedure has no such stage), the supplier allowed to act in processes
     (registry in force, RUC ownership not under review) and, in
     an SME-only process, the supplier a micro or small enterprise. The process page asks the
-    same question before offering the form."""
-    today = today or timezone.localdate()
+    same question before offering the form. Judged by core.clock at this moment."""
+    now = clock.now()
     if process.status != ProcessStatus.CALLED:
         return _not_called(process)
     window = _window(process, Stage.REGISTRATION)
     opens = window or _window(process, Stage.CALL)
     closes = window or _window(process, Stage.BIDS)
-    if opens and today < opens.start:
+    if opens and now < opens.opens_at:
         return DomainError(
             _("Registration opens on %(date)s.") % {"date": _day(opens.start)},
             code="registration_not_open",
         )
-    if closes and today > closes.end:
+    if closes and now > closes.closes_at:
         return DomainError(
-            _("Registration closed on %(date)s.") % {"date": _day(closes.end)},
+            _("Registration closed on %(date)s.") % {"date": deadline_text(closes)},
             code="registration_closed",
         )
     try:
-        require_may_act_in_processes(supplier, day=today)
+        require_may_act_in_processes(supplier, day=timezone.localdate(now))
     except DomainError as refusal:
         return refusal
     if process.sme_only:
@@ -85,25 +82,37 @@ def registration_refusal(
 
 
 @transaction.atomic
-def register_participant(actor, process: ProcurementProcess, supplier, *, fee_receipt: str = "",
-                         today: date | None = None) -> Participant:  # fmt: skip
+def register_participant(
+    actor,
+    process: ProcurementProcess,
+    supplier,
+    *,
+    fee_receipt: str = "",
+) -> Participant:
     """Register a supplier as participant: only its own users, when registration_refusal
     finds nothing against it (calendar, registry, SME reservation)."""
     require_supplier_user(actor, supplier)
     process = ProcurementProcess.objects.select_for_update().get(pk=process.pk)
-    refusal = registration_refusal(process, supplier, today)
+    refusal = registration_refusal(process, supplier)
     if refusal is not None:
         raise refusal
     if Participant.objects.filter(process=process, supplier=supplier).exists():
-        raise DomainError(_("Your company is already registered in this process."))
+        raise DomainError(
+            _("Your company is already registered in this process."), code="already_registered"
+        )
     try:
         with transaction.atomic():
             participant = Participant.objects.create(
-                process=process, supplier=supplier, registered_at=timezone.now(), registered_by=actor,
+                process=process,
+                supplier=supplier,
+                registered_at=clock.now(),
+                registered_by=actor,
                 fee_receipt=fee_receipt.strip(),
-            )  # fmt: skip
+            )
     except IntegrityError:
-        raise DomainError(_("Your company is already registered in this process.")) from None
+        raise DomainError(
+            _("Your company is already registered in this process."), code="already_registered"
+        ) from None
     payload = {"identifier": process.identifier, "supplier": supplier.ruc}
     audit.record(actor, "process.participant_registered", participant, payload)
     events.record(
@@ -116,11 +125,12 @@ def register_participant(actor, process: ProcurementProcess, supplier, *, fee_re
 
 
 def question_refusal(
-    process: ProcurementProcess, participant: Participant | None, today: date | None = None
+    process: ProcurementProcess, participant: Participant | None
 ) -> DomainError | None:
     """Why a supplier cannot ask or observe now, or None: only a registered participant of a
-    called process, within the calendar's questions stage and before the answers."""
-    today = today or timezone.localdate()
+    called process, within the calendar's questions stage (until the instant it closes) and
+    before the answers."""
+    now = clock.now()
     if process.status != ProcessStatus.CALLED:
         return _not_called(process)
     if participant is None:
@@ -128,36 +138,48 @@ def question_refusal(
     window = _window(process, Stage.QUESTIONS)
     if window is None:
         return DomainError(_("This procedure has no questions stage."), code="no_questions_stage")
-    if not window.start <= today <= window.end or process.answers_published_at:
+    if not window.opens_at <= now <= window.closes_at or process.answers_published_at:
         return DomainError(
             _("Questions are received from %(start)s to %(end)s.")
-            % {"start": _day(window.start), "end": _day(window.end)},
+            % {"start": _day(window.start), "end": deadline_text(window)},
             code="questions_closed",
         )
     return None
 
 
 @transaction.atomic
-def submit_question(actor, process: ProcurementProcess, supplier, text: str, *, kind: str = Question.Kind.QUESTION,
-                    today: date | None = None) -> Question:  # fmt: skip
+def submit_question(
+    actor,
+    process: ProcurementProcess,
+    supplier,
+    text: str,
+    *,
+    kind: str = Question.Kind.QUESTION,
+) -> Question:
     """A registered participant asks or observes during the questions window
     (question_refusal)."""
     require_supplier_user(actor, supplier)
     participant = Participant.objects.filter(process=process, supplier=supplier).first()
-    refusal = question_refusal(process, participant, today)
+    refusal = question_refusal(process, participant)
     if refusal is not None:
         raise refusal
     text = text.strip()
     if not text or len(text) > 5000:
-        raise DomainError(_("Write the question (up to 5,000 characters)."), field="text")
+        raise DomainError(
+            _("Write the question (up to 5,000 characters)."), field="text", code="question_text"
+        )
     if kind not in Question.Kind.values:
-        raise DomainError(_("Choose question or observation."), field="kind")
+        raise DomainError(_("Choose question or observation."), field="kind", code="question_kind")
     question = Question.objects.create(
-        process=process, participant=participant, kind=kind, text=text, submitted_at=timezone.now()
+        process=process, participant=participant, kind=kind, text=text, submitted_at=clock.now()
     )
     audit.record(actor, "process.question_submitted", question, {"identifier": process.identifier})
-    events.record(EventKind.PROCESS_QUESTION_SUBMITTED, question, entity=process.entity,
-                  payload={"identifier": process.identifier})  # fmt: skip
+    events.record(
+        EventKind.PROCESS_QUESTION_SUBMITTED,
+        question,
+        entity=process.entity,
+        payload={"identifier": process.identifier},
+    )
     return question
 
 
@@ -167,20 +189,23 @@ def answer_question(actor, question: Question, text: str) -> Question:
     require_entity_staff(actor, question.process)
     process = ProcurementProcess.objects.select_for_update().get(pk=question.process_id)
     if process.answers_published_at:
-        raise DomainError(_("The answers are already published and cannot change."))
+        raise DomainError(
+            _("The answers are already published and cannot change."), code="answers_published"
+        )
     if not text.strip():
-        raise DomainError(_("Write the answer."), field="answer")
+        raise DomainError(_("Write the answer."), field="answer", code="answer_required")
     question.answer = text.strip()
     question.answered_at = timezone.now()
     question.save(update_fields=["answer", "answered_at"])
     return question
 
 
-def answers_refusal(process: ProcurementProcess, today: date | None = None) -> DomainError | None:
+def answers_refusal(process: ProcurementProcess) -> DomainError | None:
     """Why the committee cannot publish the answers now, or None: the process is called, the
     questions window has closed, and the answers stage of the calendar has not ended (past
     it, the calendar must be amended first)."""
-    today = today or timezone.localdate()
+    now = clock.now()
+    today = timezone.localdate(now)
     if process.status != ProcessStatus.CALLED:
         return _not_called(process)
     if process.answers_published_at:
@@ -188,9 +213,9 @@ def answers_refusal(process: ProcurementProcess, today: date | None = None) -> D
     window = _window(process, Stage.QUESTIONS)
     if window is None:
         return DomainError(_("This procedure has no questions stage."), code="no_questions_stage")
-    if today <= window.end:
+    if now <= window.closes_at:
         return DomainError(
-            _("The questions window is open until %(date)s.") % {"date": _day(window.end)},
+            _("The questions window is open until %(date)s.") % {"date": deadline_text(window)},
             code="questions_open",
         )
     stage = _window(process, Stage.ANSWERS)
@@ -207,13 +232,14 @@ def answers_refusal(process: ProcurementProcess, today: date | None = None) -> D
 
 
 @transaction.atomic
-def publish_answers(actor, process: ProcurementProcess, *, upload, title: str = "",
-                    today: date | None = None) -> ProcessDocument:  # fmt: skip
+def publish_answers(
+    actor, process: ProcurementProcess, *, upload, title: str = ""
+) -> ProcessDocument:
     """Publish every answer at once, as one document plus the structured list, when
     answers_refusal finds nothing against it and every question has its answer."""
     require_entity_staff(actor, process)
     process = ProcurementProcess.objects.select_for_update().get(pk=process.pk)
-    refusal = answers_refusal(process, today)
+    refusal = answers_refusal(process)
     if refusal is not None:
         raise refusal
     pending = process.questions.filter(answer="").count()
@@ -227,10 +253,15 @@ def publish_answers(actor, process: ProcurementProcess, *, upload, title: str = 
             % {"count": pending},
             code="unanswered_questions",
         )
-    document = publish_document(actor, process, kind=ProcessDocument.Kind.ANSWERS,
-                                title=title or _("Answers to questions and observations"), upload=upload,
-                                announce=False,
-        checked_by_stage_service=True)  # fmt: skip
+    document = publish_document(
+        actor,
+        process,
+        kind=ProcessDocument.Kind.ANSWERS,
+        title=title or _("Answers to questions and observations"),
+        upload=upload,
+        announce=False,
+        checked_by_stage_service=True,
+    )
     process.answers_published_at = timezone.now()
     process.save(update_fields=["answers_published_at"])
     payload = {
@@ -245,13 +276,11 @@ def publish_answers(actor, process: ProcurementProcess, *, upload, title: str = 
     return document
 
 
-def integrated_bases_refusal(
-    process: ProcurementProcess, today: date | None = None
-) -> DomainError | None:
+def integrated_bases_refusal(process: ProcurementProcess) -> DomainError | None:
     """Why the committee cannot publish the integrated bases now, or None: the process is
     called, the answers are out (where the procedure has questions) and the calendar's
     integration stage has not ended; never once bids are being received."""
-    today = today or timezone.localdate()
+    today = clock.today()
     if process.status != ProcessStatus.CALLED:
         return _not_called(process)
     if process.integrated_bases_published_at:
@@ -280,19 +309,24 @@ def integrated_bases_refusal(
 
 @transaction.atomic
 def publish_integrated_bases(
-    actor, process: ProcurementProcess, *, upload, title: str = "", today: date | None = None
+    actor, process: ProcurementProcess, *, upload, title: str = ""
 ) -> ProcessDocument:
     """Publish the final tender documents when integrated_bases_refusal finds nothing
     against it: after the answers, within the calendar's integration stage."""
     require_entity_staff(actor, process)
     process = ProcurementProcess.objects.select_for_update().get(pk=process.pk)
-    refusal = integrated_bases_refusal(process, today)
+    refusal = integrated_bases_refusal(process)
     if refusal is not None:
         raise refusal
-    document = publish_document(actor, process, kind=ProcessDocument.Kind.INTEGRATED_BASES,
-                                title=title or _("Integrated tender documents"), upload=upload,
-                                announce=False,
-        checked_by_stage_service=True)  # fmt: skip
+    document = publish_document(
+        actor,
+        process,
+        kind=ProcessDocument.Kind.INTEGRATED_BASES,
+        title=title or _("Integrated tender documents"),
+        upload=upload,
+        announce=False,
+        checked_by_stage_service=True,
+    )
     process.integrated_bases_published_at = timezone.now()
     process.save(update_fields=["integrated_bases_published_at"])
     payload = {"identifier": process.identifier, "document": document.pk}

@@ -11,7 +11,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from accounts.permissions import require_entity_staff
-from core import audit, formatting
+from core import audit, clock, formatting
 from core.errors import DomainError
 from core.models import FiscalYear
 from core.workdays import calendar
@@ -37,7 +37,10 @@ ITEM_FIELDS = (
 
 def _require_draft(version: PlanVersion) -> None:
     if not version.is_draft:
-        raise DomainError(_("A published version cannot change; start a modification instead."))
+        raise DomainError(
+            _("A published version cannot change; start a modification instead."),
+            code="version_published",
+        )
 
 
 def _locked(version: PlanVersion) -> PlanVersion:
@@ -62,7 +65,9 @@ def create_plan(actor, entity: Entity, year: int) -> PlanVersion:
     fiscal_year = FiscalYear.objects.filter(pk=year).first()
     if fiscal_year is None:
         raise DomainError(
-            _("There are no parameters for fiscal year %(year)s.") % {"year": year}, field="year"
+            _("There are no parameters for fiscal year %(year)s.") % {"year": year},
+            field="year",
+            code="no_fiscal_year",
         )
     plan, created = ProcurementPlan.objects.get_or_create(entity=entity, fiscal_year=fiscal_year)
     if not created:
@@ -70,6 +75,7 @@ def create_plan(actor, entity: Entity, year: int) -> PlanVersion:
             _("%(entity)s already has a plan for %(year)s.")
             % {"entity": entity.acronym, "year": year},
             field="year",
+            code="plan_exists",
         )
     version = PlanVersion.objects.create(plan=plan, entity=entity, number=0)
     audit.record(actor, "plan.created", plan, {"entity": entity.ruc, "year": year})
@@ -148,11 +154,15 @@ def publish_version(
     require_entity_staff(actor, version)
     version = _locked(version)
     _require_draft(version)
-    today = timezone.localdate()
+    today = clock.today()
     if not version.items.exists():
-        raise DomainError(_("A plan needs at least one item to be published."))
+        raise DomainError(_("A plan needs at least one item to be published."), code="no_items")
     if approval_date > today:
-        raise DomainError(_("The approval date cannot be in the future."), field="approval_date")
+        raise DomainError(
+            _("The approval date cannot be in the future."),
+            field="approval_date",
+            code="approval_in_future",
+        )
     earliest, _latest = date_window(version.plan.fiscal_year_id)
     if approval_date < earliest:
         raise DomainError(
@@ -162,9 +172,12 @@ def publish_version(
                 "earliest": date_format(earliest, "SHORT_DATE_FORMAT"),
             },
             field="approval_date",
+            code="approval_out_of_window",
         )
     if version.is_modification and not reason.strip():
-        raise DomainError(_("A modification must state its reason."), field="reason")
+        raise DomainError(
+            _("A modification must state its reason."), field="reason", code="reason_required"
+        )
     previous = (
         version.plan.versions.filter(status=PlanVersion.Status.PUBLISHED)
         .order_by("-number")
@@ -175,11 +188,13 @@ def publish_version(
             _("A modification cannot be approved before the version it modifies (%(date)s).")
             % {"date": formatting.day(previous.approval_date)},
             field="approval_date",
+            code="approval_before_previous",
         )
     share = version_share(version)
     if share.total_value > MAX_PLAN_TOTAL:
         raise DomainError(
-            _("The plan's total is larger than the portal can record: check the item values.")
+            _("The plan's total is larger than the portal can record: check the item values."),
+            code="total_too_large",
         )
     if not share.compliant and not sme_justification.strip():
         raise DomainError(
@@ -193,6 +208,7 @@ def publish_version(
                 "shortfall": formatting.money(share.shortfall),
             },
             field="sme_justification",
+            code="sme_share_below_minimum",
         )
     version.status = PlanVersion.Status.PUBLISHED
     version.approval_date = approval_date
@@ -233,10 +249,12 @@ def start_modification(actor, plan: ProcurementPlan) -> PlanVersion:
     require_entity_staff(actor, plan)
     ProcurementPlan.objects.select_for_update().get(pk=plan.pk)
     if plan.versions.filter(status=PlanVersion.Status.DRAFT).exists():
-        raise DomainError(_("This plan already has a draft; publish or discard it first."))
+        raise DomainError(
+            _("This plan already has a draft; publish or discard it first."), code="draft_exists"
+        )
     current = plan.versions.filter(status=PlanVersion.Status.PUBLISHED).order_by("-number").first()
     if current is None:
-        raise DomainError(_("Publish the plan before modifying it."))
+        raise DomainError(_("Publish the plan before modifying it."), code="plan_not_published")
     draft = PlanVersion.objects.create(
         plan=plan, entity_id=plan.entity_id, number=current.number + 1
     )

@@ -74,9 +74,12 @@ def process_create(request, version_id):
 
     def create(user, data, **fields):
         return process_services.create_process(
-            user, version.plan.entity, year=version.plan.fiscal_year_id,
-            plan_item_ids=[item.pk for item in data["plan_items"]], **fields,
-        )  # fmt: skip
+            user,
+            version.plan.entity,
+            year=version.plan.fiscal_year_id,
+            plan_item_ids=[item.pk for item in data["plan_items"]],
+            **fields,
+        )
 
     return _create_page(request, form, version, create)
 
@@ -90,9 +93,13 @@ def process_create_outside_plan(request):
     def create(user, data, **fields):
         entity = next(e for e in entities if e.pk == data["entity"])
         return process_services.create_process(
-            user, entity, year=data["year"], outside_plan_reason=data["outside_plan_reason"],
-            items=[form.item()], **fields,
-        )  # fmt: skip
+            user,
+            entity,
+            year=data["year"],
+            outside_plan_reason=data["outside_plan_reason"],
+            items=[form.item()],
+            **fields,
+        )
 
     return _create_page(request, form, None, create)
 
@@ -109,10 +116,13 @@ def process_workspace(
 ):
     process = _managed_process(request, process_id)
     stages = stages_of(process.procedure_type)
-    current = {s.stage: (s.start, s.end) for s in process.stages.all()}
+    rows = list(process.stages.all())
+    current = {s.stage: (s.start, s.end) for s in rows}
+    times = {s.stage: s.closing_time for s in rows}
     context = {
         "process": process,
-        "calendar_form": calendar_form or ProcessCalendarForm(stages=stages, initial_dates=current),
+        "calendar_form": calendar_form
+        or ProcessCalendarForm(stages=stages, initial_dates=current, initial_times=times),
         "actions": process_services.offered_actions(process),
         "return_stages": [(s, Stage(s).label) for s in process_services.return_stages(process)],
         "answers_refusal": participation.answers_refusal(process),
@@ -136,9 +146,14 @@ def process_document_publish(request, process_id):
         try:
             with idempotency.once(data["form_token"]):
                 process_services.publish_document(
-                    request.user, process, kind=data["kind"], title=data["title"],
-                    upload=data["file"], replaces=data["replaces"], reason=data["reason"],
-                )  # fmt: skip
+                    request.user,
+                    process,
+                    kind=data["kind"],
+                    title=data["title"],
+                    upload=data["file"],
+                    replaces=data["replaces"],
+                    reason=data["reason"],
+                )
         except idempotency.AlreadySubmitted:
             return redirect("procurement:process_workspace", process.pk)
         except DomainError as error:
@@ -160,7 +175,11 @@ def process_calendar(request, process_id):
     if form.is_valid():
         try:
             process_services.set_calendar(
-                request.user, process, form.dates(), reason=form.cleaned_data["reason"]
+                request.user,
+                process,
+                form.dates(),
+                reason=form.cleaned_data["reason"],
+                closing_times=form.closing_times(),
             )
         except DomainError as error:
             error.add_to(form)
@@ -168,6 +187,27 @@ def process_calendar(request, process_id):
             messages.success(request, _("Calendar saved."))
             return redirect("procurement:process_workspace", process.pk)
     return process_workspace(request, process_id, calendar_form=form, status=400)
+
+
+# The service behind each button of the status section, called with the form's data.
+ACTION_SERVICES = {
+    "publish": lambda actor, process, data: process_services.publish_call(
+        actor=actor, process=process
+    ),
+    "suspend": lambda actor, process, data: process_services.suspend_for_appeal(
+        actor=actor, process=process, reason=data["reason"]
+    ),
+    "resume": lambda actor, process, data: process_services.resume(
+        actor=actor, process=process, reason=data["reason"]
+    ),
+    "cancel": lambda actor, process, data: process_services.cancel(
+        actor=actor, process=process, reason=data["reason"]
+    ),
+    "annul": lambda actor, process, data: process_services.annul(
+        actor=actor, process=process, reason=data["reason"], return_stage=data["return_stage"]
+    ),
+    "restart": lambda actor, process, data: process_services.restart(actor=actor, process=process),
+}
 
 
 @login_required
@@ -181,14 +221,13 @@ def process_transition(request, process_id):
         else:
             message = " ".join(str(e) for errors in form.errors.values() for e in errors)
         return process_workspace(request, process_id, transition_error=message, status=400)
-    try:
-        process = process_services.transition(
-            request.user,
-            process,
-            form.cleaned_data["action"],
-            reason=form.cleaned_data["reason"],
-            return_stage=form.cleaned_data["return_stage"],
+    service = ACTION_SERVICES.get(form.cleaned_data["action"])
+    if service is None:
+        return process_workspace(
+            request, process_id, transition_error=_("Choose an action."), status=400
         )
+    try:
+        process = service(request.user, process, form.cleaned_data)
     except DomainError as error:
         return process_workspace(request, process_id, transition_error=error.message, status=400)
     messages.success(

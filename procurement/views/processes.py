@@ -5,9 +5,9 @@ import logging
 from django.core.paginator import Paginator
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404, render
-from django.utils import timezone
 
 from accounts import permissions
+from core import clock
 from core.filtering import filter_status, invalid_export
 from suppliers.models import Supplier
 
@@ -58,7 +58,7 @@ def process_detail(request, identifier):
     )
     context = {
         "process": process,
-        "progress": stage_progress(process, timezone.localdate()),
+        "progress": stage_progress(process, clock.today()),
         "closing": closing_change(process),
         "amendments": calendar_amendments(process),
         "items": process.items.select_related("catalog_item"),
@@ -84,16 +84,15 @@ def _supplier_context(request, process) -> dict:
         return {}
     suppliers = list(Supplier.objects.filter(pk__in=supplier_ids).select_related("size_rule"))
     participants = {p.supplier_id: p for p in process.participants.filter(supplier__in=suppliers)}
-    today = timezone.localdate()
     return {
         "my_suppliers": suppliers,
         "my_unregistered": [
-            (s, participation.registration_refusal(process, s, today))
+            (s, participation.registration_refusal(process, s))
             for s in suppliers
             if s.pk not in participants
         ],
         "my_registered": [
-            (s, participation.question_refusal(process, participants[s.pk], today))
+            (s, participation.question_refusal(process, participants[s.pk]))
             for s in suppliers
             if s.pk in participants
         ],

@@ -33,7 +33,7 @@ def test_each_action_has_its_own_kind_and_names_its_process(called):
     staff, process = called
     published = Event.objects.get(kind=EventKind.PROCESS_PUBLISHED)
     assert published.process_id == process.pk and published.audience == Audience.PUBLIC
-    processes.transition(staff, process, "cancel", reason="Presupuesto recortado")
+    processes.cancel(actor=staff, process=process, reason="Presupuesto recortado")
     cancelled = Event.objects.get(kind=EventKind.PROCESS_CANCELLED)
     assert cancelled.process_id == process.pk
     assert cancelled.payload["reason"] == "Presupuesto recortado"

@@ -7,8 +7,8 @@ import pytest
 from django.utils import translation
 
 from core import formatting
-from core.errors import DomainError
 from procurement.services import plans
+from tests.domain import raises_domain
 from tests.factories import plan_item_data, process_from_plan, published_plan
 
 pytestmark = pytest.mark.django_db
@@ -60,7 +60,7 @@ def test_messages_carry_the_languages_date_format():
     version, staff = published_plan(items=[{}])
     draft = plans.start_modification(staff, version.plan)
     earlier = date(version.approval_date.year - 1, 1, 15)
-    with pytest.raises(DomainError) as error:
+    with raises_domain("approval_before_previous", field="approval_date") as error:
         plans.publish_version(staff, draft, approval_date=earlier, reason="x")
     assert formatting.day(version.approval_date) in error.value.message
     assert version.approval_date.isoformat() not in error.value.message

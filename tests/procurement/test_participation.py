@@ -8,11 +8,12 @@ from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from core.errors import DomainError
+from core import clock
 from core.workdays import WorkingCalendar
 from notifications.models import Event
 from procurement.models import Participant
 from procurement.services import participation, processes
+from tests.domain import raises_domain
 from tests.factories import (
     EntityFactory,
     SupplierFactory,
@@ -65,41 +66,38 @@ def test_a_supplier_user_registers_its_company(called_lp):
     process, _staff, stages = called_lp
     supplier = SupplierFactory()
     user = user_of(supplier)
-    participant = participation.register_participant(
-        user, process, supplier, fee_receipt="R-001", today=stages["convocatoria"].start
-    )
+    with clock.pinned(stages["convocatoria"].start):
+        participant = participation.register_participant(
+            user, process, supplier, fee_receipt="R-001"
+        )
     assert participant.fee_receipt == "R-001"
     assert Event.objects.filter(kind="process.participant_registered").exists()
-    with pytest.raises(DomainError, match="ya está registrada"):
-        participation.register_participant(
-            user, process, supplier, today=stages["convocatoria"].start
-        )
+    with raises_domain("already_registered"), clock.pinned(stages["convocatoria"].start):
+        participation.register_participant(user, process, supplier)
 
 
 def test_registration_is_refused_after_the_bid_deadline_and_with_an_expired_registry(called_lp):
     process, _staff, stages = called_lp
     supplier = SupplierFactory()
     user = user_of(supplier)
-    with pytest.raises(DomainError, match="cerró"):
-        participation.register_participant(
-            user, process, supplier, today=stages["ofertas"].end + timedelta(days=1)
-        )
-    participation.register_participant(user, process, supplier, today=stages["ofertas"].end)
+    with (
+        raises_domain("registration_closed"),
+        clock.pinned(stages["ofertas"].end + timedelta(days=1)),
+    ):
+        participation.register_participant(user, process, supplier)
+    with clock.pinned(stages["ofertas"].end):
+        participation.register_participant(user, process, supplier)
     expired = SupplierFactory(registry_valid_until=timezone.localdate() - timedelta(days=1))
-    with pytest.raises(DomainError, match="registro de proveedor no está vigente"):
-        participation.register_participant(
-            user_of(expired), process, expired, today=stages["convocatoria"].start
-        )
+    with raises_domain("registry_not_in_force"), clock.pinned(stages["convocatoria"].start):
+        participation.register_participant(user_of(expired), process, expired)
 
 
 def test_only_the_suppliers_own_users_register_it(called_lp):
     process, staff, stages = called_lp
     supplier = SupplierFactory()
     for intruder in [user_of(SupplierFactory()), staff, staff_of(EntityFactory())]:
-        with pytest.raises(PermissionDenied):
-            participation.register_participant(
-                intruder, process, supplier, today=stages["convocatoria"].start
-            )
+        with pytest.raises(PermissionDenied), clock.pinned(stages["convocatoria"].start):
+            participation.register_participant(intruder, process, supplier)
     assert not Participant.objects.exists()
 
 
@@ -109,24 +107,26 @@ def test_sme_only_process_tells_a_non_sme_plainly_why_not():
     cal = WorkingCalendar()
     call = cal.next_working_day(timezone.localdate())
     dates = {
-        "convocatoria": (call, call), "ofertas": (call, cal.add_working_days(call, 3)),
+        "convocatoria": (call, call),
+        "ofertas": (call, cal.add_working_days(call, 3)),
         "evaluacion": (cal.add_working_days(call, 4), cal.add_working_days(call, 4)),
         "buena_pro": (cal.add_working_days(call, 5), cal.add_working_days(call, 5)),
         "consentimiento": (cal.add_working_days(call, 6), cal.add_working_days(call, 10)),
         "contrato": (cal.add_working_days(call, 11), cal.add_working_days(call, 12)),
-    }  # fmt: skip
+    }
     processes.set_calendar(staff, process, dates)
-    process = processes.transition(staff, process, "publish")
+    process = processes.publish_call(actor=staff, process=process)
     big = SupplierFactory(size_class="medium_or_large")
-    with pytest.raises(DomainError) as error:
-        participation.register_participant(user_of(big), process, big, today=call)
+    with raises_domain("sme_only") as error, clock.pinned(call):
+        participation.register_participant(user_of(big), process, big)
     assert "reservado para micro y pequeñas empresas" in error.value.message
     assert (
         "mediana o gran empresa" in error.value.message
         and "Ley 28015 (2003)" in error.value.message
     )
     small = SupplierFactory(size_class="small")
-    participation.register_participant(user_of(small), process, small, today=call)
+    with clock.pinned(call):
+        participation.register_participant(user_of(small), process, small)
 
 
 def test_questions_answers_and_integrated_bases(called_lp):
@@ -134,33 +134,37 @@ def test_questions_answers_and_integrated_bases(called_lp):
     supplier = SupplierFactory()
     user = user_of(supplier)
     open_day = stages["consultas"].start
-    with pytest.raises(DomainError, match="participante"):
-        participation.submit_question(user, process, supplier, "¿Plazo?", today=open_day)
-    participation.register_participant(user, process, supplier, today=open_day)
-    question = participation.submit_question(
-        user, process, supplier, "¿Se acepta entrega parcial?", today=open_day
-    )
-    with pytest.raises(DomainError):
-        participation.submit_question(
-            user, process, supplier, "Tarde", today=stages["consultas"].end + timedelta(days=1)
+    with raises_domain("not_participant"), clock.pinned(open_day):
+        participation.submit_question(user, process, supplier, "¿Plazo?")
+    with clock.pinned(open_day):
+        participation.register_participant(user, process, supplier)
+    with clock.pinned(open_day):
+        question = participation.submit_question(
+            user, process, supplier, "¿Se acepta entrega parcial?"
         )
+    with (
+        raises_domain("questions_closed"),
+        clock.pinned(stages["consultas"].end + timedelta(days=1)),
+    ):
+        participation.submit_question(user, process, supplier, "Tarde")
     after = stages["consultas"].end + timedelta(days=1)
     pdf = SimpleUploadedFile("absolucion.pdf", PDF)
-    with pytest.raises(DomainError, match="integradas|absolución|Publique"):
+    with raises_domain("answers_first"):
         participation.publish_integrated_bases(
             staff, process, upload=SimpleUploadedFile("bi.pdf", PDF)
         )
-    with pytest.raises(DomainError, match="abierto"):
-        participation.publish_answers(staff, process, upload=pdf, today=stages["consultas"].end)
-    with pytest.raises(DomainError, match="sin respuesta"):
-        participation.publish_answers(staff, process, upload=pdf, today=after)
+    with raises_domain("questions_open"), clock.pinned(stages["consultas"].end):
+        participation.publish_answers(staff, process, upload=pdf)
+    with raises_domain("unanswered_questions"), clock.pinned(after):
+        participation.publish_answers(staff, process, upload=pdf)
     participation.answer_question(staff, question, "Sí, en dos entregas.")
     with pytest.raises(PermissionDenied):
         participation.answer_question(staff_of(EntityFactory()), question, "Otra")
-    participation.publish_answers(
-        staff, process, upload=SimpleUploadedFile("absolucion.pdf", PDF), today=after
-    )
-    with pytest.raises(DomainError):
+    with clock.pinned(after):
+        participation.publish_answers(
+            staff, process, upload=SimpleUploadedFile("absolucion.pdf", PDF)
+        )
+    with raises_domain("answers_published"):
         participation.answer_question(staff, question, "Cambio tardío")
     participation.publish_integrated_bases(staff, process, upload=SimpleUploadedFile("bi.pdf", PDF))
     kinds = list(
@@ -209,12 +213,19 @@ def test_a_non_sme_sees_why_it_cannot_take_part(client):
     cal = WorkingCalendar()
     call = cal.next_working_day(timezone.localdate())
     add = cal.add_working_days
-    processes.set_calendar(staff, process, {
-        "convocatoria": (call, call), "ofertas": (call, add(call, 3)), "evaluacion": (add(call, 4), add(call, 4)),
-        "buena_pro": (add(call, 5), add(call, 5)), "consentimiento": (add(call, 6), add(call, 10)),
-        "contrato": (add(call, 11), add(call, 12)),
-    })  # fmt: skip
-    processes.transition(staff, process, "publish")
+    processes.set_calendar(
+        staff,
+        process,
+        {
+            "convocatoria": (call, call),
+            "ofertas": (call, add(call, 3)),
+            "evaluacion": (add(call, 4), add(call, 4)),
+            "buena_pro": (add(call, 5), add(call, 5)),
+            "consentimiento": (add(call, 6), add(call, 10)),
+            "contrato": (add(call, 11), add(call, 12)),
+        },
+    )
+    processes.publish_call(actor=staff, process=process)
     big = SupplierFactory(size_class="medium_or_large")
     client.force_login(user_of(big))
     page = client.get(f"/procesos/{process.identifier}/").content.decode()

@@ -7,12 +7,12 @@ import pytest
 from django.utils import timezone
 
 from core import audit
-from core.errors import DomainError
 from core.models import AuditEntry, FiscalYear
 from notifications.models import Event
 from procurement.models import PlanVersion
 from procurement.services import plans
 from procurement.sme import version_share
+from tests.domain import raises_domain
 from tests.factories import draft_plan, plan_item_data
 
 pytestmark = pytest.mark.django_db
@@ -84,7 +84,7 @@ def test_publication_below_minimum_is_refused_without_justification():
     version, staff = draft_plan(
         items=[{"estimated_value": D("100"), "sme_reserved": True}, {"estimated_value": D("500")}]
     )
-    with pytest.raises(DomainError) as error:
+    with raises_domain("sme_share_below_minimum", field="sme_justification") as error:
         plans.publish_version(staff, version, approval_date=TODAY())
     # Spanish formats: decimal comma, the sum with its symbol.
     assert "16,7\xa0%" in error.value.message and "S/\xa0140,00" in error.value.message
@@ -138,10 +138,10 @@ def test_late_publication_is_flagged():
 
 def test_empty_plan_and_future_approval_are_refused():
     version, staff = draft_plan()
-    with pytest.raises(DomainError):
+    with raises_domain("no_items"):
         plans.publish_version(staff, version, approval_date=TODAY())
     plans.add_item(staff, version, plan_item_data())
-    with pytest.raises(DomainError):
+    with raises_domain("approval_in_future", field="approval_date"):
         plans.publish_version(staff, version, approval_date=TODAY() + timedelta(days=1))
 
 

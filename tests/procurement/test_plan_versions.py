@@ -5,10 +5,10 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from core.errors import DomainError
 from procurement.models import PlanItem
 from procurement.queries import version_diff
 from procurement.services import plans
+from tests.domain import raises_domain
 from tests.factories import draft_plan, plan_item_data
 
 pytestmark = pytest.mark.django_db
@@ -48,7 +48,7 @@ def _modify(published):
 def test_modification_copies_the_version_in_force_and_needs_a_reason(published):
     draft, staff = _modify(published)
     assert draft.number == 1 and draft.items.count() == 3
-    with pytest.raises(DomainError) as error:
+    with raises_domain("reason_required", field="reason") as error:
         plans.publish_version(staff, draft, approval_date=timezone.localdate())
     assert error.value.field == "reason"
     plans.publish_version(
@@ -66,18 +66,18 @@ def test_modification_copies_the_version_in_force_and_needs_a_reason(published):
 def test_published_versions_cannot_change(published):
     version, staff = published
     item = version.items.first()
-    with pytest.raises(DomainError):
+    with raises_domain("version_published"):
         plans.update_item(staff, item, plan_item_data(estimated_value=D("1")))
-    with pytest.raises(DomainError):
+    with raises_domain("version_published"):
         plans.delete_item(staff, item)
-    with pytest.raises(DomainError):
+    with raises_domain("version_published"):
         plans.add_item(staff, version, plan_item_data())
     assert PlanItem.objects.get(pk=item.pk).estimated_value == item.estimated_value
 
 
 def test_only_one_draft_at_a_time(published):
     _modify(published)
-    with pytest.raises(DomainError):
+    with raises_domain("draft_exists"):
         plans.start_modification(published[1], published[0].plan)
 
 

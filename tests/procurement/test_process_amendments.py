@@ -23,7 +23,7 @@ def scheduled():
     call = WorkingCalendar().add_working_days(timezone.localdate(), 3)
     dates = lp_calendar(call)
     processes.set_calendar(staff, process, dates)
-    process = processes.transition(staff, process, "publish")
+    process = processes.publish_call(actor=staff, process=process)
     return process, staff, dates
 
 

@@ -8,6 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from core import clock
 from core.errors import DomainError
 from core.workdays import WorkingCalendar
 from procurement.services import participation, processes
@@ -42,14 +43,19 @@ def called():
     dates = lp_calendar(call)
     dates["registro"] = (call, dates["consultas"][1])
     processes.set_calendar(staff, process, dates)
-    process = processes.transition(staff, process, "publish", today=call)
+    with clock.pinned(call):
+        process = processes.publish_call(actor=staff, process=process)
     return process, staff, {s.stage: s for s in process.stages.all()}
 
 
-def _code(call):
-    with pytest.raises(DomainError) as error:
-        call()
-    return error.value.code
+def _code(call, at=None) -> str:
+    """The code of the refusal `call` meets at `at` (each test names the one it expects)."""
+    try:
+        with clock.pinned(at or clock.now()):
+            call()
+    except DomainError as error:
+        return error.code
+    raise AssertionError("not refused")
 
 
 def test_registration_follows_the_calendars_registration_stage(called):
@@ -59,30 +65,32 @@ def test_registration_follows_the_calendars_registration_stage(called):
     late = stages["registro"].end + timedelta(days=1)
     assert late < stages["ofertas"].end
     assert (
-        _code(lambda: participation.register_participant(user, process, supplier, today=late))
+        _code(lambda: participation.register_participant(user, process, supplier), late)
         == "registration_closed"
     )
-    participation.register_participant(user, process, supplier, today=stages["registro"].end)
+    with clock.pinned(stages["registro"].end):
+        participation.register_participant(user, process, supplier)
 
 
 def test_integrated_bases_are_refused_after_the_integration_stage(called):
     process, staff, stages = called
     after_questions = stages["consultas"].end + timedelta(days=1)
-    participation.publish_answers(
-        staff, process, upload=SimpleUploadedFile("a.pdf", PDF), today=after_questions
-    )
+    with clock.pinned(after_questions):
+        participation.publish_answers(staff, process, upload=SimpleUploadedFile("a.pdf", PDF))
     for too_late in (stages["integracion"].end + timedelta(days=1), stages["ofertas"].end):
         assert (
             _code(
-                lambda day=too_late: participation.publish_integrated_bases(
-                    staff, process, upload=SimpleUploadedFile("b.pdf", PDF), today=day
-                )
+                lambda: participation.publish_integrated_bases(
+                    staff, process, upload=SimpleUploadedFile("b.pdf", PDF)
+                ),
+                too_late,
             )
             == "stage_over"
         )
-    participation.publish_integrated_bases(
-        staff, process, upload=SimpleUploadedFile("b.pdf", PDF), today=stages["integracion"].end
-    )
+    with clock.pinned(stages["integracion"].end):
+        participation.publish_integrated_bases(
+            staff, process, upload=SimpleUploadedFile("b.pdf", PDF)
+        )
 
 
 def test_answers_are_refused_after_the_answers_stage(called):
@@ -91,8 +99,9 @@ def test_answers_are_refused_after_the_answers_stage(called):
     assert (
         _code(
             lambda: participation.publish_answers(
-                staff, process, upload=SimpleUploadedFile("a.pdf", PDF), today=late
-            )
+                staff, process, upload=SimpleUploadedFile("a.pdf", PDF)
+            ),
+            late,
         )
         == "stage_over"
     )
@@ -118,7 +127,8 @@ def test_the_page_does_not_offer_registration_before_it_opens(client):
     process = process_from_plan(staff, version)
     call = WorkingCalendar().add_working_days(timezone.localdate(), 3)
     processes.set_calendar(staff, process, lp_calendar(call))
-    process = processes.transition(staff, process, "publish", today=call)
+    with clock.pinned(call):
+        process = processes.publish_call(actor=staff, process=process)
     client.force_login(user_of(SupplierFactory()))
     html = client.get(f"/procesos/{process.identifier}/").content.decode()
     assert 'data-code="registration_not_open"' in html and 'name="fee_receipt"' not in html
@@ -135,8 +145,9 @@ def test_the_workspace_disables_what_the_service_would_refuse(client, called):
     process, staff, _stages = called
     client.force_login(staff)
     html = client.get(f"/gestion/procesos/{process.pk}/").content.decode()
-    # Award waits for its calendar date; the answers for the questions window to close.
-    assert 'data-code="too_early"' in html
+    # The award comes from an evaluation, not a button; the answers wait for the questions
+    # window to close.
+    assert 'value="award"' not in html
     assert 'data-code="questions_open"' in html
     assert 'name="file" id="answers-file"' not in html and 'id="answers-file"' not in html
     # The return stage list holds only the stage under way and earlier ones.

@@ -14,12 +14,12 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from openpyxl import Workbook
 
-from core.errors import DomainError
 from core.workdays import WorkingCalendar
 from notifications.models import Event
 from procurement import document_store
 from procurement.models import ProcessDocument
 from procurement.services import processes
+from tests.domain import raises_domain
 from tests.factories import (
     EntityFactory,
     lp_calendar,
@@ -104,7 +104,7 @@ def test_allowed_types_are_accepted_and_hashed(process, name, content):
     ],
 )
 def test_files_that_are_not_what_they_claim_are_refused(process, name, content, code):
-    with pytest.raises(DomainError) as refusal:
+    with raises_domain(code, field="file") as refusal:
         publish(*process, name, content)
     assert (refusal.value.code, refusal.value.field) == (code, "file")
     assert not ProcessDocument.objects.exists()
@@ -112,15 +112,17 @@ def test_files_that_are_not_what_they_claim_are_refused(process, name, content, 
 
 def test_size_limit_is_configurable(process, settings):
     settings.DOCUMENT_MAX_UPLOAD_BYTES = 1024
-    with pytest.raises(DomainError, match="1 KB") as refusal:
+    with raises_domain("file_too_large", field="file") as refusal:
         publish(*process, "bases.pdf", PDF + b"0" * 2048)
     assert refusal.value.code == "file_too_large"
 
 
 def test_documents_are_immutable_in_the_database(process):
     document = publish(*process, "bases.pdf", PDF)
-    for statement in ["UPDATE procurement_processdocument SET title = 'x' WHERE id = %s",
-                      "DELETE FROM procurement_processdocument WHERE id = %s"]:  # fmt: skip
+    for statement in [
+        "UPDATE procurement_processdocument SET title = 'x' WHERE id = %s",
+        "DELETE FROM procurement_processdocument WHERE id = %s",
+    ]:
         with (
             pytest.raises(DatabaseError, match="immutable"),
             transaction.atomic(),
@@ -135,8 +137,8 @@ def test_an_amendment_replaces_with_a_reason_and_is_announced(process):
     original = publish(proc, staff, "bases.pdf", PDF)
     call = WorkingCalendar().next_working_day(timezone.localdate())
     processes.set_calendar(staff, proc, lp_calendar(call))
-    processes.transition(staff, proc, "publish")
-    with pytest.raises(DomainError) as refusal:
+    processes.publish_call(actor=staff, process=proc)
+    with raises_domain("reason_required", field="reason") as refusal:
         publish(proc, staff, "bases-v2.pdf", PDF + b"%v2", replaces=original)
     assert (refusal.value.code, refusal.value.field) == ("reason_required", "reason")
     amended = publish(
@@ -146,7 +148,7 @@ def test_an_amendment_replaces_with_a_reason_and_is_announced(process):
     assert Event.objects.filter(
         kind="process.document_published", object_id=str(amended.pk)
     ).exists()
-    with pytest.raises(DomainError) as refusal:
+    with raises_domain("already_replaced", field="replaces") as refusal:
         publish(proc, staff, "bases-v3.pdf", PDF + b"%v3", replaces=original, reason="otra vez")
     assert (refusal.value.code, refusal.value.field) == ("already_replaced", "replaces")
 
@@ -159,7 +161,7 @@ def test_public_page_lists_documents_with_hash_and_serves_them(client, process):
     )  # draft
     call = WorkingCalendar().next_working_day(timezone.localdate())
     processes.set_calendar(staff, proc, lp_calendar(call))
-    processes.transition(staff, proc, "publish")
+    processes.publish_call(actor=staff, process=proc)
     html = client.get(f"/procesos/{proc.identifier}/").content.decode()
     assert document.sha256 in html
     response = client.get(f"/procesos/{proc.identifier}/documentos/{document.pk}/")
@@ -223,7 +225,7 @@ def _published(process):
     proc, staff = process
     call = WorkingCalendar().next_working_day(timezone.localdate())
     processes.set_calendar(staff, proc, lp_calendar(call))
-    processes.transition(staff, proc, "publish")
+    processes.publish_call(actor=staff, process=proc)
     return proc, staff
 
 
@@ -342,10 +344,18 @@ def test_documents_stored_before_the_content_addressed_layout_are_still_served(
     (Path(settings.MEDIA_ROOT) / legacy).parent.mkdir(parents=True)
     (Path(settings.MEDIA_ROOT) / legacy).write_bytes(PDF)
     document = ProcessDocument.objects.create(
-        process=proc, entity_id=proc.entity_id, kind="bases", title="Bases", file=legacy,
-        filename="bases.pdf", content_type="application/pdf", size=len(PDF), sha256=sha,
-        published_at=timezone.now(), published_by=staff,
-    )  # fmt: skip
+        process=proc,
+        entity_id=proc.entity_id,
+        kind="bases",
+        title="Bases",
+        file=legacy,
+        filename="bases.pdf",
+        content_type="application/pdf",
+        size=len(PDF),
+        sha256=sha,
+        published_at=timezone.now(),
+        published_by=staff,
+    )
     response = client.get(f"/procesos/{proc.identifier}/documentos/{document.pk}/")
     assert response.status_code == 200 and b"".join(response.streaming_content) == PDF
     call_command("verify_documents", stdout=io.StringIO())

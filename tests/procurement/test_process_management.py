@@ -37,9 +37,15 @@ def plan(client):
 def _create(client, version, procedure="LP"):
     return client.post(
         f"/gestion/procesos/nuevo/{version.pk}/",
-        {"procedure_type": procedure, "description": "Servidores para el data center", "delivery_place": "Sede central",
-         "delivery_department": "15", "delivery_district": "Lima", "plan_items": [version.items.get().pk]},
-    )  # fmt: skip
+        {
+            "procedure_type": procedure,
+            "description": "Servidores para el data center",
+            "delivery_place": "Sede central",
+            "delivery_department": "15",
+            "delivery_district": "Lima",
+            "plan_items": [version.items.get().pk],
+        },
+    )
 
 
 def test_staff_create_schedule_and_publish_a_process(client, plan):
@@ -70,8 +76,8 @@ def test_staff_create_schedule_and_publish_a_process(client, plan):
     assert process.status == "convocado"
     response = client.post(base + "estado/", {"action": "cancel"})
     assert response.status_code == 400 and "motivo" in response.content.decode()
-    response = client.post(base + "estado/", {"action": "award"})
-    assert response.status_code == 400 and "calendario" in response.content.decode()
+    response = client.post(base + "estado/", {"action": "award"})  # only through an evaluation
+    assert response.status_code == 400 and 'value="award"' not in response.content.decode()
     assert (
         client.post(
             base + "estado/", {"action": "cancel", "reason": "Ya no se requiere"}
@@ -106,9 +112,21 @@ def test_other_users_cannot_touch_the_process(client, plan, who):
 
 def test_staff_create_a_process_outside_the_plan_with_its_reason(client, plan):
     entity = plan.plan.entity
-    data = {"entity": entity.pk, "year": 2026, "procedure_type": "COMPRE", "description": "Mascarillas", "delivery_place": "Sede",
-            "delivery_department": "15", "delivery_district": "Lima", "object_type": "goods", "catalog_code": "44121701",
-            "item_description": "Mascarillas KN95", "quantity": "1000", "unit": "unidad", "estimated_value": "50000"}  # fmt: skip
+    data = {
+        "entity": entity.pk,
+        "year": 2026,
+        "procedure_type": "COMPRE",
+        "description": "Mascarillas",
+        "delivery_place": "Sede",
+        "delivery_department": "15",
+        "delivery_district": "Lima",
+        "object_type": "goods",
+        "catalog_code": "44121701",
+        "item_description": "Mascarillas KN95",
+        "quantity": "1000",
+        "unit": "unidad",
+        "estimated_value": "50000",
+    }
     response = client.post("/gestion/procesos/nuevo/fuera-del-plan/", data)
     assert response.status_code == 400 and "motivo" in response.content.decode().lower()
     response = client.post(

@@ -10,18 +10,33 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def called():
     version, staff = published_plan(
-        items=[{"description": "Computadoras portátiles", "catalog_item": "43211503", "estimated_value": Decimal("450000")},
-               {"description": "Papel bond", "estimated_value": Decimal("60000"), "sme_reserved": True}]
-    )  # fmt: skip
+        items=[
+            {
+                "description": "Computadoras portátiles",
+                "catalog_item": "43211503",
+                "estimated_value": Decimal("450000"),
+            },
+            {
+                "description": "Papel bond",
+                "estimated_value": Decimal("60000"),
+                "sme_reserved": True,
+            },
+        ]
+    )
     lp = process_from_plan(
-        staff, version, [version.items.get(description__startswith="Computadoras")],
+        staff,
+        version,
+        [version.items.get(description__startswith="Computadoras")],
         description="Adquisición de computadoras portátiles",
-    )  # fmt: skip
+    )
     lp = publish_with_lp_calendar(staff, lp)
     draft = process_from_plan(
-        staff, version, [version.items.get(description="Papel bond")], procedure_type="COMPRE",
+        staff,
+        version,
+        [version.items.get(description="Papel bond")],
+        procedure_type="COMPRE",
         description="Papel para oficinas",
-    )  # fmt: skip
+    )
     return lp, draft
 
 

@@ -43,7 +43,7 @@ def test_a_running_process_follows_the_dates(client, called):
 
 def test_a_cancelled_process_shows_where_it_stopped_and_why(client, called):
     process, staff = called
-    processes.transition(staff, process, "cancel", reason="Ya no se requiere el bien")
+    processes.cancel(actor=staff, process=process, reason="Ya no se requiere el bien")
     states = _states(client, process)
     assert "current" not in states.values() and "upcoming" not in states.values()
     assert states["convocatoria"] == "done"
@@ -57,8 +57,8 @@ def test_a_cancelled_process_shows_where_it_stopped_and_why(client, called):
 
 def test_a_void_process_shows_the_stage_it_returns_to(client, called):
     process, staff = called
-    processes.transition(
-        staff, process, "annul", reason="Bases defectuosas", return_stage="convocatoria"
+    processes.annul(
+        actor=staff, process=process, reason="Bases defectuosas", return_stage="convocatoria"
     )
     states = _states(client, process)
     assert states["convocatoria"] == "returns"

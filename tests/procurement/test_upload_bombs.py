@@ -17,10 +17,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import Workbook
 
-from core.errors import DomainError
 from procurement.models import PlanItem, ProcessDocument
 from procurement.plan_import import COLUMNS, MAX_ECHOED_CHARS, MAX_REPORTED_ERRORS
 from procurement.services import processes
+from tests.domain import raises_domain
 from tests.factories import draft_plan, process_from_plan, published_plan
 
 pytestmark = pytest.mark.django_db
@@ -122,7 +122,7 @@ def process():
 def _refused(process, name: str, content: bytes, code: str, settings) -> None:
     proc, staff = process
     started = time.monotonic()
-    with pytest.raises(DomainError) as refusal:
+    with raises_domain(code, field="file") as refusal:
         processes.publish_document(
             staff, proc, kind="bases", title="Bases", upload=SimpleUploadedFile(name, content)
         )

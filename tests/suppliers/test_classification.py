@@ -6,6 +6,7 @@ from core.codelists import SizeClass
 from core.models import FiscalYear, SmeRule
 from suppliers.models import SizeClassification, Supplier
 from suppliers.services import classify_supplier
+from tests.domain import raises_domain
 from tests.factories import SupplierFactory
 
 pytestmark = pytest.mark.django_db
@@ -79,12 +80,11 @@ def test_classification_keeps_history_and_the_rule_name():
 
 
 def test_negative_sales_are_refused_and_nothing_is_written():
-    from core.errors import DomainError
 
     supplier = SupplierFactory(size_class="")
-    with pytest.raises(DomainError):
+    with raises_domain("invalid", field="annual_sales"):
         classify_supplier(supplier, sales_year=2025, annual_sales=D("-1"), workers=1)
-    with pytest.raises(DomainError):
+    with raises_domain("invalid", field="sales_year"):
         classify_supplier(supplier, sales_year=1999, annual_sales=D("1"), workers=1)
     assert not supplier.classifications.exists()
     assert Supplier.objects.get(pk=supplier.pk).size_class == ""

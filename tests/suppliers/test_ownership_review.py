@@ -6,7 +6,6 @@ from datetime import date
 
 import pytest
 
-from core.errors import DomainError
 from core.models import AuditEntry
 from suppliers.models import Supplier
 from suppliers.services import (
@@ -15,6 +14,7 @@ from suppliers.services import (
     require_may_act_in_processes,
 )
 from tests.accounts.test_registration import FORM
+from tests.domain import raises_domain
 from tests.factories import SupplierFactory, admin_user
 
 pytestmark = pytest.mark.django_db
@@ -35,7 +35,7 @@ def test_a_confirmed_self_registration_is_public_but_may_not_act_until_approved(
     assert supplier.registry_valid_on() and supplier.ownership_provisional
     assert client.get(f"/proveedores/{supplier.ruc}/").status_code == 200
     assert not may_act_in_processes(supplier)
-    with pytest.raises(DomainError) as refused:
+    with raises_domain("ownership_under_review") as refused:
         require_may_act_in_processes(supplier)
     assert refused.value.code == "ownership_under_review"
 
@@ -66,13 +66,13 @@ def test_the_admin_review_queue_lists_the_claim_and_approving_it_is_audited(
 def test_an_unconfirmed_registration_cannot_be_approved(client):
     client.post("/cuentas/registro/", FORM)
     supplier = Supplier.objects.get(ruc=FORM["ruc"])
-    with pytest.raises(DomainError) as refused:
+    with raises_domain("registration_unconfirmed") as refused:
         approve_ownership(supplier, actor=admin_user())
     assert refused.value.code == "registration_unconfirmed"
 
 
 def test_an_expired_registry_may_not_act_whatever_the_review():
     supplier = SupplierFactory(registry_valid_until=date(2020, 1, 1))
-    with pytest.raises(DomainError) as refused:
+    with raises_domain("registry_not_in_force") as refused:
         require_may_act_in_processes(supplier)
     assert refused.value.code == "registry_not_in_force"

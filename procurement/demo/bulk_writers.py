@@ -1,0 +1,73 @@
+"""Bulk writers for demo rows: plain tuples in a model's field order, written with COPY on
+PostgreSQL and batched INSERTs elsewhere, ids allocated ahead so related rows can point at
+them. No model instances, no signals, no auto_now."""
+
+from django.db import connection
+
+from ..models import ProcurementProcess
+
+
+def _columns(model, fields: list[str]) -> list[str]:
+    return [model._meta.get_field(name).column for name in fields]
+
+
+class CopyWriter:
+    """PostgreSQL: ids from the table's sequence, rows through COPY (psycopg 3)."""
+
+    def __init__(self):
+        table = ProcurementProcess._meta.db_table
+        with connection.cursor() as cursor:
+            self.raw = cursor.connection  # the psycopg 3 connection, in Django's transaction
+            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+            self.sequence = cursor.fetchone()[0]
+
+    def allocate(self, count: int) -> list[int]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [self.sequence, count]
+            )
+            return [row[0] for row in cursor.fetchall()]
+
+    def write(self, model, fields: list[str], rows: list[tuple]) -> None:
+        if not rows:
+            return
+        quote = connection.ops.quote_name
+        columns = ", ".join(quote(c) for c in _columns(model, fields))
+        sql = f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN"
+        with self.raw.cursor() as cursor, cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+
+
+class InsertWriter:
+    """Other databases (the embedded SQLite): ids after the current maximum, batched INSERTs
+    with each value prepared by its model field (no model instances, no auto_now)."""
+
+    def __init__(self):
+        last = ProcurementProcess.objects.order_by("-pk").values_list("pk", flat=True).first()
+        self.next = (last or 0) + 1
+
+    def allocate(self, count: int) -> list[int]:
+        ids = list(range(self.next, self.next + count))
+        self.next += count
+        return ids
+
+    def write(self, model, fields: list[str], rows: list[tuple]) -> None:
+        if not rows:
+            return
+        quote = connection.ops.quote_name
+        model_fields = [model._meta.get_field(name) for name in fields]
+        columns = ", ".join(quote(c) for c in _columns(model, fields))
+        marks = ", ".join(["%s"] * len(fields))
+        sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608 - names from model metadata
+        prepared = [
+            [f.get_db_prep_save(v, connection) for f, v in zip(model_fields, row, strict=True)]
+            for row in rows
+        ]
+        with connection.cursor() as cursor:
+            for start in range(0, len(prepared), 1000):
+                cursor.executemany(sql, prepared[start : start + 1000])
+
+
+def writer_for_connection():
+    return CopyWriter() if connection.vendor == "postgresql" else InsertWriter()

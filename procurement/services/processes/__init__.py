@@ -1,0 +1,38 @@
+"""Everything that changes a selection process, one module per seam: creation, calendar,
+status (one service per action) and documents. Callers import from here."""
+
+from .calendar import current_stage_index, return_stages, set_calendar
+from .creation import check_procedure_type, create_process
+from .documents import STAGE_DOCUMENT_KINDS, publish_document
+from .status import (
+    OfferedAction,
+    annul,
+    cancel,
+    offered_actions,
+    publish_call,
+    record_status_change,
+    restart,
+    resume,
+    suspend_for_appeal,
+    transition_refusal,
+)
+
+__all__ = [
+    "STAGE_DOCUMENT_KINDS",
+    "OfferedAction",
+    "annul",
+    "cancel",
+    "check_procedure_type",
+    "create_process",
+    "current_stage_index",
+    "offered_actions",
+    "publish_call",
+    "publish_document",
+    "record_status_change",
+    "restart",
+    "resume",
+    "return_stages",
+    "set_calendar",
+    "suspend_for_appeal",
+    "transition_refusal",
+]

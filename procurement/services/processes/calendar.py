@@ -1,0 +1,169 @@
+"""A process's stage calendar: set before the call, amended with its reason after it, never
+rewriting the past; and where in its calendar a process stands."""
+
+from datetime import date, time
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from accounts.permissions import require_entity_staff
+from core import audit, clock
+from core.codelists import Stage
+from core.errors import DomainError
+from core.workdays import calendar as working_calendar
+from notifications import events
+from notifications.models import EventKind
+
+from ...calendar_rules import DEADLINE_STAGES, calendar_problems, stages_of
+from ...models import (
+    CalendarAmendment,
+    ProcessStage,
+    ProcessStatus,
+    ProcurementProcess,
+)
+from ...state_machine import (
+    FINAL_STATUSES,
+)
+
+
+@transaction.atomic
+def set_calendar(
+    actor,
+    process: ProcurementProcess,
+    dates: dict[str, tuple[date, date]],
+    *,
+    reason: str = "",
+    closing_times: dict[str, time | None] | None = None,
+) -> ProcurementProcess:
+    """Set the stage dates, and the hour (in Lima) at which each stage that is a deadline
+    closes on its last day (DEADLINE_STAGES; the end of the day when not given). A calendar
+    that breaks a minimum (holidays counted) is refused. After the call a change is an
+    amendment with its reason, and it cannot rewrite the past: the call and every stage
+    already over stay as they were, and no changed date falls before today (core.clock; a
+    void process may reschedule from the stage it returns to)."""
+    require_entity_staff(actor, process)
+    process = ProcurementProcess.objects.select_for_update().get(pk=process.pk)
+    today = clock.today()
+    if process.status in FINAL_STATUSES:
+        raise DomainError(
+            _("The calendar of a finished process cannot change."), code="process_finished"
+        )
+    amendment = process.status != ProcessStatus.DRAFT
+    if amendment and not reason.strip():
+        raise DomainError(
+            _("A calendar amendment after the call must state its reason."),
+            field="reason",
+            code="reason_required",
+        )
+    problems = calendar_problems(process.procedure_type, dates, working_calendar())
+    if problems:
+        raise DomainError(" ".join(problems), field="calendar", code="calendar_invalid")
+    rows = list(process.stages.all())
+    before = {s.stage: (s.start, s.end) for s in rows}
+    times = {
+        stage: at for stage, at in (closing_times or {}).items() if stage in DEADLINE_STAGES and at
+    }
+    old_times = {s.stage: s.closing_time for s in rows if s.closing_time}
+    retimed = {s for s in DEADLINE_STAGES if old_times.get(s) != times.get(s)}
+    order = stages_of(process.procedure_type)
+    if amendment:
+        _check_amendment(process, order, before, dates, today, retimed)
+    process.stages.all().delete()
+    ProcessStage.objects.bulk_create(
+        [
+            ProcessStage(
+                process=process,
+                stage=stage,
+                position=position,
+                start=dates[stage][0],
+                end=dates[stage][1],
+                closing_time=times.get(stage),
+            )
+            for position, stage in enumerate(order, start=1)
+        ]
+    )
+    if amendment:
+        changes = {
+            s: {"before": before.get(s), "after": dates[s]}
+            for s in order
+            if before.get(s) != dates[s] or s in retimed
+        }
+        for stage in retimed & changes.keys():
+            changes[stage]["closing_time"] = {
+                "before": old_times.get(stage),
+                "after": times.get(stage),
+            }
+        CalendarAmendment.objects.create(
+            process=process,
+            at=clock.now(),
+            reason=reason.strip(),
+            actor=actor,
+            changes=[
+                {
+                    "stage": stage,
+                    "before": [d.isoformat() for d in change["before"]]
+                    if change["before"]
+                    else None,
+                    "after": [d.isoformat() for d in change["after"]],
+                    "closing_time": times[stage].isoformat("minutes") if stage in times else None,
+                }
+                for stage, change in changes.items()
+            ],
+        )
+        audit.record(
+            actor, "process.calendar_amended", process, {"reason": reason, "changes": changes}
+        )
+        events.record(
+            EventKind.PROCESS_CALENDAR_AMENDED,
+            process,
+            entity=process.entity,
+            payload={"identifier": process.identifier, "reason": reason, "changes": changes},
+        )
+    return process
+
+
+def _check_amendment(process, order, before, dates, today, retimed=frozenset()) -> None:
+    labels = dict(Stage.choices)
+    reopen_from = (
+        order.index(process.void_return_stage)
+        if process.status == ProcessStatus.VOID and process.void_return_stage in order
+        else None
+    )
+    for position, stage in enumerate(order):
+        old, new = before.get(stage), dates[stage]
+        if old == new and stage not in retimed:
+            continue
+        reopened = reopen_from is not None and position >= reopen_from
+        frozen = (stage == Stage.CALL or (old is not None and old[1] < today)) and not reopened
+        if frozen:
+            raise DomainError(
+                _("%(stage)s has already taken place: its dates cannot change.")
+                % {"stage": labels[stage]},
+                field="calendar",
+                code="stage_already_held",
+            )
+        start_moved = old is None or new[0] != old[0]
+        if (start_moved and new[0] < today) or new[1] < today:
+            raise DomainError(
+                _("%(stage)s cannot be moved to a date before today.") % {"stage": labels[stage]},
+                field="calendar",
+                code="date_in_the_past",
+            )
+
+
+def current_stage_index(order: list[str], stages: dict, today: date) -> int:
+    """Position in `order` of the stage under way today: the last one that has started (the
+    call when none has)."""
+    started = [
+        i for i, stage in enumerate(order) if stage in stages and stages[stage].start <= today
+    ]
+    return started[-1] if started else 0
+
+
+def return_stages(process: ProcurementProcess) -> list[str]:
+    """The stages a process declared void may return to: the stage under way or an earlier
+    one (a nullity undoes what was done, it cannot skip ahead)."""
+    today = clock.today()
+    order = stages_of(process.procedure_type)
+    stages = {s.stage: s for s in process.stages.all()}
+    return order[: current_stage_index(order, stages, today) + 1]
