@@ -6,6 +6,7 @@ Row numbers are those a person sees in a spreadsheet: the header is row 1.
 """
 
 import csv
+import hashlib
 import io
 import itertools
 from dataclasses import dataclass, field
@@ -110,6 +111,8 @@ class ImportResult:
     rows: list[dict[str, Any]] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     more_errors: int = 0
+    # The SHA-256 of the file as uploaded (hex): the audit entry of the load names it.
+    sha256: str = ""
 
     @property
     def ok(self) -> bool:
@@ -135,6 +138,7 @@ def read_plan_file(upload) -> ImportResult:
         return result
     upload.seek(0)
     data = upload.read()
+    result.sha256 = hashlib.sha256(data).hexdigest()
     if name.endswith(".xlsx"):
         table = _read_xlsx(data, result)
     elif name.endswith(".csv") or name.endswith(".txt"):
