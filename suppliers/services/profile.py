@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.permissions import require_supplier_user
-from core import audit
+from core import audit, formatting
 from core.errors import DomainError
 from core.models import FiscalYear
 
@@ -49,7 +49,8 @@ def update_profile(
     categories = list(categories)
     if len(categories) > MAX_CATEGORIES:
         raise DomainError(
-            _("Declare at most %(count)d catalog categories.") % {"count": MAX_CATEGORIES},
+            _("Declare at most %(max)s catalog categories.")
+            % {"max": formatting.number(MAX_CATEGORIES)},
             code="too_many_categories",
             field="categories",
         )
