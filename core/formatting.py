@@ -1,6 +1,7 @@
 """How amounts and dates read in the active language: one format for pages, messages and
-e-mails (CSV and the API keep machine-readable values). Spanish: 'S/ 1 073 600,50' and
-26/11/2026; English: 'S/ 1,073,600.50' and 11/26/2026."""
+e-mails (CSV and the API keep machine-readable values). Spanish: 'S/ 1 073 600,50', 11 647
+entries, 26/11/2026 and 26/11/2026 08:30; English: 'S/ 1,073,600.50', 11,647 entries,
+11/26/2026 and 11/26/2026 8:30 a.m."""
 
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -31,6 +32,14 @@ def money(value) -> str:
     return f"S/\xa0{amount(value)}"
 
 
+def number(value) -> str:
+    """A count or a whole number with grouped thousands: 11647 -> '11 647' in Spanish,
+    '11,647' in English."""
+    if value in (None, ""):
+        return EMPTY
+    return number_format(int(value), force_grouping=True)
+
+
 def percent(value, decimals: int = 1) -> str:
     """A ratio as a percentage: 0.4213 -> '42,1 %' in Spanish, '42.1 %' in English."""
     if value in (None, ""):
@@ -45,3 +54,12 @@ def day(value: date | datetime | None) -> str:
     if isinstance(value, datetime):
         value = timezone.localdate(value) if timezone.is_aware(value) else value.date()
     return date_format(value, "SHORT_DATE_FORMAT")
+
+
+def moment(value: datetime | None) -> str:
+    """An instant as date and time, in the portal's time zone (America/Lima)."""
+    if value is None:
+        return EMPTY
+    if timezone.is_aware(value):
+        value = timezone.localtime(value)
+    return date_format(value, "SHORT_DATETIME_FORMAT")

@@ -80,10 +80,13 @@ def calendar_problems(
         days = calendar.working_days_between(origin, moment, limit=rule.working_days)
         if days < rule.working_days:
             problems.append(
-                ngettext("%(rule)s: there is %(days)s working day from %(origin)s to %(moment)s, "
-                         "the minimum is %(minimum)s (holidays counted).",
-                         "%(rule)s: there are %(days)s working days from %(origin)s to %(moment)s, "
-                         "the minimum is %(minimum)s (holidays counted).", days)
+                ngettext(
+                    "%(rule)s: there is %(days)s working day from %(origin)s to %(moment)s, "
+                    "the minimum is %(minimum)s (holidays counted).",
+                    "%(rule)s: there are %(days)s working days from %(origin)s to %(moment)s, "
+                    "the minimum is %(minimum)s (holidays counted).",
+                    days,
+                )
                 % {
                     "rule": rule.note or labels[rule.stage],
                     "days": days,

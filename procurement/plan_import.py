@@ -6,6 +6,7 @@ Row numbers are those a person sees in a spreadsheet: the header is row 1.
 """
 
 import csv
+import hashlib
 import io
 import itertools
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from core import formatting
 from core.codelists import ObjectType, ProcedureType
 from core.errors import DomainError
 from core.models import CatalogItem
@@ -111,6 +113,8 @@ class ImportResult:
     rows: list[dict[str, Any]] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     more_errors: int = 0
+    # The SHA-256 of the file as uploaded (hex): the audit entry of the load names it.
+    sha256: str = ""
 
     @property
     def ok(self) -> bool:
@@ -136,6 +140,7 @@ def read_plan_file(upload) -> ImportResult:
         return result
     upload.seek(0)
     data = upload.read()
+    result.sha256 = hashlib.sha256(data).hexdigest()
     if name.endswith(".xlsx"):
         table = _read_xlsx(data, result)
     elif name.endswith(".csv") or name.endswith(".txt"):
@@ -184,7 +189,7 @@ def _read_csv(data: bytes, result: ImportResult) -> list[list[Any]] | None:
         return None
     if len(table) > max_rows:
         result.add(0, "", _("The file has more than %(max)s items.") % {
-            "max": f"{max_rows - 1:,}"}, "too_many_items")  # fmt: skip
+            "max": formatting.number(max_rows - 1)}, "too_many_items")  # fmt: skip
         return None
     return table
 
@@ -217,9 +222,9 @@ def _read_xlsx(data: bytes, result: ImportResult) -> list[list[Any]] | None:
                     "rows and columns and upload it again."
                 )
                 % {
-                    "rows": f"{sheet.max_row or 0:,}",
+                    "rows": formatting.number(sheet.max_row or 0),
                     "column": get_column_letter(min(sheet.max_column or 1, 18278)),
-                    "items": f"{max_rows - 1:,}",
+                    "items": formatting.number(max_rows - 1),
                     "last": get_column_letter(len(COLUMNS)),
                 },
                 "sheet_too_large",
@@ -232,7 +237,7 @@ def _read_xlsx(data: bytes, result: ImportResult) -> list[list[Any]] | None:
         workbook.close()
         if len(table) > max_rows:  # rows go on past the limit (empty ones are not read further)
             result.add(0, "", _("The file has more than %(max)s items.") % {
-                "max": f"{max_rows - 1:,}"}, "too_many_items")  # fmt: skip
+                "max": formatting.number(max_rows - 1)}, "too_many_items")  # fmt: skip
             return None
     except Exception:  # noqa: BLE001 - any failure to read is the same problem for the user
         result.add(0, "", _("The file is not a valid XLSX spreadsheet."), "xlsx_invalid")
@@ -270,7 +275,7 @@ def _validate(table: list[list[Any]], result: ImportResult) -> None:
         return
     if len(body) > plan_max_items():
         result.add(0, "", _("The file has more than %(max)s items.") % {
-            "max": f"{plan_max_items():,}"}, "too_many_items")  # fmt: skip
+            "max": formatting.number(plan_max_items())}, "too_many_items")  # fmt: skip
         return
     position = {name: header.index(name) for name in expected}
     codes = set()

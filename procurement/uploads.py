@@ -14,9 +14,11 @@ import zipfile
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from core import formatting
 from core.errors import DomainError
 
 MB = 1024 * 1024
@@ -68,11 +70,13 @@ def plan_max_items() -> int:
 
 
 def megabytes(size: int) -> str:
-    """A size for people: '20 MB', '20.3 MB', '2 KB'."""
+    """A size for people, as the active language writes numbers: '20 MB', '20,3 MB' in
+    Spanish ('20.3 MB' in English), '2 KB'."""
     if size < MB:
-        return f"{-(-size // 1024)} KB"
-    value = size / MB
-    return f"{value:.0f} MB" if value == int(value) else f"{value:.1f} MB"
+        return f"{formatting.number(-(-size // 1024))} KB"
+    value = round(size / MB, 1)
+    places = 0 if value == int(value) else 1
+    return f"{number_format(value, decimal_pos=places, force_grouping=True)} MB"
 
 
 def check_size(upload, limits: UploadLimits) -> None:
@@ -172,7 +176,7 @@ def _too_many_entries(count: int, limits: UploadLimits) -> DomainError:
             "The file holds %(count)s entries; the limit is %(limit)s.",
             count,
         )
-        % {"count": f"{count:,}", "limit": f"{limits.max_entries:,}"},
+        % {"count": formatting.number(count), "limit": formatting.number(limits.max_entries)},
         field="file",
         code="archive_too_many_entries",
     )

@@ -7,9 +7,9 @@ from django import forms
 from django.contrib.auth import password_validation
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from accounts.models import User
+from core import formatting
 from core.models import CatalogItem, Department, District, FiscalYear
 from core.places import resolve_district
 from core.ruc import validate_ruc
@@ -81,12 +81,8 @@ class SupplierProfileForm(forms.Form):
         codes = list(dict.fromkeys(codes))
         if len(codes) > services.MAX_CATEGORIES:
             raise forms.ValidationError(
-                ngettext(
-                    "Declare at most %(count)d catalog category.",
-                    "Declare at most %(count)d catalog categories.",
-                    services.MAX_CATEGORIES,
-                )
-                % {"count": services.MAX_CATEGORIES},
+                _("Declare at most %(max)s catalog categories.")
+                % {"max": formatting.number(services.MAX_CATEGORIES)},
                 code="too_many",
             )
         malformed = [code for code in codes if not _CODE.fullmatch(code)]

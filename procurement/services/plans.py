@@ -5,7 +5,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Count, Max, Sum
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -43,6 +43,22 @@ def _require_draft(version: PlanVersion) -> None:
         )
 
 
+def _audit_value(field: str, value: Any) -> Any:
+    """An item field as the audit trail stores it: the catalog item by its code."""
+    if field == "catalog_item":
+        return getattr(value, "pk", value)
+    if isinstance(value, Decimal):
+        return value.quantize(Decimal("0.01"))  # as the column stores it: 100 -> 100.00
+    return value
+
+
+def _item_record(item: PlanItem) -> dict[str, Any]:
+    """What an audit entry says about one item: its number and every field's value."""
+    return {"item": item.reference} | {
+        field: _audit_value(field, getattr(item, field)) for field in ITEM_FIELDS
+    }
+
+
 def _locked(version: PlanVersion) -> PlanVersion:
     """Re-read the version under a row lock, so concurrent edits and publications queue."""
     return (
@@ -78,49 +94,83 @@ def create_plan(actor, entity: Entity, year: int) -> PlanVersion:
             code="plan_exists",
         )
     version = PlanVersion.objects.create(plan=plan, entity=entity, number=0)
-    audit.record(actor, "plan.created", plan, {"entity": entity.ruc, "year": year})
+    audit.record(
+        actor,
+        "plan.created",
+        plan,
+        {"entity": entity.ruc, "year": year, "draft": version.pk, "version": version.number},
+    )
     return version
 
 
 @transaction.atomic
 def add_item(actor, version: PlanVersion, data: dict[str, Any]) -> PlanItem:
+    """Add an item to a draft version (a published version never changes); audited on the
+    version with every value of the new item."""
     require_entity_staff(actor, version)
     version = _locked(version)
     _require_draft(version)
     values = {field: data[field] for field in ITEM_FIELDS}
-    return PlanItem.objects.create(
+    item = PlanItem.objects.create(
         version=version,
         entity_id=version.entity_id,
         reference=_next_reference(version.plan),
         **values,
     )
+    audit.record(actor, "plan.item_added", version, _item_record(item))
+    return item
 
 
 @transaction.atomic
 def update_item(actor, item: PlanItem, data: dict[str, Any]) -> PlanItem:
+    """Change an item of a draft version; audited on the version with the before and after
+    values of the fields that changed (saving an unchanged item writes nothing)."""
     require_entity_staff(actor, item)
-    _require_draft(_locked(item.version))
+    version = _locked(item.version)
+    _require_draft(version)
+    stored = PlanItem.objects.select_for_update().get(pk=item.pk)
+    changes = {}
     for field in ITEM_FIELDS:
+        before = _audit_value(field, getattr(stored, field))
+        after = _audit_value(field, data[field])
+        if before != after:
+            changes[field] = {"before": before, "after": after}
         setattr(item, field, data[field])
-    item.save()
+    if changes:
+        item.save()
+        audit.record(
+            actor, "plan.item_changed", version, {"item": item.reference, "changes": changes}
+        )
     return item
 
 
 @transaction.atomic
 def delete_item(actor, item: PlanItem) -> None:
+    """Delete an item of a draft version; audited on the version with what was deleted."""
     require_entity_staff(actor, item)
-    _require_draft(_locked(item.version))
-    item.delete()
+    version = _locked(item.version)
+    _require_draft(version)
+    stored = PlanItem.objects.select_for_update().get(pk=item.pk)
+    audit.record(actor, "plan.item_deleted", version, _item_record(stored))
+    stored.delete()
 
 
 @transaction.atomic
-def import_items(actor, version: PlanVersion, rows: list[dict[str, Any]], *, replace: bool) -> int:
-    """Load validated rows into a draft in one go: all of them or, on any failure, none."""
+def import_items(
+    actor,
+    version: PlanVersion,
+    rows: list[dict[str, Any]],
+    *,
+    replace: bool,
+    file_sha256: str,
+) -> int:
+    """Load validated rows into a draft in one go: all of them or, on any failure, none.
+    One audit entry sums up the load: rows, their total value, the items it replaced and the
+    SHA-256 of the file they came from."""
     require_entity_staff(actor, version)
     version = _locked(version)
     _require_draft(version)
-    if replace:
-        version.items.all().delete()
+    replaced = version.items.all().delete()[0] if replace else 0
     first = _next_reference(version.plan)
     PlanItem.objects.bulk_create(
         [
@@ -134,7 +184,18 @@ def import_items(actor, version: PlanVersion, rows: list[dict[str, Any]], *, rep
         ],
         batch_size=2000,
     )
-    audit.record(actor, "plan.items_imported", version, {"rows": len(rows), "replace": replace})
+    audit.record(
+        actor,
+        "plan.items_imported",
+        version,
+        {
+            "rows": len(rows),
+            "total_value": sum((row["estimated_value"] for row in rows), Decimal(0)),
+            "file_sha256": file_sha256,
+            "replace": replace,
+            "replaced_items": replaced,
+        },
+    )
     return len(rows)
 
 
@@ -263,7 +324,12 @@ def start_modification(actor, plan: ProcurementPlan) -> PlanVersion:
         item.pk = None
         item.version = draft
     PlanItem.objects.bulk_create(items, batch_size=2000)
-    audit.record(actor, "plan.modification_started", draft, {"from_version": current.number})
+    audit.record(
+        actor,
+        "plan.modification_started",
+        draft,
+        {"version": draft.number, "from_version": current.number, "items_copied": len(items)},
+    )
     return draft
 
 
@@ -274,7 +340,18 @@ def discard_draft(actor, version: PlanVersion) -> None:
     version = _locked(version)
     _require_draft(version)
     plan = version.plan
-    audit.record(actor, "plan.draft_discarded", version, {"version": version.number})
+    items = version.items.aggregate(count=Count("pk"), total=Sum("estimated_value"))
+    audit.record(
+        actor,
+        "plan.draft_discarded",
+        version,
+        {
+            "version": version.number,
+            "items": items["count"],
+            "total_value": items["total"] or Decimal(0),
+            "plan_deleted": not plan.versions.exclude(pk=version.pk).exists(),
+        },
+    )
     version.delete()
     if not plan.versions.exists():
         plan.delete()

@@ -139,6 +139,7 @@ def plan_upload(request, version_id):
             version,
             result.rows,
             replace=form.cleaned_data["mode"] == PlanUploadForm.REPLACE,
+            file_sha256=result.sha256,
         )
     except DomainError as error:
         error.add_to(form)

@@ -7,10 +7,9 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from accounts.permissions import require_supplier_user
-from core import audit
+from core import audit, formatting
 from core.errors import DomainError
 from core.models import FiscalYear
 
@@ -50,12 +49,8 @@ def update_profile(
     categories = list(categories)
     if len(categories) > MAX_CATEGORIES:
         raise DomainError(
-            ngettext(
-                "Declare at most %(count)d catalog category.",
-                "Declare at most %(count)d catalog categories.",
-                MAX_CATEGORIES,
-            )
-            % {"count": MAX_CATEGORIES},
+            _("Declare at most %(max)s catalog categories.")
+            % {"max": formatting.number(MAX_CATEGORIES)},
             code="too_many_categories",
             field="categories",
         )

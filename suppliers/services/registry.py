@@ -7,11 +7,11 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.permissions import is_admin
-from core import audit
+from core import audit, formatting
 from core.errors import DomainError
 from core.models import FiscalYear, round_uit
 
@@ -163,7 +163,7 @@ def _check_ruc_claimable(supplier: Supplier) -> None:
                 "not yours, you can register the RUC from %(moment)s, when that unconfirmed "
                 "claim lapses, or ask the portal's administrators."
             )
-            % {"moment": formats.date_format(lapses_at, "SHORT_DATETIME_FORMAT")},
+            % {"moment": formatting.moment(lapses_at)},
             code="ruc_claim_pending",
             field="ruc",
         )

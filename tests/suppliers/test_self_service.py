@@ -57,7 +57,7 @@ def test_my_account_leads_a_user_to_its_supplier_and_shows_private_figures(
     assert client.get("/proveedores/mi-cuenta/").url == url(supplier)
     page = client.get(url(supplier))
     assert page.status_code == 200
-    assert "123457" in page.content.decode()  # declared figures: only for its users
+    assert "123\xa0457,00" in page.content.decode()  # declared figures: only for its users
 
 
 def test_the_account_page_is_only_for_the_suppliers_users(client, supplier, outsider):
