@@ -3,15 +3,19 @@ it comes for, by keyboard and mouse, against a live server. No browser is ever d
 `make test` installs Debian's chromium when it can."""
 
 import os
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from django.db import connections
+from django.utils import timezone
 
+from core.workdays import WorkingCalendar
 from tests.factories import (
     TEST_PASSWORD,
     SupplierFactory,
+    lp_calendar,
     process_from_plan,
     publish_with_lp_calendar,
     published_plan,
@@ -114,4 +118,34 @@ def test_a_visitor_and_a_supplier_use_the_portal_in_a_browser(live_server, brows
     page.wait_for_load_state()
     assert _query(lambda: process.participants.filter(supplier=supplier).exists())
     assert "participante" in page.locator("body").inner_text()
+    context.close()
+
+
+def test_staff_keep_their_calendar_dates_in_spanish_in_a_browser(live_server, browser):
+    """The Spanish calendar form once rendered "26/11/2026" in date inputs: the browser
+    showed empty fields and re-saving lost every date."""
+    from procurement.services import processes
+
+    version, staff = published_plan(
+        items=[{"catalog_item": "43211503", "estimated_value": Decimal("450000")}]
+    )
+    process = process_from_plan(staff, version)
+    call = WorkingCalendar().next_working_day(timezone.localdate() + timedelta(days=3))
+    processes.set_calendar(staff, process, lp_calendar(call))
+    context = browser.new_context(locale="es-PE")
+    page = context.new_page()
+    _log_in(page, live_server.url, staff.email)
+    page.goto(f"{live_server.url}/gestion/procesos/{process.pk}/")
+    assert page.locator("html").get_attribute("lang") == "es"
+    call_start = page.locator("input[name=convocatoria_start]")
+    # What the browser holds, not just the HTML: an invalid value would read as "".
+    assert call_start.input_value() == call.isoformat()
+    values = page.locator("input[type=date]").evaluate_all("inputs => inputs.map(i => i.value)")
+    assert values and all(values), values
+    # Save the form unchanged: it goes through and the dates stay as they were.
+    page.get_by_role("button", name="Guardar el calendario").click()
+    page.wait_for_load_state()
+    assert "Calendario guardado" in page.locator("body").inner_text()
+    stored = _query(lambda: dict(process.stages.values_list("stage", "start")))
+    assert stored["convocatoria"] == call
     context.close()
