@@ -12,6 +12,7 @@ from core import formatting
 from core.codelists import SizeClass, Stage
 from suppliers.models import Supplier
 
+from . import sme
 from .models import (
     Entity,
     PlanItem,
@@ -77,12 +78,11 @@ def planned_sme_summary(year: int) -> dict:
             reserved=Sum("sme_reserved_value"),
         )
     )
-    eligible = totals["eligible"] or 0
     return {
         "year": year,
         "plans": totals["plans"],
         "compliant": totals["compliant"],
-        "share": (totals["reserved"] / eligible) if eligible else None,
+        "share": sme.ratio(totals["reserved"] or sme.ZERO, totals["eligible"] or sme.ZERO),
     }
 
 
@@ -90,18 +90,13 @@ def planned_sme_summary(year: int) -> dict:
 
 
 def published_versions(plan: ProcurementPlan):
-    return plan.versions.filter(status=PlanVersion.Status.PUBLISHED).order_by("number")
+    return plan.versions.published().order_by("number")
 
 
-def plans_in_force():
-    """One row per published plan: its latest published version (the version in force)."""
-    latest = (
-        PlanVersion.objects.filter(plan=OuterRef("plan"), status=PlanVersion.Status.PUBLISHED)
-        .order_by("-number")
-        .values("pk")[:1]
-    )
+def plans_in_force(on: date | None = None):
+    """One row per published plan: its version in force (on the date, if given)."""
     return (
-        PlanVersion.objects.filter(status=PlanVersion.Status.PUBLISHED, pk=Subquery(latest))
+        PlanVersion.objects.in_force(on)
         .select_related(
             "plan__entity__sector",
             "plan__entity__ubigeo__province__department",

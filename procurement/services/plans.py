@@ -1,7 +1,6 @@
 """Everything that changes an annual procurement plan (PAC)."""
 
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -20,7 +19,7 @@ from notifications.models import EventKind
 
 from ..models import Entity, PlanItem, PlanVersion, ProcurementPlan
 from ..rules import MAX_PLAN_TOTAL, date_window, plan_published_late
-from ..sme import version_share
+from ..sme import record_snapshot, version_share
 
 ITEM_FIELDS = (
     "object_type",
@@ -165,11 +164,7 @@ def publish_version(
         )
     if version.is_modification and not reason.strip():
         raise DomainError(_("A modification must state its reason."), field="reason")
-    previous = (
-        version.plan.versions.filter(status=PlanVersion.Status.PUBLISHED)
-        .order_by("-number")
-        .first()
-    )
+    previous = version.plan.versions.in_force().first()
     if previous and approval_date < previous.approval_date:
         raise DomainError(
             _("A modification cannot be approved before the version it modifies (%(date)s).")
@@ -202,14 +197,7 @@ def publish_version(
     version.published_at = timezone.now()
     version.published_by = actor
     version.published_late = plan_published_late(approval_date, today, calendar())
-    version.total_value = share.total_value
-    version.sme_eligible_value = share.eligible_value
-    version.sme_reserved_value = share.reserved_value
-    version.sme_share = (
-        share.share.quantize(Decimal("0.000001")) if share.share is not None else None
-    )
-    version.sme_compliant = share.compliant
-    version.sme_min_share = share.minimum
+    record_snapshot(version, share)
     version.save()
     summary = {
         "entity": version.plan.entity.ruc,
@@ -234,7 +222,7 @@ def start_modification(actor, plan: ProcurementPlan) -> PlanVersion:
     ProcurementPlan.objects.select_for_update().get(pk=plan.pk)
     if plan.versions.filter(status=PlanVersion.Status.DRAFT).exists():
         raise DomainError(_("This plan already has a draft; publish or discard it first."))
-    current = plan.versions.filter(status=PlanVersion.Status.PUBLISHED).order_by("-number").first()
+    current = plan.versions.in_force().first()
     if current is None:
         raise DomainError(_("Publish the plan before modifying it."))
     draft = PlanVersion.objects.create(

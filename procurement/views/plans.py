@@ -74,7 +74,8 @@ def plan_detail(request, ruc, year):
         raise Http404(
             _("There is no published version %(number)s of this plan.") % {"number": wanted}
         )
-    version = by_number.get(wanted, versions[-1])
+    in_force = plan.versions.in_force().get()
+    version = by_number.get(wanted, in_force)
     item_filter = PlanItemFilter(request.GET, queryset=plan_items(version))
     if request.GET.get("format") == "csv":
         if (bad := invalid_export(item_filter)) is not None:
@@ -107,7 +108,7 @@ def plan_detail(request, ruc, year):
         "plan": plan,
         "version": version,
         "versions": versions,
-        "in_force": versions[-1],
+        "in_force": in_force,
         "share": version_share(version),
         "filter": item_filter,
         "page": page,
