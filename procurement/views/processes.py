@@ -15,14 +15,8 @@ from .. import document_store
 from ..calendar_rules import stage_progress
 from ..exports import csv_response
 from ..filters import ProcessFilter
-from ..models import ProcessStatus
-from ..queries import (
-    calendar_amendments,
-    closing_change,
-    public_documents,
-    public_processes,
-    viewable_processes,
-)
+from ..models import ProcessDocument, ProcessStatus, ProcurementProcess
+from ..queries import calendar_amendments, closing_change, public_processes
 from ..services import participation
 
 logger = logging.getLogger(__name__)
@@ -51,7 +45,7 @@ def process_list(request):
 
 def process_detail(request, identifier):
     process = get_object_or_404(
-        viewable_processes().select_related(
+        ProcurementProcess.objects.public().select_related(
             "entity__ubigeo__province__department", "delivery_ubigeo"
         ),
         identifier=identifier,
@@ -63,7 +57,7 @@ def process_detail(request, identifier):
         "amendments": calendar_amendments(process),
         "items": process.items.select_related("catalog_item"),
         "history": process.history.select_related("actor"),
-        "documents": public_documents()
+        "documents": ProcessDocument.objects.public()
         .filter(process=process)
         .select_related("replaces")
         .order_by("published_at", "id"),
@@ -103,7 +97,9 @@ def _supplier_context(request, process) -> dict:
 def process_document(request, identifier, document_id):
     """Download a published document (as an attachment: never rendered by the browser), only
     while its file still has the SHA-256 the page publishes."""
-    document = get_object_or_404(public_documents(), pk=document_id, process__identifier=identifier)
+    document = get_object_or_404(
+        ProcessDocument.objects.public(), pk=document_id, process__identifier=identifier
+    )
     try:
         handle = document_store.open_verified(document.file.name, document.sha256)
     except document_store.DocumentUnavailable as error:
