@@ -11,9 +11,8 @@ from accounts import permissions
 from core.filtering import filter_status, invalid_export
 from suppliers.models import Supplier
 
-from .. import document_store
+from .. import document_store, exports
 from ..calendar_rules import stage_progress
-from ..exports import csv_response
 from ..filters import ProcessFilter
 from ..models import ProcessDocument, ProcessStatus, ProcurementProcess
 from ..queries import calendar_amendments, closing_change, public_processes
@@ -27,15 +26,7 @@ def process_list(request):
     if request.GET.get("format") == "csv":
         if (bad := invalid_export(process_filter)) is not None:
             return bad
-        rows = (
-            (p.identifier, p.entity.ruc, p.entity.name, p.get_procedure_type_display(), p.get_object_type_display(),
-             p.description, p.estimated_value, p.get_status_display(), "si" if p.sme_only else "no",
-             p.call_date or "")
-            for p in process_filter.qs.iterator(chunk_size=2000)
-        )  # fmt: skip
-        header = ["nomenclatura", "ruc_entidad", "entidad", "procedimiento", "objeto", "descripcion",
-                  "valor_estimado", "estado", "solo_mype", "fecha_convocatoria"]  # fmt: skip
-        return csv_response("procesos.csv", header, rows)
+        return exports.PROCESSES.response(process_filter.qs)
     page = Paginator(process_filter.qs, 25).get_page(request.GET.get("page"))
     context = {"filter": process_filter, "page": page}
     return render(
