@@ -1,11 +1,19 @@
-"""CSV exports, streamed row by row so large exports use little memory."""
+"""CSV exports: one declarative spec per export (its columns: header, accessor, kind), written
+by the one safe writer and streamed row by row so large exports use little memory. The header
+names are a public interface (people's scripts read them): the specs below are the only place
+they are written, for the CSV views today and the API and OCDS mappings later."""
 
 import csv
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
+from typing import Any
 
+from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
+from django.utils import timezone
 
 # A spreadsheet reads a cell that starts with one of these as a formula (=HYPERLINK(...)).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -55,3 +63,120 @@ def csv_response(
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+# --- Export specs -----------------------------------------------------------------------------
+
+
+class Kind(StrEnum):
+    """How a column's value is written (the same for every export, so every file agrees)."""
+
+    TEXT = "text"  # as is; empty when missing
+    CODE = "code"  # a stored code (e.g. LP), language-independent
+    LABEL = "label"  # the display label of a choice field, in the active language
+    NUMBER = "number"  # machine-readable: 1234.50, never grouped or localised
+    DATE = "date"  # ISO date; a moment becomes its date in Lima
+    FLAG = "flag"  # si / no
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    accessor: str | Callable[[Any], Any]  # a dotted attribute path, or a function of the row
+    kind: Kind = Kind.TEXT
+
+    def value(self, row) -> Any:
+        if callable(self.accessor):
+            value = self.accessor(row)
+        else:
+            *path, name = self.accessor.split(".")
+            for step in path:
+                row = getattr(row, step)
+            value = (
+                getattr(row, f"get_{name}_display")()
+                if self.kind == Kind.LABEL
+                else getattr(row, name)
+            )
+        return _written(value, self.kind)
+
+
+def _written(value, kind: Kind):
+    if value is None:
+        return "no" if kind == Kind.FLAG else ""
+    if kind == Kind.FLAG:
+        return "si" if value else "no"
+    if kind == Kind.DATE and isinstance(value, datetime):
+        return timezone.localdate(value)
+    return value
+
+
+@dataclass(frozen=True)
+class ExportSpec:
+    name: str
+    columns: tuple[Column, ...]
+
+    @property
+    def header(self) -> list[str]:
+        return [column.header for column in self.columns]
+
+    def row(self, obj) -> list:
+        return [column.value(obj) for column in self.columns]
+
+    def rows(self, queryset: QuerySet) -> Iterable[list]:
+        return (self.row(obj) for obj in queryset.iterator(chunk_size=2000))
+
+    def response(self, queryset: QuerySet, filename: str | None = None) -> StreamingHttpResponse:
+        return csv_response(filename or f"{self.name}.csv", self.header, self.rows(queryset))
+
+
+PROCESSES = ExportSpec(
+    "procesos",
+    (
+        Column("nomenclatura", "identifier"),
+        Column("ruc_entidad", "entity.ruc"),
+        Column("entidad", "entity.name"),
+        Column("procedimiento", "procedure_type", Kind.LABEL),
+        Column("objeto", "object_type", Kind.LABEL),
+        Column("descripcion", "description"),
+        Column("valor_estimado", "estimated_value", Kind.NUMBER),
+        Column("estado", "status", Kind.LABEL),
+        Column("solo_mype", "sme_only", Kind.FLAG),
+        # The start of the call stage (queries.call_date, annotated by queries.public_processes).
+        Column("fecha_convocatoria", "call_date", Kind.DATE),
+    ),
+)
+
+PLANS = ExportSpec(
+    "planes",
+    (
+        Column("ruc", "plan.entity.ruc"),
+        Column("entidad", "plan.entity.name"),
+        Column("anio", "plan.fiscal_year_id", Kind.NUMBER),
+        Column("version", "number", Kind.NUMBER),
+        Column("fecha_aprobacion", "approval_date", Kind.DATE),
+        Column("fecha_publicacion", "published_at", Kind.DATE),
+        Column("valor_total", "total_value", Kind.NUMBER),
+        Column("valor_elegible_mype", "sme_eligible_value", Kind.NUMBER),
+        Column("valor_reservado_mype", "sme_reserved_value", Kind.NUMBER),
+        Column("cuota_mype", "sme_share", Kind.NUMBER),
+        Column("cumple_40", "sme_compliant", Kind.FLAG),
+        Column("publicado_tarde", "published_late", Kind.FLAG),
+    ),
+)
+
+PLAN_ITEMS = ExportSpec(
+    "pac",
+    (
+        Column("item", "reference", Kind.NUMBER),
+        Column("objeto", "object_type", Kind.LABEL),
+        Column("codigo_catalogo", "catalog_item_id", Kind.CODE),
+        Column("nombre_catalogo", "catalog_item.name_es"),
+        Column("descripcion", "description"),
+        Column("cantidad", "quantity", Kind.NUMBER),
+        Column("unidad", "unit"),
+        Column("valor_estimado", "estimated_value", Kind.NUMBER),
+        Column("tipo_procedimiento", "procedure_type", Kind.CODE),
+        Column("mes", "planned_month", Kind.NUMBER),
+        Column("reservado_mype", "sme_reserved", Kind.FLAG),
+    ),
+)

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Count, Exists, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext
@@ -12,11 +12,11 @@ from core import formatting
 from core.codelists import SizeClass, Stage
 from suppliers.models import Supplier
 
+from . import sme
 from .models import (
     Entity,
     PlanItem,
     PlanVersion,
-    ProcessDocument,
     ProcessItem,
     ProcessStage,
     ProcessStatus,
@@ -77,12 +77,11 @@ def planned_sme_summary(year: int) -> dict:
             reserved=Sum("sme_reserved_value"),
         )
     )
-    eligible = totals["eligible"] or 0
     return {
         "year": year,
         "plans": totals["plans"],
         "compliant": totals["compliant"],
-        "share": (totals["reserved"] / eligible) if eligible else None,
+        "share": sme.ratio(totals["reserved"] or sme.ZERO, totals["eligible"] or sme.ZERO),
     }
 
 
@@ -90,18 +89,13 @@ def planned_sme_summary(year: int) -> dict:
 
 
 def published_versions(plan: ProcurementPlan):
-    return plan.versions.filter(status=PlanVersion.Status.PUBLISHED).order_by("number")
+    return plan.versions.published().order_by("number")
 
 
-def plans_in_force():
-    """One row per published plan: its latest published version (the version in force)."""
-    latest = (
-        PlanVersion.objects.filter(plan=OuterRef("plan"), status=PlanVersion.Status.PUBLISHED)
-        .order_by("-number")
-        .values("pk")[:1]
-    )
+def plans_in_force(on: date | None = None):
+    """One row per published plan: its version in force (on the date, if given)."""
     return (
-        PlanVersion.objects.filter(status=PlanVersion.Status.PUBLISHED, pk=Subquery(latest))
+        PlanVersion.objects.in_force(on)
         .select_related(
             "plan__entity__sector",
             "plan__entity__ubigeo__province__department",
@@ -209,9 +203,10 @@ def version_diff(old: PlanVersion, new: PlanVersion) -> VersionDiff:
 
 
 def public_processes():
-    """Processes the public can see: everything but drafts."""
+    """Published processes as lists, exports and the home page show them (drafts whose bases
+    were published in advance are not listed: see ProcurementProcess.objects.public())."""
     return (
-        ProcurementProcess.objects.exclude(status=ProcessStatus.DRAFT)
+        ProcurementProcess.objects.published()
         .select_related("entity")
         .annotate(call_date=call_date())
         .order_by("-published_at", "-id")
@@ -223,28 +218,6 @@ def call_date():
     of the call stage of its calendar (not the moment the record was published)."""
     return Subquery(
         ProcessStage.objects.filter(process=OuterRef("pk"), stage=Stage.CALL).values("start")[:1]
-    )
-
-
-def _advance_published():
-    return ProcessDocument.objects.filter(
-        process=OuterRef("pk"), kind=ProcessDocument.Kind.DRAFT_BASES
-    )
-
-
-def viewable_processes():
-    """Process pages anyone may open: every published process, and drafts whose draft bases
-    were published in advance (prepublicación) so that suppliers can comment on them."""
-    return ProcurementProcess.objects.filter(
-        ~Q(status=ProcessStatus.DRAFT) | Exists(_advance_published())
-    )
-
-
-def public_documents():
-    """Documents anyone may download: those of published processes, and advance-published
-    draft bases of drafts (the draft's other documents stay private until the call)."""
-    return ProcessDocument.objects.filter(
-        ~Q(process__status=ProcessStatus.DRAFT) | Q(kind=ProcessDocument.Kind.DRAFT_BASES)
     )
 
 

@@ -16,6 +16,16 @@ from core.codelists import ObjectType
 
 ELIGIBLE_OBJECTS = (ObjectType.GOODS, ObjectType.SERVICES)
 ZERO = Decimal("0")
+# A published version records its share with this precision (PlanVersion.sme_share).
+SHARE_PLACES = Decimal("0.000001")
+
+
+def ratio(reserved_value: Decimal, eligible_value: Decimal) -> Decimal | None:
+    """Reserved / eligible value: the SME share of one plan or of many plans summed, or None
+    when nothing is eligible."""
+    if not eligible_value:
+        return None
+    return reserved_value / eligible_value
 
 
 @dataclass(frozen=True)
@@ -28,9 +38,7 @@ class SmeShare:
     @property
     def share(self) -> Decimal | None:
         """Reserved / eligible, or None when nothing in the plan is eligible."""
-        if not self.eligible_value:
-            return None
-        return self.reserved_value / self.eligible_value
+        return ratio(self.reserved_value, self.eligible_value)
 
     @property
     def compliant(self) -> bool:
@@ -95,3 +103,33 @@ def version_share(version) -> SmeShare:
         )
     minimum = version.plan.fiscal_year.sme_reserved_min_share
     return planned_share(version.items.all(), minimum)
+
+
+# PlanVersion fields holding the figures recorded at publication, in the order snapshot() gives.
+SNAPSHOT_FIELDS = (
+    "total_value",
+    "sme_eligible_value",
+    "sme_reserved_value",
+    "sme_share",
+    "sme_compliant",
+    "sme_min_share",
+)
+
+
+def snapshot(share: SmeShare) -> dict:
+    """The figures a version records when it is published, keyed by PlanVersion field: what
+    version_share reads back afterwards, and what lists, exports and national totals sum."""
+    return {
+        "total_value": share.total_value,
+        "sme_eligible_value": share.eligible_value,
+        "sme_reserved_value": share.reserved_value,
+        "sme_share": share.share.quantize(SHARE_PLACES) if share.share is not None else None,
+        "sme_compliant": share.compliant,
+        "sme_min_share": share.minimum,
+    }
+
+
+def record_snapshot(version, share: SmeShare) -> None:
+    """Set a version's publication snapshot (the caller saves it)."""
+    for field, value in snapshot(share).items():
+        setattr(version, field, value)

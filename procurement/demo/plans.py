@@ -13,7 +13,7 @@ from core.workdays import WorkingCalendar
 
 from ..models import Entity, PlanItem, PlanVersion, ProcurementPlan
 from ..rules import plan_published_late, procedures_for
-from ..sme import planned_shares_by_version
+from ..sme import SNAPSHOT_FIELDS, planned_shares_by_version, record_snapshot
 from .names import SME_FAMILIES
 
 BATCH = 5000
@@ -275,26 +275,11 @@ class PlanBuilder:
         )
         for version in versions:
             share = shares[version.pk]
-            version.total_value = share.total_value
-            version.sme_eligible_value = share.eligible_value
-            version.sme_reserved_value = share.reserved_value
-            version.sme_share = (
-                share.share.quantize(Decimal("0.000001")) if share.share is not None else None
-            )
-            version.sme_compliant = share.compliant
-            version.sme_min_share = share.minimum
+            record_snapshot(version, share)
             if not share.compliant:
                 version.sme_justification = self.rng.choice(JUSTIFICATIONS)
         PlanVersion.objects.bulk_update(
             versions,
-            [
-                "total_value",
-                "sme_eligible_value",
-                "sme_reserved_value",
-                "sme_share",
-                "sme_compliant",
-                "sme_min_share",
-                "sme_justification",
-            ],
+            [*SNAPSHOT_FIELDS, "sme_justification"],
             batch_size=2000,
         )

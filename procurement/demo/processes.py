@@ -209,13 +209,13 @@ class ProcessBuilder:
         """Free items of the plan in force per (entity, year), and the working day from which
         a process may use them (after that version's publication)."""
         latest: dict[tuple[int, int], tuple[int, int, date]] = {}
-        versions = PlanVersion.objects.filter(
-            status=PlanVersion.Status.PUBLISHED, plan__fiscal_year__in=self.years
-        ).values_list("pk", "plan__entity_id", "plan__fiscal_year_id", "number", "published_at")
+        versions = (
+            PlanVersion.objects.in_force()
+            .filter(plan__fiscal_year__in=self.years)
+            .values_list("pk", "plan__entity_id", "plan__fiscal_year_id", "number", "published_at")
+        )
         for pk, entity, year, number, published in versions:
-            key = (entity, year)
-            if key not in latest or number > latest[key][1]:
-                latest[key] = (pk, number, published.astimezone(self.lima).date())
+            latest[(entity, year)] = (pk, number, published.astimezone(self.lima).date())
         in_force = {pk: key for key, (pk, _n, _p) in latest.items()}
         self.plan_from = {
             key: self.workdays.on_or_before(published) + 1

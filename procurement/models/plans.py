@@ -2,6 +2,7 @@
 versions (0 = the approved plan, 1.. = modifications). Every version keeps a full copy of
 its items, so any published version stays readable and any two can be compared."""
 
+from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
@@ -36,6 +37,21 @@ class ProcurementPlan(models.Model):
 
     def __str__(self) -> str:
         return f"PAC {self.fiscal_year_id} · {self.entity}"
+
+
+class PlanVersionQuerySet(models.QuerySet):
+    def published(self):
+        return self.filter(status=PlanVersion.Status.PUBLISHED)
+
+    def in_force(self, on: date | None = None):
+        """The one definition of "the plan version in force": for each plan, its published
+        version with the highest number, counting only versions published by the end of day
+        `on` (Lima time) when a date is given. A draft is never in force; one row per plan."""
+        candidates = PlanVersion.objects.published()
+        if on is not None:
+            candidates = candidates.filter(published_at__date__lte=on)
+        latest = candidates.filter(plan=models.OuterRef("plan")).order_by("-number").values("pk")
+        return self.published().filter(pk=models.Subquery(latest[:1]))
 
 
 class PlanVersion(models.Model):
@@ -82,6 +98,8 @@ class PlanVersion(models.Model):
         null=True,
         blank=True,
     )
+
+    objects = PlanVersionQuerySet.as_manager()
 
     class Meta:
         ordering = ["plan", "number"]

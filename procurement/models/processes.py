@@ -38,6 +38,28 @@ def process_identifier(
     return f"{procedure_type}-SM-{sequence}-{year}-{entity_acronym}-{call_number}"
 
 
+def _published(prefix: str = "") -> models.Q:
+    """A process that has been called: a draft is the entity's business until then."""
+    return ~models.Q(**{f"{prefix}status": ProcessStatus.DRAFT})
+
+
+class ProcurementProcessQuerySet(models.QuerySet):
+    def published(self):
+        """Public processes past their call (every status but draft): what the public lists,
+        exports, counts and takes part in."""
+        return self.filter(_published())
+
+    def public(self):
+        """The one definition of a process the public may see: every published process, and
+        a draft whose draft bases were published in advance (prepublicación), so that
+        suppliers can comment on them. Of such a draft only those bases are public
+        (ProcessDocument.objects.public()); it is not listed until it is called."""
+        advance_bases = ProcessDocument.objects.filter(
+            process=models.OuterRef("pk"), kind=ProcessDocument.Kind.DRAFT_BASES
+        )
+        return self.filter(_published() | models.Exists(advance_bases))
+
+
 class ProcurementProcess(models.Model):
     entity = models.ForeignKey(
         Entity, models.PROTECT, related_name="processes", verbose_name=_("entity")
@@ -92,6 +114,8 @@ class ProcurementProcess(models.Model):
     integrated_bases_published_at = models.DateTimeField(
         _("integrated bases published"), null=True, blank=True
     )
+
+    objects = ProcurementProcessQuerySet.as_manager()
 
     class Meta:
         ordering = ["-published_at", "-id"]
@@ -224,6 +248,15 @@ def _document_path(instance, filename: str) -> str:
     return name_for(instance.sha256, filename.rsplit(".", 1)[-1].lower())
 
 
+class ProcessDocumentQuerySet(models.QuerySet):
+    def public(self):
+        """Documents anyone may download: those of published processes, and the draft bases a
+        draft published in advance (its other documents stay private until the call)."""
+        return self.filter(
+            _published("process__") | models.Q(kind=ProcessDocument.Kind.DRAFT_BASES)
+        )
+
+
 class ProcessDocument(models.Model):
     """A published document of a process. Immutable: a correction is a new document that
     points to the one it replaces (on PostgreSQL a trigger refuses UPDATE and DELETE). Its
@@ -257,6 +290,8 @@ class ProcessDocument(models.Model):
     amendment_reason = models.TextField(_("reason for the amendment"), blank=True)
     published_at = models.DateTimeField(_("published"))
     published_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+")
+
+    objects = ProcessDocumentQuerySet.as_manager()
 
     class Meta:
         ordering = ["process", "published_at", "id"]

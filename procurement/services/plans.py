@@ -20,7 +20,7 @@ from notifications.models import EventKind
 
 from ..models import Entity, PlanItem, PlanVersion, ProcurementPlan
 from ..rules import MAX_PLAN_TOTAL, date_window, plan_published_late
-from ..sme import version_share
+from ..sme import record_snapshot, version_share
 
 ITEM_FIELDS = (
     "object_type",
@@ -239,11 +239,7 @@ def publish_version(
         raise DomainError(
             _("A modification must state its reason."), field="reason", code="reason_required"
         )
-    previous = (
-        version.plan.versions.filter(status=PlanVersion.Status.PUBLISHED)
-        .order_by("-number")
-        .first()
-    )
+    previous = version.plan.versions.in_force().first()
     if previous and approval_date < previous.approval_date:
         raise DomainError(
             _("A modification cannot be approved before the version it modifies (%(date)s).")
@@ -279,14 +275,7 @@ def publish_version(
     version.published_at = timezone.now()
     version.published_by = actor
     version.published_late = plan_published_late(approval_date, today, calendar())
-    version.total_value = share.total_value
-    version.sme_eligible_value = share.eligible_value
-    version.sme_reserved_value = share.reserved_value
-    version.sme_share = (
-        share.share.quantize(Decimal("0.000001")) if share.share is not None else None
-    )
-    version.sme_compliant = share.compliant
-    version.sme_min_share = share.minimum
+    record_snapshot(version, share)
     version.save()
     summary = {
         "entity": version.plan.entity.ruc,
@@ -313,7 +302,7 @@ def start_modification(actor, plan: ProcurementPlan) -> PlanVersion:
         raise DomainError(
             _("This plan already has a draft; publish or discard it first."), code="draft_exists"
         )
-    current = plan.versions.filter(status=PlanVersion.Status.PUBLISHED).order_by("-number").first()
+    current = plan.versions.in_force().first()
     if current is None:
         raise DomainError(_("Publish the plan before modifying it."), code="plan_not_published")
     draft = PlanVersion.objects.create(

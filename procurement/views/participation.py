@@ -13,14 +13,12 @@ from core.errors import DomainError
 from suppliers.models import Supplier
 
 from ..forms import AnswerForm, ParticipantRegistrationForm, QuestionForm
-from ..models import ProcessStatus, ProcurementProcess, Question
+from ..models import ProcurementProcess, Question
 from ..services import participation
 
 
 def _public_process(identifier) -> ProcurementProcess:
-    return get_object_or_404(
-        ProcurementProcess.objects.exclude(status=ProcessStatus.DRAFT), identifier=identifier
-    )
+    return get_object_or_404(ProcurementProcess.objects.published(), identifier=identifier)
 
 
 def _acting_supplier(request) -> Supplier:

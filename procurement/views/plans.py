@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 
 from core.filtering import filter_status, invalid_export
 
-from ..exports import csv_response
+from .. import exports
 from ..filters import PlanFilter, PlanItemFilter
 from ..models import ProcurementPlan
 from ..queries import plan_items, plans_in_force, published_versions, version_diff
@@ -26,29 +26,7 @@ def plan_list(request):
     if request.GET.get("format") == "csv":
         if (bad := invalid_export(plan_filter)) is not None:
             return bad
-        rows = (
-            (
-                v.plan.entity.ruc,
-                v.plan.entity.name,
-                v.plan.fiscal_year_id,
-                v.number,
-                v.approval_date,
-                v.published_at.date(),
-                v.total_value,
-                v.sme_eligible_value,
-                v.sme_reserved_value,
-                "" if v.sme_share is None else v.sme_share,
-                "si" if v.sme_compliant else "no",
-                "si" if v.published_late else "no",
-            )
-            for v in plan_filter.qs.iterator(chunk_size=2000)
-        )
-        header = [
-            "ruc", "entidad", "anio", "version", "fecha_aprobacion", "fecha_publicacion",
-            "valor_total", "valor_elegible_mype", "valor_reservado_mype", "cuota_mype",
-            "cumple_40", "publicado_tarde",
-        ]  # fmt: skip
-        return csv_response("planes.csv", header, rows)
+        return exports.PLANS.response(plan_filter.qs)
     page = Paginator(plan_filter.qs, 50).get_page(request.GET.get("page"))
     context = {"filter": plan_filter, "page": page}
     return render(request, "procurement/plan_list.html", context, status=filter_status(plan_filter))
@@ -74,40 +52,21 @@ def plan_detail(request, ruc, year):
         raise Http404(
             _("There is no published version %(number)s of this plan.") % {"number": wanted}
         )
-    version = by_number.get(wanted, versions[-1])
+    in_force = plan.versions.in_force().get()
+    version = by_number.get(wanted, in_force)
     item_filter = PlanItemFilter(request.GET, queryset=plan_items(version))
     if request.GET.get("format") == "csv":
         if (bad := invalid_export(item_filter)) is not None:
             return bad
-        rows = (
-            (
-                i.reference,
-                i.get_object_type_display(),
-                i.catalog_item_id,
-                i.catalog_item.name_es,
-                i.description,
-                i.quantity,
-                i.unit,
-                i.estimated_value,
-                i.procedure_type,
-                i.planned_month,
-                "si" if i.sme_reserved else "no",
-            )
-            for i in item_filter.qs.iterator(chunk_size=2000)
-        )
-        header = [
-            "item", "objeto", "codigo_catalogo", "nombre_catalogo", "descripcion", "cantidad",
-            "unidad", "valor_estimado", "tipo_procedimiento", "mes", "reservado_mype",
-        ]  # fmt: skip
-        return csv_response(
-            f"pac-{plan.entity.ruc}-{plan.fiscal_year_id}-v{version.number}.csv", header, rows
+        return exports.PLAN_ITEMS.response(
+            item_filter.qs, f"pac-{plan.entity.ruc}-{plan.fiscal_year_id}-v{version.number}.csv"
         )
     page = Paginator(item_filter.qs, 100).get_page(request.GET.get("page"))
     context = {
         "plan": plan,
         "version": version,
         "versions": versions,
-        "in_force": versions[-1],
+        "in_force": in_force,
         "share": version_share(version),
         "filter": item_filter,
         "page": page,

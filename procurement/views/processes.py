@@ -11,18 +11,11 @@ from core import clock
 from core.filtering import filter_status, invalid_export
 from suppliers.models import Supplier
 
-from .. import document_store
+from .. import document_store, exports
 from ..calendar_rules import stage_progress
-from ..exports import csv_response
 from ..filters import ProcessFilter
-from ..models import ProcessStatus
-from ..queries import (
-    calendar_amendments,
-    closing_change,
-    public_documents,
-    public_processes,
-    viewable_processes,
-)
+from ..models import ProcessDocument, ProcessStatus, ProcurementProcess
+from ..queries import calendar_amendments, closing_change, public_processes
 from ..services import participation
 
 logger = logging.getLogger(__name__)
@@ -33,15 +26,7 @@ def process_list(request):
     if request.GET.get("format") == "csv":
         if (bad := invalid_export(process_filter)) is not None:
             return bad
-        rows = (
-            (p.identifier, p.entity.ruc, p.entity.name, p.get_procedure_type_display(), p.get_object_type_display(),
-             p.description, p.estimated_value, p.get_status_display(), "si" if p.sme_only else "no",
-             p.call_date or "")
-            for p in process_filter.qs.iterator(chunk_size=2000)
-        )  # fmt: skip
-        header = ["nomenclatura", "ruc_entidad", "entidad", "procedimiento", "objeto", "descripcion",
-                  "valor_estimado", "estado", "solo_mype", "fecha_convocatoria"]  # fmt: skip
-        return csv_response("procesos.csv", header, rows)
+        return exports.PROCESSES.response(process_filter.qs)
     page = Paginator(process_filter.qs, 25).get_page(request.GET.get("page"))
     context = {"filter": process_filter, "page": page}
     return render(
@@ -51,7 +36,7 @@ def process_list(request):
 
 def process_detail(request, identifier):
     process = get_object_or_404(
-        viewable_processes().select_related(
+        ProcurementProcess.objects.public().select_related(
             "entity__ubigeo__province__department", "delivery_ubigeo"
         ),
         identifier=identifier,
@@ -63,7 +48,7 @@ def process_detail(request, identifier):
         "amendments": calendar_amendments(process),
         "items": process.items.select_related("catalog_item"),
         "history": process.history.select_related("actor"),
-        "documents": public_documents()
+        "documents": ProcessDocument.objects.public()
         .filter(process=process)
         .select_related("replaces")
         .order_by("published_at", "id"),
@@ -102,7 +87,9 @@ def _supplier_context(request, process) -> dict:
 def process_document(request, identifier, document_id):
     """Download a published document (as an attachment: never rendered by the browser), only
     while its file still has the SHA-256 the page publishes."""
-    document = get_object_or_404(public_documents(), pk=document_id, process__identifier=identifier)
+    document = get_object_or_404(
+        ProcessDocument.objects.public(), pk=document_id, process__identifier=identifier
+    )
     try:
         handle = document_store.open_verified(document.file.name, document.sha256)
     except document_store.DocumentUnavailable as error:

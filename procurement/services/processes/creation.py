@@ -94,11 +94,7 @@ def check_procedure_type(
 
 def _plan_items_in_force(entity: Entity, year: int, ids: list[int]) -> list[PlanItem]:
     version = (
-        PlanVersion.objects.filter(
-            plan__entity=entity, plan__fiscal_year=year, status=PlanVersion.Status.PUBLISHED
-        )
-        .order_by("-number")
-        .first()
+        PlanVersion.objects.filter(plan__entity=entity, plan__fiscal_year=year).in_force().first()
     )
     if version is None:
         raise DomainError(
