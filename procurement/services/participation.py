@@ -278,7 +278,7 @@ def publish_answers(
         announce=False,
         checked_by_stage_service=True,
     )
-    process.answers_published_at = timezone.now()
+    process.answers_published_at = clock.now()
     process.save(update_fields=["answers_published_at"])
     payload = {
         "identifier": process.identifier,
@@ -343,7 +343,7 @@ def publish_integrated_bases(
         announce=False,
         checked_by_stage_service=True,
     )
-    process.integrated_bases_published_at = timezone.now()
+    process.integrated_bases_published_at = clock.now()
     process.save(update_fields=["integrated_bases_published_at"])
     payload = {"identifier": process.identifier, "document": document.pk}
     audit.record(actor, "process.integrated_bases_published", process, payload)
