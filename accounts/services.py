@@ -6,12 +6,11 @@ from django.contrib.auth.tokens import default_token_generator
 from django.core import signing
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
-from core import audit
+from core import audit, clock
 from core.errors import DomainError
 from notifications import events
 from notifications.models import EventKind
@@ -63,7 +62,7 @@ def verify_email(token: str) -> User:
     ):
         raise DomainError(_("This verification link is not valid."))
     if user.email_verified_at is None:
-        user.email_verified_at = timezone.now()
+        user.email_verified_at = clock.now()
         user.is_active = True
         user.save(update_fields=["email_verified_at", "is_active"])
         audit.record(user, "account.email_verified", user)
@@ -101,7 +100,7 @@ def set_password_from_link(user: User, password: str, *, commit: bool = True) ->
     user.set_password(password)
     fields = ["password"]
     if user.email_verified_at is None:
-        user.email_verified_at = timezone.now()
+        user.email_verified_at = clock.now()
         fields.append("email_verified_at")
     if commit:
         user.save(update_fields=fields)

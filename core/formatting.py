@@ -40,6 +40,17 @@ def number(value) -> str:
     return number_format(int(value), force_grouping=True)
 
 
+def quantity(value) -> str:
+    """A quantity of goods or services: up to two decimals, shown only when it has them,
+    grouped thousands: 12500 -> '12 500', 2.5 -> '2,5' in Spanish; '12,500' and '2.5' in
+    English."""
+    if value in (None, ""):
+        return EMPTY
+    rounded = _rounded(value, 2)
+    decimals = max(0, -rounded.normalize().as_tuple().exponent)
+    return number_format(rounded, decimal_pos=decimals, force_grouping=True)
+
+
 def percent(value, decimals: int = 1) -> str:
     """A ratio as a percentage: 0.4213 -> '42,1 %' in Spanish, '42.1 %' in English."""
     if value in (None, ""):

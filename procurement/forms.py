@@ -6,7 +6,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from core.codelists import DirectCause, ObjectType, ProcedureType, Stage
-from core.formatting import money
+from core.formatting import money, number
 from core.idempotency import FormTokenField, IdempotentForm
 from core.models import CatalogItem, Department, FiscalYear
 
@@ -118,7 +118,7 @@ class PlanUploadForm(forms.Form):
         # The limits are checked once, by plan_import.read_plan_file; here they are only said.
         self.fields["file"].help_text = _(
             "Columns as in the template; UTF-8 for CSV; up to %(limit)s and %(items)s items."
-        ) % {"limit": plan_limits().max_megabytes, "items": f"{plan_max_items():,}"}
+        ) % {"limit": plan_limits().max_megabytes, "items": number(plan_max_items())}
 
 
 class PlanPublishForm(forms.Form):

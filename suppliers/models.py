@@ -7,6 +7,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core import clock
 from core.codelists import SizeClass
 from core.models import CatalogItem, District, FiscalYear, SmeRule
 from core.ruc import validate_ruc
@@ -80,7 +81,7 @@ class Supplier(models.Model):
 
     def registry_valid_on(self, day: date | None = None) -> bool:
         """Registry in force on `day` (today by default): an expired registration cannot bid."""
-        day = day or timezone.localdate()
+        day = day or clock.today()
         return self.registry_valid_until is not None and self.registry_valid_until >= day
 
 

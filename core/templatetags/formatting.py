@@ -35,6 +35,12 @@ def number(value):
 
 
 @register.filter
+def quantity(value):
+    """12500 -> '12 500', 2.5 -> '2,5' (Spanish): quantities of goods and services."""
+    return formatting.quantity(value)
+
+
+@register.filter
 def day(value):
     """A date in the language's short format: 26/11/2026 in Spanish."""
     return formatting.day(value)

@@ -6,10 +6,12 @@ Each part draws from its own random stream (seed + part name), so adding a part 
 
 import random
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time, timedelta
 
 from django.db import transaction
+from django.utils import timezone
 
+from core import clock
 from core.models import FiscalYear
 
 from ..models import Entity
@@ -47,6 +49,15 @@ def default_supplier_count(processes: int) -> int:
     return max(1500, processes // 10)
 
 
+def latest_moment(today: date) -> datetime:
+    """The latest instant the demo may date anything: the moment the seed runs when `today`
+    is today (core.clock), the end of `today` otherwise. Nothing seeded happens after the
+    anchor that closes the seed, nor shows on a page as history yet to come."""
+    if today == clock.today():
+        return timezone.localtime(clock.now())  # in Lima, as the demo's own moments
+    return clock.local(today + timedelta(days=1), time(0)) - timedelta(microseconds=1)
+
+
 @transaction.atomic
 def seed(
     *,
@@ -58,13 +69,18 @@ def seed(
     document_files_for_first: int = FILES_FOR_FIRST,
 ) -> DemoReport:
     report = DemoReport()
+    until = latest_moment(today)
     entities = build_entities(stream(seed, "entities"), district_municipalities)
     Entity.objects.bulk_create(entities, batch_size=2000)
     report.entities = len(entities)
 
     sales_year = FiscalYear.objects.select_related("sme_rule").get(pk=today.year - 1)
     supplier_rows = build_suppliers(
-        stream(seed, "suppliers"), suppliers or default_supplier_count(processes), today, sales_year
+        stream(seed, "suppliers"),
+        suppliers or default_supplier_count(processes),
+        today,
+        sales_year,
+        until=until,
     )
     report.suppliers = len(supplier_rows)
     report.sizes = size_counts(supplier_rows)
@@ -73,7 +89,7 @@ def seed(
         year for year in (today.year - 1, today.year) if FiscalYear.objects.filter(pk=year).exists()
     ]
     report.plans, report.plan_versions, report.plan_items = PlanBuilder(
-        stream(seed, "plans"), today
+        stream(seed, "plans"), today, until=until
     ).build(list(Entity.objects.order_by("ruc")), years)
     if processes and years:
         (
@@ -81,7 +97,7 @@ def seed(
             report.process_items,
             report.process_stages,
             report.status_changes,
-        ) = ProcessBuilder(stream(seed, "processes"), today, years).build(processes)
+        ) = ProcessBuilder(stream(seed, "processes"), today, years, until=until).build(processes)
         report.documents = DocumentBuilder(today, files_for_first=document_files_for_first).build()
     report.audit_entries = write_audit_history()
     return report

@@ -159,8 +159,11 @@ def _declared_size(rng: random.Random, uit: Decimal) -> tuple[Decimal, int]:
     return (Decimal(str(round(sales_uit, 2))) * uit).quantize(Decimal("0.01")), workers
 
 
-def build_suppliers(rng: random.Random, count: int, today: date, sales_year: FiscalYear):
-    """Suppliers with domicile, categories and a size classified by the year's SME rule."""
+def build_suppliers(
+    rng: random.Random, count: int, today: date, sales_year: FiscalYear, *, until: datetime
+):
+    """Suppliers with domicile, categories and a size classified by the year's SME rule;
+    nothing dated after `until`."""
     rucs = RucFactory(rng)
     districts = list(District.objects.order_by("code").values_list("code", flat=True))
     lima_metro = [d for d in districts if d.startswith("1501")]
@@ -195,7 +198,7 @@ def build_suppliers(rng: random.Random, count: int, today: date, sales_year: Fis
                 domicile_id=domicile,
                 email="" if natural else f"ventas{index}@{acronym_slug(name, 14).lower()}.pe",
                 registry_valid_until=today + timedelta(days=rng.randint(-120, 720)),
-                registered_at=registered + timedelta(minutes=index),
+                registered_at=min(registered + timedelta(minutes=index), until),
                 size_class=size,
                 size_rule=rule,
             )
@@ -209,9 +212,12 @@ def build_suppliers(rng: random.Random, count: int, today: date, sales_year: Fis
                 "sales_uit": round_uit(sales_uit),
                 "size_class": size,
                 "source": SizeClassification.Source.IMPORT,
-                "classified_at": timezone.make_aware(
-                    datetime.combine(declared_from, time(9))
-                    + timedelta(days=index % declaring_days, minutes=index % 480)
+                "classified_at": min(
+                    timezone.make_aware(
+                        datetime.combine(declared_from, time(9))
+                        + timedelta(days=index % declaring_days, minutes=index % 480)
+                    ),
+                    until,
                 ),
             }
         )

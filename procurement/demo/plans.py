@@ -77,9 +77,10 @@ def _pick(rng, weighted):
 
 
 class PlanBuilder:
-    def __init__(self, rng: random.Random, today: date):
+    def __init__(self, rng: random.Random, today: date, *, until: datetime):
         self.rng = rng
         self.today = today
+        self.until = until  # nothing is published after it
         self.calendar = WorkingCalendar()
         commodities = CatalogItem.objects.filter(level="commodity").values_list(
             "code", "name_es", "sme_suppliable"
@@ -198,7 +199,7 @@ class PlanBuilder:
         moment = timezone.make_aware(
             datetime.combine(published, time(self.rng.randint(8, 17), self.rng.randint(0, 59)))
         )
-        return approval, moment
+        return approval, min(moment, self.until)
 
     def build(self, entities: list[Entity], years: list[int]) -> tuple[int, int, int]:
         """Create plans, versions and items in bulk; returns (plans, versions, items)."""

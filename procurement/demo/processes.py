@@ -147,9 +147,10 @@ class _Entity:
 class ProcessBuilder:
     """Creates `count` processes spread over the entities; returns the row counts."""
 
-    def __init__(self, rng: random.Random, today: date, years: list[int]):
+    def __init__(self, rng: random.Random, today: date, years: list[int], *, until: datetime):
         self.rng = rng
         self.today = today
+        self.until = until  # nothing happens after it
         self.years = sorted(years)
         self.lima = ZoneInfo(settings.TIME_ZONE)
         # From a month before the first fiscal year (processes are prepared before the call).
@@ -383,11 +384,15 @@ class ProcessBuilder:
 
     def rows(self, process: _Process, pk: int):
         """(process row, item rows, stage rows, status change rows) in the *_FIELDS order."""
-        days, lima = self.workdays.days, self.lima
+        days, lima, until = self.workdays.days, self.lima, self.until
 
         def moment(day: int, minute: int) -> datetime:
+            # A time drawn for today may lie ahead of the seed: it then happened just now
+            # (capping keeps the order, ties fall back on the row order).
             d = days[day]
-            return datetime(d.year, d.month, d.day, minute // 60, minute % 60, tzinfo=lima)
+            return min(
+                datetime(d.year, d.month, d.day, minute // 60, minute % 60, tzinfo=lima), until
+            )
 
         entity = process.entity
         changes = [

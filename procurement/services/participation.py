@@ -185,7 +185,9 @@ def submit_question(
 
 @transaction.atomic
 def answer_question(actor, question: Question, text: str) -> Question:
-    """The committee drafts an answer; nobody else sees it until all are published."""
+    """The committee drafts an answer; nobody else sees it until all are published. Each
+    drafted or changed answer is audited with its text before and after (it becomes public
+    with the answers); saving it unchanged writes nothing."""
     require_entity_staff(actor, question.process)
     process = ProcurementProcess.objects.select_for_update().get(pk=question.process_id)
     if process.answers_published_at:
@@ -194,9 +196,23 @@ def answer_question(actor, question: Question, text: str) -> Question:
         )
     if not text.strip():
         raise DomainError(_("Write the answer."), field="answer", code="answer_required")
+    before = Question.objects.values_list("answer", flat=True).get(pk=question.pk)
     question.answer = text.strip()
-    question.answered_at = timezone.now()
+    if question.answer == before:
+        return question
+    question.answered_at = clock.now()
     question.save(update_fields=["answer", "answered_at"])
+    audit.record(
+        actor,
+        "process.answer_drafted",
+        question,
+        {
+            "identifier": process.identifier,
+            "question": question.pk,
+            "before": before or None,
+            "after": question.answer,
+        },
+    )
     return question
 
 
@@ -262,7 +278,7 @@ def publish_answers(
         announce=False,
         checked_by_stage_service=True,
     )
-    process.answers_published_at = timezone.now()
+    process.answers_published_at = clock.now()
     process.save(update_fields=["answers_published_at"])
     payload = {
         "identifier": process.identifier,
@@ -327,7 +343,7 @@ def publish_integrated_bases(
         announce=False,
         checked_by_stage_service=True,
     )
-    process.integrated_bases_published_at = timezone.now()
+    process.integrated_bases_published_at = clock.now()
     process.save(update_fields=["integrated_bases_published_at"])
     payload = {"identifier": process.identifier, "document": document.pk}
     audit.record(actor, "process.integrated_bases_published", process, payload)

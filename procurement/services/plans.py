@@ -6,7 +6,6 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Count, Max, Sum
-from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
@@ -272,7 +271,7 @@ def publish_version(
     version.approval_document = approval_document.strip()
     version.reason = reason.strip()
     version.sme_justification = sme_justification.strip() if not share.compliant else ""
-    version.published_at = timezone.now()
+    version.published_at = clock.now()
     version.published_by = actor
     version.published_late = plan_published_late(approval_date, today, calendar())
     record_snapshot(version, share)

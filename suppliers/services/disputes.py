@@ -2,10 +2,9 @@
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core import audit
+from core import audit, clock
 from core.errors import DomainError
 
 from ..models import (
@@ -101,7 +100,7 @@ def keep_ownership_claim(*, actor, dispute: OwnershipDispute) -> OwnershipDisput
     with transaction.atomic():
         dispute = _locked_open_dispute(dispute)
         dispute.status = OwnershipDispute.Status.CLAIM_KEPT
-        dispute.decided_by, dispute.decided_at = actor, timezone.now()
+        dispute.decided_by, dispute.decided_at = actor, clock.now()
         dispute.save(update_fields=["status", "decided_by", "decided_at"])
         audit.record(
             actor,
@@ -138,7 +137,7 @@ def transfer_ownership(*, actor, dispute: OwnershipDispute) -> OwnershipDispute:
         supplier.ownership_provisional = False
         supplier.save(update_fields=["ownership_provisional"])
         dispute.status = OwnershipDispute.Status.TRANSFERRED
-        dispute.decided_by, dispute.decided_at = actor, timezone.now()
+        dispute.decided_by, dispute.decided_at = actor, clock.now()
         dispute.save(update_fields=["status", "decided_by", "decided_at"])
         audit.record(
             actor,

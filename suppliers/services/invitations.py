@@ -7,12 +7,11 @@ from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 
 from accounts.permissions import require_supplier_user
-from core import audit
+from core import audit, clock
 from core.errors import DomainError
 from notifications import events
 from notifications.models import EventKind
@@ -43,7 +42,7 @@ def invite_user(*, actor, supplier: Supplier, email: str) -> SupplierInvitation:
     earlier link."""
     require_supplier_user(actor, supplier)
     email = email.strip().lower()
-    now = timezone.now()
+    now = clock.now()
     with transaction.atomic():
         supplier = _locked(supplier)
         if supplier.awaiting_confirmation or supplier.ownership_provisional:
@@ -92,7 +91,7 @@ def invite_user(*, actor, supplier: Supplier, email: str) -> SupplierInvitation:
 
 
 def _revoke(actor, invitation: SupplierInvitation, *, reason: str) -> None:
-    invitation.revoked_at = timezone.now()
+    invitation.revoked_at = clock.now()
     invitation.save(update_fields=["revoked_at"])
     audit.record(
         actor,
@@ -142,7 +141,7 @@ def open_invitation(token: str, *, lock: bool = False) -> SupplierInvitation:
         raise DomainError(_("This invitation was already used."), code="invitation_used")
     if invitation.revoked_at is not None:
         raise DomainError(_("This invitation was withdrawn."), code="invitation_revoked")
-    if invitation.expires_at <= timezone.now():
+    if invitation.expires_at <= clock.now():
         raise DomainError(_("This invitation has expired."), code="invitation_expired")
     return invitation
 
@@ -155,7 +154,7 @@ def _join(invitation: SupplierInvitation, user, *, new_account: bool):
     membership = Membership.objects.create(
         user=user, role=Role.SUPPLIER_USER, supplier=invitation.supplier
     )
-    invitation.accepted_at, invitation.accepted_by = timezone.now(), user
+    invitation.accepted_at, invitation.accepted_by = clock.now(), user
     invitation.save(update_fields=["accepted_at", "accepted_by"])
     audit.record(
         user,
@@ -201,7 +200,7 @@ def accept_invitation_with_new_account(*, token: str, full_name: str, password: 
                 email=invitation.email,
                 full_name=full_name.strip(),
                 is_active=True,
-                email_verified_at=timezone.now(),
+                email_verified_at=clock.now(),
             )
             user.set_password(password)
             user.save()

@@ -5,11 +5,10 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.permissions import require_supplier_user
-from core import audit, formatting
+from core import audit, clock, formatting
 from core.errors import DomainError
 from core.models import FiscalYear
 
@@ -94,9 +93,7 @@ def declarable_sales_years(supplier: Supplier) -> list[int]:
         "sales_year"
     )
     return list(
-        FiscalYear.objects.filter(
-            year__lt=timezone.localdate().year, year__gte=newest, provisional=False
-        )
+        FiscalYear.objects.filter(year__lt=clock.today().year, year__gte=newest, provisional=False)
         .exclude(year__in=declared)
         .order_by("-year")
         .values_list("year", flat=True)
@@ -122,7 +119,7 @@ def declare_size(
                     _("You already declared the sales of that year."),
                     "already_declared",
                 )
-            elif year is None or year.provisional or sales_year >= timezone.localdate().year:
+            elif year is None or year.provisional or sales_year >= clock.today().year:
                 message, code = (
                     _("Sales are declared for a closed year with official parameters."),
                     "sales_year_not_closed",
@@ -180,11 +177,11 @@ def approve_renewal(*, actor, request: RenewalRequest) -> RenewalRequest:
     with transaction.atomic():
         request = _locked_pending_renewal(request)
         supplier = _locked(request.supplier)
-        today = timezone.localdate()
+        today = clock.today()
         valid_until = max(today + REGISTRY_TERM, supplier.registry_valid_until or today)
         renew_registry(supplier, valid_until, actor=actor)
         request.status, request.valid_until = RenewalRequest.Status.APPROVED, valid_until
-        request.decided_by, request.decided_at = actor, timezone.now()
+        request.decided_by, request.decided_at = actor, clock.now()
         request.save(update_fields=["status", "valid_until", "decided_by", "decided_at"])
         audit.record(
             actor,
@@ -201,7 +198,7 @@ def reject_renewal(*, actor, request: RenewalRequest) -> RenewalRequest:
     with transaction.atomic():
         request = _locked_pending_renewal(request)
         request.status = RenewalRequest.Status.REJECTED
-        request.decided_by, request.decided_at = actor, timezone.now()
+        request.decided_by, request.decided_at = actor, clock.now()
         request.save(update_fields=["status", "decided_by", "decided_at"])
         audit.record(actor, "supplier.renewal_rejected", request.supplier, {"request": request.pk})
     return request

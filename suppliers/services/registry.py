@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.permissions import is_admin
-from core import audit, formatting
+from core import audit, clock, formatting
 from core.errors import DomainError
 from core.models import FiscalYear, round_uit
 
@@ -130,7 +130,7 @@ def lapsed_registration_claims():
         is_active=False,
         is_staff=False,
         is_superuser=False,
-        date_joined__lt=timezone.now() - _claim_lapse_age(),
+        date_joined__lt=clock.now() - _claim_lapse_age(),
     ).exclude(Exists(other_memberships))
 
 
@@ -230,7 +230,7 @@ def register_supplier(
                 user.memberships.all().delete()
             else:
                 user = User(email=email, self_registered=True)
-            user.full_name, user.is_active, user.date_joined = full_name, False, timezone.now()
+            user.full_name, user.is_active, user.date_joined = full_name, False, clock.now()
             user.set_password(password)
             user.save()
             supplier = Supplier.objects.create(
@@ -267,7 +267,7 @@ def register_supplier(
 def activate_registration(user, *, registry_days: int = REGISTRY_TERM.days) -> None:
     """On e-mail confirmation, the registrations the user made come into force and become
     public."""
-    today = timezone.localdate()
+    today = clock.today()
     for supplier in Supplier.objects.select_for_update().filter(
         memberships__user=user, awaiting_confirmation=True
     ):

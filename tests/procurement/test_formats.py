@@ -9,7 +9,13 @@ from django.utils import translation
 from core import formatting
 from procurement.services import plans
 from tests.domain import raises_domain
-from tests.factories import plan_item_data, process_from_plan, published_plan
+from tests.factories import (
+    draft_plan,
+    plan_item_data,
+    process_from_plan,
+    publish_with_lp_calendar,
+    published_plan,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -64,3 +70,48 @@ def test_messages_carry_the_languages_date_format():
         plans.publish_version(staff, draft, approval_date=earlier, reason="x")
     assert formatting.day(version.approval_date) in error.value.message
     assert version.approval_date.isoformat() not in error.value.message
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("es", ["12\xa0500", "2,5", "100", "1\xa0234,57", "0,25"]),
+        ("en", ["12,500", "2.5", "100", "1,234.57", "0.25"]),
+    ],
+)
+def test_quantities_show_up_to_two_decimals_grouped_per_language(language, expected):
+    values = [Decimal("12500"), Decimal("2.50"), Decimal("100.00"), Decimal("1234.567"), "0.25"]
+    with translation.override(language):
+        assert [formatting.quantity(value) for value in values] == expected
+        assert formatting.quantity(None) == formatting.EMPTY
+
+
+def test_plan_and_process_pages_group_quantities(client):
+    version, staff = published_plan(
+        items=[
+            {
+                "catalog_item": "43211503",
+                "quantity": Decimal("12500"),
+                "estimated_value": Decimal("450000"),
+            }
+        ]
+    )
+    html = client.get(f"/planes/{version.plan.entity.ruc}/2026/").content.decode()
+    assert "12\xa0500 unidad" in html and "12500" not in html
+    process = publish_with_lp_calendar(staff, process_from_plan(staff, version))
+    html = client.get(f"/procesos/{process.identifier}/").content.decode()
+    assert "12\xa0500 unidad" in html and "12500" not in html
+    client.cookies["django_language"] = "en"
+    html = client.get(f"/procesos/{process.identifier}/").content.decode()
+    assert "12,500 unidad" in html
+
+
+def test_the_plan_upload_form_says_its_item_limit_in_the_languages_format(client, settings):
+    settings.PLAN_UPLOAD_MAX_ITEMS = 12_000
+    version, staff = draft_plan()
+    client.force_login(staff)
+    html = client.get(f"/gestion/planes/{version.pk}/").content.decode()
+    assert "12\xa0000" in html and "12,000" not in html
+    client.cookies["django_language"] = "en"
+    html = client.get(f"/gestion/planes/{version.pk}/").content.decode()
+    assert "12,000" in html

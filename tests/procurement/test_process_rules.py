@@ -1,7 +1,7 @@
 """Selection processes: procedure thresholds, creation from the plan, calendar minimums and
 the state machine."""
 
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from decimal import Decimal
 
 import pytest
@@ -313,9 +313,11 @@ def test_publish_needs_a_valid_calendar(plan):
 )
 def test_transitions_from_called(plan, setup, action, kwargs, expected):
     process, staff = _published_lp(plan)
-    for step, step_kwargs in setup:
-        process = SERVICES[step](staff, process, **step_kwargs)
-    process = SERVICES[action](staff, process, **kwargs)
+    call = process.stages.get(stage="convocatoria").start
+    with clock.pinned(clock.local(call, time(15, 0))):  # acted on after its publication
+        for step, step_kwargs in setup:
+            process = SERVICES[step](staff, process, **step_kwargs)
+        process = SERVICES[action](staff, process, **kwargs)
     assert process.status == expected
     change = process.history.last()
     assert change.action == action and change.to_status == expected

@@ -7,6 +7,7 @@ from django.core.management import CommandError, call_command
 from django.db import transaction
 
 from accounts.models import Membership, User
+from core import clock
 from core.codelists import GovernmentLevel
 from core.ruc import is_valid_ruc
 from procurement.models import Entity, PlanItem, PlanVersion
@@ -92,7 +93,8 @@ def digest() -> str:
 
 
 def seeded_digest(seed: int) -> str:
-    with transaction.atomic():
+    # A pinned clock: seeding for today caps the day's history at the moment of the seed.
+    with transaction.atomic(), clock.pinned(date.fromisoformat(TODAY)):
         call_command(
             "seed_demo",
             "--processes",

@@ -3,7 +3,7 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from core import anchors
+from core import anchors, clock
 from core.models import FiscalYear
 from procurement import demo
 from procurement.demo.documents import SAMPLE_ONE_IN
@@ -15,7 +15,8 @@ class Command(BaseCommand):
     help = (
         "Creates deterministic, realistic demo data (entities, suppliers with Peru's size mix, "
         "demo accounts per role, annual plans, selection processes in every status). "
-        "The same --seed on the same --today gives the same data."
+        "The same --seed on the same --today gives the same data (when --today is today, "
+        "nothing is dated after the moment the seed runs)."
     )
 
     def add_arguments(self, parser):
@@ -50,7 +51,7 @@ class Command(BaseCommand):
         files_for_first = options["document_files_for_first"]
         if files_for_first < 0:
             raise CommandError("--document-files-for-first must be zero or more.")
-        today = today or timezone.localdate()
+        today = today or clock.today()
         if not FiscalYear.objects.filter(pk=today.year - 1).exists():
             raise CommandError(
                 f"No fiscal-year parameters for {today.year - 1}: "

@@ -40,7 +40,9 @@ def set_calendar(
     that breaks a minimum (holidays counted) is refused. After the call a change is an
     amendment with its reason, and it cannot rewrite the past: the call and every stage
     already over stay as they were, and no changed date falls before today (core.clock; a
-    void process may reschedule from the stage it returns to)."""
+    void process may reschedule from the stage it returns to). Either way the audit trail
+    records the stages that changed, before and after (saving a draft calendar unchanged
+    writes nothing)."""
     require_entity_staff(actor, process)
     process = ProcurementProcess.objects.select_for_update().get(pk=process.pk)
     today = clock.today()
@@ -82,17 +84,19 @@ def set_calendar(
             for position, stage in enumerate(order, start=1)
         ]
     )
-    if amendment:
-        changes = {
-            s: {"before": before.get(s), "after": dates[s]}
-            for s in order
-            if before.get(s) != dates[s] or s in retimed
+    changes = {
+        s: {"before": before.get(s), "after": dates[s]}
+        for s in order
+        if before.get(s) != dates[s] or s in retimed
+    }
+    for stage in retimed & changes.keys():
+        changes[stage]["closing_time"] = {
+            "before": old_times.get(stage),
+            "after": times.get(stage),
         }
-        for stage in retimed & changes.keys():
-            changes[stage]["closing_time"] = {
-                "before": old_times.get(stage),
-                "after": times.get(stage),
-            }
+    if not amendment and changes:
+        audit.record(actor, "process.calendar_set", process, {"changes": changes})
+    if amendment:
         CalendarAmendment.objects.create(
             process=process,
             at=clock.now(),

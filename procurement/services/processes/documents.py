@@ -2,11 +2,10 @@
 corrected only by a replacing document with its reason."""
 
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.permissions import require_entity_staff
-from core import audit
+from core import audit, clock
 from core.errors import DomainError
 from notifications import events
 from notifications.models import EventKind
@@ -89,7 +88,7 @@ def publish_document(
         sha256=checked.sha256,
         replaces=replaces,
         amendment_reason=reason.strip() if replaces else "",
-        published_at=timezone.now(),
+        published_at=clock.now(),
         published_by=actor,
     )
     # Written under its hash only now that every check passed; should this transaction

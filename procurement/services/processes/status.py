@@ -211,7 +211,7 @@ def record_status_change(
         reason=reason.strip(),
         return_stage=return_stage,
         actor=actor,
-        at=timezone.now(),
+        at=clock.now(),
     )
     payload = {
         "identifier": process.identifier,
@@ -233,7 +233,7 @@ def publish_call(*, actor, process: ProcurementProcess) -> ProcurementProcess:
     the call starting no earlier than the day of publication."""
     process = _locked_for("publish", actor=actor, process=process)
     return record_status_change(
-        actor=actor, process=process, action="publish", published_at=timezone.now()
+        actor=actor, process=process, action="publish", published_at=clock.now()
     )
 
 
