@@ -51,8 +51,12 @@ def main() -> None:
 
         created = ProcurementProcess.objects.count()
         assert created == processes, f"seed_demo created {created} processes, not {processes}"
-        figures.append((f"  seeding per 1,000 processes ({created} created)",
-                        figures[-1][1] / max(created, 1) * 1000))  # fmt: skip
+        figures.append(
+            (
+                f"  seeding per 1,000 processes ({created} created)",
+                figures[-1][1] / max(created, 1) * 1000,
+            )
+        )
         settings.ALLOWED_HOSTS = ["*"]
         client = Client()
         for url in [

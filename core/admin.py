@@ -86,9 +86,14 @@ class FiscalYearAdmin(AuditedModelAdmin):
 @admin.register(ProcedureThreshold)
 class ProcedureThresholdAdmin(AuditedModelAdmin):
     list_display = [
-        "fiscal_year", "procedure_type", "object_type", "min_amount", "min_uit", "max_amount",
+        "fiscal_year",
+        "procedure_type",
+        "object_type",
+        "min_amount",
+        "min_uit",
+        "max_amount",
         "max_uit",
-    ]  # fmt: skip
+    ]
     list_filter = ["fiscal_year", "procedure_type", "object_type"]
     search_fields = ["note"]
 

@@ -27,9 +27,17 @@ class PlanItemInline(ReadOnlyInline):
     model = PlanItem
     raw_id_fields = ["catalog_item"]
     fields = [
-        "reference", "object_type", "catalog_item", "description", "quantity", "unit",
-        "estimated_value", "procedure_type", "planned_month", "sme_reserved",
-    ]  # fmt: skip
+        "reference",
+        "object_type",
+        "catalog_item",
+        "description",
+        "quantity",
+        "unit",
+        "estimated_value",
+        "procedure_type",
+        "planned_month",
+        "sme_reserved",
+    ]
 
 
 @admin.register(ProcurementPlan)
@@ -50,9 +58,15 @@ class PlanVersionAdmin(ReadOnlyAdmin):
     which enforce the 40% rule, deadlines and the audit trail."""
 
     list_display = [
-        "plan", "number", "status", "approval_date", "published_at", "published_late",
-        "sme_share", "sme_compliant",
-    ]  # fmt: skip
+        "plan",
+        "number",
+        "status",
+        "approval_date",
+        "published_at",
+        "published_late",
+        "sme_share",
+        "sme_compliant",
+    ]
     list_filter = ["status", "published_late", "sme_compliant", "plan__fiscal_year"]
     search_fields = ["plan__entity__name", "plan__entity__acronym", "plan__entity__ruc", "reason"]
     list_select_related = ["plan__entity"]

@@ -124,9 +124,11 @@ class PlanUploadForm(forms.Form):
 class PlanPublishForm(forms.Form):
     approval_date = forms.DateField(label=_("Approval date"), widget=DateInput)
     approval_document = forms.CharField(
-        label=_("Approving resolution"), max_length=200, required=False,
+        label=_("Approving resolution"),
+        max_length=200,
+        required=False,
         help_text=_("e.g. Resolución de Gerencia General N.° 012-2026"),
-    )  # fmt: skip
+    )
     reason = forms.CharField(
         label=_("Reason for the modification"),
         required=False,
@@ -149,9 +151,10 @@ class IdsChoiceField(forms.ModelMultipleChoiceField):
         for pk in value:
             if not (isinstance(pk, int) or (str(pk).isdigit() and len(str(pk)) <= 18)):
                 raise forms.ValidationError(
-                    self.error_messages["invalid_pk_value"], code="invalid_pk_value",
+                    self.error_messages["invalid_pk_value"],
+                    code="invalid_pk_value",
                     params={"pk": str(pk)[:40]},
-                )  # fmt: skip
+                )
         return super()._check_values(value)
 
 
@@ -336,9 +339,11 @@ class ProcessDocumentForm(IdempotentForm):
         error_messages={"empty": _("The file is empty.")},
     )
     replaces = forms.ModelChoiceField(
-        label=_("Replaces (amendment)"), queryset=ProcessDocument.objects.none(), required=False,
+        label=_("Replaces (amendment)"),
+        queryset=ProcessDocument.objects.none(),
+        required=False,
         empty_label=_("— none: a new document —"),
-    )  # fmt: skip
+    )
     reason = forms.CharField(
         label=_("Reason for the amendment"),
         required=False,

@@ -84,9 +84,19 @@ _OBJECTS = {
 _YES = {"si", "s", "yes", "y", "true", "1", "x"}
 _NO = {"no", "n", "false", "0", ""}
 _MONTHS = [
-    "enero", "febrero", "marzo", "abril", "mayo", "junio",
-    "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre",
-]  # fmt: skip
+    "enero",
+    "febrero",
+    "marzo",
+    "abril",
+    "mayo",
+    "junio",
+    "julio",
+    "agosto",
+    "septiembre",
+    "octubre",
+    "noviembre",
+    "diciembre",
+]
 
 
 def _plain(value: Any) -> str:
@@ -169,9 +179,12 @@ def _read_csv(data: bytes, result: ImportResult) -> list[list[Any]] | None:
         result.add(
             line,
             "",
-            _("The file is not in UTF-8 (first bad character in line %(line)s). In Excel use "
-              "'Save as' > 'CSV UTF-8', or upload the XLSX file.") % {"line": line},
-        )  # fmt: skip
+            _(
+                "The file is not in UTF-8 (first bad character in line %(line)s). In Excel use "
+                "'Save as' > 'CSV UTF-8', or upload the XLSX file."
+            )
+            % {"line": line},
+        )
         return None
     if "\x00" in text:
         result.add(0, "", _("The file is not a text CSV file."))
@@ -188,8 +201,12 @@ def _read_csv(data: bytes, result: ImportResult) -> list[list[Any]] | None:
         result.add(0, "", _("The CSV file could not be read: %(problem)s.") % {"problem": error})
         return None
     if len(table) > max_rows:
-        result.add(0, "", _("The file has more than %(max)s items.") % {
-            "max": formatting.number(max_rows - 1)}, "too_many_items")  # fmt: skip
+        result.add(
+            0,
+            "",
+            _("The file has more than %(max)s items.") % {"max": formatting.number(max_rows - 1)},
+            "too_many_items",
+        )
         return None
     return table
 
@@ -236,8 +253,13 @@ def _read_xlsx(data: bytes, result: ImportResult) -> list[list[Any]] | None:
             table.append(list(row))
         workbook.close()
         if len(table) > max_rows:  # rows go on past the limit (empty ones are not read further)
-            result.add(0, "", _("The file has more than %(max)s items.") % {
-                "max": formatting.number(max_rows - 1)}, "too_many_items")  # fmt: skip
+            result.add(
+                0,
+                "",
+                _("The file has more than %(max)s items.")
+                % {"max": formatting.number(max_rows - 1)},
+                "too_many_items",
+            )
             return None
     except Exception:  # noqa: BLE001 - any failure to read is the same problem for the user
         result.add(0, "", _("The file is not a valid XLSX spreadsheet."), "xlsx_invalid")
@@ -258,15 +280,27 @@ def _validate(table: list[list[Any]], result: ImportResult) -> None:
     unknown = [name for name in header if name and name not in expected]
     duplicated = sorted({name for name in header if name and header.count(name) > 1})
     if missing:
-        result.add(1, ", ".join(missing), _("Missing columns. The header must be: %(header)s.") % {
-            "header": ", ".join(expected)}, "header_missing_columns")  # fmt: skip
+        result.add(
+            1,
+            ", ".join(missing),
+            _("Missing columns. The header must be: %(header)s.") % {"header": ", ".join(expected)},
+            "header_missing_columns",
+        )
     if unknown:
         shown = ", ".join(echo(name) for name in unknown[:5]) + (", …" if len(unknown) > 5 else "")
-        result.add(1, shown, _("Unknown columns. The header must be: %(header)s.") % {
-            "header": ", ".join(expected)}, "header_unknown_columns")  # fmt: skip
+        result.add(
+            1,
+            shown,
+            _("Unknown columns. The header must be: %(header)s.") % {"header": ", ".join(expected)},
+            "header_unknown_columns",
+        )
     if duplicated:
-        result.add(1, ", ".join(duplicated), _("Each column must appear once in the header; "
-                   "these appear more than once.") , "header_duplicate_columns")  # fmt: skip
+        result.add(
+            1,
+            ", ".join(duplicated),
+            _("Each column must appear once in the header; these appear more than once."),
+            "header_duplicate_columns",
+        )
     if missing or unknown or duplicated:
         return
     body = table[1:]
@@ -274,8 +308,13 @@ def _validate(table: list[list[Any]], result: ImportResult) -> None:
         result.add(2, "", _("The file has a header but no items."))
         return
     if len(body) > plan_max_items():
-        result.add(0, "", _("The file has more than %(max)s items.") % {
-            "max": formatting.number(plan_max_items())}, "too_many_items")  # fmt: skip
+        result.add(
+            0,
+            "",
+            _("The file has more than %(max)s items.")
+            % {"max": formatting.number(plan_max_items())},
+            "too_many_items",
+        )
         return
     position = {name: header.index(name) for name in expected}
     codes = set()
@@ -300,9 +339,11 @@ def _validate(table: list[list[Any]], result: ImportResult) -> None:
             result.add(
                 row_number,
                 "",
-                _("This row has more values than the header has columns; a value with a comma "
-                  "must go in quotes."),
-            )  # fmt: skip
+                _(
+                    "This row has more values than the header has columns; a value with a comma "
+                    "must go in quotes."
+                ),
+            )
 
         value = _OBJECTS.get(_plain(cell("tipo_objeto")))
         if value is None:

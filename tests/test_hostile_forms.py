@@ -46,95 +46,193 @@ def _endpoints(world):
     process, item, draft = world.process, world.item, world.draft
     year = world.version.plan.fiscal_year_id
     out_of_plan = {
-        "entity": world.entity.pk, "year": year, "procedure_type": "COMPRE",
-        "description": "Mascarillas", "delivery_place": "Sede", "delivery_department": "15",
-        "delivery_district": "Lima", "object_type": "goods", "catalog_code": "44121701",
-        "item_description": "Mascarillas KN95", "quantity": "1000", "unit": "unidad",
-        "estimated_value": "50000", "outside_plan_reason": "Emergencia",
-    }  # fmt: skip
+        "entity": world.entity.pk,
+        "year": year,
+        "procedure_type": "COMPRE",
+        "description": "Mascarillas",
+        "delivery_place": "Sede",
+        "delivery_department": "15",
+        "delivery_district": "Lima",
+        "object_type": "goods",
+        "catalog_code": "44121701",
+        "item_description": "Mascarillas KN95",
+        "quantity": "1000",
+        "unit": "unidad",
+        "estimated_value": "50000",
+        "outside_plan_reason": "Emergencia",
+    }
     plan_item = {
-        "object_type": "goods", "catalog_code": "44121701", "description": "Lápices",
-        "quantity": "10", "unit": "unidad", "estimated_value": "500.00",
-        "procedure_type": "COMPRE", "planned_month": "3",
-    }  # fmt: skip
+        "object_type": "goods",
+        "catalog_code": "44121701",
+        "description": "Lápices",
+        "quantity": "10",
+        "unit": "unidad",
+        "estimated_value": "500.00",
+        "procedure_type": "COMPRE",
+        "planned_month": "3",
+    }
     free_items = [i.pk for i in world.version.items.exclude(description="Servidores")]
     calendar_process, calendar = _calendar_fields(world)
     return {
         "process_register": (
-            "new_supplier", f"/procesos/{process.identifier}/participar/", {"fee_receipt": "R-9"},
+            "new_supplier",
+            f"/procesos/{process.identifier}/participar/",
+            {"fee_receipt": "R-9"},
             {"fee_receipt": "text", "supplier": "id", "form_token": "text"},
         ),
         "process_ask": (
-            "supplier", f"/procesos/{process.identifier}/consultas/",
+            "supplier",
+            f"/procesos/{process.identifier}/consultas/",
             {"text": "¿Plazo de entrega?", "kind": "question"},
             {"text": "text", "kind": "choice", "supplier": "id", "form_token": "text"},
         ),
         "question_answer": (
-            "staff", f"/gestion/procesos/consultas/{world.question.pk}/",
-            {"answer": "Treinta días."}, {"answer": "text"},
+            "staff",
+            f"/gestion/procesos/consultas/{world.question.pk}/",
+            {"answer": "Treinta días."},
+            {"answer": "text"},
         ),
         "process_document_publish": (
-            "staff", f"/gestion/procesos/{process.pk}/documentos/",
+            "staff",
+            f"/gestion/procesos/{process.pk}/documentos/",
             {"kind": "other", "title": "Anexo", "reason": "", "file": PDF},
-            {"kind": "choice", "title": "text", "replaces": "id", "reason": "text",
-             "form_token": "text"},
+            {
+                "kind": "choice",
+                "title": "text",
+                "replaces": "id",
+                "reason": "text",
+                "form_token": "text",
+            },
         ),
         "process_create": (
-            "staff", f"/gestion/procesos/nuevo/{world.version.pk}/",
-            {"procedure_type": "COMPRE", "description": "Útiles", "delivery_place": "Sede",
-             "delivery_department": "15", "delivery_district": "Lima", "plan_items": free_items[-1:]},
-            {"procedure_type": "choice", "direct_cause": "choice", "description": "text",
-             "delivery_place": "text", "delivery_department": "choice",
-             "delivery_district": "text", "plan_items": "id", "form_token": "text"},
+            "staff",
+            f"/gestion/procesos/nuevo/{world.version.pk}/",
+            {
+                "procedure_type": "COMPRE",
+                "description": "Útiles",
+                "delivery_place": "Sede",
+                "delivery_department": "15",
+                "delivery_district": "Lima",
+                "plan_items": free_items[-1:],
+            },
+            {
+                "procedure_type": "choice",
+                "direct_cause": "choice",
+                "description": "text",
+                "delivery_place": "text",
+                "delivery_department": "choice",
+                "delivery_district": "text",
+                "plan_items": "id",
+                "form_token": "text",
+            },
         ),
         "process_create_outside_plan": (
-            "staff", "/gestion/procesos/nuevo/fuera-del-plan/", out_of_plan,
-            {"entity": "id", "year": "number", "quantity": "number",
-             "estimated_value": "number", "catalog_code": "text", "item_description": "text",
-             "outside_plan_reason": "text", "unit": "text", "object_type": "choice"},
+            "staff",
+            "/gestion/procesos/nuevo/fuera-del-plan/",
+            out_of_plan,
+            {
+                "entity": "id",
+                "year": "number",
+                "quantity": "number",
+                "estimated_value": "number",
+                "catalog_code": "text",
+                "item_description": "text",
+                "outside_plan_reason": "text",
+                "unit": "text",
+                "object_type": "choice",
+            },
         ),
         "process_calendar": (
-            "staff", f"/gestion/procesos/{calendar_process.pk}/calendario/", calendar,
+            "staff",
+            f"/gestion/procesos/{calendar_process.pk}/calendario/",
+            calendar,
             {**dict.fromkeys(calendar, "date"), "reason": "text"},
         ),
         "process_transition": (
-            "staff", f"/gestion/procesos/{process.pk}/estado/",
+            "staff",
+            f"/gestion/procesos/{process.pk}/estado/",
             {"action": "suspend", "reason": "Apelación"},
             {"action": "choice", "reason": "text", "return_stage": "choice"},
         ),
         "plan_create": (
-            "staff", "/gestion/planes/", {"entity": world.entity.pk, "year": year + 1},
+            "staff",
+            "/gestion/planes/",
+            {"entity": world.entity.pk, "year": year + 1},
             {"entity": "id", "year": "number"},
         ),
         "plan_item_add": (
-            "staff", f"/gestion/planes/{draft.pk}/items/", plan_item,
-            {"quantity": "number", "estimated_value": "number", "planned_month": "number",
-             "description": "text", "unit": "text", "catalog_code": "text",
-             "object_type": "choice", "procedure_type": "choice", "form_token": "text"},
+            "staff",
+            f"/gestion/planes/{draft.pk}/items/",
+            plan_item,
+            {
+                "quantity": "number",
+                "estimated_value": "number",
+                "planned_month": "number",
+                "description": "text",
+                "unit": "text",
+                "catalog_code": "text",
+                "object_type": "choice",
+                "procedure_type": "choice",
+                "form_token": "text",
+            },
         ),
         "plan_item_edit": (
-            "staff", f"/gestion/planes/items/{item.pk}/", {**plan_item, "description": "Otro"},
-            {"quantity": "number", "estimated_value": "number", "planned_month": "number",
-             "description": "text"},
+            "staff",
+            f"/gestion/planes/items/{item.pk}/",
+            {**plan_item, "description": "Otro"},
+            {
+                "quantity": "number",
+                "estimated_value": "number",
+                "planned_month": "number",
+                "description": "text",
+            },
         ),
         "plan_publish": (
-            "staff", f"/gestion/planes/{draft.pk}/publicar/",
-            {"approval_date": timezone.localdate().isoformat(), "reason": "Ajuste",
-             "sme_justification": "Mercado", "approval_document": "RGG 1-2026"},
-            {"approval_date": "date", "reason": "text", "sme_justification": "text",
-             "approval_document": "text"},
+            "staff",
+            f"/gestion/planes/{draft.pk}/publicar/",
+            {
+                "approval_date": timezone.localdate().isoformat(),
+                "reason": "Ajuste",
+                "sme_justification": "Mercado",
+                "approval_document": "RGG 1-2026",
+            },
+            {
+                "approval_date": "date",
+                "reason": "text",
+                "sme_justification": "text",
+                "approval_document": "text",
+            },
         ),
         "register": (
-            "anonymous", "/cuentas/registro/",
-            {"ruc": "20131312955", "legal_name": "Textiles del Cusco S.A.C.", "department": "08",
-             "district": "wánchaq", "full_name": "Rosa Quispe", "email": "rosa@textiles.pe",
-             "password1": "Alpaca-Andina-2026", "password2": "Alpaca-Andina-2026",
-             "sales_year": str(year - 1), "annual_sales": "350000", "workers": "6"},
-            {"ruc": "text", "legal_name": "text", "department": "choice", "district": "text",
-             "full_name": "text", "email": "text", "password1": "text",
-             "sales_year": "number", "annual_sales": "number", "workers": "number"},
+            "anonymous",
+            "/cuentas/registro/",
+            {
+                "ruc": "20131312955",
+                "legal_name": "Textiles del Cusco S.A.C.",
+                "department": "08",
+                "district": "wánchaq",
+                "full_name": "Rosa Quispe",
+                "email": "rosa@textiles.pe",
+                "password1": "Alpaca-Andina-2026",
+                "password2": "Alpaca-Andina-2026",
+                "sales_year": str(year - 1),
+                "annual_sales": "350000",
+                "workers": "6",
+            },
+            {
+                "ruc": "text",
+                "legal_name": "text",
+                "department": "choice",
+                "district": "text",
+                "full_name": "text",
+                "email": "text",
+                "password1": "text",
+                "sales_year": "number",
+                "annual_sales": "number",
+                "workers": "number",
+            },
         ),
-    }  # fmt: skip
+    }
 
 
 def _counts() -> dict[str, int]:
@@ -162,10 +260,20 @@ def quiet_request_log():
 
 
 ENDPOINTS = [
-    "process_register", "process_ask", "question_answer", "process_document_publish",
-    "process_create", "process_create_outside_plan", "process_calendar", "process_transition",
-    "plan_create", "plan_item_add", "plan_item_edit", "plan_publish", "register",
-]  # fmt: skip
+    "process_register",
+    "process_ask",
+    "question_answer",
+    "process_document_publish",
+    "process_create",
+    "process_create_outside_plan",
+    "process_calendar",
+    "process_transition",
+    "plan_create",
+    "plan_item_add",
+    "plan_item_edit",
+    "plan_publish",
+    "register",
+]
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
@@ -175,9 +283,11 @@ def test_hostile_values_are_refused_and_write_nothing(endpoint):
     world = build_world()
     role, url, baseline, fields = _endpoints(world)[endpoint]
     user = {
-        "anonymous": None, "staff": world.staff, "supplier": world.supplier_user,
+        "anonymous": None,
+        "staff": world.staff,
+        "supplier": world.supplier_user,
         "new_supplier": user_of(SupplierFactory()),
-    }[role]  # fmt: skip
+    }[role]
     client = Client(raise_request_exception=False)
     if user is not None:
         client.force_login(user)

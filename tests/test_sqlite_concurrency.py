@@ -28,10 +28,15 @@ pytestmark = [
 ]
 CSRF = "a" * 32
 ITEM = {
-    "object_type": "goods", "catalog_code": "44121701", "description": "Bolígrafos",
-    "quantity": "10", "unit": "unidad", "estimated_value": "500.00", "procedure_type": "COMPRE",
+    "object_type": "goods",
+    "catalog_code": "44121701",
+    "description": "Bolígrafos",
+    "quantity": "10",
+    "unit": "unidad",
+    "estimated_value": "500.00",
+    "procedure_type": "COMPRE",
     "planned_month": "3",
-}  # fmt: skip
+}
 
 
 def _free_port() -> int:
@@ -66,19 +71,36 @@ def server(tmp_path):
         "DJANGO_SETTINGS_MODULE": "config.settings",
     }
     base_dir = Path(settings.BASE_DIR)
-    for command in (["manage.py", "migrate", "-v0"], ["manage.py", "load_reference_data", "-v0"],
-                    ["-c", SETUP]):  # fmt: skip
+    for command in (
+        ["manage.py", "migrate", "-v0"],
+        ["manage.py", "load_reference_data", "-v0"],
+        ["-c", SETUP],
+    ):
         done = subprocess.run(
-            [sys.executable, *command], env=env, cwd=base_dir, capture_output=True, text=True,
+            [sys.executable, *command],
+            env=env,
+            cwd=base_dir,
+            capture_output=True,
+            text=True,
             timeout=180,
-        )  # fmt: skip
+        )
         assert done.returncode == 0, done.stderr[-3000:]
     version_id, session = done.stdout.split()
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "manage.py", "runserver", "--noreload", "--skip-checks", f"127.0.0.1:{port}"],
-        env=env, cwd=base_dir, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "manage.py",
+            "runserver",
+            "--noreload",
+            "--skip-checks",
+            f"127.0.0.1:{port}",
+        ],
+        env=env,
+        cwd=base_dir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:

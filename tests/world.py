@@ -60,12 +60,19 @@ def build_world() -> World:
         entity=entity,
         year=timezone.localdate().year,
         items=[
-            {"description": "Servidores", "catalog_item": "43211503",
-             "estimated_value": Decimal("450000")},
-            {"description": "Bolígrafos", "sme_reserved": True, "estimated_value": Decimal("60000")},
+            {
+                "description": "Servidores",
+                "catalog_item": "43211503",
+                "estimated_value": Decimal("450000"),
+            },
+            {
+                "description": "Bolígrafos",
+                "sme_reserved": True,
+                "estimated_value": Decimal("60000"),
+            },
             {"description": "Papel", "estimated_value": Decimal("60000")},
         ],
-    )  # fmt: skip
+    )
     items = list(version.items.order_by("reference"))
     process = process_from_plan(staff, version, items=items[:1])
     process = publish_with_lp_calendar(staff, process, call=_last_working_day_until_today())
@@ -73,9 +80,13 @@ def build_world() -> World:
         staff, version, items=items[1:2], procedure_type="COMPRE", description="Útiles"
     )
     document = processes.publish_document(
-        staff, process, kind="bases", title="Bases",
-        upload=SimpleUploadedFile("bases.pdf", PDF), announce=False,
-    )  # fmt: skip
+        staff,
+        process,
+        kind="bases",
+        title="Bases",
+        upload=SimpleUploadedFile("bases.pdf", PDF),
+        announce=False,
+    )
     draft = plans.start_modification(staff, version.plan)
     supplier = SupplierFactory()
     supplier_user = user_of(supplier)
@@ -83,9 +94,19 @@ def build_world() -> World:
     question = participation.submit_question(supplier_user, process, supplier, "¿Plazo?")
     invitation = invite_user(actor=supplier_user, supplier=supplier, email="colega@example.pe")
     return World(
-        entity=entity, staff=staff, version=version, draft=draft,
-        item=draft.items.order_by("reference").first(), process=process,
-        draft_process=draft_process, document=document, supplier=supplier,
-        supplier_user=supplier_user, question=question, invitation=invitation, auditor=auditor(), admin=admin_user(),
+        entity=entity,
+        staff=staff,
+        version=version,
+        draft=draft,
+        item=draft.items.order_by("reference").first(),
+        process=process,
+        draft_process=draft_process,
+        document=document,
+        supplier=supplier,
+        supplier_user=supplier_user,
+        question=question,
+        invitation=invitation,
+        auditor=auditor(),
+        admin=admin_user(),
         stranger=UserFactory(),
-    )  # fmt: skip
+    )

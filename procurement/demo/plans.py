@@ -17,8 +17,12 @@ from ..sme import SNAPSHOT_FIELDS, planned_shares_by_version, record_snapshot
 from .names import SME_FAMILIES
 
 BATCH = 5000
-OBJECT_MIX = [(ObjectType.GOODS, 0.5), (ObjectType.SERVICES, 0.35), (ObjectType.WORKS, 0.1),
-              (ObjectType.CONSULTING_WORKS, 0.05)]  # fmt: skip
+OBJECT_MIX = [
+    (ObjectType.GOODS, 0.5),
+    (ObjectType.SERVICES, 0.35),
+    (ObjectType.WORKS, 0.1),
+    (ObjectType.CONSULTING_WORKS, 0.05),
+]
 UNITS = {
     ObjectType.GOODS: ["unidad", "caja", "paquete", "kit", "millar"],
     ObjectType.SERVICES: ["servicio"],

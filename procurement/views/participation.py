@@ -135,15 +135,21 @@ def _publish_stage_document(request, process_id, publish, missing: str, done: st
 @require_POST
 def publish_answers(request, process_id):
     return _publish_stage_document(
-        request, process_id, participation.publish_answers,
-        _("Attach the document with the answers."), _("Answers published."),
-    )  # fmt: skip
+        request,
+        process_id,
+        participation.publish_answers,
+        _("Attach the document with the answers."),
+        _("Answers published."),
+    )
 
 
 @login_required
 @require_POST
 def publish_integrated_bases(request, process_id):
     return _publish_stage_document(
-        request, process_id, participation.publish_integrated_bases,
-        _("Attach the integrated tender documents."), _("Integrated tender documents published."),
-    )  # fmt: skip
+        request,
+        process_id,
+        participation.publish_integrated_bases,
+        _("Attach the integrated tender documents."),
+        _("Integrated tender documents published."),
+    )

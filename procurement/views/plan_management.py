@@ -51,8 +51,16 @@ def plan_workspace_list(request):
 
 
 @login_required
-def plan_workspace(request, version_id, *, item_form=None, upload_form=None, publish_form=None,
-                   upload_result=None, status=200):  # fmt: skip
+def plan_workspace(
+    request,
+    version_id,
+    *,
+    item_form=None,
+    upload_form=None,
+    publish_form=None,
+    upload_result=None,
+    status=200,
+):
     version = _managed(request, PlanVersion, version_id, ["plan__entity", "plan__fiscal_year"])
     context = {
         "version": version,

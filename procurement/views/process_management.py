@@ -169,9 +169,11 @@ def process_document_publish(request, process_id):
 def process_calendar(request, process_id):
     process = _managed_process(request, process_id)
     form = ProcessCalendarForm(
-        request.POST, stages=stages_of(process.procedure_type), initial_dates={},
+        request.POST,
+        stages=stages_of(process.procedure_type),
+        initial_dates={},
         fiscal_year=process.fiscal_year_id,
-    )  # fmt: skip
+    )
     if form.is_valid():
         try:
             process_services.set_calendar(

@@ -95,11 +95,16 @@ def process_document(request, identifier, document_id):
     except document_store.DocumentUnavailable as error:
         logger.error(
             "Document %s of %s not served: %s (expected SHA-256 %s, found %s)",
-            document.pk, identifier, error, document.sha256, error.actual or "-",
-        )  # fmt: skip
+            document.pk,
+            identifier,
+            error,
+            document.sha256,
+            error.actual or "-",
+        )
         context = {"process": document.process, "document": document}
         return render(request, "procurement/document_unavailable.html", context, status=503)
-    response = FileResponse(handle, as_attachment=True, filename=document.filename,
-                            content_type=document.content_type)  # fmt: skip
+    response = FileResponse(
+        handle, as_attachment=True, filename=document.filename, content_type=document.content_type
+    )
     response["X-Content-SHA256"] = document.sha256
     return response

@@ -117,10 +117,16 @@ def test_registration_mail_goes_through_a_real_worker_and_smtp_server(
 ):
     inbox, _port = smtp_server
     register_supplier(
-        ruc="20131312955", legal_name="Textiles del Cusco S.A.C.", domicile=District.objects.get(code="080108"),
-        email="rosa@textiles.pe", password="Alpaca-Andina-2026", full_name="Rosa Quispe",
-        sales_year=2025, annual_sales=350000, workers=6,
-    )  # fmt: skip
+        ruc="20131312955",
+        legal_name="Textiles del Cusco S.A.C.",
+        domicile=District.objects.get(code="080108"),
+        email="rosa@textiles.pe",
+        password="Alpaca-Andina-2026",
+        full_name="Rosa Quispe",
+        sales_year=2025,
+        annual_sales=350000,
+        workers=6,
+    )
     deadline = time.monotonic() + 60
     while not inbox.messages and time.monotonic() < deadline:
         if celery_worker_process.poll() is not None:

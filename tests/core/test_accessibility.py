@@ -88,9 +88,19 @@ def test_public_pages(client, site):
     version, _staff, process = site
     entity = version.plan.entity
     supplier = SupplierFactory()
-    for url in ["/", "/procesos/", f"/procesos/{process.identifier}/", "/planes/", f"/planes/{entity.ruc}/2026/",
-                "/entidades/", f"/entidades/{entity.ruc}/", "/proveedores/", f"/proveedores/{supplier.ruc}/",
-                "/cuentas/ingresar/", "/cuentas/registro/"]:  # fmt: skip
+    for url in [
+        "/",
+        "/procesos/",
+        f"/procesos/{process.identifier}/",
+        "/planes/",
+        f"/planes/{entity.ruc}/2026/",
+        "/entidades/",
+        f"/entidades/{entity.ruc}/",
+        "/proveedores/",
+        f"/proveedores/{supplier.ruc}/",
+        "/cuentas/ingresar/",
+        "/cuentas/registro/",
+    ]:
         audit(client, url)
 
 
@@ -98,12 +108,32 @@ def test_staff_pages(client, site):
     version, staff, process = site
     client.force_login(staff)
     draft = processes.create_process(
-        staff, version.plan.entity, year=2026, procedure_type="COMPRE", description="Otro", delivery_place="Sede",
-        delivery_ubigeo=District(code="150101"), outside_plan_reason="Urgencia",
-        items=[{"object_type": "goods", "catalog_item": version.items.get().catalog_item, "description": "x",
-                "quantity": Decimal(1), "unit": "u", "estimated_value": Decimal("50000")}],
-    )  # fmt: skip
-    for url in ["/gestion/planes/", f"/gestion/planes/{version.pk}/", "/gestion/procesos/",
-                f"/gestion/procesos/nuevo/{version.pk}/", "/gestion/procesos/nuevo/fuera-del-plan/",
-                f"/gestion/procesos/{process.pk}/", f"/gestion/procesos/{draft.pk}/"]:  # fmt: skip
+        staff,
+        version.plan.entity,
+        year=2026,
+        procedure_type="COMPRE",
+        description="Otro",
+        delivery_place="Sede",
+        delivery_ubigeo=District(code="150101"),
+        outside_plan_reason="Urgencia",
+        items=[
+            {
+                "object_type": "goods",
+                "catalog_item": version.items.get().catalog_item,
+                "description": "x",
+                "quantity": Decimal(1),
+                "unit": "u",
+                "estimated_value": Decimal("50000"),
+            }
+        ],
+    )
+    for url in [
+        "/gestion/planes/",
+        f"/gestion/planes/{version.pk}/",
+        "/gestion/procesos/",
+        f"/gestion/procesos/nuevo/{version.pk}/",
+        "/gestion/procesos/nuevo/fuera-del-plan/",
+        f"/gestion/procesos/{process.pk}/",
+        f"/gestion/procesos/{draft.pk}/",
+    ]:
         audit(client, url)

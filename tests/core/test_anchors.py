@@ -210,9 +210,15 @@ def test_seed_demo_ends_by_anchoring_the_trail():
     with transaction.atomic():
         entry = audit.record(None, "demo.prepared", ("demo", 1))
     call_command(
-        "seed_demo", "--processes", "10", "--suppliers", "20", "--today", "2026-03-16",
+        "seed_demo",
+        "--processes",
+        "10",
+        "--suppliers",
+        "20",
+        "--today",
+        "2026-03-16",
         stdout=StringIO(),
-    )  # fmt: skip
+    )
     head = AuditEntry.objects.order_by("-sequence").first()
     assert head.sequence >= entry.sequence
     assert (anchors.latest().sequence, anchors.latest().entry_hash) == (

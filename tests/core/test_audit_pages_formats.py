@@ -55,10 +55,28 @@ def test_counts_and_sequences_are_grouped(
 @pytest.mark.parametrize(
     ("language", "expected"),
     [
-        ("es", ["25/11/2026 08:30", "1\xa0100 registros verificados", "n.º 1\xa0050", "24/11/2026 15:25", "1\xa0200 anclas"]),
-        ("en", ["11/25/2026 8:30 a.m.", "1,100 entries verified", "#1,050", "11/24/2026 3:25 p.m.", "1,200 signed anchors"]),
+        (
+            "es",
+            [
+                "25/11/2026 08:30",
+                "1\xa0100 registros verificados",
+                "n.º 1\xa0050",
+                "24/11/2026 15:25",
+                "1\xa0200 anclas",
+            ],
+        ),
+        (
+            "en",
+            [
+                "11/25/2026 8:30 a.m.",
+                "1,100 entries verified",
+                "#1,050",
+                "11/24/2026 3:25 p.m.",
+                "1,200 signed anchors",
+            ],
+        ),
     ],
-)  # fmt: skip
+)
 def test_the_last_verification_and_the_entry_times_read_in_the_language(
     client, long_trail, language, expected
 ):

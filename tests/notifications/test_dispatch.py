@@ -44,10 +44,16 @@ def broker_down():
 
 def _register(email="rosa@textiles.pe"):
     return supplier_services.register_supplier(
-        ruc="20131312955", legal_name="Textiles del Cusco S.A.C.", domicile=District.objects.get(code="080108"),
-        email=email, password="Alpaca-Andina-2026", full_name="Rosa Quispe",
-        sales_year=2025, annual_sales=350000, workers=6,
-    )  # fmt: skip
+        ruc="20131312955",
+        legal_name="Textiles del Cusco S.A.C.",
+        domicile=District.objects.get(code="080108"),
+        email=email,
+        password="Alpaca-Andina-2026",
+        full_name="Rosa Quispe",
+        sales_year=2025,
+        annual_sales=350000,
+        workers=6,
+    )
 
 
 def test_with_the_broker_down_the_registration_commits_and_a_later_dispatch_sends_once(

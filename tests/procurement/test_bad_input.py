@@ -37,12 +37,18 @@ def _client(user) -> Client:
 def test_a_nul_byte_or_an_out_of_range_value_in_a_url_path_is_a_404(client, world):
     ruc = world.entity.ruc
     for path in [
-        "/procesos/%00/", "/entidades/%00/", "/proveedores/%00/", "/planes/%00/2026/",
+        "/procesos/%00/",
+        "/entidades/%00/",
+        "/proveedores/%00/",
+        "/planes/%00/2026/",
         f"/procesos/%00/documentos/{world.document.pk}/",
         f"/procesos/{world.process.identifier}/documentos/%00/",
-        f"/planes/{ruc}/99999999999999999999/", f"/planes/{ruc}/0001/", f"/planes/{ruc}/-1/",
-        "/gestion/procesos/99999999999999999999/", "/admin/core/department/%00/change/",
-    ]:  # fmt: skip
+        f"/planes/{ruc}/99999999999999999999/",
+        f"/planes/{ruc}/0001/",
+        f"/planes/{ruc}/-1/",
+        "/gestion/procesos/99999999999999999999/",
+        "/admin/core/department/%00/change/",
+    ]:
         assert client.get(path).status_code == 404, path
 
 
@@ -118,13 +124,22 @@ def test_a_question_submitted_twice_is_recorded_once(world):
 def test_a_process_outside_the_plan_submitted_twice_is_created_once(world):
     staff = _client(world.staff)
     data = {
-        "entity": world.entity.pk, "year": world.version.plan.fiscal_year_id,
-        "procedure_type": "COMPRE", "description": "Mascarillas", "delivery_place": "Sede",
-        "delivery_department": "15", "delivery_district": "Lima", "object_type": "goods",
-        "catalog_code": "44121701", "item_description": "Mascarillas KN95", "quantity": "1000",
-        "unit": "unidad", "estimated_value": "50000", "outside_plan_reason": "Emergencia",
+        "entity": world.entity.pk,
+        "year": world.version.plan.fiscal_year_id,
+        "procedure_type": "COMPRE",
+        "description": "Mascarillas",
+        "delivery_place": "Sede",
+        "delivery_department": "15",
+        "delivery_district": "Lima",
+        "object_type": "goods",
+        "catalog_code": "44121701",
+        "item_description": "Mascarillas KN95",
+        "quantity": "1000",
+        "unit": "unidad",
+        "estimated_value": "50000",
+        "outside_plan_reason": "Emergencia",
         "form_token": new_token(),
-    }  # fmt: skip
+    }
     first = staff.post("/gestion/procesos/nuevo/fuera-del-plan/", data)
     second = staff.post("/gestion/procesos/nuevo/fuera-del-plan/", data)
     assert first.status_code == second.status_code == 302
@@ -135,10 +150,16 @@ def test_a_process_outside_the_plan_submitted_twice_is_created_once(world):
 def test_a_plan_item_added_twice_is_added_once(world):
     staff = _client(world.staff)
     data = {
-        "object_type": "goods", "catalog_code": "44121701", "description": "Lápices",
-        "quantity": "10", "unit": "unidad", "estimated_value": "500.00",
-        "procedure_type": "COMPRE", "planned_month": "3", "form_token": new_token(),
-    }  # fmt: skip
+        "object_type": "goods",
+        "catalog_code": "44121701",
+        "description": "Lápices",
+        "quantity": "10",
+        "unit": "unidad",
+        "estimated_value": "500.00",
+        "procedure_type": "COMPRE",
+        "planned_month": "3",
+        "form_token": new_token(),
+    }
     url = f"/gestion/planes/{world.draft.pk}/items/"
     assert staff.post(url, data).status_code == 302
     assert staff.post(url, data).status_code == 302
@@ -157,9 +178,13 @@ def test_a_process_whose_items_overflow_its_value_column_is_a_form_error(world):
     )
     items = list(version.items.values_list("pk", flat=True))
     data = {
-        "procedure_type": "LP", "description": "Todo", "delivery_place": "Sede",
-        "delivery_department": "15", "delivery_district": "Lima", "plan_items": items,
-    }  # fmt: skip
+        "procedure_type": "LP",
+        "description": "Todo",
+        "delivery_place": "Sede",
+        "delivery_department": "15",
+        "delivery_district": "Lima",
+        "plan_items": items,
+    }
     before = ProcurementProcess.objects.count()
     response = _client(staff).post(f"/gestion/procesos/nuevo/{version.pk}/", data)
     assert response.status_code == 400
@@ -267,3 +292,16 @@ def test_every_csv_writer_is_the_safe_one():
         if "csv.writer(" in path.read_text(encoding="utf-8")
     ]
     assert direct == ["procurement/exports.py"], "write CSV through procurement.exports.csv_writer"
+
+
+def test_the_calendar_service_itself_refuses_dates_outside_the_window(world):
+    """The form bounds the dates, and so does the service behind it (the one place)."""
+    from procurement.calendar_rules import stages_of
+    from procurement.services import processes
+    from tests.domain import raises_domain
+
+    process = world.draft_process
+    dates = dict.fromkeys(stages_of(process.procedure_type), (date(1, 1, 1), date(9999, 12, 30)))
+    with raises_domain("date_out_of_window", field="calendar"):
+        processes.set_calendar(world.staff, process, dates)
+    assert not process.stages.filter(start=date(1, 1, 1)).exists()

@@ -53,9 +53,12 @@ def test_plan_changes_show_amounts_not_raw_decimals(client):
     item = draft.items.get()
     plans.update_item(staff, item, plan_item_data(estimated_value=Decimal("650000")))
     plans.publish_version(
-        staff, draft, approval_date=version.approval_date, reason="Mayor demanda",
+        staff,
+        draft,
+        approval_date=version.approval_date,
+        reason="Mayor demanda",
         sme_justification="prueba",
-    )  # fmt: skip
+    )
     url = f"/planes/{version.plan.entity.ruc}/2026/cambios/"
     html = client.get(url).content.decode()
     assert "500\xa0000,00" in html and "650\xa0000,00" in html

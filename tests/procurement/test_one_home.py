@@ -192,9 +192,12 @@ def five_processes():
 
     def upload(process, kind, name):
         return processes.publish_document(
-            staff, process, upload=SimpleUploadedFile(name, PDF + name.encode()), kind=kind,
+            staff,
+            process,
+            upload=SimpleUploadedFile(name, PDF + name.encode()),
+            kind=kind,
             title=name,
-        )  # fmt: skip
+        )
 
     documents = {
         "called": upload(called, "bases", "bases-convocado.pdf"),
@@ -260,19 +263,45 @@ def test_a_draft_published_in_advance_cannot_be_taken_part_in(client, five_proce
 # decision, taken here on purpose, not a side effect of editing a view.
 PUBLIC_HEADERS = {
     "processes": [
-        "nomenclatura", "ruc_entidad", "entidad", "procedimiento", "objeto", "descripcion",
-        "valor_estimado", "estado", "solo_mype", "fecha_convocatoria",
+        "nomenclatura",
+        "ruc_entidad",
+        "entidad",
+        "procedimiento",
+        "objeto",
+        "descripcion",
+        "valor_estimado",
+        "estado",
+        "solo_mype",
+        "fecha_convocatoria",
     ],
     "plans": [
-        "ruc", "entidad", "anio", "version", "fecha_aprobacion", "fecha_publicacion",
-        "valor_total", "valor_elegible_mype", "valor_reservado_mype", "cuota_mype",
-        "cumple_40", "publicado_tarde",
+        "ruc",
+        "entidad",
+        "anio",
+        "version",
+        "fecha_aprobacion",
+        "fecha_publicacion",
+        "valor_total",
+        "valor_elegible_mype",
+        "valor_reservado_mype",
+        "cuota_mype",
+        "cumple_40",
+        "publicado_tarde",
     ],
     "plan_items": [
-        "item", "objeto", "codigo_catalogo", "nombre_catalogo", "descripcion", "cantidad",
-        "unidad", "valor_estimado", "tipo_procedimiento", "mes", "reservado_mype",
+        "item",
+        "objeto",
+        "codigo_catalogo",
+        "nombre_catalogo",
+        "descripcion",
+        "cantidad",
+        "unidad",
+        "valor_estimado",
+        "tipo_procedimiento",
+        "mes",
+        "reservado_mype",
     ],
-}  # fmt: skip
+}
 
 
 def test_csv_headers_are_the_export_specs_and_stay_as_published(client):
@@ -338,9 +367,16 @@ def test_the_plan_csv_gives_the_publication_day_in_lima(client):
 
 def test_an_export_column_writes_each_kind_one_way():
     item = PlanItem(
-        reference=7, object_type="goods", description="x", unit="u", sme_reserved=True,
-        quantity=D("1.50"), estimated_value=D("-0.5"), procedure_type="AS", planned_month=2,
-    )  # fmt: skip
+        reference=7,
+        object_type="goods",
+        description="x",
+        unit="u",
+        sme_reserved=True,
+        quantity=D("1.50"),
+        estimated_value=D("-0.5"),
+        procedure_type="AS",
+        planned_month=2,
+    )
     Column, Kind = exports.Column, exports.Kind
     assert Column("o", "object_type", Kind.LABEL).value(item) == item.get_object_type_display()
     assert Column("v", "estimated_value", Kind.NUMBER).value(item) == D("-0.5")

@@ -208,10 +208,15 @@ def test_staff_workflow_through_the_pages(client):
     assert response.status_code == 302
     version = PlanVersion.objects.get(plan__entity=entity)
     item = {
-        "object_type": "goods", "catalog_code": "44121701", "description": "Bolígrafos",
-        "quantity": "10", "unit": "caja", "estimated_value": "500", "procedure_type": "COMPRE",
+        "object_type": "goods",
+        "catalog_code": "44121701",
+        "description": "Bolígrafos",
+        "quantity": "10",
+        "unit": "caja",
+        "estimated_value": "500",
+        "procedure_type": "COMPRE",
         "planned_month": "4",
-    }  # fmt: skip
+    }
     assert client.post(f"/gestion/planes/{version.pk}/items/", item).status_code == 302
     page = client.get(f"/gestion/planes/{version.pk}/").content.decode()
     assert "Por debajo del mínimo" in page  # live share: nothing reserved yet
@@ -266,8 +271,16 @@ def test_radio_and_checkbox_groups_have_a_legend(workspace):
 def test_an_unknown_catalog_code_is_a_form_error(client):
     version, staff = draft_plan()
     client.force_login(staff)
-    item = {"object_type": "goods", "catalog_code": "9999-9999", "description": "x", "quantity": "1", "unit": "u",
-            "estimated_value": "10", "procedure_type": "AS", "planned_month": "1"}  # fmt: skip
+    item = {
+        "object_type": "goods",
+        "catalog_code": "9999-9999",
+        "description": "x",
+        "quantity": "1",
+        "unit": "u",
+        "estimated_value": "10",
+        "procedure_type": "AS",
+        "planned_month": "1",
+    }
     response = client.post(f"/gestion/planes/{version.pk}/items/", item)
     assert response.status_code == 400
     assert "El código 99999999 no está en el catálogo" in response.content.decode()

@@ -114,8 +114,14 @@ def media_files(settings) -> list[Path]:
 @pytest.fixture
 def process():
     version, staff = published_plan(
-        items=[{"description": "Servidores", "catalog_item": "43211503", "estimated_value": Decimal("450000")}]
-    )  # fmt: skip
+        items=[
+            {
+                "description": "Servidores",
+                "catalog_item": "43211503",
+                "estimated_value": Decimal("450000"),
+            }
+        ]
+    )
     return process_from_plan(staff, version), staff
 
 
@@ -149,7 +155,13 @@ def test_a_zip_declaring_gigabytes_is_refused_without_unpacking(process, setting
 
 def test_the_unpacked_size_limit_is_a_setting(process, settings):
     settings.UPLOAD_MAX_UNCOMPRESSED_BYTES = 1024
-    _refused(process, "anexos.zip", small_zip({"a.txt": b"x" * 2000}), "archive_too_large_unpacked", settings)  # fmt: skip
+    _refused(
+        process,
+        "anexos.zip",
+        small_zip({"a.txt": b"x" * 2000}),
+        "archive_too_large_unpacked",
+        settings,
+    )
 
 
 def test_a_docx_bomb_is_refused(process, settings):
@@ -225,18 +237,24 @@ def test_a_file_name_over_255_bytes_is_kept_shortened_not_a_500(client, process)
 def test_control_characters_and_folders_never_reach_the_stored_name(process):
     proc, staff = process
     document = processes.publish_document(
-        staff, proc, kind="bases", title="Bases",
+        staff,
+        proc,
+        kind="bases",
+        title="Bases",
         upload=SimpleUploadedFile("..\\carpeta\\ba\x00ses\x07.pdf", PDF),
-    )  # fmt: skip
+    )
     assert document.filename == "bases.pdf"
 
 
 def test_legitimate_containers_still_pass(process):
     proc, staff = process
     document = processes.publish_document(
-        staff, proc, kind="bases", title="Anexos",
+        staff,
+        proc,
+        kind="bases",
+        title="Anexos",
         upload=SimpleUploadedFile("anexos.zip", small_zip({"a.txt": b"texto " * 1000})),
-    )  # fmt: skip
+    )
     assert document.content_type == "application/zip"
 
 
@@ -294,14 +312,28 @@ def test_an_xlsx_whose_shared_strings_unpack_to_gigabytes_is_refused(workspace):
 def test_an_xlsx_with_a_highly_compressed_part_is_refused(workspace):
     client, version = workspace
     repeated = b"<sst>" + b"<si><t>a</t></si>" * 400_000 + b"</sst>"  # 6.8 MB in a few KB
-    _plan_refused(client, version, "pac.xlsx", plan_xlsx(shared_strings=repeated), "archive_compression_ratio")  # fmt: skip
+    _plan_refused(
+        client, version, "pac.xlsx", plan_xlsx(shared_strings=repeated), "archive_compression_ratio"
+    )
 
 
 def test_an_encrypted_or_zstd_xlsx_is_a_row_error_not_a_500(workspace):
     client, version = workspace
     base = plan_xlsx()
-    _plan_refused(client, version, "pac.xlsx", _patch_headers(base, "xl/workbook.xml", flags=1), "archive_encrypted")  # fmt: skip
-    _plan_refused(client, version, "pac.xlsx", _patch_headers(base, "xl/workbook.xml", method=93), "archive_unsupported_compression")  # fmt: skip
+    _plan_refused(
+        client,
+        version,
+        "pac.xlsx",
+        _patch_headers(base, "xl/workbook.xml", flags=1),
+        "archive_encrypted",
+    )
+    _plan_refused(
+        client,
+        version,
+        "pac.xlsx",
+        _patch_headers(base, "xl/workbook.xml", method=93),
+        "archive_unsupported_compression",
+    )
 
 
 def test_rows_past_the_item_limit_are_not_read(workspace, settings):
@@ -320,7 +352,9 @@ def test_a_csv_with_a_duplicated_column_is_refused(workspace):
     client, version = workspace
     header = HEADER + ",descripcion"
     row = GOOD_ROW + ",Otra descripción"
-    _plan_refused(client, version, "pac.csv", f"{header}\n{row}".encode(), "header_duplicate_columns")  # fmt: skip
+    _plan_refused(
+        client, version, "pac.csv", f"{header}\n{row}".encode(), "header_duplicate_columns"
+    )
 
 
 def test_the_error_report_does_not_echo_unbounded_input(workspace):
@@ -361,4 +395,6 @@ def test_help_texts_follow_the_settings(workspace, process, settings):
 
 def test_a_csv_of_millions_of_empty_lines_is_refused_without_reading_them(workspace):
     client, version = workspace
-    _plan_refused(client, version, "pac.csv", (HEADER + "\n" * 4_000_000).encode(), "too_many_items")  # fmt: skip
+    _plan_refused(
+        client, version, "pac.csv", (HEADER + "\n" * 4_000_000).encode(), "too_many_items"
+    )

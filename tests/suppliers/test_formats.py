@@ -35,10 +35,18 @@ def _page(client, path, language):
 @pytest.mark.parametrize(
     ("language", "expected", "wrong"),
     [
-        ("es", ["1\xa0234\xa0567,50", "1\xa0250", "26/11/2026", "30/11/2026 18:45"], "1,234,567.50"),
-        ("en", ["1,234,567.50", "1,250", "11/26/2026", "11/30/2026 6:45 p.m."], "1\xa0234\xa0567,50"),
+        (
+            "es",
+            ["1\xa0234\xa0567,50", "1\xa0250", "26/11/2026", "30/11/2026 18:45"],
+            "1,234,567.50",
+        ),
+        (
+            "en",
+            ["1,234,567.50", "1,250", "11/26/2026", "11/30/2026 6:45 p.m."],
+            "1\xa0234\xa0567,50",
+        ),
     ],
-)  # fmt: skip
+)
 def test_the_account_page_shows_sales_counts_and_dates_in_the_language(
     client, supplier, language, expected, wrong
 ):

@@ -316,9 +316,13 @@ class Command(BaseCommand):
         else:
             for m in minimums:
                 StageMinimum.objects.update_or_create(
-                    procedure_type=m.procedure_type, stage=m.stage, edge=m.edge, from_stage=m.from_stage,
-                    from_edge=m.from_edge, defaults={"working_days": m.working_days, "note": m.note},
-                )  # fmt: skip
+                    procedure_type=m.procedure_type,
+                    stage=m.stage,
+                    edge=m.edge,
+                    from_stage=m.from_stage,
+                    from_edge=m.from_edge,
+                    defaults={"working_days": m.working_days, "note": m.note},
+                )
         return loaded_stages, loaded_minimums
 
     def _load_thresholds(self) -> Loaded:

@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts.permissions import require_entity_staff
-from core import audit, clock
+from core import audit, clock, formatting
 from core.codelists import Stage
 from core.errors import DomainError
 from core.workdays import calendar as working_calendar
@@ -21,6 +21,7 @@ from ...models import (
     ProcessStatus,
     ProcurementProcess,
 )
+from ...rules import date_window
 from ...state_machine import (
     FINAL_STATUSES,
 )
@@ -56,6 +57,14 @@ def set_calendar(
             _("A calendar amendment after the call must state its reason."),
             field="reason",
             code="reason_required",
+        )
+    earliest, latest = date_window(process.fiscal_year_id)
+    if any(not earliest <= day <= latest for span in dates.values() for day in span):
+        raise DomainError(
+            _("The calendar's dates must fall from %(earliest)s to %(latest)s.")
+            % {"earliest": formatting.day(earliest), "latest": formatting.day(latest)},
+            field="calendar",
+            code="date_out_of_window",
         )
     problems = calendar_problems(process.procedure_type, dates, working_calendar())
     if problems:
