@@ -42,10 +42,10 @@ def send_verification_email(user: User) -> None:
     events.record_message(EventKind.ACCOUNT_VERIFICATION, user)
 
 
-@transaction.atomic
-def verify_email(token: str) -> User:
-    """Activate the account named by a signed, unexpired token (valid for
-    EMAIL_VERIFICATION_MAX_AGE seconds). Using a token twice is harmless."""
+def verification_user(token: str, *, lock: bool = False) -> User:
+    """The account a signed, unexpired verification token names (valid for
+    EMAIL_VERIFICATION_MAX_AGE seconds), without changing it: the link's page shows what
+    confirming means before anything happens."""
     try:
         payload = signing.loads(
             token, salt=_VERIFY_SALT, max_age=settings.EMAIL_VERIFICATION_MAX_AGE
@@ -54,14 +54,22 @@ def verify_email(token: str) -> User:
         raise DomainError(_("This verification link has expired. Register again.")) from None
     except signing.BadSignature:
         raise DomainError(_("This verification link is not valid.")) from None
-    user = (
-        User.objects.select_for_update().filter(pk=payload["user"], email=payload["email"]).first()
-    )
+    users = User.objects.select_for_update() if lock else User.objects
+    user = users.filter(pk=payload["user"], email=payload["email"]).first()
     # Links sent before they carried "joined" stay valid until they expire.
     if user is None or payload.get("joined", user.date_joined.isoformat()) != (
         user.date_joined.isoformat()
     ):
         raise DomainError(_("This verification link is not valid."))
+    return user
+
+
+@transaction.atomic
+def verify_email(token: str) -> User:
+    """Activate the account named by a signed, unexpired token. Only a deliberate POST from
+    the link's page calls this: mail scanners that open every link (GET) confirm nothing.
+    Using a token twice is harmless."""
+    user = verification_user(token, lock=True)
     if user.email_verified_at is None:
         user.email_verified_at = timezone.now()
         user.is_active = True

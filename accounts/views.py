@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
 
 from core.errors import DomainError
 
@@ -32,13 +33,24 @@ class LoginView(auth_views.LoginView):
         return response
 
 
+@require_http_methods(["GET", "POST"])
 def verify(request, token):
+    """The e-mailed link shows what confirming means (the address and the RUCs registered
+    with it) and confirms only on the button's POST: a mail scanner that opens every link, or
+    someone who never registered, confirms nothing by following it."""
     try:
-        services.verify_email(token)
+        if request.method == "POST":
+            services.verify_email(token)
+        else:
+            user = services.verification_user(token)
     except DomainError as error:
         return render(
             request, "accounts/verify_failed.html", {"message": error.message}, status=400
         )
+    if request.method == "GET" and user.email_verified_at is None:
+        memberships = user.memberships.filter(supplier__isnull=False).select_related("supplier")
+        context = {"email": user.email, "memberships": memberships}
+        return render(request, "accounts/verify_confirm.html", context)
     messages.success(request, _("Your e-mail is confirmed. You can log in now."))
     return redirect("accounts:login")
 

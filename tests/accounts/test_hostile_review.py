@@ -1,0 +1,43 @@
+"""Reproductions of the hostile review of the account flows (issue 7): each failed on the
+code before its fix."""
+
+import re
+
+import pytest
+
+from accounts.models import User
+from suppliers.models import Supplier
+from tests.accounts.test_registration import FORM
+
+pytestmark = pytest.mark.django_db
+
+
+def _verification_path(body: str) -> str:
+    return re.search(r"/cuentas/verificar/[^\s/]+/", body).group(0)
+
+
+def test_opening_the_verification_link_confirms_nothing_until_the_button_is_pressed(
+    client, mailoutbox, django_capture_on_commit_callbacks
+):
+    """Corporate mail scanners open (GET) every link of an incoming message: an attacker who
+    registers a company's RUC with its mailbox must not get the address confirmed by them."""
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/cuentas/registro/", {**FORM, "email": "compras@textiles.pe"})
+    link = _verification_path(mailoutbox[0].body)
+
+    response = client.get(link)
+    assert response.status_code == 200
+    html = response.content.decode()
+    # The page says what confirming would do: which address, which RUC.
+    assert "compras@textiles.pe" in html and FORM["ruc"] in html and 'method="post"' in html
+    user = User.objects.get(email="compras@textiles.pe")
+    assert user.email_verified_at is None and not user.is_active
+    assert Supplier.objects.get(ruc=FORM["ruc"]).awaiting_confirmation
+
+    response = client.post(link)
+    assert response.status_code == 302 and response.url == "/cuentas/ingresar/"
+    user.refresh_from_db()
+    assert user.is_active and user.email_verified_at is not None
+    assert not Supplier.objects.get(ruc=FORM["ruc"]).awaiting_confirmation
+    # Once confirmed, the link just leads to the login.
+    assert client.get(link).status_code == 302
