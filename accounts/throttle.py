@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from .models import ThrottleCounter
+from .models import ThrottleCounter, User
 
 
 @dataclass(frozen=True)
@@ -60,9 +60,24 @@ def _normalise(value: str) -> str:
     return (value or "").strip().lower()[:254]
 
 
+# Kinds of key that name an account by its e-mail address.
+_ADDRESS_KINDS = frozenset({"account", "email"})
+
+
+def _account_key(value: str) -> str:
+    """One key per account whatever spelling of its address is typed: the database's
+    case-insensitive match, which login and registration use, accepts spellings that Python's
+    lower() keeps apart (on PostgreSQL a dotless 'ı' matches 'i'), so each would otherwise
+    get fresh counters. The key is the stored address of the one account that matches."""
+    matches = list(User.objects.filter(email__iexact=value).values_list("email", flat=True)[:2])
+    return matches[0] if len(matches) == 1 else value
+
+
 def _counters(scope: str, keys: dict[str, str]):
     for kind, value in keys.items():
         value = _normalise(value)
+        if value and kind in _ADDRESS_KINDS:
+            value = _account_key(value)
         if value:
             yield f"{scope}:{kind}", value, POLICIES[scope][kind]
 

@@ -8,6 +8,7 @@ import pytest
 from accounts.models import User
 from suppliers.models import Supplier
 from tests.accounts.test_registration import FORM
+from tests.factories import TEST_PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -41,3 +42,36 @@ def test_opening_the_verification_link_confirms_nothing_until_the_button_is_pres
     assert not Supplier.objects.get(ruc=FORM["ruc"]).awaiting_confirmation
     # Once confirmed, the link just leads to the login.
     assert client.get(link).status_code == 302
+
+
+def _login(client, email, password, address="203.0.113.7"):
+    return client.post(
+        "/cuentas/ingresar/", {"username": email, "password": password}, REMOTE_ADDR=address
+    )
+
+
+def _dotless_spellings(email: str):
+    """Spellings of `email` with some of its 'i' written as a dotless 'ı': PostgreSQL's
+    case-insensitive match (UPPER) takes each for the address, Python's lower() does not."""
+    positions = [index for index, char in enumerate(email) if char == "i"]
+    for mask in range(1, 2 ** len(positions)):
+        chars = list(email)
+        for bit, index in enumerate(positions):
+            if mask >> bit & 1:
+                chars[index] = "ı"
+        yield "".join(chars)
+
+
+def test_spelling_the_address_differently_does_not_escape_the_account_throttle(client):
+    victim = UserFactory(email="licitaciones@minsa.gob.pe")
+    spellings = list(_dotless_spellings(victim.email))[:12]
+    # The database takes a spelling for the account: the right password opens it.
+    assert _login(client, spellings[0], TEST_PASSWORD).status_code == 302
+    client.logout()
+    # So every wrong guess, however spelt, counts against the one account.
+    for spelling in spellings[1:11]:
+        _login(client, spelling, "wrong-password")
+    response = _login(client, spellings[11], TEST_PASSWORD)
+    assert response.status_code == 429
+    assert response.context["form"].has_error("__all__", "throttled")
+    assert _login(client, victim.email, TEST_PASSWORD).status_code == 429
