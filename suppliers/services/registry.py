@@ -228,6 +228,9 @@ def register_supplier(
                     if not earlier.memberships.exclude(user=user).exists():
                         _release_lapsed_claim(earlier)
                 user.memberships.all().delete()
+                # The lapsed row may hold a look-alike the database matched (a dotless 'ı'):
+                # the new registration's address is the one to confirm.
+                user.email = email
             else:
                 user = User(email=email, self_registered=True)
             user.full_name, user.is_active, user.date_joined = full_name, False, timezone.now()

@@ -75,3 +75,28 @@ def test_spelling_the_address_differently_does_not_escape_the_account_throttle(c
     assert response.status_code == 429
     assert response.context["form"].has_error("__all__", "throttled")
     assert _login(client, victim.email, TEST_PASSWORD).status_code == 429
+
+
+def test_replacing_a_lapsed_claim_mails_the_new_registrant_not_a_look_alike_address(
+    client, mailoutbox, django_capture_on_commit_callbacks
+):
+    """An attacker registers a look-alike of the owner's address (a domain they hold, with a
+    dotless 'ı'), never confirms, and waits for the claim to lapse: the owner's registration
+    reuses that row, and its confirmation link must go to the owner, not to the attacker."""
+    look_alike = "rosa@textıles.pe"
+    response = client.post(
+        "/cuentas/registro/", {**FORM, "ruc": "20100070970", "email": look_alike}
+    )
+    assert response.status_code == 302
+    User.objects.filter(email=look_alike).update(date_joined="2020-01-01T00:00:00Z")
+    mailoutbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/cuentas/registro/", {**FORM, "email": "rosa@textiles.pe"})
+    assert response.status_code == 302
+    assert not User.objects.filter(email=look_alike).exists()
+    owner = User.objects.get(email="rosa@textiles.pe")
+    # (The claim's own pending e-mail, sent now, also goes to the row's current address.)
+    assert mailoutbox and all(m.to == ["rosa@textiles.pe"] for m in mailoutbox)
+    assert "/cuentas/verificar/" in mailoutbox[-1].body
+    assert Supplier.objects.get(ruc=FORM["ruc"]).memberships.get().user == owner
