@@ -4,6 +4,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
@@ -218,6 +219,9 @@ def register_supplier(
                     send_verification_email(user)  # its own registration, still to confirm
                 else:
                     send_registration_attempt_notice(user)
+                # The work a new account costs (hashing its password), so that the time of
+                # the answer does not tell either.
+                make_password(password)
                 return None
             if supplier is not None:
                 _release_lapsed_claim(supplier)

@@ -4,6 +4,7 @@ code before its fix."""
 import re
 
 import pytest
+from django.contrib.auth.hashers import MD5PasswordHasher
 
 from accounts.models import User
 from suppliers.models import Supplier
@@ -100,3 +101,32 @@ def test_replacing_a_lapsed_claim_mails_the_new_registrant_not_a_look_alike_addr
     assert mailoutbox and all(m.to == ["rosa@textiles.pe"] for m in mailoutbox)
     assert "/cuentas/verificar/" in mailoutbox[-1].body
     assert Supplier.objects.get(ruc=FORM["ruc"]).memberships.get().user == owner
+
+
+class CountingHasher(MD5PasswordHasher):
+    """The test hasher, counting how many passwords it hashes: hashing is what makes a new
+    registration slow (hundreds of milliseconds with the production hasher)."""
+
+    encoded = 0
+
+    def encode(self, password, salt):
+        CountingHasher.encoded += 1
+        return super().encode(password, salt)
+
+
+def test_registration_takes_as_long_for_an_address_with_an_account(client, settings):
+    """Registration answers the same whether or not the address has an account (item 13),
+    and that includes the time it takes: the password is hashed in both cases."""
+    settings.PASSWORD_HASHERS = [f"{__name__}.CountingHasher"]
+    UserFactory(email="jefe@entidad.gob.pe")
+    work = {}
+    for label, email, ruc in (
+        ("existing", "jefe@entidad.gob.pe", "20100070970"),
+        ("new", "nuevo@textiles.pe", FORM["ruc"]),
+    ):
+        CountingHasher.encoded = 0
+        response = client.post("/cuentas/registro/", {**FORM, "ruc": ruc, "email": email})
+        assert response.status_code == 302
+        work[label] = CountingHasher.encoded
+    assert work["new"] >= 1
+    assert work["existing"] == work["new"]
