@@ -68,6 +68,13 @@ class PortalPasswordResetForm(PasswordResetForm):
     """Django's reset request, also for active accounts that have no password yet (created
     by an admin who chose to e-mail a set-password link)."""
 
+    def save(self, **kwargs):
+        """The link goes through the outbox (accounts.emails.send_password_reset), made when
+        it is sent: the answer never waits on the mail server, so its time does not tell
+        whether the address has an account."""
+        for user in self.get_users(self.cleaned_data["email"]):
+            services.send_password_reset_email(user)
+
     def get_users(self, email):
         wanted = unicodedata.normalize("NFKC", email.strip()).casefold()
         return (

@@ -95,6 +95,13 @@ def send_set_password_email(user: User) -> None:
 
 
 @transaction.atomic
+def send_password_reset_email(user: User) -> None:
+    """Record (outbox) a password reset link for the account: the request answers at once,
+    the same whether or not the address has an account, and never waits on the mail server."""
+    events.record_message(EventKind.ACCOUNT_PASSWORD_RESET, user)
+
+
+@transaction.atomic
 def send_registration_attempt_notice(user: User) -> None:
     """Tell the owner of an existing account that someone tried to register with the
     address (registration answers the same whether or not the address has an account);

@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.shortcuts import redirect, render
@@ -61,14 +60,7 @@ class PasswordResetView(auth_views.PasswordResetView):
 
     template_name = "accounts/password_reset_form.html"
     form_class = PortalPasswordResetForm
-    email_template_name = "accounts/email/password_reset.txt"
-    html_email_template_name = "accounts/email/password_reset.html"
-    subject_template_name = "accounts/email/password_reset_subject.txt"
     success_url = reverse_lazy("accounts:password_reset_done")
-
-    def get_extra_email_context(self):
-        # Links use the configured site address, never the request's Host header.
-        return {"site_url": settings.SITE_URL}
 
     def form_valid(self, form):
         keys = {
@@ -82,7 +74,6 @@ class PasswordResetView(auth_views.PasswordResetView):
             response.status_code = TOO_MANY_REQUESTS
             return response
         throttle.record_failure("password_reset", keys)
-        self.extra_email_context = self.get_extra_email_context()
         return super().form_valid(form)
 
 
