@@ -8,10 +8,12 @@ an account. Counters live in the database (ThrottleCounter), so every process an
 shares them; a counter forgets its failures after a quiet window.
 """
 
+import ipaddress
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -123,6 +125,17 @@ def reset_throttle(scope: str, keys: dict[str, str]) -> None:
 
 
 def client_address(request) -> str:
-    """The client's address as the server sees it (behind a proxy, configure it to set
-    REMOTE_ADDR to the client's address)."""
-    return request.META.get("REMOTE_ADDR", "")
+    """The client's address. Behind TRUSTED_PROXY_COUNT proxies (each appending the address
+    it saw to X-Forwarded-For), it is the entry that many places from the right: entries
+    further left are whatever the client sent, and never trusted. Without proxies, or when
+    the header is missing or malformed, it is REMOTE_ADDR: behind a proxy that would be the
+    proxy's address for every client, and one client's failures would slow everyone down."""
+    remote = request.META.get("REMOTE_ADDR", "")
+    hops = settings.TRUSTED_PROXY_COUNT
+    forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    if hops <= 0 or len(forwarded) < hops:
+        return remote
+    try:
+        return str(ipaddress.ip_address(forwarded[-hops]))
+    except ValueError:
+        return remote

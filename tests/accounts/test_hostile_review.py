@@ -150,3 +150,35 @@ def test_a_password_reset_never_waits_on_the_mail_server(
     dispatch_pending()
     assert [m.to for m in mailoutbox] == [[user.email]]
     assert "/cuentas/contrasena/restablecer/" in mailoutbox[0].body
+
+
+PROXY = "10.0.0.2"
+
+
+def _reset_via_proxy(client, email, forwarded_for):
+    return client.post(
+        "/cuentas/contrasena/restablecer/",
+        {"email": email},
+        REMOTE_ADDR=PROXY,
+        HTTP_X_FORWARDED_FOR=forwarded_for,
+    )
+
+
+def test_behind_the_proxy_one_clients_requests_do_not_slow_everyone_down(client, settings):
+    """Behind the TLS proxy every request came from the proxy's address: one client's
+    requests used up the address allowance of the whole portal."""
+    settings.TRUSTED_PROXY_COUNT = 1
+    for number in range(21):
+        _reset_via_proxy(client, f"nadie{number}@example.pe", "198.51.100.7")
+    # That client waits, whatever it writes in front of the address the proxy saw...
+    spoofed = _reset_via_proxy(client, "otro@example.pe", "192.0.2.99, 198.51.100.7")
+    assert spoofed.status_code == 429
+    # ...and another client behind the same proxy does not.
+    assert _reset_via_proxy(client, "otro@example.pe", "198.51.100.8").status_code == 302
+
+
+def test_without_a_trusted_proxy_a_forwarded_for_header_is_ignored(client, settings):
+    settings.TRUSTED_PROXY_COUNT = 0
+    for number in range(21):
+        _reset_via_proxy(client, f"nadie{number}@example.pe", f"192.0.2.{number}")
+    assert _reset_via_proxy(client, "otro@example.pe", "192.0.2.200").status_code == 429
