@@ -40,10 +40,7 @@ class EmailLoginForm(AuthenticationForm):
     while it must wait, the password is not even checked."""
 
     def clean(self):
-        keys = {
-            "account": self.cleaned_data.get("username", ""),
-            "address": throttle.client_address(self.request) if self.request else "",
-        }
+        keys = throttle.login_keys(self.request, self.cleaned_data.get("username", ""))
         wait = throttle.check_throttle("login", keys)
         if wait:
             raise throttled_error(wait)
@@ -60,7 +57,7 @@ class EmailLoginForm(AuthenticationForm):
                     code="unverified",
                 ) from None
             raise
-        throttle.reset_throttle("login", {"account": keys["account"]})
+        throttle.reset_throttle("login", {k: v for k, v in keys.items() if k != "address"})
         return cleaned
 
 

@@ -25,6 +25,11 @@ class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     authentication_form = EmailLoginForm
 
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        throttle.remember_browser(response, form.get_user())
+        return response
+
     def form_invalid(self, form):
         response = super().form_invalid(form)
         if is_throttled(form):

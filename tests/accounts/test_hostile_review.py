@@ -2,11 +2,14 @@
 code before its fix."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.hashers import MD5PasswordHasher
+from django.test import Client
 
-from accounts.models import User
+from accounts import throttle
+from accounts.models import ThrottleCounter, User
 from notifications.dispatch import dispatch_pending
 from notifications.models import Event, EventKind
 from suppliers.models import Supplier
@@ -182,3 +185,52 @@ def test_without_a_trusted_proxy_a_forwarded_for_header_is_ignored(client, setti
     for number in range(21):
         _reset_via_proxy(client, f"nadie{number}@example.pe", f"192.0.2.{number}")
     assert _reset_via_proxy(client, "otro@example.pe", "192.0.2.200").status_code == 429
+
+
+def _after_the_wait():
+    """Move the clock past any login wait: every counter's last failure goes back in time."""
+    cap = throttle.POLICIES["login"]["account"].max_delay
+    for counter in ThrottleCounter.objects.all():
+        counter.last_failure_at -= timedelta(seconds=cap)
+        counter.save()
+
+
+def test_a_competitor_cannot_keep_a_bidder_out_with_one_guess_each_time_the_wait_ends():
+    """One wrong guess whenever the wait ends (a dozen requests an hour, from anywhere) kept
+    the account waiting for ever: the capped delay became a lockout in all but name. A
+    browser the account has logged in from before keeps its own count."""
+    bidder = UserFactory(email="ventas@bidder.pe")
+    own_browser, competitor = Client(), Client()
+    assert _login(own_browser, bidder.email, TEST_PASSWORD, "198.51.100.20").status_code == 302
+    own_browser.post("/cuentas/salir/")  # logging out leaves the browser known
+
+    for attempt in range(30):
+        address = f"192.0.2.{attempt}"
+        _login(competitor, bidder.email, "guess", address)
+        _after_the_wait()
+        _login(competitor, bidder.email, "guess", address)
+    # Right now the account must wait, for anyone who has not logged in from here...
+    response = _login(Client(), bidder.email, TEST_PASSWORD, "198.51.100.20")
+    assert response.status_code == 429
+    # ...but the bidder's own browser gets in.
+    response = _login(own_browser, bidder.email, TEST_PASSWORD, "198.51.100.20")
+    assert response.status_code == 302 and own_browser.session["_auth_user_id"] == str(bidder.pk)
+
+
+def test_a_known_browser_still_slows_down_guesses_made_from_it():
+    bidder = UserFactory(email="ventas@bidder.pe")
+    browser = Client()
+    assert _login(browser, bidder.email, TEST_PASSWORD).status_code == 302
+    browser.post("/cuentas/salir/")
+    statuses = [_login(browser, bidder.email, "guess").status_code for _ in range(8)]
+    assert statuses == [200] * 6 + [429] * 2
+
+
+def test_a_known_browser_cookie_of_one_account_does_not_help_another():
+    bidder, other = UserFactory(), UserFactory()
+    browser = Client()
+    assert _login(browser, other.email, TEST_PASSWORD).status_code == 302
+    browser.post("/cuentas/salir/")
+    for _ in range(8):
+        _login(Client(), bidder.email, "guess")
+    assert _login(browser, bidder.email, TEST_PASSWORD).status_code == 429
