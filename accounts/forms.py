@@ -41,24 +41,32 @@ class EmailLoginForm(AuthenticationForm):
 
     def clean(self):
         keys = throttle.login_keys(self.request, self.cleaned_data.get("username", ""))
+        # The refusal is raised after the block: raising inside would roll back its count.
+        with throttle.one_at_a_time("login", keys):
+            refusal = self._judge(keys)
+        if refusal is not None:
+            raise refusal
+        return self.cleaned_data
+
+    def _judge(self, keys) -> forms.ValidationError | None:
         wait = throttle.check_throttle("login", keys)
         if wait:
-            raise throttled_error(wait)
+            return throttled_error(wait)
         try:
-            cleaned = super().clean()
-        except forms.ValidationError:
+            super().clean()
+        except forms.ValidationError as error:
             throttle.record_failure("login", keys)
             email = self.cleaned_data.get("username", "")
             password = self.cleaned_data.get("password", "")
             user = User.objects.filter(email__iexact=email).first()
             if user and user.email_verified_at is None and user.check_password(password):
-                raise forms.ValidationError(
+                return forms.ValidationError(
                     _("Confirm your e-mail address first: we sent you a link when you registered."),
                     code="unverified",
-                ) from None
-            raise
+                )
+            return error
         throttle.reset_throttle("login", {k: v for k, v in keys.items() if k != "address"})
-        return cleaned
+        return None
 
 
 class PortalPasswordResetForm(PasswordResetForm):

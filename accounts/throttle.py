@@ -13,6 +13,7 @@ shares them; a counter forgets its failures after a quiet window.
 import ipaddress
 import math
 import secrets
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -107,6 +108,23 @@ def check_throttle(scope: str, keys: dict[str, str]) -> int:
         until = counter.last_failure_at + timedelta(seconds=policy.delay(counter.failures))
         wait = max(wait, math.ceil((until - moment).total_seconds()))
     return wait
+
+
+@contextmanager
+def one_at_a_time(scope: str, keys: dict[str, str], kinds=("account", "browser")):
+    """Hold the lock of the account's counter row while one attempt is checked, judged and
+    counted: attempts sent at the same moment are judged one after the other, each seeing the
+    failures before it (otherwise all of them pass the check before any is counted)."""
+    held = {kind: value for kind, value in keys.items() if kind in kinds}
+    with transaction.atomic():
+        moment = now()
+        for counter_scope, key, _policy in _counters(scope, held):
+            ThrottleCounter.objects.select_for_update().get_or_create(
+                scope=counter_scope,
+                key=key,
+                defaults={"failures": 0, "window_started_at": moment, "last_failure_at": moment},
+            )
+        yield
 
 
 def record_failure(scope: str, keys: dict[str, str]) -> None:

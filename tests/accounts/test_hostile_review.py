@@ -2,10 +2,13 @@
 code before its fix."""
 
 import re
+import threading
+import time
 from datetime import timedelta
 
 import pytest
 from django.contrib.auth.hashers import MD5PasswordHasher
+from django.db import connection
 from django.test import Client
 
 from accounts import throttle
@@ -234,3 +237,46 @@ def test_a_known_browser_cookie_of_one_account_does_not_help_another():
     for _ in range(8):
         _login(Client(), bidder.email, "guess")
     assert _login(browser, bidder.email, TEST_PASSWORD).status_code == 429
+
+
+class SlowHasher(MD5PasswordHasher):
+    """A hasher as slow as the production one, counting the passwords it checks: each check
+    is one guess evaluated."""
+
+    checked = 0
+
+    def verify(self, password, encoded):
+        SlowHasher.checked += 1
+        time.sleep(0.2)
+        return super().verify(password, encoded)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_guesses_sent_all_at_once_are_judged_one_after_the_other(settings):
+    """Twelve wrong guesses sent at the same moment all passed the check before any of them
+    was counted: each time the wait ended, as many guesses as the server has workers."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks: PostgreSQL")
+    settings.PASSWORD_HASHERS = [f"{__name__}.SlowHasher"]
+    victim = UserFactory(email="ventas@bidder.pe")
+    SlowHasher.checked = 0
+    start = threading.Barrier(12)
+    statuses = []
+
+    def guess(number):
+        try:
+            start.wait()
+            statuses.append(
+                _login(Client(), victim.email, "guess", f"192.0.2.{number}").status_code
+            )
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # Five free failures and the one that starts the wait; the others wait, unchecked.
+    assert SlowHasher.checked == 6
+    assert sorted(statuses) == [200] * 6 + [429] * 6
