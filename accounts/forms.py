@@ -69,6 +69,17 @@ class EmailLoginForm(AuthenticationForm):
         return None
 
 
+class ConfirmRegistrationForm(forms.Form):
+    """Confirming an e-mail address: with the password chosen when registering."""
+
+    password = forms.CharField(
+        label=_("The password you chose when registering"),
+        strip=False,
+        max_length=4096,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
 class PortalPasswordResetForm(PasswordResetForm):
     """Django's reset request, also for active accounts that have no password yet (created
     by an admin who chose to e-mail a set-password link)."""

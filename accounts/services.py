@@ -65,11 +65,21 @@ def verification_user(token: str, *, lock: bool = False) -> User:
 
 
 @transaction.atomic
-def verify_email(token: str) -> User:
-    """Activate the account named by a signed, unexpired token. Only a deliberate POST from
-    the link's page calls this: mail scanners that open every link (GET) confirm nothing.
-    Using a token twice is harmless."""
+def verify_email(token: str, *, password: str) -> User:
+    """Activate the account named by a signed, unexpired token, given the password chosen
+    at registration: the link proves the mailbox, the password proves that its owner is the
+    one who registered (otherwise someone could register a company's RUC with its mailbox and
+    wait for the company to confirm). Using a token twice is harmless."""
     user = verification_user(token, lock=True)
+    if user.email_verified_at is None and not user.check_password(password):
+        raise DomainError(
+            _(
+                "That is not the password chosen when registering. If you did not register, "
+                "do not confirm; if you forgot it, register again once this registration lapses."
+            ),
+            code="wrong_password",
+            field="password",
+        )
     if user.email_verified_at is None:
         user.email_verified_at = timezone.now()
         user.is_active = True

@@ -9,6 +9,7 @@ from core.errors import DomainError
 
 from . import services, throttle
 from .forms import (
+    ConfirmRegistrationForm,
     EmailLoginForm,
     PortalPasswordResetForm,
     PortalSetPasswordForm,
@@ -40,21 +41,32 @@ class LoginView(auth_views.LoginView):
 @require_http_methods(["GET", "POST"])
 def verify(request, token):
     """The e-mailed link shows what confirming means (the address and the RUCs registered
-    with it) and confirms only on the button's POST: a mail scanner that opens every link, or
-    someone who never registered, confirms nothing by following it."""
+    with it) and confirms only when the form is posted with the password chosen at
+    registration: a mail scanner that opens every link confirms nothing, and the owner of a
+    mailbox someone else registered cannot be led to confirm that person's claim."""
     try:
-        if request.method == "POST":
-            services.verify_email(token)
-        else:
-            user = services.verification_user(token)
+        user = services.verification_user(token)
     except DomainError as error:
         return render(
             request, "accounts/verify_failed.html", {"message": error.message}, status=400
         )
-    if request.method == "GET" and user.email_verified_at is None:
-        memberships = user.memberships.filter(supplier__isnull=False).select_related("supplier")
-        context = {"email": user.email, "memberships": memberships}
-        return render(request, "accounts/verify_confirm.html", context)
+    if user.email_verified_at is not None:
+        return _confirmed(request)
+    form = ConfirmRegistrationForm(request.POST if request.method == "POST" else None)
+    if form.is_valid():
+        try:
+            services.verify_email(token, password=form.cleaned_data["password"])
+        except DomainError as error:
+            error.add_to(form)
+        else:
+            return _confirmed(request)
+    memberships = user.memberships.filter(supplier__isnull=False).select_related("supplier")
+    context = {"email": user.email, "memberships": memberships, "form": form}
+    status = 400 if request.method == "POST" else 200
+    return render(request, "accounts/verify_confirm.html", context, status=status)
+
+
+def _confirmed(request):
     messages.success(request, _("Your e-mail is confirmed. You can log in now."))
     return redirect("accounts:login")
 

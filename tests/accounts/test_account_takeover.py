@@ -181,7 +181,7 @@ def test_an_old_verification_link_does_not_confirm_the_claim_that_replaced_it(
         date_joined=timezone.now() - timedelta(days=10)
     )
     client.post("/cuentas/registro/", {**FORM, "ruc": "20100070970"})
-    assert client.post(old_link).status_code == 400
+    assert client.post(old_link, {"password": FORM["password1"]}).status_code == 400
     assert User.objects.get(email="rosa@textiles.pe").email_verified_at is None
 
 

@@ -44,13 +44,34 @@ def test_opening_the_verification_link_confirms_nothing_until_the_button_is_pres
     assert user.email_verified_at is None and not user.is_active
     assert Supplier.objects.get(ruc=FORM["ruc"]).awaiting_confirmation
 
-    response = client.post(link)
+    response = client.post(link, {"password": FORM["password1"]})
     assert response.status_code == 302 and response.url == "/cuentas/ingresar/"
     user.refresh_from_db()
     assert user.is_active and user.email_verified_at is not None
     assert not Supplier.objects.get(ruc=FORM["ruc"]).awaiting_confirmation
     # Once confirmed, the link just leads to the login.
     assert client.get(link).status_code == 302
+
+
+def test_the_owner_of_a_mailbox_cannot_be_led_to_confirm_someone_elses_claim(
+    client, mailoutbox, django_capture_on_commit_callbacks
+):
+    """An impostor registers a company's RUC with the company's own mailbox and a password
+    of their choosing; the company, seeing a portal e-mail about its RUC, confirms it. The
+    impostor would then log in to a confirmed company address, ready for the admins' review.
+    Confirming needs the password chosen when registering, which only the registrant has."""
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/cuentas/registro/", {**FORM, "email": "compras@textiles.pe"})
+    link = _verification_path(mailoutbox[0].body)
+
+    response = client.post(link, {"password": "La-Clave-De-La-Empresa-1"})
+    assert response.status_code == 400
+    assert response.context["form"].has_error("password", "wrong_password")
+    response = client.post(link, {})
+    assert response.status_code == 400 and response.context["form"].has_error("password")
+    user = User.objects.get(email="compras@textiles.pe")
+    assert user.email_verified_at is None and not user.is_active
+    assert Supplier.objects.get(ruc=FORM["ruc"]).awaiting_confirmation
 
 
 def _login(client, email, password, address="203.0.113.7"):
