@@ -14,6 +14,7 @@ class AccountsConfig(AppConfig):
 
         dispatch.register(EventKind.ACCOUNT_VERIFICATION, emails.send_verification)
         dispatch.register(EventKind.ACCOUNT_SET_PASSWORD, emails.send_set_password)
+        dispatch.register(EventKind.ACCOUNT_PASSWORD_RESET, emails.send_password_reset)
         dispatch.register(
             EventKind.ACCOUNT_REGISTRATION_ATTEMPT, emails.send_registration_attempt_notice
         )

@@ -4,8 +4,12 @@ made here, never stored in the event, and an e-mail that no longer applies (the 
 confirmed meanwhile) is not sent."""
 
 from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
 from notifications.email import send_event_email
@@ -49,6 +53,27 @@ def send_set_password(event: Event) -> None:
             _("Choose your password for the procurement portal"),
             "set_password",
             {"url": set_password_url(user)},
+        )
+
+
+def send_password_reset(event: Event) -> None:
+    """Django's reset link (its token is made now, and stops working once the password
+    changes), with the reset e-mail's templates."""
+    user = User.objects.filter(pk=event.object_id, is_active=True).first()
+    if user is None:
+        return
+    with translation.override("es"):
+        subject = render_to_string("accounts/email/password_reset_subject.txt", {})
+        _send(
+            event,
+            user,
+            "".join(subject.splitlines()),
+            "password_reset",
+            {
+                "site_url": settings.SITE_URL,
+                "uid": urlsafe_base64_encode(force_bytes(user.pk)),
+                "token": default_token_generator.make_token(user),
+            },
         )
 
 

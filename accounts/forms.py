@@ -40,33 +40,56 @@ class EmailLoginForm(AuthenticationForm):
     while it must wait, the password is not even checked."""
 
     def clean(self):
-        keys = {
-            "account": self.cleaned_data.get("username", ""),
-            "address": throttle.client_address(self.request) if self.request else "",
-        }
+        keys = throttle.login_keys(self.request, self.cleaned_data.get("username", ""))
+        # The refusal is raised after the block: raising inside would roll back its count.
+        with throttle.one_at_a_time("login", keys):
+            refusal = self._judge(keys)
+        if refusal is not None:
+            raise refusal
+        return self.cleaned_data
+
+    def _judge(self, keys) -> forms.ValidationError | None:
         wait = throttle.check_throttle("login", keys)
         if wait:
-            raise throttled_error(wait)
+            return throttled_error(wait)
         try:
-            cleaned = super().clean()
-        except forms.ValidationError:
+            super().clean()
+        except forms.ValidationError as error:
             throttle.record_failure("login", keys)
             email = self.cleaned_data.get("username", "")
             password = self.cleaned_data.get("password", "")
             user = User.objects.filter(email__iexact=email).first()
             if user and user.email_verified_at is None and user.check_password(password):
-                raise forms.ValidationError(
+                return forms.ValidationError(
                     _("Confirm your e-mail address first: we sent you a link when you registered."),
                     code="unverified",
-                ) from None
-            raise
-        throttle.reset_throttle("login", {"account": keys["account"]})
-        return cleaned
+                )
+            return error
+        throttle.reset_throttle("login", {k: v for k, v in keys.items() if k != "address"})
+        return None
+
+
+class ConfirmRegistrationForm(forms.Form):
+    """Confirming an e-mail address: with the password chosen when registering."""
+
+    password = forms.CharField(
+        label=_("The password you chose when registering"),
+        strip=False,
+        max_length=4096,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
 
 
 class PortalPasswordResetForm(PasswordResetForm):
     """Django's reset request, also for active accounts that have no password yet (created
     by an admin who chose to e-mail a set-password link)."""
+
+    def save(self, **kwargs):
+        """The link goes through the outbox (accounts.emails.send_password_reset), made when
+        it is sent: the answer never waits on the mail server, so its time does not tell
+        whether the address has an account."""
+        for user in self.get_users(self.cleaned_data["email"]):
+            services.send_password_reset_email(user)
 
     def get_users(self, email):
         wanted = unicodedata.normalize("NFKC", email.strip()).casefold()

@@ -41,10 +41,10 @@ def send_verification_email(user: User) -> None:
     events.record_message(EventKind.ACCOUNT_VERIFICATION, user)
 
 
-@transaction.atomic
-def verify_email(token: str) -> User:
-    """Activate the account named by a signed, unexpired token (valid for
-    EMAIL_VERIFICATION_MAX_AGE seconds). Using a token twice is harmless."""
+def verification_user(token: str, *, lock: bool = False) -> User:
+    """The account a signed, unexpired verification token names (valid for
+    EMAIL_VERIFICATION_MAX_AGE seconds), without changing it: the link's page shows what
+    confirming means before anything happens."""
     try:
         payload = signing.loads(
             token, salt=_VERIFY_SALT, max_age=settings.EMAIL_VERIFICATION_MAX_AGE
@@ -53,14 +53,32 @@ def verify_email(token: str) -> User:
         raise DomainError(_("This verification link has expired. Register again.")) from None
     except signing.BadSignature:
         raise DomainError(_("This verification link is not valid.")) from None
-    user = (
-        User.objects.select_for_update().filter(pk=payload["user"], email=payload["email"]).first()
-    )
+    users = User.objects.select_for_update() if lock else User.objects
+    user = users.filter(pk=payload["user"], email=payload["email"]).first()
     # Links sent before they carried "joined" stay valid until they expire.
     if user is None or payload.get("joined", user.date_joined.isoformat()) != (
         user.date_joined.isoformat()
     ):
         raise DomainError(_("This verification link is not valid."))
+    return user
+
+
+@transaction.atomic
+def verify_email(token: str, *, password: str) -> User:
+    """Activate the account named by a signed, unexpired token, given the password chosen
+    at registration: the link proves the mailbox, the password proves that its owner is the
+    one who registered (otherwise someone could register a company's RUC with its mailbox and
+    wait for the company to confirm). Using a token twice is harmless."""
+    user = verification_user(token, lock=True)
+    if user.email_verified_at is None and not user.check_password(password):
+        raise DomainError(
+            _(
+                "That is not the password chosen when registering. If you did not register, "
+                "do not confirm; if you forgot it, register again once this registration lapses."
+            ),
+            code="wrong_password",
+            field="password",
+        )
     if user.email_verified_at is None:
         user.email_verified_at = clock.now()
         user.is_active = True
@@ -83,6 +101,13 @@ def send_set_password_email(user: User) -> None:
     """Record (outbox) the set-password link for an account an admin created without a
     password."""
     events.record_message(EventKind.ACCOUNT_SET_PASSWORD, user)
+
+
+@transaction.atomic
+def send_password_reset_email(user: User) -> None:
+    """Record (outbox) a password reset link for the account: the request answers at once,
+    the same whether or not the address has an account, and never waits on the mail server."""
+    events.record_message(EventKind.ACCOUNT_PASSWORD_RESET, user)
 
 
 @transaction.atomic

@@ -1,14 +1,15 @@
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
 
 from core.errors import DomainError
 
 from . import services, throttle
 from .forms import (
+    ConfirmRegistrationForm,
     EmailLoginForm,
     PortalPasswordResetForm,
     PortalSetPasswordForm,
@@ -25,6 +26,11 @@ class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     authentication_form = EmailLoginForm
 
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        throttle.remember_browser(response, form.get_user())
+        return response
+
     def form_invalid(self, form):
         response = super().form_invalid(form)
         if is_throttled(form):
@@ -32,13 +38,35 @@ class LoginView(auth_views.LoginView):
         return response
 
 
+@require_http_methods(["GET", "POST"])
 def verify(request, token):
+    """The e-mailed link shows what confirming means (the address and the RUCs registered
+    with it) and confirms only when the form is posted with the password chosen at
+    registration: a mail scanner that opens every link confirms nothing, and the owner of a
+    mailbox someone else registered cannot be led to confirm that person's claim."""
     try:
-        services.verify_email(token)
+        user = services.verification_user(token)
     except DomainError as error:
         return render(
             request, "accounts/verify_failed.html", {"message": error.message}, status=400
         )
+    if user.email_verified_at is not None:
+        return _confirmed(request)
+    form = ConfirmRegistrationForm(request.POST if request.method == "POST" else None)
+    if form.is_valid():
+        try:
+            services.verify_email(token, password=form.cleaned_data["password"])
+        except DomainError as error:
+            error.add_to(form)
+        else:
+            return _confirmed(request)
+    memberships = user.memberships.filter(supplier__isnull=False).select_related("supplier")
+    context = {"email": user.email, "memberships": memberships, "form": form}
+    status = 400 if request.method == "POST" else 200
+    return render(request, "accounts/verify_confirm.html", context, status=status)
+
+
+def _confirmed(request):
     messages.success(request, _("Your e-mail is confirmed. You can log in now."))
     return redirect("accounts:login")
 
@@ -49,14 +77,7 @@ class PasswordResetView(auth_views.PasswordResetView):
 
     template_name = "accounts/password_reset_form.html"
     form_class = PortalPasswordResetForm
-    email_template_name = "accounts/email/password_reset.txt"
-    html_email_template_name = "accounts/email/password_reset.html"
-    subject_template_name = "accounts/email/password_reset_subject.txt"
     success_url = reverse_lazy("accounts:password_reset_done")
-
-    def get_extra_email_context(self):
-        # Links use the configured site address, never the request's Host header.
-        return {"site_url": settings.SITE_URL}
 
     def form_valid(self, form):
         keys = {
@@ -70,7 +91,6 @@ class PasswordResetView(auth_views.PasswordResetView):
             response.status_code = TOO_MANY_REQUESTS
             return response
         throttle.record_failure("password_reset", keys)
-        self.extra_email_context = self.get_extra_email_context()
         return super().form_valid(form)
 
 

@@ -310,6 +310,15 @@ SECURE_CSP = {
 # by default): many suppliers work from shared computers at public internet booths.
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", 8 * 3600))
+# Proxies in front of the portal that append the client's address to X-Forwarded-For: the
+# throttles (accounts.throttle) take the client's address from there. 1 behind the TLS proxy
+# production uses by default; 0 (REMOTE_ADDR) otherwise. Never more than the real count: a
+# client could then choose its own address.
+TRUSTED_PROXY_COUNT = int(
+    os.environ.get(
+        "TRUSTED_PROXY_COUNT", 1 if not DEBUG and env_bool("BEHIND_TLS_PROXY", True) else 0
+    )
+)
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SESSION_COOKIE_SECURE = True

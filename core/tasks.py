@@ -1,3 +1,5 @@
+from datetime import datetime
+
 from celery import shared_task
 
 from . import anchors
@@ -12,13 +14,23 @@ def publish_audit_anchor() -> int | None:
 
 
 @shared_task
-def verify_audit_trail(requested_by_id: int | None = None) -> bool:
+def verify_audit_trail(requested_by_id: int | None = None, requested_at: str | None = None) -> bool:
     """Verify the whole audit chain against its anchors and record the result (daily by
-    celery beat, or when an auditor asks from /auditoria/registro/). Returns whether it held."""
+    celery beat, or when an auditor asks from /auditoria/registro/). Returns whether it held.
+
+    A request (made at `requested_at`) that a verification started since then already answers
+    runs nothing: a hundred clicks queue a hundred tasks but not a hundred full walks of the
+    chain, each minutes long."""
     from django.contrib.auth import get_user_model
 
     from .models import AuditVerification
     from .verification import run_verification
+
+    if requested_at:
+        since = datetime.fromisoformat(requested_at)
+        answered = AuditVerification.objects.filter(started_at__gte=since).first()
+        if answered is not None:
+            return answered.ok
 
     user = get_user_model().objects.filter(pk=requested_by_id).first() if requested_by_id else None
     source = AuditVerification.Source.REQUEST if user else AuditVerification.Source.TASK

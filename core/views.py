@@ -7,6 +7,7 @@ from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -121,7 +122,7 @@ def audit_trail_verify(request):
     """Queue a full verification of the chain (minutes on a large trail, so never inline on
     a page view); its result appears on the audit trail page when it finishes."""
     _require_audit_reader(request.user)
-    verify_audit_trail.delay(request.user.pk)
+    verify_audit_trail.delay(request.user.pk, timezone.now().isoformat())
     messages.info(
         request,
         _("Verification requested: the result appears on this page when it finishes."),

@@ -38,6 +38,7 @@ class EventKind(models.TextChoices):
     # with a secret token) when it sends; the event itself carries no secret.
     ACCOUNT_VERIFICATION = "account.verification", _("E-mail address to confirm")
     ACCOUNT_SET_PASSWORD = "account.set_password", _("Password to choose")
+    ACCOUNT_PASSWORD_RESET = "account.password_reset", _("Password reset asked for")
     ACCOUNT_REGISTRATION_ATTEMPT = (
         "account.registration_attempt",
         _("Registration attempted with an existing address"),
@@ -79,6 +80,7 @@ DEFAULT_AUDIENCE = {
     EventKind.PROCESS_QUESTION_SUBMITTED: Audience.STAFF,
     EventKind.ACCOUNT_VERIFICATION: Audience.ACCOUNT,
     EventKind.ACCOUNT_SET_PASSWORD: Audience.ACCOUNT,
+    EventKind.ACCOUNT_PASSWORD_RESET: Audience.ACCOUNT,
     EventKind.ACCOUNT_REGISTRATION_ATTEMPT: Audience.ACCOUNT,
     EventKind.SUPPLIER_INVITATION: Audience.ACCOUNT,
 }

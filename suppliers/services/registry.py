@@ -4,6 +4,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
@@ -218,6 +219,9 @@ def register_supplier(
                     send_verification_email(user)  # its own registration, still to confirm
                 else:
                     send_registration_attempt_notice(user)
+                # The work a new account costs (hashing its password), so that the time of
+                # the answer does not tell either.
+                make_password(password)
                 return None
             if supplier is not None:
                 _release_lapsed_claim(supplier)
@@ -228,6 +232,9 @@ def register_supplier(
                     if not earlier.memberships.exclude(user=user).exists():
                         _release_lapsed_claim(earlier)
                 user.memberships.all().delete()
+                # The lapsed row may hold a look-alike the database matched (a dotless 'ı'):
+                # the new registration's address is the one to confirm.
+                user.email = email
             else:
                 user = User(email=email, self_registered=True)
             user.full_name, user.is_active, user.date_joined = full_name, False, clock.now()

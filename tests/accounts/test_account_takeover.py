@@ -181,7 +181,7 @@ def test_an_old_verification_link_does_not_confirm_the_claim_that_replaced_it(
         date_joined=timezone.now() - timedelta(days=10)
     )
     client.post("/cuentas/registro/", {**FORM, "ruc": "20100070970"})
-    assert client.get(old_link).status_code == 400
+    assert client.post(old_link, {"password": FORM["password1"]}).status_code == 400
     assert User.objects.get(email="rosa@textiles.pe").email_verified_at is None
 
 
@@ -267,9 +267,12 @@ def test_the_login_page_links_to_password_reset(client):
     )
 
 
-def test_password_reset_by_e_mailed_link(client, mailoutbox):
+def test_password_reset_by_e_mailed_link(client, mailoutbox, django_capture_on_commit_callbacks):
     user = UserFactory(email="proveedor@textiles.pe")
-    response = client.post("/cuentas/contrasena/restablecer/", {"email": "Proveedor@Textiles.pe"})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/cuentas/contrasena/restablecer/", {"email": "Proveedor@Textiles.pe"}
+        )
     assert (
         response.status_code == 302 and response.url == "/cuentas/contrasena/restablecer/enviado/"
     )
@@ -298,14 +301,15 @@ def test_password_reset_answers_the_same_for_an_unknown_address(client, mailoutb
 
 
 def test_password_reset_links_use_the_site_address_not_the_request_host(
-    client, mailoutbox, settings
+    client, mailoutbox, settings, django_capture_on_commit_callbacks
 ):
     settings.ALLOWED_HOSTS = ["*"]
     UserFactory(email="proveedor@textiles.pe")
-    client.post(
-        "/cuentas/contrasena/restablecer/",
-        {"email": "proveedor@textiles.pe"},
-        headers={"host": "evil.example"},
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            "/cuentas/contrasena/restablecer/",
+            {"email": "proveedor@textiles.pe"},
+            headers={"host": "evil.example"},
+        )
     assert "evil.example" not in mailoutbox[0].body
     assert settings.SITE_URL + "/cuentas/contrasena/restablecer/" in mailoutbox[0].body

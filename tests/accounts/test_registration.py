@@ -49,7 +49,7 @@ def test_supplier_registers_verifies_email_and_logs_in(
 
     assert len(mailoutbox) == 1 and mailoutbox[0].to == ["rosa@textiles.pe"]
     link = re.search(r"http://[^\s]+/cuentas/verificar/[^\s/]+/", mailoutbox[0].body).group(0)
-    response = client.get(link.split("8000", 1)[-1])
+    response = client.post(link.split("8000", 1)[-1], {"password": FORM["password1"]})
     assert response.status_code == 302
     user.refresh_from_db()
     assert user.is_active and user.email_verified_at is not None
@@ -106,7 +106,7 @@ def test_registry_comes_into_force_only_when_the_email_is_confirmed(
     supplier = Supplier.objects.get(ruc=FORM["ruc"])
     assert supplier.registry_valid_until is None and not supplier.registry_valid_on()
     link = re.search(r"/cuentas/verificar/[^\s/]+/", mailoutbox[0].body).group(0)
-    client.get(link)
+    client.post(link, {"password": FORM["password1"]})
     supplier.refresh_from_db()
     assert supplier.registry_valid_on()
 

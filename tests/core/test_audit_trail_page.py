@@ -6,9 +6,11 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
+from django.utils import timezone
 
 from core import anchors, audit
 from core.models import AuditVerification
+from core.tasks import verify_audit_trail
 from tests.core.test_accessibility import audit as accessibility_audit
 from tests.factories import (
     EntityFactory,
@@ -221,3 +223,16 @@ def test_verify_audit_command_records_its_run(trail):
 
 def test_footer_links_to_the_public_anchor(client):
     assert 'href="/auditoria/ancla/"' in client.get("/").content.decode()
+
+
+def test_verification_requests_queued_together_walk_the_chain_once(client, trail):
+    """Each click on "verify" queued a full walk of the chain (minutes on a large trail): a
+    request that a verification started after it already answers runs nothing."""
+    user = auditor()
+    requested_at = timezone.now().isoformat()
+    results = [verify_audit_trail(user.pk, requested_at) for _ in range(5)]
+    assert results == [True] * 5
+    assert AuditVerification.objects.count() == 1
+    # A request made after that verification started gets its own.
+    verify_audit_trail(user.pk, timezone.now().isoformat())
+    assert AuditVerification.objects.count() == 2

@@ -135,6 +135,7 @@ def _production_env(**overrides) -> dict:
         "DEBUG": "0",
         "SECRET_KEY": "x" * 20 + "production-like-secret-key-with-enough-entropy-9f8e7d6c5b4a",
         "ALLOWED_HOSTS": "compras.example.gob.pe",
+        "SITE_URL": "https://compras.example.gob.pe",
         "EMAIL_URL": "smtp+tls://portal:secret@smtp.example.gob.pe:587",
         "DATABASE_URL": os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal"),
         "PORTAL_SIGNING_KEY": signing_key.decode(),
@@ -184,6 +185,9 @@ def test_production_settings_refuse_a_missing_key(variable, expected):
     [
         ({"PORTAL_SIGNING_KEY": "not a key"}, "core.E001"),
         ({"BID_MASTER_KEY": "too-short"}, "core.E002"),
+        # E-mailed reset links would point at http://127.0.0.1:8000.
+        ({"SITE_URL": ""}, "core.E003"),
+        ({"SITE_URL": "http://compras.example.gob.pe"}, "core.E003"),
     ],
 )
 def test_check_deploy_refuses_a_malformed_key(overrides, check_id):
@@ -197,3 +201,16 @@ def test_check_deploy_refuses_a_malformed_key(overrides, check_id):
     )
     assert result.returncode != 0
     assert check_id in result.stderr + result.stdout
+
+
+def test_check_deploy_refuses_a_key_file_others_can_read(tmp_path):
+    key_file = tmp_path / "portal_signing_key.pem"
+    key_file.write_bytes(_production_env()["PORTAL_SIGNING_KEY"].encode())
+    key_file.chmod(0o644)
+    env = _production_env(PORTAL_SIGNING_KEY="", PORTAL_SIGNING_KEY_FILE=str(key_file))
+    command = [sys.executable, "manage.py", "check", "--deploy"]
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0 and "core.E004" in result.stderr + result.stdout
+    key_file.chmod(0o600)
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -24,7 +24,10 @@ pytestmark = pytest.mark.django_db
 def confirmed_registration(client, mailoutbox, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         client.post("/cuentas/registro/", FORM)
-    client.get(re.search(r"/cuentas/verificar/[^\s/]+/", mailoutbox[0].body).group(0))
+    client.post(
+        re.search(r"/cuentas/verificar/[^\s/]+/", mailoutbox[0].body).group(0),
+        {"password": FORM["password1"]},
+    )
     return Supplier.objects.get(ruc=FORM["ruc"])
 
 

@@ -36,7 +36,7 @@ def test_an_unconfirmed_registration_is_not_public_until_the_email_is_confirmed(
     assert listing.status_code == 200 and list(listing.context["page"]) == []
 
     link = re.search(r"/cuentas/verificar/[^\s/]+/", mailoutbox[0].body).group(0)
-    client.get(link)
+    client.post(link, {"password": FORM["password1"]})
     assert client.get(f"/proveedores/{ruc}/").status_code == 200
     listing = client.get("/proveedores/", {"q": ruc})
     assert [s.ruc for s in listing.context["page"]] == [ruc]
@@ -76,7 +76,10 @@ def test_an_entitys_ruc_claimed_and_never_confirmed_is_released_when_the_claim_l
 def test_a_confirmed_ruc_is_never_released(client, mailoutbox, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         _register(client)
-    client.get(re.search(r"/cuentas/verificar/[^\s/]+/", mailoutbox[0].body).group(0))
+    client.post(
+        re.search(r"/cuentas/verificar/[^\s/]+/", mailoutbox[0].body).group(0),
+        {"password": FORM["password1"]},
+    )
     User.objects.filter(email="rosa@textiles.pe").update(
         date_joined=timezone.now() - timedelta(days=400)
     )
