@@ -1,5 +1,5 @@
 """Template filters over core.formatting, for the pages of every app: `{% load formatting %}`.
-(procurement's `portal` library offers the same money/amount/percent/day filters.)"""
+(procurement's `portal` library re-exports them.)"""
 
 from datetime import datetime
 
