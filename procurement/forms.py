@@ -431,3 +431,20 @@ class QuestionForm(IdempotentForm):
 
 class AnswerForm(forms.Form):
     answer = forms.CharField(label=_("Answer"), max_length=20000, widget=forms.Textarea)
+
+
+class CommitteeForm(forms.Form):
+    """The committee of a process, chosen among the entity's staff (the service checks the
+    rules: at least two, staff of the entity, before the call)."""
+
+    members = forms.ModelMultipleChoiceField(
+        label=_("Members"), queryset=None, widget=forms.CheckboxSelectMultiple, required=False
+    )
+    president = forms.ModelChoiceField(label=_("President"), queryset=None, required=False)
+
+    def __init__(self, *args, staff, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["members"].queryset = staff
+        self.fields["president"].queryset = staff
+        self.fields["members"].label_from_instance = lambda user: user.get_full_name()
+        self.fields["president"].label_from_instance = lambda user: user.get_full_name()

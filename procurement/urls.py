@@ -69,6 +69,11 @@ urlpatterns = [
         name="process_calendar",
     ),
     path(
+        "gestion/procesos/<id:process_id>/comite/",
+        process_management.process_committee,
+        name="process_committee",
+    ),
+    path(
         "gestion/procesos/<id:process_id>/estado/",
         process_management.process_transition,
         name="process_transition",

@@ -176,6 +176,16 @@ def process_from_plan(staff, version, items=None, procedure_type="LP", descripti
     )
 
 
+def designate_committee_of_two(staff, process):
+    """Designate `staff` (president) and another staff member of the process's entity (a new
+    one unless the entity has one) as the committee a draft needs before its call."""
+    from procurement.services.committee import designate_committee, entity_staff
+
+    other = entity_staff(process.entity).exclude(pk=staff.pk).first() or staff_of(process.entity)
+    designate_committee(actor=staff, process=process, members=[staff, other], president=staff)
+    return process
+
+
 def publish_with_lp_calendar(staff, process, call=None):
     """Give an LP process a valid calendar starting on `call` (default: the next working day
     from today) and publish it on that day."""
@@ -184,5 +194,7 @@ def publish_with_lp_calendar(staff, process, call=None):
 
     call = call or WorkingCalendar().next_working_day(timezone.localdate())
     processes.set_calendar(staff, process, lp_calendar(call))
+    if not process.committee_members.exists():
+        designate_committee_of_two(staff, process)
     with clock.pinned(call):
         return processes.publish_call(actor=staff, process=process)

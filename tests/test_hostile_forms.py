@@ -14,6 +14,7 @@ from django.test import Client
 from django.utils import timezone
 
 from procurement.calendar_rules import stages_of
+from procurement.services.committee import entity_staff
 from tests.world import PDF, build_world
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urlwalk]
@@ -32,6 +33,7 @@ def _calendar_fields(world):
     from tests.factories import lp_calendar
 
     process = world.draft_process
+    committee = [u.pk for u in entity_staff(world.entity)[:2]]
     call = timezone.localdate() + timedelta(days=7)
     return process, {
         f"{stage}_{edge}": value.isoformat()
@@ -147,6 +149,12 @@ def _endpoints(world):
             f"/gestion/procesos/{calendar_process.pk}/calendario/",
             calendar,
             {**dict.fromkeys(calendar, "date"), "reason": "text"},
+        ),
+        "process_committee": (
+            "staff",
+            f"/gestion/procesos/{world.draft_process.pk}/comite/",
+            {"members": committee, "president": committee[0]},
+            {"members": "id", "president": "id"},
         ),
         "process_transition": (
             "staff",

@@ -1,3 +1,4 @@
+from .committee import CommitteeMember
 from .entities import Entity
 from .plans import PlanItem, PlanVersion, ProcurementPlan
 from .processes import (
@@ -15,6 +16,7 @@ from .processes import (
 
 __all__ = [
     "CalendarAmendment",
+    "CommitteeMember",
     "Entity",
     "Participant",
     "PlanItem",

@@ -14,6 +14,7 @@ from core.errors import DomainError
 
 from ..calendar_rules import stages_of
 from ..forms import (
+    CommitteeForm,
     ProcessCalendarForm,
     ProcessCreateForm,
     ProcessDocumentForm,
@@ -22,7 +23,7 @@ from ..forms import (
 )
 from ..models import PlanVersion, ProcurementProcess
 from ..queries import free_plan_items, plans_in_force
-from ..services import participation
+from ..services import committee, participation
 from ..services import processes as process_services
 from .staff import managed_or_403, staff_entities_or_403
 
@@ -112,6 +113,7 @@ def process_workspace(
     calendar_form=None,
     transition_error=None,
     document_form=None,
+    committee_form=None,
     status=200,
 ):
     process = _managed_process(request, process_id)
@@ -132,8 +134,41 @@ def process_workspace(
         "history": process.history.select_related("actor"),
         "documents": process.documents.order_by("published_at", "id"),
         "document_form": document_form or ProcessDocumentForm(process=process),
+        "committee": process.committee_members.select_related("user"),
+        "committee_refusal": committee.committee_refusal(process),
+        "committee_form": committee_form or _committee_form(process),
     }
     return render(request, "procurement/manage/process_workspace.html", context, status=status)
+
+
+def _committee_form(process, data=None) -> CommitteeForm:
+    current = list(process.committee_members.all())
+    initial = {
+        "members": [m.user_id for m in current],
+        "president": next((m.user_id for m in current if m.role == "president"), None),
+    }
+    return CommitteeForm(data, staff=committee.entity_staff(process.entity), initial=initial)
+
+
+@login_required
+@require_POST
+def process_committee(request, process_id):
+    process = _managed_process(request, process_id)
+    form = _committee_form(process, request.POST)
+    if form.is_valid():
+        try:
+            committee.designate_committee(
+                actor=request.user,
+                process=process,
+                members=list(form.cleaned_data["members"]),
+                president=form.cleaned_data["president"],
+            )
+        except DomainError as error:
+            error.add_to(form)
+        else:
+            messages.success(request, _("Committee designated."))
+            return redirect("procurement:process_workspace", process.pk)
+    return process_workspace(request, process_id, committee_form=form, status=400)
 
 
 @login_required

@@ -47,6 +47,7 @@ def process_detail(request, identifier):
         "closing": closing_change(process),
         "amendments": calendar_amendments(process),
         "items": process.items.select_related("catalog_item"),
+        "committee": list(process.committee_members.select_related("user")),
         "history": process.history.select_related("actor"),
         "documents": ProcessDocument.objects.public()
         .filter(process=process)

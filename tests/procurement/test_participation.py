@@ -15,6 +15,7 @@ from procurement.models import Participant
 from procurement.services import participation, processes
 from tests.domain import raises_domain
 from tests.factories import (
+    designate_committee_of_two,
     EntityFactory,
     SupplierFactory,
     process_from_plan,
@@ -115,6 +116,7 @@ def test_sme_only_process_tells_a_non_sme_plainly_why_not():
         "contrato": (cal.add_working_days(call, 11), cal.add_working_days(call, 12)),
     }
     processes.set_calendar(staff, process, dates)
+    designate_committee_of_two(staff, process)
     process = processes.publish_call(actor=staff, process=process)
     big = SupplierFactory(size_class="medium_or_large")
     with raises_domain("sme_only") as error, clock.pinned(call):
@@ -225,6 +227,7 @@ def test_a_non_sme_sees_why_it_cannot_take_part(client):
             "contrato": (add(call, 11), add(call, 12)),
         },
     )
+    designate_committee_of_two(staff, process)
     processes.publish_call(actor=staff, process=process)
     big = SupplierFactory(size_class="medium_or_large")
     client.force_login(user_of(big))

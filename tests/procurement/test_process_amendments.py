@@ -8,7 +8,7 @@ from django.utils.formats import date_format
 
 from core.workdays import WorkingCalendar
 from procurement.services import processes
-from tests.factories import lp_calendar, process_from_plan, published_plan
+from tests.factories import designate_committee_of_two, lp_calendar, process_from_plan, published_plan
 
 pytestmark = pytest.mark.django_db
 
@@ -23,6 +23,7 @@ def scheduled():
     call = WorkingCalendar().add_working_days(timezone.localdate(), 3)
     dates = lp_calendar(call)
     processes.set_calendar(staff, process, dates)
+    designate_committee_of_two(staff, process)
     process = processes.publish_call(actor=staff, process=process)
     return process, staff, dates
 

@@ -13,6 +13,7 @@ from core.errors import DomainError
 from core.workdays import WorkingCalendar
 from procurement.services import participation, processes
 from tests.factories import (
+    designate_committee_of_two,
     SupplierFactory,
     lp_calendar,
     process_from_plan,
@@ -43,6 +44,7 @@ def called():
     dates = lp_calendar(call)
     dates["registro"] = (call, dates["consultas"][1])
     processes.set_calendar(staff, process, dates)
+    designate_committee_of_two(staff, process)
     with clock.pinned(call):
         process = processes.publish_call(actor=staff, process=process)
     return process, staff, {s.stage: s for s in process.stages.all()}
@@ -127,6 +129,7 @@ def test_the_page_does_not_offer_registration_before_it_opens(client):
     process = process_from_plan(staff, version)
     call = WorkingCalendar().add_working_days(timezone.localdate(), 3)
     processes.set_calendar(staff, process, lp_calendar(call))
+    designate_committee_of_two(staff, process)
     with clock.pinned(call):
         process = processes.publish_call(actor=staff, process=process)
     client.force_login(user_of(SupplierFactory()))

@@ -13,7 +13,7 @@ from core.workdays import WorkingCalendar
 from procurement.models import Participant
 from procurement.services import participation, processes
 from tests.domain import raises_domain
-from tests.factories import SupplierFactory, lp_calendar, process_from_plan, published_plan, user_of
+from tests.factories import designate_committee_of_two, SupplierFactory, lp_calendar, process_from_plan, published_plan, user_of
 
 pytestmark = pytest.mark.django_db
 
@@ -28,6 +28,7 @@ def called():
     call = WorkingCalendar().next_working_day(timezone.localdate())
     closing = {"registro": time(17, 30), "consultas": time(17, 30), "ofertas": time(12, 0)}
     processes.set_calendar(staff, process, lp_calendar(call), closing_times=closing)
+    designate_committee_of_two(staff, process)
     with clock.pinned(call):
         process = processes.publish_call(actor=staff, process=process)
     return process, staff, {s.stage: s for s in process.stages.all()}

@@ -21,6 +21,7 @@ from procurement.models import ProcessDocument
 from procurement.services import processes
 from tests.domain import raises_domain
 from tests.factories import (
+    designate_committee_of_two,
     EntityFactory,
     lp_calendar,
     process_from_plan,
@@ -137,6 +138,7 @@ def test_an_amendment_replaces_with_a_reason_and_is_announced(process):
     original = publish(proc, staff, "bases.pdf", PDF)
     call = WorkingCalendar().next_working_day(timezone.localdate())
     processes.set_calendar(staff, proc, lp_calendar(call))
+    designate_committee_of_two(staff, proc)
     processes.publish_call(actor=staff, process=proc)
     with raises_domain("reason_required", field="reason") as refusal:
         publish(proc, staff, "bases-v2.pdf", PDF + b"%v2", replaces=original)
@@ -161,6 +163,7 @@ def test_public_page_lists_documents_with_hash_and_serves_them(client, process):
     )  # draft
     call = WorkingCalendar().next_working_day(timezone.localdate())
     processes.set_calendar(staff, proc, lp_calendar(call))
+    designate_committee_of_two(staff, proc)
     processes.publish_call(actor=staff, process=proc)
     html = client.get(f"/procesos/{proc.identifier}/").content.decode()
     assert document.sha256 in html
@@ -225,6 +228,7 @@ def _published(process):
     proc, staff = process
     call = WorkingCalendar().next_working_day(timezone.localdate())
     processes.set_calendar(staff, proc, lp_calendar(call))
+    designate_committee_of_two(staff, proc)
     processes.publish_call(actor=staff, process=proc)
     return proc, staff
 

@@ -71,7 +71,19 @@ def test_staff_create_schedule_and_publish_a_process(client, plan):
     response = client.post(base + "calendario/", short)
     assert response.status_code == 400 and "22" in response.content.decode()
     assert client.post(base + "calendario/", form).status_code == 302
+    page = client.get(base).content.decode()
+    assert 'data-code="committee_missing"' in page
+    response = client.post(base + "estado/", {"action": "publish"})
+    assert response.status_code == 400
+    staff = process.entity.memberships.get().user
+    other = staff_of(process.entity, full_name="Rosa Quispe Mamani")
+    response = client.post(base + "comite/", {"members": [staff.pk], "president": staff.pk})
+    assert response.status_code == 400 and ProcurementProcess.objects.get().committee_members.count() == 0
+    chosen = {"members": [staff.pk, other.pk], "president": other.pk}
+    assert client.post(base + "comite/", chosen).status_code == 302
     assert client.post(base + "estado/", {"action": "publish"}).status_code == 302
+    public = client.get(f"/procesos/{process.identifier}/").content.decode()
+    assert "Rosa Quispe Mamani" in public and staff.get_full_name() in public
     process.refresh_from_db()
     assert process.status == "convocado"
     response = client.post(base + "estado/", {"action": "cancel"})

@@ -19,6 +19,7 @@ from procurement.services.processes import check_procedure_type
 from procurement.state_machine import TRANSITIONS, allowed_actions
 from tests.domain import raises_domain
 from tests.factories import (
+    designate_committee_of_two,
     EntityFactory,
     SupplierFactory,
     auditor,
@@ -265,6 +266,7 @@ def _published_lp(plan, call_start=None):
     process = _create(staff, version, ["Servidores"], "LP")
     call = call_start or CAL.next_working_day(timezone.localdate())
     processes.set_calendar(staff, process, lp_calendar(call))
+    designate_committee_of_two(staff, process)
     with clock.pinned(call):
         return processes.publish_call(actor=staff, process=process), staff
 
