@@ -33,7 +33,6 @@ def _calendar_fields(world):
     from tests.factories import lp_calendar
 
     process = world.draft_process
-    committee = [u.pk for u in entity_staff(world.entity)[:2]]
     call = timezone.localdate() + timedelta(days=7)
     return process, {
         f"{stage}_{edge}": value.isoformat()
@@ -75,6 +74,7 @@ def _endpoints(world):
     }
     free_items = [i.pk for i in world.version.items.exclude(description="Servidores")]
     calendar_process, calendar = _calendar_fields(world)
+    committee = [u.pk for u in entity_staff(world.entity)[:2]]
     return {
         "process_register": (
             "new_supplier",

@@ -8,7 +8,12 @@ from django.utils.formats import date_format
 
 from core.workdays import WorkingCalendar
 from procurement.services import processes
-from tests.factories import designate_committee_of_two, lp_calendar, process_from_plan, published_plan
+from tests.factories import (
+    designate_committee_of_two,
+    lp_calendar,
+    process_from_plan,
+    published_plan,
+)
 
 pytestmark = pytest.mark.django_db
 

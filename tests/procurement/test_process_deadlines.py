@@ -13,7 +13,14 @@ from core.workdays import WorkingCalendar
 from procurement.models import Participant
 from procurement.services import participation, processes
 from tests.domain import raises_domain
-from tests.factories import designate_committee_of_two, SupplierFactory, lp_calendar, process_from_plan, published_plan, user_of
+from tests.factories import (
+    designate_committee_of_two,
+    SupplierFactory,
+    lp_calendar,
+    process_from_plan,
+    published_plan,
+    user_of,
+)
 
 pytestmark = pytest.mark.django_db
 

@@ -78,7 +78,10 @@ def test_staff_create_schedule_and_publish_a_process(client, plan):
     staff = process.entity.memberships.get().user
     other = staff_of(process.entity, full_name="Rosa Quispe Mamani")
     response = client.post(base + "comite/", {"members": [staff.pk], "president": staff.pk})
-    assert response.status_code == 400 and ProcurementProcess.objects.get().committee_members.count() == 0
+    assert (
+        response.status_code == 400
+        and ProcurementProcess.objects.get().committee_members.count() == 0
+    )
     chosen = {"members": [staff.pk, other.pk], "president": other.pk}
     assert client.post(base + "comite/", chosen).status_code == 302
     assert client.post(base + "estado/", {"action": "publish"}).status_code == 302
