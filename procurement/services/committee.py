@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from accounts.models import Membership, Role
+from accounts.models import Role
 from accounts.permissions import require_entity_staff
 from core import audit, clock
 from core.errors import DomainError

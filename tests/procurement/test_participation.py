@@ -15,9 +15,9 @@ from procurement.models import Participant
 from procurement.services import participation, processes
 from tests.domain import raises_domain
 from tests.factories import (
-    designate_committee_of_two,
     EntityFactory,
     SupplierFactory,
+    designate_committee_of_two,
     process_from_plan,
     publish_with_lp_calendar,
     published_plan,

@@ -13,8 +13,8 @@ from core.errors import DomainError
 from core.workdays import WorkingCalendar
 from procurement.services import participation, processes
 from tests.factories import (
-    designate_committee_of_two,
     SupplierFactory,
+    designate_committee_of_two,
     lp_calendar,
     process_from_plan,
     published_plan,

@@ -14,8 +14,8 @@ from procurement.models import Participant
 from procurement.services import participation, processes
 from tests.domain import raises_domain
 from tests.factories import (
-    designate_committee_of_two,
     SupplierFactory,
+    designate_committee_of_two,
     lp_calendar,
     process_from_plan,
     published_plan,

@@ -21,8 +21,8 @@ from procurement.models import ProcessDocument
 from procurement.services import processes
 from tests.domain import raises_domain
 from tests.factories import (
-    designate_committee_of_two,
     EntityFactory,
+    designate_committee_of_two,
     lp_calendar,
     process_from_plan,
     published_plan,

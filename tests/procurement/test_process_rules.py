@@ -19,10 +19,10 @@ from procurement.services.processes import check_procedure_type
 from procurement.state_machine import TRANSITIONS, allowed_actions
 from tests.domain import raises_domain
 from tests.factories import (
-    designate_committee_of_two,
     EntityFactory,
     SupplierFactory,
     auditor,
+    designate_committee_of_two,
     lp_calendar,
     published_plan,
     staff_of,
