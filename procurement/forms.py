@@ -440,7 +440,12 @@ class CommitteeForm(forms.Form):
     members = forms.ModelMultipleChoiceField(
         label=_("Members"), queryset=None, widget=forms.CheckboxSelectMultiple, required=False
     )
-    president = forms.ModelChoiceField(label=_("President"), queryset=None, required=False)
+    president = forms.ModelChoiceField(
+        label=_("President"),
+        queryset=None,
+        required=False,
+        empty_label=_("Choose the president"),
+    )
 
     def __init__(self, *args, staff, **kwargs):
         super().__init__(*args, **kwargs)
