@@ -17,9 +17,10 @@ urlpatterns = [
     path("auditoria/ancla/", core_views.audit_anchor, name="audit_anchor"),
     path(
         "auditoria/ancla/clave-publica.pem",
-        core_views.audit_anchor_public_key,
+        core_views.portal_public_key,
         name="audit_anchor_public_key",
     ),
+    path("recibos/clave-publica.pem", core_views.portal_public_key, name="receipt_public_key"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("cuentas/", include(accounts)),
     path("", include("procurement.urls")),

@@ -73,7 +73,9 @@ def audit_anchor(request):
     )
 
 
-def audit_anchor_public_key(request):
+def portal_public_key(request):
+    """The portal's Ed25519 public key (PEM): it verifies the audit anchors and, with the bids
+    issue, the bid receipts; one key, published at both places."""
     return HttpResponse(signing.public_key_pem(), content_type="application/x-pem-file")
 
 

@@ -285,6 +285,7 @@ SAMPLES = {
     "audit_trail_verify": lambda w: {},
     "audit_anchor": lambda w: {},
     "audit_anchor_public_key": lambda w: {},
+    "receipt_public_key": lambda w: {},
 }
 
 

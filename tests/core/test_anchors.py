@@ -154,6 +154,8 @@ def test_the_anchor_page_shows_the_latest_anchor(client):
     pem = client.get("/auditoria/ancla/clave-publica.pem")
     assert pem.status_code == 200 and pem.content.decode() == signing.public_key_pem()
     assert data["public_key_url"].endswith("/auditoria/ancla/clave-publica.pem")
+    # The receipts' key (CONTRACT.md) is the same portal key.
+    assert client.get("/recibos/clave-publica.pem").content == pem.content
     # Anyone can check the signature with the published key alone.
     published = load_pem_public_key(pem.content)
     statement = data["anchor"]["statement"]
