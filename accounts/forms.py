@@ -12,8 +12,6 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 # procurement.forms still imports the resolver from here; its home is core.places.
-from core.places import resolve_district  # noqa: F401
-
 from . import services, throttle
 from .models import User
 

@@ -9,6 +9,7 @@ from core.codelists import DirectCause, ObjectType, ProcedureType, Stage
 from core.formatting import money, number
 from core.idempotency import FormTokenField, IdempotentForm
 from core.models import CatalogItem, Department, FiscalYear
+from core.places import resolve_district
 
 from .calendar_rules import DEADLINE_STAGES
 from .models import PlanItem, ProcessDocument, Question
@@ -202,8 +203,6 @@ class ProcessCreateForm(IdempotentForm):
         }
 
     def clean(self):
-        from accounts.forms import resolve_district
-
         cleaned = super().clean()
         chosen = cleaned.get("plan_items")
         if chosen and sum(item.estimated_value for item in chosen) > MAX_PROCESS_VALUE:
