@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 from django.conf import settings
-from django.core.management import call_command
 
 from config.celery import app as celery_app
 from core.models import District
@@ -31,14 +30,6 @@ class Inbox:
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
         self.messages.append((envelope.rcpt_tos, envelope.content))
         return "250 Message accepted"
-
-
-@pytest.fixture
-def reference_data_back(django_db_blocker):
-    """A transactional test empties the tables when it ends; put the reference data back."""
-    yield
-    with django_db_blocker.unblock():
-        call_command("load_reference_data", verbosity=0)
 
 
 def _free_port() -> int:
@@ -113,7 +104,7 @@ def celery_worker_process(smtp_server):
 
 
 def test_registration_mail_goes_through_a_real_worker_and_smtp_server(
-    reference_data_back, transactional_db, smtp_server, celery_worker_process
+    transactional_db, smtp_server, celery_worker_process
 ):
     inbox, _port = smtp_server
     register_supplier(
