@@ -57,16 +57,34 @@ class Criterion:
 
 def default_criteria(procedure_type: str) -> list[Criterion]:
     """A table that meets the rule for `procedure_type`: the price alone where the lowest
-    price wins, none for direct contracting, otherwise technical 70 and price 30."""
+    price wins, none for direct contracting, otherwise technical 70 and price 30. The names
+    are data written in Spanish, as the bases are."""
     if procedure_type in NO_EVALUATION_TYPES:
         return []
-    price = str(_("Price"))
     if procedure_type in LOWEST_PRICE_TYPES:
-        return [Criterion(CriterionKind.ECONOMIC, price, TOTAL)]
+        return [Criterion(CriterionKind.ECONOMIC, "Precio", TOTAL)]
     return [
-        Criterion(CriterionKind.TECHNICAL, str(_("Experience of the bidder")), Decimal(70)),
-        Criterion(CriterionKind.ECONOMIC, price, Decimal(30)),
+        Criterion(CriterionKind.TECHNICAL, "Experiencia del postor", Decimal(70)),
+        Criterion(CriterionKind.ECONOMIC, "Precio", Decimal(30)),
     ]
+
+
+def rule_text(procedure_type: str) -> str:
+    """The rule of criteria_problem for `procedure_type`, in words, for the staff page."""
+    if procedure_type in NO_EVALUATION_TYPES:
+        return _(
+            "Direct contracting awards the invited supplier's offer without an evaluation "
+            "table: leave the criteria empty."
+        )
+    if procedure_type in LOWEST_PRICE_TYPES:
+        return _(
+            "This procedure awards the lowest admissible price: one economic criterion, the "
+            "price, weighing 100%."
+        )
+    return _(
+        "Technical and economic criteria as the bases declare: at least one economic "
+        "criterion (the price), every weight above 0, the weights adding up to exactly 100%."
+    )
 
 
 def _refused(message: str, code: str, field: str = "criteria") -> DomainError:
@@ -96,7 +114,8 @@ def criteria_problem(
         return _refused(_("Give at least one evaluation criterion."), "no_criteria")
     if len(criteria) > MAXIMUM_CRITERIA:
         return _refused(
-            _("At most %(count)s criteria.") % {"count": MAXIMUM_CRITERIA}, "too_many_criteria"
+            _("Too many criteria; the limit is %(count)s.") % {"count": MAXIMUM_CRITERIA},
+            "too_many_criteria",
         )
     names = [c.name.strip().casefold() for c in criteria]
     if any(not name for name in names):
