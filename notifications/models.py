@@ -20,6 +20,10 @@ class EventKind(models.TextChoices):
     PROCESS_ANNULLED = "process.annulled", _("Selection process declared void")
     PROCESS_RESTARTED = "process.restarted", _("Selection process restarted")
     PROCESS_CALENDAR_AMENDED = "process.calendar_amended", _("Selection process calendar amended")
+    PROCESS_CRITERIA_AMENDED = (
+        "process.criteria_amended",
+        _("Selection process evaluation criteria amended"),
+    )
     PROCESS_DOCUMENT_PUBLISHED = (
         "process.document_published",
         _("Selection process document published or amended"),

@@ -4,7 +4,9 @@ from core.admin_audit import AuditedModelAdmin, ReadOnlyAdmin, ReadOnlyInline
 
 from .models import (
     CalendarAmendment,
+    CriteriaAmendment,
     Entity,
+    EvaluationCriterion,
     PlanItem,
     PlanVersion,
     ProcessStage,
@@ -103,6 +105,16 @@ class CalendarAmendmentInline(ReadOnlyInline):
     fields = ["at", "reason", "changes", "actor"]
 
 
+class EvaluationCriterionInline(ReadOnlyInline):
+    model = EvaluationCriterion
+    fields = ["position", "kind", "name", "weight"]
+
+
+class CriteriaAmendmentInline(ReadOnlyInline):
+    model = CriteriaAmendment
+    fields = ["at", "reason", "before", "after", "actor"]
+
+
 @admin.register(ProcurementProcess)
 class ProcurementProcessAdmin(ReadOnlyAdmin):
     """Read-only: processes change only through procurement.services.processes, run by the
@@ -123,4 +135,10 @@ class ProcurementProcessAdmin(ReadOnlyAdmin):
     list_select_related = ["entity"]
     date_hierarchy = "published_at"
     show_full_result_count = False
-    inlines = [ProcessStageInline, CalendarAmendmentInline, StatusChangeInline]
+    inlines = [
+        ProcessStageInline,
+        CalendarAmendmentInline,
+        EvaluationCriterionInline,
+        CriteriaAmendmentInline,
+        StatusChangeInline,
+    ]

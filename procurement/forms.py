@@ -12,7 +12,7 @@ from core.models import CatalogItem, Department, FiscalYear
 from core.places import resolve_district
 
 from .calendar_rules import DEADLINE_STAGES
-from .models import PlanItem, ProcessDocument, Question
+from .models import CriterionKind, PlanItem, ProcessDocument, Question
 from .rules import MAX_PROCESS_VALUE, date_window
 from .uploads import document_limits, plan_limits, plan_max_items
 
@@ -452,3 +452,96 @@ class CommitteeForm(forms.Form):
         self.fields["president"].queryset = staff
         self.fields["members"].label_from_instance = lambda user: user.get_full_name()
         self.fields["president"].label_from_instance = lambda user: user.get_full_name()
+
+
+# --- Evaluation criteria and lots ---------------------------------------------------------
+
+
+class CriteriaForm(forms.Form):
+    """Whether the process is called as a whole or by items, and (after the call) the reason
+    for the amendment. The rows of the table are CriterionFormSet; the rule is the
+    service's (procurement.services.criteria.criteria_problem)."""
+
+    WHOLE, BY_ITEMS = "whole", "items"
+
+    award = forms.ChoiceField(
+        label=_("Called"),
+        choices=[
+            (WHOLE, _("As a whole (package): one award for every item")),
+            (BY_ITEMS, _("By items: each item is a lot awarded separately")),
+        ],
+        widget=forms.RadioSelect,
+        initial=WHOLE,
+    )
+    reason = forms.CharField(
+        label=_("Reason for the amendment"),
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+    )
+
+    def __init__(self, *args, amendment: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        if amendment:
+            self.fields["reason"].required = True
+        else:
+            del self.fields["reason"]
+
+    def award_by_items(self) -> bool:
+        return self.cleaned_data["award"] == self.BY_ITEMS
+
+
+class CriterionRowForm(forms.Form):
+    kind = forms.ChoiceField(
+        label=_("Kind"),
+        choices=[("", "—"), *CriterionKind.choices],
+        required=False,
+    )
+    name = forms.CharField(label=_("Criterion"), max_length=200, required=False)
+    weight = forms.DecimalField(
+        label=_("Weight (%)"),
+        max_digits=5,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        max_value=Decimal(100),
+        required=False,
+    )
+
+    def clean(self):
+        data = super().clean()
+        filled = [name for name in ("kind", "name", "weight") if data.get(name) not in (None, "")]
+        if filled and len(filled) < 3 and not self.errors:
+            raise forms.ValidationError(
+                _("Fill in the kind, the name and the weight of the criterion, or leave it empty.")
+            )
+        return data
+
+    def criterion(self):
+        data = self.cleaned_data
+        if not data.get("name") and not data.get("kind") and data.get("weight") is None:
+            return None
+        return (data["kind"], data["name"].strip(), data["weight"])
+
+
+MAXIMUM_CRITERIA_ROWS = 20
+
+
+class BaseCriterionFormSet(forms.BaseFormSet):
+    def clean(self):
+        """The page always sends as many initial rows as it showed, never more than all."""
+        super().clean()
+        initial = self.management_form.cleaned_data.get("INITIAL_FORMS", 0)
+        if not 0 <= initial <= self.total_form_count():
+            raise forms.ValidationError(
+                _("This form is damaged: reload the page."), code="stale_form"
+            )
+
+
+CriterionFormSet = forms.formset_factory(
+    CriterionRowForm,
+    formset=BaseCriterionFormSet,
+    extra=3,
+    max_num=MAXIMUM_CRITERIA_ROWS,
+    validate_max=True,
+    absolute_max=MAXIMUM_CRITERIA_ROWS + 5,
+)

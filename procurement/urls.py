@@ -74,6 +74,11 @@ urlpatterns = [
         name="process_committee",
     ),
     path(
+        "gestion/procesos/<id:process_id>/criterios/",
+        process_management.process_criteria,
+        name="process_criteria",
+    ),
+    path(
         "gestion/procesos/<id:process_id>/estado/",
         process_management.process_transition,
         name="process_transition",

@@ -183,6 +183,22 @@ def designate_committee_of_two(staff, process):
 
     other = entity_staff(process.entity).exclude(pk=staff.pk).first() or staff_of(process.entity)
     designate_committee(actor=staff, process=process, members=[staff, other], president=staff)
+    set_default_criteria(staff, process)
+    return process
+
+
+def set_default_criteria(staff, process, *, award_by_items=False):
+    """Give a draft the evaluation criteria its procedure type's rule accepts (technical 70,
+    price 30; the price alone for lowest-price types; none for direct contracting), which the
+    call needs besides the committee."""
+    from procurement.services.criteria import default_criteria, set_criteria
+
+    set_criteria(
+        actor=staff,
+        process=process,
+        award_by_items=award_by_items,
+        criteria=default_criteria(process.procedure_type),
+    )
     return process
 
 
@@ -196,5 +212,7 @@ def publish_with_lp_calendar(staff, process, call=None):
     processes.set_calendar(staff, process, lp_calendar(call))
     if not process.committee_members.exists():
         designate_committee_of_two(staff, process)
+    elif not process.criteria.exists():
+        set_default_criteria(staff, process)
     with clock.pinned(call):
         return processes.publish_call(actor=staff, process=process)

@@ -252,6 +252,7 @@ SAMPLES = {
     "procurement:process_calendar": lambda w: {"process_id": w.draft_process.pk},
     "procurement:process_transition": lambda w: {"process_id": w.draft_process.pk},
     "procurement:process_committee": lambda w: {"process_id": w.draft_process.pk},
+    "procurement:process_criteria": lambda w: {"process_id": w.draft_process.pk},
     "procurement:plan_workspace_list": lambda w: {},
     "procurement:plan_template": lambda w: {"extension": "csv"},
     "procurement:plan_workspace": lambda w: {"version_id": w.draft.pk},

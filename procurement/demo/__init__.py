@@ -35,6 +35,7 @@ class DemoReport:
     process_items: int = 0
     process_stages: int = 0
     status_changes: int = 0
+    criteria: int = 0
     documents: DocumentReport = field(default_factory=DocumentReport)
     audit_entries: int = 0
     accounts: list[tuple[str, str, str]] = field(default_factory=list)
@@ -97,6 +98,7 @@ def seed(
             report.process_items,
             report.process_stages,
             report.status_changes,
+            report.criteria,
         ) = ProcessBuilder(stream(seed, "processes"), today, years, until=until).build(processes)
         report.documents = DocumentBuilder(today, files_for_first=document_files_for_first).build()
     report.audit_entries = write_audit_history()

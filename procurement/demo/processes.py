@@ -35,6 +35,7 @@ from core.workdays import WorkingCalendar
 
 from ..models import (
     Entity,
+    EvaluationCriterion,
     PlanItem,
     PlanVersion,
     ProcessItem,
@@ -45,6 +46,7 @@ from ..models import (
 )
 from ..models import ProcessStatus as S
 from .bulk_writers import writer_for_connection
+from .process_criteria import CRITERION_FIELDS, criteria_for, criterion_rows
 from .process_profile import (
     LEVEL_WEIGHT,
     OUTSIDE_PLAN_REASONS,
@@ -59,7 +61,6 @@ from .process_purchases import Purchases
 from .process_timeline import WorkingDays, replay, stage_offsets, status_path
 
 BATCH = 10_000  # processes per flush
-BATCH = 10_000  # processes per flush
 
 PROCESS_FIELDS = [
     "id",
@@ -72,6 +73,7 @@ PROCESS_FIELDS = [
     "delivery_place",
     "estimated_value",
     "sme_only",
+    "award_by_items",
     "outside_plan_reason",
     "direct_cause",
     "status",
@@ -383,7 +385,8 @@ class ProcessBuilder:
             yield from made
 
     def rows(self, process: _Process, pk: int):
-        """(process row, item rows, stage rows, status change rows) in the *_FIELDS order."""
+        """(process row, item rows, stage rows, status change rows, criterion rows) in the
+        *_FIELDS order."""
         days, lima, until = self.workdays.days, self.lima, self.until
 
         def moment(day: int, minute: int) -> datetime:
@@ -407,6 +410,9 @@ class ProcessBuilder:
             entity_acronym=entity.acronym,
             call_number=process.call_number,
         )
+        by_items, table = criteria_for(
+            identifier, process.procedure_type, process.object_type, len(process.items)
+        )
         row = (
             pk,
             identifier,
@@ -418,6 +424,7 @@ class ProcessBuilder:
             process.place,
             process.value,
             process.sme_only,
+            by_items,
             process.outside_reason,
             process.direct_cause,
             process.status,
@@ -434,29 +441,32 @@ class ProcessBuilder:
             (pk, stage, position, days[start], days[end])
             for position, (stage, start, end) in enumerate(process.stages, start=1)
         ]
-        return row, items, stages, changes
+        return row, items, stages, changes, criterion_rows(pk, table)
 
-    def build(self, count: int) -> tuple[int, int, int, int]:
-        """Create `count` processes; returns (processes, items, stages, status changes)."""
+    def build(self, count: int) -> tuple[int, int, int, int, int]:
+        """Create `count` processes; returns (processes, items, stages, status changes,
+        evaluation criteria)."""
         writer = writer_for_connection()
-        totals = [0, 0, 0, 0]
+        totals = [0, 0, 0, 0, 0]
         batch: list[_Process] = []
 
         def flush():
             ids = writer.allocate(len(batch))
-            tables: list[list[tuple]] = [[], [], [], []]
+            tables: list[list[tuple]] = [[], [], [], [], []]
             for process, pk in zip(batch, ids, strict=True):
-                row, items, stages, changes = self.rows(process, pk)
+                row, items, stages, changes, criteria = self.rows(process, pk)
                 tables[0].append(row)
                 tables[1].extend(items)
                 tables[2].extend(stages)
                 tables[3].extend(changes)
+                tables[4].extend(criteria)
             for index, (model, fields) in enumerate(
                 [
                     (ProcurementProcess, PROCESS_FIELDS),
                     (ProcessItem, ITEM_FIELDS),
                     (ProcessStage, STAGE_FIELDS),
                     (StatusChange, CHANGE_FIELDS),
+                    (EvaluationCriterion, CRITERION_FIELDS),
                 ]
             ):
                 writer.write(model, fields, tables[index])
@@ -469,7 +479,7 @@ class ProcessBuilder:
                 flush()
         if batch:
             flush()
-        return totals[0], totals[1], totals[2], totals[3]
+        return totals[0], totals[1], totals[2], totals[3], totals[4]
 
 
 def _copy_for_second_call(first: _Process) -> _Process:

@@ -1,4 +1,5 @@
 from .committee import CommitteeMember
+from .criteria import CriteriaAmendment, CriterionKind, EvaluationCriterion
 from .entities import Entity
 from .plans import PlanItem, PlanVersion, ProcurementPlan
 from .processes import (
@@ -17,7 +18,10 @@ from .processes import (
 __all__ = [
     "CalendarAmendment",
     "CommitteeMember",
+    "CriteriaAmendment",
+    "CriterionKind",
     "Entity",
+    "EvaluationCriterion",
     "Participant",
     "PlanItem",
     "PlanVersion",

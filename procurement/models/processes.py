@@ -86,6 +86,9 @@ class ProcurementProcess(models.Model):
         validators=[MinValueValidator(Decimal("0.01"))],
     )
     sme_only = models.BooleanField(_("SMEs only"), default=False)
+    # Called as a whole (one award for every item) or by items: each item a lot awarded
+    # separately. Set with the criteria (procurement.services.criteria), fixed at the call.
+    award_by_items = models.BooleanField(_("awarded by items"), default=False, db_default=False)
     outside_plan_reason = models.TextField(_("reason for contracting outside the plan"), blank=True)
     direct_cause = models.CharField(
         _("legal cause for direct contracting"),

@@ -15,6 +15,8 @@ from core.errors import DomainError
 from ..calendar_rules import stages_of
 from ..forms import (
     CommitteeForm,
+    CriteriaForm,
+    CriterionFormSet,
     ProcessCalendarForm,
     ProcessCreateForm,
     ProcessDocumentForm,
@@ -23,7 +25,7 @@ from ..forms import (
 )
 from ..models import PlanVersion, ProcurementProcess
 from ..queries import free_plan_items, plans_in_force
-from ..services import committee, participation
+from ..services import committee, criteria, participation
 from ..services import processes as process_services
 from .staff import managed_or_403, staff_entities_or_403
 
@@ -137,6 +139,10 @@ def process_workspace(
         "committee": process.committee_members.select_related("user"),
         "committee_refusal": committee.committee_refusal(process),
         "committee_form": committee_form or _committee_form(process),
+        "criteria": process.criteria.all(),
+        "criteria_refusal": criteria.criteria_refusal(process)
+        if process.status == "draft"
+        else None,
     }
     return render(request, "procurement/manage/process_workspace.html", context, status=status)
 
@@ -169,6 +175,69 @@ def process_committee(request, process_id):
             messages.success(request, _("Committee designated."))
             return redirect("procurement:process_workspace", process.pk)
     return process_workspace(request, process_id, committee_form=form, status=400)
+
+
+@login_required
+def process_criteria(request, process_id):
+    """The evaluation criteria and the choice of lots: set before the call, amended with a
+    reason after it while the bid deadline has not passed (the service's rule, asked of
+    procurement.services.criteria for what the page offers)."""
+    process = _managed_process(request, process_id)
+    amendment = process.status != "draft"
+    refusal = criteria.amendment_refusal(process) if amendment else None
+    current = list(process.criteria.all())
+    form = CriteriaForm(
+        request.POST if request.method == "POST" else None,
+        amendment=amendment,
+        initial={"award": CriteriaForm.BY_ITEMS if process.award_by_items else CriteriaForm.WHOLE},
+    )
+    rows = CriterionFormSet(
+        request.POST if request.method == "POST" else None,
+        prefix="criteria",
+        initial=[{"kind": c.kind, "name": c.name, "weight": c.weight} for c in current],
+    )
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if refusal is None and form.is_valid() & rows.is_valid():
+            table = [
+                criteria.Criterion(*row)
+                for row in (f.criterion() for f in rows.forms)
+                if row is not None
+            ]
+            try:
+                if amendment:
+                    criteria.amend_criteria(
+                        actor=request.user,
+                        process=process,
+                        award_by_items=form.award_by_items(),
+                        criteria=table,
+                        reason=form.cleaned_data["reason"],
+                    )
+                else:
+                    criteria.set_criteria(
+                        actor=request.user,
+                        process=process,
+                        award_by_items=form.award_by_items(),
+                        criteria=table,
+                    )
+            except DomainError as error:
+                error.add_to(form)
+            else:
+                messages.success(
+                    request, _("Criteria amended.") if amendment else _("Criteria saved.")
+                )
+                return redirect("procurement:process_workspace", process.pk)
+    context = {
+        "process": process,
+        "form": form,
+        "rows": rows,
+        "current": current,
+        "amendment": amendment,
+        "refusal": refusal,
+        "rule": criteria.rule_text(process.procedure_type),
+    }
+    return render(request, "procurement/manage/process_criteria.html", context, status=status)
 
 
 @login_required

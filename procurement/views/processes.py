@@ -48,6 +48,8 @@ def process_detail(request, identifier):
         "amendments": calendar_amendments(process),
         "items": process.items.select_related("catalog_item"),
         "committee": list(process.committee_members.select_related("user")),
+        "criteria": list(process.criteria.all()),
+        "criteria_amendments": list(process.criteria_amendments.all()),
         "history": process.history.select_related("actor"),
         "documents": ProcessDocument.objects.public()
         .filter(process=process)

@@ -20,6 +20,7 @@ from tests.factories import (
     lp_calendar,
     process_from_plan,
     published_plan,
+    set_default_criteria,
     staff_of,
 )
 
@@ -34,6 +35,7 @@ def draft():
     process = process_from_plan(staff, version)
     call = WorkingCalendar().next_working_day(timezone.localdate())
     processes.set_calendar(staff, process, lp_calendar(call))
+    set_default_criteria(staff, process)  # the call's other condition, tested elsewhere
     return process, staff, staff_of(process.entity, full_name="Ana Torres Ríos")
 
 

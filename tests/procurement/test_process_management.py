@@ -84,6 +84,21 @@ def test_staff_create_schedule_and_publish_a_process(client, plan):
     )
     chosen = {"members": [staff.pk, other.pk], "president": other.pk}
     assert client.post(base + "comite/", chosen).status_code == 302
+    assert 'data-code="criteria_missing"' in client.get(base).content.decode()
+    response = client.post(base + "estado/", {"action": "publish"})
+    assert response.status_code == 400 and ProcurementProcess.objects.get().status == "draft"
+    criteria = {
+        "award": "whole",
+        "criteria-TOTAL_FORMS": "2",
+        "criteria-INITIAL_FORMS": "0",
+        "criteria-0-kind": "technical",
+        "criteria-0-name": "Experiencia del postor",
+        "criteria-0-weight": "60",
+        "criteria-1-kind": "economic",
+        "criteria-1-name": "Precio",
+        "criteria-1-weight": "40",
+    }
+    assert client.post(base + "criterios/", criteria).status_code == 302
     assert client.post(base + "estado/", {"action": "publish"}).status_code == 302
     public = client.get(f"/procesos/{process.identifier}/").content.decode()
     assert "Rosa Quispe Mamani" in public and staff.get_full_name() in public

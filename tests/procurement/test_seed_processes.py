@@ -16,6 +16,7 @@ from core.codelists import ProcedureType
 from core.workdays import calendar as working_calendar
 from procurement.calendar_rules import calendar_problems, stages_of
 from procurement.models import (
+    EvaluationCriterion,
     ProcessItem,
     ProcessStage,
     ProcessStatus,
@@ -70,6 +71,7 @@ def digest() -> str:
                 "delivery_ubigeo_id",
                 "estimated_value",
                 "sme_only",
+                "award_by_items",
                 "outside_plan_reason",
                 "status",
                 "suspended_from",
@@ -106,6 +108,11 @@ def digest() -> str:
                 "reason",
                 "return_stage",
                 "at",
+            )
+        ),
+        list(
+            EvaluationCriterion.objects.order_by("process__identifier", "position").values_list(
+                "process__identifier", "kind", "name", "weight", "position"
             )
         ),
     ]
@@ -258,3 +265,18 @@ class TestSeededProcesses:
         held = live.values("plan_item").annotate(n=Count("id")).filter(n__gt=1)
         assert not held.exists()  # a plan item is in one live process at most
         assert Counter(processes.values_list("call_number", flat=True))[1] >= PROCESSES * 0.9
+
+    def test_every_process_has_criteria_its_procedure_type_accepts(self):
+        from procurement.services.criteria import criteria_refusal
+
+        processes = ProcurementProcess.objects.prefetch_related("criteria")
+        kinds = Counter()
+        for process in processes:
+            assert criteria_refusal(process) is None, (process.identifier, process.procedure_type)
+            criteria = list(process.criteria.all())
+            kinds[process.procedure_type, len(criteria) > 0] += 1
+            if process.award_by_items:
+                assert process.items.count() >= 2
+        assert not any(has for (kind, has) in kinds if kind == ProcedureType.CD)
+        assert processes.filter(award_by_items=True).exists()
+        assert processes.filter(status=ProcessStatus.DRAFT, criteria__isnull=False).exists()

@@ -32,6 +32,7 @@ from ...state_machine import (
     target_status,
 )
 from ..committee import committee_refusal
+from ..criteria import criteria_refusal
 from .calendar import return_stages
 
 
@@ -72,7 +73,7 @@ def _publish_refusal(process, stages, today, return_stage) -> DomainError | None
             field="calendar",
             code="call_in_the_past",
         )
-    return committee_refusal(process)
+    return committee_refusal(process) or criteria_refusal(process)
 
 
 def _restart_refusal(process, stages, today, return_stage) -> DomainError | None:
@@ -231,7 +232,8 @@ def record_status_change(
 def publish_call(*, actor, process: ProcurementProcess) -> ProcurementProcess:
     """Publish the call (convocatoria) of a draft: it needs items and a calendar that has
     every stage of its procedure type and meets every legal minimum, holidays counted, with
-    the call starting no earlier than the day of publication, and a designated committee."""
+    the call starting no earlier than the day of publication, a designated committee, and
+    evaluation criteria that meet the rule of its procedure type (services.criteria)."""
     process = _locked_for("publish", actor=actor, process=process)
     return record_status_change(
         actor=actor, process=process, action="publish", published_at=clock.now()
