@@ -128,13 +128,19 @@ def question_refusal(
     process: ProcurementProcess, participant: Participant | None
 ) -> DomainError | None:
     """Why a supplier cannot ask or observe now, or None: only a registered participant of a
-    called process, within the calendar's questions stage (until the instant it closes) and
+    called process, still allowed to act in processes (not debarred, registry in force), within the calendar's questions stage (until the instant it closes) and
     before the answers."""
     now = clock.now()
     if process.status != ProcessStatus.CALLED:
         return _not_called(process)
     if participant is None:
         return DomainError(_("Register as participant first."), code="not_participant")
+    try:
+        # Registered earlier does not mean still allowed: a debarment or a lapsed registry
+        # since then stops the supplier from taking part.
+        require_may_act_in_processes(participant.supplier, day=timezone.localdate(now))
+    except DomainError as refusal:
+        return refusal
     window = _window(process, Stage.QUESTIONS)
     if window is None:
         return DomainError(_("This procedure has no questions stage."), code="no_questions_stage")
