@@ -44,6 +44,7 @@ from .registry import (
     renew_registry,
     require_may_act_in_processes,
 )
+from .sme_standing import SmeStanding, sme_rule_in_force, sme_standing_on
 
 __all__ = [
     "INVITATION_VALIDITY",
@@ -51,6 +52,7 @@ __all__ = [
     "MAX_INVITATIONS_PER_DAY",
     "MAX_OPEN_DISPUTES_PER_USER",
     "REGISTRY_TERM",
+    "SmeStanding",
     "accept_invitation",
     "accept_invitation_with_new_account",
     "activate_registration",
@@ -77,6 +79,8 @@ __all__ = [
     "require_may_act_in_processes",
     "require_may_dispute",
     "revoke_invitation",
+    "sme_rule_in_force",
+    "sme_standing_on",
     "transfer_ownership",
     "update_profile",
 ]
