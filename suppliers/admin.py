@@ -3,6 +3,7 @@ from django.db.models import Count, Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from core import clock
 from core.admin_audit import AuditedModelAdmin, ReadOnlyAdmin, ReadOnlyInline
 from core.errors import DomainError
 
@@ -10,6 +11,7 @@ from . import services
 from .models import (
     OwnershipDispute,
     RenewalRequest,
+    Sanction,
     SizeClassification,
     Supplier,
     SupplierInvitation,
@@ -57,6 +59,11 @@ class SizeClassificationInline(ReadOnlyInline):
     ]
 
 
+class SanctionInline(ReadOnlyInline):
+    model = Sanction
+    fields = ["starts_on", "ends_on", "resolution", "reason", "recorded_by", "recorded_at"]
+
+
 @admin.register(Supplier)
 class SupplierAdmin(AuditedModelAdmin):
     list_display = [
@@ -84,7 +91,7 @@ class SupplierAdmin(AuditedModelAdmin):
     readonly_fields = ["size_class", "size_rule", "awaiting_confirmation", "ownership_provisional"]
     list_select_related = ["domicile", "size_rule"]
     date_hierarchy = "registered_at"
-    inlines = [SizeClassificationInline, OwnershipDisputeInline]
+    inlines = [SizeClassificationInline, SanctionInline, OwnershipDisputeInline]
 
     def get_queryset(self, request):
         return (
@@ -148,6 +155,43 @@ class SizeClassificationAdmin(ReadOnlyAdmin):
     search_fields = ["supplier__ruc", "supplier__legal_name"]
     raw_id_fields = ["supplier", "classified_by"]
     list_select_related = ["supplier"]
+
+
+class SanctionInForceFilter(admin.SimpleListFilter):
+    title = _("in force")
+    parameter_name = "in_force"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("In force today")), ("no", _("Not in force today"))]
+
+    def queryset(self, request, queryset):
+        in_force = Sanction.objects.in_force_on(clock.today()).values("pk")
+        if self.value() == "yes":
+            return queryset.filter(pk__in=in_force)
+        if self.value() == "no":
+            return queryset.exclude(pk__in=in_force)
+        return queryset
+
+
+@admin.register(Sanction)
+class SanctionAdmin(AuditedModelAdmin):
+    """The sanctions list (debarments by the Tribunal de Contrataciones del Estado), kept by
+    the admins: every add, change and delete is audited (AuditedModelAdmin), and the
+    eligibility check (suppliers.services.require_may_act_in_processes) reads it."""
+
+    list_display = ["supplier", "resolution", "starts_on", "ends_on", "recorded_by", "recorded_at"]
+    list_filter = [SanctionInForceFilter, "starts_on"]
+    search_fields = ["supplier__ruc", "supplier__legal_name", "resolution"]
+    raw_id_fields = ["supplier"]
+    list_select_related = ["supplier", "recorded_by"]
+    readonly_fields = ["recorded_by", "recorded_at"]
+    date_hierarchy = "starts_on"
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.recorded_by = request.user
+            obj.recorded_at = clock.now()
+        super().save_model(request, obj, form, change)
 
 
 def _run_action(admin_site, request, queryset, decide, done_message):

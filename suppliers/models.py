@@ -270,3 +270,76 @@ class OwnershipDispute(models.Model):
 
     def __str__(self) -> str:
         return f"{self.supplier.ruc}: {self.disputer}"
+
+
+class SanctionQuerySet(models.QuerySet):
+    def in_force_on(self, day: date):
+        """Sanctions in force on `day`: started, and not ended (an open end is permanent)."""
+        return self.filter(starts_on__lte=day).filter(
+            models.Q(ends_on__isnull=True) | models.Q(ends_on__gte=day)
+        )
+
+
+class Sanction(models.Model):
+    """A debarment (inhabilitación) of a supplier from contracting with the State, imposed
+    by the Tribunal de Contrataciones del Estado (Ley 30225 art. 50): from `starts_on` to
+    `ends_on`, both inclusive, or for good when `ends_on` is empty. Public in Peru. Kept by
+    the portal's administrators in the admin; suppliers.services.require_may_act_in_processes
+    refuses a supplier debarred on the day."""
+
+    supplier = models.ForeignKey(
+        Supplier,
+        models.PROTECT,
+        verbose_name=_("supplier"),
+        related_name="sanctions",
+        # An unconfirmed self-registration is nobody yet (and lapses by deletion).
+        limit_choices_to={"awaiting_confirmation": False},
+    )
+    starts_on = models.DateField(_("from"))
+    ends_on = models.DateField(
+        _("until (inclusive)"),
+        null=True,
+        blank=True,
+        help_text=_("Empty for a permanent debarment."),
+    )
+    resolution = models.CharField(
+        _("resolution"),
+        max_length=100,
+        help_text=_("Number of the Tribunal's resolution, e.g. 01234-2026-TCE-S1."),
+    )
+    reason = models.TextField(_("reason"), max_length=2000)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        verbose_name=_("recorded by"),
+        related_name="+",
+    )
+    recorded_at = models.DateTimeField(_("recorded"), default=timezone.now, editable=False)
+
+    objects = SanctionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-starts_on", "-id"]
+        verbose_name = _("sanction")
+        verbose_name_plural = _("sanctions")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_on__isnull=True)
+                | models.Q(ends_on__gte=models.F("starts_on")),
+                name="sanction_ends_after_it_starts",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.supplier.ruc}: {self.resolution}"
+
+    @property
+    def permanent(self) -> bool:
+        return self.ends_on is None
+
+    def in_force_on(self, day: date | None = None) -> bool:
+        day = day or clock.today()
+        return self.starts_on <= day and (self.ends_on is None or self.ends_on >= day)

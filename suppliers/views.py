@@ -13,6 +13,7 @@ from accounts import throttle
 from accounts.forms import throttled_error
 from accounts.models import Role, User
 from accounts.permissions import can_act_for_supplier, require_supplier_user
+from core import clock
 from core.errors import DomainError
 from core.filtering import filter_status
 
@@ -98,6 +99,8 @@ def supplier_detail(request, ruc):
         "supplier": supplier,
         "classifications": supplier.classifications.select_related("rule", "sales_year")[:20],
         "categories": supplier.categories.order_by("code")[:100],
+        # Debarments are public in Peru (the Tribunal's register): the ones in force today.
+        "sanctions": supplier.sanctions.in_force_on(clock.today()),
         "is_member": can_act_for_supplier(request.user, supplier),
         "may_dispute": services.may_dispute(request.user, supplier),
     }
@@ -156,6 +159,8 @@ def account(request, ruc):
         "classifications": supplier.classifications.select_related("rule", "sales_year")[:20],
         "categories": supplier.categories.order_by("code")[:200],
         "renewals": renewals,
+        "sanctions": supplier.sanctions.all()[:50],
+        "today": clock.today(),
         "renewal_pending": any(r.status == RenewalRequest.Status.PENDING for r in renewals),
         "members": supplier.memberships.select_related("user").order_by("user__email"),
         "invitations": supplier.invitations.filter(

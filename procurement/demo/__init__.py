@@ -36,6 +36,7 @@ class DemoReport:
     process_stages: int = 0
     status_changes: int = 0
     criteria: int = 0
+    committee_members: int = 0
     documents: DocumentReport = field(default_factory=DocumentReport)
     audit_entries: int = 0
     accounts: list[tuple[str, str, str]] = field(default_factory=list)
@@ -93,13 +94,15 @@ def seed(
         stream(seed, "plans"), today, until=until
     ).build(list(Entity.objects.order_by("ruc")), years)
     if processes and years:
+        builder = ProcessBuilder(stream(seed, "processes"), today, years, until=until)
         (
             report.processes,
             report.process_items,
             report.process_stages,
             report.status_changes,
             report.criteria,
-        ) = ProcessBuilder(stream(seed, "processes"), today, years, until=until).build(processes)
+        ) = builder.build(processes)
+        report.committee_members = builder.committee_members
         report.documents = DocumentBuilder(today, files_for_first=document_files_for_first).build()
     report.audit_entries = write_audit_history()
     return report

@@ -1,6 +1,6 @@
 """The demo's history in the audit trail: one entry per thing the seed says happened
 (accounts created, suppliers registered and classified, plan versions published, processes
-created, every status change, every document published), dated when it happened, in time
+created, their committees, every status change, every document published), dated when it happened, in time
 order, chained in bulk by core.audit.append_history. So the audit page shows the demo's history, `verify_audit` checks
 it and the seed's final anchor signs it. Entries use the services' action names and payloads;
 their actor is the import (`seed_demo`), not a person.
@@ -16,7 +16,7 @@ from accounts.models import Membership
 from core import audit
 from suppliers.models import SizeClassification, Supplier
 
-from ..models import PlanVersion, ProcessDocument, ProcurementProcess, StatusChange
+from ..models import CommitteeMember, PlanVersion, ProcessDocument, ProcurementProcess, StatusChange
 
 ACTOR = "seed_demo"
 CHUNK = 20_000
@@ -25,7 +25,8 @@ Row = tuple[datetime, str, str, str, dict]
 
 
 def _accounts() -> Iterator[Row]:
-    memberships = Membership.objects.filter(user__email__endswith="@demo.portal.pe")
+    # The printed demo accounts and the committee staff of the other entities.
+    memberships = Membership.objects.filter(user__email__endswith="demo.portal.pe")
     rows = memberships.order_by("user__date_joined", "pk").values_list(
         "user__date_joined", "user_id", "user__email", "role", "entity__ruc", "supplier__ruc"
     )
@@ -135,6 +136,29 @@ def _processes() -> Iterator[Row]:
         )
 
 
+def _committees() -> Iterator[Row]:
+    """Each process's committee designation, with the payload
+    procurement.services.committee.designate_committee writes (a first designation: nobody
+    before)."""
+    rows = CommitteeMember.objects.order_by("designated_at", "process_id", "user_id").values_list(
+        "designated_at", "process_id", "process__identifier", "user_id", "role"
+    )
+    current, identifier, at, members = None, "", None, []
+    for designated, process, name, user, role in rows.iterator(chunk_size=CHUNK):
+        if process != current:
+            if current is not None:
+                yield _designation(at, current, identifier, members)
+            current, identifier, at, members = process, name, designated, []
+        members.append({"user": user, "role": role})
+    if current is not None:
+        yield _designation(at, current, identifier, members)
+
+
+def _designation(at, process: int, identifier: str, members: list[dict]) -> Row:
+    data = {"identifier": identifier, "before": [], "after": members}
+    return at, "process.committee_designated", "procurement.procurementprocess", str(process), data
+
+
 def _status_changes() -> Iterator[Row]:
     rows = StatusChange.objects.order_by("at", "pk").values_list(
         "at",
@@ -203,6 +227,7 @@ def history() -> Iterator[Row]:
         _classifications(),
         _plan_versions(),
         _processes(),
+        _committees(),
         _status_changes(),
         _documents(),
     ]

@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 
+from accounts.models import Membership, Role
 from core.models import (
     ProcedureStage,
     StageMinimum,
@@ -34,6 +35,7 @@ from core.models import (
 from core.workdays import WorkingCalendar
 
 from ..models import (
+    CommitteeMember,
     Entity,
     EvaluationCriterion,
     PlanItem,
@@ -96,6 +98,7 @@ ITEM_FIELDS = [
     "estimated_value",
 ]
 STAGE_FIELDS = ["process", "stage", "position", "start", "end"]
+COMMITTEE_FIELDS = ["process", "user", "role", "designated_at", "designated_by"]
 CHANGE_FIELDS = [
     "process",
     "action",
@@ -207,6 +210,21 @@ class ProcessBuilder:
             elif acronym.startswith("MD-"):
                 weight = 0.6
             self.entities.append(_Entity(pk, acronym, name, level, ubigeo, weight))
+        self._load_committees()
+
+    def _load_committees(self) -> None:
+        """Each entity's committee: its `staff.` account presides, its `staff2.` one is the
+        other member (procurement.demo.users makes both for every entity)."""
+        seats: dict[int, dict[str, int]] = {}
+        for entity, user, email in Membership.objects.filter(
+            role=Role.ENTITY_STAFF, user__email__endswith="demo.portal.pe"
+        ).values_list("entity_id", "user_id", "user__email"):
+            seats.setdefault(entity, {})[email.split(".", 1)[0]] = user
+        self.committees = {
+            entity: (seat["staff"], seat["staff2"])
+            for entity, seat in seats.items()
+            if "staff" in seat and "staff2" in seat
+        }
 
     def _load_plans(self) -> None:
         """Free items of the plan in force per (entity, year), and the working day from which
@@ -385,8 +403,8 @@ class ProcessBuilder:
             yield from made
 
     def rows(self, process: _Process, pk: int):
-        """(process row, item rows, stage rows, status change rows, criterion rows) in the
-        *_FIELDS order."""
+        """(process row, item rows, stage rows, status change rows, criterion rows, committee
+        rows) in the *_FIELDS order."""
         days, lima, until = self.workdays.days, self.lima, self.until
 
         def moment(day: int, minute: int) -> datetime:
@@ -441,25 +459,37 @@ class ProcessBuilder:
             (pk, stage, position, days[start], days[end])
             for position, (stage, start, end) in enumerate(process.stages, start=1)
         ]
-        return row, items, stages, changes, criterion_rows(pk, table)
+        # The committee is designated when the process is prepared, before its call (the
+        # service refuses the call without one); drafts get one too, so staff can call them.
+        committee = []
+        if entity.pk in self.committees:
+            president, member = self.committees[entity.pk]
+            designated = row[15]  # created_at
+            committee = [
+                (pk, president, CommitteeMember.Role.PRESIDENT.value, designated, None),
+                (pk, member, CommitteeMember.Role.MEMBER.value, designated, None),
+            ]
+        return row, items, stages, changes, criterion_rows(pk, table), committee
 
     def build(self, count: int) -> tuple[int, int, int, int, int]:
         """Create `count` processes; returns (processes, items, stages, status changes,
-        evaluation criteria)."""
+        evaluation criteria); the committee members are counted in self.committee_members."""
         writer = writer_for_connection()
         totals = [0, 0, 0, 0, 0]
+        self.committee_members = 0
         batch: list[_Process] = []
 
         def flush():
             ids = writer.allocate(len(batch))
-            tables: list[list[tuple]] = [[], [], [], [], []]
+            tables: list[list[tuple]] = [[], [], [], [], [], []]
             for process, pk in zip(batch, ids, strict=True):
-                row, items, stages, changes, criteria = self.rows(process, pk)
+                row, items, stages, changes, criteria, committee = self.rows(process, pk)
                 tables[0].append(row)
                 tables[1].extend(items)
                 tables[2].extend(stages)
                 tables[3].extend(changes)
                 tables[4].extend(criteria)
+                tables[5].extend(committee)
             for index, (model, fields) in enumerate(
                 [
                     (ProcurementProcess, PROCESS_FIELDS),
@@ -467,10 +497,14 @@ class ProcessBuilder:
                     (ProcessStage, STAGE_FIELDS),
                     (StatusChange, CHANGE_FIELDS),
                     (EvaluationCriterion, CRITERION_FIELDS),
+                    (CommitteeMember, COMMITTEE_FIELDS),
                 ]
             ):
                 writer.write(model, fields, tables[index])
-                totals[index] += len(tables[index])
+                if index < len(totals):
+                    totals[index] += len(tables[index])
+                else:
+                    self.committee_members += len(tables[index])
             batch.clear()
 
         for process in self.processes(count):

@@ -10,6 +10,8 @@ from ..models import Entity
 
 DEMO_PASSWORD = "demo-portal-2026"  # noqa: S105 - printed on purpose: demo accounts only
 DEMO_DOMAIN = "demo.portal.pe"
+# The committee staff of the entities without demo accounts (not printed, never in CONTRACT.md).
+COMMITTEE_DOMAIN = f"entidades.{DEMO_DOMAIN}"
 
 
 def build_users(seed: int, today) -> list[tuple[str, str, str]]:
@@ -60,5 +62,35 @@ def build_users(seed: int, today) -> list[tuple[str, str, str]]:
         rows.append(
             (account.email, "supplier_user", f"{supplier.legal_name} ({supplier.ruc}, {size})")
         )
+    staffed = {m.entity_id for m in memberships if m.role == Role.ENTITY_STAFF}
+    memberships.extend(_committee_staff(password, joined, staffed))
     Membership.objects.bulk_create(memberships)
     return rows
+
+
+def _committee_staff(password: str, joined, staffed: set[int]) -> list[Membership]:
+    """Two staff for every other entity, so that every seeded process has a committee of two
+    of its entity's staff (procurement.demo.processes). They use the demo password but are
+    not printed: their addresses are under COMMITTEE_DOMAIN, by the entity's RUC."""
+    users: list[User] = []
+    entities: list[Entity] = []
+    for entity in Entity.objects.exclude(pk__in=staffed).order_by("ruc"):
+        for prefix, name in [("staff", "Presidencia"), ("staff2", "Miembro")]:
+            users.append(
+                User(
+                    email=f"{prefix}.{entity.ruc}@{COMMITTEE_DOMAIN}",
+                    full_name=f"{name} del comité de {entity.acronym}",
+                    password=password,
+                    email_verified_at=joined,
+                    date_joined=joined,
+                )
+            )
+            entities.append(entity)
+    User.objects.bulk_create(users, batch_size=2000)
+    created = dict(
+        User.objects.filter(email__endswith=f"@{COMMITTEE_DOMAIN}").values_list("email", "pk")
+    )
+    return [
+        Membership(user_id=created[user.email], role=Role.ENTITY_STAFF, entity=entity)
+        for user, entity in zip(users, entities, strict=True)
+    ]

@@ -1,6 +1,8 @@
 """Taking part in a process: supplier registration as participant, questions and
 observations, the entity's answers (published all at once) and the integrated bases."""
 
+from datetime import date
+
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -13,7 +15,7 @@ from core.errors import DomainError
 from core.formatting import day as _day
 from notifications import events
 from notifications.models import EventKind
-from suppliers.services import require_may_act_in_processes
+from suppliers.services import require_may_act_in_processes, sme_standing_on
 
 from ..calendar_rules import deadline_text
 from ..models import Participant, ProcessDocument, ProcessStatus, ProcurementProcess, Question
@@ -32,19 +34,43 @@ def _not_called(process: ProcurementProcess) -> DomainError:
     )
 
 
-def sme_refusal(supplier) -> str | None:
-    """Why a supplier cannot take part in an SME-only process, or None if it can."""
-    if supplier.is_sme:
+def sme_refusal(supplier, day: date | None = None) -> str | None:
+    """Why a supplier cannot take part in an SME-only process on `day` (today by default),
+    or None if it can: it must be a micro or small enterprise by a classification based on
+    the sales of one of the two previous years, under the SME rule in force that day
+    (suppliers.services.sme_standing_on says which classification counts and how)."""
+    standing = sme_standing_on(supplier, day or clock.today())
+    if standing.is_sme:
         return None
-    if not supplier.size_class:
-        return _(
-            "This process is reserved for micro and small enterprises (Law 28015 art. 21), and your "
-            "company has no size classification on record: declare your sales and workers first."
-        )
-    return _(
-        "This process is reserved for micro and small enterprises (Law 28015 art. 21). Your company "
-        "is classified as %(size)s under %(rule)s, so it cannot take part."
-    ) % {"size": str(supplier.get_size_class_display()).lower(), "rule": supplier.size_rule.name}
+    reserved = _("This process is reserved for micro and small enterprises (Law 28015 art. 21).")
+    first, last = standing.sales_years
+    if standing.rule is None:
+        reason = _("There is no SME rule in force for %(year)s.") % {"year": standing.day.year}
+    elif standing.classification is None:
+        reason = _(
+            "Your company has no size classification based on its sales of %(first)s or "
+            "%(last)s: declare the sales and workers of one of those years first."
+        ) % {"first": first, "last": last}
+    elif standing.reclassified:
+        reason = _(
+            "By its sales of %(year)s, your company is %(size)s under %(rule)s, the rule in "
+            "force (it was classified under %(old_rule)s), so it cannot take part."
+        ) % {
+            "year": standing.classification.sales_year_id,
+            "size": standing.get_size_class_display().lower(),
+            "rule": standing.rule.name,
+            "old_rule": standing.classification.rule.name,
+        }
+    else:
+        reason = _(
+            "By its sales of %(year)s, your company is classified as %(size)s under %(rule)s, "
+            "so it cannot take part."
+        ) % {
+            "year": standing.classification.sales_year_id,
+            "size": standing.get_size_class_display().lower(),
+            "rule": standing.rule.name,
+        }
+    return f"{reserved} {reason}"
 
 
 def registration_refusal(process: ProcurementProcess, supplier) -> DomainError | None:
@@ -75,7 +101,7 @@ def registration_refusal(process: ProcurementProcess, supplier) -> DomainError |
     except DomainError as refusal:
         return refusal
     if process.sme_only:
-        refusal = sme_refusal(supplier)
+        refusal = sme_refusal(supplier, timezone.localdate(now))
         if refusal:
             return DomainError(refusal, code="sme_only")
     return None
@@ -128,13 +154,19 @@ def question_refusal(
     process: ProcurementProcess, participant: Participant | None
 ) -> DomainError | None:
     """Why a supplier cannot ask or observe now, or None: only a registered participant of a
-    called process, within the calendar's questions stage (until the instant it closes) and
+    called process, still allowed to act in processes (not debarred, registry in force), within the calendar's questions stage (until the instant it closes) and
     before the answers."""
     now = clock.now()
     if process.status != ProcessStatus.CALLED:
         return _not_called(process)
     if participant is None:
         return DomainError(_("Register as participant first."), code="not_participant")
+    try:
+        # Registered earlier does not mean still allowed: a debarment or a lapsed registry
+        # since then stops the supplier from taking part.
+        require_may_act_in_processes(participant.supplier, day=timezone.localdate(now))
+    except DomainError as refusal:
+        return refusal
     window = _window(process, Stage.QUESTIONS)
     if window is None:
         return DomainError(_("This procedure has no questions stage."), code="no_questions_stage")

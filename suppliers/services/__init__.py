@@ -36,12 +36,15 @@ from .registry import (
     activate_registration,
     approve_ownership,
     classify_supplier,
+    debarment_on,
+    debarment_text,
     lapsed_registration_claims,
     may_act_in_processes,
     register_supplier,
     renew_registry,
     require_may_act_in_processes,
 )
+from .sme_standing import SmeStanding, sme_rule_in_force, sme_standing_on
 
 __all__ = [
     "INVITATION_VALIDITY",
@@ -49,6 +52,7 @@ __all__ = [
     "MAX_INVITATIONS_PER_DAY",
     "MAX_OPEN_DISPUTES_PER_USER",
     "REGISTRY_TERM",
+    "SmeStanding",
     "accept_invitation",
     "accept_invitation_with_new_account",
     "activate_registration",
@@ -56,6 +60,8 @@ __all__ = [
     "approve_renewal",
     "classify_supplier",
     "declarable_sales_years",
+    "debarment_on",
+    "debarment_text",
     "declare_size",
     "dispute_ownership",
     "invitation_token",
@@ -73,6 +79,8 @@ __all__ = [
     "require_may_act_in_processes",
     "require_may_dispute",
     "revoke_invitation",
+    "sme_rule_in_force",
+    "sme_standing_on",
     "transfer_ownership",
     "update_profile",
 ]

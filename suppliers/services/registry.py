@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -18,6 +18,7 @@ from core.models import FiscalYear, round_uit
 
 from ..models import (
     OwnershipDispute,
+    Sanction,
     SizeClassification,
     Supplier,
 )
@@ -314,9 +315,31 @@ def approve_ownership(supplier: Supplier, *, actor) -> None:
         )
 
 
+def debarment_on(supplier: Supplier, day: date | None = None) -> Sanction | None:
+    """The sanction that debars the supplier on `day` (today by default), or None; of
+    several, the one that lasts longest (a permanent one first)."""
+    day = day or clock.today()
+    in_force = Sanction.objects.in_force_on(day).filter(supplier=supplier)
+    return in_force.order_by(F("ends_on").desc(nulls_first=True), "-id").first()
+
+
+def debarment_text(sanction: Sanction) -> str:
+    """The reason a debarred supplier is refused: the resolution and until when."""
+    if sanction.ends_on is None:
+        return _(
+            "Your company is permanently debarred from contracting with the State by "
+            "resolution %(resolution)s of the Tribunal de Contrataciones del Estado."
+        ) % {"resolution": sanction.resolution}
+    return _(
+        "Your company is debarred from contracting with the State by resolution "
+        "%(resolution)s of the Tribunal de Contrataciones del Estado, until %(date)s."
+    ) % {"resolution": sanction.resolution, "date": formatting.day(sanction.ends_on)}
+
+
 def require_may_act_in_processes(supplier: Supplier, *, day: date | None = None) -> None:
     """The one check of "may act for this supplier in processes" (register as participant,
-    bid): its registry is in force on `day` and its ownership is not under review."""
+    ask, bid): its ownership is not under review, it is not debarred on `day` (the sanctions
+    list, Ley 30225 art. 50) and its registry is in force on `day`."""
     if supplier.ownership_provisional or supplier.awaiting_confirmation:
         raise DomainError(
             _(
@@ -325,6 +348,10 @@ def require_may_act_in_processes(supplier: Supplier, *, day: date | None = None)
             ),
             code="ownership_under_review",
         )
+    day = day or clock.today()
+    sanction = debarment_on(supplier, day)
+    if sanction is not None:
+        raise DomainError(debarment_text(sanction), code="debarred")
     if not supplier.registry_valid_on(day):
         raise DomainError(
             _("Your supplier registry is not in force: renew it to take part."),

@@ -13,6 +13,7 @@ from core.workdays import WorkingCalendar
 from notifications.models import Event
 from procurement.models import Participant
 from procurement.services import participation, processes
+from suppliers.services import classify_supplier
 from tests.domain import raises_domain
 from tests.factories import (
     EntityFactory,
@@ -118,7 +119,9 @@ def test_sme_only_process_tells_a_non_sme_plainly_why_not():
     processes.set_calendar(staff, process, dates)
     designate_committee_of_two(staff, process)
     process = processes.publish_call(actor=staff, process=process)
-    big = SupplierFactory(size_class="medium_or_large")
+    # The classification that counts is based on the sales of one of the two previous years.
+    big = SupplierFactory(size_class="")
+    classify_supplier(big, sales_year=call.year - 1, annual_sales=Decimal("9000000"), workers=80)
     with raises_domain("sme_only") as error, clock.pinned(call):
         participation.register_participant(user_of(big), process, big)
     assert "reservado para micro y pequeñas empresas" in error.value.message
@@ -126,7 +129,12 @@ def test_sme_only_process_tells_a_non_sme_plainly_why_not():
         "mediana o gran empresa" in error.value.message
         and "Ley 28015 (2003)" in error.value.message
     )
-    small = SupplierFactory(size_class="small")
+    unclassified = SupplierFactory(size_class="small")  # a class with no classification
+    with raises_domain("sme_only") as error, clock.pinned(call):
+        participation.register_participant(user_of(unclassified), process, unclassified)
+    assert f"{call.year - 2} o {call.year - 1}" in error.value.message
+    small = SupplierFactory(size_class="")
+    classify_supplier(small, sales_year=call.year - 1, annual_sales=Decimal("1000000"), workers=20)
     with clock.pinned(call):
         participation.register_participant(user_of(small), process, small)
 

@@ -72,15 +72,16 @@ def test_the_seeded_history_is_chained_verified_and_anchored(seeded):
     assert actions["supplier.classified"] == SizeClassification.objects.count()
     assert actions["supplier.registered"] == Supplier.objects.count()
     assert actions["account.created"] >= 8
+    assert actions["process.committee_designated"] == ProcurementProcess.objects.count()
     assert sum(
         n for a, n in actions.items() if a.startswith("process.") and a not in DOCUMENT_ACTIONS
-    ) == (ProcurementProcess.objects.count() + StatusChange.objects.count())
+    ) == (2 * ProcurementProcess.objects.count() + StatusChange.objects.count())
     assert actions["process.document_published"] == ProcessDocument.objects.count() > 0
     assert set(entries.values_list("actor_label", flat=True)) == {ACTOR}
     # in time order: sequence order is time order
     times = list(entries.order_by("sequence").values_list("created_at", flat=True))
     assert times == sorted(times)
-    # one process's timeline: its creation, then each status change in order
+    # one process's timeline: its creation and committee, then each status change in order
     process = ProcurementProcess.objects.filter(history__isnull=False).first()
     timeline = list(
         entries.filter(object_type="procurement.procurementprocess", object_id=str(process.pk))
@@ -89,7 +90,9 @@ def test_the_seeded_history_is_chained_verified_and_anchored(seeded):
         .values_list("action", flat=True)
     )
     changes = list(process.history.order_by("at", "pk").values_list("action", flat=True))
-    assert timeline == ["process.created"] + [f"process.{a}" for a in changes]
+    assert timeline == ["process.created", "process.committee_designated"] + [
+        f"process.{a}" for a in changes
+    ]
     out = StringIO()
     call_command("verify_audit", stdout=out)
     assert f"{entries.count()} entries verified" in out.getvalue()

@@ -81,7 +81,7 @@ class Command(BaseCommand):
             f"({report.plan_versions} published versions, {report.plan_items} items), "
             f"{report.processes} selection processes ({report.process_items} items, "
             f"{report.process_stages} calendar stages, {report.status_changes} status changes, "
-            f"{report.criteria} evaluation criteria); "
+            f"{report.criteria} evaluation criteria, {report.committee_members} committee members); "
             f"{report.audit_entries} audit entries chained for that history."
         )
         self._print_documents(report.documents, files_for_first)
