@@ -464,7 +464,7 @@ class ProcessBuilder:
         committee = []
         if entity.pk in self.committees:
             president, member = self.committees[entity.pk]
-            designated = row[15]  # created_at
+            designated = row[PROCESS_FIELDS.index("created_at")]
             committee = [
                 (pk, president, CommitteeMember.Role.PRESIDENT.value, designated, None),
                 (pk, member, CommitteeMember.Role.MEMBER.value, designated, None),
