@@ -1,3 +1,11 @@
+from .bids import (
+    Bid,
+    BidMemberTag,
+    BidVersion,
+    ProcessSealKey,
+    ReceiptLedgerEntry,
+    SealedDocument,
+)
 from .committee import CommitteeMember
 from .entities import Entity
 from .plans import PlanItem, PlanVersion, ProcurementPlan
@@ -15,6 +23,12 @@ from .processes import (
 )
 
 __all__ = [
+    "Bid",
+    "BidMemberTag",
+    "BidVersion",
+    "ProcessSealKey",
+    "ReceiptLedgerEntry",
+    "SealedDocument",
     "CalendarAmendment",
     "CommitteeMember",
     "Entity",
