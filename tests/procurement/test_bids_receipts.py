@@ -137,3 +137,24 @@ def test_a_recomputed_chain_still_fails_on_the_signature(two_receipts):
     assert report.bad_position == 2 and "signature" in report.reason
     with pytest.raises(CommandError, match="position 2"):
         call_command("verify_receipts")
+
+
+def test_the_readme_snippet_verifies_a_downloaded_receipt(two_receipts, tmp_path, monkeypatch):
+    """The few lines of Python the README gives bidders work as printed."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    readme = (Path(settings.BASE_DIR) / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Bid receipts") :]
+    snippet = section[section.index("```python") + len("```python") : section.index("```\n")]
+    snippet = "\n".join(line.removeprefix("  ") for line in snippet.splitlines())
+    (tmp_path / "recibo.json").write_text(two_receipts[0].as_json(), encoding="utf-8")
+    (tmp_path / "clave-publica.pem").write_text(signing.public_key_pem(), encoding="ascii")
+    monkeypatch.chdir(tmp_path)
+    exec(compile(snippet, "README.md", "exec"), {})  # noqa: S102 - our own README
+    forged = json.loads(two_receipts[0].as_json())
+    forged["content"]["total"] = "1.00"
+    (tmp_path / "recibo.json").write_text(json.dumps(forged), encoding="utf-8")
+    with pytest.raises(AssertionError, match="changed"):
+        exec(compile(snippet, "README.md", "exec"), {})  # noqa: S102
