@@ -527,7 +527,7 @@ def _receive(
         key_id=signing.key_id(),
         position=entry.position,
         chain_hash=entry.chain_hash,
-        kind=ledger_kind,
+        kind=str(ledger_kind),
         paper=paper,
     )
 
@@ -589,7 +589,7 @@ def _content(
         "process": process.identifier,
         "process_id": process.pk,
         "version": version,
-        "kind": kind,
+        "kind": str(kind),
         "paper": paper,
         "lead": _supplier_entry(supplier),
         "user": {"id": actor.pk, "email": actor.email, "role": "staff" if paper else "supplier"},

@@ -254,3 +254,61 @@ def test_paper_bid_is_recorded_by_entity_staff_stamped_now(tender):
         bids.record_paper_bid(
             tender.staff, tender.process, SupplierFactory(), prices=tender.prices(), uploads=[]
         )
+
+
+def test_the_receipt_binds_the_documents_hashes_the_user_and_the_supplier(tender):
+    import hashlib
+
+    supplier, user = tender.bidder()
+    upload = pdf("propuesta firmada")
+    expected = hashlib.sha256(upload.read()).hexdigest()
+    upload.seek(0)
+    with clock.pinned(tender.during):
+        document = bids.upload_draft_document(
+            user, tender.process, supplier, upload, title="Propuesta", confidential=True
+        )
+        [(listed, manifest)] = bids.draft_documents(tender.process, supplier)
+        receipt = bids.submit_bid(
+            user, tender.process, supplier, prices=tender.prices(), documents=[document.pk]
+        )
+    assert listed.pk == document.pk and manifest["sha256"] == expected
+    [entry] = receipt.content["documents"]
+    assert entry["id"] == str(document.pk) and entry["sha256"] == expected
+    assert entry["confidential"] and entry["filename"] == "oferta.pdf"
+    assert entry["content_type"] == "application/pdf" and entry["size"] == upload.size
+    assert receipt.content["lead"] == {
+        "id": supplier.pk,
+        "ruc": supplier.ruc,
+        "legal_name": supplier.legal_name,
+    }
+    assert receipt.content["user"]["email"] == user.email
+    assert bids.draft_documents(tender.process, supplier) == []  # it left the draft envelope
+
+
+def test_a_discarded_draft_leaves_no_file(tender, django_capture_on_commit_callbacks):
+    from django.core.files.storage import default_storage
+
+    supplier, user = tender.bidder()
+    with clock.pinned(tender.during):
+        document = bids.upload_draft_document(
+            user, tender.process, supplier, pdf(), title="Propuesta"
+        )
+        assert default_storage.exists(document.file)
+        with django_capture_on_commit_callbacks(execute=True):
+            bids.discard_draft_document(user, tender.process, supplier, document.pk)
+        with raises_domain("document_unknown"):
+            bids.discard_draft_document(user, tender.process, supplier, document.pk)
+        with raises_domain("document_unknown"):
+            bids.discard_draft_document(user, tender.process, supplier, "not-a-uuid")
+    assert not default_storage.exists(document.file)
+
+
+def test_bids_are_refused_before_the_stage_and_outside_a_called_process(tender):
+    supplier, user = tender.bidder()
+    with raises_domain("bids_not_open"), clock.pinned(tender.during - timedelta(days=1)):
+        bids.upload_draft_document(user, tender.process, supplier, pdf(), title="Propuesta")
+    tender.process.status = "suspendido"
+    tender.process.save(update_fields=["status"])
+    with clock.pinned(tender.during):
+        refusal = bids.bid_refusal(tender.process, supplier)
+    assert refusal is not None and refusal.code == "not_called"
