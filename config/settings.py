@@ -51,6 +51,9 @@ PORTAL_SIGNING_KEY_FILE = os.environ.get("PORTAL_SIGNING_KEY_FILE", "")
 # sealed bids (used by the bids issue).
 BID_MASTER_KEY = os.environ.get("BID_MASTER_KEY", "")
 BID_MASTER_KEY_FILE = os.environ.get("BID_MASTER_KEY_FILE", "")
+# While rotating BID_MASTER_KEY: the previous key(s), comma-separated, still accepted to
+# unwrap process keys until `manage.py rotate_bid_keys` has rewrapped them all.
+BID_MASTER_KEY_PREVIOUS = os.environ.get("BID_MASTER_KEY_PREVIOUS", "")
 PORTAL_SIGNING_KEY_CREATE_IF_MISSING = BID_MASTER_KEY_CREATE_IF_MISSING = False
 if not (PORTAL_SIGNING_KEY or PORTAL_SIGNING_KEY_FILE):
     if not DEBUG:

@@ -38,6 +38,7 @@ class EventKind(models.TextChoices):
         "process.integrated_bases_published",
         _("Integrated tender documents published"),
     )
+    BID_RECEIVED = "bid.received", _("Bid receipt issued")
     # Account e-mails: the handler registered for each kind builds the message (and any link
     # with a secret token) when it sends; the event itself carries no secret.
     ACCOUNT_VERIFICATION = "account.verification", _("E-mail address to confirm")
@@ -82,6 +83,7 @@ class Audience(models.TextChoices):
 DEFAULT_AUDIENCE = {
     EventKind.PROCESS_PARTICIPANT_REGISTERED: Audience.STAFF,
     EventKind.PROCESS_QUESTION_SUBMITTED: Audience.STAFF,
+    EventKind.BID_RECEIVED: Audience.BIDDER,
     EventKind.ACCOUNT_VERIFICATION: Audience.ACCOUNT,
     EventKind.ACCOUNT_SET_PASSWORD: Audience.ACCOUNT,
     EventKind.ACCOUNT_PASSWORD_RESET: Audience.ACCOUNT,

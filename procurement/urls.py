@@ -1,6 +1,14 @@
 from django.urls import path
 
-from .views import entities, participation, plan_management, plans, process_management, processes
+from .views import (
+    entities,
+    participation,
+    plan_management,
+    plans,
+    process_management,
+    processes,
+    receipts,
+)
 
 app_name = "procurement"
 
@@ -40,6 +48,8 @@ urlpatterns = [
         process_management.process_document_publish,
         name="process_document_publish",
     ),
+    path("recibos/", receipts.receipt_list, name="receipt_list"),
+    path("recibos/<str:receipt_hash>/", receipts.receipt_detail, name="receipt_detail"),
     path("planes/", plans.plan_list, name="plan_list"),
     path("planes/<ruc:ruc>/<year:year>/", plans.plan_detail, name="plan_detail"),
     path("planes/<ruc:ruc>/<year:year>/cambios/", plans.plan_changes, name="plan_changes"),

@@ -236,6 +236,8 @@ SAMPLES = {
         "document_id": w.document.pk,
     },
     "procurement:process_document_publish": lambda w: {"process_id": w.process.pk},
+    "procurement:receipt_list": lambda w: {},
+    "procurement:receipt_detail": lambda w: {"receipt_hash": "0" * 64},
     "procurement:plan_list": lambda w: {},
     "procurement:plan_detail": lambda w: {
         "ruc": w.entity.ruc,

@@ -1,3 +1,11 @@
+from .bids import (
+    Bid,
+    BidMemberTag,
+    BidVersion,
+    ProcessSealKey,
+    ReceiptLedgerEntry,
+    SealedDocument,
+)
 from .committee import CommitteeMember
 from .criteria import CriteriaAmendment, CriterionKind, EvaluationCriterion
 from .entities import Entity
@@ -16,6 +24,12 @@ from .processes import (
 )
 
 __all__ = [
+    "Bid",
+    "BidMemberTag",
+    "BidVersion",
+    "ProcessSealKey",
+    "ReceiptLedgerEntry",
+    "SealedDocument",
     "CalendarAmendment",
     "CommitteeMember",
     "CriteriaAmendment",

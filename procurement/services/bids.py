@@ -1,0 +1,813 @@
+"""Sealed bids: who may bid (bid_refusal), the price rule (priced_items), the draft envelope
+(upload_draft_document, discard_draft_document), submission and replacement (submit_bid),
+withdrawal (withdraw_bid) and bids received on paper (record_paper_bid), plus the read helpers
+pages need before the opening (own_bid, bid_count, ledger_rows, draft_documents).
+
+Every receipted action follows one path (`_receive`): the content is built and sealed, the
+bid's rows are written, then the instant of receipt is read from the database clock inside
+the transaction; if it is after the bid deadline, everything rolls back, a WARNING is logged
+(process and instants, never the bidder) and DomainError(code="late") is raised. Otherwise the
+version is stored with its receipt hash, appended to the public ledger, audited (no actor, no
+identity: identifier, receipt hash, kind) and announced to the bidder alone.
+
+Nothing here decrypts a bid: only procurement/services/opening.py may (procurement.sealing).
+
+Public API (for the supplier and staff pages):
+
+    refusal = bid_refusal(process, supplier, members=None)      # DomainError | None
+    offer = priced_items(process, {item_id: Decimal})            # PricedOffer (lines, total)
+    doc = upload_draft_document(user, process, supplier, upload, title=..., confidential=False)
+    discard_draft_document(user, process, supplier, doc.pk)
+    receipt = submit_bid(user, process, supplier, prices=..., documents=[doc.pk, ...],
+                         members=[(supplier, Decimal("60"), True), (other, Decimal("40"), False)])
+    receipt = withdraw_bid(user, process, supplier)
+    receipt = record_paper_bid(staff_user, process, supplier, prices=..., uploads=[...])
+    receipt.as_json()     # the full receipt, shown and offered for download once
+    own_bid(process, supplier) -> Bid | None; bid_count(process); ledger_rows(process)
+"""
+
+import logging
+import secrets
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from accounts.permissions import require_entity_staff, require_supplier_user
+from core import audit, clock, signing
+from core.codelists import Stage
+from core.errors import DomainError
+from core.formatting import day as _day
+from notifications import events
+from notifications.models import Audience, EventKind
+from suppliers.services import require_may_act_in_processes
+
+from .. import receipts, sealing
+from ..calendar_rules import deadline_text
+from ..documents import check_document
+from ..models import (
+    Bid,
+    BidMemberTag,
+    BidVersion,
+    Participant,
+    ProcessStatus,
+    ProcurementProcess,
+    ReceiptLedgerEntry,
+    SealedDocument,
+)
+from ..models.bids import sealed_document_path
+from .participation import sme_refusal
+
+logger = logging.getLogger("procurement.bids")
+
+CENT = Decimal("0.01")
+HUNDRED = Decimal("100")
+MAX_UNIT_PRICE = Decimal("1000000000000")  # S/ 10^12: beyond any real unit price
+MAX_DRAFT_DOCUMENTS = 30
+
+# (supplier, participation share in %, is the lead)
+Member = tuple[object, Decimal, bool]
+
+
+# --- eligibility ---------------------------------------------------------------------------
+
+
+def _bids_stage(process: ProcurementProcess):
+    return process.stages.filter(stage=Stage.BIDS).first()
+
+
+def _window_refusal(process: ProcurementProcess, now) -> DomainError | None:
+    if process.status != ProcessStatus.CALLED:
+        return DomainError(
+            _("The process is %(status)s: it does not receive bids now.")
+            % {"status": str(process.get_status_display()).lower()},
+            code="not_called",
+        )
+    stage = _bids_stage(process)
+    if stage is None:
+        return DomainError(
+            _("This process has no bid stage in its calendar."), code="no_bids_stage"
+        )
+    if now < stage.opens_at:
+        return DomainError(
+            _("Bids are received from %(date)s.") % {"date": _day(stage.start)},
+            code="bids_not_open",
+        )
+    if now > stage.closes_at:
+        return DomainError(
+            _("The bid deadline was %(date)s: bids are no longer received.")
+            % {"date": deadline_text(stage)},
+            code="late",
+        )
+    return None
+
+
+def _consortium_refusal(supplier, members: Sequence[Member]) -> DomainError | None:
+    """Shares > 0 with at most 2 decimals adding to exactly 100, at least two different
+    suppliers, exactly one lead, and the lead is the supplier submitting."""
+    if len(members) < 2:
+        return DomainError(
+            _("A consortium has at least two members."), field="members", code="consortium_size"
+        )
+    ids = [member.pk for member, _share, _lead in members]
+    if len(set(ids)) != len(ids):
+        return DomainError(
+            _("A supplier appears twice in the consortium."),
+            field="members",
+            code="consortium_duplicate_member",
+        )
+    leads = [member for member, _share, is_lead in members if is_lead]
+    if len(leads) != 1:
+        return DomainError(
+            _("A consortium has exactly one lead member."), field="members", code="consortium_lead"
+        )
+    if leads[0].pk != supplier.pk:
+        return DomainError(
+            _("The consortium's lead member must be the supplier that submits the bid."),
+            field="members",
+            code="consortium_lead",
+        )
+    total = Decimal(0)
+    for _member, share, _lead in members:
+        try:
+            share = Decimal(share)
+        except (InvalidOperation, TypeError, ValueError):
+            share = Decimal(-1)
+        if not share.is_finite() or share <= 0 or share.as_tuple().exponent < -2:
+            return DomainError(
+                _("Each member's share is a percentage above 0 with at most 2 decimals."),
+                field="members",
+                code="consortium_shares",
+            )
+        total += share
+    if total != HUNDRED:
+        return DomainError(
+            _("The members' shares add up to %(total)s%%; they must add up to exactly 100%%.")
+            % {"total": total},
+            field="members",
+            code="consortium_shares",
+        )
+    return None
+
+
+def _participants(supplier, members: Sequence[Member] | None) -> list:
+    return [member for member, _share, _lead in members] if members else [supplier]
+
+
+def bid_refusal(
+    process: ProcurementProcess, supplier, *, members: Sequence[Member] | None = None
+) -> DomainError | None:
+    """Why `supplier` (alone, or leading `members`) cannot bid in `process` now, or None: the
+    process is called and the database clock is within its bids stage; the supplier is a
+    registered participant; every member may act in processes (registry in force, ownership
+    settled); in an SME-only process every member is a micro or small enterprise (Law 28015
+    art. 21); a consortium's shares add up to 100% with one lead. Pages ask the same."""
+    now = clock.now()
+    refusal = _window_refusal(process, now)
+    if refusal is not None:
+        return refusal
+    if not Participant.objects.filter(process=process, supplier=supplier).exists():
+        return DomainError(_("Register as participant first."), code="not_participant")
+    if members:
+        refusal = _consortium_refusal(supplier, members)
+        if refusal is not None:
+            return refusal
+    day = timezone.localdate(now)
+    for member in _participants(supplier, members):
+        try:
+            require_may_act_in_processes(member, day=day)
+        except DomainError as error:
+            if member.pk == supplier.pk:
+                return error
+            return DomainError(
+                _("Consortium member %(ruc)s cannot take part: %(reason)s")
+                % {"ruc": member.ruc, "reason": error.message},
+                field="members",
+                code=error.code,
+            )
+        if process.sme_only:
+            reason = sme_refusal(member)
+            if reason:
+                if member.pk != supplier.pk:
+                    reason = _("Consortium member %(ruc)s: %(reason)s") % {
+                        "ruc": member.ruc,
+                        "reason": reason,
+                    }
+                return DomainError(reason, field="members" if members else None, code="sme_only")
+    return None
+
+
+def _withdrawal_refusal(process: ProcurementProcess) -> DomainError | None:
+    return _window_refusal(process, clock.now())
+
+
+# --- prices --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PricedLine:
+    item_id: int
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    line_total: Decimal
+
+
+@dataclass(frozen=True)
+class PricedOffer:
+    lines: list[PricedLine]
+    total: Decimal
+
+
+def _price(value) -> Decimal | None:
+    try:
+        price = Decimal(str(value).strip())
+    except (InvalidOperation, TypeError, ValueError):
+        return None
+    if not price.is_finite() or price <= 0 or price >= MAX_UNIT_PRICE:
+        return None
+    if price.as_tuple().exponent < -2:
+        return None
+    return price
+
+
+def priced_items(process: ProcurementProcess, prices: dict) -> PricedOffer:
+    """The economic offer: a unit price > 0 with at most 2 decimals per item; each line total
+    is unit price x quantity rounded half-up to cents, the bid total their sum. A process
+    called as a whole needs every item priced; one called by items (award_by_items), one or
+    more. Unknown items are refused."""
+    items = {item.pk: item for item in process.items.order_by("pk")}
+    chosen: dict[int, Decimal] = {}
+    for key, value in (prices or {}).items():
+        try:
+            item_id = int(key)
+        except (TypeError, ValueError):
+            item_id = None
+        if item_id not in items:
+            raise DomainError(
+                _("The offer prices an item that is not in this process."),
+                field="prices",
+                code="price_unknown_item",
+            )
+        if value in (None, ""):
+            continue
+        price = _price(value)
+        if price is None:
+            raise DomainError(
+                _("Item %(item)s: the unit price must be above 0 with at most 2 decimals.")
+                % {"item": items[item_id].description},
+                field="prices",
+                code="price_invalid",
+            )
+        chosen[item_id] = price
+    by_items = getattr(process, "award_by_items", False)
+    missing = [item for pk, item in items.items() if pk not in chosen]
+    if not chosen or (missing and not by_items):
+        raise DomainError(
+            ngettext(
+                "Price every item of the process: %(count)s item has no price.",
+                "Price every item of the process: %(count)s items have no price.",
+                len(missing),
+            )
+            % {"count": len(missing)}
+            if not by_items
+            else _("Price at least one item."),
+            field="prices",
+            code="price_missing",
+        )
+    lines = [
+        PricedLine(
+            pk,
+            items[pk].description,
+            items[pk].quantity,
+            price,
+            (price * items[pk].quantity).quantize(CENT, rounding=ROUND_HALF_UP),
+        )
+        for pk, price in sorted(chosen.items())
+    ]
+    return PricedOffer(lines, sum((line.line_total for line in lines), Decimal("0.00")))
+
+
+# --- the draft envelope --------------------------------------------------------------------
+
+
+def _seal_upload(process, key: bytes, owner_tag: str, upload, *, title: str, confidential: bool):
+    """Check an upload as process documents are checked, encrypt it as it is read and store
+    only the ciphertext; returns the SealedDocument (not yet part of a bid)."""
+    title = (title or "").strip()
+    if not title or len(title) > 200:
+        raise DomainError(
+            _("Give the document a title (up to 200 characters)."), field="title", code="title"
+        )
+    checked = check_document(upload)
+    document_id = uuid.uuid4()
+    upload.seek(0)
+    stored = sealing.seal_file(
+        key, document_id, upload.chunks(), sealed_document_path(process.pk, document_id)
+    )
+    if stored.sha256 != checked.sha256:
+        _delete_files([stored.name])
+        raise DomainError(
+            _("The file changed while it was read."), field="file", code="file_changed"
+        )
+    meta = {
+        "filename": checked.filename,
+        "content_type": checked.content_type,
+        "size": stored.size,
+        "sha256": stored.sha256,
+        "title": title,
+        "confidential": bool(confidential),
+    }
+    try:
+        return SealedDocument.objects.create(
+            id=document_id,
+            process=process,
+            owner_tag=owner_tag,
+            file=stored.name,
+            sealed_meta=sealing.seal_json(key, meta, sealing.document_meta_aad(document_id)),
+        )
+    except BaseException:
+        _delete_files([stored.name])
+        raise
+
+
+def _delete_files(names: Iterable[str]) -> None:
+    for name in names:
+        try:
+            default_storage.delete(name)
+        except OSError:
+            logger.warning("Could not remove the sealed file %s", name)
+
+
+def _locked_process(process: ProcurementProcess) -> ProcurementProcess:
+    return ProcurementProcess.objects.select_for_update().get(pk=process.pk)
+
+
+@transaction.atomic
+def upload_draft_document(
+    actor, process: ProcurementProcess, supplier, upload, *, title: str, confidential: bool = False
+) -> SealedDocument:
+    """Add a document to the supplier's draft technical envelope, encrypted as it is read
+    (media holds only ciphertext), while the bid stage is open and the supplier may bid."""
+    require_supplier_user(actor, supplier)
+    process = _locked_process(process)
+    refusal = bid_refusal(process, supplier)
+    if refusal is not None:
+        raise refusal
+    key = sealing.process_key(process)
+    owner_tag = sealing.tag(key, supplier.pk)
+    drafts = SealedDocument.objects.filter(process=process, owner_tag=owner_tag, bid__isnull=True)
+    if drafts.count() >= MAX_DRAFT_DOCUMENTS:
+        raise DomainError(
+            ngettext(
+                "The envelope holds at most %(count)s document.",
+                "The envelope holds at most %(count)s documents.",
+                MAX_DRAFT_DOCUMENTS,
+            )
+            % {"count": MAX_DRAFT_DOCUMENTS},
+            field="file",
+            code="too_many_documents",
+        )
+    document = _seal_upload(process, key, owner_tag, upload, title=title, confidential=confidential)
+    audit.record(None, "bid.draft_document_added", document, {"identifier": process.identifier})
+    return document
+
+
+@transaction.atomic
+def discard_draft_document(actor, process: ProcurementProcess, supplier, document_id) -> None:
+    """Remove a document from the supplier's draft envelope (one already sent with a bid
+    stays: it belongs to a receipted version)."""
+    require_supplier_user(actor, supplier)
+    key = sealing.existing_process_key(process)
+    document = None
+    if key is not None:
+        try:
+            document = (
+                SealedDocument.objects.select_for_update()
+                .filter(
+                    pk=uuid.UUID(str(document_id)),
+                    process=process,
+                    owner_tag=sealing.tag(key, supplier.pk),
+                    bid__isnull=True,
+                )
+                .first()
+            )
+        except ValueError:
+            document = None
+    if document is None:
+        raise DomainError(_("There is no such draft document."), code="document_unknown")
+    name = document.file
+    document.delete()
+    audit.record(
+        None,
+        "bid.draft_document_discarded",
+        ("procurement.sealeddocument", document_id),
+        {"identifier": process.identifier},
+    )
+    transaction.on_commit(lambda: _delete_files([name]))
+
+
+def draft_documents(process: ProcurementProcess, supplier) -> list[tuple[SealedDocument, dict]]:
+    """The supplier's draft documents with their metadata (name, type, size, SHA-256, title,
+    confidential), for its own envelope page. Callers check the user acts for the supplier."""
+    key = sealing.existing_process_key(process)
+    if key is None:
+        return []
+    documents = SealedDocument.objects.filter(
+        process=process, owner_tag=sealing.tag(key, supplier.pk), bid__isnull=True
+    ).order_by("created_at")
+    return [(document, sealing.read_draft_manifest(key, document)) for document in documents]
+
+
+# --- receiving a version -------------------------------------------------------------------
+
+
+def _supplier_entry(supplier) -> dict:
+    return {"id": supplier.pk, "ruc": supplier.ruc, "legal_name": supplier.legal_name}
+
+
+def _late(process: ProcurementProcess, received, closes_at, what: str) -> DomainError:
+    logger.warning(
+        "Late %s refused for process %s: received at %s, the bid deadline closed at %s.",
+        what,
+        process.identifier,
+        receipts.instant(received),
+        receipts.instant(closes_at),
+    )
+    return DomainError(
+        _("The bid deadline was %(date)s: the submission arrived after it and was not received.")
+        % {"date": deadline_text(_bids_stage(process))},
+        code="late",
+    )
+
+
+def _raise_refusal(process, refusal: DomainError, what: str):
+    if refusal.code == "late":
+        stage = _bids_stage(process)
+        raise _late(process, clock.now(), stage.closes_at, what)
+    raise refusal
+
+
+def _version_aad(bid: Bid, number: int) -> bytes:
+    return b"bid-version:" + bid.pk.bytes + number.to_bytes(4, "big")
+
+
+def _receive(
+    *,
+    process: ProcurementProcess,
+    key: bytes,
+    bid: Bid,
+    content: dict,
+    kind: str,
+    paper: bool,
+    written_files: list[str],
+) -> receipts.SubmittedReceipt:
+    """Seal the content, read the instant of receipt, refuse if late, store the version and
+    its ledger entry, audit and announce. The caller holds the process and bid locks."""
+    number = content["version"]
+    nonce = secrets.token_hex(16)
+    sealed = sealing.seal_json(key, {"content": content, "nonce": nonce}, _version_aad(bid, number))
+    received = clock.now()
+    closes_at = _bids_stage(process).closes_at
+    if received > closes_at:
+        _delete_files(written_files)
+        raise _late(process, received, closes_at, kind)
+    received_text = receipts.instant(received)
+    receipt_hash = receipts.receipt_hash(content, received_text, nonce)
+    version = BidVersion.objects.create(
+        bid=bid,
+        number=number,
+        kind=kind,
+        received_at=received,
+        receipt_hash=receipt_hash,
+        sealed=sealed,
+    )
+    bid.current_version = version
+    bid.paper = paper
+    bid.status = (
+        Bid.Status.WITHDRAWN if kind == BidVersion.Kind.WITHDRAWAL else Bid.Status.SUBMITTED
+    )
+    bid.save(update_fields=["current_version", "paper", "status"])
+    ledger_kind = (
+        ReceiptLedgerEntry.Kind.WITHDRAWAL
+        if kind == BidVersion.Kind.WITHDRAWAL
+        else ReceiptLedgerEntry.Kind.BID
+    )
+    entry = receipts.append_to_ledger(
+        process=process, receipt=receipt_hash, received_at=received, kind=ledger_kind, paper=paper
+    )
+    action = "bid.withdrawn" if kind == BidVersion.Kind.WITHDRAWAL else "bid.received"
+    audit.record(
+        None,
+        action,
+        entry,
+        {"identifier": process.identifier, "receipt_hash": receipt_hash, "kind": ledger_kind},
+    )
+    events.record(
+        EventKind.BID_RECEIVED,
+        bid,
+        entity=process.entity,
+        process=process,
+        audience=Audience.BIDDER,
+        payload={"identifier": process.identifier, "receipt": receipt_hash},
+    )
+    return receipts.SubmittedReceipt(
+        content=content,
+        nonce=nonce,
+        received_at=received_text,
+        receipt_hash=receipt_hash,
+        signature=entry.signature,
+        key_id=signing.key_id(),
+        position=entry.position,
+        chain_hash=entry.chain_hash,
+        kind=str(ledger_kind),
+        paper=paper,
+    )
+
+
+def _bid_for(process, key: bytes, supplier, *, create: bool) -> Bid | None:
+    bidder_tag = sealing.tag(key, supplier.pk)
+    bid = Bid.objects.select_for_update().filter(process=process, bidder_tag=bidder_tag).first()
+    if bid is None and create:
+        bid = Bid.objects.create(process=process, bidder_tag=bidder_tag)
+    return bid
+
+
+def _next_number(bid: Bid) -> int:
+    last = bid.versions.order_by("-number").values_list("number", flat=True).first()
+    return (last or 0) + 1
+
+
+def _set_member_tags(process, key: bytes, bid: Bid, suppliers: list) -> None:
+    """One tag per supplier in the bid; the database refuses a supplier already in another
+    live bid of the process (alone or in a consortium)."""
+    tags = [sealing.tag(key, member.pk) for member in suppliers]
+    taken = BidMemberTag.objects.filter(process=process, tag__in=tags).exclude(bid=bid)
+    if taken.exists():
+        raise DomainError(
+            _(
+                "A supplier of this bid already takes part in another bid of this process: a "
+                "supplier cannot bid twice, alone and in a consortium."
+            ),
+            field="members",
+            code="already_bidding",
+        )
+    BidMemberTag.objects.filter(bid=bid).delete()
+    try:
+        with transaction.atomic():
+            BidMemberTag.objects.bulk_create(
+                [BidMemberTag(process=process, bid=bid, tag=tag) for tag in tags]
+            )
+    except IntegrityError:
+        raise DomainError(
+            _("A supplier of this bid already takes part in another bid of this process."),
+            field="members",
+            code="already_bidding",
+        ) from None
+
+
+def _content(
+    *,
+    process,
+    version: int,
+    kind: str,
+    supplier,
+    actor,
+    paper: bool,
+    members: Sequence[Member] | None = None,
+    offer: PricedOffer | None = None,
+    documents: list[dict] | None = None,
+) -> dict:
+    content = {
+        "process": process.identifier,
+        "process_id": process.pk,
+        "version": version,
+        "kind": str(kind),
+        "paper": paper,
+        "lead": _supplier_entry(supplier),
+        "user": {"id": actor.pk, "email": actor.email, "role": "staff" if paper else "supplier"},
+    }
+    if kind == BidVersion.Kind.SUBMISSION:
+        content["members"] = [
+            {**_supplier_entry(member), "share": receipts.money(share), "lead": bool(lead)}
+            for member, share, lead in (members or [(supplier, HUNDRED, True)])
+        ]
+        content["documents"] = sorted(documents or [], key=lambda d: d["id"])
+        content["prices"] = [
+            {
+                "item": line.item_id,
+                "quantity": str(line.quantity),
+                "unit_price": receipts.money(line.unit_price),
+                "line_total": receipts.money(line.line_total),
+            }
+            for line in offer.lines
+        ]
+        content["total"] = receipts.money(offer.total)
+    return content
+
+
+def _document_entries(key: bytes, documents: Iterable[SealedDocument]) -> list[dict]:
+    return [
+        {"id": str(document.pk), **sealing.read_draft_manifest(key, document)}
+        for document in documents
+    ]
+
+
+@transaction.atomic
+def submit_bid(
+    actor,
+    process: ProcurementProcess,
+    supplier,
+    *,
+    prices: dict,
+    documents: Sequence,
+    members: Sequence[Member] | None = None,
+) -> receipts.SubmittedReceipt:
+    """Submit the supplier's bid (alone, or as the lead of `members`), or replace its bid with
+    a new version: the last version counts, every receipt is kept. The documents are ids of
+    the supplier's draft documents (or of those its current version sent). Refused as
+    bid_refusal says, and as late if the instant of receipt is after the deadline."""
+    require_supplier_user(actor, supplier)
+    process = _locked_process(process)
+    refusal = bid_refusal(process, supplier, members=members)
+    if refusal is not None:
+        _raise_refusal(process, refusal, "bid")
+    offer = priced_items(process, prices)
+    key = sealing.process_key(process)
+    owner_tag = sealing.tag(key, supplier.pk)
+    bid = _bid_for(process, key, supplier, create=True)
+    try:
+        ids = {uuid.UUID(str(pk)) for pk in documents}
+    except ValueError:
+        ids = None
+    chosen = list(
+        SealedDocument.objects.select_for_update()
+        .filter(pk__in=ids or [], process=process, owner_tag=owner_tag)
+        .filter(Q(bid__isnull=True) | Q(bid=bid))
+    )
+    if ids is None or len(chosen) != len(ids):
+        raise DomainError(
+            _("A document of the bid is not in your envelope."),
+            field="documents",
+            code="document_unknown",
+        )
+    if not chosen:
+        raise DomainError(
+            _("Add at least one document to the technical envelope."),
+            field="documents",
+            code="documents_required",
+        )
+    _set_member_tags(process, key, bid, _participants(supplier, members))
+    SealedDocument.objects.filter(pk__in=[d.pk for d in chosen], bid__isnull=True).update(bid=bid)
+    content = _content(
+        process=process,
+        version=_next_number(bid),
+        kind=BidVersion.Kind.SUBMISSION,
+        supplier=supplier,
+        actor=actor,
+        paper=False,
+        members=members,
+        offer=offer,
+        documents=_document_entries(key, chosen),
+    )
+    return _receive(
+        process=process,
+        key=key,
+        bid=bid,
+        content=content,
+        kind=BidVersion.Kind.SUBMISSION,
+        paper=False,
+        written_files=[],
+    )
+
+
+@transaction.atomic
+def withdraw_bid(actor, process: ProcurementProcess, supplier) -> receipts.SubmittedReceipt:
+    """Withdraw the supplier's bid before the deadline: recorded as a version of kind
+    withdrawal, with its own receipt and ledger entry; its members are free to bid again."""
+    require_supplier_user(actor, supplier)
+    process = _locked_process(process)
+    refusal = _withdrawal_refusal(process)
+    if refusal is not None:
+        _raise_refusal(process, refusal, "withdrawal")
+    key = sealing.existing_process_key(process)
+    bid = _bid_for(process, key, supplier, create=False) if key else None
+    if bid is None or bid.status != Bid.Status.SUBMITTED:
+        raise DomainError(_("Your company has no bid in force to withdraw."), code="no_bid")
+    BidMemberTag.objects.filter(bid=bid).delete()
+    content = _content(
+        process=process,
+        version=_next_number(bid),
+        kind=BidVersion.Kind.WITHDRAWAL,
+        supplier=supplier,
+        actor=actor,
+        paper=False,
+    )
+    return _receive(
+        process=process,
+        key=key,
+        bid=bid,
+        content=content,
+        kind=BidVersion.Kind.WITHDRAWAL,
+        paper=False,
+        written_files=[],
+    )
+
+
+@transaction.atomic
+def record_paper_bid(
+    actor,
+    process: ProcurementProcess,
+    supplier,
+    *,
+    prices: dict,
+    uploads: Sequence = (),
+    members: Sequence[Member] | None = None,
+) -> receipts.SubmittedReceipt:
+    """Staff of the entity record a bid received on paper at its desk: stamped with the
+    database clock when recorded (no backdating), sealed and receipted like an electronic
+    one and marked paper. The same eligibility applies to the bidder; committee membership
+    is not required. `uploads` are the scanned documents (titled by their file names)."""
+    require_entity_staff(actor, process)
+    process = _locked_process(process)
+    refusal = bid_refusal(process, supplier, members=members)
+    if refusal is not None:
+        _raise_refusal(process, refusal, "paper bid")
+    offer = priced_items(process, prices)
+    key = sealing.process_key(process)
+    owner_tag = sealing.tag(key, supplier.pk)
+    bid = _bid_for(process, key, supplier, create=True)
+    written: list[str] = []
+    try:
+        sealed_documents = []
+        for upload in uploads:
+            document = _seal_upload(
+                process,
+                key,
+                owner_tag,
+                upload,
+                title=upload.name or "documento",
+                confidential=False,
+            )
+            written.append(document.file)
+            sealed_documents.append(document)
+        _set_member_tags(process, key, bid, _participants(supplier, members))
+        SealedDocument.objects.filter(pk__in=[d.pk for d in sealed_documents]).update(bid=bid)
+        content = _content(
+            process=process,
+            version=_next_number(bid),
+            kind=BidVersion.Kind.SUBMISSION,
+            supplier=supplier,
+            actor=actor,
+            paper=True,
+            members=members,
+            offer=offer,
+            documents=_document_entries(key, sealed_documents),
+        )
+        return _receive(
+            process=process,
+            key=key,
+            bid=bid,
+            content=content,
+            kind=BidVersion.Kind.SUBMISSION,
+            paper=True,
+            written_files=written,
+        )
+    except BaseException:
+        # The transaction rolls back: its ciphertext files go too.
+        _delete_files(written)
+        raise
+
+
+# --- reading before the opening ------------------------------------------------------------
+
+
+def own_bid(process: ProcurementProcess, supplier) -> Bid | None:
+    """The bid `supplier` leads or takes part in, found by its blind tag, or None. Callers
+    check that the user acts for the supplier."""
+    key = sealing.existing_process_key(process)
+    if key is None:
+        return None
+    supplier_tag = sealing.tag(key, supplier.pk)
+    member = BidMemberTag.objects.filter(process=process, tag=supplier_tag).select_related("bid")
+    found = member.first()
+    if found is not None:
+        return found.bid
+    return Bid.objects.filter(process=process, bidder_tag=supplier_tag).first()
+
+
+def bid_count(process: ProcurementProcess) -> int:
+    """How many bids are in force (submitted, not withdrawn): public before the opening."""
+    return Bid.objects.filter(process=process, status=Bid.Status.SUBMITTED).count()
+
+
+def ledger_rows(process: ProcurementProcess):
+    """The process's ledger entries (receipt hashes, instants, kinds): public."""
+    return ReceiptLedgerEntry.objects.filter(process=process).order_by("position")

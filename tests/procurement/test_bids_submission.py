@@ -1,0 +1,314 @@
+"""Submitting, replacing, withdrawing bids; the deadline; consortia; SME-only; paper bids."""
+
+import logging
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+
+from core import clock
+from procurement.models import Bid, BidMemberTag, BidVersion, ReceiptLedgerEntry, SealedDocument
+from procurement.receipts import instant, verify_ledger
+from procurement.services import bids
+from suppliers.models import Supplier
+from tests.domain import raises_domain
+from tests.factories import EntityFactory, SupplierFactory, staff_of, user_of
+from tests.procurement.bidding import called_tender, pdf
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def tender():
+    return called_tender()
+
+
+def test_a_bid_is_sealed_receipted_and_ledgered(tender):
+    supplier, user = tender.bidder()
+    receipt = tender.submit(user, supplier)
+    assert receipt.position == 1 and receipt.kind == "bid" and not receipt.paper
+    assert receipt.content["version"] == 1
+    assert receipt.content["lead"]["ruc"] == supplier.ruc
+    assert receipt.content["user"]["id"] == user.pk
+    assert receipt.content["total"] == "2000.00"  # 2 items x quantity 100 x S/ 10.00
+    bid = bids.own_bid(tender.process, supplier)
+    assert bid.status == Bid.Status.SUBMITTED and bid.current_version.number == 1
+    assert bids.bid_count(tender.process) == 1
+    assert [e.receipt_hash for e in bids.ledger_rows(tender.process)] == [receipt.receipt_hash]
+    assert bids.own_bid(tender.process, SupplierFactory()) is None
+    assert verify_ledger().ok
+
+
+def test_late_by_one_second_is_refused_logged_and_not_receipted(tender, caplog):
+    supplier, user = tender.bidder()
+    with clock.pinned(tender.during):
+        document = bids.upload_draft_document(
+            user, tender.process, supplier, pdf(), title="Propuesta"
+        )
+    late = tender.deadline + timedelta(seconds=1)
+    caplog.set_level(logging.WARNING, logger="procurement.bids")
+    with raises_domain("late"), clock.pinned(late):
+        bids.submit_bid(
+            user, tender.process, supplier, prices=tender.prices(), documents=[document.pk]
+        )
+    assert not BidVersion.objects.exists() and not ReceiptLedgerEntry.objects.exists()
+    assert not Bid.objects.exists()
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    message = warnings[0].getMessage()
+    assert tender.process.identifier in message and "Late" in message
+    assert supplier.ruc not in message and user.email not in message
+    assert supplier.legal_name not in message
+    # At the deadline itself it is still in time.
+    with clock.pinned(tender.deadline):
+        receipt = bids.submit_bid(
+            user, tender.process, supplier, prices=tender.prices(), documents=[document.pk]
+        )
+    assert receipt.received_at == instant(tender.deadline)
+
+
+def test_replacement_is_version_two_and_both_receipts_are_kept(tender):
+    supplier, user = tender.bidder()
+    first = tender.submit(user, supplier)
+    second = tender.submit(user, supplier, prices=tender.prices(Decimal("9.50")))
+    assert second.content["version"] == 2
+    assert first.receipt_hash != second.receipt_hash
+    bid = bids.own_bid(tender.process, supplier)
+    assert list(bid.versions.values_list("number", "receipt_hash")) == [
+        (1, first.receipt_hash),
+        (2, second.receipt_hash),
+    ]
+    assert bid.current_version.number == 2
+    assert list(ReceiptLedgerEntry.objects.values_list("position", "receipt_hash")) == [
+        (1, first.receipt_hash),
+        (2, second.receipt_hash),
+    ]
+    assert Bid.objects.count() == 1 and bids.bid_count(tender.process) == 1
+
+
+def test_withdrawal_is_a_receipted_version_and_frees_the_supplier(tender):
+    supplier, user = tender.bidder()
+    tender.submit(user, supplier)
+    with clock.pinned(tender.during):
+        receipt = bids.withdraw_bid(user, tender.process, supplier)
+    assert receipt.kind == "withdrawal" and receipt.content["version"] == 2
+    bid = bids.own_bid(tender.process, supplier)
+    assert bid.status == Bid.Status.WITHDRAWN
+    assert bid.current_version.kind == BidVersion.Kind.WITHDRAWAL
+    assert list(ReceiptLedgerEntry.objects.values_list("kind", flat=True)) == ["bid", "withdrawal"]
+    assert bids.bid_count(tender.process) == 0
+    assert not BidMemberTag.objects.filter(bid=bid).exists()
+    with raises_domain("no_bid"), clock.pinned(tender.during):
+        bids.withdraw_bid(user, tender.process, supplier)
+    with raises_domain("late"), clock.pinned(tender.deadline + timedelta(seconds=1)):
+        bids.withdraw_bid(user, tender.process, supplier)
+    # It may bid again before the deadline: version 3.
+    again = tender.submit(user, supplier)
+    assert again.content["version"] == 3 and bids.bid_count(tender.process) == 1
+
+
+def test_only_the_suppliers_users_submit(tender):
+    supplier, _user = tender.bidder()
+    for intruder in [user_of(SupplierFactory()), tender.staff]:
+        with pytest.raises(PermissionDenied), clock.pinned(tender.during):
+            bids.submit_bid(intruder, tender.process, supplier, prices={}, documents=[])
+
+
+def test_unregistered_supplier_and_foreign_documents_are_refused(tender):
+    outsider = SupplierFactory()
+    with raises_domain("not_participant"), clock.pinned(tender.during):
+        bids.upload_draft_document(
+            user_of(outsider), tender.process, outsider, pdf(), title="Propuesta"
+        )
+    supplier, user = tender.bidder()
+    other, other_user = tender.bidder()
+    with clock.pinned(tender.during):
+        theirs = bids.upload_draft_document(
+            other_user, tender.process, other, pdf(), title="Propuesta"
+        )
+        with raises_domain("document_unknown", field="documents"):
+            bids.submit_bid(
+                user, tender.process, supplier, prices=tender.prices(), documents=[theirs.pk]
+            )
+        with raises_domain("documents_required", field="documents"):
+            bids.submit_bid(user, tender.process, supplier, prices=tender.prices(), documents=[])
+        bids.discard_draft_document(other_user, tender.process, other, theirs.pk)
+    assert not SealedDocument.objects.exists()
+
+
+def test_price_rule(tender):
+    items = list(tender.process.items.order_by("pk"))
+    offer = bids.priced_items(tender.process, {items[0].pk: "10.00", items[1].pk: "0.01"})
+    assert offer.lines[0].unit_price == Decimal("10.00")
+    assert offer.total == sum(line.line_total for line in offer.lines)
+    expected = (Decimal("10.00") * items[0].quantity).quantize(Decimal("0.01"))
+    assert offer.lines[0].line_total == expected
+    for bad in ["0", "-1", "10.001", "abc", "NaN", "1e30"]:
+        with raises_domain("price_invalid", field="prices"):
+            bids.priced_items(tender.process, {items[0].pk: bad, items[1].pk: "1"})
+    with raises_domain("price_missing", field="prices"):
+        bids.priced_items(tender.process, {items[0].pk: "1"})
+    with raises_domain("price_unknown_item", field="prices"):
+        bids.priced_items(tender.process, {items[0].pk: "1", items[1].pk: "1", 999999: "1"})
+
+
+def _consortium(tender, share_a="60", share_b="40", lead_a=True, lead_b=False):
+    lead, lead_user = tender.bidder()
+    partner = SupplierFactory()
+    members = [(lead, Decimal(share_a), lead_a), (partner, Decimal(share_b), lead_b)]
+    return lead, lead_user, partner, members
+
+
+def test_consortium_shares_and_lead(tender):
+    cases = [
+        ({"share_a": "60", "share_b": "30"}, "consortium_shares"),
+        ({"share_a": "100", "share_b": "0"}, "consortium_shares"),
+        ({"share_a": "60.001", "share_b": "39.999"}, "consortium_shares"),
+        ({"lead_a": False}, "consortium_lead"),
+        ({"lead_b": True}, "consortium_lead"),
+        ({"lead_a": False, "lead_b": True}, "consortium_lead"),  # lead is not the submitter
+    ]
+    for overrides, code in cases:
+        lead, user, _partner, members = _consortium(tender, **overrides)
+        with raises_domain(code, field="members"):
+            tender.submit(user, lead, members=members)
+    lead, user, partner, members = _consortium(tender, share_a="60.5", share_b="39.5")
+    receipt = tender.submit(user, lead, members=members)
+    assert [(m["ruc"], m["share"], m["lead"]) for m in receipt.content["members"]] == [
+        (lead.ruc, "60.50", True),
+        (partner.ruc, "39.50", False),
+    ]
+    assert BidMemberTag.objects.filter(bid=bids.own_bid(tender.process, lead)).count() == 2
+    assert bids.own_bid(tender.process, partner) == bids.own_bid(tender.process, lead)
+
+
+def test_consortium_members_must_be_allowed_to_act(tender):
+    lead, user = tender.bidder()
+    expired = SupplierFactory(registry_valid_until=tender.bids_stage.start - timedelta(days=1))
+    with raises_domain("registry_not_in_force", field="members"):
+        tender.submit(
+            user, lead, members=[(lead, Decimal(50), True), (expired, Decimal(50), False)]
+        )
+    provisional = SupplierFactory(ownership_provisional=True)
+    with raises_domain("ownership_under_review", field="members"):
+        tender.submit(
+            user, lead, members=[(lead, Decimal(50), True), (provisional, Decimal(50), False)]
+        )
+
+
+def test_a_supplier_cannot_bid_alone_and_in_a_consortium(tender):
+    alone, alone_user = tender.bidder()
+    tender.submit(alone_user, alone)
+    lead, lead_user = tender.bidder()
+    with raises_domain("already_bidding", field="members"):
+        tender.submit(
+            lead_user, lead, members=[(lead, Decimal(70), True), (alone, Decimal(30), False)]
+        )
+    # The database holds the rule too, whatever the service does.
+    other_bid = Bid.objects.create(process=tender.process, bidder_tag="f" * 64)
+    alone_tag = BidMemberTag.objects.get(bid=bids.own_bid(tender.process, alone)).tag
+    with pytest.raises(IntegrityError), transaction.atomic():
+        BidMemberTag.objects.create(process=tender.process, bid=other_bid, tag=alone_tag)
+
+
+def test_sme_only_refuses_a_non_sme_alone_or_in_a_consortium():
+    tender = called_tender(sme_only=True)
+    # Registered while small; classified medium since: judged at the bid, not at registration.
+    medium, medium_user = tender.bidder(size_class="small")
+    Supplier.objects.filter(pk=medium.pk).update(size_class="medium")
+    medium.refresh_from_db()
+    with raises_domain("sme_only"), clock.pinned(tender.during):
+        bids.upload_draft_document(medium_user, tender.process, medium, pdf(), title="Propuesta")
+    small, small_user = tender.bidder(size_class="small")
+    large = SupplierFactory(size_class="medium")
+    with raises_domain("sme_only", field="members"):
+        tender.submit(
+            small_user, small, members=[(small, Decimal(50), True), (large, Decimal(50), False)]
+        )
+    micro = SupplierFactory()
+    receipt = tender.submit(
+        small_user, small, members=[(small, Decimal(50), True), (micro, Decimal(50), False)]
+    )
+    assert receipt.position == 1
+
+
+def test_paper_bid_is_recorded_by_entity_staff_stamped_now(tender):
+    supplier, _user = tender.bidder()
+    with clock.pinned(tender.during) as now:
+        receipt = bids.record_paper_bid(
+            tender.staff, tender.process, supplier, prices=tender.prices(), uploads=[pdf()]
+        )
+        for intruder in [staff_of(EntityFactory()), user_of(supplier)]:
+            with pytest.raises(PermissionDenied):
+                bids.record_paper_bid(
+                    intruder, tender.process, supplier, prices=tender.prices(), uploads=[]
+                )
+    assert receipt.paper and receipt.content["paper"] and receipt.content["user"]["role"] == "staff"
+    assert receipt.received_at == instant(now)
+    entry = ReceiptLedgerEntry.objects.get()
+    assert entry.paper and bids.own_bid(tender.process, supplier).paper
+    assert len(receipt.content["documents"]) == 1
+    with raises_domain("late"), clock.pinned(tender.deadline + timedelta(seconds=1)):
+        bids.record_paper_bid(
+            tender.staff, tender.process, SupplierFactory(), prices=tender.prices(), uploads=[]
+        )
+
+
+def test_the_receipt_binds_the_documents_hashes_the_user_and_the_supplier(tender):
+    import hashlib
+
+    supplier, user = tender.bidder()
+    upload = pdf("propuesta firmada")
+    expected = hashlib.sha256(upload.read()).hexdigest()
+    upload.seek(0)
+    with clock.pinned(tender.during):
+        document = bids.upload_draft_document(
+            user, tender.process, supplier, upload, title="Propuesta", confidential=True
+        )
+        [(listed, manifest)] = bids.draft_documents(tender.process, supplier)
+        receipt = bids.submit_bid(
+            user, tender.process, supplier, prices=tender.prices(), documents=[document.pk]
+        )
+    assert listed.pk == document.pk and manifest["sha256"] == expected
+    [entry] = receipt.content["documents"]
+    assert entry["id"] == str(document.pk) and entry["sha256"] == expected
+    assert entry["confidential"] and entry["filename"] == "oferta.pdf"
+    assert entry["content_type"] == "application/pdf" and entry["size"] == upload.size
+    assert receipt.content["lead"] == {
+        "id": supplier.pk,
+        "ruc": supplier.ruc,
+        "legal_name": supplier.legal_name,
+    }
+    assert receipt.content["user"]["email"] == user.email
+    assert bids.draft_documents(tender.process, supplier) == []  # it left the draft envelope
+
+
+def test_a_discarded_draft_leaves_no_file(tender, django_capture_on_commit_callbacks):
+    from django.core.files.storage import default_storage
+
+    supplier, user = tender.bidder()
+    with clock.pinned(tender.during):
+        document = bids.upload_draft_document(
+            user, tender.process, supplier, pdf(), title="Propuesta"
+        )
+        assert default_storage.exists(document.file)
+        with django_capture_on_commit_callbacks(execute=True):
+            bids.discard_draft_document(user, tender.process, supplier, document.pk)
+        with raises_domain("document_unknown"):
+            bids.discard_draft_document(user, tender.process, supplier, document.pk)
+        with raises_domain("document_unknown"):
+            bids.discard_draft_document(user, tender.process, supplier, "not-a-uuid")
+    assert not default_storage.exists(document.file)
+
+
+def test_bids_are_refused_before_the_stage_and_outside_a_called_process(tender):
+    supplier, user = tender.bidder()
+    with raises_domain("bids_not_open"), clock.pinned(tender.during - timedelta(days=1)):
+        bids.upload_draft_document(user, tender.process, supplier, pdf(), title="Propuesta")
+    tender.process.status = "suspendido"
+    tender.process.save(update_fields=["status"])
+    with clock.pinned(tender.during):
+        refusal = bids.bid_refusal(tender.process, supplier)
+    assert refusal is not None and refusal.code == "not_called"
