@@ -193,7 +193,7 @@ def bid_refusal(
                 code=error.code,
             )
         if process.sme_only:
-            reason = sme_refusal(member)
+            reason = sme_refusal(member, day=day)
             if reason:
                 if member.pk != supplier.pk:
                     reason = _("Consortium member %(ruc)s: %(reason)s") % {
@@ -267,7 +267,7 @@ def priced_items(process: ProcurementProcess, prices: dict) -> PricedOffer:
                 code="price_invalid",
             )
         chosen[item_id] = price
-    by_items = getattr(process, "award_by_items", False)
+    by_items = process.award_by_items
     missing = [item for pk, item in items.items() if pk not in chosen]
     if not chosen or (missing and not by_items):
         raise DomainError(

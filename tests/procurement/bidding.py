@@ -12,6 +12,7 @@ from core import clock
 from core.workdays import WorkingCalendar
 from procurement.models import ProcessStage, ProcurementProcess
 from procurement.services import bids, participation
+from suppliers.services import classify_supplier
 from tests.factories import (
     SupplierFactory,
     process_from_plan,
@@ -24,6 +25,26 @@ from tests.factories import (
 def pdf(text: str = "oferta tecnica", name: str = "oferta.pdf") -> SimpleUploadedFile:
     body = f"%PDF-1.7\n1 0 obj << /Contents ({text}) >> endobj\n%%EOF\n".encode()
     return SimpleUploadedFile(name, body, content_type="application/pdf")
+
+
+# Annual sales (S/) that classify a supplier in each size under the rules in force.
+SALES_OF_SIZE = {
+    "micro": Decimal("300000"),
+    "small": Decimal("1000000"),
+    "medium": Decimal("9000000"),
+    "medium_or_large": Decimal("90000000"),
+}
+
+
+def classify(supplier, size: str, sales_year: int, source: str = "declaration"):
+    """Classify `supplier` as `size` from sales of `sales_year` (suppliers.services)."""
+    return classify_supplier(
+        supplier,
+        sales_year=sales_year,
+        annual_sales=SALES_OF_SIZE[size],
+        workers=10,
+        source=source,
+    )
 
 
 @dataclass
@@ -42,8 +63,12 @@ class Tender:
         return self.bids_stage.closes_at
 
     def bidder(self, **supplier_fields):
-        """A supplier registered as participant, and one of its users."""
+        """A supplier registered as participant, and one of its users. A size class given is
+        backed by a classification of last year's sales, as the SME rule requires."""
+        size = supplier_fields.get("size_class")
         supplier = SupplierFactory(**supplier_fields)
+        if size in SALES_OF_SIZE:
+            classify(supplier, size, self.during.year - 1)
         user = user_of(supplier)
         with clock.pinned(self.during):
             participation.register_participant(user, self.process, supplier)

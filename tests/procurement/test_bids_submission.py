@@ -12,10 +12,9 @@ from core import clock
 from procurement.models import Bid, BidMemberTag, BidVersion, ReceiptLedgerEntry, SealedDocument
 from procurement.receipts import instant, verify_ledger
 from procurement.services import bids
-from suppliers.models import Supplier
 from tests.domain import raises_domain
 from tests.factories import EntityFactory, SupplierFactory, staff_of, user_of
-from tests.procurement.bidding import called_tender, pdf
+from tests.procurement.bidding import called_tender, classify, pdf
 
 pytestmark = pytest.mark.django_db
 
@@ -154,6 +153,17 @@ def test_price_rule(tender):
         bids.priced_items(tender.process, {items[0].pk: "1", items[1].pk: "1", 999999: "1"})
 
 
+def test_a_process_called_by_items_takes_an_offer_for_some_items(tender):
+    """Called by items (each item a lot), a bidder may price one item and leave the other."""
+    items = list(tender.process.items.order_by("pk"))
+    type(tender.process).objects.filter(pk=tender.process.pk).update(award_by_items=True)
+    tender.process.refresh_from_db()
+    offer = bids.priced_items(tender.process, {items[0].pk: "10.00", items[1].pk: ""})
+    assert [line.item_id for line in offer.lines] == [items[0].pk]
+    with raises_domain("price_missing", field="prices"):
+        bids.priced_items(tender.process, {items[0].pk: "", items[1].pk: ""})
+
+
 def _consortium(tender, share_a="60", share_b="40", lead_a=True, lead_b=False):
     lead, lead_user = tender.bidder()
     partner = SupplierFactory()
@@ -217,17 +227,18 @@ def test_sme_only_refuses_a_non_sme_alone_or_in_a_consortium():
     tender = called_tender(sme_only=True)
     # Registered while small; classified medium since: judged at the bid, not at registration.
     medium, medium_user = tender.bidder(size_class="small")
-    Supplier.objects.filter(pk=medium.pk).update(size_class="medium")
-    medium.refresh_from_db()
+    classify(medium, "medium", tender.during.year - 1, source="review")
     with raises_domain("sme_only"), clock.pinned(tender.during):
         bids.upload_draft_document(medium_user, tender.process, medium, pdf(), title="Propuesta")
     small, small_user = tender.bidder(size_class="small")
-    large = SupplierFactory(size_class="medium")
+    large = SupplierFactory(size_class="")
+    classify(large, "medium", tender.during.year - 1)
     with raises_domain("sme_only", field="members"):
         tender.submit(
             small_user, small, members=[(small, Decimal(50), True), (large, Decimal(50), False)]
         )
-    micro = SupplierFactory()
+    micro = SupplierFactory(size_class="")
+    classify(micro, "micro", tender.during.year - 2)
     receipt = tender.submit(
         small_user, small, members=[(small, Decimal(50), True), (micro, Decimal(50), False)]
     )
