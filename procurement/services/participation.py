@@ -154,8 +154,9 @@ def question_refusal(
     process: ProcurementProcess, participant: Participant | None
 ) -> DomainError | None:
     """Why a supplier cannot ask or observe now, or None: only a registered participant of a
-    called process, still allowed to act in processes (not debarred, registry in force), within the calendar's questions stage (until the instant it closes) and
-    before the answers."""
+    called process, still allowed to act in processes (not debarred, registry in force),
+    within the calendar's questions stage (until the instant it closes) and before the
+    answers."""
     now = clock.now()
     if process.status != ProcessStatus.CALLED:
         return _not_called(process)
