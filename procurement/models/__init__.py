@@ -8,6 +8,7 @@ from .bids import (
 )
 from .committee import CommitteeMember
 from .entities import Entity
+from .opening import BidOpening, OpenedBid, OpenedBidDocument, OpenedBidLine, OpenedBidMember
 from .plans import PlanItem, PlanVersion, ProcurementPlan
 from .processes import (
     CalendarAmendment,
@@ -32,6 +33,11 @@ __all__ = [
     "CalendarAmendment",
     "CommitteeMember",
     "Entity",
+    "BidOpening",
+    "OpenedBid",
+    "OpenedBidDocument",
+    "OpenedBidLine",
+    "OpenedBidMember",
     "Participant",
     "PlanItem",
     "PlanVersion",
