@@ -255,3 +255,80 @@ def test_a_tampered_ciphertext_is_reported_unreadable_with_its_receipt(tender):
     assert bad_receipt.receipt_hash.encode() in stored
     assert file_receipt.receipt_hash.encode() in stored
     assert stored.count(b"ILEGIBLE") == 2
+
+
+# --- the calendar once bids are in -----------------------------------------------------------
+
+
+def _dates(process):
+    return {s.stage: (s.start, s.end) for s in process.stages.all()}
+
+
+def _later_by_a_working_day(process):
+    from core.workdays import WorkingCalendar
+
+    cal = WorkingCalendar()
+    order = [s.stage for s in process.stages.order_by("position")]
+    dates = _dates(process)
+    moved = {}
+    for stage in order:
+        start, end = dates[stage]
+        if order.index(stage) > order.index("ofertas"):
+            start = cal.add_working_days(start, 1)
+        if order.index(stage) >= order.index("ofertas") or stage == "registro":
+            end = cal.add_working_days(end, 1)
+        moved[stage] = (start, end)
+    return moved
+
+
+def test_with_bids_in_the_deadline_only_moves_later_and_bidders_are_told(tender):
+    from datetime import time
+
+    from procurement.services import processes
+
+    supplier, user = tender.bidder()
+    first = tender.submit(user, supplier)
+    old_deadline = tender.deadline
+    with clock.pinned(tender.during):
+        with raises_domain("deadline_earlier_with_bids", field="calendar"):
+            processes.set_calendar(
+                tender.staff,
+                tender.process,
+                _dates(tender.process),
+                reason="Adelanto",
+                closing_times={"ofertas": time(12, 0)},  # the same day, earlier
+            )
+        processes.set_calendar(
+            tender.staff, tender.process, _later_by_a_working_day(tender.process), reason="Prórroga"
+        )
+    stage = tender.process.stages.get(stage="ofertas")
+    assert stage.closes_at > old_deadline
+    event = Event.objects.get(kind=EventKind.PROCESS_BID_DEADLINE_MOVED)
+    assert event.audience == "participants"
+    assert event.payload == {
+        "identifier": tender.process.identifier,
+        "deadline": stage.closes_at.isoformat(),
+    }
+    # The bid in force is still current, and it can be replaced after the old deadline.
+    bid = bids.own_bid(tender.process, supplier)
+    assert bid.current_version.receipt_hash == first.receipt_hash
+    second = tender.submit(user, supplier, at=old_deadline + timedelta(hours=1))
+    bid.refresh_from_db()
+    assert bid.current_version.receipt_hash == second.receipt_hash
+    assert bid.current_version.number == 2
+
+
+def test_without_bids_the_deadline_may_move_earlier(tender):
+    from datetime import time
+
+    from procurement.services import processes
+
+    with clock.pinned(tender.during):
+        processes.set_calendar(
+            tender.staff,
+            tender.process,
+            _dates(tender.process),
+            reason="Adelanto",
+            closing_times={"ofertas": time(12, 0)},
+        )
+    assert not Event.objects.filter(kind=EventKind.PROCESS_BID_DEADLINE_MOVED).exists()
