@@ -452,3 +452,18 @@ class CommitteeForm(forms.Form):
         self.fields["president"].queryset = staff
         self.fields["members"].label_from_instance = lambda user: user.get_full_name()
         self.fields["president"].label_from_instance = lambda user: user.get_full_name()
+
+
+class OpeningForm(IdempotentForm):
+    """Start or confirm the opening of bids (procurement.services.opening)."""
+
+    action = forms.ChoiceField(
+        choices=[("start", _("Start the opening")), ("confirm", _("Confirm the opening"))],
+        widget=forms.HiddenInput,
+    )
+    observer = forms.CharField(
+        label=_("Observer or notary present (optional)"),
+        max_length=200,
+        required=False,
+        help_text=_("Named in the act as the entity names them."),
+    )

@@ -152,6 +152,35 @@ def opening_refusal(process: ProcurementProcess, now=None) -> DomainError | None
     return None
 
 
+@dataclass(frozen=True)
+class OpeningState:
+    """Where a process stands with its bids, for the pages: "sealed" (no opening yet),
+    "pending" (started, waiting for a second member), "expired" (started, not confirmed in
+    time) or "opened"."""
+
+    phase: str
+    opening: BidOpening | None
+    bid_count: int
+    deadline_passed: bool
+
+    @property
+    def no_bids(self) -> bool:
+        """The deadline passed with no bid in force: ready to be declared deserted."""
+        return self.phase != "opened" and self.deadline_passed and self.bid_count == 0
+
+
+def opening_state(process: ProcurementProcess, now=None) -> OpeningState:
+    now = now or clock.now()
+    found = current_opening(process)
+    if found is None:
+        phase = "sealed"
+    elif found.status == BidOpening.Status.COMPLETED:
+        phase = "opened"
+    else:
+        phase = "pending" if found.confirm_by >= now else "expired"
+    return OpeningState(phase, found, bids_in_force(process), deadline_passed(process, now))
+
+
 def _locked(process: ProcurementProcess) -> ProcurementProcess:
     return ProcurementProcess.objects.select_for_update().get(pk=process.pk)
 

@@ -332,3 +332,123 @@ def test_without_bids_the_deadline_may_move_earlier(tender):
             closing_times={"ofertas": time(12, 0)},
         )
     assert not Event.objects.filter(kind=EventKind.PROCESS_BID_DEADLINE_MOVED).exists()
+
+
+# --- pages ---------------------------------------------------------------------------------
+
+
+def test_the_act_page_before_during_and_after(tender):
+    supplier, user = tender.bidder()
+    with clock.pinned(tender.during):
+        public = bids.upload_draft_document(
+            user, tender.process, supplier, pdf("publico"), title="Propuesta técnica"
+        )
+        secret = bids.upload_draft_document(
+            user,
+            tender.process,
+            supplier,
+            pdf("secreto", name="estados.pdf"),
+            title="Estados financieros",
+            confidential=True,
+        )
+        receipt = bids.submit_bid(
+            user,
+            tender.process,
+            supplier,
+            prices=tender.prices(Decimal("77.77")),
+            documents=[public.pk, secret.pk],
+        )
+    url = f"/procesos/{tender.process.identifier}/apertura/"
+    anonymous = Client()
+    with clock.pinned(tender.during):
+        before = anonymous.get(url).content.decode()
+    assert receipt.receipt_hash in before and f"/recibos/{receipt.receipt_hash}/" in before
+    assert supplier.legal_name not in before and "7777" not in before and "77,77" not in before
+    assert 'http-equiv="refresh"' not in before
+
+    first, second = members_of(tender)
+    with clock.pinned(after(tender)):
+        opening.start_opening(actor=first, process=tender.process, observer="Notaria Pérez")
+        during = anonymous.get(url).content.decode()
+        assert '<meta http-equiv="refresh" content="10">' in during
+        assert 'data-phase="pending"' in during and supplier.legal_name not in during
+        process_page = anonymous.get(f"/procesos/{tender.process.identifier}/").content.decode()
+        assert url in process_page
+        opening.confirm_opening(actor=second, process=tender.process)
+        page = anonymous.get(url).content.decode()
+    assert 'http-equiv="refresh"' not in page
+    done = BidOpening.objects.get(status=BidOpening.Status.COMPLETED)
+    for text in [
+        supplier.legal_name,
+        supplier.ruc,
+        receipt.receipt_hash,
+        "Notaria Pérez",
+        done.act.sha256,
+        f"/procesos/{tender.process.identifier}/documentos/{done.act.pk}/",
+    ]:
+        assert text in page, text
+    assert "15\xa0554,00" in page or "15 554,00" in page  # 2 items x 100 x S/ 77.77
+    documents = {d.title: d for d in done.bids.get().documents.all()}
+    public_url = f"{url}documentos/{documents['Propuesta técnica'].pk}/"
+    secret_url = f"{url}documentos/{documents['Estados financieros'].pk}/"
+    assert public_url in page and secret_url not in page
+    download = anonymous.get(public_url)
+    body = b"".join(download.streaming_content)
+    assert download.status_code == 200 and b"publico" in body
+    assert download["X-Content-SHA256"] == hashlib.sha256(body).hexdigest()
+    assert anonymous.get(secret_url).status_code == 404
+    member = Client()
+    member.force_login(second)
+    assert member.get(secret_url).status_code == 200
+    act = anonymous.get(f"/procesos/{tender.process.identifier}/documentos/{done.act.pk}/")
+    assert hashlib.sha256(b"".join(act.streaming_content)).hexdigest() == done.act.sha256
+
+
+def test_the_committee_page_starts_and_confirms_once(tender):
+    supplier, user = tender.bidder()
+    tender.submit(user, supplier)
+    first, second = members_of(tender)
+    url = f"/gestion/procesos/{tender.process.pk}/apertura/"
+    one, two, colleague, stranger = Client(), Client(), Client(), Client()
+    one.force_login(first)
+    two.force_login(second)
+    colleague.force_login(staff_of(tender.process.entity))
+    stranger.force_login(staff_of(EntityFactory()))
+    token = "ab" * 16
+    with clock.pinned(tender.deadline - timedelta(seconds=1)):
+        early = one.post(url, {"action": "start", "observer": "", "form_token": token})
+    assert early.status_code == 400 and 'data-code="before_deadline"' in early.content.decode()
+    assert not BidOpening.objects.exists()
+    with clock.pinned(after(tender)):
+        assert stranger.get(url).status_code == 403
+        assert stranger.post(url, {"action": "start"}).status_code == 403
+        assert colleague.post(url, {"action": "start"}).status_code == 403
+        page = one.get(url)
+        assert page.status_code == 200 and "observer" in page.content.decode()
+        data = {"action": "start", "observer": "Veeduría ciudadana", "form_token": token}
+        assert one.post(url, data).status_code == 302
+        assert one.post(url, data).status_code == 302  # the same form sent twice
+        assert BidOpening.objects.count() == 1
+        again = one.post(url, {"action": "confirm", "form_token": "cd" * 16})
+        assert again.status_code == 400 and BidOpening.objects.get().status == "pending"
+        confirm = {"action": "confirm", "form_token": "ef" * 16}
+        assert two.post(url, confirm).status_code == 302
+        assert two.post(url, confirm).status_code == 302
+        late = two.post(url, {"action": "confirm", "form_token": "12" * 16})
+        assert late.status_code == 400
+    done = BidOpening.objects.get()
+    assert done.status == "completed" and done.observer == "Veeduría ciudadana"
+    assert ProcessDocument.objects.filter(kind=ProcessDocument.Kind.ACT).count() == 1
+    workspace = one.get(f"/gestion/procesos/{tender.process.pk}/").content.decode()
+    assert url in workspace
+
+
+def test_a_type_without_opening_stage_calls_it_the_unsealing():
+    from procurement.services.opening import at_evaluation
+
+    tender = called_tender(items=1)
+    assert not at_evaluation(tender.process)  # LP has an opening stage
+    tender.process.procedure_type = "COMPRE"
+    assert at_evaluation(tender.process)
+    tender.process.procedure_type = "CD"
+    assert at_evaluation(tender.process)
