@@ -546,10 +546,13 @@ def _who(user) -> str:
 
 def _instant(moment) -> str:
     local = timezone.localtime(moment)
-    return f"{local:%d/%m/%Y %H:%M:%S} ({_('Lima time')}; {receipts.instant(moment)})"
+    zone = _("Lima time")
+    return f"{local:%d/%m/%Y %H:%M:%S} ({zone}; {receipts.instant(moment)})"
 
 
-def act_lines(process: ProcurementProcess, opening: BidOpening, opened: list[OpenedBid]):
+def act_lines(
+    process: ProcurementProcess, opening: BidOpening, opened: list[OpenedBid]
+) -> list[str]:
     """The text of the opening act, in the active language."""
     what = (
         _("Unsealing of the bids at the start of the evaluation")
@@ -591,7 +594,7 @@ def act_lines(process: ProcurementProcess, opening: BidOpening, opened: list[Ope
                 % {
                     "members": "; ".join(
                         f"{m.legal_name} (RUC {m.ruc}) {formatting.quantity(m.share)} %"
-                        + (f" — {_('lead')}" if m.is_lead else "")
+                        + (" — " + _("lead") if m.is_lead else "")
                         for m in members
                     )
                 }
@@ -599,7 +602,7 @@ def act_lines(process: ProcurementProcess, opening: BidOpening, opened: list[Ope
         for line in bid.lines.all():
             lines.append(
                 "   "
-                + _("%(item)s: %(quantity)s x %(unit)s = %(total)s")
+                + _("%(item)s: %(quantity)s x %(unit)s, line total %(total)s")
                 % {
                     "item": line.description,
                     "quantity": formatting.quantity(line.quantity),
@@ -619,7 +622,7 @@ def act_lines(process: ProcurementProcess, opening: BidOpening, opened: list[Ope
                     "name": document.filename,
                     "size": document.size,
                     "sha": document.sha256,
-                    "confidential": f" ({_('confidential')})" if document.confidential else "",
+                    "confidential": " (" + _("confidential") + ")" if document.confidential else "",
                 }
             )
         lines.append(
@@ -635,15 +638,14 @@ def act_lines(process: ProcurementProcess, opening: BidOpening, opened: list[Ope
             "(/recibos/clave-publica.pem)."
         )
     )
-    return what, lines
+    return lines
 
 
 def _publish_act(actor, process, opening, opened: list[OpenedBid]) -> ProcessDocument:
     with translation.override(settings.LANGUAGE_CODE or "es"):
-        heading, lines = act_lines(process, opening, opened)
-        heading = f"{heading} — {process.identifier}"
+        lines = act_lines(process, opening, opened)
         title = _("Opening act") if not opening.at_evaluation else _("Unsealing act")
-        content = pdf.document(heading, lines, title=f"{title} {process.identifier}")
+        content = pdf.document(f"{title} {process.identifier}", lines)
         upload = SimpleUploadedFile(
             f"acta-apertura-{process.identifier}.pdf", content, content_type="application/pdf"
         )

@@ -93,7 +93,7 @@ def process_opening_manage(request, process_id):
     process = managed_or_403(
         request.user, ProcurementProcess.objects.select_related("entity"), pk=process_id
     )
-    form = OpeningForm(request.POST or None) if request.method == "POST" else None
+    form = OpeningForm(request.POST) if request.method == "POST" else None
     status = 200
     if form is not None:
         status = 400

@@ -216,6 +216,7 @@ def _flip_sealed_version(version: BidVersion):
     sealed = bytearray(bytes(version.sealed))
     sealed[-5] ^= 1
     with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no pending checks before ALTER TABLE
         cursor.execute(
             "ALTER TABLE procurement_bidversion DISABLE TRIGGER procurement_bidversion_append_only"
         )
@@ -226,6 +227,7 @@ def _flip_sealed_version(version: BidVersion):
         cursor.execute(
             "ALTER TABLE procurement_bidversion ENABLE TRIGGER procurement_bidversion_append_only"
         )
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 def test_a_tampered_ciphertext_is_reported_unreadable_with_its_receipt(tender):
