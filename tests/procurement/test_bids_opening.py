@@ -31,6 +31,7 @@ from tests.factories import (
     admin_user,
     auditor,
     staff_of,
+    user_of,
 )
 from tests.procurement.bidding import called_tender, pdf
 
@@ -454,3 +455,60 @@ def test_a_type_without_opening_stage_calls_it_the_unsealing():
     assert at_evaluation(tender.process)
     tender.process.procedure_type = "CD"
     assert at_evaluation(tender.process)
+
+
+def _called_compre():
+    """A called Comparación de Precios (no opening stage in its calendar) with one bid."""
+    from core.workdays import WorkingCalendar
+    from procurement.models import Participant
+    from procurement.services import processes
+    from tests.factories import (
+        designate_committee_of_two,
+        process_from_plan,
+        published_plan,
+    )
+    from tests.procurement.bidding import Tender, _last_working_day_until_today
+
+    version, staff = published_plan(
+        items=[{"description": "Bolígrafos", "estimated_value": Decimal("60000")}]
+    )
+    process = process_from_plan(staff, version, procedure_type="COMPRE", description="Útiles")
+    cal = WorkingCalendar()
+    add = cal.add_working_days
+    call = _last_working_day_until_today()
+    bids_end = add(call, 8)
+    evaluation = (add(bids_end, 1), add(bids_end, 3))
+    award = add(evaluation[1], 1)
+    standstill = (add(award, 1), add(award, 8))
+    contract = (add(standstill[1], 1), add(standstill[1], 5))
+    processes.set_calendar(
+        staff,
+        process,
+        {
+            "convocatoria": (call, call),
+            "ofertas": (add(call, 1), bids_end),
+            "evaluacion": evaluation,
+            "buena_pro": (award, award),
+            "consentimiento": standstill,
+            "contrato": contract,
+        },
+    )
+    designate_committee_of_two(staff, process)
+    with clock.pinned(call):
+        process = processes.publish_call(actor=staff, process=process)
+    tender = Tender(process, staff, process.stages.get(stage="ofertas"))
+    supplier = SupplierFactory()
+    user = user_of(supplier)
+    Participant.objects.create(
+        process=process, supplier=supplier, registered_at=tender.during, registered_by=user
+    )
+    return tender, tender.submit(user, supplier)
+
+
+def test_a_type_without_opening_stage_unseals_the_same_way_at_evaluation():
+    tender, receipt = _called_compre()
+    done = open_bids(tender)
+    assert done.at_evaluation and done.status == BidOpening.Status.COMPLETED
+    assert done.bids.get().receipt_hash == receipt.receipt_hash
+    stored = default_storage.open(done.act.file.name).read()
+    assert b"Acta de desellado" in stored and "evaluación".encode("cp1252") in stored
