@@ -290,6 +290,9 @@ PLAN_UPLOAD_MAX_UNCOMPRESSED_BYTES = int(
 )
 UPLOAD_MAX_ARCHIVE_ENTRIES = int(os.environ.get("UPLOAD_MAX_ARCHIVE_ENTRIES", 2000))
 UPLOAD_MAX_COMPRESSION_RATIO = int(os.environ.get("UPLOAD_MAX_COMPRESSION_RATIO", 100))
+# The opening of bids: a second committee member confirms within this many minutes of the
+# first member starting it (procurement.services.opening).
+OPENING_CONFIRM_MINUTES = int(os.environ.get("OPENING_CONFIRM_MINUTES", 30))
 
 # Security: safe defaults; production (DEBUG off) turns on HTTPS-only cookies and HSTS.
 SESSION_COOKIE_HTTPONLY = True

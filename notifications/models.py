@@ -39,6 +39,11 @@ class EventKind(models.TextChoices):
         _("Integrated tender documents published"),
     )
     BID_RECEIVED = "bid.received", _("Bid receipt issued")
+    PROCESS_BIDS_OPENED = "process.bids_opened", _("Bids opened (opening act published)")
+    PROCESS_BID_DEADLINE_MOVED = (
+        "process.bid_deadline_moved",
+        _("Bid deadline moved later (bids in force stay valid)"),
+    )
     # Account e-mails: the handler registered for each kind builds the message (and any link
     # with a secret token) when it sends; the event itself carries no secret.
     ACCOUNT_VERIFICATION = "account.verification", _("E-mail address to confirm")
@@ -84,6 +89,7 @@ DEFAULT_AUDIENCE = {
     EventKind.PROCESS_PARTICIPANT_REGISTERED: Audience.STAFF,
     EventKind.PROCESS_QUESTION_SUBMITTED: Audience.STAFF,
     EventKind.BID_RECEIVED: Audience.BIDDER,
+    EventKind.PROCESS_BID_DEADLINE_MOVED: Audience.PARTICIPANTS,
     EventKind.ACCOUNT_VERIFICATION: Audience.ACCOUNT,
     EventKind.ACCOUNT_SET_PASSWORD: Audience.ACCOUNT,
     EventKind.ACCOUNT_PASSWORD_RESET: Audience.ACCOUNT,

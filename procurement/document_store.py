@@ -153,12 +153,14 @@ def prune_orphans(*, grace_seconds: int = 3600, dry_run: bool = False) -> list[s
     """Remove files of the content-addressed store that no document refers to (left by
     transactions that rolled back, or half-written temporary files). Files younger than
     `grace_seconds` are spared: their transaction may not have committed yet."""
-    from .models import ProcessDocument
+    from .models import OpenedBidDocument, ProcessDocument
 
     storage = default_storage
     referenced = set(
         ProcessDocument.objects.filter(file__startswith=f"{PREFIX}/").values_list("file", flat=True)
     )
+    # The documents of opened bids live in the same store.
+    referenced.update(OpenedBidDocument.objects.values_list("file", flat=True))
     removed = []
     for name in _stored_names():
         if name in referenced:

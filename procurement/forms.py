@@ -545,3 +545,18 @@ CriterionFormSet = forms.formset_factory(
     validate_max=True,
     absolute_max=MAXIMUM_CRITERIA_ROWS + 5,
 )
+
+
+class OpeningForm(IdempotentForm):
+    """Start or confirm the opening of bids (procurement.services.opening)."""
+
+    action = forms.ChoiceField(
+        choices=[("start", _("Start the opening")), ("confirm", _("Confirm the opening"))],
+        widget=forms.HiddenInput,
+    )
+    observer = forms.CharField(
+        label=_("Observer or notary present (optional)"),
+        max_length=200,
+        required=False,
+        help_text=_("Named in the act as the entity names them."),
+    )

@@ -2,6 +2,7 @@ from django.urls import path
 
 from .views import (
     entities,
+    opening,
     participation,
     plan_management,
     plans,
@@ -42,6 +43,21 @@ urlpatterns = [
         "procesos/<identifier:identifier>/documentos/<id:document_id>/",
         processes.process_document,
         name="process_document",
+    ),
+    path(
+        "procesos/<identifier:identifier>/apertura/",
+        opening.process_opening,
+        name="process_opening",
+    ),
+    path(
+        "procesos/<identifier:identifier>/apertura/documentos/<id:document_id>/",
+        opening.opening_document,
+        name="opening_document",
+    ),
+    path(
+        "gestion/procesos/<id:process_id>/apertura/",
+        opening.process_opening_manage,
+        name="process_opening_manage",
     ),
     path(
         "gestion/procesos/<id:process_id>/documentos/",

@@ -5,6 +5,7 @@ nothing. Each endpoint's baseline (the same form with sane values) is then accep
 hostile cases exercise the real path. Also run on SQLite (marker `urlwalk`)."""
 
 import logging
+from contextlib import nullcontext
 from datetime import timedelta
 
 import pytest
@@ -13,6 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
+from core import clock
 from procurement.calendar_rules import stages_of
 from procurement.services.committee import entity_staff
 from tests.world import PDF, build_world
@@ -269,6 +271,27 @@ def _endpoints(world):
     }
 
 
+def _opening_endpoint():
+    """A committee member starting the opening of a process past its bid deadline, with one
+    bid (built only for this endpoint: sealing a bid costs more than the shared world)."""
+    from tests.procurement.bidding import called_tender
+
+    tender = called_tender(items=1)
+    supplier, user = tender.bidder()
+    tender.submit(user, supplier)
+    return (
+        tender.staff,
+        f"/gestion/procesos/{tender.process.pk}/apertura/",
+        {"action": "start", "observer": "Notaría Quispe"},
+        {"action": "choice", "observer": "text", "form_token": "text"},
+        tender.deadline + timedelta(minutes=1),
+    )
+
+
+# Endpoints whose state is built on demand: (user, url, baseline, fields, pinned moment).
+LAZY_ENDPOINTS = {"process_opening": _opening_endpoint}
+
+
 def _counts() -> dict[str, int]:
     return {
         model._meta.label: model._default_manager.count()
@@ -308,6 +331,7 @@ ENDPOINTS = [
     "plan_item_edit",
     "plan_publish",
     "register",
+    "process_opening",
 ]
 
 
@@ -316,13 +340,22 @@ def test_hostile_values_are_refused_and_write_nothing(endpoint):
     from tests.factories import SupplierFactory, user_of
 
     world = build_world()
-    role, url, baseline, fields = _endpoints(world)[endpoint]
-    user = {
-        "anonymous": None,
-        "staff": world.staff,
-        "supplier": world.supplier_user,
-        "new_supplier": user_of(SupplierFactory()),
-    }[role]
+    moment = None
+    if endpoint in LAZY_ENDPOINTS:
+        user, url, baseline, fields, moment = LAZY_ENDPOINTS[endpoint]()
+    else:
+        role, url, baseline, fields = _endpoints(world)[endpoint]
+        user = {
+            "anonymous": None,
+            "staff": world.staff,
+            "supplier": world.supplier_user,
+            "new_supplier": user_of(SupplierFactory()),
+        }[role]
+    with clock.pinned(moment) if moment else nullcontext():
+        _hostile_then_baseline(endpoint, world, user, url, baseline, fields)
+
+
+def _hostile_then_baseline(endpoint, world, user, url, baseline, fields):
     client = Client(raise_request_exception=False)
     if user is not None:
         client.force_login(user)

@@ -144,6 +144,7 @@ POST_NAMES = [
     "sales",
     "workers",
     "phone",
+    "observer",
     *[f"{stage}_{end}" for stage in Stage.values for end in ("start", "end")],
 ]
 
@@ -238,6 +239,12 @@ SAMPLES = {
     "procurement:process_document_publish": lambda w: {"process_id": w.process.pk},
     "procurement:receipt_list": lambda w: {},
     "procurement:receipt_detail": lambda w: {"receipt_hash": "0" * 64},
+    "procurement:process_opening": lambda w: {"identifier": w.process.identifier},
+    "procurement:opening_document": lambda w: {
+        "identifier": w.process.identifier,
+        "document_id": 1,
+    },
+    "procurement:process_opening_manage": lambda w: {"process_id": w.process.pk},
     "procurement:plan_list": lambda w: {},
     "procurement:plan_detail": lambda w: {
         "ruc": w.entity.ruc,

@@ -9,6 +9,7 @@ from .bids import (
 from .committee import CommitteeMember
 from .criteria import CriteriaAmendment, CriterionKind, EvaluationCriterion
 from .entities import Entity
+from .opening import BidOpening, OpenedBid, OpenedBidDocument, OpenedBidLine, OpenedBidMember
 from .plans import PlanItem, PlanVersion, ProcurementPlan
 from .processes import (
     CalendarAmendment,
@@ -36,6 +37,11 @@ __all__ = [
     "CriterionKind",
     "Entity",
     "EvaluationCriterion",
+    "BidOpening",
+    "OpenedBid",
+    "OpenedBidDocument",
+    "OpenedBidLine",
+    "OpenedBidMember",
     "Participant",
     "PlanItem",
     "PlanVersion",

@@ -16,7 +16,7 @@ from ..calendar_rules import stage_progress
 from ..filters import ProcessFilter
 from ..models import ProcessDocument, ProcessStatus, ProcurementProcess
 from ..queries import calendar_amendments, closing_change, public_processes
-from ..services import participation
+from ..services import opening, participation
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +59,8 @@ def process_detail(request, identifier):
         if process.answers_published_at
         else None,
     }
+    if process.status != ProcessStatus.DRAFT:
+        context["opening_state"] = opening.opening_state(process)
     context.update(_supplier_context(request, process))
     return render(request, "procurement/process_detail.html", context)
 

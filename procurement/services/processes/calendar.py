@@ -1,7 +1,7 @@
 """A process's stage calendar: set before the call, amended with its reason after it, never
 rewriting the past; and where in its calendar a process stands."""
 
-from datetime import date, time
+from datetime import date, datetime, time
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -12,10 +12,11 @@ from core.codelists import Stage
 from core.errors import DomainError
 from core.workdays import calendar as working_calendar
 from notifications import events
-from notifications.models import EventKind
+from notifications.models import Audience, EventKind
 
-from ...calendar_rules import DEADLINE_STAGES, calendar_problems, stages_of
+from ...calendar_rules import DEADLINE_STAGES, calendar_problems, deadline_text, stages_of
 from ...models import (
+    Bid,
     CalendarAmendment,
     ProcessStage,
     ProcessStatus,
@@ -79,6 +80,7 @@ def set_calendar(
     order = stages_of(process.procedure_type)
     if amendment:
         _check_amendment(process, order, before, dates, today, retimed)
+    moved_deadline = _bid_deadline_move(process, rows, dates, times) if amendment else None
     process.stages.all().delete()
     ProcessStage.objects.bulk_create(
         [
@@ -132,7 +134,46 @@ def set_calendar(
             entity=process.entity,
             payload={"identifier": process.identifier, "reason": reason, "changes": changes},
         )
+        if moved_deadline is not None:
+            # Every bidder hears of it (bids in force stay valid and can still be replaced).
+            events.record(
+                EventKind.PROCESS_BID_DEADLINE_MOVED,
+                process,
+                entity=process.entity,
+                audience=Audience.PARTICIPANTS,
+                payload={
+                    "identifier": process.identifier,
+                    "deadline": moved_deadline.isoformat(),
+                },
+            )
     return process
+
+
+def _bid_deadline_move(process, rows, dates, times) -> datetime | None:
+    """Once a bid exists, an amendment may move the bid deadline only later (bidders
+    relied on it). Returns the new deadline when it moves later while bids exist."""
+    if Stage.BIDS not in dates:
+        return None
+    old = next((row for row in rows if row.stage == Stage.BIDS), None)
+    if old is None or not Bid.objects.filter(process=process).exists():
+        return None
+    new = ProcessStage(
+        stage=Stage.BIDS,
+        start=dates[Stage.BIDS][0],
+        end=dates[Stage.BIDS][1],
+        closing_time=times.get(Stage.BIDS),
+    )
+    if new.closes_at < old.closes_at:
+        raise DomainError(
+            _(
+                "Bids have already been received: the bid deadline can only move later, not "
+                "earlier than %(deadline)s."
+            )
+            % {"deadline": deadline_text(old)},
+            field="calendar",
+            code="deadline_earlier_with_bids",
+        )
+    return new.closes_at if new.closes_at > old.closes_at else None
 
 
 def _check_amendment(process, order, before, dates, today, retimed=frozenset()) -> None:

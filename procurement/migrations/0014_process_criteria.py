@@ -11,7 +11,7 @@ from core.db_guards import refuse_update_and_delete
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('procurement', '0012_sealed_bids'),
+        ('procurement', '0013_bid_opening'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
