@@ -512,3 +512,19 @@ def test_a_type_without_opening_stage_unseals_the_same_way_at_evaluation():
     assert done.bids.get().receipt_hash == receipt.receipt_hash
     stored = default_storage.open(done.act.file.name).read()
     assert b"Acta de desellado" in stored and "evaluación".encode("cp1252") in stored
+
+
+def test_a_long_act_continues_on_numbered_pages():
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from core import pdf as writer
+    from procurement.documents import check_document
+    from tests.procurement.test_seed_documents import xref_offsets_hold
+
+    lines = [f"Línea {n}: oferta, constancia {'ab' * 16}" for n in range(200)]
+    content = writer.document("Acta de apertura LP-SM-1-2026-X-1", lines)
+    assert b"/Count 5" in content and xref_offsets_hold(content)
+    assert b"Acta de apertura LP-SM-1-2026-X-1 \x97 5/5" in content  # the foot of the last page
+    assert content.count(b" Tj T*") == 200
+    assert content == writer.document("Acta de apertura LP-SM-1-2026-X-1", lines)
+    assert check_document(SimpleUploadedFile("acta.pdf", content)).extension == "pdf"
