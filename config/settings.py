@@ -313,6 +313,8 @@ SECURE_CSP = {
 # by default): many suppliers work from shared computers at public internet booths.
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", 8 * 3600))
+# A bid is confirmed with the password entered within this many seconds (accounts.reauth).
+REAUTH_WINDOW_SECONDS = int(os.environ.get("REAUTH_WINDOW_SECONDS", 10 * 60))
 # Proxies in front of the portal that append the client's address to X-Forwarded-For: the
 # throttles (accounts.throttle) take the client's address from there. 1 behind the TLS proxy
 # production uses by default; 0 (REMOTE_ADDR) otherwise. Never more than the real count: a
