@@ -270,11 +270,13 @@ def bid_withdraw(request, identifier):
     summary = bid_summary(process, supplier)
     error, reauth_form = None, None
     if request.method == "POST":
+        token_form = idempotency.IdempotentForm(request.POST)
         reauth_form = _password_form(request)
-        if reauth_form is None or reauth_form.is_valid():
-            token = idempotency.clean_token(request.POST)
+        if not token_form.is_valid():
+            error = " ".join(str(e) for errors in token_form.errors.values() for e in errors)
+        elif reauth_form is None or reauth_form.is_valid():
             try:
-                with idempotency.once(token) as submission:
+                with idempotency.once(token_form.cleaned_data["form_token"]) as submission:
                     receipt = bids.withdraw_bid(request.user, process, supplier)
                     submission.done(_bid_url(process, supplier))
             except idempotency.AlreadySubmitted:

@@ -285,6 +285,10 @@ def test_oversize_and_wrong_type_uploads_are_form_errors(tender, settings):
             assert response.status_code == 400, upload.name
         response = client.post(url, {"supplier": supplier.pk, "title": "", "file": pdf()})
         assert response.status_code == 400
+        settings.DOCUMENT_MAX_UPLOAD_BYTES = 1000
+        big = pdf("x" * 2000)
+        response = client.post(url, {"supplier": supplier.pk, "title": "Grande", "file": big})
+        assert response.status_code == 400
     assert not SealedDocument.objects.exists()
 
 
