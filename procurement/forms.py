@@ -654,7 +654,7 @@ class MultipleFileField(forms.FileField):
         files = data if isinstance(data, list | tuple) else ([data] if data else [])
         if len(files) > MAX_PAPER_FILES:
             raise forms.ValidationError(
-                _("Attach at most %(count)s files.") % {"count": MAX_PAPER_FILES}, code="too_many"
+                _("Attach at most %(max)s files.") % {"max": MAX_PAPER_FILES}, code="too_many"
             )
         if not files:
             return super().clean(None, initial)  # "required" says so
@@ -674,8 +674,8 @@ class PaperBidForm(PricesMixin, IdempotentForm):
         super().__init__(*args, **kwargs)
         self.add_price_fields(process)
         self.fields["file"].help_text = _(
-            "PDF, DOCX, XLSX or ZIP, up to %(limit)s each, at most %(count)s files."
-        ) % {"limit": document_limits().max_megabytes, "count": MAX_PAPER_FILES}
+            "PDF, DOCX, XLSX or ZIP, up to %(limit)s each, at most %(max)s files."
+        ) % {"limit": document_limits().max_megabytes, "max": MAX_PAPER_FILES}
 
     def clean(self):
         data = super().clean()

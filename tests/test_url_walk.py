@@ -94,6 +94,7 @@ QUERY_NAMES = [
     "p",
     "e",
     "all",
+    "supplier",
 ]
 POST_NAMES = [
     "supplier",

@@ -367,7 +367,7 @@ def upload_draft_document(
     drafts = SealedDocument.objects.filter(process=process, owner_tag=owner_tag, bid__isnull=True)
     if drafts.count() >= MAX_DRAFT_DOCUMENTS:
         raise DomainError(
-            _("The envelope holds at most %(count)s documents.") % {"count": MAX_DRAFT_DOCUMENTS},
+            _("The envelope holds at most %(max)s documents.") % {"max": MAX_DRAFT_DOCUMENTS},
             field="file",
             code="too_many_documents",
         )
