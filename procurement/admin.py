@@ -1,8 +1,12 @@
 from django.contrib import admin
+from django.db.models import Count
+from django.utils.translation import gettext_lazy as _
 
 from core.admin_audit import AuditedModelAdmin, ReadOnlyAdmin, ReadOnlyInline
 
 from .models import (
+    Bid,
+    BidVersion,
     CalendarAmendment,
     CriteriaAmendment,
     Entity,
@@ -12,6 +16,7 @@ from .models import (
     ProcessStage,
     ProcurementPlan,
     ProcurementProcess,
+    ReceiptLedgerEntry,
     StatusChange,
 )
 
@@ -142,3 +147,65 @@ class ProcurementProcessAdmin(ReadOnlyAdmin):
         CriteriaAmendmentInline,
         StatusChangeInline,
     ]
+
+
+# --- Sealed bids: before the opening the admin shows what the public ledger shows (counts,
+# receipt hashes, instants), never content, blind tags or anything naming a bidder.
+
+
+@admin.register(Bid)
+class BidAdmin(ReadOnlyAdmin):
+    list_display = ["id", "process", "status", "paper", "version_count", "current_receipt"]
+    list_filter = ["status", "paper"]
+    search_fields = ["process__identifier"]
+    list_select_related = ["process", "current_version"]
+    fields = ["id", "process", "status", "paper", "created_at", "version_count", "current_receipt"]
+    readonly_fields = fields
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_versions=Count("versions"))
+
+    @admin.display(description=_("versions"), ordering="_versions")
+    def version_count(self, bid):
+        return bid._versions
+
+    @admin.display(description=_("current receipt hash"))
+    def current_receipt(self, bid):
+        return bid.current_version.receipt_hash if bid.current_version_id else "—"
+
+
+@admin.register(BidVersion)
+class BidVersionAdmin(ReadOnlyAdmin):
+    list_display = ["receipt_hash", "process", "number", "kind", "received_at"]
+    list_filter = ["kind"]
+    search_fields = ["receipt_hash", "bid__process__identifier"]
+    list_select_related = ["bid__process"]
+    fields = ["bid", "process", "number", "kind", "received_at", "receipt_hash"]
+    readonly_fields = fields
+    show_full_result_count = False
+
+    @admin.display(description=_("process"))
+    def process(self, version):
+        return version.bid.process
+
+
+@admin.register(ReceiptLedgerEntry)
+class ReceiptLedgerEntryAdmin(ReadOnlyAdmin):
+    list_display = ["position", "receipt_hash", "process", "received_at", "kind", "paper"]
+    list_filter = ["kind", "paper"]
+    search_fields = ["receipt_hash", "process__identifier"]
+    list_select_related = ["process"]
+    fields = [
+        "position",
+        "receipt_hash",
+        "process",
+        "received_at",
+        "kind",
+        "paper",
+        "signature",
+        "previous_hash",
+        "chain_hash",
+    ]
+    readonly_fields = fields
+    show_full_result_count = False

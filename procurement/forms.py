@@ -1,3 +1,4 @@
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -10,6 +11,7 @@ from core.formatting import money, number
 from core.idempotency import FormTokenField, IdempotentForm
 from core.models import CatalogItem, Department, FiscalYear
 from core.places import resolve_district
+from suppliers.models import Supplier
 
 from .calendar_rules import DEADLINE_STAGES
 from .models import CriterionKind, PlanItem, ProcessDocument, Question
@@ -560,3 +562,230 @@ class OpeningForm(IdempotentForm):
         required=False,
         help_text=_("Named in the act as the entity names them."),
     )
+
+
+# --- Sealed bids (the bidder's pages and the desk's paper bids) ------------------------------
+
+# Room for a price typed with separators; priced_items (services.bids) judges the value.
+PRICE_MAX_LENGTH = 30
+MAX_CONSORTIUM_PARTNERS = 4
+MAX_PAPER_FILES = 10
+
+
+def price_field_name(item_id: int) -> str:
+    return f"price_{item_id}"
+
+
+_PRICE_TEXT = re.compile(r"[0-9]{1,20}(\.[0-9]{1,10})?")
+
+
+def _price_text(value: str) -> str:
+    """A price as typed, for priced_items: spaces removed, a decimal comma read as a point
+    (when there is no point: "1250,50"); anything else is judged by the service."""
+    value = "".join((value or "").split())
+    if "," in value and "." not in value:
+        value = value.replace(",", ".")
+    return value
+
+
+class PricesMixin:
+    """One unit-price field per item of the process (priced_items judges the values)."""
+
+    def add_price_fields(self, process) -> None:
+        self.items = list(process.items.order_by("pk"))
+        for item in self.items:
+            self.fields[price_field_name(item.pk)] = forms.CharField(
+                label=_("Unit price of %(item)s (S/)") % {"item": item.description},
+                max_length=PRICE_MAX_LENGTH,
+                required=False,
+                widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 14}),
+            )
+
+    def price_rows(self):
+        return [(item, self[price_field_name(item.pk)]) for item in self.items]
+
+    def clean_prices(self) -> None:
+        """Only the way a price is written is checked here (digits, one decimal point or
+        comma); its value is judged by priced_items."""
+        for item in self.items:
+            name = price_field_name(item.pk)
+            text = _price_text(self.cleaned_data.get(name, ""))
+            if text and not _PRICE_TEXT.fullmatch(text):
+                self.add_error(
+                    name,
+                    forms.ValidationError(
+                        _("Write the price with digits and a decimal point, e.g. 1250.50."),
+                        code="price_format",
+                    ),
+                )
+
+    def prices(self) -> dict[int, str]:
+        return {
+            item.pk: _price_text(self.cleaned_data.get(price_field_name(item.pk), ""))
+            for item in self.items
+        }
+
+
+class RucField(forms.CharField):
+    """A supplier's RUC (11 digits): cleans to the registered supplier."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 20)
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        value = super().clean(value)
+        if not value:
+            return None
+        ruc = "".join(value.split())
+        if not (len(ruc) == 11 and ruc.isascii() and ruc.isdigit()):
+            raise forms.ValidationError(_("A RUC has 11 digits."), code="ruc")
+        supplier = Supplier.objects.filter(ruc=ruc).first()
+        if supplier is None:
+            raise forms.ValidationError(
+                _("No supplier with RUC %(ruc)s is registered.") % {"ruc": ruc}, code="ruc"
+            )
+        return supplier
+
+
+def _share_field(label) -> forms.DecimalField:
+    return forms.DecimalField(
+        label=label,
+        required=False,
+        max_digits=5,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        max_value=Decimal("100"),
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 7}),
+    )
+
+
+class BidOfferForm(PricesMixin, IdempotentForm):
+    """The economic offer, the documents sent and the consortium (optional) of a bid. The
+    prices and the consortium's rules are judged by the service (priced_items, bid_refusal),
+    here only read."""
+
+    documents = forms.MultipleChoiceField(
+        label=_("Documents of the technical envelope"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    lead_share = _share_field(_("Your company's share (%)"))
+
+    def __init__(self, *args, process, documents, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_price_fields(process)
+        self.fields["documents"].choices = documents
+        if not self.is_bound:
+            self.fields["documents"].initial = [value for value, _label in documents]
+        self.fields["lead_share"].help_text = _(
+            "Only for a consortium: your company is its lead member."
+        )
+        for n in range(1, MAX_CONSORTIUM_PARTNERS + 1):
+            self.fields[f"member_ruc_{n}"] = RucField(
+                label=_("RUC of consortium member %(n)s") % {"n": n}, required=False
+            )
+            self.fields[f"member_share_{n}"] = _share_field(
+                _("Share of consortium member %(n)s (%%)") % {"n": n}
+            )
+
+    def member_rows(self):
+        return [
+            (n, self[f"member_ruc_{n}"], self[f"member_share_{n}"])
+            for n in range(1, MAX_CONSORTIUM_PARTNERS + 1)
+        ]
+
+    def clean(self):
+        data = super().clean()
+        self.clean_prices()
+        partners = []
+        for n in range(1, MAX_CONSORTIUM_PARTNERS + 1):
+            supplier, share = data.get(f"member_ruc_{n}"), data.get(f"member_share_{n}")
+            if supplier is None and share is None:
+                continue
+            if f"member_ruc_{n}" in self.errors or f"member_share_{n}" in self.errors:
+                continue
+            if supplier is None:
+                self.add_error(f"member_ruc_{n}", _("Give the member's RUC."))
+            elif share is None:
+                self.add_error(f"member_share_{n}", _("Give the member's share."))
+            else:
+                partners.append((supplier, share))
+        if partners and data.get("lead_share") is None and "lead_share" not in self.errors:
+            self.add_error("lead_share", _("Give your company's share in the consortium."))
+        data["partners"] = partners
+        return data
+
+    def members(self, supplier):
+        """The consortium as submit_bid takes it, or None when the supplier bids alone."""
+        partners = self.cleaned_data.get("partners")
+        if not partners:
+            return None
+        return [(supplier, self.cleaned_data["lead_share"], True)] + [
+            (partner, share, False) for partner, share in partners
+        ]
+
+
+class BidDocumentForm(IdempotentForm):
+    title = forms.CharField(label=_("Title"), max_length=200)
+    file = forms.FileField(label=_("File"), error_messages={"empty": _("The file is empty.")})
+    confidential = forms.BooleanField(
+        label=_("Confidential by law"),
+        required=False,
+        help_text=_(
+            "Mark it only when a law protects its content (e.g. trade secrets): after the "
+            "opening it is not published."
+        ),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The limits are checked once, by documents.check_document; here they are only said.
+        self.fields["file"].help_text = _(
+            "PDF, DOCX, XLSX or ZIP, up to %(limit)s. Encrypted as it arrives: nobody can "
+            "read it before the opening."
+        ) % {"limit": document_limits().max_megabytes}
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one field (Django's documented pattern), at most MAX_PAPER_FILES."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, list | tuple) else ([data] if data else [])
+        if len(files) > MAX_PAPER_FILES:
+            raise forms.ValidationError(
+                _("Attach at most %(max)s files.") % {"max": MAX_PAPER_FILES}, code="too_many"
+            )
+        if not files:
+            return super().clean(None, initial)  # "required" says so
+        single = super().clean
+        return [single(upload, initial) for upload in files]
+
+
+class PaperBidForm(PricesMixin, IdempotentForm):
+    """A bid received on paper at the entity's desk, typed in by its staff."""
+
+    ruc = RucField(label=_("RUC of the bidder"))
+    file = MultipleFileField(
+        label=_("Scanned documents"), error_messages={"empty": _("The file is empty.")}
+    )
+
+    def __init__(self, *args, process, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_price_fields(process)
+        self.fields["file"].help_text = _(
+            "PDF, DOCX, XLSX or ZIP, up to %(limit)s each, at most %(max)s files."
+        ) % {"limit": document_limits().max_megabytes, "max": MAX_PAPER_FILES}
+
+    def clean(self):
+        data = super().clean()
+        self.clean_prices()
+        return data

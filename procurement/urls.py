@@ -1,6 +1,7 @@
 from django.urls import path
 
 from .views import (
+    bids,
     entities,
     opening,
     participation,
@@ -24,6 +25,25 @@ urlpatterns = [
         name="process_register",
     ),
     path("procesos/<identifier:identifier>/consultas/", participation.ask, name="process_ask"),
+    path("procesos/<identifier:identifier>/oferta/", bids.bid, name="bid"),
+    path("procesos/<identifier:identifier>/oferta/enviar/", bids.bid_submit, name="bid_submit"),
+    path(
+        "procesos/<identifier:identifier>/oferta/documentos/",
+        bids.bid_document_upload,
+        name="bid_document_upload",
+    ),
+    path(
+        "procesos/<identifier:identifier>/oferta/documentos/descartar/",
+        bids.bid_document_discard,
+        name="bid_document_discard",
+    ),
+    path(
+        "procesos/<identifier:identifier>/oferta/retirar/", bids.bid_withdraw, name="bid_withdraw"
+    ),
+    # The supplier's self-service pages live under /proveedores/mi-cuenta/ (suppliers.urls);
+    # this one lists bids, which only procurement knows of.
+    path("proveedores/mi-cuenta/ofertas/", bids.my_bids, name="my_bids"),
+    path("gestion/procesos/<id:process_id>/ofertas/", bids.process_bids, name="process_bids"),
     path(
         "gestion/procesos/consultas/<id:question_id>/",
         participation.answer,

@@ -26,7 +26,8 @@ def pytest_runtest_teardown(item, nextitem):
     """A transactional test empties every table when it ends (after all its fixtures are
     gone): put the reference data back for the tests that follow."""
     result = yield
-    if _empties_the_tables(item):
+    # After the last test the session's fixtures are gone (the test database with them).
+    if nextitem is not None and _empties_the_tables(item):
         with item.config.stash[blocking_manager_key].unblock():
             call_command("load_reference_data", verbosity=0)
     return result

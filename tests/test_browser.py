@@ -149,3 +149,83 @@ def test_staff_keep_their_calendar_dates_in_spanish_in_a_browser(live_server, br
     stored = _query(lambda: dict(process.stages.values_list("stage", "start")))
     assert stored["convocatoria"] == call
     context.close()
+
+
+def test_an_sme_bids_and_keeps_its_receipt_in_a_browser_without_javascript(live_server, browser):
+    """A demo-like micro enterprise logs in, registers in a called process, submits a sealed
+    bid with a PDF, sees and downloads its receipt (JavaScript off: a plain data: link), then
+    finds it in the public ledger."""
+    import json
+
+    from django.urls import Resolver404, resolve
+
+    from core import signing
+    from procurement.models import ProcessStage
+    from procurement.receipts import verify_receipt
+    from tests.procurement.bidding import called_tender
+
+    tender = called_tender(sme_only=True, items=1)
+    process = tender.process
+    # The live server reads the real clock: open the bid stage today.
+    today = timezone.localdate()
+    stages = ProcessStage.objects.filter(process=process)
+    stages.filter(stage="ofertas").update(start=today, end=today + timedelta(days=5))
+    stages.filter(stage="registro").update(end=today + timedelta(days=5))
+    supplier = SupplierFactory(legal_name="Textiles Micro Andina E.I.R.L.")
+    user = user_of(supplier, email="proveedor.micro@demo.example.pe")
+    base = live_server.url
+    context = browser.new_context(java_script_enabled=False, accept_downloads=True)
+    page = context.new_page()
+    _log_in(page, base, user.email)
+
+    # Register from the process page, then open the bid page it offers.
+    page.goto(f"{base}/procesos/{process.identifier}/")
+    page.get_by_role("button", name=f"Registrar a {supplier.legal_name}").click()
+    page.wait_for_load_state()
+    page.get_by_role("link", name="Preparar y presentar una oferta").click()
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == f"Mi oferta en {process.identifier}"
+
+    # One PDF into the sealed envelope.
+    body = b"%PDF-1.7\n1 0 obj << /Contents (propuesta tecnica) >> endobj\n%%EOF\n"
+    page.get_by_label("Título").fill("Propuesta técnica")
+    page.get_by_label("Archivo").set_input_files(
+        {"name": "propuesta.pdf", "mimeType": "application/pdf", "buffer": body}
+    )
+    page.get_by_role("button", name="Agregar al sobre").click()
+    page.wait_for_load_state()
+    assert "Propuesta técnica" in page.locator("body").inner_text()
+
+    # The offer: the server computes the total and asks to confirm; the password was entered
+    # at login a moment ago, so it is not asked again.
+    item = _query(lambda: process.items.get())
+    page.get_by_label(f"Precio unitario de {item.description} (S/)").fill("1250.50")
+    page.get_by_role("button", name="Revisar la oferta").click()
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == "Confirme su oferta"
+    assert page.locator("input[name=password]").count() == 0
+    page.get_by_role("button", name="Confirmar y presentar la oferta").click()
+    page.wait_for_load_state()
+
+    # The receipt, at once; its JSON downloads without JavaScript and verifies offline.
+    receipt_hash = page.locator("#receipt-hash").inner_text().strip()
+    assert len(receipt_hash) == 64
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Descargar la constancia (JSON)").click()
+    assert download.value.suggested_filename == f"recibo-{receipt_hash}.json"
+    receipt = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
+    assert receipt["receipt_hash"] == receipt_hash
+    assert receipt["content"]["process"] == process.identifier
+    assert verify_receipt(receipt, signing.public_key_pem())
+    assert _query(lambda: process.receipts.filter(receipt_hash=receipt_hash).exists())
+
+    # The public ledger finds it (the /recibos/<hash>/ page comes from another branch).
+    try:
+        resolve(f"/recibos/{receipt_hash}/")
+    except Resolver404:
+        context.close()
+        pytest.skip("/recibos/<hash>/ is not on this branch yet")
+    response = page.goto(f"{base}/recibos/{receipt_hash}/")
+    assert response.status == 200
+    assert receipt_hash in page.content() and process.identifier in page.content()
+    context.close()

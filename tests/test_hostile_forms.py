@@ -28,7 +28,51 @@ HOSTILE = {
     "date": ["2026-02-30", "0001-01-01", "9999-12-30", "-1", "a\x00b", LONG],
     "choice": ["a\x00b", LONG, "9223372036854775808"],
     "id": ["9223372036854775808", "99999999999999999999", "-1", "a\x00b", LONG],
+    # Unit prices of a bid: negative, zero, past any column, not numbers, a third decimal,
+    # scientific notation, thousands separators.
+    "price": ["-1", "0", "1e9999", "1e3", "abc", "0.001", "9" * 29, "NaN", "1,234.50"]
+    + ["a\x00b", LONG],
+    "ruc": ["123", "2013131295x", "20999999999", "-1", "a\x00b", LONG],
+    # Uploads: an executable, text posing as a PDF, an empty file.
+    "file": [b"MZ\x90\x00\x03\x00\x00\x00", b"not a pdf at all", b""],
 }
+
+
+def _bid_moment(world):
+    """Noon of the first day of the world process's bid stage."""
+
+    return clock.local(world.process.stages.get(stage="ofertas").start)
+
+
+def _draft_document(world):
+    from procurement.services import bids
+
+    upload = SimpleUploadedFile("propuesta.pdf", PDF, content_type="application/pdf")
+    return bids.upload_draft_document(
+        world.supplier_user, world.process, world.supplier, upload, title="Propuesta"
+    )
+
+
+def _with_draft(world):
+    return {"documents": [str(_draft_document(world).pk)]}
+
+
+def _draft_to_discard(world):
+    return {"document": str(_draft_document(world).pk)}
+
+
+def _bid_in_force(world):
+    from procurement.services import bids
+
+    item = world.process.items.get()
+    bids.submit_bid(
+        world.supplier_user,
+        world.process,
+        world.supplier,
+        prices={item.pk: "1250.50"},
+        documents=[_draft_document(world).pk],
+    )
+    return {}
 
 
 def _calendar_fields(world):
@@ -77,6 +121,16 @@ def _endpoints(world):
     free_items = [i.pk for i in world.version.items.exclude(description="Servidores")]
     calendar_process, calendar = _calendar_fields(world)
     committee = [u.pk for u in entity_staff(world.entity)[:2]]
+    price = f"price_{process.items.get().pk}"
+    offer_fields = {
+        price: "price",
+        "documents": "id",
+        "lead_share": "number",
+        "member_ruc_1": "ruc",
+        "member_share_1": "number",
+        "supplier": "id",
+        "form_token": "text",
+    }
     return {
         "process_register": (
             "new_supplier",
@@ -239,6 +293,49 @@ def _endpoints(world):
                 "approval_document": "text",
             },
         ),
+        # The bidder's forms, inside the bid stage, logged in within the password window.
+        "bid_review": (
+            "supplier",
+            f"/procesos/{process.identifier}/oferta/",
+            {price: "1250.50"},
+            offer_fields,
+            {"at": _bid_moment, "setup": _with_draft, "status": 200, "writes": False},
+        ),
+        "bid_submit": (
+            "supplier",
+            f"/procesos/{process.identifier}/oferta/enviar/",
+            {price: "1250.50"},
+            offer_fields,
+            {"at": _bid_moment, "setup": _with_draft, "status": 200},
+        ),
+        "bid_document_upload": (
+            "supplier",
+            f"/procesos/{process.identifier}/oferta/documentos/",
+            {"title": "Propuesta técnica", "file": PDF},
+            {"title": "text", "file": "file", "supplier": "id", "form_token": "text"},
+            {"at": _bid_moment},
+        ),
+        "bid_document_discard": (
+            "supplier",
+            f"/procesos/{process.identifier}/oferta/documentos/descartar/",
+            {},
+            {"document": "id", "supplier": "id"},
+            {"at": _bid_moment, "setup": _draft_to_discard},
+        ),
+        "bid_withdraw": (
+            "supplier",
+            f"/procesos/{process.identifier}/oferta/retirar/",
+            {},
+            {"supplier": "id", "form_token": "text"},
+            {"at": _bid_moment, "setup": _bid_in_force, "status": 200},
+        ),
+        "process_bids": (
+            "staff",
+            f"/gestion/procesos/{process.pk}/ofertas/",
+            {"ruc": world.supplier.ruc, price: "1250.50", "file": PDF},
+            {"ruc": "ruc", price: "price", "file": "file", "form_token": "text"},
+            {"at": _bid_moment, "status": 200},
+        ),
         "register": (
             "anonymous",
             "/cuentas/registro/",
@@ -330,6 +427,12 @@ ENDPOINTS = [
     "plan_item_add",
     "plan_item_edit",
     "plan_publish",
+    "bid_review",
+    "bid_submit",
+    "bid_document_upload",
+    "bid_document_discard",
+    "bid_withdraw",
+    "process_bids",
     "register",
     "process_opening",
 ]
@@ -340,25 +443,32 @@ def test_hostile_values_are_refused_and_write_nothing(endpoint):
     from tests.factories import SupplierFactory, user_of
 
     world = build_world()
-    moment = None
     if endpoint in LAZY_ENDPOINTS:
         user, url, baseline, fields, moment = LAZY_ENDPOINTS[endpoint]()
+        role, options = None, {}
     else:
-        role, url, baseline, fields = _endpoints(world)[endpoint]
-        user = {
-            "anonymous": None,
-            "staff": world.staff,
-            "supplier": world.supplier_user,
-            "new_supplier": user_of(SupplierFactory()),
-        }[role]
+        role, url, baseline, fields, *rest = _endpoints(world)[endpoint]
+        options = rest[0] if rest else {}
+        # Some forms work only at a moment of the calendar (bids: inside the bid stage).
+        moment = options["at"](world) if "at" in options else None
+        user = None
     with clock.pinned(moment) if moment else nullcontext():
-        _hostile_then_baseline(endpoint, world, user, url, baseline, fields)
+        if role is not None:
+            user = {
+                "anonymous": None,
+                "staff": world.staff,
+                "supplier": world.supplier_user,
+                "new_supplier": user_of(SupplierFactory()),
+            }[role]
+        _hostile_values_are_refused(world, endpoint, user, url, baseline, fields, options)
 
 
-def _hostile_then_baseline(endpoint, world, user, url, baseline, fields):
+def _hostile_values_are_refused(world, endpoint, user, url, baseline, fields, options):
     client = Client(raise_request_exception=False)
     if user is not None:
-        client.force_login(user)
+        client.force_login(user)  # logging in opens the password window (accounts.reauth)
+    if "setup" in options:
+        baseline = {**baseline, **options["setup"](world)}
     before = _counts()
     answer = world.question.answer
     problems = []
@@ -380,6 +490,11 @@ def _hostile_then_baseline(endpoint, world, user, url, baseline, fields):
     # The same form with sane values goes through: the cases above reached the real checks.
     response = _post(client, url, baseline)
     form = (response.context or {}).get("form") if response.status_code == 400 else None
-    assert response.status_code == 302, (endpoint, form.errors if form else response.content[:500])
-    if endpoint not in ("question_answer", "plan_item_edit"):
+    expected = options.get("status", 302)
+    assert response.status_code == expected, (
+        endpoint,
+        form.errors if form else response.content[:500],
+    )
+    writes = options.get("writes", endpoint not in ("question_answer", "plan_item_edit"))
+    if writes:
         assert _counts() != before, f"{endpoint}: the baseline wrote nothing"

@@ -94,6 +94,7 @@ QUERY_NAMES = [
     "p",
     "e",
     "all",
+    "supplier",
 ]
 POST_NAMES = [
     "supplier",
@@ -145,6 +146,14 @@ POST_NAMES = [
     "workers",
     "phone",
     "observer",
+    "documents",
+    "document",
+    "confidential",
+    "lead_share",
+    "member_ruc_1",
+    "member_share_1",
+    "member_ruc_4",
+    "member_share_4",
     *[f"{stage}_{end}" for stage in Stage.values for end in ("start", "end")],
 ]
 
@@ -229,6 +238,13 @@ SAMPLES = {
     "procurement:process_detail": lambda w: {"identifier": w.process.identifier},
     "procurement:process_register": lambda w: {"identifier": w.process.identifier},
     "procurement:process_ask": lambda w: {"identifier": w.process.identifier},
+    "procurement:bid": lambda w: {"identifier": w.process.identifier},
+    "procurement:bid_submit": lambda w: {"identifier": w.process.identifier},
+    "procurement:bid_document_upload": lambda w: {"identifier": w.process.identifier},
+    "procurement:bid_document_discard": lambda w: {"identifier": w.process.identifier},
+    "procurement:bid_withdraw": lambda w: {"identifier": w.process.identifier},
+    "procurement:my_bids": lambda w: {},
+    "procurement:process_bids": lambda w: {"process_id": w.process.pk},
     "procurement:question_answer": lambda w: {"question_id": w.question.pk},
     "procurement:process_publish_answers": lambda w: {"process_id": w.process.pk},
     "procurement:process_publish_integrated_bases": lambda w: {"process_id": w.process.pk},

@@ -24,6 +24,7 @@ Public API (for the supplier and staff pages):
     receipt = record_paper_bid(staff_user, process, supplier, prices=..., uploads=[...])
     receipt.as_json()     # the full receipt, shown and offered for download once
     own_bid(process, supplier) -> Bid | None; bid_count(process); ledger_rows(process)
+    envelope_documents(process, supplier); leads_bid(process, supplier, bid)
 """
 
 import logging
@@ -426,6 +427,29 @@ def draft_documents(process: ProcurementProcess, supplier) -> list[tuple[SealedD
     return [(document, sealing.read_draft_manifest(key, document)) for document in documents]
 
 
+def envelope_documents(
+    process: ProcurementProcess, supplier
+) -> list[tuple[SealedDocument, dict, bool]]:
+    """The documents the supplier may send with its next version: its drafts and those its
+    own bid already sent (a replacement may send them again), each with its metadata and
+    whether it was already sent. Callers check the user acts for the supplier."""
+    key = sealing.existing_process_key(process)
+    if key is None:
+        return []
+    owner_tag = sealing.tag(key, supplier.pk)
+    bid = Bid.objects.filter(process=process, bidder_tag=owner_tag).first()
+    documents = SealedDocument.objects.filter(process=process, owner_tag=owner_tag)
+    documents = (
+        documents.filter(Q(bid__isnull=True) | Q(bid=bid))
+        if bid
+        else documents.filter(bid__isnull=True)
+    )
+    return [
+        (document, sealing.read_draft_manifest(key, document), document.bid_id is not None)
+        for document in documents.order_by("created_at")
+    ]
+
+
 # --- receiving a version -------------------------------------------------------------------
 
 
@@ -801,6 +825,13 @@ def own_bid(process: ProcurementProcess, supplier) -> Bid | None:
     if found is not None:
         return found.bid
     return Bid.objects.filter(process=process, bidder_tag=supplier_tag).first()
+
+
+def leads_bid(process: ProcurementProcess, supplier, bid: Bid | None) -> bool:
+    """Whether `bid` is the supplier's own (it leads it or bids alone), as opposed to a
+    consortium bid another supplier leads with it as a member."""
+    key = sealing.existing_process_key(process)
+    return bool(key and bid and bid.bidder_tag == sealing.tag(key, supplier.pk))
 
 
 def bid_count(process: ProcurementProcess) -> int:

@@ -17,6 +17,7 @@ from ..filters import ProcessFilter
 from ..models import ProcessDocument, ProcessStatus, ProcurementProcess
 from ..queries import calendar_amendments, closing_change, public_processes
 from ..services import opening, participation
+from .bids import bid_summary
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +67,8 @@ def process_detail(request, identifier):
 
 
 def _supplier_context(request, process) -> dict:
-    """What a logged-in supplier user may do here: register, or ask during the window. Each
+    """What a logged-in supplier user may do here: register, ask during the window, see and
+    submit its bid (its own view of it: status and receipts). Each
     form is offered only when the service would accept it; otherwise the page says why
     (the same functions the services call)."""
     supplier_ids = permissions.supplier_ids(request.user)
@@ -86,6 +88,7 @@ def _supplier_context(request, process) -> dict:
             for s in suppliers
             if s.pk in participants
         ],
+        "my_bids": [bid_summary(process, s) for s in suppliers if s.pk in participants],
     }
 
 

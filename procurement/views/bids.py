@@ -1,0 +1,398 @@
+"""Pages of sealed bids before the opening.
+
+The bidder's: its bid in a process (the draft envelope, the economic offer, the consortium,
+the confirmation with a fresh password, the receipt shown once), its withdrawal, and its bids
+across processes. The entity staff's: how many bids a process has and their receipts (never
+who or how much), and the form for a bid received on paper at the desk.
+
+Thin: every rule is the service's (procurement.services.bids): what a page offers comes from
+`bid_refusal`, the prices from `priced_items`. The full receipt (with its nonce and prices)
+exists only in the response to the submission: these pages are never cached.
+"""
+
+import base64
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import BadRequest, PermissionDenied
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from accounts import permissions
+from accounts.reauth import ReauthenticationForm, recently_reauthenticated
+from core import idempotency
+from core.errors import DomainError
+from suppliers.models import Supplier
+
+from ..forms import BidDocumentForm, BidOfferForm, PaperBidForm
+from ..models import Participant, ProcessStatus, ProcurementProcess
+from ..services import bids
+from .staff import managed_or_403
+
+# --- the bidder's pages --------------------------------------------------------------------
+
+
+def _public_process(identifier) -> ProcurementProcess:
+    return get_object_or_404(ProcurementProcess.objects.published(), identifier=identifier)
+
+
+def _acting_supplier(request) -> Supplier:
+    """The supplier the user acts for: the one named by the form or the link, or its only
+    one."""
+    ids = permissions.supplier_ids(request.user)
+    if not ids:
+        raise PermissionDenied(_("Only supplier users can take part in a process."))
+    source = request.POST if request.method == "POST" else request.GET
+    wanted = source.get("supplier", "")
+    if not wanted and len(ids) == 1:
+        supplier_id = next(iter(ids))
+    else:
+        try:
+            supplier_id = int(wanted)
+        except ValueError:
+            raise BadRequest(_("Choose the supplier you act for.")) from None
+    if supplier_id not in ids:
+        raise PermissionDenied(_("Only users of this supplier may act on its behalf."))
+    return Supplier.objects.select_related("size_rule").get(pk=supplier_id)
+
+
+def _bid_url(process, supplier) -> str:
+    return reverse("procurement:bid", args=[process.identifier]) + f"?supplier={supplier.pk}"
+
+
+def bid_summary(process, supplier) -> dict:
+    """What the bidder's own users see of its bid before the opening: status and versions
+    (receipt hashes and instants), and whether it leads it; plus what it may do now."""
+    bid = bids.own_bid(process, supplier)
+    return {
+        "supplier": supplier,
+        "bid": bid,
+        "leads": bids.leads_bid(process, supplier, bid),
+        "versions": list(bid.versions.order_by("number")) if bid else [],
+        "refusal": bids.bid_refusal(process, supplier),
+    }
+
+
+def _document_choices(envelope) -> list[tuple[str, str]]:
+    choices = []
+    for document, meta, sent in envelope:
+        label = f"{meta['title']} ({meta['filename']})"
+        if sent:
+            label += " — " + _("sent with an earlier version")
+        choices.append((str(document.pk), label))
+    return choices
+
+
+def _offer_form(process, supplier, data=None, envelope=None) -> BidOfferForm:
+    envelope = bids.envelope_documents(process, supplier) if envelope is None else envelope
+    return BidOfferForm(data, process=process, documents=_document_choices(envelope))
+
+
+def _bid_page(request, process, supplier, *, offer_form=None, upload_form=None, status=200):
+    envelope = bids.envelope_documents(process, supplier)
+    context = {
+        "process": process,
+        **bid_summary(process, supplier),
+        "envelope": envelope,
+        "offer_form": offer_form or _offer_form(process, supplier, envelope=envelope),
+        "upload_form": upload_form or BidDocumentForm(),
+    }
+    return render(request, "procurement/bid.html", context, status=status)
+
+
+@never_cache
+@login_required
+def bid(request, identifier):
+    """The bidder's page (GET), and the review step of its offer (POST): the server computes
+    the totals and shows them for confirmation; nothing is stored yet."""
+    process = _public_process(identifier)
+    supplier = _acting_supplier(request)
+    if request.method != "POST":
+        return _bid_page(request, process, supplier)
+    form = _offer_form(process, supplier, request.POST)
+    offer = _checked_offer(process, supplier, form)
+    if offer is None:
+        return _bid_page(request, process, supplier, offer_form=form, status=400)
+    return _confirmation(request, process, supplier, form, offer)
+
+
+def _checked_offer(process, supplier, form):
+    """The priced offer when the form, the prices and the eligibility (with the consortium)
+    pass; otherwise None with the errors on the form."""
+    if not form.is_valid():
+        return None
+    try:
+        offer = bids.priced_items(process, form.prices())
+        refusal = bids.bid_refusal(process, supplier, members=form.members(supplier))
+        if refusal is not None:
+            raise refusal
+    except DomainError as error:
+        error.add_to(form)
+        return None
+    return offer
+
+
+def _confirmation(request, process, supplier, form, offer, *, reauth_form=None, status=200):
+    chosen = set(form.cleaned_data["documents"])
+    documents = [
+        meta
+        for document, meta, _sent in bids.envelope_documents(process, supplier)
+        if str(document.pk) in chosen
+    ]
+    needs_password = reauth_form is not None or not recently_reauthenticated(request)
+    context = {
+        "process": process,
+        "supplier": supplier,
+        "form": form,
+        "offer": offer,
+        "documents": documents,
+        "members": form.members(supplier),
+        "reauth_form": (reauth_form or ReauthenticationForm(request)) if needs_password else None,
+    }
+    return render(request, "procurement/bid_confirm.html", context, status=status)
+
+
+def _password_form(request):
+    """None when the password was entered within the window; otherwise the bound form
+    (valid when the password is right, which opens the window again)."""
+    if recently_reauthenticated(request):
+        return None
+    return ReauthenticationForm(request, data=request.POST)
+
+
+@never_cache
+@login_required
+@require_POST
+def bid_submit(request, identifier):
+    """Confirm the bid (first submission or replacement): with the password unless it was
+    entered within the window; the receipt is shown at once, this one time."""
+    process = _public_process(identifier)
+    supplier = _acting_supplier(request)
+    form = _offer_form(process, supplier, request.POST)
+    offer = _checked_offer(process, supplier, form)
+    if offer is None:
+        return _bid_page(request, process, supplier, offer_form=form, status=400)
+    reauth_form = _password_form(request)
+    if reauth_form is not None and not reauth_form.is_valid():
+        return _confirmation(
+            request, process, supplier, form, offer, reauth_form=reauth_form, status=400
+        )
+    try:
+        with idempotency.once(form.cleaned_data["form_token"]) as submission:
+            receipt = bids.submit_bid(
+                request.user,
+                process,
+                supplier,
+                prices=form.prices(),
+                documents=form.cleaned_data["documents"],
+                members=form.members(supplier),
+            )
+            submission.done(_bid_url(process, supplier))
+    except idempotency.AlreadySubmitted:
+        messages.info(request, _already_received())
+        return redirect(_bid_url(process, supplier))
+    except DomainError as error:
+        error.add_to(form)
+        return _bid_page(request, process, supplier, offer_form=form, status=400)
+    return _receipt_page(request, process, receipt, back=_bid_url(process, supplier))
+
+
+def _already_received() -> str:
+    return _(
+        "This confirmation was already received (a second click): the receipt was shown on "
+        "the first answer. Its hash is listed under your bid's versions."
+    )
+
+
+@never_cache
+@login_required
+@require_POST
+def bid_document_upload(request, identifier):
+    """Add one document to the bidder's draft envelope (encrypted as it arrives)."""
+    process = _public_process(identifier)
+    supplier = _acting_supplier(request)
+    form = BidDocumentForm(request.POST, request.FILES)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            with idempotency.once(data["form_token"]):
+                bids.upload_draft_document(
+                    request.user,
+                    process,
+                    supplier,
+                    data["file"],
+                    title=data["title"],
+                    confidential=data["confidential"],
+                )
+        except idempotency.AlreadySubmitted:
+            return redirect(_bid_url(process, supplier))
+        except DomainError as error:
+            error.add_to(form)
+        else:
+            messages.success(
+                request,
+                _("Document added to your envelope, encrypted: %(title)s")
+                % {"title": data["title"]},
+            )
+            return redirect(_bid_url(process, supplier))
+    return _bid_page(request, process, supplier, upload_form=form, status=400)
+
+
+@never_cache
+@login_required
+@require_POST
+def bid_document_discard(request, identifier):
+    """Remove a document from the bidder's draft envelope."""
+    process = _public_process(identifier)
+    supplier = _acting_supplier(request)
+    try:
+        bids.discard_draft_document(
+            request.user, process, supplier, request.POST.get("document", "")[:64]
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Document removed from your envelope."))
+    return redirect(_bid_url(process, supplier))
+
+
+@never_cache
+@login_required
+def bid_withdraw(request, identifier):
+    """Withdraw the bid (GET asks to confirm; POST, with the password unless it was entered
+    within the window, withdraws and shows the withdrawal's receipt at once)."""
+    process = _public_process(identifier)
+    supplier = _acting_supplier(request)
+    summary = bid_summary(process, supplier)
+    error, reauth_form = None, None
+    if request.method == "POST":
+        token_form = idempotency.IdempotentForm(request.POST)
+        reauth_form = _password_form(request)
+        if not token_form.is_valid():
+            error = " ".join(str(e) for errors in token_form.errors.values() for e in errors)
+        elif reauth_form is None or reauth_form.is_valid():
+            try:
+                with idempotency.once(token_form.cleaned_data["form_token"]) as submission:
+                    receipt = bids.withdraw_bid(request.user, process, supplier)
+                    submission.done(_bid_url(process, supplier))
+            except idempotency.AlreadySubmitted:
+                messages.info(request, _already_received())
+                return redirect(_bid_url(process, supplier))
+            except DomainError as refusal:
+                error = refusal.message
+            else:
+                return _receipt_page(request, process, receipt, back=_bid_url(process, supplier))
+    elif not recently_reauthenticated(request):
+        reauth_form = ReauthenticationForm(request)
+    if reauth_form is not None and reauth_form.is_bound and reauth_form.is_valid():
+        reauth_form = None  # the window is open again: no password on the next try
+    context = {"process": process, **summary, "error": error, "reauth_form": reauth_form}
+    status = 400 if request.method == "POST" else 200
+    return render(request, "procurement/bid_withdraw.html", context, status=status)
+
+
+@never_cache
+@login_required
+def my_bids(request):
+    """The supplier users' bids across the processes their suppliers take part in: status
+    and last receipt, found by the service's own_bid (blind tags), never by a query on
+    bidders."""
+    ids = permissions.supplier_ids(request.user)
+    if not ids:
+        raise PermissionDenied(_("Only supplier users can take part in a process."))
+    participations = (
+        Participant.objects.filter(supplier_id__in=ids)
+        .select_related("process", "supplier")
+        .order_by("-registered_at", "-pk")
+    )
+    page = Paginator(participations, 25).get_page(request.GET.get("page"))
+    rows = []
+    for participation in page:
+        process, supplier = participation.process, participation.supplier
+        found = bids.own_bid(process, supplier)
+        last = found.current_version if found else None
+        rows.append(
+            {
+                "process": process,
+                "supplier": supplier,
+                "bid": found,
+                "last": last,
+                "url": _bid_url(process, supplier),
+            }
+        )
+    context = {"page": page, "rows": rows, "several": len(ids) > 1}
+    return render(request, "procurement/my_bids.html", context)
+
+
+# --- the receipt ---------------------------------------------------------------------------
+
+
+def _receipt_page(request, process, receipt, *, back: str):
+    """The full receipt, once: printable, and as a JSON file the browser saves without
+    JavaScript (a data: URL). It holds the nonce: the portal keeps it only sealed."""
+    text = receipt.as_json()
+    items = {item.pk: item for item in process.items.all()}
+    prices = [
+        {**line, "item_object": items.get(line["item"])}
+        for line in receipt.content.get("prices", [])
+    ]
+    context = {
+        "process": process,
+        "receipt": receipt,
+        "content": receipt.content,
+        "prices": prices,
+        "receipt_json": text,
+        "json_href": "data:application/json;base64,"
+        + base64.b64encode(text.encode("utf-8")).decode("ascii"),
+        "ledger_url": f"/recibos/{receipt.receipt_hash}/",
+        "back": back,
+    }
+    return render(request, "procurement/bid_receipt.html", context)
+
+
+# --- the entity staff's page ---------------------------------------------------------------
+
+
+def _process_bids_page(request, process, *, form=None, status=200):
+    context = {
+        "process": process,
+        "count": bids.bid_count(process),
+        "ledger": bids.ledger_rows(process),
+        "form": form or PaperBidForm(process=process),
+        "receives": process.status == ProcessStatus.CALLED,
+    }
+    return render(request, "procurement/manage/process_bids.html", context, status=status)
+
+
+@never_cache
+@login_required
+def process_bids(request, process_id):
+    """Before the opening, staff see how many bids there are and their receipts (hashes and
+    instants), never the bidders or amounts; they record bids received on paper."""
+    process = managed_or_403(
+        request.user, ProcurementProcess.objects.select_related("entity"), pk=process_id
+    )
+    if request.method != "POST":
+        return _process_bids_page(request, process)
+    form = PaperBidForm(request.POST, request.FILES, process=process)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            with idempotency.once(data["form_token"]) as submission:
+                receipt = bids.record_paper_bid(
+                    request.user, process, data["ruc"], prices=form.prices(), uploads=data["file"]
+                )
+                submission.done(reverse("procurement:process_bids", args=[process.pk]))
+        except idempotency.AlreadySubmitted:
+            messages.info(request, _already_received())
+            return redirect("procurement:process_bids", process.pk)
+        except DomainError as error:
+            error.add_to(form)
+        else:
+            back = reverse("procurement:process_bids", args=[process.pk])
+            return _receipt_page(request, process, receipt, back=back)
+    return _process_bids_page(request, process, form=form, status=400)

@@ -1,0 +1,401 @@
+"""The bidder's and the staff's pages of sealed bids: the receipt shown once and verifiable
+with the public key alone, the password asked outside the re-authentication window, withdraw,
+paper bids, the late refusal, and nothing of a bid (price, document, bidder) shown to anyone
+else before the opening, on any page these add, the process page or the admin."""
+
+import base64
+import json
+import re
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+
+from core import clock, signing
+from procurement.models import Bid, BidVersion, ReceiptLedgerEntry, SealedDocument
+from procurement.receipts import verify_receipt
+from procurement.services import bids
+from tests.factories import (
+    TEST_PASSWORD,
+    EntityFactory,
+    SupplierFactory,
+    admin_user,
+    auditor,
+    staff_of,
+    user_of,
+)
+from tests.procurement.bidding import called_tender, pdf
+
+pytestmark = pytest.mark.django_db
+
+MARKER = "MARCADOR-SECRETO-7731"
+NAME = "Marcador Andino Ofertas S.A.C."
+UNIT = Decimal("4321.87")  # x quantity 100 = 432187.00 per item
+PRICE_TEXTS = ["4321.87", "4321,87", "4,321.87", "4.321,87", "432187", "432,187", "432.187"]
+
+
+@pytest.fixture
+def tender():
+    return called_tender()
+
+
+def _client(user=None) -> Client:
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+def _bid_url(tender, supplier, suffix=""):
+    return f"/procesos/{tender.process.identifier}/oferta/{suffix}?supplier={supplier.pk}"
+
+
+def _prices(tender, unit="10.00") -> dict:
+    return {f"price_{item.pk}": str(unit) for item in tender.process.items.all()}
+
+
+def _upload(client, tender, supplier, *, title="Propuesta técnica", text="oferta"):
+    return client.post(
+        _bid_url(tender, supplier, "documentos/"),
+        {"supplier": supplier.pk, "title": title, "file": pdf(text), "confidential": "on"},
+    )
+
+
+def _offer(tender, supplier, unit="10.00", **extra) -> dict:
+    documents = [str(d.pk) for d, _meta, _sent in bids.envelope_documents(tender.process, supplier)]
+    return {"supplier": supplier.pk, "documents": documents, **_prices(tender, unit), **extra}
+
+
+def _plain(html: str) -> str:
+    """The page without the grouping separators figures may use (spaces, points)."""
+    for separator in ("\xa0", "\u202f", "\u2009", "&nbsp;", " ", "."):
+        html = html.replace(separator, "")
+    return html
+
+
+def _json_of_receipt(html: str) -> dict:
+    match = re.search(
+        r'download="recibo-([0-9a-f]{64})\.json" href="data:application/json;base64,'
+        r'([A-Za-z0-9+/=]+)"',
+        html,
+    )
+    assert match, "no JSON download link on the receipt page"
+    receipt = json.loads(base64.b64decode(match[2]).decode("utf-8"))
+    assert receipt["receipt_hash"] == match[1]
+    return receipt
+
+
+def test_the_bidder_submits_through_the_pages_and_keeps_a_verifiable_receipt(tender):
+    supplier, user = tender.bidder()
+    client = _client(user)
+    with clock.pinned(tender.during):
+        # The process page offers the bid (bid_refusal finds nothing).
+        page = client.get(f"/procesos/{tender.process.identifier}/").content.decode()
+        assert "Mi oferta" in page and _bid_url(tender, supplier).replace("&", "&amp;") in page
+        assert _upload(client, tender, supplier).status_code == 302
+        page = client.get(_bid_url(tender, supplier)).content.decode()
+        assert "Propuesta técnica" in page and "Descartar" in page
+        # Review: the server computes the totals; the password is asked (force_login
+        # entered none).
+        response = client.post(_bid_url(tender, supplier), _offer(tender, supplier, "10.50"))
+        assert response.status_code == 200
+        page = response.content.decode()
+        assert "2100,00" in _plain(page)
+        assert 'name="password"' in page
+        # Confirm without the password: refused, nothing stored.
+        data = _offer(tender, supplier, "10.50")
+        response = client.post(_bid_url(tender, supplier, "enviar/"), data)
+        assert response.status_code == 400 and not BidVersion.objects.exists()
+        # With it: the receipt, at once, with a JSON that verifies with the public key.
+        response = client.post(
+            _bid_url(tender, supplier, "enviar/"), {**data, "password": TEST_PASSWORD}
+        )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert response["Cache-Control"].count("no-store")
+    receipt = _json_of_receipt(page)
+    assert verify_receipt(receipt, signing.public_key_pem())
+    assert receipt["content"]["total"] == "2100.00"
+    assert receipt["content"]["documents"][0]["confidential"] is True
+    assert receipt["nonce"] in page and receipt["signature"] in page
+    assert f'href="/recibos/{receipt["receipt_hash"]}/"' in page
+    assert 'href="/recibos/clave-publica.pem"' in page
+    tampered = {**receipt, "content": {**receipt["content"], "total": "2100.01"}}
+    assert not verify_receipt(tampered, signing.public_key_pem())
+    assert ReceiptLedgerEntry.objects.get().receipt_hash == receipt["receipt_hash"]
+    # The bidder's pages list the version with its receipt hash.
+    with clock.pinned(tender.during):
+        for url in (f"/procesos/{tender.process.identifier}/", "/proveedores/mi-cuenta/ofertas/"):
+            assert receipt["receipt_hash"] in client.get(url).content.decode()
+
+
+def test_the_password_is_asked_outside_the_window_and_not_within_it(tender, settings):
+    supplier, user = tender.bidder()
+    client = _client(user)
+    with clock.pinned(tender.during):
+        _upload(client, tender, supplier)
+        data = _offer(tender, supplier)
+        response = client.post(
+            _bid_url(tender, supplier, "enviar/"), {**data, "password": "wrong-password"}
+        )
+        assert response.status_code == 400 and 'name="password"' in response.content.decode()
+        response = client.post(
+            _bid_url(tender, supplier, "enviar/"), {**data, "password": TEST_PASSWORD}
+        )
+        assert response.status_code == 200
+    # Within the window: the confirmation asks nothing and a replacement goes through.
+    within = tender.during + timedelta(seconds=settings.REAUTH_WINDOW_SECONDS - 60)
+    with clock.pinned(within):
+        data = _offer(tender, supplier, "9.00")
+        response = client.post(_bid_url(tender, supplier), data)
+        assert response.status_code == 200 and 'name="password"' not in response.content.decode()
+        response = client.post(_bid_url(tender, supplier, "enviar/"), data)
+        assert response.status_code == 200
+        assert _json_of_receipt(response.content.decode())["content"]["version"] == 2
+    # After it: asked again, and refused without it.
+    after = tender.during + timedelta(seconds=settings.REAUTH_WINDOW_SECONDS + 60)
+    with clock.pinned(after):
+        data = _offer(tender, supplier, "8.00")
+        assert 'name="password"' in client.post(_bid_url(tender, supplier), data).content.decode()
+        response = client.post(_bid_url(tender, supplier, "enviar/"), data)
+        assert response.status_code == 400
+    assert BidVersion.objects.count() == 2
+
+
+def test_a_double_click_makes_one_version(tender):
+    supplier, user = tender.bidder()
+    client = _client(user)
+    with clock.pinned(tender.during):
+        _upload(client, tender, supplier)
+        data = {**_offer(tender, supplier), "password": TEST_PASSWORD}
+        data["form_token"] = "ab" * 16
+        first = client.post(_bid_url(tender, supplier, "enviar/"), data)
+        second = client.post(_bid_url(tender, supplier, "enviar/"), data)
+    assert first.status_code == 200 and second.status_code == 302
+    assert BidVersion.objects.count() == 1 and ReceiptLedgerEntry.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "price",
+    [
+        "-1",
+        "0",
+        "1e9999",
+        "abc",
+        "0.001",
+        "NaN",
+        "Infinity",
+        "9" * 29,
+        "1" * 40,
+        "1e3",
+        "1.2.3",
+        "12,345.00",
+    ],
+)
+def test_bad_prices_are_form_errors(tender, price):
+    supplier, user = tender.bidder()
+    client = _client(user)
+    with clock.pinned(tender.during):
+        _upload(client, tender, supplier)
+        data = {**_offer(tender, supplier), "password": TEST_PASSWORD}
+        first = next(iter(_prices(tender)))
+        data[first] = price
+        for suffix in ("", "enviar/"):
+            response = client.post(_bid_url(tender, supplier, suffix), data)
+            assert response.status_code == 400, (suffix, price)
+            assert 'role="alert"' in response.content.decode()
+    assert not BidVersion.objects.exists()
+
+
+def test_consortium_shares_must_add_to_100_and_members_must_exist(tender):
+    supplier, user = tender.bidder()
+    partner = SupplierFactory()
+    client = _client(user)
+    with clock.pinned(tender.during):
+        _upload(client, tender, supplier)
+        base = _offer(tender, supplier)
+        cases = [
+            {"lead_share": "60", "member_ruc_1": partner.ruc, "member_share_1": "30"},
+            {"lead_share": "60", "member_ruc_1": "123", "member_share_1": "40"},
+            {"lead_share": "60", "member_ruc_1": "20999999999", "member_share_1": "40"},
+            {"lead_share": "60", "member_ruc_1": partner.ruc},
+            {"lead_share": "160", "member_ruc_1": partner.ruc, "member_share_1": "-60"},
+            {"member_ruc_1": partner.ruc, "member_share_1": "40"},
+            {"lead_share": "60", "member_ruc_1": supplier.ruc, "member_share_1": "40"},
+        ]
+        for case in cases:
+            response = client.post(_bid_url(tender, supplier), {**base, **case})
+            assert response.status_code == 400, case
+        good = {"lead_share": "60", "member_ruc_1": partner.ruc, "member_share_1": "40"}
+        response = client.post(_bid_url(tender, supplier), {**base, **good})
+        assert response.status_code == 200
+        assert partner.legal_name in response.content.decode()
+
+
+def test_withdraw_through_the_pages(tender):
+    supplier, user = tender.bidder()
+    tender.submit(user, supplier)
+    client = _client(user)
+    with clock.pinned(tender.during):
+        page = client.get(_bid_url(tender, supplier, "retirar/")).content.decode()
+        assert 'name="password"' in page and 'name="form_token"' in page
+        response = client.post(_bid_url(tender, supplier, "retirar/"), {"supplier": supplier.pk})
+        assert response.status_code == 400
+        assert bids.own_bid(tender.process, supplier).status == Bid.Status.SUBMITTED
+        response = client.post(
+            _bid_url(tender, supplier, "retirar/"),
+            {"supplier": supplier.pk, "password": TEST_PASSWORD},
+        )
+    assert response.status_code == 200
+    receipt = _json_of_receipt(response.content.decode())
+    assert receipt["kind"] == "withdrawal" and verify_receipt(receipt, signing.public_key_pem())
+    assert bids.own_bid(tender.process, supplier).status == Bid.Status.WITHDRAWN
+
+
+def test_discarding_a_draft_document(tender):
+    supplier, user = tender.bidder()
+    client = _client(user)
+    with clock.pinned(tender.during):
+        _upload(client, tender, supplier)
+        document = SealedDocument.objects.get()
+        stranger = SupplierFactory()
+        url = _bid_url(tender, supplier, "documentos/descartar/")
+        assert client.post(url, {"supplier": supplier.pk, "document": "nope"}).status_code == 302
+        other = _client(user_of(stranger))
+        response = other.post(url, {"supplier": stranger.pk, "document": str(document.pk)})
+        assert response.status_code == 302 and SealedDocument.objects.exists()
+        response = client.post(url, {"supplier": supplier.pk, "document": str(document.pk)})
+    assert response.status_code == 302 and not SealedDocument.objects.exists()
+
+
+def test_oversize_and_wrong_type_uploads_are_form_errors(tender, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    supplier, user = tender.bidder()
+    client = _client(user)
+    url = _bid_url(tender, supplier, "documentos/")
+    with clock.pinned(tender.during):
+        for upload in [
+            SimpleUploadedFile("virus.exe", b"MZ\x90\x00" + b"\x00" * 100),
+            SimpleUploadedFile("hoja.pdf", b"not a pdf at all"),
+            SimpleUploadedFile("vacio.pdf", b""),
+        ]:
+            response = client.post(url, {"supplier": supplier.pk, "title": "X", "file": upload})
+            assert response.status_code == 400, upload.name
+        response = client.post(url, {"supplier": supplier.pk, "title": "", "file": pdf()})
+        assert response.status_code == 400
+        settings.DOCUMENT_MAX_UPLOAD_BYTES = 1000
+        big = pdf("x" * 2000)
+        response = client.post(url, {"supplier": supplier.pk, "title": "Grande", "file": big})
+        assert response.status_code == 400
+    assert not SealedDocument.objects.exists()
+
+
+def test_staff_record_a_paper_bid(tender):
+    supplier, _user = tender.bidder(legal_name=NAME)
+    client = _client(tender.staff)
+    url = f"/gestion/procesos/{tender.process.pk}/ofertas/"
+    with clock.pinned(tender.during):
+        page = client.get(url).content.decode()
+        assert "en papel" in page and 'name="ruc"' in page
+        assert (
+            f"/gestion/procesos/{tender.process.pk}/ofertas/"
+            in client.get(f"/gestion/procesos/{tender.process.pk}/").content.decode()
+        )
+        bad = client.post(url, {"ruc": "123", **_prices(tender), "file": pdf()})
+        assert bad.status_code == 400
+        response = client.post(url, {"ruc": supplier.ruc, **_prices(tender), "file": pdf()})
+    assert response.status_code == 200
+    receipt = _json_of_receipt(response.content.decode())
+    assert receipt["paper"] is True and verify_receipt(receipt, signing.public_key_pem())
+    entry = ReceiptLedgerEntry.objects.get()
+    assert entry.paper and entry.receipt_hash == receipt["receipt_hash"]
+    with clock.pinned(tender.during):
+        page = client.get(url).content.decode()
+    assert entry.receipt_hash in page and NAME not in page and supplier.ruc not in page
+
+
+def test_a_late_submission_shows_the_refusal(tender):
+    supplier, user = tender.bidder()
+    client = _client(user)
+    with clock.pinned(tender.during):
+        _upload(client, tender, supplier)
+        data = {**_offer(tender, supplier), "password": TEST_PASSWORD}
+    with clock.pinned(tender.deadline + timedelta(seconds=1)):
+        page = client.get(f"/procesos/{tender.process.identifier}/").content.decode()
+        assert 'data-code="late"' in page
+        assert _bid_url(tender, supplier).replace("&", "&amp;") not in page
+        response = client.post(_bid_url(tender, supplier, "enviar/"), data)
+    assert response.status_code == 400
+    assert "no se recibió" in response.content.decode() or "plazo" in response.content.decode()
+    assert not BidVersion.objects.exists() and not ReceiptLedgerEntry.objects.exists()
+
+
+def test_nobody_else_sees_a_bid_before_the_opening(tender):
+    """Every role other than the bidder: no price, no document marker, no bidder name or
+    RUC on any bid page, the process page, the staff pages or the admin."""
+    bidder, bidder_user = tender.bidder(legal_name=NAME)
+    tender.submit(bidder_user, bidder, prices=tender.prices(UNIT), marker=MARKER)
+    with clock.pinned(tender.during):
+        document = bids.upload_draft_document(
+            bidder_user, tender.process, bidder, pdf(MARKER), title=MARKER
+        )
+    assert document
+    other, other_user = tender.bidder()
+    outsider_staff = staff_of(EntityFactory())
+    roles = {
+        "anonymous": None,
+        "another supplier": other_user,
+        "entity staff": tender.staff,
+        "another entity's staff": outsider_staff,
+        "auditor": auditor(),
+        "admin": admin_user(),
+    }
+    process = tender.process
+    bid = Bid.objects.get()
+    version = BidVersion.objects.get()
+    entry = ReceiptLedgerEntry.objects.get()
+    urls = [
+        f"/procesos/{process.identifier}/",
+        f"/procesos/{process.identifier}/oferta/",
+        f"/procesos/{process.identifier}/oferta/?supplier={bidder.pk}",
+        f"/procesos/{process.identifier}/oferta/retirar/",
+        f"/procesos/{process.identifier}/oferta/retirar/?supplier={bidder.pk}",
+        "/proveedores/mi-cuenta/ofertas/",
+        f"/gestion/procesos/{process.pk}/",
+        f"/gestion/procesos/{process.pk}/ofertas/",
+        "/admin/procurement/bid/",
+        f"/admin/procurement/bid/{bid.pk}/change/",
+        "/admin/procurement/bidversion/",
+        f"/admin/procurement/bidversion/{version.pk}/change/",
+        "/admin/procurement/receiptledgerentry/",
+        f"/admin/procurement/receiptledgerentry/{entry.pk}/change/",
+        f"/admin/procurement/procurementprocess/{process.pk}/change/",
+        "/admin/",
+    ]
+    forbidden = [MARKER, NAME, bidder.ruc, bidder_user.email, *PRICE_TEXTS]
+    seen_hash = False
+    with clock.pinned(tender.during):
+        for role, user in roles.items():
+            client = _client(user)
+            for url in urls:
+                response = client.get(url)
+                assert response.status_code < 500, (role, url)
+                body = response.content.decode()
+                plain = _plain(body)
+                for text in forbidden:
+                    assert text not in body, (role, url, text)
+                assert "432187" not in plain and "4321,87" not in plain, (role, url)
+                seen_hash |= entry.receipt_hash in body
+            # Posting as the bidder is refused too.
+            response = client.post(
+                f"/procesos/{process.identifier}/oferta/?supplier={bidder.pk}",
+                {"supplier": bidder.pk, **_prices(tender)},
+            )
+            assert response.status_code in (302, 403), (role, response.status_code)
+    assert seen_hash  # the staff page and the admin do show the receipt hash
+    # The bidder itself sees its own envelope.
+    with clock.pinned(tender.during):
+        page = _client(bidder_user).get(_bid_url(tender, bidder)).content.decode()
+    assert MARKER in page
