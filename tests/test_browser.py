@@ -162,7 +162,7 @@ def test_an_sme_bids_and_keeps_its_receipt_in_a_browser_without_javascript(live_
     from core import signing
     from procurement.models import ProcessStage
     from procurement.receipts import verify_receipt
-    from tests.procurement.bidding import called_tender
+    from tests.procurement.bidding import called_tender, classify
 
     tender = called_tender(sme_only=True, items=1)
     process = tender.process
@@ -171,7 +171,9 @@ def test_an_sme_bids_and_keeps_its_receipt_in_a_browser_without_javascript(live_
     stages = ProcessStage.objects.filter(process=process)
     stages.filter(stage="ofertas").update(start=today, end=today + timedelta(days=5))
     stages.filter(stage="registro").update(end=today + timedelta(days=5))
-    supplier = SupplierFactory(legal_name="Textiles Micro Andina E.I.R.L.")
+    supplier = SupplierFactory(legal_name="Textiles Micro Andina E.I.R.L.", size_class="")
+    # A micro enterprise by last year's sales: the classification an SME-only process asks for.
+    classify(supplier, "micro", today.year - 1)
     user = user_of(supplier, email="proveedor.micro@demo.example.pe")
     base = live_server.url
     context = browser.new_context(java_script_enabled=False, accept_downloads=True)
