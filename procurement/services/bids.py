@@ -768,6 +768,17 @@ def record_paper_bid(
     key = sealing.process_key(process)
     owner_tag = sealing.tag(key, supplier.pk)
     bid = _bid_for(process, key, supplier, create=True)
+    if bid.current_version_id is not None and not bid.paper:
+        # Only the bidder's own users replace or withdraw an electronic bid: a paper record
+        # by staff would overwrite its offer.
+        raise DomainError(
+            _(
+                "This supplier's bid in this process was submitted electronically: only its "
+                "own users can replace or withdraw it."
+            ),
+            field="ruc",
+            code="electronic_bid_exists",
+        )
     written: list[str] = []
     try:
         sealed_documents = []
