@@ -343,3 +343,14 @@ def test_staff_cannot_overwrite_a_suppliers_electronic_bid_with_a_paper_one(tend
             tender.staff, tender.process, desk, prices=tender.prices(Decimal("9.00"))
         )
     assert again.content["version"] == 2 and again.paper
+
+
+@pytest.mark.parametrize("written", ["1e3", "١٠٠", "1,000.00", "10.001", "-5", "0", "NaN", "1_000"])
+def test_the_service_refuses_prices_not_written_as_plain_digits(tender, written):
+    item = tender.process.items.order_by("pk").first()
+    prices = {**tender.prices(), item.pk: written}
+    with raises_domain("price_invalid", field="prices"):
+        bids.priced_items(tender.process, prices)
+    assert bids.priced_items(tender.process, {**prices, item.pk: " 1000.5 "}).lines[
+        0
+    ].unit_price == Decimal("1000.5")
