@@ -117,6 +117,7 @@ def test_the_bidder_submits_through_the_pages_and_keeps_a_verifiable_receipt(ten
     receipt = _json_of_receipt(page)
     assert verify_receipt(receipt, signing.public_key_pem())
     assert receipt["content"]["total"] == "2100.00"
+    assert "S/2100,00" in _plain(page)  # the printable page reads in Spanish
     assert receipt["content"]["documents"][0]["confidential"] is True
     assert receipt["nonce"] in page and receipt["signature"] in page
     assert f'href="/recibos/{receipt["receipt_hash"]}/"' in page
