@@ -238,11 +238,8 @@ def bid_document_upload(request, identifier):
         except DomainError as error:
             error.add_to(form)
         else:
-            messages.success(
-                request,
-                _("Document added to your envelope, encrypted: %(title)s")
-                % {"title": data["title"]},
-            )
+            # Not its title: flash messages travel in a readable (signed) cookie.
+            messages.success(request, _("Document added to your envelope, encrypted."))
             return redirect(_bid_url(process, supplier))
     return _bid_page(request, process, supplier, upload_form=form, status=400)
 

@@ -425,3 +425,19 @@ def test_the_one_time_tokens_kept_in_the_database_do_not_name_the_bidder(tender)
     assert {token for token, _url in kept} >= {"cd" * 16, "ef" * 16}
     for _token, url in kept:
         assert "supplier=" not in url and tender.process.identifier not in url
+
+
+def test_no_cookie_carries_a_sealed_documents_title(tender):
+    """The flash message after an upload travels in a signed (readable) cookie: it must not
+    repeat the title, which is sealed content until the opening."""
+    from django.contrib.messages.storage.cookie import CookieStorage
+    from django.test import RequestFactory
+
+    supplier, user = tender.bidder()
+    client = _client(user)
+    with clock.pinned(tender.during):
+        response = _upload(client, tender, supplier, title="Marcador Confidencial 7731")
+    assert response.status_code == 302
+    stored = CookieStorage(RequestFactory().get("/"))._decode(response.cookies["messages"].value)
+    assert stored and all("7731" not in str(message) for message in stored)
+    assert "7731" not in str(dict(client.session))
