@@ -4,7 +4,7 @@ import re
 
 from django.core.paginator import Paginator
 from django.http import Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 
 from core import signing
@@ -28,12 +28,8 @@ def receipt_list(request):
 
 def receipt_detail(request, receipt_hash: str):
     """One receipt as the ledger holds it (position, process, instant, signature) and how to
-    verify it; 404 when the hash is malformed or unknown (one in capitals is sent to its
-    lowercase address)."""
+    verify it; 404 when the hash is malformed or unknown."""
     if not _RECEIPT_HASH.fullmatch(receipt_hash):
-        if receipt_hash.isascii() and _RECEIPT_HASH.fullmatch(receipt_hash.lower()):
-            # A hash copied in capitals: its one address is the lowercase one.
-            return redirect("procurement:receipt_detail", receipt_hash.lower(), permanent=True)
         raise Http404("not a receipt hash")
     entry = (
         ReceiptLedgerEntry.objects.select_related("process")

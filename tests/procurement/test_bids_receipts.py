@@ -160,14 +160,11 @@ def test_the_readme_snippet_verifies_a_downloaded_receipt(two_receipts, tmp_path
         exec(compile(snippet, "README.md", "exec"), {})  # noqa: S102
 
 
-def test_the_receipt_page_answers_odd_hashes_with_404_and_capitals_with_a_redirect(
-    client, two_receipts
-):
+def test_the_receipt_page_answers_odd_hashes_with_404(client, two_receipts):
     known = two_receipts[0].receipt_hash
     assert client.get(f"/recibos/{known}/").status_code == 200
-    upper = client.get(f"/recibos/{known.upper()}/")
-    assert upper.status_code == 301 and upper["Location"] == f"/recibos/{known}/"
     for odd in [
+        known.upper(),
         known[:63],
         known + "0",
         "é" * 64,
