@@ -381,7 +381,7 @@ def _opening_endpoint():
         f"/gestion/procesos/{tender.process.pk}/apertura/",
         {"action": "start", "observer": "Notaría Quispe"},
         {"action": "choice", "observer": "text", "form_token": "text"},
-        tender.deadline + timedelta(minutes=1),
+        tender.process.stages.get(stage="apertura").opens_at + timedelta(minutes=1),
     )
 
 

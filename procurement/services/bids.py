@@ -28,6 +28,7 @@ Public API (for the supplier and staff pages):
 """
 
 import logging
+import re
 import secrets
 import uuid
 from collections.abc import Iterable, Sequence
@@ -227,7 +228,15 @@ class PricedOffer:
     total: Decimal
 
 
+_PRICE_WRITING = re.compile(r"[0-9]+(\.[0-9]+)?")
+
+
 def _price(value) -> Decimal | None:
+    """A positive price below MAX_UNIT_PRICE with at most 2 decimals; a text must be plain
+    ASCII digits with an optional decimal point (no exponent, no other scripts' digits, no
+    thousands separators), as Decimal would otherwise read "1e3" or "١٠٠"."""
+    if isinstance(value, str) and not _PRICE_WRITING.fullmatch(value.strip()):
+        return None
     try:
         price = Decimal(str(value).strip())
     except (InvalidOperation, TypeError, ValueError):
@@ -768,6 +777,17 @@ def record_paper_bid(
     key = sealing.process_key(process)
     owner_tag = sealing.tag(key, supplier.pk)
     bid = _bid_for(process, key, supplier, create=True)
+    if bid.current_version_id is not None and not bid.paper:
+        # Only the bidder's own users replace or withdraw an electronic bid: a paper record
+        # by staff would overwrite its offer.
+        raise DomainError(
+            _(
+                "This supplier's bid in this process was submitted electronically: only its "
+                "own users can replace or withdraw it."
+            ),
+            field="ruc",
+            code="electronic_bid_exists",
+        )
     written: list[str] = []
     try:
         sealed_documents = []

@@ -117,6 +117,14 @@ def deadline_passed(process: ProcurementProcess, now=None) -> bool:
     return stage is not None and (now or clock.now()) > stage.closes_at
 
 
+def opening_day_stage(process: ProcurementProcess):
+    """The calendar stage whose first day the bids are opened on: the opening (apertura), or
+    for a type without one the evaluation (the unsealing starts it); None when the type has
+    neither (Contratación Directa: after the deadline)."""
+    wanted = Stage.EVALUATION if at_evaluation(process) else Stage.OPENING
+    return process.stages.filter(stage=wanted).first()
+
+
 def opening_refusal(process: ProcurementProcess, now=None) -> DomainError | None:
     """Why the bids of `process` cannot be opened now, or None: the process is called, the
     bid deadline has passed by the database clock, it was not opened yet, and it has bids in
@@ -140,6 +148,16 @@ def opening_refusal(process: ProcurementProcess, now=None) -> DomainError | None
             _("The bids are opened after the bid deadline, %(deadline)s.")
             % {"deadline": deadline_text(stage)},
             code="before_deadline",
+        )
+    public_stage = opening_day_stage(process)
+    if public_stage is not None and now < public_stage.opens_at:
+        return DomainError(
+            _(
+                "The bids are opened in public on the day the calendar announces, %(date)s: "
+                "observers and bidders expect it then."
+            )
+            % {"date": formatting.day(public_stage.start)},
+            code="before_opening_day",
         )
     if bids_in_force(process) == 0:
         return DomainError(

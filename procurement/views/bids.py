@@ -191,7 +191,7 @@ def bid_submit(request, identifier):
                 documents=form.cleaned_data["documents"],
                 members=form.members(supplier),
             )
-            submission.done(_bid_url(process, supplier))
+            submission.done(reverse("procurement:my_bids"))
     except idempotency.AlreadySubmitted:
         messages.info(request, _already_received())
         return redirect(_bid_url(process, supplier))
@@ -199,6 +199,11 @@ def bid_submit(request, identifier):
         error.add_to(form)
         return _bid_page(request, process, supplier, offer_form=form, status=400)
     return _receipt_page(request, process, receipt, back=_bid_url(process, supplier))
+
+
+# core.idempotency keeps each used token with a result URL in the database for a while: for
+# bids it is "Mis ofertas", never the bidder's page, whose ?supplier= would name who bid in
+# the process. A second click is sent to the bidder's page by the view itself.
 
 
 def _already_received() -> str:
@@ -233,11 +238,8 @@ def bid_document_upload(request, identifier):
         except DomainError as error:
             error.add_to(form)
         else:
-            messages.success(
-                request,
-                _("Document added to your envelope, encrypted: %(title)s")
-                % {"title": data["title"]},
-            )
+            # Not its title: flash messages travel in a readable (signed) cookie.
+            messages.success(request, _("Document added to your envelope, encrypted."))
             return redirect(_bid_url(process, supplier))
     return _bid_page(request, process, supplier, upload_form=form, status=400)
 
@@ -278,7 +280,7 @@ def bid_withdraw(request, identifier):
             try:
                 with idempotency.once(token_form.cleaned_data["form_token"]) as submission:
                     receipt = bids.withdraw_bid(request.user, process, supplier)
-                    submission.done(_bid_url(process, supplier))
+                    submission.done(reverse("procurement:my_bids"))
             except idempotency.AlreadySubmitted:
                 messages.info(request, _already_received())
                 return redirect(_bid_url(process, supplier))

@@ -117,6 +117,7 @@ def test_the_bidder_submits_through_the_pages_and_keeps_a_verifiable_receipt(ten
     receipt = _json_of_receipt(page)
     assert verify_receipt(receipt, signing.public_key_pem())
     assert receipt["content"]["total"] == "2100.00"
+    assert "S/2100,00" in _plain(page)  # the printable page reads in Spanish
     assert receipt["content"]["documents"][0]["confidential"] is True
     assert receipt["nonce"] in page and receipt["signature"] in page
     assert f'href="/recibos/{receipt["receipt_hash"]}/"' in page
@@ -399,3 +400,44 @@ def test_nobody_else_sees_a_bid_before_the_opening(tender):
     with clock.pinned(tender.during):
         page = _client(bidder_user).get(_bid_url(tender, bidder)).content.decode()
     assert MARKER in page
+
+
+def test_the_one_time_tokens_kept_in_the_database_do_not_name_the_bidder(tender):
+    """core.idempotency keeps each form token with a result URL: for a bid or a withdrawal
+    it must not be the bidder's page (?supplier=<id> names who bid, in any database dump)."""
+    from core.models import FormSubmission
+
+    supplier, user = tender.bidder()
+    client = _client(user)
+    with clock.pinned(tender.during):
+        _upload(client, tender, supplier)
+        data = {**_offer(tender, supplier), "password": TEST_PASSWORD, "form_token": "cd" * 16}
+        assert client.post(_bid_url(tender, supplier, "enviar/"), data).status_code == 200
+        withdrawn = client.post(
+            _bid_url(tender, supplier, "retirar/"),
+            {"supplier": supplier.pk, "form_token": "ef" * 16},
+        )
+        assert withdrawn.status_code == 200
+        # A second click still lands on the bidder's own page.
+        again = client.post(_bid_url(tender, supplier, "enviar/"), data)
+        assert again.status_code == 302 and f"supplier={supplier.pk}" in again["Location"]
+    kept = list(FormSubmission.objects.values_list("token", "result_url"))
+    assert {token for token, _url in kept} >= {"cd" * 16, "ef" * 16}
+    for _token, url in kept:
+        assert "supplier=" not in url and tender.process.identifier not in url
+
+
+def test_no_cookie_carries_a_sealed_documents_title(tender):
+    """The flash message after an upload travels in a signed (readable) cookie: it must not
+    repeat the title, which is sealed content until the opening."""
+    from django.contrib.messages.storage.cookie import CookieStorage
+    from django.test import RequestFactory
+
+    supplier, user = tender.bidder()
+    client = _client(user)
+    with clock.pinned(tender.during):
+        response = _upload(client, tender, supplier, title="Marcador Confidencial 7731")
+    assert response.status_code == 302
+    stored = CookieStorage(RequestFactory().get("/"))._decode(response.cookies["messages"].value)
+    assert stored and all("7731" not in str(message) for message in stored)
+    assert "7731" not in str(dict(client.session))

@@ -42,3 +42,48 @@ def test_concurrent_submissions_chain_without_forks():
     assert ReceiptLedgerEntry.objects.count() == len(receipts)
     report = verify_ledger()
     assert report.ok and report.checked == len(receipts)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_confirmations_open_once_with_one_act():
+    """Two confirmations of the same pending opening at the same moment (a double click, or
+    two members): the process lock lets one unseal and publish; the other is refused."""
+    from core import clock
+    from core.errors import DomainError
+    from procurement.models import BidOpening, CommitteeMember, ProcessDocument
+    from procurement.services import opening
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite serialises every writer anyway")
+    tender = called_tender(items=1)
+    for _ in range(2):
+        tender.submit(*reversed(tender.bidder()))
+    starter = tender.staff
+    second = CommitteeMember.objects.exclude(user=starter).get(process=tender.process).user
+    moment = opening.opening_day_stage(tender.process).opens_at
+    with clock.pinned(moment):
+        opening.start_opening(actor=starter, process=tender.process)
+    outcomes = []
+    start = threading.Barrier(2)
+
+    def confirm():
+        try:
+            start.wait(timeout=30)
+            with clock.pinned(moment):
+                opening.confirm_opening(actor=second, process=tender.process)
+            outcomes.append("opened")
+        except DomainError as error:
+            outcomes.append(error.code)
+        except Exception as error:  # noqa: BLE001 - reported below
+            outcomes.append(repr(error))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=confirm) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sorted(outcomes) == ["already_opened", "opened"], outcomes
+    assert BidOpening.objects.filter(status=BidOpening.Status.COMPLETED).count() == 1
+    assert ProcessDocument.objects.filter(kind=ProcessDocument.Kind.ACT).count() == 1

@@ -50,7 +50,9 @@ def members_of(tender):
 
 
 def after(tender, seconds=1):
-    return tender.deadline + timedelta(seconds=seconds)
+    """`seconds` into the day the calendar announces the opening (after the deadline)."""
+    day = opening.opening_day_stage(tender.process).opens_at
+    return max(tender.deadline, day) + timedelta(seconds=seconds)
 
 
 def open_bids(tender, *, observer="", at=None):
@@ -72,6 +74,23 @@ def test_the_opening_is_refused_one_second_before_the_deadline(tender):
     with clock.pinned(after(tender)):
         started = opening.start_opening(actor=first, process=tender.process)
     assert started.status == BidOpening.Status.PENDING
+
+
+def test_the_opening_waits_for_the_announced_opening_day(tender):
+    """Right after the deadline (the evening before the calendar's opening day) the bids
+    stay sealed: observers were told the opening day."""
+    supplier, user = tender.bidder()
+    tender.submit(user, supplier)
+    # The bid stage closes at 17:00 of its last day; the opening day is the next one.
+    type(tender.bids_stage).objects.filter(pk=tender.bids_stage.pk).update(closing_time="17:00")
+    tender.bids_stage.refresh_from_db()
+    first, _second = members_of(tender)
+    day = tender.process.stages.get(stage="apertura").opens_at
+    assert day > tender.deadline + timedelta(hours=6)
+    for moment in [tender.deadline + timedelta(seconds=1), day - timedelta(seconds=1)]:
+        with clock.pinned(moment), raises_domain("before_opening_day"):
+            opening.start_opening(actor=first, process=tender.process)
+    assert open_bids(tender, at=day).status == BidOpening.Status.COMPLETED
 
 
 def test_one_member_alone_cannot_open(tender):

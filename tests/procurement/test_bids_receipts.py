@@ -158,3 +158,19 @@ def test_the_readme_snippet_verifies_a_downloaded_receipt(two_receipts, tmp_path
     (tmp_path / "recibo.json").write_text(json.dumps(forged), encoding="utf-8")
     with pytest.raises(AssertionError, match="changed"):
         exec(compile(snippet, "README.md", "exec"), {})  # noqa: S102
+
+
+def test_the_receipt_page_answers_odd_hashes_with_404(client, two_receipts):
+    known = two_receipts[0].receipt_hash
+    assert client.get(f"/recibos/{known}/").status_code == 200
+    for odd in [
+        known.upper(),
+        known[:63],
+        known + "0",
+        "é" * 64,
+        "\uff10" * 64,  # fullwidth digits
+        known[:63] + "%0A",
+        "0" * 64,  # well formed, unknown
+        "%00" * 5,
+    ]:
+        assert client.get(f"/recibos/{odd}/").status_code == 404, odd

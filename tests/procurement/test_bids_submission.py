@@ -323,3 +323,34 @@ def test_bids_are_refused_before_the_stage_and_outside_a_called_process(tender):
     with clock.pinned(tender.during):
         refusal = bids.bid_refusal(tender.process, supplier)
     assert refusal is not None and refusal.code == "not_called"
+
+
+def test_staff_cannot_overwrite_a_suppliers_electronic_bid_with_a_paper_one(tender):
+    supplier, user = tender.bidder()
+    electronic = tender.submit(user, supplier)
+    with raises_domain("electronic_bid_exists"), clock.pinned(tender.during):
+        bids.record_paper_bid(
+            tender.staff, tender.process, supplier, prices=tender.prices(Decimal("1.00"))
+        )
+    bid = bids.own_bid(tender.process, supplier)
+    assert not bid.paper and bid.current_version.receipt_hash == electronic.receipt_hash
+    assert BidVersion.objects.count() == 1 and ReceiptLedgerEntry.objects.count() == 1
+    # A bid recorded on paper may be replaced on paper (a new envelope at the desk).
+    desk, _desk_user = tender.bidder()
+    with clock.pinned(tender.during):
+        bids.record_paper_bid(tender.staff, tender.process, desk, prices=tender.prices())
+        again = bids.record_paper_bid(
+            tender.staff, tender.process, desk, prices=tender.prices(Decimal("9.00"))
+        )
+    assert again.content["version"] == 2 and again.paper
+
+
+@pytest.mark.parametrize("written", ["1e3", "١٠٠", "1,000.00", "10.001", "-5", "0", "NaN", "1_000"])
+def test_the_service_refuses_prices_not_written_as_plain_digits(tender, written):
+    item = tender.process.items.order_by("pk").first()
+    prices = {**tender.prices(), item.pk: written}
+    with raises_domain("price_invalid", field="prices"):
+        bids.priced_items(tender.process, prices)
+    assert bids.priced_items(tender.process, {**prices, item.pk: " 1000.5 "}).lines[
+        0
+    ].unit_price == Decimal("1000.5")
