@@ -14,6 +14,7 @@ from django.db import connection
 
 from core import clock
 from core.models import AuditEntry
+from core.ruc import with_check_digit
 from notifications.models import Audience, Event
 from procurement.services import bids
 from tests.procurement.bidding import called_tender
@@ -23,9 +24,9 @@ PRICE = Decimal("98765.43")
 PRICE_TEXTS = ["98765.43", "98765,43", "9876543"]
 
 
-def _bid_with_marker():
+def _bid_with_marker(**supplier_fields):
     tender = called_tender()
-    supplier, user = tender.bidder()
+    supplier, user = tender.bidder(**supplier_fields)
     receipt = tender.submit(user, supplier, prices=tender.prices(PRICE), marker=MARKER)
     tender.submit(user, supplier, prices=tender.prices(PRICE), marker=MARKER)  # a replacement
     assert receipt.content["prices"][0]["unit_price"] == str(PRICE)  # the bidder sees it
@@ -127,3 +128,34 @@ def test_audit_and_event_payloads_of_bids_name_nobody():
         assert event.audience == Audience.BIDDER
         assert set(event.payload) == {"identifier", "receipt"}
         assert not [i for i in identities if i in f"{event.payload} {event.object_id}"]
+
+
+@pytest.mark.django_db
+def test_the_mail_outbox_and_the_public_exports_say_nothing_of_the_bid(client, mailoutbox):
+    """After a bid (and its replacement), dispatching every pending event sends no e-mail
+    naming the bidder, its prices or its documents, and the public CSV of processes and the
+    ledger pages name nobody either."""
+    from notifications.dispatch import dispatch_pending
+
+    # A RUC of its own: the factories' entity and supplier sequences can share one.
+    tender, supplier, user = _bid_with_marker(ruc=with_check_digit("2061234567"))
+    assert supplier.ruc != tender.process.entity.ruc
+    dispatch_pending()
+    needles = [MARKER, *PRICE_TEXTS, supplier.ruc, supplier.legal_name, user.email]
+    for message in mailoutbox:
+        text = f"{message.subject} {message.body} {message.to} " + " ".join(
+            str(body) for body, _type in getattr(message, "alternatives", [])
+        )
+        assert not [n for n in needles if n in text], message.subject
+    pages = [
+        "/procesos/?format=csv",
+        f"/procesos/{tender.process.identifier}/",
+        f"/procesos/{tender.process.identifier}/apertura/",
+        "/recibos/",
+    ]
+    for url in pages:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        body = b"".join(response) if response.streaming else response.content
+        text = body.decode()
+        assert not [n for n in needles if n in text], url
