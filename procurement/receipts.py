@@ -14,7 +14,8 @@ verifies it with the public key at /recibos/clave-publica.pem (`verify_receipt`)
 Every receipt is appended to the ledger (ReceiptLedgerEntry), chained:
 
     chain_hash = SHA-256( "|".join([previous_hash, receipt_hash, process identifier,
-                                    received_at ISO, str(position), kind]) )
+                                    received_at ISO, str(position), kind,
+                                    "paper" or "electronic"]) )
 
 with previous_hash of the first entry = 64 zeros. `verify_ledger()` walks it and reports the
 first bad entry (`manage.py verify_receipts`).
@@ -68,9 +69,18 @@ def sign(receipt_hash_hex: str) -> str:
 
 
 def chain_hash(
-    previous: str, receipt: str, identifier: str, received_at: str, position: int, kind: str
+    previous: str,
+    receipt: str,
+    identifier: str,
+    received_at: str,
+    position: int,
+    kind: str,
+    paper: bool,
 ) -> str:
-    text = "|".join([previous, receipt, identifier, received_at, str(position), kind])
+    """The entry's link in the chain: every column the public ledger shows is in it, so
+    none can be changed (not even the paper flag) without breaking the chain."""
+    channel = "paper" if paper else "electronic"
+    text = "|".join([previous, receipt, identifier, received_at, str(position), kind, channel])
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -139,7 +149,7 @@ def append_to_ledger(*, process, receipt: str, received_at: datetime, kind: str,
         signature=sign(receipt),
         previous_hash=previous,
         chain_hash=chain_hash(
-            previous, receipt, process.identifier, instant(received_at), position, kind
+            previous, receipt, process.identifier, instant(received_at), position, kind, paper
         ),
     )
 
@@ -169,14 +179,14 @@ def verify_ledger() -> LedgerReport:
         "process__identifier",
         "received_at",
         "kind",
+        "paper",
         "signature",
         "previous_hash",
         "chain_hash",
     )
     with transaction.atomic():
-        for position, receipt, identifier, received, kind, signature, prev, chain in rows.iterator(
-            chunk_size=2000
-        ):
+        for row in rows.iterator(chunk_size=2000):
+            position, receipt, identifier, received, kind, paper, signature, prev, chain = row
             if position != expected:
                 return LedgerReport(
                     checked, position, f"expected position {expected} (an entry is missing)"
@@ -185,7 +195,9 @@ def verify_ledger() -> LedgerReport:
                 return LedgerReport(
                     checked, position, "its previous hash is not the chain hash of the entry before"
                 )
-            if chain != chain_hash(prev, receipt, identifier, instant(received), position, kind):
+            if chain != chain_hash(
+                prev, receipt, identifier, instant(received), position, kind, paper
+            ):
                 return LedgerReport(
                     checked, position, "its chain hash does not match its content (altered)"
                 )

@@ -103,6 +103,11 @@ def test_verify_receipts_passes_on_an_intact_ledger(two_receipts, capsys):
             1,
             "chain hash",
         ),
+        (
+            "UPDATE procurement_receiptledgerentry SET paper = NOT paper WHERE position = 2",
+            2,
+            "chain hash",
+        ),
         ("DELETE FROM procurement_receiptledgerentry WHERE position = 1", 2, "missing"),
     ],
 )
@@ -127,6 +132,7 @@ def test_a_recomputed_chain_still_fails_on_the_signature(two_receipts):
         instant(entry.received_at),
         2,
         entry.kind,
+        entry.paper,
     )
     _tamper(
         "UPDATE procurement_receiptledgerentry SET receipt_hash = %s, chain_hash = %s "
