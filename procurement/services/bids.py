@@ -589,7 +589,13 @@ def upload_draft_document(
             code="too_many_documents",
         )
     document = _seal_upload(process, key, owner_tag, upload, title=title, confidential=confidential)
-    audit.record(None, "bid.draft_document_added", document, {"identifier": process.identifier})
+    try:
+        audit.record(None, "bid.draft_document_added", document, {"identifier": process.identifier})
+    except BaseException:
+        # The transaction rolls back: its ciphertext file goes too (what a crash leaves
+        # behind, document_store.prune_sealed_orphans removes).
+        _delete_files([document.file])
+        raise
     return document
 
 
