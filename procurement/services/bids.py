@@ -789,7 +789,9 @@ def _next_number(bid: Bid) -> int:
 
 def _set_member_tags(process, key: bytes, bid: Bid, suppliers: list) -> None:
     """One tag per supplier in the bid; the database refuses a supplier already in another
-    live bid of the process (alone or in a consortium)."""
+    live bid of the process (alone or in a consortium). A backstop only: bid_refusal already
+    requires each member's consent to this lead, and a supplier that consented cannot bid
+    alone, so `already_bidding` is reached only by a race the process lock does not cover."""
     tags = [sealing.tag(key, member.pk) for member in suppliers]
     taken = BidMemberTag.objects.filter(process=process, tag__in=tags).exclude(bid=bid)
     if taken.exists():
