@@ -367,14 +367,10 @@ def test_a_lead_cannot_probe_whether_a_supplier_has_bid(tender):
     idle, _idle_user = tender.bidder()
     prober, prober_user = tender.bidder()
     answers = {_refusal(tender, prober_user, prober, s) for s in (alone, partner, idle)}
-    assert answers == {
-        (
-            "consortium_not_confirmed",
-            "members",
-            "<RUC> has not confirmed that it takes part in your consortium: one of its users "
-            "confirms it on this process's bid page, naming your RUC.",
-        )
-    }
+    assert len(answers) == 1
+    code, field, message = answers.pop()
+    assert (code, field) == ("consortium_not_confirmed", "members")
+    assert message.startswith("<RUC> ")  # names the supplier named, and nothing else
 
 
 def test_consent_is_given_by_the_member_s_own_users_only(tender):
