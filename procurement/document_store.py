@@ -5,7 +5,8 @@ and a file's name says what its content must be. Files are written only after th
 has passed every check, into a temporary name and renamed into place, so a reader never sees
 half a file. If the publishing transaction rolls back afterwards, the file stays without a
 row: harmless (nothing links to it) and removed by `prune_orphans()` (`manage.py
-verify_documents --prune-orphans`).
+verify_documents --prune-orphans`). The ciphertext of sealed bid documents
+(`sealed/<process id>/<uuid>.bin`) is pruned the same way by `prune_sealed_orphans()`.
 
 Documents published before this layout keep the name their row stores
 (`procesos/<process id>/<hash prefix>-<name>`): rows are immutable (a database trigger
@@ -171,4 +172,39 @@ def prune_orphans(*, grace_seconds: int = 3600, dry_run: bool = False) -> list[s
         if not dry_run:
             storage.delete(name)
         removed.append(name)
+    return removed
+
+
+SEALED_PREFIX = "sealed"
+
+
+def prune_sealed_orphans(*, grace_seconds: int = 3600, dry_run: bool = False) -> list[str]:
+    """Remove ciphertext files under `sealed/` that no SealedDocument row refers to (left
+    when the transaction that wrote them rolled back: a late bid, an error after the file was
+    stored, a crash). Files younger than `grace_seconds` are spared: their transaction may
+    not have committed yet. Rows are looked up one process folder at a time."""
+    from .models import SealedDocument
+
+    storage = default_storage
+    if not storage.exists(SEALED_PREFIX):
+        return []
+    removed = []
+    folders, loose = storage.listdir(SEALED_PREFIX)
+    groups = [(None, [f"{SEALED_PREFIX}/{name}" for name in loose])]
+    groups += [(folder, list(_stored_names(f"{SEALED_PREFIX}/{folder}"))) for folder in folders]
+    for folder, names in groups:
+        referenced: set[str] = set()
+        if folder is not None and folder.isdigit():
+            referenced = set(
+                SealedDocument.objects.filter(process_id=int(folder)).values_list("file", flat=True)
+            )
+        for name in names:
+            if name in referenced:
+                continue
+            modified = storage.get_modified_time(name).timestamp()
+            if time.time() - modified < grace_seconds:
+                continue
+            if not dry_run:
+                storage.delete(name)
+            removed.append(name)
     return removed

@@ -726,6 +726,20 @@ class BidOfferForm(PricesMixin, IdempotentForm):
         ]
 
 
+class ConsortiumConsentForm(forms.Form):
+    """A member's confirmation that it takes part in the consortium led by the supplier with
+    this RUC (the service, give_consortium_consent, judges the rest)."""
+
+    lead = RucField(label=_("RUC of the consortium's lead"))
+    confirm = forms.BooleanField(
+        label=_("We take part in the consortium led by this supplier in this process."),
+        help_text=_(
+            "The lead can then name your company in its bid. While you are a member you "
+            "cannot bid on your own."
+        ),
+    )
+
+
 class BidDocumentForm(IdempotentForm):
     title = forms.CharField(label=_("Title"), max_length=200)
     file = forms.FileField(label=_("File"), error_messages={"empty": _("The file is empty.")})

@@ -40,6 +40,16 @@ urlpatterns = [
     path(
         "procesos/<identifier:identifier>/oferta/retirar/", bids.bid_withdraw, name="bid_withdraw"
     ),
+    path(
+        "procesos/<identifier:identifier>/oferta/consorcio/",
+        bids.bid_consent,
+        name="bid_consent",
+    ),
+    path(
+        "procesos/<identifier:identifier>/oferta/consorcio/retirar/",
+        bids.bid_consent_withdraw,
+        name="bid_consent_withdraw",
+    ),
     # The supplier's self-service pages live under /proveedores/mi-cuenta/ (suppliers.urls);
     # this one lists bids, which only procurement knows of.
     path("proveedores/mi-cuenta/ofertas/", bids.my_bids, name="my_bids"),

@@ -75,6 +75,22 @@ def _bid_in_force(world):
     return {}
 
 
+def _lead_to_consent_to(world):
+    from tests.factories import SupplierFactory
+
+    return {"lead": SupplierFactory().ruc}
+
+
+def _consent_given(world):
+    from procurement.services import bids
+    from tests.factories import SupplierFactory
+
+    bids.give_consortium_consent(
+        world.supplier_user, world.process, world.supplier, SupplierFactory()
+    )
+    return {}
+
+
 def _calendar_fields(world):
     from tests.factories import lp_calendar
 
@@ -329,6 +345,20 @@ def _endpoints(world):
             {"supplier": "id", "form_token": "text"},
             {"at": _bid_moment, "setup": _bid_in_force, "status": 200},
         ),
+        "bid_consent": (
+            "supplier",
+            f"/procesos/{process.identifier}/oferta/consorcio/",
+            {"confirm": "on"},
+            {"lead": "ruc", "supplier": "id"},
+            {"at": _bid_moment, "setup": _lead_to_consent_to},
+        ),
+        "bid_consent_withdraw": (
+            "supplier",
+            f"/procesos/{process.identifier}/oferta/consorcio/retirar/",
+            {},
+            {"supplier": "id"},
+            {"at": _bid_moment, "setup": _consent_given},
+        ),
         "process_bids": (
             "staff",
             f"/gestion/procesos/{process.pk}/ofertas/",
@@ -432,6 +462,8 @@ ENDPOINTS = [
     "bid_document_upload",
     "bid_document_discard",
     "bid_withdraw",
+    "bid_consent",
+    "bid_consent_withdraw",
     "process_bids",
     "register",
     "process_opening",

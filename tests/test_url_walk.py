@@ -243,6 +243,8 @@ SAMPLES = {
     "procurement:bid_document_upload": lambda w: {"identifier": w.process.identifier},
     "procurement:bid_document_discard": lambda w: {"identifier": w.process.identifier},
     "procurement:bid_withdraw": lambda w: {"identifier": w.process.identifier},
+    "procurement:bid_consent": lambda w: {"identifier": w.process.identifier},
+    "procurement:bid_consent_withdraw": lambda w: {"identifier": w.process.identifier},
     "procurement:my_bids": lambda w: {},
     "procurement:process_bids": lambda w: {"process_id": w.process.pk},
     "procurement:question_answer": lambda w: {"question_id": w.question.pk},

@@ -86,6 +86,31 @@ class BidMemberTag(models.Model):
         return self.tag
 
 
+class ConsortiumConsent(models.Model):
+    """A supplier's confirmation that it takes part in the consortium another supplier leads
+    in a process, given by its own users before the lead may name it. Holds only the blind
+    tags of the member and of the lead (procurement.sealing.tag) and when it was given: the
+    unique constraint means a supplier consents to one lead per process. Withdrawing the
+    consent deletes the row (the audit log keeps both actions, without identities)."""
+
+    process = models.ForeignKey(ProcurementProcess, models.PROTECT, related_name="+")
+    member_tag = models.CharField(_("member tag"), max_length=64)
+    lead_tag = models.CharField(_("lead tag"), max_length=64)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("consortium consent")
+        verbose_name_plural = _("consortium consents")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["process", "member_tag"], name="consortium_consent_once_per_process"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"consent {self.pk}"
+
+
 class BidVersion(models.Model):
     """One submission or withdrawal of a bid, as received: its instant, its receipt hash and
     its sealed canonical content (with the receipt's nonce). Immutable."""

@@ -10,6 +10,16 @@ the transaction; if it is after the bid deadline, everything rolls back, a WARNI
 version is stored with its receipt hash, appended to the public ledger, audited (no actor, no
 identity: identifier, receipt hash, kind) and announced to the bidder alone.
 
+Consortia need each member's own consent: a user of the member supplier confirms, on the
+process's bid page, that it takes part in the consortium a given lead leads
+(give_consortium_consent; stored as blind tags of member and lead, no identity). The lead's
+submission naming a member that has not consented to it is refused with
+consortium_not_confirmed, the same refusal whatever that member does in the process, so a
+lead cannot probe who has bid. A member that consented cannot bid alone, lead, or consent to
+another lead; it withdraws its consent (withdraw_consortium_consent) only while no bid in
+force includes it. The unique member tag per process (BidMemberTag) stays as the database's
+backstop.
+
 Nothing here decrypts a bid: only procurement/services/opening.py may (procurement.sealing).
 
 Public API (for the supplier and staff pages):
@@ -23,6 +33,9 @@ Public API (for the supplier and staff pages):
     receipt = withdraw_bid(user, process, supplier)
     receipt = record_paper_bid(staff_user, process, supplier, prices=..., uploads=[...])
     receipt.as_json()     # the full receipt, shown and offered for download once
+    give_consortium_consent(member_user, process, member, lead)
+    withdraw_consortium_consent(member_user, process, member)
+    consent_refusal(process, member, lead=None); own_consent(process, member) -> OwnConsent
     own_bid(process, supplier) -> Bid | None; bid_count(process); ledger_rows(process)
     envelope_documents(process, supplier); leads_bid(process, supplier, bid)
 """
@@ -58,6 +71,7 @@ from ..models import (
     Bid,
     BidMemberTag,
     BidVersion,
+    ConsortiumConsent,
     Participant,
     ProcessStatus,
     ProcurementProcess,
@@ -159,6 +173,56 @@ def _consortium_refusal(supplier, members: Sequence[Member]) -> DomainError | No
     return None
 
 
+def _consent_of(process: ProcurementProcess, supplier) -> ConsortiumConsent | None:
+    """The supplier's own consent to take part in another supplier's consortium, if any."""
+    key = sealing.existing_process_key(process)
+    if key is None:
+        return None
+    return ConsortiumConsent.objects.filter(
+        process=process, member_tag=sealing.tag(key, supplier.pk)
+    ).first()
+
+
+def _consented_elsewhere() -> DomainError:
+    return DomainError(
+        _(
+            "Your company confirmed that it takes part in a consortium led by another supplier "
+            "in this process: it cannot bid on its own or lead a consortium. Withdraw that "
+            "confirmation first."
+        ),
+        code="consented_member",
+    )
+
+
+def _unconfirmed_member_refusal(
+    process: ProcurementProcess, supplier, members: Sequence[Member]
+) -> DomainError | None:
+    """Every member other than the lead must have confirmed, itself, that it takes part in
+    this lead's consortium. The refusal is the same whatever else the member does in the
+    process (bids alone, in another consortium, or not at all): the lead learns nothing."""
+    key = sealing.existing_process_key(process)
+    lead_tag = sealing.tag(key, supplier.pk) if key else None
+    for member, _share, is_lead in members:
+        if is_lead:
+            continue
+        confirmed = key is not None and (
+            ConsortiumConsent.objects.filter(
+                process=process, member_tag=sealing.tag(key, member.pk), lead_tag=lead_tag
+            ).exists()
+        )
+        if not confirmed:
+            return DomainError(
+                _(
+                    "%(ruc)s has not confirmed that it takes part in your consortium: one of "
+                    "its users confirms it on this process's bid page, naming your RUC."
+                )
+                % {"ruc": member.ruc},
+                field="members",
+                code="consortium_not_confirmed",
+            )
+    return None
+
+
 def _participants(supplier, members: Sequence[Member] | None) -> list:
     return [member for member, _share, _lead in members] if members else [supplier]
 
@@ -168,17 +232,25 @@ def bid_refusal(
 ) -> DomainError | None:
     """Why `supplier` (alone, or leading `members`) cannot bid in `process` now, or None: the
     process is called and the database clock is within its bids stage; the supplier is a
-    registered participant; every member may act in processes (registry in force, ownership
-    settled); in an SME-only process every member is a micro or small enterprise (Law 28015
-    art. 21); a consortium's shares add up to 100% with one lead. Pages ask the same."""
+    registered participant and has not consented to take part in another supplier's
+    consortium; every member may act in processes (registry in force, ownership settled); in
+    an SME-only process every member is a micro or small enterprise (Law 28015 art. 21); a
+    consortium's shares add up to 100% with one lead, and every other member has confirmed,
+    itself, that it takes part in this lead's consortium (give_consortium_consent). Nothing
+    here depends on other bids: a lead cannot learn from a refusal whether a supplier it
+    names has bid. Pages ask the same."""
     now = clock.now()
     refusal = _window_refusal(process, now)
     if refusal is not None:
         return refusal
     if not Participant.objects.filter(process=process, supplier=supplier).exists():
         return DomainError(_("Register as participant first."), code="not_participant")
+    if _consent_of(process, supplier) is not None:
+        return _consented_elsewhere()
     if members:
         refusal = _consortium_refusal(supplier, members)
+        if refusal is None:
+            refusal = _unconfirmed_member_refusal(process, supplier, members)
         if refusal is not None:
             return refusal
     day = timezone.localdate(now)
@@ -208,6 +280,146 @@ def bid_refusal(
 
 def _withdrawal_refusal(process: ProcurementProcess) -> DomainError | None:
     return _window_refusal(process, clock.now())
+
+
+# --- consortium consent --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OwnConsent:
+    """What a member's own users see of its consent: when, to which lead (None when the lead
+    cannot be named: it is matched among the process's participants only) and whether the
+    lead's bid in force includes the member."""
+
+    created_at: object
+    lead: object
+    included: bool
+
+
+def consent_refusal(process: ProcurementProcess, member, lead=None) -> DomainError | None:
+    """Why `member` cannot confirm now that it takes part in `lead`'s consortium, or None:
+    only inside the bids stage; not to itself; not when it already confirmed (one lead per
+    process) or has its own bid in force (alone or leading): all its own state."""
+    refusal = _window_refusal(process, clock.now())
+    if refusal is not None:
+        return refusal
+    if lead is not None and lead.pk == member.pk:
+        return DomainError(
+            _("Name the RUC of the consortium's lead, not your own."),
+            field="lead",
+            code="consent_self",
+        )
+    if _consent_of(process, member) is not None:
+        return DomainError(
+            _(
+                "Your company already confirmed that it takes part in a consortium in this "
+                "process; withdraw that confirmation first to join another one."
+            ),
+            code="already_consented",
+        )
+    key = sealing.existing_process_key(process)
+    own = key and BidMemberTag.objects.filter(process=process, tag=sealing.tag(key, member.pk))
+    if own and own.exists():
+        return DomainError(
+            _(
+                "Your company has its own bid in force in this process: withdraw it first to "
+                "take part in another supplier's consortium."
+            ),
+            code="own_bid_in_force",
+        )
+    return None
+
+
+@transaction.atomic
+def give_consortium_consent(actor, process: ProcurementProcess, member, lead) -> ConsortiumConsent:
+    """A user of `member` confirms that it takes part in the consortium `lead` leads in this
+    process: the lead may then name it in its bid. Stored as blind tags only; the audit entry
+    names neither supplier nor user. A member that consented cannot bid alone or lead."""
+    require_supplier_user(actor, member)
+    process = _locked_process(process)
+    refusal = consent_refusal(process, member, lead)
+    if refusal is not None:
+        raise refusal
+    key = sealing.process_key(process)
+    try:
+        with transaction.atomic():
+            consent = ConsortiumConsent.objects.create(
+                process=process,
+                member_tag=sealing.tag(key, member.pk),
+                lead_tag=sealing.tag(key, lead.pk),
+            )
+    except IntegrityError:
+        raise DomainError(
+            _("Your company already confirmed that it takes part in a consortium."),
+            code="already_consented",
+        ) from None
+    audit.record(None, "bid.consortium_consent_given", consent, {"identifier": process.identifier})
+    return consent
+
+
+@transaction.atomic
+def withdraw_consortium_consent(actor, process: ProcurementProcess, member) -> None:
+    """Withdraw the member's consent, inside the bids stage and only while no bid in force
+    includes it (the lead replaces its bid without the member, or withdraws it, first): a
+    bid in force never names a member that no longer consents."""
+    require_supplier_user(actor, member)
+    process = _locked_process(process)
+    refusal = _window_refusal(process, clock.now())
+    if refusal is not None:
+        raise refusal
+    key = sealing.existing_process_key(process)
+    consent = None
+    if key is not None:
+        member_tag = sealing.tag(key, member.pk)
+        consent = (
+            ConsortiumConsent.objects.select_for_update()
+            .filter(process=process, member_tag=member_tag)
+            .first()
+        )
+    if consent is None:
+        raise DomainError(
+            _("Your company has not confirmed taking part in a consortium here."),
+            code="no_consent",
+        )
+    if BidMemberTag.objects.filter(process=process, tag=member_tag).exists():
+        raise DomainError(
+            _(
+                "The consortium's bid in force includes your company: its lead must replace "
+                "the bid without your company, or withdraw it, before you withdraw your "
+                "confirmation."
+            ),
+            code="consent_in_use",
+        )
+    pk = consent.pk
+    consent.delete()
+    audit.record(
+        None,
+        "bid.consortium_consent_withdrawn",
+        ("procurement.consortiumconsent", pk),
+        {"identifier": process.identifier},
+    )
+
+
+def own_consent(process: ProcurementProcess, member) -> OwnConsent | None:
+    """The member's own consent, for its users' page: the lead is found among the process's
+    registered participants by its blind tag (a lead must register to bid). Callers check
+    the user acts for the member."""
+    key = sealing.existing_process_key(process)
+    if key is None:
+        return None
+    member_tag = sealing.tag(key, member.pk)
+    consent = ConsortiumConsent.objects.filter(process=process, member_tag=member_tag).first()
+    if consent is None:
+        return None
+    lead = None
+    for participant in Participant.objects.filter(process=process).select_related("supplier"):
+        if sealing.tag(key, participant.supplier_id) == consent.lead_tag:
+            lead = participant.supplier
+            break
+    included = BidMemberTag.objects.filter(
+        process=process, tag=member_tag, bid__bidder_tag=consent.lead_tag
+    ).exists()
+    return OwnConsent(consent.created_at, lead, included)
 
 
 # --- prices --------------------------------------------------------------------------------
@@ -386,7 +598,13 @@ def upload_draft_document(
             code="too_many_documents",
         )
     document = _seal_upload(process, key, owner_tag, upload, title=title, confidential=confidential)
-    audit.record(None, "bid.draft_document_added", document, {"identifier": process.identifier})
+    try:
+        audit.record(None, "bid.draft_document_added", document, {"identifier": process.identifier})
+    except BaseException:
+        # The transaction rolls back: its ciphertext file goes too (what a crash leaves
+        # behind, document_store.prune_sealed_orphans removes).
+        _delete_files([document.file])
+        raise
     return document
 
 
@@ -580,7 +798,9 @@ def _next_number(bid: Bid) -> int:
 
 def _set_member_tags(process, key: bytes, bid: Bid, suppliers: list) -> None:
     """One tag per supplier in the bid; the database refuses a supplier already in another
-    live bid of the process (alone or in a consortium)."""
+    live bid of the process (alone or in a consortium). A backstop only: bid_refusal already
+    requires each member's consent to this lead, and a supplier that consented cannot bid
+    alone, so `already_bidding` is reached only by a race the process lock does not cover."""
     tags = [sealing.tag(key, member.pk) for member in suppliers]
     taken = BidMemberTag.objects.filter(process=process, tag__in=tags).exclude(bid=bid)
     if taken.exists():

@@ -28,7 +28,7 @@ from core import idempotency
 from core.errors import DomainError
 from suppliers.models import Supplier
 
-from ..forms import BidDocumentForm, BidOfferForm, PaperBidForm
+from ..forms import BidDocumentForm, BidOfferForm, ConsortiumConsentForm, PaperBidForm
 from ..models import Participant, ProcessStatus, ProcurementProcess
 from ..services import bids
 from .staff import managed_or_403
@@ -74,6 +74,7 @@ def bid_summary(process, supplier) -> dict:
         "leads": bids.leads_bid(process, supplier, bid),
         "versions": list(bid.versions.order_by("number")) if bid else [],
         "refusal": bids.bid_refusal(process, supplier),
+        "consent": bids.own_consent(process, supplier),
     }
 
 
@@ -92,14 +93,28 @@ def _offer_form(process, supplier, data=None, envelope=None) -> BidOfferForm:
     return BidOfferForm(data, process=process, documents=_document_choices(envelope))
 
 
-def _bid_page(request, process, supplier, *, offer_form=None, upload_form=None, status=200):
+def _bid_page(
+    request,
+    process,
+    supplier,
+    *,
+    offer_form=None,
+    upload_form=None,
+    consent_form=None,
+    consent_error=None,
+    status=200,
+):
     envelope = bids.envelope_documents(process, supplier)
+    summary = bid_summary(process, supplier)
     context = {
         "process": process,
-        **bid_summary(process, supplier),
+        **summary,
         "envelope": envelope,
         "offer_form": offer_form or _offer_form(process, supplier, envelope=envelope),
         "upload_form": upload_form or BidDocumentForm(),
+        "consent_form": consent_form or ConsortiumConsentForm(),
+        "consent_refusal": bids.consent_refusal(process, supplier),
+        "consent_error": consent_error,
     }
     return render(request, "procurement/bid.html", context, status=status)
 
@@ -295,6 +310,49 @@ def bid_withdraw(request, identifier):
     context = {"process": process, **summary, "error": error, "reauth_form": reauth_form}
     status = 400 if request.method == "POST" else 200
     return render(request, "procurement/bid_withdraw.html", context, status=status)
+
+
+@never_cache
+@login_required
+@require_POST
+def bid_consent(request, identifier):
+    """A member of a consortium confirms that it takes part in the one led by the supplier
+    whose RUC it gives (only then may the lead name it in its bid)."""
+    process = _public_process(identifier)
+    supplier = _acting_supplier(request)
+    form = ConsortiumConsentForm(request.POST)
+    if form.is_valid():
+        lead = form.cleaned_data["lead"]
+        try:
+            bids.give_consortium_consent(request.user, process, supplier, lead)
+        except DomainError as error:
+            error.add_to(form)
+        else:
+            messages.success(
+                request,
+                _(
+                    "Confirmed: your company takes part in the consortium led by %(name)s "
+                    "(RUC %(ruc)s). The lead can now name it in its bid."
+                )
+                % {"name": lead.legal_name, "ruc": lead.ruc},
+            )
+            return redirect(_bid_url(process, supplier) + "#consortium")
+    return _bid_page(request, process, supplier, consent_form=form, status=400)
+
+
+@never_cache
+@login_required
+@require_POST
+def bid_consent_withdraw(request, identifier):
+    """The member withdraws its confirmation (refused while a bid in force includes it)."""
+    process = _public_process(identifier)
+    supplier = _acting_supplier(request)
+    try:
+        bids.withdraw_consortium_consent(request.user, process, supplier)
+    except DomainError as error:
+        return _bid_page(request, process, supplier, consent_error=error.message, status=400)
+    messages.success(request, _("Your confirmation as a consortium member was withdrawn."))
+    return redirect(_bid_url(process, supplier) + "#consortium")
 
 
 @never_cache

@@ -74,6 +74,14 @@ class Tender:
             participation.register_participant(user, self.process, supplier)
         return supplier, user
 
+    def consent(self, member, lead, user=None):
+        """A user of `member` confirms it takes part in `lead`'s consortium (inside the bid
+        stage); returns that user."""
+        user = user or user_of(member)
+        with clock.pinned(self.during):
+            bids.give_consortium_consent(user, self.process, member, lead)
+        return user
+
     def prices(self, unit=Decimal("10.00")) -> dict:
         return {item.pk: unit for item in self.process.items.all()}
 

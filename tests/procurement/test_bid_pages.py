@@ -230,6 +230,13 @@ def test_consortium_shares_must_add_to_100_and_members_must_exist(tender):
             assert response.status_code == 400, case
         good = {"lead_share": "60", "member_ruc_1": partner.ruc, "member_share_1": "40"}
         response = client.post(_bid_url(tender, supplier), {**base, **good})
+        assert response.status_code == 400  # the partner has not confirmed yet
+        assert "consortium_not_confirmed" in response.content.decode() or (
+            partner.ruc in response.content.decode()
+        )
+    tender.consent(partner, supplier)
+    with clock.pinned(tender.during):
+        response = client.post(_bid_url(tender, supplier), {**base, **good})
         assert response.status_code == 200
         assert partner.legal_name in response.content.decode()
 
@@ -441,3 +448,70 @@ def test_no_cookie_carries_a_sealed_documents_title(tender):
     stored = CookieStorage(RequestFactory().get("/"))._decode(response.cookies["messages"].value)
     assert stored and all("7731" not in str(message) for message in stored)
     assert "7731" not in str(dict(client.session))
+
+
+def _consortium_offer(tender, lead, member):
+    return _offer(tender, lead, lead_share="70", member_ruc_1=member.ruc, member_share_1="30")
+
+
+def test_the_consortium_refusal_is_the_same_whether_the_member_bids_or_not(tender):
+    """The probe: a participant names a supplier that bids alone, then one that does not
+    bid at all: the two answers are identical but for the RUC (and the form token)."""
+    alone, alone_user = tender.bidder()
+    tender.submit(alone_user, alone)
+    idle, _idle_user = tender.bidder()
+    prober, prober_user = tender.bidder()
+    client = _client(prober_user)
+    pages = []
+    with clock.pinned(tender.during):
+        _upload(client, tender, prober)
+        client.get(_bid_url(tender, prober))  # shows (and spends) the upload's message
+        for member in (alone, idle):
+            data = _consortium_offer(tender, prober, member)
+            response = client.post(_bid_url(tender, prober), data)
+            assert response.status_code == 400
+            html = response.content.decode().replace(member.ruc, "<RUC>")
+            html = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", html)
+            pages.append(re.sub(r'name="form_token" value="[^"]+"', "", html))
+    assert pages[0] == pages[1]
+    assert "<RUC> has not confirmed that it takes part in your consortium" in pages[0] or (
+        "&lt;RUC&gt; no ha confirmado" in pages[0] or "<RUC> no ha confirmado" in pages[0]
+    )
+
+
+def test_consent_through_the_page_then_the_consortium_bid(tender):
+    lead, lead_user = tender.bidder()
+    member, member_user = tender.bidder()
+    stranger = user_of(SupplierFactory())
+    consent_url = _bid_url(tender, member, "consorcio/")
+    with clock.pinned(tender.during):
+        # Another supplier's user cannot consent on the member's behalf.
+        response = _client(stranger).post(
+            consent_url, {"supplier": member.pk, "lead": lead.ruc, "confirm": "on"}
+        )
+        assert response.status_code == 403
+        assert bids.own_consent(tender.process, member) is None
+        client = _client(member_user)
+        page = client.get(_bid_url(tender, member)).content.decode()
+        assert 'id="consortium"' in page and 'name="lead"' in page
+        response = client.post(consent_url, {"supplier": member.pk, "lead": lead.ruc})
+        assert response.status_code == 400  # the confirmation box is required
+        response = client.post(
+            consent_url, {"supplier": member.pk, "lead": lead.ruc, "confirm": "on"}
+        )
+        assert response.status_code == 302
+        page = client.get(_bid_url(tender, member)).content.decode()
+        assert lead.ruc in page and lead.legal_name in page
+        assert 'name="lead"' not in page
+    receipt = tender.submit(
+        lead_user, lead, members=[(lead, Decimal(70), True), (member, Decimal(30), False)]
+    )
+    assert [m["ruc"] for m in receipt.content["members"]] == [lead.ruc, member.ruc]
+    with clock.pinned(tender.during):
+        page = client.get(_bid_url(tender, member)).content.decode()
+        assert "consented_member" in page  # it cannot bid alone: told on its own page
+        response = client.post(
+            _bid_url(tender, member, "consorcio/retirar/"), {"supplier": member.pk}
+        )
+        assert response.status_code == 400
+    assert bids.own_consent(tender.process, member).included

@@ -167,6 +167,7 @@ def test_no_bids_no_opening_and_the_process_page_says_so(tender):
 def test_the_act_reveals_what_was_submitted(tender):
     lead, lead_user = tender.bidder()
     partner = SupplierFactory()
+    tender.consent(partner, lead)
     members = [(lead, Decimal("60"), True), (partner, Decimal("40"), False)]
     tender.submit(lead_user, lead, members=members, prices=tender.prices(Decimal("12.34")))
     alone, alone_user = tender.bidder()

@@ -9,7 +9,16 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 
 from core import clock
-from procurement.models import Bid, BidMemberTag, BidVersion, ReceiptLedgerEntry, SealedDocument
+from core.errors import DomainError
+from core.models import AuditEntry
+from procurement.models import (
+    Bid,
+    BidMemberTag,
+    BidVersion,
+    ConsortiumConsent,
+    ReceiptLedgerEntry,
+    SealedDocument,
+)
 from procurement.receipts import instant, verify_ledger
 from procurement.services import bids
 from tests.domain import raises_domain
@@ -185,6 +194,9 @@ def test_consortium_shares_and_lead(tender):
         with raises_domain(code, field="members"):
             tender.submit(user, lead, members=members)
     lead, user, partner, members = _consortium(tender, share_a="60.5", share_b="39.5")
+    with raises_domain("consortium_not_confirmed", field="members"):
+        tender.submit(user, lead, members=members)
+    tender.consent(partner, lead)
     receipt = tender.submit(user, lead, members=members)
     assert [(m["ruc"], m["share"], m["lead"]) for m in receipt.content["members"]] == [
         (lead.ruc, "60.50", True),
@@ -197,11 +209,13 @@ def test_consortium_shares_and_lead(tender):
 def test_consortium_members_must_be_allowed_to_act(tender):
     lead, user = tender.bidder()
     expired = SupplierFactory(registry_valid_until=tender.bids_stage.start - timedelta(days=1))
+    tender.consent(expired, lead)
     with raises_domain("registry_not_in_force", field="members"):
         tender.submit(
             user, lead, members=[(lead, Decimal(50), True), (expired, Decimal(50), False)]
         )
     provisional = SupplierFactory(ownership_provisional=True)
+    tender.consent(provisional, lead)
     with raises_domain("ownership_under_review", field="members"):
         tender.submit(
             user, lead, members=[(lead, Decimal(50), True), (provisional, Decimal(50), False)]
@@ -212,10 +226,13 @@ def test_a_supplier_cannot_bid_alone_and_in_a_consortium(tender):
     alone, alone_user = tender.bidder()
     tender.submit(alone_user, alone)
     lead, lead_user = tender.bidder()
-    with raises_domain("already_bidding", field="members"):
+    with raises_domain("consortium_not_confirmed", field="members"):
         tender.submit(
             lead_user, lead, members=[(lead, Decimal(70), True), (alone, Decimal(30), False)]
         )
+    # A supplier with its own bid in force cannot consent to another lead (its own state).
+    with raises_domain("own_bid_in_force"):
+        tender.consent(alone, lead, user=alone_user)
     # The database holds the rule too, whatever the service does.
     other_bid = Bid.objects.create(process=tender.process, bidder_tag="f" * 64)
     alone_tag = BidMemberTag.objects.get(bid=bids.own_bid(tender.process, alone)).tag
@@ -233,12 +250,14 @@ def test_sme_only_refuses_a_non_sme_alone_or_in_a_consortium():
     small, small_user = tender.bidder(size_class="small")
     large = SupplierFactory(size_class="")
     classify(large, "medium", tender.during.year - 1)
+    tender.consent(large, small)
     with raises_domain("sme_only", field="members"):
         tender.submit(
             small_user, small, members=[(small, Decimal(50), True), (large, Decimal(50), False)]
         )
     micro = SupplierFactory(size_class="")
     classify(micro, "micro", tender.during.year - 2)
+    tender.consent(micro, small)
     receipt = tender.submit(
         small_user, small, members=[(small, Decimal(50), True), (micro, Decimal(50), False)]
     )
@@ -354,3 +373,78 @@ def test_the_service_refuses_prices_not_written_as_plain_digits(tender, written)
     assert bids.priced_items(tender.process, {**prices, item.pk: " 1000.5 "}).lines[
         0
     ].unit_price == Decimal("1000.5")
+
+
+def _refusal(tender, user, lead, member):
+    with clock.pinned(tender.during):
+        try:
+            tender.submit(
+                user, lead, members=[(lead, Decimal(70), True), (member, Decimal(30), False)]
+            )
+        except DomainError as error:
+            return (error.code, error.field, error.message.replace(member.ruc, "<RUC>"))
+    raise AssertionError("the consortium bid was accepted")
+
+
+def test_a_lead_cannot_probe_whether_a_supplier_has_bid(tender):
+    """Naming a supplier that bids alone, one that is in another consortium and one that
+    does not bid at all gets exactly the same refusal: the lead learns nothing."""
+    alone, alone_user = tender.bidder()
+    tender.submit(alone_user, alone)
+    other_lead, other_user = tender.bidder()
+    partner = SupplierFactory()
+    tender.consent(partner, other_lead)
+    tender.submit(other_user, other_lead, members=[(other_lead, 50, True), (partner, 50, False)])
+    idle, _idle_user = tender.bidder()
+    prober, prober_user = tender.bidder()
+    answers = {_refusal(tender, prober_user, prober, s) for s in (alone, partner, idle)}
+    assert len(answers) == 1
+    code, field, message = answers.pop()
+    assert (code, field) == ("consortium_not_confirmed", "members")
+    assert message.startswith("<RUC> ")  # names the supplier named, and nothing else
+
+
+def test_consent_is_given_by_the_member_s_own_users_only(tender):
+    lead, _lead_user = tender.bidder()
+    member = SupplierFactory()
+    stranger = user_of(SupplierFactory())
+    with clock.pinned(tender.during), pytest.raises(PermissionDenied):
+        bids.give_consortium_consent(stranger, tender.process, member, lead)
+    with clock.pinned(tender.during), pytest.raises(PermissionDenied):
+        bids.give_consortium_consent(_lead_user, tender.process, member, lead)
+    assert not ConsortiumConsent.objects.exists()
+
+
+def test_a_member_that_consented_cannot_bid_alone_nor_join_another(tender):
+    lead, lead_user = tender.bidder()
+    member, member_user = tender.bidder()
+    tender.consent(member, lead, user=member_user)
+    consent = ConsortiumConsent.objects.get()
+    assert member.ruc not in repr(vars(consent)) and str(member.pk) not in consent.member_tag
+    with raises_domain("consented_member"):
+        tender.submit(member_user, member)
+    other, _other_user = tender.bidder()
+    with raises_domain("already_consented"):
+        tender.consent(member, other, user=member_user)
+    with raises_domain("consent_self", field="lead"), clock.pinned(tender.during):
+        bids.give_consortium_consent(lead_user, tender.process, lead, lead)
+    # Included in the lead's bid in force: the consent cannot be withdrawn.
+    tender.submit(lead_user, lead, members=[(lead, 60, True), (member, 40, False)])
+    assert bids.own_consent(tender.process, member).included
+    assert bids.own_consent(tender.process, member).lead == lead
+    with raises_domain("consent_in_use"), clock.pinned(tender.during):
+        bids.withdraw_consortium_consent(member_user, tender.process, member)
+    # The lead replaces its bid alone: the member may withdraw, then bid on its own.
+    tender.submit(lead_user, lead)
+    with clock.pinned(tender.during):
+        bids.withdraw_consortium_consent(member_user, tender.process, member)
+    assert not ConsortiumConsent.objects.exists()
+    assert tender.submit(member_user, member).content["lead"]["ruc"] == member.ruc
+    # Naming it again is refused: it no longer consents.
+    with raises_domain("consortium_not_confirmed", field="members"):
+        tender.submit(lead_user, lead, members=[(lead, 60, True), (member, 40, False)])
+    entries = AuditEntry.objects.filter(action__startswith="bid.consortium").order_by("sequence")
+    assert [(e.action, e.actor_id, e.data) for e in entries] == [
+        ("bid.consortium_consent_given", None, {"identifier": tender.process.identifier}),
+        ("bid.consortium_consent_withdrawn", None, {"identifier": tender.process.identifier}),
+    ]

@@ -8,14 +8,15 @@ from procurement import document_store
 class Command(BaseCommand):
     help = (
         "Checks every stored document file against its SHA-256; exits non-zero naming the "
-        "first mismatch. --prune-orphans also removes stored files no document refers to."
+        "first mismatch. --prune-orphans also removes stored files no document refers to, "
+        "and sealed bid files (ciphertext) no sealed document refers to."
     )
 
     def add_arguments(self, parser):
         parser.add_argument(
             "--prune-orphans",
             action="store_true",
-            help="Remove content-addressed files that no document refers to.",
+            help="Remove content-addressed files and sealed bid files that no row refers to.",
         )
         parser.add_argument(
             "--grace-minutes",
@@ -35,6 +36,14 @@ class Command(BaseCommand):
             for name in removed:
                 self.stdout.write(f"{'would remove' if dry_run else 'removed'} {name}")
             self.stdout.write(f"{len(removed)} orphan file(s) {'found' if dry_run else 'removed'}.")
+            sealed = document_store.prune_sealed_orphans(
+                grace_seconds=max(grace_minutes, 0) * 60, dry_run=dry_run
+            )
+            for name in sealed:
+                self.stdout.write(f"{'would remove' if dry_run else 'removed'} {name}")
+            self.stdout.write(
+                f"{len(sealed)} orphan sealed bid file(s) {'found' if dry_run else 'removed'}."
+            )
         problems = []
         checked = 0
         for result in document_store.verify_all():
