@@ -441,6 +441,12 @@ def run():
         except (SystemExit, CommandError) as failure:
             yield (f"manage.py {name}", f"FAILED ({failure})")
     yield ("one password hash (settings' hasher, s)", f"{_hash_seconds():.3f}")
+    if os.environ.get("BENCH_BID_PROFILE"):  # a file: cProfile of in-process submissions
+        import cProfile
+
+        profile = cProfile.Profile()
+        profile.runcall(_lock_hold, *bidders[0])
+        profile.dump_stats(os.environ["BENCH_BID_PROFILE"])
     hold = _lock_hold(*bidders[0])
     yield ("submit_bid in-process, one at a time (s)", f"{hold['total']:.4f}")
     yield ("  ledger lock held per submission (s)", f"{hold['hold']:.4f}")
