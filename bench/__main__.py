@@ -1,12 +1,15 @@
 """Benchmarks, printed as figures: `make bench` (PostgreSQL from DATABASE_URL).
 
-Each benchmark runs against a scratch database it creates and drops, so nothing of yours is
+`python -m bench` runs them all; `python -m bench seed` or `python -m bench bids` one of them
+(bench/bids.py: concurrent bidders through the real pages). Each run uses a scratch database
+it creates and drops, and a temporary VAR_DIR (keys, media, anchors), so nothing of yours is
 touched. Figures are wall-clock seconds on this machine; compare runs on the same machine.
 """
 
 import io
 import os
 import sys
+import tempfile
 import time
 
 import django
@@ -14,10 +17,17 @@ import psycopg
 from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-BENCH_DB = "portal_bench"
+BENCH_DB = os.environ.get("BENCH_DB", "portal_bench")
+BENCHMARKS = ("seed", "bids")
 
 
 def main() -> None:
+    chosen = sys.argv[1:] or list(BENCHMARKS)
+    unknown = set(chosen) - set(BENCHMARKS)
+    if unknown:
+        sys.exit(f"unknown benchmark(s): {', '.join(sorted(unknown))}; choose from {BENCHMARKS}")
+    scratch = tempfile.TemporaryDirectory(prefix="portal-bench-")
+    os.environ["VAR_DIR"] = scratch.name
     base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal")
     admin_url = base.rsplit("/", 1)[0] + "/postgres"
     with psycopg.connect(admin_url, autocommit=True) as conn:
@@ -26,7 +36,6 @@ def main() -> None:
     os.environ["DATABASE_URL"] = base.rsplit("/", 1)[0] + f"/{BENCH_DB}"
     django.setup()
     from django.core.management import call_command
-    from django.test import Client
 
     try:
         figures = []
@@ -39,51 +48,65 @@ def main() -> None:
 
         timed("migrate (empty database)", lambda: call_command("migrate", verbosity=0))
         timed("load_reference_data", lambda: call_command("load_reference_data", verbosity=0))
-        processes = int(os.environ.get("BENCH_PROCESSES", "100000"))
-        seeded = io.StringIO()
-        timed(
-            f"seed_demo --processes {processes}",
-            lambda: call_command(
-                "seed_demo", processes=processes, seed=1, verbosity=0, stdout=seeded
-            ),
-        )
-        from procurement.models import ProcurementProcess
-
-        created = ProcurementProcess.objects.count()
-        assert created == processes, f"seed_demo created {created} processes, not {processes}"
-        figures.append(
-            (
-                f"  seeding per 1,000 processes ({created} created)",
-                figures[-1][1] / max(created, 1) * 1000,
-            )
-        )
-        settings.ALLOWED_HOSTS = ["*"]
-        client = Client()
-        for url in [
-            "/",
-            "/procesos/",
-            "/procesos/?q=papel&status=convocado",
-            "/planes/",
-            "/entidades/",
-            "/proveedores/",
-            "/proveedores/?sme=true&department=15",
-        ]:
-            client.get(url)  # warm up
-            started = time.perf_counter()
-            for _ in range(20):
-                response = client.get(url)
-                assert response.status_code == 200, url
-            figures.append((f"GET {url} (mean of 20)", (time.perf_counter() - started) / 20))
+        if "seed" in chosen:
+            seed_figures(figures, timed)
         print(f"{'benchmark':<52} seconds")
         for label, seconds in figures:
             print(f"{label:<52} {seconds:8.3f}")
-        print(seeded.getvalue().splitlines()[0])  # what seed_demo created
+        if "bids" in chosen:
+            from bench import bids
+
+            print(f"\n{'bids: the last minute before a deadline':<52} figure")
+            for label, figure in bids.run():
+                print(f"{label:<52} {figure}")
     finally:
         from django.db import connections
 
         connections.close_all()
         with psycopg.connect(admin_url, autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
+        scratch.cleanup()
+
+
+def seed_figures(figures, timed) -> None:
+    """seed_demo at BENCH_PROCESSES processes, then the main public pages."""
+    from django.core.management import call_command
+    from django.test import Client
+
+    processes = int(os.environ.get("BENCH_PROCESSES", "100000"))
+    seeded = io.StringIO()
+    timed(
+        f"seed_demo --processes {processes}",
+        lambda: call_command("seed_demo", processes=processes, seed=1, verbosity=0, stdout=seeded),
+    )
+    from procurement.models import ProcurementProcess
+
+    created = ProcurementProcess.objects.count()
+    assert created == processes, f"seed_demo created {created} processes, not {processes}"
+    figures.append(
+        (
+            f"  seeding per 1,000 processes ({created} created)",
+            figures[-1][1] / max(created, 1) * 1000,
+        )
+    )
+    settings.ALLOWED_HOSTS = ["*"]
+    client = Client()
+    for url in [
+        "/",
+        "/procesos/",
+        "/procesos/?q=papel&status=convocado",
+        "/planes/",
+        "/entidades/",
+        "/proveedores/",
+        "/proveedores/?sme=true&department=15",
+    ]:
+        client.get(url)  # warm up
+        started = time.perf_counter()
+        for _ in range(20):
+            response = client.get(url)
+            assert response.status_code == 200, url
+        figures.append((f"GET {url} (mean of 20)", (time.perf_counter() - started) / 20))
+    figures.append((seeded.getvalue().splitlines()[0][:50], 0.0))  # what seed_demo created
 
 
 if __name__ == "__main__":
