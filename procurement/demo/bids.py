@@ -64,6 +64,7 @@ from ..models import (
     BidOpening,
     BidVersion,
     CommitteeMember,
+    Entity,
     OpenedBid,
     OpenedBidLine,
     OpenedBidMember,
@@ -378,6 +379,7 @@ class BidBuilder:
             yield chunk
 
     def build(self) -> BidReport:
+        self.acronyms = dict(Entity.objects.values_list("pk", "acronym"))
         self._load_suppliers()
         self._create_receipts_table()
         with translation.override(settings.LANGUAGE_CODE or "es"):
@@ -487,9 +489,11 @@ class BidBuilder:
         president, member = committee.get("president"), committee.get("member")
         process = SimpleNamespace(pk=pk, identifier=identifier)
         bids = []
-        for members in bidders:
+        for index, members in enumerate(bidders):
+            # An awarded process (and the demo's opening) has at least one bid in force.
+            stands = index == 0 and (leaves_by == "award" or demo == "opening")
             bid = self._bid(rng, process, members, items, by_items, president, start, end,
-                            suspended, procedure, files and opening is None)  # fmt: skip
+                            suspended, procedure, files and opening is None, stands)  # fmt: skip
             if bid is not None:
                 bids.append(bid)
                 first = bid.versions[0].at
@@ -511,9 +515,10 @@ class BidBuilder:
         else:
             self._sealed(out, pk, bids)
             if demo == "opening":
+                local = self.acronyms.get(entity_id, "").lower().replace("-", "")
                 note = (
-                    f"{len(live)} sealed bids, deadline passed: staff.<x> starts the opening, "
-                    "staff2.<x> confirms"
+                    f"{len(live)} sealed bids, deadline passed: staff.{local} starts the "
+                    f"opening, staff2.{local} confirms"
                 )
                 self.report.demo.append((identifier, demo, note))
 
@@ -583,15 +588,19 @@ class BidBuilder:
         return moments
 
     def _bid(self, rng, process, members, items, by_items, president, start, end, suspended,
-             procedure, with_document) -> _Bid | None:  # fmt: skip
+             procedure, with_document, stands=False) -> _Bid | None:  # fmt: skip
         lead = members[0][0]
         paper = president is not None and rng.random() < 0.07
         kinds = [BidVersion.Kind.SUBMISSION]
         if rng.random() < 0.15:
             kinds.append(BidVersion.Kind.SUBMISSION)
-        if procedure != "CD" and rng.random() < 0.07:
+        if procedure != "CD" and not stands and rng.random() < 0.07:
             kinds.append(BidVersion.Kind.WITHDRAWAL)
-        moments = self._instants(rng, len(kinds), start, end, suspended)
+        moments = None
+        for _attempt in range(6 if stands else 1):
+            moments = self._instants(rng, len(kinds), start, end, suspended)
+            if moments is not None:
+                break
         if moments is None:
             return None
         bid = _Bid(uuid.uuid4(), lead, members, paper)
