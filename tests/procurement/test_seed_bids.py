@@ -31,6 +31,7 @@ from procurement.models import (
 )
 from procurement.services.bids import bid_refusal
 from procurement.services.opening import confirm_opening, opening_refusal, start_opening
+from procurement.services.participation import sme_refusal
 from suppliers.models import Supplier
 
 pytestmark = pytest.mark.django_db
@@ -175,6 +176,8 @@ def test_demo_processes_open_with_two_members_and_demo_smes_may_bid(seeded):
         assert process.identifier in seeded
         for supplier in (micro, small):
             assert bid_refusal(process, supplier) is None, (acronym, supplier)
+            # Their classifications make them SMEs today (SME-only processes accept them).
+            assert sme_refusal(supplier, day=clock.today()) is None
         # Deadline passed, bids sealed and not opened: staff starts, staff2 confirms.
         waiting = [
             p

@@ -109,7 +109,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Bids: {bids.bids} bids ({bids.versions} versions, {bids.ledger} receipts in the "
             f"ledger, {bids.participants} participants); {bids.openings} completed openings "
-            f"({bids.acts} acts as PDF), {bids.sealed_processes} processes with sealed bids."
+            f"({bids.acts} acts as PDF), {bids.sealed_processes} processes with sealed bids; "
+            f"{bids.seconds:.1f} s."
         )
         if bids.demo:
             self.stdout.write(self.style.SUCCESS("\nTry the sealed bids (make run):"))
