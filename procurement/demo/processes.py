@@ -411,7 +411,11 @@ class ProcessBuilder:
         """Processes entity by entity, each entity's numbered in the order they were created."""
         if not self.entities or not count:
             return
-        for entity, n in zip(self.entities, self._counts(count), strict=True):
+        # The demo entities' two processes each (_demo_processes) are part of `count`.
+        demo = [e for e in self.entities if e.acronym in DEMO_ENTITIES]
+        if count < 4 * len(demo):
+            demo = []
+        for entity, n in zip(self.entities, self._counts(count - 2 * len(demo)), strict=True):
             made: list[_Process] = []
             while len(made) < n:
                 process = self._process(entity, pick(self.rng, STATUS_MIX))
@@ -426,7 +430,7 @@ class ProcessBuilder:
                         if again is not None:
                             made.append(again)
                             break
-            if entity.acronym in DEMO_ENTITIES:
+            if entity in demo:
                 made.extend(self._demo_processes(entity))
             made.sort(key=lambda p: p.created)
             numbers: dict[tuple[int, str], int] = {}
