@@ -15,6 +15,7 @@ from core import clock
 from core.models import FiscalYear
 
 from ..models import Entity
+from .bids import BidBuilder, BidReport
 from .documents import FILES_FOR_FIRST, DocumentBuilder, DocumentReport
 from .history import write_audit_history
 from .parties import build_entities, build_suppliers, size_counts
@@ -38,6 +39,7 @@ class DemoReport:
     criteria: int = 0
     committee_members: int = 0
     documents: DocumentReport = field(default_factory=DocumentReport)
+    bids: BidReport = field(default_factory=BidReport)
     audit_entries: int = 0
     accounts: list[tuple[str, str, str]] = field(default_factory=list)
     password: str = DEMO_PASSWORD
@@ -104,6 +106,13 @@ def seed(
         ) = builder.build(processes)
         report.committee_members = builder.committee_members
         report.documents = DocumentBuilder(today, files_for_first=document_files_for_first).build()
+        report.bids = BidBuilder(
+            stream(seed, "bids"),
+            today,
+            until=until,
+            files_for_first=document_files_for_first,
+            demo_processes=builder.demo_processes,
+        ).build()
     report.audit_entries = write_audit_history()
     return report
 

@@ -16,7 +16,17 @@ from accounts.models import Membership
 from core import audit
 from suppliers.models import SizeClassification, Supplier
 
-from ..models import CommitteeMember, PlanVersion, ProcessDocument, ProcurementProcess, StatusChange
+from ..models import (
+    BidOpening,
+    CommitteeMember,
+    OpenedBid,
+    Participant,
+    PlanVersion,
+    ProcessDocument,
+    ProcurementProcess,
+    ReceiptLedgerEntry,
+    StatusChange,
+)
 
 ACTOR = "seed_demo"
 CHUNK = 20_000
@@ -218,6 +228,78 @@ def _documents() -> Iterator[Row]:
             yield at, "process.integrated_bases_published", *target, data
 
 
+def _participants() -> Iterator[Row]:
+    rows = Participant.objects.order_by("registered_at", "pk").values_list(
+        "registered_at", "pk", "process__identifier", "supplier__ruc"
+    )
+    for at, pk, identifier, ruc in rows.iterator(chunk_size=CHUNK):
+        data = {"identifier": identifier, "supplier": ruc}
+        yield at, "process.participant_registered", "procurement.participant", str(pk), data
+
+
+def _receipts() -> Iterator[Row]:
+    """Each receipt as procurement.services.bids audits it: no actor, no bidder, no content."""
+    rows = ReceiptLedgerEntry.objects.order_by("position").values_list(
+        "received_at", "pk", "process__identifier", "receipt_hash", "kind"
+    )
+    for at, pk, identifier, receipt, kind in rows.iterator(chunk_size=CHUNK):
+        action = "bid.withdrawn" if kind == ReceiptLedgerEntry.Kind.WITHDRAWAL else "bid.received"
+        data = {"identifier": identifier, "receipt_hash": receipt, "kind": kind}
+        yield at, action, "procurement.receiptledgerentry", str(pk), data
+
+
+def _openings_started() -> Iterator[Row]:
+    """Each completed opening as started by the committee's president."""
+    rows = (
+        BidOpening.objects.filter(status=BidOpening.Status.COMPLETED)
+        .order_by("started_at", "pk")
+        .values_list("started_at", "confirm_by", "pk", "process__identifier")
+    )
+    for started, confirm_by, pk, identifier in rows.iterator(chunk_size=CHUNK):
+        data = {"identifier": identifier, "observer": "", "confirm_by": confirm_by}
+        yield started, "process.opening_started", "procurement.bidopening", str(pk), data
+
+
+def _openings_confirmed() -> Iterator[Row]:
+    """Each completed opening as confirmed by the other member, with the payload
+    procurement.services.opening writes."""
+    rows = (
+        BidOpening.objects.filter(status=BidOpening.Status.COMPLETED)
+        .order_by("confirmed_at", "pk")
+        .values_list("confirmed_at", "pk", "process__identifier", "started_by_id", "act__sha256")
+    )
+    for chunk in _chunked(rows.iterator(chunk_size=CHUNK)):
+        counts: dict[int, dict[str, int]] = {}
+        for opening, status in OpenedBid.objects.filter(
+            opening_id__in=[row[1] for row in chunk]
+        ).values_list("opening_id", "status"):
+            counts.setdefault(opening, {}).setdefault(status, 0)
+            counts[opening][status] += 1
+        for confirmed, pk, identifier, starter, sha256 in chunk:
+            seen = counts.get(pk, {})
+            data = {
+                "identifier": identifier,
+                "started_by": starter,
+                "bids": sum(seen.values()),
+                "valid": seen.get(OpenedBid.Status.VALID, 0),
+                "withdrawn": seen.get(OpenedBid.Status.WITHDRAWN, 0),
+                "unreadable": seen.get(OpenedBid.Status.UNREADABLE, 0),
+                "act_sha256": sha256,
+            }
+            yield confirmed, "process.bids_opened", "procurement.bidopening", str(pk), data
+
+
+def _chunked(rows, size: int = CHUNK):
+    chunk = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 def history() -> Iterator[Row]:
     """Every stream merged by time; at equal times, in the order the streams are listed (an
     account before what it does, a process's creation before its first change)."""
@@ -229,7 +311,11 @@ def history() -> Iterator[Row]:
         _processes(),
         _committees(),
         _status_changes(),
+        _participants(),
+        _receipts(),
+        _openings_started(),
         _documents(),
+        _openings_confirmed(),
     ]
     # heapq.merge is stable: at equal keys the earlier stream's row comes first.
     return heapq.merge(*streams, key=lambda row: row[0])

@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 
 from accounts.models import Membership, Role
+from core.codelists import Stage
 from core.models import (
     ProcedureStage,
     StageMinimum,
@@ -61,6 +62,7 @@ from .process_profile import (
 )
 from .process_purchases import Purchases
 from .process_timeline import WorkingDays, replay, stage_offsets, status_path
+from .users import DEMO_ENTITIES
 
 BATCH = 10_000  # processes per flush
 
@@ -137,6 +139,7 @@ class _Process:
     first_call: "_Process | None" = None
     sequence: int = 0
     deserted_on: int = -1
+    demo: str = ""  # "opening" or "bidding": a process set up for the demo accounts
 
 
 @dataclass(slots=True)
@@ -263,8 +266,11 @@ class ProcessBuilder:
 
     # --- one process ------------------------------------------------------------------------
 
-    def _process(self, entity: _Entity, status: str, first_call: _Process | None = None):
-        """One process of `entity` in `status`, or None when its dates cannot fit."""
+    def _process(
+        self, entity: _Entity, status: str, first_call: _Process | None = None, window=None
+    ):
+        """One process of `entity` in `status`, or None when its dates cannot fit. `window`
+        (offsets -> (low, high) call days) overrides the call days status_path allows."""
         rng = self.rng
         if first_call is not None:
             year = first_call.year
@@ -321,6 +327,8 @@ class ProcessBuilder:
             order = self.stage_order[process.procedure_type]
             offsets = stage_offsets(self.rng, order, self.minimums.get(process.procedure_type, {}))
             events, (low, high) = status_path(self.rng, status, offsets, order, self.T, self.U)
+            if window is not None:
+                low, high = window(offsets)
             if events:  # every action done by today
                 high = min(high, self.T - max(event[0] for event in events))
             year_low, year_high = self.year_range[year]
@@ -354,6 +362,34 @@ class ProcessBuilder:
         replay(self.rng, process, status, call, events)
         return process
 
+    def _demo_processes(self, entity: _Entity) -> list[_Process]:
+        """Two called processes of a demo entity for `make run` (procurement.demo.bids fills
+        them): "opening", whose bid deadline passed yesterday or before with its opening
+        due today or later (sealed bids wait for staff.<x> to start and staff2.<x> to
+        confirm); "bidding", whose bid stage is open today (the demo SMEs are registered
+        participants and may bid). Called by a type with an opening stage."""
+        T, U = self.T, self.U
+
+        def opening(o):
+            bids_end = o[Stage.BIDS][1]
+            return T - max(o.get(Stage.OPENING, (0, 0))[0], bids_end + 1), T - 1 - bids_end
+
+        def bidding(o):
+            return U - o[Stage.BIDS][1], T - o[Stage.BIDS][0]
+
+        made = []
+        for kind, window in (("opening", opening), ("bidding", bidding)):
+            for _attempt in range(40):
+                process = self._process(entity, S.CALLED, window=window)
+                if (
+                    process is not None
+                    and Stage.OPENING in self.stage_order[process.procedure_type]
+                ):
+                    process.demo = kind
+                    made.append(process)
+                    break
+        return made
+
     # --- all processes ----------------------------------------------------------------------
 
     def _counts(self, count: int) -> list[int]:
@@ -375,7 +411,11 @@ class ProcessBuilder:
         """Processes entity by entity, each entity's numbered in the order they were created."""
         if not self.entities or not count:
             return
-        for entity, n in zip(self.entities, self._counts(count), strict=True):
+        # The demo entities' two processes each (_demo_processes) are part of `count`.
+        demo = [e for e in self.entities if e.acronym in DEMO_ENTITIES]
+        if count < 4 * len(demo):
+            demo = []
+        for entity, n in zip(self.entities, self._counts(count - 2 * len(demo)), strict=True):
             made: list[_Process] = []
             while len(made) < n:
                 process = self._process(entity, pick(self.rng, STATUS_MIX))
@@ -390,6 +430,8 @@ class ProcessBuilder:
                         if again is not None:
                             made.append(again)
                             break
+            if entity in demo:
+                made.extend(self._demo_processes(entity))
             made.sort(key=lambda p: p.created)
             numbers: dict[tuple[int, str], int] = {}
             for process in made:
@@ -469,6 +511,8 @@ class ProcessBuilder:
                 (pk, president, CommitteeMember.Role.PRESIDENT.value, designated, None),
                 (pk, member, CommitteeMember.Role.MEMBER.value, designated, None),
             ]
+        if process.demo:
+            self.demo_processes[pk] = process.demo
         return row, items, stages, changes, criterion_rows(pk, table), committee
 
     def build(self, count: int) -> tuple[int, int, int, int, int]:
@@ -477,6 +521,7 @@ class ProcessBuilder:
         writer = writer_for_connection()
         totals = [0, 0, 0, 0, 0]
         self.committee_members = 0
+        self.demo_processes: dict[int, str] = {}  # pk -> "opening" | "bidding"
         batch: list[_Process] = []
 
         def flush():

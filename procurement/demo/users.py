@@ -12,6 +12,8 @@ DEMO_PASSWORD = "demo-portal-2026"  # noqa: S105 - printed on purpose: demo acco
 DEMO_DOMAIN = "demo.portal.pe"
 # The committee staff of the entities without demo accounts (not printed, never in CONTRACT.md).
 COMMITTEE_DOMAIN = f"entidades.{DEMO_DOMAIN}"
+# The entities with printed staff accounts (CONTRACT.md): staff.<x> and staff2.<x>.
+DEMO_ENTITIES = ["MINSA", "GORE-CUSCO", "MP-AREQUIPA"]
 
 
 def build_users(seed: int, today) -> list[tuple[str, str, str]]:
@@ -41,7 +43,7 @@ def build_users(seed: int, today) -> list[tuple[str, str, str]]:
     memberships.append(Membership(user=auditor, role=Role.AUDITOR))
     rows.append((auditor.email, "auditor", "—"))
 
-    for acronym in ["MINSA", "GORE-CUSCO", "MP-AREQUIPA"]:
+    for acronym in DEMO_ENTITIES:
         entity = Entity.objects.filter(acronym=acronym).first()
         if entity is None:
             continue

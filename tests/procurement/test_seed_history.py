@@ -12,7 +12,15 @@ from core import anchors
 from core.models import AuditEntry
 from procurement.demo.history import ACTOR
 from procurement.demo.plans import modification_reason
-from procurement.models import PlanVersion, ProcessDocument, ProcurementProcess, StatusChange
+from procurement.models import (
+    BidOpening,
+    Participant,
+    PlanVersion,
+    ProcessDocument,
+    ProcurementProcess,
+    ReceiptLedgerEntry,
+    StatusChange,
+)
 from suppliers.models import SizeClassification, Supplier
 
 pytestmark = pytest.mark.django_db
@@ -73,8 +81,20 @@ def test_the_seeded_history_is_chained_verified_and_anchored(seeded):
     assert actions["supplier.registered"] == Supplier.objects.count()
     assert actions["account.created"] >= 8
     assert actions["process.committee_designated"] == ProcurementProcess.objects.count()
+    # The bids' part (procurement.demo.bids): registrations, openings and receipts.
+    bid_actions = {
+        "process.participant_registered",
+        "process.opening_started",
+        "process.bids_opened",
+    }
+    assert actions["process.participant_registered"] == Participant.objects.count() > 0
+    openings = BidOpening.objects.filter(status="completed").count()
+    assert actions["process.opening_started"] == actions["process.bids_opened"] == openings > 0
+    assert actions["bid.received"] + actions["bid.withdrawn"] == ReceiptLedgerEntry.objects.count()
     assert sum(
-        n for a, n in actions.items() if a.startswith("process.") and a not in DOCUMENT_ACTIONS
+        n
+        for a, n in actions.items()
+        if a.startswith("process.") and a not in DOCUMENT_ACTIONS and a not in bid_actions
     ) == (2 * ProcurementProcess.objects.count() + StatusChange.objects.count())
     assert actions["process.document_published"] == ProcessDocument.objects.count() > 0
     assert set(entries.values_list("actor_label", flat=True)) == {ACTOR}

@@ -85,6 +85,7 @@ class Command(BaseCommand):
             f"{report.audit_entries} audit entries chained for that history."
         )
         self._print_documents(report.documents, files_for_first)
+        self._print_bids(report.bids)
         self._print_accounts(report.accounts, report.password)
         anchor = anchors.publish_anchor()  # the demo's audit trail, anchored outside the database
         if anchor is not None:
@@ -103,6 +104,19 @@ class Command(BaseCommand):
                 f"{SAMPLE_ONE_IN} sample above them get files, and a "
                 "document row never exists without its file."
             )
+
+    def _print_bids(self, bids):
+        self.stdout.write(
+            f"Bids: {bids.bids} bids ({bids.versions} versions, {bids.ledger} receipts in the "
+            f"ledger, {bids.participants} participants); {bids.openings} completed openings "
+            f"({bids.acts} acts as PDF), {bids.sealed_processes} processes with sealed bids; "
+            f"{bids.seconds:.1f} s."
+        )
+        if bids.demo:
+            self.stdout.write(self.style.SUCCESS("\nTry the sealed bids (make run):"))
+            for identifier, kind, note in bids.demo:
+                what = "opening " if kind == "opening" else "bidding "
+                self.stdout.write(f"  {what} {identifier:<34} {note}")
 
     def _print_accounts(self, accounts, password):
         if not accounts:
