@@ -65,6 +65,7 @@ from ..models import (
     BidOpening,
     BidVersion,
     CommitteeMember,
+    ConsortiumConsent,
     Entity,
     OpenedBid,
     OpenedBidLine,
@@ -99,6 +100,7 @@ PROPOSAL_TITLE = "Propuesta técnica"
 
 BID_FIELDS = ["id", "process", "bidder_tag", "paper", "status", "created_at", "current_version"]
 VERSION_FIELDS = ["id", "bid", "number", "kind", "received_at", "receipt_hash", "sealed"]
+CONSENT_FIELDS = ["process", "member_tag", "lead_tag", "created_at"]
 TAG_FIELDS = ["process", "bid", "tag"]
 SEALED_DOC_FIELDS = ["id", "process", "bid", "owner_tag", "file", "sealed_meta", "created_at"]
 KEY_FIELDS = ["process", "wrapped_key", "created_at"]
@@ -707,6 +709,10 @@ class BidBuilder:
             if not bid.withdrawn:
                 for supplier, _share, _lead in bid.members:
                     out.tags.append((pk, bid.id, sealing.tag(key, supplier.pk)))
+                    if supplier.pk != bid.lead.pk:  # each member consented before the bid
+                        consented = bid.versions[0].at - timedelta(minutes=10)
+                        member_tag = sealing.tag(key, supplier.pk)
+                        out.consents.append((pk, member_tag, bidder_tag, consented))
             if bid.document is not None:
                 document_id, manifest = bid.document
                 stored = sealing.seal_file(
@@ -925,7 +931,13 @@ class BidBuilder:
                     position += 1
                     kind = "withdrawal" if kind == "withdrawal" else "bid"
                     chain = receipts.chain_hash(
-                        previous, receipt, identifier, receipts.instant(received), position, kind
+                        previous,
+                        receipt,
+                        identifier,
+                        receipts.instant(received),
+                        position,
+                        kind,
+                        bool(paper),
                     )
                     batch.append(
                         (
@@ -1000,7 +1012,7 @@ def _writer():
 
 class _Tables:
     def __init__(self):
-        self.keys, self.bids, self.versions, self.tags = [], [], [], []
+        self.keys, self.bids, self.versions, self.tags, self.consents = [], [], [], [], []
         self.sealed_documents, self.participants, self.receipts = [], [], []
         self.openings, self.opened, self.members, self.lines, self.acts = [], [], [], [], []
 
@@ -1018,6 +1030,7 @@ class _Tables:
             (BidVersion, VERSION_FIELDS, self.versions),
             (Bid, BID_FIELDS, self.bids),
             (BidMemberTag, TAG_FIELDS, self.tags),
+            (ConsortiumConsent, CONSENT_FIELDS, self.consents),
             (SealedDocument, SEALED_DOC_FIELDS, self.sealed_documents),
             (ProcessDocument, ACT_FIELDS, self.acts),
             (BidOpening, OPENING_FIELDS, self.openings),

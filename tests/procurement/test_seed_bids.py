@@ -134,6 +134,20 @@ def test_bids_agree_with_each_process_moment_and_the_ledger_verifies(seeded):
     )
     # Participants registered before they bid.
     assert Participant.objects.count() >= Bid.objects.count()
+    # Every member of a sealed consortium bid consented to its lead first, as the service
+    # requires (so the demo's lead can replace its bid), and every consent belongs to one.
+    from procurement.models import BidMemberTag, ConsortiumConsent
+
+    sealed_live = Bid.objects.filter(
+        status=Bid.Status.SUBMITTED, process__seal_key__isnull=False
+    ).values_list("pk", "process_id", "bidder_tag")
+    expected = set()
+    for bid, process, lead_tag in sealed_live:
+        for tag in BidMemberTag.objects.filter(bid=bid).values_list("tag", flat=True):
+            if tag != lead_tag:
+                expected.add((process, tag, lead_tag))
+    consents = set(ConsortiumConsent.objects.values_list("process", "member_tag", "lead_tag"))
+    assert consents == expected and expected, len(expected)
     # The ledger: positions ascending with the instants of receipt, nothing after `now`.
     instants = list(
         ReceiptLedgerEntry.objects.order_by("position").values_list("received_at", flat=True)
