@@ -873,6 +873,44 @@ def _document_entries(key: bytes, documents: Iterable[SealedDocument]) -> list[d
     ]
 
 
+def _submit_version(
+    process,
+    key: bytes,
+    bid: Bid,
+    supplier,
+    actor,
+    *,
+    members,
+    offer: PricedOffer,
+    documents: list,
+    paper: bool = False,
+    written_files: list[str] | None = None,
+) -> receipts.SubmittedReceipt:
+    """The common end of an electronic and a paper submission: the member tags, the sealed
+    content of the next version and its receipt."""
+    _set_member_tags(process, key, bid, _participants(supplier, members))
+    content = _content(
+        process=process,
+        version=_next_number(bid),
+        kind=BidVersion.Kind.SUBMISSION,
+        supplier=supplier,
+        actor=actor,
+        paper=paper,
+        members=members,
+        offer=offer,
+        documents=_document_entries(key, documents),
+    )
+    return _receive(
+        process=process,
+        key=key,
+        bid=bid,
+        content=content,
+        kind=BidVersion.Kind.SUBMISSION,
+        paper=paper,
+        written_files=written_files or [],
+    )
+
+
 @transaction.atomic
 def submit_bid(
     actor,
@@ -917,27 +955,9 @@ def submit_bid(
             field="documents",
             code="documents_required",
         )
-    _set_member_tags(process, key, bid, _participants(supplier, members))
     SealedDocument.objects.filter(pk__in=[d.pk for d in chosen], bid__isnull=True).update(bid=bid)
-    content = _content(
-        process=process,
-        version=_next_number(bid),
-        kind=BidVersion.Kind.SUBMISSION,
-        supplier=supplier,
-        actor=actor,
-        paper=False,
-        members=members,
-        offer=offer,
-        documents=_document_entries(key, chosen),
-    )
-    return _receive(
-        process=process,
-        key=key,
-        bid=bid,
-        content=content,
-        kind=BidVersion.Kind.SUBMISSION,
-        paper=False,
-        written_files=[],
+    return _submit_version(
+        process, key, bid, supplier, actor, members=members, offer=offer, documents=chosen
     )
 
 
@@ -1022,25 +1042,16 @@ def record_paper_bid(
             )
             written.append(document.file)
             sealed_documents.append(document)
-        _set_member_tags(process, key, bid, _participants(supplier, members))
         SealedDocument.objects.filter(pk__in=[d.pk for d in sealed_documents]).update(bid=bid)
-        content = _content(
-            process=process,
-            version=_next_number(bid),
-            kind=BidVersion.Kind.SUBMISSION,
-            supplier=supplier,
-            actor=actor,
-            paper=True,
+        return _submit_version(
+            process,
+            key,
+            bid,
+            supplier,
+            actor,
             members=members,
             offer=offer,
-            documents=_document_entries(key, sealed_documents),
-        )
-        return _receive(
-            process=process,
-            key=key,
-            bid=bid,
-            content=content,
-            kind=BidVersion.Kind.SUBMISSION,
+            documents=sealed_documents,
             paper=True,
             written_files=written,
         )
