@@ -142,6 +142,15 @@ def tag(key: bytes, supplier_id: int) -> str:
     return hmac.new(tag_key, f"supplier:{int(supplier_id)}".encode(), hashlib.sha256).hexdigest()
 
 
+def paper_tag(key: bytes, supplier_id: int) -> str:
+    """The blind tag of a supplier's bids received on paper: a namespace of its own, so that
+    recording a paper bid never meets (nor reveals) the supplier's electronic bid; the
+    opening decides between them (the last received counts)."""
+    tag_key = hmac.new(key, _TAG_CONTEXT, hashlib.sha256).digest()
+    message = f"paper-supplier:{int(supplier_id)}".encode()
+    return hmac.new(tag_key, message, hashlib.sha256).hexdigest()
+
+
 # --- small blobs ---------------------------------------------------------------------------
 
 

@@ -681,7 +681,8 @@ class BidBuilder:
         version_ids = self.ids[BidVersion].take(sum(len(b.versions) for b in bids))
         position = 0
         for bid in bids:
-            bidder_tag = sealing.tag(key, bid.lead.pk)
+            tag = sealing.paper_tag if bid.paper else sealing.tag
+            bidder_tag = tag(key, bid.lead.pk)
             aad_bid = SimpleNamespace(pk=bid.id)
             for version in bid.versions:
                 version_id = version_ids[position]
@@ -708,8 +709,8 @@ class BidBuilder:
             )
             if not bid.withdrawn:
                 for supplier, _share, _lead in bid.members:
-                    out.tags.append((pk, bid.id, sealing.tag(key, supplier.pk)))
-                    if supplier.pk != bid.lead.pk:  # each member consented before the bid
+                    out.tags.append((pk, bid.id, tag(key, supplier.pk)))
+                    if supplier.pk != bid.lead.pk and not bid.paper:  # consented before bidding
                         consented = bid.versions[0].at - timedelta(minutes=10)
                         member_tag = sealing.tag(key, supplier.pk)
                         out.consents.append((pk, member_tag, bidder_tag, consented))
@@ -749,7 +750,7 @@ class BidBuilder:
                 (
                     bid.id,
                     pk,
-                    sealing.tag(throwaway, bid.lead.pk),
+                    (sealing.paper_tag if bid.paper else sealing.tag)(throwaway, bid.lead.pk),
                     bid.paper,
                     Bid.Status.WITHDRAWN if bid.withdrawn else Bid.Status.SUBMITTED,
                     bid.versions[0].at,

@@ -74,6 +74,9 @@ class OpenedBid(models.Model):
         VALID = "valid", _("Valid")
         WITHDRAWN = "withdrawn", _("Withdrawn")
         UNREADABLE = "unreadable", _("Unreadable")
+        # The supplier is also in a bid received later (on paper and electronically, say):
+        # the last received counts (procurement.services.opening.superseded_bids).
+        SUPERSEDED = "superseded", _("Superseded by a later bid")
 
     opening = models.ForeignKey(BidOpening, models.PROTECT, related_name="bids")
     bid = models.ForeignKey(Bid, models.PROTECT, related_name="+")
@@ -84,6 +87,14 @@ class OpenedBid(models.Model):
     paper = models.BooleanField(_("received on paper"), default=False)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices)
     problem = models.CharField(_("why it is unreadable"), max_length=200, blank=True)
+    superseded_by = models.ForeignKey(
+        "self",
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("superseded by"),
+    )
     # After the opening who bid is public: the lead supplier, and its name and RUC as the
     # bid stated them.
     lead_supplier = models.ForeignKey(

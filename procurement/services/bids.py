@@ -36,7 +36,8 @@ Public API (for the supplier and staff pages):
     give_consortium_consent(member_user, process, member, lead)
     withdraw_consortium_consent(member_user, process, member)
     consent_refusal(process, member, lead=None); own_consent(process, member) -> OwnConsent
-    own_bid(process, supplier) -> Bid | None; bid_count(process); ledger_rows(process)
+    own_bid(process, supplier) -> Bid | None; own_paper_bid(process, supplier)
+    paper_bid_refusal(process, supplier, members=None); bid_count(process); ledger_rows(process)
     envelope_documents(process, supplier); leads_bid(process, supplier, bid)
 """
 
@@ -253,7 +254,14 @@ def bid_refusal(
             refusal = _unconfirmed_member_refusal(process, supplier, members)
         if refusal is not None:
             return refusal
-    day = timezone.localdate(now)
+    return _members_refusal(process, supplier, members, timezone.localdate(now))
+
+
+def _members_refusal(
+    process: ProcurementProcess, supplier, members: Sequence[Member] | None, day
+) -> DomainError | None:
+    """Every supplier of the bid may act in processes on `day`, and is an SME on that day
+    when the process is reserved for SMEs."""
     for member in _participants(supplier, members):
         try:
             require_may_act_in_processes(member, day=day)
@@ -276,6 +284,29 @@ def bid_refusal(
                     }
                 return DomainError(reason, field="members" if members else None, code="sme_only")
     return None
+
+
+def paper_bid_refusal(
+    process: ProcurementProcess, supplier, *, members: Sequence[Member] | None = None
+) -> DomainError | None:
+    """Why staff cannot record now a bid `supplier` (alone, or leading `members`) handed in on
+    paper, or None: the same window, registration, registry, sanctions and SME rules as an
+    electronic bid and the same consortium shape; the members' consent is the signed
+    consortium promise in the envelope, not the portal's. Nothing here looks at the
+    supplier's electronic bids or consents, so recording a paper bid reveals nothing of them
+    to the entity; when a supplier is in more than one bid, the opening counts the last
+    received (procurement.services.opening.superseded_bids)."""
+    now = clock.now()
+    refusal = _window_refusal(process, now)
+    if refusal is not None:
+        return refusal
+    if not Participant.objects.filter(process=process, supplier=supplier).exists():
+        return DomainError(_("Register as participant first."), code="not_participant")
+    if members:
+        refusal = _consortium_refusal(supplier, members)
+        if refusal is not None:
+            return refusal
+    return _members_refusal(process, supplier, members, timezone.localdate(now))
 
 
 def _withdrawal_refusal(process: ProcurementProcess) -> DomainError | None:
@@ -783,8 +814,12 @@ def _receive(
     )
 
 
-def _bid_for(process, key: bytes, supplier, *, create: bool) -> Bid | None:
-    bidder_tag = sealing.tag(key, supplier.pk)
+def _tag(key: bytes, supplier_id: int, *, paper: bool) -> str:
+    return sealing.paper_tag(key, supplier_id) if paper else sealing.tag(key, supplier_id)
+
+
+def _bid_for(process, key: bytes, supplier, *, create: bool, paper: bool = False) -> Bid | None:
+    bidder_tag = _tag(key, supplier.pk, paper=paper)
     bid = Bid.objects.select_for_update().filter(process=process, bidder_tag=bidder_tag).first()
     if bid is None and create:
         bid = Bid.objects.create(process=process, bidder_tag=bidder_tag)
@@ -796,12 +831,14 @@ def _next_number(bid: Bid) -> int:
     return (last or 0) + 1
 
 
-def _set_member_tags(process, key: bytes, bid: Bid, suppliers: list) -> None:
+def _set_member_tags(process, key: bytes, bid: Bid, suppliers: list, *, paper: bool) -> None:
     """One tag per supplier in the bid; the database refuses a supplier already in another
-    live bid of the process (alone or in a consortium). A backstop only: bid_refusal already
-    requires each member's consent to this lead, and a supplier that consented cannot bid
-    alone, so `already_bidding` is reached only by a race the process lock does not cover."""
-    tags = [sealing.tag(key, member.pk) for member in suppliers]
+    live bid of the process (alone or in a consortium) received by the same channel. A
+    backstop only for electronic bids: bid_refusal already requires each member's consent to
+    this lead, and a supplier that consented cannot bid alone, so `already_bidding` is
+    reached only by a race the process lock does not cover. Paper bids have tags of their
+    own: the entity only ever meets the paper bids it recorded itself."""
+    tags = [_tag(key, member.pk, paper=paper) for member in suppliers]
     taken = BidMemberTag.objects.filter(process=process, tag__in=tags).exclude(bid=bid)
     if taken.exists():
         raise DomainError(
@@ -888,7 +925,7 @@ def _submit_version(
 ) -> receipts.SubmittedReceipt:
     """The common end of an electronic and a paper submission: the member tags, the sealed
     content of the next version and its receipt."""
-    _set_member_tags(process, key, bid, _participants(supplier, members))
+    _set_member_tags(process, key, bid, _participants(supplier, members), paper=paper)
     content = _content(
         process=process,
         version=_next_number(bid),
@@ -1007,27 +1044,19 @@ def record_paper_bid(
     """Staff of the entity record a bid received on paper at its desk: stamped with the
     database clock when recorded (no backdating), sealed and receipted like an electronic
     one and marked paper. The same eligibility applies to the bidder; committee membership
-    is not required. `uploads` are the scanned documents (titled by their file names)."""
+    is not required. `uploads` are the scanned documents (titled by their file names).
+    Refused only as paper_bid_refusal says: a paper bid is a bid of its own (its own blind
+    tag), never merged with nor refused because of the supplier's electronic bid; a second
+    paper envelope of the same supplier replaces the first."""
     require_entity_staff(actor, process)
     process = _locked_process(process)
-    refusal = bid_refusal(process, supplier, members=members)
+    refusal = paper_bid_refusal(process, supplier, members=members)
     if refusal is not None:
         _raise_refusal(process, refusal, "paper bid")
     offer = priced_items(process, prices)
     key = sealing.process_key(process)
-    owner_tag = sealing.tag(key, supplier.pk)
-    bid = _bid_for(process, key, supplier, create=True)
-    if bid.current_version_id is not None and not bid.paper:
-        # Only the bidder's own users replace or withdraw an electronic bid: a paper record
-        # by staff would overwrite its offer.
-        raise DomainError(
-            _(
-                "This supplier's bid in this process was submitted electronically: only its "
-                "own users can replace or withdraw it."
-            ),
-            field="ruc",
-            code="electronic_bid_exists",
-        )
+    owner_tag = sealing.paper_tag(key, supplier.pk)
+    bid = _bid_for(process, key, supplier, create=True, paper=True)
     written: list[str] = []
     try:
         sealed_documents = []
@@ -1076,6 +1105,17 @@ def own_bid(process: ProcurementProcess, supplier) -> Bid | None:
     if found is not None:
         return found.bid
     return Bid.objects.filter(process=process, bidder_tag=supplier_tag).first()
+
+
+def own_paper_bid(process: ProcurementProcess, supplier) -> Bid | None:
+    """The bid the entity recorded on paper for `supplier` as lead, or None: shown to the
+    supplier's own users only, read-only (the entity's desk replaces it)."""
+    key = sealing.existing_process_key(process)
+    if key is None:
+        return None
+    return Bid.objects.filter(
+        process=process, bidder_tag=sealing.paper_tag(key, supplier.pk)
+    ).first()
 
 
 def leads_bid(process: ProcurementProcess, supplier, bid: Bid | None) -> bool:

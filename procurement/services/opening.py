@@ -31,9 +31,10 @@ from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.validators import DecimalValidator
 from django.db import DataError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -320,6 +321,7 @@ def confirm_opening(*, actor, process: ProcurementProcess) -> BidOpening:
             "valid": counts[OpenedBid.Status.VALID],
             "withdrawn": counts[OpenedBid.Status.WITHDRAWN],
             "unreadable": counts[OpenedBid.Status.UNREADABLE],
+            "superseded": counts[OpenedBid.Status.SUPERSEDED],
             "act_sha256": opening.act.sha256,
         },
     )
@@ -420,33 +422,68 @@ def _reveal(key: bytes | None, bid: Bid, version: BidVersion) -> _Revealed:
     return revealed
 
 
-def _decimal(value) -> Decimal:
+def _decimal(value, model=OpenedBid, name: str = "total") -> Decimal:
+    """The number as the act will store it in `model.name`: anything else (not a finite
+    number, more digits than the column holds) makes the bid unreadable, never a failed
+    opening."""
     try:
         number = Decimal(str(value))
     except (InvalidOperation, TypeError, ValueError) as error:
         raise _Unreadable(_("its content is not a bid")) from error
-    if not number.is_finite():
-        raise _Unreadable(_("its content is not a bid"))
+    column = model._meta.get_field(name)
+    try:
+        DecimalValidator(column.max_digits, column.decimal_places)(number)
+    except ValidationError as error:
+        raise _Unreadable(_("its content is not a bid")) from error
     return number
 
 
-def _record(opening, process, bid, version, position, revealed: _Revealed) -> OpenedBid:
-    """Write what the bid's content says. Raises _Unreadable (before writing anything) when
-    the content does not fit the process (unknown supplier or item)."""
+@dataclass
+class _Read:
+    """What a bid's current version says once checked against the process: its lead, its
+    members (supplier, entry, share), its priced lines, its documents; or why it cannot be
+    read (`problem`)."""
+
+    bid: Bid
+    version: BidVersion
+    position: int
+    problem: str = ""
+    content: dict = field(default_factory=dict)
+    lead: Supplier | None = None
+    members: list = field(default_factory=list)
+    lines: list = field(default_factory=list)
+    documents: list = field(default_factory=list)
+
+    @property
+    def withdrawn(self) -> bool:
+        return self.version.kind == BidVersion.Kind.WITHDRAWAL
+
+    @property
+    def counts(self) -> bool:
+        return not self.problem and not self.withdrawn
+
+    @property
+    def supplier_ids(self) -> set[int]:
+        return {supplier.pk for supplier, _entry, _share in self.members} or {self.lead.pk}
+
+
+def _check(process, read: _Read, revealed: _Revealed, items: dict) -> None:
+    """Fill `read` from the revealed content. Raises _Unreadable when the content does not
+    fit the process (unknown supplier or item)."""
     content = revealed.content
     lead_entry = content.get("lead") or {}
     lead = Supplier.objects.filter(pk=lead_entry.get("id")).first()
     if lead is None:
         raise _Unreadable(_("its bidder is unknown"))
-    withdrawn = version.kind == BidVersion.Kind.WITHDRAWAL
     members, lines = [], []
-    if not withdrawn:
+    if not read.withdrawn:
         for entry in content.get("members") or []:
             supplier = Supplier.objects.filter(pk=entry.get("id")).first()
             if supplier is None:
                 raise _Unreadable(_("a member of it is unknown"))
-            members.append((supplier, entry, _decimal(entry.get("share"))))
-        items = {item.pk: item for item in ProcessItem.objects.filter(process=process)}
+            members.append(
+                (supplier, entry, _decimal(entry.get("share"), OpenedBidMember, "share"))
+            )
         for entry in content.get("prices") or []:
             item = items.get(entry.get("item"))
             if item is None:
@@ -454,24 +491,47 @@ def _record(opening, process, bid, version, position, revealed: _Revealed) -> Op
             lines.append(
                 (
                     item,
-                    _decimal(entry.get("quantity")),
-                    _decimal(entry.get("unit_price")),
-                    _decimal(entry.get("line_total")),
+                    _decimal(entry.get("quantity"), OpenedBidLine, "quantity"),
+                    _decimal(entry.get("unit_price"), OpenedBidLine, "unit_price"),
+                    _decimal(entry.get("line_total"), OpenedBidLine, "line_total"),
                 )
             )
+        _decimal(content.get("total"))
+    read.content, read.lead, read.members, read.lines = content, lead, members, lines
+    read.documents = revealed.documents
+
+
+def _status(read: _Read, superseded_by: OpenedBid | None) -> str:
+    if read.problem:
+        return OpenedBid.Status.UNREADABLE
+    if read.withdrawn:
+        return OpenedBid.Status.WITHDRAWN
+    return OpenedBid.Status.SUPERSEDED if superseded_by else OpenedBid.Status.VALID
+
+
+def _write(opening, read: _Read, superseded_by: OpenedBid | None) -> OpenedBid:
+    """Record the bid as its opening revealed it (immutable once written)."""
+    bid, version, content = read.bid, read.version, read.content
+    common = {
+        "opening": opening,
+        "bid": bid,
+        "position": read.position,
+        "receipt_hash": version.receipt_hash,
+        "version": version.number,
+        "received_at": version.received_at,
+        "status": _status(read, superseded_by),
+    }
+    if read.problem:
+        return OpenedBid.objects.create(**common, paper=bid.paper, problem=read.problem[:200])
+    lead_entry = content.get("lead") or {}
     opened = OpenedBid.objects.create(
-        opening=opening,
-        bid=bid,
-        position=position,
-        receipt_hash=version.receipt_hash,
-        version=version.number,
-        received_at=version.received_at,
+        **common,
         paper=bool(content.get("paper", bid.paper)),
-        status=OpenedBid.Status.WITHDRAWN if withdrawn else OpenedBid.Status.VALID,
-        lead_supplier=lead,
-        lead_ruc=str(lead_entry.get("ruc") or lead.ruc)[:11],
-        lead_name=str(lead_entry.get("legal_name") or lead.legal_name)[:255],
-        total=None if withdrawn else _decimal(content.get("total")),
+        superseded_by=superseded_by,
+        lead_supplier=read.lead,
+        lead_ruc=str(lead_entry.get("ruc") or read.lead.ruc)[:11],
+        lead_name=str(lead_entry.get("legal_name") or read.lead.legal_name)[:255],
+        total=None if read.withdrawn else _decimal(content.get("total")),
     )
     OpenedBidMember.objects.bulk_create(
         [
@@ -483,7 +543,7 @@ def _record(opening, process, bid, version, position, revealed: _Revealed) -> Op
                 share=share,
                 is_lead=bool(entry.get("lead")),
             )
-            for supplier, entry, share in members
+            for supplier, entry, share in read.members
         ]
     )
     OpenedBidLine.objects.bulk_create(
@@ -496,7 +556,7 @@ def _record(opening, process, bid, version, position, revealed: _Revealed) -> Op
                 unit_price=unit_price,
                 line_total=line_total,
             )
-            for item, quantity, unit_price, line_total in lines
+            for item, quantity, unit_price, line_total in read.lines
         ]
     )
     OpenedBidDocument.objects.bulk_create(
@@ -511,15 +571,37 @@ def _record(opening, process, bid, version, position, revealed: _Revealed) -> Op
                 confidential=bool(manifest.get("confidential")),
                 file=stored,
             )
-            for manifest, stored in revealed.documents
+            for manifest, stored in read.documents
         ]
     )
     return opened
 
 
+def superseded_bids(reads: list[_Read]) -> dict[int, int]:
+    """A supplier takes part in one bid per process. When it is in more than one counting
+    bid (one handed in on paper and one sent electronically, sealed apart so that recording
+    either reveals nothing of the other), the last received counts, as a replacement does:
+    an earlier counting bid that shares a supplier with a later counting bid is superseded
+    by it. Returns {position of the superseded bid: position of the bid that counts}."""
+    counting: dict[int, int] = {}  # supplier id -> position of the latest counting bid
+    superseded = {}
+    for read in sorted(reads, key=lambda r: (r.version.received_at, r.position), reverse=True):
+        if not read.counts:
+            continue
+        later = next((counting[s] for s in sorted(read.supplier_ids) if s in counting), None)
+        if later is not None:
+            superseded[read.position] = later
+            continue
+        for supplier_id in read.supplier_ids:
+            counting[supplier_id] = read.position
+    return superseded
+
+
 def _unseal_all(process: ProcurementProcess, opening: BidOpening) -> list[OpenedBid]:
-    """Every bid's current version, in the order received: decrypted, checked against its
-    receipt, recorded; unreadable ones recorded as such with their receipt hash."""
+    """Every bid's current version, numbered in the order received: decrypted, checked
+    against its receipt and the process, then recorded (the latest first, so that an earlier
+    bid can name the one that supersedes it); unreadable ones recorded as such with their
+    receipt hash."""
     key = sealing.existing_process_key(process)
     bids = (
         Bid.objects.select_for_update()
@@ -527,32 +609,23 @@ def _unseal_all(process: ProcurementProcess, opening: BidOpening) -> list[Opened
         .select_related("current_version")
         .order_by("current_version__received_at", "pk")
     )
-    opened = []
+    items = {item.pk: item for item in ProcessItem.objects.filter(process=process)}
+    reads = []
     for position, bid in enumerate(bids, start=1):
-        version = bid.current_version
+        read = _Read(bid=bid, version=bid.current_version, position=position)
         try:
-            with transaction.atomic():
-                revealed = _reveal(key, bid, version)
-                opened.append(_record(opening, process, bid, version, position, revealed))
-                continue
+            _check(process, read, _reveal(key, bid, read.version), items)
         except _Unreadable as error:
-            problem = str(error)
+            read.problem = str(error)
         except (ValueError, TypeError, DataError):
-            problem = _("its content is not a bid")
-        opened.append(
-            OpenedBid.objects.create(
-                opening=opening,
-                bid=bid,
-                position=position,
-                receipt_hash=version.receipt_hash,
-                version=version.number,
-                received_at=version.received_at,
-                paper=bid.paper,
-                status=OpenedBid.Status.UNREADABLE,
-                problem=problem[:200],
-            )
-        )
-    return opened
+            read.problem = _("its content is not a bid")
+        reads.append(read)
+    superseded = superseded_bids(reads)
+    written: dict[int, OpenedBid] = {}
+    for read in reversed(reads):
+        later = superseded.get(read.position)
+        written[read.position] = _write(opening, read, written[later] if later else None)
+    return [written[read.position] for read in reads]
 
 
 # --- the act -------------------------------------------------------------------------------
@@ -599,6 +672,20 @@ def act_lines(
             lines.append(
                 _("%(n)s. UNREADABLE bid (%(kind)s): %(problem)s.")
                 % {"n": bid.position, "kind": kind, "problem": bid.problem}
+            )
+        elif bid.status == OpenedBid.Status.SUPERSEDED:
+            lines.append(
+                _(
+                    "%(n)s. %(name)s (RUC %(ruc)s) — %(kind)s — superseded by bid %(later)s, "
+                    "received later with the same supplier: the last received counts"
+                )
+                % {
+                    "n": bid.position,
+                    "name": bid.lead_name,
+                    "ruc": bid.lead_ruc,
+                    "kind": kind,
+                    "later": bid.superseded_by.position,
+                }
             )
         else:
             lines.append(

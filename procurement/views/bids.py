@@ -75,6 +75,7 @@ def bid_summary(process, supplier) -> dict:
         "versions": list(bid.versions.order_by("number")) if bid else [],
         "refusal": bids.bid_refusal(process, supplier),
         "consent": bids.own_consent(process, supplier),
+        "paper_bid": bids.own_paper_bid(process, supplier),
     }
 
 
@@ -373,7 +374,7 @@ def my_bids(request):
     rows = []
     for participation in page:
         process, supplier = participation.process, participation.supplier
-        found = bids.own_bid(process, supplier)
+        found = bids.own_bid(process, supplier) or bids.own_paper_bid(process, supplier)
         last = found.current_version if found else None
         rows.append(
             {

@@ -33,7 +33,7 @@ def _act_context(request, process, state) -> dict:
     if state.phase == "opened":
         context["opened"] = (
             OpenedBid.objects.filter(opening=state.opening)
-            .select_related("lead_supplier")
+            .select_related("lead_supplier", "superseded_by")
             .prefetch_related("members", "lines", "documents")
             .order_by("position")
         )

@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
 from django.db import connection
 from django.test import Client
+from django.utils import translation
 
 from core import clock
 from notifications.models import Event, EventKind
@@ -231,6 +232,43 @@ def test_the_act_reveals_what_was_submitted(tender):
     event = Event.objects.get(kind=EventKind.PROCESS_BIDS_OPENED)
     assert event.audience == "public"
     assert event.payload == {"identifier": tender.process.identifier, "bid_count": 4}
+
+
+def test_a_supplier_in_two_bids_counts_once_the_last_received(tender):
+    """A paper and an electronic bid of the same supplier are sealed apart; the opening
+    counts the one received last and marks the earlier superseded, in the act too."""
+    both, both_user = tender.bidder()
+    tender.submit(both_user, both, prices=tender.prices(Decimal("10.00")))
+    with clock.pinned(tender.during + timedelta(minutes=5)):
+        bids.record_paper_bid(
+            tender.staff, tender.process, both, prices=tender.prices(Decimal("8.00"))
+        )
+    # A consortium on paper with a member that also bid alone online, later.
+    lead, _lead_user = tender.bidder()
+    member, member_user = tender.bidder()
+    with clock.pinned(tender.during + timedelta(minutes=10)):
+        bids.record_paper_bid(
+            tender.staff,
+            tender.process,
+            lead,
+            prices=tender.prices(Decimal("7.00")),
+            members=[(lead, Decimal("50"), True), (member, Decimal("50"), False)],
+        )
+    tender.submit(member_user, member, at=tender.during + timedelta(minutes=20))
+
+    done = open_bids(tender)
+    opened = {(b.lead_supplier_id, b.paper): b for b in done.bids.all()}
+    online_both, paper_both = opened[(both.pk, False)], opened[(both.pk, True)]
+    assert online_both.status == OpenedBid.Status.SUPERSEDED
+    assert online_both.superseded_by == paper_both
+    assert paper_both.status == OpenedBid.Status.VALID
+    consortium, alone = opened[(lead.pk, True)], opened[(member.pk, False)]
+    assert consortium.status == OpenedBid.Status.SUPERSEDED
+    assert consortium.superseded_by == alone and alone.status == OpenedBid.Status.VALID
+    with translation.override("en"):
+        lines = opening.act_lines(tender.process, done, list(done.bids.order_by("position")))
+    assert any(f"superseded by bid {paper_both.position}," in line for line in lines)
+    assert any(f"superseded by bid {alone.position}," in line for line in lines)
 
 
 def _flip_sealed_version(version: BidVersion):

@@ -1,6 +1,7 @@
 """Submitting, replacing, withdrawing bids; the deadline; consortia; SME-only; paper bids."""
 
 import logging
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -278,7 +279,7 @@ def test_paper_bid_is_recorded_by_entity_staff_stamped_now(tender):
     assert receipt.paper and receipt.content["paper"] and receipt.content["user"]["role"] == "staff"
     assert receipt.received_at == instant(now)
     entry = ReceiptLedgerEntry.objects.get()
-    assert entry.paper and bids.own_bid(tender.process, supplier).paper
+    assert entry.paper and bids.own_paper_bid(tender.process, supplier).paper
     assert len(receipt.content["documents"]) == 1
     with raises_domain("late"), clock.pinned(tender.deadline + timedelta(seconds=1)):
         bids.record_paper_bid(
@@ -344,24 +345,46 @@ def test_bids_are_refused_before_the_stage_and_outside_a_called_process(tender):
     assert refusal is not None and refusal.code == "not_called"
 
 
-def test_staff_cannot_overwrite_a_suppliers_electronic_bid_with_a_paper_one(tender):
-    supplier, user = tender.bidder()
-    electronic = tender.submit(user, supplier)
-    with raises_domain("electronic_bid_exists"), clock.pinned(tender.during):
-        bids.record_paper_bid(
-            tender.staff, tender.process, supplier, prices=tender.prices(Decimal("1.00"))
-        )
-    bid = bids.own_bid(tender.process, supplier)
-    assert not bid.paper and bid.current_version.receipt_hash == electronic.receipt_hash
-    assert BidVersion.objects.count() == 1 and ReceiptLedgerEntry.objects.count() == 1
-    # A bid recorded on paper may be replaced on paper (a new envelope at the desk).
-    desk, _desk_user = tender.bidder()
+def test_a_paper_bid_neither_meets_nor_reveals_the_suppliers_electronic_bid(tender):
+    """Staff recording a paper bid learn nothing of the supplier's electronic bid: the same
+    outcome whether it bid online or not, and the electronic bid stays as it was."""
+    online, online_user = tender.bidder()
+    electronic = tender.submit(online_user, online)
+    offline, _offline_user = tender.bidder()
     with clock.pinned(tender.during):
-        bids.record_paper_bid(tender.staff, tender.process, desk, prices=tender.prices())
+        for supplier in (online, offline):
+            assert bids.paper_bid_refusal(tender.process, supplier) is None
+            receipt = bids.record_paper_bid(
+                tender.staff, tender.process, supplier, prices=tender.prices(Decimal("1.00"))
+            )
+            assert receipt.paper and receipt.content["version"] == 1
+    kept = bids.own_bid(tender.process, online)
+    assert not kept.paper and kept.current_version.receipt_hash == electronic.receipt_hash
+    assert bids.own_paper_bid(tender.process, online).paper
+    assert BidVersion.objects.count() == 3 and ReceiptLedgerEntry.objects.count() == 3
+    # A bid recorded on paper may be replaced on paper (a new envelope at the desk).
+    with clock.pinned(tender.during):
         again = bids.record_paper_bid(
-            tender.staff, tender.process, desk, prices=tender.prices(Decimal("9.00"))
+            tender.staff, tender.process, offline, prices=tender.prices(Decimal("9.00"))
         )
     assert again.content["version"] == 2 and again.paper
+
+
+def test_a_paper_consortium_does_not_need_the_portals_consent_nor_reveal_it(tender):
+    """The paper envelope holds the signed consortium promise: a member's consent on the
+    portal (or its absence, or its own electronic bid) changes nothing for staff."""
+    lead, _lead_user = tender.bidder()
+    member, member_user = tender.bidder()
+    tender.submit(member_user, member)
+    members = [(lead, Decimal("70"), True), (member, Decimal("30"), False)]
+    with clock.pinned(tender.during):
+        assert bids.paper_bid_refusal(tender.process, lead, members=members) is None
+        receipt = bids.record_paper_bid(
+            tender.staff, tender.process, lead, prices=tender.prices(), members=members
+        )
+    assert [m["id"] for m in receipt.content["members"]] == [lead.pk, member.pk]
+    # The member's electronic bid is untouched: still its own bid in force.
+    assert bids.own_bid(tender.process, member).status == "submitted"
 
 
 @pytest.mark.parametrize("written", ["1e3", "١٠٠", "1,000.00", "10.001", "-5", "0", "NaN", "1_000"])
@@ -420,7 +443,11 @@ def test_a_member_that_consented_cannot_bid_alone_nor_join_another(tender):
     member, member_user = tender.bidder()
     tender.consent(member, lead, user=member_user)
     consent = ConsortiumConsent.objects.get()
-    assert member.ruc not in repr(vars(consent)) and str(member.pk) not in consent.member_tag
+    # Blind tags only: 64 hex digits of an HMAC, never the RUC nor the supplier's id.
+    assert member.ruc not in repr(vars(consent))
+    assert re.fullmatch(r"[0-9a-f]{64}", consent.member_tag) and consent.member_tag != str(
+        member.pk
+    )
     with raises_domain("consented_member"):
         tender.submit(member_user, member)
     other, _other_user = tender.bidder()
