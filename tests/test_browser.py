@@ -15,6 +15,7 @@ from core.workdays import WorkingCalendar
 from tests.factories import (
     TEST_PASSWORD,
     SupplierFactory,
+    last_working_day_until_today,
     lp_calendar,
     process_from_plan,
     publish_with_lp_calendar,
@@ -84,7 +85,10 @@ def test_a_visitor_and_a_supplier_use_the_portal_in_a_browser(live_server, brows
             }
         ]
     )
-    process = publish_with_lp_calendar(staff, process_from_plan(staff, version))
+    # Called on a day already past (the live server reads the real clock).
+    process = publish_with_lp_calendar(
+        staff, process_from_plan(staff, version), call=last_working_day_until_today()
+    )
     supplier = SupplierFactory(legal_name="Cómputo Andino S.A.C.")
     supplier_user = user_of(supplier)
     base = live_server.url

@@ -3,19 +3,18 @@ form tests: an entity with a published plan in force and a draft modification, a
 process with a document, a participant and its question, and one user per role."""
 
 from dataclasses import dataclass
-from datetime import timedelta
 from decimal import Decimal
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from core.workdays import WorkingCalendar
 from tests.factories import (
     EntityFactory,
     SupplierFactory,
     UserFactory,
     admin_user,
     auditor,
+    last_working_day_until_today,
     process_from_plan,
     publish_with_lp_calendar,
     published_plan,
@@ -44,13 +43,6 @@ class World:
     stranger: object  # a verified user with no role
 
 
-def _last_working_day_until_today():
-    cal, day = WorkingCalendar(), timezone.localdate()
-    while not cal.is_working_day(day):
-        day -= timedelta(days=1)
-    return day
-
-
 def build_world() -> World:
     from procurement.services import participation, plans, processes
     from suppliers.services import invite_user
@@ -75,7 +67,7 @@ def build_world() -> World:
     )
     items = list(version.items.order_by("reference"))
     process = process_from_plan(staff, version, items=items[:1])
-    process = publish_with_lp_calendar(staff, process, call=_last_working_day_until_today())
+    process = publish_with_lp_calendar(staff, process, call=last_working_day_until_today())
     draft_process = process_from_plan(
         staff, version, items=items[1:2], procedure_type="COMPRE", description="Útiles"
     )

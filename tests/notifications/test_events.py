@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from django.db import transaction
 
-from core import audit
+from core import audit, clock
 from notifications import events
 from notifications.models import Audience, Event, EventKind
 from procurement.models import ProcurementProcess
@@ -43,7 +43,9 @@ def test_each_action_has_its_own_kind_and_names_its_process(called):
 def test_who_registered_is_told_to_the_staff_only(called):
     _staff, process = called
     supplier = SupplierFactory()
-    participation.register_participant(user_of(supplier), process, supplier)
+    call = process.stages.get(stage="convocatoria").start  # registration opens with the call
+    with clock.pinned(call):
+        participation.register_participant(user_of(supplier), process, supplier)
     event = Event.objects.get(kind=EventKind.PROCESS_PARTICIPANT_REGISTERED)
     assert event.audience == Audience.STAFF
     assert event.process_id == process.pk  # the target is the participant, under its process

@@ -2,19 +2,17 @@
 a pinned moment, registered participants, PDFs with a marker inside."""
 
 from dataclasses import dataclass
-from datetime import timedelta
 from decimal import Decimal
 
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.utils import timezone
 
 from core import clock
-from core.workdays import WorkingCalendar
 from procurement.models import ProcessStage, ProcurementProcess
 from procurement.services import bids, participation
 from suppliers.services import classify_supplier
 from tests.factories import (
     SupplierFactory,
+    last_working_day_until_today,
     process_from_plan,
     publish_with_lp_calendar,
     published_plan,
@@ -100,13 +98,6 @@ class Tender:
             )
 
 
-def _last_working_day_until_today():
-    cal, day = WorkingCalendar(), timezone.localdate()
-    while not cal.is_working_day(day):
-        day -= timedelta(days=1)
-    return day
-
-
 def called_tender(*, sme_only: bool = False, items: int = 2) -> Tender:
     """A called process with `items` items, its bid stage still ahead of today."""
     version, staff = published_plan(
@@ -123,5 +114,5 @@ def called_tender(*, sme_only: bool = False, items: int = 2) -> Tender:
     if sme_only:  # an LP reserved for SMEs by its items would exceed no threshold here
         ProcurementProcess.objects.filter(pk=process.pk).update(sme_only=True)
         process.refresh_from_db()
-    process = publish_with_lp_calendar(staff, process, call=_last_working_day_until_today())
+    process = publish_with_lp_calendar(staff, process, call=last_working_day_until_today())
     return Tender(process, staff, process.stages.get(stage="ofertas"))

@@ -18,6 +18,7 @@ from tests.domain import raises_domain
 from tests.factories import (
     EntityFactory,
     SupplierFactory,
+    last_working_day_until_today,
     lp_calendar,
     process_from_plan,
     publish_with_lp_calendar,
@@ -107,17 +108,10 @@ def test_an_unchanged_or_refused_draft_calendar_writes_nothing(draft):
     assert _entries_since(start) == []
 
 
-def _last_working_day_until_today():
-    cal, day = WorkingCalendar(), timezone.localdate()
-    while not cal.is_working_day(day):
-        day -= timedelta(days=1)
-    return day
-
-
 @pytest.fixture
 def question(draft):
     process, staff = draft
-    process = publish_with_lp_calendar(staff, process, call=_last_working_day_until_today())
+    process = publish_with_lp_calendar(staff, process, call=last_working_day_until_today())
     stages = {s.stage: s for s in process.stages.all()}
     supplier = SupplierFactory()
     user = user_of(supplier)

@@ -19,6 +19,7 @@ from tests.factories import (
     EntityFactory,
     SupplierFactory,
     designate_committee_of_two,
+    last_working_day_until_today,
     process_from_plan,
     publish_with_lp_calendar,
     published_plan,
@@ -47,19 +48,12 @@ def _process(sme_only: bool):
     ), staff
 
 
-def _last_working_day_until_today():
-    cal, day = WorkingCalendar(), timezone.localdate()
-    while not cal.is_working_day(day):
-        day -= timedelta(days=1)
-    return day
-
-
 @pytest.fixture
 def called_lp():
     """A called LP whose call started on the last working day up to today, so that 'today'
     is inside the registration and questions windows on any day the tests run."""
     process, staff = _process(sme_only=False)
-    process = publish_with_lp_calendar(staff, process, call=_last_working_day_until_today())
+    process = publish_with_lp_calendar(staff, process, call=last_working_day_until_today())
     stages = {s.stage: s for s in process.stages.all()}
     return process, staff, stages
 
@@ -89,8 +83,10 @@ def test_registration_is_refused_after_the_bid_deadline_and_with_an_expired_regi
         participation.register_participant(user, process, supplier)
     with clock.pinned(stages["ofertas"].end):
         participation.register_participant(user, process, supplier)
-    expired = SupplierFactory(registry_valid_until=timezone.localdate() - timedelta(days=1))
-    with raises_domain("registry_not_in_force"), clock.pinned(stages["convocatoria"].start):
+    # Expired the day before the moment tried (the call may be days before today).
+    call = stages["convocatoria"].start
+    expired = SupplierFactory(registry_valid_until=call - timedelta(days=1))
+    with raises_domain("registry_not_in_force"), clock.pinned(call):
         participation.register_participant(user_of(expired), process, expired)
 
 
@@ -239,6 +235,7 @@ def test_a_non_sme_sees_why_it_cannot_take_part(client):
     processes.publish_call(actor=staff, process=process)
     big = SupplierFactory(size_class="medium_or_large")
     client.force_login(user_of(big))
-    page = client.get(f"/procesos/{process.identifier}/").content.decode()
+    with clock.pinned(call):  # registration is open on the call day (today may be a Sunday)
+        page = client.get(f"/procesos/{process.identifier}/").content.decode()
     assert "reservado para micro y pequeñas empresas" in page
     assert "como participante" not in page

@@ -15,6 +15,7 @@ from procurement.services import participation, processes
 from tests.factories import (
     SupplierFactory,
     designate_committee_of_two,
+    last_working_day_until_today,
     lp_calendar,
     process_from_plan,
     published_plan,
@@ -25,13 +26,6 @@ pytestmark = pytest.mark.django_db
 PDF = b"%PDF-1.7\n%%EOF\n"
 
 
-def _last_working_day_until_today():
-    cal, day = WorkingCalendar(), timezone.localdate()
-    while not cal.is_working_day(day):
-        day -= timedelta(days=1)
-    return day
-
-
 @pytest.fixture
 def called():
     """An LP called on the last working day up to today, whose registration stage ends with
@@ -40,7 +34,7 @@ def called():
         items=[{"catalog_item": "43211503", "estimated_value": Decimal("450000")}]
     )
     process = process_from_plan(staff, version)
-    call = _last_working_day_until_today()
+    call = last_working_day_until_today()
     dates = lp_calendar(call)
     dates["registro"] = (call, dates["consultas"][1])
     processes.set_calendar(staff, process, dates)

@@ -346,7 +346,10 @@ def test_every_manual_transition_in_the_table(plan, action, source):
         process.void_return_stage = "convocatoria"
         process.save()
     expected = TRANSITIONS[action].target or process.suspended_from
-    with clock.pinned(evaluation if action == "annul" else clock.today()):
+    call = process.stages.get(stage="convocatoria").start
+    # After its publication (the call may be after today: the next working day).
+    moment = evaluation if action == "annul" else clock.local(call, time(15, 0))
+    with clock.pinned(moment):
         moved = SERVICES[action](staff, process)
     assert moved.status == expected
     change = moved.history.last()

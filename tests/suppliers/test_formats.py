@@ -18,7 +18,8 @@ LIMA = timezone.get_fixed_timezone(-300)
 
 @pytest.fixture
 def supplier():
-    supplier = SupplierFactory(registry_valid_until=date(2026, 11, 26))
+    # Dates in the future: the page shows a registry in force and an invitation pending.
+    supplier = SupplierFactory(registry_valid_until=date(2030, 11, 26))
     services.classify_supplier(
         supplier, sales_year=2025, annual_sales=Decimal("1234567.5"), workers=1250
     )
@@ -37,12 +38,12 @@ def _page(client, path, language):
     [
         (
             "es",
-            ["1\xa0234\xa0567,50", "1\xa0250", "26/11/2026", "30/11/2026 18:45"],
+            ["1\xa0234\xa0567,50", "1\xa0250", "26/11/2030", "30/11/2030 18:45"],
             "1,234,567.50",
         ),
         (
             "en",
-            ["1,234,567.50", "1,250", "11/26/2026", "11/30/2026 6:45 p.m."],
+            ["1,234,567.50", "1,250", "11/26/2030", "11/30/2030 6:45 p.m."],
             "1\xa0234\xa0567,50",
         ),
     ],
@@ -53,7 +54,7 @@ def test_the_account_page_shows_sales_counts_and_dates_in_the_language(
     member = user_of(supplier)
     invitation = services.invite_user(actor=member, supplier=supplier, email="luis@example.pe")
     SupplierInvitation.objects.filter(pk=invitation.pk).update(
-        expires_at=datetime(2026, 11, 30, 18, 45, tzinfo=LIMA)
+        expires_at=datetime(2030, 11, 30, 18, 45, tzinfo=LIMA)
     )
     client.force_login(member)
     html = _page(client, f"/proveedores/mi-cuenta/{supplier.ruc}/", language)
@@ -62,7 +63,7 @@ def test_the_account_page_shows_sales_counts_and_dates_in_the_language(
     assert wrong not in html and "1234567.50" not in html
 
 
-@pytest.mark.parametrize(("language", "day"), [("es", "26/11/2026"), ("en", "11/26/2026")])
+@pytest.mark.parametrize(("language", "day"), [("es", "26/11/2030"), ("en", "11/26/2030")])
 def test_the_public_record_shows_the_registry_date_in_the_language(client, supplier, language, day):
     html = _page(client, f"/proveedores/{supplier.ruc}/", language)
     assert day in html
