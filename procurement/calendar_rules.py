@@ -32,6 +32,13 @@ def deadline_text(row) -> str:
     return date_format(timezone.localtime(row.closes_at), "SHORT_DATETIME_FORMAT")
 
 
+def bid_deadline_passed(process, now) -> bool:
+    """Whether the bid deadline of `process` has passed at `now` (False without a bids
+    stage): the rule behind "no more bids", "the criteria are fixed" and "may be opened"."""
+    stage = process.stages.filter(stage=Stage.BIDS).first()
+    return stage is not None and stage.has_closed(now)
+
+
 def stages_of(procedure_type: str) -> list[str]:
     return list(
         ProcedureStage.objects.filter(procedure_type=procedure_type)

@@ -217,6 +217,18 @@ class ProcessStage(models.Model):
         last instant of that day; a moment after it is late."""
         return timezone.make_aware(datetime.combine(self.end, self.closing_time or time.max))
 
+    # The one reading of a stage's window against a moment (deadlines for bids, questions,
+    # registration; the opening after the bid deadline): the closing instant itself is still
+    # in time, a moment after it is late.
+    def has_begun(self, moment: datetime) -> bool:
+        return moment >= self.opens_at
+
+    def has_closed(self, moment: datetime) -> bool:
+        return moment > self.closes_at
+
+    def is_open(self, moment: datetime) -> bool:
+        return self.has_begun(moment) and not self.has_closed(moment)
+
 
 class StatusChange(models.Model):
     """The public history of a process: every transition, who made it, when and why."""

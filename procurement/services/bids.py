@@ -112,12 +112,12 @@ def _window_refusal(process: ProcurementProcess, now) -> DomainError | None:
         return DomainError(
             _("This process has no bid stage in its calendar."), code="no_bids_stage"
         )
-    if now < stage.opens_at:
+    if not stage.has_begun(now):
         return DomainError(
             _("Bids are received from %(date)s.") % {"date": _day(stage.start)},
             code="bids_not_open",
         )
-    if now > stage.closes_at:
+    if stage.has_closed(now):
         return DomainError(
             _("The bid deadline was %(date)s: bids are no longer received.")
             % {"date": deadline_text(stage)},
@@ -757,10 +757,10 @@ def _receive(
     nonce = secrets.token_hex(16)
     sealed = sealing.seal_json(key, {"content": content, "nonce": nonce}, _version_aad(bid, number))
     received = clock.now()
-    closes_at = _bids_stage(process).closes_at
-    if received > closes_at:
+    stage = _bids_stage(process)
+    if stage.has_closed(received):
         _delete_files(written_files)
-        raise _late(process, received, closes_at, kind)
+        raise _late(process, received, stage.closes_at, kind)
     received_text = receipts.instant(received)
     receipt_hash = receipts.receipt_hash(content, received_text, nonce)
     version = BidVersion.objects.create(

@@ -29,6 +29,7 @@ from core.errors import DomainError
 from notifications import events
 from notifications.models import Audience, EventKind
 
+from ..calendar_rules import bid_deadline_passed
 from ..models import (
     CriteriaAmendment,
     CriterionKind,
@@ -182,7 +183,7 @@ def criteria_refusal(process: ProcurementProcess) -> DomainError | None:
 
 def amendment_refusal(process: ProcurementProcess) -> DomainError | None:
     """Why the criteria of a called process cannot be amended now, or None. Only while the
-    process is called and its bid deadline (ProcessStage.closes_at of the bids stage, by
+    process is called and its bid deadline (calendar_rules.bid_deadline_passed, by
     core.clock) has not passed: once bids may be opened, nobody who could see a price may
     still change how it is weighed."""
     if process.status == ProcessStatus.DRAFT:
@@ -195,8 +196,8 @@ def amendment_refusal(process: ProcurementProcess) -> DomainError | None:
             _("The criteria can be amended only while the process is called."),
             "not_called",
         )
-    deadline = process.stages.filter(stage=Stage.BIDS).first()
-    if deadline is None or clock.now() > deadline.closes_at:
+    has_deadline = process.stages.filter(stage=Stage.BIDS).exists()
+    if not has_deadline or bid_deadline_passed(process, clock.now()):
         return _refused(
             _("The bid deadline has passed: the criteria can no longer change."),
             "bids_closed",

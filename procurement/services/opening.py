@@ -48,7 +48,7 @@ from notifications.models import Audience, EventKind
 from suppliers.models import Supplier
 
 from .. import document_store, receipts, sealing
-from ..calendar_rules import deadline_text, stages_of
+from ..calendar_rules import bid_deadline_passed, deadline_text, stages_of
 from ..documents import ALLOWED
 from ..models import (
     Bid,
@@ -114,8 +114,7 @@ def bids_in_force(process: ProcurementProcess) -> int:
 
 
 def deadline_passed(process: ProcurementProcess, now=None) -> bool:
-    stage = process.stages.filter(stage=Stage.BIDS).first()
-    return stage is not None and (now or clock.now()) > stage.closes_at
+    return bid_deadline_passed(process, now or clock.now())
 
 
 def opening_day_stage(process: ProcurementProcess):
@@ -144,14 +143,14 @@ def opening_refusal(process: ProcurementProcess, now=None) -> DomainError | None
         return DomainError(
             _("This process has no bid stage in its calendar."), code="no_bids_stage"
         )
-    if now <= stage.closes_at:
+    if not stage.has_closed(now):
         return DomainError(
             _("The bids are opened after the bid deadline, %(deadline)s.")
             % {"deadline": deadline_text(stage)},
             code="before_deadline",
         )
     public_stage = opening_day_stage(process)
-    if public_stage is not None and now < public_stage.opens_at:
+    if public_stage is not None and not public_stage.has_begun(now):
         return DomainError(
             _(
                 "The bids are opened in public on the day the calendar announces, %(date)s: "

@@ -86,12 +86,12 @@ def registration_refusal(process: ProcurementProcess, supplier) -> DomainError |
     window = _window(process, Stage.REGISTRATION)
     opens = window or _window(process, Stage.CALL)
     closes = window or _window(process, Stage.BIDS)
-    if opens and now < opens.opens_at:
+    if opens and not opens.has_begun(now):
         return DomainError(
             _("Registration opens on %(date)s.") % {"date": _day(opens.start)},
             code="registration_not_open",
         )
-    if closes and now > closes.closes_at:
+    if closes and closes.has_closed(now):
         return DomainError(
             _("Registration closed on %(date)s.") % {"date": deadline_text(closes)},
             code="registration_closed",
@@ -171,7 +171,7 @@ def question_refusal(
     window = _window(process, Stage.QUESTIONS)
     if window is None:
         return DomainError(_("This procedure has no questions stage."), code="no_questions_stage")
-    if not window.opens_at <= now <= window.closes_at or process.answers_published_at:
+    if not window.is_open(now) or process.answers_published_at:
         return DomainError(
             _("Questions are received from %(start)s to %(end)s.")
             % {"start": _day(window.start), "end": deadline_text(window)},
@@ -262,7 +262,7 @@ def answers_refusal(process: ProcurementProcess) -> DomainError | None:
     window = _window(process, Stage.QUESTIONS)
     if window is None:
         return DomainError(_("This procedure has no questions stage."), code="no_questions_stage")
-    if now <= window.closes_at:
+    if not window.has_closed(now):
         return DomainError(
             _("The questions window is open until %(date)s.") % {"date": deadline_text(window)},
             code="questions_open",

@@ -134,7 +134,9 @@ def transition_refusal(
     if rule.not_before and rule.not_before[0] in stages:
         stage, edge = rule.not_before
         row = stages[stage]
-        if (edge == "start" and now < row.opens_at) or (edge == "end" and now <= row.closes_at):
+        if (edge == "start" and not row.has_begun(now)) or (
+            edge == "end" and not row.has_closed(now)
+        ):
             return DomainError(
                 _("Not before the calendar allows it: %(stage)s %(edge)s on %(date)s.")
                 % {
