@@ -83,7 +83,7 @@ from ..models import (
 )
 from ..models.bids import sealed_document_path
 from . import pdf
-from .documents import DocumentBuilder, has_files
+from .documents import DOCUMENT_FIELDS, DocumentBuilder, has_files
 from .users import DEMO_DOMAIN
 
 S = ProcessStatus
@@ -136,21 +136,7 @@ OPENED_FIELDS = [
 ]
 MEMBER_FIELDS = ["opened_bid", "supplier", "ruc", "legal_name", "share", "is_lead"]
 LINE_FIELDS = ["opened_bid", "item", "description", "quantity", "unit_price", "line_total"]
-ACT_FIELDS = [
-    "id",
-    "process",
-    "entity",
-    "kind",
-    "title",
-    "file",
-    "filename",
-    "content_type",
-    "size",
-    "sha256",
-    "amendment_reason",
-    "published_at",
-    "published_by",
-]
+ACT_FIELDS = ["id", *DOCUMENT_FIELDS]  # the act is a process document with a known id
 LEDGER_FIELDS = [
     "position",
     "receipt_hash",
