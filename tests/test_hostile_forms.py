@@ -17,25 +17,10 @@ from django.utils import timezone
 from core import clock
 from procurement.calendar_rules import stages_of
 from procurement.services.committee import entity_staff
+from tests.hostile import HOSTILE
 from tests.world import PDF, build_world
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urlwalk]
-
-LONG = "x" * 30_000  # past every max_length of the portal, answers included
-HOSTILE = {
-    "text": ["a\x00b", LONG],
-    "number": ["9223372036854775808", "9" * 26, "-1e1000", "NaN", "-1", "a\x00b", LONG],
-    "date": ["2026-02-30", "0001-01-01", "9999-12-30", "-1", "a\x00b", LONG],
-    "choice": ["a\x00b", LONG, "9223372036854775808"],
-    "id": ["9223372036854775808", "99999999999999999999", "-1", "a\x00b", LONG],
-    # Unit prices of a bid: negative, zero, past any column, not numbers, a third decimal,
-    # scientific notation, thousands separators.
-    "price": ["-1", "0", "1e9999", "1e3", "abc", "0.001", "9" * 29, "NaN", "1,234.50"]
-    + ["a\x00b", LONG],
-    "ruc": ["123", "2013131295x", "20999999999", "-1", "a\x00b", LONG],
-    # Uploads: an executable, text posing as a PDF, an empty file.
-    "file": [b"MZ\x90\x00\x03\x00\x00\x00", b"not a pdf at all", b""],
-}
 
 
 def _bid_moment(world):
@@ -411,11 +396,12 @@ def _opening_endpoint():
         f"/gestion/procesos/{tender.process.pk}/apertura/",
         {"action": "start", "observer": "Notaría Quispe"},
         {"action": "choice", "observer": "text", "form_token": "text"},
-        tender.process.stages.get(stage="apertura").opens_at + timedelta(minutes=1),
+        {"at": tender.process.stages.get(stage="apertura").opens_at + timedelta(minutes=1)},
     )
 
 
-# Endpoints whose state is built on demand: (user, url, baseline, fields, pinned moment).
+# Endpoints whose state is built on demand, in the shape of _endpoints' entries (with the
+# user itself instead of a role).
 LAZY_ENDPOINTS = {"process_opening": _opening_endpoint}
 
 
@@ -476,22 +462,23 @@ def test_hostile_values_are_refused_and_write_nothing(endpoint):
 
     world = build_world()
     if endpoint in LAZY_ENDPOINTS:
-        user, url, baseline, fields, moment = LAZY_ENDPOINTS[endpoint]()
-        role, options = None, {}
+        who, url, baseline, fields, options = LAZY_ENDPOINTS[endpoint]()
     else:
-        role, url, baseline, fields, *rest = _endpoints(world)[endpoint]
+        who, url, baseline, fields, *rest = _endpoints(world)[endpoint]
         options = rest[0] if rest else {}
-        # Some forms work only at a moment of the calendar (bids: inside the bid stage).
-        moment = options["at"](world) if "at" in options else None
-        user = None
+    # Some forms work only at a moment of the calendar (bids: inside the bid stage): "at" is
+    # that moment, or a function of the world giving it.
+    moment = options.get("at")
+    moment = moment(world) if callable(moment) else moment
     with clock.pinned(moment) if moment else nullcontext():
-        if role is not None:
-            user = {
+        if isinstance(who, str):
+            who = {
                 "anonymous": None,
                 "staff": world.staff,
                 "supplier": world.supplier_user,
                 "new_supplier": user_of(SupplierFactory()),
-            }[role]
+            }[who]
+        user = who
         _hostile_values_are_refused(world, endpoint, user, url, baseline, fields, options)
 
 
