@@ -49,6 +49,7 @@ from .evaluation import (
     published_evaluation,
     require_committee,
 )
+from .opening import opening_refusal
 from .processes.status import record_status_change, transition_refusal
 
 
@@ -315,6 +316,39 @@ def qualify(
         return None
     _settle_process(actor, process)
     return award
+
+
+def desert_without_bids_refusal(process: ProcurementProcess) -> DomainError | None:
+    """Why the process cannot be declared deserted for want of bids now, or None: it is
+    called, its bid deadline has passed and no bid is in force (opening_refusal says
+    "no_bids")."""
+    refusal = opening_refusal(process)
+    if refusal is None or refusal.code != "no_bids":
+        return DomainError(
+            _(
+                "A process is deserted for want of bids only when none was received by the deadline."
+            ),
+            code="has_bids" if refusal is None else refusal.code,
+        )
+    return transition_refusal(process, "desert")
+
+
+@transaction.atomic
+def desert_without_bids(*, actor, process: ProcurementProcess) -> ProcurementProcess:
+    """A committee member declares deserted a process that received no bid by the deadline
+    (Ley 30225, art. 30): every lot with its reason, then the process."""
+    require_committee(actor, process)
+    process = (
+        ProcurementProcess.objects.select_for_update().select_related("entity").get(pk=process.pk)
+    )
+    refusal = desert_without_bids_refusal(process)
+    if refusal is not None:
+        raise refusal
+    reason = _spanish(lambda: _("No bid was received by the deadline."))
+    for item in lots(process):
+        if lot_award(process, item) is None:
+            _desert(actor, process, None, item, reason)
+    return _settle_process(actor, process)
 
 
 # --- standstill and consent ----------------------------------------------------------------

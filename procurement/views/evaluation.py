@@ -187,6 +187,10 @@ def process_evaluation_manage(request, process_id):
                 )
                 messages.success(request, _("The qualification has been recorded."))
                 return redirect(here)
+            elif action == "desert_no_bids":
+                awards.desert_without_bids(actor=request.user, process=process)
+                messages.success(request, _("The process has been declared deserted."))
+                return redirect(here)
             elif action not in ("start", "publish", "save", "qualify"):
                 error = DomainError(_("Choose an action of this page."), code="action_unknown")
         except DomainError as refused:
@@ -210,6 +214,7 @@ def process_evaluation_manage(request, process_id):
         "start_refusal": evaluation.evaluation_refusal(process, reason="-"),
         "publish_refusal": evaluation.publish_refusal(draft) if draft else None,
         "qualification_rows": _qualification_rows(process, published),
+        "no_bids": awards.desert_without_bids_refusal(process) is None,
         "lots": evaluation.lot_tables(published) if published else [],
     }
     return render(request, "procurement/manage/process_evaluation.html", context, status=status)

@@ -267,3 +267,41 @@ def test_no_consent_while_an_appeal_suspends_the_process():
         assert consent_awards() == 0
     award.refresh_from_db()
     assert award.status == Award.Status.AWARDED
+
+
+def test_a_process_without_bids_is_deserted_by_the_committee_not_before_the_deadline():
+    from django.test import Client
+
+    from tests.procurement.evaluating import opening_moment
+
+    tender = tender_in(CUSCO, items=2, by_items=True)
+    first, _second = committee(tender)
+    with clock.pinned(tender.during), raises_domain("before_deadline"):
+        awards.desert_without_bids(actor=first, process=tender.process)
+    with clock.pinned(opening_moment(tender)):
+        with pytest.raises(PermissionDenied):
+            awards.desert_without_bids(
+                actor=staff_of(tender.process.entity), process=tender.process
+            )
+        client = Client()
+        client.force_login(first)
+        url = f"/gestion/procesos/{tender.process.pk}/evaluacion/"
+        assert "desert_no_bids" in client.get(url).content.decode()
+        assert client.post(url, {"action": "desert_no_bids"}).status_code == 302
+        assert client.post(url, {"action": "desert_no_bids"}).status_code == 400
+    tender.process.refresh_from_db()
+    assert tender.process.status == ProcessStatus.DESERTED
+    assert Award.objects.filter(process=tender.process, status="desierto").count() == 2
+    change = tender.process.history.get(action="desert")
+    assert change.reason and change.actor == first
+
+
+def test_with_a_bid_in_force_the_process_is_not_deserted_for_want_of_bids():
+    tender = tender_in(CUSCO)
+    supplier, user = tender.bidder()
+    tender.submit(user, supplier)
+    first, _second = committee(tender)
+    from tests.procurement.evaluating import opening_moment
+
+    with clock.pinned(opening_moment(tender)), raises_domain("has_bids"):
+        awards.desert_without_bids(actor=first, process=tender.process)

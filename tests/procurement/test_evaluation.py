@@ -322,3 +322,22 @@ def test_a_lot_without_admissible_bids_is_deserted_at_publication():
     assert award.status == Award.Status.DESERTED and award.reason
     assert tender.process.status == ProcessStatus.DESERTED
     assert tender.process.history.filter(action="desert").count() == 1
+
+
+def test_price_comparison_ranks_by_the_lowest_admissible_price_without_technical_score():
+    from tests.procurement.test_bids_opening import _called_compre
+
+    tender, _receipt = _called_compre()
+    open_tender(tender)
+    first, _second = committee(tender)
+    assert evaluation.technical_criteria(tender.process) == []
+    with clock.pinned(stage_start(tender, "evaluacion")):
+        draft = evaluation.start_evaluation(actor=first, process=tender.process)
+        entry = draft.entries.get()
+        with raises_domain("criterion_unknown"):
+            evaluation.record_entry(actor=first, entry=entry, admissible=True, scores={1: "5"})
+        evaluation.record_entry(actor=first, entry=entry, admissible=True)
+        published = evaluation.publish_evaluation(actor=first, process=tender.process)
+    row = published.entries.get()
+    assert row.rank == 1 and row.technical_score == 0 and row.bonus == 0
+    assert row.economic_score == Decimal("100.00") == row.total
