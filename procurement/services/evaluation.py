@@ -547,7 +547,7 @@ class LotTable:
 def lot_tables(evaluation: Evaluation) -> list[LotTable]:
     """The table's rows grouped by lot, in rank order (inadmissible rows last)."""
     entries = list(
-        evaluation.entries.select_related("opened_bid", "item")
+        evaluation.entries.select_related("opened_bid", "item", "qualification")
         .prefetch_related("scores__criterion", "opened_bid__members")
         .order_by("item_id", "opened_bid__position")
     )

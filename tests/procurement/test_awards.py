@@ -7,8 +7,10 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.test import Client
 
 from core import clock
+from core.models import AuditEntry
 from core.workdays import WorkingCalendar
 from notifications.models import Event, EventKind
 from procurement.models import Award, ProcessStatus, Qualification
@@ -101,6 +103,13 @@ def test_the_best_ranked_that_qualifies_wins_and_a_failure_falls_to_the_next():
         assert runner_up.opened_bid.lead_supplier == s["y"]
         award = awards.qualify(actor=second, process=tender.process, entry=runner_up, passed=True)
     assert Qualification.objects.get(entry=best).reason == "Sin RNP vigente"
+    assert AuditEntry.objects.filter(action="process.qualification_recorded").count() == 2
+    assert AuditEntry.objects.get(action="process.lot_awarded").object_id == str(
+        Award.objects.get().pk
+    )
+    page = Client().get(f"/procesos/{tender.process.identifier}/evaluacion/").content.decode()
+    assert 'data-qualification="failed"' in page and "Sin RNP vigente" in page
+    assert 'data-qualification="passed"' in page
     assert award.status == Award.Status.AWARDED and award.supplier == s["y"]
     assert award.amount == Decimal("1000.00") and award.opened_bid == runner_up.opened_bid
     assert award.standstill_days == STANDSTILL_WORKING_DAYS["LP"] == 8
