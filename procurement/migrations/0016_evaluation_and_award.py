@@ -253,6 +253,10 @@ class Migration(migrations.Migration):
             model_name='technicalscore',
             constraint=models.CheckConstraint(condition=models.Q(('score__gte', Decimal('0'))), name='technical_score_not_negative'),
         ),
+        migrations.AddIndex(
+            model_name="award",
+            index=models.Index(fields=["status", "standstill_ends"], name="award_due_idx"),
+        ),
         migrations.RunPython(guard, unguard),
         refuse_update_and_delete("procurement_qualification", "qualifications are immutable"),
     ]

@@ -101,6 +101,8 @@ class Award(models.Model):
         ordering = ["process", "item_id", "decided_at"]
         verbose_name = _("award")
         verbose_name_plural = _("awards")
+        # The consent task looks for granted awards whose standstill has ended.
+        indexes = [models.Index(fields=["status", "standstill_ends"], name="award_due_idx")]
         constraints = [
             models.UniqueConstraint(
                 fields=["process"],
