@@ -314,3 +314,13 @@ def test_with_a_bid_in_force_the_process_is_not_deserted_for_want_of_bids():
 
     with clock.pinned(opening_moment(tender)), raises_domain("has_bids"):
         awards.desert_without_bids(actor=first, process=tender.process)
+
+
+def test_the_consent_task_is_scheduled_by_beat():
+    from django.conf import settings
+
+    from config.celery import app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["consent-awards"]
+    assert entry["task"] == "procurement.tasks.consent_awards" == consent_awards.name
+    assert entry["task"] in app.tasks
