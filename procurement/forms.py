@@ -7,7 +7,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from core.codelists import DirectCause, ObjectType, ProcedureType, Stage
-from core.formatting import money, number
+from core.formatting import money, number, quantity
 from core.idempotency import FormTokenField, IdempotentForm
 from core.models import CatalogItem, Department, FiscalYear
 from core.places import resolve_district
@@ -852,7 +852,7 @@ class EvaluationEntryForm(forms.Form):
         for criterion in self.criteria:
             self.fields[score_field_name(criterion.pk)] = forms.CharField(
                 label=_("%(criterion)s (0 to %(weight)s)")
-                % {"criterion": criterion.name, "weight": criterion.weight.normalize()},
+                % {"criterion": criterion.name, "weight": quantity(criterion.weight)},
                 max_length=SCORE_MAX_LENGTH,
                 required=False,
                 widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 6}),

@@ -66,6 +66,7 @@ def test_the_committee_fills_publishes_and_awards_through_the_pages(opened):
         again = member.post(url, {"action": "start", "reason": ""})
         assert again.status_code == 400 and 'data-code="draft_exists"' in again.content.decode()
         entries = list(Evaluation.objects.get().entries.order_by("price"))  # 1000, 2000
+        assert "Experiencia del postor (0 a 70)" in member.get(url).content.decode()
         score = f"score_{criterion.pk}"
 
         def row(entry, **values):
