@@ -12,6 +12,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core.codelists import SizeClass
+
 from .evaluation import Evaluation, EvaluationEntry
 from .opening import OpenedBid
 from .processes import ProcessItem, ProcurementProcess
@@ -136,6 +138,12 @@ class Award(models.Model):
 
     def __str__(self) -> str:
         return f"{self.process_id} item {self.item_id}: {self.status}"
+
+    @property
+    def winner_size_labels(self) -> list[tuple[str, str]]:
+        """(RUC, size class label) of each member of the winner, as kept at the award."""
+        labels = dict(SizeClass.choices)
+        return [(ruc, str(labels.get(size, "—"))) for ruc, size in self.winner_size_classes.items()]
 
     @property
     def granted(self) -> bool:

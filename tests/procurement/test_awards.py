@@ -110,6 +110,7 @@ def test_the_best_ranked_that_qualifies_wins_and_a_failure_falls_to_the_next():
     page = Client().get(f"/procesos/{tender.process.identifier}/evaluacion/").content.decode()
     assert 'data-qualification="failed"' in page and "Sin RNP vigente" in page
     assert 'data-qualification="passed"' in page
+    assert f"{s['y'].ruc}: Microempresa" in page  # the winner's class kept at the award
     assert award.status == Award.Status.AWARDED and award.supplier == s["y"]
     assert award.amount == Decimal("1000.00") and award.opened_bid == runner_up.opened_bid
     assert award.standstill_days == STANDSTILL_WORKING_DAYS["LP"] == 8
