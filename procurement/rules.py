@@ -52,7 +52,7 @@ MAX_PROCESS_VALUE = Decimal("99999999999999.99")
 
 
 # Standstill (plazo de consentimiento de la buena pro) in working days after the award,
-# by procedure type (Reglamento de la Ley de Contrataciones del Estado, art. 141): 8 for
+# by procedure type (Reglamento de la Ley de Contrataciones del Estado, art. 64): 8 for
 # Licitación Pública and Concurso Público, 5 for the simplified types. Contratación Directa
 # has none: its award is consented at once.
 STANDSTILL_WORKING_DAYS = {
@@ -72,6 +72,6 @@ def standstill_end(procedure_type: str, award_day: date, calendar: WorkingCalend
     return None if days is None else calendar.add_working_days(award_day, days)
 
 
-# The local SME preference (Ley 31433 / Ley 30225, disposición complementaria): departments
+# The local SME preference (DOMAIN.md, "The 40% SME reservation rule"): departments
 # whose entities grant no bonus, by their INEI code (Lima and Callao).
 NO_LOCAL_BONUS_DEPARTMENTS = frozenset({"15", "07"})

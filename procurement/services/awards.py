@@ -159,7 +159,7 @@ def desert_lots_without_admissible_bids(
     *, actor, process: ProcurementProcess, evaluation: Evaluation
 ) -> list[Award]:
     """At the publication of a table: every lot with no admissible bid is deserted, with its
-    reason (Ley 30225, art. 30), and the process follows."""
+    reason (Reglamento, art. 65), and the process follows."""
     deserted = []
     for item in lots(process):
         if lot_award(process, item) is not None:
@@ -336,7 +336,7 @@ def desert_without_bids_refusal(process: ProcurementProcess) -> DomainError | No
 @transaction.atomic
 def desert_without_bids(*, actor, process: ProcurementProcess) -> ProcurementProcess:
     """A committee member declares deserted a process that received no bid by the deadline
-    (Ley 30225, art. 30): every lot with its reason, then the process."""
+    (Reglamento, art. 65): every lot with its reason, then the process."""
     require_committee(actor, process)
     process = (
         ProcurementProcess.objects.select_for_update().select_related("entity").get(pk=process.pk)
