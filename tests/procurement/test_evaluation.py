@@ -341,3 +341,17 @@ def test_price_comparison_ranks_by_the_lowest_admissible_price_without_technical
     row = published.entries.get()
     assert row.rank == 1 and row.technical_score == 0 and row.bonus == 0
     assert row.economic_score == Decimal("100.00") == row.total
+
+
+def test_the_bonus_follows_the_snapshot_taken_when_the_table_starts():
+    tender, s = _opened(CUSCO)
+    first, _second = committee(tender)
+    with clock.pinned(stage_start(tender, "evaluacion")):
+        evaluation.start_evaluation(actor=first, process=tender.process)
+        # A grows into a large enterprise while the table is being filled
+        classify(s["a"], "medium_or_large", tender.during.year)
+        _fill(tender, first, {s["a"]: "60", s["b"]: "50", s["c"]: "55", s["d"]: "70"})
+        published = evaluation.publish_evaluation(actor=first, process=tender.process)
+    row = _entries(published)[s["a"]]
+    assert row.local_sme and row.bonus == Decimal("8.40")
+    assert row.size_classes == {s["a"].ruc: "micro"}
