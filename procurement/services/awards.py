@@ -42,9 +42,12 @@ from ..models import (
     Qualification,
 )
 from ..rules import STANDSTILL_WORKING_DAYS, standstill_end
+from .criteria import NO_EVALUATION_TYPES
 from .evaluation import (
     MAX_REASON,
     bidder_standing,
+    completed_opening,
+    evaluable_bids,
     lots,
     published_evaluation,
     require_committee,
@@ -314,6 +317,75 @@ def qualify(
         )
     else:
         return None
+    _settle_process(actor, process)
+    return award
+
+
+def direct_award_refusal(process: ProcurementProcess) -> DomainError | None:
+    """Why the invited supplier's offer of a direct contracting cannot be awarded now, or
+    None: the process is a called Contratación Directa with its legal cause, its offer was
+    unsealed, and exactly one offer counts (evaluable_bids)."""
+    if process.procedure_type not in NO_EVALUATION_TYPES:
+        return DomainError(
+            _("Only direct contracting awards an offer without an evaluation table."),
+            code="not_direct",
+        )
+    if process.status != ProcessStatus.CALLED:
+        return DomainError(
+            _("The process is %(status)s: no award is made now.")
+            % {"status": str(process.get_status_display()).lower()},
+            code="not_called",
+        )
+    opening = completed_opening(process)
+    if opening is None:
+        return DomainError(_("The offer is awarded after its unsealing."), code="not_opened")
+    offers = evaluable_bids(opening)
+    if len(offers) != 1 or not offers[0].total or offers[0].total <= 0:
+        return DomainError(
+            _("Direct contracting awards the one offer of its invited supplier."),
+            code="one_invited_offer",
+        )
+    return transition_refusal(process, "award")
+
+
+@transaction.atomic
+def award_direct(*, actor, process: ProcurementProcess) -> Award:
+    """Contratación Directa (Ley 30225, art. 27): a committee member awards the invited
+    supplier's offer for its legal cause, without evaluation table or standstill; the award
+    is consented at once."""
+    require_committee(actor, process)
+    process = (
+        ProcurementProcess.objects.select_for_update().select_related("entity").get(pk=process.pk)
+    )
+    refusal = direct_award_refusal(process)
+    if refusal is not None:
+        raise refusal
+    (offer,) = evaluable_bids(completed_opening(process))
+    now = clock.now()
+    standing = bidder_standing(offer, timezone.localdate(now))
+    award = Award.objects.create(
+        process=process,
+        status=Award.Status.CONSENTED,
+        opened_bid=offer,
+        supplier=offer.lead_supplier,
+        amount=offer.total,
+        winner_sme=standing.sme,
+        winner_size_classes=standing.size_classes,
+        decided_at=now,
+        decided_by=actor,
+        consented_on=timezone.localdate(now),
+    )
+    audit.record(
+        actor,
+        "process.lot_awarded",
+        award,
+        {
+            **_lot_payload(process, award),
+            "winner": award.supplier_id,
+            "direct_cause": process.direct_cause,
+        },
+    )
+    process = record_status_change(actor=actor, process=process, action="award")
     _settle_process(actor, process)
     return award
 

@@ -187,11 +187,15 @@ def process_evaluation_manage(request, process_id):
                 )
                 messages.success(request, _("The qualification has been recorded."))
                 return redirect(here)
+            elif action == "award_direct":
+                awards.award_direct(actor=request.user, process=process)
+                messages.success(request, _("The invited supplier's offer has been awarded."))
+                return redirect(here)
             elif action == "desert_no_bids":
                 awards.desert_without_bids(actor=request.user, process=process)
                 messages.success(request, _("The process has been declared deserted."))
                 return redirect(here)
-            elif action not in ("start", "publish", "save", "qualify"):
+            elif action not in ("start", "publish", "save", "qualify", "award_direct"):
                 error = DomainError(_("Choose an action of this page."), code="action_unknown")
         except DomainError as refused:
             error = refused
@@ -215,6 +219,8 @@ def process_evaluation_manage(request, process_id):
         "publish_refusal": evaluation.publish_refusal(draft) if draft else None,
         "qualification_rows": _qualification_rows(process, published),
         "no_bids": awards.desert_without_bids_refusal(process) is None,
+        "direct": process.procedure_type == "CD",
+        "direct_refusal": awards.direct_award_refusal(process),
         "lots": evaluation.lot_tables(published) if published else [],
     }
     return render(request, "procurement/manage/process_evaluation.html", context, status=status)

@@ -17,7 +17,8 @@ def committee(tender: Tender):
 
 
 def opening_moment(tender: Tender):
-    day = opening.opening_day_stage(tender.process).opens_at
+    stage = opening.opening_day_stage(tender.process)  # none in direct contracting
+    day = stage.opens_at if stage else tender.deadline
     return max(tender.deadline, day) + timedelta(seconds=1)
 
 
@@ -48,3 +49,55 @@ def unit_prices(tender: Tender, *totals: str) -> dict:
     """Unit prices giving each item the line total given (quantity 100)."""
     items = list(tender.process.items.order_by("id"))
     return {item.pk: Decimal(total) / 100 for item, total in zip(items, totals, strict=True)}
+
+
+def called_direct() -> Tender:
+    """A called Contratación Directa (emergency) with one item, its calendar's bid stage
+    ahead of today, and one invited supplier registered."""
+    from core.models import District
+    from core.workdays import WorkingCalendar
+    from procurement.models import Participant
+    from procurement.services import processes
+    from tests.factories import SupplierFactory, designate_committee_of_two, published_plan, user_of
+    from tests.procurement.bidding import _last_working_day_until_today
+
+    version, staff = published_plan(
+        items=[{"description": "Oxígeno medicinal", "estimated_value": Decimal("60000")}]
+    )
+    process = processes.create_process(
+        staff,
+        version.plan.entity,
+        year=version.plan.fiscal_year_id,
+        procedure_type="CD",
+        description="Oxígeno por emergencia",
+        delivery_place="Sede",
+        delivery_ubigeo=District(code="150101"),
+        plan_item_ids=[item.pk for item in version.items.all()],
+        direct_cause="emergency",
+    )
+    add = WorkingCalendar().add_working_days
+    call = _last_working_day_until_today()
+    bids_end = add(call, 3)
+    award = add(bids_end, 1)
+    processes.set_calendar(
+        staff,
+        process,
+        {
+            "convocatoria": (call, call),
+            "ofertas": (add(call, 1), bids_end),
+            "buena_pro": (award, award),
+            "contrato": (add(award, 1), add(award, 5)),
+        },
+    )
+    designate_committee_of_two(staff, process)
+    with clock.pinned(call):
+        process = processes.publish_call(actor=staff, process=process)
+    tender = Tender(process, staff, process.stages.get(stage="ofertas"))
+    supplier = SupplierFactory()
+    Participant.objects.create(
+        process=process,
+        supplier=supplier,
+        registered_at=tender.during,
+        registered_by=user_of(supplier),
+    )
+    return tender

@@ -325,3 +325,42 @@ def test_the_consent_task_is_scheduled_by_beat():
     entry = settings.CELERY_BEAT_SCHEDULE["consent-awards"]
     assert entry["task"] == "procurement.tasks.consent_awards" == consent_awards.name
     assert entry["task"] in app.tasks
+
+
+def test_direct_contracting_awards_the_invited_offer_consented_at_once():
+    from procurement.models import Evaluation
+    from tests.factories import user_of
+    from tests.procurement.evaluating import called_direct, opening_moment
+
+    tender = called_direct()
+    supplier = tender.process.participants.get().supplier
+    tender.submit(user_of(supplier), supplier, prices=unit_prices(tender, "45000"))
+    first, _second = committee(tender)
+    with clock.pinned(opening_moment(tender)), raises_domain("not_opened"):
+        awards.award_direct(actor=first, process=tender.process)
+    open_tender(tender)
+    with clock.pinned(opening_moment(tender)):
+        with raises_domain("no_evaluation"):
+            evaluation.start_evaluation(actor=first, process=tender.process)
+        with pytest.raises(PermissionDenied):
+            awards.award_direct(actor=staff_of(tender.process.entity), process=tender.process)
+    client = Client()
+    client.force_login(first)
+    url = f"/gestion/procesos/{tender.process.pk}/evaluacion/"
+    with clock.pinned(stage_start(tender, "buena_pro")):
+        assert 'value="award_direct"' in client.get(url).content.decode()
+        assert client.post(url, {"action": "award_direct"}).status_code == 302
+        assert client.post(url, {"action": "award_direct"}).status_code == 400
+        with raises_domain("not_called"):
+            awards.award_direct(actor=first, process=tender.process)
+    award = Award.objects.get(process=tender.process)
+    assert award.status == Award.Status.CONSENTED and award.standstill_ends is None
+    assert award.amount == Decimal("45000.00") and award.supplier == supplier
+    assert award.consented_on == stage_start(tender, "buena_pro").date()
+    tender.process.refresh_from_db()
+    assert tender.process.status == ProcessStatus.CONSENTED
+    assert [c.action for c in tender.process.history.order_by("at", "id")][-2:] == [
+        "award",
+        "consent",
+    ]
+    assert not Evaluation.objects.exists()
