@@ -256,7 +256,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.tasks.dispatch_events",
         "schedule": int(os.environ.get("EVENT_DISPATCH_INTERVAL", 60)),
     },
+    # Awards whose standstill ended with no appeal are consented (idempotent; a late run
+    # consents them as of the day after their standstill).
+    "consent-awards": {
+        "task": "procurement.tasks.consent_awards",
+        "schedule": int(os.environ.get("AWARD_CONSENT_INTERVAL", 3600)),
+    },
 }
+
+# The local SME bonus in evaluations (procurement.services.evaluation): a fraction of the
+# total score for SME bidders domiciled in the department of an entity outside Lima and Callao.
+LOCAL_SME_BONUS_RATE = os.environ.get("LOCAL_SME_BONUS_RATE", "0.10")
 
 CACHES = {
     "default": {

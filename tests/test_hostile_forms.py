@@ -400,9 +400,27 @@ def _opening_endpoint():
     )
 
 
+def _evaluation_endpoint():
+    """A committee member starting the evaluation table of an opened process."""
+    from tests.procurement.bidding import called_tender
+    from tests.procurement.evaluating import open_tender, stage_start
+
+    tender = called_tender(items=1)
+    supplier, user = tender.bidder()
+    tender.submit(user, supplier)
+    open_tender(tender)
+    return (
+        tender.staff,
+        f"/gestion/procesos/{tender.process.pk}/evaluacion/",
+        {"action": "start", "reason": ""},
+        {"action": "choice", "reason": "text"},
+        {"at": stage_start(tender, "evaluacion")},
+    )
+
+
 # Endpoints whose state is built on demand, in the shape of _endpoints' entries (with the
 # user itself instead of a role).
-LAZY_ENDPOINTS = {"process_opening": _opening_endpoint}
+LAZY_ENDPOINTS = {"process_opening": _opening_endpoint, "process_evaluation": _evaluation_endpoint}
 
 
 def _counts() -> dict[str, int]:
@@ -453,6 +471,7 @@ ENDPOINTS = [
     "process_bids",
     "register",
     "process_opening",
+    "process_evaluation",
 ]
 
 

@@ -263,6 +263,8 @@ SAMPLES = {
         "document_id": 1,
     },
     "procurement:process_opening_manage": lambda w: {"process_id": w.process.pk},
+    "procurement:process_evaluation": lambda w: {"identifier": w.process.identifier},
+    "procurement:process_evaluation_manage": lambda w: {"process_id": w.process.pk},
     "procurement:plan_list": lambda w: {},
     "procurement:plan_detail": lambda w: {
         "ruc": w.entity.ruc,

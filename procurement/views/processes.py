@@ -14,9 +14,10 @@ from suppliers.models import Supplier
 from .. import document_store, exports
 from ..calendar_rules import stage_progress
 from ..filters import ProcessFilter
-from ..models import ProcessDocument, ProcessStatus, ProcurementProcess
+from ..models import Award, ProcessDocument, ProcessStatus, ProcurementProcess
 from ..queries import calendar_amendments, closing_change, public_processes
 from ..services import opening, participation
+from ..services.evaluation import published_evaluation
 from .bids import bid_summary
 
 logger = logging.getLogger(__name__)
@@ -62,6 +63,12 @@ def process_detail(request, identifier):
     }
     if process.status != ProcessStatus.DRAFT:
         context["opening_state"] = opening.opening_state(process)
+        context["evaluation"] = published_evaluation(process)
+        context["awards"] = list(
+            Award.objects.live()
+            .filter(process=process)
+            .select_related("supplier", "item", "opened_bid")
+        )
     context.update(_supplier_context(request, process))
     return render(request, "procurement/process_detail.html", context)
 
