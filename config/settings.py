@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",  # full-text search fields (procurement.search); harmless on SQLite
     "rest_framework",
     "django_filters",
     "drf_spectacular",

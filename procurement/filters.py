@@ -8,6 +8,7 @@ from core.filtering import MoneyFilter, MonthFilter, YearFilter
 from core.models import Department, Sector
 from core.widgets import AnyYesNoSelect
 
+from . import search
 from .models import Entity, PlanItem, PlanVersion, ProcessStatus, ProcurementProcess
 
 
@@ -139,8 +140,13 @@ class ProcessFilter(django_filters.FilterSet):
         ]
 
     def filter_text(self, queryset, name, value):
+        """An exact identifier finds its process; other words are a Spanish full-text search
+        (procurement.search: accents and plurals folded)."""
         value = value.strip()
-        return queryset.filter(Q(identifier__iexact=value) | Q(description__icontains=value))
+        identified = queryset.filter(identifier=value.upper())  # the unique index
+        if identified.exists():
+            return identified
+        return search.filter_text(queryset, value)
 
     def filter_entity(self, queryset, name, value):
         value = value.strip()

@@ -4,6 +4,7 @@ from datetime import datetime, time
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
@@ -117,6 +118,11 @@ class ProcurementProcess(models.Model):
     integrated_bases_published_at = models.DateTimeField(
         _("integrated bases published"), null=True, blank=True
     )
+    # The words of the description, items and entity name, folded for search
+    # (procurement.search, which writes both): a tsvector on PostgreSQL (GIN index, migration
+    # 0016), " stem stem ... " elsewhere.
+    search_vector = SearchVectorField(null=True, editable=False)
+    search_text = models.TextField(editable=False, blank=True, default="", db_default="")
 
     objects = ProcurementProcessQuerySet.as_manager()
 

@@ -4,7 +4,7 @@ import logging
 
 from django.core.paginator import Paginator
 from django.http import FileResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 
 from accounts import permissions
 from core import clock
@@ -28,11 +28,22 @@ def process_list(request):
         if (bad := invalid_export(process_filter)) is not None:
             return bad
         return exports.PROCESSES.response(process_filter.qs)
+    if process := _identified(process_filter):
+        return redirect("procurement:process_detail", process.identifier)
     page = Paginator(process_filter.qs, 25).get_page(request.GET.get("page"))
     context = {"filter": process_filter, "page": page}
     return render(
         request, "procurement/process_list.html", context, status=filter_status(process_filter)
     )
+
+
+def _identified(process_filter) -> ProcurementProcess | None:
+    """The process whose identifier was typed alone in the search box: the search goes
+    straight to it."""
+    if not process_filter.is_valid() or set(process_filter.data) - {"q"}:
+        return None
+    text = (process_filter.form.cleaned_data.get("q") or "").strip().upper()
+    return public_processes().filter(identifier=text).first() if text else None
 
 
 def process_detail(request, identifier):

@@ -1,0 +1,115 @@
+"""Spanish full-text search of processes (procurement.search): accents and plurals folded the
+same way on PostgreSQL's stored tsvector and on the folded column of other databases."""
+
+from decimal import Decimal as D
+
+import pytest
+
+from procurement import search
+from procurement.models import ProcurementProcess
+from tests.factories import (
+    EntityFactory,
+    process_from_plan,
+    published_plan,
+    publish_with_lp_calendar,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def published(description, items=("Bien",), entity=None, value=D("450000"), **plan_item):
+    """A called LP process with the given description and item descriptions."""
+    version, staff = published_plan(
+        entity=entity,
+        items=[
+            {"description": text, "estimated_value": value, "catalog_item": "43211503"} | plan_item
+            for text in items
+        ],
+    )
+    return publish_with_lp_calendar(
+        staff, process_from_plan(staff, version, description=description)
+    )
+
+
+def test_folding_drops_accents_case_function_words_and_plural_endings():
+    assert search.terms("Adquisición de COMPUTADORAS") == search.terms("adquisicion computadora")
+    assert search.terms("servicios de limpieza") == search.terms("servicio limpieza")
+    assert search.unaccented("Año 2026: ÑANDÚ, Adquisición") == "ano 2026: nandu, adquisicion"
+    assert search.folded("Servicios de LIMPIEZA") == " servici limpiez "
+    assert search.matches("computadoras", "Adquisición de computadora portátil")
+    assert not search.matches("computadoras", "Adquisición de impresoras")
+    assert not search.matches("de la", "servicios de la sede")  # nothing searchable asked
+
+
+@pytest.fixture
+def processes():
+    municipality = EntityFactory(name="Municipalidad Provincial de Huánuco", acronym="MPHCO")
+    return {
+        "computer": published("Adquisición de computadora portátil"),
+        "cleaning": published("Servicios de limpieza de oficinas administrativas"),
+        "masks": published("Insumos médicos", items=["Mascarillas quirúrgicas descartables"]),
+        "huanuco": published("Mantenimiento de pistas", entity=municipality),
+        "printers": published("Adquisición de impresoras láser"),
+    }
+
+
+@pytest.mark.parametrize("engine", [search.TSVECTOR, search.FOLDED])
+def test_phrases_find_their_accented_and_plural_forms_on_both_engines(processes, engine):
+    from django.db import connection
+
+    if engine == search.TSVECTOR and connection.vendor != "postgresql":
+        pytest.skip("the tsvector engine is PostgreSQL's")
+    search.refresh(ProcurementProcess.objects.all(), engine=engine)
+
+    def found(text):
+        matches = search.filter_text(ProcurementProcess.objects.all(), text, engine=engine)
+        return {key for key, p in processes.items() if matches.filter(pk=p.pk).exists()}
+
+    assert found("computadoras") == {"computer"}
+    assert found("adquisicion") == {"computer", "printers"}
+    assert found("ADQUISICIÓN") == {"computer", "printers"}
+    assert found("servicio de limpieza") == {"cleaning"}
+    assert found("mascarilla") == {"masks"}  # an item's words
+    assert found("huanuco") == {"huanuco"}  # the entity's name
+    assert found("mphco") == {"huanuco"}  # and acronym
+    assert found("computadora limpieza") == set()  # every word must match
+    assert found("de la") == set()
+
+
+def test_the_search_page_folds_accents_and_plurals(client, processes):
+    page = client.get("/procesos/", {"q": "computadoras"}).context["page"]
+    assert [p.pk for p in page] == [processes["computer"].pk]
+    page = client.get("/procesos/", {"q": "servicio de limpieza"}).context["page"]
+    assert [p.pk for p in page] == [processes["cleaning"].pk]
+    rows = client.get("/procesos/", {"q": "adquisicion", "format": "csv"}).getvalue().decode()
+    assert processes["computer"].identifier in rows and processes["printers"].identifier in rows
+    assert processes["cleaning"].identifier not in rows
+
+
+def test_an_exact_identifier_goes_straight_to_its_process(client, processes):
+    process = processes["masks"]
+    for typed in (process.identifier, process.identifier.lower(), f"  {process.identifier} "):
+        response = client.get("/procesos/", {"q": typed})
+        assert response.status_code == 302
+        assert response["Location"] == f"/procesos/{process.identifier}/"
+    # with other filters it is the one result of the list (and of the CSV)
+    response = client.get("/procesos/", {"q": process.identifier, "status": "convocado"})
+    assert [p.pk for p in response.context["page"]] == [process.pk]
+
+
+def test_an_entity_renamed_in_the_admin_is_found_by_its_new_name(client, processes):
+    from procurement.admin import EntityAdmin
+    from procurement.models import Entity
+    from tests.factories import admin_user
+
+    entity = processes["huanuco"].entity
+    admin = EntityAdmin(Entity, None)
+    entity.name = "Municipalidad Provincial de Leoncio Prado"
+
+    class Form:
+        changed_data = ["name"]
+
+    request = type("Request", (), {"user": admin_user()})()
+    admin.save_model(request, entity, Form(), change=True)
+    page = client.get("/procesos/", {"q": "leoncio prado"}).context["page"]
+    assert [p.pk for p in page] == [processes["huanuco"].pk]
