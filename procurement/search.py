@@ -1,98 +1,30 @@
-"""Spanish full-text search of selection processes: the one home of accent and plural folding.
+"""Spanish full-text search of selection processes.
 
 A process is found by the words of its description, its items and its entity's name and
-acronym, folded the same way on both sides of the search: lower case, accents dropped
-(Adquisición = adquisicion, Ñ = n), common function words ignored ("de", "la"...) and each
-word reduced to its Snowball Spanish stem (computadoras = computadora, servicios = servicio).
+acronym, folded the same way on both sides of the search (core.folding, the one home of
+accent and plural folding, whose PostgreSQL twin is the text search configuration
+`portal_es`): "computadoras" finds "computadora", "adquisicion" finds "Adquisición".
 
 - PostgreSQL keeps a stored `tsvector` (ProcurementProcess.search_vector, GIN index) built
   with the text search configuration `portal_es` (Spanish Snowball stemmer after `unaccent`,
   created by migration 0016) and answers with `plainto_tsquery`: every word must match.
-- Other databases (SQLite, the embedded default) keep the same folding done here in Python
+- Other databases (SQLite, the embedded default) keep the same folding done in Python
   (ProcurementProcess.search_text, " word word ... ") and match each folded word with LIKE:
   slower, same results.
 
 Both columns are written by `refresh`, which every writer of a process's description, items
 or entity name calls (process creation, the entity admin, the demo seed). Subscriptions match
-keywords with `matches`, the same folding.
+keywords with core.folding.matches, the same folding.
 """
 
-import re
-import threading
-import unicodedata
 from collections.abc import Iterable
-from functools import lru_cache
 
-import snowballstemmer
 from django.db import connection
 from django.db.models import Q, QuerySet
 
-CONFIG = "portal_es"  # PostgreSQL text search configuration (migration 0016)
+from core.folding import CONFIG, folded, terms
+
 TSVECTOR, FOLDED = "tsvector", "folded"
-
-# The commonest words of PostgreSQL's Spanish stop list: ignored on both sides, so "servicio
-# de limpieza" finds "servicios limpieza" as PostgreSQL's `spanish` configuration does.
-STOPWORDS = frozenset(
-    [
-        "a",
-        "al",
-        "con",
-        "de",
-        "del",
-        "e",
-        "el",
-        "en",
-        "la",
-        "las",
-        "lo",
-        "los",
-        "o",
-        "para",
-        "por",
-        "se",
-        "su",
-        "sus",
-        "un",
-        "una",
-        "unas",
-        "uno",
-        "unos",
-        "y",
-    ]
-)
-_WORD = re.compile(r"[a-z0-9]+")
-_stemmer = snowballstemmer.stemmer("spanish")
-_stemmer_lock = threading.Lock()  # a Snowball stemmer keeps state while it works
-
-
-def unaccented(text: str) -> str:
-    """Lower case without diacritics, as PostgreSQL's `unaccent`: "Adquisición" ->
-    "adquisicion", "Ñuñoa" -> "nunoa"."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-
-
-@lru_cache(maxsize=65_536)
-def _stem(word: str) -> str:
-    with _stemmer_lock:
-        return _stemmer.stemWord(word)
-
-
-def terms(text: str) -> list[str]:
-    """The folded words of a text, in order: unaccented, stop words dropped, stemmed."""
-    return [_stem(word) for word in _WORD.findall(unaccented(text)) if word not in STOPWORDS]
-
-
-def folded(text: str) -> str:
-    """The stored form of the folded words: space-separated with a space at each end, so a
-    word is matched whole with LIKE '% word %'."""
-    return f" {' '.join(terms(text))} "
-
-
-def matches(query: str, text: str) -> bool:
-    """Whether every word of `query` is in `text`, folded (what a search for `query` finds)."""
-    wanted = set(terms(query))
-    return bool(wanted) and wanted <= set(terms(text))
 
 
 def default_engine() -> str:

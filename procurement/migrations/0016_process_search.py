@@ -33,19 +33,15 @@ def forwards(apps, schema_editor):
         schema_editor.execute(PG_SETUP, params=None)
         schema_editor.execute(PG_BACKFILL, params=None)
         return
-    from procurement import search
+    from core import folding
 
     Process = apps.get_model("procurement", "ProcurementProcess")
     Item = apps.get_model("procurement", "ProcessItem")
     for process in Process.objects.select_related("entity").iterator(chunk_size=2000):
         items = Item.objects.filter(process=process).order_by("id")
-        text = search.document(
-            process.description,
-            items.values_list("description", flat=True),
-            process.entity.name,
-            process.entity.acronym,
-        )
-        Process.objects.filter(pk=process.pk).update(search_text=search.folded(text))
+        words = [process.description, *items.values_list("description", flat=True)]
+        text = " ".join([*words, process.entity.name, process.entity.acronym])
+        Process.objects.filter(pk=process.pk).update(search_text=folding.folded(text))
 
 
 def backwards(apps, schema_editor):

@@ -1,44 +1,25 @@
 """Spanish full-text search of processes (procurement.search): accents and plurals folded the
 same way on PostgreSQL's stored tsvector and on the folded column of other databases."""
 
-from decimal import Decimal as D
-
 import pytest
 
+from core import folding
 from procurement import search
 from procurement.models import ProcurementProcess
-from tests.factories import (
-    EntityFactory,
-    process_from_plan,
-    published_plan,
-    publish_with_lp_calendar,
-)
+from tests.factories import EntityFactory
+from tests.procurement.searching import published
 
 pytestmark = pytest.mark.django_db
 
 
-def published(description, items=("Bien",), entity=None, value=D("450000"), **plan_item):
-    """A called LP process with the given description and item descriptions."""
-    version, staff = published_plan(
-        entity=entity,
-        items=[
-            {"description": text, "estimated_value": value, "catalog_item": "43211503"} | plan_item
-            for text in items
-        ],
-    )
-    return publish_with_lp_calendar(
-        staff, process_from_plan(staff, version, description=description)
-    )
-
-
 def test_folding_drops_accents_case_function_words_and_plural_endings():
-    assert search.terms("Adquisición de COMPUTADORAS") == search.terms("adquisicion computadora")
-    assert search.terms("servicios de limpieza") == search.terms("servicio limpieza")
-    assert search.unaccented("Año 2026: ÑANDÚ, Adquisición") == "ano 2026: nandu, adquisicion"
-    assert search.folded("Servicios de LIMPIEZA") == " servici limpiez "
-    assert search.matches("computadoras", "Adquisición de computadora portátil")
-    assert not search.matches("computadoras", "Adquisición de impresoras")
-    assert not search.matches("de la", "servicios de la sede")  # nothing searchable asked
+    assert folding.terms("Adquisición de COMPUTADORAS") == folding.terms("adquisicion computadora")
+    assert folding.terms("servicios de limpieza") == folding.terms("servicio limpieza")
+    assert folding.unaccented("Año 2026: ÑANDÚ, Adquisición") == "ano 2026: nandu, adquisicion"
+    assert folding.folded("Servicios de LIMPIEZA") == " servici limpiez "
+    assert folding.matches("computadoras", "Adquisición de computadora portátil")
+    assert not folding.matches("computadoras", "Adquisición de impresoras")
+    assert not folding.matches("de la", "servicios de la sede")  # nothing searchable asked
 
 
 @pytest.fixture
