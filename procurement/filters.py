@@ -4,7 +4,7 @@ from django.core.validators import RegexValidator
 from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
-from core import clock
+from core import clock, keyset
 from core.catalog import code_prefix
 from core.codelists import GovernmentLevel, ObjectType, ProcedureType, Stage
 from core.filtering import DayFilter, MoneyFilter, MonthFilter, YearFilter
@@ -137,6 +137,25 @@ class ProcessFilterForm(forms.Form):
         return data
 
 
+# The sorts of the process search, each paged by keyset (core.keyset): newest call first by
+# default. The date is the publication of the call (indexed with the id, migration 0017).
+PROCESS_SORTS = {
+    order.name: order
+    for order in (
+        keyset.Order("-date", "published_at", True, keyset.parse_moment),
+        keyset.Order("date", "published_at", False, keyset.parse_moment),
+        keyset.Order("-amount", "estimated_value", True, keyset.parse_amount),
+        keyset.Order("amount", "estimated_value", False, keyset.parse_amount),
+    )
+}
+SORT_LABELS = {
+    "-date": _("Newest first"),
+    "date": _("Oldest first"),
+    "-amount": _("Highest value first"),
+    "amount": _("Lowest value first"),
+}
+
+
 class ProcessFilter(django_filters.FilterSet):
     """Public search of selection processes: the one FilterSet of the search page, its CSV,
     the feeds and the API. Its parameter names are public (README, "Search parameters").
@@ -187,6 +206,9 @@ class ProcessFilter(django_filters.FilterSet):
     max_value = MoneyFilter(
         field_name="estimated_value", lookup_expr="lte", label=_("Maximum value (S/)")
     )
+    sort = django_filters.ChoiceFilter(
+        choices=list(SORT_LABELS.items()), label=_("Sort"), method="filter_sort", empty_label=None
+    )
 
     class Meta:
         model = ProcurementProcess
@@ -211,7 +233,19 @@ class ProcessFilter(django_filters.FilterSet):
             "sme_only",
             "min_value",
             "max_value",
+            "sort",
         ]
+
+    @property
+    def order(self) -> keyset.Order:
+        """The sort asked for (newest first when none or a bad one)."""
+        data = getattr(self.form, "cleaned_data", {}) if self.is_bound else {}
+        return PROCESS_SORTS[data.get("sort") or "-date"]
+
+    def filter_sort(self, queryset, name, value):
+        order = PROCESS_SORTS[value]
+        sign = "-" if order.descending else ""
+        return queryset.order_by(f"{sign}{order.field}", f"{sign}pk")
 
     def filter_text(self, queryset, name, value):
         """An exact identifier finds its process; other words are a Spanish full-text search

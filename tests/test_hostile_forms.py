@@ -555,6 +555,8 @@ SEARCH_PARAMETERS = {
     "sme_only": "choice",
     "min_value": "number",
     "max_value": "number",
+    "sort": "choice",
+    "cursor": "text",
     "page": "number",
 }
 

@@ -146,6 +146,9 @@ class ProcurementProcess(models.Model):
         indexes = [
             models.Index(fields=["entity", "fiscal_year"]),
             models.Index(fields=["status", "published_at"]),
+            # Keyset pages of the search (core.keyset): a sort column, then the id.
+            models.Index(fields=["published_at", "id"], name="process_date_keyset"),
+            models.Index(fields=["estimated_value", "id"], name="process_amount_keyset"),
         ]
 
     def __str__(self) -> str:
@@ -207,6 +210,11 @@ class ProcessStage(models.Model):
             models.CheckConstraint(
                 condition=models.Q(end__gte=models.F("start")), name="process_stage_end_after_start"
             ),
+        ]
+        # The search's call date and bid deadline ranges (procurement.filters).
+        indexes = [
+            models.Index(fields=["stage", "start"], name="stage_start"),
+            models.Index(fields=["stage", "end"], name="stage_end"),
         ]
 
     def __str__(self) -> str:

@@ -2,12 +2,12 @@
 
 import logging
 
-from django.core.paginator import Paginator
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 
 from accounts import permissions
-from core import clock
+from core import clock, keyset
 from core.filtering import filter_status, invalid_export
 from suppliers.models import Supplier
 
@@ -30,7 +30,14 @@ def process_list(request):
         return exports.PROCESSES.response(process_filter.qs)
     if process := _identified(process_filter):
         return redirect("procurement:process_detail", process.identifier)
-    page = Paginator(process_filter.qs, 25).get_page(request.GET.get("page"))
+    page = None
+    if process_filter.is_valid():
+        try:
+            page = keyset.page(process_filter.qs, process_filter.order, request.GET.get("cursor"))
+        except keyset.BadCursor:
+            process_filter.form.add_error(
+                None, _("This page link is not valid for this search: start from the first page.")
+            )
     context = {"filter": process_filter, "page": page}
     return render(
         request, "procurement/process_list.html", context, status=filter_status(process_filter)
