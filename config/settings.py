@@ -257,7 +257,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.tasks.dispatch_events",
         "schedule": int(os.environ.get("EVENT_DISPATCH_INTERVAL", 60)),
     },
+    # Visit counters are counted in Redis and copied into the database (core.visits).
+    "persist-visits": {"task": "core.tasks.persist_visits", "schedule": 300},
 }
+
+# Page visit counters (core.visits): a Redis URL (by default the broker's, when it is Redis);
+# empty, the counters are rows of the database.
+VISITS_REDIS_URL = os.environ.get("VISITS_REDIS_URL") or (
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else ""
+)
 
 CACHES = {
     "default": {

@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
 from accounts import permissions
-from core import clock, keyset
+from core import clock, keyset, visits
 from core.filtering import filter_status, invalid_export
 from suppliers.models import Supplier
 
@@ -38,7 +38,7 @@ def process_list(request):
             process_filter.form.add_error(
                 None, _("This page link is not valid for this search: start from the first page.")
             )
-    context = {"filter": process_filter, "page": page}
+    context = {"filter": process_filter, "page": page, "visits": visits.record_visit("procesos")}
     return render(
         request, "procurement/process_list.html", context, status=filter_status(process_filter)
     )
