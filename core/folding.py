@@ -12,40 +12,18 @@ import re
 import threading
 import unicodedata
 from functools import lru_cache
+from pathlib import Path
 
 import snowballstemmer
 
 CONFIG = "portal_es"  # PostgreSQL text search configuration (procurement migration 0016)
 
-# The commonest words of PostgreSQL's Spanish stop list: ignored on both sides, so "servicio
-# de limpieza" finds "servicios limpieza" as PostgreSQL's `spanish` configuration does.
+# PostgreSQL's Spanish stop words, as its `portal_es` configuration applies them (after
+# unaccent): ignored on both sides, so "servicio de limpieza" finds "servicios limpieza".
 STOPWORDS = frozenset(
-    [
-        "a",
-        "al",
-        "con",
-        "de",
-        "del",
-        "e",
-        "el",
-        "en",
-        "la",
-        "las",
-        "lo",
-        "los",
-        "o",
-        "para",
-        "por",
-        "se",
-        "su",
-        "sus",
-        "un",
-        "una",
-        "unas",
-        "uno",
-        "unos",
-        "y",
-    ]
+    line.strip()
+    for line in (Path(__file__).parent / "data" / "spanish_stopwords.txt").open(encoding="utf-8")
+    if line.strip() and not line.startswith("#")
 )
 _WORD = re.compile(r"[a-z0-9]+")
 _stemmer = snowballstemmer.stemmer("spanish")

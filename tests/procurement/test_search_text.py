@@ -94,3 +94,26 @@ def test_an_entity_renamed_in_the_admin_is_found_by_its_new_name(client, process
     admin.save_model(request, entity, Form(), change=True)
     page = client.get("/procesos/", {"q": "leoncio prado"}).context["page"]
     assert [p.pk for p in page] == [processes["huanuco"].pk]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Adquisición de computadoras portátiles para la sede central",
+        "SERVICIOS DE LIMPIEZA Y DESINFECCIÓN DE AMBIENTES",
+        "Que más está de él esta Ñuñoa",
+        "Mascarillas quirúrgicas descartables KN95, caja x 100 unidades",
+        "Mantenimiento periódico de la carretera Huánuco - Tingo María",
+    ],
+)
+def test_python_folding_and_postgresql_agree(text):
+    """core.folding (SQLite, subscriptions) and the `portal_es` configuration (the tsvector)
+    give the same words: one folding, two implementations."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("compares with PostgreSQL's configuration")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tsvector_to_array(to_tsvector('portal_es', %s))", [text])
+        lexemes = set(cursor.fetchone()[0])
+    assert set(folding.terms(text)) == lexemes
