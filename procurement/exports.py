@@ -10,12 +10,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
+from django.utils.translation import get_language
 
 logger = logging.getLogger(__name__)
 
@@ -111,19 +113,24 @@ class Column:
     accessor: str | Callable[[Any], Any]  # a dotted attribute path, or a function of the row
     kind: Kind = Kind.TEXT
 
-    def value(self, row) -> Any:
+    def value(self, row, language: str | None = None) -> Any:
         if callable(self.accessor):
             value = self.accessor(row)
         else:
             *path, name = self.accessor.split(".")
             for step in path:
                 row = getattr(row, step)
-            value = (
-                getattr(row, f"get_{name}_display")()
-                if self.kind == Kind.LABEL
-                else getattr(row, name)
-            )
+            value = getattr(row, name)
+            if self.kind == Kind.LABEL:
+                value = _label(type(row), name, language or get_language(), value)
         return _written(value, self.kind)
+
+
+@lru_cache(maxsize=512)
+def _label(model, name: str, language: str | None, value):
+    """A choice's display label in a language, as get_FOO_display() gives it (which rebuilds
+    the field's choices on every call: most of a large export's time)."""
+    return str(dict(model._meta.get_field(name).flatchoices).get(value, value))
 
 
 def _written(value, kind: Kind):
@@ -145,8 +152,9 @@ class ExportSpec:
     def header(self) -> list[str]:
         return [column.header for column in self.columns]
 
-    def row(self, obj) -> list:
-        return [column.value(obj) for column in self.columns]
+    def row(self, obj, language: str | None = None) -> list:
+        language = language or get_language()
+        return [column.value(obj, language) for column in self.columns]
 
     def rows(self, queryset: QuerySet) -> Iterator[list]:
         """The rows, read 2,000 at a time through a server-side cursor inside a transaction:
@@ -154,8 +162,9 @@ class ExportSpec:
         result before the first row leaves. Memory stays flat; nothing is read until the
         response asks for the first row (after the header has gone)."""
         with transaction.atomic(using=queryset.db):
+            language = get_language()
             for obj in queryset.iterator(chunk_size=2000):
-                yield self.row(obj)
+                yield self.row(obj, language)
 
     def response(self, queryset: QuerySet, filename: str | None = None) -> StreamingHttpResponse:
         return csv_response(filename or f"{self.name}.csv", self.header, self.rows(queryset))

@@ -192,10 +192,10 @@ class ProcessFilter(django_filters.FilterSet):
         choices=Stage.choices, label=_("Current stage"), method="filter_stage"
     )
     year = YearFilter(field_name="fiscal_year", label=_("Fiscal year"))
-    call_from = DayFilter(label=_("Called from"), method="filter_call_date")
-    call_to = DayFilter(label=_("Called until"), method="filter_call_date")
-    deadline_from = DayFilter(label=_("Bid deadline from"), method="filter_deadline")
-    deadline_to = DayFilter(label=_("Bid deadline until"), method="filter_deadline")
+    call_from = DayFilter(label=_("Called from"), method="in_stage_range")
+    call_to = DayFilter(label=_("Called until"), method="in_stage_range")
+    deadline_from = DayFilter(label=_("Bid deadline from"), method="in_stage_range")
+    deadline_to = DayFilter(label=_("Bid deadline until"), method="in_stage_range")
     catalog = django_filters.CharFilter(
         label=_("Catalog code"), method="filter_catalog", max_length=20
     )
@@ -272,13 +272,30 @@ class ProcessFilter(django_filters.FilterSet):
     def filter_stage(self, queryset, name, value):
         return queryset.filter(in_stage_on(value, clock.today()))
 
-    def filter_call_date(self, queryset, name, value):
-        """The call date is the start of the call stage (queries.call_date)."""
-        return queryset.filter(_stage_date(Stage.CALL, "start", name, value))
+    # Date ranges on the calendar: the call date is the start of the call stage
+    # (queries.call_date), the bid deadline the last day of the bid stage. Both ends of a range
+    # make one condition (filter_queryset), a range scan of the stage index.
+    STAGE_RANGES = (
+        (Stage.CALL, "start", "call_from", "call_to"),
+        (Stage.BIDS, "end", "deadline_from", "deadline_to"),
+    )
 
-    def filter_deadline(self, queryset, name, value):
-        """The bid deadline is the last day of the bid stage."""
-        return queryset.filter(_stage_date(Stage.BIDS, "end", name, value))
+    def in_stage_range(self, queryset, name, value):
+        return queryset  # applied with the other end of its range, in filter_queryset
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        data = self.form.cleaned_data
+        for stage, edge, low, high in self.STAGE_RANGES:
+            bounds = {
+                f"{edge}__{lookup}": data[key]
+                for key, lookup in ((low, "gte"), (high, "lte"))
+                if data.get(key) is not None
+            }
+            if bounds:
+                rows = ProcessStage.objects.filter(stage=stage, **bounds).order_by()
+                queryset = queryset.filter(pk__in=rows.values("process_id"))
+        return queryset
 
     def filter_catalog(self, queryset, name, value):
         """A code finds the processes with an item under it: a family (43210000) finds its
@@ -290,11 +307,3 @@ class ProcessFilter(django_filters.FilterSet):
             process=OuterRef("pk"), catalog_item__code__startswith=prefix
         )
         return queryset.filter(Exists(items))
-
-
-def _stage_date(stage: str, edge: str, name: str, value) -> Exists:
-    lookup = "gte" if name.endswith("_from") else "lte"
-    rows = ProcessStage.objects.filter(
-        process=OuterRef("pk"), stage=stage, **{f"{edge}__{lookup}": value}
-    )
-    return Exists(rows)
