@@ -183,6 +183,15 @@ class ProcessItem(models.Model):
                 condition=models.Q(quantity__gt=0), name="process_item_quantity_positive"
             ),
         ]
+        indexes = [
+            # The search's catalog prefix (LIKE '4321%'): a pattern index serves it under any
+            # database collation (PostgreSQL; elsewhere a plain index).
+            models.Index(
+                fields=["catalog_item"],
+                name="item_catalog_prefix",
+                opclasses=["varchar_pattern_ops"],
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.description

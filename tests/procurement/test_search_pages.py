@@ -140,3 +140,19 @@ def test_a_bad_cursor_is_a_form_error(client, model, cursor):
     response = client.get("/procesos/", {"cursor": cursor})
     assert response.status_code == 400
     assert response.context["filter"].form.non_field_errors()
+
+
+def test_the_page_costs_the_same_queries_whatever_its_length(client, model):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries(params) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/procesos/", params).status_code == 200
+        return len(captured)
+
+    ProcurementProcess.objects.exclude(pk=model.pk).delete()
+    _copies(model, 2)
+    few = queries({"sort": "-amount"})
+    _copies(model, 40, start=300)
+    assert queries({"sort": "-amount"}) == few
