@@ -12,19 +12,14 @@ import re
 import threading
 import unicodedata
 from functools import lru_cache
-from pathlib import Path
 
 import snowballstemmer
 
+from .spanish_stopwords import STOPWORDS
+
 CONFIG = "portal_es"  # PostgreSQL text search configuration (procurement migration 0016)
 
-# PostgreSQL's Spanish stop words, as its `portal_es` configuration applies them (after
-# unaccent): ignored on both sides, so "servicio de limpieza" finds "servicios limpieza".
-STOPWORDS = frozenset(
-    line.strip()
-    for line in (Path(__file__).parent / "data" / "spanish_stopwords.txt").open(encoding="utf-8")
-    if line.strip() and not line.startswith("#")
-)
+# STOPWORDS are ignored on both sides: "servicio de limpieza" finds "servicios limpieza".
 _WORD = re.compile(r"[a-z0-9]+")
 _stemmer = snowballstemmer.stemmer("spanish")
 _stemmer_lock = threading.Lock()  # a Snowball stemmer keeps state while it works
