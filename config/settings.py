@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",  # full-text search fields (procurement.search); harmless on SQLite
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -262,11 +263,19 @@ CELERY_BEAT_SCHEDULE = {
         "task": "procurement.tasks.consent_awards",
         "schedule": int(os.environ.get("AWARD_CONSENT_INTERVAL", 3600)),
     },
+    # Visit counters are counted in Redis and copied into the database (core.visits).
+    "persist-visits": {"task": "core.tasks.persist_visits", "schedule": 300},
 }
 
 # The local SME bonus in evaluations (procurement.services.evaluation): a fraction of the
 # total score for SME bidders domiciled in the department of an entity outside Lima and Callao.
 LOCAL_SME_BONUS_RATE = os.environ.get("LOCAL_SME_BONUS_RATE", "0.10")
+
+# Page visit counters (core.visits): a Redis URL (by default the broker's, when it is Redis);
+# empty, the counters are rows of the database.
+VISITS_REDIS_URL = os.environ.get("VISITS_REDIS_URL") or (
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else ""
+)
 
 CACHES = {
     "default": {

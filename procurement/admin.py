@@ -1,9 +1,11 @@
 from django.contrib import admin
+from django.db import transaction
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
 from core.admin_audit import AuditedModelAdmin, ReadOnlyAdmin, ReadOnlyInline
 
+from . import search
 from .models import (
     Award,
     Bid,
@@ -30,6 +32,13 @@ class EntityAdmin(AuditedModelAdmin):
     search_fields = ["ruc", "acronym", "name"]
     raw_id_fields = ["ubigeo"]
     list_select_related = ["sector", "ubigeo"]
+
+    def save_model(self, request, obj, form, change):
+        """A new name or acronym is searchable in the entity's processes at once."""
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            if change and {"name", "acronym"} & set(form.changed_data):
+                search.refresh(obj.processes.all())
 
 
 class PlanItemInline(ReadOnlyInline):
