@@ -25,5 +25,6 @@ urlpatterns = [
     path("cuentas/", include(accounts)),
     path("", include("procurement.urls")),
     path("proveedores/", include("suppliers.urls")),
+    path("api/", include("config.api_urls")),
     path("admin/", admin.site.urls),
 ]
