@@ -306,6 +306,9 @@ SPECTACULAR_SETTINGS = {
 
 # Open data and domain settings.
 OCDS_PREFIX = os.environ.get("OCDS_PREFIX", "ocds-xxxxxx")
+OCDS_PUBLISHER_NAME = os.environ.get("OCDS_PUBLISHER_NAME", "Portal de Compras Públicas")
+# The page stating the licence and publication policy that every OCDS package links to.
+OCDS_PUBLICATION_POLICY_PATH = os.environ.get("OCDS_PUBLICATION_POLICY_PATH", "/api/ocds/")
 DOCUMENT_MAX_UPLOAD_BYTES = int(os.environ.get("DOCUMENT_MAX_UPLOAD_BYTES", 20 * 1024 * 1024))
 PLAN_UPLOAD_MAX_BYTES = int(os.environ.get("PLAN_UPLOAD_MAX_BYTES", 5 * 1024 * 1024))
 PLAN_UPLOAD_MAX_ITEMS = int(os.environ.get("PLAN_UPLOAD_MAX_ITEMS", 20_000))

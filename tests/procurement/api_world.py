@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from core import clock
+from core.ruc import with_check_digit
 from procurement.models import CommitteeMember, PlanVersion, ProcessDocument, ProcurementProcess
 from procurement.services import opening, processes
 from suppliers.models import Supplier
@@ -49,7 +50,10 @@ def publish_bases(tender: Tender) -> ProcessDocument:
 def build_api_world() -> ApiWorld:
     tender = called_tender()
     bases = publish_bases(tender)
-    bidder, user = tender.bidder(legal_name="Postor Sellado S.A.C.")
+    # A RUC of its own: the factories' entity and supplier sequences can share one.
+    bidder, user = tender.bidder(
+        legal_name="Postor Sellado S.A.C.", ruc=with_check_digit("2061234567")
+    )
     tender.submit(user, bidder, prices=tender.prices(PRICE), marker=MARKER)
     version, staff = published_plan(
         items=[{"description": "Borrador", "estimated_value": Decimal("450000")}]
