@@ -82,7 +82,7 @@ def release_queryset():
             Prefetch(
                 "items",
                 ProcessItem.objects.select_related(
-                    "catalog_item", "plan_item__catalog_item", "plan_item__version"
+                    "catalog_item", "plan_item__catalog_item", "plan_item__version__plan"
                 ).order_by("id"),
             ),
             "stages",
