@@ -10,6 +10,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from procurement.models import BidOpening, ProcurementProcess
 from procurement.ocds import schema
 from procurement.ocds.releases import process_releases, release_queryset
 from tests.procurement.api_world import build_api_world, open_bids
@@ -101,3 +102,40 @@ def test_the_export_streams_in_flat_memory_and_fixed_queries_per_batch(tmp_path)
     assert eight_queries == two_queries
     assert (tmp_path / "eight.json").stat().st_size > 3 * (tmp_path / "two.json").stat().st_size
     assert eight_peak < two_peak * 1.2, (two_peak, eight_peak)
+
+
+def test_a_full_export_of_the_demo_data_validates_and_covers_parties(tmp_path, client):
+    """The demo data set (every process state, bids, openings): zero schema errors, every
+    party identified by PE-RUC with its roles, every published process present, and no
+    tenderer named for a process whose bids are still sealed."""
+    call_command(
+        "seed_demo",
+        "--processes",
+        "60",
+        "--seed",
+        "2",
+        "--today",
+        "2026-11-25",
+        stdout=io.StringIO(),
+    )
+    target = tmp_path / "demo.jsonl"
+    call_command("export_ocds", "--jsonl", "--output", str(target), "--chunk", "7")
+    releases = [json.loads(line) for line in target.read_text(encoding="utf-8").splitlines()]
+    errors = {r["id"]: schema.errors(r, "release-schema.json") for r in releases}
+    assert {k: v for k, v in errors.items() if v} == {}
+    published = set(ProcurementProcess.objects.published().values_list("identifier", flat=True))
+    assert {r["tender"]["id"] for r in releases if "tender" in r} == published
+    for release in releases:
+        for party in release.get("parties", []):
+            assert party["roles"] and party["identifier"]["scheme"] == "PE-RUC", release["id"]
+            assert party["id"] == f"PE-RUC-{party['identifier']['id']}"
+    opened = set(
+        BidOpening.objects.filter(status=BidOpening.Status.COMPLETED).values_list(
+            "process__identifier", flat=True
+        )
+    )
+    named = {r["tender"]["id"] for r in releases if "tenderers" in r.get("tender", {})}
+    assert opened and named == opened
+    for identifier in sorted(published)[:15]:
+        response = client.get(f"/api/ocds/records/ocds-xxxxxx-{identifier}/")
+        assert schema.errors(response.json(), "record-package-schema.json") == [], identifier
