@@ -7,6 +7,8 @@ from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination
 from rest_framework.throttling import AnonRateThrottle
 
+from accounts.throttle import client_address
+
 
 class PortalCursorPagination(CursorPagination):
     """Stable pages however large the table: a cursor, never an offset a client can push to
@@ -45,7 +47,12 @@ class PortalCursorPagination(CursorPagination):
 
 class AnonymousRateThrottle(AnonRateThrottle):
     """Anonymous clients get API_ANON_THROTTLE_RATE requests per address (read when the
-    request comes, so a changed setting takes effect without a restart)."""
+    request comes, so a changed setting takes effect without a restart). The address is the
+    portal's one definition (accounts.throttle.client_address): DRF's own would trust a
+    client's X-Forwarded-For, so a made-up header would be a fresh allowance."""
 
     def get_rate(self) -> str:
         return settings.API_ANON_THROTTLE_RATE
+
+    def get_ident(self, request) -> str:
+        return client_address(request)

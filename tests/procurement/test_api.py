@@ -50,6 +50,8 @@ def test_every_endpoint_answers_anonymous_clients_in_json(client, world):
         response = client.get(url, HTTP_ACCEPT="application/json")
         assert response.status_code == 200, url
         assert response["Content-Type"].startswith("application/json"), url
+        html = client.get(url, HTTP_ACCEPT="text/html")  # the browsable API, server-rendered
+        assert html.status_code == 200 and html["Content-Type"].startswith("text/html"), url
     root = client.get("/api/v1/", HTTP_ACCEPT="application/json").json()
     assert set(root) == {
         "entities",
@@ -201,10 +203,16 @@ def test_pages_follow_their_cursor(client):
     assert seen == rucs[:4]
 
 
-def test_anonymous_clients_are_throttled(client, settings):
+def test_anonymous_clients_are_throttled_by_address(client, settings):
+    """A made-up X-Forwarded-For is no fresh allowance; another address has its own."""
     settings.API_ANON_THROTTLE_RATE = "3/minute"
-    statuses = [client.get("/api/v1/entities/").status_code for _n in range(4)]
+    settings.TRUSTED_PROXY_COUNT = 0
+    statuses = [
+        client.get("/api/v1/entities/", HTTP_X_FORWARDED_FOR=f"10.0.0.{n}").status_code
+        for n in range(4)
+    ]
     assert statuses == [200, 200, 200, 429]
+    assert client.get("/api/v1/entities/", REMOTE_ADDR="10.9.9.9").status_code == 200
 
 
 def test_the_openapi_schema_and_its_docs_page_are_served_without_a_cdn(client):
