@@ -114,16 +114,21 @@ def release_queryset():
 # --- Small builders ------------------------------------------------------------------------
 
 
+def _zone():
+    return timezone.get_default_timezone()  # Lima: dates read as people in Peru read them
+
+
 def _when(moment: datetime) -> str:
-    return timezone.localtime(moment).replace(microsecond=0).isoformat()
+    return moment.astimezone(_zone()).replace(microsecond=0).isoformat()
 
 
 def _day_start(day: date) -> str:
-    return _when(timezone.make_aware(datetime.combine(day, time.min)))
+    return datetime.combine(day, time.min, tzinfo=_zone()).isoformat()
 
 
 def _day_end(day: date, closing: time | None = None) -> str:
-    return _when(timezone.make_aware(datetime.combine(day, closing or time(23, 59, 59))))
+    end = datetime.combine(day, closing or time(23, 59, 59), tzinfo=_zone())
+    return end.replace(microsecond=0).isoformat()
 
 
 def _money(amount) -> dict:

@@ -18,6 +18,9 @@ class Command(BaseCommand):
         "lines with --jsonl, one release per line), in flat memory."
     )
 
+    # A long read-only stream: the system checks (a second or so) would only delay it.
+    requires_system_checks = []
+
     def add_arguments(self, parser):
         parser.add_argument("--since", type=_day, help="only releases dated on or after DATE")
         parser.add_argument("--output", help="write to FILE instead of standard output")
