@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "core",
     "accounts",
     "suppliers",
@@ -284,19 +285,49 @@ CACHES = {
     }
 }
 
+# The public API (/api/v1/): read-only, anonymous clients throttled per address (core.api).
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.PortalCursorPagination",
     "PAGE_SIZE": 50,
+    # Public data: no login (and no Basic auth that would bypass the login throttle).
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_THROTTLE_CLASSES": ["core.api.AnonymousRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
 }
+# Requests per address and period (second, minute, hour or day) for anonymous API clients.
+API_ANON_THROTTLE_RATE = os.environ.get("API_ANON_THROTTLE_RATE", "120/minute")
+API_MAX_PAGE_SIZE = int(os.environ.get("API_MAX_PAGE_SIZE", 200))
 SPECTACULAR_SETTINGS = {
     "TITLE": "Portal de Compras Públicas API",
+    "DESCRIPTION": (
+        "Datos abiertos del portal: entidades, planes anuales, procesos de selección, "
+        "documentos, actas de apertura y proveedores. Solo lectura. OCDS 1.1 en /api/ocds/."
+    ),
     "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Swagger UI and Redoc served from the portal itself (drf-spectacular-sidecar): no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "ProcessStatusEnum": "procurement.models.ProcessStatus",
+        "OpenedBidStatusEnum": "procurement.models.OpenedBid.Status",
+    },
+    "LICENSE": {"name": "CC BY 4.0", "url": "https://creativecommons.org/licenses/by/4.0/"},
 }
 
 # Open data and domain settings.
 OCDS_PREFIX = os.environ.get("OCDS_PREFIX", "ocds-xxxxxx")
+OCDS_PUBLISHER_NAME = os.environ.get("OCDS_PUBLISHER_NAME", "Portal de Compras Públicas")
+# The page stating the licence and publication policy that every OCDS package links to.
+OCDS_PUBLICATION_POLICY_PATH = os.environ.get("OCDS_PUBLICATION_POLICY_PATH", "/api/ocds/")
 DOCUMENT_MAX_UPLOAD_BYTES = int(os.environ.get("DOCUMENT_MAX_UPLOAD_BYTES", 20 * 1024 * 1024))
 PLAN_UPLOAD_MAX_BYTES = int(os.environ.get("PLAN_UPLOAD_MAX_BYTES", 5 * 1024 * 1024))
 PLAN_UPLOAD_MAX_ITEMS = int(os.environ.get("PLAN_UPLOAD_MAX_ITEMS", 20_000))
