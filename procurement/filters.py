@@ -7,8 +7,8 @@ from django.utils.translation import gettext_lazy as _
 from core import clock, keyset
 from core.catalog import code_prefix
 from core.codelists import GovernmentLevel, ObjectType, ProcedureType, Stage
-from core.filtering import DayFilter, MoneyFilter, MonthFilter, YearFilter
-from core.models import Department, Sector
+from core.filtering import DayFilter, DepartmentFilter, MoneyFilter, MonthFilter, YearFilter
+from core.models import Sector
 from core.widgets import AnyYesNoSelect
 
 from . import search
@@ -30,9 +30,7 @@ class EntityFilter(django_filters.FilterSet):
     level = django_filters.ChoiceFilter(
         choices=GovernmentLevel.choices, label=_("Government level")
     )
-    department = django_filters.ModelChoiceFilter(
-        queryset=Department.objects.all(), label=_("Department"), method="filter_department"
-    )
+    department = DepartmentFilter()
 
     class Meta:
         model = Entity
@@ -56,9 +54,7 @@ class PlanFilter(django_filters.FilterSet):
     sector = django_filters.ModelChoiceFilter(
         field_name="plan__entity__sector", queryset=Sector.objects.all(), label=_("Sector")
     )
-    department = django_filters.ModelChoiceFilter(
-        queryset=Department.objects.all(), label=_("Department"), method="filter_department"
-    )
+    department = DepartmentFilter()
     compliant = django_filters.BooleanFilter(
         widget=AnyYesNoSelect, field_name="sme_compliant", label=_("Meets the 40% SME reservation")
     )
@@ -174,9 +170,7 @@ class ProcessFilter(django_filters.FilterSet):
     level = django_filters.ChoiceFilter(
         field_name="entity__level", choices=GovernmentLevel.choices, label=_("Government level")
     )
-    department = django_filters.ModelChoiceFilter(
-        queryset=Department.objects.all(), label=_("Department"), method="filter_department"
-    )
+    department = DepartmentFilter()
     ubigeo = django_filters.CharFilter(
         label=_("UBIGEO (department, province or district)"),
         method="filter_ubigeo",

@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.catalog import code_prefix
 from core.codelists import SizeClass
-from core.models import Department
+from core.filtering import DepartmentFilter
 from core.widgets import AnyYesNoSelect
 
 from .models import Supplier
@@ -16,9 +16,7 @@ class SupplierFilter(django_filters.FilterSet):
     sme = django_filters.BooleanFilter(
         widget=AnyYesNoSelect, label=_("SME only"), method="filter_sme"
     )
-    department = django_filters.ModelChoiceFilter(
-        queryset=Department.objects.all(), label=_("Department"), method="filter_department"
-    )
+    department = DepartmentFilter()
     category = django_filters.CharFilter(label=_("Catalog code"), method="filter_category")
 
     class Meta:
