@@ -9,6 +9,7 @@ from .bids import (
     SealedDocument,
 )
 from .committee import CommitteeMember
+from .contracts import Contract, ContractAmendment, SupplierEvaluation
 from .criteria import CriteriaAmendment, CriterionKind, EvaluationCriterion
 from .entities import Entity
 from .evaluation import Evaluation, EvaluationEntry, TechnicalScore
@@ -28,6 +29,9 @@ from .processes import (
 )
 
 __all__ = [
+    "Contract",
+    "ContractAmendment",
+    "SupplierEvaluation",
     "Award",
     "Evaluation",
     "EvaluationEntry",

@@ -94,11 +94,28 @@ def _annul_refusal(process, stages, today, return_stage) -> DomainError | None:
     return None
 
 
+def _contract_refusal(process, stages, today, return_stage) -> DomainError | None:
+    """A process is contracted only when every granted lot has its contract: a contracted
+    process whose contract is missing is impossible."""
+    from ...models import Award
+
+    granted = Award.objects.live().filter(
+        process=process, status__in=[Award.Status.AWARDED, Award.Status.CONSENTED]
+    )
+    if not granted.exists() or granted.filter(contract__isnull=True).exists():
+        return DomainError(
+            _("The process is contracted once every awarded lot has its contract."),
+            code="contract_missing",
+        )
+    return None
+
+
 # What an action needs besides its source status and calendar edge (state_machine).
 _ACTION_CONDITIONS = {
     "publish": _publish_refusal,
     "restart": _restart_refusal,
     "annul": _annul_refusal,
+    "contract": _contract_refusal,
 }
 
 
@@ -201,6 +218,8 @@ def record_status_change(
     StatusChange of its public history, the audit entry and the event of the action's kind."""
     if not connection.in_atomic_block:
         raise RuntimeError("record_status_change must run inside the transaction of the change")
+    if action == "contract" and (missing := _contract_refusal(process, {}, None, None)):
+        raise missing  # guarded here too: no caller contracts a process without its contracts
     previous = process.status
     process.status = target_status(TRANSITIONS[action], process)
     process.suspended_from = ""
