@@ -3,12 +3,12 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from core.catalog import code_prefix
-from core.codelists import GovernmentLevel, ObjectType, ProcedureType
+from core.codelists import GovernmentLevel, ObjectType, ProcedureType, SizeClass
 from core.filtering import MoneyFilter, MonthFilter, YearFilter
 from core.models import Department, Sector
 from core.widgets import AnyYesNoSelect
 
-from .models import Entity, PlanItem, PlanVersion, ProcessStatus, ProcurementProcess
+from .models import Contract, Entity, PlanItem, PlanVersion, ProcessStatus, ProcurementProcess
 
 
 class EntityFilter(django_filters.FilterSet):
@@ -148,3 +148,39 @@ class ProcessFilter(django_filters.FilterSet):
 
     def filter_department(self, queryset, name, value):
         return queryset.filter(entity__ubigeo__code__startswith=value.code)
+
+
+class ContractFilter(django_filters.FilterSet):
+    """Public search of contracts; the same FilterSet serves the page and the CSV."""
+
+    entity = django_filters.CharFilter(label=_("Entity (RUC or acronym)"), method="filter_entity")
+    supplier = django_filters.CharFilter(
+        label=_("Supplier RUC"), field_name="supplier__ruc", max_length=11
+    )
+    year = YearFilter(field_name="signed_on__year", label=_("Year signed"))
+    min_amount = MoneyFilter(field_name="amount", lookup_expr="gte", label=_("Minimum amount (S/)"))
+    max_amount = MoneyFilter(field_name="amount", lookup_expr="lte", label=_("Maximum amount (S/)"))
+    size_class = django_filters.ChoiceFilter(
+        choices=SizeClass.choices, label=_("Supplier's size class at the award")
+    )
+    guarantee = django_filters.ChoiceFilter(
+        choices=Contract.Guarantee.choices, label=_("Guarantee")
+    )
+    status = django_filters.ChoiceFilter(choices=Contract.Status.choices, label=_("Status"))
+
+    class Meta:
+        model = Contract
+        fields = [
+            "entity",
+            "supplier",
+            "year",
+            "min_amount",
+            "max_amount",
+            "size_class",
+            "guarantee",
+            "status",
+        ]
+
+    def filter_entity(self, queryset, name, value):
+        value = value.strip()
+        return queryset.filter(Q(entity__ruc=value) | Q(entity__acronym__iexact=value))

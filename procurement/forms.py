@@ -881,3 +881,93 @@ class QualificationForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+
+
+# --- contracts -------------------------------------------------------------------------------
+
+
+def _money_field(label, required=True) -> forms.DecimalField:
+    return forms.DecimalField(
+        label=label,
+        required=required,
+        min_value=Decimal("0.01"),
+        max_value=MAX_PROCESS_VALUE,
+        max_digits=16,
+        decimal_places=2,
+    )
+
+
+def _reason_field(label=_("Reason"), required=True) -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        required=required,
+        max_length=REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class ContractForm(forms.Form):
+    """The contract of one consented award; the amount is the award's when left empty."""
+
+    award = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**31 - 1)
+    number = forms.CharField(label=_("Contract number"), max_length=60)
+    signed_on = forms.DateField(label=_("Signing date"), widget=DateInput)
+    amount = _money_field(_("Amount (S/), if not the award's"), required=False)
+    term_days = forms.IntegerField(label=_("Term (days)"), min_value=1, max_value=3650)
+    guarantee = forms.ChoiceField(label=_("Guarantee"))
+
+    def __init__(self, *args, **kwargs):
+        from .models import Contract
+
+        super().__init__(*args, **kwargs)
+        self.fields["guarantee"].choices = Contract.Guarantee.choices
+
+
+class ContractAmendmentForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Kind"))
+    amount = _money_field(_("Amount (S/)"))
+    reason = _reason_field()
+    signed_on = forms.DateField(label=_("Date"), widget=DateInput)
+
+    def __init__(self, *args, **kwargs):
+        from .models import ContractAmendment
+
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = ContractAmendment.Kind.choices
+
+
+class ContractCompletionForm(forms.Form):
+    completed_on = forms.DateField(label=_("Completion date"), widget=DateInput)
+    final_amount = _money_field(_("Final amount (S/)"))
+
+
+class ContractTerminationForm(forms.Form):
+    party = forms.ChoiceField(label=_("Terminated by"))
+    reason = _reason_field()
+    terminated_on = forms.DateField(label=_("Date"), widget=DateInput)
+
+    def __init__(self, *args, **kwargs):
+        from .models import Contract
+
+        super().__init__(*args, **kwargs)
+        self.fields["party"].choices = Contract.Party.choices
+
+
+class ContractAnnulmentForm(forms.Form):
+    reason = _reason_field()
+
+
+class SupplierEvaluationForm(forms.Form):
+    on_time = forms.ChoiceField(
+        label=_("Delivered on time"), choices=[("yes", _("Yes")), ("no", _("No"))]
+    )
+    quality = forms.IntegerField(label=_("Quality (1-5)"), min_value=1, max_value=5)
+    penalties = forms.DecimalField(
+        label=_("Penalties applied (S/)"),
+        min_value=Decimal(0),
+        max_value=MAX_PROCESS_VALUE,
+        max_digits=16,
+        decimal_places=2,
+        initial=0,
+    )
+    comment = _reason_field(_("Comment"), required=False)

@@ -14,7 +14,7 @@ from suppliers.models import Supplier
 from .. import document_store, exports
 from ..calendar_rules import stage_progress
 from ..filters import ProcessFilter
-from ..models import Award, ProcessDocument, ProcessStatus, ProcurementProcess
+from ..models import Award, Contract, ProcessDocument, ProcessStatus, ProcurementProcess
 from ..queries import calendar_amendments, closing_change, public_processes
 from ..services import opening, participation
 from ..services.evaluation import published_evaluation
@@ -69,6 +69,7 @@ def process_detail(request, identifier):
             .filter(process=process)
             .select_related("supplier", "item", "opened_bid")
         )
+        context["contracts"] = list(Contract.objects.public().filter(process=process))
     context.update(_supplier_context(request, process))
     return render(request, "procurement/process_detail.html", context)
 
