@@ -897,9 +897,9 @@ def _money_field(label, required=True) -> forms.DecimalField:
     )
 
 
-def _reason_field(label=_("Reason"), required=True) -> forms.CharField:
+def _reason_field(label=None, required=True) -> forms.CharField:
     return forms.CharField(
-        label=label,
+        label=label or _("Reason"),
         required=required,
         max_length=REASON_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 2}),
