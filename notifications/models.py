@@ -67,6 +67,7 @@ PROCESS_ACTION_KINDS = {
     "publish": EventKind.PROCESS_PUBLISHED,
     "suspend": EventKind.PROCESS_SUSPENDED,
     "resume": EventKind.PROCESS_RESUMED,
+    "reevaluate": EventKind.PROCESS_RESUMED,
     "award": EventKind.PROCESS_AWARDED,
     "consent": EventKind.PROCESS_CONSENTED,
     "contract": EventKind.PROCESS_CONTRACTED,

@@ -418,9 +418,83 @@ def _evaluation_endpoint():
     )
 
 
+def _consented_award():
+    from tests.procurement.evaluating import awarded_tender, consent
+
+    tender, award, _people = awarded_tender()
+    award = consent(award)
+    return tender, award, clock.local(award.consented_on) + timedelta(days=1)
+
+
+def _contract_endpoint():
+    """The entity's staff registering the contract of a consented award."""
+    tender, award, moment = _consented_award()
+    return (
+        tender.staff,
+        f"/gestion/procesos/{tender.process.pk}/contratos/",
+        {
+            "award": str(award.pk),
+            "number": "C-1-2026",
+            "signed_on": award.consented_on.isoformat(),
+            "term_days": "60",
+            "guarantee": "fiel_cumplimiento",
+            "amount": "",
+        },
+        {
+            "award": "id",
+            "number": "text",
+            "signed_on": "date",
+            "term_days": "number",
+            "guarantee": "choice",
+            "amount": "number",
+        },
+        {"at": moment},
+    )
+
+
+def _contract_amendment_endpoint():
+    """The entity's staff registering an amendment of an active contract."""
+    from procurement.services import contracts
+
+    tender, award, moment = _consented_award()
+    with clock.pinned(moment):
+        contract = contracts.sign_contract(
+            actor=tender.staff,
+            award=award,
+            number="C-2-2026",
+            signed_on=award.consented_on,
+            term_days=30,
+            guarantee="fiel_cumplimiento",
+        )
+    return (
+        tender.staff,
+        f"/gestion/contratos/{contract.pk}/",
+        {
+            "action": "amend",
+            "amend-kind": "adicional",
+            "amend-amount": "100.00",
+            "amend-reason": "Prestación adicional",
+            "amend-signed_on": contract.signed_on.isoformat(),
+        },
+        {
+            "action": "choice",
+            "amend-kind": "choice",
+            "amend-amount": "number",
+            "amend-reason": "text",
+            "amend-signed_on": "date",
+        },
+        {"at": moment},
+    )
+
+
 # Endpoints whose state is built on demand, in the shape of _endpoints' entries (with the
 # user itself instead of a role).
-LAZY_ENDPOINTS = {"process_opening": _opening_endpoint, "process_evaluation": _evaluation_endpoint}
+LAZY_ENDPOINTS = {
+    "process_opening": _opening_endpoint,
+    "process_evaluation": _evaluation_endpoint,
+    "process_contracts": _contract_endpoint,
+    "contract_manage": _contract_amendment_endpoint,
+}
 
 
 def _counts() -> dict[str, int]:
@@ -472,6 +546,8 @@ ENDPOINTS = [
     "register",
     "process_opening",
     "process_evaluation",
+    "process_contracts",
+    "contract_manage",
 ]
 
 

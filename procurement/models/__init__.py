@@ -1,3 +1,4 @@
+from .appeals import Appeal
 from .awards import Award, Qualification
 from .bids import (
     Bid,
@@ -29,6 +30,7 @@ from .processes import (
 )
 
 __all__ = [
+    "Appeal",
     "Contract",
     "ContractAmendment",
     "SupplierEvaluation",

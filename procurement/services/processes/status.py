@@ -110,12 +110,26 @@ def _contract_refusal(process, stages, today, return_stage) -> DomainError | Non
     return None
 
 
+def _resume_refusal(process, stages, today, return_stage) -> DomainError | None:
+    """A process suspended by appeals resumes when the last of them is decided
+    (procurement.services.appeals), not by a button while one is open."""
+    from ...models.appeals import OPEN_APPEAL_STATUSES
+
+    if process.appeals.filter(status__in=OPEN_APPEAL_STATUSES).exists():
+        return DomainError(
+            _("An appeal of this process is still open: it resumes once it is decided."),
+            code="appeal_open",
+        )
+    return None
+
+
 # What an action needs besides its source status and calendar edge (state_machine).
 _ACTION_CONDITIONS = {
     "publish": _publish_refusal,
     "restart": _restart_refusal,
     "annul": _annul_refusal,
     "contract": _contract_refusal,
+    "resume": _resume_refusal,
 }
 
 
