@@ -971,3 +971,64 @@ class SupplierEvaluationForm(forms.Form):
         initial=0,
     )
     comment = _reason_field(_("Comment"), required=False)
+
+
+# --- appeals ---------------------------------------------------------------------------------
+
+
+class AppealForm(forms.Form):
+    """A bidder's appeal: the supplier it acts for, the award (lot), what is appealed (and
+    the bid, for an admission or a score), the reasons, the fee paid and the documents."""
+
+    supplier = forms.ChoiceField(label=_("Appellant"))
+    award = forms.ChoiceField(label=_("Award appealed"))
+    subject = forms.ChoiceField(label=_("Against"))
+    entry = forms.ChoiceField(label=_("Bid concerned (admission or score)"), required=False)
+    reasons = forms.CharField(
+        label=_("Reasons"), max_length=REASON_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 5})
+    )
+    fee_amount = forms.DecimalField(
+        label=_("Appeal fee paid (S/)"),
+        min_value=Decimal("0.01"),
+        max_value=Decimal("99999999.99"),
+        max_digits=10,
+        decimal_places=2,
+    )
+    documents = MultipleFileField(label=_("Documents"), required=False)
+
+    def __init__(self, *args, suppliers, awards, entries, **kwargs):
+        from .models import Appeal
+
+        super().__init__(*args, **kwargs)
+        self.fields["supplier"].choices = [
+            (str(s.pk), f"{s.legal_name} ({s.ruc})") for s in suppliers
+        ]
+        self.fields["award"].choices = [
+            (str(a.pk), a.item.description if a.item else _("The whole process")) for a in awards
+        ]
+        self.fields["subject"].choices = Appeal.Subject.choices
+        self.fields["entry"].choices = [("", "—")] + [
+            (str(e.pk), f"{e.opened_bid.position}. {e.opened_bid.lead_name}") for e in entries
+        ]
+        self.fields["documents"].help_text = _("PDF, DOCX, XLSX or ZIP, up to %(limit)s each.") % {
+            "limit": document_limits().max_megabytes
+        }
+
+
+class AppealDecisionForm(forms.Form):
+    decision = forms.ChoiceField(
+        label=_("Decision"),
+        choices=[
+            ("admit", _("Admit")),
+            ("inadmissible", _("Inadmissible")),
+            ("founded", _("Founded")),
+            ("unfounded", _("Unfounded")),
+        ],
+    )
+    resolution = forms.CharField(
+        label=_("Resolution (grounds)"),
+        required=False,
+        max_length=REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+    document = forms.FileField(label=_("Resolution document"), required=False)

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from .views import (
+    appeals,
     bids,
     contracts,
     entities,
@@ -106,6 +107,13 @@ urlpatterns = [
         process_management.process_document_publish,
         name="process_document_publish",
     ),
+    path(
+        "procesos/<identifier:identifier>/apelacion/",
+        appeals.process_appeal,
+        name="process_appeal",
+    ),
+    path("gestion/apelaciones/", appeals.appeal_list, name="appeal_list"),
+    path("gestion/apelaciones/<id:appeal_id>/", appeals.appeal_decide, name="appeal_decide"),
     path("contratos/", contracts.contract_list, name="contract_list"),
     path("contratos/<id:contract_id>/", contracts.contract_detail, name="contract_detail"),
     path(
