@@ -994,7 +994,7 @@ class AppealForm(forms.Form):
         max_digits=10,
         decimal_places=2,
     )
-    documents = MultipleFileField(label=_("Documents"), required=False)
+    file = MultipleFileField(label=_("Documents"), required=False)
 
     def __init__(self, *args, suppliers, awards, entries, **kwargs):
         from .models import Appeal
@@ -1010,7 +1010,7 @@ class AppealForm(forms.Form):
         self.fields["entry"].choices = [("", "—")] + [
             (str(e.pk), f"{e.opened_bid.position}. {e.opened_bid.lead_name}") for e in entries
         ]
-        self.fields["documents"].help_text = _("PDF, DOCX, XLSX or ZIP, up to %(limit)s each.") % {
+        self.fields["file"].help_text = _("PDF, DOCX, XLSX or ZIP, up to %(limit)s each.") % {
             "limit": document_limits().max_megabytes
         }
 
@@ -1031,4 +1031,4 @@ class AppealDecisionForm(forms.Form):
         max_length=REASON_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 4}),
     )
-    document = forms.FileField(label=_("Resolution document"), required=False)
+    file = forms.FileField(label=_("Resolution document"), required=False)

@@ -487,6 +487,63 @@ def _contract_amendment_endpoint():
     )
 
 
+def _appeal_endpoint():
+    """The runner-up's user filing an appeal during the standstill."""
+    from decimal import Decimal
+
+    from procurement.models import ProcurementProcess
+    from tests.procurement.evaluating import awarded_tender
+
+    tender, award, people = awarded_tender(bidders=2)
+    ProcurementProcess.objects.filter(pk=tender.process.pk).update(
+        estimated_value=Decimal("100000")
+    )
+    loser, loser_user = people[1]
+    return (
+        loser_user,
+        f"/procesos/{tender.process.identifier}/apelacion/",
+        {
+            "supplier": str(loser.pk),
+            "award": str(award.pk),
+            "subject": "buena_pro",
+            "entry": "",
+            "reasons": "No acredita la experiencia.",
+            "fee_amount": "1500.00",
+        },
+        {
+            "supplier": "choice",
+            "award": "choice",
+            "subject": "choice",
+            "entry": "choice",
+            "reasons": "text",
+            "fee_amount": "number",
+            "file": "file",
+        },
+        {"at": clock.local(award.standstill_ends)},
+    )
+
+
+def _appeal_decision_endpoint():
+    """The entity's head admitting a filed appeal."""
+    from tests.factories import head_of
+
+    user, url, baseline, _fields, options = _appeal_endpoint()
+    from procurement.models import Appeal
+
+    client = Client()
+    client.force_login(user)
+    with clock.pinned(options["at"]):
+        assert client.post(url, baseline).status_code == 302
+    appeal = Appeal.objects.get()
+    return (
+        head_of(appeal.process.entity),
+        f"/gestion/apelaciones/{appeal.pk}/",
+        {"decision": "admit", "resolution": ""},
+        {"decision": "choice", "resolution": "text", "file": "file"},
+        options,
+    )
+
+
 # Endpoints whose state is built on demand, in the shape of _endpoints' entries (with the
 # user itself instead of a role).
 LAZY_ENDPOINTS = {
@@ -494,6 +551,8 @@ LAZY_ENDPOINTS = {
     "process_evaluation": _evaluation_endpoint,
     "process_contracts": _contract_endpoint,
     "contract_manage": _contract_amendment_endpoint,
+    "process_appeal": _appeal_endpoint,
+    "appeal_decide": _appeal_decision_endpoint,
 }
 
 
@@ -548,6 +607,8 @@ ENDPOINTS = [
     "process_evaluation",
     "process_contracts",
     "contract_manage",
+    "process_appeal",
+    "appeal_decide",
 ]
 
 

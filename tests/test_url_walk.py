@@ -178,6 +178,13 @@ POST_NAMES = [
     "terminate-terminated_on",
     "evaluate-quality",
     "evaluate-penalties",
+    "subject",
+    "entry",
+    "reasons",
+    "fee_amount",
+    "appeal",
+    "decision",
+    "resolution",
 ]
 
 
@@ -294,6 +301,10 @@ SAMPLES = {
     "procurement:contract_detail": lambda w: {"contract_id": 1},
     "procurement:contract_manage": lambda w: {"contract_id": 1},
     "procurement:process_contracts": lambda w: {"process_id": w.process.pk},
+    "procurement:process_appeal": lambda w: {"identifier": w.process.identifier},
+    "procurement:appeal_list": lambda w: {},
+    # As for contracts: the world has no award to appeal; test_appeal_pages walks real ones.
+    "procurement:appeal_decide": lambda w: {"appeal_id": 1},
     "procurement:plan_list": lambda w: {},
     "procurement:plan_detail": lambda w: {
         "ruc": w.entity.ruc,

@@ -75,7 +75,7 @@ def process_appeal(request, identifier):
                         entry=entry,
                         reasons=data["reasons"],
                         fee_amount=data["fee_amount"],
-                        uploads=data["documents"] or [],
+                        uploads=data["file"] or [],
                     )
                 except DomainError as error:
                     error.add_to(form)
@@ -136,7 +136,7 @@ def appeal_decide(request, appeal_id):
                     appeal=appeal,
                     decision=data["decision"],
                     resolution=data["resolution"],
-                    uploads=[data["document"]] if data["document"] else [],
+                    uploads=[data["file"]] if data["file"] else [],
                 )
             except DomainError as error:
                 error.add_to(form)

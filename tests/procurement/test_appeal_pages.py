@@ -51,9 +51,9 @@ def test_a_bidder_files_through_the_page_and_the_process_page_shows_it():
     with clock.pinned(moment):
         page = client.get(f"/procesos/{tender.process.identifier}/")
         assert f"/procesos/{tender.process.identifier}/apelacion/" in page.content.decode()
-        bad = _file(client, tender, award, loser, documents=pdf("x", name="recurso.exe"))
+        bad = _file(client, tender, award, loser, file=pdf("x", name="recurso.exe"))
         assert bad.status_code == 400 and not Appeal.objects.exists()
-        response = _file(client, tender, award, loser, documents=pdf("recurso", "recurso.pdf"))
+        response = _file(client, tender, award, loser, file=pdf("recurso", "recurso.pdf"))
         assert response.status_code == 302
     appeal = Appeal.objects.get()
     assert appeal.documents.count() == 1
@@ -108,7 +108,7 @@ def test_the_head_decides_from_its_page_and_the_committee_cannot():
             {
                 "decision": "unfounded",
                 "resolution": "Experiencia acreditada.",
-                "document": pdf("resolucion", "resolucion.pdf"),
+                "file": pdf("resolucion", "resolucion.pdf"),
             },
         )
         assert response.status_code == 302
