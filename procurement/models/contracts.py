@@ -40,6 +40,7 @@ class Contract(models.Model):
 
     class Guarantee(models.TextChoices):
         PERFORMANCE_BOND = "fiel_cumplimiento", _("Performance bond")
+        # xgettext:no-python-format
         RETENTION = "retencion", _("10% retention on payments (SME)")
 
     class Party(models.TextChoices):

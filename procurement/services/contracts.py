@@ -38,7 +38,7 @@ from ..models import (
     ProcurementProcess,
     SupplierEvaluation,
 )
-from ..models.contracts import AMENDMENT_MARK_PERCENT
+from ..models.contracts import AMENDMENT_MARK_PERCENT, RETENTION_PERCENT
 from ..rules import MAX_PROCESS_VALUE, date_window
 from .evaluation import clean_reason
 from .processes.status import record_status_change, transition_refusal
@@ -161,17 +161,21 @@ def retention_refusal(award: Award, process: ProcurementProcess) -> DomainError 
     if not award.winner_sme:
         return DomainError(
             _(
-                "Only a micro or small enterprise may choose the 10% retention instead of the performance bond; this winner was not one at the award."
-            ),
+                "Only a micro or small enterprise may choose the %(percent)s%% retention instead of the performance bond; this winner was not one at the award."
+            )
+            % {"percent": RETENTION_PERCENT},
             field="guarantee",
             code="retention_not_sme",
         )
     if process.object_type not in RETENTION_OBJECT_TYPES:
         return DomainError(
             _(
-                "The 10% retention replaces the performance bond only in contracts of goods and services, not of %(object)s."
+                "The %(percent)s%% retention replaces the performance bond only in contracts of goods and services, not of %(object)s."
             )
-            % {"object": str(process.get_object_type_display()).lower()},
+            % {
+                "percent": RETENTION_PERCENT,
+                "object": str(process.get_object_type_display()).lower(),
+            },
             field="guarantee",
             code="retention_not_goods_or_services",
         )

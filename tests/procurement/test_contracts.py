@@ -92,8 +92,10 @@ def test_retention_is_refused_for_works_even_to_an_sme():
     tender, award, _people = _consented()
     ProcurementProcess.objects.filter(pk=tender.process.pk).update(object_type="works")
     award.process.refresh_from_db()
-    with _after(award), raises_domain("retention_not_goods_or_services"):
+    with _after(award), raises_domain("retention_not_goods_or_services") as refused:
         _sign(tender, award, guarantee=Contract.Guarantee.RETENTION)
+    message = refused.value.message
+    assert "10%" in message and "{" not in message and "obras" in message
 
 
 def test_retention_is_accepted_for_an_sme_in_goods():
