@@ -24,6 +24,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts import permissions
 from core import audit, clock
@@ -216,7 +217,12 @@ def file_appeal(
     uploads = list(uploads)
     if len(uploads) > MAX_DOCUMENTS:
         raise DomainError(
-            _("Attach at most %(count)s documents.") % {"count": MAX_DOCUMENTS},
+            ngettext(
+                "Attach at most %(count)s document.",
+                "Attach at most %(count)s documents.",
+                MAX_DOCUMENTS,
+            )
+            % {"count": MAX_DOCUMENTS},
             field="documents",
             code="too_many_documents",
         )
