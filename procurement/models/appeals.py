@@ -8,6 +8,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core import clock
+
 from .awards import Award
 from .evaluation import EvaluationEntry
 from .processes import ProcessDocument, ProcurementProcess
@@ -101,3 +103,8 @@ class Appeal(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_APPEAL_STATUSES
+
+    @property
+    def is_overdue(self) -> bool:
+        """Still open after its legal term (shown to everyone, auditors included)."""
+        return self.is_open and self.due_on < clock.today()

@@ -413,7 +413,3 @@ def decide_appeal(
     _event(EventKind.APPEAL_RESOLVED, appeal, payload)
     _apply_outcome(actor, process)
     return appeal
-
-
-def is_overdue(appeal: Appeal, today=None) -> bool:
-    return appeal.is_open and appeal.due_on < (today or clock.today())

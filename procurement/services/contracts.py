@@ -95,6 +95,17 @@ def contract_action_refusal(contract: Contract, action: str) -> DomainError | No
     return None
 
 
+def active_refusal(contract: Contract) -> DomainError | None:
+    """Why the contract cannot be amended: only an active one is."""
+    if contract.status != Contract.Status.ACTIVE:
+        return DomainError(
+            _("The contract is %(status)s: this is not possible now.")
+            % {"status": str(contract.get_status_display()).lower()},
+            code="contract_action_not_allowed",
+        )
+    return None
+
+
 # --- reading ---------------------------------------------------------------------------------
 
 
@@ -328,12 +339,14 @@ def sign_contract(
     return contract
 
 
-def _locked_contract(actor, contract: Contract, action: str) -> Contract:
+def _locked_contract(actor, contract: Contract, action: str | None) -> Contract:
+    """The contract, locked, once the actor (staff of its entity) and its status allow
+    `action` (a status change of CONTRACT_TRANSITIONS), or, for None, once it is active."""
     require_entity_staff(actor, contract.process)
     contract = (
         Contract.objects.select_for_update().select_related("process", "entity").get(pk=contract.pk)
     )
-    refusal = contract_action_refusal(contract, action)
+    refusal = contract_action_refusal(contract, action) if action else active_refusal(contract)
     if refusal is not None:
         raise refusal
     return contract
@@ -412,7 +425,7 @@ def amend_contract(
     its percentage of the original amount; the cumulative percentage of its kind above 25%
     is marked (it needs the prior authorisation the law asks for). A reduction cannot take
     the amount to zero."""
-    contract = _locked_contract(actor, contract, "complete")  # only an active contract
+    contract = _locked_contract(actor, contract, None)
     if kind not in ContractAmendment.Kind.values:
         raise DomainError(_("Choose the kind of amendment."), field="kind", code="kind_invalid")
     amount = _check_amount(amount, "amount")

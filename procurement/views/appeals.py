@@ -147,7 +147,7 @@ def appeal_decide(request, appeal_id):
     context = {
         "appeal": appeal,
         "form": form,
-        "overdue": appeals.is_overdue(appeal),
+        "overdue": appeal.is_overdue,
         "open": appeal.is_open,
     }
     return render(request, "procurement/manage/appeal.html", context, status=status)

@@ -169,6 +169,7 @@ def contract_manage(request, contract_id):
             action: contracts.contract_action_refusal(contract, action)
             for action in contracts.CONTRACT_TRANSITIONS
         },
+        "amend_refusal": contracts.active_refusal(contract),
         "evaluation_refusal": contracts.evaluation_refusal(contract),
     }
     return render(request, "procurement/manage/contract.html", context, status=status)

@@ -267,3 +267,22 @@ def test_staff_cannot_resume_while_an_appeal_is_open():
     tender, _award, _people, _appeal, moment = _filed()
     with clock.pinned(moment), raises_domain("appeal_open"):
         processes.resume(actor=tender.staff, process=tender.process, reason="Resuelto")
+
+
+def test_an_appeal_past_its_legal_term_shows_overdue():
+    from django.test import Client
+
+    from core.workdays import WorkingCalendar
+    from procurement.rules import APPEAL_RESOLUTION_WORKING_DAYS
+
+    tender, _award, _people, appeal, moment = _filed()
+    expected = WorkingCalendar().add_working_days(
+        moment.date(), APPEAL_RESOLUTION_WORKING_DAYS["tribunal"]
+    )
+    assert appeal.due_on == expected
+    with clock.pinned(clock.local(appeal.due_on)):
+        assert not appeal.is_overdue
+    with clock.pinned(clock.local(appeal.due_on) + timedelta(days=1)):
+        assert appeal.is_overdue
+        page = Client().get(f"/procesos/{tender.process.identifier}/").content.decode()
+        assert 'data-code="overdue"' in page
