@@ -48,7 +48,7 @@ from ..rules import APPEAL_RESOLUTION_WORKING_DAYS, APPEAL_TRIBUNAL_THRESHOLD_UI
 from .awards import _settle_process as settle_awards
 from .evaluation import clean_reason, completed_opening
 from .opening import is_committee_member
-from .processes.status import record_status_change, transition_refusal
+from .processes.status import record_status_change, suspend_locked
 
 MAX_FEE = Decimal("99999999.99")
 MAX_DOCUMENTS = 5
@@ -251,16 +251,7 @@ def file_appeal(
     audit.record(actor, "appeal.filed", appeal, {**payload, "appellant": supplier.pk})
     _event(EventKind.APPEAL_FILED, appeal, payload)
     if process.status != ProcessStatus.SUSPENDED:
-        refusal = transition_refusal(process, "suspend")
-        if refusal is not None:
-            raise refusal
-        record_status_change(
-            actor=actor,
-            process=process,
-            action="suspend",
-            reason=f"Recurso de apelación {appeal.pk}",
-            suspended_from=process.status,
-        )
+        suspend_locked(actor=actor, process=process, reason=f"Recurso de apelación {appeal.pk}")
     return appeal
 
 

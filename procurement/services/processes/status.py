@@ -280,6 +280,16 @@ def suspend_for_appeal(*, actor, process: ProcurementProcess, reason: str) -> Pr
     """An appeal (recurso de apelación, Ley 30225 art. 41) suspends a called or awarded
     process until it is resolved; the process remembers where it stood, to go back there."""
     process = _locked_for("suspend", actor=actor, process=process, reason=reason)
+    return suspend_locked(actor=actor, process=process, reason=reason)
+
+
+def suspend_locked(*, actor, process: ProcurementProcess, reason: str) -> ProcurementProcess:
+    """Suspend the process (locked by the caller) for an appeal, remembering where it stood:
+    for suspend_for_appeal (staff) and for the filing of an appeal by a bidder
+    (procurement.services.appeals), whose actor is the appellant."""
+    refusal = transition_refusal(process, "suspend")
+    if refusal is not None:
+        raise refusal
     return record_status_change(
         actor=actor,
         process=process,
