@@ -101,6 +101,8 @@ def test_the_head_decides_from_its_page_and_the_committee_cannot():
         client = _client(head)
         listing = client.get("/gestion/apelaciones/").content.decode()
         assert url in listing
+        assert 'href="/gestion/apelaciones/"' in client.get("/contratos/").content.decode()
+        assert 'href="/gestion/apelaciones/"' not in _client(member).get("/").content.decode()
         assert client.post(url, {"decision": "founded", "resolution": "x"}).status_code == 400
         assert client.post(url, {"decision": "admit"}).status_code == 302
         response = client.post(
