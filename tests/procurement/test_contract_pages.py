@@ -92,7 +92,8 @@ def test_staff_registers_and_manages_a_contract_through_its_pages():
     assert "Conforme" in public
     record = _client().get(f"/proveedores/{people[0][0].ruc}/").content.decode()
     assert f"/contratos/{contract.pk}/" in record
-    assert "5" in record
+    # The averages: quality 5 of 5, all delivered on time, no penalties (Spanish first).
+    assert "calidad promedio 5,0 de 5, 100% entregado a tiempo" in record
     process_page = _client().get(f"/procesos/{tender.process.identifier}/").content.decode()
     assert f"/contratos/{contract.pk}/" in process_page
 
