@@ -11,4 +11,6 @@ def portal_roles(request):
         "user_is_auditor": permissions.is_auditor(user),
         "user_entity_ids": permissions.staff_entity_ids(user),
         "user_supplier_ids": permissions.supplier_ids(user),
+        "user_resolves_appeals": bool(permissions.head_entity_ids(user))
+        or permissions.is_tribunal(user),
     }

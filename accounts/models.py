@@ -74,9 +74,14 @@ class User(AbstractBaseUser, PermissionsMixin):
 
 class Role(models.TextChoices):
     ENTITY_STAFF = "entity_staff", _("Entity staff")
+    # Resolves the appeals of the entity's processes up to the tribunal's threshold.
+    ENTITY_HEAD = "entity_head", _("Entity head (appeals)")
     SUPPLIER_USER = "supplier_user", _("Supplier user")
     AUDITOR = "auditor", _("Auditor")
     ADMIN = "admin", _("Administrator")
+    # The national tribunal (Tribunal de Contrataciones del Estado): resolves the appeals of
+    # processes above the threshold (procurement.rules), for every entity.
+    TRIBUNAL = "tribunal", _("National tribunal (appeals)")
 
 
 class Membership(models.Model):
@@ -99,10 +104,16 @@ class Membership(models.Model):
             models.CheckConstraint(
                 name="membership_scope_matches_role",
                 condition=(
-                    models.Q(role="entity_staff", entity__isnull=False, supplier__isnull=True)
+                    models.Q(
+                        role__in=["entity_staff", "entity_head"],
+                        entity__isnull=False,
+                        supplier__isnull=True,
+                    )
                     | models.Q(role="supplier_user", supplier__isnull=False, entity__isnull=True)
                     | models.Q(
-                        role__in=["auditor", "admin"], entity__isnull=True, supplier__isnull=True
+                        role__in=["auditor", "admin", "tribunal"],
+                        entity__isnull=True,
+                        supplier__isnull=True,
                     )
                 ),
             ),
@@ -112,13 +123,18 @@ class Membership(models.Model):
                 name="membership_unique_staff_per_entity",
             ),
             models.UniqueConstraint(
+                fields=["user", "entity"],
+                condition=models.Q(role="entity_head"),
+                name="membership_unique_head_per_entity",
+            ),
+            models.UniqueConstraint(
                 fields=["user", "supplier"],
                 condition=models.Q(role="supplier_user"),
                 name="membership_unique_user_per_supplier",
             ),
             models.UniqueConstraint(
                 fields=["user", "role"],
-                condition=models.Q(role__in=["auditor", "admin"]),
+                condition=models.Q(role__in=["auditor", "admin", "tribunal"]),
                 name="membership_unique_global_role",
             ),
         ]

@@ -36,6 +36,15 @@ def staff_entity_ids(user) -> set[int]:
     return {e for role, e, _s in _memberships(user) if role == Role.ENTITY_STAFF}
 
 
+def head_entity_ids(user) -> set[int]:
+    """The entities whose appeals the user resolves as their head."""
+    return {e for role, e, _s in _memberships(user) if role == Role.ENTITY_HEAD}
+
+
+def is_tribunal(user) -> bool:
+    return any(role == Role.TRIBUNAL for role, _e, _s in _memberships(user))
+
+
 def supplier_ids(user) -> set[int]:
     return {s for role, _e, s in _memberships(user) if role == Role.SUPPLIER_USER}
 

@@ -54,6 +54,12 @@ class EventKind(models.TextChoices):
         _("Registration attempted with an existing address"),
     )
     SUPPLIER_INVITATION = "supplier.invitation", _("Invitation to act for a supplier")
+    CONTRACT_SIGNED = "contract.signed", _("Contract signed")
+    CONTRACT_AMENDED = "contract.amended", _("Contract amended")
+    CONTRACT_ENDED = "contract.ended", _("Contract completed, terminated or declared void")
+    CONTRACT_EVALUATED = "contract.evaluated", _("Supplier evaluated after the contract")
+    APPEAL_FILED = "appeal.filed", _("Appeal filed")
+    APPEAL_RESOLVED = "appeal.resolved", _("Appeal admitted or resolved")
 
 
 # The event kind for each action of the process state machine (procurement.state_machine).
@@ -61,6 +67,7 @@ PROCESS_ACTION_KINDS = {
     "publish": EventKind.PROCESS_PUBLISHED,
     "suspend": EventKind.PROCESS_SUSPENDED,
     "resume": EventKind.PROCESS_RESUMED,
+    "reevaluate": EventKind.PROCESS_RESUMED,
     "award": EventKind.PROCESS_AWARDED,
     "consent": EventKind.PROCESS_CONSENTED,
     "contract": EventKind.PROCESS_CONTRACTED,

@@ -7,10 +7,13 @@ from core.admin_audit import AuditedModelAdmin, ReadOnlyAdmin, ReadOnlyInline
 
 from . import search
 from .models import (
+    Appeal,
     Award,
     Bid,
     BidVersion,
     CalendarAmendment,
+    Contract,
+    ContractAmendment,
     CriteriaAmendment,
     Entity,
     Evaluation,
@@ -256,6 +259,68 @@ class AwardAdmin(ReadOnlyAdmin):
         "standstill_days",
         "standstill_ends",
         "consented_on",
+        "revoked_at",
+    ]
+    readonly_fields = fields
+    show_full_result_count = False
+
+
+class ContractAmendmentInline(ReadOnlyInline):
+    model = ContractAmendment
+    fields = ["kind", "amount", "percentage", "cumulative_percentage", "above_limit", "reason"]
+
+
+@admin.register(Contract)
+class ContractAdmin(ReadOnlyAdmin):
+    list_display = ["number", "entity", "supplier", "amount", "signed_on", "guarantee", "status"]
+    list_filter = ["status", "guarantee", "winner_sme"]
+    search_fields = ["number", "process__identifier", "supplier__ruc", "entity__ruc"]
+    list_select_related = ["entity", "supplier"]
+    fields = [
+        "number",
+        "process",
+        "item",
+        "entity",
+        "supplier",
+        "signed_on",
+        "amount",
+        "term_days",
+        "winner_sme",
+        "size_class",
+        "size_classes",
+        "guarantee",
+        "status",
+        "terminated_by",
+        "ended_on",
+        "end_reason",
+        "final_amount",
+    ]
+    readonly_fields = fields
+    inlines = [ContractAmendmentInline]
+    show_full_result_count = False
+
+
+@admin.register(Appeal)
+class AppealAdmin(ReadOnlyAdmin):
+    list_display = ["process", "supplier", "subject", "status", "resolver", "filed_at", "due_on"]
+    list_filter = ["status", "resolver", "subject"]
+    search_fields = ["process__identifier", "supplier__ruc"]
+    list_select_related = ["process", "supplier"]
+    fields = [
+        "process",
+        "award",
+        "subject",
+        "entry",
+        "supplier",
+        "reasons",
+        "fee_amount",
+        "status",
+        "resolver",
+        "filed_at",
+        "due_on",
+        "resolution",
+        "resolution_document",
+        "resolved_at",
     ]
     readonly_fields = fields
     show_full_result_count = False

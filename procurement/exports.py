@@ -221,3 +221,26 @@ PLAN_ITEMS = ExportSpec(
         Column("reservado_mype", "sme_reserved", Kind.FLAG),
     ),
 )
+
+CONTRACTS = ExportSpec(
+    "contratos",
+    (
+        Column("id", "pk", Kind.NUMBER),
+        Column("numero", "number"),
+        Column("nomenclatura", "process.identifier"),
+        Column("item", "item_id", Kind.NUMBER),
+        Column("ruc_entidad", "entity.ruc"),
+        Column("entidad", "entity.name"),
+        Column("ruc_proveedor", "supplier.ruc"),
+        Column("proveedor", "supplier.legal_name"),
+        Column("tamano_al_otorgar", "size_class", Kind.CODE),
+        Column("mype", "winner_sme", Kind.FLAG),
+        Column("fecha_firma", "signed_on", Kind.DATE),
+        Column("monto", "amount", Kind.NUMBER),
+        Column("plazo_dias", "term_days", Kind.NUMBER),
+        Column("garantia", "guarantee", Kind.CODE),
+        Column("estado", "status", Kind.CODE),
+        Column("fecha_fin", "ended_on", Kind.DATE),
+        Column("monto_final", "final_amount", Kind.NUMBER),
+    ),
+)

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core import clock, keyset
 from core.catalog import code_prefix
-from core.codelists import GovernmentLevel, ObjectType, ProcedureType, Stage
+from core.codelists import GovernmentLevel, ObjectType, ProcedureType, SizeClass, Stage
 from core.filtering import DayFilter, DepartmentFilter, MoneyFilter, MonthFilter, YearFilter
 from core.models import Sector
 from core.widgets import AnyYesNoSelect
@@ -14,6 +14,7 @@ from core.widgets import AnyYesNoSelect
 from . import search
 from .calendar_rules import in_stage_on
 from .models import (
+    Contract,
     Entity,
     PlanItem,
     PlanVersion,
@@ -301,3 +302,39 @@ class ProcessFilter(django_filters.FilterSet):
             process=OuterRef("pk"), catalog_item__code__startswith=prefix
         )
         return queryset.filter(Exists(items))
+
+
+class ContractFilter(django_filters.FilterSet):
+    """Public search of contracts; the same FilterSet serves the page and the CSV."""
+
+    entity = django_filters.CharFilter(label=_("Entity (RUC or acronym)"), method="filter_entity")
+    supplier = django_filters.CharFilter(
+        label=_("Supplier RUC"), field_name="supplier__ruc", max_length=11
+    )
+    year = YearFilter(field_name="signed_on__year", label=_("Year signed"))
+    min_amount = MoneyFilter(field_name="amount", lookup_expr="gte", label=_("Minimum amount (S/)"))
+    max_amount = MoneyFilter(field_name="amount", lookup_expr="lte", label=_("Maximum amount (S/)"))
+    size_class = django_filters.ChoiceFilter(
+        choices=SizeClass.choices, label=_("Supplier's size class at the award")
+    )
+    guarantee = django_filters.ChoiceFilter(
+        choices=Contract.Guarantee.choices, label=_("Guarantee")
+    )
+    status = django_filters.ChoiceFilter(choices=Contract.Status.choices, label=_("Status"))
+
+    class Meta:
+        model = Contract
+        fields = [
+            "entity",
+            "supplier",
+            "year",
+            "min_amount",
+            "max_amount",
+            "size_class",
+            "guarantee",
+            "status",
+        ]
+
+    def filter_entity(self, queryset, name, value):
+        value = value.strip()
+        return queryset.filter(Q(entity__ruc=value) | Q(entity__acronym__iexact=value))

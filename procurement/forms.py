@@ -881,3 +881,154 @@ class QualificationForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+
+
+# --- contracts -------------------------------------------------------------------------------
+
+
+def _money_field(label, required=True) -> forms.DecimalField:
+    return forms.DecimalField(
+        label=label,
+        required=required,
+        min_value=Decimal("0.01"),
+        max_value=MAX_PROCESS_VALUE,
+        max_digits=16,
+        decimal_places=2,
+    )
+
+
+def _reason_field(label=None, required=True) -> forms.CharField:
+    return forms.CharField(
+        label=label or _("Reason"),
+        required=required,
+        max_length=REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class ContractForm(forms.Form):
+    """The contract of one consented award; the amount is the award's when left empty."""
+
+    award = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**31 - 1)
+    number = forms.CharField(label=_("Contract number"), max_length=60)
+    signed_on = forms.DateField(label=_("Signing date"), widget=DateInput)
+    amount = _money_field(_("Amount (S/), if not the award's"), required=False)
+    term_days = forms.IntegerField(label=_("Term (days)"), min_value=1, max_value=3650)
+    guarantee = forms.ChoiceField(label=_("Guarantee"))
+
+    def __init__(self, *args, **kwargs):
+        from .models import Contract
+
+        super().__init__(*args, **kwargs)
+        self.fields["guarantee"].choices = Contract.Guarantee.choices
+
+
+class ContractAmendmentForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Kind"))
+    amount = _money_field(_("Amount (S/)"))
+    reason = _reason_field()
+    signed_on = forms.DateField(label=_("Date"), widget=DateInput)
+
+    def __init__(self, *args, **kwargs):
+        from .models import ContractAmendment
+
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = ContractAmendment.Kind.choices
+
+
+class ContractCompletionForm(forms.Form):
+    completed_on = forms.DateField(label=_("Completion date"), widget=DateInput)
+    final_amount = _money_field(_("Final amount (S/)"))
+
+
+class ContractTerminationForm(forms.Form):
+    party = forms.ChoiceField(label=_("Terminated by"))
+    reason = _reason_field()
+    terminated_on = forms.DateField(label=_("Date"), widget=DateInput)
+
+    def __init__(self, *args, **kwargs):
+        from .models import Contract
+
+        super().__init__(*args, **kwargs)
+        self.fields["party"].choices = Contract.Party.choices
+
+
+class ContractAnnulmentForm(forms.Form):
+    reason = _reason_field()
+
+
+class SupplierEvaluationForm(forms.Form):
+    on_time = forms.ChoiceField(
+        label=_("Delivered on time"), choices=[("yes", _("Yes")), ("no", _("No"))]
+    )
+    quality = forms.IntegerField(label=_("Quality (1-5)"), min_value=1, max_value=5)
+    penalties = forms.DecimalField(
+        label=_("Penalties applied (S/)"),
+        min_value=Decimal(0),
+        max_value=MAX_PROCESS_VALUE,
+        max_digits=16,
+        decimal_places=2,
+        initial=0,
+    )
+    comment = _reason_field(_("Comment"), required=False)
+
+
+# --- appeals ---------------------------------------------------------------------------------
+
+
+class AppealForm(forms.Form):
+    """A bidder's appeal: the supplier it acts for, the award (lot), what is appealed (and
+    the bid, for an admission or a score), the reasons, the fee paid and the documents."""
+
+    supplier = forms.ChoiceField(label=_("Appellant"))
+    award = forms.ChoiceField(label=_("Award appealed"))
+    subject = forms.ChoiceField(label=_("Against"))
+    entry = forms.ChoiceField(label=_("Bid concerned (admission or score)"), required=False)
+    reasons = forms.CharField(
+        label=_("Reasons"), max_length=REASON_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 5})
+    )
+    fee_amount = forms.DecimalField(
+        label=_("Appeal fee paid (S/)"),
+        min_value=Decimal("0.01"),
+        max_value=Decimal("99999999.99"),
+        max_digits=10,
+        decimal_places=2,
+    )
+    file = MultipleFileField(label=_("Documents"), required=False)
+
+    def __init__(self, *args, suppliers, awards, entries, **kwargs):
+        from .models import Appeal
+
+        super().__init__(*args, **kwargs)
+        self.fields["supplier"].choices = [
+            (str(s.pk), f"{s.legal_name} ({s.ruc})") for s in suppliers
+        ]
+        self.fields["award"].choices = [
+            (str(a.pk), a.item.description if a.item else _("The whole process")) for a in awards
+        ]
+        self.fields["subject"].choices = Appeal.Subject.choices
+        self.fields["entry"].choices = [("", "—")] + [
+            (str(e.pk), f"{e.opened_bid.position}. {e.opened_bid.lead_name}") for e in entries
+        ]
+        self.fields["file"].help_text = _("PDF, DOCX, XLSX or ZIP, up to %(limit)s each.") % {
+            "limit": document_limits().max_megabytes
+        }
+
+
+class AppealDecisionForm(forms.Form):
+    decision = forms.ChoiceField(
+        label=_("Decision"),
+        choices=[
+            ("admit", _("Admit")),
+            ("inadmissible", _("Inadmissible")),
+            ("founded", _("Founded")),
+            ("unfounded", _("Unfounded")),
+        ],
+    )
+    resolution = forms.CharField(
+        label=_("Resolution (grounds)"),
+        required=False,
+        max_length=REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+    file = forms.FileField(label=_("Resolution document"), required=False)

@@ -75,3 +75,13 @@ def standstill_end(procedure_type: str, award_day: date, calendar: WorkingCalend
 # The local SME preference (DOMAIN.md, "The 40% SME reservation rule"): departments
 # whose entities grant no bonus, by their INEI code (Lima and Callao).
 NO_LOCAL_BONUS_DEPARTMENTS = frozenset({"15", "07"})
+
+
+# Appeals (recurso de apelación, Ley 30225 art. 41): the entity's head resolves them for
+# processes whose estimated value is up to this many UIT of the process's fiscal year; above
+# it, the national tribunal (Tribunal de Contrataciones del Estado).
+APPEAL_TRIBUNAL_THRESHOLD_UIT = 50
+# The legal term to resolve an appeal, in working days from its filing, by who resolves it
+# (Reglamento, arts. 123 and 126: 12 for the entity; the tribunal's term counted here from
+# the filing as well). Past it, the appeal shows as overdue.
+APPEAL_RESOLUTION_WORKING_DAYS = {"entidad": 12, "tribunal": 20}

@@ -5,7 +5,8 @@ suspend_for_appeal, resume, annul, restart, cancel), which asks here whether the
 allowed from the current status and when, and where it leads. Actions marked `manual=False`
 follow from a record, never from a button: an award from an evaluation, consent from the end
 of the standstill, a contract from a Contract record, "desierto" from no valid bid left.
-Award, desert and consent are driven by procurement.services.awards (from the published
+A founded appeal sends the process back to evaluation ("reevaluate",
+procurement.services.appeals). Award, desert and consent are driven by procurement.services.awards (from the published
 evaluation table, the lots without admissible bids or without bids, and the end of the
 standstill); the contract comes with its record.
 """
@@ -52,6 +53,15 @@ TRANSITIONS: dict[str, Transition] = {
             frozenset({S.SUSPENDED}),
             None,
             needs_reason=True,
+        ),
+        Transition(
+            "reevaluate",
+            _("Back to evaluation (founded appeal)"),
+            frozenset({S.SUSPENDED}),
+            S.CALLED,
+            needs_reason=True,
+            refused_if_suspended_from=frozenset({S.CALLED, S.CONSENTED}),
+            manual=False,
         ),
         Transition(
             "award",

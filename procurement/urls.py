@@ -1,7 +1,9 @@
 from django.urls import path
 
 from .views import (
+    appeals,
     bids,
+    contracts,
     entities,
     evaluation,
     opening,
@@ -105,6 +107,21 @@ urlpatterns = [
         process_management.process_document_publish,
         name="process_document_publish",
     ),
+    path(
+        "procesos/<identifier:identifier>/apelacion/",
+        appeals.process_appeal,
+        name="process_appeal",
+    ),
+    path("gestion/apelaciones/", appeals.appeal_list, name="appeal_list"),
+    path("gestion/apelaciones/<id:appeal_id>/", appeals.appeal_decide, name="appeal_decide"),
+    path("contratos/", contracts.contract_list, name="contract_list"),
+    path("contratos/<id:contract_id>/", contracts.contract_detail, name="contract_detail"),
+    path(
+        "gestion/procesos/<id:process_id>/contratos/",
+        contracts.process_contracts,
+        name="process_contracts",
+    ),
+    path("gestion/contratos/<id:contract_id>/", contracts.contract_manage, name="contract_manage"),
     path("recibos/", receipts.receipt_list, name="receipt_list"),
     path("recibos/<str:receipt_hash>/", receipts.receipt_detail, name="receipt_detail"),
     path("planes/", plans.plan_list, name="plan_list"),

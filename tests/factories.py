@@ -70,6 +70,19 @@ def user_of(supplier: Supplier, **kwargs) -> User:
     return user
 
 
+def head_of(entity: Entity, **kwargs) -> User:
+    """The entity's head: resolves its appeals below the tribunal's threshold."""
+    user = UserFactory(**kwargs)
+    Membership.objects.create(user=user, role=Role.ENTITY_HEAD, entity=entity)
+    return user
+
+
+def tribunal_member(**kwargs) -> User:
+    user = UserFactory(**kwargs)
+    Membership.objects.create(user=user, role=Role.TRIBUNAL)
+    return user
+
+
 def auditor(**kwargs) -> User:
     user = UserFactory(**kwargs)
     Membership.objects.create(user=user, role=Role.AUDITOR)

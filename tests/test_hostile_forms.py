@@ -418,9 +418,142 @@ def _evaluation_endpoint():
     )
 
 
+def _consented_award():
+    from tests.procurement.evaluating import awarded_tender, consent
+
+    tender, award, _people = awarded_tender()
+    award = consent(award)
+    return tender, award, clock.local(award.consented_on) + timedelta(days=1)
+
+
+def _contract_endpoint():
+    """The entity's staff registering the contract of a consented award."""
+    tender, award, moment = _consented_award()
+    return (
+        tender.staff,
+        f"/gestion/procesos/{tender.process.pk}/contratos/",
+        {
+            "award": str(award.pk),
+            "number": "C-1-2026",
+            "signed_on": award.consented_on.isoformat(),
+            "term_days": "60",
+            "guarantee": "fiel_cumplimiento",
+            "amount": "",
+        },
+        {
+            "award": "id",
+            "number": "text",
+            "signed_on": "date",
+            "term_days": "number",
+            "guarantee": "choice",
+            "amount": "number",
+        },
+        {"at": moment},
+    )
+
+
+def _contract_amendment_endpoint():
+    """The entity's staff registering an amendment of an active contract."""
+    from procurement.services import contracts
+
+    tender, award, moment = _consented_award()
+    with clock.pinned(moment):
+        contract = contracts.sign_contract(
+            actor=tender.staff,
+            award=award,
+            number="C-2-2026",
+            signed_on=award.consented_on,
+            term_days=30,
+            guarantee="fiel_cumplimiento",
+        )
+    return (
+        tender.staff,
+        f"/gestion/contratos/{contract.pk}/",
+        {
+            "action": "amend",
+            "amend-kind": "adicional",
+            "amend-amount": "100.00",
+            "amend-reason": "Prestación adicional",
+            "amend-signed_on": contract.signed_on.isoformat(),
+        },
+        {
+            "action": "choice",
+            "amend-kind": "choice",
+            "amend-amount": "number",
+            "amend-reason": "text",
+            "amend-signed_on": "date",
+        },
+        {"at": moment},
+    )
+
+
+def _appeal_endpoint():
+    """The runner-up's user filing an appeal during the standstill."""
+    from decimal import Decimal
+
+    from procurement.models import ProcurementProcess
+    from tests.procurement.evaluating import awarded_tender
+
+    tender, award, people = awarded_tender(bidders=2)
+    ProcurementProcess.objects.filter(pk=tender.process.pk).update(
+        estimated_value=Decimal("100000")
+    )
+    loser, loser_user = people[1]
+    return (
+        loser_user,
+        f"/procesos/{tender.process.identifier}/apelacion/",
+        {
+            "supplier": str(loser.pk),
+            "award": str(award.pk),
+            "subject": "buena_pro",
+            "entry": "",
+            "reasons": "No acredita la experiencia.",
+            "fee_amount": "1500.00",
+        },
+        {
+            "supplier": "choice",
+            "award": "choice",
+            "subject": "choice",
+            "entry": "choice",
+            "reasons": "text",
+            "fee_amount": "number",
+            "file": "file",
+        },
+        {"at": clock.local(award.standstill_ends)},
+    )
+
+
+def _appeal_decision_endpoint():
+    """The entity's head admitting a filed appeal."""
+    from tests.factories import head_of
+
+    user, url, baseline, _fields, options = _appeal_endpoint()
+    from procurement.models import Appeal
+
+    client = Client()
+    client.force_login(user)
+    with clock.pinned(options["at"]):
+        assert client.post(url, baseline).status_code == 302
+    appeal = Appeal.objects.get()
+    return (
+        head_of(appeal.process.entity),
+        f"/gestion/apelaciones/{appeal.pk}/",
+        {"decision": "admit", "resolution": ""},
+        {"decision": "choice", "resolution": "text", "file": "file"},
+        options,
+    )
+
+
 # Endpoints whose state is built on demand, in the shape of _endpoints' entries (with the
 # user itself instead of a role).
-LAZY_ENDPOINTS = {"process_opening": _opening_endpoint, "process_evaluation": _evaluation_endpoint}
+LAZY_ENDPOINTS = {
+    "process_opening": _opening_endpoint,
+    "process_evaluation": _evaluation_endpoint,
+    "process_contracts": _contract_endpoint,
+    "contract_manage": _contract_amendment_endpoint,
+    "process_appeal": _appeal_endpoint,
+    "appeal_decide": _appeal_decision_endpoint,
+}
 
 
 def _counts() -> dict[str, int]:
@@ -472,6 +605,10 @@ ENDPOINTS = [
     "register",
     "process_opening",
     "process_evaluation",
+    "process_contracts",
+    "contract_manage",
+    "process_appeal",
+    "appeal_decide",
 ]
 
 

@@ -56,7 +56,12 @@ HOSTILE_PATH_VALUES = [
 # The resolver refuses most of them whoever asks: after the anonymous walk, other roles try
 # only the values that reach the view.
 FEW_PATH_VALUES = HOSTILE_PATH_VALUES[:3]
-CSV_PAGES = {"procurement:process_list", "procurement:plan_list", "procurement:plan_detail"}
+CSV_PAGES = {
+    "procurement:process_list",
+    "procurement:plan_list",
+    "procurement:plan_detail",
+    "procurement:contract_list",
+}
 
 
 def rotations(names: list[str]):
@@ -101,6 +106,9 @@ QUERY_NAMES = [
     "size_class",
     "sme",
     "process",
+    "min_amount",
+    "max_amount",
+    "guarantee",
 ]
 POST_NAMES = [
     "supplier",
@@ -161,6 +169,27 @@ POST_NAMES = [
     "member_ruc_4",
     "member_share_4",
     *[f"{stage}_{end}" for stage in Stage.values for end in ("start", "end")],
+    "award",
+    "number",
+    "signed_on",
+    "term_days",
+    "guarantee",
+    "amount",
+    "amend-kind",
+    "amend-amount",
+    "complete-completed_on",
+    "complete-final_amount",
+    "terminate-party",
+    "terminate-terminated_on",
+    "evaluate-quality",
+    "evaluate-penalties",
+    "subject",
+    "entry",
+    "reasons",
+    "fee_amount",
+    "appeal",
+    "decision",
+    "resolution",
 ]
 
 
@@ -271,6 +300,16 @@ SAMPLES = {
     "procurement:process_opening_manage": lambda w: {"process_id": w.process.pk},
     "procurement:process_evaluation": lambda w: {"identifier": w.process.identifier},
     "procurement:process_evaluation_manage": lambda w: {"process_id": w.process.pk},
+    "procurement:contract_list": lambda w: {},
+    # The world has no contract (it would need a sealed, opened and awarded bid): the id
+    # of none, walked for its 404 and hostile values; test_contract_pages walks real ones.
+    "procurement:contract_detail": lambda w: {"contract_id": 1},
+    "procurement:contract_manage": lambda w: {"contract_id": 1},
+    "procurement:process_contracts": lambda w: {"process_id": w.process.pk},
+    "procurement:process_appeal": lambda w: {"identifier": w.process.identifier},
+    "procurement:appeal_list": lambda w: {},
+    # As for contracts: the world has no award to appeal; test_appeal_pages walks real ones.
+    "procurement:appeal_decide": lambda w: {"appeal_id": 1},
     "procurement:plan_list": lambda w: {},
     "procurement:plan_detail": lambda w: {
         "ruc": w.entity.ruc,

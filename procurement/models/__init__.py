@@ -1,3 +1,4 @@
+from .appeals import Appeal
 from .awards import Award, Qualification
 from .bids import (
     Bid,
@@ -9,6 +10,7 @@ from .bids import (
     SealedDocument,
 )
 from .committee import CommitteeMember
+from .contracts import Contract, ContractAmendment, SupplierEvaluation
 from .criteria import CriteriaAmendment, CriterionKind, EvaluationCriterion
 from .entities import Entity
 from .evaluation import Evaluation, EvaluationEntry, TechnicalScore
@@ -28,6 +30,10 @@ from .processes import (
 )
 
 __all__ = [
+    "Appeal",
+    "Contract",
+    "ContractAmendment",
+    "SupplierEvaluation",
     "Award",
     "Evaluation",
     "EvaluationEntry",

@@ -44,7 +44,7 @@ class Qualification(models.Model):
         return f"{self.entry_id}: {'passed' if self.passed else 'failed'}"
 
 
-# An award that stands (a later slice adds the ones an appeal's resolution replaces).
+# An award that stands; a revoked one was undone by a founded appeal (the table is redone).
 LIVE_STATUSES = ["adjudicado", "consentido", "desierto"]
 
 
@@ -61,6 +61,7 @@ class Award(models.Model):
         AWARDED = "adjudicado", _("Awarded")
         CONSENTED = "consentido", _("Award consented")
         DESERTED = "desierto", _("Deserted")
+        REVOKED = "revocado", _("Revoked (founded appeal)")
 
     process = models.ForeignKey(ProcurementProcess, models.PROTECT, related_name="awards")
     item = models.ForeignKey(
@@ -96,6 +97,7 @@ class Award(models.Model):
     )
     standstill_ends = models.DateField(_("standstill ends"), null=True, blank=True)
     consented_on = models.DateField(_("consented on"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
 
     objects = AwardQuerySet.as_manager()
 
@@ -118,7 +120,7 @@ class Award(models.Model):
             ),
             models.CheckConstraint(
                 name="award_status_valid",
-                condition=models.Q(status__in=["adjudicado", "consentido", "desierto"]),
+                condition=models.Q(status__in=["adjudicado", "consentido", "desierto", "revocado"]),
             ),
             models.CheckConstraint(
                 name="award_deserted_has_reason_and_no_winner",
@@ -127,7 +129,7 @@ class Award(models.Model):
             ),
             models.CheckConstraint(
                 name="award_granted_has_winner",
-                condition=models.Q(status="desierto")
+                condition=models.Q(status__in=["desierto", "revocado"])
                 | models.Q(opened_bid__isnull=False, supplier__isnull=False, amount__gt=0),
             ),
             models.CheckConstraint(

@@ -306,6 +306,8 @@ class ProcessDocument(models.Model):
         ANSWERS = "answers", _("Answers to questions and observations")
         INTEGRATED_BASES = "integrated_bases", _("Integrated tender documents")
         ACT = "act", _("Act")
+        APPEAL = "appeal", _("Appeal")
+        APPEAL_RESOLUTION = "appeal_resolution", _("Appeal resolution")
         OTHER = "other", _("Other")
 
     process = models.ForeignKey(ProcurementProcess, models.PROTECT, related_name="documents")

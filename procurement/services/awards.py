@@ -421,8 +421,14 @@ def desert_without_bids(*, actor, process: ProcurementProcess) -> ProcurementPro
 
 
 def appeal_pending(process: ProcurementProcess) -> bool:
-    """An appeal suspends the process while it runs (the appeals slice files it)."""
-    return process.status == ProcessStatus.SUSPENDED
+    """An appeal runs: the process is suspended while it does, or one is still open
+    (procurement.services.appeals)."""
+    from ..models.appeals import OPEN_APPEAL_STATUSES
+
+    return (
+        process.status == ProcessStatus.SUSPENDED
+        or process.appeals.filter(status__in=OPEN_APPEAL_STATUSES).exists()
+    )
 
 
 def consent_due_awards(now=None) -> int:

@@ -14,9 +14,9 @@ from suppliers.models import Supplier
 from .. import document_store, exports
 from ..calendar_rules import stage_progress
 from ..filters import ProcessFilter
-from ..models import Award, ProcessDocument, ProcessStatus, ProcurementProcess
+from ..models import Award, Contract, ProcessDocument, ProcessStatus, ProcurementProcess
 from ..queries import calendar_amendments, closing_change, public_processes
-from ..services import opening, participation
+from ..services import appeals, opening, participation
 from ..services.evaluation import published_evaluation
 from .bids import bid_summary
 
@@ -87,8 +87,25 @@ def process_detail(request, identifier):
             .filter(process=process)
             .select_related("supplier", "item", "opened_bid")
         )
+        context["contracts"] = list(Contract.objects.public().filter(process=process))
+        context["appeals"] = list(
+            process.appeals.select_related("supplier", "award__item", "resolution_document")
+            .prefetch_related("documents")
+            .order_by("filed_at", "id")
+        )
+        bidder = _first_bidder(request.user, process)
+        context["may_appeal"] = (
+            bidder is not None and appeals.filing_refusal(process, bidder) is None
+        )
     context.update(_supplier_context(request, process))
     return render(request, "procurement/process_detail.html", context)
+
+
+def _first_bidder(user, process):
+    """One of the user's suppliers that bid in the process (the appeal page lists them all)."""
+    ids = permissions.supplier_ids(user)
+    ids = ids and ids & appeals.bidder_ids(process)
+    return Supplier.objects.filter(pk__in=ids).first() if ids else None
 
 
 def _supplier_context(request, process) -> dict:

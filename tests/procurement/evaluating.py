@@ -106,3 +106,50 @@ def called_direct() -> Tender:
         registered_by=user_of(supplier),
     )
     return tender
+
+
+def awarded_tender(*, size_class: str = "micro", bidders: int = 1):
+    """A called LP of a Cusco entity with `bidders` bidders of `size_class` (technical
+    60, 50, ... ), opened, its table published and its lot awarded to the first; returns
+    (tender, award, [(supplier, user)])."""
+    from procurement.services import awards, evaluation
+
+    tender = tender_in("080101")
+    people = []
+    for _n in range(bidders):
+        supplier, user = tender.bidder(size_class=size_class, domicile_id="080101")
+        tender.submit(user, supplier, prices=unit_prices(tender, "1000"))
+        people.append((supplier, user))
+    open_tender(tender)
+    first, _second = committee(tender)
+    criterion = tender.process.criteria.get(kind="technical")
+    scores = {s.pk: str(60 - 10 * n) for n, (s, _u) in enumerate(people)}
+    with clock.pinned(stage_start(tender, "evaluacion")):
+        draft = evaluation.start_evaluation(actor=first, process=tender.process)
+        for entry in draft.entries.select_related("opened_bid"):
+            evaluation.record_entry(
+                actor=first,
+                entry=entry,
+                admissible=True,
+                scores={criterion.pk: scores[entry.opened_bid.lead_supplier_id]},
+            )
+        evaluation.publish_evaluation(actor=first, process=tender.process)
+    published = evaluation.published_evaluation(tender.process)
+    with clock.pinned(stage_start(tender, "buena_pro")):
+        award = awards.qualify(
+            actor=first,
+            process=tender.process,
+            entry=awards.next_to_qualify(published, None),
+            passed=True,
+        )
+    return tender, award, people
+
+
+def consent(award):
+    """Run the consent task the day after the award's standstill; the award, refreshed."""
+    from procurement.services import awards
+
+    with clock.pinned(clock.local(award.standstill_ends) + timedelta(days=1)):
+        awards.consent_due_awards()
+    award.refresh_from_db()
+    return award

@@ -258,7 +258,7 @@ SERVICES = {
     "restart": lambda staff, process, **kw: processes.restart(actor=staff, process=process),
 }
 MANUAL = [action for action, rule in TRANSITIONS.items() if rule.manual]
-BY_RECORDS = ["award", "consent", "contract", "desert"]
+BY_RECORDS = ["award", "consent", "contract", "desert", "reevaluate"]
 
 
 def _published_lp(plan, call_start=None):

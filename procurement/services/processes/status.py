@@ -94,11 +94,42 @@ def _annul_refusal(process, stages, today, return_stage) -> DomainError | None:
     return None
 
 
+def _contract_refusal(process, stages, today, return_stage) -> DomainError | None:
+    """A process is contracted only when every granted lot has its contract: a contracted
+    process whose contract is missing is impossible."""
+    from ...models import Award
+
+    granted = Award.objects.live().filter(
+        process=process, status__in=[Award.Status.AWARDED, Award.Status.CONSENTED]
+    )
+    if not granted.exists() or granted.filter(contract__isnull=True).exists():
+        return DomainError(
+            _("The process is contracted once every awarded lot has its contract."),
+            code="contract_missing",
+        )
+    return None
+
+
+def _resume_refusal(process, stages, today, return_stage) -> DomainError | None:
+    """A process suspended by appeals resumes when the last of them is decided
+    (procurement.services.appeals), not by a button while one is open."""
+    from ...models.appeals import OPEN_APPEAL_STATUSES
+
+    if process.appeals.filter(status__in=OPEN_APPEAL_STATUSES).exists():
+        return DomainError(
+            _("An appeal of this process is still open: it resumes once it is decided."),
+            code="appeal_open",
+        )
+    return None
+
+
 # What an action needs besides its source status and calendar edge (state_machine).
 _ACTION_CONDITIONS = {
     "publish": _publish_refusal,
     "restart": _restart_refusal,
     "annul": _annul_refusal,
+    "contract": _contract_refusal,
+    "resume": _resume_refusal,
 }
 
 
@@ -201,6 +232,8 @@ def record_status_change(
     StatusChange of its public history, the audit entry and the event of the action's kind."""
     if not connection.in_atomic_block:
         raise RuntimeError("record_status_change must run inside the transaction of the change")
+    if action == "contract" and (missing := _contract_refusal(process, {}, None, None)):
+        raise missing  # guarded here too: no caller contracts a process without its contracts
     previous = process.status
     process.status = target_status(TRANSITIONS[action], process)
     process.suspended_from = ""
@@ -247,6 +280,16 @@ def suspend_for_appeal(*, actor, process: ProcurementProcess, reason: str) -> Pr
     """An appeal (recurso de apelación, Ley 30225 art. 41) suspends a called or awarded
     process until it is resolved; the process remembers where it stood, to go back there."""
     process = _locked_for("suspend", actor=actor, process=process, reason=reason)
+    return suspend_locked(actor=actor, process=process, reason=reason)
+
+
+def suspend_locked(*, actor, process: ProcurementProcess, reason: str) -> ProcurementProcess:
+    """Suspend the process (locked by the caller) for an appeal, remembering where it stood:
+    for suspend_for_appeal (staff) and for the filing of an appeal by a bidder
+    (procurement.services.appeals), whose actor is the appellant."""
+    refusal = transition_refusal(process, "suspend")
+    if refusal is not None:
+        raise refusal
     return record_status_change(
         actor=actor,
         process=process,
