@@ -22,6 +22,7 @@ urlpatterns = [
     ),
     path("recibos/clave-publica.pem", core_views.portal_public_key, name="receipt_public_key"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("cuentas/suscripciones/", include("notifications.urls")),
     path("cuentas/", include(accounts)),
     path("", include("procurement.urls")),
     path("proveedores/", include("suppliers.urls")),

@@ -21,6 +21,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from core.codelists import Stage
+from notifications.subscriptions import unsubscribe_token
 from suppliers.services import invitation_token
 from tests.world import World, build_world
 
@@ -154,6 +155,15 @@ POST_NAMES = [
     "member_share_1",
     "member_ruc_4",
     "member_share_4",
+    "name",
+    "keywords",
+    "catalog",
+    "regions",
+    "entities",
+    "procedure_types",
+    "object_types",
+    "delivery",
+    "active",
     *[f"{stage}_{end}" for stage in Stage.values for end in ("start", "end")],
 ]
 
@@ -314,6 +324,11 @@ SAMPLES = {
     "audit_anchor": lambda w: {},
     "audit_anchor_public_key": lambda w: {},
     "receipt_public_key": lambda w: {},
+    "notifications:subscription_list": lambda w: {},
+    "notifications:subscription_create": lambda w: {},
+    "notifications:subscription_edit": lambda w: {"pk": w.subscription.pk},
+    "notifications:subscription_delete": lambda w: {"pk": w.subscription.pk},
+    "notifications:unsubscribe": lambda w: {"token": unsubscribe_token(w.subscription)},
 }
 
 
