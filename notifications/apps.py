@@ -9,8 +9,10 @@ class NotificationsConfig(AppConfig):
     def ready(self):
         from django.db.backends.signals import connection_created
 
-        from . import keywords
+        from . import dispatch, keywords, notices
+        from .models import EventKind
 
         connection_created.connect(
             keywords.register_sqlite_fold, dispatch_uid="notifications.keywords.fold"
         )
+        dispatch.register(EventKind.PROCESS_PUBLISHED, notices.notify_subscribers)

@@ -68,13 +68,13 @@ def delete_subscription(*, actor, subscription: Subscription) -> None:
 
 def unsubscribe_token(subscription: Subscription) -> str:
     """A signed token that stops `subscription` without logging in (the e-mail's link)."""
-    return signing.dumps({"s": subscription.pk}, salt=UNSUBSCRIBE_SALT, compress=True)
+    return signing.Signer(salt=UNSUBSCRIBE_SALT).sign_object({"s": subscription.pk}, compress=True)
 
 
 def subscription_for_token(token: str) -> Subscription | None:
     try:
-        data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
-    except signing.BadSignature:
+        data = signing.Signer(salt=UNSUBSCRIBE_SALT).unsign_object(token)
+    except (signing.BadSignature, ValueError):
         return None
     pk = data.get("s") if isinstance(data, dict) else None
     if not isinstance(pk, int):
