@@ -11,6 +11,7 @@ notice queued, and the next attempt sends it again under the same Message-ID
 address itself (SMTP 5xx) marks the notice failed, not retried; any other failure is retried
 with a growing delay."""
 
+import email.policy
 import logging
 import smtplib
 from dataclasses import dataclass
@@ -151,8 +152,15 @@ def process_facts(process) -> ProcessFacts:
     )
 
 
+class _NoticeEmail(EmailMultiAlternatives):
+    def message(self, *, policy=email.policy.default):
+        # Folding at 78 columns would turn the long List-Unsubscribe URL into RFC 2047
+        # encoded words, which mail clients do not read as a URL; RFC 5322 allows 998.
+        return super().message(policy=policy.clone(max_line_length=998))
+
+
 def _send(*, to: str, subject: str, template: str, context: dict, headers: dict) -> None:
-    message = EmailMultiAlternatives(
+    message = _NoticeEmail(
         subject=subject,
         body=render_to_string(f"{template}.txt", context),
         to=[to],
