@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from accounts.urls import urlpatterns as account_urlpatterns
 from core import views as core_views
+from notifications import feeds
 from procurement.views import home
 from suppliers.urls import registration_urlpatterns
 
@@ -24,6 +25,12 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("cuentas/suscripciones/", include("notifications.urls")),
     path("cuentas/", include(accounts)),
+    path("feeds/procesos/", feeds.process_feed, name="process_feed"),
+    path(
+        "procesos/<identifier:identifier>/calendario.ics",
+        feeds.process_calendar,
+        name="process_calendar",
+    ),
     path("", include("procurement.urls")),
     path("proveedores/", include("suppliers.urls")),
     path("admin/", admin.site.urls),

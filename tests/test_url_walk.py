@@ -324,6 +324,8 @@ SAMPLES = {
     "audit_anchor": lambda w: {},
     "audit_anchor_public_key": lambda w: {},
     "receipt_public_key": lambda w: {},
+    "process_feed": lambda w: {},
+    "process_calendar": lambda w: {"identifier": w.process.identifier},
     "notifications:subscription_list": lambda w: {},
     "notifications:subscription_create": lambda w: {},
     "notifications:subscription_edit": lambda w: {"pk": w.subscription.pk},
