@@ -12,6 +12,17 @@ def create_unaccent(apps, schema_editor):
         schema_editor.execute("CREATE EXTENSION IF NOT EXISTS unaccent")
 
 
+def settle_earlier_publications(apps, schema_editor):
+    # Publications recorded before subscriptions existed have nobody to tell; left pending,
+    # the new handler would mail today's subscribers about old processes.
+    from django.utils import timezone
+
+    Event = apps.get_model("notifications", "Event")
+    Event.objects.filter(kind="process.published", dispatched_at__isnull=True).update(
+        dispatched_at=timezone.now()
+    )
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -21,6 +32,7 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RunPython(create_unaccent, migrations.RunPython.noop, elidable=False),
+        migrations.RunPython(settle_earlier_publications, migrations.RunPython.noop),
         migrations.CreateModel(
             name='Digest',
             fields=[
