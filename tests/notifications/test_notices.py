@@ -139,3 +139,54 @@ def test_digest_notices_go_out_together_once_a_day(django_capture_on_commit_call
     with django_capture_on_commit_callbacks(execute=True):
         assert notices.collect_digests() == []
     assert len(mailoutbox) == 1
+
+
+class _RefusingServer:
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        return "550 5.1.1 No such mailbox"
+
+
+def _smtp(settings, port):
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": port, "timeout": 5},
+        }
+    }
+
+
+def _queued_notice():
+    _subscribe(UserFactory(), keywords="servidores")
+    _publish()
+    dispatch.dispatch_pending()  # the send task waits for a commit that never comes here
+    return Notice.objects.get()
+
+
+def test_an_address_the_server_refuses_is_marked_failed_not_retried(settings):
+    from aiosmtpd.controller import Controller
+
+    from tests.notifications.test_dispatch import _closed_port
+
+    controller = Controller(_RefusingServer(), hostname="127.0.0.1", port=_closed_port())
+    controller.start()
+    try:
+        notice = _queued_notice()
+        _smtp(settings, controller.port)
+        assert notices.send_notice(notice.pk) == "failed"
+    finally:
+        controller.stop()
+    notice.refresh_from_db()
+    assert notice.status == NoticeStatus.FAILED and "550" in notice.last_error
+    assert notices.send_notice(notice.pk) == "not_queued"
+
+
+def test_a_server_that_is_down_means_a_retry_with_the_error_recorded(settings):
+    from tests.notifications.test_dispatch import _closed_port
+
+    notice = _queued_notice()
+    _smtp(settings, _closed_port())
+    with pytest.raises(notices.TemporaryFailure):
+        notices.send_notice(notice.pk)
+    notice.refresh_from_db()
+    assert notice.status == NoticeStatus.QUEUED and notice.attempts == 1
+    assert "ConnectionRefusedError" in notice.last_error
