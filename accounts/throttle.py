@@ -10,7 +10,6 @@ so) counts its failures apart from everyone else's ("browser" instead of "accoun
 shares them; a counter forgets its failures after a quiet window.
 """
 
-import ipaddress
 import math
 import secrets
 from contextlib import contextmanager
@@ -21,6 +20,8 @@ from django.conf import settings
 from django.core import signing
 from django.db import transaction
 from django.utils import timezone
+
+from core.network import client_address
 
 from .models import ThrottleCounter, User
 
@@ -195,20 +196,3 @@ def login_keys(request, username: str) -> dict[str, str]:
     else:
         keys["account"] = username
     return keys
-
-
-def client_address(request) -> str:
-    """The client's address. Behind TRUSTED_PROXY_COUNT proxies (each appending the address
-    it saw to X-Forwarded-For), it is the entry that many places from the right: entries
-    further left are whatever the client sent, and never trusted. Without proxies, or when
-    the header is missing or malformed, it is REMOTE_ADDR: behind a proxy that would be the
-    proxy's address for every client, and one client's failures would slow everyone down."""
-    remote = request.META.get("REMOTE_ADDR", "")
-    hops = settings.TRUSTED_PROXY_COUNT
-    forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-    if hops <= 0 or len(forwarded) < hops:
-        return remote
-    try:
-        return str(ipaddress.ip_address(forwarded[-hops]))
-    except ValueError:
-        return remote

@@ -1,7 +1,8 @@
 """Benchmarks, printed as figures: `make bench` (PostgreSQL from DATABASE_URL).
 
 `python -m bench` runs them all; `python -m bench seed` or `python -m bench bids` one of them
-(bench/bids.py: concurrent bidders through the real pages). Each run uses a scratch database
+(bench/bids.py: concurrent bidders through the real pages; bench/ocds.py: the OCDS export
+rate and memory, and API latency, on the seeded data or BENCH_OCDS_PROCESSES of its own). Each run uses a scratch database
 it creates and drops, and a temporary VAR_DIR (keys, media, anchors), so nothing of yours is
 touched. Figures are wall-clock seconds on this machine; compare runs on the same machine.
 """
@@ -18,7 +19,7 @@ from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 BENCH_DB = os.environ.get("BENCH_DB", "portal_bench")
-BENCHMARKS = ("seed", "bids")
+BENCHMARKS = ("seed", "bids", "ocds")
 
 
 def main() -> None:
@@ -50,6 +51,10 @@ def main() -> None:
         timed("load_reference_data", lambda: call_command("load_reference_data", verbosity=0))
         if "seed" in chosen:
             seed_figures(figures, timed)
+        if "ocds" in chosen:
+            from bench import ocds
+
+            ocds.run(figures, seeded="seed" in chosen)
         print(f"{'benchmark':<52} seconds")
         for label, seconds in figures:
             print(f"{label:<52} {seconds:8.3f}")

@@ -87,9 +87,11 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",  # full-text search fields (procurement.search); harmless on SQLite
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "core",
     "accounts",
     "suppliers",
@@ -267,7 +269,25 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.tasks.send_daily_digests",
         "schedule": crontab(hour=int(os.environ.get("DIGEST_HOUR", 7)), minute=0),
     },
+    # Awards whose standstill ended with no appeal are consented (idempotent; a late run
+    # consents them as of the day after their standstill).
+    "consent-awards": {
+        "task": "procurement.tasks.consent_awards",
+        "schedule": int(os.environ.get("AWARD_CONSENT_INTERVAL", 3600)),
+    },
+    # Visit counters are counted in Redis and copied into the database (core.visits).
+    "persist-visits": {"task": "core.tasks.persist_visits", "schedule": 300},
 }
+
+# The local SME bonus in evaluations (procurement.services.evaluation): a fraction of the
+# total score for SME bidders domiciled in the department of an entity outside Lima and Callao.
+LOCAL_SME_BONUS_RATE = os.environ.get("LOCAL_SME_BONUS_RATE", "0.10")
+
+# Page visit counters (core.visits): a Redis URL (by default the broker's, when it is Redis);
+# empty, the counters are rows of the database.
+VISITS_REDIS_URL = os.environ.get("VISITS_REDIS_URL") or (
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else ""
+)
 
 CACHES = {
     "default": {
@@ -276,19 +296,49 @@ CACHES = {
     }
 }
 
+# The public API (/api/v1/): read-only, anonymous clients throttled per address (core.api).
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.PortalCursorPagination",
     "PAGE_SIZE": 50,
+    # Public data: no login (and no Basic auth that would bypass the login throttle).
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_THROTTLE_CLASSES": ["core.api.AnonymousRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
 }
+# Requests per address and period (second, minute, hour or day) for anonymous API clients.
+API_ANON_THROTTLE_RATE = os.environ.get("API_ANON_THROTTLE_RATE", "120/minute")
+API_MAX_PAGE_SIZE = int(os.environ.get("API_MAX_PAGE_SIZE", 200))
 SPECTACULAR_SETTINGS = {
     "TITLE": "Portal de Compras Públicas API",
+    "DESCRIPTION": (
+        "Datos abiertos del portal: entidades, planes anuales, procesos de selección, "
+        "documentos, actas de apertura y proveedores. Solo lectura. OCDS 1.1 en /api/ocds/."
+    ),
     "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Swagger UI and Redoc served from the portal itself (drf-spectacular-sidecar): no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "ProcessStatusEnum": "procurement.models.ProcessStatus",
+        "OpenedBidStatusEnum": "procurement.models.OpenedBid.Status",
+    },
+    "LICENSE": {"name": "CC BY 4.0", "url": "https://creativecommons.org/licenses/by/4.0/"},
 }
 
 # Open data and domain settings.
 OCDS_PREFIX = os.environ.get("OCDS_PREFIX", "ocds-xxxxxx")
+OCDS_PUBLISHER_NAME = os.environ.get("OCDS_PUBLISHER_NAME", "Portal de Compras Públicas")
+# The page stating the licence and publication policy that every OCDS package links to.
+OCDS_PUBLICATION_POLICY_PATH = os.environ.get("OCDS_PUBLICATION_POLICY_PATH", "/api/ocds/")
 DOCUMENT_MAX_UPLOAD_BYTES = int(os.environ.get("DOCUMENT_MAX_UPLOAD_BYTES", 20 * 1024 * 1024))
 PLAN_UPLOAD_MAX_BYTES = int(os.environ.get("PLAN_UPLOAD_MAX_BYTES", 5 * 1024 * 1024))
 PLAN_UPLOAD_MAX_ITEMS = int(os.environ.get("PLAN_UPLOAD_MAX_ITEMS", 20_000))

@@ -33,5 +33,7 @@ urlpatterns = [
     ),
     path("", include("procurement.urls")),
     path("proveedores/", include("suppliers.urls")),
+    path("api/ocds/", include("procurement.api.ocds_urls")),
+    path("api/", include("config.api_urls")),
     path("admin/", admin.site.urls),
 ]

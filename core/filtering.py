@@ -6,6 +6,7 @@ from decimal import Decimal
 import django_filters
 from django import forms
 from django.http import HttpResponse
+from django.utils.translation import gettext_lazy as _
 
 
 def filter_status(filterset) -> int:
@@ -52,3 +53,24 @@ class MoneyFilter(django_filters.NumberFilter):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, min_value=Decimal(0), max_value=MAX_MONEY, max_digits=16, **kwargs)
+
+
+class _BoundedDateField(forms.DateField):
+    def clean(self, value):
+        day = super().clean(value)
+        if day is not None and not FIRST_YEAR <= day.year <= LAST_YEAR:
+            raise forms.ValidationError(
+                _("Enter a date between %(first)s and %(last)s.")
+                % {"first": FIRST_YEAR, "last": LAST_YEAR}
+            )
+        return day
+
+
+class DayFilter(django_filters.DateFilter):
+    """A date (YYYY-MM-DD, the browser's date picker) between FIRST_YEAR and LAST_YEAR."""
+
+    field_class = _BoundedDateField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+        super().__init__(*args, **kwargs)

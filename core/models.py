@@ -437,3 +437,21 @@ class FormSubmission(models.Model):
 
     def __str__(self) -> str:
         return self.token
+
+
+# --- Page visit counters (see core.visits) -----------------------------------------------------
+
+
+class VisitCounter(models.Model):
+    """The visits of a public page: the durable copy of the Redis counter (core.visits), and
+    the counter itself where no Redis is configured (the embedded default)."""
+
+    page = models.CharField(_("page"), max_length=40, primary_key=True)
+    count = models.PositiveBigIntegerField(_("visits"), default=0)
+
+    class Meta:
+        verbose_name = _("visit counter")
+        verbose_name_plural = _("visit counters")
+
+    def __str__(self) -> str:
+        return f"{self.page}: {self.count}"

@@ -35,3 +35,12 @@ def verify_audit_trail(requested_by_id: int | None = None, requested_at: str | N
     user = get_user_model().objects.filter(pk=requested_by_id).first() if requested_by_id else None
     source = AuditVerification.Source.REQUEST if user else AuditVerification.Source.TASK
     return run_verification(source=source, requested_by=user).ok
+
+
+@shared_task
+def persist_visits() -> dict[str, int]:
+    """Every few minutes (CELERY_BEAT_SCHEDULE): copy the pages' visit totals from Redis into
+    the database (core.visits)."""
+    from .visits import persist_visits as persist
+
+    return persist()

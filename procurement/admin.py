@@ -1,15 +1,19 @@
 from django.contrib import admin
+from django.db import transaction
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
 from core.admin_audit import AuditedModelAdmin, ReadOnlyAdmin, ReadOnlyInline
 
+from . import search
 from .models import (
+    Award,
     Bid,
     BidVersion,
     CalendarAmendment,
     CriteriaAmendment,
     Entity,
+    Evaluation,
     EvaluationCriterion,
     PlanItem,
     PlanVersion,
@@ -28,6 +32,13 @@ class EntityAdmin(AuditedModelAdmin):
     search_fields = ["ruc", "acronym", "name"]
     raw_id_fields = ["ubigeo"]
     list_select_related = ["sector", "ubigeo"]
+
+    def save_model(self, request, obj, form, change):
+        """A new name or acronym is searchable in the entity's processes at once."""
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            if change and {"name", "acronym"} & set(form.changed_data):
+                search.refresh(obj.processes.all())
 
 
 class PlanItemInline(ReadOnlyInline):
@@ -206,6 +217,45 @@ class ReceiptLedgerEntryAdmin(ReadOnlyAdmin):
         "signature",
         "previous_hash",
         "chain_hash",
+    ]
+    readonly_fields = fields
+    show_full_result_count = False
+
+
+# --- Evaluation and award: written only by their services (procurement.services.evaluation,
+# .awards); the admin reads them.
+
+
+@admin.register(Evaluation)
+class EvaluationAdmin(ReadOnlyAdmin):
+    list_display = ["process", "version", "status", "published_at"]
+    list_filter = ["status"]
+    search_fields = ["process__identifier"]
+    list_select_related = ["process"]
+    fields = ["process", "version", "status", "reason", "bonus_rate", "published_at", "document"]
+    readonly_fields = fields
+    show_full_result_count = False
+
+
+@admin.register(Award)
+class AwardAdmin(ReadOnlyAdmin):
+    list_display = ["process", "item", "status", "supplier", "amount", "decided_at"]
+    list_filter = ["status", "winner_sme"]
+    search_fields = ["process__identifier", "supplier__ruc", "supplier__legal_name"]
+    list_select_related = ["process", "item", "supplier"]
+    fields = [
+        "process",
+        "item",
+        "status",
+        "reason",
+        "supplier",
+        "amount",
+        "winner_sme",
+        "winner_size_classes",
+        "decided_at",
+        "standstill_days",
+        "standstill_ends",
+        "consented_on",
     ]
     readonly_fields = fields
     show_full_result_count = False

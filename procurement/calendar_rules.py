@@ -155,3 +155,25 @@ def stage_progress(process, today: date) -> list[StageProgress]:
         )
         for row in rows
     ]
+
+
+def running_statuses() -> tuple[str, ...]:
+    """The statuses whose stages stand where the calendar's dates put them (stage_progress:
+    every status but contracted, void, cancelled and deserted, and draft, which has not
+    started)."""
+    from .models import ProcessStatus as S
+
+    return (S.CALLED, S.SUSPENDED, S.AWARDED, S.CONSENTED)
+
+
+def in_stage_on(stage: str, today: date):
+    """Processes (a queryset condition) whose stage `stage` is under way on `today`, as their
+    page's stage progress shows it ("current", or "suspended" while suspended)."""
+    from django.db.models import Exists, OuterRef, Q
+
+    from .models import ProcessStage
+
+    under_way = ProcessStage.objects.filter(
+        process=OuterRef("pk"), stage=stage, start__lte=today, end__gte=today
+    )
+    return Q(status__in=running_statuses()) & Q(Exists(under_way))

@@ -1,14 +1,27 @@
 import django_filters
-from django.db.models import Q
+from django import forms
+from django.core.validators import RegexValidator
+from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
+from core import clock, keyset
 from core.catalog import code_prefix
-from core.codelists import GovernmentLevel, ObjectType, ProcedureType
-from core.filtering import MoneyFilter, MonthFilter, YearFilter
+from core.codelists import GovernmentLevel, ObjectType, ProcedureType, Stage
+from core.filtering import DayFilter, MoneyFilter, MonthFilter, YearFilter
 from core.models import Department, Sector
 from core.widgets import AnyYesNoSelect
 
-from .models import Entity, PlanItem, PlanVersion, ProcessStatus, ProcurementProcess
+from . import search
+from .calendar_rules import in_stage_on
+from .models import (
+    Entity,
+    PlanItem,
+    PlanVersion,
+    ProcessItem,
+    ProcessStage,
+    ProcessStatus,
+    ProcurementProcess,
+)
 
 
 class EntityFilter(django_filters.FilterSet):
@@ -103,19 +116,88 @@ class PlanItemFilter(django_filters.FilterSet):
         return queryset.filter(catalog_item__code__startswith=prefix) if prefix else queryset
 
 
-class ProcessFilter(django_filters.FilterSet):
-    """Public search of selection processes; the same FilterSet serves the page and CSV."""
+UBIGEO_PREFIX = RegexValidator(
+    r"^[0-9]{2}([0-9]{2}([0-9]{2})?)?$",
+    _("Enter a UBIGEO code: 2 digits (department), 4 (province) or 6 (district)."),
+)
 
-    q = django_filters.CharFilter(label=_("Words or identifier"), method="filter_text")
-    entity = django_filters.CharFilter(label=_("Entity (RUC or acronym)"), method="filter_entity")
+
+class ProcessFilterForm(forms.Form):
+    """A range whose start is after its end is a form error (never an empty answer that
+    looks like "nothing happened")."""
+
+    RANGES = (("call_from", "call_to"), ("deadline_from", "deadline_to"))
+    RANGES += (("min_value", "max_value"),)
+
+    def clean(self):
+        data = super().clean()
+        for low, high in self.RANGES:
+            if data.get(low) is not None and data.get(high) is not None and data[low] > data[high]:
+                self.add_error(high, _("The end of the range is before its start."))
+        return data
+
+
+# The sorts of the process search, each paged by keyset (core.keyset): newest call first by
+# default. The date is the publication of the call (indexed with the id, migration 0017).
+PROCESS_SORTS = {
+    order.name: order
+    for order in (
+        keyset.Order("-date", "published_at", True, keyset.parse_moment),
+        keyset.Order("date", "published_at", False, keyset.parse_moment),
+        keyset.Order("-amount", "estimated_value", True, keyset.parse_amount),
+        keyset.Order("amount", "estimated_value", False, keyset.parse_amount),
+    )
+}
+SORT_LABELS = {
+    "-date": _("Newest first"),
+    "date": _("Oldest first"),
+    "-amount": _("Highest value first"),
+    "amount": _("Lowest value first"),
+}
+
+
+class ProcessFilter(django_filters.FilterSet):
+    """Public search of selection processes: the one FilterSet of the search page, its CSV,
+    the feeds and the API. Its parameter names are public (README, "Search parameters").
+
+    Not yet: the award date range and the winning supplier (they need the awards)."""
+
+    q = django_filters.CharFilter(
+        label=_("Words or identifier"), method="filter_text", max_length=200
+    )
+    entity = django_filters.CharFilter(
+        label=_("Entity (RUC or acronym)"), method="filter_entity", max_length=30
+    )
+    sector = django_filters.ModelChoiceFilter(
+        field_name="entity__sector", queryset=Sector.objects.all(), label=_("Sector")
+    )
+    level = django_filters.ChoiceFilter(
+        field_name="entity__level", choices=GovernmentLevel.choices, label=_("Government level")
+    )
+    department = django_filters.ModelChoiceFilter(
+        queryset=Department.objects.all(), label=_("Department"), method="filter_department"
+    )
+    ubigeo = django_filters.CharFilter(
+        label=_("UBIGEO (department, province or district)"),
+        method="filter_ubigeo",
+        validators=[UBIGEO_PREFIX],
+        max_length=6,
+    )
     procedure_type = django_filters.ChoiceFilter(
         choices=ProcedureType.choices, label=_("Procedure type")
     )
     object_type = django_filters.ChoiceFilter(choices=ObjectType.choices, label=_("Object"))
     status = django_filters.ChoiceFilter(choices=ProcessStatus.choices, label=_("Status"))
+    stage = django_filters.ChoiceFilter(
+        choices=Stage.choices, label=_("Current stage"), method="filter_stage"
+    )
     year = YearFilter(field_name="fiscal_year", label=_("Fiscal year"))
-    department = django_filters.ModelChoiceFilter(
-        queryset=Department.objects.all(), label=_("Department"), method="filter_department"
+    call_from = DayFilter(label=_("Called from"), method="in_stage_range")
+    call_to = DayFilter(label=_("Called until"), method="in_stage_range")
+    deadline_from = DayFilter(label=_("Bid deadline from"), method="in_stage_range")
+    deadline_to = DayFilter(label=_("Bid deadline until"), method="in_stage_range")
+    catalog = django_filters.CharFilter(
+        label=_("Catalog code"), method="filter_catalog", max_length=20
     )
     sme_only = django_filters.BooleanFilter(widget=AnyYesNoSelect, label=_("SMEs only"))
     min_value = MoneyFilter(
@@ -124,23 +206,57 @@ class ProcessFilter(django_filters.FilterSet):
     max_value = MoneyFilter(
         field_name="estimated_value", lookup_expr="lte", label=_("Maximum value (S/)")
     )
+    sort = django_filters.ChoiceFilter(
+        choices=list(SORT_LABELS.items()), label=_("Sort"), method="filter_sort", empty_label=None
+    )
 
     class Meta:
         model = ProcurementProcess
+        form = ProcessFilterForm
         fields = [
             "q",
             "entity",
+            "sector",
+            "level",
+            "department",
+            "ubigeo",
             "procedure_type",
             "object_type",
             "status",
+            "stage",
             "year",
-            "department",
+            "call_from",
+            "call_to",
+            "deadline_from",
+            "deadline_to",
+            "catalog",
             "sme_only",
+            "min_value",
+            "max_value",
+            "sort",
         ]
 
+    @property
+    def order(self) -> keyset.Order:
+        """The sort asked for (newest first when none or a bad one)."""
+        data = getattr(self.form, "cleaned_data", {}) if self.is_bound else {}
+        return PROCESS_SORTS[data.get("sort") or "-date"]
+
+    def filter_sort(self, queryset, name, value):
+        order = PROCESS_SORTS[value]
+        sign = "-" if order.descending else ""
+        return queryset.order_by(f"{sign}{order.field}", f"{sign}pk")
+
     def filter_text(self, queryset, name, value):
+        """An exact identifier finds its process; other words are a Spanish full-text search
+        (procurement.search: accents and plurals folded)."""
         value = value.strip()
-        return queryset.filter(Q(identifier__iexact=value) | Q(description__icontains=value))
+        if not value:
+            return queryset
+        identified = queryset.filter(identifier=value.upper())  # the unique index
+        if identified.exists():
+            return identified
+        return search.filter_text(queryset, value)
 
     def filter_entity(self, queryset, name, value):
         value = value.strip()
@@ -148,3 +264,46 @@ class ProcessFilter(django_filters.FilterSet):
 
     def filter_department(self, queryset, name, value):
         return queryset.filter(entity__ubigeo__code__startswith=value.code)
+
+    def filter_ubigeo(self, queryset, name, value):
+        """The entity's location at any level: 15 (Lima), 1501 (Lima province), 150101."""
+        return queryset.filter(entity__ubigeo__code__startswith=value)
+
+    def filter_stage(self, queryset, name, value):
+        return queryset.filter(in_stage_on(value, clock.today()))
+
+    # Date ranges on the calendar: the call date is the start of the call stage
+    # (queries.call_date), the bid deadline the last day of the bid stage. Both ends of a range
+    # make one condition (filter_queryset), a range scan of the stage index.
+    STAGE_RANGES = (
+        (Stage.CALL, "start", "call_from", "call_to"),
+        (Stage.BIDS, "end", "deadline_from", "deadline_to"),
+    )
+
+    def in_stage_range(self, queryset, name, value):
+        return queryset  # applied with the other end of its range, in filter_queryset
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        data = self.form.cleaned_data
+        for stage, edge, low, high in self.STAGE_RANGES:
+            bounds = {
+                f"{edge}__{lookup}": data[key]
+                for key, lookup in ((low, "gte"), (high, "lte"))
+                if data.get(key) is not None
+            }
+            if bounds:
+                rows = ProcessStage.objects.filter(stage=stage, **bounds).order_by()
+                queryset = queryset.filter(pk__in=rows.values("process_id"))
+        return queryset
+
+    def filter_catalog(self, queryset, name, value):
+        """A code finds the processes with an item under it: a family (43210000) finds its
+        commodities (43211503)."""
+        prefix = code_prefix(value)
+        if not prefix:
+            return queryset
+        items = ProcessItem.objects.filter(
+            process=OuterRef("pk"), catalog_item__code__startswith=prefix
+        )
+        return queryset.filter(Exists(items))

@@ -7,7 +7,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from core.codelists import DirectCause, ObjectType, ProcedureType, Stage
-from core.formatting import money, number
+from core.formatting import money, number, quantity
 from core.idempotency import FormTokenField, IdempotentForm
 from core.models import CatalogItem, Department, FiscalYear
 from core.places import resolve_district
@@ -803,3 +803,81 @@ class PaperBidForm(PricesMixin, IdempotentForm):
         data = super().clean()
         self.clean_prices()
         return data
+
+
+# --- Evaluation and award (procurement.services.evaluation, .awards) -------------------------
+
+REASON_MAX_LENGTH = 2000
+SCORE_MAX_LENGTH = 20
+
+
+def score_field_name(criterion_id: int) -> str:
+    return f"score_{criterion_id}"
+
+
+class EvaluationActionForm(forms.Form):
+    """Start a new version of the table (with its reason after the first) or publish it."""
+
+    action = forms.ChoiceField(
+        choices=[("start", _("Start the evaluation table")), ("publish", _("Publish the table"))],
+        widget=forms.HiddenInput,
+    )
+    reason = forms.CharField(
+        label=_("Reason for a new version"),
+        max_length=REASON_MAX_LENGTH,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class EvaluationEntryForm(forms.Form):
+    """One row of the draft table: admissible or not, the reason, the technical scores. The
+    values are judged by procurement.services.evaluation.record_entry."""
+
+    admissible = forms.ChoiceField(
+        label=_("Admissible"),
+        choices=[("", _("Not judged yet")), ("yes", _("Admissible")), ("no", _("Not admissible"))],
+        required=False,
+    )
+    reason = forms.CharField(
+        label=_("Why it is not admissible"),
+        max_length=REASON_MAX_LENGTH,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args, criteria=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.criteria = list(criteria)
+        for criterion in self.criteria:
+            self.fields[score_field_name(criterion.pk)] = forms.CharField(
+                label=_("%(criterion)s (0 to %(weight)s)")
+                % {"criterion": criterion.name, "weight": quantity(criterion.weight)},
+                max_length=SCORE_MAX_LENGTH,
+                required=False,
+                widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 6}),
+            )
+
+    def scores(self) -> dict:
+        return {
+            c.pk: self.cleaned_data.get(score_field_name(c.pk), "")
+            for c in self.criteria
+            if self.cleaned_data.get(score_field_name(c.pk), "") != ""
+        }
+
+
+class QualificationForm(forms.Form):
+    """The qualification of the lot's next bid (named, so that a form sent twice is
+    refused instead of judging the next bid)."""
+
+    entry = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**31 - 1)
+    passed = forms.ChoiceField(
+        label=_("Qualification"),
+        choices=[("yes", _("Meets the qualification requirements")), ("no", _("Fails them"))],
+    )
+    reason = forms.CharField(
+        label=_("Requirement it fails"),
+        max_length=REASON_MAX_LENGTH,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )

@@ -208,6 +208,7 @@ def public_processes():
     return (
         ProcurementProcess.objects.published()
         .select_related("entity")
+        .defer("search_vector", "search_text")  # searched in the database, never shown
         .annotate(call_date=call_date())
         .order_by("-published_at", "-id")
     )
@@ -217,7 +218,10 @@ def call_date():
     """The date of a process's call, as lists, exports and the calendar all show it: the start
     of the call stage of its calendar (not the moment the record was published)."""
     return Subquery(
-        ProcessStage.objects.filter(process=OuterRef("pk"), stage=Stage.CALL).values("start")[:1]
+        # One row per process and stage: no ordering (the default one would join the process)
+        ProcessStage.objects.filter(process=OuterRef("pk"), stage=Stage.CALL)
+        .order_by()
+        .values("start")[:1]
     )
 
 

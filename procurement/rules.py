@@ -49,3 +49,29 @@ def date_window(fiscal_year: int) -> tuple[date, date]:
 # estimated value (16 digits), both with 2 decimals.
 MAX_PLAN_TOTAL = Decimal("9999999999999999.99")
 MAX_PROCESS_VALUE = Decimal("99999999999999.99")
+
+
+# Standstill (plazo de consentimiento de la buena pro) in working days after the award,
+# by procedure type (Reglamento de la Ley de Contrataciones del Estado, art. 64): 8 for
+# Licitación Pública and Concurso Público, 5 for the simplified types. Contratación Directa
+# has none: its award is consented at once.
+STANDSTILL_WORKING_DAYS = {
+    "LP": 8,
+    "CP": 8,
+    "AS": 5,
+    "SIE": 5,
+    "COMPRE": 5,
+    "SCI": 5,
+}
+
+
+def standstill_end(procedure_type: str, award_day: date, calendar: WorkingCalendar) -> date | None:
+    """The last day of the standstill of an award made on `award_day` (the day itself not
+    counted), or None for a type without standstill."""
+    days = STANDSTILL_WORKING_DAYS.get(procedure_type)
+    return None if days is None else calendar.add_working_days(award_day, days)
+
+
+# The local SME preference (DOMAIN.md, "The 40% SME reservation rule"): departments
+# whose entities grant no bonus, by their INEI code (Lima and Callao).
+NO_LOCAL_BONUS_DEPARTMENTS = frozenset({"15", "07"})

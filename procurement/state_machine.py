@@ -5,7 +5,9 @@ suspend_for_appeal, resume, annul, restart, cancel), which asks here whether the
 allowed from the current status and when, and where it leads. Actions marked `manual=False`
 follow from a record, never from a button: an award from an evaluation, consent from the end
 of the standstill, a contract from a Contract record, "desierto" from no valid bid left.
-Their services come with those records; until then nothing offers them.
+Award, desert and consent are driven by procurement.services.awards (from the published
+evaluation table, the lots without admissible bids or without bids, and the end of the
+standstill); the contract comes with its record.
 """
 
 from dataclasses import dataclass

@@ -3,6 +3,7 @@ from django.urls import path
 from .views import (
     bids,
     entities,
+    evaluation,
     opening,
     participation,
     plan_management,
@@ -83,6 +84,16 @@ urlpatterns = [
         "procesos/<identifier:identifier>/apertura/documentos/<id:document_id>/",
         opening.opening_document,
         name="opening_document",
+    ),
+    path(
+        "procesos/<identifier:identifier>/evaluacion/",
+        evaluation.process_evaluation,
+        name="process_evaluation",
+    ),
+    path(
+        "gestion/procesos/<id:process_id>/evaluacion/",
+        evaluation.process_evaluation_manage,
+        name="process_evaluation_manage",
     ),
     path(
         "gestion/procesos/<id:process_id>/apertura/",

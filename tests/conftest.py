@@ -1,4 +1,5 @@
 import pytest
+from django.core.cache import cache
 from django.core.management import call_command
 from pytest_django.plugin import blocking_manager_key
 
@@ -61,3 +62,9 @@ def anchors_in_tmp(settings, tmp_path):
     """Audit anchors go to a per-test folder, never to var/anchors (they would name another
     database's chain)."""
     settings.ANCHOR_DIR = tmp_path / "anchors"
+
+
+@pytest.fixture(autouse=True)
+def api_throttle_per_test():
+    """The API's throttle counts requests in the cache: each test starts with none counted."""
+    cache.clear()

@@ -400,9 +400,27 @@ def _opening_endpoint():
     )
 
 
+def _evaluation_endpoint():
+    """A committee member starting the evaluation table of an opened process."""
+    from tests.procurement.bidding import called_tender
+    from tests.procurement.evaluating import open_tender, stage_start
+
+    tender = called_tender(items=1)
+    supplier, user = tender.bidder()
+    tender.submit(user, supplier)
+    open_tender(tender)
+    return (
+        tender.staff,
+        f"/gestion/procesos/{tender.process.pk}/evaluacion/",
+        {"action": "start", "reason": ""},
+        {"action": "choice", "reason": "text"},
+        {"at": stage_start(tender, "evaluacion")},
+    )
+
+
 # Endpoints whose state is built on demand, in the shape of _endpoints' entries (with the
 # user itself instead of a role).
-LAZY_ENDPOINTS = {"process_opening": _opening_endpoint}
+LAZY_ENDPOINTS = {"process_opening": _opening_endpoint, "process_evaluation": _evaluation_endpoint}
 
 
 def _counts() -> dict[str, int]:
@@ -453,6 +471,7 @@ ENDPOINTS = [
     "process_bids",
     "register",
     "process_opening",
+    "process_evaluation",
 ]
 
 
@@ -517,3 +536,57 @@ def _hostile_values_are_refused(world, endpoint, user, url, baseline, fields, op
     writes = options.get("writes", endpoint not in ("question_answer", "plan_item_edit"))
     if writes:
         assert _counts() != before, f"{endpoint}: the baseline wrote nothing"
+
+
+# The public search's parameters (procurement.filters.ProcessFilter, the page's sort and
+# cursor): hostile values give a form error (400) or are ignored, never a 5xx, on the page and
+# in the CSV (whose body is read to its end: a streamed export fails while it is sent).
+SEARCH_PARAMETERS = {
+    "q": "text",
+    "entity": "text",
+    "sector": "choice",
+    "level": "choice",
+    "department": "choice",
+    "ubigeo": "text",
+    "procedure_type": "choice",
+    "object_type": "choice",
+    "status": "choice",
+    "stage": "choice",
+    "year": "number",
+    "call_from": "date",
+    "call_to": "date",
+    "deadline_from": "date",
+    "deadline_to": "date",
+    "catalog": "text",
+    "sme_only": "choice",
+    "min_value": "number",
+    "max_value": "number",
+    "sort": "choice",
+    "cursor": "text",
+    "page": "number",
+}
+
+
+@pytest.mark.parametrize("export", [False, True], ids=["page", "csv"])
+def test_hostile_search_values_are_form_errors_never_500(export):
+    world = build_world()
+    client = Client(raise_request_exception=False)
+    problems = []
+    for field, kind in SEARCH_PARAMETERS.items():
+        for value in [*HOSTILE[kind], *HOSTILE["text"]]:
+            params = {field: value, "q": "servidores"} if field != "q" else {field: value}
+            if export:
+                params["format"] = "csv"
+            try:
+                response = client.get("/procesos/", params)
+                if response.streaming:
+                    b"".join(response.streaming_content)
+            except Exception as error:  # noqa: BLE001 - any failure is the finding
+                problems.append(f"{field}={value[:30]!r}: {error!r}")
+                continue
+            if response.status_code >= 500:
+                problems.append(f"{field}={value[:30]!r}: {response.status_code}")
+    assert not problems, "\n".join(problems)
+    # the baseline search finds the world's process, so the cases above ran real queries
+    response = client.get("/procesos/", {"q": "servidores"})
+    assert world.process.pk in {p.pk for p in response.context["page"]}

@@ -35,6 +35,7 @@ from core.models import (
 )
 from core.workdays import WorkingCalendar
 
+from .. import search
 from ..models import (
     CommitteeMember,
     Entity,
@@ -550,6 +551,7 @@ class ProcessBuilder:
                     totals[index] += len(tables[index])
                 else:
                     self.committee_members += len(tables[index])
+            search.refresh(ids)
             batch.clear()
 
         for process in self.processes(count):

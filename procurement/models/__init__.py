@@ -1,3 +1,4 @@
+from .awards import Award, Qualification
 from .bids import (
     Bid,
     BidMemberTag,
@@ -10,6 +11,7 @@ from .bids import (
 from .committee import CommitteeMember
 from .criteria import CriteriaAmendment, CriterionKind, EvaluationCriterion
 from .entities import Entity
+from .evaluation import Evaluation, EvaluationEntry, TechnicalScore
 from .opening import BidOpening, OpenedBid, OpenedBidDocument, OpenedBidLine, OpenedBidMember
 from .plans import PlanItem, PlanVersion, ProcurementPlan
 from .processes import (
@@ -26,6 +28,11 @@ from .processes import (
 )
 
 __all__ = [
+    "Award",
+    "Evaluation",
+    "EvaluationEntry",
+    "Qualification",
+    "TechnicalScore",
     "Bid",
     "BidMemberTag",
     "BidVersion",

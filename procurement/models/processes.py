@@ -4,6 +4,7 @@ from datetime import datetime, time
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
@@ -117,6 +118,11 @@ class ProcurementProcess(models.Model):
     integrated_bases_published_at = models.DateTimeField(
         _("integrated bases published"), null=True, blank=True
     )
+    # The words of the description, items and entity name, folded for search
+    # (procurement.search, which writes both): a tsvector on PostgreSQL (GIN index, migration
+    # 0016), " stem stem ... " elsewhere.
+    search_vector = SearchVectorField(null=True, editable=False)
+    search_text = models.TextField(editable=False, blank=True, default="", db_default="")
 
     objects = ProcurementProcessQuerySet.as_manager()
 
@@ -140,6 +146,9 @@ class ProcurementProcess(models.Model):
         indexes = [
             models.Index(fields=["entity", "fiscal_year"]),
             models.Index(fields=["status", "published_at"]),
+            # Keyset pages of the search (core.keyset): a sort column, then the id.
+            models.Index(fields=["published_at", "id"], name="process_date_keyset"),
+            models.Index(fields=["estimated_value", "id"], name="process_amount_keyset"),
         ]
 
     def __str__(self) -> str:
@@ -174,6 +183,15 @@ class ProcessItem(models.Model):
                 condition=models.Q(quantity__gt=0), name="process_item_quantity_positive"
             ),
         ]
+        indexes = [
+            # The search's catalog prefix (LIKE '4321%'): a pattern index serves it under any
+            # database collation (PostgreSQL; elsewhere a plain index).
+            models.Index(
+                fields=["catalog_item"],
+                name="item_catalog_prefix",
+                opclasses=["varchar_pattern_ops"],
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.description
@@ -201,6 +219,11 @@ class ProcessStage(models.Model):
             models.CheckConstraint(
                 condition=models.Q(end__gte=models.F("start")), name="process_stage_end_after_start"
             ),
+        ]
+        # The search's call date and bid deadline ranges (procurement.filters).
+        indexes = [
+            models.Index(fields=["stage", "start"], name="stage_start"),
+            models.Index(fields=["stage", "end"], name="stage_end"),
         ]
 
     def __str__(self) -> str:

@@ -50,7 +50,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -600,7 +600,26 @@ def _delete_files(names: Iterable[str]) -> None:
 
 
 def _locked_process(process: ProcurementProcess) -> ProcurementProcess:
+    """The process row locked against everyone else: for consents, which must not cross a
+    bid naming the same supplier."""
     return ProcurementProcess.objects.select_for_update().get(pk=process.pk)
+
+
+def _process_for_bidders(process: ProcurementProcess) -> ProcurementProcess:
+    """The process row under a shared lock (PostgreSQL FOR SHARE) for the transaction of a
+    bid: bidders of one process are received side by side (each bid has its own row lock and
+    the one-bid-per-supplier rule is a unique constraint), while whatever changes the process
+    (a calendar amendment, a status change, a consent, the opening: FOR UPDATE) waits for
+    the bids in flight and they wait for it, so a bid is judged against the calendar and
+    status it is stored under. SQLite serialises writers anyway."""
+    if connection.vendor != "postgresql":
+        return ProcurementProcess.objects.get(pk=process.pk)
+    table = connection.ops.quote_name(ProcurementProcess._meta.db_table)
+    query = f"SELECT * FROM {table} WHERE id = %s FOR SHARE"  # noqa: S608 - a model's table
+    found = list(ProcurementProcess.objects.raw(query, [process.pk]))
+    if not found:
+        raise ProcurementProcess.DoesNotExist
+    return found[0]
 
 
 @transaction.atomic
@@ -610,7 +629,7 @@ def upload_draft_document(
     """Add a document to the supplier's draft technical envelope, encrypted as it is read
     (media holds only ciphertext), while the bid stage is open and the supplier may bid."""
     require_supplier_user(actor, supplier)
-    process = _locked_process(process)
+    process = _process_for_bidders(process)
     refusal = bid_refusal(process, supplier)
     if refusal is not None:
         raise refusal
@@ -649,7 +668,7 @@ def discard_draft_document(actor, process: ProcurementProcess, supplier, documen
     if key is not None:
         try:
             document = (
-                SealedDocument.objects.select_for_update()
+                SealedDocument.objects.select_for_update(of=("self",))
                 .filter(
                     pk=uuid.UUID(str(document_id)),
                     process=process,
@@ -820,9 +839,22 @@ def _tag(key: bytes, supplier_id: int, *, paper: bool) -> str:
 
 def _bid_for(process, key: bytes, supplier, *, create: bool, paper: bool = False) -> Bid | None:
     bidder_tag = _tag(key, supplier.pk, paper=paper)
-    bid = Bid.objects.select_for_update().filter(process=process, bidder_tag=bidder_tag).first()
+    # Lock the bid row only: Bid's default ordering would join (and lock) the process row,
+    # which the bidders of the process share.
+    mine = (
+        Bid.objects.select_for_update(of=("self",))
+        .filter(process=process, bidder_tag=bidder_tag)
+        .order_by()
+    )
+    bid = mine.first()
     if bid is None and create:
-        bid = Bid.objects.create(process=process, bidder_tag=bidder_tag)
+        try:
+            with transaction.atomic():
+                bid = Bid.objects.create(process=process, bidder_tag=bidder_tag)
+        except IntegrityError:
+            # The same bidder's other request (a double click) created it first: the unique
+            # constraint made this one wait for it; continue as its next version.
+            bid = mine.get()
     return bid
 
 
@@ -963,7 +995,7 @@ def submit_bid(
     the supplier's draft documents (or of those its current version sent). Refused as
     bid_refusal says, and as late if the instant of receipt is after the deadline."""
     require_supplier_user(actor, supplier)
-    process = _locked_process(process)
+    process = _process_for_bidders(process)
     refusal = bid_refusal(process, supplier, members=members)
     if refusal is not None:
         _raise_refusal(process, refusal, "bid")
@@ -976,7 +1008,7 @@ def submit_bid(
     except ValueError:
         ids = None
     chosen = list(
-        SealedDocument.objects.select_for_update()
+        SealedDocument.objects.select_for_update(of=("self",))
         .filter(pk__in=ids or [], process=process, owner_tag=owner_tag)
         .filter(Q(bid__isnull=True) | Q(bid=bid))
     )
@@ -1003,7 +1035,7 @@ def withdraw_bid(actor, process: ProcurementProcess, supplier) -> receipts.Submi
     """Withdraw the supplier's bid before the deadline: recorded as a version of kind
     withdrawal, with its own receipt and ledger entry; its members are free to bid again."""
     require_supplier_user(actor, supplier)
-    process = _locked_process(process)
+    process = _process_for_bidders(process)
     refusal = _withdrawal_refusal(process)
     if refusal is not None:
         _raise_refusal(process, refusal, "withdrawal")
@@ -1049,7 +1081,7 @@ def record_paper_bid(
     tag), never merged with nor refused because of the supplier's electronic bid; a second
     paper envelope of the same supplier replaces the first."""
     require_entity_staff(actor, process)
-    process = _locked_process(process)
+    process = _process_for_bidders(process)
     refusal = paper_bid_refusal(process, supplier, members=members)
     if refusal is not None:
         _raise_refusal(process, refusal, "paper bid")

@@ -2,21 +2,22 @@
 
 import logging
 
-from django.core.paginator import Paginator
 from django.http import FileResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 
 from accounts import permissions
-from core import clock
+from core import clock, keyset, visits
 from core.filtering import filter_status, invalid_export
 from suppliers.models import Supplier
 
 from .. import document_store, exports
 from ..calendar_rules import stage_progress
 from ..filters import ProcessFilter
-from ..models import ProcessDocument, ProcessStatus, ProcurementProcess
+from ..models import Award, ProcessDocument, ProcessStatus, ProcurementProcess
 from ..queries import calendar_amendments, closing_change, public_processes
 from ..services import opening, participation
+from ..services.evaluation import published_evaluation
 from .bids import bid_summary
 
 logger = logging.getLogger(__name__)
@@ -28,11 +29,29 @@ def process_list(request):
         if (bad := invalid_export(process_filter)) is not None:
             return bad
         return exports.PROCESSES.response(process_filter.qs)
-    page = Paginator(process_filter.qs, 25).get_page(request.GET.get("page"))
-    context = {"filter": process_filter, "page": page}
+    if process := _identified(process_filter):
+        return redirect("procurement:process_detail", process.identifier)
+    page = None
+    if process_filter.is_valid():
+        try:
+            page = keyset.page(process_filter.qs, process_filter.order, request.GET.get("cursor"))
+        except keyset.BadCursor:
+            process_filter.form.add_error(
+                None, _("This page link is not valid for this search: start from the first page.")
+            )
+    context = {"filter": process_filter, "page": page, "visits": visits.record_visit("procesos")}
     return render(
         request, "procurement/process_list.html", context, status=filter_status(process_filter)
     )
+
+
+def _identified(process_filter) -> ProcurementProcess | None:
+    """The process whose identifier was typed alone in the search box: the search goes
+    straight to it."""
+    if not process_filter.is_valid() or set(process_filter.data) - {"q"}:
+        return None
+    text = (process_filter.form.cleaned_data.get("q") or "").strip().upper()
+    return public_processes().filter(identifier=text).first() if text else None
 
 
 def process_detail(request, identifier):
@@ -62,6 +81,12 @@ def process_detail(request, identifier):
     }
     if process.status != ProcessStatus.DRAFT:
         context["opening_state"] = opening.opening_state(process)
+        context["evaluation"] = published_evaluation(process)
+        context["awards"] = list(
+            Award.objects.live()
+            .filter(process=process)
+            .select_related("supplier", "item", "opened_bid")
+        )
     context.update(_supplier_context(request, process))
     return render(request, "procurement/process_detail.html", context)
 

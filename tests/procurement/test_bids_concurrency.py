@@ -87,3 +87,96 @@ def test_two_concurrent_confirmations_open_once_with_one_act():
     assert sorted(outcomes) == ["already_opened", "opened"], outcomes
     assert BidOpening.objects.filter(status=BidOpening.Status.COMPLETED).count() == 1
     assert ProcessDocument.objects.filter(kind=ProcessDocument.Kind.ACT).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bidders_do_not_wait_for_each_other_but_a_change_of_the_process_waits_for_them():
+    """A bid in flight holds the process under a shared lock: another bidder of the same
+    process is received meanwhile, while a status change (FOR UPDATE, as the calendar
+    amendment and the opening take) waits until the bid is stored."""
+    from django.db import OperationalError, transaction
+
+    from core import clock
+    from procurement.services import bids
+    from procurement.services.processes.status import suspend_for_appeal
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite serialises every writer anyway")
+    tender = called_tender(items=1)
+    waiting, waiting_user = tender.bidder()
+    holding, release = threading.Event(), threading.Event()
+
+    def bid_in_flight():
+        try:
+            with transaction.atomic():
+                bids._process_for_bidders(tender.process)
+                holding.set()
+                release.wait(timeout=30)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=bid_in_flight)
+    thread.start()
+    try:
+        assert holding.wait(timeout=10)
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '5s'")
+            receipt = tender.submit(waiting_user, waiting)
+        assert receipt.position == 1
+        with pytest.raises(OperationalError, match="lock timeout"), transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '300ms'")
+            with clock.pinned(tender.during):
+                suspend_for_appeal(actor=tender.staff, process=tender.process, reason="Recurso")
+    finally:
+        release.set()
+        thread.join(timeout=30)
+    tender.process.refresh_from_db()
+    assert tender.process.status == "convocado"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_double_click_on_the_first_submission_gives_two_versions_not_an_error():
+    """Two first submissions of one bidder at once: the unique bid row makes the second wait
+    for the first, then it is received as the next version."""
+    from core import clock
+    from procurement.models import Bid
+    from procurement.services import bids
+    from tests.procurement.bidding import pdf
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite serialises every writer anyway")
+    tender = called_tender(items=1)
+    supplier, user = tender.bidder()
+    with clock.pinned(tender.during):
+        document = bids.upload_draft_document(user, tender.process, supplier, pdf(), title="P")
+    received, errors = [], []
+    start = threading.Barrier(2)
+
+    def submit():
+        try:
+            start.wait(timeout=30)
+            with clock.pinned(tender.during):
+                received.append(
+                    bids.submit_bid(
+                        user,
+                        tender.process,
+                        supplier,
+                        prices=tender.prices(),
+                        documents=[document.pk],
+                    )
+                )
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+    assert sorted(r.content["version"] for r in received) == [1, 2]
+    assert Bid.objects.filter(process=tender.process).count() == 1

@@ -522,10 +522,11 @@ def _called_compre():
     from procurement.services import processes
     from tests.factories import (
         designate_committee_of_two,
+        last_working_day_until_today,
         process_from_plan,
         published_plan,
     )
-    from tests.procurement.bidding import Tender, _last_working_day_until_today
+    from tests.procurement.bidding import Tender
 
     version, staff = published_plan(
         items=[{"description": "Bolígrafos", "estimated_value": Decimal("60000")}]
@@ -533,7 +534,7 @@ def _called_compre():
     process = process_from_plan(staff, version, procedure_type="COMPRE", description="Útiles")
     cal = WorkingCalendar()
     add = cal.add_working_days
-    call = _last_working_day_until_today()
+    call = last_working_day_until_today()
     bids_end = add(call, 8)
     evaluation = (add(bids_end, 1), add(bids_end, 3))
     award = add(evaluation[1], 1)

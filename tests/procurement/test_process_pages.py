@@ -61,7 +61,8 @@ def test_search_filters_and_csv(client, called):
     lp, _draft = called
     assert lp.identifier in client.get("/procesos/", {"q": "portátiles"}).content.decode()
     assert lp.identifier not in client.get("/procesos/", {"q": "ambulancias"}).content.decode()
-    assert lp.identifier in client.get("/procesos/", {"q": lp.identifier.lower()}).content.decode()
+    response = client.get("/procesos/", {"q": lp.identifier.lower()})  # straight to it
+    assert response.status_code == 302 and response["Location"] == f"/procesos/{lp.identifier}/"
     assert (
         lp.identifier
         in client.get(

@@ -161,6 +161,20 @@ class TestSeededProcesses:
     def test_same_seed_gives_the_same_processes(self, seeded):
         assert seeded["first"] == seeded["second"]
 
+    def test_every_seeded_process_is_found_by_its_words(self):
+        from procurement import search
+
+        processes = ProcurementProcess.objects.all()
+        unsearchable = (
+            {"search_vector__isnull": True}
+            if search.default_engine() == search.TSVECTOR
+            else {"search_text": ""}
+        )
+        assert not processes.filter(**unsearchable).exists()
+        for process in sample()[:5]:
+            found = search.filter_text(processes, f"{process.description} {process.entity.name}")
+            assert found.filter(pk=process.pk).exists(), process.description
+
     def test_count_statuses_years_and_identifiers(self):
         processes = ProcurementProcess.objects.select_related("entity")
         assert processes.count() == PROCESSES

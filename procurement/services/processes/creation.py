@@ -15,6 +15,7 @@ from core.errors import DomainError
 from core.formatting import money
 from core.models import FiscalYear, ProcedureThreshold
 
+from ... import search
 from ...models import (
     Entity,
     PlanItem,
@@ -236,6 +237,7 @@ def create_process(
     ProcessItem.objects.bulk_create(
         [ProcessItem(process=process, entity=entity, **row) for row in rows]
     )
+    search.refresh([process.pk])
     audit.record(
         actor,
         "process.created",

@@ -1,0 +1,124 @@
+"""Keyset (cursor) pagination for long public lists: a page starts after the last row of the
+page before (its sort value and id), so the last page costs what the first does, and rows
+inserted meanwhile neither repeat nor push rows out of the page being read. The total is
+counted only up to a cap ("más de 10 000"), never with a COUNT(*) over millions of rows."""
+
+import base64
+import binascii
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+COUNT_CAP = 10_000
+
+
+class BadCursor(ValueError):
+    """A cursor that this list did not write (edited, truncated, or from another sort)."""
+
+
+@dataclass(frozen=True)
+class Order:
+    """A sort of a list: one column (never null), then the id as the tie-break."""
+
+    name: str  # as in the URL: "-date"
+    field: str  # the model field: "published_at"
+    descending: bool
+    parse: Callable[[str], Any]  # the cursor's text back to a value of the field
+
+
+def parse_moment(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError("a cursor's moment carries its offset")
+    return moment
+
+
+def parse_amount(text: str) -> Decimal:
+    amount = Decimal(text)
+    if not amount.is_finite() or abs(amount) >= Decimal("1e14"):
+        raise ValueError("out of range")
+    return amount
+
+
+@dataclass
+class KeysetPage:
+    object_list: list
+    count: int  # at most COUNT_CAP + 1
+    next_cursor: str | None = None
+    previous_cursor: str | None = None
+    first: bool = True  # no cursor: the first page
+
+    @property
+    def count_is_capped(self) -> bool:
+        return self.count > COUNT_CAP
+
+    @property
+    def count_cap(self) -> int:
+        return COUNT_CAP
+
+    def __iter__(self):
+        return iter(self.object_list)
+
+    def __len__(self) -> int:
+        return len(self.object_list)
+
+
+def _text(value) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def encode(order: Order, row, direction: str) -> str:
+    data = [order.name, _text(getattr(row, order.field)), row.pk, direction]
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+
+def decode(order: Order, token: str) -> tuple[Any, int, str]:
+    """(sort value, id, "next" | "prev") of a cursor written for `order`."""
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        name, text, pk, direction = json.loads(raw)
+        if name != order.name or direction not in ("next", "prev"):
+            raise BadCursor(token)
+        if not isinstance(pk, int) or not 0 < pk < 2**63 or not isinstance(text, str):
+            raise BadCursor(token)
+        return order.parse(text), pk, direction
+    except (binascii.Error, UnicodeDecodeError, ValueError, TypeError, InvalidOperation) as error:
+        raise BadCursor(token) from error
+
+
+def page(
+    queryset: QuerySet, order: Order, cursor: str | None = None, *, size: int = 25
+) -> KeysetPage:
+    """One page of `queryset` in `order`, after (or, going back, before) the cursor's row.
+    Raises BadCursor for a cursor this list did not write."""
+    count = queryset.order_by().values("pk")[: COUNT_CAP + 1].count()
+    forward, rows = True, queryset
+    descending = order.descending
+    if cursor:
+        value, pk, direction = decode(order, cursor)
+        forward = direction == "next"
+        descending = order.descending if forward else not order.descending
+        op = "lt" if descending else "gt"
+        # The first condition lets the index start at the cursor; the second breaks ties.
+        rows = rows.filter(**{f"{order.field}__{op}e": value}).filter(
+            Q(**{f"{order.field}__{op}": value}) | Q(**{f"pk__{op}": pk})
+        )
+    sign = "-" if descending else ""
+    fetched = list(rows.order_by(f"{sign}{order.field}", f"{sign}pk")[: size + 1])
+    more, fetched = len(fetched) > size, fetched[:size]
+    if not forward:
+        fetched.reverse()
+    has_next = more if forward else True
+    has_previous = bool(cursor) if forward else more
+    return KeysetPage(
+        object_list=fetched,
+        count=count,
+        next_cursor=encode(order, fetched[-1], "next") if has_next and fetched else None,
+        previous_cursor=encode(order, fetched[0], "prev") if has_previous and fetched else None,
+        first=not cursor,
+    )

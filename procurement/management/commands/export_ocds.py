@@ -1,0 +1,45 @@
+from datetime import date
+
+from django.core.management.base import BaseCommand, CommandError
+
+from procurement.ocds import export
+
+
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise CommandError(f"--since: {value!r} is not a date (YYYY-MM-DD).") from None
+
+
+class Command(BaseCommand):
+    help = (
+        "Streams every published process's OCDS 1.1 releases as one release package (or JSON "
+        "lines with --jsonl, one release per line), in flat memory."
+    )
+
+    # A long read-only stream: the system checks (a second or so) would only delay it.
+    requires_system_checks = []
+
+    def add_arguments(self, parser):
+        parser.add_argument("--since", type=_day, help="only releases dated on or after DATE")
+        parser.add_argument("--output", help="write to FILE instead of standard output")
+        parser.add_argument("--jsonl", action="store_true", help="JSON lines, one release each")
+        parser.add_argument(
+            "--chunk", type=int, default=export.CHUNK, help="processes read per query batch"
+        )
+
+    def handle(self, *args, since=None, output=None, jsonl=False, chunk=export.CHUNK, **options):
+        if chunk < 1:
+            raise CommandError("--chunk must be at least 1.")
+        pieces = (export.jsonl if jsonl else export.release_package)(since=since, chunk=chunk)
+        if output is None:
+            for piece in pieces:
+                self.stdout.write(piece, ending="")
+            return
+        try:
+            with open(output, "w", encoding="utf-8") as handle:
+                for piece in pieces:
+                    handle.write(piece)
+        except OSError as error:
+            raise CommandError(f"--output: {error}") from None

@@ -1,0 +1,463 @@
+"""OCDS 1.1 releases of a process, built from what the portal has published: one release per
+published step, each written as it stood on its date, so that a release never changes once
+out (only new ones are added) and ocdsmerge can compile them into the current state.
+
+Steps today: planning (the plan items the process comes from), tender (the call), one
+release per document, per calendar amendment, per status change after the call, and the
+opening of bids (its tenderers). Awards, contracts and their implementation are other steps
+of RELEASE_STEPS, added where those records are built; their parties merge with these by id.
+"""
+
+from collections.abc import Callable, Iterable
+from datetime import date, datetime, time
+
+from django.conf import settings
+from django.db.models import Prefetch
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from core.codelists import DirectCause, ObjectType, ProcedureType, Stage
+
+from ..models import (
+    BidOpening,
+    OpenedBid,
+    OpenedBidMember,
+    ProcessDocument,
+    ProcessItem,
+    ProcessStatus,
+    ProcurementProcess,
+    StatusChange,
+)
+from .identifiers import PARTY_SCHEME, ocid, party_id
+
+CURRENCY = "PEN"
+LANGUAGE = "es"
+
+# tender.procurementMethod of each procedure type (OCDS method codelist).
+METHODS = {
+    ProcedureType.LP: "open",
+    ProcedureType.CP: "open",
+    ProcedureType.AS: "open",
+    ProcedureType.SIE: "open",
+    ProcedureType.COMPRE: "open",
+    ProcedureType.SCI: "selective",
+    ProcedureType.CD: "direct",
+}
+# tender.mainProcurementCategory (and additionalProcurementCategories) of each object.
+CATEGORIES = {
+    ObjectType.GOODS: ("goods", []),
+    ObjectType.SERVICES: ("services", []),
+    ObjectType.WORKS: ("works", []),
+    ObjectType.CONSULTING_WORKS: ("services", ["consultingServices"]),
+}
+# tender.status of each process status (the status itself goes in statusDetails).
+TENDER_STATUS = {
+    ProcessStatus.DRAFT: "planned",
+    ProcessStatus.CALLED: "active",
+    ProcessStatus.SUSPENDED: "active",
+    ProcessStatus.VOID: "active",  # declared void: the process restarts from a stage
+    ProcessStatus.AWARDED: "complete",
+    ProcessStatus.CONSENTED: "complete",
+    ProcessStatus.CONTRACTED: "complete",
+    ProcessStatus.DESERTED: "unsuccessful",
+    ProcessStatus.CANCELLED: "cancelled",
+}
+DOCUMENT_TYPES = {
+    ProcessDocument.Kind.DRAFT_BASES: "biddingDocuments",
+    ProcessDocument.Kind.BASES: "biddingDocuments",
+    ProcessDocument.Kind.ANSWERS: "clarifications",
+    ProcessDocument.Kind.INTEGRATED_BASES: "biddingDocuments",
+    ProcessDocument.Kind.ACT: "evaluationReports",
+    ProcessDocument.Kind.OTHER: "",
+}
+
+
+def release_queryset():
+    """Published processes with everything their releases read, in a fixed number of
+    queries however many processes (the export walks it in chunks)."""
+    return (
+        ProcurementProcess.objects.published()
+        .select_related("entity__ubigeo__province__department")
+        .prefetch_related(
+            Prefetch(
+                "items",
+                ProcessItem.objects.select_related(
+                    "catalog_item", "plan_item__catalog_item", "plan_item__version__plan"
+                ).order_by("id"),
+            ),
+            "stages",
+            Prefetch("documents", ProcessDocument.objects.order_by("published_at", "id")),
+            "amendments",
+            Prefetch("history", StatusChange.objects.order_by("at", "id")),
+            Prefetch(
+                "openings",
+                BidOpening.objects.filter(status=BidOpening.Status.COMPLETED).prefetch_related(
+                    Prefetch(
+                        "bids",
+                        OpenedBid.objects.order_by("position").prefetch_related(
+                            Prefetch(
+                                "members",
+                                OpenedBidMember.objects.select_related(
+                                    "supplier__domicile__province__department"
+                                ),
+                            )
+                        ),
+                    )
+                ),
+                to_attr="completed_openings",
+            ),
+        )
+        .order_by("id")
+    )
+
+
+# --- Small builders ------------------------------------------------------------------------
+
+
+def _zone():
+    return timezone.get_default_timezone()  # Lima: dates read as people in Peru read them
+
+
+def _when(moment: datetime) -> str:
+    return moment.astimezone(_zone()).replace(microsecond=0).isoformat()
+
+
+def _day_start(day: date) -> str:
+    return datetime.combine(day, time.min, tzinfo=_zone()).isoformat()
+
+
+def _day_end(day: date, closing: time | None = None) -> str:
+    end = datetime.combine(day, closing or time(23, 59, 59), tzinfo=_zone())
+    return end.replace(microsecond=0).isoformat()
+
+
+def _money(amount) -> dict:
+    return {"amount": float(amount), "currency": CURRENCY}
+
+
+def _absolute(path: str) -> str:
+    return f"{settings.SITE_URL}{path}"
+
+
+def _address(district) -> dict:
+    return {
+        "locality": district.name,
+        "region": district.province.department.name,
+        "countryName": "Perú",
+    }
+
+
+def entity_party(entity) -> dict:
+    address = _address(entity.ubigeo)
+    if entity.address:
+        address["streetAddress"] = entity.address
+    party = {
+        "id": party_id(entity.ruc),
+        "name": entity.name,
+        "identifier": {"scheme": PARTY_SCHEME, "id": entity.ruc, "legalName": entity.name},
+        "address": address,
+        "roles": ["buyer", "procuringEntity"],
+    }
+    if entity.website:
+        party["contactPoint"] = {"url": entity.website}
+    return party
+
+
+def supplier_party(supplier, roles: list[str]) -> dict:
+    """A supplier as a party: its RUC, address and size class under its rule (extension)."""
+    return {
+        "id": party_id(supplier.ruc),
+        "name": supplier.legal_name,
+        "identifier": {
+            "scheme": PARTY_SCHEME,
+            "id": supplier.ruc,
+            "legalName": supplier.legal_name,
+        },
+        "address": _address(supplier.domicile),
+        "roles": roles,
+        "details": {
+            "sizeClass": supplier.size_class or None,
+            "sizeRule": supplier.size_rule_id,
+            "sme": supplier.is_sme,
+        },
+    }
+
+
+def _parties(process, suppliers=(), roles=()) -> list[dict]:
+    """The entity (buyer) and the given suppliers with `roles`, one party per RUC: an entity
+    that is also a supplier here (a contract between entities) keeps all its roles, since
+    compiling replaces a party's roles with the latest release's."""
+    buyer = entity_party(process.entity)
+    parties = {buyer["id"]: buyer}
+    for supplier in suppliers:
+        party = supplier_party(supplier, list(roles))
+        if party["id"] in parties:
+            party["roles"] = [*parties[party["id"]]["roles"], *roles]
+        parties[party["id"]] = party
+    return list(parties.values())
+
+
+def _classification(catalog_item) -> dict:
+    return {"scheme": "UNSPSC", "id": catalog_item.code, "description": catalog_item.name_es}
+
+
+def _organization_reference(entity) -> dict:
+    return {"id": party_id(entity.ruc), "name": entity.name}
+
+
+def _document(document: ProcessDocument) -> dict:
+    path = reverse(
+        "procurement:process_document",
+        kwargs={"identifier": document.process.identifier, "document_id": document.pk},
+    )
+    data = {
+        "id": str(document.pk),
+        "title": document.title,
+        "url": _absolute(path),
+        "datePublished": _when(document.published_at),
+        "format": document.content_type,
+        "language": LANGUAGE,
+        "sha256": document.sha256,
+    }
+    if kind := DOCUMENT_TYPES.get(document.kind):
+        data["documentType"] = kind
+    if document.replaces_id:
+        data["description"] = document.amendment_reason
+    return data
+
+
+def _spanish(label) -> str:
+    with translation.override("es"):
+        return str(label)
+
+
+# --- The process's calendar as it stood ---------------------------------------------------
+
+
+def _calendar_after(process, amendment_count: int) -> dict:
+    """Stage dates after the first `amendment_count` amendments: today's calendar with the
+    later amendments undone (each amendment records every stage's dates before and after)."""
+    stages = {s.stage: (s.start, s.end, s.closing_time) for s in process.stages.all()}
+    amendments = sorted(process.amendments.all(), key=lambda a: (a.at, a.id))
+    for amendment in reversed(amendments[amendment_count:]):
+        for change in amendment.changes:
+            closing = stages.get(change["stage"], (None, None, None))[2]
+            if change["before"] is None:
+                stages.pop(change["stage"], None)
+            else:
+                start, end = (date.fromisoformat(d) for d in change["before"])
+                stages[change["stage"]] = (start, end, closing)
+    return stages
+
+
+def _periods(stages: dict) -> dict:
+    def period(first: str, last: str | None = None) -> dict | None:
+        if first not in stages or (last or first) not in stages:
+            return None
+        start, _end, _closing = stages[first]
+        _start, end, closing = stages[last or first]
+        return {"startDate": _day_start(start), "endDate": _day_end(end, closing)}
+
+    periods = {
+        "tenderPeriod": period(Stage.CALL, Stage.BIDS),
+        "enquiryPeriod": period(Stage.QUESTIONS),
+        "awardPeriod": period(Stage.AWARD),
+    }
+    return {name: value for name, value in periods.items() if value}
+
+
+# --- Release steps --------------------------------------------------------------------------
+
+
+def _release(process, suffix: str, moment: datetime, tags: list[str], **sections) -> dict:
+    return {
+        "ocid": ocid(process),
+        "id": f"{ocid(process)}-{suffix}",
+        "date": _when(moment),
+        "tag": tags,
+        "initiationType": "tender",
+        "language": LANGUAGE,
+        "buyer": _organization_reference(process.entity),
+        **sections,
+    }
+
+
+def planning_releases(process) -> Iterable[dict]:
+    """The plan items the process comes from, as the published plan version stated them.
+    Each is given the id of the process item it became, so that the tender's items update
+    them (and keep whether the plan reserved them for SMEs). No tender status here: the
+    call's release says it."""
+    planned = [item for item in process.items.all() if item.plan_item]
+    if not planned:
+        return
+    version = min((i.plan_item.version for i in planned), key=lambda v: v.published_at)
+    yield _release(
+        process,
+        "planning",
+        version.published_at,
+        ["planning"],
+        parties=_parties(process),
+        planning={
+            "budget": {
+                "description": f"PAC {version.plan.fiscal_year_id} v{version.number}",
+                "amount": _money(sum(i.plan_item.estimated_value for i in planned)),
+            }
+        },
+        tender={
+            "id": process.identifier,
+            "items": [
+                {
+                    "id": str(item.pk),
+                    "description": item.plan_item.description,
+                    "classification": _classification(item.plan_item.catalog_item),
+                    "quantity": float(item.plan_item.quantity),
+                    "unit": {"name": item.plan_item.unit},
+                    "smeReserved": item.plan_item.sme_reserved,
+                }
+                for item in planned
+            ],
+        },
+    )
+
+
+def tender_releases(process) -> Iterable[dict]:
+    """The call: the process as published, with its calendar before any amendment."""
+    main, additional = CATEGORIES[process.object_type]
+    tender = {
+        "id": process.identifier,
+        "title": process.identifier,
+        "description": process.description,
+        "status": "active",
+        "statusDetails": ProcessStatus.CALLED.value,
+        "procuringEntity": _organization_reference(process.entity),
+        "items": [
+            {
+                "id": str(item.pk),
+                "description": item.description,
+                "classification": _classification(item.catalog_item),
+                "quantity": float(item.quantity),
+                "unit": {"name": item.unit},
+            }
+            for item in process.items.all()
+        ],
+        "value": _money(process.estimated_value),
+        "procurementMethod": METHODS[process.procedure_type],
+        "procurementMethodDetails": _spanish(ProcedureType(process.procedure_type).label),
+        "mainProcurementCategory": main,
+        "submissionMethod": ["electronicSubmission"],
+        "smeOnly": process.sme_only,
+        **_periods(_calendar_after(process, 0)),
+    }
+    if additional:
+        tender["additionalProcurementCategories"] = additional
+    if process.direct_cause:
+        tender["procurementMethodRationale"] = _spanish(DirectCause(process.direct_cause).label)
+    yield _release(
+        process,
+        "tender",
+        process.published_at,
+        ["tender"],
+        parties=_parties(process),
+        tender=tender,
+    )
+
+
+def document_releases(process) -> Iterable[dict]:
+    """One release per published document (documents merge by id into the tender's)."""
+    for document in process.documents.all():
+        document.process = process
+        tags = ["tenderAmendment"] if document.replaces_id else ["tenderUpdate"]
+        yield _release(
+            process,
+            f"document-{document.pk}",
+            document.published_at,
+            tags,
+            tender={"id": process.identifier, "documents": [_document(document)]},
+        )
+
+
+def amendment_releases(process) -> Iterable[dict]:
+    """One release per calendar amendment: the periods after it, and why."""
+    labels = dict(Stage.choices)
+    amendments = sorted(process.amendments.all(), key=lambda a: (a.at, a.id))
+    for number, amendment in enumerate(amendments, start=1):
+        changed = ", ".join(_spanish(labels.get(c["stage"], c["stage"])) for c in amendment.changes)
+        yield _release(
+            process,
+            f"amendment-{amendment.pk}",
+            amendment.at,
+            ["tenderAmendment"],
+            tender={
+                "id": process.identifier,
+                **_periods(_calendar_after(process, number)),
+                "amendments": [
+                    {
+                        "id": str(amendment.pk),
+                        "date": _when(amendment.at),
+                        "rationale": amendment.reason,
+                        "description": changed,
+                    }
+                ],
+            },
+        )
+
+
+def status_releases(process) -> Iterable[dict]:
+    """One release per status change after the call (suspension, cancellation, desertion,
+    annulment, restart...): the tender's status then, and the reason."""
+    for change in process.history.all():
+        if change.from_status == ProcessStatus.DRAFT:
+            continue  # the call itself: the tender release
+        cancelled = change.to_status == ProcessStatus.CANCELLED
+        yield _release(
+            process,
+            f"status-{change.pk}",
+            change.at,
+            ["tenderCancellation"] if cancelled else ["tenderUpdate"],
+            tender={
+                "id": process.identifier,
+                "status": TENDER_STATUS[change.to_status],
+                "statusDetails": change.to_status,
+            },
+        )
+
+
+def opening_releases(process) -> Iterable[dict]:
+    """The opening of bids: who bid (after the opening only, when the act is public). The
+    prices go with the evaluation and award (bids extension), in their own step."""
+    for opening in getattr(process, "completed_openings", []):
+        suppliers = {}
+        for bid in opening.bids.all():
+            for member in bid.members.all():
+                suppliers.setdefault(member.supplier.ruc, member.supplier)
+        yield _release(
+            process,
+            "opening",
+            opening.confirmed_at,
+            ["tenderUpdate"],
+            parties=_parties(process, suppliers.values(), ["tenderer"]),
+            tender={
+                "id": process.identifier,
+                "numberOfTenderers": len(opening.bids.all()),
+                "tenderers": [
+                    {"id": party_id(s.ruc), "name": s.legal_name} for s in suppliers.values()
+                ],
+            },
+        )
+
+
+# Award, contract and implementation releases are steps to add here.
+RELEASE_STEPS: list[Callable[[ProcurementProcess], Iterable[dict]]] = [
+    planning_releases,
+    tender_releases,
+    document_releases,
+    amendment_releases,
+    status_releases,
+    opening_releases,
+]
+
+
+def process_releases(process: ProcurementProcess) -> list[dict]:
+    """Every release of a published process (from release_queryset()), oldest first."""
+    releases = [release for step in RELEASE_STEPS for release in step(process)]
+    return sorted(releases, key=lambda r: r["date"])

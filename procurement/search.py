@@ -1,0 +1,102 @@
+"""Spanish full-text search of selection processes.
+
+A process is found by the words of its description, its items and its entity's name and
+acronym, folded the same way on both sides of the search (core.folding, the one home of
+accent and plural folding, whose PostgreSQL twin is the text search configuration
+`portal_es`): "computadoras" finds "computadora", "adquisicion" finds "Adquisición".
+
+- PostgreSQL keeps a stored `tsvector` (ProcurementProcess.search_vector, GIN index) built
+  with the text search configuration `portal_es` (Spanish Snowball stemmer after `unaccent`,
+  created by migration 0016) and answers with `plainto_tsquery`: every word must match.
+- Other databases (SQLite, the embedded default) keep the same folding done in Python
+  (ProcurementProcess.search_text, " word word ... ") and match each folded word with LIKE:
+  slower, same results.
+
+Both columns are written by `refresh`, which every writer of a process's description, items
+or entity name calls (process creation, the entity admin, the demo seed). Subscriptions match
+keywords with core.folding.matches, the same folding.
+"""
+
+from collections.abc import Iterable
+
+from django.db import connection
+from django.db.models import Q, QuerySet
+
+from core.folding import CONFIG, folded, terms
+
+TSVECTOR, FOLDED = "tsvector", "folded"
+
+
+def default_engine() -> str:
+    return TSVECTOR if connection.vendor == "postgresql" else FOLDED
+
+
+def filter_text(queryset: QuerySet, text: str, *, engine: str | None = None) -> QuerySet:
+    """Processes whose description, items or entity name contain every word of `text`
+    (folded); none when `text` has no searchable word."""
+    words = terms(text)
+    if not words:
+        return queryset.none()
+    return queryset.filter(text_condition(text, words, engine=engine or default_engine()))
+
+
+def text_condition(text: str, words: list[str] | None = None, *, engine: str) -> Q:
+    if engine == TSVECTOR:
+        from django.contrib.postgres.search import SearchQuery
+
+        return Q(search_vector=SearchQuery(text, config=CONFIG, search_type="plain"))
+    condition = Q()
+    for word in words if words is not None else terms(text):
+        condition &= Q(search_text__contains=f" {word} ")
+    return condition
+
+
+# --- Keeping the stored columns current -------------------------------------------------------
+
+_PG_REFRESH = """
+UPDATE procurement_procurementprocess AS p SET search_vector =
+    setweight(to_tsvector('{config}', p.description), 'A')
+    || setweight(to_tsvector('{config}', coalesce((
+        SELECT string_agg(i.description, ' ' ORDER BY i.id)
+        FROM procurement_processitem AS i WHERE i.process_id = p.id), '')), 'B')
+    || setweight(to_tsvector('{config}', e.name || ' ' || e.acronym), 'C')
+FROM procurement_entity AS e
+WHERE e.id = p.entity_id AND p.id IN ({ids})
+"""
+
+
+def document(description: str, items: Iterable[str], entity_name: str, acronym: str) -> str:
+    """The searchable text of a process."""
+    return " ".join([description, *items, entity_name, acronym])
+
+
+def refresh(processes: QuerySet | Iterable[int], *, engine: str | None = None) -> None:
+    """Rewrite the stored search column of the given processes (a queryset or ids) from their
+    description, items and entity. Call it after writing any of those."""
+    from .models import ProcessItem, ProcurementProcess
+
+    if isinstance(processes, QuerySet):
+        ids_query = processes.order_by().values("pk")
+    else:
+        ids_query = ProcurementProcess.objects.filter(pk__in=list(processes)).values("pk")
+    if (engine or default_engine()) == TSVECTOR:
+        sql, params = ids_query.query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(_PG_REFRESH.format(config=CONFIG, ids=sql), params)
+        return
+    ids = list(ids_query.values_list("pk", flat=True))
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start : start + 1000]
+        items: dict[int, list[str]] = {}
+        for process_id, text in (
+            ProcessItem.objects.filter(process_id__in=chunk)
+            .order_by("id")
+            .values_list("process_id", "description")
+        ):
+            items.setdefault(process_id, []).append(text)
+        rows = ProcurementProcess.objects.filter(pk__in=chunk).values_list(
+            "pk", "description", "entity__name", "entity__acronym"
+        )
+        for pk, description, name, acronym in rows:
+            text = document(description, items.get(pk, []), name, acronym)
+            ProcurementProcess.objects.filter(pk=pk).update(search_text=folded(text))

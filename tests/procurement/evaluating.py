@@ -1,0 +1,108 @@
+"""Builders for the evaluation and award tests: a called tender with bids, opened by its
+committee, and the moments of its later stages."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+from core import clock
+from procurement.models import CommitteeMember, Entity
+from procurement.services import opening
+from tests.procurement.bidding import Tender, called_tender
+
+
+def committee(tender: Tender):
+    first = tender.staff
+    second = CommitteeMember.objects.exclude(user=first).get(process=tender.process).user
+    return first, second
+
+
+def opening_moment(tender: Tender):
+    stage = opening.opening_day_stage(tender.process)  # none in direct contracting
+    day = stage.opens_at if stage else tender.deadline
+    return max(tender.deadline, day) + timedelta(seconds=1)
+
+
+def stage_start(tender: Tender, stage: str):
+    """A moment on the first day of `stage` (noon)."""
+    return clock.local(tender.process.stages.get(stage=stage).start)
+
+
+def open_tender(tender: Tender):
+    first, second = committee(tender)
+    with clock.pinned(opening_moment(tender)):
+        opening.start_opening(actor=first, process=tender.process)
+        return opening.confirm_opening(actor=second, process=tender.process)
+
+
+def tender_in(department_district: str, *, items: int = 1, by_items: bool = False) -> Tender:
+    """A called LP of an entity seated in `department_district` (a UBIGEO), with `items`
+    items (quantity 100 each), awarded by items when asked."""
+    tender = called_tender(items=items)
+    Entity.objects.filter(pk=tender.process.entity_id).update(ubigeo_id=department_district)
+    if by_items:
+        type(tender.process).objects.filter(pk=tender.process.pk).update(award_by_items=True)
+    tender.process.refresh_from_db()
+    return tender
+
+
+def unit_prices(tender: Tender, *totals: str) -> dict:
+    """Unit prices giving each item the line total given (quantity 100)."""
+    items = list(tender.process.items.order_by("id"))
+    return {item.pk: Decimal(total) / 100 for item, total in zip(items, totals, strict=True)}
+
+
+def called_direct() -> Tender:
+    """A called Contratación Directa (emergency) with one item, its calendar's bid stage
+    ahead of today, and one invited supplier registered."""
+    from core.models import District
+    from core.workdays import WorkingCalendar
+    from procurement.models import Participant
+    from procurement.services import processes
+    from tests.factories import (
+        SupplierFactory,
+        designate_committee_of_two,
+        last_working_day_until_today,
+        published_plan,
+        user_of,
+    )
+
+    version, staff = published_plan(
+        items=[{"description": "Oxígeno medicinal", "estimated_value": Decimal("60000")}]
+    )
+    process = processes.create_process(
+        staff,
+        version.plan.entity,
+        year=version.plan.fiscal_year_id,
+        procedure_type="CD",
+        description="Oxígeno por emergencia",
+        delivery_place="Sede",
+        delivery_ubigeo=District(code="150101"),
+        plan_item_ids=[item.pk for item in version.items.all()],
+        direct_cause="emergency",
+    )
+    add = WorkingCalendar().add_working_days
+    call = last_working_day_until_today()
+    bids_end = add(call, 3)
+    award = add(bids_end, 1)
+    processes.set_calendar(
+        staff,
+        process,
+        {
+            "convocatoria": (call, call),
+            "ofertas": (add(call, 1), bids_end),
+            "buena_pro": (award, award),
+            "contrato": (add(award, 1), add(award, 5)),
+        },
+    )
+    designate_committee_of_two(staff, process)
+    with clock.pinned(call):
+        process = processes.publish_call(actor=staff, process=process)
+    tender = Tender(process, staff, process.stages.get(stage="ofertas"))
+    supplier = SupplierFactory()
+    Participant.objects.create(
+        process=process,
+        supplier=supplier,
+        registered_at=tender.during,
+        registered_by=user_of(supplier),
+    )
+    return tender

@@ -1,0 +1,141 @@
+"""`manage.py export_ocds`: one release package (or JSON lines) of every published process
+that validates against the official schema, streamed in flat memory."""
+
+import io
+import json
+import tracemalloc
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from procurement.models import BidOpening, ProcurementProcess
+from procurement.ocds import schema
+from procurement.ocds.releases import process_releases, release_queryset
+from tests.procurement.api_world import build_api_world, open_bids
+from tests.procurement.bidding import called_tender
+from tests.procurement.test_ocds import amend_award_dates
+
+pytestmark = pytest.mark.django_db
+
+
+def export(*args) -> str:
+    out = io.StringIO()
+    call_command("export_ocds", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_the_package_of_every_process_validates_and_holds_every_release(tmp_path):
+    world = build_api_world()
+    amend_award_dates(world)
+    open_bids(world.tender)
+    called_tender()
+    target = tmp_path / "ocds.json"
+    call_command("export_ocds", "--output", str(target), "--chunk", "1")
+    package = json.loads(target.read_text(encoding="utf-8"))
+    assert schema.errors(package, "release-package-schema.json") == []
+    expected = [r["id"] for p in release_queryset() for r in process_releases(p)]
+    assert [r["id"] for r in package["releases"]] == expected
+    assert len(expected) == len(set(expected)) and len(expected) >= 8
+    assert world.draft.identifier not in target.read_text(encoding="utf-8")
+    assert package["license"] == "https://creativecommons.org/licenses/by/4.0/"
+
+
+def test_json_lines_hold_one_valid_release_each_and_since_filters_by_date():
+    world = build_api_world()
+    open_bids(world.tender)
+    lines = export("--jsonl").splitlines()
+    releases = [json.loads(line) for line in lines]
+    assert releases and all(schema.errors(r, "release-schema.json") == [] for r in releases)
+    [opening] = [r for r in releases if r["id"].endswith("-opening")]
+    day = opening["date"][:10]
+    later = [json.loads(line) for line in export("--jsonl", "--since", day).splitlines()]
+    assert opening["id"] in {r["id"] for r in later}
+    assert all(r["date"][:10] >= day for r in later) and len(later) < len(releases)
+    assert export("--jsonl", "--since", "2199-01-01") == ""
+
+
+def test_bad_arguments_are_refused_with_a_message(tmp_path):
+    with pytest.raises(CommandError, match="not a date"):
+        call_command("export_ocds", "--since", "2026-13-45")
+    with pytest.raises(CommandError, match="--chunk"):
+        call_command("export_ocds", "--chunk", "0")
+    with pytest.raises(CommandError, match="--output"):
+        call_command("export_ocds", "--output", str(tmp_path / "missing" / "ocds.json"))
+
+
+def _queries(tmp_path, chunk: int) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        call_command("export_ocds", "--output", str(tmp_path / "q.json"), "--chunk", str(chunk))
+    return len(queries)
+
+
+def _peak_memory(tmp_path, name) -> int:
+    """Peak Python memory of an export to a file, one process per batch."""
+    tracemalloc.start()
+    call_command("export_ocds", "--output", str(tmp_path / name), "--chunk", "1")
+    _current, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak
+
+
+def _opened_tender():
+    tender = called_tender()
+    supplier, user = tender.bidder()
+    tender.submit(user, supplier)
+    open_bids(tender)
+
+
+def test_the_export_streams_in_flat_memory_and_fixed_queries_per_batch(tmp_path):
+    """Exporting eight processes takes about the memory of two (without the collection after
+    each batch it takes twice as much), and one batch costs the same queries for any number
+    of processes."""
+    world = build_api_world()
+    open_bids(world.tender)
+    _opened_tender()
+    _peak_memory(tmp_path, "warm.json")
+    two_queries, two_peak = _queries(tmp_path, 10), _peak_memory(tmp_path, "two.json")
+    for _n in range(6):
+        _opened_tender()
+    eight_queries, eight_peak = _queries(tmp_path, 10), _peak_memory(tmp_path, "eight.json")
+    assert eight_queries == two_queries
+    assert (tmp_path / "eight.json").stat().st_size > 3 * (tmp_path / "two.json").stat().st_size
+    assert eight_peak < two_peak * 1.3, (two_peak, eight_peak)
+
+
+def test_a_full_export_of_the_demo_data_validates_and_covers_parties(tmp_path, client):
+    """The demo data set (every process state, bids, openings): zero schema errors, every
+    party identified by PE-RUC with its roles, every published process present, and no
+    tenderer named for a process whose bids are still sealed."""
+    call_command(
+        "seed_demo",
+        "--processes",
+        "60",
+        "--seed",
+        "2",
+        "--today",
+        "2026-11-25",
+        stdout=io.StringIO(),
+    )
+    target = tmp_path / "demo.jsonl"
+    call_command("export_ocds", "--jsonl", "--output", str(target), "--chunk", "7")
+    releases = [json.loads(line) for line in target.read_text(encoding="utf-8").splitlines()]
+    errors = {r["id"]: schema.errors(r, "release-schema.json") for r in releases}
+    assert {k: v for k, v in errors.items() if v} == {}
+    published = set(ProcurementProcess.objects.published().values_list("identifier", flat=True))
+    assert {r["tender"]["id"] for r in releases if "tender" in r} == published
+    for release in releases:
+        for party in release.get("parties", []):
+            assert party["roles"] and party["identifier"]["scheme"] == "PE-RUC", release["id"]
+            assert party["id"] == f"PE-RUC-{party['identifier']['id']}"
+    opened = set(
+        BidOpening.objects.filter(status=BidOpening.Status.COMPLETED).values_list(
+            "process__identifier", flat=True
+        )
+    )
+    named = {r["tender"]["id"] for r in releases if "tenderers" in r.get("tender", {})}
+    assert opened and named == opened
+    for identifier in sorted(published)[:15]:
+        response = client.get(f"/api/ocds/records/ocds-xxxxxx-{identifier}/")
+        assert schema.errors(response.json(), "record-package-schema.json") == [], identifier

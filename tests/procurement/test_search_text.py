@@ -1,0 +1,119 @@
+"""Spanish full-text search of processes (procurement.search): accents and plurals folded the
+same way on PostgreSQL's stored tsvector and on the folded column of other databases."""
+
+import pytest
+
+from core import folding
+from procurement import search
+from procurement.models import ProcurementProcess
+from tests.factories import EntityFactory
+from tests.procurement.searching import published
+
+pytestmark = pytest.mark.django_db
+
+
+def test_folding_drops_accents_case_function_words_and_plural_endings():
+    assert folding.terms("Adquisición de COMPUTADORAS") == folding.terms("adquisicion computadora")
+    assert folding.terms("servicios de limpieza") == folding.terms("servicio limpieza")
+    assert folding.unaccented("Año 2026: ÑANDÚ, Adquisición") == "ano 2026: nandu, adquisicion"
+    assert folding.folded("Servicios de LIMPIEZA") == " servici limpiez "
+    assert folding.matches("computadoras", "Adquisición de computadora portátil")
+    assert not folding.matches("computadoras", "Adquisición de impresoras")
+    assert not folding.matches("de la", "servicios de la sede")  # nothing searchable asked
+
+
+@pytest.fixture
+def processes():
+    municipality = EntityFactory(name="Municipalidad Provincial de Huánuco", acronym="MPHCO")
+    return {
+        "computer": published("Adquisición de computadora portátil"),
+        "cleaning": published("Servicios de limpieza de oficinas administrativas"),
+        "masks": published("Insumos médicos", items=["Mascarillas quirúrgicas descartables"]),
+        "huanuco": published("Mantenimiento de pistas", entity=municipality),
+        "printers": published("Adquisición de impresoras láser"),
+    }
+
+
+@pytest.mark.parametrize("engine", [search.TSVECTOR, search.FOLDED])
+def test_phrases_find_their_accented_and_plural_forms_on_both_engines(processes, engine):
+    from django.db import connection
+
+    if engine == search.TSVECTOR and connection.vendor != "postgresql":
+        pytest.skip("the tsvector engine is PostgreSQL's")
+    search.refresh(ProcurementProcess.objects.all(), engine=engine)
+
+    def found(text):
+        matches = search.filter_text(ProcurementProcess.objects.all(), text, engine=engine)
+        return {key for key, p in processes.items() if matches.filter(pk=p.pk).exists()}
+
+    assert found("computadoras") == {"computer"}
+    assert found("adquisicion") == {"computer", "printers"}
+    assert found("ADQUISICIÓN") == {"computer", "printers"}
+    assert found("servicio de limpieza") == {"cleaning"}
+    assert found("mascarilla") == {"masks"}  # an item's words
+    assert found("huanuco") == {"huanuco"}  # the entity's name
+    assert found("mphco") == {"huanuco"}  # and acronym
+    assert found("computadora limpieza") == set()  # every word must match
+    assert found("de la") == set()
+
+
+def test_the_search_page_folds_accents_and_plurals(client, processes):
+    page = client.get("/procesos/", {"q": "computadoras"}).context["page"]
+    assert [p.pk for p in page] == [processes["computer"].pk]
+    page = client.get("/procesos/", {"q": "servicio de limpieza"}).context["page"]
+    assert [p.pk for p in page] == [processes["cleaning"].pk]
+    rows = client.get("/procesos/", {"q": "adquisicion", "format": "csv"}).getvalue().decode()
+    assert processes["computer"].identifier in rows and processes["printers"].identifier in rows
+    assert processes["cleaning"].identifier not in rows
+
+
+def test_an_exact_identifier_goes_straight_to_its_process(client, processes):
+    process = processes["masks"]
+    for typed in (process.identifier, process.identifier.lower(), f"  {process.identifier} "):
+        response = client.get("/procesos/", {"q": typed})
+        assert response.status_code == 302
+        assert response["Location"] == f"/procesos/{process.identifier}/"
+    # with other filters it is the one result of the list (and of the CSV)
+    response = client.get("/procesos/", {"q": process.identifier, "status": "convocado"})
+    assert [p.pk for p in response.context["page"]] == [process.pk]
+
+
+def test_an_entity_renamed_in_the_admin_is_found_by_its_new_name(client, processes):
+    from procurement.admin import EntityAdmin
+    from procurement.models import Entity
+    from tests.factories import admin_user
+
+    entity = processes["huanuco"].entity
+    admin = EntityAdmin(Entity, None)
+    entity.name = "Municipalidad Provincial de Leoncio Prado"
+
+    class Form:
+        changed_data = ["name"]
+
+    request = type("Request", (), {"user": admin_user()})()
+    admin.save_model(request, entity, Form(), change=True)
+    page = client.get("/procesos/", {"q": "leoncio prado"}).context["page"]
+    assert [p.pk for p in page] == [processes["huanuco"].pk]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Adquisición de computadoras portátiles para la sede central",
+        "SERVICIOS DE LIMPIEZA Y DESINFECCIÓN DE AMBIENTES",
+        "Que más está de él esta Ñuñoa",
+        "Mascarillas quirúrgicas descartables KN95, caja x 100 unidades",
+        "Mantenimiento periódico de la carretera Huánuco - Tingo María",
+    ],
+)
+def test_python_folding_and_postgresql_agree(text):
+    """core.folding (SQLite, subscriptions) and the `portal_es` configuration (the tsvector)
+    give the same words: one folding, two implementations."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("compares with PostgreSQL's configuration")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tsvector_to_array(to_tsvector('portal_es', %s))", [text])
+        lexemes = set(cursor.fetchone()[0])
+    assert set(folding.terms(text)) == lexemes
