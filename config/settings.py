@@ -261,12 +261,12 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Notices whose send task was lost (the broker was down at commit) are asked for again.
     "requeue-notices": {
-        "task": "notifications.tasks.requeue_notices",
+        "task": "procurement.tasks.requeue_notices",
         "schedule": int(os.environ.get("NOTICE_REQUEUE_INTERVAL", 300)),
     },
     # The daily digest of the subscriptions that asked for one, at 07:00 in Lima.
     "send-daily-digests": {
-        "task": "notifications.tasks.send_daily_digests",
+        "task": "procurement.tasks.send_daily_digests",
         "schedule": crontab(hour=int(os.environ.get("DIGEST_HOUR", 7)), minute=0),
     },
     # Awards whose standstill ended with no appeal are consented (idempotent; a late run

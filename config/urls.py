@@ -3,7 +3,7 @@ from django.urls import include, path
 
 from accounts.urls import urlpatterns as account_urlpatterns
 from core import views as core_views
-from notifications import feeds
+from procurement import feeds
 from procurement.views import home
 from suppliers.urls import registration_urlpatterns
 
@@ -23,7 +23,7 @@ urlpatterns = [
     ),
     path("recibos/clave-publica.pem", core_views.portal_public_key, name="receipt_public_key"),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("cuentas/suscripciones/", include("notifications.urls")),
+    path("cuentas/suscripciones/", include("procurement.subscriptions.urls")),
     path("cuentas/", include(accounts)),
     path("feeds/procesos/", feeds.process_feed, name="process_feed"),
     path(

@@ -158,7 +158,7 @@ class Criterion(models.TextChoices):
     ENTITY = "entity", _("Entity")  # an entity's RUC
     PROCEDURE_TYPE = "procedure_type", _("Procedure type")
     OBJECT_TYPE = "object_type", _("Object")
-    KEYWORD = "keyword", _("Keyword")  # folded by notifications.keywords
+    KEYWORD = "keyword", _("Keyword")  # a word or phrase (procurement.subscriptions.keywords)
 
 
 class SubscriptionQuerySet(models.QuerySet):
@@ -171,13 +171,15 @@ class SubscriptionQuerySet(models.QuerySet):
 
 class Subscription(models.Model):
     """What a user (a supplier's user or a plain account) wants to hear of: newly published
-    processes matching every criterion it sets (notifications.matching)."""
+    processes matching every criterion it sets (procurement.subscriptions.matching). The
+    matching, the pages and the notices' e-mails read processes, so they live in procurement;
+    these rows name no process, so they stay here beside the notices' delivery log."""
 
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.CASCADE, related_name="subscriptions"
     )
     name = models.CharField(_("name"), max_length=100)
-    # As typed; the folded terms used to match are its KEYWORD criterion rows.
+    # As typed; each keyword (a phrase between commas) is one of its KEYWORD criterion rows.
     keywords = models.CharField(_("keywords"), max_length=500, blank=True)
     min_value = models.DecimalField(
         _("minimum value (S/)"), max_digits=16, decimal_places=2, null=True, blank=True

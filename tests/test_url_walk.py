@@ -21,7 +21,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from core.codelists import Stage
-from notifications.subscriptions import unsubscribe_token
+from procurement.subscriptions.services import unsubscribe_token
 from suppliers.services import invitation_token
 from tests.world import World, build_world
 
@@ -334,11 +334,11 @@ SAMPLES = {
     "receipt_public_key": lambda w: {},
     "process_feed": lambda w: {},
     "process_calendar": lambda w: {"identifier": w.process.identifier},
-    "notifications:subscription_list": lambda w: {},
-    "notifications:subscription_create": lambda w: {},
-    "notifications:subscription_edit": lambda w: {"pk": w.subscription.pk},
-    "notifications:subscription_delete": lambda w: {"pk": w.subscription.pk},
-    "notifications:unsubscribe": lambda w: {"token": unsubscribe_token(w.subscription)},
+    "subscriptions:subscription_list": lambda w: {},
+    "subscriptions:subscription_create": lambda w: {},
+    "subscriptions:subscription_edit": lambda w: {"pk": w.subscription.pk},
+    "subscriptions:subscription_delete": lambda w: {"pk": w.subscription.pk},
+    "subscriptions:unsubscribe": lambda w: {"token": unsubscribe_token(w.subscription)},
     "api:api-root": lambda w: {},
     "api:entity-list": lambda w: {},
     "api:entity-detail": lambda w: {"ruc": w.entity.ruc},

@@ -45,9 +45,9 @@ class World:
 
 
 def build_world() -> World:
-    from notifications.matching import Criteria
-    from notifications.subscriptions import save_subscription
     from procurement.services import participation, plans, processes
+    from procurement.subscriptions.matching import Criteria
+    from procurement.subscriptions.services import save_subscription
     from suppliers.services import invite_user
 
     entity = EntityFactory()

@@ -6,12 +6,6 @@ from django.conf import settings
 from django.db import migrations, models
 
 
-def create_unaccent(apps, schema_editor):
-    # Keyword matching folds accents in the database (notifications.keywords.Folded).
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute("CREATE EXTENSION IF NOT EXISTS unaccent")
-
-
 def settle_earlier_publications(apps, schema_editor):
     # Publications recorded before subscriptions existed have nobody to tell; left pending,
     # the new handler would mail today's subscribers about old processes.
@@ -31,7 +25,6 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(create_unaccent, migrations.RunPython.noop, elidable=False),
         migrations.RunPython(settle_earlier_publications, migrations.RunPython.noop),
         migrations.CreateModel(
             name='Digest',

@@ -2,7 +2,7 @@ from django.urls import path
 
 from . import views
 
-app_name = "notifications"
+app_name = "subscriptions"
 
 urlpatterns = [
     path("", views.subscription_list, name="subscription_list"),

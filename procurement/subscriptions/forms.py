@@ -1,16 +1,16 @@
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from core.catalog import code_prefix
 from core.codelists import ObjectType, ProcedureType
 from core.models import CatalogItem, Department, District, Province
-from procurement.models import Entity
+from notifications.models import Criterion, Delivery, Subscription
 
+from ..models import Entity
 from . import keywords
 from .matching import Criteria
-from .models import Criterion, Delivery, Subscription
 
 MAX_CODES = 30
 _SPLIT = str.maketrans({",": " ", ";": " ", "\n": " ", "\r": " ", "\t": " "})
@@ -20,7 +20,9 @@ def _tokens(value: str) -> list[str]:
     tokens = list(dict.fromkeys(value.translate(_SPLIT).split()))
     if len(tokens) > MAX_CODES:
         raise forms.ValidationError(
-            _("Write at most %(count)d codes.") % {"count": MAX_CODES}, code="too_many"
+            ngettext("Write at most %(count)d code.", "Write at most %(count)d codes.", MAX_CODES)
+            % {"count": MAX_CODES},
+            code="too_many",
         )
     return tokens
 
@@ -40,8 +42,8 @@ class SubscriptionForm(forms.Form):
         max_length=500,
         required=False,
         help_text=gettext_lazy(
-            "Words or phrases separated by commas; a process matches if it contains any of "
-            "them (accents and capitals ignored)."
+            "Words or phrases separated by commas; a process matches if it contains every "
+            "word of one of them (accents, capitals and plurals ignored)."
         ),
     )
     catalog = forms.CharField(
@@ -131,15 +133,31 @@ class SubscriptionForm(forms.Form):
 
     def clean_keywords(self):
         value = self.cleaned_data["keywords"]
-        terms = keywords.parse(value)
-        if len(terms) > keywords.MAX_KEYWORDS:
+        phrases = keywords.phrases(value)
+        limit, length = keywords.MAX_KEYWORDS, keywords.MAX_KEYWORD_LENGTH
+        if len(phrases) > limit:
             raise forms.ValidationError(
-                _("Write at most %(count)d keywords.") % {"count": keywords.MAX_KEYWORDS}
+                ngettext(
+                    "Write at most %(count)d keyword.", "Write at most %(count)d keywords.", limit
+                )
+                % {"count": limit},
+                code="too_many",
             )
-        if any(len(term) > keywords.MAX_KEYWORD_LENGTH for term in terms):
+        if any(len(phrase) > length for phrase in phrases):
             raise forms.ValidationError(
-                _("A keyword is at most %(count)d characters long.")
-                % {"count": keywords.MAX_KEYWORD_LENGTH}
+                ngettext(
+                    "A keyword is at most %(count)d character long.",
+                    "A keyword is at most %(count)d characters long.",
+                    length,
+                )
+                % {"count": length},
+                code="too_long",
+            )
+        if empty := [phrase for phrase in phrases if phrase not in keywords.parse(phrase)]:
+            raise forms.ValidationError(
+                _("“%(keyword)s” has no word to search for (only words such as “de” or “la”).")
+                % {"keyword": empty[0][:40]},
+                code="no_words",
             )
         return value
 

@@ -6,10 +6,11 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from notifications import dispatch, notices
-from notifications.matching import Criteria
+from notifications import dispatch
 from notifications.models import Event, EventKind, Notice, NoticeStatus
-from notifications.subscriptions import save_subscription, unsubscribe_token
+from procurement.subscriptions import notices
+from procurement.subscriptions.matching import Criteria
+from procurement.subscriptions.services import save_subscription, unsubscribe_token
 from tests.factories import (
     UserFactory,
     last_working_day_until_today,

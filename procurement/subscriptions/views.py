@@ -7,16 +7,19 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from core.errors import DomainError
+from notifications.models import Subscription
 
-from . import matching, subscriptions
+from . import matching
+from . import services as subscriptions
 from .forms import SubscriptionForm
-from .models import Subscription
 
 
 @login_required
 def subscription_list(request):
     owned = Subscription.objects.owned_by(request.user).prefetch_related("criteria")
-    return render(request, "notifications/subscription_list.html", {"subscriptions": owned})
+    return render(
+        request, "procurement/subscriptions/subscription_list.html", {"subscriptions": owned}
+    )
 
 
 def _own_or_404(request, pk) -> Subscription:
@@ -62,7 +65,7 @@ def _edit(request, subscription: Subscription | None):
                 error.add_to(form)
             else:
                 messages.success(request, _("The subscription is saved."))
-                return redirect("notifications:subscription_list")
+                return redirect("subscriptions:subscription_list")
     status = 400 if data is not None and not form.is_valid() else 200
     context = {
         "form": form,
@@ -71,7 +74,9 @@ def _edit(request, subscription: Subscription | None):
         "preview_days": matching.PREVIEW_DAYS,
         "preview_limit": matching.PREVIEW_LIMIT,
     }
-    return render(request, "notifications/subscription_form.html", context, status=status)
+    return render(
+        request, "procurement/subscriptions/subscription_form.html", context, status=status
+    )
 
 
 @login_required
@@ -81,8 +86,12 @@ def subscription_delete(request, pk):
     if request.method == "POST":
         subscriptions.delete_subscription(actor=request.user, subscription=subscription)
         messages.success(request, _("The subscription is deleted."))
-        return redirect("notifications:subscription_list")
-    return render(request, "notifications/subscription_delete.html", {"subscription": subscription})
+        return redirect("subscriptions:subscription_list")
+    return render(
+        request,
+        "procurement/subscriptions/subscription_delete.html",
+        {"subscription": subscription},
+    )
 
 
 # A mail client's one-click unsubscribe (RFC 8058) posts with no cookie and no CSRF token:
@@ -101,6 +110,6 @@ def unsubscribe(request, token):
         done = True
     return render(
         request,
-        "notifications/unsubscribe.html",
+        "procurement/subscriptions/unsubscribe.html",
         {"subscription": subscription, "done": done, "token": token},
     )

@@ -6,9 +6,9 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from core.errors import DomainError
+from notifications.models import Notice, NoticeStatus, Subscription, SubscriptionCriterion
 
 from .matching import Criteria
-from .models import Notice, NoticeStatus, Subscription, SubscriptionCriterion
 
 UNSUBSCRIBE_SALT = "notifications.unsubscribe"
 

@@ -10,15 +10,16 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from notifications import keywords
-from notifications.matching import (
+from procurement import search
+from procurement.models import ProcurementProcess
+from procurement.subscriptions import keywords
+from procurement.subscriptions.matching import (
     Criteria,
     preview,
     processes_for_criteria,
     subscriptions_for_process,
 )
-from notifications.subscriptions import save_subscription
-from procurement.models import ProcurementProcess
+from procurement.subscriptions.services import save_subscription
 from tests.factories import (
     EntityFactory,
     UserFactory,
@@ -100,6 +101,22 @@ CASES = [
     ("one of two keywords", {"keywords": "impresoras, servidores"}, {}, True),
     ("keyword with a LIKE wildcard", {"keywords": "serv%res"}, {}, False),
     (
+        "plural keyword, singular text",
+        {"keywords": "computadoras"},
+        {"description": "Computadora"},
+        True,
+    ),
+    (
+        "singular keyword, plural text",
+        {"keywords": "computadora"},
+        {"description": "Computadoras"},
+        True,
+    ),
+    ("keyword's words all needed", {"keywords": "servidores blade"}, {}, False),
+    ("a phrase's words in any place", {"keywords": "adquisición servidor"}, {}, True),
+    # the entity's name is searched text, as in the process search
+    ("keyword in the entity's name", {"keywords": "municipalidades distritales"}, {}, True),
+    (
         "all combined",
         {
             "catalog": ("4321",),
@@ -129,6 +146,7 @@ CASES = [
 def test_each_criterion_alone_and_combined(process, criteria, process_changes, expected):
     if process_changes:
         ProcurementProcess.objects.filter(pk=process.pk).update(**process_changes)
+        search.refresh([process.pk])  # what every writer of a description does
     assert _matches_both_ways(process, criteria) is expected
 
 
@@ -139,15 +157,23 @@ def test_a_stopped_subscription_matches_nothing(process):
     assert not subscriptions_for_process(process).filter(pk=subscription.pk).exists()
 
 
-def test_the_match_is_one_query_over_subscriptions(process):
-    for _ in range(5):
-        _subscribe(catalog=("4321",), keywords="servidores")
-    _subscribe(catalog=("44",))
+def _queries_over_subscriptions(process, expected_matches):
     with CaptureQueriesContext(connection) as queries:
         matched = list(subscriptions_for_process(process))
-    assert len(matched) == 5
-    over_subscriptions = [q for q in queries if "notifications_subscription" in q["sql"]]
-    assert len(over_subscriptions) == 1
+    assert len(matched) == expected_matches
+    return len([q for q in queries if "notifications_subscription" in q["sql"]])
+
+
+def test_the_match_takes_the_same_queries_however_many_subscriptions(process):
+    for _ in range(3):
+        _subscribe(catalog=("4321",), keywords="servidores")
+        _subscribe(catalog=("4321",), keywords="impresoras")
+    _subscribe(catalog=("44",))
+    few = _queries_over_subscriptions(process, 3)
+    for _ in range(10):
+        _subscribe(catalog=("4321",), keywords="impresora, servidor")
+        _subscribe(keywords="toner")
+    assert _queries_over_subscriptions(process, 13) == few <= 2
 
 
 def test_the_preview_covers_the_last_30_days(process):
@@ -159,8 +185,9 @@ def test_the_preview_covers_the_last_30_days(process):
     assert list(preview(criteria)) == []
 
 
-def test_keywords_fold_like_the_python_reference():
-    terms = keywords.parse(" Papel  BOND; útiles de ESCRITORIO,,\n papel bond ")
-    assert terms == ["papel bond", "utiles de escritorio"]
-    assert keywords.keyword_matches("Adquisición de ÚTILES de escritorio", terms)
-    assert not keywords.keyword_matches("Papel periódico", terms)
+def test_keywords_fold_with_core_folding():
+    phrases = keywords.parse(" Papel  BOND; útiles de ESCRITORIO,,\n papeles bond ; de la")
+    assert phrases == ["Papel BOND", "útiles de ESCRITORIO"]  # repeats and stop words dropped
+    assert keywords.any_matches(phrases, "Adquisición de ÚTIL para escritorios")
+    assert keywords.any_matches(phrases, "Papeles bond A4")
+    assert not keywords.any_matches(phrases, "Papel periódico")  # every word of a phrase

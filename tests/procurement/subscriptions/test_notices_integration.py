@@ -12,10 +12,10 @@ from django.test import Client
 from django.utils import timezone
 
 from notifications.dispatch import pending_events
-from notifications.matching import Criteria
 from notifications.models import Notice, NoticeStatus
-from notifications.subscriptions import save_subscription
 from notifications.tasks import dispatch_events
+from procurement.subscriptions.matching import Criteria
+from procurement.subscriptions.services import save_subscription
 from tests.accounts.test_verification_email_integration import (  # noqa: F401 - fixtures
     celery_worker_process,
     smtp_server,

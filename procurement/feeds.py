@@ -39,7 +39,7 @@ def process_feed(request):
         feed_url=request.build_absolute_uri(),
         feed_guid=request.build_absolute_uri(),
     )
-    for process in process_filter.qs[:FEED_SIZE]:
+    for process in process_filter.qs.order_by("-published_at", "-pk")[:FEED_SIZE]:
         link = request.build_absolute_uri(
             reverse("procurement:process_detail", args=[process.identifier])
         )

@@ -4,9 +4,9 @@ the preview saves nothing, and hostile input is a form error."""
 import pytest
 from django.urls import reverse
 
-from notifications.matching import Criteria
 from notifications.models import Criterion, Subscription
-from notifications.subscriptions import save_subscription
+from procurement.subscriptions.matching import Criteria
+from procurement.subscriptions.services import save_subscription
 from tests.factories import UserFactory
 from tests.hostile import HOSTILE
 
@@ -84,8 +84,8 @@ def test_another_users_subscription_is_not_found(client):
     owner, intruder = UserFactory(), UserFactory()
     subscription = _owned(owner)
     client.force_login(intruder)
-    edit = reverse("notifications:subscription_edit", args=[subscription.pk])
-    delete = reverse("notifications:subscription_delete", args=[subscription.pk])
+    edit = reverse("subscriptions:subscription_edit", args=[subscription.pk])
+    delete = reverse("subscriptions:subscription_delete", args=[subscription.pk])
     assert client.get(edit).status_code == 404
     assert client.post(edit, {**VALID, "action": "save"}).status_code == 404
     assert client.post(delete).status_code == 404
@@ -97,11 +97,11 @@ def test_the_owner_edits_and_deletes(client):
     owner = UserFactory()
     subscription = _owned(owner)
     client.force_login(owner)
-    edit = reverse("notifications:subscription_edit", args=[subscription.pk])
+    edit = reverse("subscriptions:subscription_edit", args=[subscription.pk])
     assert client.post(edit, {**VALID, "name": "Nuevo", "action": "save"}).status_code == 302
     subscription.refresh_from_db()
     assert subscription.name == "Nuevo" and not subscription.active  # "active" left unticked
-    delete = reverse("notifications:subscription_delete", args=[subscription.pk])
+    delete = reverse("subscriptions:subscription_delete", args=[subscription.pk])
     assert client.post(delete).status_code == 302
     assert not Subscription.objects.filter(pk=subscription.pk).exists()
 
@@ -120,6 +120,8 @@ BAD = [
     ("procedure_types", "XX"),
     ("delivery", "weekly"),
     ("keywords", ", ".join(f"k{n}" for n in range(21))),
+    ("keywords", "servidores, " + "x" * 101),
+    ("keywords", "servidores, de la"),  # nothing to search for
 ]
 
 

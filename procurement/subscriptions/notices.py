@@ -25,11 +25,12 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from core.codelists import Stage
+from notifications.models import Delivery, Digest, Event, Notice, NoticeStatus
 
-from .models import Delivery, Digest, Event, Notice, NoticeStatus
-from .subscriptions import unsubscribe_token
+from .services import unsubscribe_token
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ def notify_subscribers(event: Event) -> None:
 
 
 def request_sends(notice_ids) -> None:
-    from .tasks import send_notice
+    from ..tasks import send_notice
 
     for notice_id in notice_ids:
         send_notice.delay(notice_id)
@@ -110,7 +111,7 @@ def digest_message_id(digest: Digest) -> str:
 
 
 def unsubscribe_url(subscription) -> str:
-    path = reverse("notifications:unsubscribe", args=[unsubscribe_token(subscription)])
+    path = reverse("subscriptions:unsubscribe", args=[unsubscribe_token(subscription)])
     return f"{settings.SITE_URL}{path}"
 
 
@@ -213,7 +214,7 @@ def send_notice(notice_id: int) -> str:
                 _send(
                     to=notice.recipient.email,
                     subject=_("New process: %(identifier)s") % {"identifier": facts.identifier},
-                    template="notifications/email/process_published",
+                    template="procurement/subscriptions/email/process_published",
                     context={
                         "process": facts,
                         "subscription": subscription,
@@ -259,7 +260,7 @@ def collect_digests(*, day=None) -> list[int]:
 
 
 def request_digests(digest_ids) -> None:
-    from .tasks import send_digest
+    from ..tasks import send_digest
 
     for digest_id in digest_ids:
         send_digest.delay(digest_id)
@@ -310,9 +311,13 @@ def send_digest(digest_id: int) -> str:
                 first_url = entries[0]["unsubscribe_url"]
                 _send(
                     to=digest.recipient.email,
-                    subject=_("%(count)d new processes for your subscriptions")
+                    subject=ngettext(
+                        "%(count)d new process for your subscriptions",
+                        "%(count)d new processes for your subscriptions",
+                        len(entries),
+                    )
                     % {"count": len(entries)},
-                    template="notifications/email/digest",
+                    template="procurement/subscriptions/email/digest",
                     context={
                         "entries": entries,
                         "day": digest.day,

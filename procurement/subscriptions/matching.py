@@ -5,8 +5,8 @@ subscription's codes (a family matches its commodities), its delivery district o
 entity's district lies in one of the regions (department, province or district), its entity,
 procedure type and object are among those chosen, its estimated value is within the range
 (ends included), it is reserved for SMEs when the subscription asks for that, and one of the
-keywords occurs in its text (notifications.keywords). A criterion left empty does not
-restrict."""
+keywords matches its text (procurement.subscriptions.keywords: core.folding's stemmed
+folding). A criterion left empty does not restrict."""
 
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -15,10 +15,10 @@ from decimal import Decimal
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from procurement.models import ProcessItem, ProcurementProcess
+from notifications.models import Criterion, Subscription, SubscriptionCriterion
 
+from ..models import ProcessItem, ProcurementProcess
 from . import keywords
-from .models import Criterion, Subscription, SubscriptionCriterion
 
 PREVIEW_DAYS = 30
 PREVIEW_LIMIT = 50
@@ -39,7 +39,7 @@ class Criteria:
     entities: tuple[str, ...] = ()  # RUCs
     procedure_types: tuple[str, ...] = ()
     object_types: tuple[str, ...] = ()
-    keywords: str = ""  # as typed
+    keywords: str = ""  # as typed: phrases separated by commas
     min_value: Decimal | None = None
     max_value: Decimal | None = None
     sme_only: bool = False
@@ -76,7 +76,9 @@ class Criteria:
 
 
 def subscriptions_for_process(process: ProcurementProcess):
-    """The active subscriptions `process` matches, found by one query over subscriptions."""
+    """The active subscriptions `process` matches: one query over subscriptions for every
+    criterion but the keywords, then the keyword rows of those found, matched in Python with
+    core.folding (the same folding as the stored search column the preview reads)."""
     process = ProcurementProcess.objects.select_related("entity").get(pk=process.pk)
     items = list(process.items.values_list("catalog_item_id", "description"))
     offered = {
@@ -100,8 +102,19 @@ def subscriptions_for_process(process: ProcurementProcess):
     )
     if not process.sme_only:
         matching = matching.filter(sme_only=False)
-    text = keywords.process_text(process.description, [d for _c, d in items])
-    return matching.filter(keywords.subscription_condition(text))
+    text = keywords.process_text(
+        process.description, [d for _c, d in items], process.entity.name, process.entity.acronym
+    )
+    by_subscription: dict[int, list[str]] = {}
+    for pk, keyword in SubscriptionCriterion.objects.filter(
+        subscription__in=matching, field=Criterion.KEYWORD
+    ).values_list("subscription_id", "value"):
+        by_subscription.setdefault(pk, []).append(keyword)
+    caught = [pk for pk, words in by_subscription.items() if keywords.any_matches(words, text)]
+    with_keywords = SubscriptionCriterion.objects.filter(
+        subscription=OuterRef("pk"), field=Criterion.KEYWORD
+    )
+    return matching.filter(~Exists(with_keywords) | Q(pk__in=caught))
 
 
 def processes_for_criteria(criteria: Criteria, *, since=None):
@@ -132,7 +145,8 @@ def processes_for_criteria(criteria: Criteria, *, since=None):
         found = found.filter(estimated_value__lte=criteria.max_value)
     if criteria.sme_only:
         found = found.filter(sme_only=True)
-    found = keywords.filter_processes(found, list(criteria.terms), items_model=ProcessItem)
+    if criteria.terms:
+        found = found.filter(keywords.process_condition(criteria.terms))
     return found.select_related("entity").order_by("-published_at", "-id")
 
 
