@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
@@ -257,6 +258,16 @@ CELERY_BEAT_SCHEDULE = {
     "dispatch-events": {
         "task": "notifications.tasks.dispatch_events",
         "schedule": int(os.environ.get("EVENT_DISPATCH_INTERVAL", 60)),
+    },
+    # Notices whose send task was lost (the broker was down at commit) are asked for again.
+    "requeue-notices": {
+        "task": "procurement.tasks.requeue_notices",
+        "schedule": int(os.environ.get("NOTICE_REQUEUE_INTERVAL", 300)),
+    },
+    # The daily digest of the subscriptions that asked for one, at 07:00 in Lima.
+    "send-daily-digests": {
+        "task": "procurement.tasks.send_daily_digests",
+        "schedule": crontab(hour=int(os.environ.get("DIGEST_HOUR", 7)), minute=0),
     },
     # Awards whose standstill ended with no appeal are consented (idempotent; a late run
     # consents them as of the day after their standstill).

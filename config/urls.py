@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from accounts.urls import urlpatterns as account_urlpatterns
 from core import views as core_views
+from procurement import feeds
 from procurement.views import home
 from suppliers.urls import registration_urlpatterns
 
@@ -22,7 +23,14 @@ urlpatterns = [
     ),
     path("recibos/clave-publica.pem", core_views.portal_public_key, name="receipt_public_key"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("cuentas/suscripciones/", include("procurement.subscriptions.urls")),
     path("cuentas/", include(accounts)),
+    path("feeds/procesos/", feeds.process_feed, name="process_feed"),
+    path(
+        "procesos/<identifier:identifier>/calendario.ics",
+        feeds.process_calendar,
+        name="process_calendar",
+    ),
     path("", include("procurement.urls")),
     path("proveedores/", include("suppliers.urls")),
     path("api/ocds/", include("procurement.api.ocds_urls")),

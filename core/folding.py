@@ -1,5 +1,6 @@
 """Spanish folding of words for search: the one home of accent and plural folding, used by
-the process search (procurement.search) and by keyword subscriptions (notifications).
+the process search (procurement.search) and by keyword subscriptions
+(procurement.subscriptions.keywords).
 
 A word is folded to lower case, without diacritics (Adquisición = adquisicion, Ñ = n), and to
 its Snowball Spanish stem (computadoras = computadora, servicios = servicio); common function

@@ -1,6 +1,7 @@
 """Events: the outbox of things that happened, written in the transaction of the change.
 The notifications workers turn them into e-mails and feed entries."""
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -145,3 +146,186 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.object_type}:{self.object_id}"
+
+
+# --- Subscriptions and notices --------------------------------------------------------------
+
+
+class Delivery(models.TextChoices):
+    IMMEDIATE = "immediate", _("At once, one e-mail per process")
+    DIGEST = "digest", _("Daily digest")
+
+
+class Criterion(models.TextChoices):
+    """The kinds of criterion rows a subscription holds. Within a kind the values are
+    alternatives (any one matches); a kind without rows does not restrict."""
+
+    CATALOG = "catalog", _("Catalog code")  # a code prefix: a family matches its commodities
+    REGION = "region", _("Region")  # a UBIGEO prefix: department, province or district
+    ENTITY = "entity", _("Entity")  # an entity's RUC
+    PROCEDURE_TYPE = "procedure_type", _("Procedure type")
+    OBJECT_TYPE = "object_type", _("Object")
+    KEYWORD = "keyword", _("Keyword")  # a word or phrase (procurement.subscriptions.keywords)
+
+
+class SubscriptionQuerySet(models.QuerySet):
+    def owned_by(self, user):
+        """The one definition of the subscriptions a user may see, change or delete."""
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        return self.filter(owner=user)
+
+
+class Subscription(models.Model):
+    """What a user (a supplier's user or a plain account) wants to hear of: newly published
+    processes matching every criterion it sets (procurement.subscriptions.matching). The
+    matching, the pages and the notices' e-mails read processes, so they live in procurement;
+    these rows name no process, so they stay here beside the notices' delivery log."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.CASCADE, related_name="subscriptions"
+    )
+    name = models.CharField(_("name"), max_length=100)
+    # As typed; each keyword (a phrase between commas) is one of its KEYWORD criterion rows.
+    keywords = models.CharField(_("keywords"), max_length=500, blank=True)
+    min_value = models.DecimalField(
+        _("minimum value (S/)"), max_digits=16, decimal_places=2, null=True, blank=True
+    )
+    max_value = models.DecimalField(
+        _("maximum value (S/)"), max_digits=16, decimal_places=2, null=True, blank=True
+    )
+    sme_only = models.BooleanField(_("only processes reserved for SMEs"), default=False)
+    delivery = models.CharField(
+        _("delivery"), max_length=10, choices=Delivery.choices, default=Delivery.IMMEDIATE
+    )
+    language = models.CharField(
+        _("language of the e-mails"), max_length=5, choices=settings.LANGUAGES, default="es"
+    )
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = SubscriptionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["owner", "name", "id"]
+        verbose_name = _("subscription")
+        verbose_name_plural = _("subscriptions")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(min_value__isnull=True) | models.Q(min_value__gte=0),
+                name="subscription_min_value_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(min_value__isnull=True)
+                | models.Q(max_value__isnull=True)
+                | models.Q(max_value__gte=models.F("min_value")),
+                name="subscription_value_range_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def values_of(self, field: str) -> list[str]:
+        return sorted(c.value for c in self.criteria.all() if c.field == field)
+
+
+class SubscriptionCriterion(models.Model):
+    subscription = models.ForeignKey(Subscription, models.CASCADE, related_name="criteria")
+    field = models.CharField(_("criterion"), max_length=20, choices=Criterion.choices)
+    value = models.CharField(_("value"), max_length=100)
+
+    class Meta:
+        ordering = ["subscription", "field", "value"]
+        verbose_name = _("subscription criterion")
+        verbose_name_plural = _("subscription criteria")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "field", "value"], name="subscription_criterion_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["field", "value"], name="criterion_field_value_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.field}={self.value}"
+
+
+class NoticeStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed (not retried)")
+    SKIPPED = "skipped", _("Not sent (no longer applies)")
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", _("E-mail")
+
+
+class Digest(models.Model):
+    """The daily e-mail that groups one recipient's digest notices of a day."""
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="+")
+    day = models.DateField(_("day"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=NoticeStatus.choices, default=NoticeStatus.QUEUED
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-day", "recipient"]
+        verbose_name = _("digest")
+        verbose_name_plural = _("digests")
+        constraints = [
+            models.UniqueConstraint(fields=["recipient", "day"], name="digest_unique_per_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.recipient_id} {self.day}"
+
+
+class Notice(models.Model):
+    """One recipient's notice of one event on one channel, and its delivery log. The unique
+    constraint is what makes a second dispatch of the same event create nothing new."""
+
+    event = models.ForeignKey(Event, models.CASCADE, related_name="notices")
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="notices")
+    subscription = models.ForeignKey(
+        Subscription, models.SET_NULL, null=True, blank=True, related_name="notices"
+    )
+    channel = models.CharField(
+        _("channel"), max_length=10, choices=Channel.choices, default=Channel.EMAIL
+    )
+    delivery = models.CharField(
+        _("delivery"), max_length=10, choices=Delivery.choices, default=Delivery.IMMEDIATE
+    )
+    digest = models.ForeignKey(
+        Digest, models.SET_NULL, null=True, blank=True, related_name="notices"
+    )
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=NoticeStatus.choices,
+        default=NoticeStatus.QUEUED,
+        db_index=True,
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("notice")
+        verbose_name_plural = _("notices")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "recipient", "channel"], name="notice_unique_per_recipient"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} -> {self.recipient_id} ({self.status})"

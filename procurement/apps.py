@@ -5,3 +5,12 @@ from django.utils.translation import gettext_lazy as _
 class ProcurementConfig(AppConfig):
     name = "procurement"
     verbose_name = _("Procurement")
+
+    def ready(self):
+        from notifications import dispatch
+        from notifications.models import EventKind
+
+        from .subscriptions import notices
+
+        # A published process becomes notices for the subscriptions it matches.
+        dispatch.register(EventKind.PROCESS_PUBLISHED, notices.notify_subscribers)

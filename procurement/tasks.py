@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from .services import awards
+from .subscriptions import notices
 
 
 @shared_task
@@ -10,3 +11,39 @@ def consent_awards() -> int:
     """Scheduled by celery beat (CELERY_BEAT_SCHEDULE): consent the awards whose standstill
     ended with no appeal (procurement.services.awards.consent_due_awards). Returns how many."""
     return awards.consent_due_awards()
+
+
+# --- Subscription notices (procurement.subscriptions.notices) ---------------------------------
+
+# Retried after about 30 s, 1, 2, 4... minutes (jittered), at most an hour apart.
+NOTICE_RETRY = {
+    "acks_late": True,
+    "autoretry_for": (notices.TemporaryFailure,),
+    "retry_backoff": 30,
+    "retry_backoff_max": 3600,
+    "retry_jitter": True,
+    "max_retries": 8,
+}
+
+
+@shared_task(**NOTICE_RETRY)
+def send_notice(notice_id: int) -> str:
+    """Send one notice; delivered twice, it sends once."""
+    return notices.send_notice(notice_id)
+
+
+@shared_task(**NOTICE_RETRY)
+def send_digest(digest_id: int) -> str:
+    return notices.send_digest(digest_id)
+
+
+@shared_task
+def send_daily_digests() -> int:
+    """Group the day's digest notices into one e-mail per recipient (beat, once a day)."""
+    return len(notices.collect_digests())
+
+
+@shared_task
+def requeue_notices() -> int:
+    """Ask again for notices whose send task was lost (beat, every few minutes)."""
+    return notices.requeue_stale()

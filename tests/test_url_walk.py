@@ -21,6 +21,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from core.codelists import Stage
+from procurement.subscriptions.services import unsubscribe_token
 from suppliers.services import invitation_token
 from tests.world import World, build_world
 
@@ -168,6 +169,15 @@ POST_NAMES = [
     "member_share_1",
     "member_ruc_4",
     "member_share_4",
+    "name",
+    "keywords",
+    "catalog",
+    "regions",
+    "entities",
+    "procedure_types",
+    "object_types",
+    "delivery",
+    "active",
     *[f"{stage}_{end}" for stage in Stage.values for end in ("start", "end")],
     "award",
     "number",
@@ -361,6 +371,13 @@ SAMPLES = {
     "audit_anchor": lambda w: {},
     "audit_anchor_public_key": lambda w: {},
     "receipt_public_key": lambda w: {},
+    "process_feed": lambda w: {},
+    "process_calendar": lambda w: {"identifier": w.process.identifier},
+    "subscriptions:subscription_list": lambda w: {},
+    "subscriptions:subscription_create": lambda w: {},
+    "subscriptions:subscription_edit": lambda w: {"pk": w.subscription.pk},
+    "subscriptions:subscription_delete": lambda w: {"pk": w.subscription.pk},
+    "subscriptions:unsubscribe": lambda w: {"token": unsubscribe_token(w.subscription)},
     "api:api-root": lambda w: {},
     "api:entity-list": lambda w: {},
     "api:entity-detail": lambda w: {"ruc": w.entity.ruc},

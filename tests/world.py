@@ -41,10 +41,13 @@ class World:
     auditor: object
     admin: object
     stranger: object  # a verified user with no role
+    subscription: object  # the supplier user's
 
 
 def build_world() -> World:
     from procurement.services import participation, plans, processes
+    from procurement.subscriptions.matching import Criteria
+    from procurement.subscriptions.services import save_subscription
     from suppliers.services import invite_user
 
     entity = EntityFactory()
@@ -85,6 +88,13 @@ def build_world() -> World:
     participation.register_participant(supplier_user, process, supplier, fee_receipt="R-1")
     question = participation.submit_question(supplier_user, process, supplier, "¿Plazo?")
     invitation = invite_user(actor=supplier_user, supplier=supplier, email="colega@example.pe")
+    subscription = save_subscription(
+        actor=supplier_user,
+        criteria=Criteria(catalog=("4321",), keywords="servidores"),
+        name="Servidores",
+        delivery="immediate",
+        language="es",
+    )
     return World(
         entity=entity,
         staff=staff,
@@ -101,4 +111,5 @@ def build_world() -> World:
         auditor=auditor(),
         admin=admin_user(),
         stranger=UserFactory(),
+        subscription=subscription,
     )

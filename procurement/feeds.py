@@ -1,0 +1,131 @@
+"""Feeds: the Atom feed of newly published processes, filtered by the same query parameters
+as the process search (procurement.filters.ProcessFilter), and one process's calendar as
+iCalendar (RFC 5545) for any calendar application."""
+
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.feedgenerator import Atom1Feed
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from core import formatting
+from core.filtering import invalid_export
+from procurement.filters import ProcessFilter
+from procurement.models import ProcurementProcess
+from procurement.queries import public_processes
+
+FEED_SIZE = 50
+
+
+def process_feed(request):
+    """/feeds/procesos/: the FEED_SIZE latest published processes the query selects; bad
+    filters are a 400 naming them, as the CSV export does."""
+    process_filter = ProcessFilter(request.GET, queryset=public_processes())
+    if (bad := invalid_export(process_filter)) is not None:
+        return bad
+    search = reverse("procurement:process_list")
+    query = request.GET.urlencode()
+    feed = Atom1Feed(
+        title=_("Published selection processes"),
+        link=request.build_absolute_uri(f"{search}?{query}" if query else search),
+        description=_("Newly published selection processes of the procurement portal"),
+        language=get_language(),
+        feed_url=request.build_absolute_uri(),
+        feed_guid=request.build_absolute_uri(),
+    )
+    for process in process_filter.qs.order_by("-published_at", "-pk")[:FEED_SIZE]:
+        link = request.build_absolute_uri(
+            reverse("procurement:process_detail", args=[process.identifier])
+        )
+        summary = _("%(entity)s · %(object)s · %(value)s") % {
+            "entity": process.entity.name,
+            "object": process.get_object_type_display(),
+            "value": formatting.money(process.estimated_value),
+        }
+        if process.sme_only:
+            summary += " · " + _("SMEs only")
+        feed.add_item(
+            title=f"{process.identifier}: {process.description}",
+            link=link,
+            description=summary,
+            unique_id=link,
+            pubdate=process.published_at,
+            updateddate=process.published_at,
+            author_name=process.entity.name,
+            categories=[process.get_procedure_type_display(), process.get_object_type_display()],
+        )
+    response = HttpResponse(content_type="application/atom+xml; charset=utf-8")
+    feed.write(response, "utf-8")
+    return response
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+
+
+def _fold(line: str) -> str:
+    """RFC 5545 3.1: lines longer than 75 octets continue on the next line after a space."""
+    data, parts = line.encode(), []
+    while len(data) > 75:
+        cut = 75 if not parts else 74
+        while (data[cut] & 0xC0) == 0x80:  # never inside a UTF-8 sequence
+            cut -= 1
+        parts.append(data[:cut].decode())
+        data = data[cut:]
+    parts.append(data.decode())
+    return "\r\n ".join(parts)
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def process_calendar(request, identifier):
+    """/procesos/<identifier>/calendario.ics: one event per stage of a published process's
+    calendar, all day from its first to its last day; a deadline's closing hour is named."""
+    process = get_object_or_404(
+        ProcurementProcess.objects.published().select_related("entity"), identifier=identifier
+    )
+    host = urlsplit(settings.SITE_URL).hostname or "localhost"
+    link = request.build_absolute_uri(
+        reverse("procurement:process_detail", args=[process.identifier])
+    )
+    stamp = _utc(timezone.now())
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//Portal de Compras Publicas//Calendario de procesos//ES",
+        "CALSCALE:GREGORIAN",
+        f"X-WR-CALNAME:{_escape(process.identifier)}",
+    ]
+    for stage in process.stages.order_by("position"):
+        summary = f"{stage.get_stage_display()}: {process.identifier}"
+        description = f"{process.description}\n{process.entity.name}\n{link}"
+        if stage.closing_time:
+            description = (
+                _("Closes at %(moment)s") % {"moment": formatting.moment(stage.closes_at)}
+                + "\n"
+                + description
+            )
+        lines += [
+            "BEGIN:VEVENT",
+            f"UID:{process.pk}-{stage.stage}@{host}",
+            f"DTSTAMP:{stamp}",
+            f"DTSTART;VALUE=DATE:{stage.start:%Y%m%d}",
+            f"DTEND;VALUE=DATE:{stage.end + timedelta(days=1):%Y%m%d}",
+            f"SUMMARY:{_escape(summary)}",
+            f"DESCRIPTION:{_escape(description)}",
+            f"URL:{link}",
+            "END:VEVENT",
+        ]
+    lines.append("END:VCALENDAR")
+    body = "\r\n".join(_fold(line) for line in lines) + "\r\n"
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{process.identifier}.ics"'
+    return response

@@ -1,0 +1,156 @@
+"""Which subscriptions a newly published process matches, and which processes a subscription
+would have caught: the two directions of one rule, side by side. A process matches when every
+criterion the subscription sets holds: one of its catalog codes lies under one of the
+subscription's codes (a family matches its commodities), its delivery district or its
+entity's district lies in one of the regions (department, province or district), its entity,
+procedure type and object are among those chosen, its estimated value is within the range
+(ends included), it is reserved for SMEs when the subscription asks for that, and one of the
+keywords matches its text (procurement.subscriptions.keywords: core.folding's stemmed
+folding). A criterion left empty does not restrict."""
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from notifications.models import Criterion, Subscription, SubscriptionCriterion
+
+from ..models import ProcessItem, ProcurementProcess
+from . import keywords
+
+PREVIEW_DAYS = 30
+PREVIEW_LIMIT = 50
+
+
+def prefixes(code: str) -> list[str]:
+    """Every two-digit level of a code: '43211503' -> ['43', '4321', '432115', '43211503']
+    (a catalog code or a UBIGEO)."""
+    return [code[:end] for end in range(2, len(code) + 1, 2)]
+
+
+@dataclass(frozen=True)
+class Criteria:
+    """What a subscription asks for, saved or not yet (the preview)."""
+
+    catalog: tuple[str, ...] = ()  # code prefixes, e.g. '4321' for the family 43210000
+    regions: tuple[str, ...] = ()  # UBIGEO prefixes: '08', '0801', '080108'
+    entities: tuple[str, ...] = ()  # RUCs
+    procedure_types: tuple[str, ...] = ()
+    object_types: tuple[str, ...] = ()
+    keywords: str = ""  # as typed: phrases separated by commas
+    min_value: Decimal | None = None
+    max_value: Decimal | None = None
+    sme_only: bool = False
+    terms: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "terms", tuple(keywords.parse(self.keywords)))
+
+    def rows(self) -> list[tuple[str, str]]:
+        """The criterion rows a subscription stores for these criteria."""
+        lists = {
+            Criterion.CATALOG: self.catalog,
+            Criterion.REGION: self.regions,
+            Criterion.ENTITY: self.entities,
+            Criterion.PROCEDURE_TYPE: self.procedure_types,
+            Criterion.OBJECT_TYPE: self.object_types,
+            Criterion.KEYWORD: self.terms,
+        }
+        return [(kind, value) for kind, values in lists.items() for value in dict.fromkeys(values)]
+
+    @classmethod
+    def of(cls, subscription: Subscription) -> "Criteria":
+        return cls(
+            catalog=tuple(subscription.values_of(Criterion.CATALOG)),
+            regions=tuple(subscription.values_of(Criterion.REGION)),
+            entities=tuple(subscription.values_of(Criterion.ENTITY)),
+            procedure_types=tuple(subscription.values_of(Criterion.PROCEDURE_TYPE)),
+            object_types=tuple(subscription.values_of(Criterion.OBJECT_TYPE)),
+            keywords=subscription.keywords,
+            min_value=subscription.min_value,
+            max_value=subscription.max_value,
+            sme_only=subscription.sme_only,
+        )
+
+
+def subscriptions_for_process(process: ProcurementProcess):
+    """The active subscriptions `process` matches: one query over subscriptions for every
+    criterion but the keywords, then the keyword rows of those found, matched in Python with
+    core.folding (the same folding as the stored search column the preview reads)."""
+    process = ProcurementProcess.objects.select_related("entity").get(pk=process.pk)
+    items = list(process.items.values_list("catalog_item_id", "description"))
+    offered = {
+        Criterion.CATALOG: {p for code, _d in items for p in prefixes(code)},
+        Criterion.REGION: {
+            *prefixes(process.delivery_ubigeo_id),
+            *prefixes(process.entity.ubigeo_id),
+        },
+        Criterion.ENTITY: {process.entity.ruc},
+        Criterion.PROCEDURE_TYPE: {process.procedure_type},
+        Criterion.OBJECT_TYPE: {process.object_type},
+    }
+    matching = Subscription.objects.filter(active=True)
+    for kind, values in offered.items():
+        rows = SubscriptionCriterion.objects.filter(subscription=OuterRef("pk"), field=kind)
+        matching = matching.filter(~Exists(rows) | Exists(rows.filter(value__in=values)))
+    value = process.estimated_value
+    matching = matching.filter(
+        Q(min_value__isnull=True) | Q(min_value__lte=value),
+        Q(max_value__isnull=True) | Q(max_value__gte=value),
+    )
+    if not process.sme_only:
+        matching = matching.filter(sme_only=False)
+    text = keywords.process_text(
+        process.description, [d for _c, d in items], process.entity.name, process.entity.acronym
+    )
+    by_subscription: dict[int, list[str]] = {}
+    for pk, keyword in SubscriptionCriterion.objects.filter(
+        subscription__in=matching, field=Criterion.KEYWORD
+    ).values_list("subscription_id", "value"):
+        by_subscription.setdefault(pk, []).append(keyword)
+    caught = [pk for pk, words in by_subscription.items() if keywords.any_matches(words, text)]
+    with_keywords = SubscriptionCriterion.objects.filter(
+        subscription=OuterRef("pk"), field=Criterion.KEYWORD
+    )
+    return matching.filter(~Exists(with_keywords) | Q(pk__in=caught))
+
+
+def processes_for_criteria(criteria: Criteria, *, since=None):
+    """The published processes `criteria` match, published since `since`, newest first."""
+    found = ProcurementProcess.objects.published()
+    if since is not None:
+        found = found.filter(published_at__gte=since)
+    if criteria.catalog:
+        under = Q()
+        for prefix in criteria.catalog:
+            under |= Q(catalog_item__code__startswith=prefix)
+        found = found.filter(Exists(ProcessItem.objects.filter(under, process=OuterRef("pk"))))
+    if criteria.regions:
+        within = Q()
+        for prefix in criteria.regions:
+            within |= Q(delivery_ubigeo__code__startswith=prefix)
+            within |= Q(entity__ubigeo__code__startswith=prefix)
+        found = found.filter(within)
+    if criteria.entities:
+        found = found.filter(entity__ruc__in=criteria.entities)
+    if criteria.procedure_types:
+        found = found.filter(procedure_type__in=criteria.procedure_types)
+    if criteria.object_types:
+        found = found.filter(object_type__in=criteria.object_types)
+    if criteria.min_value is not None:
+        found = found.filter(estimated_value__gte=criteria.min_value)
+    if criteria.max_value is not None:
+        found = found.filter(estimated_value__lte=criteria.max_value)
+    if criteria.sme_only:
+        found = found.filter(sme_only=True)
+    if criteria.terms:
+        found = found.filter(keywords.process_condition(criteria.terms))
+    return found.select_related("entity").order_by("-published_at", "-id")
+
+
+def preview(criteria: Criteria):
+    """What a subscription with `criteria` would have caught in the last PREVIEW_DAYS days."""
+    since = timezone.now() - timedelta(days=PREVIEW_DAYS)
+    return processes_for_criteria(criteria, since=since)

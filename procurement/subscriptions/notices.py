@@ -1,0 +1,345 @@
+"""From event to notice to e-mail. A published process becomes one Notice per recipient whose
+subscription it matches (the unique constraint on event, recipient and channel makes a second
+dispatch of the event create nothing); an immediate notice is sent by its own task, a digest
+notice waits for the day's digest.
+
+What sending guarantees: a notice is marked sent in the transaction that holds its row locked
+while the SMTP server accepts the message, so a task delivered twice (or by two workers)
+sends once. A worker killed after the server accepted but before the commit leaves the
+notice queued, and the next attempt sends it again under the same Message-ID
+(`<notice-ID@host>`): a duplicate is possible only then, and recognisable. A refusal of the
+address itself (SMTP 5xx) marks the notice failed, not retried; any other failure is retried
+with a growing delay."""
+
+import email.policy
+import logging
+import smtplib
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from core.codelists import Stage
+from notifications.models import Delivery, Digest, Event, Notice, NoticeStatus
+
+from .services import unsubscribe_token
+
+logger = logging.getLogger(__name__)
+
+# A notice still queued this long after it was made lost its task (the broker was down at
+# commit, or the task gave up): the periodic sweep asks for it again.
+REQUEUE_AFTER_MINUTES = 10
+MAX_ATTEMPTS = 10
+
+
+class TemporaryFailure(Exception):
+    """The send failed for a reason that may pass (server down, timeout): retry later."""
+
+
+def notify_subscribers(event: Event) -> None:
+    """The dispatch handler of PROCESS_PUBLISHED: a notice for each user one of whose active
+    subscriptions the process matches (an immediate subscription wins over a digest one),
+    and a send task for each immediate notice once the dispatch commits."""
+    from .matching import subscriptions_for_process
+
+    if event.process_id is None:
+        return
+    chosen: dict[int, tuple[int, str]] = {}
+    matched = subscriptions_for_process(event.process).order_by("pk")
+    for pk, owner_id, delivery in matched.values_list("pk", "owner_id", "delivery"):
+        if owner_id not in chosen or (
+            delivery == Delivery.IMMEDIATE and chosen[owner_id][1] != Delivery.IMMEDIATE
+        ):
+            chosen[owner_id] = (pk, delivery)
+    Notice.objects.bulk_create(
+        [
+            Notice(event=event, recipient_id=owner, subscription_id=pk, delivery=delivery)
+            for owner, (pk, delivery) in chosen.items()
+        ],
+        ignore_conflicts=True,
+    )
+    immediate = list(
+        Notice.objects.filter(
+            event=event, status=NoticeStatus.QUEUED, delivery=Delivery.IMMEDIATE
+        ).values_list("pk", flat=True)
+    )
+    if immediate:
+        transaction.on_commit(lambda: request_sends(immediate), robust=True)
+
+
+def request_sends(notice_ids) -> None:
+    from ..tasks import send_notice
+
+    for notice_id in notice_ids:
+        send_notice.delay(notice_id)
+
+
+def requeue_stale() -> int:
+    """Ask again for the immediate notices still queued after REQUEUE_AFTER_MINUTES (a send
+    task asked twice sends once)."""
+    cutoff = timezone.now() - timedelta(minutes=REQUEUE_AFTER_MINUTES)
+    stale = list(
+        Notice.objects.filter(
+            status=NoticeStatus.QUEUED,
+            delivery=Delivery.IMMEDIATE,
+            created_at__lte=cutoff,
+            attempts__lt=MAX_ATTEMPTS,
+        ).values_list("pk", flat=True)[:1000]
+    )
+    request_sends(stale)
+    return len(stale)
+
+
+def _host() -> str:
+    return urlsplit(settings.SITE_URL).hostname or "localhost"
+
+
+def notice_message_id(notice: Notice) -> str:
+    return f"<notice-{notice.pk}@{_host()}>"
+
+
+def digest_message_id(digest: Digest) -> str:
+    return f"<digest-{digest.pk}@{_host()}>"
+
+
+def unsubscribe_url(subscription) -> str:
+    path = reverse("subscriptions:unsubscribe", args=[unsubscribe_token(subscription)])
+    return f"{settings.SITE_URL}{path}"
+
+
+def _unsubscribe_headers(url: str) -> dict[str, str]:
+    # RFC 2369 and RFC 8058: a mail client may offer the button and POST to the URL itself.
+    return {"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+
+
+@dataclass
+class ProcessFacts:
+    """What an e-mail says of a process: entity, object, value, SME-only, deadlines, link."""
+
+    identifier: str
+    description: str
+    entity: str
+    object_type: str
+    procedure_type: str
+    estimated_value: object
+    sme_only: bool
+    questions_close: object
+    bids_close: object
+    url: str
+
+
+def process_facts(process) -> ProcessFacts:
+    stages = {s.stage: s for s in process.stages.filter(stage__in=[Stage.QUESTIONS, Stage.BIDS])}
+    path = reverse("procurement:process_detail", args=[process.identifier])
+    return ProcessFacts(
+        identifier=process.identifier,
+        description=process.description,
+        entity=process.entity.name,
+        object_type=process.get_object_type_display(),
+        procedure_type=process.get_procedure_type_display(),
+        estimated_value=process.estimated_value,
+        sme_only=process.sme_only,
+        questions_close=stages[Stage.QUESTIONS].closes_at if Stage.QUESTIONS in stages else None,
+        bids_close=stages[Stage.BIDS].closes_at if Stage.BIDS in stages else None,
+        url=f"{settings.SITE_URL}{path}",
+    )
+
+
+class _NoticeEmail(EmailMultiAlternatives):
+    def message(self, *, policy=email.policy.default):
+        # Folding at 78 columns would turn the long List-Unsubscribe URL into RFC 2047
+        # encoded words, which mail clients do not read as a URL; RFC 5322 allows 998.
+        return super().message(policy=policy.clone(max_line_length=998))
+
+
+def _send(*, to: str, subject: str, template: str, context: dict, headers: dict) -> None:
+    message = _NoticeEmail(
+        subject=subject,
+        body=render_to_string(f"{template}.txt", context),
+        to=[to],
+        headers=headers,
+    )
+    message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
+    message.send()
+
+
+def _permanent(error: Exception) -> bool:
+    """The server refused the address itself (5xx for every recipient): retrying is useless."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _msg in error.recipients.values())
+    return False
+
+
+def _record_failure(row, error: Exception) -> bool:
+    """Record a failed attempt on a notice or digest; True when it is to be retried."""
+    row.last_error = f"{error.__class__.__name__}: {error}"[:2000]
+    if _permanent(error) or row.attempts >= MAX_ATTEMPTS:
+        row.status = NoticeStatus.FAILED
+    row.save(update_fields=["attempts", "last_error", "status"])
+    return row.status == NoticeStatus.QUEUED
+
+
+def send_notice(notice_id: int) -> str:
+    """Send one immediate notice, once: returns what happened ('sent', 'skipped', 'failed',
+    'not_queued' when it was sent or taken by another worker already); raises
+    TemporaryFailure when it is to be retried."""
+    retry_error = None
+    with transaction.atomic():
+        notice = (
+            Notice.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("event__process__entity", "subscription", "recipient")
+            .filter(pk=notice_id, status=NoticeStatus.QUEUED)
+            .first()
+        )
+        if notice is None:
+            return "not_queued"
+        subscription, process = notice.subscription, notice.event.process
+        if subscription is None or not subscription.active or process is None:
+            notice.status = NoticeStatus.SKIPPED
+            notice.save(update_fields=["status"])
+            return "skipped"
+        notice.attempts += 1
+        url = unsubscribe_url(subscription)
+        try:
+            with translation.override(subscription.language):
+                facts = process_facts(process)
+                _send(
+                    to=notice.recipient.email,
+                    subject=_("New process: %(identifier)s") % {"identifier": facts.identifier},
+                    template="procurement/subscriptions/email/process_published",
+                    context={
+                        "process": facts,
+                        "subscription": subscription,
+                        "unsubscribe_url": url,
+                        "subscriptions_url": f"{settings.SITE_URL}/cuentas/suscripciones/",
+                    },
+                    headers={"Message-ID": notice_message_id(notice), **_unsubscribe_headers(url)},
+                )
+        except Exception as error:  # noqa: BLE001 - recorded, then retried or given up
+            logger.warning("notice %s failed: %r", notice.pk, error)
+            if _record_failure(notice, error):
+                retry_error = error
+            else:
+                return "failed"
+        else:
+            notice.status, notice.sent_at = NoticeStatus.SENT, timezone.now()
+            notice.save(update_fields=["attempts", "status", "sent_at", "last_error"])
+            return "sent"
+    raise TemporaryFailure(str(retry_error)) from retry_error
+
+
+def collect_digests(*, day=None) -> list[int]:
+    """Group each recipient's queued digest notices not yet in a digest into the digest of
+    `day` (today in Lima by default), and ask for each digest to be sent."""
+    day = day or timezone.localdate()
+    digest_ids = []
+    with transaction.atomic():
+        waiting = Notice.objects.select_for_update(skip_locked=True).filter(
+            status=NoticeStatus.QUEUED, delivery=Delivery.DIGEST, digest__isnull=True
+        )
+        recipients = sorted(set(waiting.values_list("recipient_id", flat=True)))
+        for recipient_id in recipients:
+            digest, _created = Digest.objects.get_or_create(recipient_id=recipient_id, day=day)
+            if digest.status != NoticeStatus.QUEUED:
+                continue  # the day's digest went out already: these wait for tomorrow's
+            Notice.objects.filter(pk__in=waiting.filter(recipient_id=recipient_id)).update(
+                digest=digest
+            )
+            digest_ids.append(digest.pk)
+        if digest_ids:
+            transaction.on_commit(lambda: request_digests(digest_ids), robust=True)
+    return digest_ids
+
+
+def request_digests(digest_ids) -> None:
+    from ..tasks import send_digest
+
+    for digest_id in digest_ids:
+        send_digest.delay(digest_id)
+
+
+def send_digest(digest_id: int) -> str:
+    """Send one day's digest to its recipient, once: one e-mail listing its processes, each
+    with the link that stops the subscription that caught it."""
+    retry_error = None
+    with transaction.atomic():
+        digest = (
+            Digest.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("recipient")
+            .filter(pk=digest_id, status=NoticeStatus.QUEUED)
+            .first()
+        )
+        if digest is None:
+            return "not_queued"
+        notices = list(
+            digest.notices.filter(status=NoticeStatus.QUEUED)
+            .select_related("event__process__entity", "subscription")
+            .order_by("created_at", "pk")
+        )
+        live = [
+            n
+            for n in notices
+            if n.subscription is not None and n.subscription.active and n.event.process
+        ]
+        Notice.objects.filter(pk__in=[n.pk for n in notices if n not in live]).update(
+            status=NoticeStatus.SKIPPED
+        )
+        if not live:
+            digest.status = NoticeStatus.SKIPPED
+            digest.save(update_fields=["status"])
+            return "skipped"
+        digest.attempts += 1
+        language = live[-1].subscription.language
+        try:
+            with translation.override(language):
+                entries = [
+                    {
+                        "process": process_facts(n.event.process),
+                        "subscription": n.subscription,
+                        "unsubscribe_url": unsubscribe_url(n.subscription),
+                    }
+                    for n in live
+                ]
+                first_url = entries[0]["unsubscribe_url"]
+                _send(
+                    to=digest.recipient.email,
+                    subject=ngettext(
+                        "%(count)d new process for your subscriptions",
+                        "%(count)d new processes for your subscriptions",
+                        len(entries),
+                    )
+                    % {"count": len(entries)},
+                    template="procurement/subscriptions/email/digest",
+                    context={
+                        "entries": entries,
+                        "day": digest.day,
+                        "subscriptions_url": f"{settings.SITE_URL}/cuentas/suscripciones/",
+                    },
+                    headers={
+                        "Message-ID": digest_message_id(digest),
+                        **_unsubscribe_headers(first_url),
+                    },
+                )
+        except Exception as error:  # noqa: BLE001 - recorded, then retried or given up
+            logger.warning("digest %s failed: %r", digest.pk, error)
+            if _record_failure(digest, error):
+                retry_error = error
+            else:
+                return "failed"
+        else:
+            now = timezone.now()
+            Notice.objects.filter(pk__in=[n.pk for n in live]).update(
+                status=NoticeStatus.SENT, sent_at=now, attempts=1
+            )
+            digest.status, digest.sent_at = NoticeStatus.SENT, now
+            digest.save(update_fields=["attempts", "status", "sent_at", "last_error"])
+            return "sent"
+    raise TemporaryFailure(str(retry_error)) from retry_error

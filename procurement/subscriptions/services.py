@@ -1,0 +1,95 @@
+"""Saving, deleting and unsubscribing subscriptions. Each service takes the acting user and
+refuses a subscription that is not theirs, whatever the page asked."""
+
+from django.core import signing
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from core.errors import DomainError
+from notifications.models import Notice, NoticeStatus, Subscription, SubscriptionCriterion
+
+from .matching import Criteria
+
+UNSUBSCRIBE_SALT = "notifications.unsubscribe"
+
+
+def _own(actor, subscription: Subscription) -> Subscription:
+    owned = Subscription.objects.owned_by(actor).select_for_update().filter(pk=subscription.pk)
+    locked = owned.first()
+    if locked is None:
+        raise DomainError(_("This subscription is not yours."), code="not_owner")
+    return locked
+
+
+@transaction.atomic
+def save_subscription(
+    *,
+    actor,
+    criteria: Criteria,
+    name: str,
+    delivery: str,
+    language: str,
+    active: bool = True,
+    subscription: Subscription | None = None,
+) -> Subscription:
+    """Create a subscription of `actor`, or replace the criteria of one of theirs."""
+    if not getattr(actor, "is_authenticated", False):
+        raise DomainError(_("Log in to manage subscriptions."), code="login_required")
+    low, high = criteria.min_value, criteria.max_value
+    if low is not None and high is not None and low > high:
+        raise DomainError(
+            _("The minimum value is above the maximum value."),
+            field="max_value",
+            code="value_range",
+        )
+    subscription = Subscription(owner=actor) if subscription is None else _own(actor, subscription)
+    subscription.name = name.strip()
+    subscription.keywords = criteria.keywords.strip()
+    subscription.min_value = criteria.min_value
+    subscription.max_value = criteria.max_value
+    subscription.sme_only = criteria.sme_only
+    subscription.delivery = delivery
+    subscription.language = language
+    subscription.active = active
+    subscription.save()
+    subscription.criteria.all().delete()
+    SubscriptionCriterion.objects.bulk_create(
+        SubscriptionCriterion(subscription=subscription, field=kind, value=value)
+        for kind, value in criteria.rows()
+    )
+    return subscription
+
+
+@transaction.atomic
+def delete_subscription(*, actor, subscription: Subscription) -> None:
+    """Delete one of `actor`'s subscriptions (its notices stay in the delivery log)."""
+    _own(actor, subscription).delete()
+
+
+def unsubscribe_token(subscription: Subscription) -> str:
+    """A signed token that stops `subscription` without logging in (the e-mail's link)."""
+    return signing.Signer(salt=UNSUBSCRIBE_SALT).sign_object({"s": subscription.pk}, compress=True)
+
+
+def subscription_for_token(token: str) -> Subscription | None:
+    try:
+        data = signing.Signer(salt=UNSUBSCRIBE_SALT).unsign_object(token)
+    except (signing.BadSignature, ValueError):
+        return None
+    pk = data.get("s") if isinstance(data, dict) else None
+    if not isinstance(pk, int):
+        return None
+    return Subscription.objects.filter(pk=pk).first()
+
+
+@transaction.atomic
+def unsubscribe(*, subscription: Subscription) -> Subscription:
+    """Stop a subscription (its owner may turn it on again on the subscriptions page);
+    notices still queued for it are not sent."""
+    subscription = Subscription.objects.select_for_update().get(pk=subscription.pk)
+    subscription.active = False
+    subscription.save(update_fields=["active", "updated_at"])
+    Notice.objects.filter(subscription=subscription, status=NoticeStatus.QUEUED).update(
+        status=NoticeStatus.SKIPPED
+    )
+    return subscription

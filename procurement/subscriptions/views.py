@@ -1,0 +1,115 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from core.errors import DomainError
+from notifications.models import Subscription
+
+from . import matching
+from . import services as subscriptions
+from .forms import SubscriptionForm
+
+
+@login_required
+def subscription_list(request):
+    owned = Subscription.objects.owned_by(request.user).prefetch_related("criteria")
+    return render(
+        request, "procurement/subscriptions/subscription_list.html", {"subscriptions": owned}
+    )
+
+
+def _own_or_404(request, pk) -> Subscription:
+    return get_object_or_404(
+        Subscription.objects.owned_by(request.user).prefetch_related("criteria"), pk=pk
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def subscription_create(request):
+    return _edit(request, None)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def subscription_edit(request, pk):
+    return _edit(request, _own_or_404(request, pk))
+
+
+def _edit(request, subscription: Subscription | None):
+    """The form and its preview: "Preview" shows what the subscription would have caught in
+    the last 30 days without saving; "Save" saves it."""
+    data = request.POST if request.method == "POST" else None
+    form = SubscriptionForm.for_subscription(subscription, data)
+    caught = None
+    if data is not None and form.is_valid():
+        criteria = form.criteria()
+        if request.POST.get("action") == "preview":
+            caught = list(matching.preview(criteria)[: matching.PREVIEW_LIMIT])
+        else:
+            try:
+                subscriptions.save_subscription(
+                    actor=request.user,
+                    subscription=subscription,
+                    criteria=criteria,
+                    name=form.cleaned_data["name"],
+                    delivery=form.cleaned_data["delivery"],
+                    language=form.cleaned_data["language"],
+                    active=form.cleaned_data.get("active", True),
+                )
+            except DomainError as error:
+                error.add_to(form)
+            else:
+                messages.success(request, _("The subscription is saved."))
+                return redirect("subscriptions:subscription_list")
+    status = 400 if data is not None and not form.is_valid() else 200
+    context = {
+        "form": form,
+        "subscription": subscription,
+        "caught": caught,
+        "preview_days": matching.PREVIEW_DAYS,
+        "preview_limit": matching.PREVIEW_LIMIT,
+    }
+    return render(
+        request, "procurement/subscriptions/subscription_form.html", context, status=status
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def subscription_delete(request, pk):
+    subscription = _own_or_404(request, pk)
+    if request.method == "POST":
+        subscriptions.delete_subscription(actor=request.user, subscription=subscription)
+        messages.success(request, _("The subscription is deleted."))
+        return redirect("subscriptions:subscription_list")
+    return render(
+        request,
+        "procurement/subscriptions/subscription_delete.html",
+        {"subscription": subscription},
+    )
+
+
+# A mail client's one-click unsubscribe (RFC 8058) posts with no cookie and no CSRF token:
+# the signed token in the address is the authorisation.
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request, token):
+    """GET shows what the link stops and a button; POST (the button, or the mail client's
+    List-Unsubscribe-Post) stops it. No login: the signed token names the subscription."""
+    subscription = subscriptions.subscription_for_token(token)
+    if subscription is None:
+        raise Http404(_("This unsubscribe link is not valid."))
+    done = False
+    if request.method == "POST":
+        subscriptions.unsubscribe(subscription=subscription)
+        done = True
+    return render(
+        request,
+        "procurement/subscriptions/unsubscribe.html",
+        {"subscription": subscription, "done": done, "token": token},
+    )

@@ -1,0 +1,193 @@
+"""Matching a published process against subscriptions (issue 13): each criterion alone and
+combined, in both directions of the rule (the subscriptions a process matches, one query;
+the processes a subscription would have caught, the preview), which must always agree."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from procurement import search
+from procurement.models import ProcurementProcess
+from procurement.subscriptions import keywords
+from procurement.subscriptions.matching import (
+    Criteria,
+    preview,
+    processes_for_criteria,
+    subscriptions_for_process,
+)
+from procurement.subscriptions.services import save_subscription
+from tests.factories import (
+    EntityFactory,
+    UserFactory,
+    last_working_day_until_today,
+    process_from_plan,
+    publish_with_lp_calendar,
+    published_plan,
+)
+
+pytestmark = pytest.mark.django_db
+
+VALUE = Decimal("450000.00")
+
+
+@pytest.fixture
+def process():
+    """Called today: LP, goods, one item 43211503 'Servidores' worth S/ 450,000, an entity
+    in Lima (150101) delivering in Lima, not reserved for SMEs."""
+    version, staff = published_plan(
+        entity=EntityFactory(ruc="20131370645"),
+        year=timezone.localdate().year,
+        items=[{"description": "Servidores", "catalog_item": "43211503", "estimated_value": VALUE}],
+    )
+    process = process_from_plan(staff, version, description="Adquisición de servidores")
+    return publish_with_lp_calendar(staff, process, call=last_working_day_until_today())
+
+
+def _subscribe(user=None, **criteria):
+    return save_subscription(
+        actor=user or UserFactory(),
+        criteria=Criteria(**criteria),
+        name="Prueba",
+        delivery="immediate",
+        language="es",
+    )
+
+
+def _matches_both_ways(process, criteria: dict) -> bool:
+    subscription = _subscribe(**criteria)
+    by_process = subscriptions_for_process(process).filter(pk=subscription.pk).exists()
+    by_subscription = processes_for_criteria(Criteria(**criteria)).filter(pk=process.pk).exists()
+    assert by_process == by_subscription, f"the two directions disagree on {criteria}"
+    return by_process
+
+
+CASES = [
+    ("nothing set", {}, {}, True),
+    ("the segment", {"catalog": ("43",)}, {}, True),
+    ("the family", {"catalog": ("4321",)}, {}, True),
+    ("the class", {"catalog": ("432115",)}, {}, True),
+    ("the commodity", {"catalog": ("43211503",)}, {}, True),
+    ("a sibling commodity", {"catalog": ("43211501",)}, {}, False),
+    ("a sibling class", {"catalog": ("432116",)}, {}, False),
+    ("another segment", {"catalog": ("44",)}, {}, False),
+    ("one of two codes", {"catalog": ("44", "4321")}, {}, True),
+    ("the department", {"regions": ("15",)}, {}, True),
+    ("the province", {"regions": ("1501",)}, {}, True),
+    ("the district", {"regions": ("150101",)}, {}, True),
+    ("another department", {"regions": ("08",)}, {}, False),
+    ("the delivery place", {"regions": ("0801",)}, {"delivery_ubigeo_id": "080108"}, True),
+    ("the entity", {"entities": ("20131370645",)}, {}, True),
+    ("another entity", {"entities": ("20100000001",)}, {}, False),
+    ("the procedure type", {"procedure_types": ("LP", "AS")}, {}, True),
+    ("another procedure type", {"procedure_types": ("AS",)}, {}, False),
+    ("the object", {"object_types": ("goods",)}, {}, True),
+    ("another object", {"object_types": ("works", "services")}, {}, False),
+    ("minimum at the value", {"min_value": VALUE}, {}, True),
+    ("minimum a cent above", {"min_value": VALUE + Decimal("0.01")}, {}, False),
+    ("maximum at the value", {"max_value": VALUE}, {}, True),
+    ("maximum a cent below", {"max_value": VALUE - Decimal("0.01")}, {}, False),
+    ("range around", {"min_value": Decimal("1"), "max_value": Decimal("1000000")}, {}, True),
+    ("SME-only, process open to all", {"sme_only": True}, {}, False),
+    ("SME-only, process reserved", {"sme_only": True}, {"sme_only": True}, True),
+    ("any size, process reserved", {}, {"sme_only": True}, True),
+    ("keyword, accents and capitals", {"keywords": "SERVIDÓRES"}, {}, True),
+    ("keyword in the description", {"keywords": "adquisicion"}, {}, True),
+    ("keyword only in an item", {"keywords": "servidores"}, {"description": "Equipos"}, True),
+    ("keyword absent", {"keywords": "impresoras"}, {}, False),
+    ("one of two keywords", {"keywords": "impresoras, servidores"}, {}, True),
+    ("keyword with a LIKE wildcard", {"keywords": "serv%res"}, {}, False),
+    (
+        "plural keyword, singular text",
+        {"keywords": "computadoras"},
+        {"description": "Computadora"},
+        True,
+    ),
+    (
+        "singular keyword, plural text",
+        {"keywords": "computadora"},
+        {"description": "Computadoras"},
+        True,
+    ),
+    ("keyword's words all needed", {"keywords": "servidores blade"}, {}, False),
+    ("a phrase's words in any place", {"keywords": "adquisición servidor"}, {}, True),
+    # the entity's name is searched text, as in the process search
+    ("keyword in the entity's name", {"keywords": "municipalidades distritales"}, {}, True),
+    (
+        "all combined",
+        {
+            "catalog": ("4321",),
+            "regions": ("15",),
+            "procedure_types": ("LP",),
+            "object_types": ("goods",),
+            "max_value": Decimal("500000"),
+            "keywords": "servidor",
+        },
+        {},
+        True,
+    ),
+    (
+        "all combined but the region",
+        {"catalog": ("4321",), "regions": ("08",), "keywords": "servidor"},
+        {},
+        False,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("criteria", "process_changes", "expected"),
+    [case[1:] for case in CASES],
+    ids=[case[0] for case in CASES],
+)
+def test_each_criterion_alone_and_combined(process, criteria, process_changes, expected):
+    if process_changes:
+        ProcurementProcess.objects.filter(pk=process.pk).update(**process_changes)
+        search.refresh([process.pk])  # what every writer of a description does
+    assert _matches_both_ways(process, criteria) is expected
+
+
+def test_a_stopped_subscription_matches_nothing(process):
+    subscription = _subscribe(catalog=("4321",))
+    subscription.active = False
+    subscription.save()
+    assert not subscriptions_for_process(process).filter(pk=subscription.pk).exists()
+
+
+def _queries_over_subscriptions(process, expected_matches):
+    with CaptureQueriesContext(connection) as queries:
+        matched = list(subscriptions_for_process(process))
+    assert len(matched) == expected_matches
+    return len([q for q in queries if "notifications_subscription" in q["sql"]])
+
+
+def test_the_match_takes_the_same_queries_however_many_subscriptions(process):
+    for _ in range(3):
+        _subscribe(catalog=("4321",), keywords="servidores")
+        _subscribe(catalog=("4321",), keywords="impresoras")
+    _subscribe(catalog=("44",))
+    few = _queries_over_subscriptions(process, 3)
+    for _ in range(10):
+        _subscribe(catalog=("4321",), keywords="impresora, servidor")
+        _subscribe(keywords="toner")
+    assert _queries_over_subscriptions(process, 13) == few <= 2
+
+
+def test_the_preview_covers_the_last_30_days(process):
+    criteria = Criteria(catalog=("4321",))
+    assert list(preview(criteria)) == [process]
+    ProcurementProcess.objects.filter(pk=process.pk).update(
+        published_at=timezone.now() - timedelta(days=31)
+    )
+    assert list(preview(criteria)) == []
+
+
+def test_keywords_fold_with_core_folding():
+    phrases = keywords.parse(" Papel  BOND; útiles de ESCRITORIO,,\n papeles bond ; de la")
+    assert phrases == ["Papel BOND", "útiles de ESCRITORIO"]  # repeats and stop words dropped
+    assert keywords.any_matches(phrases, "Adquisición de ÚTIL para escritorios")
+    assert keywords.any_matches(phrases, "Papeles bond A4")
+    assert not keywords.any_matches(phrases, "Papel periódico")  # every word of a phrase

@@ -1,0 +1,193 @@
+"""From a published process to its subscribers' e-mails (issue 13): one notice per
+recipient and event however often the event is dispatched, one e-mail per notice however
+often its task runs, the unsubscribe headers and page, and the daily digest."""
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from notifications import dispatch
+from notifications.models import Event, EventKind, Notice, NoticeStatus
+from procurement.subscriptions import notices
+from procurement.subscriptions.matching import Criteria
+from procurement.subscriptions.services import save_subscription, unsubscribe_token
+from tests.factories import (
+    UserFactory,
+    last_working_day_until_today,
+    process_from_plan,
+    publish_with_lp_calendar,
+    published_plan,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def _publish(description="Adquisición de servidores"):
+    version, staff = published_plan(
+        year=timezone.localdate().year,
+        items=[
+            {"description": "Servidores", "catalog_item": "43211503", "estimated_value": 450000}
+        ],
+    )
+    process = process_from_plan(staff, version, description=description)
+    return publish_with_lp_calendar(staff, process, call=last_working_day_until_today())
+
+
+def _subscribe(user, *, delivery="immediate", language="es", **criteria):
+    return save_subscription(
+        actor=user,
+        criteria=Criteria(**criteria),
+        name="Cómputo",
+        delivery=delivery,
+        language=language,
+    )
+
+
+def test_a_published_process_reaches_its_subscribers_once(
+    django_capture_on_commit_callbacks, mailoutbox
+):
+    rosa, other = UserFactory(email="rosa@textiles.pe"), UserFactory()
+    subscription = _subscribe(rosa, catalog=("4321",))
+    _subscribe(rosa, catalog=("43",))  # a second match: still one notice for Rosa
+    _subscribe(other, catalog=("44",))  # no match
+    process = _publish()
+    with django_capture_on_commit_callbacks(execute=True):
+        dispatch.dispatch_pending()
+    notice = Notice.objects.get()
+    assert (notice.recipient, notice.subscription) == (rosa, subscription)
+    assert notice.status == NoticeStatus.SENT and notice.attempts == 1
+    assert len(mailoutbox) == 1
+    message = mailoutbox[0]
+    assert message.to == ["rosa@textiles.pe"]
+    assert process.identifier in message.subject
+    assert f"/procesos/{process.identifier}/" in message.body
+    assert "S/\xa0450" in message.body  # the value, in Spanish
+    html = message.alternatives[0][0]
+    assert process.identifier in html and process.entity.name in html
+    headers = message.extra_headers
+    assert headers["Message-ID"] == f"<notice-{notice.pk}@127.0.0.1>"
+    token = unsubscribe_token(subscription)
+    assert headers["List-Unsubscribe"] == (
+        f"<http://127.0.0.1:8000/cuentas/suscripciones/baja/{token}/>"
+    )
+    assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+    # The same event dispatched again (a worker died before recording it): nothing new.
+    Event.objects.filter(kind=EventKind.PROCESS_PUBLISHED).update(dispatched_at=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert dispatch.dispatch_pending().dispatched == 1
+    assert Notice.objects.count() == 1 and len(mailoutbox) == 1
+    # The same send task delivered twice: one e-mail.
+    assert notices.send_notice(notice.pk) == "not_queued"
+    assert len(mailoutbox) == 1
+
+
+def test_the_e_mail_is_in_the_subscribers_language(django_capture_on_commit_callbacks, mailoutbox):
+    _subscribe(UserFactory(), catalog=("4321",), language="en")
+    process = _publish()
+    with django_capture_on_commit_callbacks(execute=True):
+        dispatch.dispatch_pending()
+    (message,) = mailoutbox
+    assert message.subject == f"New process: {process.identifier}"
+    assert "S/\xa0450,000.00" in message.body
+
+
+def test_a_notice_of_a_stopped_subscription_is_not_sent(mailoutbox):
+    user = UserFactory()
+    subscription = _subscribe(user, keywords="servidores")
+    _publish()
+    dispatch.dispatch_pending()  # the send task waits for the commit, which never comes here
+    notice = Notice.objects.get()
+    Client(enforce_csrf_checks=True).post(
+        f"/cuentas/suscripciones/baja/{unsubscribe_token(subscription)}/"
+    )
+    assert notices.send_notice(notice.pk) == "not_queued"
+    notice.refresh_from_db()
+    assert notice.status == NoticeStatus.SKIPPED and mailoutbox == []
+
+
+def test_one_click_unsubscribe_needs_no_login_and_a_get_changes_nothing():
+    subscription = _subscribe(UserFactory(), catalog=("4321",))
+    url = f"/cuentas/suscripciones/baja/{unsubscribe_token(subscription)}/"
+    client = Client(enforce_csrf_checks=True)  # a mail client posts with no cookie or token
+    assert client.get(url).status_code == 200
+    subscription.refresh_from_db()
+    assert subscription.active  # a link scanner's GET stops nothing
+    response = client.post(url, {"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 200
+    subscription.refresh_from_db()
+    assert not subscription.active
+    forged = unsubscribe_token(subscription)[:-2] + "xx"
+    assert client.get(f"/cuentas/suscripciones/baja/{forged}/").status_code == 404
+
+
+def test_digest_notices_go_out_together_once_a_day(django_capture_on_commit_callbacks, mailoutbox):
+    user = UserFactory(email="lucho@ferreteria.pe")
+    _subscribe(user, catalog=("4321",), delivery="digest")
+    first, second = _publish("Servidores para la sede"), _publish("Servidores de respaldo")
+    with django_capture_on_commit_callbacks(execute=True):
+        dispatch.dispatch_pending()
+    assert mailoutbox == []  # a digest subscription waits for the day's digest
+    assert Notice.objects.filter(status=NoticeStatus.QUEUED).count() == 2
+    with django_capture_on_commit_callbacks(execute=True):
+        assert len(notices.collect_digests()) == 1
+    (message,) = mailoutbox
+    assert message.to == ["lucho@ferreteria.pe"]
+    assert first.identifier in message.body and second.identifier in message.body
+    assert message.extra_headers["Message-ID"].startswith("<digest-")
+    assert "List-Unsubscribe" in message.extra_headers
+    assert set(Notice.objects.values_list("status", flat=True)) == {NoticeStatus.SENT}
+    with django_capture_on_commit_callbacks(execute=True):
+        assert notices.collect_digests() == []
+    assert len(mailoutbox) == 1
+
+
+class _RefusingServer:
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        return "550 5.1.1 No such mailbox"
+
+
+def _smtp(settings, port):
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": port, "timeout": 5},
+        }
+    }
+
+
+def _queued_notice():
+    _subscribe(UserFactory(), keywords="servidores")
+    _publish()
+    dispatch.dispatch_pending()  # the send task waits for a commit that never comes here
+    return Notice.objects.get()
+
+
+def test_an_address_the_server_refuses_is_marked_failed_not_retried(settings):
+    from aiosmtpd.controller import Controller
+
+    from tests.notifications.test_dispatch import _closed_port
+
+    controller = Controller(_RefusingServer(), hostname="127.0.0.1", port=_closed_port())
+    controller.start()
+    try:
+        notice = _queued_notice()
+        _smtp(settings, controller.port)
+        assert notices.send_notice(notice.pk) == "failed"
+    finally:
+        controller.stop()
+    notice.refresh_from_db()
+    assert notice.status == NoticeStatus.FAILED and "550" in notice.last_error
+    assert notices.send_notice(notice.pk) == "not_queued"
+
+
+def test_a_server_that_is_down_means_a_retry_with_the_error_recorded(settings):
+    from tests.notifications.test_dispatch import _closed_port
+
+    notice = _queued_notice()
+    _smtp(settings, _closed_port())
+    with pytest.raises(notices.TemporaryFailure):
+        notices.send_notice(notice.pk)
+    notice.refresh_from_db()
+    assert notice.status == NoticeStatus.QUEUED and notice.attempts == 1
+    assert "ConnectionRefusedError" in notice.last_error
