@@ -74,6 +74,7 @@ from ..models import (
     BidVersion,
     ConsortiumConsent,
     Participant,
+    ProcessSealKey,
     ProcessStatus,
     ProcurementProcess,
     ReceiptLedgerEntry,
@@ -1137,6 +1138,42 @@ def own_bid(process: ProcurementProcess, supplier) -> Bid | None:
     if found is not None:
         return found.bid
     return Bid.objects.filter(process=process, bidder_tag=supplier_tag).first()
+
+
+def own_bids(participations) -> dict[tuple[int, int], Bid]:
+    """own_bid, or else own_paper_bid, for many (process, supplier) pairs at once, in four
+    queries whatever their number (the keys, the member tags, the bids): {(process id,
+    supplier id): bid}. For a bidder's list of its bids."""
+    pairs = {(p.process_id, p.supplier_id) for p in participations}
+    if not pairs:
+        return {}
+    rows = ProcessSealKey.objects.filter(process_id__in={process for process, _ in pairs})
+    keys = {row.process_id: sealing.unwrap_key(row.wrapped_key) for row in rows}
+    tags, paper_tags = {}, {}
+    for process, supplier in pairs:
+        if process in keys:
+            tags[(process, sealing.tag(keys[process], supplier))] = (process, supplier)
+            paper_tags[(process, sealing.paper_tag(keys[process], supplier))] = (process, supplier)
+    found: dict[tuple[int, int], Bid] = {}
+    members = BidMemberTag.objects.filter(
+        process_id__in=keys, tag__in=[tag for _, tag in tags]
+    ).select_related("bid__current_version")
+    for member in members:
+        pair = tags.get((member.process_id, member.tag))
+        if pair:
+            found[pair] = member.bid
+    bids = Bid.objects.filter(
+        process_id__in=keys, bidder_tag__in=[tag for _, tag in tags | paper_tags]
+    ).select_related("current_version")
+    for bid in bids:  # a bid it leads or bids alone with, else the paper bid recorded for it
+        key = (bid.process_id, bid.bidder_tag)
+        if key in tags:
+            found.setdefault(tags[key], bid)
+    for bid in bids:
+        key = (bid.process_id, bid.bidder_tag)
+        if key in paper_tags:
+            found.setdefault(paper_tags[key], bid)
+    return found
 
 
 def own_paper_bid(process: ProcurementProcess, supplier) -> Bid | None:

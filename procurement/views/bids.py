@@ -371,10 +371,11 @@ def my_bids(request):
         .order_by("-registered_at", "-pk")
     )
     page = Paginator(participations, 25).get_page(request.GET.get("page"))
+    found_bids = bids.own_bids(page)
     rows = []
     for participation in page:
         process, supplier = participation.process, participation.supplier
-        found = bids.own_bid(process, supplier) or bids.own_paper_bid(process, supplier)
+        found = found_bids.get((process.pk, supplier.pk))
         last = found.current_version if found else None
         rows.append(
             {
