@@ -310,8 +310,24 @@ def paper_bid_refusal(
     return _members_refusal(process, supplier, members, timezone.localdate(now))
 
 
-def _withdrawal_refusal(process: ProcurementProcess) -> DomainError | None:
-    return _window_refusal(process, clock.now())
+def withdrawal_refusal(process: ProcurementProcess, supplier) -> DomainError | None:
+    """Why `supplier` cannot withdraw its bid now, or None: only inside the bid stage, and
+    only a bid in force that it leads (or bids alone with). Nothing else of the supplier's
+    standing matters: a supplier whose registry lapsed may still take its bid back."""
+    refusal = _window_refusal(process, clock.now())
+    if refusal is not None:
+        return refusal
+    key = sealing.existing_process_key(process)
+    mine = key and Bid.objects.filter(
+        process=process, bidder_tag=sealing.tag(key, supplier.pk), status=Bid.Status.SUBMITTED
+    )
+    if not mine or not mine.exists():
+        return _no_bid_to_withdraw()
+    return None
+
+
+def _no_bid_to_withdraw() -> DomainError:
+    return DomainError(_("Your company has no bid in force to withdraw."), code="no_bid")
 
 
 # --- consortium consent --------------------------------------------------------------------
@@ -1037,13 +1053,13 @@ def withdraw_bid(actor, process: ProcurementProcess, supplier) -> receipts.Submi
     withdrawal, with its own receipt and ledger entry; its members are free to bid again."""
     require_supplier_user(actor, supplier)
     process = _process_for_bidders(process)
-    refusal = _withdrawal_refusal(process)
+    refusal = withdrawal_refusal(process, supplier)
     if refusal is not None:
         _raise_refusal(process, refusal, "withdrawal")
     key = sealing.existing_process_key(process)
-    bid = _bid_for(process, key, supplier, create=False) if key else None
-    if bid is None or bid.status != Bid.Status.SUBMITTED:
-        raise DomainError(_("Your company has no bid in force to withdraw."), code="no_bid")
+    bid = _bid_for(process, key, supplier, create=False)
+    if bid is None or bid.status != Bid.Status.SUBMITTED:  # withdrawn meanwhile
+        raise _no_bid_to_withdraw()
     BidMemberTag.objects.filter(bid=bid).delete()
     content = _content(
         process=process,

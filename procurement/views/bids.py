@@ -74,6 +74,7 @@ def bid_summary(process, supplier) -> dict:
         "leads": bids.leads_bid(process, supplier, bid),
         "versions": list(bid.versions.order_by("number")) if bid else [],
         "refusal": bids.bid_refusal(process, supplier),
+        "withdraw_refusal": bids.withdrawal_refusal(process, supplier),
         "consent": bids.own_consent(process, supplier),
         "paper_bid": bids.own_paper_bid(process, supplier),
     }

@@ -261,6 +261,30 @@ def test_withdraw_through_the_pages(tender):
     assert bids.own_bid(tender.process, supplier).status == Bid.Status.WITHDRAWN
 
 
+def test_a_bidder_whose_registry_lapsed_may_still_withdraw_its_bid(tender):
+    """Withdrawing asks only the window and a bid in force (withdrawal_refusal): the page
+    offers it whenever the service would accept it, even when the bidder may no longer bid."""
+    supplier, user = tender.bidder()
+    tender.submit(user, supplier)
+    supplier.registry_valid_until = tender.bids_stage.start - timedelta(days=1)
+    supplier.save(update_fields=["registry_valid_until"])
+    client = _client(user)
+    with clock.pinned(tender.during):
+        assert bids.bid_refusal(tender.process, supplier) is not None
+        assert bids.withdrawal_refusal(tender.process, supplier) is None
+        page = client.get(_bid_url(tender, supplier)).content.decode()
+        assert _bid_url(tender, supplier, "retirar/").split("?")[0] in page
+        response = client.post(
+            _bid_url(tender, supplier, "retirar/"),
+            {"supplier": supplier.pk, "password": TEST_PASSWORD},
+        )
+    assert response.status_code == 200
+    assert bids.own_bid(tender.process, supplier).status == Bid.Status.WITHDRAWN
+    with clock.pinned(tender.during):
+        refusal = bids.withdrawal_refusal(tender.process, supplier)
+    assert refusal is not None and refusal.code == "no_bid"
+
+
 def test_discarding_a_draft_document(tender):
     supplier, user = tender.bidder()
     client = _client(user)
