@@ -74,6 +74,7 @@ from ..models import (
     BidVersion,
     ConsortiumConsent,
     Participant,
+    ProcessSealKey,
     ProcessStatus,
     ProcurementProcess,
     ReceiptLedgerEntry,
@@ -309,8 +310,24 @@ def paper_bid_refusal(
     return _members_refusal(process, supplier, members, timezone.localdate(now))
 
 
-def _withdrawal_refusal(process: ProcurementProcess) -> DomainError | None:
-    return _window_refusal(process, clock.now())
+def withdrawal_refusal(process: ProcurementProcess, supplier) -> DomainError | None:
+    """Why `supplier` cannot withdraw its bid now, or None: only inside the bid stage, and
+    only a bid in force that it leads (or bids alone with). Nothing else of the supplier's
+    standing matters: a supplier whose registry lapsed may still take its bid back."""
+    refusal = _window_refusal(process, clock.now())
+    if refusal is not None:
+        return refusal
+    key = sealing.existing_process_key(process)
+    mine = key and Bid.objects.filter(
+        process=process, bidder_tag=sealing.tag(key, supplier.pk), status=Bid.Status.SUBMITTED
+    )
+    if not mine or not mine.exists():
+        return _no_bid_to_withdraw()
+    return None
+
+
+def _no_bid_to_withdraw() -> DomainError:
+    return DomainError(_("Your company has no bid in force to withdraw."), code="no_bid")
 
 
 # --- consortium consent --------------------------------------------------------------------
@@ -1036,13 +1053,13 @@ def withdraw_bid(actor, process: ProcurementProcess, supplier) -> receipts.Submi
     withdrawal, with its own receipt and ledger entry; its members are free to bid again."""
     require_supplier_user(actor, supplier)
     process = _process_for_bidders(process)
-    refusal = _withdrawal_refusal(process)
+    refusal = withdrawal_refusal(process, supplier)
     if refusal is not None:
         _raise_refusal(process, refusal, "withdrawal")
     key = sealing.existing_process_key(process)
-    bid = _bid_for(process, key, supplier, create=False) if key else None
-    if bid is None or bid.status != Bid.Status.SUBMITTED:
-        raise DomainError(_("Your company has no bid in force to withdraw."), code="no_bid")
+    bid = _bid_for(process, key, supplier, create=False)
+    if bid is None or bid.status != Bid.Status.SUBMITTED:  # withdrawn meanwhile
+        raise _no_bid_to_withdraw()
     BidMemberTag.objects.filter(bid=bid).delete()
     content = _content(
         process=process,
@@ -1137,6 +1154,42 @@ def own_bid(process: ProcurementProcess, supplier) -> Bid | None:
     if found is not None:
         return found.bid
     return Bid.objects.filter(process=process, bidder_tag=supplier_tag).first()
+
+
+def own_bids(participations) -> dict[tuple[int, int], Bid]:
+    """own_bid, or else own_paper_bid, for many (process, supplier) pairs at once, in four
+    queries whatever their number (the keys, the member tags, the bids): {(process id,
+    supplier id): bid}. For a bidder's list of its bids."""
+    pairs = {(p.process_id, p.supplier_id) for p in participations}
+    if not pairs:
+        return {}
+    rows = ProcessSealKey.objects.filter(process_id__in={process for process, _ in pairs})
+    keys = {row.process_id: sealing.unwrap_key(row.wrapped_key) for row in rows}
+    tags, paper_tags = {}, {}
+    for process, supplier in pairs:
+        if process in keys:
+            tags[(process, sealing.tag(keys[process], supplier))] = (process, supplier)
+            paper_tags[(process, sealing.paper_tag(keys[process], supplier))] = (process, supplier)
+    found: dict[tuple[int, int], Bid] = {}
+    members = BidMemberTag.objects.filter(
+        process_id__in=keys, tag__in=[tag for _, tag in tags]
+    ).select_related("bid__current_version")
+    for member in members:
+        pair = tags.get((member.process_id, member.tag))
+        if pair:
+            found[pair] = member.bid
+    bids = Bid.objects.filter(
+        process_id__in=keys, bidder_tag__in=[tag for _, tag in tags | paper_tags]
+    ).select_related("current_version")
+    for bid in bids:  # a bid it leads or bids alone with, else the paper bid recorded for it
+        key = (bid.process_id, bid.bidder_tag)
+        if key in tags:
+            found.setdefault(tags[key], bid)
+    for bid in bids:
+        key = (bid.process_id, bid.bidder_tag)
+        if key in paper_tags:
+            found.setdefault(paper_tags[key], bid)
+    return found
 
 
 def own_paper_bid(process: ProcurementProcess, supplier) -> Bid | None:

@@ -74,6 +74,7 @@ def bid_summary(process, supplier) -> dict:
         "leads": bids.leads_bid(process, supplier, bid),
         "versions": list(bid.versions.order_by("number")) if bid else [],
         "refusal": bids.bid_refusal(process, supplier),
+        "withdraw_refusal": bids.withdrawal_refusal(process, supplier),
         "consent": bids.own_consent(process, supplier),
         "paper_bid": bids.own_paper_bid(process, supplier),
     }
@@ -371,10 +372,11 @@ def my_bids(request):
         .order_by("-registered_at", "-pk")
     )
     page = Paginator(participations, 25).get_page(request.GET.get("page"))
+    found_bids = bids.own_bids(page)
     rows = []
     for participation in page:
         process, supplier = participation.process, participation.supplier
-        found = bids.own_bid(process, supplier) or bids.own_paper_bid(process, supplier)
+        found = found_bids.get((process.pk, supplier.pk))
         last = found.current_version if found else None
         rows.append(
             {

@@ -261,6 +261,30 @@ def test_withdraw_through_the_pages(tender):
     assert bids.own_bid(tender.process, supplier).status == Bid.Status.WITHDRAWN
 
 
+def test_a_bidder_whose_registry_lapsed_may_still_withdraw_its_bid(tender):
+    """Withdrawing asks only the window and a bid in force (withdrawal_refusal): the page
+    offers it whenever the service would accept it, even when the bidder may no longer bid."""
+    supplier, user = tender.bidder()
+    tender.submit(user, supplier)
+    supplier.registry_valid_until = tender.bids_stage.start - timedelta(days=1)
+    supplier.save(update_fields=["registry_valid_until"])
+    client = _client(user)
+    with clock.pinned(tender.during):
+        assert bids.bid_refusal(tender.process, supplier) is not None
+        assert bids.withdrawal_refusal(tender.process, supplier) is None
+        page = client.get(_bid_url(tender, supplier)).content.decode()
+        assert _bid_url(tender, supplier, "retirar/").split("?")[0] in page
+        response = client.post(
+            _bid_url(tender, supplier, "retirar/"),
+            {"supplier": supplier.pk, "password": TEST_PASSWORD},
+        )
+    assert response.status_code == 200
+    assert bids.own_bid(tender.process, supplier).status == Bid.Status.WITHDRAWN
+    with clock.pinned(tender.during):
+        refusal = bids.withdrawal_refusal(tender.process, supplier)
+    assert refusal is not None and refusal.code == "no_bid"
+
+
 def test_discarding_a_draft_document(tender):
     supplier, user = tender.bidder()
     client = _client(user)
@@ -515,3 +539,46 @@ def test_consent_through_the_page_then_the_consortium_bid(tender):
         )
         assert response.status_code == 400
     assert bids.own_consent(tender.process, member).included
+
+
+def test_my_bids_lists_each_kind_of_bid_in_the_same_number_of_queries(tender):
+    """The bidder's list finds its bids by blind tags in a fixed number of queries: a bid it
+    leads, one it is a consortium member of, one recorded on paper for it, and none."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from procurement.services import participation
+
+    lead, lead_user = tender.bidder()
+    others = [called_tender(items=1) for _ in range(3)]
+
+    def listed():
+        client = Client()
+        client.force_login(lead_user)
+        with CaptureQueriesContext(connection) as queries:
+            page = client.get("/proveedores/mi-cuenta/ofertas/").content.decode()
+        return page, len(queries)
+
+    tender.submit(lead_user, lead)  # leads it
+    _page, few = listed()
+    member_tender = others[0]
+    with clock.pinned(member_tender.during):
+        participation.register_participant(lead_user, member_tender.process, lead)
+    partner, partner_user = member_tender.bidder()
+    member_tender.consent(lead, partner, user=lead_user)
+    member_tender.submit(
+        partner_user,
+        partner,
+        members=[(partner, Decimal("50"), True), (lead, Decimal("50"), False)],
+    )
+    paper_tender = others[1]
+    with clock.pinned(paper_tender.during):
+        participation.register_participant(lead_user, paper_tender.process, lead)
+        bids.record_paper_bid(
+            paper_tender.staff, paper_tender.process, lead, prices=paper_tender.prices()
+        )
+    with clock.pinned(others[2].during):
+        participation.register_participant(lead_user, others[2].process, lead)
+    page, many = listed()
+    assert many == few, (many, few)
+    assert page.count("en papel") == 1 and page.count("Presentada") == 3
