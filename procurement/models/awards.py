@@ -52,6 +52,11 @@ class AwardQuerySet(models.QuerySet):
     def live(self):
         return self.filter(status__in=LIVE_STATUSES)
 
+    def public(self):
+        """What the public sees of awards (the process and evaluation pages, the API): the
+        live ones of published processes."""
+        return self.live().filter(process__in=ProcurementProcess.objects.published())
+
 
 class Award(models.Model):
     """The outcome of one lot: the buena pro granted (then consented once the standstill ends
