@@ -202,6 +202,19 @@ def test_the_process_is_served_by_its_source_ocid_and_found_in_search(tmp_path, 
     assert {r["ocid"] for r in package["releases"]} == {OCID}
     found = client.get("/api/v1/processes/", {"q": "papel bond"}).json()["results"]
     assert [p["identifier"] for p in found] == [NOMENCLATURE]
+    page = client.get(f"/procesos/{NOMENCLATURE}/")
+    assert page.status_code == 200
+    assert OCID in page.content.decode() and "OECE" in page.content.decode()
+    contract = Contract.objects.get()
+    for url in [
+        "/contratos/",
+        f"/contratos/{contract.pk}/",
+        f"/proveedores/{SUPPLIER_RUC}/",
+        f"/entidades/{BUYER_RUC}/",
+        f"/procesos/{NOMENCLATURE}/evaluacion/",
+    ]:
+        assert client.get(url).status_code in (200, 404), url
+    assert client.get(f"/contratos/{contract.pk}/").status_code == 200
 
 
 def test_importing_the_same_file_twice_changes_nothing(tmp_path):
