@@ -151,6 +151,7 @@ class ProcessSerializer(serializers.ModelSerializer):
         fields = [
             "identifier",
             "ocid",
+            "source",
             "entity",
             "entity_name",
             "fiscal_year",

@@ -386,7 +386,8 @@ class _Loader:
         known = set(process.items.values_list("source_ref", flat=True))
         items = [i for i in tender.get("items") or [] if str(i.get("id")) not in known]
         for item in items:
-            quantity = Decimal(str(item.get("quantity") or 1))
+            stated = item.get("quantity")
+            quantity = Decimal(str(1 if stated is None else stated))
             unit = item.get("unit") or {}
             if unit.get("value"):
                 value = _amount(unit["value"], f"item {item.get('id')} unit value") * quantity
@@ -552,4 +553,7 @@ def load_release(source: SourceRelease) -> Outcome:
             )
     except IntegrityError as error:
         raise ReleaseRefused(f"conflicts with data already here ({error})") from error
+    except (ValueError, TypeError, AttributeError, InvalidOperation) as error:
+        # Schema-valid but unreadable here (a quantity of 1e400, a list where we read one...)
+        raise ReleaseRefused(f"cannot be read: {error!r}") from error
     return Outcome(loaded=True, notes=notes)

@@ -527,12 +527,13 @@ def award_releases(process) -> Iterable[dict]:
                 award.decided_at,
                 value=_money(award.amount),
                 suppliers=[{"id": party_id(s.ruc), "name": s.legal_name} for s in suppliers],
-                smeWinner=award.winner_sme,
-                sizeClassesAtAward=[
+            )
+            if not award.source_ref:  # an imported award's source states no size class
+                decided["smeWinner"] = award.winner_sme
+                decided["sizeClassesAtAward"] = [
                     {"id": party_id(ruc), "sizeClass": size or None}
                     for ruc, size in sorted(award.winner_size_classes.items())
-                ],
-            )
+                ]
             parties = _parties(process, suppliers, ["supplier"])
         yield _release(
             process,

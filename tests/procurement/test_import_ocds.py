@@ -193,6 +193,7 @@ def test_an_oece_package_is_loaded_and_exports_as_valid_ocds_under_its_ocid(tmp_
     assert compiled["tender"]["title"] == NOMENCLATURE
     assert compiled["awards"][0]["suppliers"][0]["id"] == f"PE-RUC-{SUPPLIER_RUC}"
     assert compiled["contracts"][0]["awardID"] == compiled["awards"][0]["id"]
+    assert "smeWinner" not in compiled["awards"][0]  # the source states no size class
 
 
 def test_the_process_is_served_by_its_source_ocid_and_found_in_search(tmp_path, client):
@@ -201,7 +202,9 @@ def test_the_process_is_served_by_its_source_ocid_and_found_in_search(tmp_path, 
     assert schema.errors(package, "release-package-schema.json") == []
     assert {r["ocid"] for r in package["releases"]} == {OCID}
     found = client.get("/api/v1/processes/", {"q": "papel bond"}).json()["results"]
-    assert [p["identifier"] for p in found] == [NOMENCLATURE]
+    assert [(p["identifier"], p["source"], p["ocid"]) for p in found] == [
+        (NOMENCLATURE, "oece", OCID)
+    ]
     page = client.get(f"/procesos/{NOMENCLATURE}/")
     assert page.status_code == 200
     assert OCID in page.content.decode() and "OECE" in page.content.decode()
@@ -260,6 +263,9 @@ def test_bad_json_names_the_line(tmp_path):
         ),
         (lambda r: r.update(date="ayer"), "fails the OCDS schema"),
         (lambda r: r["tender"].update(value={"amount": 10, "currency": "USD"}), "not PEN"),
+        (lambda r: r["tender"].update(title="COMPRA DE PAPEL"), "not a SEACE nomenclature"),
+        (lambda r: r["tender"].update(mainProcurementCategory="land"), "fails the OCDS schema"),
+        (lambda r: r["tender"]["items"][0].update(quantity=0), "conflicts with data"),
     ],
 )
 def test_bad_input_is_refused_naming_the_release_and_line_and_nothing_is_half_loaded(
