@@ -107,6 +107,25 @@ def test_award_contract_amendment_end_and_evaluation_releases_validate_and_compi
     assert "supplier" in parties[f"PE-RUC-{supplier.ruc}"]["roles"]
 
 
+def test_a_terminated_contract_is_a_contract_termination_release():
+    tender, award, _people = awarded_tender()
+    award = consent(award)
+    with _after(award):
+        contract = _sign(tender, award)
+        contracts.terminate_contract(
+            actor=tender.staff,
+            contract=contract,
+            party="entidad",
+            reason="Incumplimiento de plazos",
+            terminated_on=contract.signed_on,
+        )
+    releases = releases_of(tender.process)
+    assert_valid(releases)
+    [ended] = [r["contracts"][0] for r in releases if r["tag"] == ["contractTermination"]]
+    assert ended["status"] == "terminated" and ended["statusDetails"] == "resuelto"
+    assert ended["description"] == "Incumplimiento de plazos" and "finalValue" not in ended
+
+
 def test_a_granted_award_is_pending_until_consented():
     tender, award, _people = awarded_tender()
     releases = releases_of(tender.process)
