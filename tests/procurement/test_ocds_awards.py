@@ -3,6 +3,7 @@ contract with its amendments, its end and the after-sales evaluation; the SME cl
 award in the extension; a deserted process is tender status `unsuccessful`. Every release
 type validates against the shipped schema with the extension."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -12,8 +13,9 @@ from procurement.models import Contract
 from procurement.ocds import schema
 from procurement.ocds.packages import record
 from procurement.ocds.releases import process_releases, release_queryset
-from procurement.services import awards, contracts, evaluation
+from procurement.services import appeals, awards, contracts, evaluation
 from suppliers.models import Supplier
+from tests.factories import tribunal_member
 from tests.procurement.bidding import classify
 from tests.procurement.evaluating import (
     awarded_tender,
@@ -24,6 +26,7 @@ from tests.procurement.evaluating import (
     tender_in,
     unit_prices,
 )
+from tests.procurement.test_appeals import _filed
 from tests.procurement.test_contracts import _after, _sign
 
 pytestmark = pytest.mark.django_db
@@ -124,6 +127,23 @@ def test_a_terminated_contract_is_a_contract_termination_release():
     [ended] = [r["contracts"][0] for r in releases if r["tag"] == ["contractTermination"]]
     assert ended["status"] == "terminated" and ended["statusDetails"] == "resuelto"
     assert ended["description"] == "Incumplimiento de plazos" and "finalValue" not in ended
+
+
+def test_an_award_revoked_by_a_founded_appeal_is_an_award_cancellation():
+    tender, award, _people, appeal, moment = _filed()
+    judge = tribunal_member()
+    with clock.pinned(moment + timedelta(days=2)):
+        appeals.decide_appeal(actor=judge, appeal=appeal, decision="admit")
+        appeals.decide_appeal(
+            actor=judge, appeal=appeal, decision="founded", resolution="No acredita."
+        )
+    releases = releases_of(tender.process)
+    assert_valid(releases)
+    [revoked] = [r["awards"][0] for r in releases if r["tag"] == ["awardCancellation"]]
+    assert revoked["id"] == str(award.pk) and revoked["status"] == "cancelled"
+    compiled = schema.merger().create_compiled_release(releases)
+    assert [a["statusDetails"] for a in compiled["awards"]] == ["revocado"]
+    assert compiled["tender"]["status"] == "active"  # back to evaluation
 
 
 def test_a_granted_award_is_pending_until_consented():
