@@ -24,6 +24,9 @@ router.register("plan-versions", procurement_api.PlanVersionViewSet, basename="p
 router.register("processes", procurement_api.ProcessViewSet, basename="process")
 router.register("documents", procurement_api.DocumentViewSet, basename="document")
 router.register("openings", procurement_api.OpeningActViewSet, basename="opening")
+router.register("evaluations", procurement_api.EvaluationViewSet, basename="evaluation")
+router.register("awards", procurement_api.AwardViewSet, basename="award")
+router.register("contracts", procurement_api.ContractViewSet, basename="contract")
 router.register("suppliers", suppliers_api.SupplierViewSet, basename="supplier")
 
 app_name = "api"

@@ -391,6 +391,13 @@ SAMPLES = {
     "api:document-detail": lambda w: {"pk": w.document.pk},
     "api:opening-list": lambda w: {},
     "api:opening-detail": lambda w: {"identifier": w.process.identifier},
+    "api:evaluation-list": lambda w: {},
+    # As for contracts: the world has none of these; test_ocds_awards reads real ones.
+    "api:evaluation-detail": lambda w: {"pk": 1},
+    "api:award-list": lambda w: {},
+    "api:award-detail": lambda w: {"pk": 1},
+    "api:contract-list": lambda w: {},
+    "api:contract-detail": lambda w: {"pk": 1},
     "api:supplier-list": lambda w: {},
     "api:supplier-detail": lambda w: {"ruc": w.supplier.ruc},
     "api:schema": lambda w: {},

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.filtering import YearFilter
 
-from ..models import BidOpening, PlanVersion, ProcessDocument
+from ..models import Award, BidOpening, Evaluation, PlanVersion, ProcessDocument
 
 
 class PlanVersionFilter(django_filters.FilterSet):
@@ -35,3 +35,25 @@ class OpeningActFilter(django_filters.FilterSet):
     class Meta:
         model = BidOpening
         fields = ["entity"]
+
+
+class EvaluationFilter(django_filters.FilterSet):
+    process = django_filters.CharFilter(
+        field_name="process__identifier", label=_("Process identifier")
+    )
+
+    class Meta:
+        model = Evaluation
+        fields = ["process"]
+
+
+class AwardFilter(django_filters.FilterSet):
+    process = django_filters.CharFilter(
+        field_name="process__identifier", label=_("Process identifier")
+    )
+    supplier = django_filters.CharFilter(field_name="supplier__ruc", label=_("Supplier RUC"))
+    status = django_filters.ChoiceFilter(choices=Award.Status.choices, label=_("Status"))
+
+    class Meta:
+        model = Award
+        fields = ["process", "supplier", "status"]

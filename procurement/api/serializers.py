@@ -6,8 +6,13 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from ..models import (
+    Award,
     BidOpening,
+    Contract,
+    ContractAmendment,
     Entity,
+    Evaluation,
+    EvaluationEntry,
     OpenedBid,
     OpenedBidDocument,
     OpenedBidLine,
@@ -18,6 +23,7 @@ from ..models import (
     ProcessItem,
     ProcessStage,
     ProcurementProcess,
+    SupplierEvaluation,
 )
 from ..ocds.identifiers import ocid
 
@@ -145,6 +151,7 @@ class ProcessSerializer(serializers.ModelSerializer):
         fields = [
             "identifier",
             "ocid",
+            "source",
             "entity",
             "entity_name",
             "fiscal_year",
@@ -288,3 +295,138 @@ class OpeningActSerializer(serializers.ModelSerializer):
     class Meta:
         model = BidOpening
         fields = ["process", "opened_at", "observer", "at_evaluation", "act_document", "bids"]
+
+
+class EvaluationEntrySerializer(serializers.ModelSerializer):
+    bidder_ruc = serializers.CharField(source="opened_bid.lead_ruc")
+    bidder_name = serializers.CharField(source="opened_bid.lead_name")
+    position = serializers.IntegerField(source="opened_bid.position")
+
+    class Meta:
+        model = EvaluationEntry
+        fields = [
+            "position",
+            "bidder_ruc",
+            "bidder_name",
+            "item",
+            "price",
+            "admissible",
+            "inadmissible_reason",
+            "technical_score",
+            "economic_score",
+            "bonus",
+            "total",
+            "rank",
+            "sme",
+            "local_sme",
+            "size_classes",
+        ]
+
+
+class EvaluationSerializer(serializers.ModelSerializer):
+    """A published version of a process's evaluation table (as /procesos/<id>/evaluacion/)."""
+
+    process = serializers.CharField(source="process.identifier")
+    document = serializers.IntegerField(source="document_id", allow_null=True)
+    entries = EvaluationEntrySerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Evaluation
+        fields = [
+            "id",
+            "process",
+            "version",
+            "reason",
+            "bonus_rate",
+            "published_at",
+            "document",
+            "entries",
+        ]
+
+
+class AwardSerializer(serializers.ModelSerializer):
+    """The outcome of a lot: granted (with the winner's size classes kept from the award) or
+    deserted with its reason."""
+
+    process = serializers.CharField(source="process.identifier")
+    supplier_ruc = serializers.CharField(source="supplier.ruc", allow_null=True, default=None)
+    supplier_name = serializers.CharField(
+        source="supplier.legal_name", allow_null=True, default=None
+    )
+
+    class Meta:
+        model = Award
+        fields = [
+            "id",
+            "process",
+            "item",
+            "status",
+            "reason",
+            "supplier_ruc",
+            "supplier_name",
+            "amount",
+            "winner_sme",
+            "winner_size_classes",
+            "decided_at",
+            "standstill_ends",
+            "consented_on",
+        ]
+
+
+class ContractAmendmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ContractAmendment
+        fields = [
+            "kind",
+            "amount",
+            "percentage",
+            "cumulative_percentage",
+            "above_limit",
+            "reason",
+            "signed_on",
+        ]
+
+
+class SupplierEvaluationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SupplierEvaluation
+        fields = ["on_time", "quality", "penalties", "comment", "evaluated_at"]
+
+
+class ContractSerializer(serializers.ModelSerializer):
+    """A contract as /contratos/<id>/ shows it: the award it comes from, the size classes
+    copied at the award, its amendments, its end and the after-sales evaluation."""
+
+    process = serializers.CharField(source="process.identifier")
+    entity_ruc = serializers.CharField(source="entity.ruc")
+    supplier_ruc = serializers.CharField(source="supplier.ruc")
+    supplier_name = serializers.CharField(source="supplier.legal_name")
+    amendments = ContractAmendmentSerializer(many=True, read_only=True)
+    evaluation = SupplierEvaluationSerializer(read_only=True, allow_null=True, default=None)
+
+    class Meta:
+        model = Contract
+        fields = [
+            "id",
+            "process",
+            "award",
+            "item",
+            "entity_ruc",
+            "supplier_ruc",
+            "supplier_name",
+            "number",
+            "signed_on",
+            "amount",
+            "term_days",
+            "winner_sme",
+            "size_class",
+            "size_classes",
+            "guarantee",
+            "status",
+            "terminated_by",
+            "ended_on",
+            "end_reason",
+            "final_amount",
+            "amendments",
+            "evaluation",
+        ]

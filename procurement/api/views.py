@@ -6,9 +6,13 @@ before its opening."""
 from django.db.models import Prefetch
 from rest_framework import viewsets
 
-from ..filters import EntityFilter, PlanFilter, ProcessFilter
+from ..filters import ContractFilter, EntityFilter, PlanFilter, ProcessFilter
 from ..models import (
+    Award,
     BidOpening,
+    Contract,
+    Evaluation,
+    EvaluationEntry,
     OpenedBid,
     OpenedBidDocument,
     PlanVersion,
@@ -17,7 +21,13 @@ from ..models import (
 )
 from ..queries import entities_with_location, plans_in_force, public_processes
 from . import serializers
-from .filters import DocumentFilter, OpeningActFilter, PlanVersionFilter
+from .filters import (
+    AwardFilter,
+    DocumentFilter,
+    EvaluationFilter,
+    OpeningActFilter,
+    PlanVersionFilter,
+)
 
 # Identifiers and RUCs hold dashes, never a slash.
 PATH_SEGMENT = r"[^/]+"
@@ -127,3 +137,42 @@ class OpeningActViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_url_kwarg = "identifier"
     lookup_value_regex = PATH_SEGMENT
     cursor_ordering = "-confirmed_at"
+
+
+class EvaluationViewSet(viewsets.ReadOnlyModelViewSet):
+    """Published versions of evaluation tables (never a draft), with every row."""
+
+    queryset = (
+        Evaluation.objects.public()
+        .select_related("process")
+        .prefetch_related(
+            Prefetch(
+                "entries",
+                EvaluationEntry.objects.select_related("opened_bid").order_by(
+                    "item_id", "rank", "id"
+                ),
+            )
+        )
+    )
+    serializer_class = serializers.EvaluationSerializer
+    filterset_class = EvaluationFilter
+    cursor_ordering = "-id"
+
+
+class AwardViewSet(viewsets.ReadOnlyModelViewSet):
+    """Live awards (granted, consented or deserted) of published processes."""
+
+    queryset = Award.objects.public().select_related("process", "supplier")
+    serializer_class = serializers.AwardSerializer
+    filterset_class = AwardFilter
+    cursor_ordering = "-id"
+
+
+class ContractViewSet(viewsets.ReadOnlyModelViewSet):
+    """Contracts, as /contratos/ lists them (its FilterSet), with amendments and the
+    after-sales evaluation."""
+
+    queryset = Contract.objects.public().select_related("evaluation").prefetch_related("amendments")
+    serializer_class = serializers.ContractSerializer
+    filterset_class = ContractFilter
+    cursor_ordering = "-id"

@@ -14,6 +14,7 @@ from .contracts import Contract, ContractAmendment, SupplierEvaluation
 from .criteria import CriteriaAmendment, CriterionKind, EvaluationCriterion
 from .entities import Entity
 from .evaluation import Evaluation, EvaluationEntry, TechnicalScore
+from .imports import ImportedRelease
 from .opening import BidOpening, OpenedBid, OpenedBidDocument, OpenedBidLine, OpenedBidMember
 from .plans import PlanItem, PlanVersion, ProcurementPlan
 from .processes import (
@@ -30,6 +31,7 @@ from .processes import (
 )
 
 __all__ = [
+    "ImportedRelease",
     "Appeal",
     "Contract",
     "ContractAmendment",

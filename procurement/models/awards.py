@@ -52,6 +52,11 @@ class AwardQuerySet(models.QuerySet):
     def live(self):
         return self.filter(status__in=LIVE_STATUSES)
 
+    def public(self):
+        """What the public sees of awards (the process and evaluation pages, the API): the
+        live ones of published processes."""
+        return self.live().filter(process__in=ProcurementProcess.objects.published())
+
 
 class Award(models.Model):
     """The outcome of one lot: the buena pro granted (then consented once the standstill ends
@@ -98,6 +103,9 @@ class Award(models.Model):
     standstill_ends = models.DateField(_("standstill ends"), null=True, blank=True)
     consented_on = models.DateField(_("consented on"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    # The award's id in the source's OCDS data, for an imported process (import_ocds): such
+    # an award has no bid here, only its supplier and amount.
+    source_ref = models.CharField(max_length=100, blank=True, default="", db_default="")
 
     objects = AwardQuerySet.as_manager()
 
@@ -130,7 +138,10 @@ class Award(models.Model):
             models.CheckConstraint(
                 name="award_granted_has_winner",
                 condition=models.Q(status__in=["desierto", "revocado"])
-                | models.Q(opened_bid__isnull=False, supplier__isnull=False, amount__gt=0),
+                | (
+                    models.Q(supplier__isnull=False, amount__gt=0)
+                    & (models.Q(opened_bid__isnull=False) | ~models.Q(source_ref=""))
+                ),
             ),
             models.CheckConstraint(
                 name="award_consented_has_date",

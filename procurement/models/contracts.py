@@ -79,7 +79,11 @@ class Contract(models.Model):
         _("final amount (S/)"), max_digits=20, decimal_places=2, null=True, blank=True
     )
     created_at = models.DateTimeField(_("registered"))
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+")
+    # Null only for a contract imported from another portal (source_ref set).
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    source_ref = models.CharField(max_length=100, blank=True, default="", db_default="")
 
     objects = ContractQuerySet.as_manager()
 
@@ -94,6 +98,10 @@ class Contract(models.Model):
             ),
             models.CheckConstraint(
                 name="contract_term_positive", condition=models.Q(term_days__gt=0)
+            ),
+            models.CheckConstraint(
+                name="contract_has_author_or_source",
+                condition=models.Q(created_by__isnull=False) | ~models.Q(source_ref=""),
             ),
             models.CheckConstraint(
                 name="contract_status_valid",

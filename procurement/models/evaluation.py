@@ -19,6 +19,13 @@ from .opening import BidOpening, OpenedBid
 from .processes import ProcessDocument, ProcessItem, ProcurementProcess
 
 
+class EvaluationQuerySet(models.QuerySet):
+    def public(self):
+        """Published versions of the tables of published processes (a draft is the
+        committee's business): what the evaluation page and the API show."""
+        return self.filter(status="published", process__in=ProcurementProcess.objects.published())
+
+
 class Evaluation(models.Model):
     """One version of a process's evaluation table: a draft the committee fills, then
     published (with its PDF) and immutable."""
@@ -45,6 +52,8 @@ class Evaluation(models.Model):
     document = models.OneToOneField(
         ProcessDocument, models.PROTECT, null=True, blank=True, related_name="evaluation"
     )
+
+    objects = EvaluationQuerySet.as_manager()
 
     class Meta:
         ordering = ["process", "version"]

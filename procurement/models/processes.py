@@ -123,6 +123,13 @@ class ProcurementProcess(models.Model):
     # 0016), " stem stem ... " elsewhere.
     search_vector = SearchVectorField(null=True, editable=False)
     search_text = models.TextField(editable=False, blank=True, default="", db_default="")
+    # A process imported from another portal's OCDS data (manage.py import_ocds): the source
+    # ("oece" for Peru's OECE/SEACE) and its ocid there, kept unchanged as OCDS requires (its
+    # identifier is the source's nomenclature). Empty for the portal's own processes.
+    source = models.CharField(_("source"), max_length=40, blank=True, default="", db_default="")
+    ocid = models.CharField(
+        _("OCDS ocid at the source"), max_length=200, blank=True, default="", db_default=""
+    )
 
     objects = ProcurementProcessQuerySet.as_manager()
 
@@ -141,6 +148,16 @@ class ProcurementProcess(models.Model):
             models.CheckConstraint(
                 condition=models.Q(status="draft") | models.Q(published_at__isnull=False),
                 name="process_published_has_date",
+            ),
+            models.UniqueConstraint(
+                fields=["source", "ocid"],
+                condition=~models.Q(source=""),
+                name="process_source_ocid_unique",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(source="", ocid="")
+                | (~models.Q(source="") & ~models.Q(ocid="")),
+                name="process_source_has_ocid",
             ),
         ]
         indexes = [
@@ -170,6 +187,8 @@ class ProcessItem(models.Model):
     estimated_value = models.DecimalField(
         _("estimated value (S/)"), max_digits=16, decimal_places=2
     )
+    # The item's id in the source's OCDS data (an imported process), to match its awards.
+    source_ref = models.CharField(max_length=100, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["process", "id"]

@@ -7,8 +7,8 @@ PARTY_SCHEME = "PE-RUC"
 
 def ocid(process) -> str:
     """The Open Contracting ID of a process: the portal's prefix and its identifier (never
-    changes once published, like the identifier)."""
-    return f"{settings.OCDS_PREFIX}-{process.identifier}"
+    changes once published, like the identifier). An imported process keeps its source's."""
+    return process.ocid or f"{settings.OCDS_PREFIX}-{process.identifier}"
 
 
 def identifier_from_ocid(value: str) -> str | None:

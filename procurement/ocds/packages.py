@@ -38,10 +38,13 @@ def package_metadata(uri: str, published=None) -> dict:
 
 def process_for_ocid(value: str):
     """The published process an ocid names, with what its releases read; None if none."""
+    imported = release_queryset().filter(ocid=value).exclude(source="").first()
+    if imported is not None:
+        return imported
     identifier = identifier_from_ocid(value)
     if identifier is None:
         return None
-    return release_queryset().filter(identifier=identifier).first()
+    return release_queryset().filter(identifier=identifier, source="").first()
 
 
 def release_package(process, releases: list[dict] | None = None) -> dict:

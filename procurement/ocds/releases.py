@@ -2,10 +2,11 @@
 published step, each written as it stood on its date, so that a release never changes once
 out (only new ones are added) and ocdsmerge can compile them into the current state.
 
-Steps today: planning (the plan items the process comes from), tender (the call), one
-release per document, per calendar amendment, per status change after the call, and the
-opening of bids (its tenderers). Awards, contracts and their implementation are other steps
-of RELEASE_STEPS, added where those records are built; their parties merge with these by id.
+Steps: planning (the plan items the process comes from), tender (the call), one release per
+document, per calendar amendment, per status change after the call (a deserted process is
+tender status `unsuccessful`), the opening of bids (its tenderers), each award's decision,
+consent and revocation, each contract's signing, amendments and end, and the after-sales
+evaluation (implementation). Parties merge by id across releases.
 """
 
 from collections.abc import Callable, Iterable
@@ -19,7 +20,9 @@ from django.utils import timezone, translation
 from core.codelists import DirectCause, ObjectType, ProcedureType, Stage
 
 from ..models import (
+    Award,
     BidOpening,
+    Contract,
     OpenedBid,
     OpenedBidMember,
     ProcessDocument,
@@ -105,6 +108,25 @@ def release_queryset():
                     )
                 ),
                 to_attr="completed_openings",
+            ),
+            Prefetch(
+                "awards",
+                Award.objects.select_related("item", "supplier__domicile__province__department")
+                .prefetch_related(
+                    Prefetch(
+                        "opened_bid__members",
+                        OpenedBidMember.objects.select_related(
+                            "supplier__domicile__province__department"
+                        ),
+                    )
+                )
+                .order_by("decided_at", "id"),
+            ),
+            Prefetch(
+                "contracts",
+                Contract.objects.select_related("item", "evaluation")
+                .prefetch_related("amendments")
+                .order_by("created_at", "id"),
             ),
         )
         .order_by("id")
@@ -446,7 +468,206 @@ def opening_releases(process) -> Iterable[dict]:
         )
 
 
-# Award, contract and implementation releases are steps to add here.
+# awards[].status of each award status; the portal's own goes in statusDetails (extension).
+AWARD_STATUS = {
+    Award.Status.AWARDED: "pending",  # granted, not in force until consented
+    Award.Status.CONSENTED: "active",
+    Award.Status.DESERTED: "unsuccessful",
+    Award.Status.REVOKED: "cancelled",
+}
+CONTRACT_STATUS = {
+    Contract.Status.ACTIVE: "active",
+    Contract.Status.COMPLETED: "terminated",
+    Contract.Status.TERMINATED: "terminated",
+    Contract.Status.VOID: "cancelled",
+}
+CONTRACT_END_TAGS = {
+    Contract.Status.COMPLETED: ["implementation"],
+    Contract.Status.TERMINATED: ["contractTermination"],
+    Contract.Status.VOID: ["contractUpdate"],
+}
+
+
+def _award_suppliers(award) -> list:
+    """The winner's suppliers: every member of the winning bid (a consortium), lead first."""
+    if award.opened_bid_id is None:
+        return [award.supplier] if award.supplier_id else []
+    members = sorted(award.opened_bid.members.all(), key=lambda m: (not m.is_lead, m.id))
+    return [member.supplier for member in members] or [award.supplier]
+
+
+def _award(award, status: str, moment: datetime, **extra) -> dict:
+    data = {
+        "id": str(award.pk),
+        "status": AWARD_STATUS[status],
+        "statusDetails": status,
+        "date": _when(moment),
+        **extra,
+    }
+    if award.item_id:
+        data["items"] = [{"id": str(award.item_id)}]
+        data["title"] = award.item.description
+    return data
+
+
+def award_releases(process) -> Iterable[dict]:
+    """Each lot's outcome when decided: the buena pro (pending until consented: the winner,
+    its amount and its size classes as they were at the award), or the lot deserted with its
+    reason; then its consent and, after a founded appeal, its revocation."""
+    for award in process.awards.all():
+        suppliers = _award_suppliers(award)
+        if award.status == Award.Status.DESERTED:
+            decided = _award(award, Award.Status.DESERTED, award.decided_at)
+            decided["description"] = award.reason
+            parties = _parties(process)
+        else:
+            decided = _award(
+                award,
+                Award.Status.AWARDED,
+                award.decided_at,
+                value=_money(award.amount),
+                suppliers=[{"id": party_id(s.ruc), "name": s.legal_name} for s in suppliers],
+            )
+            if not award.source_ref:  # an imported award's source states no size class
+                decided["smeWinner"] = award.winner_sme
+                decided["sizeClassesAtAward"] = [
+                    {"id": party_id(ruc), "sizeClass": size or None}
+                    for ruc, size in sorted(award.winner_size_classes.items())
+                ]
+            parties = _parties(process, suppliers, ["supplier"])
+        yield _release(
+            process,
+            f"award-{award.pk}",
+            award.decided_at,
+            ["award"],
+            parties=parties,
+            awards=[decided],
+        )
+        if award.consented_on:
+            moment = datetime.combine(award.consented_on, time.min, tzinfo=_zone())
+            yield _release(
+                process,
+                f"award-{award.pk}-consent",
+                moment,
+                ["awardUpdate"],
+                awards=[_award(award, Award.Status.CONSENTED, moment)],
+            )
+        if award.revoked_at:
+            yield _release(
+                process,
+                f"award-{award.pk}-revocation",
+                award.revoked_at,
+                ["awardCancellation"],
+                awards=[_award(award, Award.Status.REVOKED, award.revoked_at)],
+            )
+
+
+def _contract_ref(contract) -> dict:
+    return {"id": str(contract.pk), "awardID": str(contract.award_id)}  # both required
+
+
+def _contract_head(contract, status: str) -> dict:
+    return {**_contract_ref(contract), "status": CONTRACT_STATUS[status], "statusDetails": status}
+
+
+def contract_releases(process) -> Iterable[dict]:
+    """Each contract when signed (its award, amount, term), each amendment with the amount
+    after it, its end (completion with the final amount, termination or annulment) and the
+    after-sales evaluation of the supplier (implementation)."""
+    for contract in process.contracts.all():
+        signed = {
+            **_contract_head(contract, Contract.Status.ACTIVE),
+            "title": contract.number,
+            "value": _money(contract.amount),
+            "dateSigned": _day_start(contract.signed_on),
+            "period": {
+                "startDate": _day_start(contract.signed_on),
+                "durationInDays": contract.term_days,
+            },
+        }
+        if contract.item_id:
+            signed["items"] = [{"id": str(contract.item_id)}]
+        yield _release(
+            process,
+            f"contract-{contract.pk}",
+            contract.created_at,
+            ["contract"],
+            contracts=[signed],
+        )
+        amount = contract.amount
+        for amendment in contract.amendments.all():
+            sign = 1 if amendment.kind == amendment.Kind.ADDITIONAL else -1
+            amount += sign * amendment.amount
+            yield _release(
+                process,
+                f"contract-{contract.pk}-amendment-{amendment.pk}",
+                amendment.created_at,
+                ["contractAmendment"],
+                contracts=[
+                    {
+                        **_contract_ref(contract),
+                        "value": _money(amount),
+                        "amendments": [
+                            {
+                                "id": str(amendment.pk),
+                                "date": _day_start(amendment.signed_on),
+                                "rationale": amendment.reason,
+                                "description": (
+                                    f"{_spanish(amendment.get_kind_display())}: "
+                                    f"{amendment.amount} PEN ({amendment.percentage}%, "
+                                    f"acumulado {amendment.cumulative_percentage}%)"
+                                ),
+                            }
+                        ],
+                    }
+                ],
+            )
+        if contract.status != Contract.Status.ACTIVE and contract.ended_on:
+            ended = {
+                **_contract_head(contract, contract.status),
+                "period": {"endDate": _day_end(contract.ended_on)},
+            }
+            if contract.final_amount is not None:
+                ended["finalValue"] = _money(contract.final_amount)
+            if contract.end_reason:
+                ended["description"] = contract.end_reason
+            # The end is dated by its day; never before what it ends was recorded.
+            moment = max(
+                datetime.combine(contract.ended_on, time.min, tzinfo=_zone()),
+                contract.created_at,
+                *(amendment.created_at for amendment in contract.amendments.all()),
+            )
+            yield _release(
+                process,
+                f"contract-{contract.pk}-end",
+                moment,
+                CONTRACT_END_TAGS[contract.status],
+                contracts=[ended],
+            )
+        evaluation = getattr(contract, "evaluation", None)
+        if evaluation is not None:
+            assessment = {
+                "date": _when(evaluation.evaluated_at),
+                "onTime": evaluation.on_time,
+                "quality": evaluation.quality,
+                "penalties": _money(evaluation.penalties),
+            }
+            if evaluation.comment:
+                assessment["comment"] = evaluation.comment
+            yield _release(
+                process,
+                f"contract-{contract.pk}-evaluation",
+                evaluation.evaluated_at,
+                ["implementationUpdate"],
+                contracts=[
+                    {
+                        **_contract_ref(contract),
+                        "implementation": {"supplierEvaluation": assessment},
+                    }
+                ],
+            )
+
+
 RELEASE_STEPS: list[Callable[[ProcurementProcess], Iterable[dict]]] = [
     planning_releases,
     tender_releases,
@@ -454,6 +675,8 @@ RELEASE_STEPS: list[Callable[[ProcurementProcess], Iterable[dict]]] = [
     amendment_releases,
     status_releases,
     opening_releases,
+    award_releases,
+    contract_releases,
 ]
 
 

@@ -36,6 +36,9 @@ def _urls(world) -> list[str]:
         "/api/v1/documents/",
         f"/api/v1/documents/{world.bases.pk}/",
         "/api/v1/openings/",
+        "/api/v1/evaluations/",
+        "/api/v1/awards/",
+        "/api/v1/contracts/",
         "/api/v1/suppliers/",
         f"/api/v1/suppliers/{world.bidder.ruc}/",
     ]
@@ -60,6 +63,9 @@ def test_every_endpoint_answers_anonymous_clients_in_json(client, world):
         "processes",
         "documents",
         "openings",
+        "evaluations",
+        "awards",
+        "contracts",
         "suppliers",
     }
 
@@ -188,6 +194,9 @@ def test_a_page_costs_the_same_queries_whatever_its_size(client, world):
         "/api/v1/processes/",
         "/api/v1/documents/",
         "/api/v1/openings/",
+        "/api/v1/evaluations/",
+        "/api/v1/awards/",
+        "/api/v1/contracts/",
         "/api/v1/suppliers/",
     ]:
         assert _queries(client, f"{base}?page_size=1") == _queries(

@@ -1,0 +1,49 @@
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from procurement.ocds import importer
+
+
+class Command(BaseCommand):
+    help = (
+        "Imports OCDS 1.1 release or record packages (JSON, or JSON lines with --jsonl or a "
+        ".jsonl name), e.g. Peru's OECE (SEACE v3) data. Each release is loaded in its own "
+        "transaction, idempotent by ocid + release id; a release with a bad RUC, an unknown "
+        "code or a schema error is reported with its line and not loaded."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("files", nargs="+", metavar="FILE")
+        parser.add_argument("--jsonl", action="store_true", help="JSON lines")
+
+    def handle(self, *args, files, jsonl=False, **options):
+        loaded = unchanged = refused = 0
+        for name in files:
+            path = Path(name)
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as error:
+                raise CommandError(f"{name}: {error}") from None
+            try:
+                releases = importer.read_package(text, jsonl=jsonl or name.endswith(".jsonl"))
+            except importer.UnreadablePackage as error:
+                raise CommandError(f"{name}, {error}") from None
+            for source in releases:
+                try:
+                    outcome = importer.load_release(source)
+                except importer.ReleaseRefused as error:
+                    refused += 1
+                    self.stderr.write(f"{name}, {source.label}: not loaded: {error}")
+                    continue
+                if outcome.loaded:
+                    loaded += 1
+                else:
+                    unchanged += 1
+                for note in outcome.notes:
+                    self.stdout.write(f"{name}, {source.label}: {note}")
+        self.stdout.write(
+            f"{loaded} releases loaded, {unchanged} already imported, {refused} refused."
+        )
+        if refused:
+            raise CommandError(f"{refused} releases refused (see above); the others are loaded.")

@@ -1,0 +1,559 @@
+"""Loading OCDS 1.1 release or record packages published by other portals, first of all Peru's
+OECE (SEACE v3), used by `manage.py import_ocds`.
+
+The OECE shape: the buyer is `PE-CONSUCODE-<n>` with its RUC in `additionalIdentifiers`
+(scheme `PE-RUC`); suppliers and tenderers are `PE-RUC-<ruc>`; items are classified by CUBSO
+(16 digits) with UNSPSC in `additionalClassifications`; the nomenclature (e.g.
+`AS-SM-55-2024-ESSALUD-GCL-1`) is `tender.title`; the procedure's Spanish name is
+`procurementMethodDetails`; amounts in PEN.
+
+Two steps, as plan_import does: `read_package` parses the file into releases, each with the
+line it starts on (bad JSON or a file that is no package is UnreadablePackage naming the line);
+`load_release` loads one release in its own transaction: it is checked against the shipped
+schema, every RUC by its check digit and every code against ours, and any problem rolls back
+the whole release (nothing half-imported) and is reported naming the release and its line.
+A release already loaded (same ocid and release id, ImportedRelease) is skipped: loading the
+same file twice changes nothing. Entities and suppliers are matched by RUC (created when new),
+processes by their source and ocid, awards and contracts by their id at the source.
+"""
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from core.codelists import GovernmentLevel, ObjectType, ProcedureType
+from core.models import CatalogItem, Department, District, FiscalYear
+from core.ruc import is_valid_ruc
+from core.text import plain
+from suppliers.models import Supplier
+
+from .. import search
+from ..models import (
+    Award,
+    Contract,
+    Entity,
+    ImportedRelease,
+    ProcessItem,
+    ProcessStatus,
+    ProcurementProcess,
+    StatusChange,
+)
+from . import schema
+
+SOURCE = "oece"
+RUC_SCHEME = "PE-RUC"
+FALLBACK_DISTRICT = "150101"  # Lima, when a party's address names no district we know
+
+# procurementMethodDetails as OECE writes it (folded), to our procedure types.
+PROCEDURES = {
+    "licitacion publica": ProcedureType.LP,
+    "concurso publico": ProcedureType.CP,
+    "adjudicacion simplificada": ProcedureType.AS,
+    "subasta inversa electronica": ProcedureType.SIE,
+    "comparacion de precios": ProcedureType.COMPRE,
+    "contratacion directa": ProcedureType.CD,
+    "seleccion de consultores individuales": ProcedureType.SCI,
+}
+CATEGORIES = {
+    "goods": ObjectType.GOODS,
+    "services": ObjectType.SERVICES,
+    "works": ObjectType.WORKS,
+}
+TENDER_STATUSES = {
+    "active": ProcessStatus.CALLED,
+    "complete": ProcessStatus.AWARDED,
+    "unsuccessful": ProcessStatus.DESERTED,
+    "cancelled": ProcessStatus.CANCELLED,
+}
+AWARD_STATUSES = {
+    "pending": Award.Status.AWARDED,
+    "active": Award.Status.CONSENTED,
+    "unsuccessful": Award.Status.DESERTED,
+    "cancelled": Award.Status.REVOKED,
+}
+CONTRACT_STATUSES = {
+    "active": Contract.Status.ACTIVE,
+    "terminated": Contract.Status.COMPLETED,
+    "cancelled": Contract.Status.VOID,
+}
+# Entities: the sector and level the name tells (OCDS states neither).
+SECTOR_WORDS = [
+    ("municipalidad", "gobiernos-locales", GovernmentLevel.LOCAL),
+    ("gobierno regional", "gobiernos-regionales", GovernmentLevel.REGIONAL),
+    ("salud", "salud", GovernmentLevel.NATIONAL),
+    ("educacion", "educacion", GovernmentLevel.NATIONAL),
+    ("universidad", "educacion", GovernmentLevel.NATIONAL),
+    ("transportes", "transportes", GovernmentLevel.NATIONAL),
+    ("interior", "interior", GovernmentLevel.NATIONAL),
+    ("policia", "interior", GovernmentLevel.NATIONAL),
+    ("defensa", "defensa", GovernmentLevel.NATIONAL),
+    ("ejercito", "defensa", GovernmentLevel.NATIONAL),
+]
+DEFAULT_SECTOR = ("pcm", GovernmentLevel.NATIONAL)
+NOMENCLATURE = re.compile(
+    r"^(?P<type>[A-Z]+)-[A-Z]+-(?P<sequence>\d+)-(?P<year>\d{4})-(?P<acronym>[A-Z0-9-]+?)-(?P<call>\d+)$"
+)
+
+
+class UnreadablePackage(Exception):
+    """A file that cannot be read at all (bad JSON, not a package)."""
+
+
+class ReleaseRefused(Exception):
+    """A release that is not loaded, and why."""
+
+
+@dataclass
+class SourceRelease:
+    data: dict
+    line: int
+
+    @property
+    def label(self) -> str:
+        release_id = self.data.get("id") if isinstance(self.data, dict) else None
+        return f"line {self.line}, release {release_id or '(no id)'}"
+
+
+@dataclass
+class Outcome:
+    loaded: bool
+    notes: list[str] = field(default_factory=list)
+
+
+# --- Reading ----------------------------------------------------------------------------------
+
+
+def _line_of(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1
+
+
+def _array_lines(text: str, key: str) -> list[int]:
+    """The line each element of the top-level array `key` starts on."""
+    match = re.search('"' + re.escape(key) + r'"\s*:\s*\[', text)
+    if match is None:
+        return []
+    decoder = json.JSONDecoder()
+    lines, position = [], match.end()
+    while True:
+        while position < len(text) and text[position] in " \t\r\n,":
+            position += 1
+        if position >= len(text) or text[position] == "]":
+            return lines
+        lines.append(_line_of(text, position))
+        _value, position = decoder.raw_decode(text, position)
+
+
+def _from_package(package, line: int, text: str | None) -> list[SourceRelease]:
+    if not isinstance(package, dict) or not (
+        isinstance(package.get("releases"), list) or isinstance(package.get("records"), list)
+    ):
+        raise UnreadablePackage(f"line {line}: not an OCDS release or record package")
+    if isinstance(package.get("releases"), list):
+        lines = _array_lines(text, "releases") if text is not None else []
+        return [
+            SourceRelease(release, lines[n] if n < len(lines) else line)
+            for n, release in enumerate(package["releases"])
+        ]
+    lines = _array_lines(text, "records") if text is not None else []
+    found = []
+    for n, entry in enumerate(package["records"]):
+        at = lines[n] if n < len(lines) else line
+        if not isinstance(entry, dict):
+            raise UnreadablePackage(f"line {at}: a record is not an object")
+        full = [r for r in entry.get("releases") or [] if isinstance(r, dict) and "tag" in r]
+        if full:  # the record's releases themselves
+            found.extend(SourceRelease(release, at) for release in full)
+        elif isinstance(entry.get("compiledRelease"), dict):  # only linked releases
+            found.append(SourceRelease(entry["compiledRelease"], at))
+        else:
+            raise UnreadablePackage(
+                f"line {at}: a record has neither releases nor a compiled release"
+            )
+    return found
+
+
+def read_package(text: str, *, jsonl: bool = False) -> list[SourceRelease]:
+    """The releases of a release or record package (JSON), or of JSON lines holding releases
+    or packages, each with its line; UnreadablePackage for bad JSON naming the line."""
+    if not jsonl:
+        try:
+            package = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise UnreadablePackage(f"line {error.lineno}: bad JSON: {error.msg}") from error
+        return _from_package(package, 1, text)
+    found = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise UnreadablePackage(f"line {number}: bad JSON: {error.msg}") from error
+        if isinstance(data, dict) and ("releases" in data or "records" in data):
+            found.extend(SourceRelease(r.data, number) for r in _from_package(data, number, None))
+        else:
+            found.append(SourceRelease(data, number))
+    return found
+
+
+# --- Small readers ----------------------------------------------------------------------------
+
+
+def _amount(value, what: str) -> Decimal:
+    if not isinstance(value, dict) or value.get("amount") is None:
+        raise ReleaseRefused(f"{what} has no amount")
+    if value.get("currency", "PEN") != "PEN":
+        raise ReleaseRefused(f"{what} is in {value.get('currency')}, not PEN")
+    try:
+        amount = Decimal(str(value["amount"])).quantize(Decimal("0.01"))
+    except InvalidOperation as error:
+        raise ReleaseRefused(f"{what} is not an amount") from error
+    if amount <= 0:
+        raise ReleaseRefused(f"{what} is not positive")
+    return amount
+
+
+def _moment(value: str | None, fallback: datetime | None = None) -> datetime | None:
+    if not value:
+        return fallback
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo else timezone.make_aware(moment)
+
+
+def _day(value: str | None, fallback: date | None = None) -> date | None:
+    moment = _moment(value)
+    return timezone.localtime(moment).date() if moment else fallback
+
+
+def _ruc_of(party: dict) -> str:
+    """The party's RUC: `PE-RUC-<ruc>` or an identifier or additional identifier in scheme
+    PE-RUC (OECE's buyers are PE-CONSUCODE-<n>); refused unless its check digit holds."""
+    candidates = [party.get("identifier") or {}, *(party.get("additionalIdentifiers") or [])]
+    ruc = next((str(i.get("id")) for i in candidates if i.get("scheme") == RUC_SCHEME), None)
+    party_id = str(party.get("id", ""))
+    if ruc is None and party_id.startswith(f"{RUC_SCHEME}-"):
+        ruc = party_id[len(RUC_SCHEME) + 1 :]
+    if ruc is None:
+        raise ReleaseRefused(f"party {party_id} has no RUC (scheme PE-RUC)")
+    if not is_valid_ruc(ruc):
+        raise ReleaseRefused(f"party {party_id} has a bad RUC {ruc} (check digit or format)")
+    return ruc
+
+
+def _district(address: dict | None, notes: list[str], who: str) -> District:
+    """The district an address names (region = department, locality = district), else the
+    department's first, else Lima; what could not be matched is noted."""
+    address = address or {}
+    region = plain(address.get("region") or "")
+    department = next((d for d in Department.objects.all() if plain(d.name) == region), None)
+    if department is not None:
+        locality = plain(address.get("locality") or "")
+        districts = District.objects.filter(province__department=department).order_by("code")
+        match = next((d for d in districts if plain(d.name) == locality), None)
+        if match is not None:
+            return match
+        notes.append(f"{who}: district {address.get('locality')!r} not found, using the region's")
+        return districts.first()
+    notes.append(f"{who}: region {address.get('region')!r} not found, using Lima")
+    return District.objects.get(code=FALLBACK_DISTRICT)
+
+
+# --- Loading ----------------------------------------------------------------------------------
+
+
+class _Loader:
+    def __init__(self, release: dict, notes: list[str]):
+        self.release = release
+        self.notes = notes
+        self.parties = {str(p.get("id")): p for p in release.get("parties") or []}
+        self.date = _moment(release.get("date"))
+
+    def party(self, reference: dict | None, what: str) -> dict:
+        party_id = str((reference or {}).get("id", ""))
+        party = self.parties.get(party_id)
+        if party is None:
+            raise ReleaseRefused(f"{what} {party_id or '(none)'} is not in parties")
+        return party
+
+    def entity(self, party: dict, acronym: str) -> Entity:
+        ruc = _ruc_of(party)
+        if not ruc.startswith("20"):
+            raise ReleaseRefused(f"buyer {party.get('id')}: RUC {ruc} is not an entity's (20...)")
+        found = Entity.objects.filter(ruc=ruc).first()
+        if found is not None:
+            return found
+        name = party.get("name") or (party.get("identifier") or {}).get("legalName") or ruc
+        folded = plain(name)
+        sector, level = next(
+            ((s, lv) for word, s, lv in SECTOR_WORDS if word in folded), DEFAULT_SECTOR
+        )
+        if Entity.objects.filter(acronym=acronym).exists():
+            acronym = f"{acronym}-{ruc[-4:]}"
+        district = _district(party.get("address"), self.notes, f"entity {ruc}")
+        self.notes.append(f"entity {ruc}: created (sector {sector}, level {level}: review)")
+        return Entity.objects.create(
+            ruc=ruc,
+            name=name[:255],
+            acronym=acronym[:30],
+            sector_id=sector,
+            level=level,
+            ubigeo=district,
+            address=((party.get("address") or {}).get("streetAddress") or "")[:255],
+        )
+
+    def supplier(self, reference: dict) -> Supplier:
+        party = self.party(reference, "supplier")
+        ruc = _ruc_of(party)
+        found = Supplier.objects.filter(ruc=ruc).first()
+        if found is not None:
+            return found
+        district = _district(party.get("address"), self.notes, f"supplier {ruc}")
+        return Supplier.objects.create(
+            ruc=ruc,
+            legal_name=(party.get("name") or ruc)[:255],
+            domicile=district,
+            address=((party.get("address") or {}).get("streetAddress") or "")[:255],
+        )
+
+    def catalog_item(self, item: dict) -> CatalogItem:
+        classifications = [
+            item.get("classification") or {},
+            *(item.get("additionalClassifications") or []),
+        ]
+        codes = [str(c.get("id")) for c in classifications if c.get("scheme") == "UNSPSC"]
+        found = CatalogItem.objects.filter(code__in=codes).first() if codes else None
+        if found is None:
+            shown = ", ".join(f"{c.get('scheme')} {c.get('id')}" for c in classifications)
+            raise ReleaseRefused(f"item {item.get('id')}: unknown UNSPSC code ({shown})")
+        return found
+
+    # -- the process
+
+    def procedure(self, tender: dict, nomenclature: dict) -> str:
+        details = plain(tender.get("procurementMethodDetails") or "")
+        for name, procedure in PROCEDURES.items():
+            if details.startswith(name):
+                return procedure
+        if not details and nomenclature["type"] in ProcedureType.values:
+            return nomenclature["type"]
+        raise ReleaseRefused(
+            f"unknown procedure {tender.get('procurementMethodDetails')!r} "
+            f"(procurementMethodDetails)"
+        )
+
+    def create_process(self, ocid: str, tender: dict) -> ProcurementProcess:
+        title = str(tender.get("title") or "")
+        nomenclature = NOMENCLATURE.match(title)
+        if nomenclature is None:
+            raise ReleaseRefused(f"tender.title {title!r} is not a SEACE nomenclature")
+        if ProcurementProcess.objects.filter(identifier=title).exists():
+            raise ReleaseRefused(f"identifier {title} is already another process's")
+        year = FiscalYear.objects.filter(year=int(nomenclature["year"])).first()
+        if year is None:
+            raise ReleaseRefused(f"fiscal year {nomenclature['year']} is not in our reference data")
+        category = tender.get("mainProcurementCategory")
+        if category not in CATEGORIES:
+            raise ReleaseRefused(f"unknown mainProcurementCategory {category!r}")
+        buyer = self.party(self.release.get("buyer") or tender.get("procuringEntity"), "buyer")
+        entity = self.entity(buyer, nomenclature["acronym"])
+        published = _moment((tender.get("tenderPeriod") or {}).get("startDate"), self.date)
+        process = ProcurementProcess.objects.create(
+            entity=entity,
+            fiscal_year=year,
+            identifier=title,
+            procedure_type=self.procedure(tender, nomenclature),
+            sequence=int(nomenclature["sequence"]),
+            call_number=int(nomenclature["call"]),
+            object_type=CATEGORIES[category],
+            description=(tender.get("description") or title)[:500],
+            delivery_place=entity.address or entity.ubigeo.name,
+            delivery_ubigeo=entity.ubigeo,
+            estimated_value=_amount(tender.get("value"), "tender.value"),
+            status=ProcessStatus.DRAFT,
+            published_at=published,
+            source=SOURCE,
+            ocid=ocid,
+        )
+        self.set_status(process, ProcessStatus.CALLED, published)
+        return process
+
+    def add_items(self, process: ProcurementProcess, tender: dict) -> None:
+        known = set(process.items.values_list("source_ref", flat=True))
+        items = [i for i in tender.get("items") or [] if str(i.get("id")) not in known]
+        for item in items:
+            stated = item.get("quantity")
+            quantity = Decimal(str(1 if stated is None else stated))
+            unit = item.get("unit") or {}
+            if unit.get("value"):
+                value = _amount(unit["value"], f"item {item.get('id')} unit value") * quantity
+            else:
+                value = process.estimated_value / max(len(tender.get("items")), 1)
+            ProcessItem.objects.create(
+                process=process,
+                entity=process.entity,
+                catalog_item=self.catalog_item(item),
+                description=(item.get("description") or process.description)[:500],
+                quantity=quantity,
+                unit=(unit.get("name") or "UNIDAD")[:40],
+                estimated_value=value.quantize(Decimal("0.01")),
+                source_ref=str(item.get("id")),
+            )
+
+    def set_status(self, process: ProcurementProcess, status: str, moment: datetime) -> None:
+        if process.status == status:
+            return
+        StatusChange.objects.create(
+            process=process,
+            action="import",
+            from_status=process.status,
+            to_status=status,
+            reason=f"OCDS {self.release.get('id')}",
+            at=moment,
+        )
+        process.status = status
+        process.save(update_fields=["status"])
+
+    # -- awards and contracts
+
+    def award(self, process: ProcurementProcess, data: dict) -> Award:
+        status = AWARD_STATUSES.get(data.get("status"))
+        if status is None:
+            raise ReleaseRefused(f"award {data.get('id')}: unknown status {data.get('status')!r}")
+        ref = str(data.get("id"))
+        award = process.awards.filter(source_ref=ref).first() or Award(
+            process=process, source_ref=ref
+        )
+        award.status = status
+        award.decided_at = award.decided_at or _moment(data.get("date"), self.date)
+        item_ids = [str(i.get("id")) for i in data.get("items") or []]
+        if item_ids and process.items.count() > 1:
+            award.item = process.items.filter(source_ref=item_ids[0]).first()
+        if status == Award.Status.DESERTED:
+            award.reason = data.get("description") or "Desierto (OCDS)"
+            award.supplier, award.amount = None, None
+        else:
+            suppliers = data.get("suppliers") or []
+            if not suppliers:
+                raise ReleaseRefused(f"award {ref}: no supplier")
+            award.supplier = self.supplier(suppliers[0])
+            award.amount = _amount(data.get("value"), f"award {ref} value")
+        if status == Award.Status.CONSENTED:
+            award.consented_on = award.consented_on or _day(data.get("date"), self.date.date())
+        if status == Award.Status.REVOKED:
+            award.revoked_at = award.revoked_at or self.date
+        award.save()
+        return award
+
+    def contract(self, process: ProcurementProcess, data: dict) -> Contract | None:
+        ref = str(data.get("id"))
+        status = CONTRACT_STATUSES.get(data.get("status"))
+        if data.get("status") == "pending":
+            self.notes.append(f"contract {ref}: pending (not signed), not loaded")
+            return None
+        if status is None:
+            raise ReleaseRefused(f"contract {ref}: unknown status {data.get('status')!r}")
+        award = process.awards.filter(source_ref=str(data.get("awardID"))).first()
+        if award is None or award.supplier is None:
+            raise ReleaseRefused(
+                f"contract {ref}: awardID {data.get('awardID')} is no granted award"
+            )
+        contract = process.contracts.filter(source_ref=ref).first()
+        period = data.get("period") or {}
+        signed_on = _day(data.get("dateSigned") or period.get("startDate"), self.date.date())
+        if contract is None:
+            end = _day(period.get("endDate"))
+            term = period.get("durationInDays") or ((end - signed_on).days if end else 0)
+            if not term or term <= 0:
+                self.notes.append(f"contract {ref}: no term stated, recorded as 1 day")
+            contract = Contract(
+                award=award,
+                process=process,
+                item=award.item,
+                entity=process.entity,
+                supplier=award.supplier,
+                number=(data.get("title") or f"OCDS-{ref}")[:60],
+                signed_on=signed_on,
+                amount=_amount(data.get("value"), f"contract {ref} value"),
+                term_days=max(int(term or 1), 1),
+                winner_sme=False,
+                guarantee=Contract.Guarantee.PERFORMANCE_BOND,
+                created_at=self.date,
+                source_ref=ref,
+            )
+        contract.status = status
+        if status == Contract.Status.COMPLETED:
+            contract.ended_on = _day(period.get("endDate"), self.date.date())
+            contract.final_amount = contract.final_amount or contract.amount
+        if status == Contract.Status.VOID:
+            contract.ended_on = contract.ended_on or self.date.date()
+        contract.save()
+        return contract
+
+    def outcome_status(self, process: ProcurementProcess, tender_status: str | None) -> str:
+        if process.contracts.exists():
+            return ProcessStatus.CONTRACTED
+        live = list(process.awards.live().values_list("status", flat=True))
+        if Award.Status.CONSENTED in live:
+            return ProcessStatus.CONSENTED
+        if Award.Status.AWARDED in live:
+            return ProcessStatus.AWARDED
+        if live and all(s == Award.Status.DESERTED for s in live):
+            return ProcessStatus.DESERTED
+        if tender_status in TENDER_STATUSES:
+            return TENDER_STATUSES[tender_status]
+        return process.status
+
+
+def _checked(source: SourceRelease) -> tuple[dict, str, str]:
+    release = source.data
+    if not isinstance(release, dict):
+        raise ReleaseRefused("not a JSON object")
+    errors = schema.errors(release, "release-schema.json")
+    if errors:
+        raise ReleaseRefused("fails the OCDS schema: " + "; ".join(errors[:5]))
+    return release, str(release["ocid"]), str(release["id"])
+
+
+def load_release(source: SourceRelease) -> Outcome:
+    """Load one release in one transaction; ReleaseRefused (with the reason, to be reported
+    with source.label) leaves the database as it was."""
+    release, ocid, release_id = _checked(source)
+    if ImportedRelease.objects.filter(ocid=ocid, release_id=release_id).exists():
+        return Outcome(loaded=False)
+    notes: list[str] = []
+    loader = _Loader(release, notes)
+    if loader.date is None:
+        raise ReleaseRefused("no date")
+    try:
+        with transaction.atomic():
+            process = ProcurementProcess.objects.filter(source=SOURCE, ocid=ocid).first()
+            tender = release.get("tender") or {}
+            if process is None:
+                if not tender.get("title"):
+                    raise ReleaseRefused(f"ocid {ocid} is new and the release has no tender.title")
+                process = loader.create_process(ocid, tender)
+            loader.add_items(process, tender)
+            if not process.items.exists():
+                raise ReleaseRefused("the process has no items")
+            for award in release.get("awards") or []:
+                loader.award(process, award)
+            for contract in release.get("contracts") or []:
+                loader.contract(process, contract)
+            loader.set_status(
+                process, loader.outcome_status(process, tender.get("status")), loader.date
+            )
+            search.refresh([process.pk])
+            ImportedRelease.objects.create(
+                source=SOURCE, ocid=ocid, release_id=release_id, process=process
+            )
+    except IntegrityError as error:
+        raise ReleaseRefused(f"conflicts with data already here ({error})") from error
+    except (ValueError, TypeError, AttributeError, InvalidOperation) as error:
+        # Schema-valid but unreadable here (a quantity of 1e400, a list where we read one...)
+        raise ReleaseRefused(f"cannot be read: {error!r}") from error
+    return Outcome(loaded=True, notes=notes)
