@@ -14,6 +14,7 @@ from .views import (
     process_management,
     processes,
     receipts,
+    statistics,
 )
 
 app_name = "procurement"
@@ -125,6 +126,7 @@ urlpatterns = [
     path("gestion/contratos/<id:contract_id>/", contracts.contract_manage, name="contract_manage"),
     path("recibos/", receipts.receipt_list, name="receipt_list"),
     path("recibos/<str:receipt_hash>/", receipts.receipt_detail, name="receipt_detail"),
+    path("estadisticas/", statistics.statistics_page, name="statistics"),
     path("datos/", open_data.open_data_index, name="open_data"),
     path("datos/diccionario/", open_data.open_data_dictionary, name="open_data_dictionary"),
     path("datos/<str:name>", open_data.open_data_file, name="open_data_file"),

@@ -46,11 +46,17 @@ class Qualification(models.Model):
 
 # An award that stands; a revoked one was undone by a founded appeal (the table is redone).
 LIVE_STATUSES = ["adjudicado", "consentido", "desierto"]
+GRANTED_STATUSES = ["adjudicado", "consentido"]
 
 
 class AwardQuerySet(models.QuerySet):
     def live(self):
         return self.filter(status__in=LIVE_STATUSES)
+
+    def granted(self):
+        """The live awards that went to a supplier (not deserted): what supplier statistics,
+        the search's winning supplier and the awarded prices count."""
+        return self.filter(status__in=GRANTED_STATUSES)
 
 
 class Award(models.Model):
