@@ -302,6 +302,7 @@ SAMPLES = {
     "procurement:process_document_publish": lambda w: {"process_id": w.process.pk},
     "procurement:receipt_list": lambda w: {},
     "procurement:statistics": lambda w: {},
+    "procurement:price_history": lambda w: {"code": "43211503"},
     "procurement:open_data": lambda w: {},
     "procurement:open_data_dictionary": lambda w: {},
     "procurement:open_data_file": lambda w: {"name": "procesos-2026.csv.gz"},
