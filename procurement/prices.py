@@ -71,7 +71,7 @@ def awarded_lines(code: str, *, year=None, department=None, entity=None):
         .filter(awarded_at__isnull=False)
     )
     if department is not None:
-        lines = lines.filter(item__process__entity__ubigeo_id__startswith=department.code)
+        lines = lines.filter(item__process__entity__ubigeo__code__startswith=department.code)
     if entity:
         lines = lines.filter(
             Q(item__process__entity__ruc=entity) | Q(item__process__entity__acronym__iexact=entity)
