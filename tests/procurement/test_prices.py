@@ -105,3 +105,17 @@ def test_filters_by_department_entity_and_year(client):
         assert response.status_code == 200
         points = sum(len(unit.points) for unit, _chart in response.context["units"])
         assert points == found, params
+
+
+def test_a_point_links_to_its_contract_when_signed(client):
+    from tests.procurement.evaluating import consent
+    from tests.procurement.test_contracts import _after, _sign
+
+    tender, award = _awarded("12.50")
+    award = consent(award)
+    with _after(award):
+        contract = _sign(tender, award)
+    (unit,) = prices.history(CODE)
+    assert [(p.unit_price, p.contract_id) for p in unit.points] == [(D("12.50"), contract.pk)]
+    html = client.get(f"/precios/{CODE}/").content.decode()
+    assert f'href="/contratos/{contract.pk}/"' in html
