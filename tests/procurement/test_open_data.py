@@ -76,6 +76,16 @@ def test_only_listed_files_are_served(client, folder):
         assert client.get(f"/datos/{name}").status_code == 404, name
 
 
+def test_if_missing_builds_once(folder):
+    published("Computadoras")
+    call_command("build_open_data", "--if-missing", stdout=io.StringIO())
+    written = (folder / "index.json").stat().st_mtime_ns
+    out = io.StringIO()
+    call_command("build_open_data", "--if-missing", stdout=out)
+    assert "nothing to do" in out.getvalue()
+    assert (folder / "index.json").stat().st_mtime_ns == written
+
+
 def test_the_beat_task_is_scheduled(settings):
     schedule = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert "procurement.tasks.build_open_data" in schedule

@@ -14,8 +14,16 @@ class Command(BaseCommand):
         parser.add_argument(
             "--year", type=int, action="append", help="only this fiscal year (repeatable)"
         )
+        parser.add_argument(
+            "--if-missing",
+            action="store_true",
+            help="do nothing when files were already built (make run: once, after the seed)",
+        )
 
-    def handle(self, *args, year=None, **options):
+    def handle(self, *args, year=None, if_missing=False, **options):
+        if if_missing and open_data.manifest():
+            self.stdout.write(f"Files already built in {open_data.directory()}: nothing to do.")
+            return
         for value in year or []:
             if not FIRST_YEAR <= value <= LAST_YEAR:
                 raise CommandError(f"--year: {value} is not a fiscal year.")
