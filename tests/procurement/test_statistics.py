@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from procurement.filters import ProcessFilter
 from procurement.models import Entity, ProcurementProcess
 from procurement.queries import public_processes
-from tests.factories import EntityFactory
+from tests.factories import EntityFactory, SupplierFactory
 from tests.procurement.evaluating import awarded_tender
 from tests.procurement.searching import published
 
@@ -114,6 +114,12 @@ def test_by_winning_supplier():
     rows = {row.key: row for row in response.context["rows"]}
     assert {k: (r.count, r.total) for k, r in rows.items()} == {supplier.ruc: (1, award.amount)}
     assert _found(rows[supplier.ruc].search_url) == 1
+    other = SupplierFactory()
+    assert other.ruc != supplier.ruc
+    assert _found(f"/procesos/?supplier={other.ruc}") == 0  # another supplier won nothing
+    assert Client().get("/procesos/", {"supplier": "123"}).status_code == 400
+    page = Client().get(f"/procesos/{award.process.identifier}/").content.decode()
+    assert 'href="/precios/44121701/"' in page  # the item's past prices
 
 
 def test_the_csv_has_the_rows_of_the_page(client, data):
