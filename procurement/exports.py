@@ -172,6 +172,11 @@ class ExportSpec:
     def response(self, queryset: QuerySet, filename: str | None = None) -> StreamingHttpResponse:
         return csv_response(filename or f"{self.name}.csv", self.header, self.rows(queryset))
 
+    def list_response(self, objects: Iterable, filename: str) -> StreamingHttpResponse:
+        """The CSV of rows already read (a page's table computed in memory)."""
+        language = get_language()
+        return csv_response(filename, self.header, (self.row(o, language) for o in objects))
+
 
 PROCESSES = ExportSpec(
     "procesos",
@@ -267,6 +272,17 @@ PLAN_ITEMS = ExportSpec(
         Column("tipo_procedimiento", "procedure_type", Kind.CODE),
         Column("mes", "planned_month", Kind.NUMBER),
         Column("reservado_mype", "sme_reserved", Kind.FLAG),
+    ),
+)
+
+# One table of /estadisticas/ (procurement.statistics.Row): the rows of the page.
+STATISTICS = ExportSpec(
+    "estadisticas",
+    (
+        Column("clave", "key", Kind.CODE),
+        Column("nombre", "label"),
+        Column("procesos", "count", Kind.NUMBER),
+        Column("monto", "total", Kind.NUMBER),
     ),
 )
 

@@ -64,10 +64,9 @@ def statistics_page(request):
     year = form.cleaned_data["year"]
     rows = statistics.table(dimension, year)
     if form.cleaned_data["format"] == "csv":
-        header = ["clave", "nombre", "procesos", "monto"]
-        lines = ([row.key, row.label, row.count, row.total] for row in rows)
         suffix = f"-{year}" if year else ""
-        return exports.csv_response(f"estadisticas-{dimension.name}{suffix}.csv", header, lines)
+        filename = f"estadisticas-{dimension.name}{suffix}.csv"
+        return exports.STATISTICS.list_response(rows, filename)
     context = {
         "form": form,
         "dimension": dimension,
