@@ -33,6 +33,7 @@ migrate: install
 
 seed: migrate
 	$(PY) manage.py seed_demo --processes $(DEMO_PROCESSES) --if-empty
+	$(PY) manage.py build_open_data --if-missing
 
 run: seed
 	$(PY) manage.py runserver 127.0.0.1:8000

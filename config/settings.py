@@ -275,6 +275,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "procurement.tasks.consent_awards",
         "schedule": int(os.environ.get("AWARD_CONSENT_INTERVAL", 3600)),
     },
+    # The bulk files of /datos/ (a CSV and an OCDS JSON lines file per year), once a day at
+    # 03:00 in Lima.
+    "build-open-data": {
+        "task": "procurement.tasks.build_open_data",
+        "schedule": crontab(hour=int(os.environ.get("OPEN_DATA_HOUR", 3)), minute=0),
+    },
     # Visit counters are counted in Redis and copied into the database (core.visits).
     "persist-visits": {"task": "core.tasks.persist_visits", "schedule": 300},
 }
@@ -338,7 +344,10 @@ SPECTACULAR_SETTINGS = {
 OCDS_PREFIX = os.environ.get("OCDS_PREFIX", "ocds-xxxxxx")
 OCDS_PUBLISHER_NAME = os.environ.get("OCDS_PUBLISHER_NAME", "Portal de Compras Públicas")
 # The page stating the licence and publication policy that every OCDS package links to.
-OCDS_PUBLICATION_POLICY_PATH = os.environ.get("OCDS_PUBLICATION_POLICY_PATH", "/api/ocds/")
+OCDS_PUBLICATION_POLICY_PATH = os.environ.get("OCDS_PUBLICATION_POLICY_PATH", "/datos/")
+# The daily bulk files of /datos/ (procurement.open_data), written by `build_open_data` and the
+# beat task below, read by the page that lists and serves them.
+OPEN_DATA_DIR = Path(os.environ.get("OPEN_DATA_DIR", VAR_DIR / "datos"))
 DOCUMENT_MAX_UPLOAD_BYTES = int(os.environ.get("DOCUMENT_MAX_UPLOAD_BYTES", 20 * 1024 * 1024))
 PLAN_UPLOAD_MAX_BYTES = int(os.environ.get("PLAN_UPLOAD_MAX_BYTES", 5 * 1024 * 1024))
 PLAN_UPLOAD_MAX_ITEMS = int(os.environ.get("PLAN_UPLOAD_MAX_ITEMS", 20_000))

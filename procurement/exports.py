@@ -18,6 +18,7 @@ from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
 
 logger = logging.getLogger(__name__)
 
@@ -112,6 +113,8 @@ class Column:
     header: str
     accessor: str | Callable[[Any], Any]  # a dotted attribute path, or a function of the row
     kind: Kind = Kind.TEXT
+    # What the column holds, for the data dictionary (/datos/diccionario/).
+    description: str = ""
 
     def value(self, row, language: str | None = None) -> Any:
         if callable(self.accessor):
@@ -169,23 +172,73 @@ class ExportSpec:
     def response(self, queryset: QuerySet, filename: str | None = None) -> StreamingHttpResponse:
         return csv_response(filename or f"{self.name}.csv", self.header, self.rows(queryset))
 
+    def list_response(self, objects: Iterable, filename: str) -> StreamingHttpResponse:
+        """The CSV of rows already read (a page's table computed in memory)."""
+        language = get_language()
+        return csv_response(filename, self.header, (self.row(o, language) for o in objects))
+
 
 PROCESSES = ExportSpec(
     "procesos",
     (
-        Column("nomenclatura", "identifier"),
-        Column("ruc_entidad", "entity.ruc"),
-        Column("entidad", "entity.name"),
-        Column("procedimiento", "procedure_type", Kind.LABEL),
-        Column("objeto", "object_type", Kind.LABEL),
-        Column("descripcion", "description"),
-        Column("valor_estimado", "estimated_value", Kind.NUMBER),
-        Column("estado", "status", Kind.LABEL),
-        Column("solo_mype", "sme_only", Kind.FLAG),
+        Column(
+            "nomenclatura",
+            "identifier",
+            description=_("The process identifier as published (e.g. LP-SM-3-2026-MINSA-1)."),
+        ),
+        Column("ruc_entidad", "entity.ruc", description=_("RUC of the contracting entity.")),
+        Column("entidad", "entity.name", description=_("Name of the contracting entity.")),
+        Column(
+            "procedimiento",
+            "procedure_type",
+            Kind.LABEL,
+            description=_("Selection procedure (public tender, simplified award...)."),
+        ),
+        Column(
+            "objeto",
+            "object_type",
+            Kind.LABEL,
+            description=_("What is bought: goods, services, works or consultancy for works."),
+        ),
+        Column("descripcion", "description", description=_("The object of the process.")),
+        Column(
+            "valor_estimado",
+            "estimated_value",
+            Kind.NUMBER,
+            description=_("Estimated value of the whole process, in soles (PEN)."),
+        ),
+        Column(
+            "estado",
+            "status",
+            Kind.LABEL,
+            description=_("Status of the process on the day the file was written."),
+        ),
+        Column(
+            "solo_mype",
+            "sme_only",
+            Kind.FLAG,
+            description=_("Whether only micro and small enterprises (MYPE) may bid."),
+        ),
         # The start of the call stage (queries.call_date, annotated by queries.public_processes).
-        Column("fecha_convocatoria", "call_date", Kind.DATE),
+        Column(
+            "fecha_convocatoria",
+            "call_date",
+            Kind.DATE,
+            description=_("First day of the call stage of the process calendar."),
+        ),
     ),
 )
+
+# How each kind of column is written, for the data dictionary.
+KIND_DESCRIPTIONS = {
+    Kind.TEXT: _("Text as published; empty when missing."),
+    Kind.CODE: _("A stored code, the same in every language."),
+    Kind.LABEL: _("The name of a value of a codelist, in the language of the file (Spanish)."),
+    Kind.NUMBER: _("A number with a dot as decimal separator and no thousands separator."),
+    Kind.DATE: _("An ISO 8601 date (YYYY-MM-DD), in Lima time."),
+    Kind.FLAG: _("si or no."),
+}
+
 
 PLANS = ExportSpec(
     "planes",
@@ -219,6 +272,17 @@ PLAN_ITEMS = ExportSpec(
         Column("tipo_procedimiento", "procedure_type", Kind.CODE),
         Column("mes", "planned_month", Kind.NUMBER),
         Column("reservado_mype", "sme_reserved", Kind.FLAG),
+    ),
+)
+
+# One table of /estadisticas/ (procurement.statistics.Row): the rows of the page.
+STATISTICS = ExportSpec(
+    "estadisticas",
+    (
+        Column("clave", "key", Kind.CODE),
+        Column("nombre", "label"),
+        Column("procesos", "count", Kind.NUMBER),
+        Column("monto", "total", Kind.NUMBER),
     ),
 )
 

@@ -14,6 +14,7 @@ from core.widgets import AnyYesNoSelect
 from . import search
 from .calendar_rules import in_stage_on
 from .models import (
+    Award,
     Contract,
     Entity,
     PlanItem,
@@ -157,7 +158,7 @@ class ProcessFilter(django_filters.FilterSet):
     """Public search of selection processes: the one FilterSet of the search page, its CSV,
     the feeds and the API. Its parameter names are public (README, "Search parameters").
 
-    Not yet: the award date range and the winning supplier (they need the awards)."""
+    Not yet: the award date range."""
 
     q = django_filters.CharFilter(
         label=_("Words or identifier"), method="filter_text", max_length=200
@@ -195,6 +196,12 @@ class ProcessFilter(django_filters.FilterSet):
         label=_("Catalog code"), method="filter_catalog", max_length=20
     )
     sme_only = django_filters.BooleanFilter(widget=AnyYesNoSelect, label=_("SMEs only"))
+    supplier = django_filters.CharFilter(
+        label=_("Winning supplier (RUC)"),
+        method="filter_supplier",
+        validators=[RegexValidator(r"^[0-9]{11}$", _("Enter an 11-digit RUC."))],
+        max_length=11,
+    )
     min_value = MoneyFilter(
         field_name="estimated_value", lookup_expr="gte", label=_("Minimum value (S/)")
     )
@@ -226,6 +233,7 @@ class ProcessFilter(django_filters.FilterSet):
             "deadline_to",
             "catalog",
             "sme_only",
+            "supplier",
             "min_value",
             "max_value",
             "sort",
@@ -256,6 +264,12 @@ class ProcessFilter(django_filters.FilterSet):
     def filter_entity(self, queryset, name, value):
         value = value.strip()
         return queryset.filter(Q(entity__ruc=value) | Q(entity__acronym__iexact=value))
+
+    def filter_supplier(self, queryset, name, value):
+        """The processes with a lot granted to the supplier (a live award that stands, not a
+        deserted or revoked one)."""
+        won = Award.objects.granted().filter(process=OuterRef("pk"), supplier__ruc=value)
+        return queryset.filter(Exists(won))
 
     def filter_department(self, queryset, name, value):
         return queryset.filter(entity__ubigeo__code__startswith=value.code)

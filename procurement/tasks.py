@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from . import open_data
 from .services import awards
 from .subscriptions import notices
 
@@ -47,3 +48,9 @@ def send_daily_digests() -> int:
 def requeue_notices() -> int:
     """Ask again for notices whose send task was lost (beat, every few minutes)."""
     return notices.requeue_stale()
+
+
+@shared_task
+def build_open_data() -> int:
+    """Rewrite the bulk files of /datos/ (beat, once a day). Returns how many are listed."""
+    return len(open_data.build())

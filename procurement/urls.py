@@ -6,13 +6,16 @@ from .views import (
     contracts,
     entities,
     evaluation,
+    open_data,
     opening,
     participation,
     plan_management,
     plans,
+    prices,
     process_management,
     processes,
     receipts,
+    statistics,
 )
 
 app_name = "procurement"
@@ -124,6 +127,11 @@ urlpatterns = [
     path("gestion/contratos/<id:contract_id>/", contracts.contract_manage, name="contract_manage"),
     path("recibos/", receipts.receipt_list, name="receipt_list"),
     path("recibos/<str:receipt_hash>/", receipts.receipt_detail, name="receipt_detail"),
+    path("precios/<str:code>/", prices.price_history, name="price_history"),
+    path("estadisticas/", statistics.statistics_page, name="statistics"),
+    path("datos/", open_data.open_data_index, name="open_data"),
+    path("datos/diccionario/", open_data.open_data_dictionary, name="open_data_dictionary"),
+    path("datos/<str:name>", open_data.open_data_file, name="open_data_file"),
     path("planes/", plans.plan_list, name="plan_list"),
     path("planes/<ruc:ruc>/<year:year>/", plans.plan_detail, name="plan_detail"),
     path("planes/<ruc:ruc>/<year:year>/cambios/", plans.plan_changes, name="plan_changes"),

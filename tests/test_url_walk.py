@@ -301,6 +301,11 @@ SAMPLES = {
     },
     "procurement:process_document_publish": lambda w: {"process_id": w.process.pk},
     "procurement:receipt_list": lambda w: {},
+    "procurement:statistics": lambda w: {},
+    "procurement:price_history": lambda w: {"code": "43211503"},
+    "procurement:open_data": lambda w: {},
+    "procurement:open_data_dictionary": lambda w: {},
+    "procurement:open_data_file": lambda w: {"name": "procesos-2026.csv.gz"},
     "procurement:receipt_detail": lambda w: {"receipt_hash": "0" * 64},
     "procurement:process_opening": lambda w: {"identifier": w.process.identifier},
     "procurement:opening_document": lambda w: {

@@ -46,6 +46,7 @@ class Qualification(models.Model):
 
 # An award that stands; a revoked one was undone by a founded appeal (the table is redone).
 LIVE_STATUSES = ["adjudicado", "consentido", "desierto"]
+GRANTED_STATUSES = ["adjudicado", "consentido"]
 
 
 class AwardQuerySet(models.QuerySet):
@@ -56,6 +57,11 @@ class AwardQuerySet(models.QuerySet):
         """What the public sees of awards (the process and evaluation pages, the API): the
         live ones of published processes."""
         return self.live().filter(process__in=ProcurementProcess.objects.published())
+
+    def granted(self):
+        """The live awards that went to a supplier (not deserted): what supplier statistics,
+        the search's winning supplier and the awarded prices count."""
+        return self.filter(status__in=GRANTED_STATUSES)
 
 
 class Award(models.Model):

@@ -20,9 +20,12 @@ def _dumps(data) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
-def releases(*, since: date | None = None, chunk: int = CHUNK) -> Iterator[dict]:
+def releases(
+    *, since: date | None = None, year: int | None = None, chunk: int = CHUNK
+) -> Iterator[dict]:
     """Every release of every published process (by process, oldest release first), only
-    those dated on or after `since` (Lima) when given."""
+    those dated on or after `since` (Lima) when given, only the processes of one fiscal year
+    when `year` is given (the yearly bulk files of /datos/)."""
     threshold = (
         timezone.make_aware(datetime.combine(since, time.min)) if since is not None else None
     )
@@ -34,7 +37,10 @@ def releases(*, since: date | None = None, chunk: int = CHUNK) -> Iterator[dict]
     try:
         last_id = 0
         while True:
-            processes = list(release_queryset().filter(id__gt=last_id)[:chunk])
+            queryset = release_queryset().filter(id__gt=last_id)
+            if year is not None:
+                queryset = queryset.filter(fiscal_year_id=year)
+            processes = list(queryset[:chunk])
             if not processes:
                 return
             for process in processes:

@@ -108,17 +108,17 @@ def called_direct() -> Tender:
     return tender
 
 
-def awarded_tender(*, size_class: str = "micro", bidders: int = 1):
+def awarded_tender(*, size_class: str = "micro", bidders: int = 1, line_total: str = "1000"):
     """A called LP of a Cusco entity with `bidders` bidders of `size_class` (technical
-    60, 50, ... ), opened, its table published and its lot awarded to the first; returns
-    (tender, award, [(supplier, user)])."""
+    60, 50, ... ) each bidding `line_total` for its item (quantity 100), opened, its table
+    published and its lot awarded to the first; returns (tender, award, [(supplier, user)])."""
     from procurement.services import awards, evaluation
 
     tender = tender_in("080101")
     people = []
     for _n in range(bidders):
         supplier, user = tender.bidder(size_class=size_class, domicile_id="080101")
-        tender.submit(user, supplier, prices=unit_prices(tender, "1000"))
+        tender.submit(user, supplier, prices=unit_prices(tender, line_total))
         people.append((supplier, user))
     open_tender(tender)
     first, _second = committee(tender)

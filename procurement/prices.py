@@ -1,0 +1,125 @@
+"""Price history of a catalog commodity (/precios/<code>/): the unit prices awarded for it,
+read from the opened bid lines of each winning bid (OpenedBidLine of the Award's opened bid:
+the line of the awarded item when the process is awarded by items, every line when it is
+awarded as a whole), dated by the award, grouped by unit of measure (a price per "unidad" is
+never mixed with one per "caja x 100"), with the median and range per quarter."""
+
+import statistics
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import OuterRef, Q, Subquery
+from django.utils import timezone
+
+from .models import Award, Contract, OpenedBidLine
+from .models.awards import GRANTED_STATUSES
+
+
+@dataclass(frozen=True)
+class PricePoint:
+    unit: str
+    unit_price: Decimal
+    quantity: Decimal
+    day: date  # of the award
+    process: str  # identifier
+    contract_id: int | None
+    supplier: str
+
+    @property
+    def quarter(self) -> str:
+        return f"{self.day.year}-T{(self.day.month - 1) // 3 + 1}"
+
+
+@dataclass(frozen=True)
+class QuarterSummary:
+    quarter: str
+    count: int
+    median: Decimal
+    low: Decimal
+    high: Decimal
+
+
+@dataclass(frozen=True)
+class UnitHistory:
+    unit: str
+    points: list[PricePoint]
+    quarters: list[QuarterSummary]
+
+
+def _same_lot(awards):
+    """The awards of a line's lot: its item's, or the whole process's."""
+    return awards.filter(opened_bid=OuterRef("opened_bid")).filter(
+        Q(item__isnull=True) | Q(item=OuterRef("item"))
+    )
+
+
+def awarded_lines(code: str, *, year=None, department=None, entity=None):
+    """The opened bid lines of a commodity that won their lot (an award that stands), with
+    the award's moment and the contract signed for it, oldest first: one query."""
+    granted = _same_lot(Award.objects.granted())
+    contracts = Contract.objects.filter(
+        award__status__in=GRANTED_STATUSES, award__opened_bid=OuterRef("opened_bid")
+    ).filter(Q(award__item__isnull=True) | Q(award__item=OuterRef("item")))
+    lines = (
+        OpenedBidLine.objects.filter(item__catalog_item_id=code)
+        .annotate(
+            awarded_at=Subquery(granted.order_by("decided_at").values("decided_at")[:1]),
+            contract_id=Subquery(contracts.values("pk")[:1]),
+        )
+        .filter(awarded_at__isnull=False)
+    )
+    if department is not None:
+        lines = lines.filter(item__process__entity__ubigeo__code__startswith=department.code)
+    if entity:
+        lines = lines.filter(
+            Q(item__process__entity__ruc=entity) | Q(item__process__entity__acronym__iexact=entity)
+        )
+    lines = lines.values(
+        "unit_price",
+        "quantity",
+        "item__unit",
+        "item__process__identifier",
+        "opened_bid__lead_name",
+        "awarded_at",
+        "contract_id",
+    ).order_by("awarded_at", "id")
+    if year:
+        lines = lines.filter(awarded_at__year=year)
+    return lines
+
+
+def history(code: str, **filters) -> list[UnitHistory]:
+    """The commodity's awarded prices per unit of measure (the unit with most prices first)."""
+    points: dict[str, list[PricePoint]] = {}
+    for line in awarded_lines(code, **filters):
+        unit = line["item__unit"].strip()
+        points.setdefault(unit, []).append(
+            PricePoint(
+                unit=unit,
+                unit_price=line["unit_price"],
+                quantity=line["quantity"],
+                day=timezone.localdate(line["awarded_at"]),
+                process=line["item__process__identifier"],
+                contract_id=line["contract_id"],
+                supplier=line["opened_bid__lead_name"],
+            )
+        )
+    return [
+        UnitHistory(unit, unit_points, quarter_summaries(unit_points))
+        for unit, unit_points in sorted(points.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+    ]
+
+
+def quarter_summaries(points: Iterable[PricePoint]) -> list[QuarterSummary]:
+    """Median, lowest and highest unit price of each quarter, in time order."""
+    by_quarter: dict[str, list[Decimal]] = {}
+    for point in points:
+        by_quarter.setdefault(point.quarter, []).append(point.unit_price)
+    return [
+        QuarterSummary(
+            quarter, len(prices), statistics.median(sorted(prices)), min(prices), max(prices)
+        )
+        for quarter, prices in sorted(by_quarter.items())
+    ]

@@ -1,0 +1,82 @@
+"""/precios/<code>/: the awarded unit prices of a catalog commodity (procurement.prices), one
+chart and table per unit of measure, drawn on the server (no JavaScript)."""
+
+import re
+
+from django import forms
+from django.http import Http404
+from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext_lazy as _
+
+from core.filtering import FIRST_YEAR, LAST_YEAR
+from core.models import CatalogItem, Department
+
+from .. import prices
+
+WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 640, 220, 70, 20, 10, 30
+
+
+class PriceFilterForm(forms.Form):
+    year = forms.IntegerField(
+        label=_("Year of the award"), min_value=FIRST_YEAR, max_value=LAST_YEAR, required=False
+    )
+    department = forms.ModelChoiceField(
+        label=_("Department"), queryset=Department.objects.all(), required=False
+    )
+    entity = forms.CharField(label=_("Entity (RUC or acronym)"), max_length=30, required=False)
+
+
+def _chart(history: prices.UnitHistory) -> dict:
+    """Positions of the points (x: the award's day, y: the unit price from zero) and of the
+    axis labels."""
+    first, last = history.points[0].day, history.points[-1].day
+    span = max((last - first).days, 1)
+    top = max(point.unit_price for point in history.points) or 1
+    inner_w, inner_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+
+    def x(day):
+        return LEFT + (inner_w * (day - first).days / span if last != first else inner_w / 2)
+
+    def y(price):
+        return TOP + inner_h - float(inner_h * price / top)
+
+    return {
+        "width": WIDTH,
+        "height": HEIGHT,
+        "left": LEFT,
+        "right": WIDTH - RIGHT,
+        "top": TOP,
+        "bottom": HEIGHT - BOTTOM,
+        "label_y": HEIGHT - 8,
+        "max_price": top,
+        "first": first,
+        "last": last,
+        "points": [
+            {"point": p, "x": round(x(p.day), 1), "y": round(y(p.unit_price), 1)}
+            for p in history.points
+        ],
+        "medians": " ".join(
+            f"{round(x(_quarter_middle(q.quarter)), 1)},{round(y(q.median), 1)}"
+            for q in history.quarters
+        ),
+    }
+
+
+def _quarter_middle(quarter: str):
+    from datetime import date
+
+    year, number = quarter.split("-T")
+    return date(int(year), (int(number) - 1) * 3 + 2, 15)
+
+
+def price_history(request, code: str):
+    if not re.fullmatch(r"[0-9]{8}", code):
+        raise Http404
+    item = get_object_or_404(CatalogItem, code=code)
+    form = PriceFilterForm(request.GET)
+    context = {"item": item, "form": form, "units": []}
+    if not form.is_valid():
+        return render(request, "procurement/price_history.html", context, status=400)
+    units = prices.history(code, **form.cleaned_data)
+    context["units"] = [(unit, _chart(unit)) for unit in units]
+    return render(request, "procurement/price_history.html", context)

@@ -1,0 +1,121 @@
+"""/precios/<code>/: the awarded unit prices of a commodity (the winning bid's lines), grouped
+by unit of measure, with the median and range per quarter against hand-computed figures; each
+point links to its process; 404 for an unknown code; an empty state; bad filters are 400."""
+
+from decimal import Decimal as D
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from procurement import prices
+from procurement.models import ProcessItem
+from tests.procurement.evaluating import awarded_tender
+
+pytestmark = pytest.mark.django_db
+CODE = "44121701"  # the commodity of the tenders of tests.procurement.bidding
+
+
+def _awarded(price: str, unit: str | None = None):
+    """An awarded tender whose winning line is priced `price` per unit (and of `unit`)."""
+    tender, award, _people = awarded_tender(line_total=str(D(price) * 100))
+    if unit:
+        ProcessItem.objects.filter(process=tender.process).update(unit=unit)
+    return tender, award
+
+
+def test_prices_by_unit_with_quarter_median_and_range():
+    first, _a = _awarded("10.00")
+    second, _b = _awarded("14.00")
+    third, _c = _awarded("30.00")
+    boxed, _d = _awarded("900.00", unit="caja x 100")
+    unit = ProcessItem.objects.filter(process=first.process).values_list("unit", flat=True)[0]
+
+    units = {history.unit: history for history in prices.history(CODE)}
+    assert set(units) == {unit, "caja x 100"}
+    assert sorted(p.unit_price for p in units[unit].points) == [D("10"), D("14"), D("30")]
+    assert [p.unit_price for p in units["caja x 100"].points] == [D("900")]
+    (quarter,) = units[unit].quarters  # the three were awarded in the same quarter
+    assert (quarter.count, quarter.median, quarter.low, quarter.high) == (
+        3,
+        D("14"),
+        D("10"),
+        D("30"),
+    )
+
+    client = Client()
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(f"/precios/{CODE}/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.count("<svg") == 2  # one chart per unit
+    for tender in (first, second, third, boxed):
+        assert f'href="/procesos/{tender.process.identifier}/"' in html
+    assert (
+        'data-median="14.00"' in html
+        and 'cx="' in html
+        and "," not in html.split('cx="')[1].split('"')[0]
+    )
+    assert len(queries) <= 8  # catalog item, departments of the form, the prices: no N+1
+
+
+def test_a_deserted_or_unawarded_line_is_no_price():
+    tender, award = _awarded("10.00")
+    type(award).objects.filter(pk=award.pk).update(status="revocado")
+    assert prices.history(CODE) == []
+    response = Client().get(f"/precios/{CODE}/")
+    assert response.status_code == 200
+    assert response.context["units"] == []
+    assert "No se ha adjudicado" in response.content.decode() or response.context["units"] == []
+
+
+def test_unknown_codes_are_404(client):
+    for code in ("99999999", "abc", "4412170", "441217011"):
+        assert client.get(f"/precios/{code}/").status_code == 404, code
+
+
+def test_an_existing_code_without_prices_shows_the_empty_state(client):
+    response = client.get(f"/precios/{CODE}/")
+    assert response.status_code == 200
+    assert b"<svg" not in response.content
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"year": "9223372036854775808"}, {"year": "x"}, {"department": "99"}, {"entity": "x" * 100}],
+)
+def test_bad_filters_are_400(client, params):
+    assert client.get(f"/precios/{CODE}/", params).status_code == 400
+
+
+def test_filters_by_department_entity_and_year(client):
+    tender, award = _awarded("10.00")  # an entity seated in Cusco (08)
+    year = award.decided_at.year
+    entity = tender.process.entity
+    for params, found in (
+        ({"department": "08"}, 1),
+        ({"department": "15"}, 0),
+        ({"entity": entity.ruc}, 1),
+        ({"entity": "20000000001"}, 0),
+        ({"year": year}, 1),
+        ({"year": year - 1}, 0),
+    ):
+        response = client.get(f"/precios/{CODE}/", params)
+        assert response.status_code == 200
+        points = sum(len(unit.points) for unit, _chart in response.context["units"])
+        assert points == found, params
+
+
+def test_a_point_links_to_its_contract_when_signed(client):
+    from tests.procurement.evaluating import consent
+    from tests.procurement.test_contracts import _after, _sign
+
+    tender, award = _awarded("12.50")
+    award = consent(award)
+    with _after(award):
+        contract = _sign(tender, award)
+    (unit,) = prices.history(CODE)
+    assert [(p.unit_price, p.contract_id) for p in unit.points] == [(D("12.50"), contract.pk)]
+    html = client.get(f"/precios/{CODE}/").content.decode()
+    assert f'href="/contratos/{contract.pk}/"' in html
