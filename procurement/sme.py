@@ -486,3 +486,33 @@ def lead_time(processes: QuerySet) -> LeadTime:
     return LeadTime(
         row["processes"], row["reserved"], days_of(row["sme_only_days"]), days_of(row["open_days"])
     )
+
+
+@dataclass(frozen=True)
+class MonthFigures:
+    month: int
+    planned: Decimal | None  # the plan version in force at the month's end
+    signed: ActualShare | None  # contracts signed in the month (None: none)
+    to_date: ActualShare  # contracts signed from January to the month's end
+
+
+def monthly_series(entity, year: int) -> list[MonthFigures]:
+    """Planned vs actual share month by month for the entity's compliance page and its chart:
+    the twelve months' grouped figures (one query) summed up to each month."""
+    minimum = minimum_for(year)
+    signed = monthly_actual(entity, year)
+    planned = monthly_planned(entity, year)
+    series, running = [], ActualShare(ZERO, ZERO, ZERO, ZERO, 0, 0, 0, 0, minimum)
+    for month in range(1, 13):
+        share = signed.get(month)
+        if share is not None:
+            running = ActualShare(
+                *(
+                    getattr(running, name) + getattr(share, name)
+                    for name in ActualShare.__dataclass_fields__
+                    if name != "minimum"
+                ),
+                minimum=minimum,
+            )
+        series.append(MonthFigures(month, planned[month], share, running))
+    return series

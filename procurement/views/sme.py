@@ -1,0 +1,143 @@
+"""The 40% SME reservation in public: an entity's compliance page (/entidades/<ruc>/mype/),
+the national ranking (/mype/) and how every figure is computed (/mype/metodologia/). Thin:
+every figure comes from procurement.sme."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django import forms
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, render
+from django.utils.dates import MONTHS_3
+from django.utils.translation import gettext_lazy as _
+
+from core import clock
+from core.filtering import FIRST_YEAR, LAST_YEAR, filter_status, invalid_export
+
+from .. import exports, sme
+from ..charts import share_chart
+from ..filters import SmeRankingFilter
+from ..models import Contract, ProcurementProcess
+from ..queries import entities_with_location
+
+
+class YearForm(forms.Form):
+    year = forms.IntegerField(
+        label=_("Fiscal year"), min_value=FIRST_YEAR, max_value=LAST_YEAR, required=False
+    )
+
+
+def _year(form) -> int:
+    return (form.is_valid() and form.cleaned_data.get("year")) or clock.today().year
+
+
+def entity_sme(request, ruc):
+    entity = get_object_or_404(entities_with_location(), ruc=ruc)
+    form = YearForm(request.GET)
+    year = _year(form)
+    contracts = sme.share_contracts(
+        Contract.objects.public().filter(entity=entity, signed_on__year=year)
+    ).filter(eligible_part__gt=0)
+    if request.GET.get("format") == "csv":
+        if not form.is_valid():
+            return invalid_export(_BoundForm(form))
+        return exports.SME_CONTRACTS.response(
+            contracts.order_by("signed_on", "pk"), filename=f"mype-{entity.ruc}-{year}.csv"
+        )
+    series = sme.monthly_series(entity, year)
+    share = series[-1].to_date
+    context = {
+        "entity": entity,
+        "form": form,
+        "year": year,
+        "share": share,
+        "series": series,
+        "chart": share_chart(series, share.minimum, [str(MONTHS_3[m]) for m in range(1, 13)]),
+        "planned": sme.planned_shares_in_force(year, [entity.pk]).get(entity.pk),
+        "lead": sme.lead_time(ProcurementProcess.objects.filter(entity=entity, fiscal_year=year)),
+        "contracts": contracts.order_by("signed_on", "pk"),
+    }
+    status = 400 if form.is_bound and not form.is_valid() else 200
+    return render(request, "procurement/sme_entity.html", context, status=status)
+
+
+class _BoundForm:
+    """A plain form read like a FilterSet by core.filtering.invalid_export."""
+
+    def __init__(self, form):
+        self.is_bound, self.errors = form.is_bound, form.errors
+
+    def is_valid(self):
+        return not self.errors
+
+
+@dataclass(frozen=True)
+class RankingRow:
+    entity_id: int
+    ruc: str
+    name: str
+    year: int
+    share: sme.ActualShare
+    planned: Decimal | None
+
+
+def _rows(rows, year: int, minimum: Decimal) -> list[RankingRow]:
+    rows = list(rows)
+    planned = sme.planned_shares_in_force(year, [row["entity_id"] for row in rows])
+    return [
+        RankingRow(
+            row["entity_id"],
+            row["entity__ruc"],
+            row["entity__name"],
+            year,
+            sme.ranking_row(row, minimum),
+            planned.get(row["entity_id"]),
+        )
+        for row in rows
+    ]
+
+
+def sme_ranking(request):
+    ranking_filter = SmeRankingFilter(request.GET, queryset=entities_with_location())
+    year = ranking_filter.year_or(clock.today().year)
+    minimum = sme.minimum_for(year)
+    entities = (
+        ranking_filter.qs if filter_status(ranking_filter) == 200 else entities_with_location()
+    )
+    ranking = sme.ranking(year, entities)
+    if request.GET.get("format") == "csv":
+        if (bad := invalid_export(ranking_filter)) is not None:
+            return bad
+        return exports.csv_response(
+            f"mype-ranking-{year}.csv",
+            exports.SME_RANKING.header,
+            (exports.SME_RANKING.row(row) for row in _rows(ranking, year, minimum)),
+        )
+    page = Paginator(ranking, 50).get_page(request.GET.get("page"))
+    contracts = sme.share_contracts(
+        Contract.objects.filter(signed_on__year=year, entity__in=entities)
+    )
+    context = {
+        "filter": ranking_filter,
+        "year": year,
+        "page": page,
+        "rows": _rows(page.object_list, year, minimum),
+        "national": sme.actual_share(contracts, minimum),
+        "departments": sme.actual_shares_by(
+            contracts, "entity__ubigeo__province__department__name", minimum=minimum
+        ),
+        "lead": sme.lead_time(
+            ProcurementProcess.objects.filter(fiscal_year=year, entity__in=entities)
+        ),
+    }
+    return render(
+        request, "procurement/sme_ranking.html", context, status=filter_status(ranking_filter)
+    )
+
+
+def sme_methodology(request):
+    return render(
+        request,
+        "procurement/sme_methodology.html",
+        {"minimum": sme.minimum_for(clock.today().year)},
+    )
