@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from django.db import connections
 from django.db.models import (
     Avg,
     BooleanField,
@@ -313,32 +314,43 @@ class ActualShare:
         return max(missing, ZERO).quantize(MONEY)
 
 
-def _actual_sums() -> dict:
-    eligible = Q(eligible_part__gt=0)
-    sme = eligible & Q(size_group=SIZE_SME)
-    known = eligible & ~Q(size_group=SIZE_UNKNOWN)
-    unknown = eligible & Q(size_group=SIZE_UNKNOWN)
-
-    def total(condition):
-        return Coalesce(Sum("eligible_part", filter=condition), Value(ZERO), output_field=DECIMAL)
-
-    return {
-        "eligible_value": total(known),
-        "sme_value": total(sme),
-        "micro_value": total(sme & Q(micro_only=True)),
-        "unknown_value": total(unknown),
-        "contracts": Count("pk", filter=known),
-        "unknown_contracts": Count("pk", filter=unknown),
-        "sme_wins_reserved": Count("pk", filter=sme & Q(process__sme_only=True)),
-        "sme_wins_open": Count("pk", filter=sme & Q(process__sme_only=False)),
-    }
+# The figures of a group of contracts, summed over share_contracts() rows in a derived table
+# (each contract's value is computed once, however many figures read it). Column names of the
+# inner query: part (eligible value), size (size_group), micro (micro_only), reserved (the
+# process was SME-only).
+_FIGURES_SQL = {
+    "eligible_value": "SUM(CASE WHEN c.part > 0 AND c.size <> 'unknown' THEN c.part ELSE 0 END)",
+    "sme_value": "SUM(CASE WHEN c.part > 0 AND c.size = 'sme' THEN c.part ELSE 0 END)",
+    "micro_value": "SUM(CASE WHEN c.part > 0 AND c.size = 'sme' AND c.micro THEN c.part ELSE 0 END)",
+    "unknown_value": "SUM(CASE WHEN c.part > 0 AND c.size = 'unknown' THEN c.part ELSE 0 END)",
+    "contracts": "SUM(CASE WHEN c.part > 0 AND c.size <> 'unknown' THEN 1 ELSE 0 END)",
+    "unknown_contracts": "SUM(CASE WHEN c.part > 0 AND c.size = 'unknown' THEN 1 ELSE 0 END)",
+    "sme_wins_reserved": "SUM(CASE WHEN c.part > 0 AND c.size = 'sme' AND c.reserved THEN 1 ELSE 0 END)",
+    "sme_wins_open": "SUM(CASE WHEN c.part > 0 AND c.size = 'sme' AND NOT c.reserved THEN 1 ELSE 0 END)",
+}
+_COUNTS = {"contracts", "unknown_contracts", "sme_wins_reserved", "sme_wins_open"}
 
 
-def _actual(row: dict, minimum: Decimal) -> ActualShare:
-    return ActualShare(
-        **{name: row[name] for name in ActualShare.__dataclass_fields__ if name != "minimum"},
-        minimum=minimum,
+def _figures_query(contracts: QuerySet, fields: tuple[str, ...]) -> tuple[str, list, list[str]]:
+    """SELECT <group columns g0..>, <figures> FROM (contracts) c GROUP BY <group columns>."""
+    groups = [f"g{i}" for i in range(len(fields))]
+    inner = contracts.order_by().values(
+        **{g: F(field) for g, field in zip(groups, fields, strict=True)},
+        part=F("eligible_part"),
+        size=F("size_group"),
+        micro=F("micro_only"),
+        reserved=F("process__sme_only"),
     )
+    sql, params = inner.query.sql_with_params()
+    columns = [f"c.{g}" for g in groups] + [f"{e} AS {n}" for n, e in _FIGURES_SQL.items()]
+    # Only constants and the ORM's own compiled SQL are joined here; values stay in `params`.
+    query = f"SELECT {', '.join(columns)} FROM ({sql}) c"  # noqa: S608
+    if groups:
+        query += " GROUP BY " + ", ".join(f"c.{g}" for g in groups)
+    return query, list(params), groups
+
+
+DEFAULT_MINIMUM = Decimal("0.400")
 
 
 def minimum_for(year: int) -> Decimal:
@@ -347,22 +359,42 @@ def minimum_for(year: int) -> Decimal:
     return next(iter(value), DEFAULT_MINIMUM)
 
 
-DEFAULT_MINIMUM = Decimal("0.400")
+def _number(value, name: str):
+    if name in _COUNTS:
+        return int(value or 0)
+    return ZERO if value is None else Decimal(str(value))
+
+
+def _share_of(values: dict, minimum: Decimal) -> ActualShare:
+    return ActualShare(**{n: _number(values[n], n) for n in _FIGURES_SQL}, minimum=minimum)
+
+
+def _fetch(contracts: QuerySet, query: str, params: list) -> list[tuple]:
+    with connections[contracts.db].cursor() as cursor:
+        cursor.execute(query, params)
+        return cursor.fetchall()
 
 
 def actual_share(contracts: QuerySet, minimum: Decimal) -> ActualShare:
-    """The actual share of `contracts` (an annotated share_contracts() queryset): one
-    aggregate query."""
-    return _actual(contracts.aggregate(**_actual_sums()), minimum)
+    """The actual share of `contracts` (a share_contracts() queryset): one aggregate query."""
+    query, params, _groups = _figures_query(contracts, ())
+    row = _fetch(contracts, query, params)[0]
+    return _share_of(dict(zip(_FIGURES_SQL, row, strict=True)), minimum)
 
 
 def actual_shares_by(
     contracts: QuerySet, *fields: str, minimum: Decimal
 ) -> list[tuple[dict, ActualShare]]:
     """actual_share grouped by `fields` (e.g. "month", "entity__sector"): one grouped query,
-    giving ({field: value}, ActualShare) per group that has contracts."""
-    rows = contracts.order_by().values(*fields).annotate(**_actual_sums()).order_by(*fields)
-    return [({f: row[f] for f in fields}, _actual(row, minimum)) for row in rows]
+    giving ({field: value}, ActualShare) per group that has contracts, in the fields' order."""
+    query, params, groups = _figures_query(contracts, fields)
+    query += " ORDER BY " + ", ".join(f"c.{g}" for g in groups)
+    result = []
+    for row in _fetch(contracts, query, params):
+        keys, figures = row[: len(fields)], row[len(fields) :]
+        values = dict(zip(_FIGURES_SQL, figures, strict=True))
+        result.append((dict(zip(fields, keys, strict=True)), _share_of(values, minimum)))
+    return result
 
 
 def entity_share(entity, year: int) -> ActualShare:
@@ -409,26 +441,65 @@ def planned_shares_in_force(year: int, entity_ids) -> dict[int, Decimal | None]:
     return dict(rows)
 
 
-def ranking(year: int, entities: QuerySet):
-    """Entities of `entities` with contracts signed in the year, by actual share (lowest
-    first, so those under the minimum lead), as a queryset of dicts (one grouped query; page
-    it, then read each row with ranking_row)."""
-    contracts = share_contracts(
-        Contract.objects.filter(signed_on__year=year, entity__in=entities)
-    ).filter(eligible_part__gt=0)
-    rows = (
-        contracts.order_by()
-        .values("entity_id", "entity__ruc", "entity__name")
-        .annotate(**_actual_sums())
-    )
-    share = ExpressionWrapper(
-        F("sme_value") / NullIf(F("eligible_value"), Value(ZERO)), output_field=DECIMAL
-    )
-    return rows.annotate(share=share).order_by(F("share").asc(nulls_last=True), "entity__name")
+@dataclass(frozen=True)
+class RankedEntity:
+    entity_id: int
+    ruc: str
+    name: str
+    share: ActualShare
 
 
-def ranking_row(row: dict, minimum: Decimal) -> ActualShare:
-    return _actual(row, minimum)
+class Ranking:
+    """Entities with eligible contracts signed in the year, lowest actual share first (those
+    without a known-size contract last), read a page at a time: count() and slicing each run
+    one grouped query, so Django's Paginator pages it."""
+
+    def __init__(self, year: int, entities: QuerySet, minimum: Decimal):
+        contracts = share_contracts(
+            Contract.objects.filter(signed_on__year=year, entity__in=entities)
+        ).filter(eligible_part__gt=0)
+        self.contracts, self.minimum = contracts, minimum
+        fields = ("entity_id", "entity__ruc", "entity__name")
+        self.query, self.params, _groups = _figures_query(contracts, fields)
+
+    def count(self) -> int:
+        query = f"SELECT COUNT(*) FROM ({self.query}) r"  # noqa: S608 (see _figures_query)
+        rows = _fetch(self.contracts, query, self.params)
+        return rows[0][0]
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def _page(self, offset: int, limit: int | None) -> list[RankedEntity]:
+        query = (
+            f"SELECT * FROM ({self.query}) r ORDER BY "  # noqa: S608 (see _figures_query)
+            "CASE WHEN r.eligible_value > 0 THEN 0 ELSE 1 END, "
+            "CASE WHEN r.eligible_value > 0 THEN r.sme_value / r.eligible_value END, r.g2, r.g0"
+        )
+        params = list(self.params)
+        if limit is not None:
+            query += " LIMIT %s OFFSET %s"
+            params += [limit, offset]
+        result = []
+        for row in _fetch(self.contracts, query, params):
+            values = dict(zip(_FIGURES_SQL, row[3:], strict=True))
+            result.append(RankedEntity(row[0], row[1], row[2], _share_of(values, self.minimum)))
+        return result
+
+    def __iter__(self):
+        return iter(self._page(0, None))
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            start = index.start or 0
+            limit = None if index.stop is None else max(index.stop - start, 0)
+            return self._page(start, limit)
+        return self._page(index, 1)[0]
+
+
+def ranking(year: int, entities: QuerySet) -> Ranking:
+    """Entities of `entities` by actual share in the year (see Ranking)."""
+    return Ranking(year, entities, minimum_for(year))
 
 
 @dataclass(frozen=True)

@@ -73,7 +73,6 @@ class _BoundForm:
 
 @dataclass(frozen=True)
 class RankingRow:
-    entity_id: int
     ruc: str
     name: str
     year: int
@@ -81,20 +80,10 @@ class RankingRow:
     planned: Decimal | None
 
 
-def _rows(rows, year: int, minimum: Decimal) -> list[RankingRow]:
-    rows = list(rows)
-    planned = sme.planned_shares_in_force(year, [row["entity_id"] for row in rows])
-    return [
-        RankingRow(
-            row["entity_id"],
-            row["entity__ruc"],
-            row["entity__name"],
-            year,
-            sme.ranking_row(row, minimum),
-            planned.get(row["entity_id"]),
-        )
-        for row in rows
-    ]
+def _rows(ranked, year: int) -> list[RankingRow]:
+    ranked = list(ranked)
+    planned = sme.planned_shares_in_force(year, [r.entity_id for r in ranked])
+    return [RankingRow(r.ruc, r.name, year, r.share, planned.get(r.entity_id)) for r in ranked]
 
 
 def sme_ranking(request):
@@ -111,7 +100,7 @@ def sme_ranking(request):
         return exports.csv_response(
             f"mype-ranking-{year}.csv",
             exports.SME_RANKING.header,
-            (exports.SME_RANKING.row(row) for row in _rows(ranking, year, minimum)),
+            (exports.SME_RANKING.row(row) for row in _rows(ranking, year)),
         )
     page = Paginator(ranking, 50).get_page(request.GET.get("page"))
     contracts = sme.share_contracts(
@@ -121,7 +110,7 @@ def sme_ranking(request):
         "filter": ranking_filter,
         "year": year,
         "page": page,
-        "rows": _rows(page.object_list, year, minimum),
+        "rows": _rows(page.object_list, year),
         "national": sme.actual_share(contracts, minimum),
         "departments": sme.actual_shares_by(
             contracts, "entity__ubigeo__province__department__name", minimum=minimum
