@@ -12,10 +12,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from core import clock
 from core.codelists import ObjectType
 from procurement import sme
 from procurement.models import Contract
-from tests.factories import EntityFactory, SupplierFactory
+from procurement.services import plans
+from tests.factories import EntityFactory, SupplierFactory, draft_plan
 from tests.procurement.sme_world import contract, process
 
 pytestmark = pytest.mark.django_db
@@ -160,3 +162,33 @@ def test_the_ranking_query_count_does_not_grow(client):
         response = client.get(url, {"year": 2026})
     assert len(response.context["rows"]) == 5
     assert len(many) == len(few)
+
+
+def test_the_planned_share_by_month_follows_the_version_in_force(client):
+    entity = EntityFactory()
+    version, staff = draft_plan(entity, year=2026, items=[{"sme_reserved": True}, {}])
+    with clock.pinned(clock.local(date(2026, 3, 15))):
+        plans.publish_version(staff, version, approval_date=date(2026, 3, 10))
+    response = client.get(reverse("procurement:entity_sme", args=[entity.ruc]), {"year": 2026})
+    planned = [m.planned for m in response.context["series"]]
+    assert planned[:2] == [None, None]
+    assert planned[2:] == [Decimal("0.5")] * 10
+    assert response.context["planned"] == Decimal("0.5")
+
+
+def test_a_consortium_with_an_unknown_member_is_counted_apart():
+    entity, micro, other = EntityFactory(), SupplierFactory(), SupplierFactory()
+    contract(process(entity, items=GOODS), micro, 1000, classes={micro.ruc: "micro", other.ruc: ""})
+    share = sme.entity_share(entity, 2026)
+    assert (share.unknown_contracts, share.unknown_value) == (1, Decimal("1000"))
+    assert share.eligible_value == 0 and share.share is None
+
+
+def test_the_entity_page_is_in_english_too(client):
+    entity = _entity_with_contracts()
+    url = reverse("procurement:entity_sme", args=[entity.ruc])
+    spanish = client.get(url, {"year": 2026}).content.decode()
+    client.cookies["django_language"] = "en"
+    english = client.get(url, {"year": 2026}).content.decode()
+    assert "debajo del mínimo" in spanish
+    assert "below the minimum" in english
