@@ -55,7 +55,9 @@ def entity_sme(request, ruc):
         "chart": share_chart(series, share.minimum, [str(MONTHS_3[m]) for m in range(1, 13)]),
         "planned": sme.planned_shares_in_force(year, [entity.pk]).get(entity.pk),
         "lead": sme.lead_time(ProcurementProcess.objects.filter(entity=entity, fiscal_year=year)),
-        "contracts": contracts.order_by("signed_on", "pk"),
+        "page": Paginator(contracts.order_by("signed_on", "pk"), 100).get_page(
+            request.GET.get("page")
+        ),
     }
     status = 400 if form.is_bound and not form.is_valid() else 200
     return render(request, "procurement/sme_entity.html", context, status=status)

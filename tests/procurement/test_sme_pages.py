@@ -61,7 +61,7 @@ def test_the_entity_page_shows_the_share_chart_table_and_contracts(client):
     # April (4th month) has the year-to-date share of both goods contracts: 25%.
     assert response.context["series"][3].to_date.share == Decimal("0.25")
     assert response.context["series"][1].to_date.share == Decimal("1")
-    listed = {c.pk for c in response.context["contracts"]}
+    listed = {c.pk for c in response.context["page"].object_list}
     assert listed == set(
         Contract.objects.filter(entity=entity, process__object_type="goods").values_list(
             "pk", flat=True
