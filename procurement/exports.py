@@ -169,6 +169,12 @@ class ExportSpec:
     def response(self, queryset: QuerySet, filename: str | None = None) -> StreamingHttpResponse:
         return csv_response(filename or f"{self.name}.csv", self.header, self.rows(queryset))
 
+    def items_response(self, items: Iterable, filename: str | None = None) -> StreamingHttpResponse:
+        """The file of rows already read (figures computed per group, not model rows)."""
+        language = get_language()
+        rows = (self.row(item, language) for item in items)
+        return csv_response(filename or f"{self.name}.csv", self.header, rows)
+
 
 PROCESSES = ExportSpec(
     "procesos",

@@ -99,10 +99,8 @@ def sme_ranking(request):
     if request.GET.get("format") == "csv":
         if (bad := invalid_export(ranking_filter)) is not None:
             return bad
-        return exports.csv_response(
-            f"mype-ranking-{year}.csv",
-            exports.SME_RANKING.header,
-            (exports.SME_RANKING.row(row) for row in _rows(ranking, year)),
+        return exports.SME_RANKING.items_response(
+            _rows(ranking, year), filename=f"mype-ranking-{year}.csv"
         )
     page = Paginator(ranking, 50).get_page(request.GET.get("page"))
     contracts = sme.share_contracts(
