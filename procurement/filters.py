@@ -340,6 +340,23 @@ class ContractFilter(django_filters.FilterSet):
         return queryset.filter(Q(entity__ruc=value) | Q(entity__acronym__iexact=value))
 
 
+class SmeYearFilter(django_filters.FilterSet):
+    """The fiscal year of an entity's SME compliance page and its CSV."""
+
+    year = YearFilter(label=_("Fiscal year"), method="filter_year")
+
+    class Meta:
+        model = Contract
+        fields = ["year"]
+
+    def filter_year(self, queryset, name, value):
+        return queryset.filter(signed_on__year=value)
+
+    def year_or(self, default: int) -> int:
+        data = self.form.cleaned_data if self.is_valid() else {}
+        return data.get("year") or default
+
+
 class SmeRankingFilter(django_filters.FilterSet):
     """The national SME ranking (/mype/): the year read by the view, the rest narrows the
     entities ranked. The same FilterSet serves the page and the CSV."""

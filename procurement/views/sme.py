@@ -5,42 +5,30 @@ every figure comes from procurement.sme."""
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django import forms
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
 from django.utils.dates import MONTHS_3
-from django.utils.translation import gettext_lazy as _
 
 from core import clock
-from core.filtering import FIRST_YEAR, LAST_YEAR, filter_status, invalid_export
+from core.filtering import filter_status, invalid_export
 
 from .. import exports, sme
 from ..charts import share_chart
-from ..filters import SmeRankingFilter
+from ..filters import SmeRankingFilter, SmeYearFilter
 from ..models import Contract, ProcurementProcess
 from ..queries import entities_with_location
 
 
-class YearForm(forms.Form):
-    year = forms.IntegerField(
-        label=_("Fiscal year"), min_value=FIRST_YEAR, max_value=LAST_YEAR, required=False
-    )
-
-
-def _year(form) -> int:
-    return (form.is_valid() and form.cleaned_data.get("year")) or clock.today().year
-
-
 def entity_sme(request, ruc):
     entity = get_object_or_404(entities_with_location(), ruc=ruc)
-    form = YearForm(request.GET)
-    year = _year(form)
+    year_filter = SmeYearFilter(request.GET, queryset=Contract.objects.public())
+    year = year_filter.year_or(clock.today().year)
     contracts = sme.share_contracts(
         Contract.objects.public().filter(entity=entity, signed_on__year=year)
     ).filter(eligible_part__gt=0)
     if request.GET.get("format") == "csv":
-        if not form.is_valid():
-            return invalid_export(_BoundForm(form))
+        if (bad := invalid_export(year_filter)) is not None:
+            return bad
         return exports.SME_CONTRACTS.response(
             contracts.order_by("signed_on", "pk"), filename=f"mype-{entity.ruc}-{year}.csv"
         )
@@ -48,7 +36,7 @@ def entity_sme(request, ruc):
     share = series[-1].to_date
     context = {
         "entity": entity,
-        "form": form,
+        "form": year_filter.form,
         "year": year,
         "share": share,
         "series": series,
@@ -59,18 +47,9 @@ def entity_sme(request, ruc):
             request.GET.get("page")
         ),
     }
-    status = 400 if form.is_bound and not form.is_valid() else 200
-    return render(request, "procurement/sme_entity.html", context, status=status)
-
-
-class _BoundForm:
-    """A plain form read like a FilterSet by core.filtering.invalid_export."""
-
-    def __init__(self, form):
-        self.is_bound, self.errors = form.is_bound, form.errors
-
-    def is_valid(self):
-        return not self.errors
+    return render(
+        request, "procurement/sme_entity.html", context, status=filter_status(year_filter)
+    )
 
 
 @dataclass(frozen=True)
