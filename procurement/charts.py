@@ -13,20 +13,21 @@ class ShareChart:
     height: int
     planned_points: str  # SVG polyline points
     actual_points: str
-    minimum_y: float
-    x_labels: list[tuple[float, str]]
-    y_labels: list[tuple[float, str]]
-    left: int
-    right: float
-    bottom: float
+    # Coordinates are written as text here: the template would localise a number ("228,0").
+    minimum_y: str
+    x_labels: list[tuple[str, str]]
+    y_labels: list[tuple[str, str, str]]  # y, the label's x, the label
+    left: str
+    right: str
+    label_y: str
 
 
-def _x(index: int, count: int) -> float:
-    return LEFT + (WIDTH - LEFT - RIGHT) * (index + 0.5) / count
+def _x(index: int, count: int) -> str:
+    return f"{LEFT + (WIDTH - LEFT - RIGHT) * (index + 0.5) / count:.1f}"
 
 
-def _y(share) -> float:
-    return round(TOP + (HEIGHT - TOP - BOTTOM) * (1 - float(share)), 1)
+def _y(share) -> str:
+    return f"{TOP + (HEIGHT - TOP - BOTTOM) * (1 - float(share)):.1f}"
 
 
 def share_chart(series, minimum: Decimal, month_names: list[str]) -> ShareChart:
@@ -34,10 +35,10 @@ def share_chart(series, minimum: Decimal, month_names: list[str]) -> ShareChart:
     0-100% scale; a month without a figure leaves no point."""
     count = len(series)
     planned = [
-        f"{_x(i, count):.1f},{_y(m.planned)}" for i, m in enumerate(series) if m.planned is not None
+        f"{_x(i, count)},{_y(m.planned)}" for i, m in enumerate(series) if m.planned is not None
     ]
     actual = [
-        f"{_x(i, count):.1f},{_y(m.to_date.share)}"
+        f"{_x(i, count)},{_y(m.to_date.share)}"
         for i, m in enumerate(series)
         if m.to_date.share is not None
     ]
@@ -48,8 +49,8 @@ def share_chart(series, minimum: Decimal, month_names: list[str]) -> ShareChart:
         actual_points=" ".join(actual),
         minimum_y=_y(minimum),
         x_labels=[(_x(i, count), month_names[m.month - 1]) for i, m in enumerate(series)],
-        y_labels=[(_y(Decimal(p) / 100), f"{p}%") for p in (0, 20, 40, 60, 80, 100)],
-        left=LEFT,
-        right=WIDTH - RIGHT,
-        bottom=HEIGHT - BOTTOM,
+        y_labels=[(_y(Decimal(p) / 100), str(LEFT - 6), f"{p}%") for p in (0, 20, 40, 60, 80, 100)],
+        left=str(LEFT),
+        right=str(WIDTH - RIGHT),
+        label_y=str(HEIGHT - BOTTOM + 18),
     )

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
-from django.utils.dates import MONTHS_3
+from django.utils.dates import MONTHS, MONTHS_3
 
 from core import clock
 from core.filtering import filter_status, invalid_export
@@ -40,6 +40,7 @@ def entity_sme(request, ruc):
         "year": year,
         "share": share,
         "series": series,
+        "months": [(MONTHS[m.month], m) for m in series],
         "chart": share_chart(series, share.minimum, [str(MONTHS_3[m]) for m in range(1, 13)]),
         "planned": sme.planned_shares_in_force(year, [entity.pk]).get(entity.pk),
         "lead": sme.lead_time(ProcurementProcess.objects.filter(entity=entity, fiscal_year=year)),

@@ -4,6 +4,7 @@ query count independent of how many entities and contracts there are."""
 
 import csv
 import io
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -58,6 +59,10 @@ def test_the_entity_page_shows_the_share_chart_table_and_contracts(client):
     html = response.content.decode()
     assert '<title id="chart-title">' in html and '<desc id="chart-desc">' in html
     assert "<caption>" in html
+    svg = html[html.index("<svg") : html.index("</svg>")]
+    # Coordinates are numbers in any language ("228.0", never the Spanish "228,0").
+    assert not re.search(r'\b(?:x|y)[12]?="[^"]*,', svg)
+    assert 'y1="143.2"' in svg  # the 40% line
     # April (4th month) has the year-to-date share of both goods contracts: 25%.
     assert response.context["series"][3].to_date.share == Decimal("0.25")
     assert response.context["series"][1].to_date.share == Decimal("1")
