@@ -4,6 +4,10 @@ Planned share = value of SME-reserved eligible items / value of all eligible ite
 eligible means goods and services whose catalog code SMEs can supply (works and consultancy
 for works, and codes flagged not SME-suppliable, are left out). The minimum comes from the
 fiscal year's parameters (40% by default).
+
+Actual share = value of contracts awarded to SMEs / value of all contracts, eligible part only
+(share_contracts says how each contract is read; the figures are summed in one query per
+group). The same functions feed the compliance pages, the national ranking and their CSVs.
 """
 
 from calendar import monthrange
