@@ -197,3 +197,32 @@ def test_the_entity_page_is_in_english_too(client):
     english = client.get(url, {"year": 2026}).content.decode()
     assert "debajo del mínimo" in spanish
     assert "below the minimum" in english
+
+
+@pytest.mark.urlwalk
+def test_the_sme_pages_with_contracts_answer_no_5xx():
+    """The URL walk's hostile values on the SME pages once contracts exist (the walk's world
+    has none), so that the share's SQL runs on SQLite too (`make test`'s second run)."""
+    from tests import test_url_walk as walk
+
+    world = walk.build_world()
+    supplier = SupplierFactory()
+    contract(process(world.entity, items=GOODS), supplier, 1000)
+    contract(
+        process(world.entity, items=[("43211503", 500, True), ("43211504", 500, False)]),
+        supplier,
+        800,
+        classes={supplier.ruc: ""},
+    )
+    patterns = [
+        p for p in walk.all_patterns() if p.name and p.name.startswith("procurement:sme_")
+    ] + [p for p in walk.all_patterns() if p.name == "procurement:entity_sme"]
+    assert len(patterns) == 3
+    failures = []
+    client = walk._client("anonymous", world)
+    for pattern in patterns:
+        walk._walk_get(client, "anonymous", pattern, world, failures)
+    assert not failures, "\n".join(failures[:20])
+    page = client.get(reverse("procurement:entity_sme", args=[world.entity.ruc]), {"year": 2026})
+    assert page.context["share"].sme_value == Decimal("1000")
+    assert page.context["share"].unknown_value == Decimal("800") * Decimal("0.5")
