@@ -172,10 +172,11 @@ class ExportSpec:
     def response(self, queryset: QuerySet, filename: str | None = None) -> StreamingHttpResponse:
         return csv_response(filename or f"{self.name}.csv", self.header, self.rows(queryset))
 
-    def list_response(self, objects: Iterable, filename: str) -> StreamingHttpResponse:
-        """The CSV of rows already read (a page's table computed in memory)."""
+    def items_response(self, items: Iterable, filename: str | None = None) -> StreamingHttpResponse:
+        """The file of rows already read (figures computed per group, not model rows)."""
         language = get_language()
-        return csv_response(filename, self.header, (self.row(o, language) for o in objects))
+        rows = (self.row(item, language) for item in items)
+        return csv_response(filename or f"{self.name}.csv", self.header, rows)
 
 
 PROCESSES = ExportSpec(
@@ -306,5 +307,63 @@ CONTRACTS = ExportSpec(
         Column("estado", "status", Kind.CODE),
         Column("fecha_fin", "ended_on", Kind.DATE),
         Column("monto_final", "final_amount", Kind.NUMBER),
+    ),
+)
+
+# The contracts behind an entity's actual SME share (procurement.sme.share_contracts): summing
+# valor_elegible by clase_mype gives the page's figures.
+SME_CONTRACTS = ExportSpec(
+    "mype_contratos",
+    (
+        Column("id", "pk", Kind.NUMBER),
+        Column("numero", "number"),
+        Column("nomenclatura", "process.identifier"),
+        Column("item", "item_id", Kind.NUMBER),
+        Column("objeto", "process.object_type", Kind.CODE),
+        Column("solo_mype", "process.sme_only", Kind.FLAG),
+        Column("fecha_firma", "signed_on", Kind.DATE),
+        Column("anio_fiscal", "fiscal_year", Kind.NUMBER),
+        Column("mes", "month", Kind.NUMBER),
+        Column("monto_firmado", "amount", Kind.NUMBER),
+        Column("monto_vigente", "current_amount", Kind.NUMBER),
+        Column("valor_elegible", "eligible_part", Kind.NUMBER),
+        Column("ruc_proveedor", "supplier.ruc"),
+        Column(
+            "tamanos_al_otorgar",
+            lambda c: " ".join(f"{r}:{s or '?'}" for r, s in c.size_classes.items()),
+        ),
+        Column("clase_mype", "size_group", Kind.CODE),
+        Column("solo_micro", "micro_only", Kind.FLAG),
+        Column("estado", "status", Kind.CODE),
+    ),
+)
+
+
+def _share(value):
+    """A share as the CSVs write it: six decimals (0.375000), or empty without contracts."""
+    return None if value is None else value.quantize(Decimal("0.000001"))
+
+
+# The national ranking (/mype/): one row per entity, from sme.ranking and sme.ActualShare.
+SME_RANKING = ExportSpec(
+    "mype_ranking",
+    (
+        Column("ruc", lambda r: r.ruc),
+        Column("entidad", lambda r: r.name),
+        Column("anio_fiscal", lambda r: r.year, Kind.NUMBER),
+        Column("contratos", lambda r: r.share.contracts, Kind.NUMBER),
+        Column("valor_elegible", lambda r: r.share.eligible_value, Kind.NUMBER),
+        Column("valor_mype", lambda r: r.share.sme_value, Kind.NUMBER),
+        Column("valor_micro", lambda r: r.share.micro_value, Kind.NUMBER),
+        Column("valor_pequena", lambda r: r.share.small_value, Kind.NUMBER),
+        Column("cuota_real", lambda r: _share(r.share.share), Kind.NUMBER),
+        Column("cuota_minima", lambda r: r.share.minimum, Kind.NUMBER),
+        Column("cumple_minimo", lambda r: r.share.compliant, Kind.FLAG),
+        Column("brecha_soles", lambda r: r.share.gap, Kind.NUMBER),
+        Column("cuota_planificada", lambda r: r.planned, Kind.NUMBER),
+        Column("contratos_tamano_desconocido", lambda r: r.share.unknown_contracts, Kind.NUMBER),
+        Column("valor_tamano_desconocido", lambda r: r.share.unknown_value, Kind.NUMBER),
+        Column("ganadas_mype_reservados", lambda r: r.share.sme_wins_reserved, Kind.NUMBER),
+        Column("ganadas_mype_abiertos", lambda r: r.share.sme_wins_open, Kind.NUMBER),
     ),
 )

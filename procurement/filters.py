@@ -352,3 +352,46 @@ class ContractFilter(django_filters.FilterSet):
     def filter_entity(self, queryset, name, value):
         value = value.strip()
         return queryset.filter(Q(entity__ruc=value) | Q(entity__acronym__iexact=value))
+
+
+class SmeYearFilter(django_filters.FilterSet):
+    """The fiscal year of an entity's SME compliance page and its CSV."""
+
+    year = YearFilter(label=_("Fiscal year"), method="filter_year")
+
+    class Meta:
+        model = Contract
+        fields = ["year"]
+
+    def filter_year(self, queryset, name, value):
+        return queryset.filter(signed_on__year=value)
+
+    def year_or(self, default: int) -> int:
+        data = self.form.cleaned_data if self.is_valid() else {}
+        return data.get("year") or default
+
+
+class SmeRankingFilter(django_filters.FilterSet):
+    """The national SME ranking (/mype/): the year read by the view, the rest narrows the
+    entities ranked. The same FilterSet serves the page and the CSV."""
+
+    year = YearFilter(label=_("Fiscal year"), method="filter_year")
+    sector = django_filters.ModelChoiceFilter(queryset=Sector.objects.all(), label=_("Sector"))
+    level = django_filters.ChoiceFilter(
+        choices=GovernmentLevel.choices, label=_("Government level")
+    )
+    department = DepartmentFilter()
+
+    class Meta:
+        model = Entity
+        fields = ["year", "sector", "level", "department"]
+
+    def filter_year(self, queryset, name, value):
+        return queryset  # the year chooses the contracts, not the entities
+
+    def filter_department(self, queryset, name, value):
+        return queryset.filter(ubigeo__code__startswith=value.code)
+
+    def year_or(self, default: int) -> int:
+        data = self.form.cleaned_data if self.is_valid() else {}
+        return data.get("year") or default

@@ -4,15 +4,44 @@ Planned share = value of SME-reserved eligible items / value of all eligible ite
 eligible means goods and services whose catalog code SMEs can supply (works and consultancy
 for works, and codes flagged not SME-suppliable, are left out). The minimum comes from the
 fiscal year's parameters (40% by default).
+
+Actual share = value of contracts awarded to SMEs / value of all contracts, eligible part only
+(share_contracts says how each contract is read; the figures are summed in one query per
+group). The same functions feed the compliance pages, the national ranking and their CSVs.
 """
 
+from calendar import monthrange
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
-from django.db.models import Q, QuerySet, Sum
-from django.db.models.functions import Coalesce
+from django.db import connections
+from django.db.models import (
+    Avg,
+    BooleanField,
+    Case,
+    CharField,
+    Count,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    TextField,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Coalesce, ExtractMonth, ExtractYear, NullIf
 
-from core.codelists import ObjectType
+from core.codelists import ObjectType, SizeClass, Stage
+from core.models import FiscalYear
+
+from .models import Contract, ContractAmendment, ProcessItem, ProcessStage
 
 ELIGIBLE_OBJECTS = (ObjectType.GOODS, ObjectType.SERVICES)
 ZERO = Decimal("0")
@@ -54,13 +83,16 @@ class SmeShare:
         return (self.eligible_value * self.minimum - self.reserved_value).quantize(Decimal("0.01"))
 
 
+def eligibility(*, object_type: str, catalog_item: str) -> Q:
+    """The one test of "eligible for the 40% base": goods or services, under a catalog code
+    SMEs can supply. The arguments name the lookups that reach the object type and the
+    catalog item from the rows queried (a plan item has both; a contract reaches the object
+    type through its process)."""
+    return Q(**{f"{object_type}__in": ELIGIBLE_OBJECTS, f"{catalog_item}__sme_suppliable": True})
+
+
 def eligible_items_condition(prefix: str = "") -> Q:
-    return Q(
-        **{
-            f"{prefix}object_type__in": ELIGIBLE_OBJECTS,
-            f"{prefix}catalog_item__sme_suppliable": True,
-        }
-    )
+    return eligibility(object_type=f"{prefix}object_type", catalog_item=f"{prefix}catalog_item")
 
 
 def _sums() -> dict:
@@ -133,3 +165,429 @@ def record_snapshot(version, share: SmeShare) -> None:
     """Set a version's publication snapshot (the caller saves it)."""
     for field, value in snapshot(share).items():
         setattr(version, field, value)
+
+
+# --- The actual share: contracts signed ------------------------------------------------------
+#
+# Actual share = value of contracts awarded to SMEs / value of all contracts, eligible part
+# only, per fiscal year of the signing date (Peru's fiscal year is the calendar year):
+# - value: the contract's current amount (signed amount + additional works - reductions);
+#   a contract of one item counts whole when that item is eligible, a contract of the whole
+#   process is split across the process's items by their estimated values and only the
+#   eligible items' part counts;
+# - SME: the winner's size at the award as the contract recorded it (never today's): a single
+#   micro or small enterprise, or a consortium whose members all were (Award.winner_sme);
+# - a contract declared void drops out;
+# - a contract whose winner's size is unknown (no class recorded for a member, imported data)
+#   is left out of both sides and counted apart, so the gap shows.
+
+SIZE_SME, SIZE_NOT_SME, SIZE_UNKNOWN = "sme", "not_sme", "unknown"
+NOT_SME_CLASSES = tuple(c for c in SizeClass.values if c not in SizeClass.sme_values())
+MONEY = Decimal("0.01")
+DECIMAL = DecimalField(max_digits=30, decimal_places=10)
+
+
+def _classes_text():
+    return Cast("size_classes", TextField())
+
+
+def _has_member_of(classes) -> Q:
+    """Some consortium member (or the single winner) had one of `classes` at the award: a
+    quoted class code inside the {ruc: class} record (RUCs are digits, so only a value can
+    match; '"medium"' does not match '"medium_or_large"')."""
+    condition = Q()
+    for size_class in classes:
+        condition |= Q(classes_text__contains=f'"{size_class}"')
+    return condition
+
+
+def _amendments(kind: str):
+    totals = (
+        ContractAmendment.objects.filter(contract=OuterRef("pk"), kind=kind)
+        .order_by()
+        .values("contract")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    return Coalesce(Subquery(totals, output_field=DECIMAL), Value(ZERO), output_field=DECIMAL)
+
+
+def _items_value(eligible_only: bool):
+    items = ProcessItem.objects.filter(process=OuterRef("process"))
+    if eligible_only:
+        items = items.filter(
+            eligibility(object_type="process__object_type", catalog_item="catalog_item")
+        )
+    totals = (
+        items.order_by().values("process").annotate(total=Sum("estimated_value")).values("total")
+    )
+    return Subquery(totals, output_field=DECIMAL)
+
+
+def share_contracts(contracts: QuerySet | None = None) -> QuerySet:
+    """The contracts the actual share counts (void ones out), each annotated with what the
+    share reads: `current_amount`, `eligible_part` (its eligible value), `size_group` (sme,
+    not_sme or unknown, at the award), `micro_only`, `fiscal_year` and `month` of signing."""
+    contracts = Contract.objects.all() if contracts is None else contracts
+    current = ExpressionWrapper(
+        F("amount")
+        + _amendments(ContractAmendment.Kind.ADDITIONAL)
+        - _amendments(ContractAmendment.Kind.REDUCTION),
+        output_field=DECIMAL,
+    )
+    item_eligible = eligibility(
+        object_type="process__object_type", catalog_item="item__catalog_item"
+    )
+    whole_split = Coalesce(
+        ExpressionWrapper(
+            F("current_amount") * _items_value(True) / NullIf(_items_value(False), Value(ZERO)),
+            output_field=DECIMAL,
+        ),
+        Value(ZERO),
+        output_field=DECIMAL,
+    )
+    eligible_value = Case(
+        When(~Q(process__object_type__in=ELIGIBLE_OBJECTS), then=Value(ZERO)),
+        When(
+            item__isnull=False,
+            then=Case(
+                When(item_eligible, then=F("current_amount")),
+                default=Value(ZERO),
+                output_field=DECIMAL,
+            ),
+        ),
+        default=whole_split,
+        output_field=DECIMAL,
+    )
+    return (
+        contracts.exclude(status=Contract.Status.VOID)
+        .annotate(classes_text=_classes_text())
+        .annotate(
+            current_amount=current,
+            size_group=Case(
+                When(winner_sme=True, then=Value(SIZE_SME)),
+                When(_has_member_of(NOT_SME_CLASSES), then=Value(SIZE_NOT_SME)),
+                default=Value(SIZE_UNKNOWN),
+                output_field=CharField(),
+            ),
+            micro_only=Case(
+                When(Q(winner_sme=True) & ~_has_member_of([SizeClass.SMALL]), then=Value(True)),
+                default=Value(False),
+                output_field=BooleanField(),
+            ),
+            fiscal_year=ExtractYear("signed_on"),
+            month=ExtractMonth("signed_on"),
+        )
+        .annotate(eligible_part=eligible_value)
+    )
+
+
+@dataclass(frozen=True)
+class ActualShare:
+    """The actual SME share of a set of contracts, with the figures behind it."""
+
+    eligible_value: Decimal  # eligible value of contracts whose winner's size is known
+    sme_value: Decimal
+    micro_value: Decimal
+    unknown_value: Decimal  # eligible value of contracts whose winner's size is unknown
+    contracts: int  # eligible contracts whose winner's size is known
+    unknown_contracts: int
+    sme_wins_reserved: int  # contracts won by SMEs in SME-only processes
+    sme_wins_open: int  # ... and in processes open to all
+    minimum: Decimal
+
+    @property
+    def small_value(self) -> Decimal:
+        return self.sme_value - self.micro_value
+
+    @property
+    def share(self) -> Decimal | None:
+        """SME value / eligible value, or None when there is no eligible contract ("sin
+        contratos", never 0%)."""
+        return ratio(self.sme_value, self.eligible_value)
+
+    @property
+    def compliant(self) -> bool | None:
+        share = self.share
+        return None if share is None else share >= self.minimum
+
+    @property
+    def gap(self) -> Decimal:
+        """Soles more that would have had to go to SMEs to reach the minimum (0 when met)."""
+        missing = self.eligible_value * self.minimum - self.sme_value
+        return max(missing, ZERO).quantize(MONEY)
+
+
+# The figures of a group of contracts, summed over share_contracts() rows in a derived table
+# (each contract's value is computed once, however many figures read it). Column names of the
+# inner query: part (eligible value), size (size_group), micro (micro_only), reserved (the
+# process was SME-only).
+_FIGURES_SQL = {
+    "eligible_value": "SUM(CASE WHEN c.part > 0 AND c.size <> 'unknown' THEN c.part ELSE 0 END)",
+    "sme_value": "SUM(CASE WHEN c.part > 0 AND c.size = 'sme' THEN c.part ELSE 0 END)",
+    "micro_value": "SUM(CASE WHEN c.part > 0 AND c.size = 'sme' AND c.micro THEN c.part ELSE 0 END)",
+    "unknown_value": "SUM(CASE WHEN c.part > 0 AND c.size = 'unknown' THEN c.part ELSE 0 END)",
+    "contracts": "SUM(CASE WHEN c.part > 0 AND c.size <> 'unknown' THEN 1 ELSE 0 END)",
+    "unknown_contracts": "SUM(CASE WHEN c.part > 0 AND c.size = 'unknown' THEN 1 ELSE 0 END)",
+    "sme_wins_reserved": "SUM(CASE WHEN c.part > 0 AND c.size = 'sme' AND c.reserved THEN 1 ELSE 0 END)",
+    "sme_wins_open": "SUM(CASE WHEN c.part > 0 AND c.size = 'sme' AND NOT c.reserved THEN 1 ELSE 0 END)",
+}
+_COUNTS = {"contracts", "unknown_contracts", "sme_wins_reserved", "sme_wins_open"}
+
+
+def _figures_query(contracts: QuerySet, fields: tuple[str, ...]) -> tuple[str, list, list[str]]:
+    """SELECT <group columns g0..>, <figures> FROM (contracts) c GROUP BY <group columns>."""
+    groups = [f"g{i}" for i in range(len(fields))]
+    inner = contracts.order_by().values(
+        **{g: F(field) for g, field in zip(groups, fields, strict=True)},
+        part=F("eligible_part"),
+        size=F("size_group"),
+        micro=F("micro_only"),
+        reserved=F("process__sme_only"),
+    )
+    sql, params = inner.query.sql_with_params()
+    columns = [f"c.{g}" for g in groups] + [f"{e} AS {n}" for n, e in _FIGURES_SQL.items()]
+    # Only constants and the ORM's own compiled SQL are joined here; values stay in `params`.
+    query = f"SELECT {', '.join(columns)} FROM ({sql}) c"  # noqa: S608
+    if groups:
+        query += " GROUP BY " + ", ".join(f"c.{g}" for g in groups)
+    return query, list(params), groups
+
+
+DEFAULT_MINIMUM = Decimal("0.400")
+
+
+def minimum_for(year: int) -> Decimal:
+    """The fiscal year's minimum SME share (40% when the year has no parameters yet)."""
+    value = FiscalYear.objects.filter(year=year).values_list("sme_reserved_min_share", flat=True)
+    return next(iter(value), DEFAULT_MINIMUM)
+
+
+def _number(value, name: str):
+    if name in _COUNTS:
+        return int(value or 0)
+    return ZERO if value is None else Decimal(str(value))
+
+
+def _share_of(values: dict, minimum: Decimal) -> ActualShare:
+    return ActualShare(**{n: _number(values[n], n) for n in _FIGURES_SQL}, minimum=minimum)
+
+
+def _fetch(contracts: QuerySet, query: str, params: list) -> list[tuple]:
+    with connections[contracts.db].cursor() as cursor:
+        cursor.execute(query, params)
+        return cursor.fetchall()
+
+
+def actual_share(contracts: QuerySet, minimum: Decimal) -> ActualShare:
+    """The actual share of `contracts` (a share_contracts() queryset): one aggregate query."""
+    query, params, _groups = _figures_query(contracts, ())
+    row = _fetch(contracts, query, params)[0]
+    return _share_of(dict(zip(_FIGURES_SQL, row, strict=True)), minimum)
+
+
+def actual_shares_by(
+    contracts: QuerySet, *fields: str, minimum: Decimal
+) -> list[tuple[dict, ActualShare]]:
+    """actual_share grouped by `fields` (e.g. "month", "entity__sector"): one grouped query,
+    giving ({field: value}, ActualShare) per group that has contracts, in the fields' order."""
+    query, params, groups = _figures_query(contracts, fields)
+    query += " ORDER BY " + ", ".join(f"c.{g}" for g in groups)
+    result = []
+    for row in _fetch(contracts, query, params):
+        keys, figures = row[: len(fields)], row[len(fields) :]
+        values = dict(zip(_FIGURES_SQL, figures, strict=True))
+        result.append((dict(zip(fields, keys, strict=True)), _share_of(values, minimum)))
+    return result
+
+
+def entity_share(entity, year: int) -> ActualShare:
+    contracts = share_contracts(Contract.objects.filter(entity=entity, signed_on__year=year))
+    return actual_share(contracts, minimum_for(year))
+
+
+def monthly_actual(entity, year: int) -> dict[int, ActualShare]:
+    """The entity's actual share of the contracts signed in each month of the year."""
+    contracts = share_contracts(Contract.objects.filter(entity=entity, signed_on__year=year))
+    minimum = minimum_for(year)
+    return {
+        key["month"]: share for key, share in actual_shares_by(contracts, "month", minimum=minimum)
+    }
+
+
+def monthly_planned(entity, year: int) -> dict[int, Decimal | None]:
+    """The planned share of the entity's plan version in force at the end of each month
+    (PlanVersion.objects.in_force, the one definition), as recorded at its publication."""
+    from .models import PlanVersion
+
+    shares = {}
+    for month in range(1, 13):
+        end = date(year, month, monthrange(year, month)[1])
+        version = (
+            PlanVersion.objects.in_force(end)
+            .filter(plan__entity=entity, plan__fiscal_year=year)
+            .values("sme_share")
+            .first()
+        )
+        shares[month] = version["sme_share"] if version else None
+    return shares
+
+
+def planned_shares_in_force(year: int, entity_ids) -> dict[int, Decimal | None]:
+    """The planned share of each entity's plan in force for the year: one query."""
+    from .models import PlanVersion
+
+    rows = (
+        PlanVersion.objects.in_force()
+        .filter(plan__fiscal_year=year, plan__entity__in=entity_ids)
+        .values_list("plan__entity_id", "sme_share")
+    )
+    return dict(rows)
+
+
+@dataclass(frozen=True)
+class RankedEntity:
+    entity_id: int
+    ruc: str
+    name: str
+    share: ActualShare
+
+
+class Ranking:
+    """Entities with eligible contracts signed in the year, lowest actual share first (those
+    without a known-size contract last), read a page at a time: count() and slicing each run
+    one grouped query, so Django's Paginator pages it."""
+
+    def __init__(self, year: int, entities: QuerySet, minimum: Decimal):
+        contracts = share_contracts(
+            Contract.objects.filter(signed_on__year=year, entity__in=entities)
+        ).filter(eligible_part__gt=0)
+        self.contracts, self.minimum = contracts, minimum
+        fields = ("entity_id", "entity__ruc", "entity__name")
+        self.query, self.params, _groups = _figures_query(contracts, fields)
+
+    def count(self) -> int:
+        query = f"SELECT COUNT(*) FROM ({self.query}) r"  # noqa: S608 (see _figures_query)
+        rows = _fetch(self.contracts, query, self.params)
+        return rows[0][0]
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def _page(self, offset: int, limit: int | None) -> list[RankedEntity]:
+        query = (
+            f"SELECT * FROM ({self.query}) r ORDER BY "  # noqa: S608 (see _figures_query)
+            "CASE WHEN r.eligible_value > 0 THEN 0 ELSE 1 END, "
+            "CASE WHEN r.eligible_value > 0 THEN r.sme_value / r.eligible_value END, r.g2, r.g0"
+        )
+        params = list(self.params)
+        if limit is not None:
+            query += " LIMIT %s OFFSET %s"
+            params += [limit, offset]
+        result = []
+        for row in _fetch(self.contracts, query, params):
+            values = dict(zip(_FIGURES_SQL, row[3:], strict=True))
+            result.append(RankedEntity(row[0], row[1], row[2], _share_of(values, self.minimum)))
+        return result
+
+    def __iter__(self):
+        return iter(self._page(0, None))
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            start = index.start or 0
+            limit = None if index.stop is None else max(index.stop - start, 0)
+            return self._page(start, limit)
+        return self._page(index, 1)[0]
+
+
+def ranking(year: int, entities: QuerySet) -> Ranking:
+    """Entities of `entities` by actual share in the year (see Ranking)."""
+    return Ranking(year, entities, minimum_for(year))
+
+
+@dataclass(frozen=True)
+class LeadTime:
+    """Processes called and days from the call to the bid deadline, averaged."""
+
+    processes: int
+    reserved: int  # SME-only processes
+    sme_only_days: Decimal | None
+    open_days: Decimal | None
+
+
+class _DaysBetween(Func):
+    """Whole days from one date to another (PostgreSQL: date - date; SQLite: julianday)."""
+
+    output_field = IntegerField()
+
+    def as_sql(self, compiler, connection, **extra):
+        later, earlier = (compiler.compile(e) for e in self.source_expressions)
+        return f"({later[0]} - {earlier[0]})", [*later[1], *earlier[1]]
+
+    def as_sqlite(self, compiler, connection, **extra):
+        later, earlier = (compiler.compile(e) for e in self.source_expressions)
+        return f"CAST(julianday({later[0]}) - julianday({earlier[0]}) AS INTEGER)", [
+            *later[1],
+            *earlier[1],
+        ]
+
+
+def _stage(stage: str, bound: str):
+    return Subquery(
+        ProcessStage.objects.filter(process=OuterRef("pk"), stage=stage).values(bound)[:1]
+    )
+
+
+def lead_time(processes: QuerySet) -> LeadTime:
+    """The SME lead time of the called processes of `processes`: days from the start of the
+    call to the bid deadline, averaged separately for SME-only and open processes (one
+    aggregate query)."""
+    days = _DaysBetween(_stage(Stage.BIDS, "end"), _stage(Stage.CALL, "start"))
+    row = (
+        processes.published()
+        .annotate(lead_days=days)
+        .aggregate(
+            processes=Count("pk"),
+            reserved=Count("pk", filter=Q(sme_only=True)),
+            sme_only_days=Avg("lead_days", filter=Q(sme_only=True), output_field=DECIMAL),
+            open_days=Avg("lead_days", filter=Q(sme_only=False), output_field=DECIMAL),
+        )
+    )
+
+    def days_of(value):
+        return None if value is None else Decimal(value).quantize(Decimal("0.1"))
+
+    return LeadTime(
+        row["processes"], row["reserved"], days_of(row["sme_only_days"]), days_of(row["open_days"])
+    )
+
+
+@dataclass(frozen=True)
+class MonthFigures:
+    month: int
+    planned: Decimal | None  # the plan version in force at the month's end
+    signed: ActualShare | None  # contracts signed in the month (None: none)
+    to_date: ActualShare  # contracts signed from January to the month's end
+
+
+def monthly_series(entity, year: int) -> list[MonthFigures]:
+    """Planned vs actual share month by month for the entity's compliance page and its chart:
+    the twelve months' grouped figures (one query) summed up to each month."""
+    minimum = minimum_for(year)
+    signed = monthly_actual(entity, year)
+    planned = monthly_planned(entity, year)
+    series, running = [], ActualShare(ZERO, ZERO, ZERO, ZERO, 0, 0, 0, 0, minimum)
+    for month in range(1, 13):
+        share = signed.get(month)
+        if share is not None:
+            running = ActualShare(
+                *(
+                    getattr(running, name) + getattr(share, name)
+                    for name in ActualShare.__dataclass_fields__
+                    if name != "minimum"
+                ),
+                minimum=minimum,
+            )
+        series.append(MonthFigures(month, planned[month], share, running))
+    return series

@@ -15,6 +15,7 @@ from .views import (
     process_management,
     processes,
     receipts,
+    sme,
     statistics,
 )
 
@@ -23,6 +24,9 @@ app_name = "procurement"
 urlpatterns = [
     path("entidades/", entities.entity_list, name="entity_list"),
     path("entidades/<ruc:ruc>/", entities.entity_detail, name="entity_detail"),
+    path("entidades/<ruc:ruc>/mype/", sme.entity_sme, name="entity_sme"),
+    path("mype/", sme.sme_ranking, name="sme_ranking"),
+    path("mype/metodologia/", sme.sme_methodology, name="sme_methodology"),
     path("procesos/", processes.process_list, name="process_list"),
     path("procesos/<identifier:identifier>/", processes.process_detail, name="process_detail"),
     path(

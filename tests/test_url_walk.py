@@ -62,6 +62,8 @@ CSV_PAGES = {
     "procurement:plan_list",
     "procurement:plan_detail",
     "procurement:contract_list",
+    "procurement:sme_ranking",
+    "procurement:entity_sme",
 }
 
 
@@ -279,6 +281,9 @@ SAMPLES = {
     "accounts:verify": lambda w: {"token": "not-a-token"},
     "procurement:entity_list": lambda w: {},
     "procurement:entity_detail": lambda w: {"ruc": w.entity.ruc},
+    "procurement:entity_sme": lambda w: {"ruc": w.entity.ruc},
+    "procurement:sme_ranking": lambda w: {},
+    "procurement:sme_methodology": lambda w: {},
     "procurement:process_list": lambda w: {},
     "procurement:process_detail": lambda w: {"identifier": w.process.identifier},
     "procurement:process_register": lambda w: {"identifier": w.process.identifier},

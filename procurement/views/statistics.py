@@ -66,7 +66,7 @@ def statistics_page(request):
     if form.cleaned_data["format"] == "csv":
         suffix = f"-{year}" if year else ""
         filename = f"estadisticas-{dimension.name}{suffix}.csv"
-        return exports.STATISTICS.list_response(rows, filename)
+        return exports.STATISTICS.items_response(rows, filename)
     context = {
         "form": form,
         "dimension": dimension,

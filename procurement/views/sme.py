@@ -1,0 +1,112 @@
+"""The 40% SME reservation in public: an entity's compliance page (/entidades/<ruc>/mype/),
+the national ranking (/mype/) and how every figure is computed (/mype/metodologia/). Thin:
+every figure comes from procurement.sme."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, render
+from django.utils.dates import MONTHS, MONTHS_3
+
+from core import clock
+from core.filtering import filter_status, invalid_export
+
+from .. import exports, sme
+from ..charts import share_chart
+from ..filters import SmeRankingFilter, SmeYearFilter
+from ..models import Contract, ProcurementProcess
+from ..queries import entities_with_location
+
+
+def entity_sme(request, ruc):
+    entity = get_object_or_404(entities_with_location(), ruc=ruc)
+    year_filter = SmeYearFilter(request.GET, queryset=Contract.objects.public())
+    year = year_filter.year_or(clock.today().year)
+    contracts = sme.share_contracts(
+        Contract.objects.public().filter(entity=entity, signed_on__year=year)
+    ).filter(eligible_part__gt=0)
+    if request.GET.get("format") == "csv":
+        if (bad := invalid_export(year_filter)) is not None:
+            return bad
+        return exports.SME_CONTRACTS.response(
+            contracts.order_by("signed_on", "pk"), filename=f"mype-{entity.ruc}-{year}.csv"
+        )
+    series = sme.monthly_series(entity, year)
+    share = series[-1].to_date
+    context = {
+        "entity": entity,
+        "form": year_filter.form,
+        "year": year,
+        "share": share,
+        "series": series,
+        "months": [(MONTHS[m.month], m) for m in series],
+        "chart": share_chart(series, share.minimum, [str(MONTHS_3[m]) for m in range(1, 13)]),
+        "planned": sme.planned_shares_in_force(year, [entity.pk]).get(entity.pk),
+        "lead": sme.lead_time(ProcurementProcess.objects.filter(entity=entity, fiscal_year=year)),
+        "page": Paginator(contracts.order_by("signed_on", "pk"), 100).get_page(
+            request.GET.get("page")
+        ),
+    }
+    return render(
+        request, "procurement/sme_entity.html", context, status=filter_status(year_filter)
+    )
+
+
+@dataclass(frozen=True)
+class RankingRow:
+    ruc: str
+    name: str
+    year: int
+    share: sme.ActualShare
+    planned: Decimal | None
+
+
+def _rows(ranked, year: int) -> list[RankingRow]:
+    ranked = list(ranked)
+    planned = sme.planned_shares_in_force(year, [r.entity_id for r in ranked])
+    return [RankingRow(r.ruc, r.name, year, r.share, planned.get(r.entity_id)) for r in ranked]
+
+
+def sme_ranking(request):
+    ranking_filter = SmeRankingFilter(request.GET, queryset=entities_with_location())
+    year = ranking_filter.year_or(clock.today().year)
+    minimum = sme.minimum_for(year)
+    entities = (
+        ranking_filter.qs if filter_status(ranking_filter) == 200 else entities_with_location()
+    )
+    ranking = sme.ranking(year, entities)
+    if request.GET.get("format") == "csv":
+        if (bad := invalid_export(ranking_filter)) is not None:
+            return bad
+        return exports.SME_RANKING.items_response(
+            _rows(ranking, year), filename=f"mype-ranking-{year}.csv"
+        )
+    page = Paginator(ranking, 50).get_page(request.GET.get("page"))
+    contracts = sme.share_contracts(
+        Contract.objects.filter(signed_on__year=year, entity__in=entities)
+    )
+    context = {
+        "filter": ranking_filter,
+        "year": year,
+        "page": page,
+        "rows": _rows(page.object_list, year),
+        "national": sme.actual_share(contracts, minimum),
+        "departments": sme.actual_shares_by(
+            contracts, "entity__ubigeo__province__department__name", minimum=minimum
+        ),
+        "lead": sme.lead_time(
+            ProcurementProcess.objects.filter(fiscal_year=year, entity__in=entities)
+        ),
+    }
+    return render(
+        request, "procurement/sme_ranking.html", context, status=filter_status(ranking_filter)
+    )
+
+
+def sme_methodology(request):
+    return render(
+        request,
+        "procurement/sme_methodology.html",
+        {"minimum": sme.minimum_for(clock.today().year)},
+    )

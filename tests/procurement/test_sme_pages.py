@@ -1,0 +1,228 @@
+"""The SME reservation pages: an entity's compliance page and its CSV, the national ranking
+and its CSV (the same figures as the page), bad filters answered with 400, and the ranking's
+query count independent of how many entities and contracts there are."""
+
+import csv
+import io
+import re
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from core import clock
+from core.codelists import ObjectType
+from procurement import sme
+from procurement.models import Contract
+from procurement.services import plans
+from tests.factories import EntityFactory, SupplierFactory, draft_plan
+from tests.procurement.sme_world import contract, process
+
+pytestmark = pytest.mark.django_db
+
+GOODS = [("43211503", 1000, True)]
+
+
+def _csv(response) -> list[dict]:
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def _entity_with_contracts(sme_amount=1000, other_amount=3000):
+    entity, micro, large = EntityFactory(), SupplierFactory(), SupplierFactory()
+    contract(process(entity, items=GOODS), micro, sme_amount, signed_on=date(2026, 2, 3))
+    contract(
+        process(entity, items=GOODS),
+        large,
+        other_amount,
+        classes={large.ruc: "large"},
+        signed_on=date(2026, 4, 9),
+    )
+    contract(
+        process(entity, object_type=ObjectType.WORKS, items=GOODS),
+        micro,
+        9000,
+        signed_on=date(2026, 4, 9),
+    )
+    return entity
+
+
+def test_the_entity_page_shows_the_share_chart_table_and_contracts(client):
+    entity = _entity_with_contracts()
+    response = client.get(reverse("procurement:entity_sme", args=[entity.ruc]), {"year": 2026})
+    assert response.status_code == 200
+    share = response.context["share"]
+    assert share.share == Decimal("0.25") and share.gap == Decimal("600.00")
+    html = response.content.decode()
+    assert '<title id="chart-title">' in html and '<desc id="chart-desc">' in html
+    assert "<caption>" in html
+    svg = html[html.index("<svg") : html.index("</svg>")]
+    # Coordinates are numbers in any language ("228.0", never the Spanish "228,0").
+    assert not re.search(r'\b(?:x|y)[12]?="[^"]*,', svg)
+    assert 'y1="143.2"' in svg  # the 40% line
+    # April (4th month) has the year-to-date share of both goods contracts: 25%.
+    assert response.context["series"][3].to_date.share == Decimal("0.25")
+    assert response.context["series"][1].to_date.share == Decimal("1")
+    listed = {c.pk for c in response.context["page"].object_list}
+    assert listed == set(
+        Contract.objects.filter(entity=entity, process__object_type="goods").values_list(
+            "pk", flat=True
+        )
+    )
+    for pk in listed:
+        assert reverse("procurement:contract_detail", args=[pk]) in html
+
+
+def test_the_entity_csv_adds_up_to_the_page(client):
+    entity = _entity_with_contracts()
+    url = reverse("procurement:entity_sme", args=[entity.ruc])
+    page = client.get(url, {"year": 2026}).context["share"]
+    rows = _csv(client.get(url, {"year": 2026, "format": "csv"}))
+    known = [r for r in rows if r["clase_mype"] != sme.SIZE_UNKNOWN]
+    assert sum(Decimal(r["valor_elegible"]) for r in known) == page.eligible_value
+    assert (
+        sum(Decimal(r["valor_elegible"]) for r in known if r["clase_mype"] == sme.SIZE_SME)
+        == page.sme_value
+    )
+
+
+def test_the_ranking_csv_equals_the_page(client):
+    low = _entity_with_contracts(1000, 3000)
+    high = _entity_with_contracts(3000, 1000)
+    url = reverse("procurement:sme_ranking")
+    response = client.get(url, {"year": 2026})
+    assert response.status_code == 200
+    rows = response.context["rows"]
+    assert [r.ruc for r in rows] == [low.ruc, high.ruc]  # lowest share first
+    assert "debajo del mínimo" in response.content.decode()
+    lines = _csv(client.get(url, {"year": 2026, "format": "csv"}))
+    assert [line["ruc"] for line in lines] == [r.ruc for r in rows]
+    for line, row in zip(lines, rows, strict=True):
+        assert Decimal(line["valor_mype"]) == row.share.sme_value
+        assert Decimal(line["valor_elegible"]) == row.share.eligible_value
+        assert Decimal(line["cuota_real"]) == row.share.share
+        assert Decimal(line["brecha_soles"]) == row.share.gap
+    national = response.context["national"]
+    assert national.sme_value == sum(Decimal(line["valor_mype"]) for line in lines)
+
+
+def test_the_ranking_filters_by_level(client):
+    local = _entity_with_contracts()
+    regional = _entity_with_contracts()
+    regional.level = "regional"
+    regional.save()
+    response = client.get(reverse("procurement:sme_ranking"), {"year": 2026, "level": "regional"})
+    assert [r.ruc for r in response.context["rows"]] == [regional.ruc]
+    assert local.ruc not in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"year": "9223372036854775808"},
+        {"year": "-1"},
+        {"level": "galactic"},
+        {"department": "x" * 500},
+        {"sector": "\u202e"},
+    ],
+)
+def test_hostile_filters_answer_400(client, params):
+    url = reverse("procurement:sme_ranking")
+    assert client.get(url, params).status_code == 400
+    assert client.get(url, {**params, "format": "csv"}).status_code == 400
+
+
+def test_a_bad_year_on_the_entity_page_is_400(client):
+    entity = EntityFactory()
+    url = reverse("procurement:entity_sme", args=[entity.ruc])
+    assert client.get(url, {"year": "99999999999"}).status_code == 400
+    assert client.get(url, {"year": "abc", "format": "csv"}).status_code == 400
+
+
+def test_an_entity_without_contracts_shows_no_contracts(client):
+    entity = EntityFactory()
+    response = client.get(reverse("procurement:entity_sme", args=[entity.ruc]), {"year": 2026})
+    assert response.status_code == 200
+    assert response.context["share"].share is None
+
+
+def test_the_methodology_page_names_the_csv_columns(client):
+    response = client.get(reverse("procurement:sme_methodology"))
+    assert response.status_code == 200
+    for column in ("valor_elegible", "valor_mype", "cuota_real", "brecha_soles", "clase_mype"):
+        assert column in response.content.decode()
+
+
+def test_the_ranking_query_count_does_not_grow(client):
+    url = reverse("procurement:sme_ranking")
+    _entity_with_contracts()
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(url, {"year": 2026}).status_code == 200
+    for _ in range(4):
+        _entity_with_contracts()
+    with CaptureQueriesContext(connection) as many:
+        response = client.get(url, {"year": 2026})
+    assert len(response.context["rows"]) == 5
+    assert len(many) == len(few)
+
+
+def test_the_planned_share_by_month_follows_the_version_in_force(client):
+    entity = EntityFactory()
+    version, staff = draft_plan(entity, year=2026, items=[{"sme_reserved": True}, {}])
+    with clock.pinned(clock.local(date(2026, 3, 15))):
+        plans.publish_version(staff, version, approval_date=date(2026, 3, 10))
+    response = client.get(reverse("procurement:entity_sme", args=[entity.ruc]), {"year": 2026})
+    planned = [m.planned for m in response.context["series"]]
+    assert planned[:2] == [None, None]
+    assert planned[2:] == [Decimal("0.5")] * 10
+    assert response.context["planned"] == Decimal("0.5")
+
+
+def test_a_consortium_with_an_unknown_member_is_counted_apart():
+    entity, micro, other = EntityFactory(), SupplierFactory(), SupplierFactory()
+    contract(process(entity, items=GOODS), micro, 1000, classes={micro.ruc: "micro", other.ruc: ""})
+    share = sme.entity_share(entity, 2026)
+    assert (share.unknown_contracts, share.unknown_value) == (1, Decimal("1000"))
+    assert share.eligible_value == 0 and share.share is None
+
+
+def test_the_entity_page_is_in_english_too(client):
+    entity = _entity_with_contracts()
+    url = reverse("procurement:entity_sme", args=[entity.ruc])
+    spanish = client.get(url, {"year": 2026}).content.decode()
+    client.cookies["django_language"] = "en"
+    english = client.get(url, {"year": 2026}).content.decode()
+    assert "debajo del mínimo" in spanish
+    assert "below the minimum" in english
+
+
+@pytest.mark.urlwalk
+def test_the_sme_pages_with_contracts_answer_no_5xx():
+    """The URL walk's hostile values on the SME pages once contracts exist (the walk's world
+    has none), so that the share's SQL runs on SQLite too (`make test`'s second run)."""
+    from tests import test_url_walk as walk
+
+    world = walk.build_world()
+    supplier = SupplierFactory()
+    contract(process(world.entity, items=GOODS), supplier, 1000)
+    contract(
+        process(world.entity, items=[("43211503", 500, True), ("43211504", 500, False)]),
+        supplier,
+        800,
+        classes={supplier.ruc: ""},
+    )
+    patterns = [
+        p for p in walk.all_patterns() if p.name and p.name.startswith("procurement:sme_")
+    ] + [p for p in walk.all_patterns() if p.name == "procurement:entity_sme"]
+    assert len(patterns) == 3
+    failures = []
+    client = walk._client("anonymous", world)
+    for pattern in patterns:
+        walk._walk_get(client, "anonymous", pattern, world, failures)
+    assert not failures, "\n".join(failures[:20])
+    page = client.get(reverse("procurement:entity_sme", args=[world.entity.ruc]), {"year": 2026})
+    assert page.context["share"].sme_value == Decimal("1000")
+    assert page.context["share"].unknown_value == Decimal("800") * Decimal("0.5")
