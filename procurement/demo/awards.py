@@ -868,8 +868,9 @@ class AwardBuilder:
             kinds = [ContractAmendment.Kind.ADDITIONAL] * rng.choice((1, 1, 2))
             if rng.random() < 0.3:
                 kinds.append(ContractAmendment.Kind.REDUCTION)
-            for kind in kinds:
-                on = signed_on + timedelta(days=rng.randint(3, (last - signed_on).days - 1))
+            days = sorted(rng.randint(3, (last - signed_on).days - 1) for _kind in kinds)
+            for kind, day in zip(kinds, days, strict=True):  # in date order: cumulative
+                on = signed_on + timedelta(days=day)
                 if kind == ContractAmendment.Kind.ADDITIONAL:
                     percent = Decimal(rng.choice((5, 8, 10, 15, 20, 30, 40)))
                 else:
