@@ -401,9 +401,10 @@ class AwardBuilder:
         decision = awarded or deserted
         lots = [(item, d) for item, d in items] if by_items else [(None, "")]
         if opening is None or not bids:
-            if deserted is not None:  # deserted with no bid opened: every lot, no table
+            if deserted is not None:  # deserted with no bid opened: every lot, no table,
+                reason = deserted[2] or DESERTED_NO_BIDS  # for the reason the history gives
                 for item, _d in lots:
-                    self._deserted(out, pk, item, None, DESERTED_NO_BIDS, deserted[0], president)
+                    self._deserted(out, pk, item, None, reason, deserted[0], president)
             return
         opening_id, confirmed = opening
         if confirmed >= decision[0]:
