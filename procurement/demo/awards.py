@@ -34,6 +34,7 @@ page (one file, stored once). Rows are written with COPY (PostgreSQL) or batched
 ids taken ahead.
 """
 
+import functools
 import hashlib
 import json
 import time as time_module
@@ -192,6 +193,20 @@ class AwardReport:
     seconds: float = 0.0
 
 
+@functools.cache
+def shared_table_pdf() -> bytes:
+    """The one PDF the evaluation tables of the processes without document files share."""
+    return core_pdf.document(
+        "Cuadro de evaluación",
+        [
+            "Cuadro de evaluación de demostración generado por seed_demo.",
+            "El detalle (ofertas, puntajes y orden de prelación) está en la página de "
+            "evaluación del proceso.",
+        ],
+        title="Cuadro de evaluación",
+    )
+
+
 def _cents(value) -> Decimal:
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
 
@@ -252,15 +267,7 @@ class AwardBuilder:
         )
         self.uit = dict(FiscalYear.objects.values_list("pk", "uit"))
         self.rate = bonus_rate()
-        shared = core_pdf.document(
-            "Cuadro de evaluación",
-            [
-                "Cuadro de evaluación de demostración generado por seed_demo.",
-                "El detalle (ofertas, puntajes y orden de prelación) está en la página de "
-                "evaluación del proceso.",
-            ],
-            title="Cuadro de evaluación",
-        )
+        shared = shared_table_pdf()
         self.shared_sha = hashlib.sha256(shared).hexdigest()
         self.shared_pdf = (shared, self.shared_sha, None)
 
