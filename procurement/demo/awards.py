@@ -861,7 +861,7 @@ class AwardBuilder:
                 ended,
                 reason,
                 None,
-                signed_at + timedelta(hours=2),
+                signed_at + min(timedelta(hours=2), (self.until - signed_at) / 2),
                 president,
             ]  # fmt: skip
         )
