@@ -15,6 +15,7 @@ from core import clock
 from core.models import FiscalYear
 
 from ..models import Entity
+from .awards import AwardBuilder, AwardReport
 from .bids import BidBuilder, BidReport
 from .documents import FILES_FOR_FIRST, DocumentBuilder, DocumentReport
 from .history import write_audit_history
@@ -40,6 +41,7 @@ class DemoReport:
     committee_members: int = 0
     documents: DocumentReport = field(default_factory=DocumentReport)
     bids: BidReport = field(default_factory=BidReport)
+    awards: AwardReport = field(default_factory=AwardReport)
     audit_entries: int = 0
     accounts: list[tuple[str, str, str]] = field(default_factory=list)
     password: str = DEMO_PASSWORD
@@ -112,6 +114,12 @@ def seed(
             until=until,
             files_for_first=document_files_for_first,
             demo_processes=builder.demo_processes,
+        ).build()
+        report.awards = AwardBuilder(
+            stream(seed, "awards"),
+            today,
+            until=until,
+            files_for_first=document_files_for_first,
         ).build()
     report.audit_entries = write_audit_history()
     return report

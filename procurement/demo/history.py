@@ -8,17 +8,22 @@ their actor is the import (`seed_demo`), not a person.
 
 import heapq
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, time
 
 from django.db.models import Count
 
 from accounts.models import Membership
-from core import audit
+from core import audit, clock
 from suppliers.models import SizeClassification, Supplier
 
 from ..models import (
+    Appeal,
+    Award,
     BidOpening,
     CommitteeMember,
+    Contract,
+    ContractAmendment,
+    Evaluation,
     OpenedBid,
     Participant,
     PlanVersion,
@@ -26,6 +31,7 @@ from ..models import (
     ProcurementProcess,
     ReceiptLedgerEntry,
     StatusChange,
+    SupplierEvaluation,
 )
 
 ACTOR = "seed_demo"
@@ -289,6 +295,171 @@ def _openings_confirmed() -> Iterator[Row]:
             yield confirmed, "process.bids_opened", "procurement.bidopening", str(pk), data
 
 
+def _evaluations() -> Iterator[Row]:
+    rows = Evaluation.objects.order_by("published_at", "pk").values_list(
+        "published_at", "pk", "process__identifier", "version", "document__sha256"
+    )
+    for at, pk, identifier, version, sha256 in rows.iterator(chunk_size=CHUNK):
+        data = {"identifier": identifier, "version": version, "sha256": sha256}
+        yield at, "process.evaluation_published", "procurement.evaluation", str(pk), data
+
+
+def _lot(identifier, item, status, amount, reason) -> dict:
+    # procurement.services.awards._lot_payload
+    return {
+        "identifier": identifier,
+        "item": item,
+        "status": status,
+        "amount": amount,
+        "reason": reason,
+    }
+
+
+def _awards() -> Iterator[Row]:
+    """Each lot's award (or desert) as it was decided; the consent and the revocation come
+    from their own streams."""
+    rows = Award.objects.order_by("decided_at", "pk").values_list(
+        "decided_at", "pk", "process__identifier", "item_id", "status", "amount", "reason",
+        "supplier_id", "standstill_ends",
+    )  # fmt: skip
+    for at, pk, identifier, item, status, amount, reason, winner, ends in rows.iterator(
+        chunk_size=CHUNK
+    ):
+        if status == Award.Status.DESERTED:
+            data = _lot(identifier, item, status, amount, reason)
+            yield at, "process.lot_deserted", "procurement.award", str(pk), data
+            continue
+        data = _lot(identifier, item, Award.Status.AWARDED, amount, reason)
+        data.update(standstill_ends=ends, winner=winner)
+        yield at, "process.lot_awarded", "procurement.award", str(pk), data
+
+
+def _consents() -> Iterator[Row]:
+    """Consented by the periodic task (no actor) early on the day of the consent."""
+    rows = (
+        Award.objects.filter(consented_on__isnull=False)
+        .order_by("consented_on", "pk")
+        .values_list("consented_on", "pk", "process__identifier", "item_id", "amount")
+    )
+    for day, pk, identifier, item, amount in rows.iterator(chunk_size=CHUNK):
+        data = _lot(identifier, item, Award.Status.CONSENTED, amount, "")
+        data["consented_on"] = day
+        yield (
+            clock.local(day, time(0, 5)),
+            "process.lot_consented",
+            "procurement.award",
+            str(pk),
+            data,
+        )
+
+
+def _revocations() -> Iterator[Row]:
+    rows = (
+        Award.objects.filter(revoked_at__isnull=False)
+        .order_by("revoked_at", "pk")
+        .values_list("revoked_at", "pk", "process__identifier", "item_id")
+    )
+    for at, pk, identifier, item in rows.iterator(chunk_size=CHUNK):
+        data = {"identifier": identifier, "item": item}
+        yield at, "process.lot_award_revoked", "procurement.award", str(pk), data
+
+
+APPEAL_DECISIONS = {
+    Appeal.Status.FOUNDED: "founded",
+    Appeal.Status.UNFOUNDED: "unfounded",
+    Appeal.Status.INADMISSIBLE: "inadmissible",
+}
+
+
+def _appeals() -> Iterator[Row]:
+    """Each appeal filed, admitted and resolved (procurement.services.appeals payloads)."""
+    rows = Appeal.objects.values_list(
+        "pk", "process__identifier", "award_id", "award__item_id", "subject", "status",
+        "resolver", "due_on", "supplier_id", "filed_at", "admitted_at", "resolved_at",
+    )  # fmt: skip
+    steps = []
+    for (
+        pk,
+        identifier,
+        award,
+        item,
+        subject,
+        status,
+        resolver,
+        due,
+        appellant,
+        filed,
+        admitted,
+        resolved,
+    ) in rows:  # noqa: E501
+        base = {
+            "identifier": identifier, "appeal": pk, "award": award, "item": item,
+            "against": subject, "resolver": resolver, "due_on": due,
+        }  # fmt: skip
+        steps.append(
+            (filed, "appeal.filed", pk, {**base, "status": "presentado", "appellant": appellant})
+        )
+        if admitted is not None:
+            steps.append((admitted, "appeal.admit", pk, {**base, "status": "admitido"}))
+        if resolved is not None and status in APPEAL_DECISIONS:
+            steps.append(
+                (resolved, f"appeal.{APPEAL_DECISIONS[status]}", pk, {**base, "status": status})
+            )
+    for at, action, pk, data in sorted(steps, key=lambda step: (step[0], step[2])):
+        yield at, action, "procurement.appeal", str(pk), data
+
+
+def _contracts() -> Iterator[Row]:
+    """Each contract signed, amended, ended and its supplier evaluated, in time order."""
+    steps = []
+    for pk, identifier, number, amount, winner, at, status, ended, final in Contract.objects.values_list(
+        "pk", "process__identifier", "number", "amount", "supplier_id", "created_at", "status",
+        "ended_on", "final_amount",
+    ):  # fmt: skip
+        base = {"identifier": identifier, "contract": pk, "number": number, "amount": amount}
+        steps.append(
+            (
+                at,
+                "contract.signed",
+                "procurement.contract",
+                pk,
+                {**base, "status": "vigente", "winner": winner},
+            )
+        )
+        if ended is not None:
+            action = "completed" if status == Contract.Status.COMPLETED else "terminated"
+            data = {**base, "status": status, "ended_on": ended, "final_amount": final}
+            steps.append(
+                (
+                    clock.local(ended, time(18)),
+                    f"contract.{action}",
+                    "procurement.contract",
+                    pk,
+                    data,
+                )
+            )
+    for pk, contract, identifier, kind, amount, percent, cumulative, above, at in ContractAmendment.objects.values_list(
+        "pk", "contract_id", "contract__process__identifier", "kind", "amount", "percentage",
+        "cumulative_percentage", "above_limit", "created_at",
+    ):  # fmt: skip
+        data = {
+            "identifier": identifier, "contract": contract, "kind": kind, "amount": amount,
+            "percentage": percent, "cumulative_percentage": cumulative, "above_limit": above,
+        }  # fmt: skip
+        steps.append((at, "contract.amended", "procurement.contractamendment", pk, data))
+    for pk, contract, identifier, on_time, quality, penalties, at in SupplierEvaluation.objects.values_list(
+        "pk", "contract_id", "contract__process__identifier", "on_time", "quality", "penalties",
+        "evaluated_at",
+    ):  # fmt: skip
+        data = {
+            "identifier": identifier, "contract": contract, "on_time": on_time,
+            "quality": quality, "penalties": penalties,
+        }  # fmt: skip
+        steps.append((at, "contract.evaluated", "procurement.supplierevaluation", pk, data))
+    for at, action, model, pk, data in sorted(steps, key=lambda step: (step[0], step[1], step[3])):
+        yield at, action, model, str(pk), data
+
+
 def _chunked(rows, size: int = CHUNK):
     chunk = []
     for row in rows:
@@ -316,6 +487,12 @@ def history() -> Iterator[Row]:
         _openings_started(),
         _documents(),
         _openings_confirmed(),
+        _evaluations(),
+        _awards(),
+        _appeals(),
+        _revocations(),
+        _consents(),
+        _contracts(),
     ]
     # heapq.merge is stable: at equal keys the earlier stream's row comes first.
     return heapq.merge(*streams, key=lambda row: row[0])

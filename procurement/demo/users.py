@@ -42,6 +42,10 @@ def build_users(seed: int, today) -> list[tuple[str, str, str]]:
     auditor = user("auditor", "Auditor de la Contraloría")
     memberships.append(Membership(user=auditor, role=Role.AUDITOR))
     rows.append((auditor.email, "auditor", "—"))
+    # The national tribunal resolves the appeals above the threshold (procurement.rules).
+    tribunal = user("tribunal", "Tribunal de Contrataciones del Estado")
+    memberships.append(Membership(user=tribunal, role=Role.TRIBUNAL))
+    rows.append((tribunal.email, "tribunal", "—"))
 
     for acronym in DEMO_ENTITIES:
         entity = Entity.objects.filter(acronym=acronym).first()
@@ -53,6 +57,10 @@ def build_users(seed: int, today) -> list[tuple[str, str, str]]:
             staff = user(f"{prefix}.{local}", f"{name} del comité de {acronym}")
             memberships.append(Membership(user=staff, role=Role.ENTITY_STAFF, entity=entity))
             rows.append((staff.email, "entity_staff", f"{entity.name} ({entity.ruc})"))
+        # The entity's head resolves its appeals up to the threshold (never on a committee).
+        head = user(f"titular.{local}", f"Titular de {acronym}")
+        memberships.append(Membership(user=head, role=Role.ENTITY_HEAD, entity=entity))
+        rows.append((head.email, "entity_head", f"{entity.name} ({entity.ruc})"))
 
     today_suppliers = Supplier.objects.filter(registry_valid_until__gte=today, ruc__startswith="20")
     for size, local in [("micro", "micro"), ("small", "pequena"), ("medium_or_large", "mediana")]:
@@ -72,27 +80,35 @@ def build_users(seed: int, today) -> list[tuple[str, str, str]]:
 
 def _committee_staff(password: str, joined, staffed: set[int]) -> list[Membership]:
     """Two staff for every other entity, so that every seeded process has a committee of two
-    of its entity's staff (procurement.demo.processes). They use the demo password but are
-    not printed: their addresses are under COMMITTEE_DOMAIN, by the entity's RUC."""
+    of its entity's staff (procurement.demo.processes), and its head, who resolves its
+    appeals (procurement.demo.awards). They use the demo password but are not printed: their
+    addresses are under COMMITTEE_DOMAIN, by the entity's RUC."""
     users: list[User] = []
     entities: list[Entity] = []
+    roles: list[str] = []
+    accounts = [
+        ("staff", "Presidencia del comité", Role.ENTITY_STAFF),
+        ("staff2", "Miembro del comité", Role.ENTITY_STAFF),
+        ("titular", "Titular", Role.ENTITY_HEAD),
+    ]
     for entity in Entity.objects.exclude(pk__in=staffed).order_by("ruc"):
-        for prefix, name in [("staff", "Presidencia"), ("staff2", "Miembro")]:
+        for prefix, name, role in accounts:
             users.append(
                 User(
                     email=f"{prefix}.{entity.ruc}@{COMMITTEE_DOMAIN}",
-                    full_name=f"{name} del comité de {entity.acronym}",
+                    full_name=f"{name} de {entity.acronym}",
                     password=password,
                     email_verified_at=joined,
                     date_joined=joined,
                 )
             )
             entities.append(entity)
+            roles.append(role)
     User.objects.bulk_create(users, batch_size=2000)
     created = dict(
         User.objects.filter(email__endswith=f"@{COMMITTEE_DOMAIN}").values_list("email", "pk")
     )
     return [
-        Membership(user_id=created[user.email], role=Role.ENTITY_STAFF, entity=entity)
-        for user, entity in zip(users, entities, strict=True)
+        Membership(user_id=created[user.email], role=role, entity=entity)
+        for user, entity, role in zip(users, entities, roles, strict=True)
     ]

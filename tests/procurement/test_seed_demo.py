@@ -139,7 +139,14 @@ def test_demo_data_is_realistic():
     assert suppliers.filter(registry_valid_until__lt=date(2026, 11, 25)).exists()  # some expired
 
     roles = set(Membership.objects.values_list("role", flat=True))
-    assert roles == {"admin", "auditor", "entity_staff", "supplier_user"}
+    assert roles == {
+        "admin",
+        "auditor",
+        "entity_staff",
+        "entity_head",
+        "supplier_user",
+        "tribunal",
+    }
     printed = out.getvalue()
     assert "admin@demo.portal.pe" in printed and "demo-portal-2026" in printed
 
@@ -176,6 +183,11 @@ def test_demo_plans_cover_every_entity_with_modifications_and_some_non_compliant
 CONTRACT_ACCOUNTS = {
     "admin@demo.portal.pe": "admin",
     "auditor@demo.portal.pe": "auditor",
+    "tribunal@demo.portal.pe": "tribunal",
+    **{
+        f"titular.{local}@demo.portal.pe": "entity_head"
+        for local in ("minsa", "gorecusco", "mparequipa")
+    },
     **{
         f"{prefix}.{local}@demo.portal.pe": "entity_staff"
         for prefix in ("staff", "staff2")
@@ -198,6 +210,6 @@ def test_every_demo_account_of_the_contract_logs_in_with_its_role(client):
         )
         assert response.status_code == 302, email
         client.logout()
-    # Both committee members of an entity are staff of the same entity.
+    # Both committee members and the head of an entity belong to the same entity.
     minsa = Membership.objects.filter(user__email__endswith=".minsa@demo.portal.pe")
-    assert minsa.count() == 2 and len(set(minsa.values_list("entity_id", flat=True))) == 1
+    assert minsa.count() == 3 and len(set(minsa.values_list("entity_id", flat=True))) == 1

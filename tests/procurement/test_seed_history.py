@@ -13,7 +13,10 @@ from core.models import AuditEntry
 from procurement.demo.history import ACTOR
 from procurement.demo.plans import modification_reason
 from procurement.models import (
+    Award,
     BidOpening,
+    Contract,
+    Evaluation,
     Participant,
     PlanVersion,
     ProcessDocument,
@@ -91,10 +94,26 @@ def test_the_seeded_history_is_chained_verified_and_anchored(seeded):
     openings = BidOpening.objects.filter(status="completed").count()
     assert actions["process.opening_started"] == actions["process.bids_opened"] == openings > 0
     assert actions["bid.received"] + actions["bid.withdrawn"] == ReceiptLedgerEntry.objects.count()
+    # The awards' part (procurement.demo.awards): tables, each lot's outcome, consents.
+    award_actions = {
+        "process.evaluation_published",
+        "process.lot_awarded",
+        "process.lot_deserted",
+        "process.lot_consented",
+        "process.lot_award_revoked",
+    }
+    assert actions["process.evaluation_published"] == Evaluation.objects.count() > 0
+    assert actions["process.lot_awarded"] + actions["process.lot_deserted"] == Award.objects.count()
+    consented = Award.objects.filter(consented_on__isnull=False).count()
+    assert actions["process.lot_consented"] == consented > 0
+    assert actions["contract.signed"] == Contract.objects.count() > 0
     assert sum(
         n
         for a, n in actions.items()
-        if a.startswith("process.") and a not in DOCUMENT_ACTIONS and a not in bid_actions
+        if a.startswith("process.")
+        and a not in DOCUMENT_ACTIONS
+        and a not in bid_actions
+        and a not in award_actions
     ) == (2 * ProcurementProcess.objects.count() + StatusChange.objects.count())
     assert actions["process.document_published"] == ProcessDocument.objects.count() > 0
     assert set(entries.values_list("actor_label", flat=True)) == {ACTOR}

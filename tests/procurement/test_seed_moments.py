@@ -12,7 +12,19 @@ from django.utils import timezone
 from accounts.models import User
 from core import clock
 from core.models import AuditEntry
-from procurement.models import PlanVersion, ProcessDocument, ProcurementProcess, StatusChange
+from procurement.models import (
+    Appeal,
+    Award,
+    Contract,
+    ContractAmendment,
+    Evaluation,
+    PlanVersion,
+    ProcessDocument,
+    ProcurementProcess,
+    Qualification,
+    StatusChange,
+    SupplierEvaluation,
+)
 from suppliers.models import SizeClassification, Supplier
 
 pytestmark = pytest.mark.django_db
@@ -32,6 +44,16 @@ MOMENTS = [
     (Supplier, "registered_at"),
     (SizeClassification, "classified_at"),
     (User, "date_joined"),
+    (Evaluation, "published_at"),
+    (Qualification, "decided_at"),
+    (Award, "decided_at"),
+    (Award, "revoked_at"),
+    (Appeal, "filed_at"),
+    (Appeal, "admitted_at"),
+    (Appeal, "resolved_at"),
+    (Contract, "created_at"),
+    (ContractAmendment, "created_at"),
+    (SupplierEvaluation, "evaluated_at"),
 ]
 
 

@@ -86,6 +86,7 @@ class Command(BaseCommand):
         )
         self._print_documents(report.documents, files_for_first)
         self._print_bids(report.bids)
+        self._print_awards(report.awards)
         self._print_accounts(report.accounts, report.password)
         anchor = anchors.publish_anchor()  # the demo's audit trail, anchored outside the database
         if anchor is not None:
@@ -117,6 +118,16 @@ class Command(BaseCommand):
             for identifier, kind, note in bids.demo:
                 what = "opening " if kind == "opening" else "bidding "
                 self.stdout.write(f"  {what} {identifier:<34} {note}")
+
+    def _print_awards(self, awards):
+        self.stdout.write(
+            f"Awards: {awards.evaluations} published evaluation tables ({awards.entries} "
+            f"entries, {awards.evaluation_pdfs} PDFs of their own), {awards.awards} awards "
+            f"({awards.consented} consented) and {awards.deserted_lots} deserted lots, "
+            f"{awards.appeals} appeals ({awards.founded} founded), {awards.contracts} contracts "
+            f"({awards.amendments} amendments, {awards.supplier_evaluations} after-sales "
+            f"evaluations); {awards.seconds:.1f} s."
+        )
 
     def _print_accounts(self, accounts, password):
         if not accounts:
