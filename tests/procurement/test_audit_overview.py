@@ -14,6 +14,7 @@ from core import clock
 from core.workdays import WorkingCalendar
 from procurement.models import ProcurementProcess
 from tests.factories import EntityFactory, UserFactory, admin_user, auditor, staff_of
+from tests.hostile import HOSTILE
 from tests.procurement.searching import published
 
 pytestmark = pytest.mark.django_db
@@ -152,3 +153,12 @@ def test_one_query_per_table_whatever_the_processes_and_no_bid_read(client, worl
     after = queries()
     assert len(after) == len(before)
     assert not [sql for sql in after if "procurement_bid" in sql]
+
+
+@pytest.mark.parametrize("field", ["call_from", "call_to"])
+def test_hostile_period_values_are_400_on_the_page_and_the_csv(client, field):
+    client.force_login(auditor())
+    for value in [*HOSTILE["date"], *HOSTILE["text"]]:
+        for extra in ({}, {"format": "csv"}):
+            response = client.get("/auditoria/", {field: value, **extra})
+            assert response.status_code == 400, (field, value[:30], extra)
