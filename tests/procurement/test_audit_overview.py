@@ -152,6 +152,7 @@ def test_one_query_per_table_whatever_the_processes_and_no_bid_read(client, worl
         published(f"Proceso {n}", entity=EntityFactory(), call=world["day"])
     after = queries()
     assert len(after) == len(before)
+    assert sum("GROUP BY" in sql for sql in after) == 7  # one per table
     assert not [sql for sql in after if "procurement_bid" in sql]
 
 
