@@ -92,6 +92,12 @@ def require_entity_staff(user, obj) -> None:
         raise PermissionDenied(_("Only staff of the entity that owns this record may change it."))
 
 
+def require_audit_reader(user) -> None:
+    """The auditor workspace (/auditoria/) is for auditors and admins only."""
+    if not can_read_audit_trail(user):
+        raise PermissionDenied(_("Only auditors and administrators may use the auditor workspace."))
+
+
 def require_supplier_user(user, supplier) -> None:
     if not can_act_for_supplier(user, supplier):
         raise PermissionDenied(_("Only users of this supplier may act on its behalf."))

@@ -4,7 +4,7 @@ from django.urls import include, path
 from accounts.urls import urlpatterns as account_urlpatterns
 from core import views as core_views
 from procurement import feeds
-from procurement.views import home
+from procurement.views import audit, home
 from suppliers.urls import registration_urlpatterns
 
 # Account pages, with the supplier's self-registration among them (one "accounts" namespace).
@@ -13,6 +13,7 @@ accounts = (account_urlpatterns + registration_urlpatterns, "accounts")
 urlpatterns = [
     path("", home.home, name="home"),
     path("health/", core_views.health, name="health"),
+    path("auditoria/", audit.overview, name="audit_overview"),
     path("auditoria/registro/", core_views.audit_trail, name="audit_trail"),
     path("auditoria/registro/verificar/", core_views.audit_trail_verify, name="audit_trail_verify"),
     path("auditoria/ancla/", core_views.audit_anchor, name="audit_anchor"),

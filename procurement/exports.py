@@ -345,6 +345,22 @@ def _share(value):
 
 
 # The national ranking (/mype/): one row per entity, from sme.ranking and sme.ActualShare.
+# The auditor workspace's status overview (/auditoria/?format=csv): one row per count.
+AUDIT_OVERVIEW = ExportSpec(
+    "auditoria_resumen",
+    (
+        Column(
+            "dimension",
+            lambda r: r.table,
+            description=_("What the processes are counted by: the search parameter's name."),
+        ),
+        Column("codigo", lambda r: r.code, Kind.CODE, description=_("The group's code.")),
+        Column("nombre", lambda r: r.label, description=_("The group's name.")),
+        Column("procesos", lambda r: r.count, Kind.NUMBER, description=_("Processes counted.")),
+    ),
+)
+
+
 SME_RANKING = ExportSpec(
     "mype_ranking",
     (

@@ -376,6 +376,7 @@ SAMPLES = {
     "accounts:password_reset_confirm": lambda w: _reset_link(w.stranger),
     "accounts:set_password": lambda w: _reset_link(w.stranger),
     "accounts:password_reset_complete": lambda w: {},
+    "audit_overview": lambda w: {},
     "audit_trail": lambda w: {},
     "audit_trail_verify": lambda w: {},
     "audit_anchor": lambda w: {},
