@@ -26,13 +26,22 @@ from .models import (
 )
 
 
-class EntityFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(label=_("Name, acronym or RUC"), method="filter_text")
+class EntityPlaceFilter(django_filters.FilterSet):
+    """Entities by sector, government level and department: what the entity list and the SME
+    ranking share."""
+
     sector = django_filters.ModelChoiceFilter(queryset=Sector.objects.all(), label=_("Sector"))
     level = django_filters.ChoiceFilter(
         choices=GovernmentLevel.choices, label=_("Government level")
     )
     department = DepartmentFilter()
+
+    def filter_department(self, queryset, name, value):
+        return queryset.filter(ubigeo__code__startswith=value.code)
+
+
+class EntityFilter(EntityPlaceFilter):
+    q = django_filters.CharFilter(label=_("Name, acronym or RUC"), method="filter_text")
 
     class Meta:
         model = Entity
@@ -43,9 +52,6 @@ class EntityFilter(django_filters.FilterSet):
         return queryset.filter(
             Q(name__icontains=value) | Q(acronym__icontains=value) | Q(ruc__startswith=value)
         )
-
-    def filter_department(self, queryset, name, value):
-        return queryset.filter(ubigeo__code__startswith=value.code)
 
 
 class PlanFilter(django_filters.FilterSet):
@@ -371,16 +377,11 @@ class SmeYearFilter(django_filters.FilterSet):
         return data.get("year") or default
 
 
-class SmeRankingFilter(django_filters.FilterSet):
+class SmeRankingFilter(EntityPlaceFilter):
     """The national SME ranking (/mype/): the year read by the view, the rest narrows the
     entities ranked. The same FilterSet serves the page and the CSV."""
 
     year = YearFilter(label=_("Fiscal year"), method="filter_year")
-    sector = django_filters.ModelChoiceFilter(queryset=Sector.objects.all(), label=_("Sector"))
-    level = django_filters.ChoiceFilter(
-        choices=GovernmentLevel.choices, label=_("Government level")
-    )
-    department = DepartmentFilter()
 
     class Meta:
         model = Entity
@@ -388,9 +389,6 @@ class SmeRankingFilter(django_filters.FilterSet):
 
     def filter_year(self, queryset, name, value):
         return queryset  # the year chooses the contracts, not the entities
-
-    def filter_department(self, queryset, name, value):
-        return queryset.filter(ubigeo__code__startswith=value.code)
 
     def year_or(self, default: int) -> int:
         data = self.form.cleaned_data if self.is_valid() else {}

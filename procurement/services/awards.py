@@ -141,16 +141,23 @@ def _desert(actor, process, evaluation, item, reason: str) -> Award:
     )
     payload = _lot_payload(process, award)
     audit.record(actor, "process.lot_deserted", award, payload)
-    if item is not None:  # the whole process's desertion is its status change's event
-        events.record(
-            EventKind.PROCESS_DESERTED,
-            award,
-            entity=process.entity,
-            process=process,
-            audience=Audience.PUBLIC,
-            payload=payload,
-        )
+    _announce_lot(EventKind.PROCESS_DESERTED, process, award, payload)
     return award
+
+
+def _announce_lot(kind: str, process, award, payload: dict) -> None:
+    """The public event of one item's outcome (awarded, deserted, consented). A lot that is
+    the whole process is announced by the process's own status change instead."""
+    if award.item_id is None:
+        return
+    events.record(
+        kind,
+        award,
+        entity=process.entity,
+        process=process,
+        audience=Audience.PUBLIC,
+        payload=payload,
+    )
 
 
 def _spanish(text_function) -> str:
@@ -199,15 +206,7 @@ def _grant(actor, process, evaluation, entry: EvaluationEntry) -> Award:
     payload = _lot_payload(process, award)
     payload["standstill_ends"] = award.standstill_ends
     audit.record(actor, "process.lot_awarded", award, {**payload, "winner": award.supplier_id})
-    if entry.item is not None:
-        events.record(
-            EventKind.PROCESS_AWARDED,
-            award,
-            entity=process.entity,
-            process=process,
-            audience=Audience.PUBLIC,
-            payload=payload,
-        )
+    _announce_lot(EventKind.PROCESS_AWARDED, process, award, payload)
     return award
 
 
@@ -476,15 +475,7 @@ def _consent_process(process_id: int, today) -> int:
         award.save(update_fields=["status", "consented_on"])
         payload = {**_lot_payload(process, award), "consented_on": award.consented_on}
         audit.record(None, "process.lot_consented", award, payload)
-        if award.item_id is not None:
-            events.record(
-                EventKind.PROCESS_CONSENTED,
-                award,
-                entity=process.entity,
-                process=process,
-                audience=Audience.PUBLIC,
-                payload=payload,
-            )
+        _announce_lot(EventKind.PROCESS_CONSENTED, process, award, payload)
         count += 1
     _settle_process(None, process)
     return count
