@@ -22,6 +22,7 @@ from .history import write_audit_history
 from .parties import build_entities, build_suppliers, size_counts
 from .plans import PlanBuilder
 from .processes import ProcessBuilder
+from .subscriptions import build_subscriptions
 from .users import DEMO_PASSWORD, build_users
 
 
@@ -43,6 +44,7 @@ class DemoReport:
     bids: BidReport = field(default_factory=BidReport)
     awards: AwardReport = field(default_factory=AwardReport)
     audit_entries: int = 0
+    subscriptions: int = 0
     accounts: list[tuple[str, str, str]] = field(default_factory=list)
     password: str = DEMO_PASSWORD
 
@@ -91,6 +93,7 @@ def seed(
     report.suppliers = len(supplier_rows)
     report.sizes = size_counts(supplier_rows)
     report.accounts = build_users(seed, today)
+    report.subscriptions = build_subscriptions()
     years = [
         year for year in (today.year - 1, today.year) if FiscalYear.objects.filter(pk=year).exists()
     ]

@@ -213,3 +213,14 @@ def test_every_demo_account_of_the_contract_logs_in_with_its_role(client):
     # Both committee members and the head of an entity belong to the same entity.
     minsa = Membership.objects.filter(user__email__endswith=".minsa@demo.portal.pe")
     assert minsa.count() == 3 and len(set(minsa.values_list("entity_id", flat=True))) == 1
+    # Each demo supplier user has a subscription (CONTRACT.md: seed_demo makes subscriptions),
+    # listed on its own page.
+    from notifications.models import Subscription
+
+    for email in [e for e, role in CONTRACT_ACCOUNTS.items() if role == "supplier_user"]:
+        owned = Subscription.objects.filter(owner__email=email)
+        assert owned.count() == 1 and owned.get().criteria.exists(), email
+        client.post("/cuentas/ingresar/", {"username": email, "password": "demo-portal-2026"})
+        page = client.get("/cuentas/suscripciones/").content.decode()
+        assert owned.get().name in page, email
+        client.logout()
