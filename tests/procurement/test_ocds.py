@@ -3,10 +3,12 @@ repository (with the portal's extension), name parties by PE-RUC and items by UN
 document hashes, compile into a record with ocdsmerge offline, and reveal nothing sealed."""
 
 import socket
+from datetime import time
 
 import pytest
 from django.urls import reverse
 
+from core import clock
 from core.workdays import WorkingCalendar
 from procurement.ocds import schema
 from procurement.services import processes
@@ -30,8 +32,16 @@ def amend_award_dates(world):
     dates["consentimiento"] = (cal.add_working_days(award, 1), cal.add_working_days(award, 8))
     end = dates["consentimiento"][1]
     dates["contrato"] = (cal.add_working_days(end, 1), cal.add_working_days(end, 3))
-    processes.set_calendar(world.tender.staff, process, dates, reason="Feriado regional")
+    with clock.pinned(after_call(world)):
+        processes.set_calendar(world.tender.staff, process, dates, reason="Feriado regional")
     return award
+
+
+def after_call(world):
+    """The afternoon of the call day: after the call's publication (noon), whatever the hour
+    the tests run (before noon of a call made today, the real now would come first)."""
+    call = world.tender.process.stages.get(stage="convocatoria").start
+    return clock.local(call, time(15, 0))
 
 
 def ocid_of(world) -> str:
@@ -153,7 +163,8 @@ def test_an_entity_that_bids_keeps_its_buyer_roles(client):
 
 def test_a_cancelled_process_has_a_cancellation_release(client, world):
     process = world.tender.process
-    processes.cancel(actor=world.tender.staff, process=process, reason="Ya no se requiere")
+    with clock.pinned(after_call(world)):
+        processes.cancel(actor=world.tender.staff, process=process, reason="Ya no se requiere")
     releases = get_json(client, f"/api/ocds/releases/{ocid_of(world)}/")["releases"]
     assert releases[-1]["tag"] == ["tenderCancellation"]
     compiled = get_json(client, f"/api/ocds/records/{ocid_of(world)}/")["records"][0][

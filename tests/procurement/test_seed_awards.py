@@ -32,7 +32,7 @@ from procurement.rules import STANDSTILL_WORKING_DAYS
 from procurement.services.appeals import appeal_resolver, may_resolve
 from procurement.services.awards import process_outcome
 from procurement.services.contracts import awards_to_contract, retention_refusal
-from procurement.services.criteria import NO_EVALUATION_TYPES
+from procurement.services.criteria import LOWEST_PRICE_TYPES, NO_EVALUATION_TYPES
 from procurement.services.evaluation import lots
 
 pytestmark = pytest.mark.django_db
@@ -95,9 +95,12 @@ def test_awarded_processes_have_their_opening_table_and_a_winner_among_their_bid
 
 
 def test_scores_follow_the_rule_and_deserted_lots_have_their_reason(seeded):
-    tables = Evaluation.objects.filter(version=1).prefetch_related("entries")
+    tables = Evaluation.objects.filter(version=1).select_related("process")
+    tables = tables.prefetch_related("entries")
     assert tables.count() > 100
     for evaluation in tables[:150]:
+        # Price-only types rank by price alone: no technical score, no local bonus.
+        price_only = evaluation.process.procedure_type in LOWEST_PRICE_TYPES
         by_lot: dict = {}
         for entry in evaluation.entries.all():
             by_lot.setdefault(entry.item_id, []).append(entry)
@@ -114,7 +117,8 @@ def test_scores_follow_the_rule_and_deserted_lots_have_their_reason(seeded):
                 expected = (top * lowest / e.price).quantize(Decimal("0.01"))
                 assert abs(e.economic_score - expected) <= Decimal("0.01"), evaluation.pk
                 assert e.total == e.technical_score + e.economic_score + e.bonus
-                assert (e.bonus > 0) == e.local_sme or e.technical_score + e.economic_score == 0
+                bonus_due = e.local_sme and not price_only
+                assert (e.bonus > 0) == bonus_due or e.technical_score + e.economic_score == 0
     deserted = ProcurementProcess.objects.filter(status=S.DESERTED)
     assert deserted.exists()
     for process in deserted:
