@@ -44,10 +44,10 @@ from ..models import (
     ProcurementProcess,
 )
 from ..models.appeals import OPEN_APPEAL_STATUSES
-from ..rules import APPEAL_RESOLUTION_WORKING_DAYS, APPEAL_TRIBUNAL_THRESHOLD_UIT
+from ..rules import APPEAL_RESOLUTION_WORKING_DAYS, tribunal_resolves
 from .awards import _settle_process as settle_awards
+from .committee import is_committee_member
 from .evaluation import clean_reason, completed_opening
-from .opening import is_committee_member
 from .processes.status import record_status_change, suspend_locked
 
 MAX_FEE = Decimal("99999999.99")
@@ -57,8 +57,7 @@ MAX_DOCUMENTS = 5
 def appeal_resolver(process: ProcurementProcess) -> str:
     """Who resolves the process's appeals: the tribunal above the threshold (in UIT of the
     process's fiscal year), the entity's head otherwise."""
-    threshold = APPEAL_TRIBUNAL_THRESHOLD_UIT * process.fiscal_year.uit
-    if process.estimated_value is not None and process.estimated_value > threshold:
+    if tribunal_resolves(process.estimated_value, process.fiscal_year.uit):
         return Appeal.Resolver.TRIBUNAL
     return Appeal.Resolver.ENTITY_HEAD
 

@@ -42,6 +42,7 @@ from ..models import (
     Qualification,
 )
 from ..rules import STANDSTILL_WORKING_DAYS, standstill_end
+from .committee import require_committee_member
 from .criteria import NO_EVALUATION_TYPES
 from .evaluation import (
     bidder_standing,
@@ -50,7 +51,6 @@ from .evaluation import (
     evaluable_bids,
     lots,
     published_evaluation,
-    require_committee,
 )
 from .opening import opening_refusal
 from .processes.status import record_status_change, transition_refusal
@@ -255,7 +255,7 @@ def qualify(
     ranked admissible bid of its lot not yet checked (naming it makes a form sent twice
     harmless). Passed: the lot is awarded to it. Failed (the reason required): the next one
     is checked; when none is left the lot is deserted. Returns the lot's award, if any."""
-    require_committee(actor, process)
+    require_committee_member(actor, process)
     process = (
         ProcurementProcess.objects.select_for_update()
         .select_related("entity__ubigeo")
@@ -346,7 +346,7 @@ def award_direct(*, actor, process: ProcurementProcess) -> Award:
     """Contratación Directa (Ley 30225, art. 27): a committee member awards the invited
     supplier's offer for its legal cause, without evaluation table or standstill; the award
     is consented at once."""
-    require_committee(actor, process)
+    require_committee_member(actor, process)
     process = (
         ProcurementProcess.objects.select_for_update().select_related("entity").get(pk=process.pk)
     )
@@ -402,7 +402,7 @@ def desert_without_bids_refusal(process: ProcurementProcess) -> DomainError | No
 def desert_without_bids(*, actor, process: ProcurementProcess) -> ProcurementProcess:
     """A committee member declares deserted a process that received no bid by the deadline
     (Reglamento, art. 65): every lot with its reason, then the process."""
-    require_committee(actor, process)
+    require_committee_member(actor, process)
     process = (
         ProcurementProcess.objects.select_for_update().select_related("entity").get(pk=process.pk)
     )

@@ -3,6 +3,7 @@ regulation): at least two staff of the entity, one of them president, designated
 call and named on the public page."""
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -110,3 +111,22 @@ def designate_committee(
         {"identifier": process.identifier, "before": before, "after": _snapshot(process)},
     )
     return created
+
+
+def is_committee_member(user, process: ProcurementProcess) -> bool:
+    return bool(
+        user is not None
+        and getattr(user, "is_authenticated", False)
+        and CommitteeMember.objects.filter(process=process, user=user).exists()
+    )
+
+
+def require_committee_member(actor, process: ProcurementProcess) -> None:
+    """Only members of the process's committee who are still staff of its entity open,
+    evaluate and award its bids: other staff, other entities' staff, suppliers, auditors and
+    admins are refused."""
+    require_entity_staff(actor, process)
+    if not is_committee_member(actor, process):
+        raise PermissionDenied(
+            _("Only members of the process's selection committee act on its bids.")
+        )

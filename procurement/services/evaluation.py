@@ -30,14 +30,12 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from accounts.permissions import require_entity_staff
 from core import audit, clock, formatting, pdf
 from core.errors import DomainError
 from suppliers.services.sme_standing import sme_standing_on
@@ -55,9 +53,10 @@ from ..models import (
     ProcurementProcess,
     TechnicalScore,
 )
-from ..rules import NO_LOCAL_BONUS_DEPARTMENTS
+from ..rules import local_bonus_applies
+from .committee import require_committee_member
 from .criteria import LOWEST_PRICE_TYPES, NO_EVALUATION_TYPES
-from .opening import is_committee_member, opening_day_stage
+from .opening import opening_day_stage
 from .processes.documents import publish_document
 
 CENT = Decimal("0.01")
@@ -77,17 +76,6 @@ def bonus_rate() -> Decimal:
     if not (0 <= rate < 1):
         raise ValueError("LOCAL_SME_BONUS_RATE must be between 0 and 1")
     return rate
-
-
-def require_committee(actor, process: ProcurementProcess) -> None:
-    """Only members of the process's committee who are still staff of its entity evaluate
-    and award: other staff, other entities' staff, suppliers, auditors and admins are
-    refused."""
-    require_entity_staff(actor, process)
-    if not is_committee_member(actor, process):
-        raise PermissionDenied(
-            _("Only members of the process's selection committee evaluate its bids.")
-        )
 
 
 # --- what the opening act says -------------------------------------------------------------
@@ -161,11 +149,8 @@ def bidder_standing(opened_bid: OpenedBid, day) -> BidderStanding:
 def local_sme_bonus_applies(process: ProcurementProcess, standing: BidderStanding) -> bool:
     """The local preference: an entity outside Lima and Callao gives the bonus to an SME
     bidder (a consortium of SMEs only) domiciled in its department (every member)."""
-    department = process.entity.ubigeo.department_code
-    return (
-        department not in NO_LOCAL_BONUS_DEPARTMENTS
-        and standing.sme
-        and standing.departments == {department}
+    return local_bonus_applies(
+        process.entity.ubigeo.department_code, standing.sme, standing.departments
     )
 
 
@@ -322,7 +307,7 @@ def start_evaluation(*, actor, process: ProcurementProcess, reason: str = "") ->
     bid the act made readable that prices it, with its bidder's SME standing on the opening
     day (the snapshot the bonus is judged on). Version 1 after the opening; a later version
     needs its reason."""
-    require_committee(actor, process)
+    require_committee_member(actor, process)
     process = _locked(process)
     reason = clean_reason(reason)
     refusal = evaluation_refusal(process, reason=reason)
@@ -410,7 +395,7 @@ def record_entry(
     required when not), and when admissible a score per technical criterion, from 0 to the
     criterion's weight (Reglamento, art. 74)."""
     process = entry.evaluation.process
-    require_committee(actor, process)
+    require_committee_member(actor, process)
     _locked(process)
     entry = EvaluationEntry.objects.select_related("evaluation").get(pk=entry.pk)
     if entry.evaluation.published:
@@ -479,7 +464,7 @@ def publish_evaluation(*, actor, process: ProcurementProcess) -> Evaluation:
     """A committee member publishes the draft: the server computes economic scores, bonus,
     totals and ranks per lot (score_lot), the table becomes immutable and its PDF is
     published with its SHA-256. Each lot with no admissible bid is deserted at once."""
-    require_committee(actor, process)
+    require_committee_member(actor, process)
     process = _locked(process)
     evaluation = (
         Evaluation.objects.select_for_update()

@@ -31,7 +31,7 @@ from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.validators import DecimalValidator
@@ -39,7 +39,6 @@ from django.db import DataError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from accounts.permissions import require_entity_staff
 from core import audit, clock, formatting, pdf
 from core.codelists import Stage
 from core.errors import DomainError
@@ -54,7 +53,6 @@ from ..models import (
     Bid,
     BidOpening,
     BidVersion,
-    CommitteeMember,
     OpenedBid,
     OpenedBidDocument,
     OpenedBidLine,
@@ -66,6 +64,7 @@ from ..models import (
     SealedDocument,
 )
 from .bids import _version_aad as version_aad
+from .committee import require_committee_member
 from .processes.documents import publish_document
 
 logger = logging.getLogger("procurement.opening")
@@ -73,24 +72,6 @@ logger = logging.getLogger("procurement.opening")
 
 def confirm_minutes() -> int:
     return max(1, int(getattr(settings, "OPENING_CONFIRM_MINUTES", 30)))
-
-
-def is_committee_member(user, process: ProcurementProcess) -> bool:
-    return bool(
-        user is not None
-        and getattr(user, "is_authenticated", False)
-        and CommitteeMember.objects.filter(process=process, user=user).exists()
-    )
-
-
-def _require_member(actor, process: ProcurementProcess) -> None:
-    """Only members of the process's committee who are still staff of its entity open it:
-    other staff, other entities' staff, suppliers, auditors and admins are refused."""
-    require_entity_staff(actor, process)
-    if not is_committee_member(actor, process):
-        raise PermissionDenied(
-            _("Only members of the process's selection committee open its bids.")
-        )
 
 
 def at_evaluation(process: ProcurementProcess) -> bool:
@@ -208,7 +189,7 @@ def start_opening(*, actor, process: ProcurementProcess, observer: str = "") -> 
     """A committee member starts the opening; a second member must confirm it within
     OPENING_CONFIRM_MINUTES. A pending opening that expired unconfirmed is marked expired
     and a new one starts."""
-    _require_member(actor, process)
+    require_committee_member(actor, process)
     process = _locked(process)
     now = clock.now()
     refusal = opening_refusal(process, now)
@@ -268,7 +249,7 @@ def start_opening(*, actor, process: ProcurementProcess, observer: str = "") -> 
 def confirm_opening(*, actor, process: ProcurementProcess) -> BidOpening:
     """A second committee member confirms the pending opening within its window: every bid
     is unsealed and the act published, in this one transaction."""
-    _require_member(actor, process)
+    require_committee_member(actor, process)
     process = _locked(process)
     now = clock.now()
     refusal = opening_refusal(process, now)

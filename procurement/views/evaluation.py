@@ -14,7 +14,7 @@ from core.errors import DomainError
 
 from ..forms import EvaluationActionForm, EvaluationEntryForm, QualificationForm
 from ..models import Award, Evaluation, EvaluationEntry, ProcurementProcess
-from ..services import awards, evaluation
+from ..services import awards, committee, evaluation
 from .staff import managed_or_403
 
 
@@ -63,7 +63,7 @@ def _committee_process_or_403(user, process_id):
     process = managed_or_403(
         user, ProcurementProcess.objects.select_related("entity__ubigeo"), pk=process_id
     )
-    if not evaluation.is_committee_member(user, process):
+    if not committee.is_committee_member(user, process):
         raise PermissionDenied(
             _("Only members of the process's selection committee evaluate its bids.")
         )

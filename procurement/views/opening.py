@@ -18,7 +18,7 @@ from core.errors import DomainError
 from .. import document_store
 from ..forms import OpeningForm
 from ..models import BidOpening, OpenedBid, OpenedBidDocument, ProcurementProcess
-from ..services import bids, opening
+from ..services import bids, committee, opening
 from .staff import managed_or_403
 
 logger = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ def _act_context(request, process, state) -> dict:
     context = {
         "process": process,
         "state": state,
-        "committee_member": opening.is_committee_member(request.user, process),
+        "committee_member": committee.is_committee_member(request.user, process),
     }
     if state.phase == "opened":
         context["opened"] = (
@@ -64,7 +64,7 @@ def opening_document(request, identifier, document_id):
         opened_bid__opening__status=BidOpening.Status.COMPLETED,
     )
     process = document.opened_bid.opening.process
-    if document.confidential and not opening.is_committee_member(request.user, process):
+    if document.confidential and not committee.is_committee_member(request.user, process):
         raise Http404
     try:
         handle = document_store.open_verified(document.file, document.sha256)
