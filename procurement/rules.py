@@ -77,10 +77,28 @@ def standstill_end(procedure_type: str, award_day: date, calendar: WorkingCalend
 NO_LOCAL_BONUS_DEPARTMENTS = frozenset({"15", "07"})
 
 
+def local_bonus_applies(entity_department: str, all_sme: bool, bidder_departments) -> bool:
+    """The local preference: an entity outside Lima and Callao gives the bonus to an SME
+    bidder (a consortium of SMEs only) domiciled in its department (every member)."""
+    return (
+        entity_department not in NO_LOCAL_BONUS_DEPARTMENTS
+        and all_sme
+        and set(bidder_departments) == {entity_department}
+    )
+
+
 # Appeals (recurso de apelación, Ley 30225 art. 41): the entity's head resolves them for
 # processes whose estimated value is up to this many UIT of the process's fiscal year; above
 # it, the national tribunal (Tribunal de Contrataciones del Estado).
 APPEAL_TRIBUNAL_THRESHOLD_UIT = 50
+
+
+def tribunal_resolves(estimated_value, uit) -> bool:
+    """Whether the national tribunal, not the entity's head, resolves the appeals of a
+    process of this estimated value (above APPEAL_TRIBUNAL_THRESHOLD_UIT UIT of its year)."""
+    return estimated_value is not None and estimated_value > APPEAL_TRIBUNAL_THRESHOLD_UIT * uit
+
+
 # The legal term to resolve an appeal, in working days from its filing, by who resolves it
 # (Reglamento, arts. 123 and 126: 12 for the entity; the tribunal's term counted here from
 # the filing as well). Past it, the appeal shows as overdue.

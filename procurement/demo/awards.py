@@ -80,9 +80,10 @@ from ..models import (
 from ..models.contracts import AMENDMENT_MARK_PERCENT
 from ..rules import (
     APPEAL_RESOLUTION_WORKING_DAYS,
-    APPEAL_TRIBUNAL_THRESHOLD_UIT,
-    NO_LOCAL_BONUS_DEPARTMENTS,
     STANDSTILL_WORKING_DAYS,
+    local_bonus_applies,
+    standstill_end,
+    tribunal_resolves,
 )
 from ..services.criteria import LOWEST_PRICE_TYPES, NO_EVALUATION_TYPES
 from ..services.evaluation import Candidate, bonus_rate, score_lot
@@ -275,12 +276,10 @@ class AwardBuilder:
         return json.dumps(value) if self.json else value
 
     def _standstill_end(self, procedure: str, day: date) -> date | None:
-        days = STANDSTILL_WORKING_DAYS.get(procedure)
-        if days is None:
-            return None
+        """rules.standstill_end, memoised: many awards share a type and a day."""
         key = (procedure, day)
         if key not in self._ends:
-            self._ends[key] = self.calendar.add_working_days(day, days)
+            self._ends[key] = standstill_end(procedure, day, self.calendar)
         return self._ends[key]
 
     def _local(self, moment: datetime) -> date:
@@ -514,10 +513,8 @@ class AwardBuilder:
                 members = bid[6] or [bid[3]]
                 classes = {self.suppliers[s][0]: self.suppliers[s][1] for s in members}
                 sme = all(self.suppliers[s][1] in SME for s in members)
-                local = (
-                    department not in NO_LOCAL_BONUS_DEPARTMENTS
-                    and sme
-                    and {self.suppliers[s][2] for s in members} == {department}
+                local = local_bonus_applies(
+                    department, sme, {self.suppliers[s][2] for s in members}
                 )
                 facts[entry_id] = (bid, price, classes, sme, local)
                 candidates.append(
@@ -711,7 +708,7 @@ class AwardBuilder:
             return granted
         rng = self.rng
         appellant = rng.choice(rivals)
-        tribunal = value > APPEAL_TRIBUNAL_THRESHOLD_UIT * self.uit.get(year, Decimal(5350))
+        tribunal = tribunal_resolves(value, self.uit.get(year, Decimal(5350)))
         resolver = Appeal.Resolver.TRIBUNAL if tribunal else Appeal.Resolver.ENTITY_HEAD
         resolver_user = self.tribunal if tribunal else self.heads.get(entity_id)
         if resolver_user is None or resolver_user in committee.values():
