@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext
 
-from core import formatting
+from core import clock, formatting
 from core.codelists import SizeClass, Stage
 from suppliers.models import Supplier
 
@@ -48,14 +48,18 @@ def headline_year(today: date | None = None) -> int | None:
 
 
 def portal_headline(today: date | None = None) -> dict:
-    """Figures for the home page headline: the planned SME share of the headline year, and the
-    registry's SME make-up."""
+    """Figures for the home page headline: the national actual SME share of this year's
+    contracts (sme.national_share, the /mype/ figure), the planned SME share of the headline
+    year, and the registry's SME make-up."""
     suppliers = Supplier.objects.public().aggregate(
         total=Count("id"), sme=Count("id", filter=Q(size_class__in=SizeClass.sme_values()))
     )
     total = suppliers["total"]
     year = headline_year(today)
+    this_year = (today or clock.today()).year
     return {
+        "actual": sme.national_share(this_year),
+        "actual_year": this_year,
         "entities": Entity.objects.count(),
         "suppliers": total,
         "sme_suppliers": suppliers["sme"],

@@ -401,6 +401,13 @@ def actual_shares_by(
     return result
 
 
+def national_share(year: int) -> ActualShare:
+    """The national actual share of the contracts signed in `year`: the home page's headline
+    and the first figure of /mype/ with no filter (the same function, so the same number)."""
+    contracts = share_contracts(Contract.objects.filter(signed_on__year=year))
+    return actual_share(contracts, minimum_for(year))
+
+
 def entity_share(entity, year: int) -> ActualShare:
     contracts = share_contracts(Contract.objects.filter(entity=entity, signed_on__year=year))
     return actual_share(contracts, minimum_for(year))

@@ -226,3 +226,20 @@ def test_the_sme_pages_with_contracts_answer_no_5xx():
     page = client.get(reverse("procurement:entity_sme", args=[world.entity.ruc]), {"year": 2026})
     assert page.context["share"].sme_value == Decimal("1000")
     assert page.context["share"].unknown_value == Decimal("800") * Decimal("0.5")
+
+
+def test_the_home_headline_is_the_national_share_of_mype(client):
+    """The home page leads with the national actual share of the year's contracts: the same
+    figure /mype/ shows for that year (one function), linked to it, with the gap in soles."""
+    _entity_with_contracts(1000, 3000)  # 25%: S/ 600 short of 40% of S/ 4,000
+    with clock.pinned(date(2026, 6, 1)):
+        home = client.get("/")
+        ranking = client.get(reverse("procurement:sme_ranking"), {"year": 2026})
+    headline = home.context["headline"]["actual"]
+    assert headline == ranking.context["national"]
+    assert headline.share == Decimal("0.25")
+    html = home.content.decode()
+    assert f'href="{reverse("procurement:sme_ranking")}?year=2026"' in html
+    assert "<strong>25" in html and "600" in html
+    with clock.pinned(date(2027, 6, 1)):
+        assert client.get("/").context["headline"]["actual"].share is None  # no 2027 contracts
