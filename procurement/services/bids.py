@@ -63,7 +63,6 @@ from core.errors import DomainError
 from core.formatting import day as _day
 from notifications import events
 from notifications.models import Audience, EventKind
-from suppliers.services import require_may_act_in_processes
 
 from .. import receipts, sealing
 from ..calendar_rules import deadline_text
@@ -81,7 +80,7 @@ from ..models import (
     SealedDocument,
 )
 from ..models.bids import sealed_document_path
-from .participation import sme_refusal
+from .participation import supplier_refusals
 
 logger = logging.getLogger("procurement.bids")
 
@@ -264,26 +263,26 @@ def _members_refusal(
     """Every supplier of the bid may act in processes on `day`, and is an SME on that day
     when the process is reserved for SMEs."""
     for member in _participants(supplier, members):
-        try:
-            require_may_act_in_processes(member, day=day)
-        except DomainError as error:
-            if member.pk == supplier.pk:
-                return error
-            return DomainError(
-                _("Consortium member %(ruc)s cannot take part: %(reason)s")
-                % {"ruc": member.ruc, "reason": error.message},
-                field="members",
-                code=error.code,
-            )
-        if process.sme_only:
-            reason = sme_refusal(member, day=day)
-            if reason:
-                if member.pk != supplier.pk:
-                    reason = _("Consortium member %(ruc)s: %(reason)s") % {
-                        "ruc": member.ruc,
-                        "reason": reason,
-                    }
-                return DomainError(reason, field="members" if members else None, code="sme_only")
+        reasons = supplier_refusals(process, member, day)
+        if not reasons:
+            continue
+        error = reasons[0]
+        if error.code == "sme_only":
+            reason = error.message
+            if member.pk != supplier.pk:
+                reason = _("Consortium member %(ruc)s: %(reason)s") % {
+                    "ruc": member.ruc,
+                    "reason": reason,
+                }
+            return DomainError(reason, field="members" if members else None, code="sme_only")
+        if member.pk == supplier.pk:
+            return error
+        return DomainError(
+            _("Consortium member %(ruc)s cannot take part: %(reason)s")
+            % {"ruc": member.ruc, "reason": error.message},
+            field="members",
+            code=error.code,
+        )
     return None
 
 

@@ -73,38 +73,65 @@ def sme_refusal(supplier, day: date | None = None) -> str | None:
     return f"{reserved} {reason}"
 
 
-def registration_refusal(process: ProcurementProcess, supplier) -> DomainError | None:
-    """Why the supplier cannot register in the process now, or None: the process must be
-    called, today within the calendar's registration stage (from the call to the bid
-    deadline when the procedure has no such stage), the supplier allowed to act in processes
-    (registry in force, RUC ownership not under review) and, in
-    an SME-only process, the supplier a micro or small enterprise. The process page asks the
-    same question before offering the form. Judged by core.clock at this moment."""
+def supplier_refusals(process: ProcurementProcess, supplier, day: date) -> list[DomainError]:
+    """Every reason the supplier itself cannot take part in the process on `day`, whatever
+    the stage (empty when none): it must be allowed to act in processes (registry in force,
+    not debarred, RUC ownership not under review) and, in an SME-only process, be a micro or
+    small enterprise. Registration and bids (and the process page's "can I take part?") read
+    their supplier reasons here."""
+    reasons = []
+    try:
+        require_may_act_in_processes(supplier, day=day)
+    except DomainError as refusal:
+        reasons.append(refusal)
+    if process.sme_only:
+        refusal = sme_refusal(supplier, day)
+        if refusal:
+            reasons.append(DomainError(refusal, code="sme_only"))
+    return reasons
+
+
+def registration_window(process: ProcurementProcess):
+    """(opens, closes): the stages whose start opens and whose end closes registration: the
+    calendar's registration stage, or from the call to the bid deadline when the procedure
+    has no such stage."""
+    window = _window(process, Stage.REGISTRATION)
+    return window or _window(process, Stage.CALL), window or _window(process, Stage.BIDS)
+
+
+def registration_refusals(process: ProcurementProcess, supplier) -> list[DomainError]:
+    """Every reason the supplier cannot register in the process now, the blocking one first
+    (empty when it may): the process must be called, now within the registration window
+    (registration_window), and supplier_refusals must find nothing. Judged by core.clock at
+    this moment."""
     now = clock.now()
     if process.status != ProcessStatus.CALLED:
-        return _not_called(process)
-    window = _window(process, Stage.REGISTRATION)
-    opens = window or _window(process, Stage.CALL)
-    closes = window or _window(process, Stage.BIDS)
+        return [_not_called(process)]
+    reasons = []
+    opens, closes = registration_window(process)
     if opens and not opens.has_begun(now):
-        return DomainError(
-            _("Registration opens on %(date)s.") % {"date": _day(opens.start)},
-            code="registration_not_open",
+        reasons.append(
+            DomainError(
+                _("Registration opens on %(date)s.") % {"date": _day(opens.start)},
+                code="registration_not_open",
+            )
         )
-    if closes and closes.has_closed(now):
-        return DomainError(
-            _("Registration closed on %(date)s.") % {"date": deadline_text(closes)},
-            code="registration_closed",
+    elif closes and closes.has_closed(now):
+        reasons.append(
+            DomainError(
+                _("Registration closed on %(date)s.") % {"date": deadline_text(closes)},
+                code="registration_closed",
+            )
         )
-    try:
-        require_may_act_in_processes(supplier, day=timezone.localdate(now))
-    except DomainError as refusal:
-        return refusal
-    if process.sme_only:
-        refusal = sme_refusal(supplier, timezone.localdate(now))
-        if refusal:
-            return DomainError(refusal, code="sme_only")
-    return None
+    return reasons + supplier_refusals(process, supplier, timezone.localdate(now))
+
+
+def registration_refusal(process: ProcurementProcess, supplier) -> DomainError | None:
+    """Why the supplier cannot register in the process now, or None: the first of
+    registration_refusals (the service refuses with it; the process page says it, and the
+    rest)."""
+    reasons = registration_refusals(process, supplier)
+    return reasons[0] if reasons else None
 
 
 @transaction.atomic

@@ -11,7 +11,7 @@ from core import clock, keyset, visits
 from core.filtering import filter_status, invalid_export
 from suppliers.models import Supplier
 
-from .. import document_store, exports
+from .. import document_store, exports, take_part
 from ..calendar_rules import stage_progress
 from ..filters import ProcessFilter
 from ..models import Award, Contract, ProcessDocument, ProcessStatus, ProcurementProcess
@@ -114,12 +114,20 @@ def _supplier_context(request, process) -> dict:
     form is offered only when the service would accept it; otherwise the page says why
     (the same functions the services call)."""
     supplier_ids = permissions.supplier_ids(request.user)
-    if not supplier_ids or process.status != ProcessStatus.CALLED:
+    if process.status != ProcessStatus.CALLED:
         return {}
+    if not supplier_ids:
+        return {"conditions": take_part.conditions(process)}
     suppliers = list(Supplier.objects.filter(pk__in=supplier_ids).select_related("size_rule"))
     participants = {p.supplier_id: p for p in process.participants.filter(supplier__in=suppliers)}
+    my_bids = [bid_summary(process, s) for s in suppliers if s.pk in participants]
+    own = {summary["supplier"].pk: summary["bid"] for summary in my_bids}
     return {
         "my_suppliers": suppliers,
+        "answers": [
+            take_part.answer(process, s, registered=s.pk in participants, bid=own.get(s.pk))
+            for s in suppliers
+        ],
         "my_unregistered": [
             (s, participation.registration_refusal(process, s))
             for s in suppliers
@@ -130,7 +138,7 @@ def _supplier_context(request, process) -> dict:
             for s in suppliers
             if s.pk in participants
         ],
-        "my_bids": [bid_summary(process, s) for s in suppliers if s.pk in participants],
+        "my_bids": my_bids,
     }
 
 
