@@ -54,3 +54,57 @@ def share_chart(series, minimum: Decimal, month_names: list[str]) -> ShareChart:
         right=str(WIDTH - RIGHT),
         label_y=str(HEIGHT - BOTTOM + 18),
     )
+
+
+BAR_WIDTH, BAR_LABEL_WIDTH, BAR_HEIGHT, BAR_GAP = 640, 230, 18, 6
+
+
+@dataclass(frozen=True)
+class Bar:
+    row: object
+    y: int
+    text_y: int
+    width: int
+    value_x: int
+
+
+@dataclass(frozen=True)
+class BarChart:
+    bars: list[Bar]
+    width: int
+    height: int
+    label_width: int
+    label_x: int
+    bar_height: int
+    mark_x: int | None  # a vertical line at `mark` (e.g. the 40% minimum), or None
+
+
+def bar_chart(rows, value, *, largest=None, mark=None) -> BarChart:
+    """Horizontal bars, one per row, `value(row)` long on a scale up to `largest` (default the
+    largest value); `mark` draws a line at that value. Rows without a value get no bar."""
+    values = [value(row) for row in rows]
+    top = largest or max((v for v in values if v is not None), default=0) or 1
+    room = BAR_WIDTH - BAR_LABEL_WIDTH - 60
+
+    def length(v) -> int:
+        return max(1, round(room * float(v) / float(top))) if v else 0
+
+    bars = [
+        Bar(
+            row=row,
+            y=i * (BAR_HEIGHT + BAR_GAP),
+            text_y=i * (BAR_HEIGHT + BAR_GAP) + BAR_HEIGHT - 5,
+            width=length(v),
+            value_x=BAR_LABEL_WIDTH + length(v) + 6,
+        )
+        for i, (row, v) in enumerate(zip(rows, values, strict=True))
+    ]
+    return BarChart(
+        bars=bars,
+        width=BAR_WIDTH,
+        height=max(len(rows), 1) * (BAR_HEIGHT + BAR_GAP),
+        label_width=BAR_LABEL_WIDTH,
+        label_x=BAR_LABEL_WIDTH - 6,
+        bar_height=BAR_HEIGHT,
+        mark_x=None if mark is None else BAR_LABEL_WIDTH + length(mark),
+    )

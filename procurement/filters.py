@@ -382,13 +382,29 @@ class SmeRankingFilter(EntityPlaceFilter):
     entities ranked. The same FilterSet serves the page and the CSV."""
 
     year = YearFilter(label=_("Fiscal year"), method="filter_year")
+    sort = django_filters.ChoiceFilter(
+        label=_("Order"),
+        choices=[
+            ("share", _("Lowest share first")),
+            ("-share", _("Highest share first")),
+            ("gap", _("Largest gap to the minimum first")),
+            ("value", _("Largest contracted value first")),
+            ("name", _("By name")),
+        ],
+        empty_label=_("Lowest share first"),
+        method="filter_year",
+    )
 
     class Meta:
         model = Entity
-        fields = ["year", "sector", "level", "department"]
+        fields = ["year", "sector", "level", "department", "sort"]
 
     def filter_year(self, queryset, name, value):
-        return queryset  # the year chooses the contracts, not the entities
+        return queryset  # the year chooses the contracts and sort orders them, not entities
+
+    def sort_or_default(self) -> str:
+        data = self.form.cleaned_data if self.is_valid() else {}
+        return data.get("sort") or ""
 
     def year_or(self, default: int) -> int:
         data = self.form.cleaned_data if self.is_valid() else {}

@@ -452,6 +452,11 @@ def planned_shares_in_force(year: int, entity_ids) -> dict[int, Decimal | None]:
     return dict(rows)
 
 
+# The orders of the ranking: lowest share first (default), highest share first, largest gap
+# to the minimum in soles first, largest eligible value first, by name.
+RANKING_SORTS = ("share", "-share", "gap", "value", "name")
+
+
 @dataclass(frozen=True)
 class RankedEntity:
     entity_id: int
@@ -465,7 +470,8 @@ class Ranking:
     without a known-size contract last), read a page at a time: count() and slicing each run
     one grouped query, so Django's Paginator pages it."""
 
-    def __init__(self, year: int, entities: QuerySet, minimum: Decimal):
+    def __init__(self, year: int, entities: QuerySet, minimum: Decimal, sort: str = ""):
+        self.sort = sort if sort in RANKING_SORTS else ""
         contracts = share_contracts(
             Contract.objects.filter(signed_on__year=year, entity__in=entities)
         ).filter(eligible_part__gt=0)
@@ -482,12 +488,25 @@ class Ranking:
         return self.count()
 
     def _page(self, offset: int, limit: int | None) -> list[RankedEntity]:
+        # Entities without a known-size contract (no share) come last in every order.
+        order = ["CASE WHEN r.eligible_value > 0 THEN 0 ELSE 1 END"]
+        share = "CASE WHEN r.eligible_value > 0 THEN r.sme_value / r.eligible_value END"
+        gap = "r.eligible_value * %s - r.sme_value"
+        order_params = []
+        if self.sort == "-share":
+            order.append(f"{share} DESC")
+        elif self.sort == "gap":
+            order.append(f"CASE WHEN {gap} > 0 THEN {gap} ELSE 0 END DESC")
+            order_params = [self.minimum, self.minimum]
+        elif self.sort == "value":
+            order.append("r.eligible_value DESC")
+        elif self.sort != "name":
+            order.append(share)
         query = (
             f"SELECT * FROM ({self.query}) r ORDER BY "  # noqa: S608 (see _figures_query)
-            "CASE WHEN r.eligible_value > 0 THEN 0 ELSE 1 END, "
-            "CASE WHEN r.eligible_value > 0 THEN r.sme_value / r.eligible_value END, r.g2, r.g0"
+            + ", ".join(order + ["r.g2", "r.g0"])
         )
-        params = list(self.params)
+        params = list(self.params) + order_params
         if limit is not None:
             query += " LIMIT %s OFFSET %s"
             params += [limit, offset]
@@ -508,9 +527,10 @@ class Ranking:
         return self._page(index, 1)[0]
 
 
-def ranking(year: int, entities: QuerySet) -> Ranking:
-    """Entities of `entities` by actual share in the year (see Ranking)."""
-    return Ranking(year, entities, minimum_for(year))
+def ranking(year: int, entities: QuerySet, sort: str = "") -> Ranking:
+    """Entities of `entities` by actual share in the year (see Ranking), in the order `sort`
+    names (RANKING_SORTS; lowest share first by default)."""
+    return Ranking(year, entities, minimum_for(year), sort)
 
 
 @dataclass(frozen=True)

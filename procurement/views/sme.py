@@ -12,7 +12,7 @@ from django.utils.dates import MONTHS, MONTHS_3
 from core import clock
 from core.filtering import filter_status, invalid_export
 
-from .. import exports, sme
+from .. import charts, exports, sme
 from ..charts import share_chart
 from ..filters import SmeRankingFilter, SmeYearFilter
 from ..models import Contract, ProcurementProcess
@@ -75,7 +75,7 @@ def sme_ranking(request):
     entities = (
         ranking_filter.qs if filter_status(ranking_filter) == 200 else entities_with_location()
     )
-    ranking = sme.ranking(year, entities)
+    ranking = sme.ranking(year, entities, ranking_filter.sort_or_default())
     if request.GET.get("format") == "csv":
         if (bad := invalid_export(ranking_filter)) is not None:
             return bad
@@ -86,14 +86,21 @@ def sme_ranking(request):
     contracts = sme.share_contracts(
         Contract.objects.filter(signed_on__year=year, entity__in=entities)
     )
+    departments = sme.actual_shares_by(
+        contracts,
+        "entity__ubigeo__province__department__code",
+        "entity__ubigeo__province__department__name",
+        minimum=minimum,
+    )
     context = {
         "filter": ranking_filter,
         "year": year,
         "page": page,
         "rows": _rows(page.object_list, year),
         "national": sme.actual_share(contracts, minimum),
-        "departments": sme.actual_shares_by(
-            contracts, "entity__ubigeo__province__department__name", minimum=minimum
+        "departments": departments,
+        "department_chart": charts.bar_chart(
+            departments, lambda row: row[1].share, largest=1, mark=minimum
         ),
         "lead": sme.lead_time(
             ProcurementProcess.objects.filter(fiscal_year=year, entity__in=entities)

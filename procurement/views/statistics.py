@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.filtering import FIRST_YEAR, LAST_YEAR
 
-from .. import exports, statistics
+from .. import charts, exports, statistics
 
 
 class StatisticsForm(forms.Form):
@@ -21,33 +21,6 @@ class StatisticsForm(forms.Form):
         label=_("Fiscal year"), min_value=FIRST_YEAR, max_value=LAST_YEAR, required=False
     )
     format = forms.ChoiceField(choices=[("csv", "CSV")], required=False)
-
-
-CHART_WIDTH, LABEL_WIDTH, BAR_HEIGHT, BAR_GAP = 640, 230, 18, 6
-
-
-def _chart(rows) -> dict:
-    """Bar lengths and positions of the SVG chart of the counts (drawn by the template)."""
-    largest = max((row.count for row in rows), default=0) or 1
-    room = CHART_WIDTH - LABEL_WIDTH - 60
-    bars = [
-        {
-            "row": row,
-            "y": i * (BAR_HEIGHT + BAR_GAP),
-            "text_y": i * (BAR_HEIGHT + BAR_GAP) + BAR_HEIGHT - 5,
-            "width": max(1, round(room * row.count / largest)),
-            "value_x": LABEL_WIDTH + max(1, round(room * row.count / largest)) + 6,
-        }
-        for i, row in enumerate(rows)
-    ]
-    return {
-        "bars": bars,
-        "width": CHART_WIDTH,
-        "height": max(len(rows), 1) * (BAR_HEIGHT + BAR_GAP),
-        "label_width": LABEL_WIDTH,
-        "label_x": LABEL_WIDTH - 6,
-        "bar_height": BAR_HEIGHT,
-    }
 
 
 def statistics_page(request):
@@ -75,7 +48,7 @@ def statistics_page(request):
         "rows": rows,
         "totals": statistics.totals(statistics.published(year)),
         "all_url": statistics.Row("", "", 0, 0, statistics.base_params(year)).search_url,
-        "chart": _chart(rows),
+        "chart": charts.bar_chart(rows, lambda row: row.count),
         "limit": statistics.LIMIT,
         "cut": dimension.ranked and len(rows) == statistics.LIMIT,
     }

@@ -243,3 +243,38 @@ def test_the_home_headline_is_the_national_share_of_mype(client):
     assert "<strong>25" in html and "600" in html
     with clock.pinned(date(2027, 6, 1)):
         assert client.get("/").context["headline"]["actual"].share is None  # no 2027 contracts
+
+
+def test_the_ranking_sorts_and_every_order_keeps_entities_without_a_share_last(client):
+    low = _entity_with_contracts(1000, 3000)  # 25%, S/ 600 short
+    high = _entity_with_contracts(3000, 1000)  # 75%
+    big = _entity_with_contracts(2000, 14000)  # 12.5%, S/ 4,400 short, S/ 16,000 value
+    unknown, nobody = EntityFactory(), SupplierFactory()
+    contract(process(unknown, items=GOODS), nobody, 500, classes={nobody.ruc: ""})
+    url = reverse("procurement:sme_ranking")
+
+    def order(sort):
+        response = client.get(url, {"year": 2026, "sort": sort})
+        assert response.status_code == 200
+        return [r.ruc for r in response.context["rows"]]
+
+    assert order("") == [big.ruc, low.ruc, high.ruc, unknown.ruc]
+    assert order("share") == order("")
+    assert order("-share") == [high.ruc, low.ruc, big.ruc, unknown.ruc]
+    assert order("gap") == [big.ruc, low.ruc, high.ruc, unknown.ruc]
+    assert order("value")[:1] == [big.ruc] and order("value")[-1] == unknown.ruc
+    csv_order = [
+        line["ruc"]
+        for line in _csv(client.get(url, {"year": 2026, "sort": "-share", "format": "csv"}))
+    ]
+    assert csv_order == order("-share")
+    assert client.get(url, {"year": 2026, "sort": "bogus"}).status_code == 400
+
+
+def test_the_ranking_draws_the_departments_with_the_minimum_line(client):
+    entity = _entity_with_contracts(1000, 3000)
+    html = client.get(reverse("procurement:sme_ranking"), {"year": 2026}).content.decode()
+    department = entity.ubigeo.province.department
+    assert f"department={department.code}" in html
+    assert 'stroke-dasharray="4 3"' in html  # the 40% line
+    assert 'fill="#a4262c"' in html  # 25% is below the minimum
