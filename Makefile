@@ -35,8 +35,19 @@ seed: migrate
 	$(PY) manage.py seed_demo --processes $(DEMO_PROCESSES) --if-empty
 	$(PY) manage.py build_open_data --if-missing
 
+# The periodic tasks run too: one Celery worker with embedded beat on kombu's filesystem
+# transport (messages are files in var/celery/, no server), stopped with the web server.
+# RUN_BROKER= (empty) runs tasks in-process instead, with no periodic tasks.
+RUN_BROKER ?= filesystem://
 run: seed
-	$(PY) manage.py runserver 127.0.0.1:8000
+	@mkdir -p var/celery
+	@if [ -n "$(RUN_BROKER)" ]; then \
+		CELERY_BROKER_URL=$(RUN_BROKER) $(VENV)/bin/celery -A config worker --beat --pool=solo \
+			-l info --schedule var/celery/beat-schedule >var/celery/worker.log 2>&1 & \
+		worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+		echo "Celery worker with beat (pid $$worker), log in var/celery/worker.log"; \
+	fi; \
+	CELERY_BROKER_URL=$(RUN_BROKER) $(PY) manage.py runserver 127.0.0.1:8000
 
 # Browser tests drive Debian's Chromium (never a downloaded one): install it when we can.
 browser:

@@ -241,6 +241,17 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "portal")
+# `make run` runs a worker with embedded beat on kombu's filesystem transport
+# (CELERY_BROKER_URL=filesystem://): messages are files under VAR_DIR/celery/, no server.
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _queue = VAR_DIR / "celery" / "queue"
+    _queue.mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_queue),
+        "data_folder_out": str(_queue),
+        "control_folder": str(_queue.parent / "control"),
+        "store_processed": False,
+    }
 CELERY_TIMEZONE = TIME_ZONE
 # Periodic tasks, run by `celery -A config beat` (one beat process per deployment).
 CELERY_BEAT_SCHEDULE = {
