@@ -179,6 +179,11 @@ urlpatterns = [
         process_management.process_transition,
         name="process_transition",
     ),
+    path(
+        "gestion/procesos/<id:process_id>/nueva-convocatoria/",
+        process_management.process_call_again,
+        name="process_call_again",
+    ),
     path("gestion/planes/", plan_management.plan_workspace_list, name="plan_workspace_list"),
     path(
         "gestion/planes/plantilla.<str:extension>",

@@ -345,6 +345,7 @@ SAMPLES = {
     "procurement:process_workspace": lambda w: {"process_id": w.process.pk},
     "procurement:process_calendar": lambda w: {"process_id": w.draft_process.pk},
     "procurement:process_transition": lambda w: {"process_id": w.draft_process.pk},
+    "procurement:process_call_again": lambda w: {"process_id": w.draft_process.pk},
     "procurement:process_committee": lambda w: {"process_id": w.draft_process.pk},
     "procurement:process_criteria": lambda w: {"process_id": w.draft_process.pk},
     "procurement:plan_workspace_list": lambda w: {},

@@ -74,6 +74,17 @@ class ProcurementProcess(models.Model):
     )
     sequence = models.PositiveIntegerField(_("number"))
     call_number = models.PositiveSmallIntegerField(_("call"), default=1)
+    # A new call of a deserted process, or of its deserted items (services.processes.
+    # call_again): the process it calls again, under the same number with call_number + 1.
+    # The old process keeps its own page, identifier and history; each page links the other.
+    previous_call = models.OneToOneField(
+        "self",
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="next_call",
+        verbose_name=_("previous call"),
+    )
     object_type = models.CharField(_("object"), max_length=20, choices=ObjectType.choices)
     description = models.CharField(_("description"), max_length=500)
     delivery_place = models.CharField(_("place of delivery"), max_length=255)
@@ -170,6 +181,14 @@ class ProcurementProcess(models.Model):
 
     def __str__(self) -> str:
         return self.identifier
+
+    @property
+    def next_call_link(self) -> "ProcurementProcess | None":
+        """The new call of this process (call_again), or None."""
+        try:
+            return self.next_call
+        except ProcurementProcess.DoesNotExist:
+            return None
 
 
 class ProcessItem(models.Model):

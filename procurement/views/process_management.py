@@ -143,6 +143,12 @@ def process_workspace(
         "criteria_refusal": criteria.criteria_refusal(process)
         if process.status == "draft"
         else None,
+        "call_again_refusal": process_services.call_again_refusal(process)
+        if process.status != "draft"
+        else None,
+        "call_again_items": process_services.items_to_call_again(process)
+        if process.status != "draft"
+        else [],
     }
     return render(request, "procurement/manage/process_workspace.html", context, status=status)
 
@@ -341,3 +347,26 @@ def process_transition(request, process_id):
         _("Done: the process is now %(status)s.") % {"status": process.get_status_display()},
     )
     return redirect("procurement:process_workspace", process.pk)
+
+
+@login_required
+@require_POST
+def process_call_again(request, process_id):
+    """Call a deserted process (or its deserted items) again: a new draft, linked both ways.
+    A repeated click finds it called already and opens the new call."""
+    process = _managed_process(request, process_id)
+    try:
+        new = process_services.call_again(request.user, process)
+    except DomainError as error:
+        following = ProcurementProcess.objects.filter(previous_call=process).first()
+        if error.code == "already_called_again" and following is not None:
+            return redirect("procurement:process_workspace", following.pk)
+        return process_workspace(request, process_id, transition_error=error.message, status=400)
+    messages.success(
+        request,
+        _(
+            "Process %(identifier)s created as a draft: give it its calendar, committee and criteria."
+        )
+        % {"identifier": new.identifier},
+    )
+    return redirect("procurement:process_workspace", new.pk)

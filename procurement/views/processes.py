@@ -57,7 +57,7 @@ def _identified(process_filter) -> ProcurementProcess | None:
 def process_detail(request, identifier):
     process = get_object_or_404(
         ProcurementProcess.objects.public().select_related(
-            "entity__ubigeo__province__department", "delivery_ubigeo"
+            "entity__ubigeo__province__department", "delivery_ubigeo", "previous_call", "next_call"
         ),
         identifier=identifier,
     )

@@ -17,10 +17,12 @@ from core.models import FiscalYear, ProcedureThreshold
 
 from ... import search
 from ...models import (
+    Award,
     Entity,
     PlanItem,
     PlanVersion,
     ProcessItem,
+    ProcessStatus,
     ProcurementProcess,
     process_identifier,
 )
@@ -250,3 +252,98 @@ def create_process(
         },
     )
     return process
+
+
+def items_to_call_again(process: ProcurementProcess) -> list[ProcessItem]:
+    """The items a new call of `process` takes: all of them when the process is deserted;
+    when it is called by items, those whose lot is deserted (a live deserted award)."""
+    if process.status == ProcessStatus.DESERTED:
+        return list(process.items.order_by("id"))
+    deserted = Award.objects.live().filter(
+        process=process, item__isnull=False, status=Award.Status.DESERTED
+    )
+    return list(process.items.filter(pk__in=deserted.values("item_id")).order_by("id"))
+
+
+def call_again_refusal(process: ProcurementProcess) -> DomainError | None:
+    """Why `process` cannot be called again now, or None: it (or one of its items) must be
+    deserted, it must be the portal's own (not imported) and not called again already. The
+    workspace offers the action only when this finds nothing."""
+    if process.source:
+        return DomainError(_("An imported process is called again at its source."), code="imported")
+    if ProcurementProcess.objects.filter(previous_call=process).exists():
+        return DomainError(_("This process was already called again."), code="already_called_again")
+    if not items_to_call_again(process):
+        return DomainError(
+            _("Only a deserted process, or one with deserted items, can be called again."),
+            code="not_deserted",
+        )
+    return None
+
+
+@transaction.atomic
+def call_again(actor, process: ProcurementProcess) -> ProcurementProcess:
+    """A new call of a deserted process (or of its deserted items): a draft under the same
+    number with the next call number (e.g. LP-SM-3-2026-MINSA-2), the same procedure type,
+    object, place and SME reservation, and copies of the deserted items (their plan items
+    too), linked both ways to the old process, which keeps its page, identifier and history.
+    The entity then gives it a calendar, committee and criteria and publishes it as any
+    draft."""
+    require_entity_staff(actor, process.entity)
+    process = ProcurementProcess.objects.select_for_update().get(pk=process.pk)
+    refusal = call_again_refusal(process)
+    if refusal is not None:
+        raise refusal
+    items = items_to_call_again(process)
+    call_number = process.call_number + 1
+    new = ProcurementProcess.objects.create(
+        entity=process.entity,
+        fiscal_year_id=process.fiscal_year_id,
+        procedure_type=process.procedure_type,
+        sequence=process.sequence,
+        call_number=call_number,
+        identifier=process_identifier(
+            procedure_type=process.procedure_type,
+            sequence=process.sequence,
+            year=process.fiscal_year_id,
+            entity_acronym=process.entity.acronym,
+            call_number=call_number,
+        ),
+        previous_call=process,
+        object_type=process.object_type,
+        description=process.description,
+        delivery_place=process.delivery_place,
+        delivery_ubigeo=process.delivery_ubigeo,
+        estimated_value=sum((item.estimated_value for item in items), Decimal(0)),
+        sme_only=process.sme_only,
+        direct_cause=process.direct_cause,
+        outside_plan_reason=process.outside_plan_reason,
+    )
+    ProcessItem.objects.bulk_create(
+        [
+            ProcessItem(
+                process=new,
+                entity=new.entity,
+                plan_item=item.plan_item,
+                catalog_item=item.catalog_item,
+                description=item.description,
+                quantity=item.quantity,
+                unit=item.unit,
+                estimated_value=item.estimated_value,
+            )
+            for item in items
+        ]
+    )
+    search.refresh([new.pk])
+    audit.record(
+        actor,
+        "process.called_again",
+        new,
+        {
+            "identifier": new.identifier,
+            "previous_call": process.identifier,
+            "items": [item.pk for item in items],
+            "value": new.estimated_value,
+        },
+    )
+    return new
