@@ -137,8 +137,10 @@ def current_amount(contract: Contract) -> Decimal:
 
 
 def supplier_record(supplier) -> dict:
-    """What the supplier's public record shows of its contracts: the count, the total
-    amount (void contracts left out), and the averages of its after-sales evaluations."""
+    """What the supplier's public record shows of its contracts: those it signed as lead
+    and those of consortia it was a member of (by the members' classes the award kept), the
+    count and total amount of its own (void contracts left out), and the averages of its
+    after-sales evaluations."""
     contracts = Contract.objects.filter(supplier=supplier).exclude(status=Contract.Status.VOID)
     totals = contracts.aggregate(count=Count("id"), amount=Sum("amount"))
     evaluations = SupplierEvaluation.objects.filter(contract__supplier=supplier)
@@ -151,8 +153,10 @@ def supplier_record(supplier) -> dict:
     count = averages["count"]
     return {
         "contracts": Contract.objects.public()
-        .filter(supplier=supplier)
-        .select_related("evaluation"),
+        .filter(Q(supplier=supplier) | Q(size_classes__has_key=supplier.ruc))
+        .select_related("evaluation")
+        .order_by("-signed_on", "-id"),
+        "supplier_id": supplier.pk,
         "count": totals["count"],
         "amount": totals["amount"] or Decimal(0),
         "evaluations": averages["count"],

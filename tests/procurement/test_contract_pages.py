@@ -153,3 +153,23 @@ def test_the_public_search_filters_and_exports_csv():
     assert header.startswith("id,numero,nomenclatura")
     assert "C-7-2026" in row and ruc in row and "retencion" in row
     assert client.get("/contratos/999999/").status_code == 404
+
+
+def test_a_consortium_members_record_lists_the_consortiums_contract(client):
+    from tests.factories import EntityFactory, SupplierFactory
+    from tests.procurement.sme_world import contract, process
+
+    lead, member, stranger = SupplierFactory(), SupplierFactory(), SupplierFactory()
+    signed = contract(
+        process(EntityFactory(), items=[("43211503", 1000, True)]),
+        lead,
+        1000,
+        classes={lead.ruc: "micro", member.ruc: "small"},
+    )
+    page = client.get(f"/proveedores/{member.ruc}/").content.decode()
+    assert f"/contratos/{signed.pk}/" in page and "consorcio liderado por" in page
+    assert f"/contratos/{signed.pk}/" in client.get(f"/proveedores/{lead.ruc}/").content.decode()
+    assert (
+        f"/contratos/{signed.pk}/"
+        not in client.get(f"/proveedores/{stranger.ruc}/").content.decode()
+    )
