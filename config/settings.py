@@ -360,6 +360,11 @@ OCDS_PUBLICATION_POLICY_PATH = os.environ.get("OCDS_PUBLICATION_POLICY_PATH", "/
 # beat task below, read by the page that lists and serves them.
 OPEN_DATA_DIR = Path(os.environ.get("OPEN_DATA_DIR", VAR_DIR / "datos"))
 DOCUMENT_MAX_UPLOAD_BYTES = int(os.environ.get("DOCUMENT_MAX_UPLOAD_BYTES", 20 * 1024 * 1024))
+# Bid documents are kept in memory until sealed (never in a plaintext temporary file): the
+# most one request may bring (a paper bid's whole envelope).
+SEALED_UPLOAD_MAX_REQUEST_BYTES = int(
+    os.environ.get("SEALED_UPLOAD_MAX_REQUEST_BYTES", 5 * DOCUMENT_MAX_UPLOAD_BYTES)
+)
 PLAN_UPLOAD_MAX_BYTES = int(os.environ.get("PLAN_UPLOAD_MAX_BYTES", 5 * 1024 * 1024))
 PLAN_UPLOAD_MAX_ITEMS = int(os.environ.get("PLAN_UPLOAD_MAX_ITEMS", 20_000))
 # ZIP containers (ZIP, DOCX, XLSX) are checked from their headers before anything reads them.

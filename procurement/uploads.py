@@ -8,15 +8,20 @@ Python's zipfile (which openpyxl uses too) never returns more than an entry's de
 `file_size`: a lying header gives a truncated entry and a CRC error, not a bigger one.
 """
 
+import io
 import struct
 import unicodedata
 import zipfile
 from dataclasses import dataclass
+from functools import wraps
 
 from django.conf import settings
+from django.core.files.uploadedfile import InMemoryUploadedFile
+from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from core import formatting
 from core.errors import DomainError
@@ -193,3 +198,74 @@ def safe_filename(name: str, extension: str) -> str:
     while len((stem + suffix).encode("utf-8")) > _MAX_FILENAME_BYTES:
         stem = stem[:-1]
     return (stem.strip() or "documento") + suffix
+
+
+class SealedUploadHandler(FileUploadHandler):
+    """Keeps the files of a sealed upload (bid documents, paper bids) in memory, never in a
+    temporary file on disk, where Django would leave them in plain text until the request
+    ends (above FILE_UPLOAD_MAX_MEMORY_SIZE). A file above the document limit, or files
+    adding up to more than SEALED_UPLOAD_MAX_REQUEST_BYTES in one request, are dropped as
+    they arrive and `request.sealed_upload_refused` is set: the view answers with the limit.
+    Installed by `sealed_uploads` before anything reads the body."""
+
+    def __init__(self, request):
+        super().__init__(request)
+        self.max_file = settings.DOCUMENT_MAX_UPLOAD_BYTES
+        self.max_total = settings.SEALED_UPLOAD_MAX_REQUEST_BYTES
+        self.total = 0
+        self.buffer: io.BytesIO | None = None
+
+    def new_file(self, *args, **kwargs):
+        super().new_file(*args, **kwargs)
+        self.buffer = io.BytesIO()
+
+    def receive_data_chunk(self, raw_data, start):
+        size = len(raw_data)
+        if start + size > self.max_file or self.total + size > self.max_total:
+            self.request.sealed_upload_refused = True
+            self.buffer = None
+            raise SkipFile()
+        self.total += size
+        self.buffer.write(raw_data)
+        return None
+
+    def file_complete(self, file_size):
+        if self.buffer is None:
+            return None
+        self.buffer.seek(0)
+        return InMemoryUploadedFile(
+            file=self.buffer,
+            field_name=self.field_name,
+            name=self.file_name,
+            content_type=self.content_type,
+            size=file_size,
+            charset=self.charset,
+            content_type_extra=self.content_type_extra,
+        )
+
+
+def sealed_uploads(view):
+    """A view whose uploads are sealed: its upload handler (SealedUploadHandler) is set
+    before the CSRF check reads the body, and the CSRF check then runs as usual (Django's
+    documented order: csrf_exempt outside, csrf_protect inside)."""
+    protected = csrf_protect(view)
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        request.upload_handlers = [SealedUploadHandler(request)]
+        return protected(request, *args, **kwargs)
+
+    return csrf_exempt(wrapper)
+
+
+def sealed_upload_error(request) -> str | None:
+    """The message for a sealed upload that SealedUploadHandler refused, or None."""
+    if not getattr(request, "sealed_upload_refused", False):
+        return None
+    return _(
+        "A file is larger than %(file)s MB, or the files together exceed %(total)s MB: "
+        "nothing was received."
+    ) % {
+        "file": megabytes(settings.DOCUMENT_MAX_UPLOAD_BYTES),
+        "total": megabytes(settings.SEALED_UPLOAD_MAX_REQUEST_BYTES),
+    }

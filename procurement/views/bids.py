@@ -31,6 +31,7 @@ from suppliers.models import Supplier
 from ..forms import BidDocumentForm, BidOfferForm, ConsortiumConsentForm, PaperBidForm
 from ..models import Participant, ProcessStatus, ProcurementProcess
 from ..services import bids
+from ..uploads import sealed_upload_error, sealed_uploads
 from .staff import managed_or_403
 
 # --- the bidder's pages --------------------------------------------------------------------
@@ -233,12 +234,17 @@ def _already_received() -> str:
 @never_cache
 @login_required
 @require_POST
+@sealed_uploads
 def bid_document_upload(request, identifier):
-    """Add one document to the bidder's draft envelope (encrypted as it arrives)."""
+    """Add one document to the bidder's draft envelope (kept in memory, encrypted as it
+    arrives)."""
     process = _public_process(identifier)
     supplier = _acting_supplier(request)
     form = BidDocumentForm(request.POST, request.FILES)
-    if form.is_valid():
+    if (refused := sealed_upload_error(request)) is not None:
+        form.is_valid()
+        form.add_error(None, refused)
+    elif form.is_valid():
         data = form.cleaned_data
         try:
             with idempotency.once(data["form_token"]):
@@ -433,6 +439,7 @@ def _process_bids_page(request, process, *, form=None, status=200):
 
 @never_cache
 @login_required
+@sealed_uploads
 def process_bids(request, process_id):
     """Before the opening, staff see how many bids there are and their receipts (hashes and
     instants), never the bidders or amounts; they record bids received on paper."""
@@ -442,7 +449,10 @@ def process_bids(request, process_id):
     if request.method != "POST":
         return _process_bids_page(request, process)
     form = PaperBidForm(request.POST, request.FILES, process=process)
-    if form.is_valid():
+    if (refused := sealed_upload_error(request)) is not None:
+        form.is_valid()
+        form.add_error(None, refused)
+    elif form.is_valid():
         data = form.cleaned_data
         try:
             with idempotency.once(data["form_token"]) as submission:

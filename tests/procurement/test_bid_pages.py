@@ -582,3 +582,47 @@ def test_my_bids_lists_each_kind_of_bid_in_the_same_number_of_queries(tender):
     page, many = listed()
     assert many == few, (many, few)
     assert page.count("en papel") == 1 and page.count("Presentada") == 3
+
+
+def test_bid_documents_never_touch_the_disk_in_plain_text(tender, settings, monkeypatch, tmp_path):
+    """Above FILE_UPLOAD_MAX_MEMORY_SIZE Django would spool an upload to a temporary file in
+    plain text: the bid upload keeps it in memory until it is sealed, and refuses what is
+    above the limits as it arrives, with the limit in the message."""
+    from django.core.files.uploadedfile import InMemoryUploadedFile
+
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 100  # every file would go to disk
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    settings.FILE_UPLOAD_TEMP_DIR = str(spool)
+    received = []
+    original = bids.upload_draft_document
+
+    def spy(user, process, supplier, upload, **kwargs):
+        received.append(type(upload))
+        return original(user, process, supplier, upload, **kwargs)
+
+    monkeypatch.setattr(bids, "upload_draft_document", spy)
+    supplier, user = tender.bidder()
+    client = _client(user)
+    with clock.pinned(tender.during):
+        assert _upload(client, tender, supplier, text="x" * 5000).status_code == 302
+        assert received == [InMemoryUploadedFile] and not list(spool.iterdir())
+        settings.DOCUMENT_MAX_UPLOAD_BYTES = 2000
+        response = _upload(client, tender, supplier, text="y" * 5000)
+    assert response.status_code == 400 and len(received) == 1
+    assert "no se recibió nada" in response.content.decode()
+    assert SealedDocument.objects.count() == 1
+
+
+def test_the_sealed_upload_keeps_its_csrf_check(tender):
+    supplier, user = tender.bidder()
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    with clock.pinned(tender.during):
+        response = _upload(client, tender, supplier)
+        assert response.status_code == 403
+        staff = Client(enforce_csrf_checks=True)
+        staff.force_login(tender.staff)
+        paper = staff.post(f"/gestion/procesos/{tender.process.pk}/ofertas/", {"ruc": supplier.ruc})
+        assert paper.status_code == 403
+    assert not SealedDocument.objects.exists()
