@@ -2,13 +2,21 @@
 consumes it in the same transaction that writes the rows. A second submission of the same
 form (a double click, a resent POST, a reload) finds the token used and is shown the first
 submission's result instead of creating a duplicate. The primary key on the token makes the
-database the judge, so two submissions racing each other cannot both win."""
+database the judge, so two submissions racing each other cannot both win.
 
+The database keeps the token's SHA-256, never the token. A submission may also keep its
+result sealed (AES-GCM) under a key derived from the token itself (`seal_result`): only the
+page that holds the token can read it again, so a double click can be shown the first
+answer (a bid receipt with its nonce) while the database alone gives nothing away."""
+
+import hashlib
 import re
 import secrets
 from contextlib import contextmanager
 from datetime import timedelta
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django import forms
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -65,23 +73,55 @@ def clean_token(data) -> str:
         return ""
 
 
-class AlreadySubmitted(Exception):
-    """The form with this token was already processed; `result_url` shows its outcome."""
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii")).hexdigest()
 
-    def __init__(self, result_url: str):
+
+def _result_key(token: str) -> bytes:
+    """The key of a submission's sealed result: from the token, never stored."""
+    return hashlib.sha256(b"form-result|" + token.encode("ascii")).digest()
+
+
+def _open(row: FormSubmission | None, token: str) -> bytes | None:
+    if row is None or not row.sealed_result:
+        return None
+    sealed = bytes(row.sealed_result)
+    try:
+        return AESGCM(_result_key(token)).decrypt(sealed[:12], sealed[12:], row.token.encode())
+    except (InvalidTag, ValueError):
+        return None
+
+
+class AlreadySubmitted(Exception):
+    """The form with this token was already processed; `result_url` shows its outcome, and
+    `result` is what the first submission sealed (seal_result), or None."""
+
+    def __init__(self, result_url: str, result: bytes | None = None):
         super().__init__(result_url)
         self.result_url = result_url
+        self.result = result
 
 
 class _Submission:
-    def __init__(self, row: FormSubmission | None):
+    def __init__(self, row: FormSubmission | None, token: str = ""):
         self.row = row
+        self.token = token
 
     def done(self, result_url: str) -> None:
         """Record where the result of this submission is shown."""
         if self.row is not None:
             self.row.result_url = result_url[:255]
             self.row.save(update_fields=["result_url"])
+
+    def seal_result(self, data: bytes) -> None:
+        """Keep `data` for a repeated submission of this form, sealed under a key derived
+        from the token (see the module's docstring)."""
+        if self.row is None:
+            return
+        nonce = secrets.token_bytes(12)
+        sealed = AESGCM(_result_key(self.token)).encrypt(nonce, data, self.row.token.encode())
+        self.row.sealed_result = nonce + sealed
+        self.row.save(update_fields=["sealed_result"])
 
 
 @contextmanager
@@ -92,16 +132,19 @@ def once(token: str):
         with transaction.atomic():
             yield _Submission(None)
         return
-    existing = FormSubmission.objects.filter(token=token).first()
+    digest = _digest(token)
+    existing = FormSubmission.objects.filter(token=digest).first()
     if existing is not None:
-        raise AlreadySubmitted(existing.result_url)
+        raise AlreadySubmitted(existing.result_url, _open(existing, token))
     with transaction.atomic():
         try:
             with transaction.atomic():
-                row = FormSubmission.objects.create(token=token)
+                row = FormSubmission.objects.create(token=digest)
         except IntegrityError:
             # Another request with the same token committed first (it waited on our insert).
-            existing = FormSubmission.objects.filter(token=token).first()
-            raise AlreadySubmitted(existing.result_url if existing else "") from None
-        yield _Submission(row)
+            existing = FormSubmission.objects.filter(token=digest).first()
+            raise AlreadySubmitted(
+                existing.result_url if existing else "", _open(existing, token)
+            ) from None
+        yield _Submission(row, token)
     FormSubmission.objects.filter(submitted_at__lt=timezone.now() - KEEP_FOR).delete()

@@ -425,11 +425,14 @@ class AuditVerification(models.Model):
 
 
 class FormSubmission(models.Model):
-    """A create form submitted once: its one-time token, and where its result lives."""
+    """A create form submitted once: its one-time token's SHA-256 (core.idempotency), where
+    its result lives, and the result itself when the form keeps it, sealed under a key only
+    the token gives."""
 
-    token = models.CharField(_("token"), max_length=32, primary_key=True)
+    token = models.CharField(_("token (SHA-256)"), max_length=64, primary_key=True)
     submitted_at = models.DateTimeField(_("submitted"), auto_now_add=True, db_index=True)
     result_url = models.CharField(_("result"), max_length=255, blank=True)
+    sealed_result = models.BinaryField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("form submission")

@@ -11,6 +11,7 @@ exists only in the response to the submission: these pages are never cached.
 """
 
 import base64
+import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -28,6 +29,7 @@ from core import idempotency
 from core.errors import DomainError
 from suppliers.models import Supplier
 
+from .. import receipts
 from ..forms import BidDocumentForm, BidOfferForm, ConsortiumConsentForm, PaperBidForm
 from ..models import Participant, ProcessStatus, ProcurementProcess
 from ..services import bids
@@ -210,9 +212,9 @@ def bid_submit(request, identifier):
                 members=form.members(supplier),
             )
             submission.done(reverse("procurement:my_bids"))
-    except idempotency.AlreadySubmitted:
-        messages.info(request, _already_received())
-        return redirect(_bid_url(process, supplier))
+            submission.seal_result(receipt.as_json().encode("utf-8"))
+    except idempotency.AlreadySubmitted as first:
+        return _repeated(request, process, first, back=_bid_url(process, supplier))
     except DomainError as error:
         error.add_to(form)
         return _bid_page(request, process, supplier, offer_form=form, status=400)
@@ -229,6 +231,19 @@ def _already_received() -> str:
         "This confirmation was already received (a second click): the receipt was shown on "
         "the first answer. Its hash is listed under your bid's versions."
     )
+
+
+def _repeated(request, process, first: idempotency.AlreadySubmitted, *, back: str):
+    """A second submission of a confirmation form: the first answer's receipt again, from
+    the result the first sealed under the form's token (nonce included), else a note."""
+    if first.result is None:
+        messages.info(request, _already_received())
+        return redirect(back)
+    receipt = receipts.SubmittedReceipt(**json.loads(first.result))
+    messages.info(
+        request, _("This confirmation was already received (a second click): here is its receipt.")
+    )
+    return _receipt_page(request, process, receipt, back=back)
 
 
 @never_cache
@@ -304,9 +319,9 @@ def bid_withdraw(request, identifier):
                 with idempotency.once(token_form.cleaned_data["form_token"]) as submission:
                     receipt = bids.withdraw_bid(request.user, process, supplier)
                     submission.done(reverse("procurement:my_bids"))
-            except idempotency.AlreadySubmitted:
-                messages.info(request, _already_received())
-                return redirect(_bid_url(process, supplier))
+                    submission.seal_result(receipt.as_json().encode("utf-8"))
+            except idempotency.AlreadySubmitted as first:
+                return _repeated(request, process, first, back=_bid_url(process, supplier))
             except DomainError as refusal:
                 error = refusal.message
             else:
@@ -460,9 +475,10 @@ def process_bids(request, process_id):
                     request.user, process, data["ruc"], prices=form.prices(), uploads=data["file"]
                 )
                 submission.done(reverse("procurement:process_bids", args=[process.pk]))
-        except idempotency.AlreadySubmitted:
-            messages.info(request, _already_received())
-            return redirect("procurement:process_bids", process.pk)
+                submission.seal_result(receipt.as_json().encode("utf-8"))
+        except idempotency.AlreadySubmitted as first:
+            back = reverse("procurement:process_bids", args=[process.pk])
+            return _repeated(request, process, first, back=back)
         except DomainError as error:
             error.add_to(form)
         else:

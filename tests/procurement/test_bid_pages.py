@@ -173,7 +173,9 @@ def test_a_double_click_makes_one_version(tender):
         data["form_token"] = "ab" * 16
         first = client.post(_bid_url(tender, supplier, "enviar/"), data)
         second = client.post(_bid_url(tender, supplier, "enviar/"), data)
-    assert first.status_code == 200 and second.status_code == 302
+    assert first.status_code == 200 and second.status_code == 200
+    # The second answer is the first one's receipt (the browser shows the last answer).
+    assert second.context["receipt"] == first.context["receipt"]
     assert BidVersion.objects.count() == 1 and ReceiptLedgerEntry.objects.count() == 1
 
 
@@ -436,6 +438,8 @@ def test_nobody_else_sees_a_bid_before_the_opening(tender):
 def test_the_one_time_tokens_kept_in_the_database_do_not_name_the_bidder(tender):
     """core.idempotency keeps each form token with a result URL: for a bid or a withdrawal
     it must not be the bidder's page (?supplier=<id> names who bid, in any database dump)."""
+    import hashlib
+
     from core.models import FormSubmission
 
     supplier, user = tender.bidder()
@@ -443,19 +447,27 @@ def test_the_one_time_tokens_kept_in_the_database_do_not_name_the_bidder(tender)
     with clock.pinned(tender.during):
         _upload(client, tender, supplier)
         data = {**_offer(tender, supplier), "password": TEST_PASSWORD, "form_token": "cd" * 16}
-        assert client.post(_bid_url(tender, supplier, "enviar/"), data).status_code == 200
+        first = client.post(_bid_url(tender, supplier, "enviar/"), data)
+        assert first.status_code == 200
+        receipt = first.context["receipt"]
         withdrawn = client.post(
             _bid_url(tender, supplier, "retirar/"),
             {"supplier": supplier.pk, "form_token": "ef" * 16},
         )
         assert withdrawn.status_code == 200
-        # A second click still lands on the bidder's own page.
+        # A second click is shown the first answer's receipt again, nonce included.
         again = client.post(_bid_url(tender, supplier, "enviar/"), data)
-        assert again.status_code == 302 and f"supplier={supplier.pk}" in again["Location"]
-    kept = list(FormSubmission.objects.values_list("token", "result_url"))
-    assert {token for token, _url in kept} >= {"cd" * 16, "ef" * 16}
-    for _token, url in kept:
+        assert again.status_code == 200 and again.context["receipt"] == receipt
+        assert receipt.nonce in again.content.decode()
+    kept = list(FormSubmission.objects.values_list("token", "result_url", "sealed_result"))
+    digests = {hashlib.sha256(t.encode()).hexdigest() for t in ("cd" * 16, "ef" * 16)}
+    assert {token for token, _url, _sealed in kept} >= digests  # the tokens' SHA-256 only
+    for _token, url, sealed in kept:
         assert "supplier=" not in url and tender.process.identifier not in url
+        # The kept receipt is ciphertext: without the token, no nonce and no price.
+        assert sealed is None or (
+            receipt.nonce.encode() not in bytes(sealed) and b"10.00" not in bytes(sealed)
+        )
 
 
 def test_no_cookie_carries_a_sealed_documents_title(tender):
