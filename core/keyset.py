@@ -122,3 +122,36 @@ def page(
         previous_cursor=encode(order, fetched[0], "prev") if has_previous and fetched else None,
         first=not cursor,
     )
+
+
+def _offset_cursor(name: str, offset: int) -> str:
+    data = [name, offset]
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+
+def window_page(
+    queryset: QuerySet, name: str, cursor: str | None = None, *, window: int, size: int = 25
+) -> KeysetPage:
+    """One page of an ordered list bounded to `window` rows (e.g. a ranking computed over the
+    newest matches only), paged by offset: with the window bounded, the last page costs what
+    the first does. The cursor holds the list's name and the offset. Raises BadCursor for a
+    cursor this list did not write."""
+    offset = 0
+    if cursor:
+        try:
+            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+            written, offset = json.loads(raw)
+        except (binascii.Error, UnicodeDecodeError, ValueError, TypeError) as error:
+            raise BadCursor(cursor) from error
+        if written != name or not isinstance(offset, int) or not 0 <= offset < window:
+            raise BadCursor(cursor)
+    fetched = list(queryset[offset : min(offset + size + 1, window)])
+    more, fetched = len(fetched) > size, fetched[:size]
+    count = queryset.order_by().values("pk")[: COUNT_CAP + 1].count()
+    return KeysetPage(
+        object_list=fetched,
+        count=count,
+        next_cursor=_offset_cursor(name, offset + size) if more else None,
+        previous_cursor=_offset_cursor(name, max(offset - size, 0)) if offset else None,
+        first=not cursor,
+    )

@@ -153,6 +153,7 @@ PROCESS_SORTS = {
     )
 }
 SORT_LABELS = {
+    "relevance": _("Most relevant first (with words)"),
     "-date": _("Newest first"),
     "date": _("Oldest first"),
     "-amount": _("Highest value first"),
@@ -247,11 +248,20 @@ class ProcessFilter(django_filters.FilterSet):
 
     @property
     def order(self) -> keyset.Order:
-        """The sort asked for (newest first when none or a bad one)."""
+        """The keyset sort asked for (newest first when none, a bad one, or relevance)."""
         data = getattr(self.form, "cleaned_data", {}) if self.is_bound else {}
-        return PROCESS_SORTS[data.get("sort") or "-date"]
+        return PROCESS_SORTS.get(data.get("sort") or "-date", PROCESS_SORTS["-date"])
+
+    @property
+    def relevance_text(self) -> str:
+        """The words to rank by, when the sort is by relevance and there are words (else "":
+        relevance without words is the newest first)."""
+        data = getattr(self.form, "cleaned_data", {}) if self.is_bound else {}
+        return (data.get("q") or "").strip() if data.get("sort") == "relevance" else ""
 
     def filter_sort(self, queryset, name, value):
+        if value == "relevance":
+            return queryset  # ranked by the page (search.ranked), over the newest matches
         order = PROCESS_SORTS[value]
         sign = "-" if order.descending else ""
         return queryset.order_by(f"{sign}{order.field}", f"{sign}pk")

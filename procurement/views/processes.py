@@ -11,7 +11,7 @@ from core import clock, keyset, visits
 from core.filtering import filter_status, invalid_export
 from suppliers.models import Supplier
 
-from .. import document_store, exports, take_part
+from .. import document_store, exports, search, take_part
 from ..calendar_rules import stage_progress
 from ..filters import ProcessFilter
 from ..models import Award, Contract, ProcessDocument, ProcessStatus, ProcurementProcess
@@ -34,7 +34,16 @@ def process_list(request):
     page = None
     if process_filter.is_valid():
         try:
-            page = keyset.page(process_filter.qs, process_filter.order, request.GET.get("cursor"))
+            cursor = request.GET.get("cursor")
+            if text := process_filter.relevance_text:
+                page = keyset.window_page(
+                    search.ranked(process_filter.qs, text),
+                    "relevance",
+                    cursor,
+                    window=search.RELEVANCE_WINDOW,
+                )
+            else:
+                page = keyset.page(process_filter.qs, process_filter.order, cursor)
         except keyset.BadCursor:
             process_filter.form.add_error(
                 None, _("This page link is not valid for this search: start from the first page.")

@@ -117,3 +117,50 @@ def test_python_folding_and_postgresql_agree(text):
         cursor.execute("SELECT tsvector_to_array(to_tsvector('portal_es', %s))", [text])
         lexemes = set(cursor.fetchone()[0])
     assert set(folding.terms(text)) == lexemes
+
+
+def test_relevance_puts_the_description_before_the_items_and_pages_within_its_window(
+    client, monkeypatch
+):
+    """sort=relevance ranks by the stored vector's weights (description, then items), among
+    the newest matches only (search.RELEVANCE_WINDOW); without words it is newest first."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("ranking is PostgreSQL's")
+    in_items = published("Insumos varios", items=["Mascarillas quirúrgicas"])
+    in_description = published("Mascarillas quirúrgicas para hospitales")
+    published("Adquisición de impresoras")  # no match
+    newest_first = client.get("/procesos/", {"q": "mascarillas"}).context["page"].object_list
+    assert newest_first == [in_description, in_items]  # the later call first
+    url = "/procesos/"
+    ranked = client.get(url, {"q": "mascarillas", "sort": "relevance"}).context["page"]
+    assert ranked.object_list[0] == in_description and len(ranked.object_list) == 2
+    # Pages of one row: the second page holds the item match, and a forged cursor is refused.
+    monkeypatch.setattr(search, "RELEVANCE_WINDOW", 2)
+    from core import keyset
+
+    first = keyset.window_page(
+        search.ranked(
+            search.filter_text(ProcurementProcess.objects.all(), "mascarillas"), "mascarillas"
+        ),
+        "relevance",
+        window=2,
+        size=1,
+    )
+    assert first.object_list == [in_description] and first.next_cursor
+    second = client.get(
+        url, {"q": "mascarillas", "sort": "relevance", "cursor": first.next_cursor}
+    ).context["page"]
+    assert second.object_list == [in_items] and not second.next_cursor
+    forged = client.get(
+        url, {"q": "mascarillas", "sort": "relevance", "cursor": "WyItZGF0ZSIsIDVd"}
+    )
+    assert forged.status_code == 400
+    # The window holds the newest matches only: a window of one ranks the newest alone.
+    monkeypatch.setattr(search, "RELEVANCE_WINDOW", 1)
+    assert list(
+        search.ranked(
+            search.filter_text(ProcurementProcess.objects.all(), "mascarillas"), "mascarillas"
+        )
+    ) == [in_description]
