@@ -634,6 +634,7 @@ def refresh(processes: QuerySet | None = None, limits: Thresholds = THRESHOLDS) 
                     published_at=published_at,
                     score=process_score(raised[pk]),
                     flag_count=len(raised[pk]),
+                    codes=sorted(raised[pk]),
                     computed_at=now,
                 )
                 for pk, entity_id, published_at in facts
@@ -662,7 +663,7 @@ def entity_scores(processes: QuerySet):
     `processes` counted, `flagged` ones, and `score`, the mean process score with unflagged
     processes counting 0 (0 to 100, one decimal), highest first."""
     return (
-        Entity.objects.filter(processes__in=processes)
+        Entity.objects.filter(processes__in=processes.order_by().values("pk"))
         .annotate(
             process_count=Count("processes", distinct=True),
             flagged=Count("processes__risk", distinct=True),

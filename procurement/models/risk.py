@@ -60,6 +60,8 @@ class ProcessRisk(models.Model):
     published_at = models.DateTimeField(_("called"))
     score = models.PositiveSmallIntegerField(_("risk score"))
     flag_count = models.PositiveSmallIntegerField(_("red flags"))
+    # The codes of its flags (the ProcessRiskFlag rows), for lists and exports in one query.
+    codes = models.JSONField(_("flags"), default=list)
     computed_at = models.DateTimeField(_("computed"))
 
     class Meta:
