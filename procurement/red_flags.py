@@ -23,12 +23,13 @@ processes of that period, unflagged ones counting 0 (`entity_scores`), so an ent
 riskier for running more processes, only for running more of them with flags.
 """
 
+import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import (
     Case,
     Count,
@@ -71,6 +72,7 @@ from .models import (
 )
 from .models.contracts import AMENDMENT_MARK_PERCENT
 
+logger = logging.getLogger(__name__)
 Code = RiskFlagCode
 DIRECT = "CD"
 
@@ -650,12 +652,19 @@ def refresh(processes: QuerySet | None = None, limits: Thresholds = THRESHOLDS) 
 def refresh_process(process: ProcurementProcess) -> int:
     """Recompute after `process` changed: the processes of its entity and fiscal year, whose
     flags may depend on it (direct contracts in the year, recurrent winners, split
-    purchases). Called inside the transaction of the change."""
-    return refresh(
-        ProcurementProcess.objects.filter(
-            entity_id=process.entity_id, fiscal_year_id=process.fiscal_year_id
-        )
+    purchases). Called inside the transaction of the change, in a savepoint: should two
+    changes of one entity refresh at once and collide, the change still commits and the
+    daily refresh rewrites the flags (they are derived data, never a reason to refuse an
+    award or an opening)."""
+    scope = ProcurementProcess.objects.filter(
+        entity_id=process.entity_id, fiscal_year_id=process.fiscal_year_id
     )
+    try:
+        with transaction.atomic():
+            return refresh(scope)
+    except IntegrityError:
+        logger.warning("Red flags of %s not refreshed (concurrent refresh).", process)
+        return 0
 
 
 def entity_scores(processes: QuerySet):

@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_safe
 
 from accounts.permissions import require_audit_reader
@@ -57,7 +58,11 @@ def _explain(process, code: str, evidence: dict) -> tuple[list[str], list[tuple[
     elif code == RiskFlagCode.SHORT_BID_WINDOW:
         for s in evidence.get("shortfalls", []):
             lines.append(
-                _("%(rule)s: %(days)s working days from %(from)s to %(to)s (minimum %(min)s).")
+                ngettext(
+                    "%(rule)s: %(days)s working day from %(from)s to %(to)s (minimum %(min)s).",
+                    "%(rule)s: %(days)s working days from %(from)s to %(to)s (minimum %(min)s).",
+                    s["working_days"],
+                )
                 % {
                     "rule": s["rule"],
                     "days": s["working_days"],
@@ -164,19 +169,19 @@ def _explain(process, code: str, evidence: dict) -> tuple[list[str], list[tuple[
         links.append(opening)
     elif code == RiskFlagCode.FAST_AWARD:
         lines.append(
-            _("Awarded %(days)s days after the call (limit %(limit)s days for this procedure).")
-            % {"days": evidence.get("days"), "limit": evidence.get("limit_days")}
+            _("Awarded %(elapsed)s days after the call (limit %(limit)s days for this procedure).")
+            % {"elapsed": evidence.get("days"), "limit": evidence.get("limit_days")}
         )
     elif code == RiskFlagCode.SPLIT_PURCHASE:
         lines.append(
             _(
                 "Threshold S/ %(threshold)s; catalog class %(class)s; processes called within "
-                "%(days)s days:"
+                "%(window)s days:"
             )
             % {
                 "threshold": evidence.get("threshold"),
                 "class": evidence.get("catalog_class"),
-                "days": evidence.get("window_days"),
+                "window": evidence.get("window_days"),
             }
         )
         for other in evidence.get("others", []):
