@@ -449,13 +449,15 @@ def shared_contact(processes: QuerySet, limits: Thresholds = THRESHOLDS) -> dict
             .values_list("opened_bid__opening__process_id", f"supplier__{name}", "supplier__ruc")
         )
         groups = defaultdict(list)
+        shown = {}
         for pk, value, ruc in rows:
             key = (pk, value.lower() if lookup == "iexact" else value)
+            shown.setdefault(key, value)  # as the first supplier wrote it
             if ruc not in groups[key]:
                 groups[key].append(ruc)
-        for (pk, value), rucs in groups.items():
-            found.setdefault(pk, {"shared": []})["shared"].append(
-                {"field": name, "value": value, "suppliers": rucs}
+        for key, rucs in groups.items():
+            found.setdefault(key[0], {"shared": []})["shared"].append(
+                {"field": name, "value": shown[key], "suppliers": rucs}
             )
     return found
 
