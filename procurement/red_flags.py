@@ -142,6 +142,13 @@ def _money(value) -> str:
     return str(Decimal(value).quantize(Decimal("0.01")))
 
 
+def _scaled(factor: Decimal) -> tuple[int, int]:
+    """A factor as whole numbers (scale, factor * scale): `a <= b * factor` is compared as
+    `a * scale <= b * scaled`, exact on SQLite, whose decimals are floating point."""
+    scale = 100_000
+    return scale, int(factor * scale)
+
+
 def _completed_valid_bids():
     return OpenedBid.objects.filter(
         opening__status=BidOpening.Status.COMPLETED, status=OpenedBid.Status.VALID
@@ -242,7 +249,7 @@ def award_above_estimate(processes: QuerySet, limits: Thresholds = THRESHOLDS) -
     """Award above the estimated value (OCP: "winning bid price higher than the estimated
     price"): a granted award whose amount exceeds its lot's estimated value (the process's,
     or the item's when awarded by items) by more than `award_excess_percent`."""
-    factor = 1 + limits.award_excess_percent / 100
+    scale, scaled = _scaled(1 + limits.award_excess_percent / 100)
     rows = (
         Award.objects.granted()
         .filter(process__in=processes)
@@ -251,9 +258,10 @@ def award_above_estimate(processes: QuerySet, limits: Thresholds = THRESHOLDS) -
                 When(item__isnull=True, then=F("process__estimated_value")),
                 default=F("item__estimated_value"),
                 output_field=DecimalField(max_digits=20, decimal_places=2),
-            )
+            ),
+            scaled_amount=F("amount") * Value(scale),
         )
-        .filter(amount__gt=F("estimate") * Value(factor))
+        .filter(scaled_amount__gt=F("estimate") * Value(scaled))
         .values_list("process_id", "item__description", "amount", "estimate", "supplier__ruc")
     )
     found: dict[int, dict] = {}
@@ -371,12 +379,15 @@ def near_identical_bids(processes: QuerySet, limits: Thresholds = THRESHOLDS) ->
     `near_identical_percent` of the lower. Only opened bids are read: before the opening there
     is nothing here to read."""
     factor = 1 + limits.near_identical_percent / 100
+    # other <= total * factor, in whole numbers (exact on SQLite's floating point too)
+    scale, scaled = _scaled(factor)
     close = (
         _completed_valid_bids()
+        .annotate(scaled_total=F("total") * Value(scale))
         .filter(
             opening=OuterRef("opening"),
             total__gte=OuterRef("total"),
-            total__lte=OuterRef("total") * Value(factor),
+            scaled_total__lte=OuterRef("total") * Value(scaled),
         )
         .exclude(pk=OuterRef("pk"))
     )
