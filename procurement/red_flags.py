@@ -13,7 +13,8 @@ Gateway, 2024), and the risk indicators of Prozorro (Ukraine) used by its Dozorr
 Thresholds are data (THRESHOLDS), weights are data (WEIGHTS); the pages show both.
 
 `refresh(scope)` runs every rule and replaces the stored rows (ProcessRiskFlag, ProcessRisk)
-of the scope in one transaction: the beat task refreshes everything, and the services that
+of the scope in one transaction: the beat task refreshes everything (a batch of entities per
+transaction), and the services that
 change a process (record_status_change, confirm_opening, amend_contract) refresh the
 processes of its entity and fiscal year inside their own transaction.
 
@@ -476,7 +477,8 @@ def shared_contact(processes: QuerySet, limits: Thresholds = THRESHOLDS) -> dict
 def fast_award(processes: QuerySet, limits: Thresholds = THRESHOLDS) -> dict[int, dict]:
     """Very short time from call to award (OCP: "short time between the call and the
     award"): a granted award decided fewer than `fast_award_days[procedure type]` calendar
-    days after the call was published."""
+    days after the call was published. Unlike the bid window, it needs no calendar: it also
+    judges processes imported from other portals (import_ocds), which have none."""
     quick = Q()
     for procedure_type, days in limits.fast_award_days.items():
         quick |= Q(
@@ -622,20 +624,28 @@ def evaluate(processes: QuerySet, limits: Thresholds = THRESHOLDS) -> dict[int, 
     return dict(raised)
 
 
+# Entities per transaction of a full refresh: the evidence of one batch is held in memory.
+ENTITY_BATCH = 50
+
+
 def refresh(processes: QuerySet | None = None, limits: Thresholds = THRESHOLDS) -> int:
-    """Recompute the flags and scores of `processes` (every process when None) with the rule
-    functions and replace their stored rows, in one transaction. Returns how many processes
-    are flagged."""
-    scope = ProcurementProcess.objects.all() if processes is None else processes
+    """Recompute the flags and scores of `processes` with the rule functions and replace
+    their stored rows, in one transaction; every process when None, ENTITY_BATCH entities
+    per transaction (the rules count across batches, so the result is the same). Returns
+    how many processes are flagged."""
+    if processes is None:
+        entities = list(Entity.objects.order_by("pk").values_list("pk", flat=True))
+        flagged = 0
+        for start in range(0, len(entities), ENTITY_BATCH):
+            batch = entities[start : start + ENTITY_BATCH]
+            flagged += refresh(ProcurementProcess.objects.filter(entity_id__in=batch), limits)
+        return flagged
+    scope = processes
     now = clock.now()
     with transaction.atomic():
         raised = evaluate(scope, limits)
-        if processes is None:
-            ProcessRiskFlag.objects.all().delete()
-            ProcessRisk.objects.all().delete()
-        else:
-            ProcessRiskFlag.objects.filter(process__in=scope).delete()
-            ProcessRisk.objects.filter(process__in=scope).delete()
+        ProcessRiskFlag.objects.filter(process__in=scope.values("pk")).delete()
+        ProcessRisk.objects.filter(process__in=scope.values("pk")).delete()
         pks = list(raised)
         for start in range(0, len(pks), 5000):
             chunk = pks[start : start + 5000]

@@ -293,3 +293,19 @@ def test_the_opening_service_refreshes_the_flags_of_its_process():
     )
     assert Code.SINGLE_BIDDER in flags
     assert ProcessRisk.objects.get(process=tender.process).score >= 10
+
+
+def test_a_full_refresh_by_batches_of_entities_stores_what_the_rules_compute(monkeypatch):
+    monkeypatch.setattr(red_flags, "ENTITY_BATCH", 1)
+    busy = EntityFactory()
+    for _n in range(3):
+        opened(called(busy, procedure_type="CD"), ["1000"])
+    opened(called(), ["1000"])
+    assert red_flags.refresh() == 4
+    computed = {
+        (pk, code)
+        for pk, codes in red_flags.evaluate(ProcurementProcess.objects.all()).items()
+        for code in codes
+    }
+    assert set(ProcessRiskFlag.objects.values_list("process_id", "code")) == computed
+    assert {code for _pk, code in computed} == {Code.SINGLE_BIDDER, Code.REPEATED_DIRECT}
