@@ -572,27 +572,36 @@ def split_purchase(processes: QuerySet, limits: Thresholds = THRESHOLDS) -> dict
         .filter(Exists(siblings))
         .values_list("pk", "entity_id", "threshold", "catalog_class", "published_at")
     )
+    # The siblings of every flagged process, in one query over the flagged entities.
+    groups = defaultdict(list)
+    for entity_id, threshold, catalog_class, called, identifier, value, pk in (
+        under(ProcurementProcess.objects.published())
+        .filter(entity_id__in={row[1] for row in rows})
+        .order_by("published_at", "pk")
+        .values_list(
+            "entity_id",
+            "threshold",
+            "catalog_class",
+            "published_at",
+            "identifier",
+            "estimated_value",
+            "pk",
+        )
+    ):
+        groups[(entity_id, threshold, catalog_class)].append((called, identifier, value, pk))
     found = {}
     for pk, entity_id, threshold, catalog_class, called in rows:
-        others = list(
-            under(ProcurementProcess.objects.published())
-            .filter(
-                entity_id=entity_id,
-                threshold=threshold,
-                catalog_class=catalog_class,
-                published_at__gte=called - window,
-                published_at__lte=called + window,
-            )
-            .exclude(pk=pk)
-            .order_by("published_at")
-            .values_list("identifier", "estimated_value")[:20]
-        )
+        others = [
+            {"identifier": identifier, "value": _money(value)}
+            for moment, identifier, value, other in groups[(entity_id, threshold, catalog_class)]
+            if other != pk and abs(moment - called) <= window
+        ][:20]
         found[pk] = {
             "threshold": _money(threshold),
             "catalog_class": catalog_class,
             "window_days": limits.split_window_days,
             "margin_percent": str(limits.split_margin_percent),
-            "others": [{"identifier": i, "value": _money(v)} for i, v in others],
+            "others": others,
         }
     return found
 
