@@ -43,152 +43,185 @@ def _supplier(ruc: str) -> tuple[str, str]:
     )
 
 
-def _explain(process, code: str, evidence: dict) -> tuple[list[str], list[tuple[str, str]]]:
-    """The evidence a rule stored, as sentences and links for the auditor."""
-    lines: list[str] = []
-    links: list[tuple[str, str]] = []
-    opening = (_("Opening act"), reverse("procurement:process_opening", args=[process.identifier]))
-    if code == RiskFlagCode.SINGLE_BIDDER:
+def _single_bidder(process, evidence: dict, lines: list, links: list, opening) -> None:
+    lines.append(
+        _("Valid bids at the opening: %(n)s (the minimum for competition is %(min)s).")
+        % {"n": evidence.get("valid_bids"), "min": evidence.get("minimum")}
+    )
+    links.append(opening)
+    links += [_supplier(b["ruc"]) for b in evidence.get("bidders", []) if b.get("ruc")]
+
+
+def _short_bid_window(process, evidence: dict, lines: list, links: list, opening) -> None:
+    for s in evidence.get("shortfalls", []):
         lines.append(
-            _("Valid bids at the opening: %(n)s (the minimum for competition is %(min)s).")
-            % {"n": evidence.get("valid_bids"), "min": evidence.get("minimum")}
-        )
-        links.append(opening)
-        links += [_supplier(b["ruc"]) for b in evidence.get("bidders", []) if b.get("ruc")]
-    elif code == RiskFlagCode.SHORT_BID_WINDOW:
-        for s in evidence.get("shortfalls", []):
-            lines.append(
-                ngettext(
-                    "%(rule)s: %(days)s working day from %(from)s to %(to)s (minimum %(min)s).",
-                    "%(rule)s: %(days)s working days from %(from)s to %(to)s (minimum %(min)s).",
-                    s["working_days"],
-                )
-                % {
-                    "rule": s["rule"],
-                    "days": s["working_days"],
-                    "from": s["from"],
-                    "to": s["to"],
-                    "min": s["minimum"],
-                }
+            ngettext(
+                "%(rule)s: %(days)s working day from %(from)s to %(to)s (minimum %(min)s).",
+                "%(rule)s: %(days)s working days from %(from)s to %(to)s (minimum %(min)s).",
+                s["working_days"],
             )
-    elif code == RiskFlagCode.AWARD_ABOVE_ESTIMATE:
-        for lot in evidence.get("lots", []):
-            lines.append(
-                _(
-                    "Awarded S/ %(amount)s against an estimate of S/ %(estimate)s (%(over)s%% above)."
-                )
-                % {
-                    "amount": lot["amount"],
-                    "estimate": lot["estimate"],
-                    "over": lot["over_percent"],
-                }
-            )
-            links.append(_supplier(lot["supplier"]))
-    elif code == RiskFlagCode.AMENDED_ABOVE_LIMIT:
-        for c in evidence.get("contracts", []):
-            lines.append(
-                _("Contract %(number)s: cumulative %(kind)s of %(percent)s%% (limit %(limit)s%%).")
-                % {
-                    "number": c["number"],
-                    "kind": c["kind"],
-                    "percent": c["cumulative_percent"],
-                    "limit": evidence.get("limit_percent"),
-                }
-            )
-            links.append(
-                (
-                    _("Contract %(number)s") % {"number": c["number"]},
-                    reverse("procurement:contract_detail", args=[c["id"]]),
-                )
-            )
-    elif code == RiskFlagCode.REPEATED_DIRECT:
-        lines.append(
-            _("The entity called %(n)s direct contractings in %(year)s (limit %(limit)s).")
             % {
-                "n": evidence.get("direct_processes"),
-                "year": evidence.get("year"),
-                "limit": evidence.get("limit"),
+                "rule": s["rule"],
+                "days": s["working_days"],
+                "from": s["from"],
+                "to": s["to"],
+                "min": s["minimum"],
+            }
+        )
+
+
+def _award_above_estimate(process, evidence: dict, lines: list, links: list, opening) -> None:
+    for lot in evidence.get("lots", []):
+        lines.append(
+            _("Awarded S/ %(amount)s against an estimate of S/ %(estimate)s (%(over)s%% above).")
+            % {
+                "amount": lot["amount"],
+                "estimate": lot["estimate"],
+                "over": lot["over_percent"],
+            }
+        )
+        links.append(_supplier(lot["supplier"]))
+
+
+def _amended_above_limit(process, evidence: dict, lines: list, links: list, opening) -> None:
+    for c in evidence.get("contracts", []):
+        lines.append(
+            _("Contract %(number)s: cumulative %(kind)s of %(percent)s%% (limit %(limit)s%%).")
+            % {
+                "number": c["number"],
+                "kind": c["kind"],
+                "percent": c["cumulative_percent"],
+                "limit": evidence.get("limit_percent"),
             }
         )
         links.append(
             (
-                _("The entity's direct contractings that year"),
-                reverse("procurement:process_list")
-                + f"?entity={process.entity.ruc}&procedure_type=CD&year={evidence.get('year')}",
+                _("Contract %(number)s") % {"number": c["number"]},
+                reverse("procurement:contract_detail", args=[c["id"]]),
             )
         )
-    elif code == RiskFlagCode.RECURRENT_WINNER:
-        for w in evidence.get("winners", []):
-            lines.append(
-                _("%(name)s (%(ruc)s) won %(n)s processes of this entity in %(year)s.")
-                % {"name": w["name"], "ruc": w["ruc"], "n": w["wins"], "year": evidence["year"]}
-            )
-            links.append(
-                (
-                    _("Processes of the entity won by %(ruc)s") % {"ruc": w["ruc"]},
-                    reverse("procurement:process_list")
-                    + f"?entity={process.entity.ruc}&supplier={w['ruc']}",
-                )
-            )
-    elif code == RiskFlagCode.NEAR_IDENTICAL_BIDS:
-        for pair in evidence.get("pairs", []):
-            a, b = pair["bids"]
-            lines.append(
-                _(
-                    "Bid %(pa)s (%(ra)s) S/ %(ta)s and bid %(pb)s (%(rb)s) S/ %(tb)s differ by "
-                    "%(diff)s%%."
-                )
-                % {
-                    "pa": a["position"],
-                    "ra": a["ruc"],
-                    "ta": a["total"],
-                    "pb": b["position"],
-                    "rb": b["ruc"],
-                    "tb": b["total"],
-                    "diff": pair["difference_percent"],
-                }
-            )
-        links.append(opening)
-    elif code == RiskFlagCode.SHARED_CONTACT:
-        names = {
-            "representative_dni": _("legal representative (DNI)"),
-            "address": _("address"),
-            "phone": _("phone"),
-            "email": _("e-mail"),
+
+
+def _repeated_direct(process, evidence: dict, lines: list, links: list, opening) -> None:
+    lines.append(
+        _("The entity called %(n)s direct contractings in %(year)s (limit %(limit)s).")
+        % {
+            "n": evidence.get("direct_processes"),
+            "year": evidence.get("year"),
+            "limit": evidence.get("limit"),
         }
-        for shared in evidence.get("shared", []):
-            lines.append(
-                _("Same %(field)s «%(value)s»: %(suppliers)s.")
-                % {
-                    "field": names.get(shared["field"], shared["field"]),
-                    "value": shared["value"],
-                    "suppliers": ", ".join(shared["suppliers"]),
-                }
-            )
-            links += [_supplier(ruc) for ruc in shared["suppliers"]]
-        links.append(opening)
-    elif code == RiskFlagCode.FAST_AWARD:
-        lines.append(
-            _("Awarded %(elapsed)s days after the call (limit %(limit)s days for this procedure).")
-            % {"elapsed": evidence.get("days"), "limit": evidence.get("limit_days")}
+    )
+    links.append(
+        (
+            _("The entity's direct contractings that year"),
+            reverse("procurement:process_list")
+            + f"?entity={process.entity.ruc}&procedure_type=CD&year={evidence.get('year')}",
         )
-    elif code == RiskFlagCode.SPLIT_PURCHASE:
+    )
+
+
+def _recurrent_winner(process, evidence: dict, lines: list, links: list, opening) -> None:
+    for w in evidence.get("winners", []):
+        lines.append(
+            _("%(name)s (%(ruc)s) won %(n)s processes of this entity in %(year)s.")
+            % {"name": w["name"], "ruc": w["ruc"], "n": w["wins"], "year": evidence["year"]}
+        )
+        links.append(
+            (
+                _("Processes of the entity won by %(ruc)s") % {"ruc": w["ruc"]},
+                reverse("procurement:process_list")
+                + f"?entity={process.entity.ruc}&supplier={w['ruc']}",
+            )
+        )
+
+
+def _near_identical_bids(process, evidence: dict, lines: list, links: list, opening) -> None:
+    for pair in evidence.get("pairs", []):
+        a, b = pair["bids"]
         lines.append(
             _(
-                "Threshold S/ %(threshold)s; catalog class %(class)s; processes called within "
-                "%(window)s days:"
+                "Bid %(pa)s (%(ra)s) S/ %(ta)s and bid %(pb)s (%(rb)s) S/ %(tb)s differ by "
+                "%(diff)s%%."
             )
             % {
-                "threshold": evidence.get("threshold"),
-                "class": evidence.get("catalog_class"),
-                "window": evidence.get("window_days"),
+                "pa": a["position"],
+                "ra": a["ruc"],
+                "ta": a["total"],
+                "pb": b["position"],
+                "rb": b["ruc"],
+                "tb": b["total"],
+                "diff": pair["difference_percent"],
             }
         )
-        for other in evidence.get("others", []):
-            lines.append(f"{other['identifier']}: S/ {other['value']}")
-            links.append(
-                (other["identifier"], reverse("audit_process", args=[other["identifier"]]))
-            )
+    links.append(opening)
+
+
+def _shared_contact(process, evidence: dict, lines: list, links: list, opening) -> None:
+    names = {
+        "representative_dni": _("legal representative (DNI)"),
+        "address": _("address"),
+        "phone": _("phone"),
+        "email": _("e-mail"),
+    }
+    for shared in evidence.get("shared", []):
+        lines.append(
+            _("Same %(field)s «%(value)s»: %(suppliers)s.")
+            % {
+                "field": names.get(shared["field"], shared["field"]),
+                "value": shared["value"],
+                "suppliers": ", ".join(shared["suppliers"]),
+            }
+        )
+        links += [_supplier(ruc) for ruc in shared["suppliers"]]
+    links.append(opening)
+
+
+def _fast_award(process, evidence: dict, lines: list, links: list, opening) -> None:
+    lines.append(
+        _("Awarded %(elapsed)s days after the call (limit %(limit)s days for this procedure).")
+        % {"elapsed": evidence.get("days"), "limit": evidence.get("limit_days")}
+    )
+
+
+def _split_purchase(process, evidence: dict, lines: list, links: list, opening) -> None:
+    lines.append(
+        _(
+            "Threshold S/ %(threshold)s; catalog class %(class)s; processes called within "
+            "%(window)s days:"
+        )
+        % {
+            "threshold": evidence.get("threshold"),
+            "class": evidence.get("catalog_class"),
+            "window": evidence.get("window_days"),
+        }
+    )
+    for other in evidence.get("others", []):
+        lines.append(f"{other['identifier']}: S/ {other['value']}")
+        links.append((other["identifier"], reverse("audit_process", args=[other["identifier"]])))
+
+
+EXPLAINERS = {
+    RiskFlagCode.SINGLE_BIDDER: _single_bidder,
+    RiskFlagCode.SHORT_BID_WINDOW: _short_bid_window,
+    RiskFlagCode.AWARD_ABOVE_ESTIMATE: _award_above_estimate,
+    RiskFlagCode.AMENDED_ABOVE_LIMIT: _amended_above_limit,
+    RiskFlagCode.REPEATED_DIRECT: _repeated_direct,
+    RiskFlagCode.RECURRENT_WINNER: _recurrent_winner,
+    RiskFlagCode.NEAR_IDENTICAL_BIDS: _near_identical_bids,
+    RiskFlagCode.SHARED_CONTACT: _shared_contact,
+    RiskFlagCode.FAST_AWARD: _fast_award,
+    RiskFlagCode.SPLIT_PURCHASE: _split_purchase,
+}
+
+
+def _explain(process, code: str, evidence: dict) -> tuple[list[str], list[tuple[str, str]]]:
+    """The evidence a rule stored, as sentences and links for the auditor (one writer per
+    flag in EXPLAINERS)."""
+    lines: list[str] = []
+    links: list[tuple[str, str]] = []
+    opening = (_("Opening act"), reverse("procurement:process_opening", args=[process.identifier]))
+    if code in EXPLAINERS:
+        EXPLAINERS[code](process, evidence, lines, links, opening)
     return lines, links
 
 

@@ -190,3 +190,34 @@ def test_hostile_values_are_form_errors_never_500(client, flagged, export):
             if response.streaming:
                 b"".join(response.streaming_content)
             assert response.status_code < 500, (name, value[:30])
+
+
+def test_every_flag_is_explained_with_its_evidence(client):
+    """One crafted process per flag (procurement.red_flags), each page explains it."""
+    from datetime import timedelta
+
+    from core.workdays import WorkingCalendar
+    from procurement.models import ProcessRiskFlag
+    from tests.procurement.risk_world import contracted
+
+    entity = EntityFactory()
+    winner = SupplierFactory()
+    for _n in range(3):  # repeated direct contracting, the same winner again and again
+        awarded(called(entity, procedure_type="CD"), supplier=winner)
+    short = called(entity, bids_end=WorkingCalendar().add_working_days(CALL, 10))
+    opened(short, ["1000"])  # and a single bidder
+    above = called(entity, value="1000")
+    awarded(above, amount="1200", days_after_call=3)  # above the estimate, fast
+    contracted(awarded(called(entity)), amendments=[("adicional", "30")])
+    a, b = SupplierFactory(phone="084-231234"), SupplierFactory(phone="084-231234")
+    opened(called(entity), ["5000", "5001"], suppliers=[a, b])  # close bids, shared phone
+    called(entity, value="380000")
+    called(entity, value="390000", call=CALL + timedelta(days=5))  # split
+    red_flags.refresh()
+    assert set(ProcessRiskFlag.objects.values_list("code", flat=True)) == set(Code)
+    client.force_login(auditor())
+    for flag in ProcessRiskFlag.objects.select_related("process"):
+        response = client.get(f"/auditoria/procesos/{flag.process.identifier}/")
+        assert response.status_code == 200
+        (shown,) = [f for f in response.context["flags"] if f.code == flag.code]
+        assert shown.lines and shown.explanation and shown.threshold, flag.code
