@@ -111,6 +111,22 @@ def seed_figures(figures, timed) -> None:
             response = client.get(url)
             assert response.status_code == 200, url
         figures.append((f"GET {url} (mean of 20)", (time.perf_counter() - started) / 20))
+    # The auditors' red-flag pages (procurement.views.red_flags), as the demo auditor.
+    from accounts.models import User
+
+    client.force_login(User.objects.get(email="auditor@demo.portal.pe"))
+    for url in [
+        "/auditoria/riesgos/",
+        "/auditoria/riesgos/?flag=single_bidder&sort=-date",
+        "/auditoria/riesgos/?department=15&min_score=20",
+        "/auditoria/entidades/",
+    ]:
+        client.get(url)  # warm up
+        started = time.perf_counter()
+        for _ in range(20):
+            response = client.get(url)
+            assert response.status_code == 200, url
+        figures.append((f"GET {url} (auditor, mean of 20)", (time.perf_counter() - started) / 20))
     figures.append((seeded.getvalue().splitlines()[0][:50], 0.0))  # what seed_demo created
 
 

@@ -292,6 +292,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "procurement.tasks.build_open_data",
         "schedule": crontab(hour=int(os.environ.get("OPEN_DATA_HOUR", 3)), minute=0),
     },
+    # Red flags and risk scores of every process (procurement.red_flags), once a day at
+    # 04:00 in Lima; the services refresh a process's entity and year when it changes.
+    "refresh-red-flags": {
+        "task": "procurement.tasks.refresh_red_flags",
+        "schedule": crontab(hour=int(os.environ.get("RED_FLAGS_HOUR", 4)), minute=0),
+    },
     # Visit counters are counted in Redis and copied into the database (core.visits).
     "persist-visits": {"task": "core.tasks.persist_visits", "schedule": 300},
 }

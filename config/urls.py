@@ -4,7 +4,7 @@ from django.urls import include, path
 from accounts.urls import urlpatterns as account_urlpatterns
 from core import views as core_views
 from procurement import feeds
-from procurement.views import audit, home
+from procurement.views import audit, home, red_flags
 from suppliers.urls import registration_urlpatterns
 
 # Account pages, with the supplier's self-registration among them (one "accounts" namespace).
@@ -14,6 +14,11 @@ urlpatterns = [
     path("", home.home, name="home"),
     path("health/", core_views.health, name="health"),
     path("auditoria/", audit.overview, name="audit_overview"),
+    path("auditoria/riesgos/", red_flags.risk_list, name="audit_risks"),
+    path(
+        "auditoria/procesos/<identifier:identifier>/", red_flags.process_risk, name="audit_process"
+    ),
+    path("auditoria/entidades/", red_flags.entity_risk, name="audit_entities"),
     path("auditoria/registro/", core_views.audit_trail, name="audit_trail"),
     path("auditoria/registro/verificar/", core_views.audit_trail_verify, name="audit_trail_verify"),
     path("auditoria/ancla/", core_views.audit_anchor, name="audit_anchor"),

@@ -78,31 +78,45 @@ def calendar_problems(
                 % {"stage": labels[stage], "previous": labels[previous]}
             )
         previous = stage
-    edge = {"start": 0, "end": 1}
-    for rule in StageMinimum.objects.filter(procedure_type=procedure_type):
+    for rule, days, origin, moment in unmet_minimums(
+        StageMinimum.objects.filter(procedure_type=procedure_type), dates, calendar
+    ):
+        problems.append(
+            ngettext(
+                "%(rule)s: there is %(days)s working day from %(origin)s to %(moment)s, "
+                "the minimum is %(minimum)s (holidays counted).",
+                "%(rule)s: there are %(days)s working days from %(origin)s to %(moment)s, "
+                "the minimum is %(minimum)s (holidays counted).",
+                days,
+            )
+            % {
+                "rule": rule.note or labels[rule.stage],
+                "days": days,
+                "origin": date_format(origin, "SHORT_DATE_FORMAT"),
+                "moment": date_format(moment, "SHORT_DATE_FORMAT"),
+                "minimum": rule.working_days,
+            }
+        )
+    return problems
+
+
+_EDGE = {"start": 0, "end": 1}
+
+
+def unmet_minimums(rules, dates: dict[str, tuple[date, date]], calendar: WorkingCalendar):
+    """The legal minimums (StageMinimum rows among `rules`) that `dates` do not meet, as
+    (rule, working days there are, origin date, moment date): the one reading of a minimum,
+    for the calendar's validation and for the auditors' short-bid-window flag."""
+    unmet = []
+    for rule in rules:
         if rule.stage not in dates or rule.from_stage not in dates:
             continue
-        origin = dates[rule.from_stage][edge[rule.from_edge]]
-        moment = dates[rule.stage][edge[rule.edge]]
+        origin = dates[rule.from_stage][_EDGE[rule.from_edge]]
+        moment = dates[rule.stage][_EDGE[rule.edge]]
         days = calendar.working_days_between(origin, moment, limit=rule.working_days)
         if days < rule.working_days:
-            problems.append(
-                ngettext(
-                    "%(rule)s: there is %(days)s working day from %(origin)s to %(moment)s, "
-                    "the minimum is %(minimum)s (holidays counted).",
-                    "%(rule)s: there are %(days)s working days from %(origin)s to %(moment)s, "
-                    "the minimum is %(minimum)s (holidays counted).",
-                    days,
-                )
-                % {
-                    "rule": rule.note or labels[rule.stage],
-                    "days": days,
-                    "origin": date_format(origin, "SHORT_DATE_FORMAT"),
-                    "moment": date_format(moment, "SHORT_DATE_FORMAT"),
-                    "minimum": rule.working_days,
-                }
-            )
-    return problems
+            unmet.append((rule, days, origin, moment))
+    return unmet
 
 
 @dataclass(frozen=True)

@@ -361,6 +361,41 @@ AUDIT_OVERVIEW = ExportSpec(
 )
 
 
+# The auditors' list of flagged processes (/auditoria/riesgos/?format=csv): one row per process.
+RISK_FLAGS = ExportSpec(
+    "auditoria_riesgos",
+    (
+        Column("nomenclatura", "process.identifier", description=_("The process identifier.")),
+        Column("ruc_entidad", "entity.ruc", description=_("RUC of the contracting entity.")),
+        Column("entidad", "entity.name", description=_("Name of the contracting entity.")),
+        Column(
+            "fecha_convocatoria",
+            "published_at",
+            Kind.DATE,
+            description=_("Date the call was published."),
+        ),
+        Column(
+            "puntaje_riesgo",
+            "score",
+            Kind.NUMBER,
+            description=_("Risk score, 0 to 100: the sum of the weights of its red flags."),
+        ),
+        Column(
+            "banderas",
+            lambda r: " ".join(r.codes),
+            Kind.CODE,
+            description=_("The codes of its red flags, separated by spaces."),
+        ),
+        Column(
+            "calculado",
+            "computed_at",
+            Kind.DATE,
+            description=_("Date the flags were computed."),
+        ),
+    ),
+)
+
+
 SME_RANKING = ExportSpec(
     "mype_ranking",
     (

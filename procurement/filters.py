@@ -1,3 +1,5 @@
+from datetime import time, timedelta
+
 import django_filters
 from django import forms
 from django.core.validators import RegexValidator
@@ -20,9 +22,12 @@ from .models import (
     PlanItem,
     PlanVersion,
     ProcessItem,
+    ProcessRisk,
+    ProcessRiskFlag,
     ProcessStage,
     ProcessStatus,
     ProcurementProcess,
+    RiskFlagCode,
 )
 
 
@@ -419,3 +424,104 @@ class SmeRankingFilter(EntityPlaceFilter):
     def year_or(self, default: int) -> int:
         data = self.form.cleaned_data if self.is_valid() else {}
         return data.get("year") or default
+
+
+# --- the auditors' list of flagged processes (/auditoria/riesgos/) ---------------------------
+
+
+def _parse_score(text: str) -> int:
+    score = int(text)
+    if not 0 <= score <= 100:
+        raise ValueError("a score is 0 to 100")
+    return score
+
+
+RISK_SORTS = {
+    order.name: order
+    for order in (
+        keyset.Order("-score", "score", True, _parse_score),
+        keyset.Order("score", "score", False, _parse_score),
+        keyset.Order("-date", "published_at", True, keyset.parse_moment),
+        keyset.Order("date", "published_at", False, keyset.parse_moment),
+    )
+}
+RISK_SORT_LABELS = {
+    "-score": _("Highest risk first"),
+    "score": _("Lowest risk first"),
+    "-date": _("Newest call first"),
+    "date": _("Oldest call first"),
+}
+
+
+class RiskFilterForm(forms.Form):
+    def clean(self):
+        data = super().clean()
+        for low, high in (("call_from", "call_to"), ("min_score", "max_score")):
+            if data.get(low) is not None and data.get(high) is not None and data[low] > data[high]:
+                self.add_error(high, _("The end of the range is before its start."))
+        return data
+
+
+class RiskFilter(django_filters.FilterSet):
+    """The auditors' list of flagged processes (ProcessRisk rows) and its CSV: by flag,
+    entity, department, score range and call period; sorted by score or call date."""
+
+    flag = django_filters.ChoiceFilter(
+        choices=RiskFlagCode.choices, label=_("Red flag"), method="filter_flag"
+    )
+    entity = django_filters.CharFilter(
+        label=_("Entity (RUC or acronym)"), method="filter_entity", max_length=30
+    )
+    department = DepartmentFilter()
+    min_score = django_filters.NumberFilter(
+        field_name="score", lookup_expr="gte", label=_("Minimum score"), min_value=0, max_value=100
+    )
+    max_score = django_filters.NumberFilter(
+        field_name="score", lookup_expr="lte", label=_("Maximum score"), min_value=0, max_value=100
+    )
+    call_from = DayFilter(label=_("Called from"), method="filter_period")
+    call_to = DayFilter(label=_("Called until"), method="filter_period")
+    sort = django_filters.ChoiceFilter(
+        choices=list(RISK_SORT_LABELS.items()),
+        label=_("Sort"),
+        method="filter_sort",
+        empty_label=None,
+    )
+
+    class Meta:
+        model = ProcessRisk
+        form = RiskFilterForm
+        fields = [
+            "flag",
+            "entity",
+            "department",
+            "min_score",
+            "max_score",
+            "call_from",
+            "call_to",
+            "sort",
+        ]
+
+    @property
+    def order(self) -> keyset.Order:
+        data = getattr(self.form, "cleaned_data", {}) if self.is_bound else {}
+        return RISK_SORTS[data.get("sort") or "-score"]
+
+    def filter_sort(self, queryset, name, value):
+        return queryset
+
+    def filter_flag(self, queryset, name, value):
+        flags = ProcessRiskFlag.objects.filter(process=OuterRef("process"), code=value)
+        return queryset.filter(Exists(flags))
+
+    def filter_entity(self, queryset, name, value):
+        value = value.strip()
+        return queryset.filter(Q(entity__ruc=value) | Q(entity__acronym__iexact=value))
+
+    def filter_department(self, queryset, name, value):
+        return queryset.filter(entity__ubigeo__code__startswith=value.code)
+
+    def filter_period(self, queryset, name, value):
+        if name == "call_from":
+            return queryset.filter(published_at__gte=clock.local(value, time.min))
+        return queryset.filter(published_at__lt=clock.local(value + timedelta(days=1), time.min))

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import open_data
+from . import open_data, red_flags
 from .services import awards
 from .subscriptions import notices
 
@@ -54,3 +54,10 @@ def requeue_notices() -> int:
 def build_open_data() -> int:
     """Rewrite the bulk files of /datos/ (beat, once a day). Returns how many are listed."""
     return len(open_data.build())
+
+
+@shared_task
+def refresh_red_flags() -> int:
+    """Recompute every process's red flags and risk score with the rule functions
+    (procurement.red_flags.refresh; beat, once a day). Returns how many are flagged."""
+    return red_flags.refresh()

@@ -15,7 +15,7 @@ from core.places import resolve_district
 from core.ruc import validate_ruc
 
 from . import services
-from .models import Supplier
+from .models import Supplier, validate_dni
 
 _CODE = re.compile(r"[0-9]{8}", re.ASCII)
 _SEPARATORS = re.compile(r"[\s,;]+")
@@ -35,6 +35,20 @@ class SupplierProfileForm(forms.Form):
         max_length=30,
         required=False,
         widget=forms.TextInput(attrs={"autocomplete": "tel", "type": "tel"}),
+    )
+    representative_name = forms.CharField(
+        label=_("Legal representative"),
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    representative_dni = forms.CharField(
+        label=_("Legal representative's DNI"),
+        max_length=8,
+        required=False,
+        validators=[validate_dni],
+        help_text=_("8 digits."),
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
     )
     domicile = forms.CharField(
         label=_("Domicile (UBIGEO)"),
@@ -60,6 +74,8 @@ class SupplierProfileForm(forms.Form):
             "address": supplier.address,
             "email": supplier.email,
             "phone": supplier.phone,
+            "representative_name": supplier.representative_name,
+            "representative_dni": supplier.representative_dni,
             "domicile": supplier.domicile_id,
             "categories": " ".join(
                 supplier.categories.order_by("code").values_list("code", flat=True)

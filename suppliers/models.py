@@ -1,8 +1,10 @@
 """The supplier registry (like Peru's RNP) and each supplier's SME size classification."""
 
+import re
 from datetime import date
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -11,6 +13,15 @@ from core import clock
 from core.codelists import SizeClass
 from core.models import CatalogItem, District, FiscalYear, SmeRule
 from core.ruc import validate_ruc
+
+
+def validate_dni(value: str) -> None:
+    """A Peruvian national identity document (DNI) number: exactly 8 digits."""
+    if value and not DNI.fullmatch(value):
+        raise ValidationError(_("A DNI has exactly 8 digits."), code="dni")
+
+
+DNI = re.compile(r"[0-9]{8}", re.ASCII)
 
 
 class SupplierQuerySet(models.QuerySet):
@@ -30,6 +41,19 @@ class Supplier(models.Model):
     address = models.CharField(_("address"), max_length=255, blank=True)
     email = models.EmailField(_("contact e-mail"), blank=True)
     phone = models.CharField(_("phone"), max_length=30, blank=True)
+    # The legal representative as the registry (RNP) records it: two bidders in one process
+    # with the same one are a red flag for the auditors (procurement.red_flags).
+    representative_name = models.CharField(
+        _("legal representative"), max_length=200, blank=True, default="", db_default=""
+    )
+    representative_dni = models.CharField(
+        _("legal representative's DNI"),
+        max_length=8,
+        blank=True,
+        default="",
+        db_default="",
+        validators=[validate_dni],
+    )
     categories = models.ManyToManyField(
         CatalogItem, verbose_name=_("catalog categories"), blank=True, related_name="suppliers"
     )
@@ -69,7 +93,12 @@ class Supplier(models.Model):
             models.CheckConstraint(
                 condition=models.Q(ruc__regex=r"^(10|15|16|17|20)[0-9]{9}$"),
                 name="supplier_ruc_format",
-            )
+            ),
+            models.CheckConstraint(
+                condition=models.Q(representative_dni="")
+                | models.Q(representative_dni__regex=r"^[0-9]{8}$"),
+                name="supplier_representative_dni_format",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -133,6 +133,30 @@ def _endpoints(world):
         "form_token": "text",
     }
     return {
+        "supplier_profile": (
+            "supplier",
+            f"/proveedores/mi-cuenta/{world.supplier.ruc}/perfil/",
+            {
+                "trade_name": "Andes",
+                "address": "Av. Sol 123",
+                "email": "ventas@andes.pe",
+                "phone": "084-231234",
+                "representative_name": "Ana Quispe Mamani",
+                "representative_dni": "45678912",
+                "domicile": "080101",
+                "categories": "44121701",
+            },
+            {
+                "trade_name": "text",
+                "address": "text",
+                "email": "text",
+                "phone": "text",
+                "representative_name": "text",
+                "representative_dni": "ruc",
+                "domicile": "text",
+                "categories": "text",
+            },
+        ),
         "process_register": (
             "new_supplier",
             f"/procesos/{process.identifier}/participar/",
@@ -581,6 +605,7 @@ def quiet_request_log():
 
 
 ENDPOINTS = [
+    "supplier_profile",
     "process_register",
     "process_ask",
     "question_answer",

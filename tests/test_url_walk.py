@@ -58,6 +58,7 @@ HOSTILE_PATH_VALUES = [
 # only the values that reach the view.
 FEW_PATH_VALUES = HOSTILE_PATH_VALUES[:3]
 CSV_PAGES = {
+    "audit_risks",
     "procurement:process_list",
     "procurement:plan_list",
     "procurement:plan_detail",
@@ -112,6 +113,12 @@ QUERY_NAMES = [
     "min_amount",
     "max_amount",
     "guarantee",
+    "flag",
+    "min_score",
+    "max_score",
+    "call_from",
+    "call_to",
+    "sort",
 ]
 POST_NAMES = [
     "supplier",
@@ -378,6 +385,9 @@ SAMPLES = {
     "accounts:set_password": lambda w: _reset_link(w.stranger),
     "accounts:password_reset_complete": lambda w: {},
     "audit_overview": lambda w: {},
+    "audit_risks": lambda w: {},
+    "audit_process": lambda w: {"identifier": w.process.identifier},
+    "audit_entities": lambda w: {},
     "audit_trail": lambda w: {},
     "audit_trail_verify": lambda w: {},
     "audit_anchor": lambda w: {},

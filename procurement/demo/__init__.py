@@ -15,6 +15,7 @@ from core import clock
 from core.models import FiscalYear
 
 from ..models import Entity
+from . import risk
 from .awards import AwardBuilder, AwardReport
 from .bids import BidBuilder, BidReport
 from .documents import FILES_FOR_FIRST, DocumentBuilder, DocumentReport
@@ -44,6 +45,7 @@ class DemoReport:
     bids: BidReport = field(default_factory=BidReport)
     awards: AwardReport = field(default_factory=AwardReport)
     audit_entries: int = 0
+    flagged_processes: int = 0
     subscriptions: int = 0
     accounts: list[tuple[str, str, str]] = field(default_factory=list)
     password: str = DEMO_PASSWORD
@@ -125,6 +127,8 @@ def seed(
             files_for_first=document_files_for_first,
         ).build()
     report.audit_entries = write_audit_history()
+    # Last: the red flags of the data above, computed by the rule functions.
+    report.flagged_processes = risk.build()
     return report
 
 

@@ -159,6 +159,22 @@ def _declared_size(rng: random.Random, uit: Decimal) -> tuple[Decimal, int]:
     return (Decimal(str(round(sales_uit, 2))) * uit).quantize(Decimal("0.01")), workers
 
 
+def _representative(index: int, natural: bool, name: str, ruc: str) -> dict[str, str]:
+    """The legal representative in the registry: a person with RUC 10 represents itself (its
+    RUC is 10 + its DNI + a check digit); a firm's is a person named from its index, with a
+    DNI unique among the seed's suppliers (7919 is prime to 10^8). Drawn without the seed's
+    random stream, so the rest of the data stays as it was."""
+    if natural:
+        return {"representative_name": name, "representative_dni": ruc[2:10]}
+    given = FIRST_NAMES[index % len(FIRST_NAMES)]
+    first = SURNAMES[(index * 7) % len(SURNAMES)]
+    second = SURNAMES[(index * 13 + 5) % len(SURNAMES)]
+    return {
+        "representative_name": f"{given} {first} {second}",
+        "representative_dni": f"{(40000000 + index * 7919) % 100000000:08d}",
+    }
+
+
 def build_suppliers(
     rng: random.Random, count: int, today: date, sales_year: FiscalYear, *, until: datetime
 ):
@@ -197,6 +213,7 @@ def build_suppliers(
                 legal_name=name,
                 domicile_id=domicile,
                 email="" if natural else f"ventas{index}@{acronym_slug(name, 14).lower()}.pe",
+                **_representative(index, natural, name, ruc),
                 registry_valid_until=today + timedelta(days=rng.randint(-120, 720)),
                 registered_at=min(registered + timedelta(minutes=index), until),
                 size_class=size,

@@ -29,8 +29,12 @@ from .processes import (
     StatusChange,
     process_identifier,
 )
+from .risk import ProcessRisk, ProcessRiskFlag, RiskFlagCode
 
 __all__ = [
+    "ProcessRisk",
+    "ProcessRiskFlag",
+    "RiskFlagCode",
     "ImportedRelease",
     "Appeal",
     "Contract",

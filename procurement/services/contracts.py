@@ -30,6 +30,7 @@ from core.errors import DomainError
 from notifications import events
 from notifications.models import Audience, EventKind
 
+from .. import red_flags
 from ..models import (
     Award,
     Contract,
@@ -466,6 +467,7 @@ def amend_contract(
     )
     audit.record(actor, "contract.amended", amendment, payload)
     _event(EventKind.CONTRACT_AMENDED, contract, payload)
+    red_flags.refresh_process(contract.process)
     return amendment
 
 

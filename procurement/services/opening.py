@@ -46,7 +46,7 @@ from notifications import events
 from notifications.models import Audience, EventKind
 from suppliers.models import Supplier
 
-from .. import document_store, receipts, sealing
+from .. import document_store, receipts, red_flags, sealing
 from ..calendar_rules import bid_deadline_passed, deadline_text, stages_of
 from ..documents import ALLOWED
 from ..models import (
@@ -321,6 +321,7 @@ def confirm_opening(*, actor, process: ProcurementProcess) -> BidOpening:
         audience=Audience.PUBLIC,
         payload={"identifier": process.identifier, "bid_count": len(opened)},
     )
+    red_flags.refresh_process(process)
     return opening
 
 

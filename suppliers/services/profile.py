@@ -20,7 +20,15 @@ from ..models import (
 from .registry import REGISTRY_TERM, _locked, _require_admin, classify_supplier, renew_registry
 
 MAX_CATEGORIES = 200
-PROFILE_FIELDS = ("trade_name", "address", "email", "phone", "domicile")
+PROFILE_FIELDS = (
+    "trade_name",
+    "address",
+    "email",
+    "phone",
+    "representative_name",
+    "representative_dni",
+    "domicile",
+)
 
 
 def _profile_values(supplier: Supplier) -> dict[str, str]:
@@ -40,9 +48,11 @@ def update_profile(
     phone: str,
     domicile,
     categories,
+    representative_name: str = "",
+    representative_dni: str = "",
 ) -> Supplier:
-    """A supplier's users keep its trade name, contact data, domicile (UBIGEO) and catalog
-    categories. The RUC and the legal name come from the tax registry (SUNAT): only the
+    """A supplier's users keep its trade name, contact data, legal representative (name and
+    DNI, 8 digits), domicile (UBIGEO) and catalog categories. The RUC and the legal name come from the tax registry (SUNAT): only the
     portal's administrators change them."""
     require_supplier_user(actor, supplier)
     categories = list(categories)
@@ -60,6 +70,8 @@ def update_profile(
         supplier.address = address.strip()
         supplier.email = email.strip().lower()
         supplier.phone = phone.strip()
+        supplier.representative_name = " ".join(representative_name.split())
+        supplier.representative_dni = representative_dni.strip()
         supplier.domicile = domicile
         try:
             supplier.full_clean(validate_unique=False, validate_constraints=False)

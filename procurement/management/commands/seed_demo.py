@@ -88,6 +88,10 @@ class Command(BaseCommand):
         self._print_bids(report.bids)
         self._print_awards(report.awards)
         self.stdout.write(f"Subscriptions of the demo supplier users: {report.subscriptions}.")
+        self.stdout.write(
+            f"Red flags computed: {report.flagged_processes} processes flagged "
+            "(auditors: /auditoria/riesgos/)."
+        )
         self._print_accounts(report.accounts, report.password)
         anchor = anchors.publish_anchor()  # the demo's audit trail, anchored outside the database
         if anchor is not None:

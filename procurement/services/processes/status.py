@@ -18,6 +18,7 @@ from core.workdays import calendar as working_calendar
 from notifications import events
 from notifications.models import PROCESS_ACTION_KINDS
 
+from ... import red_flags
 from ...calendar_rules import calendar_problems, deadline_text, stages_of
 from ...models import (
     ProcessStatus,
@@ -260,6 +261,7 @@ def record_status_change(
     }
     audit.record(actor, f"process.{action}", process, payload)
     events.record(PROCESS_ACTION_KINDS[action], process, entity=process.entity, payload=payload)
+    red_flags.refresh_process(process)
     return process
 
 
