@@ -7,11 +7,13 @@ never mixed with one per "caja x 100"), with the median and range per quarter.""
 import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, time, timedelta
 from decimal import Decimal
 
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
+
+from core import clock
 
 from .models import Award, Contract, OpenedBidLine
 from .models.awards import GRANTED_STATUSES
@@ -123,3 +125,44 @@ def quarter_summaries(points: Iterable[PricePoint]) -> list[QuarterSummary]:
         )
         for quarter, prices in sorted(by_quarter.items())
     ]
+
+
+# "Past prices for these items" on a process page: the awards of the last 12 months.
+RECENT_DAYS = 365
+
+
+@dataclass(frozen=True)
+class RecentPrice:
+    median: Decimal
+    count: int
+    lowest: Decimal
+    highest: Decimal
+
+
+def recent_prices(items, today: date, *, exclude_process=None) -> dict[int, RecentPrice]:
+    """For each item (by id): the median, range and number of the unit prices awarded in
+    the RECENT_DAYS up to `today` for its catalog code and the same unit of measure (as the
+    price history groups them), in other processes. Items without such prices are left
+    out. One query."""
+    items = list(items)
+    if not items:
+        return {}
+    since = clock.local(today - timedelta(days=RECENT_DAYS), time(0))
+    until = clock.local(today + timedelta(days=1), time(0))
+    granted = _same_lot(Award.objects.granted())
+    lines = (
+        OpenedBidLine.objects.filter(item__catalog_item_id__in={i.catalog_item_id for i in items})
+        .annotate(awarded_at=Subquery(granted.order_by("decided_at").values("decided_at")[:1]))
+        .filter(awarded_at__gte=since, awarded_at__lt=until)
+    )
+    if exclude_process is not None:
+        lines = lines.exclude(item__process=exclude_process)
+    by_key: dict[tuple[str, str], list[Decimal]] = {}
+    for code, unit, price in lines.values_list("item__catalog_item_id", "item__unit", "unit_price"):
+        by_key.setdefault((code, unit.strip()), []).append(price)
+    result = {}
+    for item in items:
+        found = sorted(by_key.get((item.catalog_item_id, item.unit.strip()), []))
+        if found:
+            result[item.pk] = RecentPrice(statistics.median(found), len(found), found[0], found[-1])
+    return result

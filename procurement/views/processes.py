@@ -11,7 +11,7 @@ from core import clock, keyset, visits
 from core.filtering import filter_status, invalid_export
 from suppliers.models import Supplier
 
-from .. import document_store, exports, search, take_part
+from .. import document_store, exports, prices, search, take_part
 from ..calendar_rules import stage_progress
 from ..filters import ProcessFilter
 from ..models import Award, Contract, ProcessDocument, ProcessStatus, ProcurementProcess
@@ -70,12 +70,15 @@ def process_detail(request, identifier):
         ),
         identifier=identifier,
     )
+    items = list(process.items.select_related("catalog_item"))
+    recent = prices.recent_prices(items, clock.today(), exclude_process=process)
     context = {
         "process": process,
         "progress": stage_progress(process, clock.today()),
         "closing": closing_change(process),
         "amendments": calendar_amendments(process),
-        "items": process.items.select_related("catalog_item"),
+        "items": items,
+        "item_rows": [(item, recent.get(item.pk)) for item in items],
         "committee": list(process.committee_members.select_related("user")),
         "criteria": list(process.criteria.all()),
         "criteria_amendments": list(process.criteria_amendments.all()),

@@ -119,3 +119,34 @@ def test_a_point_links_to_its_contract_when_signed(client):
     assert [(p.unit_price, p.contract_id) for p in unit.points] == [(D("12.50"), contract.pk)]
     html = client.get(f"/precios/{CODE}/").content.decode()
     assert f'href="/contratos/{contract.pk}/"' in html
+
+
+def test_the_process_page_shows_the_median_of_the_last_12_months_for_its_items():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from core import clock
+    from procurement.models import Award
+
+    first, award = _awarded("10.00")
+    _awarded("14.00")
+    _awarded("30.00")
+    _awarded("900.00", unit="caja x 100")  # another unit: not counted
+    _old, old_award = _awarded("1.00")
+    Award.objects.filter(pk=old_award.pk).update(
+        decided_at=old_award.decided_at - timedelta(days=prices.RECENT_DAYS + 2)
+    )
+    item = first.process.items.get()
+    today = timezone.localdate(award.decided_at)  # the tenders are awarded on their calendar
+    recent = prices.recent_prices([item], today, exclude_process=first.process)
+    # The other processes' prices of the same unit within a year: 14 and 30 (not its own 10,
+    # not the boxes, not the one awarded more than a year ago).
+    assert recent[item.pk] == prices.RecentPrice(D("22"), 2, D("14"), D("30"))
+    assert prices.recent_prices([item], today - timedelta(days=1)) == {}  # none awarded yet
+    with CaptureQueriesContext(connection) as queries, clock.pinned(today):
+        html = Client().get(f"/procesos/{first.process.identifier}/").content.decode()
+    assert 'data-recent-median="22"' in html or 'data-recent-median="22.00"' in html
+    assert "2 precios por" in html
+    assert prices.recent_prices([], today) == {}
+    assert len(queries) < 60
