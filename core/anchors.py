@@ -109,6 +109,22 @@ def _last_lines(path: Path) -> list[str]:
     return tail[1:] if size > _TAIL_BYTES else tail  # the first line may be cut
 
 
+def recent(limit: int = 50) -> list[Anchor]:
+    """The last `limit` anchors written whose signature is good, newest first, read from the
+    files' tails (what the Atom feed of /auditoria/ancla/ lists)."""
+    found: list[Anchor] = []
+    for path in reversed(_files()):
+        for line in reversed(_last_lines(path)):
+            if not line.strip():
+                continue
+            anchor = _parse(line, path.name)
+            if isinstance(anchor, Anchor) and anchor.signature_ok():
+                found.append(anchor)
+                if len(found) >= limit:
+                    return found
+    return found
+
+
 def latest() -> Anchor | None:
     """The last anchor written whose signature is good (what /auditoria/ancla/ shows)."""
     for path in reversed(_files()):

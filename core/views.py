@@ -1,4 +1,5 @@
 import json
+from datetime import datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -8,6 +9,8 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.feedgenerator import Atom1Feed
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -52,6 +55,8 @@ def audit_anchor(request):
     """The latest signed anchor of the audit chain, for anyone to copy and check later."""
     anchor = anchors.latest()
     public_key_url = request.build_absolute_uri(reverse("audit_anchor_public_key"))
+    if request.GET.get("format") == "atom":
+        return _anchor_feed(request, public_key_url)
     if request.GET.get("format") == "json":
         return JsonResponse(
             {
@@ -71,6 +76,39 @@ def audit_anchor(request):
             "key_id": signing.key_id(),
         },
     )
+
+
+def _anchor_feed(request, public_key_url: str) -> HttpResponse:
+    """The latest anchors as an Atom feed (?format=atom), so that feed readers and web
+    archives keep copies outside the portal: each entry carries the signed statement and its
+    signature, as the JSON does."""
+    page = request.build_absolute_uri(reverse("audit_anchor"))
+    feed = Atom1Feed(
+        title=_("Audit trail anchors"),
+        link=page,
+        description=_("The signed anchors of the portal's audit trail"),
+        language=get_language(),
+        feed_url=request.build_absolute_uri(),
+        feed_guid=request.build_absolute_uri(),
+    )
+    for anchor in anchors.recent():
+        statement = anchors.canonical(anchor.statement).decode()
+        moment = datetime.fromisoformat(anchor.statement["anchored_at"])
+        feed.add_item(
+            title=_("Entry #%(sequence)s") % {"sequence": anchor.sequence},
+            link=page,
+            unique_id=f"{page}#{anchor.sequence}-{anchor.entry_hash}",
+            description=_(
+                "Signed statement: %(statement)s — Ed25519 signature (base64): %(signature)s"
+                " — public key: %(key)s"
+            )
+            % {"statement": statement, "signature": anchor.signature, "key": public_key_url},
+            pubdate=moment,
+            updateddate=moment,
+        )
+    response = HttpResponse(content_type="application/atom+xml; charset=utf-8")
+    feed.write(response, "utf-8")
+    return response
 
 
 def portal_public_key(request):

@@ -162,6 +162,31 @@ def test_the_anchor_page_shows_the_latest_anchor(client):
     assert signing.verify(anchors.canonical(statement), data["anchor"]["signature"], published)
 
 
+def test_the_anchors_are_published_in_an_atom_feed_too(client):
+    """/auditoria/ancla/?format=atom: the latest anchors, newest first, each entry with its
+    signed statement and signature, so feed readers and archives keep copies."""
+    import xml.etree.ElementTree as ET
+
+    empty = client.get("/auditoria/ancla/", {"format": "atom"})
+    assert empty.status_code == 200 and empty["Content-Type"].startswith("application/atom+xml")
+    first = _write_entries(1)[-1]
+    anchors.publish_anchor()
+    second = _write_entries(1)[-1]
+    anchors.publish_anchor()
+    response = client.get("/auditoria/ancla/", {"format": "atom"})
+    atom = "{http://www.w3.org/2005/Atom}"
+    entries = ET.fromstring(response.content).findall(f"{atom}entry")  # noqa: S314 - our own feed
+    assert [e.find(f"{atom}title").text for e in entries] == [
+        f"Entrada #{second.sequence}",
+        f"Entrada #{first.sequence}",
+    ]
+    text = entries[0].find(f"{atom}summary").text
+    statement = json.dumps(anchors.latest().statement, sort_keys=True, separators=(",", ":"))
+    assert anchors.latest().signature in text and second.entry_hash in text
+    assert anchors.canonical(anchors.latest().statement).decode() in text or statement in text
+    assert [a.sequence for a in anchors.recent(1)] == [second.sequence]
+
+
 def test_the_signing_key_file_is_created_once_owner_only_and_reused(settings, tmp_path):
     path = tmp_path / "var" / "portal_signing_key.pem"
     settings.PORTAL_SIGNING_KEY = ""
