@@ -466,9 +466,10 @@ class RankedEntity:
 
 
 class Ranking:
-    """Entities with eligible contracts signed in the year, lowest actual share first (those
-    without a known-size contract last), read a page at a time: count() and slicing each run
-    one grouped query, so Django's Paginator pages it."""
+    """Every entity of `entities`, lowest actual share in the year first; entities without a
+    known-size eligible contract that year come last in every order, shown as "sin
+    contratos" (never 0%). Read a page at a time: count() and slicing each run one query (the
+    entities LEFT JOIN their grouped figures), so Django's Paginator pages it."""
 
     def __init__(self, year: int, entities: QuerySet, minimum: Decimal, sort: str = ""):
         self.sort = sort if sort in RANKING_SORTS else ""
@@ -476,13 +477,21 @@ class Ranking:
             Contract.objects.filter(signed_on__year=year, entity__in=entities)
         ).filter(eligible_part__gt=0)
         self.contracts, self.minimum = contracts, minimum
-        fields = ("entity_id", "entity__ruc", "entity__name")
-        self.query, self.params, _groups = _figures_query(contracts, fields)
+        figures, figure_params, _groups = _figures_query(contracts, ("entity_id",))
+        rows = entities.order_by().values("id", "ruc", "name")
+        rows_sql, rows_params = rows.query.sql_with_params()
+        columns = ", ".join(f"r.{name}" for name in _FIGURES_SQL)
+        # Only the ORM's compiled SQL and constants are joined here; values stay in params.
+        self.query = (
+            f"SELECT e.id AS g0, e.ruc AS g1, e.name AS g2, {columns} "  # noqa: S608
+            f"FROM ({rows_sql}) e LEFT JOIN ({figures}) r ON r.g0 = e.id"
+        )
+        self.params = list(rows_params) + list(figure_params)
+        self.count_query = f"SELECT COUNT(*) FROM ({rows_sql}) e"  # noqa: S608
+        self.count_params = list(rows_params)
 
     def count(self) -> int:
-        query = f"SELECT COUNT(*) FROM ({self.query}) r"  # noqa: S608 (see _figures_query)
-        rows = _fetch(self.contracts, query, self.params)
-        return rows[0][0]
+        return _fetch(self.contracts, self.count_query, self.count_params)[0][0]
 
     def __len__(self) -> int:
         return self.count()

@@ -278,3 +278,20 @@ def test_the_ranking_draws_the_departments_with_the_minimum_line(client):
     assert f"department={department.code}" in html
     assert 'stroke-dasharray="4 3"' in html  # the 40% line
     assert 'fill="#a4262c"' in html  # 25% is below the minimum
+
+
+def test_an_entity_without_contracts_is_ranked_last_as_without_contracts(client):
+    with_contracts = _entity_with_contracts(1000, 3000)
+    idle = EntityFactory()
+    url = reverse("procurement:sme_ranking")
+    for sort in ("", "-share", "gap", "value", "name"):
+        response = client.get(url, {"year": 2026, "sort": sort})
+        rows = response.context["rows"]
+        assert [r.ruc for r in rows][-1] == idle.ruc or sort == "name", sort
+        assert {r.ruc for r in rows} == {with_contracts.ruc, idle.ruc}
+    idle_row = next(r for r in rows if r.ruc == idle.ruc)
+    assert idle_row.share.share is None and idle_row.share.eligible_value == 0
+    assert "sin contratos" in response.content.decode()
+    lines = _csv(client.get(url, {"year": 2026, "format": "csv"}))
+    assert [line["ruc"] for line in lines] == [with_contracts.ruc, idle.ruc]
+    assert lines[1]["cuota_real"] == ""
