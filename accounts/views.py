@@ -11,6 +11,7 @@ from . import services, throttle
 from .forms import (
     ConfirmRegistrationForm,
     EmailLoginForm,
+    PlainRegistrationForm,
     PortalPasswordResetForm,
     PortalSetPasswordForm,
     is_throttled,
@@ -102,3 +103,40 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 
     def get_context_data(self, **kwargs):
         return {**super().get_context_data(**kwargs), "first_password": self.first_password}
+
+
+@require_http_methods(["GET", "POST"])
+def register_plain(request):
+    """A plain account (journalists, citizens): e-mail and password, no RUC. Throttled and
+    answered like the supplier registration: the same whether or not the address has an
+    account; the account works once the e-mail is confirmed."""
+    initial = {"language": request.LANGUAGE_CODE if request.LANGUAGE_CODE else "es"}
+    form = PlainRegistrationForm(request.POST or None, initial=initial)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        keys = {"address": throttle.client_address(request), "email": data["email"]}
+        wait = throttle.check_throttle("register", keys)
+        if wait:
+            form.add_error(None, throttled_error(wait))
+            status = TOO_MANY_REQUESTS
+        else:
+            throttle.record_failure("register", keys)  # every registration sends an e-mail
+            try:
+                services.register_plain_account(
+                    email=data["email"],
+                    password=data["password1"],
+                    full_name=data["full_name"],
+                    language=data["language"],
+                )
+            except DomainError as error:
+                error.add_to(form)
+            else:
+                return redirect("accounts:plain_registration_sent")
+    if request.method == "POST" and status == 200:
+        status = 400
+    return render(request, "accounts/register_plain.html", {"form": form}, status=status)
+
+
+def plain_registration_sent(request):
+    return render(request, "accounts/plain_registration_sent.html")

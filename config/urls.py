@@ -4,6 +4,7 @@ from django.urls import include, path
 from accounts.urls import urlpatterns as account_urlpatterns
 from core import views as core_views
 from procurement import feeds
+from procurement.subscriptions import views as subscription_views
 from procurement.views import audit, home
 from suppliers.urls import registration_urlpatterns
 
@@ -25,6 +26,12 @@ urlpatterns = [
     path("recibos/clave-publica.pem", core_views.portal_public_key, name="receipt_public_key"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("cuentas/suscripciones/", include("procurement.subscriptions.urls")),
+    path("cuentas/seguidos/", subscription_views.followed_list, name="followed_list"),
+    path(
+        "procesos/<identifier:identifier>/seguir/",
+        subscription_views.process_follow,
+        name="process_follow",
+    ),
     path("cuentas/", include(accounts)),
     path("feeds/procesos/", feeds.process_feed, name="process_feed"),
     path(

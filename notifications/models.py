@@ -45,6 +45,9 @@ class EventKind(models.TextChoices):
         "process.bid_deadline_moved",
         _("Bid deadline moved later (bids in force stay valid)"),
     )
+    # Recorded by the beat task one working day before the bid deadline, once per process
+    # (a unique constraint); its notices go to the participants that have no bid in force.
+    PROCESS_BID_REMINDER = "process.bid_reminder", _("Reminder: the bid deadline is near")
     # Account e-mails: the handler registered for each kind builds the message (and any link
     # with a secret token) when it sends; the event itself carries no secret.
     ACCOUNT_VERIFICATION = "account.verification", _("E-mail address to confirm")
@@ -98,6 +101,7 @@ DEFAULT_AUDIENCE = {
     EventKind.PROCESS_QUESTION_SUBMITTED: Audience.STAFF,
     EventKind.BID_RECEIVED: Audience.BIDDER,
     EventKind.PROCESS_BID_DEADLINE_MOVED: Audience.PARTICIPANTS,
+    EventKind.PROCESS_BID_REMINDER: Audience.PARTICIPANTS,
     EventKind.ACCOUNT_VERIFICATION: Audience.ACCOUNT,
     EventKind.ACCOUNT_SET_PASSWORD: Audience.ACCOUNT,
     EventKind.ACCOUNT_PASSWORD_RESET: Audience.ACCOUNT,
@@ -141,6 +145,13 @@ class Event(models.Model):
                 fields=["created_at"],
                 name="event_pending_idx",
                 condition=models.Q(dispatched_at__isnull=True),
+            )
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["process"],
+                condition=models.Q(kind="process.bid_reminder"),
+                name="event_one_bid_reminder_per_process",
             )
         ]
 
@@ -329,3 +340,39 @@ class Notice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_id} -> {self.recipient_id} ({self.status})"
+
+
+# --- Follows ---------------------------------------------------------------------------------
+
+
+class FollowQuerySet(models.QuerySet):
+    def owned_by(self, user):
+        """The one definition of the follows a user may see or remove: their own."""
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        return self.filter(user=user)
+
+
+class Follow(models.Model):
+    """A logged-in user (supplier user, staff or a plain account) following one process: they
+    hear of its amendments, answers, acts and outcome as its participants do
+    (procurement.subscriptions.process_notices)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="follows")
+    process = models.ForeignKey(
+        "procurement.ProcurementProcess", models.CASCADE, related_name="follows"
+    )
+    created_at = models.DateTimeField(_("followed since"), default=timezone.now)
+
+    objects = FollowQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("followed process")
+        verbose_name_plural = _("followed processes")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "process"], name="follow_unique_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} -> {self.process_id}"
