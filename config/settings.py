@@ -269,6 +269,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "procurement.tasks.send_daily_digests",
         "schedule": crontab(hour=int(os.environ.get("DIGEST_HOUR", 7)), minute=0),
     },
+    # The reminder one working day before each bid deadline to the participants without a
+    # bid (recorded once per process, so the interval only bounds how late it may be).
+    "record-bid-reminders": {
+        "task": "procurement.tasks.record_bid_reminders",
+        "schedule": int(os.environ.get("BID_REMINDER_INTERVAL", 3600)),
+    },
     # Awards whose standstill ended with no appeal are consented (idempotent; a late run
     # consents them as of the day after their standstill).
     "consent-awards": {

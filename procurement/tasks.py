@@ -4,7 +4,7 @@ from celery import shared_task
 
 from . import open_data
 from .services import awards
-from .subscriptions import notices
+from .subscriptions import notices, process_notices
 
 
 @shared_task
@@ -42,6 +42,13 @@ def send_digest(digest_id: int) -> str:
 def send_daily_digests() -> int:
     """Group the day's digest notices into one e-mail per recipient (beat, once a day)."""
     return len(notices.collect_digests())
+
+
+@shared_task
+def record_bid_reminders() -> int:
+    """Record the reminders of the bid deadlines due one working day ahead (beat, hourly;
+    at most one per process ever, however often or late it runs)."""
+    return process_notices.record_bid_reminders()
 
 
 @shared_task
