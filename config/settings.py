@@ -270,10 +270,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=int(os.environ.get("DIGEST_HOUR", 7)), minute=0),
     },
     # The reminder one working day before each bid deadline to the participants without a
-    # bid (recorded once per process, so the interval only bounds how late it may be).
-    "record-bid-reminders": {
-        "task": "procurement.tasks.record_bid_reminders",
-        "schedule": int(os.environ.get("BID_REMINDER_INTERVAL", 3600)),
+    # bid, and the committee's notice of a deadline that passed with no bid (each recorded
+    # once per process, so the interval only bounds how late it may be).
+    "record-deadline-events": {
+        "task": "procurement.tasks.record_deadline_events",
+        "schedule": int(os.environ.get("DEADLINE_EVENTS_INTERVAL", 3600)),
     },
     # Awards whose standstill ended with no appeal are consented (idempotent; a late run
     # consents them as of the day after their standstill).

@@ -48,6 +48,14 @@ class EventKind(models.TextChoices):
     # Recorded by the beat task one working day before the bid deadline, once per process
     # (a unique constraint); its notices go to the participants that have no bid in force.
     PROCESS_BID_REMINDER = "process.bid_reminder", _("Reminder: the bid deadline is near")
+    # Recorded by the same task once per process whose bid deadline passed with no bid in
+    # force: the committee is to declare it deserted.
+    PROCESS_NO_BIDS = "process.no_bids", _("Bid deadline passed with no bids")
+    # A committee member started the opening: a second one must confirm it in time.
+    PROCESS_OPENING_STARTED = (
+        "process.opening_started",
+        _("Opening started: a second committee member must confirm it"),
+    )
     # Account e-mails: the handler registered for each kind builds the message (and any link
     # with a secret token) when it sends; the event itself carries no secret.
     ACCOUNT_VERIFICATION = "account.verification", _("E-mail address to confirm")
@@ -102,6 +110,8 @@ DEFAULT_AUDIENCE = {
     EventKind.BID_RECEIVED: Audience.BIDDER,
     EventKind.PROCESS_BID_DEADLINE_MOVED: Audience.PARTICIPANTS,
     EventKind.PROCESS_BID_REMINDER: Audience.PARTICIPANTS,
+    EventKind.PROCESS_NO_BIDS: Audience.STAFF,
+    EventKind.PROCESS_OPENING_STARTED: Audience.STAFF,
     EventKind.ACCOUNT_VERIFICATION: Audience.ACCOUNT,
     EventKind.ACCOUNT_SET_PASSWORD: Audience.ACCOUNT,
     EventKind.ACCOUNT_PASSWORD_RESET: Audience.ACCOUNT,
@@ -148,10 +158,11 @@ class Event(models.Model):
             )
         ]
         constraints = [
+            # The deadline's events are recorded by a periodic task, at most once per process.
             models.UniqueConstraint(
-                fields=["process"],
-                condition=models.Q(kind="process.bid_reminder"),
-                name="event_one_bid_reminder_per_process",
+                fields=["process", "kind"],
+                condition=models.Q(kind__in=["process.bid_reminder", "process.no_bids"]),
+                name="event_deadline_once_per_process",
             )
         ]
 

@@ -45,10 +45,14 @@ def send_daily_digests() -> int:
 
 
 @shared_task
-def record_bid_reminders() -> int:
-    """Record the reminders of the bid deadlines due one working day ahead (beat, hourly;
-    at most one per process ever, however often or late it runs)."""
-    return process_notices.record_bid_reminders()
+def record_deadline_events() -> dict:
+    """Record the reminders of the bid deadlines due one working day ahead, and the
+    deadlines that passed with no bid (beat, hourly; each at most once per process ever,
+    however often or late it runs)."""
+    return {
+        "reminders": process_notices.record_bid_reminders(),
+        "without_bids": process_notices.record_deadlines_without_bids(),
+    }
 
 
 @shared_task

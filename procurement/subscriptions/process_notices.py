@@ -20,19 +20,20 @@ Everything else goes through the Notice rows and the send_notice task, like subs
 """
 
 import logging
-from datetime import date
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.dateparse import parse_datetime
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import Role
-from core import clock
+from core import clock, formatting
 from core.codelists import Stage
 from core.workdays import calendar as working_calendar
 from notifications import events
@@ -85,6 +86,13 @@ STAFF_ACTIONS = {
     EventKind.PROCESS_CONSENTED: gettext_lazy(
         "The standstill ended and the award is consented: the contract can be signed."
     ),
+    EventKind.PROCESS_OPENING_STARTED: gettext_lazy(
+        "%(name)s started the opening of the bids: as second committee member, confirm it "
+        "by %(until)s or it expires."
+    ),
+    EventKind.PROCESS_NO_BIDS: gettext_lazy(
+        "The bid deadline passed with no bid in force: the process is to be declared deserted."
+    ),
 }
 
 # Kinds recorded twice, once per audience (procurement.services.appeals): only the public
@@ -121,6 +129,8 @@ def staff_users(event: Event):
         chosen = users.filter(
             memberships__role=Role.ENTITY_STAFF, memberships__entity_id=process.entity_id
         )
+    if event.kind == EventKind.PROCESS_OPENING_STARTED:  # the one who started cannot confirm
+        chosen = chosen.exclude(pk=event.payload.get("started_by"))
     if event.kind == EventKind.APPEAL_FILED:
         resolver = event.payload.get("resolver")
         if resolver == Role.ENTITY_HEAD:
@@ -178,6 +188,16 @@ def _day(value) -> str:
         return ""
 
 
+def _staff_params(event: Event) -> dict:
+    starter = get_user_model().objects.filter(pk=event.payload.get("started_by")).first()
+    until = parse_datetime(str(event.payload.get("confirm_by", "")))
+    return {
+        "due_on": _day(event.payload.get("due_on")),
+        "name": starter.get_full_name() if starter else "",
+        "until": formatting.moment(until) if until else "",
+    }
+
+
 def compose(notice: Notice) -> dict:
     """Subject, template and context of a process event's notice (called by
     notices.send_notice inside the recipient's language)."""
@@ -188,7 +208,7 @@ def compose(notice: Notice) -> dict:
         lines.append(str(PROCESS_NEWS[event.kind]))
     action_url = None
     if is_staff_recipient(notice):
-        lines.append(str(STAFF_ACTIONS[event.kind]) % {"due_on": _day(event.payload.get("due_on"))})
+        lines.append(str(STAFF_ACTIONS[event.kind]) % _staff_params(event))
         action_url = settings.SITE_URL + reverse("procurement:process_workspace", args=[process.pk])
     reason = event.payload.get("reason")
     return {
@@ -343,23 +363,53 @@ def record_bid_reminders(now=None) -> int:
     for stage in stages.select_related("process__entity"):
         if stage.has_closed(now):
             continue
-        try:
-            with transaction.atomic():
-                events.record(
-                    EventKind.PROCESS_BID_REMINDER,
-                    stage.process,
-                    entity=stage.process.entity,
-                    payload={
-                        "identifier": stage.process.identifier,
-                        "deadline": stage.closes_at.isoformat(),
-                    },
-                )
-        except IntegrityError:
-            continue  # recorded meanwhile by another run
-        recorded += 1
+        payload = {"identifier": stage.process.identifier, "deadline": stage.closes_at}
+        if _record_once(EventKind.PROCESS_BID_REMINDER, stage.process, payload):
+            recorded += 1
     if recorded:
         transaction.on_commit(events.request_dispatch, robust=True)
     return recorded
+
+
+# How far back the task looks for deadlines that passed with no bid (a process left called
+# longer than this is the auditors' "stuck" list, not a notice).
+NO_BIDS_LOOKBACK_DAYS = 30
+
+
+def record_deadlines_without_bids(now=None) -> int:
+    """Record, once per process, that the bid deadline of a called process passed with no
+    bid in force, so its committee hears it is to declare it deserted. Returns how many."""
+    from ..services.opening import bids_in_force
+
+    now = now or clock.now()
+    today = timezone.localdate(now)
+    stages = ProcessStage.objects.filter(
+        stage=Stage.BIDS,
+        process__status=ProcessStatus.CALLED,
+        end__lte=today,
+        end__gte=today - timedelta(days=NO_BIDS_LOOKBACK_DAYS),
+    ).exclude(process__events__kind=EventKind.PROCESS_NO_BIDS)
+    recorded = 0
+    for stage in stages.select_related("process__entity"):
+        if not stage.has_closed(now) or bids_in_force(stage.process):
+            continue
+        payload = {"identifier": stage.process.identifier}
+        if _record_once(EventKind.PROCESS_NO_BIDS, stage.process, payload):
+            recorded += 1
+    if recorded:
+        transaction.on_commit(events.request_dispatch, robust=True)
+    return recorded
+
+
+def _record_once(kind: str, process, payload: dict) -> bool:
+    """Record a deadline event of `process`; False when it exists already (a unique
+    constraint holds one per process and kind, whatever runs in parallel)."""
+    try:
+        with transaction.atomic():
+            events.record(kind, process, entity=process.entity, payload=payload)
+    except IntegrityError:
+        return False
+    return True
 
 
 def register_handlers(dispatch) -> None:

@@ -13,7 +13,10 @@ from notifications import dispatch
 from notifications.models import Event, EventKind, Notice, NoticeStatus
 from procurement.services import participation, processes
 from procurement.subscriptions.follows import follow_process
-from procurement.subscriptions.process_notices import record_bid_reminders
+from procurement.subscriptions.process_notices import (
+    record_bid_reminders,
+    record_deadlines_without_bids,
+)
 from tests.factories import UserFactory, user_of
 from tests.procurement.bidding import called_tender
 
@@ -179,3 +182,53 @@ def test_a_late_run_still_reminds_before_the_deadline_but_never_after(
         assert record_bid_reminders() == 1
         _dispatch(django_capture_on_commit_callbacks)
     assert idle_user.email in _to(mailoutbox)
+
+
+def test_the_other_committee_members_are_asked_to_confirm_an_opening(
+    django_capture_on_commit_callbacks, mailoutbox
+):
+    from procurement.services import opening
+
+    tender = called_tender(items=1)
+    supplier, user = tender.bidder()
+    tender.submit(user, supplier)
+    _dispatch(django_capture_on_commit_callbacks)
+    mailoutbox.clear()
+    members = set(tender.process.committee_members.values_list("user__email", flat=True))
+    assert tender.staff.email in members
+    moment = tender.process.stages.get(stage="apertura").opens_at + timedelta(minutes=1)
+    with clock.pinned(moment):
+        with django_capture_on_commit_callbacks(execute=True):
+            opening.start_opening(actor=tender.staff, process=tender.process)
+        _dispatch(django_capture_on_commit_callbacks)
+    assert _to(mailoutbox) == sorted(members - {tender.staff.email})
+    assert "confírmela" in mailoutbox[0].body
+    assert user.email not in _to(mailoutbox)
+
+
+def test_a_deadline_passed_with_no_bid_is_told_to_the_committee_once(
+    django_capture_on_commit_callbacks, mailoutbox
+):
+    from procurement.tasks import record_deadline_events
+
+    quiet = called_tender(items=1)
+    _idle, idle_user = quiet.bidder()
+    busy = called_tender(items=1)
+    supplier, user = busy.bidder()
+    busy.submit(user, supplier)
+    _dispatch(django_capture_on_commit_callbacks)
+    mailoutbox.clear()
+    committee = set(quiet.process.committee_members.values_list("user__email", flat=True))
+
+    with clock.pinned(quiet.bids_stage.closes_at):  # the last instant is still in time
+        assert record_deadlines_without_bids() == 0
+    after = max(quiet.bids_stage.closes_at, busy.bids_stage.closes_at) + timedelta(seconds=1)
+    with clock.pinned(after):
+        assert record_deadline_events() == {"reminders": 0, "without_bids": 1}
+        assert record_deadline_events() == {"reminders": 0, "without_bids": 0}
+        mailoutbox.clear()
+        _dispatch(django_capture_on_commit_callbacks)
+    assert _to(mailoutbox) == sorted(committee)
+    assert "desierto" in mailoutbox[0].body
+    assert idle_user.email not in _to(mailoutbox)
+    assert Event.objects.get(kind=EventKind.PROCESS_NO_BIDS).process == quiet.process
