@@ -28,6 +28,12 @@ urlpatterns = [
     path("cuentas/suscripciones/", include("procurement.subscriptions.urls")),
     path("cuentas/seguidos/", subscription_views.followed_list, name="followed_list"),
     path(
+        "cuentas/seguidos/calendario/",
+        subscription_views.calendar_token,
+        name="calendar_token",
+    ),
+    path("calendario/<str:token>.ics", feeds.private_calendar, name="private_calendar"),
+    path(
         "procesos/<identifier:identifier>/seguir/",
         subscription_views.process_follow,
         name="process_follow",

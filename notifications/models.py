@@ -387,3 +387,22 @@ class Follow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} -> {self.process_id}"
+
+
+class CalendarToken(models.Model):
+    """The secret of a user's private calendar address (/calendario/<token>.ics): the
+    deadlines of the processes they follow or take part in. Unguessable (256 random bits);
+    regenerating it replaces the row, so the old address answers 404 at once."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, models.CASCADE, related_name="calendar_token"
+    )
+    token = models.CharField(_("token"), max_length=64, unique=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("calendar address")
+        verbose_name_plural = _("calendar addresses")
+
+    def __str__(self) -> str:
+        return f"{self.user_id}"

@@ -21,6 +21,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from core.codelists import Stage
+from procurement.subscriptions.follows import regenerate_calendar_token
 from procurement.subscriptions.services import unsubscribe_token
 from suppliers.services import invitation_token
 from tests.world import World, build_world
@@ -393,6 +394,8 @@ SAMPLES = {
     "subscriptions:unsubscribe": lambda w: {"token": unsubscribe_token(w.subscription)},
     "followed_list": lambda w: {},
     "process_follow": lambda w: {"identifier": w.process.identifier},
+    "calendar_token": lambda w: {},
+    "private_calendar": lambda w: {"token": regenerate_calendar_token(actor=w.supplier_user).token},
     "api:api-root": lambda w: {},
     "api:entity-list": lambda w: {},
     "api:entity-detail": lambda w: {"ruc": w.entity.ruc},

@@ -1,14 +1,19 @@
-"""Following a process (issue 13): any logged-in user, a plain account included, may follow a
+"""Following a process (issue 13), and the private calendar of the processes one follows or
+takes part in: any logged-in user, a plain account included, may follow a
 published process and then hears of it as its participants do (process_notices). Following
 twice or unfollowing a process one does not follow changes nothing."""
 
-from django.db import transaction
+import secrets
+
+from django.db import models, transaction
 from django.utils.translation import gettext as _
 
+from core.codelists import Stage
 from core.errors import DomainError
-from notifications.models import Follow
+from notifications.models import CalendarToken, Follow
 
-from ..models import ProcurementProcess
+from ..calendar_rules import DEADLINE_STAGES
+from ..models import ProcessStage, ProcurementProcess
 
 
 def followable(process: ProcurementProcess) -> bool:
@@ -41,3 +46,49 @@ def is_following(user, process: ProcurementProcess) -> bool:
 def followed_processes(user):
     """The user's follows, newest first, with what the list shows of each process."""
     return Follow.objects.owned_by(user).select_related("process__entity")
+
+
+# --- The private calendar address --------------------------------------------------------------
+
+# The calendar shows the deadlines (registration, questions, bids, standstill: the appeals'
+# window) and the opening.
+CALENDAR_STAGES = DEADLINE_STAGES | {Stage.OPENING}
+
+
+@transaction.atomic
+def regenerate_calendar_token(*, actor) -> CalendarToken:
+    """Give `actor` a new secret calendar address (256 random bits); the old one stops at
+    once."""
+    if not getattr(actor, "is_authenticated", False):
+        raise DomainError(_("Log in to have a calendar address."), code="login_required")
+    CalendarToken.objects.filter(user=actor).delete()
+    return CalendarToken.objects.create(user=actor, token=secrets.token_urlsafe(32))
+
+
+def calendar_owner(token: str):
+    """The active user whose calendar address `token` is, or None."""
+    row = (
+        CalendarToken.objects.select_related("user")
+        .filter(token=token, user__is_active=True)
+        .first()
+    )
+    return row.user if row else None
+
+
+def calendar_stages(user):
+    """The calendar rows of the published processes `user` follows or takes part in (as a
+    user of a registered participant)."""
+    from accounts.permissions import supplier_ids
+
+    mine = models.Q(process__follows__user=user)
+    suppliers = supplier_ids(user)
+    if suppliers:
+        mine |= models.Q(process__participants__supplier_id__in=suppliers)
+    processes = ProcurementProcess.objects.published().filter(
+        pk__in=ProcessStage.objects.filter(mine).values("process_id")
+    )
+    return (
+        ProcessStage.objects.filter(process__in=processes, stage__in=CALENDAR_STAGES)
+        .select_related("process__entity")
+        .order_by("start", "process_id", "position")
+    )

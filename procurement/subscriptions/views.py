@@ -3,12 +3,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.errors import DomainError
-from notifications.models import Subscription
+from notifications.models import CalendarToken, Subscription
 
 from ..models import ProcurementProcess
 from . import follows, matching
@@ -151,4 +152,23 @@ def process_follow(request, identifier):
 def followed_list(request):
     """Mis procesos seguidos: the processes the user follows, each with a button to stop."""
     page = Paginator(follows.followed_processes(request.user), 50).get_page(request.GET.get("page"))
-    return render(request, "procurement/follows/followed_list.html", {"page": page})
+    token = CalendarToken.objects.filter(user=request.user).first()
+    calendar_url = (
+        request.build_absolute_uri(reverse("private_calendar", args=[token.token]))
+        if token
+        else None
+    )
+    return render(
+        request,
+        "procurement/follows/followed_list.html",
+        {"page": page, "calendar_url": calendar_url},
+    )
+
+
+@login_required
+@require_POST
+def calendar_token(request):
+    """Create, or replace, the user's secret calendar address (the old one stops at once)."""
+    follows.regenerate_calendar_token(actor=request.user)
+    messages.success(request, _("Your calendar address is new: the old one no longer works."))
+    return redirect("followed_list")
