@@ -105,3 +105,27 @@ def test_a_plain_account_can_neither_register_as_participant_nor_bid(client):
     assert "Seguir este proceso" in page
     assert f"/procesos/{tender.process.identifier}/oferta/" not in page
     assert f"/procesos/{tender.process.identifier}/participar/" not in page
+
+
+def test_a_lapsed_plain_claim_is_replaced_but_a_fresh_one_is_not(client, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    stale = User.objects.create(
+        email="ana@diario.pe",
+        self_registered=True,
+        is_active=False,
+        date_joined=timezone.now() - timedelta(seconds=settings.EMAIL_VERIFICATION_MAX_AGE + 60),
+    )
+    stale.set_password("Otra-Clave-Anterior-77")
+    stale.save()
+    assert client.post("/cuentas/registro/sin-ruc/", FORM).status_code == 302
+    stale.refresh_from_db()
+    assert stale.check_password(FORM["password1"]) and stale.language == "en"
+
+    # Registered again at once: the claim is fresh, so it is left alone.
+    again = {**FORM, "password1": "Nueva-Clave-Distinta-55", "password2": "Nueva-Clave-Distinta-55"}
+    assert client.post("/cuentas/registro/sin-ruc/", again).status_code == 302
+    stale.refresh_from_db()
+    assert stale.check_password(FORM["password1"])
