@@ -129,6 +129,10 @@ class PlainRegistrationForm(forms.Form):
         return cleaned
 
 
+class LanguageForm(forms.Form):
+    language = forms.ChoiceField(label=_("Language of the e-mails"), choices=settings.LANGUAGES)
+
+
 class PortalPasswordResetForm(PasswordResetForm):
     """Django's reset request, also for active accounts that have no password yet (created
     by an admin who chose to e-mail a set-password link)."""

@@ -185,3 +185,13 @@ def register_plain_account(
             _("This e-mail has just been registered."), code="registration_race"
         ) from None
     return user
+
+
+@transaction.atomic
+def set_language(*, actor: User, language: str) -> User:
+    """The language of the notices the portal e-mails `actor` (one of settings.LANGUAGES)."""
+    if language not in dict(settings.LANGUAGES):
+        raise DomainError(_("Choose a language of the list."), field="language", code="language")
+    User.objects.filter(pk=actor.pk).update(language=language)
+    actor.language = language
+    return actor

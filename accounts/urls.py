@@ -10,6 +10,7 @@ urlpatterns = [
     path("salir/", auth_views.LogoutView.as_view(), name="logout"),
     path("verificar/<str:token>/", views.verify, name="verify"),
     path("registro/sin-ruc/", views.register_plain, name="register_plain"),
+    path("idioma/", views.email_language, name="email_language"),
     path(
         "registro/sin-ruc/enviado/",
         views.plain_registration_sent,

@@ -1,9 +1,11 @@
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from core.errors import DomainError
 
@@ -11,6 +13,7 @@ from . import services, throttle
 from .forms import (
     ConfirmRegistrationForm,
     EmailLoginForm,
+    LanguageForm,
     PlainRegistrationForm,
     PortalPasswordResetForm,
     PortalSetPasswordForm,
@@ -140,3 +143,16 @@ def register_plain(request):
 
 def plain_registration_sent(request):
     return render(request, "accounts/plain_registration_sent.html")
+
+
+@login_required
+@require_POST
+def email_language(request):
+    """The language of the notices e-mailed to the user (the form is on the followed
+    processes' page); back to where the form was."""
+    form = LanguageForm(request.POST)
+    if not form.is_valid():
+        return HttpResponseBadRequest(_("Choose a language of the list."))
+    services.set_language(actor=request.user, language=form.cleaned_data["language"])
+    messages.success(request, _("Your e-mails will be written in the language you chose."))
+    return redirect("followed_list")

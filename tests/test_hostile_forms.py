@@ -369,6 +369,13 @@ def _endpoints(world):
                 "language": "choice",
             },
         ),
+        "email_language": (
+            "supplier",
+            "/cuentas/idioma/",
+            {"language": "en"},
+            {"language": "choice"},
+            {"writes": False},  # a change of a row, not a new one
+        ),
         "process_follow": (
             "supplier",
             f"/procesos/{process.identifier}/seguir/",
@@ -628,6 +635,7 @@ ENDPOINTS = [
     "process_bids",
     "register",
     "register_plain",
+    "email_language",
     "process_follow",
     "process_opening",
     "process_evaluation",

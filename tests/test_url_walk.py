@@ -280,6 +280,7 @@ SAMPLES = {
     "accounts:register": lambda w: {},
     "accounts:registration_sent": lambda w: {},
     "accounts:register_plain": lambda w: {},
+    "accounts:email_language": lambda w: {},
     "accounts:plain_registration_sent": lambda w: {},
     "accounts:verify": lambda w: {"token": "not-a-token"},
     "procurement:entity_list": lambda w: {},

@@ -129,3 +129,19 @@ def test_a_lapsed_plain_claim_is_replaced_but_a_fresh_one_is_not(client, setting
     assert client.post("/cuentas/registro/sin-ruc/", again).status_code == 302
     stale.refresh_from_db()
     assert stale.check_password(FORM["password1"])
+
+
+def test_a_user_chooses_the_language_of_the_notices(client):
+    user = UserFactory()
+    assert user.language == "es"
+    assert client.post("/cuentas/idioma/", {"language": "en"}).status_code == 302  # login
+    client.force_login(user)
+    page = client.get("/cuentas/seguidos/").content.decode()
+    assert 'name="language"' in page
+    assert client.post("/cuentas/idioma/", {"language": "en"}).status_code == 302
+    user.refresh_from_db()
+    assert user.language == "en"
+    assert client.post("/cuentas/idioma/", {"language": "fr"}).status_code == 400
+    assert client.get("/cuentas/idioma/").status_code == 405
+    user.refresh_from_db()
+    assert user.language == "en"
