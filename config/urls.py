@@ -32,6 +32,11 @@ urlpatterns = [
         subscription_views.calendar_token,
         name="calendar_token",
     ),
+    path(
+        "cuentas/seguidos/baja/<str:token>/",
+        subscription_views.unfollow_link,
+        name="unfollow_link",
+    ),
     path("calendario/<str:token>.ics", feeds.private_calendar, name="private_calendar"),
     path(
         "procesos/<identifier:identifier>/seguir/",

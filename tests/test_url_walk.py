@@ -21,7 +21,11 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from core.codelists import Stage
-from procurement.subscriptions.follows import regenerate_calendar_token
+from procurement.subscriptions.follows import (
+    follow_process,
+    regenerate_calendar_token,
+    unfollow_token,
+)
 from procurement.subscriptions.services import unsubscribe_token
 from suppliers.services import invitation_token
 from tests.world import World, build_world
@@ -396,6 +400,9 @@ SAMPLES = {
     "followed_list": lambda w: {},
     "process_follow": lambda w: {"identifier": w.process.identifier},
     "calendar_token": lambda w: {},
+    "unfollow_link": lambda w: {
+        "token": unfollow_token(follow_process(actor=w.supplier_user, process=w.process))
+    },
     "private_calendar": lambda w: {"token": regenerate_calendar_token(actor=w.supplier_user).token},
     "api:api-root": lambda w: {},
     "api:entity-list": lambda w: {},

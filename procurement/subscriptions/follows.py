@@ -5,6 +5,7 @@ twice or unfollowing a process one does not follow changes nothing."""
 
 import secrets
 
+from django.core import signing
 from django.db import models, transaction
 from django.utils.translation import gettext as _
 
@@ -46,6 +47,31 @@ def is_following(user, process: ProcurementProcess) -> bool:
 def followed_processes(user):
     """The user's follows, newest first, with what the list shows of each process."""
     return Follow.objects.owned_by(user).select_related("process__entity")
+
+
+UNFOLLOW_SALT = "notifications.unfollow"
+
+
+def unfollow_token(follow: Follow) -> str:
+    """A signed token that stops `follow` without logging in (the e-mails' one-click link)."""
+    return signing.Signer(salt=UNFOLLOW_SALT).sign_object({"f": follow.pk}, compress=True)
+
+
+def follow_for_token(token: str) -> Follow | None:
+    try:
+        data = signing.Signer(salt=UNFOLLOW_SALT).unsign_object(token)
+    except (signing.BadSignature, ValueError):
+        return None
+    pk = data.get("f") if isinstance(data, dict) else None
+    if not isinstance(pk, int):
+        return None
+    return Follow.objects.select_related("process").filter(pk=pk).first()
+
+
+@transaction.atomic
+def unfollow_by_token(*, follow: Follow) -> None:
+    """The one-click link: the signed token names the follow, no login needed."""
+    Follow.objects.filter(pk=follow.pk).delete()
 
 
 # --- The private calendar address --------------------------------------------------------------

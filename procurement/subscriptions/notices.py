@@ -115,7 +115,7 @@ def unsubscribe_url(subscription) -> str:
     return f"{settings.SITE_URL}{path}"
 
 
-def _unsubscribe_headers(url: str) -> dict[str, str]:
+def unsubscribe_headers(url: str) -> dict[str, str]:
     # RFC 2369 and RFC 8058: a mail client may offer the button and POST to the URL itself.
     return {"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
 
@@ -201,7 +201,7 @@ def _send_published(notice: Notice, subscription, process) -> None:
                 "unsubscribe_url": url,
                 "subscriptions_url": f"{settings.SITE_URL}/cuentas/suscripciones/",
             },
-            headers={"Message-ID": notice_message_id(notice), **_unsubscribe_headers(url)},
+            headers={"Message-ID": notice_message_id(notice), **unsubscribe_headers(url)},
         )
 
 
@@ -217,7 +217,7 @@ def _send_process_event(notice: Notice) -> None:
             subject=message["subject"],
             template=message["template"],
             context=message["context"],
-            headers={"Message-ID": notice_message_id(notice)},
+            headers={"Message-ID": notice_message_id(notice), **message["headers"]},
         )
 
 
@@ -353,7 +353,7 @@ def send_digest(digest_id: int) -> str:
                     },
                     headers={
                         "Message-ID": digest_message_id(digest),
-                        **_unsubscribe_headers(first_url),
+                        **unsubscribe_headers(first_url),
                     },
                 )
         except Exception as error:  # noqa: BLE001 - recorded, then retried or given up

@@ -37,11 +37,12 @@ from core import clock, formatting
 from core.codelists import Stage
 from core.workdays import calendar as working_calendar
 from notifications import events
-from notifications.models import Audience, Event, EventKind, Notice, NoticeStatus
+from notifications.models import Audience, Event, EventKind, Follow, Notice, NoticeStatus
 
 from .. import sealing
 from ..models import Bid, CommitteeMember, Participant, ProcessStage, ProcessStatus
 from . import notices
+from .follows import unfollow_token
 
 logger = logging.getLogger(__name__)
 
@@ -211,7 +212,16 @@ def compose(notice: Notice) -> dict:
         lines.append(str(STAFF_ACTIONS[event.kind]) % _staff_params(event))
         action_url = settings.SITE_URL + reverse("procurement:process_workspace", args=[process.pk])
     reason = event.payload.get("reason")
+    follow = Follow.objects.filter(user_id=notice.recipient_id, process=process).first()
+    unfollow_url = (
+        settings.SITE_URL + reverse("unfollow_link", args=[unfollow_token(follow)])
+        if follow
+        else None
+    )
     return {
+        # A follower may stop following with one click (RFC 8058), as a subscriber stops a
+        # subscription; a participant or the staff hear of their process in any case.
+        "headers": notices.unsubscribe_headers(unfollow_url) if unfollow_url else {},
         "subject": _("%(identifier)s: %(what)s")
         % {"identifier": facts.identifier, "what": event.get_kind_display()},
         "template": "procurement/subscriptions/email/process_event",
@@ -221,6 +231,7 @@ def compose(notice: Notice) -> dict:
             "reason": reason if isinstance(reason, str) else "",
             "action_url": action_url,
             "followed_url": settings.SITE_URL + reverse("followed_list"),
+            "unfollow_url": unfollow_url,
         },
     }
 

@@ -172,3 +172,24 @@ def calendar_token(request):
     follows.regenerate_calendar_token(actor=request.user)
     messages.success(request, _("Your calendar address is new: the old one no longer works."))
     return redirect("followed_list")
+
+
+# A mail client's one-click unsubscribe (RFC 8058) posts with no cookie and no CSRF token:
+# the signed token in the address is the authorisation.
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def unfollow_link(request, token):
+    """GET shows which process the link stops following and a button; POST (the button, or
+    the mail client's List-Unsubscribe-Post) stops it. A used link answers 404."""
+    follow = follows.follow_for_token(token)
+    if follow is None:
+        raise Http404(_("This link is not valid, or you no longer follow the process."))
+    done = False
+    if request.method == "POST":
+        follows.unfollow_by_token(follow=follow)
+        done = True
+    return render(
+        request,
+        "procurement/follows/unfollow.html",
+        {"process": follow.process, "done": done, "token": token},
+    )

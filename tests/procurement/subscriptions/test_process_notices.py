@@ -6,11 +6,12 @@ participants with no bid in force, once."""
 from datetime import timedelta
 
 import pytest
+from django.test import Client
 
 from core import clock
 from core.workdays import WorkingCalendar
 from notifications import dispatch
-from notifications.models import Event, EventKind, Notice, NoticeStatus
+from notifications.models import Event, EventKind, Follow, Notice, NoticeStatus
 from procurement.services import participation, processes
 from procurement.subscriptions.follows import follow_process
 from procurement.subscriptions.process_notices import (
@@ -63,6 +64,19 @@ def test_participants_and_followers_hear_of_a_cancellation_once(
     assert f"/procesos/{identifier}/" in english.alternatives[0][0]
     ids = {m.extra_headers["Message-ID"] for m in mailoutbox}
     assert len(ids) == 3
+    # A follower stops following with one click (no login, no CSRF: RFC 8058); a
+    # participant who does not follow gets no such header.
+    assert "List-Unsubscribe" not in spanish.extra_headers
+    link = english.extra_headers["List-Unsubscribe"].strip("<>").split("8000", 1)[-1]
+    assert english.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert link in english.body
+    mail_client = Client(enforce_csrf_checks=True)
+    assert mail_client.get(link).status_code == 200
+    assert Follow.objects.filter(user=follower).exists()
+    assert mail_client.post(link, {"List-Unsubscribe": "One-Click"}).status_code == 200
+    assert not Follow.objects.filter(user=follower).exists()
+    assert mail_client.post(link).status_code == 404  # used
+    assert mail_client.get(link[:-3] + "xx/").status_code == 404
 
     # Dispatched again (a worker died before recording it): nothing new, nothing resent.
     Event.objects.filter(pk=event.pk).update(dispatched_at=None)
