@@ -246,3 +246,37 @@ def test_a_deadline_passed_with_no_bid_is_told_to_the_committee_once(
     assert "desierto" in mailoutbox[0].body
     assert idle_user.email not in _to(mailoutbox)
     assert Event.objects.get(kind=EventKind.PROCESS_NO_BIDS).process == quiet.process
+
+
+def test_an_appeal_recorded_for_two_audiences_is_told_once_and_to_its_resolver(
+    django_capture_on_commit_callbacks, mailoutbox
+):
+    """The appeals service records each appeal event twice (participants and public): each
+    participant hears of it once; the committee and the entity's head, who resolves it,
+    hear what they must do and by when."""
+    from django.db import transaction
+
+    from notifications import events
+    from notifications.models import Audience
+    from tests.factories import head_of
+
+    tender = called_tender(items=1)
+    _supplier, user = tender.bidder()
+    head = head_of(tender.process.entity)
+    committee = set(tender.process.committee_members.values_list("user__email", flat=True))
+    _dispatch(django_capture_on_commit_callbacks)
+    mailoutbox.clear()
+    payload = {"identifier": tender.process.identifier, "resolver": "entity_head"}
+    payload["due_on"] = "2030-03-15"
+    with transaction.atomic():
+        for audience in (Audience.PARTICIPANTS, Audience.PUBLIC):
+            events.record(
+                EventKind.APPEAL_FILED, tender.process, audience=audience, payload=payload
+            )
+    _dispatch(django_capture_on_commit_callbacks)
+    assert _to(mailoutbox) == sorted(committee | {head.email, user.email})
+    to_head = next(m for m in mailoutbox if m.to == [head.email])
+    assert "15/03/2030" in to_head.body
+    assert f"/gestion/procesos/{tender.process.pk}/" in to_head.body
+    to_bidder = next(m for m in mailoutbox if m.to == [user.email])
+    assert "15/03/2030" not in to_bidder.body and "/gestion/" not in to_bidder.body
