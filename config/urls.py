@@ -4,7 +4,6 @@ from django.urls import include, path
 from accounts.urls import urlpatterns as account_urlpatterns
 from core import views as core_views
 from procurement import feeds
-from procurement.subscriptions import views as subscription_views
 from procurement.views import audit, home
 from suppliers.urls import registration_urlpatterns
 
@@ -26,23 +25,7 @@ urlpatterns = [
     path("recibos/clave-publica.pem", core_views.portal_public_key, name="receipt_public_key"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("cuentas/suscripciones/", include("procurement.subscriptions.urls")),
-    path("cuentas/seguidos/", subscription_views.followed_list, name="followed_list"),
-    path(
-        "cuentas/seguidos/calendario/",
-        subscription_views.calendar_token,
-        name="calendar_token",
-    ),
-    path(
-        "cuentas/seguidos/baja/<str:token>/",
-        subscription_views.unfollow_link,
-        name="unfollow_link",
-    ),
-    path("calendario/<str:token>.ics", feeds.private_calendar, name="private_calendar"),
-    path(
-        "procesos/<identifier:identifier>/seguir/",
-        subscription_views.process_follow,
-        name="process_follow",
-    ),
+    path("", include("procurement.subscriptions.follow_urls")),
     path("cuentas/", include(accounts)),
     path("feeds/procesos/", feeds.process_feed, name="process_feed"),
     path(
