@@ -1,5 +1,6 @@
 """Accounts: users log in with their e-mail; what they may do comes from memberships."""
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.utils import timezone
@@ -45,6 +46,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     # Made by the public registration form (not by an admin): only such an account, while
     # never confirmed and never used, may lapse and be replaced by a new registration.
     self_registered = models.BooleanField(_("self-registered"), default=False, editable=False)
+    # The language of the notices the portal e-mails the user (a subscription has its own).
+    language = models.CharField(
+        _("language of the e-mails"), max_length=5, choices=settings.LANGUAGES, default="es"
+    )
 
     objects = UserManager()
 
@@ -70,6 +75,12 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.full_name.split(" ")[0] if self.full_name else self.email
+
+    @property
+    def is_plain_account(self) -> bool:
+        """A journalist's or citizen's account: no membership, so it acts for no supplier
+        or entity; it may follow processes and subscribe, never register or bid."""
+        return not self.memberships.exists()
 
 
 class Role(models.TextChoices):

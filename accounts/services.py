@@ -1,10 +1,13 @@
 """Account changes: e-mail verification, passwords chosen through e-mailed links, and the
 notices that keep registration from revealing which addresses have accounts."""
 
+from datetime import timedelta
+
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.tokens import default_token_generator
 from django.core import signing
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
@@ -131,3 +134,64 @@ def set_password_from_link(user: User, password: str, *, commit: bool = True) ->
         user.save(update_fields=fields)
         audit.record(user, "account.password_set", user, {"via": "e-mailed link"})
     return user
+
+
+def lapsed_plain_claims():
+    """Plain accounts that are nothing but a lapsed registration: made by the public form,
+    never confirmed, never logged in, inactive, older than the verification link, with no
+    membership at all. Only these may be replaced by a new registration of the address."""
+    return User.objects.filter(
+        self_registered=True,
+        email_verified_at__isnull=True,
+        last_login__isnull=True,
+        is_active=False,
+        is_staff=False,
+        is_superuser=False,
+        memberships__isnull=True,
+        date_joined__lt=clock.now() - timedelta(seconds=settings.EMAIL_VERIFICATION_MAX_AGE),
+    )
+
+
+def register_plain_account(
+    *, email: str, password: str, full_name: str = "", language: str = "es"
+) -> User | None:
+    """A journalist's or citizen's self-registration (e-mail only, no RUC): the account can
+    log in once the address is confirmed with the password chosen here, and never acts for
+    a supplier (no membership). As the supplier registration does, it never touches an
+    existing account: its owner is told by e-mail and None is returned, so the answer (and
+    its time) is the same whether or not the address has an account."""
+    email = email.strip().lower()
+    try:
+        with transaction.atomic():
+            user = User.objects.select_for_update().filter(email__iexact=email).first()
+            if user is not None and not lapsed_plain_claims().filter(pk=user.pk).exists():
+                if user.self_registered and user.email_verified_at is None and not user.is_active:
+                    send_verification_email(user)  # its own registration, still to confirm
+                else:
+                    send_registration_attempt_notice(user)
+                make_password(password)  # the work a new account costs
+                return None
+            if user is None:
+                user = User(email=email, self_registered=True)
+            user.email = email
+            user.full_name, user.language = full_name.strip(), language
+            user.is_active, user.date_joined = False, clock.now()
+            user.set_password(password)
+            user.save()
+            audit.record(user, "account.registered", user, {"kind": "plain"})
+            send_verification_email(user)
+    except IntegrityError:
+        raise DomainError(
+            _("This e-mail has just been registered."), code="registration_race"
+        ) from None
+    return user
+
+
+@transaction.atomic
+def set_language(*, actor: User, language: str) -> User:
+    """The language of the notices the portal e-mails `actor` (one of settings.LANGUAGES)."""
+    if language not in dict(settings.LANGUAGES):
+        raise DomainError(_("Choose a language of the list."), field="language", code="language")
+    User.objects.filter(pk=actor.pk).update(language=language)
+    actor.language = language
+    return actor

@@ -9,6 +9,13 @@ urlpatterns = [
     path("ingresar/", views.LoginView.as_view(), name="login"),
     path("salir/", auth_views.LogoutView.as_view(), name="logout"),
     path("verificar/<str:token>/", views.verify, name="verify"),
+    path("registro/sin-ruc/", views.register_plain, name="register_plain"),
+    path("idioma/", views.email_language, name="email_language"),
+    path(
+        "registro/sin-ruc/enviado/",
+        views.plain_registration_sent,
+        name="plain_registration_sent",
+    ),
     path("contrasena/restablecer/", views.PasswordResetView.as_view(), name="password_reset"),
     path(
         "contrasena/restablecer/enviado/",

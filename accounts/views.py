@@ -1,9 +1,11 @@
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from core.errors import DomainError
 
@@ -11,6 +13,8 @@ from . import services, throttle
 from .forms import (
     ConfirmRegistrationForm,
     EmailLoginForm,
+    LanguageForm,
+    PlainRegistrationForm,
     PortalPasswordResetForm,
     PortalSetPasswordForm,
     is_throttled,
@@ -102,3 +106,53 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 
     def get_context_data(self, **kwargs):
         return {**super().get_context_data(**kwargs), "first_password": self.first_password}
+
+
+@require_http_methods(["GET", "POST"])
+def register_plain(request):
+    """A plain account (journalists, citizens): e-mail and password, no RUC. Throttled and
+    answered like the supplier registration: the same whether or not the address has an
+    account; the account works once the e-mail is confirmed."""
+    initial = {"language": request.LANGUAGE_CODE if request.LANGUAGE_CODE else "es"}
+    form = PlainRegistrationForm(request.POST or None, initial=initial)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        keys = {"address": throttle.client_address(request), "email": data["email"]}
+        wait = throttle.check_throttle("register", keys)
+        if wait:
+            form.add_error(None, throttled_error(wait))
+            status = TOO_MANY_REQUESTS
+        else:
+            throttle.record_failure("register", keys)  # every registration sends an e-mail
+            try:
+                services.register_plain_account(
+                    email=data["email"],
+                    password=data["password1"],
+                    full_name=data["full_name"],
+                    language=data["language"],
+                )
+            except DomainError as error:
+                error.add_to(form)
+            else:
+                return redirect("accounts:plain_registration_sent")
+    if request.method == "POST" and status == 200:
+        status = 400
+    return render(request, "accounts/register_plain.html", {"form": form}, status=status)
+
+
+def plain_registration_sent(request):
+    return render(request, "accounts/plain_registration_sent.html")
+
+
+@login_required
+@require_POST
+def email_language(request):
+    """The language of the notices e-mailed to the user (the form is on the followed
+    processes' page); back to where the form was."""
+    form = LanguageForm(request.POST)
+    if not form.is_valid():
+        return HttpResponseBadRequest(_("Choose a language of the list."))
+    services.set_language(actor=request.user, language=form.cleaned_data["language"])
+    messages.success(request, _("Your e-mails will be written in the language you chose."))
+    return redirect("followed_list")

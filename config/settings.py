@@ -280,6 +280,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "procurement.tasks.send_daily_digests",
         "schedule": crontab(hour=int(os.environ.get("DIGEST_HOUR", 7)), minute=0),
     },
+    # The reminder one working day before each bid deadline to the participants without a
+    # bid, and the committee's notice of a deadline that passed with no bid (each recorded
+    # once per process, so the interval only bounds how late it may be).
+    "record-deadline-events": {
+        "task": "procurement.tasks.record_deadline_events",
+        "schedule": int(os.environ.get("DEADLINE_EVENTS_INTERVAL", 3600)),
+    },
     # Awards whose standstill ended with no appeal are consented (idempotent; a late run
     # consents them as of the day after their standstill).
     "consent-awards": {

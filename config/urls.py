@@ -30,6 +30,7 @@ urlpatterns = [
     path("recibos/clave-publica.pem", core_views.portal_public_key, name="receipt_public_key"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("cuentas/suscripciones/", include("procurement.subscriptions.urls")),
+    path("", include("procurement.subscriptions.follow_urls")),
     path("cuentas/", include(accounts)),
     path("feeds/procesos/", feeds.process_feed, name="process_feed"),
     path(

@@ -45,6 +45,17 @@ class EventKind(models.TextChoices):
         "process.bid_deadline_moved",
         _("Bid deadline moved later (bids in force stay valid)"),
     )
+    # Recorded by the beat task one working day before the bid deadline, once per process
+    # (a unique constraint); its notices go to the participants that have no bid in force.
+    PROCESS_BID_REMINDER = "process.bid_reminder", _("Reminder: the bid deadline is near")
+    # Recorded by the same task once per process whose bid deadline passed with no bid in
+    # force: the committee is to declare it deserted.
+    PROCESS_NO_BIDS = "process.no_bids", _("Bid deadline passed with no bids")
+    # A committee member started the opening: a second one must confirm it in time.
+    PROCESS_OPENING_STARTED = (
+        "process.opening_started",
+        _("Opening started: a second committee member must confirm it"),
+    )
     # Account e-mails: the handler registered for each kind builds the message (and any link
     # with a secret token) when it sends; the event itself carries no secret.
     ACCOUNT_VERIFICATION = "account.verification", _("E-mail address to confirm")
@@ -98,6 +109,9 @@ DEFAULT_AUDIENCE = {
     EventKind.PROCESS_QUESTION_SUBMITTED: Audience.STAFF,
     EventKind.BID_RECEIVED: Audience.BIDDER,
     EventKind.PROCESS_BID_DEADLINE_MOVED: Audience.PARTICIPANTS,
+    EventKind.PROCESS_BID_REMINDER: Audience.PARTICIPANTS,
+    EventKind.PROCESS_NO_BIDS: Audience.STAFF,
+    EventKind.PROCESS_OPENING_STARTED: Audience.STAFF,
     EventKind.ACCOUNT_VERIFICATION: Audience.ACCOUNT,
     EventKind.ACCOUNT_SET_PASSWORD: Audience.ACCOUNT,
     EventKind.ACCOUNT_PASSWORD_RESET: Audience.ACCOUNT,
@@ -141,6 +155,14 @@ class Event(models.Model):
                 fields=["created_at"],
                 name="event_pending_idx",
                 condition=models.Q(dispatched_at__isnull=True),
+            )
+        ]
+        constraints = [
+            # The deadline's events are recorded by a periodic task, at most once per process.
+            models.UniqueConstraint(
+                fields=["process", "kind"],
+                condition=models.Q(kind__in=["process.bid_reminder", "process.no_bids"]),
+                name="event_deadline_once_per_process",
             )
         ]
 
@@ -329,3 +351,58 @@ class Notice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_id} -> {self.recipient_id} ({self.status})"
+
+
+# --- Follows ---------------------------------------------------------------------------------
+
+
+class FollowQuerySet(models.QuerySet):
+    def owned_by(self, user):
+        """The one definition of the follows a user may see or remove: their own."""
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        return self.filter(user=user)
+
+
+class Follow(models.Model):
+    """A logged-in user (supplier user, staff or a plain account) following one process: they
+    hear of its amendments, answers, acts and outcome as its participants do
+    (procurement.subscriptions.process_notices)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="follows")
+    process = models.ForeignKey(
+        "procurement.ProcurementProcess", models.CASCADE, related_name="follows"
+    )
+    created_at = models.DateTimeField(_("followed since"), default=timezone.now)
+
+    objects = FollowQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("followed process")
+        verbose_name_plural = _("followed processes")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "process"], name="follow_unique_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} -> {self.process_id}"
+
+
+class CalendarToken(models.Model):
+    """The secret of a user's private calendar address (/calendario/<token>.ics): the
+    deadlines of the processes they follow or take part in. Unguessable (256 random bits);
+    regenerating it replaces the row, so the old address answers 404 at once."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, models.CASCADE, related_name="calendar_token"
+    )
+    token = models.CharField(_("token"), max_length=64, unique=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("calendar address")
+        verbose_name_plural = _("calendar addresses")
+
+    def __str__(self) -> str:
+        return f"{self.user_id}"

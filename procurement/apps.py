@@ -10,7 +10,10 @@ class ProcurementConfig(AppConfig):
         from notifications import dispatch
         from notifications.models import EventKind
 
-        from .subscriptions import notices
+        from .subscriptions import notices, process_notices
 
         # A published process becomes notices for the subscriptions it matches.
         dispatch.register(EventKind.PROCESS_PUBLISHED, notices.notify_subscribers)
+        # Its later news reach participants, followers and the staff who must act; receipts
+        # reach the bidder; the deadline reminder the participants without a bid.
+        process_notices.register_handlers(dispatch)

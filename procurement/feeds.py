@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
@@ -86,46 +86,78 @@ def _utc(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
-def process_calendar(request, identifier):
-    """/procesos/<identifier>/calendario.ics: one event per stage of a published process's
-    calendar, all day from its first to its last day; a deadline's closing hour is named."""
-    process = get_object_or_404(
-        ProcurementProcess.objects.published().select_related("entity"), identifier=identifier
-    )
+def _vevent(stage, link: str, host: str, stamp: str) -> list[str]:
+    process = stage.process
+    summary = f"{stage.get_stage_display()}: {process.identifier}"
+    description = f"{process.description}\n{process.entity.name}\n{link}"
+    if stage.closing_time:
+        description = (
+            _("Closes at %(moment)s") % {"moment": formatting.moment(stage.closes_at)}
+            + "\n"
+            + description
+        )
+    return [
+        "BEGIN:VEVENT",
+        f"UID:{process.pk}-{stage.stage}@{host}",
+        f"DTSTAMP:{stamp}",
+        f"DTSTART;VALUE=DATE:{stage.start:%Y%m%d}",
+        f"DTEND;VALUE=DATE:{stage.end + timedelta(days=1):%Y%m%d}",
+        f"SUMMARY:{_escape(summary)}",
+        f"DESCRIPTION:{_escape(description)}",
+        f"URL:{link}",
+        "END:VEVENT",
+    ]
+
+
+def _calendar_response(request, name: str, stages, filename: str) -> HttpResponse:
+    """An iCalendar of `stages`: each all day from its first to its last day, a deadline's
+    closing hour named."""
     host = urlsplit(settings.SITE_URL).hostname or "localhost"
-    link = request.build_absolute_uri(
-        reverse("procurement:process_detail", args=[process.identifier])
-    )
     stamp = _utc(timezone.now())
     lines = [
         "BEGIN:VCALENDAR",
         "VERSION:2.0",
         "PRODID:-//Portal de Compras Publicas//Calendario de procesos//ES",
         "CALSCALE:GREGORIAN",
-        f"X-WR-CALNAME:{_escape(process.identifier)}",
+        f"X-WR-CALNAME:{_escape(name)}",
     ]
-    for stage in process.stages.order_by("position"):
-        summary = f"{stage.get_stage_display()}: {process.identifier}"
-        description = f"{process.description}\n{process.entity.name}\n{link}"
-        if stage.closing_time:
-            description = (
-                _("Closes at %(moment)s") % {"moment": formatting.moment(stage.closes_at)}
-                + "\n"
-                + description
-            )
-        lines += [
-            "BEGIN:VEVENT",
-            f"UID:{process.pk}-{stage.stage}@{host}",
-            f"DTSTAMP:{stamp}",
-            f"DTSTART;VALUE=DATE:{stage.start:%Y%m%d}",
-            f"DTEND;VALUE=DATE:{stage.end + timedelta(days=1):%Y%m%d}",
-            f"SUMMARY:{_escape(summary)}",
-            f"DESCRIPTION:{_escape(description)}",
-            f"URL:{link}",
-            "END:VEVENT",
-        ]
+    for stage in stages:
+        link = request.build_absolute_uri(
+            reverse("procurement:process_detail", args=[stage.process.identifier])
+        )
+        lines += _vevent(stage, link, host, stamp)
     lines.append("END:VCALENDAR")
     body = "\r\n".join(_fold(line) for line in lines) + "\r\n"
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{process.identifier}.ics"'
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def process_calendar(request, identifier):
+    """/procesos/<identifier>/calendario.ics: one event per stage of a published process's
+    calendar, all day from its first to its last day; a deadline's closing hour is named."""
+    process = get_object_or_404(
+        ProcurementProcess.objects.published().select_related("entity"), identifier=identifier
+    )
+    stages = list(process.stages.order_by("position"))
+    for stage in stages:
+        stage.process = process
+    return _calendar_response(request, process.identifier, stages, f"{process.identifier}.ics")
+
+
+def private_calendar(request, token):
+    """/calendario/<token>.ics: the deadlines and openings of the processes the token's owner
+    follows or takes part in, for any calendar application; 404 for any other token. The
+    token is the authorisation: it is never logged in a page and is regenerated from the
+    followed processes' page."""
+    from procurement.subscriptions.follows import calendar_owner, calendar_stages
+
+    user = calendar_owner(token) if len(token) <= 64 else None
+    if user is None:
+        raise Http404(_("This calendar address is not valid."))
+    response = _calendar_response(
+        request, _("My procurement deadlines"), calendar_stages(user), "plazos.ics"
+    )
+    response["Cache-Control"] = "private, no-store"
+    response["X-Robots-Tag"] = "noindex"
     return response

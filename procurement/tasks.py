@@ -4,7 +4,7 @@ from celery import shared_task
 
 from . import open_data, red_flags
 from .services import awards
-from .subscriptions import notices
+from .subscriptions import notices, process_notices
 
 
 @shared_task
@@ -42,6 +42,17 @@ def send_digest(digest_id: int) -> str:
 def send_daily_digests() -> int:
     """Group the day's digest notices into one e-mail per recipient (beat, once a day)."""
     return len(notices.collect_digests())
+
+
+@shared_task
+def record_deadline_events() -> dict:
+    """Record the reminders of the bid deadlines due one working day ahead, and the
+    deadlines that passed with no bid (beat, hourly; each at most once per process ever,
+    however often or late it runs)."""
+    return {
+        "reminders": process_notices.record_bid_reminders(),
+        "without_bids": process_notices.record_deadlines_without_bids(),
+    }
 
 
 @shared_task

@@ -375,6 +375,37 @@ def _endpoints(world):
             {"ruc": "ruc", price: "price", "file": "file", "form_token": "text"},
             {"at": _bid_moment, "status": 200},
         ),
+        "register_plain": (
+            "anonymous",
+            "/cuentas/registro/sin-ruc/",
+            {
+                "full_name": "Ana Periodista",
+                "email": "ana@diario.pe",
+                "password1": "Transparencia-Lima-2026",
+                "password2": "Transparencia-Lima-2026",
+                "language": "es",
+            },
+            {
+                "full_name": "text",
+                "email": "text",
+                "password1": "text",
+                "password2": "text",
+                "language": "choice",
+            },
+        ),
+        "email_language": (
+            "supplier",
+            "/cuentas/idioma/",
+            {"language": "en"},
+            {"language": "choice"},
+            {"writes": False},  # a change of a row, not a new one
+        ),
+        "process_follow": (
+            "supplier",
+            f"/procesos/{process.identifier}/seguir/",
+            {"action": "follow"},
+            {"action": "choice"},
+        ),
         "register": (
             "anonymous",
             "/cuentas/registro/",
@@ -628,6 +659,9 @@ ENDPOINTS = [
     "bid_consent_withdraw",
     "process_bids",
     "register",
+    "register_plain",
+    "email_language",
+    "process_follow",
     "process_opening",
     "process_evaluation",
     "process_contracts",

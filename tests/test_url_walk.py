@@ -21,6 +21,11 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from core.codelists import Stage
+from procurement.subscriptions.follows import (
+    follow_process,
+    regenerate_calendar_token,
+    unfollow_token,
+)
 from procurement.subscriptions.services import unsubscribe_token
 from suppliers.services import invitation_token
 from tests.world import World, build_world
@@ -285,6 +290,9 @@ SAMPLES = {
     "accounts:logout": lambda w: {},
     "accounts:register": lambda w: {},
     "accounts:registration_sent": lambda w: {},
+    "accounts:register_plain": lambda w: {},
+    "accounts:email_language": lambda w: {},
+    "accounts:plain_registration_sent": lambda w: {},
     "accounts:verify": lambda w: {"token": "not-a-token"},
     "procurement:entity_list": lambda w: {},
     "procurement:entity_detail": lambda w: {"ruc": w.entity.ruc},
@@ -400,6 +408,13 @@ SAMPLES = {
     "subscriptions:subscription_edit": lambda w: {"pk": w.subscription.pk},
     "subscriptions:subscription_delete": lambda w: {"pk": w.subscription.pk},
     "subscriptions:unsubscribe": lambda w: {"token": unsubscribe_token(w.subscription)},
+    "followed_list": lambda w: {},
+    "process_follow": lambda w: {"identifier": w.process.identifier},
+    "calendar_token": lambda w: {},
+    "unfollow_link": lambda w: {
+        "token": unfollow_token(follow_process(actor=w.supplier_user, process=w.process))
+    },
+    "private_calendar": lambda w: {"token": regenerate_calendar_token(actor=w.supplier_user).token},
     "api:api-root": lambda w: {},
     "api:entity-list": lambda w: {},
     "api:entity-detail": lambda w: {"ruc": w.entity.ruc},

@@ -242,6 +242,20 @@ def start_opening(*, actor, process: ProcurementProcess, observer: str = "") -> 
             "confirm_by": opening.confirm_by,
         },
     )
+    # The other members are asked to confirm at once (the window is short): dispatched on
+    # commit, and by the periodic dispatch if the broker is down then.
+    events.record(
+        EventKind.PROCESS_OPENING_STARTED,
+        opening,
+        entity=process.entity,
+        process=process,
+        payload={
+            "identifier": process.identifier,
+            "started_by": actor.pk,
+            "confirm_by": opening.confirm_by,
+        },
+    )
+    transaction.on_commit(events.request_dispatch, robust=True)
     return opening
 
 

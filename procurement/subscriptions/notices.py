@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from core.codelists import Stage
-from notifications.models import Delivery, Digest, Event, Notice, NoticeStatus
+from notifications.models import Delivery, Digest, Event, EventKind, Notice, NoticeStatus
 
 from .services import unsubscribe_token
 
@@ -98,16 +98,16 @@ def requeue_stale() -> int:
     return len(stale)
 
 
-def _host() -> str:
+def host() -> str:
     return urlsplit(settings.SITE_URL).hostname or "localhost"
 
 
 def notice_message_id(notice: Notice) -> str:
-    return f"<notice-{notice.pk}@{_host()}>"
+    return f"<notice-{notice.pk}@{host()}>"
 
 
 def digest_message_id(digest: Digest) -> str:
-    return f"<digest-{digest.pk}@{_host()}>"
+    return f"<digest-{digest.pk}@{host()}>"
 
 
 def unsubscribe_url(subscription) -> str:
@@ -115,7 +115,7 @@ def unsubscribe_url(subscription) -> str:
     return f"{settings.SITE_URL}{path}"
 
 
-def _unsubscribe_headers(url: str) -> dict[str, str]:
+def unsubscribe_headers(url: str) -> dict[str, str]:
     # RFC 2369 and RFC 8058: a mail client may offer the button and POST to the URL itself.
     return {"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
 
@@ -187,6 +187,40 @@ def _record_failure(row, error: Exception) -> bool:
     return row.status == NoticeStatus.QUEUED
 
 
+def _send_published(notice: Notice, subscription, process) -> None:
+    url = unsubscribe_url(subscription)
+    with translation.override(subscription.language):
+        facts = process_facts(process)
+        _send(
+            to=notice.recipient.email,
+            subject=_("New process: %(identifier)s") % {"identifier": facts.identifier},
+            template="procurement/subscriptions/email/process_published",
+            context={
+                "process": facts,
+                "subscription": subscription,
+                "unsubscribe_url": url,
+                "subscriptions_url": f"{settings.SITE_URL}/cuentas/suscripciones/",
+            },
+            headers={"Message-ID": notice_message_id(notice), **unsubscribe_headers(url)},
+        )
+
+
+def _send_process_event(notice: Notice) -> None:
+    """A participant's, follower's or staff member's notice of a process event, in the
+    recipient's language (procurement.subscriptions.process_notices)."""
+    from .process_notices import compose
+
+    with translation.override(notice.recipient.language):
+        message = compose(notice)
+        _send(
+            to=notice.recipient.email,
+            subject=message["subject"],
+            template=message["template"],
+            context=message["context"],
+            headers={"Message-ID": notice_message_id(notice), **message["headers"]},
+        )
+
+
 def send_notice(notice_id: int) -> str:
     """Send one immediate notice, once: returns what happened ('sent', 'skipped', 'failed',
     'not_queued' when it was sent or taken by another worker already); raises
@@ -202,27 +236,21 @@ def send_notice(notice_id: int) -> str:
         if notice is None:
             return "not_queued"
         subscription, process = notice.subscription, notice.event.process
-        if subscription is None or not subscription.active or process is None:
+        published = notice.event.kind == EventKind.PROCESS_PUBLISHED
+        if (
+            process is None
+            or (published and (subscription is None or not subscription.active))
+            or not notice.recipient.is_active
+        ):
             notice.status = NoticeStatus.SKIPPED
             notice.save(update_fields=["status"])
             return "skipped"
         notice.attempts += 1
-        url = unsubscribe_url(subscription)
         try:
-            with translation.override(subscription.language):
-                facts = process_facts(process)
-                _send(
-                    to=notice.recipient.email,
-                    subject=_("New process: %(identifier)s") % {"identifier": facts.identifier},
-                    template="procurement/subscriptions/email/process_published",
-                    context={
-                        "process": facts,
-                        "subscription": subscription,
-                        "unsubscribe_url": url,
-                        "subscriptions_url": f"{settings.SITE_URL}/cuentas/suscripciones/",
-                    },
-                    headers={"Message-ID": notice_message_id(notice), **_unsubscribe_headers(url)},
-                )
+            if published:
+                _send_published(notice, subscription, process)
+            else:
+                _send_process_event(notice)
         except Exception as error:  # noqa: BLE001 - recorded, then retried or given up
             logger.warning("notice %s failed: %r", notice.pk, error)
             if _record_failure(notice, error):
@@ -325,7 +353,7 @@ def send_digest(digest_id: int) -> str:
                     },
                     headers={
                         "Message-ID": digest_message_id(digest),
-                        **_unsubscribe_headers(first_url),
+                        **unsubscribe_headers(first_url),
                     },
                 )
         except Exception as error:  # noqa: BLE001 - recorded, then retried or given up

@@ -1,15 +1,18 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from core.errors import DomainError
-from notifications.models import Subscription
+from notifications.models import CalendarToken, Subscription
 
-from . import matching
+from ..models import ProcurementProcess
+from . import follows, matching
 from . import services as subscriptions
 from .forms import SubscriptionForm
 
@@ -112,4 +115,81 @@ def unsubscribe(request, token):
         request,
         "procurement/subscriptions/unsubscribe.html",
         {"subscription": subscription, "done": done, "token": token},
+    )
+
+
+# --- Follows ----------------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def process_follow(request, identifier):
+    """The process page's button: `action=follow` or `action=unfollow`. Posting
+    twice changes nothing; the answer goes back to where the button was."""
+    process = get_object_or_404(ProcurementProcess.objects.public(), identifier=identifier)
+    action = request.POST.get("action")
+    if action not in ("follow", "unfollow"):
+        return HttpResponseBadRequest(_("Choose to follow or to stop following."))
+    if action == "unfollow":
+        follows.unfollow_process(actor=request.user, process=process)
+        messages.success(request, _("You no longer follow this process."))
+    else:
+        try:
+            follows.follow_process(actor=request.user, process=process)
+        except DomainError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(
+                request,
+                _("You follow this process: we will e-mail you its amendments and outcome."),
+            )
+    if request.POST.get("next") == "list":
+        return redirect("followed_list")
+    return redirect("procurement:process_detail", identifier=process.identifier)
+
+
+@login_required
+def followed_list(request):
+    """Mis procesos seguidos: the processes the user follows, each with a button to stop."""
+    page = Paginator(follows.followed_processes(request.user), 50).get_page(request.GET.get("page"))
+    token = CalendarToken.objects.filter(user=request.user).first()
+    calendar_url = (
+        request.build_absolute_uri(reverse("private_calendar", args=[token.token]))
+        if token
+        else None
+    )
+    return render(
+        request,
+        "procurement/follows/followed_list.html",
+        {"page": page, "calendar_url": calendar_url},
+    )
+
+
+@login_required
+@require_POST
+def calendar_token(request):
+    """Create, or replace, the user's secret calendar address (the old one stops at once)."""
+    follows.regenerate_calendar_token(actor=request.user)
+    messages.success(request, _("Your calendar address is new: the old one no longer works."))
+    return redirect("followed_list")
+
+
+# A mail client's one-click unsubscribe (RFC 8058) posts with no cookie and no CSRF token:
+# the signed token in the address is the authorisation.
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def unfollow_link(request, token):
+    """GET shows which process the link stops following and a button; POST (the button, or
+    the mail client's List-Unsubscribe-Post) stops it. A used link answers 404."""
+    follow = follows.follow_for_token(token)
+    if follow is None:
+        raise Http404(_("This link is not valid, or you no longer follow the process."))
+    done = False
+    if request.method == "POST":
+        follows.unfollow_by_token(follow=follow)
+        done = True
+    return render(
+        request,
+        "procurement/follows/unfollow.html",
+        {"process": follow.process, "done": done, "token": token},
     )

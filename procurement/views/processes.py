@@ -18,6 +18,7 @@ from ..models import Award, Contract, ProcessDocument, ProcessStatus, Procuremen
 from ..queries import calendar_amendments, closing_change, public_processes
 from ..services import appeals, opening, participation
 from ..services.evaluation import published_evaluation
+from ..subscriptions import follows
 from .bids import bid_summary
 
 logger = logging.getLogger(__name__)
@@ -109,6 +110,7 @@ def process_detail(request, identifier):
         context["may_appeal"] = (
             bidder is not None and appeals.filing_refusal(process, bidder) is None
         )
+    context["following"] = follows.is_following(request.user, process)
     context.update(_supplier_context(request, process))
     return render(request, "procurement/process_detail.html", context)
 

@@ -100,6 +100,7 @@ def test_public_pages(client, site):
         f"/proveedores/{supplier.ruc}/",
         "/cuentas/ingresar/",
         "/cuentas/registro/",
+        "/cuentas/registro/sin-ruc/",
     ]:
         audit(client, url)
 
@@ -137,3 +138,10 @@ def test_staff_pages(client, site):
         f"/gestion/procesos/{draft.pk}/",
     ]:
         audit(client, url)
+    # The followed processes' page, with a follow and the calendar address shown.
+    from procurement.subscriptions.follows import follow_process, regenerate_calendar_token
+
+    follow_process(actor=staff, process=process)
+    regenerate_calendar_token(actor=staff)
+    audit(client, "/cuentas/seguidos/")
+    audit(client, f"/procesos/{process.identifier}/")
