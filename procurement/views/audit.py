@@ -6,26 +6,21 @@ those processes."""
 from dataclasses import dataclass
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count
 from django.shortcuts import render
-from django.urls import reverse
-from django.utils.http import urlencode
-from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import gettext_lazy
 
 from accounts.permissions import require_audit_reader
 from core import clock
-from core.codelists import GovernmentLevel, ProcedureType, Stage
+from core.codelists import GovernmentLevel, ProcedureType
 from core.filtering import filter_status, invalid_export
 
-from .. import exports
-from ..calendar_rules import running_statuses
+from .. import exports, statistics
 from ..filters import ProcessFilter
-from ..models import ProcessStage, ProcessStatus
+from ..models import ProcessStatus
 from ..queries import public_processes
 
 # The period of the overview: the public search's call-date range, by its parameter names.
 PERIOD = ("call_from", "call_to")
-TOP_ENTITIES = 50
 
 
 @dataclass(frozen=True)
@@ -55,76 +50,40 @@ TITLES = {
 }
 
 
-def _bilingual(es: str, en: str) -> str:
-    return en if (get_language() or "es").startswith("en") and en else es or en
-
-
 def overview_tables(processes, period: dict[str, str]) -> list[Table]:
     """The counts of `processes` (a filtered public_processes queryset) by each dimension,
-    one grouped query each, every row with its link to the public search."""
+    one grouped query each (procurement.statistics' groupings, the ones its page uses), every
+    row with its link to the public search."""
     base = processes.order_by()
-    search = reverse("procurement:process_list")
-
-    def row(key, code, label, count):
-        query = urlencode({**period, key: code})
-        return GroupCount(key, str(code), str(label), count, f"{search}?{query}")
-
-    def grouped(*fields):
-        return base.values(*fields).annotate(n=Count("pk")).order_by("-n", fields[0])
-
-    labels = dict(ProcessStatus.choices)
-    status = [row("status", r["status"], labels[r["status"]], r["n"]) for r in grouped("status")]
-    stages = dict(Stage.choices)
-    in_stage = (
-        ProcessStage.objects.filter(
-            process__in=base.values("pk"),
-            process__status__in=running_statuses(),
-            start__lte=clock.today(),
-            end__gte=clock.today(),
-        )
-        .values("stage")
-        .annotate(n=Count("process_id", distinct=True))
-        .order_by("-n", "stage")
-    )
-    stage = [row("stage", r["stage"], stages[r["stage"]], r["n"]) for r in in_stage]
-    procedures = dict(ProcedureType.choices)
-    procedure = [
-        row("procedure_type", r["procedure_type"], procedures[r["procedure_type"]], r["n"])
-        for r in grouped("procedure_type")
-    ]
-    entity = [
-        row("entity", r["entity__ruc"], f"{r['entity__name']} ({r['entity__ruc']})", r["n"])
-        for r in grouped("entity__ruc", "entity__name")[:TOP_ENTITIES]
-    ]
-    sector = [
-        row(
-            "sector",
-            r["entity__sector_id"],
-            _bilingual(r["entity__sector__name_es"], r["entity__sector__name_en"]),
-            r["n"],
-        )
-        for r in grouped("entity__sector_id", "entity__sector__name_es", "entity__sector__name_en")
-    ]
-    levels = dict(GovernmentLevel.choices)
-    level = [
-        row("level", r["entity__level"], levels[r["entity__level"]], r["n"])
-        for r in grouped("entity__level")
-    ]
-    department_field = "entity__ubigeo__province__department"
-    department = [
-        row("department", r[f"{department_field}_id"], r[f"{department_field}__name"], r["n"])
-        for r in grouped(f"{department_field}_id", f"{department_field}__name")
-    ]
-    tables = {
-        "status": status,
-        "stage": stage,
-        "procedure_type": procedure,
-        "entity": entity,
-        "sector": sector,
-        "level": level,
-        "department": department,
+    groupings = {
+        "status": statistics.choice_rows("status", ProcessStatus.choices),
+        "stage": statistics.current_stage_rows(clock.today()),
+        "procedure_type": statistics.choice_rows("procedure_type", ProcedureType.choices),
+        "entity": statistics.entity_rows,
+        "sector": statistics.sector_rows,
+        "level": statistics.choice_rows("level", GovernmentLevel.choices, "entity__level"),
+        "department": statistics.department_rows,
     }
-    return [Table(key, str(TITLES[key]), rows) for key, rows in tables.items()]
+    tables = []
+    for key, rows in groupings.items():
+        found = rows(base, dict(period))
+        tables.append(
+            Table(
+                key,
+                str(TITLES[key]),
+                [
+                    GroupCount(
+                        key,
+                        str(row.key),
+                        f"{row.label} ({row.key})" if key == "entity" else row.label,
+                        row.count,
+                        row.search_url,
+                    )
+                    for row in found
+                ],
+            )
+        )
+    return tables
 
 
 @login_required
