@@ -14,6 +14,7 @@ urlpatterns = [
     path("", home.home, name="home"),
     path("health/", core_views.health, name="health"),
     path("auditoria/", audit.overview, name="audit_overview"),
+    path("auditoria/atascados/", audit.stuck_processes, name="audit_stuck"),
     path("auditoria/registro/", core_views.audit_trail, name="audit_trail"),
     path("auditoria/registro/verificar/", core_views.audit_trail_verify, name="audit_trail_verify"),
     path("auditoria/ancla/", core_views.audit_anchor, name="audit_anchor"),

@@ -727,3 +727,38 @@ def test_hostile_search_values_are_form_errors_never_500(export):
     # the baseline search finds the world's process, so the cases above ran real queries
     response = client.get("/procesos/", {"q": "servidores"})
     assert world.process.pk in {p.pk for p in response.context["page"]}
+
+
+# The auditors' search pages (auditor-only, GET): their filters' hostile values are form
+# errors (400) or ignored, never a 5xx, on the page and in the CSV.
+AUDIT_SEARCHES = {
+    "/auditoria/atascados/": {
+        "entity": "text",
+        "department": "choice",
+        "procedure_type": "choice",
+        "stage": "choice",
+        "cursor": "text",
+    },
+}
+
+
+@pytest.mark.parametrize("url", list(AUDIT_SEARCHES))
+def test_hostile_audit_search_values_are_never_500(url):
+    world = build_world()
+    client = Client(raise_request_exception=False)
+    client.force_login(world.auditor)
+    problems = []
+    for field, kind in AUDIT_SEARCHES[url].items():
+        for value in [*HOSTILE[kind], *HOSTILE["text"]]:
+            for extra in ({}, {"format": "csv"}):
+                try:
+                    response = client.get(url, {field: value, **extra})
+                    if response.streaming:
+                        b"".join(response.streaming_content)
+                except Exception as error:  # noqa: BLE001 - any failure is the finding
+                    problems.append(f"{field}={value[:30]!r}: {error!r}")
+                    continue
+                if response.status_code >= 500:
+                    problems.append(f"{field}={value[:30]!r}: {response.status_code}")
+    assert not problems, "\n".join(problems)
+    assert client.get(url).status_code == 200

@@ -112,6 +112,7 @@ QUERY_NAMES = [
     "min_amount",
     "max_amount",
     "guarantee",
+    "stage",
 ]
 POST_NAMES = [
     "supplier",
@@ -377,6 +378,7 @@ SAMPLES = {
     "accounts:set_password": lambda w: _reset_link(w.stranger),
     "accounts:password_reset_complete": lambda w: {},
     "audit_overview": lambda w: {},
+    "audit_stuck": lambda w: {},
     "audit_trail": lambda w: {},
     "audit_trail_verify": lambda w: {},
     "audit_anchor": lambda w: {},

@@ -1,26 +1,32 @@
 """The auditor workspace (auditors and admins only, read-only): the status overview at
-/auditoria/. It only counts processes (never reads a bid), one grouped query per table, each
-count a link to the public search (/procesos/) with the same parameters, which lists exactly
-those processes."""
+/auditoria/ and the stuck processes at /auditoria/atascados/. The overview only counts
+processes (never reads a bid), one grouped query per table, each count a link to the public
+search (/procesos/) with the same parameters, which lists exactly those processes. The stuck
+processes and overdue appeals follow procurement.stuck's rule."""
 
 from dataclasses import dataclass
+from datetime import date
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy
 
 from accounts.permissions import require_audit_reader
-from core import clock
+from core import clock, keyset
 from core.codelists import GovernmentLevel, ProcedureType
 from core.filtering import filter_status, invalid_export
+from core.workdays import WorkingCalendar
 
-from .. import exports, statistics
-from ..filters import ProcessFilter
+from .. import exports, statistics, stuck
+from ..filters import ProcessFilter, StuckFilter
 from ..models import ProcessStatus
 from ..queries import public_processes
 
 # The period of the overview: the public search's call-date range, by its parameter names.
 PERIOD = ("call_from", "call_to")
+STUCK_ON_OVERVIEW = 10  # the worst stuck processes and overdue appeals shown on /auditoria/
+STUCK_PAGE_SIZE = 50
+APPEALS_SHOWN = 100  # the overdue appeals on the full page (worst first; all in the CSV)
 
 
 @dataclass(frozen=True)
@@ -100,5 +106,79 @@ def overview(request):
     if wants_csv:
         rows = [r for table in tables for r in table.rows]
         return exports.AUDIT_OVERVIEW.items_response(rows, filename="auditoria-resumen.csv")
-    context = {"filter": process_filter, "tables": tables, "period": data}
+    today, calendar = clock.today(), WorkingCalendar.from_database()
+    context = {
+        "filter": process_filter,
+        "tables": tables,
+        "period": data,
+        "stuck": keyset.page(
+            stuck.overrun_stages(today), stuck.STAGE_ORDER, size=STUCK_ON_OVERVIEW
+        ),
+        "overdue": stuck.count_late(
+            stuck.overdue_appeals(today)[:STUCK_ON_OVERVIEW], today, calendar, "due_on"
+        ),
+    }
+    context["stuck"].object_list = stuck.count_late(
+        context["stuck"].object_list, today, calendar, "late_since"
+    )
     return render(request, "procurement/audit/overview.html", context, status=status)
+
+
+@dataclass(frozen=True)
+class LateRow:
+    """One line of the stuck processes' CSV: a stuck process or an overdue appeal."""
+
+    kind: str  # "etapa" | "apelacion"
+    process: object
+    stage: str  # the overrun stage, or "" for an appeal
+    late_since: date
+    days_late: int
+    appeal_id: int | None = None
+
+
+def _late_rows(stages, appeals, today: date, calendar: WorkingCalendar):
+    for row in stages.iterator(chunk_size=2000):
+        days = calendar.working_days_between(row.late_since, today)
+        yield LateRow("etapa", row.process, row.stage, row.late_since, days)
+    for appeal in appeals.iterator(chunk_size=2000):
+        days = calendar.working_days_between(appeal.due_on, today)
+        yield LateRow("apelacion", appeal.process, "", appeal.due_on, days, appeal.pk)
+
+
+@login_required
+def stuck_processes(request):
+    """Stuck processes and overdue appeals (procurement.stuck), worst first, filtered by
+    entity, department, procedure type and overrun stage; `?format=csv` exports them all."""
+    require_audit_reader(request.user)
+    today, calendar = clock.today(), WorkingCalendar.from_database()
+    stage_filter = StuckFilter(request.GET, queryset=stuck.overrun_stages(today))
+    appeal_filter = StuckFilter(request.GET, queryset=stuck.overdue_appeals(today))
+    status = filter_status(stage_filter)
+    if request.GET.get("format") == "csv":
+        if (bad := invalid_export(stage_filter)) is not None:
+            return bad
+        rows = _late_rows(stage_filter.qs, appeal_filter.qs, today, calendar)
+        return exports.AUDIT_STUCK.items_response(rows, filename="auditoria-atascados.csv")
+    page, appeals = None, []
+    if status == 200:
+        try:
+            page = keyset.page(
+                stage_filter.qs,
+                stuck.STAGE_ORDER,
+                request.GET.get("cursor"),
+                size=STUCK_PAGE_SIZE,
+            )
+        except keyset.BadCursor:
+            status = 400
+        else:
+            page.object_list = stuck.count_late(page.object_list, today, calendar, "late_since")
+            appeals = stuck.count_late(appeal_filter.qs[:APPEALS_SHOWN], today, calendar, "due_on")
+    context = {
+        "filter": stage_filter,
+        "page": page,
+        "appeals": appeals,
+        "appeals_shown": APPEALS_SHOWN,
+        "bad_cursor": status == 400 and stage_filter.is_valid(),
+        "today": today,
+    }
+    return render(request, "procurement/audit/stuck.html", context, status=status)
