@@ -15,7 +15,13 @@ urlpatterns = [
     path("health/", core_views.health, name="health"),
     path("auditoria/", audit.overview, name="audit_overview"),
     path("auditoria/atascados/", audit.stuck_processes, name="audit_stuck"),
+    path("auditoria/notas/<identifier:identifier>/", audit.process_notes, name="audit_notes"),
     path("auditoria/registro/", core_views.audit_trail, name="audit_trail"),
+    path(
+        "auditoria/registro/<str:object_type>/<str:object_id>/",
+        core_views.audit_timeline,
+        name="audit_timeline",
+    ),
     path("auditoria/registro/verificar/", core_views.audit_trail_verify, name="audit_trail_verify"),
     path("auditoria/ancla/", core_views.audit_anchor, name="audit_anchor"),
     path(

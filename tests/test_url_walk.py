@@ -113,6 +113,14 @@ QUERY_NAMES = [
     "max_amount",
     "guarantee",
     "stage",
+    "action",
+    "actor",
+    "object_type",
+    "object_id",
+    "since",
+    "until",
+    "before",
+    "after",
 ]
 POST_NAMES = [
     "supplier",
@@ -379,6 +387,11 @@ SAMPLES = {
     "accounts:password_reset_complete": lambda w: {},
     "audit_overview": lambda w: {},
     "audit_stuck": lambda w: {},
+    "audit_notes": lambda w: {"identifier": w.process.identifier},
+    "audit_timeline": lambda w: {
+        "object_type": "procurement.procurementprocess",
+        "object_id": w.process.pk,
+    },
     "audit_trail": lambda w: {},
     "audit_trail_verify": lambda w: {},
     "audit_anchor": lambda w: {},

@@ -15,6 +15,7 @@ from .criteria import CriteriaAmendment, CriterionKind, EvaluationCriterion
 from .entities import Entity
 from .evaluation import Evaluation, EvaluationEntry, TechnicalScore
 from .imports import ImportedRelease
+from .notes import AuditorNote
 from .opening import BidOpening, OpenedBid, OpenedBidDocument, OpenedBidLine, OpenedBidMember
 from .plans import PlanItem, PlanVersion, ProcurementPlan
 from .processes import (
@@ -31,6 +32,7 @@ from .processes import (
 )
 
 __all__ = [
+    "AuditorNote",
     "ImportedRelease",
     "Appeal",
     "Contract",

@@ -7,20 +7,26 @@ processes and overdue appeals follow procurement.stuck's rule."""
 from dataclasses import dataclass
 from datetime import date
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.permissions import require_audit_reader
 from core import clock, keyset
 from core.codelists import GovernmentLevel, ProcedureType
+from core.errors import DomainError
 from core.filtering import filter_status, invalid_export
 from core.workdays import WorkingCalendar
 
 from .. import exports, statistics, stuck
 from ..filters import ProcessFilter, StuckFilter
-from ..models import ProcessStatus
+from ..forms import NoteForm
+from ..models import ProcessStatus, ProcurementProcess
 from ..queries import public_processes
+from ..services import notes
 
 # The period of the overview: the public search's call-date range, by its parameter names.
 PERIOD = ("call_from", "call_to")
@@ -182,3 +188,32 @@ def stuck_processes(request):
         "today": today,
     }
     return render(request, "procurement/audit/stuck.html", context, status=status)
+
+
+@login_required
+def process_notes(request, identifier):
+    """The auditors' internal notes on a process (auditors and admins only): read them, and
+    (POST) add one, the only write an auditor makes."""
+    if not notes.may_keep_notes(request.user):
+        raise PermissionDenied(_("Only auditors and administrators may read or write notes."))
+    process = get_object_or_404(
+        ProcurementProcess.objects.select_related("entity"), identifier=identifier
+    )
+    form, status = NoteForm(), 200
+    if request.method == "POST":
+        form = NoteForm(request.POST)
+        if form.is_valid():
+            try:
+                notes.add_note(actor=request.user, process=process, text=form.cleaned_data["text"])
+            except DomainError as error:
+                error.add_to(form)
+            else:
+                messages.success(request, _("Note added."))
+                return redirect("audit_notes", identifier=process.identifier)
+        status = 400
+    context = {
+        "process": process,
+        "notes": notes.process_notes(request.user, process),
+        "form": form,
+    }
+    return render(request, "procurement/audit/notes.html", context, status=status)
