@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from . import anchors, signing
+from . import anchors, keyset, signing
 from .filtering import filter_status
 from .filters import AuditEntryFilter
 from .models import AuditEntry
@@ -108,22 +108,19 @@ def audit_timeline(request, object_type, object_id):
 def _trail_page(request, data):
     entry_filter = AuditEntryFilter(data, queryset=AuditEntry.objects.all())
     status = filter_status(entry_filter)
-    page = None
+    page, bad_cursor = None, False
     if status == 200:
-        page = entry_page(
-            entry_filter.qs,
-            before=entry_filter.cursor("before"),
-            after=entry_filter.cursor("after"),
-        )
-        for entry in page.entries:
-            entry.data_json = json.dumps(entry.data, ensure_ascii=False, sort_keys=True)
-    filters = data.copy()
-    for cursor in ("before", "after"):
-        filters.pop(cursor, None)
+        try:
+            page = entry_page(entry_filter.qs, data.get("cursor"))
+        except keyset.BadCursor:
+            status, bad_cursor = 400, True
+        else:
+            for entry in page:
+                entry.data_json = json.dumps(entry.data, ensure_ascii=False, sort_keys=True)
     context = {
         "filter": entry_filter,
         "page": page,
-        "filters_query": filters.urlencode(),
+        "bad_cursor": bad_cursor,
         "timeline": entry_filter.is_bound
         and entry_filter.is_valid()
         and bool(entry_filter.form.cleaned_data.get("object_type"))

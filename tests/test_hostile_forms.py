@@ -544,6 +544,21 @@ def _appeal_decision_endpoint():
     )
 
 
+def _auditor_note_endpoint():
+    """An auditor's note on a called process (the only form an auditor posts)."""
+    from tests.factories import auditor
+    from tests.procurement.searching import published
+
+    process = published("Computadoras para auditoría")
+    return (
+        auditor(),
+        f"/auditoria/notas/{process.identifier}/",
+        {"text": "Revisar el plazo de la convocatoria."},
+        {"text": "text"},
+        {},
+    )
+
+
 # Endpoints whose state is built on demand, in the shape of _endpoints' entries (with the
 # user itself instead of a role).
 LAZY_ENDPOINTS = {
@@ -553,6 +568,7 @@ LAZY_ENDPOINTS = {
     "contract_manage": _contract_amendment_endpoint,
     "process_appeal": _appeal_endpoint,
     "appeal_decide": _appeal_decision_endpoint,
+    "audit_notes": _auditor_note_endpoint,
 }
 
 
@@ -609,6 +625,7 @@ ENDPOINTS = [
     "contract_manage",
     "process_appeal",
     "appeal_decide",
+    "audit_notes",
 ]
 
 
@@ -737,6 +754,16 @@ AUDIT_SEARCHES = {
         "department": "choice",
         "procedure_type": "choice",
         "stage": "choice",
+        "cursor": "text",
+    },
+    "/auditoria/registro/": {
+        "action": "text",
+        "object_type": "text",
+        "object_id": "text",
+        "actor": "text",
+        "entity": "text",
+        "since": "date",
+        "until": "date",
         "cursor": "text",
     },
 }

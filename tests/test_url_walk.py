@@ -119,8 +119,6 @@ QUERY_NAMES = [
     "object_id",
     "since",
     "until",
-    "before",
-    "after",
 ]
 POST_NAMES = [
     "supplier",

@@ -23,7 +23,7 @@ def two_entities():
 
 def _entries(response):
     assert response.status_code == 200, response.context["filter"].errors
-    return response.context["page"].entries
+    return list(response.context["page"])
 
 
 def test_search_by_entity_finds_its_plans_processes_and_documents(client, two_entities):

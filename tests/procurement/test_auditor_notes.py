@@ -38,7 +38,7 @@ def test_an_auditor_adds_a_note_recorded_in_the_process_timeline(client, process
     assert entry.data["text"] == SECRET and entry.data["note"] == note.pk
     timeline = client.get(f"/auditoria/registro/procurement.procurementprocess/{process.pk}/")
     assert timeline.status_code == 200 and timeline.context["timeline"]
-    assert entry.sequence in [e.sequence for e in timeline.context["page"].entries]
+    assert entry.sequence in [e.sequence for e in timeline.context["page"]]
     assert SECRET in client.get(url).content.decode()
 
 
