@@ -19,6 +19,7 @@ from core import clock, keyset
 from core.codelists import GovernmentLevel, ProcedureType
 from core.errors import DomainError
 from core.filtering import filter_status, invalid_export
+from core.verification import chain_state
 from core.workdays import WorkingCalendar
 
 from .. import exports, statistics, stuck
@@ -123,6 +124,7 @@ def overview(request):
         "overdue": stuck.count_late(
             stuck.overdue_appeals(today)[:STUCK_ON_OVERVIEW], today, calendar, "due_on"
         ),
+        "chain": chain_state(),
     }
     context["stuck"].object_list = stuck.count_late(
         context["stuck"].object_list, today, calendar, "late_since"

@@ -78,3 +78,34 @@ def test_staff_cannot_read_a_timeline(client, two_entities):
     mine, _other = two_entities
     client.force_login(staff_of(mine.entity))
     assert client.get(f"{URL}procurement.procurementprocess/{mine.pk}/").status_code == 403
+
+
+def _verification(source, ok, finished):
+    from core.models import AuditVerification
+
+    return AuditVerification.objects.create(
+        started_at=finished, finished_at=finished, source=source, ok=ok, checked=1
+    )
+
+
+def test_the_state_of_the_last_scheduled_check(client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    client.force_login(auditor())
+    state = client.get(URL).context["state"]
+    assert state.last_scheduled is None and state.scheduled_is_late
+    scheduled = _verification("task", False, now - timedelta(hours=3))
+    _verification("request", True, now - timedelta(hours=1))  # by hand, later: not scheduled
+    state = client.get(URL).context["state"]
+    assert state.last_scheduled == scheduled and not state.scheduled_is_late
+    overview = client.get("/auditoria/")
+    assert overview.context["chain"].last_scheduled == scheduled
+    assert "BROKEN" in overview.content.decode() or "ROTA" in overview.content.decode()
+    # Two intervals (two days by default) without a scheduled run: late.
+    _verification("task", True, now - timedelta(days=2, hours=1))
+    type(scheduled).objects.filter(pk=scheduled.pk).delete()
+    state = client.get(URL).context["state"]
+    assert state.last_scheduled.ok and state.scheduled_is_late
