@@ -16,6 +16,7 @@ from core.workdays import WorkingCalendar
 from procurement import stuck
 from procurement.models import ProcessStage, ProcessStatus, ProcurementProcess, StatusChange
 from procurement.services import appeals
+from tests.core.test_accessibility import audit as accessibility_audit
 from tests.factories import (
     EntityFactory,
     SupplierFactory,
@@ -179,6 +180,9 @@ def test_the_overview_shows_the_worst_with_a_link(client):
     assert page.status_code == 200
     assert [r.process for r in page.context["stuck"]] == [process]
     assert b'href="/auditoria/atascados/"' in page.content
+    with clock.pinned(TUESDAY):
+        accessibility_audit(client, "/auditoria/")
+        accessibility_audit(client, "/auditoria/atascados/")
 
 
 def test_only_auditors_and_admins(client):

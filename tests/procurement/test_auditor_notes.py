@@ -8,6 +8,7 @@ from core.models import AuditEntry
 from procurement.models import AuditorNote
 from procurement.models.notes import NOTE_MAX_LENGTH
 from procurement.services import notes
+from tests.core.test_accessibility import audit as accessibility_audit
 from tests.domain import raises_domain
 from tests.factories import SupplierFactory, admin_user, auditor, staff_of, user_of
 from tests.procurement.searching import published
@@ -40,6 +41,8 @@ def test_an_auditor_adds_a_note_recorded_in_the_process_timeline(client, process
     assert timeline.status_code == 200 and timeline.context["timeline"]
     assert entry.sequence in [e.sequence for e in timeline.context["page"]]
     assert SECRET in client.get(url).content.decode()
+    accessibility_audit(client, url)
+    accessibility_audit(client, f"/procesos/{process.identifier}/")
 
 
 def test_admins_too_and_the_notes_show_on_the_process_page_for_them_only(client, process):
