@@ -10,6 +10,7 @@ from datetime import date
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -145,12 +146,14 @@ class LateRow:
 
 
 def _late_rows(stages, appeals, today: date, calendar: WorkingCalendar):
-    for row in stages.iterator(chunk_size=2000):
-        days = calendar.working_days_between(row.late_since, today)
-        yield LateRow("etapa", row.process, row.stage, row.late_since, days)
-    for appeal in appeals.iterator(chunk_size=2000):
-        days = calendar.working_days_between(appeal.due_on, today)
-        yield LateRow("apelacion", appeal.process, "", appeal.due_on, days, appeal.pk)
+    # In a transaction: PostgreSQL's server-side cursor then streams (exports.ExportSpec.rows).
+    with transaction.atomic():
+        for row in stages.iterator(chunk_size=2000):
+            days = calendar.working_days_between(row.late_since, today)
+            yield LateRow("etapa", row.process, row.stage, row.late_since, days)
+        for appeal in appeals.iterator(chunk_size=2000):
+            days = calendar.working_days_between(appeal.due_on, today)
+            yield LateRow("apelacion", appeal.process, "", appeal.due_on, days, appeal.pk)
 
 
 @login_required
