@@ -56,8 +56,11 @@ def overrun_stages(today: date) -> QuerySet[ProcessStage]:
     last_change = (
         StatusChange.objects.filter(process=OuterRef("process")).order_by("-at").values("at")[:1]
     )
+    # The running processes' owed stages that ended (the status and (stage, end) indexes)
+    # first, so that the last status change is looked up for those rows only.
+    ended = ProcessStage.objects.filter(owed, end__lt=today).values("pk")
     return (
-        ProcessStage.objects.filter(owed, end__lt=today)  # the (stage, end) index
+        ProcessStage.objects.filter(pk__in=ended)
         .annotate(
             late_since=Greatest(F("end"), Coalesce(TruncDate(Subquery(last_change)), F("end")))
         )

@@ -9,6 +9,7 @@ from datetime import date
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
@@ -34,6 +35,7 @@ from ..services import notes
 PERIOD = ("call_from", "call_to")
 STUCK_ON_OVERVIEW = 10  # the worst stuck processes and overdue appeals shown on /auditoria/
 STUCK_PAGE_SIZE = 50
+STUCK_SUMMARY_SECONDS = 300
 APPEALS_SHOWN = 100  # the overdue appeals on the full page (worst first; all in the CSV)
 
 
@@ -114,23 +116,30 @@ def overview(request):
     if wants_csv:
         rows = [r for table in tables for r in table.rows]
         return exports.AUDIT_OVERVIEW.items_response(rows, filename="auditoria-resumen.csv")
-    today, calendar = clock.today(), WorkingCalendar.from_database()
     context = {
         "filter": process_filter,
         "tables": tables,
         "period": data,
-        "stuck": keyset.page(
-            stuck.overrun_stages(today), stuck.STAGE_ORDER, size=STUCK_ON_OVERVIEW
-        ),
-        "overdue": stuck.count_late(
-            stuck.overdue_appeals(today)[:STUCK_ON_OVERVIEW], today, calendar, "due_on"
-        ),
         "chain": chain_state(),
     }
-    context["stuck"].object_list = stuck.count_late(
-        context["stuck"].object_list, today, calendar, "late_since"
-    )
+    context["stuck"], context["overdue"] = _stuck_summary(clock.today())
     return render(request, "procurement/audit/overview.html", context, status=status)
+
+
+def _stuck_summary(today: date):
+    """The worst stuck processes (with their count) and overdue appeals for the overview,
+    kept STUCK_SUMMARY_SECONDS: finding the worst sorts every stuck process (a second on
+    a million), and the full list at /auditoria/atascados/ is always live."""
+    key = f"audit:stuck-summary:{today.isoformat()}"
+    summary = cache.get(key)
+    if summary is None:
+        calendar = WorkingCalendar.from_database()
+        worst = keyset.page(stuck.overrun_stages(today), stuck.STAGE_ORDER, size=STUCK_ON_OVERVIEW)
+        worst.object_list = stuck.count_late(worst.object_list, today, calendar, "late_since")
+        overdue = stuck.overdue_appeals(today)[:STUCK_ON_OVERVIEW]
+        summary = (worst, stuck.count_late(overdue, today, calendar, "due_on"))
+        cache.set(key, summary, STUCK_SUMMARY_SECONDS)
+    return summary
 
 
 @dataclass(frozen=True)

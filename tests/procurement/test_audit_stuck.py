@@ -183,6 +183,12 @@ def test_the_overview_shows_the_worst_with_a_link(client):
     with clock.pinned(TUESDAY):
         accessibility_audit(client, "/auditoria/")
         accessibility_audit(client, "/auditoria/atascados/")
+    # The overview's summary is kept a few minutes; the full list is live.
+    later = _called_with_award_stage_ending(FRIDAY - timedelta(days=7), "Sillas")
+    with clock.pinned(TUESDAY):
+        assert [r.process for r in client.get("/auditoria/").context["stuck"]] == [process]
+        live = client.get("/auditoria/atascados/").context["page"]
+        assert [r.process for r in live] == [later, process]
 
 
 def test_only_auditors_and_admins(client):
