@@ -33,7 +33,7 @@ class Row:
     key: str
     label: str
     count: int
-    total: Decimal
+    total: Decimal | None  # None when only counted (statistics._counted)
     params: dict = field(default_factory=dict)  # ProcessFilter parameters of the row's search
 
     @property
@@ -63,6 +63,12 @@ def base_params(year: int | None) -> dict:
 
 def totals(processes: QuerySet) -> dict:
     return processes.aggregate(count=Count("id"), total=Sum("estimated_value"))
+
+
+def _counted(rows, count, amount: str, with_total: bool):
+    """`rows` with their count and, unless the page needs no amounts (the auditors' overview
+    counts only, and a sum makes the database read every row), the sum of `amount`."""
+    return rows.annotate(count=count, **({"total": Sum(amount)} if with_total else {}))
 
 
 def _ranked(rows):
@@ -97,23 +103,31 @@ def _catalog(digits: int, suffix: str):
     return rows
 
 
-def entity_rows(processes, params):
+def entity_rows(processes, params, *, with_total=True):
     grouped = _ranked(
-        processes.values(key=F("entity__ruc"), name=F("entity__name")).annotate(
-            count=Count("id"), total=Sum("estimated_value")
+        _counted(
+            processes.values(key=F("entity__ruc"), name=F("entity__name")),
+            Count("id"),
+            "estimated_value",
+            with_total,
         )
     )
     return [
-        Row(row["key"], row["name"], row["count"], row["total"], params | {"entity": row["key"]})
+        Row(
+            row["key"], row["name"], row["count"], row.get("total"), params | {"entity": row["key"]}
+        )
         for row in grouped
     ]
 
 
-def department_rows(processes, params):
+def department_rows(processes, params, *, with_total=True):
     grouped = list(
         _ranked(
-            processes.values(key=Substr("entity__ubigeo_id", 1, 2)).annotate(
-                count=Count("id"), total=Sum("estimated_value")
+            _counted(
+                processes.values(key=Substr("entity__ubigeo_id", 1, 2)),
+                Count("id"),
+                "estimated_value",
+                with_total,
             )
         )
     )
@@ -123,7 +137,7 @@ def department_rows(processes, params):
             row["key"],
             names.get(row["key"], ""),
             row["count"],
-            row["total"],
+            row.get("total"),
             params | {"department": row["key"]},
         )
         for row in grouped
@@ -135,10 +149,10 @@ def choice_rows(name: str, choices, field: str | None = None):
     labelled by its choices."""
     labels = dict(choices)
 
-    def rows(processes, params):
+    def rows(processes, params, *, with_total=True):
         grouped = _ranked(
-            processes.values(key=F(field or name)).annotate(
-                count=Count("id"), total=Sum("estimated_value")
+            _counted(
+                processes.values(key=F(field or name)), Count("id"), "estimated_value", with_total
             )
         )
         return [
@@ -146,7 +160,7 @@ def choice_rows(name: str, choices, field: str | None = None):
                 row["key"],
                 str(labels.get(row["key"], row["key"])),
                 row["count"],
-                row["total"],
+                row.get("total"),
                 params | {name: row["key"]},
             )
             for row in grouped
@@ -155,22 +169,27 @@ def choice_rows(name: str, choices, field: str | None = None):
     return rows
 
 
-def sector_rows(processes, params):
+def sector_rows(processes, params, *, with_total=True):
     """Processes by their entity's sector, named in the page's language."""
     english = (get_language() or "es").startswith("en")
     grouped = _ranked(
-        processes.values(
-            key=F("entity__sector_id"),
-            name_es=F("entity__sector__name_es"),
-            name_en=F("entity__sector__name_en"),
-        ).annotate(count=Count("id"), total=Sum("estimated_value"))
+        _counted(
+            processes.values(
+                key=F("entity__sector_id"),
+                name_es=F("entity__sector__name_es"),
+                name_en=F("entity__sector__name_en"),
+            ),
+            Count("id"),
+            "estimated_value",
+            with_total,
+        )
     )
     return [
         Row(
             row["key"],
             (row["name_en"] if english and row["name_en"] else row["name_es"]) or row["name_en"],
             row["count"],
-            row["total"],
+            row.get("total"),
             params | {"sector": row["key"]},
         )
         for row in grouped
@@ -182,14 +201,16 @@ def current_stage_rows(today: date):
     the search's `stage` filter)."""
     labels = dict(Stage.choices)
 
-    def rows(processes, params):
+    def rows(processes, params, *, with_total=True):
         grouped = _ranked(
-            stages_under_way(today)
-            .filter(process__in=processes.values("pk"))
-            .order_by()
-            .values(key=F("stage"))
-            .annotate(
-                count=Count("process_id", distinct=True), total=Sum("process__estimated_value")
+            _counted(
+                stages_under_way(today)
+                .filter(process__in=processes.values("pk"))
+                .order_by()
+                .values(key=F("stage")),
+                Count("process_id", distinct=True),
+                "process__estimated_value",
+                with_total,
             )
         )
         return [
@@ -197,7 +218,7 @@ def current_stage_rows(today: date):
                 row["key"],
                 str(labels.get(row["key"], row["key"])),
                 row["count"],
-                row["total"],
+                row.get("total"),
                 params | {"stage": row["key"]},
             )
             for row in grouped

@@ -82,7 +82,7 @@ def overview_tables(processes, period: dict[str, str]) -> list[Table]:
     }
     tables = []
     for key, rows in groupings.items():
-        found = rows(base, dict(period))
+        found = rows(base, dict(period), with_total=False)  # counts only
         tables.append(
             Table(
                 key,
