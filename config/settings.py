@@ -108,9 +108,21 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.AuditorReadOnlyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# The only URLs (names; "ns:" for a whole namespace) an auditor may send a write to
+# (accounts.middleware): their notes, a request to verify the audit chain, the session's
+# language, their own account and subscriptions.
+AUDITOR_MAY_POST = (
+    "audit_notes",
+    "audit_trail_verify",
+    "set_language",
+    "accounts:",
+    "subscriptions:",
+)
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"

@@ -19,7 +19,14 @@ urlpatterns = [
         "auditoria/procesos/<identifier:identifier>/", red_flags.process_risk, name="audit_process"
     ),
     path("auditoria/entidades/", red_flags.entity_risk, name="audit_entities"),
+    path("auditoria/atascados/", audit.stuck_processes, name="audit_stuck"),
+    path("auditoria/notas/<identifier:identifier>/", audit.process_notes, name="audit_notes"),
     path("auditoria/registro/", core_views.audit_trail, name="audit_trail"),
+    path(
+        "auditoria/registro/<str:object_type>/<str:object_id>/",
+        core_views.audit_timeline,
+        name="audit_timeline",
+    ),
     path("auditoria/registro/verificar/", core_views.audit_trail_verify, name="audit_trail_verify"),
     path("auditoria/ancla/", core_views.audit_anchor, name="audit_anchor"),
     path(

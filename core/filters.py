@@ -1,10 +1,12 @@
 """Filters of the auditors' audit trail page (django-filter, like every search page)."""
 
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 
 import django_filters
 from django import forms
-from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.core.validators import RegexValidator
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -14,7 +16,13 @@ _ACTION = RegexValidator(r"^[a-z_]+(\.[a-z_]+)*$", _("An action looks like “pl
 _OBJECT_TYPE = RegexValidator(
     r"^[a-z_]+\.[a-z_]+$", _("An object type looks like “procurement.procurementprocess”.")
 )
-_SEQUENCE = [MinValueValidator(1), MaxValueValidator(2**63 - 1)]
+_RUC = RegexValidator(r"^[0-9]{11}$", _("Enter an 11-digit RUC."))
+
+# Which entries concern an entity (its own record and everything it owns: plans, processes,
+# their documents, awards, contracts...): core knows no entity, so the apps that own such
+# objects register here a function RUC -> condition on (object_type, object_id), or None
+# when no such entity (procurement does, in its AppConfig.ready).
+ENTITY_SCOPES: list[Callable[[str], Q | None]] = []
 
 
 class EmailFilter(django_filters.CharFilter):
@@ -27,14 +35,12 @@ class AuditEntryFilterForm(forms.Form):
         since, until = cleaned.get("since"), cleaned.get("until")
         if since and until and since > until:
             self.add_error("until", _("The end date is before the start date."))
-        if cleaned.get("before") and cleaned.get("after"):
-            self.add_error("after", _("Page either before or after an entry, not both."))
         return cleaned
 
 
 class AuditEntryFilter(django_filters.FilterSet):
-    """Entries by action, object (its timeline), actor's e-mail and date; `before`/`after`
-    page through them by sequence number (keyset pagination, fast at any depth)."""
+    """Entries by action, object (its timeline), actor's e-mail, entity and date; the page
+    goes through them with a `cursor` (core.queries.entry_page)."""
 
     action = django_filters.CharFilter(
         label=_("Action"), max_length=60, validators=[_ACTION], strip=True
@@ -44,6 +50,9 @@ class AuditEntryFilter(django_filters.FilterSet):
     )
     object_id = django_filters.CharFilter(label=_("Object id"), max_length=64, strip=True)
     actor = EmailFilter(field_name="actor_label", label=_("Actor's e-mail"), method="filter_actor")
+    entity = django_filters.CharFilter(
+        label=_("Entity (RUC)"), max_length=11, validators=[_RUC], method="filter_entity"
+    )
     since = django_filters.DateFilter(
         field_name="created_at",
         lookup_expr="gte",
@@ -58,28 +67,23 @@ class AuditEntryFilter(django_filters.FilterSet):
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         method="filter_until",
     )
-    # Page cursors: validated here, applied by core.queries.entry_page.
-    before = django_filters.NumberFilter(
-        widget=forms.HiddenInput, validators=_SEQUENCE, method="keep_for_paging"
-    )
-    after = django_filters.NumberFilter(
-        widget=forms.HiddenInput, validators=_SEQUENCE, method="keep_for_paging"
-    )
 
     class Meta:
         model = AuditEntry
-        fields = ["action", "object_type", "object_id", "actor", "since", "until"]
+        fields = ["action", "object_type", "object_id", "actor", "entity", "since", "until"]
         form = AuditEntryFilterForm
-
-    def keep_for_paging(self, queryset, name, value):
-        return queryset
-
-    def cursor(self, name: str) -> int | None:
-        value = self.form.cleaned_data.get(name)
-        return int(value) if value is not None else None
 
     def filter_actor(self, queryset, name, value):
         return queryset.filter(actor_label=value.strip().lower())
+
+    def filter_entity(self, queryset, name, value):
+        conditions = [q for q in (scope(value) for scope in ENTITY_SCOPES) if q is not None]
+        if not conditions:
+            return queryset.none()
+        combined = Q()
+        for condition in conditions:
+            combined |= condition
+        return queryset.filter(combined)
 
     # Days in the portal's time zone, as bounds on the indexed instant (no cast per row).
     def filter_since(self, queryset, name, value):

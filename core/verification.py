@@ -7,8 +7,9 @@ on a page view. Each run is stored as an AuditVerification, broken or not.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.utils import timezone
 
 from . import anchors
@@ -54,6 +55,16 @@ class ChainState:
     head_sequence: int
     latest_anchor: anchors.Anchor | None
     last_verification: AuditVerification | None
+    # The last run of the scheduled task (celery beat), whatever ran since by hand.
+    last_scheduled: AuditVerification | None = None
+
+    @property
+    def scheduled_is_late(self) -> bool:
+        """Whether the scheduled check missed its turn: none has run within twice its
+        interval (beat or its worker is down), so its result is older than it should be."""
+        if self.last_scheduled is None:
+            return True
+        return timezone.now() - self.last_scheduled.finished_at > 2 * scheduled_interval()
 
     @property
     def latest_anchor_at(self) -> datetime | None:
@@ -82,10 +93,23 @@ class ChainState:
         return True if run.checked >= anchor.sequence else None
 
 
+def scheduled_interval() -> timedelta:
+    """How often celery beat runs the full verification (CELERY_BEAT_SCHEDULE)."""
+    entry = settings.CELERY_BEAT_SCHEDULE.get("verify-audit-trail", {})
+    schedule = entry.get("schedule", 24 * 3600)
+    seconds = schedule if isinstance(schedule, int | float) else 24 * 3600
+    return timedelta(seconds=seconds)
+
+
 def chain_state() -> ChainState:
+    """The chain's state from stored results only: its head, the latest anchor, the last
+    verification of any source and the last scheduled one. Never walks the chain."""
     head = AuditEntry.objects.order_by("-sequence").values_list("sequence", flat=True).first()
     return ChainState(
         head_sequence=head or 0,
         latest_anchor=anchors.latest(),
         last_verification=AuditVerification.objects.select_related("requested_by").first(),
+        last_scheduled=AuditVerification.objects.filter(
+            source=AuditVerification.Source.TASK
+        ).first(),
     )

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from . import anchors, signing
+from . import anchors, keyset, signing
 from .filtering import filter_status
 from .filters import AuditEntryFilter
 from .models import AuditEntry
@@ -125,28 +125,40 @@ def _require_audit_reader(user) -> None:
 @never_cache
 @login_required
 def audit_trail(request):
-    """The audit trail for auditors and admins, read-only: entries newest first, filtered
-    (one object's timeline is the page filtered by its type and id), and the state of the
-    chain as the last full verification found it."""
+    """The audit trail for auditors and admins, read-only: entries newest first, searched by
+    actor, action, entity, object and period, and the state of the chain as the last full
+    verification found it (read from its stored result, never walked per request)."""
     _require_audit_reader(request.user)
-    entry_filter = AuditEntryFilter(request.GET, queryset=AuditEntry.objects.all())
+    return _trail_page(request, request.GET)
+
+
+@never_cache
+@login_required
+def audit_timeline(request, object_type, object_id):
+    """The timeline of one object (who, what, when, why): the trail filtered by its type and
+    id, at /auditoria/registro/<type>/<id>/ (the same as ?object_type=&object_id=)."""
+    _require_audit_reader(request.user)
+    data = request.GET.copy()
+    data["object_type"], data["object_id"] = object_type, object_id
+    return _trail_page(request, data)
+
+
+def _trail_page(request, data):
+    entry_filter = AuditEntryFilter(data, queryset=AuditEntry.objects.all())
     status = filter_status(entry_filter)
-    page = None
+    page, bad_cursor = None, False
     if status == 200:
-        page = entry_page(
-            entry_filter.qs,
-            before=entry_filter.cursor("before"),
-            after=entry_filter.cursor("after"),
-        )
-        for entry in page.entries:
-            entry.data_json = json.dumps(entry.data, ensure_ascii=False, sort_keys=True)
-    filters = request.GET.copy()
-    for cursor in ("before", "after"):
-        filters.pop(cursor, None)
+        try:
+            page = entry_page(entry_filter.qs, data.get("cursor"))
+        except keyset.BadCursor:
+            status, bad_cursor = 400, True
+        else:
+            for entry in page:
+                entry.data_json = json.dumps(entry.data, ensure_ascii=False, sort_keys=True)
     context = {
         "filter": entry_filter,
         "page": page,
-        "filters_query": filters.urlencode(),
+        "bad_cursor": bad_cursor,
         "timeline": entry_filter.is_bound
         and entry_filter.is_valid()
         and bool(entry_filter.form.cleaned_data.get("object_type"))

@@ -7,10 +7,16 @@ class ProcurementConfig(AppConfig):
     verbose_name = _("Procurement")
 
     def ready(self):
+        from core.filters import ENTITY_SCOPES
         from notifications import dispatch
         from notifications.models import EventKind
 
+        from . import audit_scope
         from .subscriptions import notices, process_notices
+
+        # The audit trail's search by entity (core cannot import procurement).
+        if audit_scope.entity_entries not in ENTITY_SCOPES:
+            ENTITY_SCOPES.append(audit_scope.entity_entries)
 
         # A published process becomes notices for the subscriptions it matches.
         dispatch.register(EventKind.PROCESS_PUBLISHED, notices.notify_subscribers)

@@ -180,14 +180,22 @@ def running_statuses() -> tuple[str, ...]:
     return (S.CALLED, S.SUSPENDED, S.AWARDED, S.CONSENTED)
 
 
-def in_stage_on(stage: str, today: date):
-    """Processes (a queryset condition) whose stage `stage` is under way on `today`, as their
-    page's stage progress shows it ("current", or "suspended" while suspended)."""
-    from django.db.models import Exists, OuterRef, Q
-
+def stages_under_way(today: date):
+    """The calendar rows (ProcessStage) under way on `today`: the stage each running process
+    is in, as its page's stage progress shows it ("current", or "suspended" while
+    suspended). The one reading of "current stage" for the search, the auditors' overview
+    and the stuck processes."""
     from .models import ProcessStage
 
-    under_way = ProcessStage.objects.filter(
-        process=OuterRef("pk"), stage=stage, start__lte=today, end__gte=today
+    return ProcessStage.objects.filter(
+        start__lte=today, end__gte=today, process__status__in=running_statuses()
     )
+
+
+def in_stage_on(stage: str, today: date):
+    """Processes (a queryset condition) whose stage `stage` is under way on `today`
+    (stages_under_way)."""
+    from django.db.models import Exists, OuterRef, Q
+
+    under_way = stages_under_way(today).filter(process=OuterRef("pk"), stage=stage)
     return Q(status__in=running_statuses()) & Q(Exists(under_way))

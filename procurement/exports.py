@@ -396,6 +396,45 @@ RISK_FLAGS = ExportSpec(
 )
 
 
+# The auditors' stuck processes (/auditoria/atascados/?format=csv): procurement.stuck's rule.
+AUDIT_STUCK = ExportSpec(
+    "auditoria_atascados",
+    (
+        Column(
+            "tipo",
+            lambda r: r.kind,
+            Kind.CODE,
+            description=_("etapa: a stuck process; apelacion: an appeal past its legal term."),
+        ),
+        Column("proceso", lambda r: r.process.identifier, Kind.CODE),
+        Column("entidad_ruc", lambda r: r.process.entity.ruc, Kind.CODE),
+        Column("entidad", lambda r: r.process.entity.name),
+        Column("estado", lambda r: r.process.status, Kind.CODE),
+        Column(
+            "etapa_vencida",
+            lambda r: r.stage,
+            Kind.CODE,
+            description=_(
+                "The stage whose end passed without a status change (empty for an appeal)."
+            ),
+        ),
+        Column(
+            "atrasado_desde",
+            lambda r: r.late_since,
+            Kind.DATE,
+            description=_("The last day the process or appeal was on time."),
+        ),
+        Column(
+            "dias_habiles_atraso",
+            lambda r: r.days_late,
+            Kind.NUMBER,
+            description=_("Working days late since then, holidays counted."),
+        ),
+        Column("apelacion", lambda r: r.appeal_id, Kind.NUMBER),
+    ),
+)
+
+
 SME_RANKING = ExportSpec(
     "mype_ranking",
     (

@@ -525,3 +525,38 @@ class RiskFilter(django_filters.FilterSet):
         if name == "call_from":
             return queryset.filter(published_at__gte=clock.local(value, time.min))
         return queryset.filter(published_at__lt=clock.local(value + timedelta(days=1), time.min))
+
+
+class StuckFilter(django_filters.FilterSet):
+    """The auditors' stuck processes and overdue appeals (procurement.stuck): both lists are
+    narrowed by the process's entity, department and procedure type; the stage (the one whose
+    end was overrun) narrows the stuck processes only."""
+
+    entity = django_filters.CharFilter(
+        label=_("Entity (RUC or acronym)"), method="filter_entity", max_length=30
+    )
+    department = DepartmentFilter()
+    procedure_type = django_filters.ChoiceFilter(
+        choices=ProcedureType.choices,
+        label=_("Procedure type"),
+        field_name="process__procedure_type",
+    )
+    stage = django_filters.ChoiceFilter(
+        choices=[(s.value, s.label) for s in (Stage.AWARD, Stage.STANDSTILL, Stage.CONTRACT)],
+        label=_("Overrun stage"),
+        method="filter_stage",
+    )
+
+    def filter_entity(self, queryset, name, value):
+        value = value.strip()
+        return queryset.filter(
+            Q(process__entity__ruc=value) | Q(process__entity__acronym__iexact=value)
+        )
+
+    def filter_department(self, queryset, name, value):
+        return queryset.filter(process__entity__ubigeo__code__startswith=value.code)
+
+    def filter_stage(self, queryset, name, value):
+        if queryset.model is ProcessStage:
+            return queryset.filter(stage=value)
+        return queryset

@@ -15,6 +15,7 @@ from suppliers.models import Supplier
 
 from .calendar_rules import DEADLINE_STAGES
 from .models import CriterionKind, PlanItem, ProcessDocument, Question
+from .models.notes import NOTE_MAX_LENGTH
 from .rules import MAX_PROCESS_VALUE, date_window
 from .uploads import document_limits, plan_limits, plan_max_items
 
@@ -1032,3 +1033,12 @@ class AppealDecisionForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
     )
     file = forms.FileField(label=_("Resolution document"), required=False)
+
+
+class NoteForm(forms.Form):
+    text = forms.CharField(
+        label=_("New note"),
+        max_length=NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("Seen by auditors and administrators only; it cannot be edited."),
+    )

@@ -16,11 +16,13 @@ from urllib.parse import urlencode
 from django.db.models import Count, F, QuerySet, Sum
 from django.db.models.functions import Substr, TruncMonth, TruncQuarter, TruncYear
 from django.urls import reverse
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from core.codelists import ObjectType, ProcedureType, Stage
 from core.models import CatalogItem, Department
 
+from .calendar_rules import stages_under_way
 from .models import Award, ProcessItem, ProcessStage, ProcurementProcess
 
 LIMIT = 50  # rows of a categorical table (the ones with most processes)
@@ -31,7 +33,7 @@ class Row:
     key: str
     label: str
     count: int
-    total: Decimal
+    total: Decimal | None  # None when only counted (statistics._counted)
     params: dict = field(default_factory=dict)  # ProcessFilter parameters of the row's search
 
     @property
@@ -61,6 +63,12 @@ def base_params(year: int | None) -> dict:
 
 def totals(processes: QuerySet) -> dict:
     return processes.aggregate(count=Count("id"), total=Sum("estimated_value"))
+
+
+def _counted(rows, count, amount: str, with_total: bool):
+    """`rows` with their count and, unless the page needs no amounts (the auditors' overview
+    counts only, and a sum makes the database read every row), the sum of `amount`."""
+    return rows.annotate(count=count, **({"total": Sum(amount)} if with_total else {}))
 
 
 def _ranked(rows):
@@ -95,23 +103,31 @@ def _catalog(digits: int, suffix: str):
     return rows
 
 
-def _entities(processes, params):
+def entity_rows(processes, params, *, with_total=True):
     grouped = _ranked(
-        processes.values(key=F("entity__ruc"), name=F("entity__name")).annotate(
-            count=Count("id"), total=Sum("estimated_value")
+        _counted(
+            processes.values(key=F("entity__ruc"), name=F("entity__name")),
+            Count("id"),
+            "estimated_value",
+            with_total,
         )
     )
     return [
-        Row(row["key"], row["name"], row["count"], row["total"], params | {"entity": row["key"]})
+        Row(
+            row["key"], row["name"], row["count"], row.get("total"), params | {"entity": row["key"]}
+        )
         for row in grouped
     ]
 
 
-def _departments(processes, params):
+def department_rows(processes, params, *, with_total=True):
     grouped = list(
         _ranked(
-            processes.values(key=Substr("entity__ubigeo_id", 1, 2)).annotate(
-                count=Count("id"), total=Sum("estimated_value")
+            _counted(
+                processes.values(key=Substr("entity__ubigeo_id", 1, 2)),
+                Count("id"),
+                "estimated_value",
+                with_total,
             )
         )
     )
@@ -121,27 +137,89 @@ def _departments(processes, params):
             row["key"],
             names.get(row["key"], ""),
             row["count"],
-            row["total"],
+            row.get("total"),
             params | {"department": row["key"]},
         )
         for row in grouped
     ]
 
 
-def _choices(name: str, choices):
+def choice_rows(name: str, choices, field: str | None = None):
+    """Processes by a codelist column (`field`, the search parameter `name` by default),
+    labelled by its choices."""
     labels = dict(choices)
 
-    def rows(processes, params):
+    def rows(processes, params, *, with_total=True):
         grouped = _ranked(
-            processes.values(key=F(name)).annotate(count=Count("id"), total=Sum("estimated_value"))
+            _counted(
+                processes.values(key=F(field or name)), Count("id"), "estimated_value", with_total
+            )
         )
         return [
             Row(
                 row["key"],
                 str(labels.get(row["key"], row["key"])),
                 row["count"],
-                row["total"],
+                row.get("total"),
                 params | {name: row["key"]},
+            )
+            for row in grouped
+        ]
+
+    return rows
+
+
+def sector_rows(processes, params, *, with_total=True):
+    """Processes by their entity's sector, named in the page's language."""
+    english = (get_language() or "es").startswith("en")
+    grouped = _ranked(
+        _counted(
+            processes.values(
+                key=F("entity__sector_id"),
+                name_es=F("entity__sector__name_es"),
+                name_en=F("entity__sector__name_en"),
+            ),
+            Count("id"),
+            "estimated_value",
+            with_total,
+        )
+    )
+    return [
+        Row(
+            row["key"],
+            (row["name_en"] if english and row["name_en"] else row["name_es"]) or row["name_en"],
+            row["count"],
+            row.get("total"),
+            params | {"sector": row["key"]},
+        )
+        for row in grouped
+    ]
+
+
+def current_stage_rows(today: date):
+    """Running processes by the stage under way on `today` (calendar_rules.stages_under_way,
+    the search's `stage` filter)."""
+    labels = dict(Stage.choices)
+
+    def rows(processes, params, *, with_total=True):
+        grouped = _ranked(
+            _counted(
+                stages_under_way(today)
+                .filter(process__in=processes.values("pk"))
+                .order_by()
+                .values(key=F("stage")),
+                Count("process_id", distinct=True),
+                "process__estimated_value",
+                with_total,
+            )
+        )
+        return [
+            Row(
+                row["key"],
+                str(labels.get(row["key"], row["key"])),
+                row["count"],
+                row.get("total"),
+                params | {"stage": row["key"]},
             )
             for row in grouped
         ]
@@ -213,8 +291,8 @@ DIMENSIONS = {
     for d in (
         Dimension("segment", _("Catalog segment"), _("Value of its items"), _catalog(2, "000000")),
         Dimension("family", _("Catalog family"), _("Value of its items"), _catalog(4, "0000")),
-        Dimension("entity", _("Entity"), _("Estimated value"), _entities),
-        Dimension("department", _("Department"), _("Estimated value"), _departments),
+        Dimension("entity", _("Entity"), _("Estimated value"), entity_rows),
+        Dimension("department", _("Department"), _("Estimated value"), department_rows),
         Dimension("month", _("Month of the call"), _("Estimated value"), _period("month"), False),
         Dimension(
             "quarter", _("Quarter of the call"), _("Estimated value"), _period("quarter"), False
@@ -224,13 +302,13 @@ DIMENSIONS = {
             "procedure_type",
             _("Procedure type"),
             _("Estimated value"),
-            _choices("procedure_type", ProcedureType.choices),
+            choice_rows("procedure_type", ProcedureType.choices),
         ),
         Dimension(
             "object_type",
             _("Object"),
             _("Estimated value"),
-            _choices("object_type", ObjectType.choices),
+            choice_rows("object_type", ObjectType.choices),
         ),
         Dimension("supplier", _("Winning supplier"), _("Amount awarded"), _suppliers),
     )

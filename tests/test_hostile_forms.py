@@ -599,6 +599,21 @@ def _appeal_decision_endpoint():
     )
 
 
+def _auditor_note_endpoint():
+    """An auditor's note on a called process (the only form an auditor posts)."""
+    from tests.factories import auditor
+    from tests.procurement.searching import published
+
+    process = published("Computadoras para auditoría")
+    return (
+        auditor(),
+        f"/auditoria/notas/{process.identifier}/",
+        {"text": "Revisar el plazo de la convocatoria."},
+        {"text": "text"},
+        {},
+    )
+
+
 # Endpoints whose state is built on demand, in the shape of _endpoints' entries (with the
 # user itself instead of a role).
 LAZY_ENDPOINTS = {
@@ -608,6 +623,7 @@ LAZY_ENDPOINTS = {
     "contract_manage": _contract_amendment_endpoint,
     "process_appeal": _appeal_endpoint,
     "appeal_decide": _appeal_decision_endpoint,
+    "audit_notes": _auditor_note_endpoint,
 }
 
 
@@ -668,6 +684,7 @@ ENDPOINTS = [
     "contract_manage",
     "process_appeal",
     "appeal_decide",
+    "audit_notes",
 ]
 
 
@@ -786,3 +803,48 @@ def test_hostile_search_values_are_form_errors_never_500(export):
     # the baseline search finds the world's process, so the cases above ran real queries
     response = client.get("/procesos/", {"q": "servidores"})
     assert world.process.pk in {p.pk for p in response.context["page"]}
+
+
+# The auditors' search pages (auditor-only, GET): their filters' hostile values are form
+# errors (400) or ignored, never a 5xx, on the page and in the CSV.
+AUDIT_SEARCHES = {
+    "/auditoria/atascados/": {
+        "entity": "text",
+        "department": "choice",
+        "procedure_type": "choice",
+        "stage": "choice",
+        "cursor": "text",
+    },
+    "/auditoria/registro/": {
+        "action": "text",
+        "object_type": "text",
+        "object_id": "text",
+        "actor": "text",
+        "entity": "text",
+        "since": "date",
+        "until": "date",
+        "cursor": "text",
+    },
+}
+
+
+@pytest.mark.parametrize("url", list(AUDIT_SEARCHES))
+def test_hostile_audit_search_values_are_never_500(url):
+    world = build_world()
+    client = Client(raise_request_exception=False)
+    client.force_login(world.auditor)
+    problems = []
+    for field, kind in AUDIT_SEARCHES[url].items():
+        for value in [*HOSTILE[kind], *HOSTILE["text"]]:
+            for extra in ({}, {"format": "csv"}):
+                try:
+                    response = client.get(url, {field: value, **extra})
+                    if response.streaming:
+                        b"".join(response.streaming_content)
+                except Exception as error:  # noqa: BLE001 - any failure is the finding
+                    problems.append(f"{field}={value[:30]!r}: {error!r}")
+                    continue
+                if response.status_code >= 500:
+                    problems.append(f"{field}={value[:30]!r}: {response.status_code}")
+    assert not problems, "\n".join(problems)
+    assert client.get(url).status_code == 200

@@ -124,6 +124,13 @@ QUERY_NAMES = [
     "call_from",
     "call_to",
     "sort",
+    "stage",
+    "action",
+    "actor",
+    "object_type",
+    "object_id",
+    "since",
+    "until",
 ]
 POST_NAMES = [
     "supplier",
@@ -396,6 +403,12 @@ SAMPLES = {
     "audit_risks": lambda w: {},
     "audit_process": lambda w: {"identifier": w.process.identifier},
     "audit_entities": lambda w: {},
+    "audit_stuck": lambda w: {},
+    "audit_notes": lambda w: {"identifier": w.process.identifier},
+    "audit_timeline": lambda w: {
+        "object_type": "procurement.procurementprocess",
+        "object_id": w.process.pk,
+    },
     "audit_trail": lambda w: {},
     "audit_trail_verify": lambda w: {},
     "audit_anchor": lambda w: {},

@@ -15,6 +15,7 @@ from .criteria import CriteriaAmendment, CriterionKind, EvaluationCriterion
 from .entities import Entity
 from .evaluation import Evaluation, EvaluationEntry, TechnicalScore
 from .imports import ImportedRelease
+from .notes import AuditorNote
 from .opening import BidOpening, OpenedBid, OpenedBidDocument, OpenedBidLine, OpenedBidMember
 from .plans import PlanItem, PlanVersion, ProcurementPlan
 from .processes import (
@@ -35,6 +36,7 @@ __all__ = [
     "ProcessRisk",
     "ProcessRiskFlag",
     "RiskFlagCode",
+    "AuditorNote",
     "ImportedRelease",
     "Appeal",
     "Contract",

@@ -17,6 +17,12 @@ from .processes import ProcessDocument, ProcurementProcess
 OPEN_APPEAL_STATUSES = ["presentado", "admitido"]
 
 
+def overdue_condition(today) -> models.Q:
+    """Appeals still open after the day they were due (their legal term): the one rule
+    behind Appeal.is_overdue and the auditors' list of overdue appeals (procurement.stuck)."""
+    return models.Q(status__in=OPEN_APPEAL_STATUSES, due_on__lt=today)
+
+
 class Appeal(models.Model):
     class Subject(models.TextChoices):
         AWARD = "buena_pro", _("The award")
@@ -106,5 +112,6 @@ class Appeal(models.Model):
 
     @property
     def is_overdue(self) -> bool:
-        """Still open after its legal term (shown to everyone, auditors included)."""
+        """Still open after its legal term (shown to everyone, auditors included); the same
+        rule as overdue_condition."""
         return self.is_open and self.due_on < clock.today()

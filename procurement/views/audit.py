@@ -1,31 +1,42 @@
 """The auditor workspace (auditors and admins only, read-only): the status overview at
-/auditoria/. It only counts processes (never reads a bid), one grouped query per table, each
-count a link to the public search (/procesos/) with the same parameters, which lists exactly
-those processes."""
+/auditoria/ and the stuck processes at /auditoria/atascados/. The overview only counts
+processes (never reads a bid), one grouped query per table, each count a link to the public
+search (/procesos/) with the same parameters, which lists exactly those processes. The stuck
+processes and overdue appeals follow procurement.stuck's rule."""
 
 from dataclasses import dataclass
+from datetime import date
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count
-from django.shortcuts import render
-from django.urls import reverse
-from django.utils.http import urlencode
-from django.utils.translation import get_language, gettext_lazy
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.permissions import require_audit_reader
-from core import clock
-from core.codelists import GovernmentLevel, ProcedureType, Stage
+from core import clock, keyset
+from core.codelists import GovernmentLevel, ProcedureType
+from core.errors import DomainError
 from core.filtering import filter_status, invalid_export
+from core.verification import chain_state
+from core.workdays import WorkingCalendar
 
-from .. import exports
-from ..calendar_rules import running_statuses
-from ..filters import ProcessFilter
-from ..models import ProcessStage, ProcessStatus
+from .. import exports, statistics, stuck
+from ..filters import ProcessFilter, StuckFilter
+from ..forms import NoteForm
+from ..models import ProcessStatus, ProcurementProcess
 from ..queries import public_processes
+from ..services import notes
 
 # The period of the overview: the public search's call-date range, by its parameter names.
 PERIOD = ("call_from", "call_to")
-TOP_ENTITIES = 50
+STUCK_ON_OVERVIEW = 10  # the worst stuck processes and overdue appeals shown on /auditoria/
+STUCK_PAGE_SIZE = 50
+STUCK_SUMMARY_SECONDS = 300
+APPEALS_SHOWN = 100  # the overdue appeals on the full page (worst first; all in the CSV)
 
 
 @dataclass(frozen=True)
@@ -55,76 +66,40 @@ TITLES = {
 }
 
 
-def _bilingual(es: str, en: str) -> str:
-    return en if (get_language() or "es").startswith("en") and en else es or en
-
-
 def overview_tables(processes, period: dict[str, str]) -> list[Table]:
     """The counts of `processes` (a filtered public_processes queryset) by each dimension,
-    one grouped query each, every row with its link to the public search."""
+    one grouped query each (procurement.statistics' groupings, the ones its page uses), every
+    row with its link to the public search."""
     base = processes.order_by()
-    search = reverse("procurement:process_list")
-
-    def row(key, code, label, count):
-        query = urlencode({**period, key: code})
-        return GroupCount(key, str(code), str(label), count, f"{search}?{query}")
-
-    def grouped(*fields):
-        return base.values(*fields).annotate(n=Count("pk")).order_by("-n", fields[0])
-
-    labels = dict(ProcessStatus.choices)
-    status = [row("status", r["status"], labels[r["status"]], r["n"]) for r in grouped("status")]
-    stages = dict(Stage.choices)
-    in_stage = (
-        ProcessStage.objects.filter(
-            process__in=base.values("pk"),
-            process__status__in=running_statuses(),
-            start__lte=clock.today(),
-            end__gte=clock.today(),
-        )
-        .values("stage")
-        .annotate(n=Count("process_id", distinct=True))
-        .order_by("-n", "stage")
-    )
-    stage = [row("stage", r["stage"], stages[r["stage"]], r["n"]) for r in in_stage]
-    procedures = dict(ProcedureType.choices)
-    procedure = [
-        row("procedure_type", r["procedure_type"], procedures[r["procedure_type"]], r["n"])
-        for r in grouped("procedure_type")
-    ]
-    entity = [
-        row("entity", r["entity__ruc"], f"{r['entity__name']} ({r['entity__ruc']})", r["n"])
-        for r in grouped("entity__ruc", "entity__name")[:TOP_ENTITIES]
-    ]
-    sector = [
-        row(
-            "sector",
-            r["entity__sector_id"],
-            _bilingual(r["entity__sector__name_es"], r["entity__sector__name_en"]),
-            r["n"],
-        )
-        for r in grouped("entity__sector_id", "entity__sector__name_es", "entity__sector__name_en")
-    ]
-    levels = dict(GovernmentLevel.choices)
-    level = [
-        row("level", r["entity__level"], levels[r["entity__level"]], r["n"])
-        for r in grouped("entity__level")
-    ]
-    department_field = "entity__ubigeo__province__department"
-    department = [
-        row("department", r[f"{department_field}_id"], r[f"{department_field}__name"], r["n"])
-        for r in grouped(f"{department_field}_id", f"{department_field}__name")
-    ]
-    tables = {
-        "status": status,
-        "stage": stage,
-        "procedure_type": procedure,
-        "entity": entity,
-        "sector": sector,
-        "level": level,
-        "department": department,
+    groupings = {
+        "status": statistics.choice_rows("status", ProcessStatus.choices),
+        "stage": statistics.current_stage_rows(clock.today()),
+        "procedure_type": statistics.choice_rows("procedure_type", ProcedureType.choices),
+        "entity": statistics.entity_rows,
+        "sector": statistics.sector_rows,
+        "level": statistics.choice_rows("level", GovernmentLevel.choices, "entity__level"),
+        "department": statistics.department_rows,
     }
-    return [Table(key, str(TITLES[key]), rows) for key, rows in tables.items()]
+    tables = []
+    for key, rows in groupings.items():
+        found = rows(base, dict(period), with_total=False)  # counts only
+        tables.append(
+            Table(
+                key,
+                str(TITLES[key]),
+                [
+                    GroupCount(
+                        key,
+                        str(row.key),
+                        f"{row.label} ({row.key})" if key == "entity" else row.label,
+                        row.count,
+                        row.search_url,
+                    )
+                    for row in found
+                ],
+            )
+        )
+    return tables
 
 
 @login_required
@@ -141,5 +116,118 @@ def overview(request):
     if wants_csv:
         rows = [r for table in tables for r in table.rows]
         return exports.AUDIT_OVERVIEW.items_response(rows, filename="auditoria-resumen.csv")
-    context = {"filter": process_filter, "tables": tables, "period": data}
+    context = {
+        "filter": process_filter,
+        "tables": tables,
+        "period": data,
+        "chain": chain_state(),
+    }
+    context["stuck"], context["overdue"] = _stuck_summary(clock.today())
     return render(request, "procurement/audit/overview.html", context, status=status)
+
+
+def _stuck_summary(today: date):
+    """The worst stuck processes (with their count) and overdue appeals for the overview,
+    kept STUCK_SUMMARY_SECONDS: finding the worst sorts every stuck process (a second on
+    a million), and the full list at /auditoria/atascados/ is always live."""
+    key = f"audit:stuck-summary:{today.isoformat()}"
+    summary = cache.get(key)
+    if summary is None:
+        calendar = WorkingCalendar.from_database()
+        worst = keyset.page(stuck.overrun_stages(today), stuck.STAGE_ORDER, size=STUCK_ON_OVERVIEW)
+        worst.object_list = stuck.count_late(worst.object_list, today, calendar, "late_since")
+        overdue = stuck.overdue_appeals(today)[:STUCK_ON_OVERVIEW]
+        summary = (worst, stuck.count_late(overdue, today, calendar, "due_on"))
+        cache.set(key, summary, STUCK_SUMMARY_SECONDS)
+    return summary
+
+
+@dataclass(frozen=True)
+class LateRow:
+    """One line of the stuck processes' CSV: a stuck process or an overdue appeal."""
+
+    kind: str  # "etapa" | "apelacion"
+    process: object
+    stage: str  # the overrun stage, or "" for an appeal
+    late_since: date
+    days_late: int
+    appeal_id: int | None = None
+
+
+def _late_rows(stages, appeals, today: date, calendar: WorkingCalendar):
+    # In a transaction: PostgreSQL's server-side cursor then streams (exports.ExportSpec.rows).
+    with transaction.atomic():
+        for row in stages.iterator(chunk_size=2000):
+            days = calendar.working_days_between(row.late_since, today)
+            yield LateRow("etapa", row.process, row.stage, row.late_since, days)
+        for appeal in appeals.iterator(chunk_size=2000):
+            days = calendar.working_days_between(appeal.due_on, today)
+            yield LateRow("apelacion", appeal.process, "", appeal.due_on, days, appeal.pk)
+
+
+@login_required
+def stuck_processes(request):
+    """Stuck processes and overdue appeals (procurement.stuck), worst first, filtered by
+    entity, department, procedure type and overrun stage; `?format=csv` exports them all."""
+    require_audit_reader(request.user)
+    today, calendar = clock.today(), WorkingCalendar.from_database()
+    stage_filter = StuckFilter(request.GET, queryset=stuck.overrun_stages(today))
+    appeal_filter = StuckFilter(request.GET, queryset=stuck.overdue_appeals(today))
+    status = filter_status(stage_filter)
+    if request.GET.get("format") == "csv":
+        if (bad := invalid_export(stage_filter)) is not None:
+            return bad
+        rows = _late_rows(stage_filter.qs, appeal_filter.qs, today, calendar)
+        return exports.AUDIT_STUCK.items_response(rows, filename="auditoria-atascados.csv")
+    page, appeals = None, []
+    if status == 200:
+        try:
+            page = keyset.page(
+                stage_filter.qs,
+                stuck.STAGE_ORDER,
+                request.GET.get("cursor"),
+                size=STUCK_PAGE_SIZE,
+            )
+        except keyset.BadCursor:
+            status = 400
+        else:
+            page.object_list = stuck.count_late(page.object_list, today, calendar, "late_since")
+            appeals = stuck.count_late(appeal_filter.qs[:APPEALS_SHOWN], today, calendar, "due_on")
+    context = {
+        "filter": stage_filter,
+        "page": page,
+        "appeals": appeals,
+        "appeals_shown": APPEALS_SHOWN,
+        "bad_cursor": status == 400 and stage_filter.is_valid(),
+        "today": today,
+    }
+    return render(request, "procurement/audit/stuck.html", context, status=status)
+
+
+@login_required
+def process_notes(request, identifier):
+    """The auditors' internal notes on a process (auditors and admins only): read them, and
+    (POST) add one, the only write an auditor makes."""
+    if not notes.may_keep_notes(request.user):
+        raise PermissionDenied(_("Only auditors and administrators may read or write notes."))
+    process = get_object_or_404(
+        ProcurementProcess.objects.select_related("entity"), identifier=identifier
+    )
+    form, status = NoteForm(), 200
+    if request.method == "POST":
+        form = NoteForm(request.POST)
+        if form.is_valid():
+            try:
+                notes.add_note(actor=request.user, process=process, text=form.cleaned_data["text"])
+            except DomainError as error:
+                error.add_to(form)
+            else:
+                messages.success(request, _("Note added."))
+                return redirect("audit_notes", identifier=process.identifier)
+        status = 400
+    context = {
+        "process": process,
+        "notes": notes.process_notes(request.user, process),
+        "form": form,
+    }
+    return render(request, "procurement/audit/notes.html", context, status=status)

@@ -14,9 +14,10 @@ from suppliers.models import Supplier
 from .. import document_store, exports, prices, search, take_part
 from ..calendar_rules import stage_progress
 from ..filters import ProcessFilter
+from ..forms import NoteForm
 from ..models import Award, Contract, ProcessDocument, ProcessStatus, ProcurementProcess
 from ..queries import calendar_amendments, closing_change, public_processes
-from ..services import appeals, opening, participation
+from ..services import appeals, notes, opening, participation
 from ..services.evaluation import published_evaluation
 from ..subscriptions import follows
 from .bids import bid_summary
@@ -112,6 +113,9 @@ def process_detail(request, identifier):
         )
     context["following"] = follows.is_following(request.user, process)
     context.update(_supplier_context(request, process))
+    if notes.may_keep_notes(request.user):  # auditors and admins: their section
+        context["auditor_notes"] = list(notes.process_notes(request.user, process))
+        context["note_form"] = NoteForm()
     return render(request, "procurement/process_detail.html", context)
 
 
