@@ -84,6 +84,7 @@ from ..models import (
 from ..models.bids import sealed_document_path
 from . import pdf
 from .documents import DOCUMENT_FIELDS, DocumentBuilder, has_files
+from .phases import Phases
 from .users import DEMO_DOMAIN
 
 S = ProcessStatus
@@ -254,8 +255,10 @@ class BidBuilder:
         files_for_first: int,
         demo_processes: dict[int, str] | None = None,
         password: str = "",
+        phases: Phases | None = None,
     ):
         self.rng = rng
+        self.phases = phases or Phases()
         self.today = today
         self.until = until
         self.files_for_first = files_for_first
@@ -383,7 +386,8 @@ class BidBuilder:
         with translation.override(settings.LANGUAGE_CODE or "es"):
             for chunk in self._chunks():
                 self._chunk(chunk)
-        self._write_ledger()
+        with self.phases.phase("  of which the receipt ledger"):
+            self._write_ledger()
         self.report.seconds = time_module.monotonic() - began
         return self.report
 
@@ -425,7 +429,8 @@ class BidBuilder:
                 items[row[0]],
                 committees[row[0]],
             )
-        out.write(self)
+        with self.phases.phase("  of which writing bid rows"):
+            out.write(self)
 
     # --- one process ---------------------------------------------------------------------------
 

@@ -84,6 +84,9 @@ class Command(BaseCommand):
             f"{report.criteria} evaluation criteria, {report.committee_members} committee members); "
             f"{report.audit_entries} audit entries chained for that history."
         )
+        self.stdout.write("Seconds per part of the seed:")
+        for line in report.phases.lines():
+            self.stdout.write(line)
         self._print_documents(report.documents, files_for_first)
         self._print_bids(report.bids)
         self._print_awards(report.awards)
