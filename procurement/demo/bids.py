@@ -982,7 +982,7 @@ class _Signer:
 
     def __exit__(self, *exc):
         if self.pool is not None:
-            self.pool.shutdown(cancel_futures=True)
+            self.pool.shutdown(wait=False, cancel_futures=True)  # the workers exit on their own
         return False
 
     def sign(self, hashes: list[str]):
