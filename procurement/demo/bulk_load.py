@@ -29,11 +29,16 @@ def _postgresql() -> bool:
 
 @contextmanager
 def foreign_keys_checked_at_the_end(phases: Phases):
-    """Drop the schema's deferrable foreign keys (Django's), yield, add them back (timed)."""
+    """Drop the schema's deferrable foreign keys (Django's), yield, add them back (timed).
+    Must enclose the whole load (it also sets the transaction's memory for sorts)."""
     if not _postgresql():
         yield
         return
     with connection.cursor() as cursor:
+        # For this transaction only: sorts (the history merged by time) and index builds
+        # (and the foreign keys' checks) in memory rather than in temporary files.
+        cursor.execute("SET LOCAL work_mem = '32MB'")
+        cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
         # Checks already queued by this transaction (a test's own rows) run now: a table
         # with pending checks cannot be altered.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")

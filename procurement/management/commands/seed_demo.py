@@ -74,6 +74,7 @@ class Command(BaseCommand):
             document_files_for_first=files_for_first,
         )
         seconds = (timezone.now() - started).total_seconds()
+        self.report = report  # for callers that want the figures (bench: seconds per part)
         sizes = ", ".join(f"{k}: {v}" for k, v in report.sizes.items() if v)
         self.stdout.write(
             f"Demo data created in {seconds:.1f} s: {report.entities} entities, "
