@@ -89,8 +89,12 @@ def seed_figures(figures, timed) -> None:
         lambda: call_command(command, processes=processes, seed=1, verbosity=0),
     )
     total = figures[-1][1]
-    for part, seconds in command.report.phases.seconds.items():
-        figures.append((f"  {part}", seconds))
+    phases = command.report.phases
+    for part, seconds in phases.seconds.items():
+        cpu = f"CPU {phases.cpu[part]:.1f}" if part in phases.cpu else ""
+        if part in phases.database_cpu:
+            cpu += f" + DB {phases.database_cpu[part]:.1f}"
+        figures.append((f"  {part} ({cpu} s)" if cpu else f"  {part}", seconds))
     figures.append(("  anchor, report and the rest", total - command.report.phases.total()))
     from procurement.models import ProcurementProcess
 
