@@ -74,16 +74,28 @@ def main() -> None:
 
 
 def seed_figures(figures, timed) -> None:
-    """seed_demo at BENCH_PROCESSES processes, then the main public pages."""
+    """seed_demo at BENCH_PROCESSES processes (with the seconds of each part of it), then
+    the main public pages."""
     from django.core.management import call_command
     from django.test import Client
 
+    from procurement.management.commands.seed_demo import Command as SeedDemo
+
     processes = int(os.environ.get("BENCH_PROCESSES", "100000"))
     seeded = io.StringIO()
+    command = SeedDemo(stdout=seeded)
     timed(
         f"seed_demo --processes {processes}",
-        lambda: call_command("seed_demo", processes=processes, seed=1, verbosity=0, stdout=seeded),
+        lambda: call_command(command, processes=processes, seed=1, verbosity=0),
     )
+    total = figures[-1][1]
+    phases = command.report.phases
+    for part, seconds in phases.seconds.items():
+        cpu = f"CPU {phases.cpu[part]:.1f}" if part in phases.cpu else ""
+        if part in phases.database_cpu:
+            cpu += f" + DB {phases.database_cpu[part]:.1f}"
+        figures.append((f"  {part} ({cpu} s)" if cpu else f"  {part}", seconds))
+    figures.append(("  anchor, report and the rest", total - command.report.phases.total()))
     from procurement.models import ProcurementProcess
 
     created = ProcurementProcess.objects.count()
@@ -91,7 +103,7 @@ def seed_figures(figures, timed) -> None:
     figures.append(
         (
             f"  seeding per 1,000 processes ({created} created)",
-            figures[-1][1] / max(created, 1) * 1000,
+            total / max(created, 1) * 1000,
         )
     )
     settings.ALLOWED_HOSTS = ["*"]

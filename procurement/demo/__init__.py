@@ -7,20 +7,22 @@ Each part draws from its own random stream (seed + part name), so adding a part 
 import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from time import perf_counter
 
 from django.db import transaction
 from django.utils import timezone
 
 from core import clock
-from core.models import FiscalYear
+from core.models import AuditEntry, FiscalYear
 
 from ..models import Entity
-from . import risk
+from . import bulk_load, risk
 from .awards import AwardBuilder, AwardReport
 from .bids import BidBuilder, BidReport
 from .documents import FILES_FOR_FIRST, DocumentBuilder, DocumentReport
 from .history import write_audit_history
 from .parties import build_entities, build_suppliers, size_counts
+from .phases import Phases
 from .plans import PlanBuilder
 from .processes import ProcessBuilder
 from .subscriptions import build_subscriptions
@@ -49,6 +51,7 @@ class DemoReport:
     subscriptions: int = 0
     accounts: list[tuple[str, str, str]] = field(default_factory=list)
     password: str = DEMO_PASSWORD
+    phases: Phases = field(default_factory=Phases)  # seconds per part of the seed
 
 
 def stream(seed: int, part: str) -> random.Random:
@@ -68,7 +71,6 @@ def latest_moment(today: date) -> datetime:
     return clock.local(today + timedelta(days=1), time(0)) - timedelta(microseconds=1)
 
 
-@transaction.atomic
 def seed(
     *,
     processes: int,
@@ -78,58 +80,99 @@ def seed(
     district_municipalities: int = 150,
     document_files_for_first: int = FILES_FOR_FIRST,
 ) -> DemoReport:
+    """Fill an empty portal, in one transaction (its commit is timed too)."""
     report = DemoReport()
+    with transaction.atomic():
+        with bulk_load.foreign_keys_checked_at_the_end(report.phases):
+            _seed(
+                report,
+                processes=processes,
+                seed=seed,
+                today=today,
+                suppliers=suppliers,
+                district_municipalities=district_municipalities,
+                document_files_for_first=document_files_for_first,
+            )
+        committing = perf_counter()
+    report.phases.add("commit", perf_counter() - committing)
+    return report
+
+
+def _seed(
+    report: DemoReport,
+    *,
+    processes: int,
+    seed: int,
+    today: date,
+    suppliers: int | None,
+    district_municipalities: int,
+    document_files_for_first: int,
+) -> None:
+    timer = report.phases
     until = latest_moment(today)
-    entities = build_entities(stream(seed, "entities"), district_municipalities)
-    Entity.objects.bulk_create(entities, batch_size=2000)
+    with timer.phase("entities"):
+        entities = build_entities(stream(seed, "entities"), district_municipalities)
+        Entity.objects.bulk_create(entities, batch_size=2000)
     report.entities = len(entities)
 
     sales_year = FiscalYear.objects.select_related("sme_rule").get(pk=today.year - 1)
-    supplier_rows = build_suppliers(
-        stream(seed, "suppliers"),
-        suppliers or default_supplier_count(processes),
-        today,
-        sales_year,
-        until=until,
-    )
+    with timer.phase("suppliers"):
+        supplier_rows = build_suppliers(
+            stream(seed, "suppliers"),
+            suppliers or default_supplier_count(processes),
+            today,
+            sales_year,
+            until=until,
+        )
     report.suppliers = len(supplier_rows)
     report.sizes = size_counts(supplier_rows)
-    report.accounts = build_users(seed, today)
-    report.subscriptions = build_subscriptions()
+    with timer.phase("accounts"):
+        report.accounts = build_users(seed, today)
+    with timer.phase("subscriptions"):
+        report.subscriptions = build_subscriptions()
     years = [
         year for year in (today.year - 1, today.year) if FiscalYear.objects.filter(pk=year).exists()
     ]
-    report.plans, report.plan_versions, report.plan_items = PlanBuilder(
-        stream(seed, "plans"), today, until=until
-    ).build(list(Entity.objects.order_by("ruc")), years)
+    with timer.phase("plans"):
+        report.plans, report.plan_versions, report.plan_items = PlanBuilder(
+            stream(seed, "plans"), today, until=until
+        ).build(list(Entity.objects.order_by("ruc")), years)
     if processes and years:
-        builder = ProcessBuilder(stream(seed, "processes"), today, years, until=until)
-        (
-            report.processes,
-            report.process_items,
-            report.process_stages,
-            report.status_changes,
-            report.criteria,
-        ) = builder.build(processes)
+        builder = ProcessBuilder(stream(seed, "processes"), today, years, until=until, phases=timer)
+        with timer.phase("processes"):
+            (
+                report.processes,
+                report.process_items,
+                report.process_stages,
+                report.status_changes,
+                report.criteria,
+            ) = builder.build(processes)
         report.committee_members = builder.committee_members
-        report.documents = DocumentBuilder(today, files_for_first=document_files_for_first).build()
-        report.bids = BidBuilder(
-            stream(seed, "bids"),
-            today,
-            until=until,
-            files_for_first=document_files_for_first,
-            demo_processes=builder.demo_processes,
-        ).build()
-        report.awards = AwardBuilder(
-            stream(seed, "awards"),
-            today,
-            until=until,
-            files_for_first=document_files_for_first,
-        ).build()
-    report.audit_entries = write_audit_history()
+        with timer.phase("documents"):
+            report.documents = DocumentBuilder(
+                today, files_for_first=document_files_for_first
+            ).build()
+        with timer.phase("bids, receipts, openings"):
+            report.bids = BidBuilder(
+                stream(seed, "bids"),
+                today,
+                until=until,
+                files_for_first=document_files_for_first,
+                demo_processes=builder.demo_processes,
+                phases=timer,
+            ).build()
+        with timer.phase("evaluations, awards, contracts"):
+            report.awards = AwardBuilder(
+                stream(seed, "awards"),
+                today,
+                until=until,
+                files_for_first=document_files_for_first,
+            ).build()
+    with bulk_load.indexes_built_at_the_end(timer, AuditEntry), timer.phase("audit history"):
+        report.audit_entries = write_audit_history()
     # Last: the red flags of the data above, computed by the rule functions.
-    report.flagged_processes = risk.build()
-    return report
+    with timer.phase("red flags"):
+        report.flagged_processes = risk.build()
 
 
 def existing_accounts() -> list[tuple[str, str, str]]:

@@ -37,11 +37,13 @@ the same bids, prices and instants, but new ciphertexts and receipt hashes.
 """
 
 import hashlib
+import multiprocessing
 import os
 import secrets
 import time as time_module
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -84,10 +86,13 @@ from ..models import (
 from ..models.bids import sealed_document_path
 from . import pdf
 from .documents import DOCUMENT_FIELDS, DocumentBuilder, has_files
+from .phases import Phases
 from .users import DEMO_DOMAIN
 
 S = ProcessStatus
 CHUNK = 2_000
+SIGN_BATCH = 5_000  # receipts read, signed and chained at a time
+SIGN_IN_WORKERS_FROM = SIGN_BATCH  # a first batch this full starts the signing workers
 CENT = Decimal("0.01")
 HUNDRED = Decimal("100")
 REPRESENTATIVE_DOMAIN = f"proveedores.{DEMO_DOMAIN}"
@@ -254,8 +259,10 @@ class BidBuilder:
         files_for_first: int,
         demo_processes: dict[int, str] | None = None,
         password: str = "",
+        phases: Phases | None = None,
     ):
         self.rng = rng
+        self.phases = phases or Phases()
         self.today = today
         self.until = until
         self.files_for_first = files_for_first
@@ -383,7 +390,8 @@ class BidBuilder:
         with translation.override(settings.LANGUAGE_CODE or "es"):
             for chunk in self._chunks():
                 self._chunk(chunk)
-        self._write_ledger()
+        with self.phases.phase("  of which the receipt ledger"):
+            self._write_ledger()
         self.report.seconds = time_module.monotonic() - began
         return self.report
 
@@ -425,7 +433,8 @@ class BidBuilder:
                 items[row[0]],
                 committees[row[0]],
             )
-        out.write(self)
+        with self.phases.phase("  of which writing bid rows"):
+            out.write(self)
 
     # --- one process ---------------------------------------------------------------------------
 
@@ -901,15 +910,18 @@ class BidBuilder:
             )
 
     def _write_ledger(self) -> None:
-        """Every receipt in the order of its instant, chained and signed."""
+        """Every receipt in the order of its instant, chained and signed. The signatures
+        (Ed25519, the costly part: tens of microseconds each) are made by a pool of worker
+        processes while this one chains, once there are enough receipts to pay for it."""
         previous, position, batch = receipts.GENESIS_HASH, 0, []
         writer = _writer()
         sql = (
             "SELECT received_at, receipt_hash, process_id, identifier, kind, paper "  # noqa: S608
             f"FROM {RECEIPTS_TABLE} ORDER BY received_at, receipt_hash"
         )
-        with _reading(sql) as cursor:
-            while rows := cursor.fetchmany(5000):
+        with _reading(sql) as cursor, _Signer() as signer:
+            while rows := cursor.fetchmany(SIGN_BATCH):
+                signatures = signer.sign([row[1] for row in rows])
                 for received, receipt, process, identifier, kind, paper in rows:
                     if isinstance(received, str):  # SQLite
                         received = datetime.fromisoformat(received)
@@ -927,26 +939,75 @@ class BidBuilder:
                         bool(paper),
                     )
                     batch.append(
-                        (
-                            position,
-                            receipt,
-                            process,
-                            received,
-                            kind,
-                            bool(paper),
-                            receipts.sign(receipt),
-                            previous,
-                            chain,
-                        )  # fmt: skip
-                    )
+                        [position, receipt, process, received, kind, bool(paper), None,
+                         previous, chain]
+                    )  # fmt: skip
                     previous = chain
+                for row, signature in zip(batch[-len(rows) :], signatures.result(), strict=True):
+                    row[6] = signature
                 if len(batch) >= 20_000:
-                    writer.write(ReceiptLedgerEntry, LEDGER_FIELDS, batch)
+                    writer.write(ReceiptLedgerEntry, LEDGER_FIELDS, [tuple(r) for r in batch])
                     batch = []
-        writer.write(ReceiptLedgerEntry, LEDGER_FIELDS, batch)
+        writer.write(ReceiptLedgerEntry, LEDGER_FIELDS, [tuple(r) for r in batch])
         with connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {RECEIPTS_TABLE}")
         self.report.ledger = position
+
+
+def _sign_all(hashes: list[str]) -> list[str]:
+    return [receipts.sign(receipt) for receipt in hashes]
+
+
+class _Done:
+    """A result already there (signatures made in this process)."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def result(self):
+        return self.value
+
+
+class _Signer:
+    """Signs receipt hashes: in this process for a first batch that is not full (the small
+    seeds of tests and `make run`), in worker processes (forked: they inherit the loaded
+    key and touch no database) from the first full batch on. Ed25519 signatures are
+    deterministic, so who makes them changes nothing."""
+
+    def __init__(self):
+        self.pool = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.pool is not None:
+            self.pool.shutdown(wait=False, cancel_futures=True)  # the workers exit on their own
+        return False
+
+    def sign(self, hashes: list[str]):
+        if self.pool is None and len(hashes) < SIGN_IN_WORKERS_FROM:
+            return _Done(_sign_all(hashes))
+        if self.pool is None:
+            receipts.sign(hashes[0])  # load the key before forking, once
+            self.workers = max(os.cpu_count() or 1, 2)
+            self.pool = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=multiprocessing.get_context("fork"),
+            )
+        size = -(-len(hashes) // (self.workers * 2))
+        parts = [
+            self.pool.submit(_sign_all, hashes[i : i + size]) for i in range(0, len(hashes), size)
+        ]
+        return _Gathered(parts)
+
+
+class _Gathered:
+    def __init__(self, parts):
+        self.parts = parts
+
+    def result(self):
+        return [signature for part in self.parts for signature in part.result()]
 
 
 @contextmanager

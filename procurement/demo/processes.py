@@ -50,6 +50,7 @@ from ..models import (
 )
 from ..models import ProcessStatus as S
 from .bulk_writers import writer_for_connection
+from .phases import Phases
 from .process_criteria import CRITERION_FIELDS, criteria_for, criterion_rows
 from .process_profile import (
     LEVEL_WEIGHT,
@@ -156,8 +157,17 @@ class _Entity:
 class ProcessBuilder:
     """Creates `count` processes spread over the entities; returns the row counts."""
 
-    def __init__(self, rng: random.Random, today: date, years: list[int], *, until: datetime):
+    def __init__(
+        self,
+        rng: random.Random,
+        today: date,
+        years: list[int],
+        *,
+        until: datetime,
+        phases: Phases | None = None,
+    ):
         self.rng = rng
+        self.phases = phases or Phases()
         self.today = today
         self.until = until  # nothing happens after it
         self.years = sorted(years)
@@ -551,7 +561,8 @@ class ProcessBuilder:
                     totals[index] += len(tables[index])
                 else:
                     self.committee_members += len(tables[index])
-            search.refresh(ids)
+            with self.phases.phase("  of which search vectors"):
+                search.refresh(ids)
             batch.clear()
 
         for process in self.processes(count):

@@ -38,3 +38,23 @@ def test_bulk_history_refuses_to_run_outside_a_transaction(transactional_db):
     with pytest.raises(RuntimeError, match="inside the transaction"):
         audit.append_history(_rows(1, timezone.now()), actor_label="import")
     assert not AuditEntry.objects.exists()
+
+
+def test_bulk_history_hashes_every_json_type_as_record_does():
+    # append_history serialises each row's data once and builds the canonical text around it;
+    # the stored entry must hash the same when recomputed from what the database returns.
+    at = timezone.now()
+    data = {
+        "ñandú": 'Año «fiscal» \\ "citado"\n',
+        "amount": Decimal("1234.50"),
+        "when": at,
+        "day": at.date(),
+        "nested": {"z": [1, 2.5, None, True], "a": {"b": ("x", "y")}},
+        "empty": {},
+    }
+    with transaction.atomic():
+        audit.append_history([(at, "thing.done", "x.thing", "7", data)], actor_label="importación")
+    entry = AuditEntry.objects.get()
+    assert entry.entry_hash == audit.compute_hash(entry)
+    assert entry.data["amount"] == "1234.50" and entry.data["nested"]["a"]["b"] == ["x", "y"]
+    assert audit.verify_chain().ok

@@ -74,6 +74,7 @@ class Command(BaseCommand):
             document_files_for_first=files_for_first,
         )
         seconds = (timezone.now() - started).total_seconds()
+        self.report = report  # for callers that want the figures (bench: seconds per part)
         sizes = ", ".join(f"{k}: {v}" for k, v in report.sizes.items() if v)
         self.stdout.write(
             f"Demo data created in {seconds:.1f} s: {report.entities} entities, "
@@ -84,6 +85,9 @@ class Command(BaseCommand):
             f"{report.criteria} evaluation criteria, {report.committee_members} committee members); "
             f"{report.audit_entries} audit entries chained for that history."
         )
+        self.stdout.write("Seconds per part of the seed:")
+        for line in report.phases.lines():
+            self.stdout.write(line)
         self._print_documents(report.documents, files_for_first)
         self._print_bids(report.bids)
         self._print_awards(report.awards)
