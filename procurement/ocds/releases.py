@@ -16,7 +16,7 @@ from datetime import date, datetime, time
 
 from django.conf import settings
 from django.db.models import Prefetch
-from django.urls import get_script_prefix, reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone, translation
 
 from core.codelists import DirectCause, ObjectType, ProcedureType, Stage
@@ -263,11 +263,12 @@ def _organization_reference(entity) -> dict:
 
 
 @functools.lru_cache(maxsize=8)
-def _document_path_parts(script_prefix: str) -> tuple[str, str]:
+def _document_path_parts(script_prefix: str, urlconf) -> tuple[str, str]:
     """The path of a process's documents around its identifier, reversed once (a reverse
     per process was a tenth of a large export's time)."""
     path = reverse(
         "procurement:process_document",
+        urlconf=urlconf,
         kwargs={"identifier": _PLACEHOLDER, "document_id": 1},
     )
     before, placeholder, after = path.partition(_PLACEHOLDER)
@@ -287,7 +288,7 @@ def _document_url_prefix(process) -> str:
             kwargs={"identifier": process.identifier, "document_id": 1},
         )
         return _absolute(path[: -len("1/")])
-    before, after = _document_path_parts(get_script_prefix())
+    before, after = _document_path_parts(get_script_prefix(), get_urlconf())
     return _absolute(f"{before}{process.identifier}{after}")
 
 
