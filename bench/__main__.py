@@ -55,7 +55,7 @@ def main() -> None:
             from bench import ocds
 
             ocds.run(figures, seeded="seed" in chosen)
-        print(f"{'benchmark':<52} seconds")
+        print(f"{'benchmark':<52} figure (seconds unless the label says)")
         for label, seconds in figures:
             print(f"{label:<52} {seconds:8.3f}")
         if "bids" in chosen:

@@ -16,8 +16,9 @@ from .releases import process_releases, release_queryset
 CHUNK = 500
 
 
-def _dumps(data) -> str:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+# json.dumps(data, ensure_ascii=False, separators=(",", ":")) builds an encoder per call; one
+# encoder serves them all. Releases are trees of dicts and lists, never cyclic.
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
 
 
 def releases(

@@ -9,24 +9,30 @@ consent and revocation, each contract's signing, amendments and end, and the aft
 evaluation (implementation). Parties merge by id across releases.
 """
 
+import functools
+import re
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, time
 
 from django.conf import settings
 from django.db.models import Prefetch
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone, translation
 
 from core.codelists import DirectCause, ObjectType, ProcedureType, Stage
+from core.converters import IdentifierConverter
 
 from ..models import (
     Award,
     BidOpening,
+    CalendarAmendment,
     Contract,
+    ContractAmendment,
     OpenedBid,
     OpenedBidMember,
     ProcessDocument,
     ProcessItem,
+    ProcessStage,
     ProcessStatus,
     ProcurementProcess,
     StatusChange,
@@ -75,9 +81,14 @@ DOCUMENT_TYPES = {
 }
 
 
+_ROWS = "release_rows_"  # prefix of the lists release_queryset() prefetches
+
+
 def release_queryset():
     """Published processes with everything their releases read, in a fixed number of
-    queries however many processes (the export walks it in chunks)."""
+    queries however many processes (the export walks it in chunks). Each relation is
+    prefetched into a plain list (`to_attr`, read by `_rows`): a prefetch into the related
+    manager clones a queryset per process and relation, most of a large export's time."""
     return (
         ProcurementProcess.objects.published()
         .select_related("entity__ubigeo__province__department")
@@ -87,11 +98,18 @@ def release_queryset():
                 ProcessItem.objects.select_related(
                     "catalog_item", "plan_item__catalog_item", "plan_item__version__plan"
                 ).order_by("id"),
+                to_attr=_ROWS + "items",
             ),
-            "stages",
-            Prefetch("documents", ProcessDocument.objects.order_by("published_at", "id")),
-            "amendments",
-            Prefetch("history", StatusChange.objects.order_by("at", "id")),
+            Prefetch("stages", ProcessStage.objects.all(), to_attr=_ROWS + "stages"),
+            Prefetch(
+                "documents",
+                ProcessDocument.objects.order_by("published_at", "id"),
+                to_attr=_ROWS + "documents",
+            ),
+            Prefetch("amendments", CalendarAmendment.objects.all(), to_attr=_ROWS + "amendments"),
+            Prefetch(
+                "history", StatusChange.objects.order_by("at", "id"), to_attr=_ROWS + "history"
+            ),
             Prefetch(
                 "openings",
                 BidOpening.objects.filter(status=BidOpening.Status.COMPLETED).prefetch_related(
@@ -103,8 +121,10 @@ def release_queryset():
                                 OpenedBidMember.objects.select_related(
                                     "supplier__domicile__province__department"
                                 ),
+                                to_attr=_ROWS + "members",
                             )
                         ),
+                        to_attr=_ROWS + "bids",
                     )
                 ),
                 to_attr="completed_openings",
@@ -118,15 +138,24 @@ def release_queryset():
                         OpenedBidMember.objects.select_related(
                             "supplier__domicile__province__department"
                         ),
+                        to_attr=_ROWS + "members",
                     )
                 )
                 .order_by("decided_at", "id"),
+                to_attr=_ROWS + "awards",
             ),
             Prefetch(
                 "contracts",
                 Contract.objects.select_related("item", "evaluation")
-                .prefetch_related("amendments")
+                .prefetch_related(
+                    Prefetch(
+                        "amendments",
+                        ContractAmendment.objects.all(),
+                        to_attr=_ROWS + "amendments",
+                    )
+                )
                 .order_by("created_at", "id"),
+                to_attr=_ROWS + "contracts",
             ),
         )
         .order_by("id")
@@ -134,6 +163,12 @@ def release_queryset():
 
 
 # --- Small builders ------------------------------------------------------------------------
+
+
+def _rows(instance, name: str) -> list:
+    """The rows of a relation as release_queryset() prefetched them (a query otherwise)."""
+    rows = getattr(instance, _ROWS + name, None)
+    return list(getattr(instance, name).all()) if rows is None else rows
 
 
 def _zone():
@@ -227,15 +262,41 @@ def _organization_reference(entity) -> dict:
     return {"id": party_id(entity.ruc), "name": entity.name}
 
 
-def _document(document: ProcessDocument) -> dict:
+@functools.lru_cache(maxsize=8)
+def _document_path_parts(script_prefix: str, urlconf) -> tuple[str, str]:
+    """The path of a process's documents around its identifier, reversed once (a reverse
+    per process was a tenth of a large export's time)."""
     path = reverse(
         "procurement:process_document",
-        kwargs={"identifier": document.process.identifier, "document_id": document.pk},
+        urlconf=urlconf,
+        kwargs={"identifier": _PLACEHOLDER, "document_id": 1},
     )
+    before, placeholder, after = path.partition(_PLACEHOLDER)
+    assert placeholder and after.endswith("/1/"), path  # noqa: S101
+    return before, after[: -len("1/")]
+
+
+_PLACEHOLDER = "IDENTIFIER0"
+_IDENTIFIER = re.compile(IdentifierConverter.regex)  # what the URL pattern accepts as is
+
+
+def _document_url_prefix(process) -> str:
+    """The absolute URL of a process's documents without the document's id."""
+    if not _IDENTIFIER.fullmatch(process.identifier):
+        path = reverse(  # raises NoReverseMatch, as any link to it would
+            "procurement:process_document",
+            kwargs={"identifier": process.identifier, "document_id": 1},
+        )
+        return _absolute(path[: -len("1/")])
+    before, after = _document_path_parts(get_script_prefix(), get_urlconf())
+    return _absolute(f"{before}{process.identifier}{after}")
+
+
+def _document(document: ProcessDocument, url_prefix: str) -> dict:
     data = {
         "id": str(document.pk),
         "title": document.title,
-        "url": _absolute(path),
+        "url": f"{url_prefix}{document.pk}/",
         "datePublished": _when(document.published_at),
         "format": document.content_type,
         "language": LANGUAGE,
@@ -259,8 +320,8 @@ def _spanish(label) -> str:
 def _calendar_after(process, amendment_count: int) -> dict:
     """Stage dates after the first `amendment_count` amendments: today's calendar with the
     later amendments undone (each amendment records every stage's dates before and after)."""
-    stages = {s.stage: (s.start, s.end, s.closing_time) for s in process.stages.all()}
-    amendments = sorted(process.amendments.all(), key=lambda a: (a.at, a.id))
+    stages = {s.stage: (s.start, s.end, s.closing_time) for s in _rows(process, "stages")}
+    amendments = sorted(_rows(process, "amendments"), key=lambda a: (a.at, a.id))
     for amendment in reversed(amendments[amendment_count:]):
         for change in amendment.changes:
             closing = stages.get(change["stage"], (None, None, None))[2]
@@ -309,7 +370,7 @@ def planning_releases(process) -> Iterable[dict]:
     Each is given the id of the process item it became, so that the tender's items update
     them (and keep whether the plan reserved them for SMEs). No tender status here: the
     call's release says it."""
-    planned = [item for item in process.items.all() if item.plan_item]
+    planned = [item for item in _rows(process, "items") if item.plan_item]
     if not planned:
         return
     version = min((i.plan_item.version for i in planned), key=lambda v: v.published_at)
@@ -360,7 +421,7 @@ def tender_releases(process) -> Iterable[dict]:
                 "quantity": float(item.quantity),
                 "unit": {"name": item.unit},
             }
-            for item in process.items.all()
+            for item in _rows(process, "items")
         ],
         "value": _money(process.estimated_value),
         "procurementMethod": METHODS[process.procedure_type],
@@ -386,22 +447,23 @@ def tender_releases(process) -> Iterable[dict]:
 
 def document_releases(process) -> Iterable[dict]:
     """One release per published document (documents merge by id into the tender's)."""
-    for document in process.documents.all():
-        document.process = process
+    documents = _rows(process, "documents")
+    url_prefix = _document_url_prefix(process) if documents else ""
+    for document in documents:
         tags = ["tenderAmendment"] if document.replaces_id else ["tenderUpdate"]
         yield _release(
             process,
             f"document-{document.pk}",
             document.published_at,
             tags,
-            tender={"id": process.identifier, "documents": [_document(document)]},
+            tender={"id": process.identifier, "documents": [_document(document, url_prefix)]},
         )
 
 
 def amendment_releases(process) -> Iterable[dict]:
     """One release per calendar amendment: the periods after it, and why."""
     labels = dict(Stage.choices)
-    amendments = sorted(process.amendments.all(), key=lambda a: (a.at, a.id))
+    amendments = sorted(_rows(process, "amendments"), key=lambda a: (a.at, a.id))
     for number, amendment in enumerate(amendments, start=1):
         changed = ", ".join(_spanish(labels.get(c["stage"], c["stage"])) for c in amendment.changes)
         yield _release(
@@ -427,7 +489,7 @@ def amendment_releases(process) -> Iterable[dict]:
 def status_releases(process) -> Iterable[dict]:
     """One release per status change after the call (suspension, cancellation, desertion,
     annulment, restart...): the tender's status then, and the reason."""
-    for change in process.history.all():
+    for change in _rows(process, "history"):
         if change.from_status == ProcessStatus.DRAFT:
             continue  # the call itself: the tender release
         cancelled = change.to_status == ProcessStatus.CANCELLED
@@ -449,8 +511,8 @@ def opening_releases(process) -> Iterable[dict]:
     prices go with the evaluation and award (bids extension), in their own step."""
     for opening in getattr(process, "completed_openings", []):
         suppliers = {}
-        for bid in opening.bids.all():
-            for member in bid.members.all():
+        for bid in _rows(opening, "bids"):
+            for member in _rows(bid, "members"):
                 suppliers.setdefault(member.supplier.ruc, member.supplier)
         yield _release(
             process,
@@ -460,7 +522,7 @@ def opening_releases(process) -> Iterable[dict]:
             parties=_parties(process, suppliers.values(), ["tenderer"]),
             tender={
                 "id": process.identifier,
-                "numberOfTenderers": len(opening.bids.all()),
+                "numberOfTenderers": len(_rows(opening, "bids")),
                 "tenderers": [
                     {"id": party_id(s.ruc), "name": s.legal_name} for s in suppliers.values()
                 ],
@@ -492,7 +554,7 @@ def _award_suppliers(award) -> list:
     """The winner's suppliers: every member of the winning bid (a consortium), lead first."""
     if award.opened_bid_id is None:
         return [award.supplier] if award.supplier_id else []
-    members = sorted(award.opened_bid.members.all(), key=lambda m: (not m.is_lead, m.id))
+    members = sorted(_rows(award.opened_bid, "members"), key=lambda m: (not m.is_lead, m.id))
     return [member.supplier for member in members] or [award.supplier]
 
 
@@ -514,7 +576,7 @@ def award_releases(process) -> Iterable[dict]:
     """Each lot's outcome when decided: the buena pro (pending until consented: the winner,
     its amount and its size classes as they were at the award), or the lot deserted with its
     reason; then its consent and, after a founded appeal, its revocation."""
-    for award in process.awards.all():
+    for award in _rows(process, "awards"):
         suppliers = _award_suppliers(award)
         if award.status == Award.Status.DESERTED:
             decided = _award(award, Award.Status.DESERTED, award.decided_at)
@@ -574,7 +636,7 @@ def contract_releases(process) -> Iterable[dict]:
     """Each contract when signed (its award, amount, term), each amendment with the amount
     after it, its end (completion with the final amount, termination or annulment) and the
     after-sales evaluation of the supplier (implementation)."""
-    for contract in process.contracts.all():
+    for contract in _rows(process, "contracts"):
         signed = {
             **_contract_head(contract, Contract.Status.ACTIVE),
             "title": contract.number,
@@ -595,7 +657,7 @@ def contract_releases(process) -> Iterable[dict]:
             contracts=[signed],
         )
         amount = contract.amount
-        for amendment in contract.amendments.all():
+        for amendment in _rows(contract, "amendments"):
             sign = 1 if amendment.kind == amendment.Kind.ADDITIONAL else -1
             amount += sign * amendment.amount
             yield _release(
@@ -635,7 +697,7 @@ def contract_releases(process) -> Iterable[dict]:
             moment = max(
                 datetime.combine(contract.ended_on, time.min, tzinfo=_zone()),
                 contract.created_at,
-                *(amendment.created_at for amendment in contract.amendments.all()),
+                *(amendment.created_at for amendment in _rows(contract, "amendments")),
             )
             yield _release(
                 process,
