@@ -51,6 +51,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import Count
 from django.utils import translation
 
 from accounts.models import Membership, Role, User
@@ -84,7 +85,7 @@ from ..models import (
 from ..models.bids import sealed_document_path
 from . import pdf
 from .documents import DOCUMENT_FIELDS, DocumentBuilder, has_files
-from .users import DEMO_DOMAIN
+from .users import DEMO_DOMAIN, DEMO_ENTITIES
 
 S = ProcessStatus
 CHUNK = 2_000
@@ -348,6 +349,33 @@ class BidBuilder:
             if email in demo_users
         ]
 
+    def _load_captured(self) -> None:
+        """The entity captured by one supplier (procurement.red_flags.recurrent_winner): of
+        the fiscal year and entity (demo entities aside) whose history awards the most
+        processes, every awarded one gets a single bid, from one SME (the one registered
+        longest ahead), which therefore wins them all."""
+        top = (
+            StatusChange.objects.filter(action="award")
+            .exclude(process__entity__acronym__in=DEMO_ENTITIES)
+            .values("process__entity_id", "process__fiscal_year_id")
+            .annotate(n=Count("process", distinct=True))
+            .order_by("-n", "process__entity_id", "process__fiscal_year_id")
+            .first()
+        )
+        candidates = [s for s in self.smes if s not in self.demo_smes]
+        self.captured: set[int] = set()
+        self.habitual = None
+        if top is None or not candidates:
+            return
+        self.habitual = min(candidates, key=lambda s: (-s.valid_until.toordinal(), s.pk))
+        self.captured = set(
+            StatusChange.objects.filter(
+                action="award",
+                process__entity_id=top["process__entity_id"],
+                process__fiscal_year_id=top["process__fiscal_year_id"],
+            ).values_list("process_id", flat=True)
+        )
+
     # --- the processes, chunk by chunk ---------------------------------------------------------
 
     def _chunks(self) -> Iterator[list[tuple[int, tuple]]]:
@@ -379,6 +407,7 @@ class BidBuilder:
         began = time_module.monotonic()
         self.acronyms = dict(Entity.objects.values_list("pk", "acronym"))
         self._load_suppliers()
+        self._load_captured()
         self._create_receipts_table()
         with translation.override(settings.LANGUAGE_CODE or "es"):
             for chunk in self._chunks():
@@ -483,6 +512,8 @@ class BidBuilder:
         if count == 0 and leaves_by == "award":
             count = 1
         bidders = self._bidders(rng, count, sme_only, start.date(), demo)
+        if pk in self.captured and not demo and self.habitual.valid_until >= start.date():
+            bidders = [[(self.habitual, Decimal(100), True)]]
         if not bidders:
             return
         president, member = committee.get("president"), committee.get("member")

@@ -207,3 +207,26 @@ def replay(rng: random.Random, process, status: str, call: int, events: list[tup
     process.suspended_from = suspended_from
     if status == S.VOID:
         process.void_return_stage = events[-1][3]
+
+
+def rushed_offsets(
+    offsets: dict[str, tuple[int, int]], order: list[str], award_day: int
+) -> dict[str, tuple[int, int]]:
+    """The calendar of a rushed process: the stages up to the award (Stage.AWARD) squeezed in
+    proportion so that the award starts `award_day` working days after the call, which cuts
+    the bid window below its legal minimum; the later stages keep their distance from the
+    award (the standstill still meets its own minimum). The demo's deliberate red flags."""
+    award_start, award_end = offsets[Stage.AWARD]
+    if award_start <= award_day:
+        return offsets
+    factor = award_day / award_start
+    squeezed, after = {}, False
+    for stage in order:
+        start, end = offsets[stage]
+        if after:
+            shift = award_end - squeezed[Stage.AWARD][1]
+            squeezed[stage] = (start - shift, end - shift)
+        else:
+            squeezed[stage] = (int(start * factor), int(end * factor))
+        after = after or stage == Stage.AWARD
+    return squeezed
