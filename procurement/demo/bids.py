@@ -41,6 +41,7 @@ import os
 import secrets
 import time as time_module
 import uuid
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -487,7 +488,9 @@ class BidBuilder:
         end = min(closes, stop, self.until - timedelta(seconds=1))
         if end <= start + timedelta(minutes=10):
             return
-        opening = None if demo else self._opening_moment(pk, stages, closes, stop, suspended)
+        opening = (
+            None if demo else self._opening_moment(identifier, stages, closes, stop, suspended)
+        )
         files = has_files(position, identifier, self.files_for_first)
         if demo == "bidding":
             registered = max(published + timedelta(minutes=10), start - timedelta(days=1))
@@ -552,13 +555,16 @@ class BidBuilder:
                 )
                 self.report.demo.append((identifier, demo, note))
 
-    def _opening_moment(self, pk, stages, closes, stop, suspended) -> datetime | None:
-        """When the committee opened the bids, or None if not (yet) by `until`."""
+    def _opening_moment(self, identifier, stages, closes, stop, suspended) -> datetime | None:
+        """When the committee opened the bids, or None if not (yet) by `until`. The minute
+        comes from the identifier, not the id: ids differ between two seeds of one database,
+        and whether the opening came before a suspension or the seed's moment must not."""
         stage = stages.get(Stage.OPENING) or stages.get(Stage.EVALUATION) or stages.get(Stage.AWARD)
         if stage is None:
             return None
         day = stage[0] if stage[0] > closes.date() else closes.date() + timedelta(days=1)
-        moment = self._aware(day, time(10)) + timedelta(minutes=pk % 90, seconds=pk % 57)
+        spread = zlib.crc32(identifier.encode())
+        moment = self._aware(day, time(10)) + timedelta(minutes=spread % 90, seconds=spread % 57)
         for begin, finish in suspended:
             if begin <= moment <= finish:
                 moment = finish + timedelta(minutes=30)
