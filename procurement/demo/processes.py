@@ -16,6 +16,11 @@ services enforce:
 - calendars and histories follow procurement.demo.process_timeline: every stage of the
   procedure type, on working days, meeting every minimum, and a path through the state
   machine that agrees with the calendar and `today`.
+
+Red flags, on purpose (procurement.demo.risk): RUSHED_PROCESSES calendars are the only ones
+that miss a minimum, the bid window of awarded Adjudicaciones Simplificadas (as a rushed
+process would be recorded), and the heaviest entity splits a purchase and contracts
+directly again and again.
 """
 
 import random
