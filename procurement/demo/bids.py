@@ -42,6 +42,7 @@ import os
 import secrets
 import time as time_module
 import uuid
+import zlib
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -53,6 +54,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import Count
 from django.utils import translation
 
 from accounts.models import Membership, Role, User
@@ -87,7 +89,7 @@ from ..models.bids import sealed_document_path
 from . import pdf
 from .documents import DOCUMENT_FIELDS, DocumentBuilder, has_files
 from .phases import Phases
-from .users import DEMO_DOMAIN
+from .users import DEMO_DOMAIN, DEMO_ENTITIES
 
 S = ProcessStatus
 CHUNK = 2_000
@@ -355,6 +357,33 @@ class BidBuilder:
             if email in demo_users
         ]
 
+    def _load_captured(self) -> None:
+        """The entity captured by one supplier (procurement.red_flags.recurrent_winner): of
+        the fiscal year and entity (demo entities aside) whose history awards the most
+        processes, every awarded one gets a single bid, from one SME (the one registered
+        longest ahead), which therefore wins them all."""
+        top = (
+            StatusChange.objects.filter(action="award")
+            .exclude(process__entity__acronym__in=DEMO_ENTITIES)
+            .values("process__entity_id", "process__fiscal_year_id")
+            .annotate(n=Count("process", distinct=True))
+            .order_by("-n", "process__entity_id", "process__fiscal_year_id")
+            .first()
+        )
+        candidates = [s for s in self.smes if s not in self.demo_smes]
+        self.captured: set[int] = set()
+        self.habitual = None
+        if top is None or not candidates:
+            return
+        self.habitual = min(candidates, key=lambda s: (-s.valid_until.toordinal(), s.pk))
+        self.captured = set(
+            StatusChange.objects.filter(
+                action="award",
+                process__entity_id=top["process__entity_id"],
+                process__fiscal_year_id=top["process__fiscal_year_id"],
+            ).values_list("process_id", flat=True)
+        )
+
     # --- the processes, chunk by chunk ---------------------------------------------------------
 
     def _chunks(self) -> Iterator[list[tuple[int, tuple]]]:
@@ -386,6 +415,7 @@ class BidBuilder:
         began = time_module.monotonic()
         self.acronyms = dict(Entity.objects.values_list("pk", "acronym"))
         self._load_suppliers()
+        self._load_captured()
         self._create_receipts_table()
         with translation.override(settings.LANGUAGE_CODE or "es"):
             for chunk in self._chunks():
@@ -467,7 +497,9 @@ class BidBuilder:
         end = min(closes, stop, self.until - timedelta(seconds=1))
         if end <= start + timedelta(minutes=10):
             return
-        opening = None if demo else self._opening_moment(pk, stages, closes, stop, suspended)
+        opening = (
+            None if demo else self._opening_moment(identifier, stages, closes, stop, suspended)
+        )
         files = has_files(position, identifier, self.files_for_first)
         if demo == "bidding":
             registered = max(published + timedelta(minutes=10), start - timedelta(days=1))
@@ -492,6 +524,8 @@ class BidBuilder:
         if count == 0 and leaves_by == "award":
             count = 1
         bidders = self._bidders(rng, count, sme_only, start.date(), demo)
+        if pk in self.captured and not demo and self.habitual.valid_until >= start.date():
+            bidders = [[(self.habitual, Decimal(100), True)]]
         if not bidders:
             return
         president, member = committee.get("president"), committee.get("member")
@@ -530,13 +564,16 @@ class BidBuilder:
                 )
                 self.report.demo.append((identifier, demo, note))
 
-    def _opening_moment(self, pk, stages, closes, stop, suspended) -> datetime | None:
-        """When the committee opened the bids, or None if not (yet) by `until`."""
+    def _opening_moment(self, identifier, stages, closes, stop, suspended) -> datetime | None:
+        """When the committee opened the bids, or None if not (yet) by `until`. The minute
+        comes from the identifier, not the id: ids differ between two seeds of one database,
+        and whether the opening came before a suspension or the seed's moment must not."""
         stage = stages.get(Stage.OPENING) or stages.get(Stage.EVALUATION) or stages.get(Stage.AWARD)
         if stage is None:
             return None
         day = stage[0] if stage[0] > closes.date() else closes.date() + timedelta(days=1)
-        moment = self._aware(day, time(10)) + timedelta(minutes=pk % 90, seconds=pk % 57)
+        spread = zlib.crc32(identifier.encode())
+        moment = self._aware(day, time(10)) + timedelta(minutes=spread % 90, seconds=spread % 57)
         for begin, finish in suspended:
             if begin <= moment <= finish:
                 moment = finish + timedelta(minutes=30)

@@ -207,3 +207,36 @@ def replay(rng: random.Random, process, status: str, call: int, events: list[tup
     process.suspended_from = suspended_from
     if status == S.VOID:
         process.void_return_stage = events[-1][3]
+
+
+def rushed_offsets(
+    offsets: dict[str, tuple[int, int]], order: list[str], award_day: int
+) -> dict[str, tuple[int, int]]:
+    """The calendar of a rushed process, the award starting `award_day` working days after
+    the call: the stages up to the bids squeezed in proportion to end two working days before
+    it (well below the legal minimum of the bid window), those between the bids and the award
+    (opening, evaluation) on the day in between, so the bids are opened the day before the
+    award, and the stages after the award keep their distance from it (the standstill still
+    meets its own minimum). The demo's deliberate red flags."""
+    award_start, award_end = offsets[Stage.AWARD]
+    bids_end = offsets[Stage.BIDS][1]
+    if award_start <= award_day or award_day < 2 or bids_end <= award_day - 2:
+        return offsets
+    factor = (award_day - 2) / bids_end
+    squeezed: dict[str, tuple[int, int]] = {}
+    part = "before"
+    shift = award_end - (award_day + award_end - award_start)
+    for stage in order:
+        start, end = offsets[stage]
+        if stage == Stage.AWARD:
+            squeezed[stage] = (award_day, award_day + award_end - award_start)
+            part = "after"
+        elif part == "before":
+            squeezed[stage] = (int(start * factor), int(end * factor))
+            if stage == Stage.BIDS:
+                part = "between"
+        elif part == "between":
+            squeezed[stage] = (award_day - 1, award_day - 1)
+        else:
+            squeezed[stage] = (start - shift, end - shift)
+    return squeezed

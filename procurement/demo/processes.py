@@ -16,6 +16,11 @@ services enforce:
 - calendars and histories follow procurement.demo.process_timeline: every stage of the
   procedure type, on working days, meeting every minimum, and a path through the state
   machine that agrees with the calendar and `today`.
+
+Red flags, on purpose (procurement.demo.risk): RUSHED_PROCESSES calendars are the only ones
+that miss a minimum, the bid window of awarded Adjudicaciones Simplificadas (as a rushed
+process would be recorded), and the heaviest entity splits a purchase and contracts
+directly again and again.
 """
 
 import random
@@ -28,14 +33,14 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 
 from accounts.models import Membership, Role
-from core.codelists import Stage
+from core.codelists import ObjectType, ProcedureType, Stage
 from core.models import (
     ProcedureStage,
     StageMinimum,
 )
 from core.workdays import WorkingCalendar
 
-from .. import search
+from .. import red_flags, search
 from ..models import (
     CommitteeMember,
     Entity,
@@ -56,17 +61,32 @@ from .process_profile import (
     LEVEL_WEIGHT,
     OUTSIDE_PLAN_REASONS,
     PLAN_SHARE,
+    QUANTITIES,
     RECENT,
     SECOND_CALL_SHARE,
     STATUS_MIX,
+    UNITS,
     pick,
     pick_weighted,
 )
 from .process_purchases import Purchases
-from .process_timeline import WorkingDays, replay, stage_offsets, status_path
+from .process_timeline import WorkingDays, replay, rushed_offsets, stage_offsets, status_path
 from .users import DEMO_ENTITIES
 
 BATCH = 10_000  # processes per flush
+# Red flags the demo shows through its data (procurement.demo.risk says which come from where).
+# Rushed processes: called with a bid window below the legal minimum and awarded this many
+# working days after the call.
+RUSHED_PROCESSES = 3
+RUSHED_AWARD_DAY = 4
+# The split purchase: each part's share of the threshold it avoids (each at most 20% under
+# it, together above it), called within this many working days; seeds of fewer processes
+# than SPLIT_FROM have none.
+SPLIT_SHARES = (Decimal("0.93"), Decimal("0.89"))
+SPLIT_DAYS = 5
+SPLIT_FROM = 50
+# Direct contracts of that same entity in one year: as many as make them repeated.
+DIRECT_CONTRACTS = red_flags.THRESHOLDS.direct_per_year
 
 PROCESS_FIELDS = [
     "id",
@@ -195,6 +215,7 @@ class ProcessBuilder:
             (y, max(0, min(hi, self.T) - lo + 1)) for y, (lo, hi) in self.year_range.items()
         ]
         self.purchases = Purchases(rng, self.years)
+        self.rushed = 0  # rushed processes made so far (_rushable)
         self._load_reference()
         self._load_entities()
         self._load_plans()
@@ -278,19 +299,29 @@ class ProcessBuilder:
     # --- one process ------------------------------------------------------------------------
 
     def _process(
-        self, entity: _Entity, status: str, first_call: _Process | None = None, window=None
+        self,
+        entity: _Entity,
+        status: str,
+        first_call: _Process | None = None,
+        window=None,
+        *,
+        purchase: tuple[int, str, list[tuple], str] | None = None,
     ):
         """One process of `entity` in `status`, or None when its dates cannot fit. `window`
-        (offsets -> (low, high) call days) overrides the call days status_path allows."""
+        (offsets -> (low, high) call days) overrides the call days status_path allows;
+        `purchase` (year, object type, items, procedure type or "") buys those items outside
+        the plan, by that procedure type when given."""
         rng = self.rng
         if first_call is not None:
             year = first_call.year
+        elif purchase is not None:
+            year = purchase[0]
         elif status in RECENT:
             year = self.current_year
         else:
             year = pick_weighted(rng, self.year_weights)
         pool = self.pools.get((entity.pk, year)) if first_call is None else None
-        use_plan = bool(pool) and rng.random() < PLAN_SHARE
+        use_plan = purchase is None and bool(pool) and rng.random() < PLAN_SHARE
         for _attempt in range(2):
             if first_call is not None:
                 process = _copy_for_second_call(first_call)
@@ -318,12 +349,16 @@ class ProcessBuilder:
                 self.purchases.describe(process, entity, plan_rows[0][3], len(plan_rows))
             else:
                 plan_rows = []
-                object_type, items = self.purchases.outside_items(entity, year)
+                if purchase is not None:
+                    object_type, items = purchase[1], purchase[2]
+                else:
+                    object_type, items = self.purchases.outside_items(entity, year)
                 value = sum((row[5] for row in items), Decimal(0))
                 process = _Process(
                     entity=entity,
                     year=year,
-                    procedure_type=self.purchases.procedure(year, object_type, value),
+                    procedure_type=(purchase and purchase[3])
+                    or self.purchases.procedure(year, object_type, value),
                     object_type=object_type,
                     value=value,
                     sme_only=False,
@@ -338,6 +373,10 @@ class ProcessBuilder:
             order = self.stage_order[process.procedure_type]
             offsets = stage_offsets(self.rng, order, self.minimums.get(process.procedure_type, {}))
             events, (low, high) = status_path(self.rng, status, offsets, order, self.T, self.U)
+            rushed = first_call is None and window is None and self._rushable(process, events)
+            if rushed:
+                offsets = rushed_offsets(offsets, order, RUSHED_AWARD_DAY)
+                events, (low, high) = status_path(self.rng, status, offsets, order, self.T, self.U)
             if window is not None:
                 low, high = window(offsets)
             if events:  # every action done by today
@@ -362,6 +401,8 @@ class ProcessBuilder:
                 continue
             low = high  # a running process whose dates spill over the fiscal year
             break
+        if rushed:
+            self.rushed += 1
         call = rng.randint(low, high)
         process.stages = [
             (stage, call + offsets[stage][0], call + offsets[stage][1]) for stage in order
@@ -372,6 +413,67 @@ class ProcessBuilder:
         )
         replay(self.rng, process, status, call, events)
         return process
+
+    def _rushable(self, process: _Process, events: list[tuple]) -> bool:
+        """Whether `process` is one of the RUSHED_PROCESSES the demo calls with a bid window
+        shorter than the legal minimum and awards days after the call (procurement.red_flags:
+        short bid window, fast award): the first Adjudicaciones Simplificadas the seed awards."""
+        return (
+            self.rushed < RUSHED_PROCESSES
+            and process.procedure_type == ProcedureType.AS
+            and any(event[1] == "award" for event in events)
+        )
+
+    def _split_purchase(self, entity: _Entity) -> list[_Process]:
+        """Two processes of `entity` buying the same catalog item outside the plan, called a
+        few working days apart, each valued a little under the goods threshold of a
+        Licitación Pública and together above it: a purchase split to avoid the more
+        competitive procedure (procurement.red_flags.split_purchase). Contracted, in the
+        first fiscal year of the seed. Empty when the second call cannot come within
+        SPLIT_DAYS working days of the first."""
+        rng, year = self.rng, self.years[0]
+        bound = min(
+            (
+                row.lower(self.purchases.uit_exact[year])
+                for row in self.purchases.thresholds[year]
+                if row.procedure_type == ProcedureType.LP and row.object_type == ObjectType.GOODS
+            ),
+            default=None,
+        )
+        if bound is None:
+            return []
+        code, name = rng.choice(self.purchases.codes[ObjectType.GOODS])
+        made = []
+        for share in SPLIT_SHARES:
+            item = (
+                None,
+                code,
+                name[:500],
+                Decimal(rng.choice(QUANTITIES)),
+                rng.choice(UNITS[ObjectType.GOODS]),
+            )
+            value = (bound * share).quantize(Decimal("0.01"))
+            purchase = (year, ObjectType.GOODS, [(*item, value)], "")
+            first = made[0].stages[0][1] if made else None
+            window = None if first is None else (lambda _offsets, d=first: (d + 1, d + SPLIT_DAYS))
+            process = self._process(entity, S.CONTRACTED, window=window, purchase=purchase)
+            if process is None or (first is not None and process.stages[0][1] - first > SPLIT_DAYS):
+                return []
+            made.append(process)
+        return made
+
+    def _direct_contracts(self, entity: _Entity) -> list[_Process]:
+        """DIRECT_CONTRACTS Contrataciones Directas of `entity` (each with its legal cause),
+        contracted in the first fiscal year of the seed: the repeated direct contracting of
+        procurement.red_flags.repeated_direct, which the seed's rare direct contracts reach
+        only by chance."""
+        year = self.years[0]
+        made = []
+        for _n in range(DIRECT_CONTRACTS):
+            object_type, items = self.purchases.outside_items(entity, year)
+            purchase = (year, object_type, items, ProcedureType.CD)
+            made.append(self._process(entity, S.CONTRACTED, purchase=purchase))
+        return made
 
     def _demo_processes(self, entity: _Entity) -> list[_Process]:
         """Two called processes of a demo entity for `make run` (procurement.demo.bids fills
@@ -422,12 +524,25 @@ class ProcessBuilder:
         """Processes entity by entity, each entity's numbered in the order they were created."""
         if not self.entities or not count:
             return
-        # The demo entities' two processes each (_demo_processes) are part of `count`.
+        # The demo entities' two processes each (_demo_processes) are part of `count`, and so
+        # are the split purchase and direct contracts of the entity that weighs most
+        # (_split_purchase, _direct_contracts).
         demo = [e for e in self.entities if e.acronym in DEMO_ENTITIES]
         if count < 4 * len(demo):
             demo = []
-        for entity, n in zip(self.entities, self._counts(count - 2 * len(demo)), strict=True):
+        others = [e for e in self.entities if e not in demo]
+        splitter = None
+        if count >= SPLIT_FROM and others:
+            splitter = max(others, key=lambda e: e.weight)  # the first of the heaviest
+        reserved = 2 * len(demo) + (len(SPLIT_SHARES) + DIRECT_CONTRACTS if splitter else 0)
+        for entity, n in zip(self.entities, self._counts(count - reserved), strict=True):
             made: list[_Process] = []
+            if entity is splitter:
+                split = self._split_purchase(entity)
+                made.extend(split)
+                made.extend(self._direct_contracts(entity))
+                # ordinary ones instead of the split's parts, if it failed
+                n += len(SPLIT_SHARES) + DIRECT_CONTRACTS
             while len(made) < n:
                 process = self._process(entity, pick(self.rng, STATUS_MIX))
                 made.append(process)

@@ -2,11 +2,16 @@
 the data, never by writing flag rows, and then procurement.red_flags computes every flag with
 its rule functions, as the beat task does.
 
-Most situations arise from the seed itself (single bidders, awards above the estimate,
-amendments above 25%, entities with many direct contractings, cover bids priced 0.2% above
-another: procurement.demo.bids.COVER_BID_EVERY). Here, in the supplier registry: a few pairs
-of firms that bid against each other in an opened process are given the same legal
-representative, address and phone, or e-mail, as related companies are.
+Most situations arise from the seed itself: single bidders, awards above the estimate,
+amendments above 25%, cover bids priced 0.2% above another (procurement.demo.bids.
+COVER_BID_EVERY); rushed Adjudicaciones Simplificadas, called with a bid window below the
+legal minimum and awarded days after the call, a purchase split under the Licitación
+Pública threshold and three direct contracts in a year of one entity
+(procurement.demo.processes: RUSHED_PROCESSES, SPLIT_SHARES, DIRECT_CONTRACTS); one SME the
+sole bidder of every awarded process of an entity and year (procurement.demo.bids,
+_load_captured). Here, in the supplier registry: a few pairs of firms that bid against each
+other in an opened process are given the same legal representative, address and phone, or
+e-mail, as related companies are.
 """
 
 from collections import defaultdict

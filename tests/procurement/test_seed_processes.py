@@ -12,9 +12,11 @@ from django.test import override_settings
 from django.utils import timezone
 
 from core import clock
-from core.codelists import ProcedureType
+from core.codelists import ProcedureType, Stage
+from core.models import StageMinimum
 from core.workdays import calendar as working_calendar
-from procurement.calendar_rules import calendar_problems, stages_of
+from procurement.calendar_rules import calendar_problems, stages_of, unmet_minimums
+from procurement.demo.processes import RUSHED_PROCESSES
 from procurement.models import (
     EvaluationCriterion,
     ProcessItem,
@@ -155,6 +157,23 @@ def sample() -> list[ProcurementProcess]:
     )
 
 
+def rushed() -> dict[int, list]:
+    """The seeded processes whose calendar misses a legal minimum, with the minimums missed:
+    only the demo's deliberately rushed processes (procurement.demo.processes._rushable)."""
+    calendar = working_calendar()
+    rules = defaultdict(list)
+    for rule in StageMinimum.objects.all():
+        rules[rule.procedure_type].append(rule)
+    dates = defaultdict(dict)
+    for pk, stage, start, end in ProcessStage.objects.values_list(
+        "process_id", "stage", "start", "end"
+    ):
+        dates[pk][stage] = (start, end)
+    types = dict(ProcurementProcess.objects.values_list("pk", "procedure_type"))
+    missed = {pk: unmet_minimums(rules[types[pk]], dates[pk], calendar) for pk in dates}
+    return {pk: unmet for pk, unmet in missed.items() if unmet}
+
+
 @pytest.mark.django_db
 @pytest.mark.usefixtures("seeded")
 class TestSeededProcesses:
@@ -205,11 +224,15 @@ class TestSeededProcesses:
         calendar = working_calendar()
         processes = sample()
         assert len(processes) == 30
+        # The demo's rushed processes miss the bid window on purpose (a red flag to show);
+        # test_only_the_rushed_processes_miss_a_minimum checks them.
+        exempt = rushed()
         for process in processes:
             rows = list(process.stages.all())
             assert [row.stage for row in rows] == stages_of(process.procedure_type)
             dates = {row.stage: (row.start, row.end) for row in rows}
-            assert calendar_problems(process.procedure_type, dates, calendar) == []
+            problems = calendar_problems(process.procedure_type, dates, calendar)
+            assert len(problems) == len(exempt.get(process.pk, [])), problems
             check_procedure_type(
                 process.fiscal_year_id,
                 process.object_type,
@@ -218,6 +241,23 @@ class TestSeededProcesses:
                 process.direct_cause,
             )  # raises when the type does not fit the year's thresholds
             assert process.estimated_value == sum(i.estimated_value for i in process.items.all())
+
+    def test_only_the_rushed_processes_miss_a_minimum(self):
+        """Exactly RUSHED_PROCESSES calendars miss a minimum: Adjudicaciones Simplificadas,
+        awarded, whose bid window (and questions) are too short; the standstill after the
+        award keeps its minimum and nothing else is wrong with their calendars."""
+        missed = rushed()
+        assert len(missed) == RUSHED_PROCESSES
+        calendar = working_calendar()
+        for pk, unmet in missed.items():
+            process = ProcurementProcess.objects.get(pk=pk)
+            assert process.procedure_type == ProcedureType.AS
+            assert process.history.filter(action="award").exists()
+            stages = {rule.stage for rule, *_rest in unmet}
+            assert Stage.BIDS in stages and stages <= {Stage.QUESTIONS, Stage.BIDS}
+            dates = {row.stage: (row.start, row.end) for row in process.stages.all()}
+            problems = calendar_problems(process.procedure_type, dates, calendar)
+            assert len(problems) == len(unmet), problems
 
     def test_sample_histories_lead_to_the_status_by_the_rules(self):
         today = date.fromisoformat(TODAY)
