@@ -108,13 +108,12 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
         return {**super().get_context_data(**kwargs), "first_password": self.first_password}
 
 
-@require_http_methods(["GET", "POST"])
-def register_plain(request):
-    """A plain account (journalists, citizens): e-mail and password, no RUC. Throttled and
-    answered like the supplier registration: the same whether or not the address has an
-    account; the account works once the e-mail is confirmed."""
-    initial = {"language": request.LANGUAGE_CODE if request.LANGUAGE_CODE else "es"}
-    form = PlainRegistrationForm(request.POST or None, initial=initial)
+def registration_page(request, form, template: str, register, sent_url: str):
+    """The one flow of every self-registration form (a supplier's, a plain account's): a
+    valid form is throttled by address and e-mail ("register": every registration sends an
+    e-mail), `register(cleaned_data)` calls the service, and the answer is the "check your
+    e-mail" page, the same whether or not the address already has an account (the services
+    tell its owner instead)."""
     status = 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -126,19 +125,33 @@ def register_plain(request):
         else:
             throttle.record_failure("register", keys)  # every registration sends an e-mail
             try:
-                services.register_plain_account(
-                    email=data["email"],
-                    password=data["password1"],
-                    full_name=data["full_name"],
-                    language=data["language"],
-                )
+                register(data)
             except DomainError as error:
                 error.add_to(form)
             else:
-                return redirect("accounts:plain_registration_sent")
+                return redirect(sent_url)
     if request.method == "POST" and status == 200:
         status = 400
-    return render(request, "accounts/register_plain.html", {"form": form}, status=status)
+    return render(request, template, {"form": form}, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def register_plain(request):
+    """A plain account (journalists, citizens): e-mail and password, no RUC."""
+    initial = {"language": request.LANGUAGE_CODE if request.LANGUAGE_CODE else "es"}
+    form = PlainRegistrationForm(request.POST or None, initial=initial)
+    return registration_page(
+        request,
+        form,
+        "accounts/register_plain.html",
+        lambda data: services.register_plain_account(
+            email=data["email"],
+            password=data["password1"],
+            full_name=data["full_name"],
+            language=data["language"],
+        ),
+        "accounts:plain_registration_sent",
+    )
 
 
 def plain_registration_sent(request):

@@ -9,10 +9,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import throttle
-from accounts.forms import throttled_error
 from accounts.models import Role, User
 from accounts.permissions import can_act_for_supplier, require_supplier_user
+from accounts.views import registration_page
 from core import clock
 from core.errors import DomainError
 from core.filtering import filter_status
@@ -31,43 +30,28 @@ from .forms import (
 )
 from .models import RenewalRequest, Supplier, SupplierInvitation
 
-TOO_MANY_REQUESTS = 429
-
 
 @require_http_methods(["GET", "POST"])
 def register(request):
-    """Supplier self-registration; the account works once the e-mail is confirmed. The answer
-    is the same whether or not the e-mail already has an account (its owner is told)."""
-    form = SupplierRegistrationForm(request.POST or None)
-    status = 200
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        keys = {"address": throttle.client_address(request), "email": data["email"]}
-        wait = throttle.check_throttle("register", keys)
-        if wait:
-            form.add_error(None, throttled_error(wait))
-            status = TOO_MANY_REQUESTS
-        else:
-            throttle.record_failure("register", keys)  # every registration sends an e-mail
-            try:
-                services.register_supplier(
-                    ruc=data["ruc"],
-                    legal_name=data["legal_name"],
-                    domicile=data["domicile"],
-                    email=data["email"],
-                    password=data["password1"],
-                    full_name=data["full_name"],
-                    sales_year=data["sales_year"],
-                    annual_sales=data["annual_sales"],
-                    workers=data["workers"],
-                )
-            except DomainError as error:
-                error.add_to(form)
-            else:
-                return redirect("accounts:registration_sent")
-    if request.method == "POST" and status == 200:
-        status = 400
-    return render(request, "suppliers/register.html", {"form": form}, status=status)
+    """Supplier self-registration (accounts.views.registration_page: throttled, the same
+    answer whether or not the e-mail has an account); it works once the e-mail is confirmed."""
+    return registration_page(
+        request,
+        SupplierRegistrationForm(request.POST or None),
+        "suppliers/register.html",
+        lambda data: services.register_supplier(
+            ruc=data["ruc"],
+            legal_name=data["legal_name"],
+            domicile=data["domicile"],
+            email=data["email"],
+            password=data["password1"],
+            full_name=data["full_name"],
+            sales_year=data["sales_year"],
+            annual_sales=data["annual_sales"],
+            workers=data["workers"],
+        ),
+        "accounts:registration_sent",
+    )
 
 
 def registration_sent(request):

@@ -140,6 +140,22 @@ def published_plan(entity=None, staff=None, year=2026, items=()):
     return version, staff
 
 
+def compre_calendar(call):
+    """A valid calendar for a Comparación de Precios called on `call` (a working day): bids
+    from the call for three working days, then evaluation, award, standstill and contract."""
+    from core.workdays import WorkingCalendar
+
+    add = WorkingCalendar().add_working_days
+    return {
+        "convocatoria": (call, call),
+        "ofertas": (call, add(call, 3)),
+        "evaluacion": (add(call, 4), add(call, 4)),
+        "buena_pro": (add(call, 5), add(call, 5)),
+        "consentimiento": (add(call, 6), add(call, 10)),
+        "contrato": (add(call, 11), add(call, 12)),
+    }
+
+
 def lp_calendar(call_start):
     """A valid Licitación Pública calendar starting on `call_start` (a working day)."""
     from core.workdays import WorkingCalendar

@@ -14,9 +14,10 @@ import pytest
 from django.conf import settings
 
 from config.celery import app as celery_app
-from core.models import District
-from suppliers.services import register_supplier
-from tests.accounts.test_verification_email_integration import smtp_server  # noqa: F401
+from tests.accounts.test_verification_email_integration import (  # noqa: F401
+    register_rosa,
+    smtp_server,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.integration
@@ -95,17 +96,7 @@ def _wait(condition, worker, what: str, seconds: int = 60):
 def test_the_run_worker_sends_queued_mail_and_runs_beat(transactional_db, smtp_server, run_worker):  # noqa: F811
     inbox, _port = smtp_server
     worker, var = run_worker
-    register_supplier(
-        ruc="20131312955",
-        legal_name="Textiles del Cusco S.A.C.",
-        domicile=District.objects.get(code="080108"),
-        email="rosa@textiles.pe",
-        password="Alpaca-Andina-2026",
-        full_name="Rosa Quispe",
-        sales_year=2025,
-        annual_sales=350000,
-        workers=6,
-    )
+    register_rosa()
     _wait(lambda: inbox.messages, worker, "no e-mail reached the SMTP server", 20)
     assert inbox.messages[0][0] == ["rosa@textiles.pe"]
     anchors = var / "anchors"

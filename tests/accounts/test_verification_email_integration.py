@@ -103,11 +103,9 @@ def celery_worker_process(smtp_server):
         worker.kill()
 
 
-def test_registration_mail_goes_through_a_real_worker_and_smtp_server(
-    transactional_db, smtp_server, celery_worker_process
-):
-    inbox, _port = smtp_server
-    register_supplier(
+def register_rosa():
+    """A supplier registration, whose verification e-mail goes to rosa@textiles.pe."""
+    return register_supplier(
         ruc="20131312955",
         legal_name="Textiles del Cusco S.A.C.",
         domicile=District.objects.get(code="080108"),
@@ -118,6 +116,13 @@ def test_registration_mail_goes_through_a_real_worker_and_smtp_server(
         annual_sales=350000,
         workers=6,
     )
+
+
+def test_registration_mail_goes_through_a_real_worker_and_smtp_server(
+    transactional_db, smtp_server, celery_worker_process
+):
+    inbox, _port = smtp_server
+    register_rosa()
     deadline = time.monotonic() + 60
     while not inbox.messages and time.monotonic() < deadline:
         if celery_worker_process.poll() is not None:

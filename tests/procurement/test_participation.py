@@ -18,6 +18,7 @@ from tests.domain import raises_domain
 from tests.factories import (
     EntityFactory,
     SupplierFactory,
+    compre_calendar,
     designate_committee_of_two,
     last_working_day_until_today,
     process_from_plan,
@@ -104,15 +105,7 @@ def test_sme_only_process_tells_a_non_sme_plainly_why_not():
     assert process.sme_only
     cal = WorkingCalendar()
     call = cal.next_working_day(timezone.localdate())
-    dates = {
-        "convocatoria": (call, call),
-        "ofertas": (call, cal.add_working_days(call, 3)),
-        "evaluacion": (cal.add_working_days(call, 4), cal.add_working_days(call, 4)),
-        "buena_pro": (cal.add_working_days(call, 5), cal.add_working_days(call, 5)),
-        "consentimiento": (cal.add_working_days(call, 6), cal.add_working_days(call, 10)),
-        "contrato": (cal.add_working_days(call, 11), cal.add_working_days(call, 12)),
-    }
-    processes.set_calendar(staff, process, dates)
+    processes.set_calendar(staff, process, compre_calendar(call))
     designate_committee_of_two(staff, process)
     process = processes.publish_call(actor=staff, process=process)
     # The classification that counts is based on the sales of one of the two previous years.
@@ -218,19 +211,7 @@ def test_a_non_sme_sees_why_it_cannot_take_part(client):
     process, staff = _process(sme_only=True)
     cal = WorkingCalendar()
     call = cal.next_working_day(timezone.localdate())
-    add = cal.add_working_days
-    processes.set_calendar(
-        staff,
-        process,
-        {
-            "convocatoria": (call, call),
-            "ofertas": (call, add(call, 3)),
-            "evaluacion": (add(call, 4), add(call, 4)),
-            "buena_pro": (add(call, 5), add(call, 5)),
-            "consentimiento": (add(call, 6), add(call, 10)),
-            "contrato": (add(call, 11), add(call, 12)),
-        },
-    )
+    processes.set_calendar(staff, process, compre_calendar(call))
     designate_committee_of_two(staff, process)
     processes.publish_call(actor=staff, process=process)
     big = SupplierFactory(size_class="medium_or_large")

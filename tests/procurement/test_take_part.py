@@ -17,6 +17,7 @@ from procurement.services import participation, processes
 from suppliers.services import classify_supplier
 from tests.factories import (
     SupplierFactory,
+    compre_calendar,
     designate_committee_of_two,
     process_from_plan,
     publish_with_lp_calendar,
@@ -41,18 +42,7 @@ def _called(sme_only: bool):
         stages = {s.stage: s for s in process.stages.all()}
         return process, call, stages["ofertas"].end
     add = cal.add_working_days
-    processes.set_calendar(
-        staff,
-        process,
-        {
-            "convocatoria": (call, call),
-            "ofertas": (call, add(call, 3)),
-            "evaluacion": (add(call, 4), add(call, 4)),
-            "buena_pro": (add(call, 5), add(call, 5)),
-            "consentimiento": (add(call, 6), add(call, 10)),
-            "contrato": (add(call, 11), add(call, 12)),
-        },
-    )
+    processes.set_calendar(staff, process, compre_calendar(call))
     designate_committee_of_two(staff, process)
     with clock.pinned(call):
         process = processes.publish_call(actor=staff, process=process)
