@@ -69,6 +69,42 @@ class EmailLoginForm(AuthenticationForm):
         return None
 
 
+def new_password_fields() -> tuple[forms.CharField, forms.CharField]:
+    """A new password and its repetition, as every form that sets one asks for them
+    (registrations, accepting an invitation): never stripped, at most 4096 characters (the
+    hasher's input stays bounded), with the validators' help (check_new_password)."""
+    first = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        max_length=4096,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validation.password_validators_help_text_html,
+    )
+    second = forms.CharField(
+        label=_("Repeat the password"),
+        strip=False,
+        max_length=4096,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    return first, second
+
+
+def check_new_password(form: forms.Form, cleaned: dict, user: User) -> None:
+    """The two passwords of new_password_fields must match and pass the password
+    validators for `user` (an unsaved User with the e-mail and name given)."""
+    first, second = cleaned.get("password1"), cleaned.get("password2")
+    if first and second and first != second:
+        form.add_error(
+            "password2",
+            forms.ValidationError(_("The two passwords do not match."), code="mismatch"),
+        )
+    elif first:
+        try:
+            password_validation.validate_password(first, user)
+        except forms.ValidationError as error:
+            form.add_error("password1", error)
+
+
 class ConfirmRegistrationForm(forms.Form):
     """Confirming an e-mail address: with the password chosen when registering."""
 
@@ -93,39 +129,15 @@ class PlainRegistrationForm(forms.Form):
     email = forms.EmailField(
         label=_("E-mail"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
     )
-    password1 = forms.CharField(
-        label=_("Password"),
-        strip=False,
-        max_length=4096,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
-    password2 = forms.CharField(
-        label=_("Repeat the password"),
-        strip=False,
-        max_length=4096,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
+    password1, password2 = new_password_fields()
     language = forms.ChoiceField(
         label=_("Language of the e-mails"), choices=settings.LANGUAGES, initial="es"
     )
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields[
-            "password1"
-        ].help_text = password_validation.password_validators_help_text_html()
-
     def clean(self):
         cleaned = super().clean()
-        first, second = cleaned.get("password1"), cleaned.get("password2")
-        if first and second and first != second:
-            self.add_error("password2", _("The two passwords do not match."))
-        elif first:
-            user = User(email=cleaned.get("email", ""), full_name=cleaned.get("full_name", ""))
-            try:
-                password_validation.validate_password(first, user)
-            except forms.ValidationError as error:
-                self.add_error("password1", error)
+        user = User(email=cleaned.get("email", ""), full_name=cleaned.get("full_name", ""))
+        check_new_password(self, cleaned, user)
         return cleaned
 
 

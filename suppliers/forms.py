@@ -4,10 +4,10 @@ dispute."""
 import re
 
 from django import forms
-from django.contrib.auth import password_validation
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.forms import check_new_password, new_password_fields
 from accounts.models import User
 from core import formatting
 from core.models import CatalogItem, Department, District, FiscalYear
@@ -151,40 +151,17 @@ class AcceptInvitationForm(forms.Form):
         max_length=150,
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
-    password1 = forms.CharField(
-        label=_("Password"),
-        strip=False,
-        max_length=4096,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
-    password2 = forms.CharField(
-        label=_("Repeat the password"),
-        strip=False,
-        max_length=4096,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
+    password1, password2 = new_password_fields()
 
     def __init__(self, *args, email: str, **kwargs):
         super().__init__(*args, **kwargs)
         self.email = email
-        self.fields[
-            "password1"
-        ].help_text = password_validation.password_validators_help_text_html()
 
     def clean(self):
         cleaned = super().clean()
-        first, second = cleaned.get("password1"), cleaned.get("password2")
-        if first and second and first != second:
-            self.add_error(
-                "password2",
-                forms.ValidationError(_("The two passwords do not match."), code="mismatch"),
-            )
-        elif first:
-            user = User(email=self.email, full_name=cleaned.get("full_name", ""))
-            try:
-                password_validation.validate_password(first, user)
-            except forms.ValidationError as error:
-                self.add_error("password1", error)
+        check_new_password(
+            self, cleaned, User(email=self.email, full_name=cleaned.get("full_name", ""))
+        )
         return cleaned
 
 
@@ -229,16 +206,7 @@ class SupplierRegistrationForm(forms.Form):
     email = forms.EmailField(
         label=_("E-mail"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
     )
-    password1 = forms.CharField(
-        label=_("Password"),
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
-    password2 = forms.CharField(
-        label=_("Repeat the password"),
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
+    password1, password2 = new_password_fields()
     sales_year = forms.TypedChoiceField(label=_("Year of the declared sales"), coerce=int)
     annual_sales = forms.DecimalField(
         label=_("Annual sales (S/)"), min_value=0, max_value=10**13, max_digits=16, decimal_places=2
@@ -252,9 +220,6 @@ class SupplierRegistrationForm(forms.Form):
         self.fields["sales_year"].choices = [
             (year, str(year)) for year in closed.order_by("-year").values_list("year", flat=True)
         ]
-        self.fields[
-            "password1"
-        ].help_text = password_validation.password_validators_help_text_html()
 
     def clean(self):
         cleaned = super().clean()
@@ -263,13 +228,6 @@ class SupplierRegistrationForm(forms.Form):
                 cleaned["domicile"] = resolve_district(cleaned["department"], cleaned["district"])
             except forms.ValidationError as error:
                 self.add_error("district", error)
-        first, second = cleaned.get("password1"), cleaned.get("password2")
-        if first and second and first != second:
-            self.add_error("password2", _("The two passwords do not match."))
-        elif first:
-            user = User(email=cleaned.get("email", ""), full_name=cleaned.get("full_name", ""))
-            try:
-                password_validation.validate_password(first, user)
-            except forms.ValidationError as error:
-                self.add_error("password1", error)
+        user = User(email=cleaned.get("email", ""), full_name=cleaned.get("full_name", ""))
+        check_new_password(self, cleaned, user)
         return cleaned
