@@ -51,7 +51,7 @@ from django.db.models.functions import Coalesce, Substr
 from django.utils.translation import gettext_lazy as _
 
 from core import clock
-from core.codelists import Stage
+from core.codelists import ProcedureType, Stage
 from core.models import FiscalYear, ProcedureThreshold, StageMinimum
 from core.workdays import calendar as working_calendar
 
@@ -67,7 +67,6 @@ from .models import (
     ProcessRisk,
     ProcessRiskFlag,
     ProcessStage,
-    ProcessStatus,
     ProcurementProcess,
     RiskFlagCode,
 )
@@ -75,7 +74,7 @@ from .models.contracts import AMENDMENT_MARK_PERCENT
 
 logger = logging.getLogger(__name__)
 Code = RiskFlagCode
-DIRECT = "CD"
+DIRECT = ProcedureType.CD
 
 
 @dataclass(frozen=True)
@@ -625,7 +624,7 @@ RULES = {
 
 def evaluate(processes: QuerySet, limits: Thresholds = THRESHOLDS) -> dict[int, dict[str, dict]]:
     """{process id: {flag code: evidence}} for the published processes of `processes`."""
-    scope = processes.filter(~Q(status=ProcessStatus.DRAFT))
+    scope = processes.published()
     raised: dict[int, dict[str, dict]] = defaultdict(dict)
     for code, rule in RULES.items():
         for pk, evidence in rule(scope, limits).items():

@@ -44,7 +44,6 @@ DUE_STAGE = {
 
 # Worst first: the earliest day since which a row is late, then its id.
 STAGE_ORDER = keyset.Order("late", "late_since", False, date.fromisoformat)
-APPEAL_ORDER = keyset.Order("late", "due_on", False, date.fromisoformat)
 
 
 def overrun_stages(today: date) -> QuerySet[ProcessStage]:

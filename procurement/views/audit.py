@@ -10,7 +10,6 @@ from datetime import date
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -208,8 +207,7 @@ def stuck_processes(request):
 def process_notes(request, identifier):
     """The auditors' internal notes on a process (auditors and admins only): read them, and
     (POST) add one, the only write an auditor makes."""
-    if not notes.may_keep_notes(request.user):
-        raise PermissionDenied(_("Only auditors and administrators may read or write notes."))
+    require_audit_reader(request.user)
     process = get_object_or_404(
         ProcurementProcess.objects.select_related("entity"), identifier=identifier
     )

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_safe
 
 from accounts.permissions import require_audit_reader
 from core import keyset
+from core.codelists import ProcedureType
 from core.filtering import filter_status, invalid_export
 
 from .. import exports, red_flags
@@ -115,7 +116,8 @@ def _repeated_direct(process, evidence: dict, lines: list, links: list, opening)
         (
             _("The entity's direct contractings that year"),
             reverse("procurement:process_list")
-            + f"?entity={process.entity.ruc}&procedure_type=CD&year={evidence.get('year')}",
+            + f"?entity={process.entity.ruc}&procedure_type={ProcedureType.CD}"
+            + f"&year={evidence.get('year')}",
         )
     )
 
