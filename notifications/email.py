@@ -11,9 +11,13 @@ from django.template.loader import render_to_string
 from .models import Event
 
 
+def site_host() -> str:
+    """The portal's host name (SITE_URL's), as Message-IDs and calendar UIDs name it."""
+    return urlsplit(settings.SITE_URL).hostname or "localhost"
+
+
 def message_id(event: Event) -> str:
-    host = urlsplit(settings.SITE_URL).hostname or "localhost"
-    return f"<event-{event.pk}@{host}>"
+    return f"<event-{event.pk}@{site_host()}>"
 
 
 def send_event_email(event: Event, *, to: str, subject: str, template: str, context: dict):

@@ -3,9 +3,7 @@ as the process search (procurement.filters.ProcessFilter), and one process's cal
 iCalendar (RFC 5545) for any calendar application."""
 
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit
 
-from django.conf import settings
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -16,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from core import formatting
 from core.filtering import invalid_export
+from notifications.email import site_host
 from procurement.filters import ProcessFilter
 from procurement.models import ProcurementProcess
 from procurement.queries import public_processes
@@ -112,7 +111,7 @@ def _vevent(stage, link: str, host: str, stamp: str) -> list[str]:
 def _calendar_response(request, name: str, stages, filename: str) -> HttpResponse:
     """An iCalendar of `stages`: each all day from its first to its last day, a deadline's
     closing hour named."""
-    host = urlsplit(settings.SITE_URL).hostname or "localhost"
+    host = site_host()
     stamp = _utc(timezone.now())
     lines = [
         "BEGIN:VCALENDAR",

@@ -5,7 +5,6 @@ twice or unfollowing a process one does not follow changes nothing."""
 
 import secrets
 
-from django.core import signing
 from django.db import models, transaction
 from django.utils.translation import gettext as _
 
@@ -15,6 +14,7 @@ from notifications.models import CalendarToken, Follow
 
 from ..calendar_rules import DEADLINE_STAGES
 from ..models import ProcessStage, ProcurementProcess
+from .services import signed_pk, unsigned_pk
 
 
 def followable(process: ProcurementProcess) -> bool:
@@ -54,18 +54,12 @@ UNFOLLOW_SALT = "notifications.unfollow"
 
 def unfollow_token(follow: Follow) -> str:
     """A signed token that stops `follow` without logging in (the e-mails' one-click link)."""
-    return signing.Signer(salt=UNFOLLOW_SALT).sign_object({"f": follow.pk}, compress=True)
+    return signed_pk(UNFOLLOW_SALT, "f", follow.pk)
 
 
 def follow_for_token(token: str) -> Follow | None:
-    try:
-        data = signing.Signer(salt=UNFOLLOW_SALT).unsign_object(token)
-    except (signing.BadSignature, ValueError):
-        return None
-    pk = data.get("f") if isinstance(data, dict) else None
-    if not isinstance(pk, int):
-        return None
-    return Follow.objects.select_related("process").filter(pk=pk).first()
+    pk = unsigned_pk(UNFOLLOW_SALT, "f", token)
+    return None if pk is None else Follow.objects.select_related("process").filter(pk=pk).first()
 
 
 @transaction.atomic

@@ -16,7 +16,6 @@ import logging
 import smtplib
 from dataclasses import dataclass
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -28,6 +27,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from core.codelists import Stage
+from notifications.email import site_host
 from notifications.models import Delivery, Digest, Event, EventKind, Notice, NoticeStatus
 
 from .services import unsubscribe_token
@@ -98,16 +98,12 @@ def requeue_stale() -> int:
     return len(stale)
 
 
-def host() -> str:
-    return urlsplit(settings.SITE_URL).hostname or "localhost"
-
-
 def notice_message_id(notice: Notice) -> str:
-    return f"<notice-{notice.pk}@{host()}>"
+    return f"<notice-{notice.pk}@{site_host()}>"
 
 
 def digest_message_id(digest: Digest) -> str:
-    return f"<digest-{digest.pk}@{host()}>"
+    return f"<digest-{digest.pk}@{site_host()}>"
 
 
 def unsubscribe_url(subscription) -> str:

@@ -37,6 +37,7 @@ from core import clock, formatting
 from core.codelists import Stage
 from core.workdays import calendar as working_calendar
 from notifications import events
+from notifications.email import site_host
 from notifications.models import Audience, Event, EventKind, Follow, Notice, NoticeStatus
 
 from .. import sealing
@@ -262,7 +263,7 @@ def _supplier_users(supplier_id: int):
 
 def _personal_message_id(event: Event, user) -> str:
     # Stable per event and recipient: a resend after a worker died is recognisably the same.
-    return f"<event-{event.pk}-{user.pk}@{notices.host()}>"
+    return f"<event-{event.pk}-{user.pk}@{site_host()}>"
 
 
 def _send_personal(event: Event, user, *, subject, template, context) -> None:

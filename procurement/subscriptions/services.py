@@ -66,20 +66,29 @@ def delete_subscription(*, actor, subscription: Subscription) -> None:
     _own(actor, subscription).delete()
 
 
+def signed_pk(salt: str, key: str, pk: int) -> str:
+    """A signed token naming one row (the e-mails' one-click links: unsubscribe, unfollow)."""
+    return signing.Signer(salt=salt).sign_object({key: pk}, compress=True)
+
+
+def unsigned_pk(salt: str, key: str, token: str) -> int | None:
+    """The row a signed_pk token names, or None for a token we did not sign."""
+    try:
+        data = signing.Signer(salt=salt).unsign_object(token)
+    except (signing.BadSignature, ValueError):
+        return None
+    pk = data.get(key) if isinstance(data, dict) else None
+    return pk if isinstance(pk, int) else None
+
+
 def unsubscribe_token(subscription: Subscription) -> str:
     """A signed token that stops `subscription` without logging in (the e-mail's link)."""
-    return signing.Signer(salt=UNSUBSCRIBE_SALT).sign_object({"s": subscription.pk}, compress=True)
+    return signed_pk(UNSUBSCRIBE_SALT, "s", subscription.pk)
 
 
 def subscription_for_token(token: str) -> Subscription | None:
-    try:
-        data = signing.Signer(salt=UNSUBSCRIBE_SALT).unsign_object(token)
-    except (signing.BadSignature, ValueError):
-        return None
-    pk = data.get("s") if isinstance(data, dict) else None
-    if not isinstance(pk, int):
-        return None
-    return Subscription.objects.filter(pk=pk).first()
+    pk = unsigned_pk(UNSUBSCRIBE_SALT, "s", token)
+    return None if pk is None else Subscription.objects.filter(pk=pk).first()
 
 
 @transaction.atomic
