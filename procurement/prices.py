@@ -57,21 +57,24 @@ def _same_lot(awards):
     )
 
 
+def _winning_lines(codes):
+    """The opened bid lines of the catalog `codes` that won their lot (an award that
+    stands), each with its award's moment (`awarded_at`)."""
+    granted = _same_lot(Award.objects.granted())
+    return (
+        OpenedBidLine.objects.filter(item__catalog_item_id__in=codes)
+        .annotate(awarded_at=Subquery(granted.order_by("decided_at").values("decided_at")[:1]))
+        .filter(awarded_at__isnull=False)
+    )
+
+
 def awarded_lines(code: str, *, year=None, department=None, entity=None):
     """The opened bid lines of a commodity that won their lot (an award that stands), with
     the award's moment and the contract signed for it, oldest first: one query."""
-    granted = _same_lot(Award.objects.granted())
     contracts = Contract.objects.filter(
         award__status__in=GRANTED_STATUSES, award__opened_bid=OuterRef("opened_bid")
     ).filter(Q(award__item__isnull=True) | Q(award__item=OuterRef("item")))
-    lines = (
-        OpenedBidLine.objects.filter(item__catalog_item_id=code)
-        .annotate(
-            awarded_at=Subquery(granted.order_by("decided_at").values("decided_at")[:1]),
-            contract_id=Subquery(contracts.values("pk")[:1]),
-        )
-        .filter(awarded_at__isnull=False)
-    )
+    lines = _winning_lines([code]).annotate(contract_id=Subquery(contracts.values("pk")[:1]))
     if department is not None:
         lines = lines.filter(item__process__entity__ubigeo__code__startswith=department.code)
     if entity:
@@ -149,11 +152,8 @@ def recent_prices(items, today: date, *, exclude_process=None) -> dict[int, Rece
         return {}
     since = clock.local(today - timedelta(days=RECENT_DAYS), time(0))
     until = clock.local(today + timedelta(days=1), time(0))
-    granted = _same_lot(Award.objects.granted())
-    lines = (
-        OpenedBidLine.objects.filter(item__catalog_item_id__in={i.catalog_item_id for i in items})
-        .annotate(awarded_at=Subquery(granted.order_by("decided_at").values("decided_at")[:1]))
-        .filter(awarded_at__gte=since, awarded_at__lt=until)
+    lines = _winning_lines({i.catalog_item_id for i in items}).filter(
+        awarded_at__gte=since, awarded_at__lt=until
     )
     if exclude_process is not None:
         lines = lines.exclude(item__process=exclude_process)

@@ -402,8 +402,9 @@ def actual_shares_by(
 
 
 def national_share(year: int) -> ActualShare:
-    """The national actual share of the contracts signed in `year`: the home page's headline
-    and the first figure of /mype/ with no filter (the same function, so the same number)."""
+    """The national actual share of the contracts signed in `year`: the home page's headline.
+    /mype/ computes its national figure over the entities its filters keep (actual_share of
+    the same share_contracts), so with no filter the two are the same number (tested)."""
     contracts = share_contracts(Contract.objects.filter(signed_on__year=year))
     return actual_share(contracts, minimum_for(year))
 

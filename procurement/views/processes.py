@@ -140,16 +140,19 @@ def _supplier_context(request, process) -> dict:
     participants = {p.supplier_id: p for p in process.participants.filter(supplier__in=suppliers)}
     my_bids = [bid_summary(process, s) for s in suppliers if s.pk in participants]
     own = {summary["supplier"].pk: summary["bid"] for summary in my_bids}
+    answers = [
+        take_part.answer(process, s, registered=s.pk in participants, bid=own.get(s.pk))
+        for s in suppliers
+    ]
     return {
         "my_suppliers": suppliers,
-        "answers": [
-            take_part.answer(process, s, registered=s.pk in participants, bid=own.get(s.pk))
-            for s in suppliers
-        ],
+        "answers": answers,
+        # The registration form for those the registration rule lets in (the answer above
+        # already asked it: registration_refusals).
         "my_unregistered": [
-            (s, participation.registration_refusal(process, s))
-            for s in suppliers
-            if s.pk not in participants
+            (a.supplier, a.reasons[0] if a.reasons else None)
+            for a in answers
+            if a.supplier.pk not in participants
         ],
         "my_registered": [
             (s, participation.question_refusal(process, participants[s.pk]))

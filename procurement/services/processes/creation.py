@@ -265,7 +265,7 @@ def items_to_call_again(process: ProcurementProcess) -> list[ProcessItem]:
     return list(process.items.filter(pk__in=deserted.values("item_id")).order_by("id"))
 
 
-def call_again_refusal(process: ProcurementProcess) -> DomainError | None:
+def call_again_refusal(process: ProcurementProcess, items=None) -> DomainError | None:
     """Why `process` cannot be called again now, or None: it (or one of its items) must be
     deserted, it must be the portal's own (not imported) and not called again already. The
     workspace offers the action only when this finds nothing."""
@@ -273,7 +273,7 @@ def call_again_refusal(process: ProcurementProcess) -> DomainError | None:
         return DomainError(_("An imported process is called again at its source."), code="imported")
     if ProcurementProcess.objects.filter(previous_call=process).exists():
         return DomainError(_("This process was already called again."), code="already_called_again")
-    if not items_to_call_again(process):
+    if not (items_to_call_again(process) if items is None else items):
         return DomainError(
             _("Only a deserted process, or one with deserted items, can be called again."),
             code="not_deserted",
@@ -285,16 +285,16 @@ def call_again_refusal(process: ProcurementProcess) -> DomainError | None:
 def call_again(actor, process: ProcurementProcess) -> ProcurementProcess:
     """A new call of a deserted process (or of its deserted items): a draft under the same
     number with the next call number (e.g. LP-SM-3-2026-MINSA-2), the same procedure type,
-    object, place and SME reservation, and copies of the deserted items (their plan items
-    too), linked both ways to the old process, which keeps its page, identifier and history.
+    object, place and SME reservation, and copies of the deserted items (linked to the same
+    plan items), linked both ways to the old process, which keeps its page, identifier and history.
     The entity then gives it a calendar, committee and criteria and publishes it as any
     draft."""
     require_entity_staff(actor, process.entity)
     process = ProcurementProcess.objects.select_for_update().get(pk=process.pk)
-    refusal = call_again_refusal(process)
+    items = items_to_call_again(process)
+    refusal = call_again_refusal(process, items)
     if refusal is not None:
         raise refusal
-    items = items_to_call_again(process)
     call_number = process.call_number + 1
     new = ProcurementProcess.objects.create(
         entity=process.entity,
