@@ -2,11 +2,14 @@
 that subscriptions catch (notices.notify_subscribers):
 
 - the process's news (calendar or criteria amended, a document published or amended, answers,
-  integrated bases, opening act, award, desierto, cancelled, void, appeal filed and resolved,
-  consent) reach its registered participants' users and its followers, once each
+  integrated bases, opening act, award, desierto, cancelled, void and restarted, appeal filed
+  and resolved, consent, and its contracts signed, amended, completed, terminated or void)
+  reach its registered participants' users and its followers, once each
   (notifications.Notice: one per event, recipient and channel);
 - entity staff hear what they must act on: a new question or observation, an appeal against
-  their award (with the day it is due), the consent that ends a standstill;
+  their award (with the day it is due), a request to confirm an opening as second committee
+  member, the consent that ends a standstill, a bid deadline passed with no bid;
+- the kinds nobody is told of are listed in UNTOLD, each with its reason;
 - a bid receipt reaches the users of the bidder that leads the bid, nobody else;
 - the reminder one working day before the bid deadline reaches the participants with no bid
   in force.
@@ -21,6 +24,7 @@ Everything else goes through the Notice rows and the send_notice task, like subs
 
 import logging
 from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -41,7 +45,14 @@ from notifications.email import site_host
 from notifications.models import Audience, Event, EventKind, Follow, Notice, NoticeStatus
 
 from .. import sealing
-from ..models import Bid, CommitteeMember, Participant, ProcessStage, ProcessStatus
+from ..models import (
+    Bid,
+    CommitteeMember,
+    ContractAmendment,
+    Participant,
+    ProcessStage,
+    ProcessStatus,
+)
 from . import notices
 from .follows import unfollow_token
 
@@ -74,6 +85,23 @@ PROCESS_NEWS = {
     ),
     EventKind.APPEAL_RESOLVED: gettext_lazy("An appeal of the process was admitted or resolved."),
     EventKind.PROCESS_CONSENTED: gettext_lazy("The award was consented: the standstill ended."),
+    EventKind.PROCESS_RESTARTED: gettext_lazy(
+        "The process, declared void, was called again from an earlier stage: see its calendar."
+    ),
+    EventKind.CONTRACT_SIGNED: gettext_lazy("The contract %(number)s was signed for %(amount)s."),
+    EventKind.CONTRACT_AMENDED: gettext_lazy(
+        "The contract %(number)s was amended (%(kind)s of %(amendment)s): it now amounts to "
+        "%(current)s."
+    ),
+    # Said by how it ended (CONTRACT_ENDINGS).
+    EventKind.CONTRACT_ENDED: gettext_lazy("The contract %(number)s ended."),
+}
+
+# How a contract ended (the action of procurement.services.contracts.CONTRACT_TRANSITIONS).
+CONTRACT_ENDINGS = {
+    "complete": gettext_lazy("The contract %(number)s was completed."),
+    "terminate": gettext_lazy("The contract %(number)s was terminated (resolved)."),
+    "annul": gettext_lazy("The contract %(number)s was declared void."),
 }
 
 # What the entity's staff must act on (the process's committee, or the entity's staff when
@@ -97,9 +125,30 @@ STAFF_ACTIONS = {
     ),
 }
 
-# Kinds recorded twice, once per audience (procurement.services.appeals): only the public
-# copy makes notices, so nobody hears of one appeal twice.
-_PUBLIC_COPY_ONLY = {EventKind.APPEAL_FILED, EventKind.APPEAL_RESOLVED}
+# Kinds recorded twice, once per audience (procurement.services.appeals and contracts): only
+# the public copy makes notices, so nobody hears of one appeal or contract twice.
+_PUBLIC_COPY_ONLY = {
+    EventKind.APPEAL_FILED,
+    EventKind.APPEAL_RESOLVED,
+    EventKind.CONTRACT_SIGNED,
+    EventKind.CONTRACT_AMENDED,
+    EventKind.CONTRACT_ENDED,
+}
+
+# The kinds no notice tells, and why: each is told by another event of the same change, or
+# is nothing anyone must hear of or act on. Every kind is either handled or here (a test
+# holds it), so a new kind cannot go untold by oversight.
+UNTOLD = {
+    EventKind.PROCESS_SUSPENDED: "told as APPEAL_FILED, recorded with it",
+    EventKind.PROCESS_RESUMED: "told as APPEAL_RESOLVED, recorded with it",
+    EventKind.PROCESS_CONTRACTED: "told as CONTRACT_SIGNED, one per contract",
+    EventKind.PROCESS_BID_DEADLINE_MOVED: (
+        "told as PROCESS_CALENDAR_AMENDED, recorded with it; the reminder follows the new "
+        "deadline (record_bid_reminders)"
+    ),
+    EventKind.PROCESS_PARTICIPANT_REGISTERED: "the staff have nothing to do about it",
+    EventKind.CONTRACT_EVALUATED: "the supplier's record, not news of the process",
+}
 
 
 def handled_kinds() -> list[str]:
@@ -200,6 +249,33 @@ def _staff_params(event: Event) -> dict:
     }
 
 
+def _money(value) -> str:
+    try:
+        return formatting.money(Decimal(str(value)))
+    except (InvalidOperation, TypeError):
+        return ""
+
+
+def news_line(event: Event) -> str:
+    """What the process's news `event` says, in the current language."""
+    payload = event.payload
+    text = PROCESS_NEWS[event.kind]
+    if event.kind == EventKind.CONTRACT_ENDED:
+        text = CONTRACT_ENDINGS.get(payload.get("action"), text)
+    if not event.kind.startswith("contract."):
+        return str(text)
+    kind = payload.get("kind")
+    return str(text) % {
+        "number": payload.get("number", ""),
+        "kind": ContractAmendment.Kind(kind).label.lower()
+        if kind in ContractAmendment.Kind.values
+        else "",
+        "amount": _money(payload.get("amount")),
+        "amendment": _money(payload.get("amendment_amount")),
+        "current": _money(payload.get("current_amount")),
+    }
+
+
 def compose(notice: Notice) -> dict:
     """Subject, template and context of a process event's notice (called by
     notices.send_notice inside the recipient's language)."""
@@ -207,7 +283,7 @@ def compose(notice: Notice) -> dict:
     facts = notices.process_facts(process)
     lines = []
     if event.kind in PROCESS_NEWS and event.audience == Audience.PUBLIC:
-        lines.append(str(PROCESS_NEWS[event.kind]))
+        lines.append(news_line(event))
     action_url = None
     if is_staff_recipient(notice):
         lines.append(str(STAFF_ACTIONS[event.kind]) % _staff_params(event))
