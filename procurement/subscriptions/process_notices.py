@@ -18,7 +18,8 @@ The receipt and the reminder leave no Notice row: a row naming who got a receipt
 was reminded (so, by difference, who bid), would tell an admin reading the database who bid
 before the opening, which the blind tags of procurement.sealing exist to prevent. They are
 sent by the dispatch handler itself, with a stable Message-ID; the reminder is recorded at
-most once per process (a unique constraint on the event), so a participant never gets two.
+most once per process and bid deadline (a unique constraint on the event), so a participant
+never gets two for one deadline, and gets a new one when an amendment moves the deadline.
 Everything else goes through the Notice rows and the send_notice task, like subscriptions.
 """
 
@@ -28,6 +29,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -393,15 +395,24 @@ def participants_without_bid(process) -> list[int]:
     return [p.supplier_id for p in participations if (p.process_id, p.supplier_id) not in in_force]
 
 
+def deadline_key(stage: ProcessStage) -> str:
+    """The bid deadline as a reminder's payload holds it (the outbox's JSON of the closing
+    instant): what makes the reminder once only per deadline."""
+    return DjangoJSONEncoder().default(stage.closes_at)
+
+
 def send_bid_reminder(event: Event) -> None:
     """The dispatch handler of PROCESS_BID_REMINDER: each participant with no bid in force
-    is reminded of the deadline. A failed address is logged and not retried: retrying the
-    event would remind the others twice."""
+    is reminded of the deadline. A reminder whose deadline an amendment moved before it
+    went out sends nothing (the new deadline has its own). A failed address is logged and
+    not retried: retrying the event would remind the others twice."""
     process = event.process
     if process is None or process.status != ProcessStatus.CALLED:
         return
     stage = process.stages.filter(stage=Stage.BIDS).first()
     if stage is None or stage.has_closed(clock.now()):
+        return
+    if event.payload.get("deadline") != deadline_key(stage):
         return
     for supplier_id in participants_without_bid(process):
         for user in _supplier_users(supplier_id):
@@ -437,8 +448,10 @@ def reminder_last_day(today):
 
 def record_bid_reminders(now=None) -> int:
     """Record the reminder event of each called process whose bid deadline is due for one
-    (reminder_last_day) and still ahead; at most one per process ever (a unique constraint),
-    so the beat task may run as often and as late as it likes. Returns how many it recorded."""
+    (reminder_last_day) and still ahead; at most one per process and deadline (a unique
+    constraint), so the beat task may run as often and as late as it likes, and a deadline
+    an amendment moved after its reminder gets a reminder of its own. Returns how many it
+    recorded."""
     now = now or clock.now()
     today = timezone.localdate(now)
     stages = ProcessStage.objects.filter(
@@ -446,12 +459,19 @@ def record_bid_reminders(now=None) -> int:
         process__status=ProcessStatus.CALLED,
         end__gte=today,
         end__lte=reminder_last_day(today),
-    ).exclude(process__events__kind=EventKind.PROCESS_BID_REMINDER)
+    ).select_related("process__entity")
+    due = [stage for stage in stages if not stage.has_closed(now)]
+    reminded = set(
+        Event.objects.filter(
+            kind=EventKind.PROCESS_BID_REMINDER, process__in=[s.process_id for s in due]
+        ).values_list("process_id", "payload__deadline")
+    )
     recorded = 0
-    for stage in stages.select_related("process__entity"):
-        if stage.has_closed(now):
+    for stage in due:
+        key = deadline_key(stage)
+        if (stage.process_id, key) in reminded:
             continue
-        payload = {"identifier": stage.process.identifier, "deadline": stage.closes_at}
+        payload = {"identifier": stage.process.identifier, "deadline": key}
         if _record_once(EventKind.PROCESS_BID_REMINDER, stage.process, payload):
             recorded += 1
     if recorded:
@@ -491,7 +511,8 @@ def record_deadlines_without_bids(now=None) -> int:
 
 def _record_once(kind: str, process, payload: dict) -> bool:
     """Record a deadline event of `process`; False when it exists already (a unique
-    constraint holds one per process and kind, whatever runs in parallel)."""
+    constraint holds one reminder per process and deadline, one deadline passed with no bid
+    per process, whatever runs in parallel)."""
     try:
         with transaction.atomic():
             events.record(kind, process, entity=process.entity, payload=payload)
