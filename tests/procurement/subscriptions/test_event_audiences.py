@@ -278,3 +278,66 @@ def test_from_the_opening_to_the_contract_through_the_services(
     assert "El contrato CONTRATO-001-2026 fue suscrito por S/" in text
     assert "Mayor cantidad" in text and "culminado" in text
     assert outsider.email not in _to(mailoutbox)
+
+
+def test_questions_answers_bases_and_an_amended_document_through_the_services(
+    django_capture_on_commit_callbacks, mailoutbox
+):
+    """A question reaches the committee alone, naming nobody; the answers, the integrated
+    bases and a document's amendment (with its reason) reach the participants and
+    followers, as the services record them."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from procurement.services import participation, processes
+
+    def pdf(name):
+        return SimpleUploadedFile(name, b"%PDF-1.7\n%%EOF\n" + name.encode())
+
+    tender = called_tender(items=1)
+    process = tender.process
+    supplier, participant = tender.bidder()
+    follower = UserFactory(email="periodista@diario.pe")
+    follow_process(actor=follower, process=process)
+    UserFactory(email="nadie@correo.pe")
+    news = {participant.email, follower.email}
+    members = set(process.committee_members.values_list("user__email", flat=True))
+    stages = {s.stage: s for s in process.stages.all()}
+    _dispatch(django_capture_on_commit_callbacks)
+    mailoutbox.clear()
+
+    with clock.pinned(clock.local(stages["consultas"].start)):
+        question = participation.submit_question(
+            participant, process, supplier, "¿Se acepta entrega parcial?"
+        )
+        _dispatch(django_capture_on_commit_callbacks)
+    assert _to(mailoutbox) == members
+    assert all(supplier.legal_name not in m.body and supplier.ruc not in m.body for m in mailoutbox)
+    mailoutbox.clear()
+
+    participation.answer_question(tender.staff, question, "Sí, en dos entregas.")
+    with clock.pinned(clock.local(stages["absolucion"].start)):
+        participation.publish_answers(tender.staff, process, upload=pdf("absolucion.pdf"))
+        _dispatch(django_capture_on_commit_callbacks)
+    assert _to(mailoutbox) == news and len(mailoutbox) == 2
+    assert "absolución" in mailoutbox[0].body or "respuestas" in mailoutbox[0].body
+    mailoutbox.clear()
+
+    with clock.pinned(clock.local(stages["integracion"].start)):
+        bases = participation.publish_integrated_bases(
+            tender.staff, process, upload=pdf("bases-integradas.pdf")
+        )
+        _dispatch(django_capture_on_commit_callbacks)
+        assert _to(mailoutbox) == news and len(mailoutbox) == 2
+        mailoutbox.clear()
+        processes.publish_document(
+            tender.staff,
+            process,
+            kind=bases.kind,
+            title="Bases integradas (fe de erratas)",
+            upload=pdf("bases-integradas-2.pdf"),
+            replaces=bases,
+            reason="Corrige el anexo 3",
+        )
+        _dispatch(django_capture_on_commit_callbacks)
+    assert _to(mailoutbox) == news and len(mailoutbox) == 2
+    assert all("Corrige el anexo 3" in m.body for m in mailoutbox)
