@@ -99,11 +99,21 @@ PROCESS_NEWS = {
     EventKind.CONTRACT_ENDED: gettext_lazy("The contract %(number)s ended."),
 }
 
-# How a contract ended (the action of procurement.services.contracts.CONTRACT_TRANSITIONS).
+# How a contract ended (the action of procurement.services.contracts.CONTRACT_TRANSITIONS):
+# the notice's title and line.
 CONTRACT_ENDINGS = {
-    "complete": gettext_lazy("The contract %(number)s was completed."),
-    "terminate": gettext_lazy("The contract %(number)s was terminated (resolved)."),
-    "annul": gettext_lazy("The contract %(number)s was declared void."),
+    "complete": (
+        gettext_lazy("Contract completed"),
+        gettext_lazy("The contract %(number)s was completed."),
+    ),
+    "terminate": (
+        gettext_lazy("Contract terminated (resolved)"),
+        gettext_lazy("The contract %(number)s was terminated (resolved)."),
+    ),
+    "annul": (
+        gettext_lazy("Contract declared void"),
+        gettext_lazy("The contract %(number)s was declared void."),
+    ),
 }
 
 # What the entity's staff must act on (the process's committee, or the entity's staff when
@@ -262,8 +272,8 @@ def news_line(event: Event) -> str:
     """What the process's news `event` says, in the current language."""
     payload = event.payload
     text = PROCESS_NEWS[event.kind]
-    if event.kind == EventKind.CONTRACT_ENDED:
-        text = CONTRACT_ENDINGS.get(payload.get("action"), text)
+    if event.kind == EventKind.CONTRACT_ENDED and payload.get("action") in CONTRACT_ENDINGS:
+        text = CONTRACT_ENDINGS[payload["action"]][1]
     if not event.kind.startswith("contract."):
         return str(text)
     kind = payload.get("kind")
@@ -276,6 +286,14 @@ def news_line(event: Event) -> str:
         "amendment": _money(payload.get("amendment_amount")),
         "current": _money(payload.get("current_amount")),
     }
+
+
+def news_title(event: Event) -> str:
+    """What the notice's subject calls `event`: its kind, or how its contract ended."""
+    action = event.payload.get("action")
+    if event.kind == EventKind.CONTRACT_ENDED and action in CONTRACT_ENDINGS:
+        return str(CONTRACT_ENDINGS[action][0])
+    return str(event.get_kind_display())
 
 
 def compose(notice: Notice) -> dict:
@@ -302,7 +320,7 @@ def compose(notice: Notice) -> dict:
         # subscription; a participant or the staff hear of their process in any case.
         "headers": notices.unsubscribe_headers(unfollow_url) if unfollow_url else {},
         "subject": _("%(identifier)s: %(what)s")
-        % {"identifier": facts.identifier, "what": event.get_kind_display()},
+        % {"identifier": facts.identifier, "what": news_title(event)},
         "template": "procurement/subscriptions/email/process_event",
         "context": {
             "process": facts,

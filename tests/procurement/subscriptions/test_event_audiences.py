@@ -166,9 +166,11 @@ def test_contract_news_says_how_it_ended_in_the_recipients_language(
     _dispatch(django_capture_on_commit_callbacks)
     to_reader = next(m for m in mailoutbox if m.to == [english.email])
     to_participant = next(m for m in mailoutbox if m.to == [participant.email])
+    assert to_reader.subject == f"{tender.process.identifier}: Contract terminated (resolved)"
     assert "The contract C-7 was terminated (resolved)." in to_reader.body
     assert "Incumplimiento" in to_reader.body
     assert "El contrato C-7 fue resuelto." in to_participant.body
+    assert to_participant.subject.endswith("Contrato resuelto")
 
 
 def test_from_the_opening_to_the_contract_through_the_services(
