@@ -293,8 +293,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=int(os.environ.get("DIGEST_HOUR", 7)), minute=0),
     },
     # The reminder one working day before each bid deadline to the participants without a
-    # bid, and the committee's notice of a deadline that passed with no bid (each recorded
-    # once per process, so the interval only bounds how late it may be).
+    # bid, and the committee's notice of a deadline that passed with no bid (recorded once
+    # per process and deadline, so the interval only bounds how late they may be).
     "record-deadline-events": {
         "task": "procurement.tasks.record_deadline_events",
         "schedule": int(os.environ.get("DEADLINE_EVENTS_INTERVAL", 3600)),

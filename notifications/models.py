@@ -3,6 +3,7 @@ The notifications workers turn them into e-mails and feed entries."""
 
 from django.conf import settings
 from django.db import models
+from django.db.models.fields.json import KT
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -46,7 +47,8 @@ class EventKind(models.TextChoices):
         _("Bid deadline moved later (bids in force stay valid)"),
     )
     # Recorded by the beat task one working day before the bid deadline, once per process
-    # (a unique constraint); its notices go to the participants that have no bid in force.
+    # and deadline (a unique constraint: a deadline moved by an amendment gets its own);
+    # its notices go to the participants that have no bid in force.
     PROCESS_BID_REMINDER = "process.bid_reminder", _("Reminder: the bid deadline is near")
     # Recorded by the same task once per process whose bid deadline passed with no bid in
     # force: the committee is to declare it deserted.
@@ -158,12 +160,20 @@ class Event(models.Model):
             )
         ]
         constraints = [
-            # The deadline's events are recorded by a periodic task, at most once per process.
+            # The deadline's events are recorded by a periodic task: the reminder at most once
+            # per process and bid deadline (its payload's), the deadline passed with no bid at
+            # most once per process.
+            models.UniqueConstraint(
+                models.F("process"),
+                KT("payload__deadline"),
+                condition=models.Q(kind="process.bid_reminder"),
+                name="event_reminder_once_per_deadline",
+            ),
             models.UniqueConstraint(
                 fields=["process", "kind"],
-                condition=models.Q(kind__in=["process.bid_reminder", "process.no_bids"]),
-                name="event_deadline_once_per_process",
-            )
+                condition=models.Q(kind="process.no_bids"),
+                name="event_no_bids_once_per_process",
+            ),
         ]
 
     def __str__(self) -> str:

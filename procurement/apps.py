@@ -12,7 +12,7 @@ class ProcurementConfig(AppConfig):
         from notifications.models import EventKind
 
         from . import audit_scope
-        from .subscriptions import notices, process_notices
+        from .subscriptions import notices, plan_notices, process_notices
 
         # The audit trail's search by entity (core cannot import procurement).
         if audit_scope.entity_entries not in ENTITY_SCOPES:
@@ -23,3 +23,5 @@ class ProcurementConfig(AppConfig):
         # Its later news reach participants, followers and the staff who must act; receipts
         # reach the bidder; the deadline reminder the participants without a bid.
         process_notices.register_handlers(dispatch)
+        # A published or modified plan reaches the subscribers who follow its entity.
+        plan_notices.register_handlers(dispatch)

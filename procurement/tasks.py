@@ -47,8 +47,8 @@ def send_daily_digests() -> int:
 @shared_task
 def record_deadline_events() -> dict:
     """Record the reminders of the bid deadlines due one working day ahead, and the
-    deadlines that passed with no bid (beat, hourly; each at most once per process ever,
-    however often or late it runs)."""
+    deadlines that passed with no bid (beat, hourly; a reminder at most once per process
+    and deadline, a deadline with no bid once per process, however often or late it runs)."""
     return {
         "reminders": process_notices.record_bid_reminders(),
         "without_bids": process_notices.record_deadlines_without_bids(),

@@ -466,7 +466,9 @@ def amend_contract(
         above_limit=amendment.above_limit,
     )
     audit.record(actor, "contract.amended", amendment, payload)
-    _event(EventKind.CONTRACT_AMENDED, contract, payload)
+    # The notices say why, and what the contract amounts to now (process_notices).
+    news = {**payload, "reason": reason, "current_amount": current_amount(contract)}
+    _event(EventKind.CONTRACT_AMENDED, contract, news)
     red_flags.refresh_process(contract.process)
     return amendment
 

@@ -154,3 +154,14 @@ def preview(criteria: Criteria):
     """What a subscription with `criteria` would have caught in the last PREVIEW_DAYS days."""
     since = timezone.now() - timedelta(days=PREVIEW_DAYS)
     return processes_for_criteria(criteria, since=since)
+
+
+def subscriptions_following_entity(entity):
+    """The active subscriptions that name `entity` among their entities: their owners follow
+    the entity, so they hear of its annual plan when it is published or modified (the plan
+    is the entity's, not a process: the other criteria do not apply to it)."""
+    return Subscription.objects.filter(
+        active=True,
+        criteria__field=Criterion.ENTITY,
+        criteria__value=entity.ruc,
+    ).distinct()

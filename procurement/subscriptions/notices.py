@@ -1,7 +1,9 @@
 """From event to notice to e-mail. A published process becomes one Notice per recipient whose
 subscription it matches (the unique constraint on event, recipient and channel makes a second
 dispatch of the event create nothing); an immediate notice is sent by its own task, a digest
-notice waits for the day's digest.
+notice waits for the day's digest. The other events' notices (a plan published or modified:
+plan_notices; a process's later news: process_notices) are sent by the same task, each
+written by its module's `compose`.
 
 What sending guarantees: a notice is marked sent in the transaction that holds its row locked
 while the SMTP server accepts the message, so a task delivered twice (or by two workers)
@@ -46,23 +48,33 @@ class TemporaryFailure(Exception):
 
 def notify_subscribers(event: Event) -> None:
     """The dispatch handler of PROCESS_PUBLISHED: a notice for each user one of whose active
-    subscriptions the process matches (an immediate subscription wins over a digest one),
-    and a send task for each immediate notice once the dispatch commits."""
+    subscriptions the process matches, and a send task for each immediate notice once the
+    dispatch commits."""
     from .matching import subscriptions_for_process
 
     if event.process_id is None:
         return
+    notify_owners(event, subscriptions_for_process(event.process))
+
+
+def notify_owners(event: Event, subscriptions, *, delivery: str | None = None) -> None:
+    """One notice of `event` per owner of `subscriptions`, naming the subscription that
+    caught it (an immediate subscription wins over a digest one; `delivery`, when given, is
+    every notice's), and a send task for each immediate notice once the dispatch commits. A
+    second dispatch of the event creates nothing (the unique constraint)."""
     chosen: dict[int, tuple[int, str]] = {}
-    matched = subscriptions_for_process(event.process).order_by("pk")
-    for pk, owner_id, delivery in matched.values_list("pk", "owner_id", "delivery"):
+    for pk, owner_id, chosen_delivery in subscriptions.order_by("pk").values_list(
+        "pk", "owner_id", "delivery"
+    ):
+        chosen_delivery = delivery or chosen_delivery
         if owner_id not in chosen or (
-            delivery == Delivery.IMMEDIATE and chosen[owner_id][1] != Delivery.IMMEDIATE
+            chosen_delivery == Delivery.IMMEDIATE and chosen[owner_id][1] != Delivery.IMMEDIATE
         ):
-            chosen[owner_id] = (pk, delivery)
+            chosen[owner_id] = (pk, chosen_delivery)
     Notice.objects.bulk_create(
         [
-            Notice(event=event, recipient_id=owner, subscription_id=pk, delivery=delivery)
-            for owner, (pk, delivery) in chosen.items()
+            Notice(event=event, recipient_id=owner, subscription_id=pk, delivery=chosen_delivery)
+            for owner, (pk, chosen_delivery) in chosen.items()
         ],
         ignore_conflicts=True,
     )
@@ -183,38 +195,46 @@ def _record_failure(row, error: Exception) -> bool:
     return row.status == NoticeStatus.QUEUED
 
 
-def _send_published(notice: Notice, subscription, process) -> None:
-    url = unsubscribe_url(subscription)
-    with translation.override(subscription.language):
-        facts = process_facts(process)
-        _send(
-            to=notice.recipient.email,
-            subject=_("New process: %(identifier)s") % {"identifier": facts.identifier},
-            template="procurement/subscriptions/email/process_published",
-            context={
-                "process": facts,
-                "subscription": subscription,
-                "unsubscribe_url": url,
-                "subscriptions_url": f"{settings.SITE_URL}/cuentas/suscripciones/",
-            },
-            headers={"Message-ID": notice_message_id(notice), **unsubscribe_headers(url)},
-        )
+def _compose_published(notice: Notice) -> dict:
+    """A subscriber's notice of a newly published process."""
+    url = unsubscribe_url(notice.subscription)
+    facts = process_facts(notice.event.process)
+    return {
+        "subject": _("New process: %(identifier)s") % {"identifier": facts.identifier},
+        "template": "procurement/subscriptions/email/process_published",
+        "context": {
+            "process": facts,
+            "subscription": notice.subscription,
+            "unsubscribe_url": url,
+            "subscriptions_url": f"{settings.SITE_URL}/cuentas/suscripciones/",
+        },
+        "headers": unsubscribe_headers(url),
+    }
 
 
-def _send_process_event(notice: Notice) -> None:
-    """A participant's, follower's or staff member's notice of a process event, in the
-    recipient's language (procurement.subscriptions.process_notices)."""
-    from .process_notices import compose
+def _writer(notice: Notice):
+    """How `notice` is written and in which language, as (compose, language); None when it
+    no longer applies: its recipient is inactive, the subscription that caught it stopped,
+    or the process or plan it tells of is gone. A subscriber's notice (a process published,
+    a plan published or modified) is in the subscription's language, any other in the
+    recipient's. `compose(notice)` returns the subject, template, context and headers."""
+    from . import plan_notices, process_notices
 
-    with translation.override(notice.recipient.language):
-        message = compose(notice)
-        _send(
-            to=notice.recipient.email,
-            subject=message["subject"],
-            template=message["template"],
-            context=message["context"],
-            headers={"Message-ID": notice_message_id(notice), **message["headers"]},
-        )
+    event = notice.event
+    if not notice.recipient.is_active:
+        return None
+    if event.kind == EventKind.PROCESS_PUBLISHED or event.kind in plan_notices.PLAN_KINDS:
+        subscription = notice.subscription
+        if subscription is None or not subscription.active:
+            return None
+        if event.kind == EventKind.PROCESS_PUBLISHED:
+            return (_compose_published, subscription.language) if event.process_id else None
+        if plan_notices.version_of(event) is None:
+            return None
+        return plan_notices.compose, subscription.language
+    if event.process_id is None:
+        return None
+    return process_notices.compose, notice.recipient.language
 
 
 def send_notice(notice_id: int) -> str:
@@ -225,28 +245,29 @@ def send_notice(notice_id: int) -> str:
     with transaction.atomic():
         notice = (
             Notice.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("event__process__entity", "subscription", "recipient")
+            .select_related("event__process__entity", "event__entity", "subscription", "recipient")
             .filter(pk=notice_id, status=NoticeStatus.QUEUED)
             .first()
         )
         if notice is None:
             return "not_queued"
-        subscription, process = notice.subscription, notice.event.process
-        published = notice.event.kind == EventKind.PROCESS_PUBLISHED
-        if (
-            process is None
-            or (published and (subscription is None or not subscription.active))
-            or not notice.recipient.is_active
-        ):
+        writer = _writer(notice)
+        if writer is None:
             notice.status = NoticeStatus.SKIPPED
             notice.save(update_fields=["status"])
             return "skipped"
+        compose, language = writer
         notice.attempts += 1
         try:
-            if published:
-                _send_published(notice, subscription, process)
-            else:
-                _send_process_event(notice)
+            with translation.override(language):
+                message = compose(notice)
+                _send(
+                    to=notice.recipient.email,
+                    subject=message["subject"],
+                    template=message["template"],
+                    context=message["context"],
+                    headers={"Message-ID": notice_message_id(notice), **message["headers"]},
+                )
         except Exception as error:  # noqa: BLE001 - recorded, then retried or given up
             logger.warning("notice %s failed: %r", notice.pk, error)
             if _record_failure(notice, error):

@@ -2,11 +2,14 @@
 that subscriptions catch (notices.notify_subscribers):
 
 - the process's news (calendar or criteria amended, a document published or amended, answers,
-  integrated bases, opening act, award, desierto, cancelled, void, appeal filed and resolved,
-  consent) reach its registered participants' users and its followers, once each
+  integrated bases, opening act, award, desierto, cancelled, void and restarted, appeal filed
+  and resolved, consent, and its contracts signed, amended, completed, terminated or void)
+  reach its registered participants' users and its followers, once each
   (notifications.Notice: one per event, recipient and channel);
 - entity staff hear what they must act on: a new question or observation, an appeal against
-  their award (with the day it is due), the consent that ends a standstill;
+  their award (with the day it is due), a request to confirm an opening as second committee
+  member, the consent that ends a standstill, a bid deadline passed with no bid;
+- the kinds nobody is told of are listed in UNTOLD, each with its reason;
 - a bid receipt reaches the users of the bidder that leads the bid, nobody else;
 - the reminder one working day before the bid deadline reaches the participants with no bid
   in force.
@@ -15,15 +18,18 @@ The receipt and the reminder leave no Notice row: a row naming who got a receipt
 was reminded (so, by difference, who bid), would tell an admin reading the database who bid
 before the opening, which the blind tags of procurement.sealing exist to prevent. They are
 sent by the dispatch handler itself, with a stable Message-ID; the reminder is recorded at
-most once per process (a unique constraint on the event), so a participant never gets two.
+most once per process and bid deadline (a unique constraint on the event), so a participant
+never gets two for one deadline, and gets a new one when an amendment moves the deadline.
 Everything else goes through the Notice rows and the send_notice task, like subscriptions.
 """
 
 import logging
 from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -41,7 +47,14 @@ from notifications.email import site_host
 from notifications.models import Audience, Event, EventKind, Follow, Notice, NoticeStatus
 
 from .. import sealing
-from ..models import Bid, CommitteeMember, Participant, ProcessStage, ProcessStatus
+from ..models import (
+    Bid,
+    CommitteeMember,
+    ContractAmendment,
+    Participant,
+    ProcessStage,
+    ProcessStatus,
+)
 from . import notices
 from .follows import unfollow_token
 
@@ -74,6 +87,33 @@ PROCESS_NEWS = {
     ),
     EventKind.APPEAL_RESOLVED: gettext_lazy("An appeal of the process was admitted or resolved."),
     EventKind.PROCESS_CONSENTED: gettext_lazy("The award was consented: the standstill ended."),
+    EventKind.PROCESS_RESTARTED: gettext_lazy(
+        "The process, declared void, was called again from an earlier stage: see its calendar."
+    ),
+    EventKind.CONTRACT_SIGNED: gettext_lazy("The contract %(number)s was signed for %(amount)s."),
+    EventKind.CONTRACT_AMENDED: gettext_lazy(
+        "The contract %(number)s was amended (%(kind)s of %(amendment)s): it now amounts to "
+        "%(current)s."
+    ),
+    # Said by how it ended (CONTRACT_ENDINGS).
+    EventKind.CONTRACT_ENDED: gettext_lazy("The contract %(number)s ended."),
+}
+
+# How a contract ended (the action of procurement.services.contracts.CONTRACT_TRANSITIONS):
+# the notice's title and line.
+CONTRACT_ENDINGS = {
+    "complete": (
+        gettext_lazy("Contract completed"),
+        gettext_lazy("The contract %(number)s was completed."),
+    ),
+    "terminate": (
+        gettext_lazy("Contract terminated (resolved)"),
+        gettext_lazy("The contract %(number)s was terminated (resolved)."),
+    ),
+    "annul": (
+        gettext_lazy("Contract declared void"),
+        gettext_lazy("The contract %(number)s was declared void."),
+    ),
 }
 
 # What the entity's staff must act on (the process's committee, or the entity's staff when
@@ -97,9 +137,30 @@ STAFF_ACTIONS = {
     ),
 }
 
-# Kinds recorded twice, once per audience (procurement.services.appeals): only the public
-# copy makes notices, so nobody hears of one appeal twice.
-_PUBLIC_COPY_ONLY = {EventKind.APPEAL_FILED, EventKind.APPEAL_RESOLVED}
+# Kinds recorded twice, once per audience (procurement.services.appeals and contracts): only
+# the public copy makes notices, so nobody hears of one appeal or contract twice.
+_PUBLIC_COPY_ONLY = {
+    EventKind.APPEAL_FILED,
+    EventKind.APPEAL_RESOLVED,
+    EventKind.CONTRACT_SIGNED,
+    EventKind.CONTRACT_AMENDED,
+    EventKind.CONTRACT_ENDED,
+}
+
+# The kinds no notice tells, and why: each is told by another event of the same change, or
+# is nothing anyone must hear of or act on. Every kind is either handled or here (a test
+# holds it), so a new kind cannot go untold by oversight.
+UNTOLD = {
+    EventKind.PROCESS_SUSPENDED: "told as APPEAL_FILED, recorded with it",
+    EventKind.PROCESS_RESUMED: "told as APPEAL_RESOLVED, recorded with it",
+    EventKind.PROCESS_CONTRACTED: "told as CONTRACT_SIGNED, one per contract",
+    EventKind.PROCESS_BID_DEADLINE_MOVED: (
+        "told as PROCESS_CALENDAR_AMENDED, recorded with it; the reminder follows the new "
+        "deadline (record_bid_reminders)"
+    ),
+    EventKind.PROCESS_PARTICIPANT_REGISTERED: "the staff have nothing to do about it",
+    EventKind.CONTRACT_EVALUATED: "the supplier's record, not news of the process",
+}
 
 
 def handled_kinds() -> list[str]:
@@ -200,6 +261,41 @@ def _staff_params(event: Event) -> dict:
     }
 
 
+def _money(value) -> str:
+    try:
+        return formatting.money(Decimal(str(value)))
+    except (InvalidOperation, TypeError):
+        return ""
+
+
+def news_line(event: Event) -> str:
+    """What the process's news `event` says, in the current language."""
+    payload = event.payload
+    text = PROCESS_NEWS[event.kind]
+    if event.kind == EventKind.CONTRACT_ENDED and payload.get("action") in CONTRACT_ENDINGS:
+        text = CONTRACT_ENDINGS[payload["action"]][1]
+    if not event.kind.startswith("contract."):
+        return str(text)
+    kind = payload.get("kind")
+    return str(text) % {
+        "number": payload.get("number", ""),
+        "kind": ContractAmendment.Kind(kind).label.lower()
+        if kind in ContractAmendment.Kind.values
+        else "",
+        "amount": _money(payload.get("amount")),
+        "amendment": _money(payload.get("amendment_amount")),
+        "current": _money(payload.get("current_amount")),
+    }
+
+
+def news_title(event: Event) -> str:
+    """What the notice's subject calls `event`: its kind, or how its contract ended."""
+    action = event.payload.get("action")
+    if event.kind == EventKind.CONTRACT_ENDED and action in CONTRACT_ENDINGS:
+        return str(CONTRACT_ENDINGS[action][0])
+    return str(event.get_kind_display())
+
+
 def compose(notice: Notice) -> dict:
     """Subject, template and context of a process event's notice (called by
     notices.send_notice inside the recipient's language)."""
@@ -207,7 +303,7 @@ def compose(notice: Notice) -> dict:
     facts = notices.process_facts(process)
     lines = []
     if event.kind in PROCESS_NEWS and event.audience == Audience.PUBLIC:
-        lines.append(str(PROCESS_NEWS[event.kind]))
+        lines.append(news_line(event))
     action_url = None
     if is_staff_recipient(notice):
         lines.append(str(STAFF_ACTIONS[event.kind]) % _staff_params(event))
@@ -224,7 +320,7 @@ def compose(notice: Notice) -> dict:
         # subscription; a participant or the staff hear of their process in any case.
         "headers": notices.unsubscribe_headers(unfollow_url) if unfollow_url else {},
         "subject": _("%(identifier)s: %(what)s")
-        % {"identifier": facts.identifier, "what": event.get_kind_display()},
+        % {"identifier": facts.identifier, "what": news_title(event)},
         "template": "procurement/subscriptions/email/process_event",
         "context": {
             "process": facts,
@@ -317,15 +413,24 @@ def participants_without_bid(process) -> list[int]:
     return [p.supplier_id for p in participations if (p.process_id, p.supplier_id) not in in_force]
 
 
+def deadline_key(stage: ProcessStage) -> str:
+    """The bid deadline as a reminder's payload holds it (the outbox's JSON of the closing
+    instant): what makes the reminder once only per deadline."""
+    return DjangoJSONEncoder().default(stage.closes_at)
+
+
 def send_bid_reminder(event: Event) -> None:
     """The dispatch handler of PROCESS_BID_REMINDER: each participant with no bid in force
-    is reminded of the deadline. A failed address is logged and not retried: retrying the
-    event would remind the others twice."""
+    is reminded of the deadline. A reminder whose deadline an amendment moved before it
+    went out sends nothing (the new deadline has its own). A failed address is logged and
+    not retried: retrying the event would remind the others twice."""
     process = event.process
     if process is None or process.status != ProcessStatus.CALLED:
         return
     stage = process.stages.filter(stage=Stage.BIDS).first()
     if stage is None or stage.has_closed(clock.now()):
+        return
+    if event.payload.get("deadline") != deadline_key(stage):
         return
     for supplier_id in participants_without_bid(process):
         for user in _supplier_users(supplier_id):
@@ -361,8 +466,10 @@ def reminder_last_day(today):
 
 def record_bid_reminders(now=None) -> int:
     """Record the reminder event of each called process whose bid deadline is due for one
-    (reminder_last_day) and still ahead; at most one per process ever (a unique constraint),
-    so the beat task may run as often and as late as it likes. Returns how many it recorded."""
+    (reminder_last_day) and still ahead; at most one per process and deadline (a unique
+    constraint), so the beat task may run as often and as late as it likes, and a deadline
+    an amendment moved after its reminder gets a reminder of its own. Returns how many it
+    recorded."""
     now = now or clock.now()
     today = timezone.localdate(now)
     stages = ProcessStage.objects.filter(
@@ -370,12 +477,19 @@ def record_bid_reminders(now=None) -> int:
         process__status=ProcessStatus.CALLED,
         end__gte=today,
         end__lte=reminder_last_day(today),
-    ).exclude(process__events__kind=EventKind.PROCESS_BID_REMINDER)
+    ).select_related("process__entity")
+    due = [stage for stage in stages if not stage.has_closed(now)]
+    reminded = set(
+        Event.objects.filter(
+            kind=EventKind.PROCESS_BID_REMINDER, process__in=[s.process_id for s in due]
+        ).values_list("process_id", "payload__deadline")
+    )
     recorded = 0
-    for stage in stages.select_related("process__entity"):
-        if stage.has_closed(now):
+    for stage in due:
+        key = deadline_key(stage)
+        if (stage.process_id, key) in reminded:
             continue
-        payload = {"identifier": stage.process.identifier, "deadline": stage.closes_at}
+        payload = {"identifier": stage.process.identifier, "deadline": key}
         if _record_once(EventKind.PROCESS_BID_REMINDER, stage.process, payload):
             recorded += 1
     if recorded:
@@ -415,7 +529,8 @@ def record_deadlines_without_bids(now=None) -> int:
 
 def _record_once(kind: str, process, payload: dict) -> bool:
     """Record a deadline event of `process`; False when it exists already (a unique
-    constraint holds one per process and kind, whatever runs in parallel)."""
+    constraint holds one reminder per process and deadline, one deadline passed with no bid
+    per process, whatever runs in parallel)."""
     try:
         with transaction.atomic():
             events.record(kind, process, entity=process.entity, payload=payload)

@@ -125,7 +125,7 @@ def test_a_failed_send_stays_pending_with_its_error_and_is_retried_later(setting
 @pytest.mark.django_db
 def test_events_without_a_handler_are_left_untouched(mailoutbox):
     untouched = Event.objects.create(
-        kind=EventKind.PLAN_MODIFIED,
+        kind=EventKind.PROCESS_PARTICIPANT_REGISTERED,  # the staff's, told to nobody yet
         object_type="procurement.procurementprocess",
         object_id="1",
     )

@@ -184,6 +184,95 @@ def test_the_deadline_reminder_skips_bidders_and_runs_once(
     assert len(mailoutbox) == 2
 
 
+def _move_bid_deadline(tender, days: int):
+    """Amend the calendar: the bid deadline, and every stage after it, `days` working days
+    later; returns the new bid stage."""
+    add = WorkingCalendar().add_working_days
+    dates, later = {}, False
+    for stage in tender.process.stages.order_by("position"):
+        start, end = stage.start, stage.end
+        if stage.stage == "ofertas":
+            end, later = add(end, days), True
+        elif later:
+            start, end = add(start, days), add(end, days)
+        dates[stage.stage] = (start, end)
+    processes.set_calendar(tender.staff, tender.process, dates, reason="Prórroga del plazo")
+    return tender.process.stages.get(stage="ofertas")
+
+
+def _reminder_day_of(stage):
+    cal, day = WorkingCalendar(), stage.end - timedelta(days=1)
+    while not cal.is_working_day(day):
+        day -= timedelta(days=1)
+    return day
+
+
+def test_a_deadline_moved_after_its_reminder_gets_one_reminder_of_its_own(
+    django_capture_on_commit_callbacks, mailoutbox
+):
+    tender = called_tender(items=1)
+    _idle, idle_user = tender.bidder()
+    follow_process(actor=UserFactory(email="lector@correo.pe"), process=tender.process)
+    _dispatch(django_capture_on_commit_callbacks)
+    mailoutbox.clear()
+
+    with clock.pinned(clock.local(_reminder_day(tender))):
+        assert record_bid_reminders() == 1
+        _dispatch(django_capture_on_commit_callbacks)
+        assert _to(mailoutbox) == [idle_user.email]
+        mailoutbox.clear()
+        moved = _move_bid_deadline(tender, 3)
+        _dispatch(django_capture_on_commit_callbacks)  # the amendment's own notice
+        assert _to(mailoutbox) == sorted([idle_user.email, "lector@correo.pe"])
+        assert all("Prórroga del plazo" in m.body for m in mailoutbox)
+        mailoutbox.clear()
+        assert record_bid_reminders() == 0  # the new deadline is not one working day away
+
+    with clock.pinned(clock.local(_reminder_day_of(moved))):
+        assert record_bid_reminders() == 1
+        assert record_bid_reminders() == 0  # the same deadline: never a second one
+        _dispatch(django_capture_on_commit_callbacks)
+        _dispatch(django_capture_on_commit_callbacks)
+    assert _to(mailoutbox) == [idle_user.email]
+    assert moved.end.strftime("%d/%m/%Y") in mailoutbox[0].subject
+    reminders = Event.objects.filter(kind=EventKind.PROCESS_BID_REMINDER)
+    assert reminders.count() == 2
+    with clock.pinned(clock.local(moved.end)):  # the deadline's own day: nothing again
+        assert record_bid_reminders() == 0
+
+    # The database holds it too, whatever runs in parallel.
+    from django.db import IntegrityError, transaction
+
+    from notifications import events
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        events.record(
+            EventKind.PROCESS_BID_REMINDER,
+            tender.process,
+            payload=dict(reminders.last().payload),
+        )
+
+
+def test_a_reminder_whose_deadline_moved_before_it_went_out_sends_nothing(
+    django_capture_on_commit_callbacks, mailoutbox
+):
+    tender = called_tender(items=1)
+    _idle, idle_user = tender.bidder()
+    _dispatch(django_capture_on_commit_callbacks)
+    mailoutbox.clear()
+    with clock.pinned(clock.local(_reminder_day(tender))):
+        assert record_bid_reminders() == 1  # recorded, not yet dispatched
+        moved = _move_bid_deadline(tender, 3)
+        _dispatch(django_capture_on_commit_callbacks)
+    assert [m.subject for m in mailoutbox if "Recordatorio" in m.subject] == []
+    assert len(mailoutbox) == 1  # the amendment's notice alone
+    with clock.pinned(clock.local(_reminder_day_of(moved))):
+        assert record_bid_reminders() == 1
+        _dispatch(django_capture_on_commit_callbacks)
+    assert "Recordatorio" in mailoutbox[-1].subject
+    assert moved.end.strftime("%d/%m/%Y") in mailoutbox[-1].subject
+
+
 def test_a_late_run_still_reminds_before_the_deadline_but_never_after(
     django_capture_on_commit_callbacks, mailoutbox
 ):
