@@ -222,6 +222,7 @@ def test_the_broker_restarted_mid_run_loses_no_notice(
     counts = Counter(inbox.message_ids())
     duplicates = len(inbox.messages) - len(counts)
     print(f"{before} e-mails before the restart; {duplicates} duplicate(s), {sweeps} sweep(s)")
+    assert "Connection to broker lost" in worker.log.read_text()  # and it reconnected
     assert set(counts) == expected
     assert sweeps >= 1  # the messages the broker lost came back through the sweep
     assert duplicates <= CONCURRENCY
