@@ -346,6 +346,9 @@ class Notice(models.Model):
     )
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     last_error = models.TextField(_("last error"), blank=True)
+    # After a temporary failure: the latest moment its scheduled retry is due. Until then the
+    # stale-notice sweep leaves it to that retry (procurement.subscriptions.notices).
+    retry_due_at = models.DateTimeField(_("retry due"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
 

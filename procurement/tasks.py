@@ -20,8 +20,8 @@ def consent_awards() -> int:
 NOTICE_RETRY = {
     "acks_late": True,
     "autoretry_for": (notices.TemporaryFailure,),
-    "retry_backoff": 30,
-    "retry_backoff_max": 3600,
+    "retry_backoff": notices.RETRY_BACKOFF,
+    "retry_backoff_max": notices.RETRY_BACKOFF_MAX,
     "retry_jitter": True,
     "max_retries": 8,
 }

@@ -22,6 +22,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -37,6 +38,16 @@ from .services import unsubscribe_token
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 10
+# A temporary failure is retried by the task's own schedule (procurement.tasks.NOTICE_RETRY):
+# after a random delay of at most RETRY_BACKOFF * 2**(retries) seconds, capped at
+# RETRY_BACKOFF_MAX (Celery's retry_backoff with jitter).
+RETRY_BACKOFF = 30
+RETRY_BACKOFF_MAX = 3600
+
+
+def retry_due_after(attempts: int) -> timedelta:
+    """The longest wait before the scheduled retry after `attempts` failed attempts."""
+    return timedelta(seconds=min(RETRY_BACKOFF * 2 ** max(attempts - 1, 0), RETRY_BACKOFF_MAX))
 
 
 class TemporaryFailure(Exception):
@@ -93,12 +104,14 @@ def request_sends(notice_ids) -> None:
 
 def requeue_stale() -> int:
     """Ask again for the immediate notices still queued NOTICE_REQUEUE_AFTER seconds after
-    they were made: their task was lost (the broker was down at commit or lost its messages,
-    a worker died holding it unacknowledged, or the task gave up). A send task asked twice
-    sends once."""
+    they were made, or after their scheduled retry was due: their task was lost (the broker
+    was down at commit or lost its messages, a worker died holding it unacknowledged, or the
+    task gave up). A notice waiting for its retry is left to it, so the sweep never shortens
+    the retry delays nor spends the attempts faster. A send task asked twice sends once."""
     cutoff = timezone.now() - timedelta(seconds=settings.NOTICE_REQUEUE_AFTER)
     stale = list(
         Notice.objects.filter(
+            Q(retry_due_at__isnull=True) | Q(retry_due_at__lte=cutoff),
             status=NoticeStatus.QUEUED,
             delivery=Delivery.IMMEDIATE,
             created_at__lte=cutoff,
@@ -190,7 +203,11 @@ def _record_failure(row, error: Exception) -> bool:
     row.last_error = f"{error.__class__.__name__}: {error}"[:2000]
     if _permanent(error) or row.attempts >= MAX_ATTEMPTS:
         row.status = NoticeStatus.FAILED
-    row.save(update_fields=["attempts", "last_error", "status"])
+    fields = ["attempts", "last_error", "status"]
+    if isinstance(row, Notice):
+        row.retry_due_at = timezone.now() + retry_due_after(row.attempts)
+        fields.append("retry_due_at")
+    row.save(update_fields=fields)
     return row.status == NoticeStatus.QUEUED
 
 

@@ -206,3 +206,33 @@ def test_the_sweep_asks_again_for_notices_queued_longer_than_the_setting(setting
     notice.refresh_from_db()
     assert notice.status == NoticeStatus.SENT and len(mailoutbox) == 1
     assert notices.requeue_stale() == 0
+
+
+def test_the_sweep_leaves_a_notice_waiting_for_its_retry_to_that_retry(settings):
+    """After a temporary failure the task retries on its own schedule: the sweep must not
+    add attempts meanwhile (an hour's outage would otherwise spend all MAX_ATTEMPTS), only
+    ask again once the retry was due NOTICE_REQUEUE_AFTER ago and still has not happened."""
+    from tests.notifications.test_dispatch import _closed_port
+
+    settings.NOTICE_REQUEUE_AFTER = 300
+    notice = _queued_notice()
+    _smtp(settings, _closed_port())
+    Notice.objects.filter(pk=notice.pk).update(attempts=5)  # the 6th attempt fails now
+    with pytest.raises(notices.TemporaryFailure):
+        notices.send_notice(notice.pk)
+    notice.refresh_from_db()
+    due = notice.retry_due_at - timezone.now()
+    assert timedelta(seconds=959) < due <= timedelta(seconds=960)  # 30 s x 2**5, before jitter
+    old = timezone.now() - timedelta(days=1)
+    Notice.objects.filter(pk=notice.pk).update(created_at=old)
+    assert notices.requeue_stale() == 0  # its retry is pending
+    Notice.objects.filter(pk=notice.pk).update(retry_due_at=timezone.now() - timedelta(seconds=299))
+    assert notices.requeue_stale() == 0  # due, but give the retry its grace period
+    Notice.objects.filter(pk=notice.pk).update(retry_due_at=timezone.now() - timedelta(seconds=301))
+    # The server is back.
+    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+    assert notices.requeue_stale() == 1  # the retry was lost: asked again, and sent
+    notice.refresh_from_db()
+    assert notice.status == NoticeStatus.SENT and notice.attempts == 7
+    for attempts, seconds in [(1, 30), (2, 60), (7, 1920), (8, 3600), (12, 3600)]:
+        assert notices.retry_due_after(attempts) == timedelta(seconds=seconds)
