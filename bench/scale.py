@@ -19,10 +19,10 @@ one-to-one ones, left empty. Risk rows are copies, not recomputed: the cross-pro
 (repeated direct contracting, recurrent winner, split purchase) would flag more at scale.
 
 Then each page is requested BENCH_SCALE_REQUESTS times (default 30; fewer, at least 5, for a
-page slower than BENCH_SCALE_PAGE_SECONDS, 60, allow; one, for a page whose warm-up alone
-took a fifth of that) after one warm-up
-request, with Django's test client (the auditor pages as the demo auditor), and p50/p95 are
-printed in milliseconds.
+page slower than BENCH_SCALE_PAGE_SECONDS, 60, allow; none for a page whose first request
+alone took longer) after one first request (printed, not counted: it fills the caches), with
+Django's test client (the auditor pages as the demo auditor), and p50/p95 are printed in
+milliseconds. BENCH_SCALE_PAGES="overview,risks,api" measures only those pages (PAGES).
 """
 
 import io
@@ -51,22 +51,42 @@ PROCESS = "procurement_procurementprocess"
 COPIES_PER_STATEMENT = 20
 MIN_REQUESTS = 5  # a page slower than BENCH_SCALE_PAGE_SECONDS / 30 gets fewer requests
 
-# (label, url, as the auditor)
+# (key, label, url, as the auditor); BENCH_SCALE_PAGES="key,key" measures only those.
 PAGES = (
-    ("home", "/", False),
-    ("audit overview", "/auditoria/", True),
-    ("audit overview, a period", "/auditoria/?call_from=2026-01-01&call_to=2026-06-30", True),
-    ("red flags", "/auditoria/riesgos/", True),
-    ("red flags, flag + sort by date", "/auditoria/riesgos/?flag=single_bidder&sort=-date", True),
-    ("red flags, department + min score", "/auditoria/riesgos/?department=15&min_score=20", True),
-    ("stuck processes", "/auditoria/atascados/", True),
-    ("API processes", "/api/v1/processes/", False),
-    ("API processes, status filter", "/api/v1/processes/?status=convocado&page_size=200", False),
-    ("API processes, next page (cursor)", None, False),
-    ("search", "/procesos/", False),
-    ("search, text query", "/procesos/?q=papel", False),
-    ("search, filter", "/procesos/?status=convocado&department=15", False),
-    ("SME ranking", "/mype/", False),
+    ("home", "home", "/", False),
+    ("overview", "audit overview", "/auditoria/", True),
+    (
+        "overview-period",
+        "audit overview, a period",
+        "/auditoria/?call_from=2026-01-01&call_to=2026-06-30",
+        True,
+    ),
+    ("risks", "red flags", "/auditoria/riesgos/", True),
+    (
+        "risks-flag",
+        "red flags, flag + sort by date",
+        "/auditoria/riesgos/?flag=single_bidder&sort=-date",
+        True,
+    ),
+    (
+        "risks-department",
+        "red flags, department + min score",
+        "/auditoria/riesgos/?department=15&min_score=20",
+        True,
+    ),
+    ("stuck", "stuck processes", "/auditoria/atascados/", True),
+    ("api", "API processes", "/api/v1/processes/", False),
+    (
+        "api-status",
+        "API processes, status filter",
+        "/api/v1/processes/?status=convocado&page_size=200",
+        False,
+    ),
+    ("api-next", "API processes, next page (cursor)", None, False),
+    ("search", "search", "/procesos/", False),
+    ("search-text", "search, text query", "/procesos/?q=papel", False),
+    ("search-filter", "search, filter", "/procesos/?status=convocado&department=15", False),
+    ("sme", "SME ranking", "/mype/", False),
 )
 
 
@@ -234,10 +254,12 @@ def build(processes: int, base: int) -> list[tuple[str, str]]:
     return rows
 
 
-def measure(requests: int | None = None, only=()) -> list[tuple[str, str, int, float, float]]:
-    """p50 and p95 (ms) of each of PAGES: (label, url, requests, p50, p95). A page gets
-    `requests` requests (BENCH_SCALE_REQUESTS, 30), or as many as BENCH_SCALE_PAGE_SECONDS
-    (60) allow but at least MIN_REQUESTS."""
+def measure(requests: int | None = None, only=()) -> list[tuple]:
+    """(label, url, first, requests, p50, p95) of each of PAGES (or of the keys in `only`, or
+    BENCH_SCALE_PAGES), in ms: `first` is the warm-up request, not counted in p50/p95. A page
+    gets `requests` requests (BENCH_SCALE_REQUESTS, 30), or as many as
+    BENCH_SCALE_PAGE_SECONDS (60) allow but at least MIN_REQUESTS; none more when the warm-up
+    alone took longer than that."""
     from django.test import Client
 
     from accounts.models import User
@@ -249,9 +271,10 @@ def measure(requests: int | None = None, only=()) -> list[tuple[str, str, int, f
     auditor = Client()
     auditor.force_login(User.objects.get(email="auditor@demo.portal.pe"))
     anonymous = Client()
+    only = only or [key for key in os.environ.get("BENCH_SCALE_PAGES", "").split(",") if key]
     found = []
-    for label, url, as_auditor in PAGES:
-        if only and label not in only:
+    for key, label, url, as_auditor in PAGES:
+        if only and key not in only:
             continue
         client = auditor if as_auditor else anonymous
         if url is None:  # the API's next page: the link its first page gives
@@ -260,9 +283,9 @@ def measure(requests: int | None = None, only=()) -> list[tuple[str, str, int, f
             url = "/" + url
         began = time.perf_counter()
         response = client.get(url)  # warm up
+        first = (time.perf_counter() - began) * 1000
         assert response.status_code == 200, (url, response.status_code)
-        # A page whose warm-up alone takes a fifth of the budget gets one timed request.
-        least = MIN_REQUESTS if time.perf_counter() - began < budget / MIN_REQUESTS else 1
+        least = MIN_REQUESTS if first < budget * 1000 else 0  # a slow page: its warm-up only
         times, began = [], time.perf_counter()
         while len(times) < requests and (
             len(times) < least or time.perf_counter() - began < budget
@@ -271,15 +294,19 @@ def measure(requests: int | None = None, only=()) -> list[tuple[str, str, int, f
             response = client.get(url)
             times.append((time.perf_counter() - started) * 1000)
             assert response.status_code == 200, url
+        if not times:
+            found.append((label, url, first, 0, None, None))
+            continue
         p95 = statistics.quantiles(times, n=20, method="inclusive")[-1] if times[1:] else times[0]
-        found.append((label, url, len(times), statistics.median(times), p95))
+        found.append((label, url, first, len(times), statistics.median(times), p95))
     return found
 
 
 def print_measures(measures) -> None:
-    print(f"\n{'page':<36} {'n':>3} {'p50 ms':>8} {'p95 ms':>8}  url", flush=True)
-    for label, url, n, p50, p95 in measures:
-        print(f"{label:<36} {n:3} {p50:8.1f} {p95:8.1f}  {url[:70]}", flush=True)
+    print(f"\n{'page':<36} {'first':>8} {'n':>3} {'p50 ms':>8} {'p95 ms':>8}  url")
+    for label, url, first, n, p50, p95 in measures:
+        figures = f"{p50:8.1f} {p95:8.1f}" if n else f"{'-':>8} {'-':>8}"
+        print(f"{label:<36} {first:8.0f} {n:3} {figures}  {url[:60]}", flush=True)
 
 
 def run() -> None:
