@@ -285,11 +285,10 @@ def measure(requests: int | None = None, only=()) -> list[tuple]:
         response = client.get(url)  # warm up
         first = (time.perf_counter() - began) * 1000
         assert response.status_code == 200, (url, response.status_code)
-        least = MIN_REQUESTS if first < budget * 1000 else 0  # a slow page: its warm-up only
         times, began = [], time.perf_counter()
-        while len(times) < requests and (
-            len(times) < least or time.perf_counter() - began < budget
-        ):
+        while first < budget * 1000 and len(times) < requests:  # a slow page: its first only
+            if len(times) >= MIN_REQUESTS and time.perf_counter() - began > budget:
+                break
             started = time.perf_counter()
             response = client.get(url)
             times.append((time.perf_counter() - started) * 1000)
