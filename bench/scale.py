@@ -11,9 +11,10 @@ the copy number times the table's largest base id), its foreign keys among the c
 moved the same way, a new sequence number (and so a new identifier, unique per entity, year,
 procedure and call), a new contract number, for imported processes a new ocid, and a
 publication moment k milliseconds after its base's (copy k; lists sorted by it, and their
-cursors, then meet distinct moments as real data has). A copy keeps the base row's other dates, amounts, texts and search vector (so a text query finds the
-copies of what it finds in the base, and the identifier inside the copy's search vector is
-its base's), and references to rows that are not cloned (bids, openings, evaluations,
+cursors, then meet distinct moments as real data has). A copy keeps the base row's other
+dates, amounts, statuses, texts and search vector (so a text query finds the copies of what
+it finds in the base, and the identifier inside the copy's search vector is its base's; the
+share of running processes, high in the seed, stays as high), and references to rows that are not cloned (bids, openings, evaluations,
 documents, plan items: no measured page reads them) still point at the base's rows, except
 one-to-one ones, left empty. Risk rows are copies, not recomputed: the cross-process rules
 (repeated direct contracting, recurrent winner, split purchase) would flag more at scale.
