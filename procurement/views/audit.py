@@ -12,8 +12,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from accounts.permissions import require_audit_reader
 from core import clock, keyset
@@ -35,6 +35,9 @@ PERIOD = ("call_from", "call_to")
 STUCK_ON_OVERVIEW = 10  # the worst stuck processes and overdue appeals shown on /auditoria/
 STUCK_PAGE_SIZE = 50
 STUCK_SUMMARY_SECONDS = 300
+# The counts are kept this long per period, day and language: counting a million processes
+# by seven dimensions takes seconds (bench/scale.py), an auditor's next look a few ms.
+OVERVIEW_SECONDS = 300
 APPEALS_SHOWN = 100  # the overdue appeals on the full page (worst first; all in the CSV)
 
 
@@ -111,18 +114,32 @@ def overview(request):
     wants_csv = request.GET.get("format") == "csv"
     if wants_csv and (bad := invalid_export(process_filter)) is not None:
         return bad
-    tables = overview_tables(process_filter.qs, data) if status == 200 else []
+    tables, counted_at = _kept_tables(process_filter, data) if status == 200 else ([], None)
     if wants_csv:
         rows = [r for table in tables for r in table.rows]
         return exports.AUDIT_OVERVIEW.items_response(rows, filename="auditoria-resumen.csv")
     context = {
         "filter": process_filter,
         "tables": tables,
+        "counted_at": counted_at,
         "period": data,
         "chain": chain_state(),
     }
     context["stuck"], context["overdue"] = _stuck_summary(clock.today())
     return render(request, "procurement/audit/overview.html", context, status=status)
+
+
+def _kept_tables(process_filter, period: dict[str, str]):
+    """overview_tables of a valid period and the moment they were counted, kept
+    OVERVIEW_SECONDS per period (its cleaned dates), day and language (the labels)."""
+    cleaned = process_filter.form.cleaned_data
+    bounds = ":".join(str(cleaned.get(name) or "") for name in PERIOD)
+    key = f"audit:overview:{clock.today().isoformat()}:{get_language()}:{bounds}"
+    kept = cache.get(key)
+    if kept is None:
+        kept = (overview_tables(process_filter.qs, period), clock.now())
+        cache.set(key, kept, OVERVIEW_SECONDS)
+    return kept
 
 
 def _stuck_summary(today: date):

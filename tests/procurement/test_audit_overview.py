@@ -7,6 +7,7 @@ import io
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -144,6 +145,7 @@ def test_one_query_per_table_whatever_the_processes_and_no_bid_read(client, worl
         client.get("/auditoria/")  # sessions, permissions and caches warm
 
     def queries():
+        cache.clear()  # the counts are kept (OVERVIEW_SECONDS): count them again
         with CaptureQueriesContext(connection) as captured, clock.pinned(world["day"]):
             assert client.get("/auditoria/").status_code == 200
         return [q["sql"] for q in captured.captured_queries]
@@ -155,6 +157,24 @@ def test_one_query_per_table_whatever_the_processes_and_no_bid_read(client, worl
     assert len(after) == len(before)
     assert sum("GROUP BY" in sql for sql in after) == 7  # one per table
     assert not [sql for sql in after if "procurement_bid" in sql]
+
+
+def test_counts_are_kept_per_period_and_equal_a_fresh_count(client, world):
+    """Within OVERVIEW_SECONDS the page shows the counts it made (no grouped query), and they
+    are what counting again gives; another period is counted on its own."""
+    first = _overview(client, world)
+    with CaptureQueriesContext(connection) as captured:
+        kept = _overview(client, world)
+    assert not [q for q in captured.captured_queries if "GROUP BY" in q["sql"]]
+    assert kept == first
+    published("Proceso nuevo", entity=EntityFactory(), call=world["day"])
+    assert _overview(client, world) == first  # kept: the new process is counted later
+    cache.clear()
+    fresh = _overview(client, world)
+    assert fresh["status"]["convocado"].count == first["status"]["convocado"].count + 1
+    day = world["day"].isoformat()
+    period = _overview(client, world, call_from=day, call_to=day)
+    assert period["status"]["convocado"].count == fresh["status"]["convocado"].count - 1
 
 
 @pytest.mark.parametrize("field", ["call_from", "call_to"])

@@ -18,6 +18,8 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.db.models import F
 
 from core.codelists import ObjectType
 from procurement import sme
@@ -122,3 +124,22 @@ def test_lead_time_is_averaged_apart_for_sme_only_and_open_processes():
     assert (lead.processes, lead.reserved) == (3, 1)
     assert lead.sme_only_days == Decimal("10.0")
     assert lead.open_days == Decimal("6.0")
+
+
+def _subplans(query: str, params) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + query, params)
+        return sum("SubPlan" in row[0] for row in cursor.fetchall())
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's planner")
+def test_each_contract_value_is_computed_once_however_many_figures_read_it():
+    """The figures read each contract's eligible part eight times: the derived table of
+    contracts is planned on its own (not pulled up into the outer query, where its amendment
+    and item subqueries would be planned, and run, once per figure reading it)."""
+    contracts = sme.share_contracts(Contract.objects.all())
+    query, params, _groups = sme._figures_query(contracts, ())
+    inner_sql, inner_params = (
+        contracts.order_by().values(part=F("eligible_part")).query.sql_with_params()
+    )
+    assert _subplans(query, params) <= _subplans(inner_sql, inner_params)
