@@ -1,5 +1,6 @@
 """Codelists shared across the portal. Codes in English; labels translated (Spanish first)."""
 
+import itertools
 from functools import cache
 
 from django.db import models
@@ -102,7 +103,7 @@ class Unit(models.TextChoices):
     KIT = "KT", _("kit")
     DOZEN = "DZN", _("dozen")
     HUNDRED = "CEN", _("hundred")
-    THOUSAND = "MIL", _("thousand (millar)")
+    THOUSAND = "MIL", _("thousand")
     BOX = "BX", _("box")
     PACK = "PK", _("pack")
     BAG = "BG", _("bag")
@@ -131,14 +132,17 @@ class Unit(models.TextChoices):
     MONTH = "MON", _("month")
     YEAR = "ANN", _("year")
     SERVICE = "E48", _("service")
-    LUMP_SUM = "LS", _("lump sum (global)")
+    LUMP_SUM = "LS", _("lump sum")
+    # What another portal or an earlier version wrote that is no unit of this list ("caja x
+    # 100"): kept in the item's description, and never compared in price statistics.
+    OTHER = "ZZ", _("other unit (see the description)")
 
 
 # What people and other portals write for each unit, besides its code and its labels:
 # Spanish names (singular; plurals are folded by unit_from_text) and usual abbreviations.
 UNIT_ALIASES = {
     Unit.UNIT: ("unidad", "und", "unid", "u", "un", "unidades"),
-    Unit.PIECE: ("pieza",),
+    Unit.PIECE: ("pieza", "pza"),
     Unit.PAIR: ("par",),
     Unit.SET: ("juego",),
     Unit.DOZEN: ("docena",),
@@ -147,18 +151,17 @@ UNIT_ALIASES = {
     Unit.BOX: ("caja",),
     Unit.PACK: ("paquete", "paq"),
     Unit.BAG: ("bolsa", "saco"),
-    Unit.BOTTLE: ("botella",),
+    Unit.BOTTLE: ("botella", "frasco"),
     Unit.CAN: ("lata",),
     Unit.BUCKET: ("balde",),
     Unit.DRUM: ("cilindro", "tambor"),
     Unit.ROLL: ("rollo",),
     Unit.REAM: ("resma",),
     Unit.TUBE: ("tubo",),
-    Unit.VIAL: ("frasco",),
     Unit.AMPOULE: ("ampolla",),
     Unit.GRAM: ("gramo", "g", "gr"),
     Unit.KILOGRAM: ("kilogramo", "kg", "kilo"),
-    Unit.TONNE: ("tonelada", "t", "tn"),
+    Unit.TONNE: ("tonelada", "t", "tn", "tm", "tonelada metrica"),
     Unit.MILLILITRE: ("mililitro", "ml"),
     Unit.LITRE: ("litro", "l", "lt"),
     Unit.GALLON: ("galon", "gal", "gl"),
@@ -173,6 +176,7 @@ UNIT_ALIASES = {
     Unit.YEAR: ("ano",),
     Unit.SERVICE: ("servicio", "serv", "zz"),
     Unit.LUMP_SUM: ("global", "glb", "obra", "suma alzada"),
+    Unit.OTHER: ("otra", "otro", "otra unidad"),
 }
 
 
@@ -189,19 +193,25 @@ def _unit_names() -> dict[str, str]:
     return names
 
 
+def _singulars(word: str) -> list[str]:
+    """A word and its possible singulars ('cajas' -> 'caja', 'galones' -> 'galon'); words of
+    three letters or fewer are abbreviations and kept as written ('les' is no 'l')."""
+    forms = [word]
+    if len(word) > 3 and word.endswith("es"):
+        forms.append(word[:-2])
+    if len(word) > 3 and word.endswith("s"):
+        forms.append(word[:-1])
+    return forms
+
+
 def unit_from_text(text: str) -> str | None:
     """The Unit code for what a person or another portal wrote ('Cajas', 'KGM', 'galón',
     'metros cuadrados', 'Unidad'), or None when it is not a unit of the codelist."""
     words = plain(str(text or "")).rstrip(".").split()
-    if not words:
+    if not words or len(words) > 6:
         return None
     names = _unit_names()
-    candidates = [
-        words,
-        [w[:-2] if w.endswith("es") else w for w in words],
-        [w[:-1] if w.endswith("s") else w for w in words],
-    ]
-    for candidate in candidates:
+    for candidate in itertools.product(*(_singulars(word) for word in words)):
         found = names.get(" ".join(candidate))
         if found:
             return found

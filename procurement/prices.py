@@ -64,10 +64,12 @@ def _same_lot(awards):
 
 def _winning_lines(codes):
     """The opened bid lines of the catalog `codes` that won their lot (an award that
-    stands), each with its award's moment (`awarded_at`)."""
+    stands), each with its award's moment (`awarded_at`); items of an unlisted unit
+    (Unit.OTHER) are never compared."""
     granted = _same_lot(Award.objects.granted())
     return (
         OpenedBidLine.objects.filter(item__catalog_item_id__in=codes)
+        .exclude(item__unit=Unit.OTHER)
         .annotate(awarded_at=Subquery(granted.order_by("decided_at").values("decided_at")[:1]))
         .filter(awarded_at__isnull=False)
     )

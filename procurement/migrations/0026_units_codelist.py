@@ -9,8 +9,9 @@ from core.codelists import Unit, unit_from_text
 
 def units_to_codes(apps, schema_editor):
     """Free-text units become codes of the codelist, one UPDATE per distinct text. A text
-    that names no unit of the codelist is kept at the end of the item's description (nothing
-    is lost) and the unit becomes 'unit' (NIU)."""
+    that names no unit of the codelist ("caja x 100") becomes OTHER (ZZ, never compared in
+    price statistics) and is kept at the end of the item's description, whose own text is
+    shortened if needed so that the unit's text always fits (nothing of the unit is lost)."""
     for name in ("PlanItem", "ProcessItem"):
         model = apps.get_model("procurement", name)
         for text in list(model.objects.order_by().values_list("unit", flat=True).distinct()):
@@ -21,9 +22,10 @@ def units_to_codes(apps, schema_editor):
             if code is not None:
                 rows.update(unit=code)
             else:
+                suffix = f" [{text}]"
                 rows.update(
-                    unit=Unit.UNIT.value,
-                    description=Left(Concat("description", Value(f" [{text}]")), 500),
+                    unit=Unit.OTHER.value,
+                    description=Concat(Left("description", 500 - len(suffix)), Value(suffix)),
                 )
 
 
@@ -39,19 +41,19 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='planitem',
             name='unit',
-            field=models.CharField(choices=[('NIU', 'unit'), ('H87', 'piece'), ('PR', 'pair'), ('SET', 'set'), ('KT', 'kit'), ('DZN', 'dozen'), ('CEN', 'hundred'), ('MIL', 'thousand (millar)'), ('BX', 'box'), ('PK', 'pack'), ('BG', 'bag'), ('BO', 'bottle'), ('CA', 'can'), ('BJ', 'bucket'), ('DR', 'drum'), ('RO', 'roll'), ('RM', 'ream'), ('TU', 'tube'), ('VI', 'vial'), ('AM', 'ampoule'), ('GRM', 'gram'), ('KGM', 'kilogram'), ('TNE', 'tonne'), ('MLT', 'millilitre'), ('LTR', 'litre'), ('GLL', 'gallon'), ('MTR', 'metre'), ('KMT', 'kilometre'), ('MTK', 'square metre'), ('MTQ', 'cubic metre'), ('KWH', 'kilowatt hour'), ('HUR', 'hour'), ('DAY', 'day'), ('MON', 'month'), ('ANN', 'year'), ('E48', 'service'), ('LS', 'lump sum (global)')], max_length=3, verbose_name='unit'),
+            field=models.CharField(choices=[('NIU', 'unit'), ('H87', 'piece'), ('PR', 'pair'), ('SET', 'set'), ('KT', 'kit'), ('DZN', 'dozen'), ('CEN', 'hundred'), ('MIL', 'thousand'), ('BX', 'box'), ('PK', 'pack'), ('BG', 'bag'), ('BO', 'bottle'), ('CA', 'can'), ('BJ', 'bucket'), ('DR', 'drum'), ('RO', 'roll'), ('RM', 'ream'), ('TU', 'tube'), ('VI', 'vial'), ('AM', 'ampoule'), ('GRM', 'gram'), ('KGM', 'kilogram'), ('TNE', 'tonne'), ('MLT', 'millilitre'), ('LTR', 'litre'), ('GLL', 'gallon'), ('MTR', 'metre'), ('KMT', 'kilometre'), ('MTK', 'square metre'), ('MTQ', 'cubic metre'), ('KWH', 'kilowatt hour'), ('HUR', 'hour'), ('DAY', 'day'), ('MON', 'month'), ('ANN', 'year'), ('E48', 'service'), ('LS', 'lump sum'), ('ZZ', 'other unit (see the description)')], max_length=3, verbose_name='unit'),
         ),
         migrations.AlterField(
             model_name='processitem',
             name='unit',
-            field=models.CharField(choices=[('NIU', 'unit'), ('H87', 'piece'), ('PR', 'pair'), ('SET', 'set'), ('KT', 'kit'), ('DZN', 'dozen'), ('CEN', 'hundred'), ('MIL', 'thousand (millar)'), ('BX', 'box'), ('PK', 'pack'), ('BG', 'bag'), ('BO', 'bottle'), ('CA', 'can'), ('BJ', 'bucket'), ('DR', 'drum'), ('RO', 'roll'), ('RM', 'ream'), ('TU', 'tube'), ('VI', 'vial'), ('AM', 'ampoule'), ('GRM', 'gram'), ('KGM', 'kilogram'), ('TNE', 'tonne'), ('MLT', 'millilitre'), ('LTR', 'litre'), ('GLL', 'gallon'), ('MTR', 'metre'), ('KMT', 'kilometre'), ('MTK', 'square metre'), ('MTQ', 'cubic metre'), ('KWH', 'kilowatt hour'), ('HUR', 'hour'), ('DAY', 'day'), ('MON', 'month'), ('ANN', 'year'), ('E48', 'service'), ('LS', 'lump sum (global)')], max_length=3, verbose_name='unit'),
+            field=models.CharField(choices=[('NIU', 'unit'), ('H87', 'piece'), ('PR', 'pair'), ('SET', 'set'), ('KT', 'kit'), ('DZN', 'dozen'), ('CEN', 'hundred'), ('MIL', 'thousand'), ('BX', 'box'), ('PK', 'pack'), ('BG', 'bag'), ('BO', 'bottle'), ('CA', 'can'), ('BJ', 'bucket'), ('DR', 'drum'), ('RO', 'roll'), ('RM', 'ream'), ('TU', 'tube'), ('VI', 'vial'), ('AM', 'ampoule'), ('GRM', 'gram'), ('KGM', 'kilogram'), ('TNE', 'tonne'), ('MLT', 'millilitre'), ('LTR', 'litre'), ('GLL', 'gallon'), ('MTR', 'metre'), ('KMT', 'kilometre'), ('MTK', 'square metre'), ('MTQ', 'cubic metre'), ('KWH', 'kilowatt hour'), ('HUR', 'hour'), ('DAY', 'day'), ('MON', 'month'), ('ANN', 'year'), ('E48', 'service'), ('LS', 'lump sum'), ('ZZ', 'other unit (see the description)')], max_length=3, verbose_name='unit'),
         ),
         migrations.AddConstraint(
             model_name='planitem',
-            constraint=models.CheckConstraint(condition=models.Q(('unit__in', ['NIU', 'H87', 'PR', 'SET', 'KT', 'DZN', 'CEN', 'MIL', 'BX', 'PK', 'BG', 'BO', 'CA', 'BJ', 'DR', 'RO', 'RM', 'TU', 'VI', 'AM', 'GRM', 'KGM', 'TNE', 'MLT', 'LTR', 'GLL', 'MTR', 'KMT', 'MTK', 'MTQ', 'KWH', 'HUR', 'DAY', 'MON', 'ANN', 'E48', 'LS'])), name='plan_item_unit_in_codelist'),
+            constraint=models.CheckConstraint(condition=models.Q(('unit__in', ['NIU', 'H87', 'PR', 'SET', 'KT', 'DZN', 'CEN', 'MIL', 'BX', 'PK', 'BG', 'BO', 'CA', 'BJ', 'DR', 'RO', 'RM', 'TU', 'VI', 'AM', 'GRM', 'KGM', 'TNE', 'MLT', 'LTR', 'GLL', 'MTR', 'KMT', 'MTK', 'MTQ', 'KWH', 'HUR', 'DAY', 'MON', 'ANN', 'E48', 'LS', 'ZZ'])), name='plan_item_unit_in_codelist'),
         ),
         migrations.AddConstraint(
             model_name='processitem',
-            constraint=models.CheckConstraint(condition=models.Q(('unit__in', ['NIU', 'H87', 'PR', 'SET', 'KT', 'DZN', 'CEN', 'MIL', 'BX', 'PK', 'BG', 'BO', 'CA', 'BJ', 'DR', 'RO', 'RM', 'TU', 'VI', 'AM', 'GRM', 'KGM', 'TNE', 'MLT', 'LTR', 'GLL', 'MTR', 'KMT', 'MTK', 'MTQ', 'KWH', 'HUR', 'DAY', 'MON', 'ANN', 'E48', 'LS'])), name='process_item_unit_in_codelist'),
+            constraint=models.CheckConstraint(condition=models.Q(('unit__in', ['NIU', 'H87', 'PR', 'SET', 'KT', 'DZN', 'CEN', 'MIL', 'BX', 'PK', 'BG', 'BO', 'CA', 'BJ', 'DR', 'RO', 'RM', 'TU', 'VI', 'AM', 'GRM', 'KGM', 'TNE', 'MLT', 'LTR', 'GLL', 'MTR', 'KMT', 'MTK', 'MTQ', 'KWH', 'HUR', 'DAY', 'MON', 'ANN', 'E48', 'LS', 'ZZ'])), name='process_item_unit_in_codelist'),
         ),
     ]

@@ -332,6 +332,16 @@ class _Loader:
             raise ReleaseRefused(f"item {item.get('id')}: unknown UNSPSC code ({shown})")
         return found
 
+    @staticmethod
+    def item_description(item: dict, process: ProcurementProcess, unit_code: str) -> str:
+        """The item's description; a unit outside the codelist is kept at its end."""
+        text = str(item.get("description") or process.description)
+        unit = item.get("unit") or {}
+        if unit.get("name") and unit_code == Unit.OTHER:
+            suffix = f" [{str(unit['name'])[:100]}]"
+            return text[: 500 - len(suffix)] + suffix
+        return text[:500]
+
     def unit(self, item: dict) -> str:
         """The item's unit in our codelist: by its UNCEFACT code, else by its name."""
         unit = item.get("unit") or {}
@@ -342,10 +352,12 @@ class _Loader:
             return str(unit["id"])
         found = unit_from_text(unit.get("name") or "")
         if found is None:
-            raise ReleaseRefused(
-                f"item {item.get('id')}: unknown unit of measure "
-                f"({unit.get('scheme')} {unit.get('id')} {unit.get('name')!r})"
+            self.notes.append(
+                f"item {item.get('id')}: unit of measure {unit.get('name')!r} "
+                f"({unit.get('scheme')} {unit.get('id')}) is not in the codelist: recorded as "
+                f"'other unit', its name kept in the description, out of price statistics"
             )
+            return Unit.OTHER.value
         return found
 
     # -- the process
@@ -409,13 +421,14 @@ class _Loader:
                 value = _amount(unit["value"], f"item {item.get('id')} unit value") * quantity
             else:
                 value = process.estimated_value / max(len(tender.get("items")), 1)
+            unit_code = self.unit(item)
             ProcessItem.objects.create(
                 process=process,
                 entity=process.entity,
                 catalog_item=self.catalog_item(item),
-                description=(item.get("description") or process.description)[:500],
+                description=self.item_description(item, process, unit_code),
                 quantity=quantity,
-                unit=self.unit(item),
+                unit=unit_code,
                 estimated_value=value.quantize(Decimal("0.01")),
                 source_ref=str(item.get("id")),
             )

@@ -35,13 +35,22 @@ from tests.factories import process_from_plan, published_plan
         ("paquete", "PK"),
         ("millares", "MIL"),
         ("ml", "MLT"),
+        ("metros lineales", "MTR"),  # each word folded on its own
+        ("TM", "TNE"),
+        ("pzas", "H87"),
+        ("frascos", "BO"),
+        ("otra unidad", "ZZ"),
     ],
 )
 def test_what_people_write_is_read_into_the_codelist(text, code):
     assert unit_from_text(text) == code
 
 
-@pytest.mark.parametrize("text", ["", None, "caja x 100", "bolsita", "12", "unidad de caja"])
+@pytest.mark.parametrize(
+    "text",
+    # Abbreviations of three letters or fewer are never folded: "les" is no "l" (litre).
+    ["", None, "caja x 100", "bolsita", "12", "unidad de caja", "les", "ms", "us", "gs", "ts"],
+)
 def test_anything_else_is_not_a_unit(text):
     assert unit_from_text(text) is None
 

@@ -269,10 +269,6 @@ def test_bad_json_names_the_line(tmp_path):
         (lambda r: r["tender"].update(title="COMPRA DE PAPEL"), "not a SEACE nomenclature"),
         (lambda r: r["tender"].update(mainProcurementCategory="land"), "fails the OCDS schema"),
         (lambda r: r["tender"]["items"][0].update(quantity=0), "conflicts with data"),
-        (
-            lambda r: r["tender"]["items"][0]["unit"].update(name="CAJA X 100"),
-            "unknown unit of measure (PE-SEACE3-UnidadMedida PQT 'CAJA X 100')",
-        ),
     ],
 )
 def test_bad_input_is_refused_naming_the_release_and_line_and_nothing_is_half_loaded(
@@ -302,3 +298,18 @@ def test_a_bad_supplier_ruc_refuses_the_award_release_only(tmp_path):
     process = ProcurementProcess.objects.get(ocid=OCID)
     assert process.status == ProcessStatus.CALLED and not process.awards.exists()
     assert not Supplier.objects.exists()
+
+
+def test_a_unit_outside_the_codelist_is_kept_apart_and_said(tmp_path):
+    """SEACE writes units such as "CAJA X 100": not a unit of the codelist, so the item is
+    loaded with the codelist's "other unit" (never compared in price statistics), the
+    source's name kept at the end of its description, and the import says so."""
+    package = oece_package()
+    package["releases"][0]["tender"]["items"][0]["unit"]["name"] = "CAJA X 100"
+    out, err = run(tmp_path, package)
+    assert "3 releases loaded" in out and "refused" not in err
+    assert "unit of measure 'CAJA X 100' (PE-SEACE3-UnidadMedida PQT) is not in the codelist" in (
+        out + err
+    )
+    [item] = ProcurementProcess.objects.get(ocid=OCID).items.all()
+    assert item.unit == "ZZ" and item.description.endswith(" [CAJA X 100]")

@@ -150,3 +150,16 @@ def test_the_process_page_shows_the_median_of_the_last_12_months_for_its_items()
     assert "2 precios por" in html
     assert prices.recent_prices([], today) == {}
     assert len(queries) < 60
+
+
+def test_an_item_of_an_unlisted_unit_is_never_compared():
+    """Unit.OTHER ("caja x 100" from another portal or before the codelist) has no price
+    history and counts in no item's past prices: its unit is unknown, so is its price."""
+    first, award = _awarded("10.00")
+    other, _b = _awarded("900.00", unit="ZZ")
+    assert [(h.unit, len(h.points)) for h in prices.history(CODE)] == [("NIU", 1)]
+    [mine] = ProcessItem.objects.filter(process=first.process)
+    [unlisted] = ProcessItem.objects.filter(process=other.process)
+    recent = prices.recent_prices([mine, unlisted], award.decided_at.date())
+    assert set(recent) == {mine.pk} and recent[mine.pk].count == 1
+    assert recent[mine.pk].highest == D("10.00")
