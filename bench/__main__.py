@@ -2,7 +2,9 @@
 
 `python -m bench` runs them all; `python -m bench seed` or `python -m bench bids` one of them
 (bench/bids.py: concurrent bidders through the real pages; bench/ocds.py: the OCDS export
-rate and memory, and API latency, on the seeded data or BENCH_OCDS_PROCESSES of its own). Each run uses a scratch database
+rate and memory, and API latency, on the seeded data or BENCH_OCDS_PROCESSES of its own;
+bench/notices.py: subscription matching against a naive in-memory match, and notices sent
+through real Celery workers to an SMTP server). Each run uses a scratch database
 it creates and drops, and a temporary VAR_DIR (keys, media, anchors), so nothing of yours is
 touched. Figures are wall-clock seconds on this machine; compare runs on the same machine.
 """
@@ -19,7 +21,7 @@ from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 BENCH_DB = os.environ.get("BENCH_DB", "portal_bench")
-BENCHMARKS = ("seed", "bids", "ocds")
+BENCHMARKS = ("seed", "bids", "ocds", "notices")
 
 
 def main() -> None:
@@ -64,6 +66,12 @@ def main() -> None:
             print(f"\n{'bids: the last minute before a deadline':<52} figure")
             for label, figure in bids.run():
                 print(f"{label:<52} {figure}")
+        if "notices" in chosen:
+            from bench import notices
+
+            print(f"\n{'notices: matching and sending (issue 13)':<60} figure")
+            for label, figure in notices.run():
+                print(f"{label:<60} {figure}")
     finally:
         from django.db import connections
 

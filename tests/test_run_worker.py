@@ -8,18 +8,16 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from config.celery import app as celery_app
+from tests import live
 from tests.accounts.test_verification_email_integration import (  # noqa: F401
     register_rosa,
     smtp_server,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.integration
 
 
@@ -27,10 +25,9 @@ pytestmark = pytest.mark.integration
 def run_worker(smtp_server, tmp_path, monkeypatch):  # noqa: F811 - the imported fixture
     var = tmp_path / "var"
     queue = var / "celery" / "queue"
-    database = settings.DATABASES["default"]
     env = {
         **os.environ,
-        "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
+        "DATABASE_URL": live.database_url(),
         "CELERY_BROKER_URL": "filesystem://",
         "VAR_DIR": str(var),
         "ANCHOR_DIR": str(var / "anchors"),
@@ -41,7 +38,7 @@ def run_worker(smtp_server, tmp_path, monkeypatch):  # noqa: F811 - the imported
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "config", "worker", "--beat", "--pool", "solo"]
         + ["-l", "warning", "--schedule", str(tmp_path / "beat-schedule")],
-        cwd=ROOT,
+        cwd=live.ROOT,
         env=env,
         stdout=(tmp_path / "worker.log").open("w"),
         stderr=subprocess.STDOUT,

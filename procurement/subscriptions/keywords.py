@@ -11,7 +11,7 @@ import re
 
 from django.db.models import Q
 
-from core.folding import folded, matches, terms
+from core.folding import folded, matches, matches_words, terms
 
 from .. import search
 
@@ -46,6 +46,24 @@ def any_matches(keywords, text: str) -> bool:
     """Whether one of `keywords` matches `text` (no keywords: everything matches)."""
     keywords = list(keywords)
     return not keywords or any(matches(keyword, text) for keyword in keywords)
+
+
+def matcher(text: str):
+    """any_matches(keywords, text) for many lists of keywords against one text: the text is
+    folded once, and each distinct keyword matched once."""
+    words = set(terms(text))
+    matched: dict[str, bool] = {}
+
+    def matches_one(keyword: str) -> bool:
+        if keyword not in matched:
+            matched[keyword] = matches_words(keyword, words)
+        return matched[keyword]
+
+    def any_of(keywords) -> bool:
+        keywords = list(keywords)
+        return not keywords or any(matches_one(keyword) for keyword in keywords)
+
+    return any_of
 
 
 def process_condition(keywords) -> Q:
