@@ -461,12 +461,16 @@ def send_round(emails: int, workers: int, *, broker: str, log_dir: Path) -> list
             live.start_worker(broker=broker, queue=queue, smtp_port=port, output=log)
             for log in logs
         ]
+        cpu_at_first = None
         try:
             deadline = started + 120 + emails / 20
             while len(inbox.messages) < emails and time.monotonic() < deadline:
                 if any(worker.poll() is not None for worker in processes):
                     raise RuntimeError("a worker stopped: see " + str(log_dir))
-                time.sleep(0.1)
+                if cpu_at_first is None and inbox.messages:
+                    cpu_at_first = _cpu_now(processes)
+                time.sleep(0.05)
+            cpu_at_last = _cpu_now(processes)
             sent = Notice.objects.filter(pk__in=notices, status=NoticeStatus.SENT)
             while sent.count() < emails and time.monotonic() < deadline:
                 time.sleep(0.1)  # the last notices are marked sent when their task commits
@@ -489,7 +493,41 @@ def send_round(emails: int, workers: int, *, broker: str, log_dir: Path) -> list
         (f"  {emails} e-mails, first to last (s)", f"{span:.2f}"),
         ("  e-mails per second", f"{(emails - 1) / span:.0f}" if span else "-"),
     ]
+    if cpu_at_first is not None:
+        for part, first, last in zip(CPU_PARTS, cpu_at_first, cpu_at_last, strict=True):
+            per_email = (last - first) / max(len(received) - 1, 1) * 1000
+            figures.append((f"  CPU per e-mail (ms): {part}", f"{per_email:.1f}"))
     return figures
+
+
+CPU_PARTS = ("worker processes", "PostgreSQL backends", "SMTP server (this process)")
+
+
+def _cpu_now(workers) -> tuple[float, float, float]:
+    """CPU seconds so far of the worker processes, of the PostgreSQL backends serving this
+    database (Linux /proc; the server runs on this machine), and of this process (its SMTP
+    server thread; the polling is small)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        )
+        backends = [pid for (pid,) in cursor.fetchall()]
+    return (
+        sum(_process_cpu(worker.pid) for worker in workers),
+        sum(_process_cpu(pid) for pid in backends),
+        time.process_time(),
+    )
+
+
+def _process_cpu(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def send_figures(emails: int, *, log_dir: Path, workers=(1, 2), broker: str | None = None):
