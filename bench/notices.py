@@ -242,7 +242,8 @@ def load_subscriptions():
 def naive_match(process, subscriptions) -> set[int]:
     """The subscriptions `process` matches, one by one in plain Python: the criteria of
     procurement.subscriptions.matching read literally (a code lies under a catalog prefix, a
-    district under a region prefix; keywords folded by procurement.subscriptions.keywords)."""
+    district under a region prefix; keywords folded by core.folding, the process's text once)."""
+    from core.folding import matches_words, terms
     from procurement.subscriptions import keywords
 
     entity = process.entity
@@ -252,6 +253,7 @@ def naive_match(process, subscriptions) -> set[int]:
     text = keywords.process_text(
         process.description, [d for _c, d in items], entity.name, entity.acronym
     )
+    words = set(terms(text))  # folded once (core.folding)
     value = process.estimated_value
     found = set()
     for pk, active, criteria in subscriptions:
@@ -277,7 +279,7 @@ def naive_match(process, subscriptions) -> set[int]:
             continue
         if criteria.sme_only and not process.sme_only:
             continue
-        if not keywords.any_matches(criteria.terms, text):
+        if criteria.terms and not any(matches_words(term, words) for term in criteria.terms):
             continue
         found.add(pk)
     return found
