@@ -3,6 +3,8 @@
 `python -m bench` runs them all; `python -m bench seed` or `python -m bench bids` one of them
 (bench/bids.py: concurrent bidders through the real pages; bench/ocds.py: the OCDS export
 rate and memory, and API latency, on the seeded data or BENCH_OCDS_PROCESSES of its own;
+bench/notices.py: subscription matching against a naive in-memory match, and notices sent
+through real Celery workers to an SMTP server;
 bench/scale.py: the auditor, API, search and SME pages' p50/p95 on a fixture CLONED in SQL to
 BENCH_SCALE_PROCESSES, default 1,000,000). Each run uses a scratch database
 it creates and drops, and a temporary VAR_DIR (keys, media, anchors), so nothing of yours is
@@ -21,7 +23,7 @@ from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 BENCH_DB = os.environ.get("BENCH_DB", "portal_bench")
-BENCHMARKS = ("seed", "bids", "ocds", "scale")
+BENCHMARKS = ("seed", "bids", "ocds", "notices", "scale")
 
 
 def main() -> None:
@@ -66,6 +68,12 @@ def main() -> None:
             print(f"\n{'bids: the last minute before a deadline':<52} figure")
             for label, figure in bids.run():
                 print(f"{label:<52} {figure}")
+        if "notices" in chosen:
+            from bench import notices
+
+            print(f"\n{'notices: matching and sending (issue 13)':<60} figure")
+            for label, figure in notices.run():
+                print(f"{label:<60} {figure}")
         if "scale" in chosen:  # last: it multiplies whatever the others seeded
             from bench import scale
 

@@ -4,6 +4,7 @@ import logging
 import os
 
 from celery import Celery
+from celery.signals import task_postrun, task_prerun
 from celery.worker.consumer import Consumer as CeleryConsumer
 from kombu.common import ignore_errors
 
@@ -35,3 +36,16 @@ class Consumer(CeleryConsumer):
             except Exception:  # noqa: BLE001 - the connection is being thrown away
                 logger.debug("closing the task channel of a lost connection", exc_info=True)
         super().on_connection_error_after_connected(exc)
+
+
+@task_prerun.connect
+@task_postrun.connect
+def close_old_connections(task=None, **kwargs) -> None:
+    """Around each task run by a worker, what Django does around each request: drop a
+    database connection that broke or outlived CONN_MAX_AGE (the next query reconnects,
+    health-checked). Not for a task run eagerly, inside its caller's transaction."""
+    if task is not None and getattr(task.request, "is_eager", False):
+        return
+    from django.db import close_old_connections
+
+    close_old_connections()

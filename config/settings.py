@@ -260,6 +260,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "portal")
 # Workers reconnect when the broker goes away while they hold tasks (config.celery.Consumer).
 CELERY_WORKER_CONSUMER = "config.celery:Consumer"
+# A worker keeps its database connection from task to task: Celery's Django fixup would
+# close it around every task (a new PostgreSQL backend for each e-mail; bench/notices.py).
+# config.celery closes it around each task when unusable or older than CONN_MAX_AGE, as
+# Django does around each request; the fixup still renews it every this many tasks.
+CELERY_DB_REUSE_MAX = int(os.environ.get("CELERY_DB_REUSE_MAX", "1000"))
 # `make run` runs a worker with embedded beat on kombu's filesystem transport
 # (CELERY_BROKER_URL=filesystem://): messages are files under VAR_DIR/celery/, no server.
 if CELERY_BROKER_URL.startswith("filesystem://"):

@@ -52,5 +52,11 @@ def folded(text: str) -> str:
 
 def matches(query: str, text: str) -> bool:
     """Whether every word of `query` is in `text`, folded (what a search for `query` finds)."""
+    return matches_words(query, set(terms(text)))
+
+
+def matches_words(query: str, words: set[str]) -> bool:
+    """matches(query, text) given the folded words of the text, `set(terms(text))`: for
+    matching many queries against one text, folded once."""
     wanted = set(terms(query))
-    return bool(wanted) and wanted <= set(terms(text))
+    return bool(wanted) and wanted <= words

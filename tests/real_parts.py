@@ -32,12 +32,14 @@ class Inbox:
 
     def __init__(self, delay: float = 0):
         self.messages: list[tuple[list[str], bytes]] = []
+        self.received_at: list[float] = []  # time.monotonic() of each (bench/notices.py)
         self.delay = delay
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
         if self.delay:
             await asyncio.sleep(self.delay)
         self.messages.append((envelope.rcpt_tos, envelope.content))
+        self.received_at.append(time.monotonic())
         return "250 Message accepted"
 
     def message_ids(self) -> list[str]:
@@ -51,13 +53,27 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture
-def smtp_server():
+@contextmanager
+def smtp_running():
+    """An SMTP server on a free loopback port while the block runs: (inbox, port)."""
     inbox = Inbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
     controller.start()
-    yield inbox, controller.port
-    controller.stop()
+    try:
+        yield inbox, controller.port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def smtp_server():
+    with smtp_running() as running:
+        yield running
+
+
+def new_queue(prefix: str = "test") -> str:
+    """A queue name of its own, so that no other test's or run's tasks are taken."""
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
 def database_url() -> str:
@@ -161,7 +177,7 @@ def celery_workers(smtp_server, tmp_path):
 def celery_worker_process(celery_workers):
     """One worker (solo pool) on the configured Redis, on a queue of its own."""
     broker = os.environ.get("CELERY_BROKER_URL") or "redis://127.0.0.1:6379/15"
-    queue = f"test-{uuid.uuid4().hex[:8]}"
+    queue = new_queue()
     worker = celery_workers(broker=broker, queue=queue)
     with tasks_sent_to(broker, queue):
         yield worker

@@ -11,7 +11,7 @@ import re
 
 from django.db.models import Q
 
-from core.folding import folded, matches, terms
+from core.folding import folded, matches_words, terms
 
 from .. import search
 
@@ -44,8 +44,25 @@ def process_text(description: str, items, entity_name: str, acronym: str) -> str
 
 def any_matches(keywords, text: str) -> bool:
     """Whether one of `keywords` matches `text` (no keywords: everything matches)."""
-    keywords = list(keywords)
-    return not keywords or any(matches(keyword, text) for keyword in keywords)
+    return matcher(text)(keywords)
+
+
+def matcher(text: str):
+    """any_matches(·, text) for many lists of keywords against one text: the text is folded
+    once, and each distinct keyword matched once (core.folding.matches_words)."""
+    words = set(terms(text))
+    matched: dict[str, bool] = {}
+
+    def matches_one(keyword: str) -> bool:
+        if keyword not in matched:
+            matched[keyword] = matches_words(keyword, words)
+        return matched[keyword]
+
+    def any_of(keywords) -> bool:
+        keywords = list(keywords)
+        return not keywords or any(matches_one(keyword) for keyword in keywords)
+
+    return any_of
 
 
 def process_condition(keywords) -> Q:

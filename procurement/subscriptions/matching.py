@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, FilteredRelation, OuterRef, Q
 from django.utils import timezone
 
 from notifications.models import Criterion, Subscription, SubscriptionCriterion
@@ -76,9 +76,16 @@ class Criteria:
 
 
 def subscriptions_for_process(process: ProcurementProcess):
-    """The active subscriptions `process` matches: one query over subscriptions for every
-    criterion but the keywords, then the keyword rows of those found, matched in Python with
-    core.folding (the same folding as the stored search column the preview reads)."""
+    """The active subscriptions `process` matches. One query over subscriptions for every
+    criterion but the keywords, which brings the keyword rows of those found, matched in
+    Python with core.folding (the same folding as the stored search column the preview
+    reads); returned as a queryset of the subscriptions caught.
+
+    Each criterion is two sets of subscription ids, independent of the row at hand: those
+    that set the criterion at all, and those with a row among the process's values. So the
+    database builds each set once (a hashed subplan) and reads the subscriptions once; a
+    subquery per subscription (NOT EXISTS ... OR EXISTS ...) probed the criterion index
+    several times for each of them (bench/notices.py: 100,000 subscriptions)."""
     process = ProcurementProcess.objects.select_related("entity").get(pk=process.pk)
     items = list(process.items.values_list("catalog_item_id", "description"))
     offered = {
@@ -93,8 +100,10 @@ def subscriptions_for_process(process: ProcurementProcess):
     }
     matching = Subscription.objects.filter(active=True)
     for kind, values in offered.items():
-        rows = SubscriptionCriterion.objects.filter(subscription=OuterRef("pk"), field=kind)
-        matching = matching.filter(~Exists(rows) | Exists(rows.filter(value__in=values)))
+        rows = SubscriptionCriterion.objects.filter(field=kind)
+        setting = rows.values("subscription_id")
+        holding = rows.filter(value__in=values).values("subscription_id")
+        matching = matching.filter(~Q(pk__in=setting) | Q(pk__in=holding))
     value = process.estimated_value
     matching = matching.filter(
         Q(min_value__isnull=True) | Q(min_value__lte=value),
@@ -102,19 +111,22 @@ def subscriptions_for_process(process: ProcurementProcess):
     )
     if not process.sme_only:
         matching = matching.filter(sme_only=False)
+    # The keyword rows of the subscriptions found come with them (an outer join: a row with
+    # no keyword when it has none).
+    found = matching.annotate(
+        keyword=FilteredRelation("criteria", condition=Q(criteria__field=Criterion.KEYWORD))
+    )
+    by_subscription: dict[int, list[str]] = {}
+    for pk, word in found.order_by().values_list("pk", "keyword__value"):
+        words = by_subscription.setdefault(pk, [])
+        if word is not None:
+            words.append(word)
     text = keywords.process_text(
         process.description, [d for _c, d in items], process.entity.name, process.entity.acronym
     )
-    by_subscription: dict[int, list[str]] = {}
-    for pk, keyword in SubscriptionCriterion.objects.filter(
-        subscription__in=matching, field=Criterion.KEYWORD
-    ).values_list("subscription_id", "value"):
-        by_subscription.setdefault(pk, []).append(keyword)
-    caught = [pk for pk, words in by_subscription.items() if keywords.any_matches(words, text)]
-    with_keywords = SubscriptionCriterion.objects.filter(
-        subscription=OuterRef("pk"), field=Criterion.KEYWORD
-    )
-    return matching.filter(~Exists(with_keywords) | Q(pk__in=caught))
+    matches = keywords.matcher(text)
+    caught = [pk for pk, words in by_subscription.items() if matches(words)]
+    return Subscription.objects.filter(pk__in=caught)
 
 
 def processes_for_criteria(criteria: Criteria, *, since=None):
