@@ -1,12 +1,20 @@
 """Saving, deleting and unsubscribing subscriptions. Each service takes the acting user and
 refuses a subscription that is not theirs, whatever the page asked."""
 
+import secrets
+
 from django.core import signing
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from core.errors import DomainError
-from notifications.models import Notice, NoticeStatus, Subscription, SubscriptionCriterion
+from notifications.models import (
+    Notice,
+    NoticeStatus,
+    Subscription,
+    SubscriptionCriterion,
+    SubscriptionFeed,
+)
 
 from .matching import Criteria
 
@@ -102,3 +110,37 @@ def unsubscribe(*, subscription: Subscription) -> Subscription:
         status=NoticeStatus.SKIPPED
     )
     return subscription
+
+
+# --- The private feed of a subscription -------------------------------------------------------
+
+
+@transaction.atomic
+def regenerate_feed(*, actor, subscription: Subscription) -> SubscriptionFeed:
+    """Give one of `actor`'s subscriptions a new secret feed address; the old one, if any,
+    stops at once."""
+    subscription = _own(actor, subscription)
+    SubscriptionFeed.objects.filter(subscription=subscription).delete()
+    return SubscriptionFeed.objects.create(
+        subscription=subscription, token=secrets.token_urlsafe(32)
+    )
+
+
+@transaction.atomic
+def revoke_feed(*, actor, subscription: Subscription) -> None:
+    """Stop the feed address of one of `actor`'s subscriptions (posting twice is harmless)."""
+    SubscriptionFeed.objects.filter(subscription=_own(actor, subscription)).delete()
+
+
+def subscription_for_feed(token: str) -> Subscription | None:
+    """The subscription whose feed address `token` is, while it is active and its owner too;
+    None for any other token."""
+    if not token or len(token) > 64:
+        return None
+    row = (
+        SubscriptionFeed.objects.select_related("subscription__owner")
+        .prefetch_related("subscription__criteria")
+        .filter(token=token, subscription__active=True, subscription__owner__is_active=True)
+        .first()
+    )
+    return row.subscription if row else None
