@@ -26,7 +26,7 @@ from procurement.subscriptions.follows import (
     regenerate_calendar_token,
     unfollow_token,
 )
-from procurement.subscriptions.services import unsubscribe_token
+from procurement.subscriptions.services import regenerate_feed, unsubscribe_token
 from suppliers.services import invitation_token
 from tests.world import World, build_world
 
@@ -421,6 +421,10 @@ SAMPLES = {
     "subscriptions:subscription_edit": lambda w: {"pk": w.subscription.pk},
     "subscriptions:subscription_delete": lambda w: {"pk": w.subscription.pk},
     "subscriptions:unsubscribe": lambda w: {"token": unsubscribe_token(w.subscription)},
+    "subscriptions:subscription_feed_address": lambda w: {"pk": w.subscription.pk},
+    "subscription_feed": lambda w: {
+        "token": regenerate_feed(actor=w.subscription.owner, subscription=w.subscription).token
+    },
     "followed_list": lambda w: {},
     "process_follow": lambda w: {"identifier": w.process.identifier},
     "calendar_token": lambda w: {},
