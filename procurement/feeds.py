@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -51,13 +51,14 @@ def subscription_feed(request, token):
     if subscription is None:
         raise Http404(_("This feed address is not valid."))
     processes = processes_for_criteria(Criteria.of(subscription))[:FEED_SIZE]
-    response = _atom(
-        request,
-        title=_("Subscription: %(name)s") % {"name": subscription.name},
-        link=request.build_absolute_uri(reverse("procurement:process_list")),
-        description=_("Newly published selection processes matching a subscription"),
-        processes=processes,
-    )
+    with translation.override(subscription.language):  # as its e-mails: a reader sends none
+        response = _atom(
+            request,
+            title=_("Subscription: %(name)s") % {"name": subscription.name},
+            link=request.build_absolute_uri(reverse("procurement:process_list")),
+            description=_("Newly published selection processes matching a subscription"),
+            processes=processes,
+        )
     response["Cache-Control"] = "private, no-store"
     response["X-Robots-Tag"] = "noindex"
     return response

@@ -60,6 +60,8 @@ def save_subscription(
     subscription.language = language
     subscription.active = active
     subscription.save()
+    if not active:  # a stopped subscription's feed address dies with it
+        SubscriptionFeed.objects.filter(subscription=subscription).delete()
     subscription.criteria.all().delete()
     SubscriptionCriterion.objects.bulk_create(
         SubscriptionCriterion(subscription=subscription, field=kind, value=value)
@@ -102,10 +104,11 @@ def subscription_for_token(token: str) -> Subscription | None:
 @transaction.atomic
 def unsubscribe(*, subscription: Subscription) -> Subscription:
     """Stop a subscription (its owner may turn it on again on the subscriptions page);
-    notices still queued for it are not sent."""
+    notices still queued for it are not sent, and its feed address stops for good."""
     subscription = Subscription.objects.select_for_update().get(pk=subscription.pk)
     subscription.active = False
     subscription.save(update_fields=["active", "updated_at"])
+    SubscriptionFeed.objects.filter(subscription=subscription).delete()
     Notice.objects.filter(subscription=subscription, status=NoticeStatus.QUEUED).update(
         status=NoticeStatus.SKIPPED
     )

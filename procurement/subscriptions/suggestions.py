@@ -40,12 +40,18 @@ def suggested_subscription(user) -> Suggestion | None:
     )
     categories = list(supplier.categories.order_by("code")[:MAX_CATEGORIES])
     department = supplier.domicile.province.department
-    criteria = Criteria(
-        catalog=tuple(dict.fromkeys(code_prefix(c.code) for c in categories)),
-        regions=(department.code,),
-    )
+    prefixes = sorted({code_prefix(c.code) for c in categories}, key=lambda p: (len(p), p))
+    covered = []  # a family already covers its commodities: name it alone
+    for prefix in prefixes:
+        if not any(prefix.startswith(shorter) for shorter in covered):
+            covered.append(prefix)
+    criteria = Criteria(catalog=tuple(sorted(covered)), regions=(department.code,))
+    if covered:
+        name = _("My categories in %(department)s") % {"department": department.name}
+    else:
+        name = _("Processes in %(department)s") % {"department": department.name}
     return Suggestion(
-        name=(_("My categories in %(department)s") % {"department": department.name})[:100],
+        name=name[:100],
         criteria=criteria,
         supplier=supplier,
         categories=categories,

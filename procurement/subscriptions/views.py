@@ -45,7 +45,7 @@ def subscription_feed_address(request, pk):
     subscription = _own_or_404(request, pk)
     action = request.POST.get("action")
     if action not in ("new", "revoke"):
-        return HttpResponseBadRequest(_("Choose a new feed address or to stop the feed."))
+        return HttpResponseBadRequest(_("Ask for a new feed address, or stop the feed."))
     if action == "revoke":
         subscriptions.revoke_feed(actor=request.user, subscription=subscription)
         messages.success(

@@ -10,7 +10,7 @@ from django.utils import timezone
 from core.models import CatalogItem
 from notifications.models import Criterion, Subscription, SubscriptionFeed
 from procurement.subscriptions.matching import Criteria
-from procurement.subscriptions.services import save_subscription
+from procurement.subscriptions.services import save_subscription, unsubscribe_token
 from tests.factories import (
     SupplierFactory,
     UserFactory,
@@ -28,15 +28,18 @@ LIST = "/cuentas/suscripciones/"
 
 @pytest.fixture
 def processes():
-    """Two published processes: servers (43211503) and paper (44121701)."""
+    """Two published processes, servers (43211503) and paper (44121701), and a draft for
+    servers too."""
     version, staff = published_plan(
         year=timezone.localdate().year,
         items=[
             {"description": "Servidores", "catalog_item": "43211503", "estimated_value": 450000},
             {"description": "Papel bond", "catalog_item": "44121701", "estimated_value": 450000},
+            {"description": "Servidores", "catalog_item": "43211503", "estimated_value": 450000},
         ],
     )
-    servers, paper = version.items.order_by("reference")
+    servers, paper, unpublished = version.items.order_by("reference")
+    process_from_plan(staff, version, items=[unpublished], description="Borrador de servidores")
     called = []
     for item, description in ((servers, "Servidores"), (paper, "Papel bond")):
         process = process_from_plan(staff, version, items=[item], description=description)
@@ -75,7 +78,22 @@ def test_the_feed_lists_what_the_subscription_matches_and_only_that(client, proc
     client.logout()  # a feed reader has no session: the token is the authorisation
     titles = _titles(client.get(address))
     assert titles == [f"{servers.identifier}: {servers.description}"]
-    assert paper.identifier not in client.get(address).text
+    body = client.get(address).text
+    assert paper.identifier not in body and "Borrador de servidores" not in body
+
+
+def test_the_feed_speaks_the_subscription_language_and_dies_when_it_stops(client, processes):
+    user = UserFactory()
+    subscription = _subscription(user)
+    Subscription.objects.filter(pk=subscription.pk).update(language="en")
+    client.force_login(user)
+    address = _feed_address(client, subscription)
+    client.logout()
+    assert "<title>Subscription: Servidores</title>" in client.get(address).text
+    client.post(f"/cuentas/suscripciones/baja/{unsubscribe_token(subscription)}/")
+    assert client.get(address).status_code == 404
+    Subscription.objects.filter(pk=subscription.pk).update(active=True)  # turned on again
+    assert client.get(address).status_code == 404  # the old address stays dead
 
 
 def test_a_new_address_stops_the_old_one_and_revoking_stops_the_feed(client, processes):
@@ -123,7 +141,7 @@ def test_a_supplier_user_is_offered_its_registry_as_a_subscription(client, proce
     assert f"{LIST}nueva/?sugerida=1" in page
 
     form = client.get(f"{LIST}nueva/?sugerida=1").context["form"]
-    assert form.initial["catalog"] == "4321, 43211503"  # the family matches its commodities
+    assert form.initial["catalog"] == "4321"  # the family covers its commodity 43211503
     assert form.initial["regions"] == "08"
     assert not Subscription.objects.exists()  # only suggested: nothing saved, nothing sent
 
@@ -137,7 +155,7 @@ def test_a_supplier_user_is_offered_its_registry_as_a_subscription(client, proce
     }
     assert client.post(f"{LIST}nueva/", data).status_code == 302
     saved = Subscription.objects.get(owner=user)
-    assert saved.values_of(Criterion.CATALOG) == ["4321", "43211503"]
+    assert saved.values_of(Criterion.CATALOG) == ["4321"]
     assert saved.values_of(Criterion.REGION) == ["08"]
     assert "Suscripción sugerida" not in client.get(LIST).text  # offered only to start with
 
