@@ -40,6 +40,7 @@ urlpatterns = [
     path("", include("procurement.subscriptions.follow_urls")),
     path("cuentas/", include(accounts)),
     path("feeds/procesos/", feeds.process_feed, name="process_feed"),
+    path("feeds/suscripciones/<str:token>/", feeds.subscription_feed, name="subscription_feed"),
     path(
         "procesos/<identifier:identifier>/calendario.ics",
         feeds.process_calendar,

@@ -419,3 +419,21 @@ class CalendarToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}"
+
+
+class SubscriptionFeed(models.Model):
+    """The secret of a subscription's private Atom feed (/feeds/suscripciones/<token>/): the
+    latest published processes the subscription matches, for a feed reader instead of
+    e-mail. Unguessable (256 random bits); a new address replaces the row, so the old one
+    answers 404 at once, and deleting the row revokes the feed."""
+
+    subscription = models.OneToOneField(Subscription, models.CASCADE, related_name="feed")
+    token = models.CharField(_("token"), max_length=64, unique=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("subscription feed address")
+        verbose_name_plural = _("subscription feed addresses")
+
+    def __str__(self) -> str:
+        return f"{self.subscription_id}"

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -30,16 +30,52 @@ def process_feed(request):
         return bad
     search = reverse("procurement:process_list")
     query = request.GET.urlencode()
-    feed = Atom1Feed(
+    return _atom(
+        request,
         title=_("Published selection processes"),
         link=request.build_absolute_uri(f"{search}?{query}" if query else search),
         description=_("Newly published selection processes of the procurement portal"),
+        processes=process_filter.qs.order_by("-published_at", "-pk")[:FEED_SIZE],
+    )
+
+
+def subscription_feed(request, token):
+    """/feeds/suscripciones/<token>/: the FEED_SIZE latest published processes one
+    subscription matches (the same rule as its e-mails), for a feed reader; 404 for any
+    other token, or once the subscription is stopped or the address revoked. The token is
+    the authorisation."""
+    from procurement.subscriptions.matching import Criteria, processes_for_criteria
+    from procurement.subscriptions.services import subscription_for_feed
+
+    subscription = subscription_for_feed(token)
+    if subscription is None:
+        raise Http404(_("This feed address is not valid."))
+    processes = processes_for_criteria(Criteria.of(subscription))[:FEED_SIZE]
+    with translation.override(subscription.language):  # as its e-mails: a reader sends none
+        response = _atom(
+            request,
+            title=_("Subscription: %(name)s") % {"name": subscription.name},
+            link=request.build_absolute_uri(reverse("procurement:process_list")),
+            description=_("Newly published selection processes matching a subscription"),
+            processes=processes,
+        )
+    response["Cache-Control"] = "private, no-store"
+    response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+def _atom(request, *, title, link, description, processes) -> HttpResponse:
+    """An Atom feed of `processes` (with their entity), one entry each linking to its page."""
+    feed = Atom1Feed(
+        title=title,
+        link=link,
+        description=description,
         language=get_language(),
         feed_url=request.build_absolute_uri(),
         feed_guid=request.build_absolute_uri(),
     )
-    for process in process_filter.qs.order_by("-published_at", "-pk")[:FEED_SIZE]:
-        link = request.build_absolute_uri(
+    for process in processes:
+        entry = request.build_absolute_uri(
             reverse("procurement:process_detail", args=[process.identifier])
         )
         summary = _("%(entity)s · %(object)s · %(value)s") % {
@@ -51,9 +87,9 @@ def process_feed(request):
             summary += " · " + _("SMEs only")
         feed.add_item(
             title=f"{process.identifier}: {process.description}",
-            link=link,
+            link=entry,
             description=summary,
-            unique_id=link,
+            unique_id=entry,
             pubdate=process.published_at,
             updateddate=process.published_at,
             author_name=process.entity.name,

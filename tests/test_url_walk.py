@@ -8,6 +8,7 @@ A new URL pattern must get a sample in SAMPLES (admin model pages are sampled ge
 import inspect
 import logging
 import re
+import secrets
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -31,6 +32,20 @@ from suppliers.services import invitation_token
 from tests.world import World, build_world
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urlwalk]
+
+
+def _feed_token(w) -> str:
+    """The world's subscription's feed token, made once (the walk may delete the
+    subscription first: then a token that names nothing)."""
+    from notifications.models import Subscription, SubscriptionFeed
+
+    row = SubscriptionFeed.objects.filter(subscription_id=w.subscription.pk).first()
+    if row is None and Subscription.objects.filter(pk=w.subscription.pk).exists():
+        row = SubscriptionFeed.objects.create(
+            subscription_id=w.subscription.pk, token=secrets.token_urlsafe(32)
+        )
+    return row.token if row else "no-feed"
+
 
 NUL = "a\x00b"
 # Each request gives every parameter one of these, rotating, so that over len(HOSTILE)
@@ -421,6 +436,8 @@ SAMPLES = {
     "subscriptions:subscription_edit": lambda w: {"pk": w.subscription.pk},
     "subscriptions:subscription_delete": lambda w: {"pk": w.subscription.pk},
     "subscriptions:unsubscribe": lambda w: {"token": unsubscribe_token(w.subscription)},
+    "subscriptions:subscription_feed_address": lambda w: {"pk": w.subscription.pk},
+    "subscription_feed": lambda w: {"token": _feed_token(w)},
     "followed_list": lambda w: {},
     "process_follow": lambda w: {"identifier": w.process.identifier},
     "calendar_token": lambda w: {},

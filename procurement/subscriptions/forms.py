@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from core.catalog import code_prefix
 from core.codelists import ObjectType, ProcedureType
 from core.models import CatalogItem, Department, District, Province
-from notifications.models import Criterion, Delivery, Subscription
+from notifications.models import Delivery, Subscription
 
 from ..models import Entity
 from . import keywords
@@ -33,6 +33,22 @@ def _digits(token: str, lengths: tuple[int, ...]) -> str:
             _("“%(code)s” is not a valid code.") % {"code": token[:20]}, code="invalid_code"
         )
     return token
+
+
+def _initial(criteria: Criteria, **fields) -> dict:
+    """The form's initial values for `criteria` (and the other `fields`)."""
+    return {
+        "keywords": criteria.keywords,
+        "catalog": ", ".join(criteria.catalog),
+        "regions": ", ".join(criteria.regions),
+        "entities": ", ".join(criteria.entities),
+        "procedure_types": list(criteria.procedure_types),
+        "object_types": list(criteria.object_types),
+        "min_value": criteria.min_value,
+        "max_value": criteria.max_value,
+        "sme_only": criteria.sme_only,
+        **fields,
+    }
 
 
 class SubscriptionForm(forms.Form):
@@ -107,28 +123,23 @@ class SubscriptionForm(forms.Form):
     active = forms.BooleanField(label=gettext_lazy("Active"), required=False, initial=True)
 
     @classmethod
-    def for_subscription(cls, subscription: Subscription | None, data=None):
+    def for_subscription(cls, subscription: Subscription | None, data=None, suggestion=None):
+        """The form of a saved subscription, or of a new one (filled with `suggestion`, a
+        suggestions.Suggestion, when given)."""
         if subscription is None:
-            form = cls(data)
+            initial = _initial(suggestion.criteria, name=suggestion.name) if suggestion else {}
+            form = cls(data, initial=initial)
             del form.fields["active"]  # a new subscription is active
             return form
         return cls(
             data,
-            initial={
-                "name": subscription.name,
-                "keywords": subscription.keywords,
-                "catalog": ", ".join(subscription.values_of(Criterion.CATALOG)),
-                "regions": ", ".join(subscription.values_of(Criterion.REGION)),
-                "entities": ", ".join(subscription.values_of(Criterion.ENTITY)),
-                "procedure_types": subscription.values_of(Criterion.PROCEDURE_TYPE),
-                "object_types": subscription.values_of(Criterion.OBJECT_TYPE),
-                "min_value": subscription.min_value,
-                "max_value": subscription.max_value,
-                "sme_only": subscription.sme_only,
-                "delivery": subscription.delivery,
-                "language": subscription.language,
-                "active": subscription.active,
-            },
+            initial=_initial(
+                Criteria.of(subscription),
+                name=subscription.name,
+                delivery=subscription.delivery,
+                language=subscription.language,
+                active=subscription.active,
+            ),
         )
 
     def clean_keywords(self):

@@ -1,12 +1,20 @@
 """Saving, deleting and unsubscribing subscriptions. Each service takes the acting user and
 refuses a subscription that is not theirs, whatever the page asked."""
 
+import secrets
+
 from django.core import signing
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from core.errors import DomainError
-from notifications.models import Notice, NoticeStatus, Subscription, SubscriptionCriterion
+from notifications.models import (
+    Notice,
+    NoticeStatus,
+    Subscription,
+    SubscriptionCriterion,
+    SubscriptionFeed,
+)
 
 from .matching import Criteria
 
@@ -52,6 +60,8 @@ def save_subscription(
     subscription.language = language
     subscription.active = active
     subscription.save()
+    if not active:  # a stopped subscription's feed address dies with it
+        SubscriptionFeed.objects.filter(subscription=subscription).delete()
     subscription.criteria.all().delete()
     SubscriptionCriterion.objects.bulk_create(
         SubscriptionCriterion(subscription=subscription, field=kind, value=value)
@@ -94,11 +104,46 @@ def subscription_for_token(token: str) -> Subscription | None:
 @transaction.atomic
 def unsubscribe(*, subscription: Subscription) -> Subscription:
     """Stop a subscription (its owner may turn it on again on the subscriptions page);
-    notices still queued for it are not sent."""
+    notices still queued for it are not sent, and its feed address stops for good."""
     subscription = Subscription.objects.select_for_update().get(pk=subscription.pk)
     subscription.active = False
     subscription.save(update_fields=["active", "updated_at"])
+    SubscriptionFeed.objects.filter(subscription=subscription).delete()
     Notice.objects.filter(subscription=subscription, status=NoticeStatus.QUEUED).update(
         status=NoticeStatus.SKIPPED
     )
     return subscription
+
+
+# --- The private feed of a subscription -------------------------------------------------------
+
+
+@transaction.atomic
+def regenerate_feed(*, actor, subscription: Subscription) -> SubscriptionFeed:
+    """Give one of `actor`'s subscriptions a new secret feed address; the old one, if any,
+    stops at once."""
+    subscription = _own(actor, subscription)
+    SubscriptionFeed.objects.filter(subscription=subscription).delete()
+    return SubscriptionFeed.objects.create(
+        subscription=subscription, token=secrets.token_urlsafe(32)
+    )
+
+
+@transaction.atomic
+def revoke_feed(*, actor, subscription: Subscription) -> None:
+    """Stop the feed address of one of `actor`'s subscriptions (posting twice is harmless)."""
+    SubscriptionFeed.objects.filter(subscription=_own(actor, subscription)).delete()
+
+
+def subscription_for_feed(token: str) -> Subscription | None:
+    """The subscription whose feed address `token` is, while it is active and its owner too;
+    None for any other token."""
+    if not token or len(token) > 64:
+        return None
+    row = (
+        SubscriptionFeed.objects.select_related("subscription__owner")
+        .prefetch_related("subscription__criteria")
+        .filter(token=token, subscription__active=True, subscription__owner__is_active=True)
+        .first()
+    )
+    return row.subscription if row else None

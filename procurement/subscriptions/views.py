@@ -12,17 +12,54 @@ from core.errors import DomainError
 from notifications.models import CalendarToken, Subscription
 
 from ..models import ProcurementProcess
-from . import follows, matching
+from . import follows, matching, suggestions
 from . import services as subscriptions
 from .forms import SubscriptionForm
 
 
 @login_required
 def subscription_list(request):
-    owned = Subscription.objects.owned_by(request.user).prefetch_related("criteria")
-    return render(
-        request, "procurement/subscriptions/subscription_list.html", {"subscriptions": owned}
+    owned = list(
+        Subscription.objects.owned_by(request.user)
+        .select_related("feed")
+        .prefetch_related("criteria")
     )
+    for subscription in owned:
+        feed = getattr(subscription, "feed", None)
+        subscription.feed_url = (
+            request.build_absolute_uri(reverse("subscription_feed", args=[feed.token]))
+            if feed
+            else None
+        )
+    context = {"subscriptions": owned}
+    if not owned:
+        context["suggestion"] = suggestions.suggested_subscription(request.user)
+    return render(request, "procurement/subscriptions/subscription_list.html", context)
+
+
+@login_required
+@require_POST
+def subscription_feed_address(request, pk):
+    """`action=new`: a new secret feed address for the subscription (the old one stops);
+    `action=revoke`: no feed address any more."""
+    subscription = _own_or_404(request, pk)
+    action = request.POST.get("action")
+    if action not in ("new", "revoke"):
+        return HttpResponseBadRequest(_("Ask for a new feed address, or stop the feed."))
+    if action == "revoke":
+        subscriptions.revoke_feed(actor=request.user, subscription=subscription)
+        messages.success(
+            request,
+            _("The feed address of “%(name)s” no longer works.") % {"name": subscription.name},
+        )
+    else:
+        subscriptions.regenerate_feed(actor=request.user, subscription=subscription)
+        messages.success(
+            request,
+            _("“%(name)s” has a new feed address: the old one, if any, no longer works.")
+            % {"name": subscription.name},
+        )
+    return redirect("subscriptions:subscription_list")
 
 
 def _own_or_404(request, pk) -> Subscription:
@@ -47,7 +84,10 @@ def _edit(request, subscription: Subscription | None):
     """The form and its preview: "Preview" shows what the subscription would have caught in
     the last 30 days without saving; "Save" saves it."""
     data = request.POST if request.method == "POST" else None
-    form = SubscriptionForm.for_subscription(subscription, data)
+    suggestion = None
+    if subscription is None and data is None and request.GET.get("sugerida"):
+        suggestion = suggestions.suggested_subscription(request.user)
+    form = SubscriptionForm.for_subscription(subscription, data, suggestion=suggestion)
     caught = None
     if data is not None and form.is_valid():
         criteria = form.criteria()
@@ -73,6 +113,7 @@ def _edit(request, subscription: Subscription | None):
     context = {
         "form": form,
         "subscription": subscription,
+        "suggestion": suggestion,
         "caught": caught,
         "preview_days": matching.PREVIEW_DAYS,
         "preview_limit": matching.PREVIEW_LIMIT,
