@@ -250,7 +250,12 @@ def file_appeal(
     audit.record(actor, "appeal.filed", appeal, {**payload, "appellant": supplier.pk})
     _event(EventKind.APPEAL_FILED, appeal, payload)
     if process.status != ProcessStatus.SUSPENDED:
-        suspend_locked(actor=actor, process=process, reason=f"Recurso de apelación {appeal.pk}")
+        suspend_locked(
+            actor=actor,
+            process=process,
+            reason=f"Recurso de apelación {appeal.pk}",
+            appeal=appeal.pk,
+        )
     return appeal
 
 
@@ -336,6 +341,7 @@ def _apply_outcome(actor, process: ProcurementProcess) -> ProcurementProcess:
         process=process,
         action="resume",
         reason="; ".join(a.resolution or a.get_status_display() for a in decided),
+        appeal=decided.order_by("pk").values_list("pk", flat=True).first(),
     )
     today = timezone.localdate(now)
     for award in live.select_for_update().filter(

@@ -87,6 +87,10 @@ PROCESS_NEWS = {
     ),
     EventKind.APPEAL_RESOLVED: gettext_lazy("An appeal of the process was admitted or resolved."),
     EventKind.PROCESS_CONSENTED: gettext_lazy("The award was consented: the standstill ended."),
+    # Told when the entity's staff suspend or resume it; a suspension or resumption by an
+    # appeal is told by APPEAL_FILED or APPEAL_RESOLVED (its event names the appeal).
+    EventKind.PROCESS_SUSPENDED: gettext_lazy("The process was suspended."),
+    EventKind.PROCESS_RESUMED: gettext_lazy("The process was resumed."),
     EventKind.PROCESS_RESTARTED: gettext_lazy(
         "The process, declared void, was called again from an earlier stage: see its calendar."
     ),
@@ -151,8 +155,6 @@ _PUBLIC_COPY_ONLY = {
 # is nothing anyone must hear of or act on. Every kind is either handled or here (a test
 # holds it), so a new kind cannot go untold by oversight.
 UNTOLD = {
-    EventKind.PROCESS_SUSPENDED: "told as APPEAL_FILED, recorded with it",
-    EventKind.PROCESS_RESUMED: "told as APPEAL_RESOLVED, recorded with it",
     EventKind.PROCESS_CONTRACTED: "told as CONTRACT_SIGNED, one per contract",
     EventKind.PROCESS_BID_DEADLINE_MOVED: (
         "told as PROCESS_CALENDAR_AMENDED, recorded with it; the reminder follows the new "
@@ -161,6 +163,10 @@ UNTOLD = {
     EventKind.PROCESS_PARTICIPANT_REGISTERED: "the staff have nothing to do about it",
     EventKind.CONTRACT_EVALUATED: "the supplier's record, not news of the process",
 }
+
+
+# A suspension or resumption that an appeal made is told by the appeal's own event.
+_TOLD_BY_THE_APPEAL = {EventKind.PROCESS_SUSPENDED, EventKind.PROCESS_RESUMED}
 
 
 def handled_kinds() -> list[str]:
@@ -211,6 +217,8 @@ def recipients(event: Event) -> set[int]:
     if event.process_id is None:
         return set()
     if event.kind in _PUBLIC_COPY_ONLY and event.audience != Audience.PUBLIC:
+        return set()
+    if event.kind in _TOLD_BY_THE_APPEAL and (event.payload or {}).get("appeal"):
         return set()
     found: set[int] = set()
     if event.kind in PROCESS_NEWS and event.audience == Audience.PUBLIC:

@@ -68,6 +68,9 @@ def test_a_bidder_files_and_the_process_is_suspended_and_not_consented():
         Audience.PUBLIC,
         Audience.PARTICIPANTS,
     }
+    # The suspension names its appeal: its news is told once, by the appeal's event.
+    suspended = Event.objects.get(kind=EventKind.PROCESS_SUSPENDED, process=tender.process)
+    assert suspended.payload["appeal"] == appeal.pk
     with clock.pinned(moment + timedelta(days=30)):
         assert consent_awards() == 0
     award.refresh_from_db()
@@ -154,6 +157,8 @@ def test_inadmissible_consents_the_award_and_resumes():
     assert award.consented_on == (moment + timedelta(days=1)).date()
     assert tender.process.status in (ProcessStatus.AWARDED, ProcessStatus.CONSENTED)
     assert tender.process.history.filter(action="resume").count() == 1
+    resumed = Event.objects.get(kind=EventKind.PROCESS_RESUMED, process=tender.process)
+    assert resumed.payload["appeal"] == appeal.pk
     resolved = Event.objects.filter(kind=EventKind.APPEAL_RESOLVED)
     assert set(resolved.values_list("audience", flat=True)) == {
         Audience.PUBLIC,

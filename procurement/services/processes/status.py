@@ -226,11 +226,14 @@ def record_status_change(
     action: str,
     reason: str = "",
     return_stage: str = "",
+    appeal: int | None = None,
     **fields: Any,
 ) -> ProcurementProcess:
     """The one writer of a status change, for every action's service: moves the process
     (locked and checked by the caller) where TRANSITIONS says, sets `fields`, and records the
-    StatusChange of its public history, the audit entry and the event of the action's kind."""
+    StatusChange of its public history, the audit entry and the event of the action's kind.
+    `appeal` names the appeal whose filing or resolution made the change (its own event
+    tells the news: procurement.subscriptions.process_notices)."""
     if not connection.in_atomic_block:
         raise RuntimeError("record_status_change must run inside the transaction of the change")
     if action == "contract" and (missing := _contract_refusal(process, {}, None, None)):
@@ -259,6 +262,8 @@ def record_status_change(
         "reason": change.reason,
         "return_stage": change.return_stage,
     }
+    if appeal is not None:
+        payload["appeal"] = appeal
     audit.record(actor, f"process.{action}", process, payload)
     events.record(PROCESS_ACTION_KINDS[action], process, entity=process.entity, payload=payload)
     red_flags.refresh_process(process)
@@ -285,7 +290,9 @@ def suspend_for_appeal(*, actor, process: ProcurementProcess, reason: str) -> Pr
     return suspend_locked(actor=actor, process=process, reason=reason)
 
 
-def suspend_locked(*, actor, process: ProcurementProcess, reason: str) -> ProcurementProcess:
+def suspend_locked(
+    *, actor, process: ProcurementProcess, reason: str, appeal: int | None = None
+) -> ProcurementProcess:
     """Suspend the process (locked by the caller) for an appeal, remembering where it stood:
     for suspend_for_appeal (staff) and for the filing of an appeal by a bidder
     (procurement.services.appeals), whose actor is the appellant."""
@@ -297,6 +304,7 @@ def suspend_locked(*, actor, process: ProcurementProcess, reason: str) -> Procur
         process=process,
         action="suspend",
         reason=reason,
+        appeal=appeal,
         suspended_from=process.status,
     )
 

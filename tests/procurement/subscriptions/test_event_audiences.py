@@ -78,6 +78,12 @@ AUDIENCES = [
         {PARTICIPANTS_AND_FOLLOWERS},
     ),
     (EventKind.PROCESS_CONSENTED, [Audience.PUBLIC], {}, {PARTICIPANTS_AND_FOLLOWERS, COMMITTEE}),
+    # Suspended or resumed by an appeal: told by the appeal's own event, not twice ...
+    (EventKind.PROCESS_SUSPENDED, [Audience.PUBLIC], {"appeal": 7}, set()),
+    (EventKind.PROCESS_RESUMED, [Audience.PUBLIC], {"appeal": 7}, set()),
+    # ... by the entity's staff: told as such.
+    (EventKind.PROCESS_SUSPENDED, [Audience.PUBLIC], {}, {PARTICIPANTS_AND_FOLLOWERS}),
+    (EventKind.PROCESS_RESUMED, [Audience.PUBLIC], {}, {PARTICIPANTS_AND_FOLLOWERS}),
     (EventKind.PROCESS_QUESTION_SUBMITTED, [Audience.STAFF], {}, {COMMITTEE}),
     (EventKind.PROCESS_NO_BIDS, [Audience.STAFF], {}, {COMMITTEE}),
     (
@@ -343,3 +349,21 @@ def test_questions_answers_bases_and_an_amended_document_through_the_services(
         _dispatch(django_capture_on_commit_callbacks)
     assert _to(mailoutbox) == news and len(mailoutbox) == 2
     assert all("Corrige el anexo 3" in m.body for m in mailoutbox)
+
+
+def test_an_appeal_names_itself_on_the_suspension_it_makes():
+    """The services say which appeal suspended or resumed a process (the event's "appeal"),
+    so the news is told once, by the appeal; the staff's own suspension names none."""
+    from procurement.services.processes import status
+
+    tender = called_tender(items=1)
+    with transaction.atomic():
+        status.suspend_for_appeal(
+            actor=tender.staff, process=tender.process, reason="Medida cautelar"
+        )
+    suspended = Event.objects.get(kind=EventKind.PROCESS_SUSPENDED, process=tender.process)
+    assert "appeal" not in suspended.payload
+    with transaction.atomic():
+        status.resume(actor=tender.staff, process=tender.process, reason="Levantada")
+    resumed = Event.objects.get(kind=EventKind.PROCESS_RESUMED, process=tender.process)
+    assert "appeal" not in resumed.payload
