@@ -14,7 +14,6 @@ whole export: the table is small and fixed, so memory stays flat.
 from collections import defaultdict
 from collections.abc import Iterable
 
-from django.db.models import Q
 from django.db.models.base import ModelState
 
 from core.models import CatalogItem, District
@@ -51,20 +50,23 @@ def _instances(queryset, limit: int | None = None) -> list:
     if limit is not None:
         rows = rows[:limit]
     database = queryset.db
+    new = model.__new__
     instances = []
+    append = instances.append
     for values in rows:
-        instance = model.__new__(model)
+        instance = new(model)
         state = ModelState()
         state.adding = False
         state.db = database
-        instance.__dict__.update(zip(names, values, strict=True))
-        instance._state = state
-        instances.append(instance)
+        fields = instance.__dict__
+        fields.update(zip(names, values, strict=True))
+        fields["_state"] = state
+        append(instance)
     return instances
 
 
 def _by_id(queryset) -> dict:
-    return {row.pk: row for row in _instances(queryset)}
+    return {row.pk: row for row in _instances(queryset.order_by())}  # any order
 
 
 def _with_missing(targets: dict, model, instances: list, attname: str) -> dict:
@@ -77,8 +79,9 @@ def _link(instances: Iterable, model, name: str, targets: dict) -> None:
     """Fill the cache of the forward relation `name` of each instance from `targets` (by
     id), as select_related() does: reading it then costs no query."""
     field = model._meta.get_field(name)
-    for instance in instances:
-        field.set_cached_value(instance, targets.get(getattr(instance, field.attname)))
+    attname = field.attname
+    for instance in instances:  # the loaded value itself (the attribute is a descriptor)
+        field.set_cached_value(instance, targets.get(instance.__dict__[attname]))
 
 
 def _attach(parents: Iterable, children: list, parent_attname: str, to_attr: str) -> None:
@@ -86,9 +89,9 @@ def _attach(parents: Iterable, children: list, parent_attname: str, to_attr: str
     Prefetch(to_attr=...) does."""
     grouped = defaultdict(list)
     for child in children:
-        grouped[getattr(child, parent_attname)].append(child)
+        grouped[child.__dict__[parent_attname]].append(child)
     for parent in parents:
-        setattr(parent, to_attr, grouped.get(parent.pk, []))
+        parent.__dict__[to_attr] = grouped.get(parent.__dict__[parent._meta.pk.attname], [])
 
 
 class Loader:
@@ -106,59 +109,63 @@ class Loader:
         processes = _instances(queryset, limit=chunk)
         if not processes:
             return processes
-        # Each relation is selected by a subquery (the chunk is an id range of the same
-        # query): lists of ids as query parameters cost more to send than the rows. Rows
-        # are ordered by their parent's id first (any order of the parents will do; the
+        # The processes' rows are selected by their process's id range and a subquery of
+        # the same query (lists of ids as query parameters cost more to send than the
+        # rows; the range keeps the plan an index scan however large the tables). Rows are
+        # ordered by their parent's id first (any order of the parents will do; the
         # models' default orderings by parent would join the parent's table to sort).
-        ids = queryset.filter(id__lte=processes[-1].pk).values("id")
-        entities = _by_id(Entity.objects.filter(pk__in=ids.values("entity_id")))
+        last = processes[-1].pk
+        in_chunk = {
+            "process_id__gt": after,
+            "process_id__lte": last,
+            "process_id__in": queryset.filter(id__lte=last).values("id"),
+        }
+        entities = _by_id(Entity.objects.filter(pk__in={p.entity_id for p in processes}))
         self._place(entities.values(), Entity, "ubigeo")
         _link(processes, ProcurementProcess, "entity", entities)
-        items = self._items(processes, ids)
+        items = self._items(processes, in_chunk)
         self._rows(
             processes,
-            ProcessStage.objects.filter(process_id__in=ids).order_by("process_id", "position"),
+            ProcessStage.objects.filter(**in_chunk).order_by("process_id", "position"),
             "stages",
         )
         self._rows(
             processes,
-            ProcessDocument.objects.filter(process_id__in=ids).order_by("published_at", "id"),
+            ProcessDocument.objects.filter(**in_chunk).order_by("published_at", "id"),
             "documents",
         )
         self._rows(
             processes,
-            CalendarAmendment.objects.filter(process_id__in=ids).order_by("process_id", "at", "id"),
+            CalendarAmendment.objects.filter(**in_chunk).order_by("process_id", "at", "id"),
             "amendments",
         )
         self._rows(
             processes,
-            StatusChange.objects.filter(process_id__in=ids).order_by("at", "id"),
+            StatusChange.objects.filter(**in_chunk).order_by("at", "id"),
             "history",
         )
-        completed = BidOpening.objects.filter(
-            process_id__in=ids, status=BidOpening.Status.COMPLETED
-        )
+        completed = BidOpening.objects.filter(**in_chunk, status=BidOpening.Status.COMPLETED)
         openings = _instances(completed.order_by("process_id", "started_at", "id"))
         _attach(processes, openings, "process_id", "completed_openings")
         opened = OpenedBid.objects.filter(opening_id__in=completed.values("id"))
         bids = _instances(opened.order_by("position"))
         _attach(openings, bids, "opening_id", _ROWS + "bids")
-        chunk_awards = Award.objects.filter(process_id__in=ids)
+        chunk_awards = Award.objects.filter(**in_chunk)
         awards = _instances(chunk_awards.order_by("decided_at", "id"))
         # The awards' winning bids: the opened bids above (a completed opening's), or others.
         opened_bids = _with_missing(
             {bid.pk: bid for bid in bids}, OpenedBid, awards, "opened_bid_id"
         )
-        chunk_members = OpenedBidMember.objects.filter(
-            Q(opened_bid_id__in=opened.values("id"))
-            | Q(opened_bid_id__in=chunk_awards.values("opened_bid_id"))
+        # Lists of ids from here on: an OR of subqueries would scan the whole table.
+        members = _instances(
+            OpenedBidMember.objects.filter(opened_bid_id__in=list(opened_bids)).order_by(
+                "opened_bid_id", "-is_lead", "id"
+            )
         )
-        members = _instances(chunk_members.order_by("opened_bid_id", "-is_lead", "id"))
         _attach(opened_bids.values(), members, "opened_bid_id", _ROWS + "members")
         suppliers = _by_id(
             Supplier.objects.filter(
-                Q(pk__in=chunk_members.values("supplier_id"))
-                | Q(pk__in=chunk_awards.values("supplier_id"))
+                pk__in={m.supplier_id for m in members} | {a.supplier_id for a in awards}
             )
         )
         self._place(suppliers.values(), Supplier, "domicile")
@@ -167,7 +174,7 @@ class Loader:
         _link(awards, Award, "opened_bid", opened_bids)
         _link(awards, Award, "item", _with_missing(items, ProcessItem, awards, "item_id"))
         _attach(processes, awards, "process_id", _ROWS + "awards")
-        self._contracts(processes, ids, items)
+        self._contracts(processes, in_chunk, items)
         return processes
 
     def _place(self, instances, model, name: str) -> None:
@@ -185,10 +192,10 @@ class Loader:
         _attach(parents, rows, "process_id", _ROWS + name)
         return rows
 
-    def _items(self, processes: list, ids) -> dict:
+    def _items(self, processes: list, in_chunk: dict) -> dict:
         """The processes' items (with their catalog entries and the plan items they come
         from, with their plan versions and plans), by id."""
-        chunk_items = ProcessItem.objects.filter(process_id__in=ids)
+        chunk_items = ProcessItem.objects.filter(**in_chunk)
         items = self._rows(processes, chunk_items.order_by("id"), "items")
         chunk_plan_items = PlanItem.objects.filter(pk__in=chunk_items.values("plan_item_id"))
         plan_items = _by_id(chunk_plan_items)
@@ -200,8 +207,8 @@ class Loader:
         _link(plan_items.values(), PlanItem, "version", versions)
         catalog = _by_id(
             CatalogItem.objects.filter(
-                Q(pk__in=chunk_items.values("catalog_item_id"))
-                | Q(pk__in=chunk_plan_items.values("catalog_item_id"))
+                pk__in={i.catalog_item_id for i in items}
+                | {p.catalog_item_id for p in plan_items.values()}
             )
         )
         _link(plan_items.values(), PlanItem, "catalog_item", catalog)
@@ -209,8 +216,8 @@ class Loader:
         _link(items, ProcessItem, "plan_item", plan_items)
         return {item.pk: item for item in items}
 
-    def _contracts(self, processes: list, ids, items: dict) -> None:
-        chunk_contracts = Contract.objects.filter(process_id__in=ids)
+    def _contracts(self, processes: list, in_chunk: dict, items: dict) -> None:
+        chunk_contracts = Contract.objects.filter(**in_chunk)
         contracts = _instances(chunk_contracts.order_by("created_at", "id"))
         _link(contracts, Contract, "item", _with_missing(items, ProcessItem, contracts, "item_id"))
         contract_ids = chunk_contracts.values("id")
