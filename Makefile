@@ -13,7 +13,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 DEMO_PROCESSES ?= 2000
 
-.PHONY: run test lint format bench install migrate seed clean messages browser
+.PHONY: run test lint format bench install migrate seed clean messages browser redis-binary
 
 $(VENV)/.installed: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python >= 3.12 is required"; exit 1; }
@@ -49,6 +49,15 @@ run: seed
 	fi; \
 	CELERY_BROKER_URL=$(RUN_BROKER) $(PY) manage.py runserver 127.0.0.1:8000
 
+# The fault tests start their own redis-server (never the shared one): install the binary
+# when we can.
+redis-binary:
+	@command -v redis-server >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -q redis-server >/dev/null 2>&1 || \
+			{ apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q redis-server >/dev/null; }; \
+		else echo "redis-server is missing: install Debian's redis-server package (fault tests need it)"; fi; }
+
 # Browser tests drive Debian's Chromium (never a downloaded one): install it when we can.
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
@@ -57,7 +66,7 @@ browser:
 			{ apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }; \
 		else echo "chromium is missing: install Debian's chromium package (browser tests need it)"; fi; }
 
-test: install browser
+test: install browser redis-binary
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres $(PY) manage.py makemigrations --check --dry-run

@@ -253,6 +253,8 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "portal")
+# Workers reconnect when the broker goes away while they hold tasks (config.celery.Consumer).
+CELERY_WORKER_CONSUMER = "config.celery:Consumer"
 # `make run` runs a worker with embedded beat on kombu's filesystem transport
 # (CELERY_BROKER_URL=filesystem://): messages are files under VAR_DIR/celery/, no server.
 if CELERY_BROKER_URL.startswith("filesystem://"):
@@ -265,6 +267,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 CELERY_TIMEZONE = TIME_ZONE
+# A notice still queued this many seconds after it was made lost its send task: the
+# requeue-notices sweep asks for it again (procurement.subscriptions.notices.requeue_stale).
+NOTICE_REQUEUE_AFTER = int(os.environ.get("NOTICE_REQUEUE_AFTER", 600))
 # Periodic tasks, run by `celery -A config beat` (one beat process per deployment).
 CELERY_BEAT_SCHEDULE = {
     "publish-audit-anchor": {
@@ -282,7 +287,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.tasks.dispatch_events",
         "schedule": int(os.environ.get("EVENT_DISPATCH_INTERVAL", 60)),
     },
-    # Notices whose send task was lost (the broker was down at commit) are asked for again.
+    # Notices whose send task was lost (the broker was down at commit or lost its messages,
+    # or a worker died holding them unacknowledged) are asked for again.
     "requeue-notices": {
         "task": "procurement.tasks.requeue_notices",
         "schedule": int(os.environ.get("NOTICE_REQUEUE_INTERVAL", 300)),

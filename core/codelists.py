@@ -1,7 +1,13 @@
 """Codelists shared across the portal. Codes in English; labels translated (Spanish first)."""
 
+from functools import cache
+
 from django.db import models
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from .text import plain
 
 
 class ObjectType(models.TextChoices):
@@ -81,3 +87,122 @@ class DirectCause(models.TextChoices):
     RESEARCH = "research", _("Goods and services for scientific research")
     TERMINATED_CONTRACT = "terminated_contract", _("Completion of a terminated contract")
     LEGAL_COUNSEL = "legal_counsel", _("Specialised legal counsel for officials")
+
+
+class Unit(models.TextChoices):
+    """Units of measure of plan and process items: a codelist, never free text, so that
+    prices "per unit" and "per box of 100" are never compared. Codes are UN/ECE
+    Recommendation 20 (the UNCEFACT scheme OCDS names, and the one Peru's SUNAT catalogue
+    No. 03 uses); labels are the names SEACE shows."""
+
+    UNIT = "NIU", pgettext_lazy("unit of measure", "unit")
+    PIECE = "H87", _("piece")
+    PAIR = "PR", _("pair")
+    SET = "SET", _("set")
+    KIT = "KT", _("kit")
+    DOZEN = "DZN", _("dozen")
+    HUNDRED = "CEN", _("hundred")
+    THOUSAND = "MIL", _("thousand (millar)")
+    BOX = "BX", _("box")
+    PACK = "PK", _("pack")
+    BAG = "BG", _("bag")
+    BOTTLE = "BO", _("bottle")
+    CAN = "CA", _("can")
+    BUCKET = "BJ", _("bucket")
+    DRUM = "DR", _("drum")
+    ROLL = "RO", _("roll")
+    REAM = "RM", _("ream")
+    TUBE = "TU", _("tube")
+    VIAL = "VI", _("vial")
+    AMPOULE = "AM", _("ampoule")
+    GRAM = "GRM", _("gram")
+    KILOGRAM = "KGM", _("kilogram")
+    TONNE = "TNE", _("tonne")
+    MILLILITRE = "MLT", _("millilitre")
+    LITRE = "LTR", _("litre")
+    GALLON = "GLL", _("gallon")
+    METRE = "MTR", _("metre")
+    KILOMETRE = "KMT", _("kilometre")
+    SQUARE_METRE = "MTK", _("square metre")
+    CUBIC_METRE = "MTQ", _("cubic metre")
+    KILOWATT_HOUR = "KWH", _("kilowatt hour")
+    HOUR = "HUR", _("hour")
+    DAY = "DAY", _("day")
+    MONTH = "MON", _("month")
+    YEAR = "ANN", _("year")
+    SERVICE = "E48", _("service")
+    LUMP_SUM = "LS", _("lump sum (global)")
+
+
+# What people and other portals write for each unit, besides its code and its labels:
+# Spanish names (singular; plurals are folded by unit_from_text) and usual abbreviations.
+UNIT_ALIASES = {
+    Unit.UNIT: ("unidad", "und", "unid", "u", "un", "unidades"),
+    Unit.PIECE: ("pieza",),
+    Unit.PAIR: ("par",),
+    Unit.SET: ("juego",),
+    Unit.DOZEN: ("docena",),
+    Unit.HUNDRED: ("ciento",),
+    Unit.THOUSAND: ("millar", "mill"),
+    Unit.BOX: ("caja",),
+    Unit.PACK: ("paquete", "paq"),
+    Unit.BAG: ("bolsa", "saco"),
+    Unit.BOTTLE: ("botella",),
+    Unit.CAN: ("lata",),
+    Unit.BUCKET: ("balde",),
+    Unit.DRUM: ("cilindro", "tambor"),
+    Unit.ROLL: ("rollo",),
+    Unit.REAM: ("resma",),
+    Unit.TUBE: ("tubo",),
+    Unit.VIAL: ("frasco",),
+    Unit.AMPOULE: ("ampolla",),
+    Unit.GRAM: ("gramo", "g", "gr"),
+    Unit.KILOGRAM: ("kilogramo", "kg", "kilo"),
+    Unit.TONNE: ("tonelada", "t", "tn"),
+    Unit.MILLILITRE: ("mililitro", "ml"),
+    Unit.LITRE: ("litro", "l", "lt"),
+    Unit.GALLON: ("galon", "gal", "gl"),
+    Unit.METRE: ("metro", "m", "metro lineal"),
+    Unit.KILOMETRE: ("kilometro", "km"),
+    Unit.SQUARE_METRE: ("metro cuadrado", "m2"),
+    Unit.CUBIC_METRE: ("metro cubico", "m3"),
+    Unit.KILOWATT_HOUR: ("kilovatio hora", "kwh"),
+    Unit.HOUR: ("hora", "h", "hr"),
+    Unit.DAY: ("dia",),
+    Unit.MONTH: ("mes",),
+    Unit.YEAR: ("ano",),
+    Unit.SERVICE: ("servicio", "serv", "zz"),
+    Unit.LUMP_SUM: ("global", "glb", "obra", "suma alzada"),
+}
+
+
+@cache
+def _unit_names() -> dict[str, str]:
+    names = {}
+    for unit in Unit:
+        for language in ("en", "es"):
+            with translation.override(language):
+                names[plain(str(unit.label))] = unit.value
+        for alias in UNIT_ALIASES.get(unit, ()):
+            names[alias] = unit.value
+        names[unit.value.lower()] = unit.value
+    return names
+
+
+def unit_from_text(text: str) -> str | None:
+    """The Unit code for what a person or another portal wrote ('Cajas', 'KGM', 'galón',
+    'metros cuadrados', 'Unidad'), or None when it is not a unit of the codelist."""
+    words = plain(str(text or "")).rstrip(".").split()
+    if not words:
+        return None
+    names = _unit_names()
+    candidates = [
+        words,
+        [w[:-2] if w.endswith("es") else w for w in words],
+        [w[:-1] if w.endswith("s") else w for w in words],
+    ]
+    for candidate in candidates:
+        found = names.get(" ".join(candidate))
+        if found:
+            return found
+    return None

@@ -268,7 +268,7 @@ PLAN_ITEMS = ExportSpec(
         Column("nombre_catalogo", "catalog_item.name_es"),
         Column("descripcion", "description"),
         Column("cantidad", "quantity", Kind.NUMBER),
-        Column("unidad", "unit"),
+        Column("unidad", "unit", Kind.LABEL),
         Column("valor_estimado", "estimated_value", Kind.NUMBER),
         Column("tipo_procedimiento", "procedure_type", Kind.CODE),
         Column("mes", "planned_month", Kind.NUMBER),

@@ -6,7 +6,7 @@ from django import forms
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
-from core.codelists import DirectCause, ObjectType, ProcedureType, Stage
+from core.codelists import DirectCause, ObjectType, ProcedureType, Stage, Unit
 from core.formatting import money, number, quantity
 from core.idempotency import FormTokenField, IdempotentForm
 from core.models import CatalogItem, Department, FiscalYear
@@ -378,7 +378,7 @@ class ProcessOutsidePlanForm(ProcessCreateForm):
     quantity = forms.DecimalField(
         label=_("Quantity"), min_value=Decimal("0.01"), max_digits=14, decimal_places=2
     )
-    unit = forms.CharField(label=_("Unit"), max_length=40)
+    unit = forms.ChoiceField(label=_("Unit"), choices=Unit.choices)
     estimated_value = forms.DecimalField(
         label=_("Estimated value (S/)"), min_value=Decimal("0.01"), max_digits=16, decimal_places=2
     )

@@ -16,7 +16,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from core import formatting
-from core.codelists import ObjectType, ProcedureType
+from core.codelists import ObjectType, ProcedureType, unit_from_text
 from core.errors import DomainError
 from core.models import CatalogItem
 from core.text import plain
@@ -376,9 +376,17 @@ def _validate(table: list[list[Any]], result: ImportResult) -> None:
         row["description"] = description
 
         row["quantity"] = _positive_decimal(cell("cantidad"), row_number, "cantidad", result, 12)
-        unit = str(cell("unidad") or "").strip()
-        if not unit or len(unit) > 40:
-            result.add(row_number, "unidad", _("Write the unit of measure (up to 40 characters)."))
+        unit = unit_from_text(cell("unidad"))
+        if unit is None:
+            result.add(
+                row_number,
+                "unidad",
+                _(
+                    "“%(value)s” is not a unit of measure of the codelist (e.g. unidad, caja, "
+                    "kilogramo, litro, servicio, global; or its code: NIU, BX, KGM)."
+                )
+                % {"value": echo(cell("unidad"))},
+            )
         row["unit"] = unit
         row["estimated_value"] = _positive_decimal(
             cell("valor_estimado"), row_number, "valor_estimado", result, 14

@@ -14,6 +14,7 @@ from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from core import clock
+from core.codelists import Unit
 
 from .models import Award, Contract, OpenedBidLine
 from .models.awards import GRANTED_STATUSES
@@ -45,9 +46,13 @@ class QuarterSummary:
 
 @dataclass(frozen=True)
 class UnitHistory:
-    unit: str
+    unit: str  # a code of core.codelists.Unit
     points: list[PricePoint]
     quarters: list[QuarterSummary]
+
+    @property
+    def label(self) -> str:
+        return Unit(self.unit).label
 
 
 def _same_lot(awards):
@@ -99,7 +104,7 @@ def history(code: str, **filters) -> list[UnitHistory]:
     """The commodity's awarded prices per unit of measure (the unit with most prices first)."""
     points: dict[str, list[PricePoint]] = {}
     for line in awarded_lines(code, **filters):
-        unit = line["item__unit"].strip()
+        unit = line["item__unit"]
         points.setdefault(unit, []).append(
             PricePoint(
                 unit=unit,
@@ -159,10 +164,10 @@ def recent_prices(items, today: date, *, exclude_process=None) -> dict[int, Rece
         lines = lines.exclude(item__process=exclude_process)
     by_key: dict[tuple[str, str], list[Decimal]] = {}
     for code, unit, price in lines.values_list("item__catalog_item_id", "item__unit", "unit_price"):
-        by_key.setdefault((code, unit.strip()), []).append(price)
+        by_key.setdefault((code, unit), []).append(price)
     result = {}
     for item in items:
-        found = sorted(by_key.get((item.catalog_item_id, item.unit.strip()), []))
+        found = sorted(by_key.get((item.catalog_item_id, item.unit), []))
         if found:
             result[item.pk] = RecentPrice(statistics.median(found), len(found), found[0], found[-1])
     return result

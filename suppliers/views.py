@@ -13,6 +13,7 @@ from accounts.models import Role, User
 from accounts.permissions import can_act_for_supplier, require_supplier_user
 from accounts.views import registration_page
 from core import clock
+from core.breadcrumbs import Crumb, department_crumb, trail
 from core.errors import DomainError
 from core.filtering import filter_status
 
@@ -81,6 +82,11 @@ def supplier_detail(request, ruc):
     )
     context = {
         "supplier": supplier,
+        "breadcrumbs": trail(
+            Crumb(_("Suppliers"), reverse("suppliers:supplier_list")),
+            department_crumb("suppliers:supplier_list", supplier.domicile.province.department),
+            here=supplier.legal_name,
+        ),
         "classifications": supplier.classifications.select_related("rule", "sales_year")[:20],
         "categories": supplier.categories.order_by("code")[:100],
         # Debarments are public in Peru (the Tribunal's register): the ones in force today.

@@ -5,6 +5,9 @@ from pytest_django.plugin import blocking_manager_key
 
 from config.celery import app as celery_app
 
+# The real parts of integration tests (an SMTP server, Celery workers, a private Redis).
+pytest_plugins = ["tests.real_parts"]
+
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):

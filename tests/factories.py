@@ -104,7 +104,7 @@ def plan_item_data(**overrides) -> dict:
         "catalog_item": CatalogItem.objects.get(code="44121701"),
         "description": "Bolígrafos",
         "quantity": Decimal("100"),
-        "unit": "unidad",
+        "unit": "NIU",
         "estimated_value": Decimal("1000.00"),
         "procedure_type": "COMPRE",
         "planned_month": 3,

@@ -7,30 +7,25 @@ published without anyone asking)."""
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from config.celery import app as celery_app
-from tests.accounts.test_verification_email_integration import (  # noqa: F401
-    register_rosa,
-    smtp_server,
-)
+from tests.accounts.test_verification_email_integration import register_rosa
+from tests.real_parts import database_url, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def run_worker(smtp_server, tmp_path, monkeypatch):  # noqa: F811 - the imported fixture
+def run_worker(smtp_server, tmp_path, monkeypatch):
     var = tmp_path / "var"
     queue = var / "celery" / "queue"
-    database = settings.DATABASES["default"]
     env = {
         **os.environ,
-        "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
+        "DATABASE_URL": database_url(),
         "CELERY_BROKER_URL": "filesystem://",
         "VAR_DIR": str(var),
         "ANCHOR_DIR": str(var / "anchors"),
@@ -83,24 +78,14 @@ def run_worker(smtp_server, tmp_path, monkeypatch):  # noqa: F811 - the imported
         worker.kill()
 
 
-def _wait(condition, worker, what: str, seconds: int = 60):
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if worker.poll() is not None:
-            pytest.fail("the Celery worker stopped:\n" + worker.log.read_text())
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what} within {seconds} s; the worker's log:\n{worker.log.read_text()}")
-        time.sleep(0.2)
-
-
-def test_the_run_worker_sends_queued_mail_and_runs_beat(transactional_db, smtp_server, run_worker):  # noqa: F811
+def test_the_run_worker_sends_queued_mail_and_runs_beat(transactional_db, smtp_server, run_worker):
     inbox, _port = smtp_server
     worker, var = run_worker
     register_rosa()
-    _wait(lambda: inbox.messages, worker, "no e-mail reached the SMTP server", 20)
+    wait_for(lambda: inbox.messages, worker, "no e-mail reached the SMTP server", 20)
     assert inbox.messages[0][0] == ["rosa@textiles.pe"]
     anchors = var / "anchors"
-    _wait(
+    wait_for(
         lambda: any(p.stat().st_size for p in anchors.glob("anchors-*.jsonl")),
         worker,
         "beat published no audit anchor",

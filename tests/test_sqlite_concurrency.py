@@ -32,7 +32,7 @@ ITEM = {
     "catalog_code": "44121701",
     "description": "Bolígrafos",
     "quantity": "10",
-    "unit": "unidad",
+    "unit": "NIU",
     "estimated_value": "500.00",
     "procedure_type": "COMPRE",
     "planned_month": "3",

@@ -15,6 +15,7 @@ from ..models import Entity, PlanItem, PlanVersion, ProcurementPlan
 from ..rules import plan_published_late, procedures_for
 from ..sme import SNAPSHOT_FIELDS, planned_shares_by_version, record_snapshot
 from .names import SME_FAMILIES
+from .process_profile import UNITS
 
 BATCH = 5000
 OBJECT_MIX = [
@@ -23,12 +24,6 @@ OBJECT_MIX = [
     (ObjectType.WORKS, 0.1),
     (ObjectType.CONSULTING_WORKS, 0.05),
 ]
-UNITS = {
-    ObjectType.GOODS: ["unidad", "caja", "paquete", "kit", "millar"],
-    ObjectType.SERVICES: ["servicio"],
-    ObjectType.WORKS: ["obra"],
-    ObjectType.CONSULTING_WORKS: ["servicio"],
-}
 COMPETITIVE = {"LP", "CP", "AS", "COMPRE"}
 NON_COMPLIANT_RATE = 0.2
 JUSTIFICATIONS = [

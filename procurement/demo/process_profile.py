@@ -3,7 +3,7 @@ typical stage lengths, and the words of their descriptions and reasons."""
 
 import random
 
-from core.codelists import DirectCause, ObjectType, Stage
+from core.codelists import DirectCause, ObjectType, Stage, Unit
 
 from ..models import ProcessStatus as S
 
@@ -32,10 +32,10 @@ OBJECT_MIX = [
 LEVEL_WEIGHT = {"national": 6.0, "regional": 3.0, "local": 1.2}
 SCALE = {"national": 3.0, "regional": 1.5, "local": 0.6}
 UNITS = {
-    ObjectType.GOODS: ["unidad", "caja", "paquete", "kit", "millar", "juego"],
-    ObjectType.SERVICES: ["servicio"],
-    ObjectType.WORKS: ["obra"],
-    ObjectType.CONSULTING_WORKS: ["servicio"],
+    ObjectType.GOODS: [Unit.UNIT, Unit.BOX, Unit.PACK, Unit.KIT, Unit.THOUSAND, Unit.SET],
+    ObjectType.SERVICES: [Unit.SERVICE],
+    ObjectType.WORKS: [Unit.LUMP_SUM],
+    ObjectType.CONSULTING_WORKS: [Unit.SERVICE],
 }
 QUANTITIES = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2500]
 

@@ -10,7 +10,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from core.codelists import ObjectType, ProcedureType
+from core.codelists import ObjectType, ProcedureType, Unit
 from core.models import CatalogItem, FiscalYear
 
 from .entities import Entity
@@ -145,7 +145,7 @@ class PlanItem(models.Model):
         decimal_places=2,
         validators=[MinValueValidator(Decimal("0.01"))],
     )
-    unit = models.CharField(_("unit"), max_length=40)
+    unit = models.CharField(_("unit"), max_length=3, choices=Unit.choices)
     estimated_value = models.DecimalField(
         _("estimated value (S/)"),
         max_digits=16,
@@ -173,6 +173,9 @@ class PlanItem(models.Model):
             ),
             models.CheckConstraint(
                 condition=models.Q(quantity__gt=0), name="plan_item_quantity_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(unit__in=Unit.values), name="plan_item_unit_in_codelist"
             ),
             models.CheckConstraint(
                 condition=models.Q(planned_month__gte=1, planned_month__lte=12),

@@ -10,7 +10,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core.codelists import DirectCause, ObjectType, ProcedureType, Stage
+from core.codelists import DirectCause, ObjectType, ProcedureType, Stage, Unit
 from core.models import CatalogItem, District, FiscalYear
 
 from .entities import Entity
@@ -202,7 +202,7 @@ class ProcessItem(models.Model):
     )
     description = models.CharField(_("description"), max_length=500)
     quantity = models.DecimalField(_("quantity"), max_digits=14, decimal_places=2)
-    unit = models.CharField(_("unit"), max_length=40)
+    unit = models.CharField(_("unit"), max_length=3, choices=Unit.choices)
     estimated_value = models.DecimalField(
         _("estimated value (S/)"), max_digits=16, decimal_places=2
     )
@@ -219,6 +219,9 @@ class ProcessItem(models.Model):
             ),
             models.CheckConstraint(
                 condition=models.Q(quantity__gt=0), name="process_item_quantity_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(unit__in=Unit.values), name="process_item_unit_in_codelist"
             ),
         ]
         indexes = [

@@ -26,7 +26,7 @@ from decimal import Decimal, InvalidOperation
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from core.codelists import GovernmentLevel, ObjectType, ProcedureType
+from core.codelists import GovernmentLevel, ObjectType, ProcedureType, Unit, unit_from_text
 from core.models import CatalogItem, Department, District, FiscalYear
 from core.ruc import is_valid_ruc
 from core.text import plain
@@ -332,6 +332,22 @@ class _Loader:
             raise ReleaseRefused(f"item {item.get('id')}: unknown UNSPSC code ({shown})")
         return found
 
+    def unit(self, item: dict) -> str:
+        """The item's unit in our codelist: by its UNCEFACT code, else by its name."""
+        unit = item.get("unit") or {}
+        if not unit:
+            self.notes.append(f"item {item.get('id')}: no unit of measure, using 'unidad'")
+            return Unit.UNIT.value
+        if unit.get("scheme") == "UNCEFACT" and str(unit.get("id")) in Unit.values:
+            return str(unit["id"])
+        found = unit_from_text(unit.get("name") or "")
+        if found is None:
+            raise ReleaseRefused(
+                f"item {item.get('id')}: unknown unit of measure "
+                f"({unit.get('scheme')} {unit.get('id')} {unit.get('name')!r})"
+            )
+        return found
+
     # -- the process
 
     def procedure(self, tender: dict, nomenclature: dict) -> str:
@@ -399,7 +415,7 @@ class _Loader:
                 catalog_item=self.catalog_item(item),
                 description=(item.get("description") or process.description)[:500],
                 quantity=quantity,
-                unit=(unit.get("name") or "UNIDAD")[:40],
+                unit=self.unit(item),
                 estimated_value=value.quantize(Decimal("0.01")),
                 source_ref=str(item.get("id")),
             )

@@ -19,7 +19,7 @@ from django.db.models import Prefetch
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone, translation
 
-from core.codelists import DirectCause, ObjectType, ProcedureType, Stage
+from core.codelists import DirectCause, ObjectType, ProcedureType, Stage, Unit
 from core.converters import IdentifierConverter
 
 from ..models import (
@@ -258,6 +258,13 @@ def _classification(catalog_item) -> dict:
     return {"scheme": "UNSPSC", "id": catalog_item.code, "description": catalog_item.name_es}
 
 
+@functools.cache
+def _unit(code: str) -> dict:
+    """An item's unit: its UN/ECE Recommendation 20 code (OCDS scheme UNCEFACT) and the
+    Spanish name the portal shows."""
+    return {"scheme": "UNCEFACT", "id": code, "name": _spanish(Unit(code).label)}
+
+
 def _organization_reference(entity) -> dict:
     return {"id": party_id(entity.ruc), "name": entity.name}
 
@@ -402,7 +409,7 @@ def planning_releases(process) -> Iterable[dict]:
                     "description": item.plan_item.description,
                     "classification": _classification(item.plan_item.catalog_item),
                     "quantity": float(item.plan_item.quantity),
-                    "unit": {"name": item.plan_item.unit},
+                    "unit": _unit(item.plan_item.unit),
                     "smeReserved": item.plan_item.sme_reserved,
                 }
                 for item in planned
@@ -427,7 +434,7 @@ def tender_releases(process) -> Iterable[dict]:
                 "description": item.description,
                 "classification": _classification(item.catalog_item),
                 "quantity": float(item.quantity),
-                "unit": {"name": item.unit},
+                "unit": _unit(item.unit),
             }
             for item in _rows(process, "items")
         ],

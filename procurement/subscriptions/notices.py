@@ -36,9 +36,6 @@ from .services import unsubscribe_token
 
 logger = logging.getLogger(__name__)
 
-# A notice still queued this long after it was made lost its task (the broker was down at
-# commit, or the task gave up): the periodic sweep asks for it again.
-REQUEUE_AFTER_MINUTES = 10
 MAX_ATTEMPTS = 10
 
 
@@ -95,9 +92,11 @@ def request_sends(notice_ids) -> None:
 
 
 def requeue_stale() -> int:
-    """Ask again for the immediate notices still queued after REQUEUE_AFTER_MINUTES (a send
-    task asked twice sends once)."""
-    cutoff = timezone.now() - timedelta(minutes=REQUEUE_AFTER_MINUTES)
+    """Ask again for the immediate notices still queued NOTICE_REQUEUE_AFTER seconds after
+    they were made: their task was lost (the broker was down at commit or lost its messages,
+    a worker died holding it unacknowledged, or the task gave up). A send task asked twice
+    sends once."""
+    cutoff = timezone.now() - timedelta(seconds=settings.NOTICE_REQUEUE_AFTER)
     stale = list(
         Notice.objects.filter(
             status=NoticeStatus.QUEUED,

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from core.errors import DomainError
 from core.filtering import filter_status, invalid_export
 
-from .. import exports
+from .. import breadcrumbs, exports
 from ..filters import ContractFilter
 from ..forms import (
     ContractAmendmentForm,
@@ -43,13 +43,17 @@ def contract_list(request):
 
 
 def contract_detail(request, contract_id):
-    contract = get_object_or_404(Contract.objects.public(), pk=contract_id)
+    contract = get_object_or_404(
+        Contract.objects.public().select_related("process__entity__ubigeo__province__department"),
+        pk=contract_id,
+    )
     return render(request, "procurement/contract_detail.html", _contract_context(contract))
 
 
 def _contract_context(contract) -> dict:
     return {
         "contract": contract,
+        "breadcrumbs": breadcrumbs.for_contract(contract),
         "amendments": list(contract.amendments.all()),
         "cumulative": contracts.cumulative_percentages(contract),
         "current_amount": contracts.current_amount(contract),

@@ -3,6 +3,7 @@ from django.shortcuts import get_object_or_404, render
 
 from core.filtering import filter_status
 
+from .. import breadcrumbs
 from ..filters import EntityFilter
 from ..queries import entities_with_location, entity_plans, public_processes
 
@@ -22,5 +23,6 @@ def entity_detail(request, ruc):
         "entity": entity,
         "plans": entity_plans(entity),
         "processes": public_processes().filter(entity=entity)[:20],
+        "breadcrumbs": breadcrumbs.for_entity(entity),
     }
     return render(request, "procurement/entity_detail.html", context)

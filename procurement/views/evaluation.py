@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from core.errors import DomainError
 
+from .. import breadcrumbs
 from ..forms import EvaluationActionForm, EvaluationEntryForm, QualificationForm
 from ..models import Award, Evaluation, EvaluationEntry, ProcurementProcess
 from ..services import awards, committee, evaluation
@@ -29,7 +30,10 @@ def process_evaluation(request, identifier):
     """The published evaluation table (the latest version, or ?version=N), with its PDF and
     SHA-256, per lot, and each lot's award or desertion."""
     process = get_object_or_404(
-        ProcurementProcess.objects.published().select_related("entity"), identifier=identifier
+        ProcurementProcess.objects.published().select_related(
+            "entity__ubigeo__province__department"
+        ),
+        identifier=identifier,
     )
     published = process.evaluations.filter(status=Evaluation.Status.PUBLISHED).select_related(
         "document"
@@ -50,6 +54,7 @@ def process_evaluation(request, identifier):
         "procurement/process_evaluation.html",
         {
             "process": process,
+            "breadcrumbs": breadcrumbs.for_process(process, here=_("Evaluation of bids")),
             "table": table,
             "versions": versions,
             "lots": evaluation.lot_tables(table) if table else [],

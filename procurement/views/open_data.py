@@ -3,6 +3,10 @@ policy, and the dictionary of the CSV columns (from exports.PROCESSES, the one l
 
 from django.http import FileResponse, Http404
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from core.breadcrumbs import Crumb, trail
 
 from .. import exports, open_data
 from ..ocds.packages import LICENSE
@@ -17,7 +21,9 @@ def open_data_dictionary(request):
     columns = [
         (column, exports.KIND_DESCRIPTIONS[column.kind]) for column in exports.PROCESSES.columns
     ]
-    return render(request, "procurement/open_data/dictionary.html", {"columns": columns})
+    path = trail(Crumb(_("Open data"), reverse("procurement:open_data")), here=_("Data dictionary"))
+    context = {"columns": columns, "breadcrumbs": path}
+    return render(request, "procurement/open_data/dictionary.html", context)
 
 
 def open_data_file(request, name: str):

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from core import clock, idempotency
 from core.errors import DomainError
 
-from .. import document_store
+from .. import breadcrumbs, document_store
 from ..forms import OpeningForm
 from ..models import BidOpening, OpenedBid, OpenedBidDocument, ProcurementProcess
 from ..services import bids, committee, opening
@@ -46,12 +46,15 @@ def process_opening(request, identifier):
     """/procesos/<identifier>/apertura/: before the opening, how many bids and their
     receipts; while it runs, a notice that refreshes itself; after, the act."""
     process = get_object_or_404(
-        ProcurementProcess.objects.published().select_related("entity"), identifier=identifier
+        ProcurementProcess.objects.published().select_related(
+            "entity__ubigeo__province__department"
+        ),
+        identifier=identifier,
     )
     state = opening.opening_state(process)
-    return render(
-        request, "procurement/process_opening.html", _act_context(request, process, state)
-    )
+    context = _act_context(request, process, state)
+    context["breadcrumbs"] = breadcrumbs.for_process(process, here=_("Opening of bids"))
+    return render(request, "procurement/process_opening.html", context)
 
 
 def opening_document(request, identifier, document_id):

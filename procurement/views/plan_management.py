@@ -10,6 +10,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from core import idempotency
+from core.codelists import Unit
 from core.errors import DomainError
 
 from ..forms import ConfirmForm, PlanCreateForm, PlanItemForm, PlanPublishForm, PlanUploadForm
@@ -71,6 +72,7 @@ def plan_workspace(
         "upload_form": upload_form or PlanUploadForm(),
         "publish_form": publish_form or PlanPublishForm(),
         "upload_result": upload_result,
+        "units": Unit.choices,
         "other_versions": version.plan.versions.exclude(pk=version.pk).order_by("number"),
     }
     return render(request, "procurement/manage/plan_workspace.html", context, status=status)

@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 
 from core.filtering import filter_status, invalid_export
 
-from .. import exports
+from .. import breadcrumbs, exports
 from ..filters import PlanFilter, PlanItemFilter
 from ..models import ProcurementPlan
 from ..queries import plan_items, plans_in_force, published_versions, version_diff
@@ -34,7 +34,9 @@ def plan_list(request):
 
 def _plan(ruc: str, year: int) -> ProcurementPlan:
     plan = get_object_or_404(
-        ProcurementPlan.objects.select_related("entity__sector", "fiscal_year"),
+        ProcurementPlan.objects.select_related(
+            "entity__sector", "entity__ubigeo__province__department", "fiscal_year"
+        ),
         entity__ruc=ruc,
         fiscal_year=year,
     )
@@ -64,6 +66,7 @@ def plan_detail(request, ruc, year):
     page = Paginator(item_filter.qs, 100).get_page(request.GET.get("page"))
     context = {
         "plan": plan,
+        "breadcrumbs": breadcrumbs.for_plan(plan),
         "version": version,
         "versions": versions,
         "in_force": in_force,
@@ -88,5 +91,12 @@ def plan_changes(request, ruc, year):
     old = old if old in versions else numbers[-2]
     new = new if new in versions else numbers[-1]
     diff = version_diff(versions[old], versions[new])
-    context = {"plan": plan, "diff": diff, "numbers": numbers, "old": old, "new": new}
+    context = {
+        "plan": plan,
+        "breadcrumbs": breadcrumbs.for_plan(plan, here=_("Changes between versions")),
+        "diff": diff,
+        "numbers": numbers,
+        "old": old,
+        "new": new,
+    }
     return render(request, "procurement/plan_changes.html", context)

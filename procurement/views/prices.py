@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from core.filtering import FIRST_YEAR, LAST_YEAR
 from core.models import CatalogItem, Department
 
-from .. import prices
+from .. import breadcrumbs, prices
 
 WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 640, 220, 70, 20, 10, 30
 
@@ -74,7 +74,7 @@ def price_history(request, code: str):
         raise Http404
     item = get_object_or_404(CatalogItem, code=code)
     form = PriceFilterForm(request.GET)
-    context = {"item": item, "form": form, "units": []}
+    context = {"item": item, "form": form, "units": [], "breadcrumbs": breadcrumbs.for_prices(item)}
     if not form.is_valid():
         return render(request, "procurement/price_history.html", context, status=400)
     units = prices.history(code, **form.cleaned_data)

@@ -11,7 +11,7 @@ from core import clock, keyset, visits
 from core.filtering import filter_status, invalid_export
 from suppliers.models import Supplier
 
-from .. import document_store, exports, prices, search, take_part
+from .. import breadcrumbs, document_store, exports, prices, search, take_part
 from ..calendar_rules import stage_progress
 from ..filters import ProcessFilter
 from ..forms import NoteForm
@@ -76,6 +76,7 @@ def process_detail(request, identifier):
     recent = prices.recent_prices(items, clock.today(), exclude_process=process)
     context = {
         "process": process,
+        "breadcrumbs": breadcrumbs.for_process(process),
         "progress": stage_progress(process, clock.today()),
         "closing": closing_change(process),
         "amendments": calendar_amendments(process),

@@ -8,11 +8,12 @@ from decimal import Decimal
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
 from django.utils.dates import MONTHS, MONTHS_3
+from django.utils.translation import gettext as _
 
 from core import clock
 from core.filtering import filter_status, invalid_export
 
-from .. import charts, exports, sme
+from .. import breadcrumbs, charts, exports, sme
 from ..charts import share_chart
 from ..filters import SmeRankingFilter, SmeYearFilter
 from ..models import Contract, ProcurementProcess
@@ -36,6 +37,9 @@ def entity_sme(request, ruc):
     share = series[-1].to_date
     context = {
         "entity": entity,
+        "breadcrumbs": breadcrumbs.for_entity(
+            entity, here=_("SME reservation %(year)s") % {"year": year}
+        ),
         "form": year_filter.form,
         "year": year,
         "share": share,

@@ -123,7 +123,7 @@ def test_staff_pages(client, site):
                 "catalog_item": version.items.get().catalog_item,
                 "description": "x",
                 "quantity": Decimal(1),
-                "unit": "u",
+                "unit": "NIU",
                 "estimated_value": Decimal("50000"),
             }
         ],

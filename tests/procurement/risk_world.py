@@ -63,7 +63,7 @@ def called(
         catalog_item_id=catalog,
         description="Bienes",
         quantity=1,
-        unit="unidad",
+        unit="NIU",
         estimated_value=Decimal(value),
     )
     ProcessStage.objects.create(

@@ -74,7 +74,7 @@ def process(
             catalog_item=catalog(code, suppliable=suppliable),
             description=f"Item {code}",
             quantity=1,
-            unit="unidad",
+            unit="NIU",
             estimated_value=Decimal(value),
         )
     if call and deadline:

@@ -106,7 +106,7 @@ def test_plan_and_process_pages_group_quantities(client):
     assert "12\xa0500 unidad" in html and "12500" not in html
     client.cookies["django_language"] = "en"
     html = client.get(f"/procesos/{process.identifier}/").content.decode()
-    assert "12,500 unidad" in html
+    assert "12,500 unit" in html
 
 
 def test_the_plan_upload_form_says_its_item_limit_in_the_languages_format(client, settings):

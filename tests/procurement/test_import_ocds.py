@@ -179,6 +179,7 @@ def test_an_oece_package_is_loaded_and_exports_as_valid_ocds_under_its_ocid(tmp_
     assert entity.ubigeo.name == "Jesús María"
     [item] = process.items.all()
     assert item.catalog_item_id == "44121701" and str(item.estimated_value) == "2550.00"
+    assert item.unit == "PK"  # SEACE's "PAQUETE" (its own scheme) is the codelist's pack
     award = Award.objects.get(process=process)
     assert award.status == Award.Status.CONSENTED and award.supplier.ruc == SUPPLIER_RUC
     contract = Contract.objects.get(process=process)
@@ -194,6 +195,8 @@ def test_an_oece_package_is_loaded_and_exports_as_valid_ocds_under_its_ocid(tmp_
     assert compiled["awards"][0]["suppliers"][0]["id"] == f"PE-RUC-{SUPPLIER_RUC}"
     assert compiled["contracts"][0]["awardID"] == compiled["awards"][0]["id"]
     assert "smeWinner" not in compiled["awards"][0]  # the source states no size class
+    unit = {"scheme": "UNCEFACT", "id": "PK", "name": "paquete"}
+    assert compiled["tender"]["items"][0]["unit"] == unit
 
 
 def test_the_process_is_served_by_its_source_ocid_and_found_in_search(tmp_path, client):
@@ -266,6 +269,10 @@ def test_bad_json_names_the_line(tmp_path):
         (lambda r: r["tender"].update(title="COMPRA DE PAPEL"), "not a SEACE nomenclature"),
         (lambda r: r["tender"].update(mainProcurementCategory="land"), "fails the OCDS schema"),
         (lambda r: r["tender"]["items"][0].update(quantity=0), "conflicts with data"),
+        (
+            lambda r: r["tender"]["items"][0]["unit"].update(name="CAJA X 100"),
+            "unknown unit of measure (PE-SEACE3-UnidadMedida PQT 'CAJA X 100')",
+        ),
     ],
 )
 def test_bad_input_is_refused_naming_the_release_and_line_and_nothing_is_half_loaded(

@@ -370,7 +370,7 @@ def test_an_export_column_writes_each_kind_one_way():
         reference=7,
         object_type="goods",
         description="x",
-        unit="u",
+        unit="NIU",
         sme_reserved=True,
         quantity=D("1.50"),
         estimated_value=D("-0.5"),

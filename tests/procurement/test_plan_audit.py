@@ -67,7 +67,7 @@ def test_adding_an_item_records_every_value_of_the_new_item():
         "catalog_item": "44121701",
         "description": "Papel bond",
         "quantity": "100.00",
-        "unit": "unidad",
+        "unit": "NIU",
         "estimated_value": "1234.50",
         "procedure_type": "COMPRE",
         "planned_month": 3,

@@ -1,5 +1,6 @@
 """Loading a plan from a file (all or nothing) and who may edit a plan."""
 
+import csv
 import io
 import os
 
@@ -8,10 +9,19 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from openpyxl import Workbook
 
+from core.codelists import unit_from_text
 from procurement.models import PlanItem, PlanVersion
 from procurement.plan_import import COLUMNS, read_plan_file
 from procurement.services import plans
-from tests.factories import EntityFactory, SupplierFactory, auditor, draft_plan, staff_of, user_of
+from tests.factories import (
+    EntityFactory,
+    SupplierFactory,
+    auditor,
+    draft_plan,
+    published_plan,
+    staff_of,
+    user_of,
+)
 
 pytestmark = pytest.mark.django_db
 HEADER = ",".join(name for name, _field in COLUMNS)
@@ -212,7 +222,7 @@ def test_staff_workflow_through_the_pages(client):
         "catalog_code": "44121701",
         "description": "Bolígrafos",
         "quantity": "10",
-        "unit": "caja",
+        "unit": "BX",
         "estimated_value": "500",
         "procedure_type": "COMPRE",
         "planned_month": "4",
@@ -276,7 +286,7 @@ def test_an_unknown_catalog_code_is_a_form_error(client):
         "catalog_code": "9999-9999",
         "description": "x",
         "quantity": "1",
-        "unit": "u",
+        "unit": "NIU",
         "estimated_value": "10",
         "procedure_type": "AS",
         "planned_month": "1",
@@ -285,3 +295,36 @@ def test_an_unknown_catalog_code_is_a_form_error(client):
     assert response.status_code == 400
     assert "El código 99999999 no está en el catálogo" in response.content.decode()
     assert not version.items.exists()
+
+
+def test_units_are_read_into_the_codelist_and_an_unknown_unit_is_reported(workspace):
+    client, version = workspace
+    rows = [
+        GOOD_ROW.replace(",unidad,", ",Cajas,"),
+        GOOD_ROW.replace(",unidad,", ",KGM,"),
+        GOOD_ROW.replace(",unidad,", ",caja x 100,"),
+    ]
+    response = upload(client, version, csv_file("\n".join([HEADER, *rows])))
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "<td>4</td><td>unidad</td>" in html and "caja x 100" in html
+    assert "<td>2</td><td>unidad</td>" not in html and "<td>3</td><td>unidad</td>" not in html
+    assert descriptions(version) == ["Ítem existente"]
+
+    response = upload(client, version, csv_file("\n".join([HEADER, *rows[:2]])))
+    assert response.status_code == 302
+    units = PlanItem.objects.filter(version=version).order_by("reference")
+    assert list(units.values_list("unit", flat=True)) == ["BX", "KGM"]
+    page = client.get(f"/gestion/planes/{version.pk}/").content.decode()
+    assert "caja" in page and "kilogramo" in page
+
+
+def test_the_plan_csv_names_units_in_the_language_and_reads_back_to_the_same_codes(client):
+    version, _staff = published_plan(items=[{"unit": "BX"}, {"unit": "LS"}])
+    plan = version.plan
+    url = f"/planes/{plan.entity.ruc}/{plan.fiscal_year_id}/?format=csv"
+    response = client.get(url, HTTP_ACCEPT_LANGUAGE="es")
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [row["unidad"] for row in rows] == ["caja", "global"]
+    assert [unit_from_text(row["unidad"]) for row in rows] == ["BX", "LS"]

@@ -29,13 +29,13 @@ def test_prices_by_unit_with_quarter_median_and_range():
     first, _a = _awarded("10.00")
     second, _b = _awarded("14.00")
     third, _c = _awarded("30.00")
-    boxed, _d = _awarded("900.00", unit="caja x 100")
+    boxed, _d = _awarded("900.00", unit="BX")
     unit = ProcessItem.objects.filter(process=first.process).values_list("unit", flat=True)[0]
 
     units = {history.unit: history for history in prices.history(CODE)}
-    assert set(units) == {unit, "caja x 100"}
+    assert set(units) == {unit, "BX"}
     assert sorted(p.unit_price for p in units[unit].points) == [D("10"), D("14"), D("30")]
-    assert [p.unit_price for p in units["caja x 100"].points] == [D("900")]
+    assert [p.unit_price for p in units["BX"].points] == [D("900")]
     (quarter,) = units[unit].quarters  # the three were awarded in the same quarter
     assert (quarter.count, quarter.median, quarter.low, quarter.high) == (
         3,
@@ -132,7 +132,7 @@ def test_the_process_page_shows_the_median_of_the_last_12_months_for_its_items()
     first, award = _awarded("10.00")
     _awarded("14.00")
     _awarded("30.00")
-    _awarded("900.00", unit="caja x 100")  # another unit: not counted
+    _awarded("900.00", unit="BX")  # another unit: not counted
     _old, old_award = _awarded("1.00")
     Award.objects.filter(pk=old_award.pk).update(
         decided_at=old_award.decided_at - timedelta(days=prices.RECENT_DAYS + 2)

@@ -154,7 +154,7 @@ def test_staff_create_a_process_outside_the_plan_with_its_reason(client, plan):
         "catalog_code": "44121701",
         "item_description": "Mascarillas KN95",
         "quantity": "1000",
-        "unit": "unidad",
+        "unit": "NIU",
         "estimated_value": "50000",
     }
     response = client.post("/gestion/procesos/nuevo/fuera-del-plan/", data)

@@ -154,7 +154,7 @@ def test_outside_the_plan_needs_a_reason(plan):
         "catalog_item": CatalogItem.objects.get(code="44121701"),
         "description": "Lapiceros",
         "quantity": D("10"),
-        "unit": "caja",
+        "unit": "BX",
         "estimated_value": D("50000"),
     }
     kwargs = {

@@ -2,6 +2,8 @@
 recipient and event however often the event is dispatched, one e-mail per notice however
 often its task runs, the unsubscribe headers and page, and the daily digest."""
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client
 from django.utils import timezone
@@ -191,3 +193,16 @@ def test_a_server_that_is_down_means_a_retry_with_the_error_recorded(settings):
     notice.refresh_from_db()
     assert notice.status == NoticeStatus.QUEUED and notice.attempts == 1
     assert "ConnectionRefusedError" in notice.last_error
+
+
+def test_the_sweep_asks_again_for_notices_queued_longer_than_the_setting(settings, mailoutbox):
+    """A notice whose send task was lost (test_notices_faults loses them on real parts) is
+    asked for again once NOTICE_REQUEUE_AFTER has passed, never before."""
+    notice = _queued_notice()
+    settings.NOTICE_REQUEUE_AFTER = 600
+    assert notices.requeue_stale() == 0  # just made: its task may still be on its way
+    Notice.objects.filter(pk=notice.pk).update(created_at=timezone.now() - timedelta(seconds=601))
+    assert notices.requeue_stale() == 1
+    notice.refresh_from_db()
+    assert notice.status == NoticeStatus.SENT and len(mailoutbox) == 1
+    assert notices.requeue_stale() == 0

@@ -3,7 +3,6 @@ real Redis dispatches the event (the task beat runs every minute), makes the sub
 notice and sends it to a real SMTP server (aiosmtpd) with the unsubscribe headers; the
 one-click unsubscribe through that header stops the next one."""
 
-import time
 from email import message_from_bytes
 from email.header import decode_header, make_header
 
@@ -16,10 +15,6 @@ from notifications.models import Notice, NoticeStatus
 from notifications.tasks import dispatch_events
 from procurement.subscriptions.matching import Criteria
 from procurement.subscriptions.services import save_subscription
-from tests.accounts.test_verification_email_integration import (  # noqa: F401 - fixtures
-    celery_worker_process,
-    smtp_server,
-)
 from tests.factories import (
     UserFactory,
     last_working_day_until_today,
@@ -27,6 +22,7 @@ from tests.factories import (
     publish_with_lp_calendar,
     published_plan,
 )
+from tests.real_parts import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -42,19 +38,10 @@ def _publish(description):
     return publish_with_lp_calendar(staff, process, call=last_working_day_until_today())
 
 
-def _wait(condition, worker, seconds=60):
-    deadline = time.monotonic() + seconds
-    while not condition() and time.monotonic() < deadline:
-        if worker.poll() is not None:
-            pytest.fail("the Celery worker stopped:\n" + worker.stdout.read().decode())
-        time.sleep(0.2)
-    return condition()
-
-
 def test_a_published_process_is_mailed_to_its_subscriber_until_they_unsubscribe(
     transactional_db,
-    smtp_server,  # noqa: F811
-    celery_worker_process,  # noqa: F811
+    smtp_server,
+    celery_worker_process,
 ):
     inbox, _port = smtp_server
     save_subscription(
@@ -66,7 +53,7 @@ def test_a_published_process_is_mailed_to_its_subscriber_until_they_unsubscribe(
     )
     process = _publish("Adquisición de servidores")
     dispatch_events.delay()  # what beat does every minute
-    assert _wait(lambda: inbox.messages, celery_worker_process), "no e-mail within 60 s"
+    wait_for(lambda: inbox.messages, celery_worker_process, "no e-mail")
     recipients, content = inbox.messages[0]
     assert recipients == ["rosa@textiles.pe"]
     message = message_from_bytes(content)
@@ -82,13 +69,17 @@ def test_a_published_process_is_mailed_to_its_subscriber_until_they_unsubscribe(
     )
     assert "Se publicó un proceso" in text  # Spanish, the subscription's language
     assert f"/procesos/{process.identifier}/" in text and unsubscribe in text
-    assert _wait(lambda: Notice.objects.get().status == NoticeStatus.SENT, celery_worker_process)
+    wait_for(
+        lambda: Notice.objects.get().status == NoticeStatus.SENT,
+        celery_worker_process,
+        "the notice was not marked sent",
+    )
 
     # The mail client's one-click unsubscribe: a POST with no cookie and no CSRF token.
     path = unsubscribe.removeprefix("http://127.0.0.1:8000")
     assert Client(enforce_csrf_checks=True).post(path).status_code == 200
     _publish("Servidores de respaldo")
     dispatch_events.delay()
-    assert _wait(lambda: not pending_events().exists(), celery_worker_process)
+    wait_for(lambda: not pending_events().exists(), celery_worker_process, "events still pending")
     assert Notice.objects.count() == 1  # the stopped subscription matches no more
     assert len(inbox.messages) == 1

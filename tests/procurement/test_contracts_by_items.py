@@ -1,0 +1,117 @@
+"""A process called by items: each awarded lot gets its own contract, with its own winner and
+amount; the process is contracted only when every granted lot has its contract, and a
+deserted lot needs none (issue 10, "Contracts"; the rule is the "contract" transition's
+guard, procurement.state_machine)."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+
+from core import clock
+from procurement.models import Award, Contract, ProcessStatus
+from procurement.services import awards, contracts, evaluation
+from tests.domain import raises_domain
+from tests.procurement.evaluating import (
+    committee,
+    consent,
+    open_tender,
+    stage_start,
+    tender_in,
+    unit_prices,
+)
+
+pytestmark = pytest.mark.django_db
+CUSCO = "080101"
+
+
+def _two_lots(*, desert_second=False):
+    """Two lots: x is cheaper on the first, z on the second (same technical score); with
+    `desert_second`, nobody is admissible on the second. Both awards consented."""
+    tender = tender_in(CUSCO, items=2, by_items=True)
+    criterion = tender.process.criteria.get(kind="technical")
+    suppliers = {}
+    for key, totals in [("x", ("800", "600")), ("z", ("900", "400"))]:
+        supplier, user = tender.bidder(size_class="micro", domicile_id=CUSCO)
+        tender.submit(user, supplier, prices=unit_prices(tender, *totals))
+        suppliers[key] = supplier
+    open_tender(tender)
+    first, _second = committee(tender)
+    item_one, item_two = tender.process.items.order_by("id")
+    with clock.pinned(stage_start(tender, "evaluacion")):
+        draft = evaluation.start_evaluation(actor=first, process=tender.process)
+        for entry in draft.entries.all():
+            if desert_second and entry.item == item_two:
+                evaluation.record_entry(
+                    actor=first, entry=entry, admissible=False, reason="Sin ficha técnica"
+                )
+            else:
+                evaluation.record_entry(
+                    actor=first, entry=entry, admissible=True, scores={criterion.pk: "50"}
+                )
+        evaluation.publish_evaluation(actor=first, process=tender.process)
+    table = evaluation.published_evaluation(tender.process)
+    granted = []
+    with clock.pinned(stage_start(tender, "buena_pro")):
+        for item in (item_one, item_two):
+            if awards.qualification_refusal(tender.process, item) is None:
+                entry = awards.next_to_qualify(table, item)
+                granted.append(
+                    awards.qualify(actor=first, process=tender.process, entry=entry, passed=True)
+                )
+    granted = [consent(award) for award in granted]
+    tender.process.refresh_from_db()
+    return tender, suppliers, granted, (item_one, item_two)
+
+
+def _sign(tender, award, number):
+    with clock.pinned(clock.local(award.consented_on) + timedelta(days=2)):
+        return contracts.sign_contract(
+            actor=tender.staff,
+            award=award,
+            number=number,
+            signed_on=award.consented_on,
+            term_days=30,
+            guarantee="fiel_cumplimiento",
+        )
+
+
+def test_each_lot_has_its_contract_and_the_process_is_contracted_with_the_last():
+    tender, suppliers, granted, (item_one, item_two) = _two_lots()
+    one, two = granted
+    assert (one.item, one.supplier, one.amount) == (item_one, suppliers["x"], Decimal("800.00"))
+    assert (two.item, two.supplier, two.amount) == (item_two, suppliers["z"], Decimal("400.00"))
+    assert tender.process.status == ProcessStatus.CONSENTED
+    assert {a.pk for a in contracts.awards_to_contract(tender.process)} == {one.pk, two.pk}
+
+    first = _sign(tender, one, "C-1-2026")
+    tender.process.refresh_from_db()
+    assert tender.process.status == ProcessStatus.CONSENTED  # the second lot has none yet
+    assert (first.supplier, first.amount, first.item) == (suppliers["x"], one.amount, item_one)
+    assert [a.pk for a in contracts.awards_to_contract(tender.process)] == [two.pk]
+    with raises_domain("contract_exists"):
+        _sign(tender, one, "C-1b-2026")
+
+    second = _sign(tender, two, "C-2-2026")
+    tender.process.refresh_from_db()
+    assert tender.process.status == ProcessStatus.CONTRACTED
+    assert (second.supplier, second.amount, second.item) == (suppliers["z"], two.amount, item_two)
+    assert contracts.awards_to_contract(tender.process) == []
+    # The process page lists both contracts with their winners.
+    page = Client().get(f"/procesos/{tender.process.identifier}/").content.decode()
+    assert f"/contratos/{first.pk}/" in page and f"/contratos/{second.pk}/" in page
+    assert suppliers["x"].legal_name in page and suppliers["z"].legal_name in page
+
+
+def test_a_deserted_lot_needs_no_contract():
+    tender, suppliers, granted, (item_one, item_two) = _two_lots(desert_second=True)
+    [one] = granted
+    deserted = Award.objects.get(process=tender.process, item=item_two)
+    assert deserted.status == Award.Status.DESERTED
+    with clock.pinned(clock.local(one.consented_on) + timedelta(days=2)):
+        assert contracts.signing_refusal(deserted).code == "award_not_consented"
+    _sign(tender, one, "C-1-2026")
+    tender.process.refresh_from_db()
+    assert tender.process.status == ProcessStatus.CONTRACTED
+    assert Contract.objects.filter(process=tender.process).count() == 1
