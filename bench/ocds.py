@@ -1,14 +1,19 @@
-"""Open data figures: `export_ocds` rate (releases per second) and peak memory (in a child
-process, so the seed's memory does not count), and the API's list latency (p95)."""
+"""Open data figures: `export_ocds` rate (releases per second) and memory (in a child
+process, so the seed's memory does not count): its peak, and how much the resident memory
+grew over the export itself (flat: the same for any number of processes); the `import_ocds`
+rate of the first BENCH_OCDS_IMPORT releases of that export into a fresh scratch database;
+and the API's list latency (p95)."""
 
 import io
 import os
+import re
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import psycopg
 from django.conf import settings
 from django.core.management import call_command
 from django.test import Client
@@ -25,11 +30,19 @@ def run(figures, *, seeded: bool) -> None:
     # Our own manage.py with fixed arguments, in a child that reports its own peak resident
     # memory (VmHWM, Linux): the child's rusage would count the pages it was forked with,
     # i.e. this process's peak after seeding.
+    # The resident memory before the export is read once the command and what it imports
+    # are loaded; its growth is the peak over that.
     child = (
-        "import runpy, sys\n"
+        "import os, runpy, sys\n"
+        "def kb(key):\n"
+        "    return next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith(key))\n"
+        "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings')\n"
+        "import django; django.setup()\n"
+        "import config.urls, procurement.management.commands.export_ocds\n"
+        "before = kb('VmRSS')\n"
         "sys.argv = ['manage.py', 'export_ocds', '--jsonl', '--output', sys.argv[1]]\n"
         "runpy.run_path('manage.py', run_name='__main__')\n"
-        "print(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')))"
+        "print(before, kb('VmHWM'))"
     )
     finished = subprocess.run(  # noqa: S603
         [sys.executable, "-c", child, str(target)],
@@ -41,11 +54,15 @@ def run(figures, *, seeded: bool) -> None:
     seconds = time.perf_counter() - started
     with target.open("rb") as handle:
         releases = sum(1 for _line in handle)
-    peak_mb = int(finished.stdout.split()[-1]) / 1024
+    before_kb, peak_kb = (int(kb) for kb in finished.stdout.split()[-2:])
     figures.append((f"export_ocds --jsonl ({releases} releases)", seconds))
     figures.append(("  releases per second", releases / seconds))
-    figures.append(("  peak memory of the export (MB)", peak_mb))
+    figures.append(("  peak memory of the export (MB)", peak_kb / 1024))
+    figures.append(
+        ("  memory growth over the export (MB, peak - start)", (peak_kb - before_kb) / 1024)
+    )
     figures.append(("  output (MB)", target.stat().st_size / 1e6))
+    import_figures(figures, target)
 
     settings.ALLOWED_HOSTS = ["*"]
     settings.API_ANON_THROTTLE_RATE = "1000000/second"
@@ -67,3 +84,48 @@ def run(figures, *, seeded: bool) -> None:
             times.append(time.perf_counter() - started)
             assert response.status_code == 200, url
         figures.append((f"GET {url[:40]} (p95 of 40)", statistics.quantiles(times, n=20)[-1]))
+
+
+def import_figures(figures, exported: Path) -> None:
+    """`import_ocds` of the first BENCH_OCDS_IMPORT releases of the export into a fresh
+    scratch database (migrated, with the reference data), in a child process: releases per
+    second, over every release read (loaded or refused; a refused one is rolled back)."""
+    count = int(os.environ.get("BENCH_OCDS_IMPORT", "1000"))
+    source = exported.with_name("import.jsonl")
+    with exported.open("rb") as lines, source.open("wb") as out:
+        for _n, line in zip(range(count), lines, strict=False):
+            out.write(line)
+    database = settings.DATABASES["default"]["NAME"] + "_import"
+    base = os.environ["DATABASE_URL"].rsplit("/", 1)[0]
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {database}")
+        conn.execute(f"CREATE DATABASE {database}")
+    env = {**os.environ, "DATABASE_URL": f"{base}/{database}"}
+
+    def manage(*args, check=True):
+        return subprocess.run(  # noqa: S603
+            [sys.executable, "manage.py", *args],
+            check=check,
+            cwd=settings.BASE_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+
+    try:
+        manage("migrate", "--verbosity", "0")
+        manage("load_reference_data", "--verbosity", "0")
+        started = time.perf_counter()
+        finished = manage("import_ocds", str(source), check=False)  # exit 1 when any refused
+        seconds = time.perf_counter() - started
+    finally:
+        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {database}")
+    summary = re.search(
+        r"(\d+) releases loaded, (\d+) already imported, (\d+) refused", finished.stdout
+    )
+    assert summary, finished.stdout[-500:] + finished.stderr[-500:]
+    loaded, unchanged, refused = (int(n) for n in summary.groups())
+    read = loaded + unchanged + refused
+    figures.append((f"import_ocds, fresh database ({read} releases, {refused} refused)", seconds))
+    figures.append(("  releases per second", read / seconds))

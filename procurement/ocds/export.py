@@ -10,8 +10,9 @@ from datetime import date, datetime, time
 from django.conf import settings
 from django.utils import timezone
 
+from .bulk import Loader
 from .packages import package_metadata
-from .releases import process_releases, release_queryset
+from .releases import process_releases
 
 CHUNK = 500
 
@@ -36,12 +37,10 @@ def releases(
     # batch's own objects, and memory stays flat however many processes there are.
     gc.freeze()
     try:
+        loader = Loader()
         last_id = 0
         while True:
-            queryset = release_queryset().filter(id__gt=last_id)
-            if year is not None:
-                queryset = queryset.filter(fiscal_year_id=year)
-            processes = list(queryset[:chunk])
+            processes = loader.processes(after=last_id, year=year, chunk=chunk)
             if not processes:
                 return
             for process in processes:

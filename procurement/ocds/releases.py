@@ -176,7 +176,7 @@ def _zone():
 
 
 def _when(moment: datetime) -> str:
-    return moment.astimezone(_zone()).replace(microsecond=0).isoformat()
+    return moment.astimezone(_zone()).isoformat(timespec="seconds")
 
 
 def _day_start(day: date) -> str:
@@ -185,7 +185,7 @@ def _day_start(day: date) -> str:
 
 def _day_end(day: date, closing: time | None = None) -> str:
     end = datetime.combine(day, closing or time(23, 59, 59), tzinfo=_zone())
-    return end.replace(microsecond=0).isoformat()
+    return end.isoformat(timespec="seconds")
 
 
 def _money(amount) -> dict:
@@ -321,6 +321,13 @@ def _spanish(label) -> str:
         return str(label)
 
 
+@functools.cache
+def _spanish_label(choices, value) -> str:
+    """The Spanish label of a choice, translated once (an override per release was a tenth
+    of a large export's time)."""
+    return _spanish(choices(value).label)
+
+
 # --- The process's calendar as it stood ---------------------------------------------------
 
 
@@ -360,9 +367,10 @@ def _periods(stages: dict) -> dict:
 
 
 def _release(process, suffix: str, moment: datetime, tags: list[str], **sections) -> dict:
+    identifier = ocid(process)
     return {
-        "ocid": ocid(process),
-        "id": f"{ocid(process)}-{suffix}",
+        "ocid": identifier,
+        "id": f"{identifier}-{suffix}",
         "date": _when(moment),
         "tag": tags,
         "initiationType": "tender",
@@ -432,7 +440,7 @@ def tender_releases(process) -> Iterable[dict]:
         ],
         "value": _money(process.estimated_value),
         "procurementMethod": METHODS[process.procedure_type],
-        "procurementMethodDetails": _spanish(ProcedureType(process.procedure_type).label),
+        "procurementMethodDetails": _spanish_label(ProcedureType, process.procedure_type),
         "mainProcurementCategory": main,
         "submissionMethod": ["electronicSubmission"],
         "smeOnly": process.sme_only,
@@ -441,7 +449,7 @@ def tender_releases(process) -> Iterable[dict]:
     if additional:
         tender["additionalProcurementCategories"] = additional
     if process.direct_cause:
-        tender["procurementMethodRationale"] = _spanish(DirectCause(process.direct_cause).label)
+        tender["procurementMethodRationale"] = _spanish_label(DirectCause, process.direct_cause)
     yield _release(
         process,
         "tender",
@@ -469,8 +477,8 @@ def document_releases(process) -> Iterable[dict]:
 
 def amendment_releases(process) -> Iterable[dict]:
     """One release per calendar amendment: the periods after it, and why."""
-    labels = dict(Stage.choices)
     amendments = sorted(_rows(process, "amendments"), key=lambda a: (a.at, a.id))
+    labels = dict(Stage.choices) if amendments else {}
     for number, amendment in enumerate(amendments, start=1):
         changed = ", ".join(_spanish(labels.get(c["stage"], c["stage"])) for c in amendment.changes)
         yield _release(
