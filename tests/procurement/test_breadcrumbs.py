@@ -16,7 +16,9 @@ from procurement.services import contracts
 from tests.procurement.evaluating import awarded_tender, consent
 
 pytestmark = pytest.mark.django_db
-NAV = re.compile(r'<nav class="breadcrumbs" aria-label="([^"]+)"><ol>(.*?)</ol></nav>', re.S)
+NAV = re.compile(
+    r'<nav class="breadcrumbs" aria-label="([^"]+)"><ol role="list">(.*?)</ol></nav>', re.S
+)
 CRUMB = re.compile(
     r'<li>(?:<a href="([^"]+)">([^<]*)</a>|<span aria-current="page">([^<]*)</span>)</li>'
 )
