@@ -79,13 +79,20 @@ def notify_owners(event: Event, subscriptions, *, delivery: str | None = None) -
             chosen_delivery == Delivery.IMMEDIATE and chosen[owner_id][1] != Delivery.IMMEDIATE
         ):
             chosen[owner_id] = (pk, chosen_delivery)
-    Notice.objects.bulk_create(
+    create_and_send(
+        event,
         [
             Notice(event=event, recipient_id=owner, subscription_id=pk, delivery=chosen_delivery)
             for owner, (pk, chosen_delivery) in chosen.items()
         ],
-        ignore_conflicts=True,
     )
+
+
+def create_and_send(event: Event, new_notices: list[Notice]) -> None:
+    """Store the notices of `event` (those it already has stay: the unique constraint makes a
+    second dispatch create nothing), and ask for the send of every immediate one still queued
+    once the dispatch commits."""
+    Notice.objects.bulk_create(new_notices, ignore_conflicts=True)
     immediate = list(
         Notice.objects.filter(
             event=event, status=NoticeStatus.QUEUED, delivery=Delivery.IMMEDIATE

@@ -44,7 +44,7 @@ from core.codelists import Stage
 from core.workdays import calendar as working_calendar
 from notifications import events
 from notifications.email import site_host
-from notifications.models import Audience, Event, EventKind, Follow, Notice, NoticeStatus
+from notifications.models import Audience, Event, EventKind, Follow, Notice
 
 from .. import sealing
 from ..models import (
@@ -233,15 +233,9 @@ def notify_process_event(event: Event) -> None:
     """The dispatch handler of the process's news and the staff's actions: one Notice per
     recipient (a second dispatch creates nothing: the unique constraint), each sent by the
     send_notice task once the dispatch commits."""
-    Notice.objects.bulk_create(
-        [Notice(event=event, recipient_id=user_id) for user_id in sorted(recipients(event))],
-        ignore_conflicts=True,
+    notices.create_and_send(
+        event, [Notice(event=event, recipient_id=user_id) for user_id in sorted(recipients(event))]
     )
-    queued = list(
-        Notice.objects.filter(event=event, status=NoticeStatus.QUEUED).values_list("pk", flat=True)
-    )
-    if queued:
-        transaction.on_commit(lambda: notices.request_sends(queued), robust=True)
 
 
 def is_staff_recipient(notice: Notice) -> bool:
