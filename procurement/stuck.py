@@ -25,14 +25,14 @@ rows shown, with one calendar per request.
 
 from datetime import date
 
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Coalesce, Greatest, TruncDate
 
 from core import keyset
 from core.codelists import Stage
 from core.workdays import WorkingCalendar
 
-from .models import Appeal, ProcessStage, ProcessStatus, StatusChange
+from .models import Appeal, ProcessStage, ProcessStatus
 from .models.appeals import overdue_condition
 
 # The stage by whose end each running status owes its next status change.
@@ -52,17 +52,14 @@ def overrun_stages(today: date) -> QuerySet[ProcessStage]:
     owed = Q()
     for status, stage in DUE_STAGE.items():
         owed |= Q(process__status=status, stage=stage)
-    last_change = (
-        StatusChange.objects.filter(process=OuterRef("process")).order_by("-at").values("at")[:1]
-    )
+    # The last status change: ProcurementProcess.status_changed_at, max(StatusChange.at).
+    last_change = TruncDate("process__status_changed_at")
     # The running processes' owed stages that ended (the status and (stage, end) indexes)
-    # first, so that the last status change is looked up for those rows only.
+    # first, so that the last status change is read for those rows only.
     ended = ProcessStage.objects.filter(owed, end__lt=today).values("pk")
     return (
         ProcessStage.objects.filter(pk__in=ended)
-        .annotate(
-            late_since=Greatest(F("end"), Coalesce(TruncDate(Subquery(last_change)), F("end")))
-        )
+        .annotate(late_since=Greatest(F("end"), Coalesce(last_change, F("end"))))
         .filter(late_since__lt=today)
         .select_related("process__entity")
         .order_by("late_since", "pk")

@@ -78,6 +78,7 @@ from ..models import (
     TechnicalScore,
 )
 from ..models.contracts import AMENDMENT_MARK_PERCENT
+from ..models.processes import refresh_status_changed_at
 from ..rules import (
     APPEAL_RESOLUTION_WORKING_DAYS,
     STANDSTILL_WORKING_DAYS,
@@ -935,8 +936,12 @@ class AwardBuilder:
         from .bulk_writers import writer_for_connection
 
         writer = writer_for_connection()
+        # The processes whose history is rewritten here get their status_changed_at again.
+        changed = {row[0] for row in out.changes}
         if out.dropped_changes:
-            StatusChange.objects.filter(pk__in=out.dropped_changes).delete()
+            dropped = StatusChange.objects.filter(pk__in=out.dropped_changes)
+            changed.update(dropped.values_list("process_id", flat=True))
+            dropped.delete()
         for model, fields, rows in [
             (StatusChange, CHANGE_FIELDS, out.changes),
             (ProcessDocument, DOCUMENT_ROW, out.documents),
@@ -951,3 +956,4 @@ class AwardBuilder:
             (SupplierEvaluation, SUPPLIER_EVALUATION_FIELDS, out.supplier_evaluations),
         ]:
             writer.write(model, fields, rows)
+        refresh_status_changed_at(changed)

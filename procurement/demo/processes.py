@@ -107,6 +107,7 @@ PROCESS_FIELDS = [
     "void_return_stage",
     "created_at",
     "published_at",
+    "status_changed_at",
     "delivery_ubigeo",
     "entity",
     "fiscal_year",
@@ -618,6 +619,7 @@ class ProcessBuilder:
             process.void_return_stage,
             moment(*process.created),
             published,
+            max((c[7] for c in changes), default=None),  # as StatusChange.save would
             process.ubigeo,
             entity.pk,
             process.year,

@@ -24,6 +24,7 @@ from procurement.models import (
 from procurement.ocds import schema
 from procurement.ocds.releases import process_releases, release_queryset
 from suppliers.models import Supplier
+from tests.procurement.status_history import assert_last_change_stored
 
 pytestmark = pytest.mark.django_db
 
@@ -229,6 +230,13 @@ def test_importing_the_same_file_twice_changes_nothing(tmp_path):
     out, err = run(tmp_path, oece_package())
     assert err == "" and "0 releases loaded, 3 already imported, 0 refused." in out
     assert (counts(), ImportedRelease.objects.count()) == before
+
+
+def test_the_process_stores_the_moment_of_its_last_imported_status_change(tmp_path):
+    run(tmp_path, oece_package())
+    process = ProcurementProcess.objects.get(ocid=OCID)
+    assert process.history.count() > 1  # called, then awarded...
+    assert assert_last_change_stored()[process.pk] == process.history.latest("at").at
 
 
 def test_a_record_package_and_json_lines_load_the_same(tmp_path):

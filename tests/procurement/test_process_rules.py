@@ -28,6 +28,7 @@ from tests.factories import (
     staff_of,
     user_of,
 )
+from tests.procurement.status_history import assert_last_change_stored
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -292,6 +293,34 @@ def test_publish_writes_history_audit_and_event(plan):
     assert (change.from_status, change.to_status, change.actor) == ("draft", "convocado", staff)
     assert AuditEntry.objects.filter(action="process.publish", object_id=str(process.pk)).exists()
     assert Event.objects.filter(kind="process.published", object_id=str(process.pk)).exists()
+
+
+def test_each_status_change_stores_its_moment_on_the_process(plan):
+    """record_status_change (every service) keeps status_changed_at = the last change's
+    moment, in the database and on the process it returns; a change dated earlier (an
+    import replayed out of order) does not move it back."""
+    process, staff = _published_lp(plan)
+    call = process.stages.get(stage="convocatoria").start
+    assert process.status_changed_at == clock.local(call)
+    assert assert_last_change_stored()[process.pk] == clock.local(call)
+    moments = [clock.local(call, time(15, 0)), clock.local(CAL.add_working_days(call, 1))]
+    with clock.pinned(moments[0]):
+        process = processes.suspend_for_appeal(actor=staff, process=process, reason="Apelación")
+    assert process.status_changed_at == moments[0]
+    with clock.pinned(moments[1]):
+        process = processes.resume(actor=staff, process=process, reason="Infundada")
+    assert process.status_changed_at == moments[1]
+    assert assert_last_change_stored()[process.pk] == moments[1]
+    StatusChange.objects.create(
+        process=process,
+        action="import",
+        from_status="convocado",
+        to_status="convocado",
+        at=moments[0],
+    )
+    process.refresh_from_db()
+    assert process.status_changed_at == moments[1]
+    assert_last_change_stored()
 
 
 def test_publish_needs_a_valid_calendar(plan):

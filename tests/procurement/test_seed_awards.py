@@ -34,6 +34,7 @@ from procurement.services.awards import process_outcome
 from procurement.services.contracts import awards_to_contract, retention_refusal
 from procurement.services.criteria import LOWEST_PRICE_TYPES, NO_EVALUATION_TYPES
 from procurement.services.evaluation import lots
+from tests.procurement.status_history import assert_last_change_stored
 
 pytestmark = pytest.mark.django_db
 S = ProcessStatus
@@ -208,6 +209,8 @@ def test_appeals_are_resolved_outside_the_committee_and_founded_ones_redo_the_aw
     unfounded = appeals.filter(status__in=[Appeal.Status.UNFOUNDED, Appeal.Status.INADMISSIBLE])
     for appeal in unfounded:
         assert "resume" in _history(appeal.process)
+    # The rewritten histories (founded ones) leave the process's last change moment right.
+    assert_last_change_stored()
 
 
 def test_the_seed_still_verifies(seeded):

@@ -27,6 +27,7 @@ from procurement.models import (
 )
 from procurement.services.processes import check_procedure_type
 from procurement.state_machine import TRANSITIONS
+from tests.procurement.status_history import assert_last_change_stored
 
 TODAY = "2026-11-25"
 PROCESSES = 300
@@ -179,6 +180,11 @@ def rushed() -> dict[int, list]:
 class TestSeededProcesses:
     def test_same_seed_gives_the_same_processes(self, seeded):
         assert seeded["first"] == seeded["second"]
+
+    def test_each_process_stores_the_moment_of_its_last_status_change(self):
+        # Written with the processes, and again where the awards rewrite histories.
+        stored = assert_last_change_stored()
+        assert sum(moment is not None for moment in stored.values()) > PROCESSES / 2
 
     def test_every_seeded_process_is_found_by_its_words(self):
         from procurement import search
