@@ -326,5 +326,5 @@ def test_the_plan_csv_names_units_in_the_language_and_reads_back_to_the_same_cod
     response = client.get(url, HTTP_ACCEPT_LANGUAGE="es")
     text = b"".join(response.streaming_content).decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert [row["unidad"] for row in rows] == ["caja", "global"]
+    assert [row["unidad"] for row in rows] == ["caja", "global (suma alzada)"]
     assert [unit_from_text(row["unidad"]) for row in rows] == ["BX", "LS"]
