@@ -11,47 +11,26 @@ from django.test import Client
 
 from core import clock
 from procurement.models import Award, Contract, ProcessStatus
-from procurement.services import awards, contracts, evaluation
+from procurement.services import awards, contracts
 from tests.domain import raises_domain
 from tests.procurement.evaluating import (
     committee,
     consent,
-    open_tender,
+    evaluated_by_items,
     stage_start,
-    tender_in,
-    unit_prices,
 )
 
 pytestmark = pytest.mark.django_db
-CUSCO = "080101"
 
 
 def _two_lots(*, desert_second=False):
     """Two lots: x is cheaper on the first, z on the second (same technical score); with
     `desert_second`, nobody is admissible on the second. Both awards consented."""
-    tender = tender_in(CUSCO, items=2, by_items=True)
-    criterion = tender.process.criteria.get(kind="technical")
-    suppliers = {}
-    for key, totals in [("x", ("800", "600")), ("z", ("900", "400"))]:
-        supplier, user = tender.bidder(size_class="micro", domicile_id=CUSCO)
-        tender.submit(user, supplier, prices=unit_prices(tender, *totals))
-        suppliers[key] = supplier
-    open_tender(tender)
+    tender, suppliers, (item_one, item_two), table = evaluated_by_items(
+        {"x": ("800", "600"), "z": ("900", "400")},
+        refuse=lambda key, lot: "Sin ficha técnica" if desert_second and lot == 2 else None,
+    )
     first, _second = committee(tender)
-    item_one, item_two = tender.process.items.order_by("id")
-    with clock.pinned(stage_start(tender, "evaluacion")):
-        draft = evaluation.start_evaluation(actor=first, process=tender.process)
-        for entry in draft.entries.all():
-            if desert_second and entry.item == item_two:
-                evaluation.record_entry(
-                    actor=first, entry=entry, admissible=False, reason="Sin ficha técnica"
-                )
-            else:
-                evaluation.record_entry(
-                    actor=first, entry=entry, admissible=True, scores={criterion.pk: "50"}
-                )
-        evaluation.publish_evaluation(actor=first, process=tender.process)
-    table = evaluation.published_evaluation(tender.process)
     granted = []
     with clock.pinned(stage_start(tender, "buena_pro")):
         for item in (item_one, item_two):
