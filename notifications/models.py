@@ -17,6 +17,10 @@ class EventKind(models.TextChoices):
     PROCESS_AWARDED = "process.awarded", _("Award (buena pro) granted")
     PROCESS_CONSENTED = "process.consented", _("Award consented")
     PROCESS_CONTRACTED = "process.contracted", _("Contract signed")
+    PROCESS_CONTRACT_VOIDED = (
+        "process.contract_voided",
+        _("Contract declared void: the process awaits a contract again"),
+    )
     PROCESS_DESERTED = "process.deserted", _("Selection process deserted")
     PROCESS_CANCELLED = "process.cancelled", _("Selection process cancelled")
     PROCESS_ANNULLED = "process.annulled", _("Selection process declared void")
@@ -85,6 +89,7 @@ PROCESS_ACTION_KINDS = {
     "award": EventKind.PROCESS_AWARDED,
     "consent": EventKind.PROCESS_CONSENTED,
     "contract": EventKind.PROCESS_CONTRACTED,
+    "void_contract": EventKind.PROCESS_CONTRACT_VOIDED,
     "desert": EventKind.PROCESS_DESERTED,
     "cancel": EventKind.PROCESS_CANCELLED,
     "annul": EventKind.PROCESS_ANNULLED,

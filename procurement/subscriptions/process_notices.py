@@ -164,6 +164,7 @@ _PUBLIC_COPY_ONLY = {
 # holds it), so a new kind cannot go untold by oversight.
 UNTOLD = {
     EventKind.PROCESS_CONTRACTED: "told as CONTRACT_SIGNED, one per contract",
+    EventKind.PROCESS_CONTRACT_VOIDED: "told as CONTRACT_ENDED (annul), recorded with it",
     EventKind.PROCESS_BID_DEADLINE_MOVED: (
         "told as PROCESS_CALENDAR_AMENDED, recorded with it; the reminder follows the new "
         "deadline (record_bid_reminders)"

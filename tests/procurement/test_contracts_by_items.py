@@ -94,3 +94,39 @@ def test_a_deserted_lot_needs_no_contract():
     tender.process.refresh_from_db()
     assert tender.process.status == ProcessStatus.CONTRACTED
     assert Contract.objects.filter(process=tender.process).count() == 1
+
+
+def test_a_void_contract_of_one_lot_undoes_only_that_lot():
+    """The first lot's contract declared void: the process is consented again and awaits
+    that lot's contract, the second lot's contract stands untouched; before every lot was
+    signed, a void contract leaves the process consented and keeps it from being contracted."""
+    tender, _suppliers, granted, _lots = _two_lots()
+    one, two = granted
+    first = _sign(tender, one, "C-1-2026")
+    second = _sign(tender, two, "C-2-2026")
+    tender.process.refresh_from_db()
+    assert tender.process.status == ProcessStatus.CONTRACTED
+    with clock.pinned(clock.local(one.consented_on) + timedelta(days=3)):
+        contracts.annul_contract(actor=tender.staff, contract=first, reason="Vicio en la firma")
+    tender.process.refresh_from_db()
+    assert tender.process.status == ProcessStatus.CONSENTED
+    assert tender.process.history.last().action == "void_contract"
+    second.refresh_from_db()
+    assert second.status == Contract.Status.ACTIVE  # the other lot is not touched
+    assert Award.objects.get(pk=two.pk).status == Award.Status.CONSENTED
+    assert Award.objects.get(pk=one.pk).status == Award.Status.CONSENTED
+
+
+def test_a_void_contract_before_the_last_lot_is_signed_keeps_the_process_consented():
+    tender, _suppliers, granted, _lots = _two_lots()
+    one, two = granted
+    first = _sign(tender, one, "C-1-2026")
+    with clock.pinned(clock.local(one.consented_on) + timedelta(days=3)):
+        contracts.annul_contract(actor=tender.staff, contract=first, reason="Vicio en la firma")
+    tender.process.refresh_from_db()
+    assert tender.process.status == ProcessStatus.CONSENTED
+    assert not tender.process.history.filter(action="void_contract").exists()
+    _sign(tender, two, "C-2-2026")  # every lot signed, but the first one's contract is void
+    tender.process.refresh_from_db()
+    assert tender.process.status == ProcessStatus.CONSENTED
+    assert not tender.process.history.filter(action="contract").exists()
