@@ -17,6 +17,10 @@ class EventKind(models.TextChoices):
     PROCESS_AWARDED = "process.awarded", _("Award (buena pro) granted")
     PROCESS_CONSENTED = "process.consented", _("Award consented")
     PROCESS_CONTRACTED = "process.contracted", _("Contract signed")
+    PROCESS_CONTRACT_VOIDED = (
+        "process.contract_voided",
+        _("Contract declared void: the process awaits a contract again"),
+    )
     PROCESS_DESERTED = "process.deserted", _("Selection process deserted")
     PROCESS_CANCELLED = "process.cancelled", _("Selection process cancelled")
     PROCESS_ANNULLED = "process.annulled", _("Selection process declared void")
@@ -85,6 +89,7 @@ PROCESS_ACTION_KINDS = {
     "award": EventKind.PROCESS_AWARDED,
     "consent": EventKind.PROCESS_CONSENTED,
     "contract": EventKind.PROCESS_CONTRACTED,
+    "void_contract": EventKind.PROCESS_CONTRACT_VOIDED,
     "desert": EventKind.PROCESS_DESERTED,
     "cancel": EventKind.PROCESS_CANCELLED,
     "annul": EventKind.PROCESS_ANNULLED,
@@ -404,13 +409,14 @@ class Follow(models.Model):
 
 class CalendarToken(models.Model):
     """The secret of a user's private calendar address (/calendario/<token>.ics): the
-    deadlines of the processes they follow or take part in. Unguessable (256 random bits);
+    deadlines of the processes they follow or take part in. Unguessable (256 random bits),
+    kept only as its SHA-256 (core.secret_addresses): the address is shown once, when made;
     regenerating it replaces the row, so the old address answers 404 at once."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, models.CASCADE, related_name="calendar_token"
     )
-    token = models.CharField(_("token"), max_length=64, unique=True)
+    token_sha256 = models.CharField(_("SHA-256 of the token"), max_length=64, unique=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:
@@ -424,11 +430,12 @@ class CalendarToken(models.Model):
 class SubscriptionFeed(models.Model):
     """The secret of a subscription's private Atom feed (/feeds/suscripciones/<token>/): the
     latest published processes the subscription matches, for a feed reader instead of
-    e-mail. Unguessable (256 random bits); a new address replaces the row, so the old one
-    answers 404 at once, and deleting the row revokes the feed."""
+    e-mail. Unguessable (256 random bits), kept only as its SHA-256
+    (core.secret_addresses): the address is shown once, when made; a new address replaces
+    the row, so the old one answers 404 at once, and deleting the row revokes the feed."""
 
     subscription = models.OneToOneField(Subscription, models.CASCADE, related_name="feed")
-    token = models.CharField(_("token"), max_length=64, unique=True)
+    token_sha256 = models.CharField(_("SHA-256 of the token"), max_length=64, unique=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:

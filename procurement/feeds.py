@@ -187,7 +187,7 @@ def private_calendar(request, token):
     followed processes' page."""
     from procurement.subscriptions.follows import calendar_owner, calendar_stages
 
-    user = calendar_owner(token) if len(token) <= 64 else None
+    user = calendar_owner(token)
     if user is None:
         raise Http404(_("This calendar address is not valid."))
     response = _calendar_response(

@@ -4,7 +4,8 @@ Each action has its own service (procurement.services.processes: publish_call,
 suspend_for_appeal, resume, annul, restart, cancel), which asks here whether the action is
 allowed from the current status and when, and where it leads. Actions marked `manual=False`
 follow from a record, never from a button: an award from an evaluation, consent from the end
-of the standstill, a contract from a Contract record, "desierto" from no valid bid left.
+of the standstill, a contract from a Contract record (and back to consented when a contract
+is declared void), "desierto" from no valid bid left.
 A founded appeal sends the process back to evaluation ("reevaluate",
 procurement.services.appeals). Award, desert and consent are driven by procurement.services.awards (from the published
 evaluation table, the lots without admissible bids or without bids, and the end of the
@@ -84,6 +85,18 @@ TRANSITIONS: dict[str, Transition] = {
             _("Record the contract"),
             frozenset({S.CONSENTED}),
             S.CONTRACTED,
+            manual=False,
+        ),
+        # A contract declared void (Ley 30225 art. 44) undoes "contratado": the lot's award
+        # stays consented and its contract is missing again, as before the signing. From
+        # here the entity may offer the lot to the next ranked bidder (Reglamento art. 167)
+        # or declare the process void and call it again from an earlier stage ("annul").
+        Transition(
+            "void_contract",
+            _("Contract declared void: back to consented"),
+            frozenset({S.CONTRACTED}),
+            S.CONSENTED,
+            needs_reason=True,
             manual=False,
         ),
         Transition(

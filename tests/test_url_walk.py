@@ -8,7 +8,6 @@ A new URL pattern must get a sample in SAMPLES (admin model pages are sampled ge
 import inspect
 import logging
 import re
-import secrets
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -37,14 +36,16 @@ pytestmark = [pytest.mark.django_db, pytest.mark.urlwalk]
 def _feed_token(w) -> str:
     """The world's subscription's feed token, made once (the walk may delete the
     subscription first: then a token that names nothing)."""
+    from core import secret_addresses
     from notifications.models import Subscription, SubscriptionFeed
 
-    row = SubscriptionFeed.objects.filter(subscription_id=w.subscription.pk).first()
-    if row is None and Subscription.objects.filter(pk=w.subscription.pk).exists():
-        row = SubscriptionFeed.objects.create(
-            subscription_id=w.subscription.pk, token=secrets.token_urlsafe(32)
-        )
-    return row.token if row else "no-feed"
+    secret = getattr(w, "feed_secret", None)  # only its SHA-256 is stored
+    if secret is None and Subscription.objects.filter(pk=w.subscription.pk).exists():
+        secret, digest = secret_addresses.new_secret()
+        SubscriptionFeed.objects.filter(subscription_id=w.subscription.pk).delete()
+        SubscriptionFeed.objects.create(subscription_id=w.subscription.pk, token_sha256=digest)
+        w.feed_secret = secret
+    return secret or "no-feed"
 
 
 NUL = "a\x00b"
@@ -444,7 +445,7 @@ SAMPLES = {
     "unfollow_link": lambda w: {
         "token": unfollow_token(follow_process(actor=w.supplier_user, process=w.process))
     },
-    "private_calendar": lambda w: {"token": regenerate_calendar_token(actor=w.supplier_user).token},
+    "private_calendar": lambda w: {"token": regenerate_calendar_token(actor=w.supplier_user)},
     "api:api-root": lambda w: {},
     "api:entity-list": lambda w: {},
     "api:entity-detail": lambda w: {"ruc": w.entity.ruc},

@@ -12,7 +12,8 @@ evaluation (Ley 30225, arts. 32-36; Reglamento, arts. 141-166).
 - Amendments: additional works or reductions, each with its percentage of the original
   amount and the cumulative percentage of its kind; above 25% they are marked.
 - The process is contracted when every granted lot has its contract (`contract_missing`
-  in procurement.services.processes.status guards the transition).
+  in procurement.services.processes.status guards the transition), and goes back to
+  consented when one of them is declared void.
 """
 
 from dataclasses import dataclass
@@ -411,12 +412,23 @@ def terminate_contract(
 
 @transaction.atomic
 def annul_contract(*, actor, contract: Contract, reason: str) -> Contract:
-    """The contract is declared void (Ley 30225, art. 44), with its reason."""
+    """The contract is declared void (Ley 30225, art. 44), with its reason. Its lot has no
+    contract any more: a contracted process goes back to consented ("void_contract" in
+    procurement.state_machine), the other lots' contracts standing as they are."""
+    process = ProcurementProcess.objects.select_for_update().get(pk=contract.process_id)
     contract = _locked_contract(actor, contract, "annul")
     reason = clean_reason(reason)
     if not reason:
         raise DomainError(_("Give the reason."), field="reason", code="reason_required")
-    return _end(actor, contract, "annul", end_reason=reason, ended_on=clock.today())
+    contract = _end(actor, contract, "annul", end_reason=reason, ended_on=clock.today())
+    if process.status == ProcessStatus.CONTRACTED:
+        record_status_change(
+            actor=actor,
+            process=process,
+            action="void_contract",
+            reason=f"{contract.number}: {reason}",
+        )
+    return contract
 
 
 # --- amendments ------------------------------------------------------------------------------

@@ -3,11 +3,10 @@ takes part in: any logged-in user, a plain account included, may follow a
 published process and then hears of it as its participants do (process_notices). Following
 twice or unfollowing a process one does not follow changes nothing."""
 
-import secrets
-
 from django.db import models, transaction
 from django.utils.translation import gettext as _
 
+from core import secret_addresses
 from core.codelists import Stage
 from core.errors import DomainError
 from notifications.models import CalendarToken, Follow
@@ -76,21 +75,22 @@ CALENDAR_STAGES = DEADLINE_STAGES | {Stage.OPENING}
 
 
 @transaction.atomic
-def regenerate_calendar_token(*, actor) -> CalendarToken:
-    """Give `actor` a new secret calendar address (256 random bits); the old one stops at
-    once."""
+def regenerate_calendar_token(*, actor) -> str:
+    """Give `actor` a new secret calendar address (256 random bits) and return its secret,
+    to be shown once: only its SHA-256 is kept (core.secret_addresses). The old address
+    stops at once."""
     if not getattr(actor, "is_authenticated", False):
         raise DomainError(_("Log in to have a calendar address."), code="login_required")
     CalendarToken.objects.filter(user=actor).delete()
-    return CalendarToken.objects.create(user=actor, token=secrets.token_urlsafe(32))
+    secret, digest = secret_addresses.new_secret()
+    CalendarToken.objects.create(user=actor, token_sha256=digest)
+    return secret
 
 
 def calendar_owner(token: str):
     """The active user whose calendar address `token` is, or None."""
-    row = (
-        CalendarToken.objects.select_related("user")
-        .filter(token=token, user__is_active=True)
-        .first()
+    row = secret_addresses.row_for_secret(
+        CalendarToken.objects.select_related("user").filter(user__is_active=True), token
     )
     return row.user if row else None
 

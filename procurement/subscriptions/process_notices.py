@@ -103,6 +103,14 @@ PROCESS_NEWS = {
     EventKind.CONTRACT_ENDED: gettext_lazy("The contract %(number)s ended."),
 }
 
+# An amendment recorded without what the contract amounts to after it (events written before
+# the payload carried it, or imported) says what it knows and leaves the rest out, never an
+# empty amount: without the amount now, or without the amendment's kind and amount too.
+CONTRACT_AMENDED_SHORTER = (
+    gettext_lazy("The contract %(number)s was amended (%(kind)s of %(amendment)s)."),
+    gettext_lazy("The contract %(number)s was amended."),
+)
+
 # How a contract ended (the action of procurement.services.contracts.CONTRACT_TRANSITIONS):
 # the notice's title and line.
 CONTRACT_ENDINGS = {
@@ -156,6 +164,7 @@ _PUBLIC_COPY_ONLY = {
 # holds it), so a new kind cannot go untold by oversight.
 UNTOLD = {
     EventKind.PROCESS_CONTRACTED: "told as CONTRACT_SIGNED, one per contract",
+    EventKind.PROCESS_CONTRACT_VOIDED: "told as CONTRACT_ENDED (annul), recorded with it",
     EventKind.PROCESS_BID_DEADLINE_MOVED: (
         "told as PROCESS_CALENDAR_AMENDED, recorded with it; the reminder follows the new "
         "deadline (record_bid_reminders)"
@@ -279,7 +288,7 @@ def news_line(event: Event) -> str:
     if not event.kind.startswith("contract."):
         return str(text)
     kind = payload.get("kind")
-    return str(text) % {
+    values = {
         "number": payload.get("number", ""),
         "kind": ContractAmendment.Kind(kind).label.lower()
         if kind in ContractAmendment.Kind.values
@@ -288,6 +297,10 @@ def news_line(event: Event) -> str:
         "amendment": _money(payload.get("amendment_amount")),
         "current": _money(payload.get("current_amount")),
     }
+    if event.kind == EventKind.CONTRACT_AMENDED and not values["current"]:
+        with_amendment, bare = CONTRACT_AMENDED_SHORTER
+        text = with_amendment if values["kind"] and values["amendment"] else bare
+    return str(text) % values
 
 
 def news_title(event: Event) -> str:

@@ -1,12 +1,11 @@
 """Saving, deleting and unsubscribing subscriptions. Each service takes the acting user and
 refuses a subscription that is not theirs, whatever the page asked."""
 
-import secrets
-
 from django.core import signing
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from core import secret_addresses
 from core.errors import DomainError
 from notifications.models import (
     Notice,
@@ -119,14 +118,15 @@ def unsubscribe(*, subscription: Subscription) -> Subscription:
 
 
 @transaction.atomic
-def regenerate_feed(*, actor, subscription: Subscription) -> SubscriptionFeed:
-    """Give one of `actor`'s subscriptions a new secret feed address; the old one, if any,
-    stops at once."""
+def regenerate_feed(*, actor, subscription: Subscription) -> str:
+    """Give one of `actor`'s subscriptions a new secret feed address and return its secret,
+    to be shown once: only its SHA-256 is kept (core.secret_addresses). The old address, if
+    any, stops at once."""
     subscription = _own(actor, subscription)
     SubscriptionFeed.objects.filter(subscription=subscription).delete()
-    return SubscriptionFeed.objects.create(
-        subscription=subscription, token=secrets.token_urlsafe(32)
-    )
+    secret, digest = secret_addresses.new_secret()
+    SubscriptionFeed.objects.create(subscription=subscription, token_sha256=digest)
+    return secret
 
 
 @transaction.atomic
@@ -138,12 +138,10 @@ def revoke_feed(*, actor, subscription: Subscription) -> None:
 def subscription_for_feed(token: str) -> Subscription | None:
     """The subscription whose feed address `token` is, while it is active and its owner too;
     None for any other token."""
-    if not token or len(token) > 64:
-        return None
-    row = (
+    row = secret_addresses.row_for_secret(
         SubscriptionFeed.objects.select_related("subscription__owner")
         .prefetch_related("subscription__criteria")
-        .filter(token=token, subscription__active=True, subscription__owner__is_active=True)
-        .first()
+        .filter(subscription__active=True, subscription__owner__is_active=True),
+        token,
     )
     return row.subscription if row else None

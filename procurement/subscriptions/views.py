@@ -19,29 +19,39 @@ from .forms import SubscriptionForm
 
 @login_required
 def subscription_list(request):
+    return _subscription_page(request)
+
+
+def _subscription_page(request, *, new_feed: tuple[int, str] | None = None):
+    """The user's subscriptions, each saying whether it has a feed address. Only the
+    address's SHA-256 is kept, so an address is shown once: `new_feed` (the subscription's
+    pk and the secret) on the answer to the POST that made it, never cached."""
     owned = list(
         Subscription.objects.owned_by(request.user)
         .select_related("feed")
         .prefetch_related("criteria")
     )
     for subscription in owned:
-        feed = getattr(subscription, "feed", None)
         subscription.feed_url = (
-            request.build_absolute_uri(reverse("subscription_feed", args=[feed.token]))
-            if feed
+            request.build_absolute_uri(reverse("subscription_feed", args=[new_feed[1]]))
+            if new_feed and new_feed[0] == subscription.pk
             else None
         )
     context = {"subscriptions": owned}
     if not owned:
         context["suggestion"] = suggestions.suggested_subscription(request.user)
-    return render(request, "procurement/subscriptions/subscription_list.html", context)
+    response = render(request, "procurement/subscriptions/subscription_list.html", context)
+    if new_feed:
+        response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @login_required
 @require_POST
 def subscription_feed_address(request, pk):
-    """`action=new`: a new secret feed address for the subscription (the old one stops);
-    `action=revoke`: no feed address any more."""
+    """`action=new`: a new secret feed address for the subscription (the old one stops),
+    shown on the page this POST answers, the only time it is shown; `action=revoke`: no
+    feed address any more."""
     subscription = _own_or_404(request, pk)
     action = request.POST.get("action")
     if action not in ("new", "revoke"):
@@ -52,14 +62,14 @@ def subscription_feed_address(request, pk):
             request,
             _("The feed address of “%(name)s” no longer works.") % {"name": subscription.name},
         )
-    else:
-        subscriptions.regenerate_feed(actor=request.user, subscription=subscription)
-        messages.success(
-            request,
-            _("“%(name)s” has a new feed address: the old one, if any, no longer works.")
-            % {"name": subscription.name},
-        )
-    return redirect("subscriptions:subscription_list")
+        return redirect("subscriptions:subscription_list")
+    secret = subscriptions.regenerate_feed(actor=request.user, subscription=subscription)
+    messages.success(
+        request,
+        _("“%(name)s” has a new feed address: the old one, if any, no longer works.")
+        % {"name": subscription.name},
+    )
+    return _subscription_page(request, new_feed=(subscription.pk, secret))
 
 
 def _own_or_404(request, pk) -> Subscription:
@@ -192,27 +202,40 @@ def process_follow(request, identifier):
 @login_required
 def followed_list(request):
     """Mis procesos seguidos: the processes the user follows, each with a button to stop."""
+    return _followed_page(request)
+
+
+def _followed_page(request, *, new_calendar_secret: str | None = None):
+    """The followed processes and the calendar address. Only the address's SHA-256 is kept,
+    so the address is shown once: on the answer to the POST that made it, never cached."""
     page = Paginator(follows.followed_processes(request.user), 50).get_page(request.GET.get("page"))
-    token = CalendarToken.objects.filter(user=request.user).first()
     calendar_url = (
-        request.build_absolute_uri(reverse("private_calendar", args=[token.token]))
-        if token
+        request.build_absolute_uri(reverse("private_calendar", args=[new_calendar_secret]))
+        if new_calendar_secret
         else None
     )
-    return render(
+    response = render(
         request,
         "procurement/follows/followed_list.html",
-        {"page": page, "calendar_url": calendar_url},
+        {
+            "page": page,
+            "calendar_url": calendar_url,
+            "calendar_token": CalendarToken.objects.filter(user=request.user).first(),
+        },
     )
+    if calendar_url:
+        response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @login_required
 @require_POST
 def calendar_token(request):
-    """Create, or replace, the user's secret calendar address (the old one stops at once)."""
-    follows.regenerate_calendar_token(actor=request.user)
+    """Create, or replace, the user's secret calendar address (the old one stops at once),
+    shown on the page this POST answers, the only time it is shown."""
+    secret = follows.regenerate_calendar_token(actor=request.user)
     messages.success(request, _("Your calendar address is new: the old one no longer works."))
-    return redirect("followed_list")
+    return _followed_page(request, new_calendar_secret=secret)
 
 
 # A mail client's one-click unsubscribe (RFC 8058) posts with no cookie and no CSRF token:

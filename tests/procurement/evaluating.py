@@ -153,3 +153,36 @@ def consent(award):
         awards.consent_due_awards()
     award.refresh_from_db()
     return award
+
+
+def evaluated_by_items(totals: dict, *, refuse=lambda key, lot: None):
+    """A called LP by items (two lots, Cusco) where each bidder of `totals` ("x": line totals
+    of lot 1 and lot 2) is a local micro enterprise, opened, judged and its table published:
+    every entry scores 50 technical points unless `refuse(key, lot)` (lot 1 or 2) gives the
+    reason it is not admissible. Returns the tender, the suppliers by key, the two lots and
+    the published evaluation."""
+    from procurement.services import evaluation
+
+    tender = tender_in("080101", items=2, by_items=True)
+    criterion = tender.process.criteria.get(kind="technical")
+    suppliers = {}
+    for key, line_totals in totals.items():
+        supplier, user = tender.bidder(size_class="micro", domicile_id="080101")
+        tender.submit(user, supplier, prices=unit_prices(tender, *line_totals))
+        suppliers[key] = supplier
+    open_tender(tender)
+    first, _second = committee(tender)
+    lots = tuple(tender.process.items.order_by("id"))
+    key_of = {supplier: key for key, supplier in suppliers.items()}
+    with clock.pinned(stage_start(tender, "evaluacion")):
+        draft = evaluation.start_evaluation(actor=first, process=tender.process)
+        for entry in draft.entries.select_related("opened_bid__lead_supplier"):
+            reason = refuse(key_of[entry.opened_bid.lead_supplier], lots.index(entry.item) + 1)
+            if reason:
+                evaluation.record_entry(actor=first, entry=entry, admissible=False, reason=reason)
+            else:
+                evaluation.record_entry(
+                    actor=first, entry=entry, admissible=True, scores={criterion.pk: "50"}
+                )
+        published = evaluation.publish_evaluation(actor=first, process=tender.process)
+    return tender, suppliers, lots, published

@@ -23,6 +23,7 @@ from tests.factories import EntityFactory, staff_of
 from tests.procurement.bidding import classify
 from tests.procurement.evaluating import (
     committee,
+    evaluated_by_items,
     open_tender,
     stage_start,
     tender_in,
@@ -156,34 +157,13 @@ def test_the_winners_sme_class_is_kept_after_it_grows():
 
 
 def test_item_by_item_one_awarded_one_deserted_and_the_process_follows():
-    # item 1: everyone priced it; item 2: only z, who is not admissible
-    tender = tender_in(CUSCO, items=2, by_items=True)
-    criterion = tender.process.criteria.get(kind="technical")
-    suppliers = {}
-    for key, totals in [("x", ("1000", "500")), ("z", ("900", "400"))]:
-        supplier, user = tender.bidder(size_class="micro", domicile_id=CUSCO)
-        tender.submit(user, supplier, prices=unit_prices(tender, *totals))
-        suppliers[key] = supplier
-    open_tender(tender)
+    # item 1: everyone priced it; item 2: nobody is admissible
+    tender, suppliers, (item_one, item_two), published = evaluated_by_items(
+        {"x": ("1000", "500"), "z": ("900", "400")},
+        refuse=lambda key, lot: {"x": "Vencida", "z": "Sin ficha"}[key] if lot == 2 else None,
+    )
+    assert published.entries.count() == 4  # two bids x two lots
     first, _second = committee(tender)
-    item_one, item_two = tender.process.items.order_by("id")
-    with clock.pinned(stage_start(tender, "evaluacion")):
-        draft = evaluation.start_evaluation(actor=first, process=tender.process)
-        assert draft.entries.count() == 4  # two bids x two lots
-        for entry in draft.entries.select_related("opened_bid"):
-            if entry.opened_bid.lead_supplier == suppliers["z"] and entry.item == item_two:
-                evaluation.record_entry(
-                    actor=first, entry=entry, admissible=False, reason="Sin ficha"
-                )
-            elif entry.item == item_two:
-                evaluation.record_entry(
-                    actor=first, entry=entry, admissible=False, reason="Vencida"
-                )
-            else:
-                evaluation.record_entry(
-                    actor=first, entry=entry, admissible=True, scores={criterion.pk: "50"}
-                )
-        published = evaluation.publish_evaluation(actor=first, process=tender.process)
     deserted = Award.objects.get(process=tender.process, item=item_two)
     assert deserted.status == Award.Status.DESERTED
     tender.process.refresh_from_db()

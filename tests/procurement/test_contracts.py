@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied
 from core import clock
 from notifications.models import Audience, Event, EventKind
 from procurement.models import Contract, ProcessStatus, ProcurementProcess
-from procurement.services import contracts
+from procurement.services import contracts, processes
 from procurement.services.processes.status import record_status_change, transition_refusal
 from tests.domain import raises_domain
 from tests.factories import EntityFactory, staff_of
@@ -253,3 +253,43 @@ def test_a_contracted_process_without_its_contract_is_impossible():
         record_status_change(actor=tender.staff, process=process, action="contract")
     process.refresh_from_db()
     assert process.status == ProcessStatus.CONSENTED
+
+
+def test_a_void_contract_takes_the_process_back_to_consented():
+    """Issue 10 (found by review): a contract declared void leaves its lot without a
+    contract, so the process is no longer "contratado": it goes back to "consentido" through
+    the state machine ("void_contract"), with its history, audit entry and event."""
+    from core.models import AuditEntry
+
+    tender, award, _people = _consented()
+    with _after(award):
+        contract = _sign(tender, award)
+        with raises_domain("reason_required"):
+            contracts.annul_contract(actor=tender.staff, contract=contract, reason=" ")
+        process = ProcurementProcess.objects.get(pk=tender.process.pk)
+        assert process.status == ProcessStatus.CONTRACTED  # a refused nullity changes nothing
+        with pytest.raises(PermissionDenied):
+            contracts.annul_contract(
+                actor=staff_of(EntityFactory()), contract=contract, reason="Vicio"
+            )
+        contracts.annul_contract(actor=tender.staff, contract=contract, reason="Firma falsa")
+    contract.refresh_from_db()
+    assert (contract.status, contract.end_reason) == (Contract.Status.VOID, "Firma falsa")
+    process.refresh_from_db()
+    assert process.status == ProcessStatus.CONSENTED
+    change = process.history.last()
+    assert (change.action, change.from_status, change.to_status) == (
+        "void_contract",
+        ProcessStatus.CONTRACTED,
+        ProcessStatus.CONSENTED,
+    )
+    assert change.actor == tender.staff and "Firma falsa" in change.reason
+    assert AuditEntry.objects.filter(
+        action="process.void_contract", object_id=str(process.pk)
+    ).exists()
+    voided = Event.objects.get(kind=EventKind.PROCESS_CONTRACT_VOIDED, process=process)
+    assert voided.payload["to"] == ProcessStatus.CONSENTED
+    # Contracted again only with a contract that stands: the void one does not count.
+    assert transition_refusal(process, "contract").code == "contract_missing"
+    # What is offered from here: declaring the process void, to call it again.
+    assert "annul" in {o.transition.action for o in processes.offered_actions(process)}

@@ -11,47 +11,26 @@ from django.test import Client
 
 from core import clock
 from procurement.models import Award, Contract, ProcessStatus
-from procurement.services import awards, contracts, evaluation
+from procurement.services import awards, contracts
 from tests.domain import raises_domain
 from tests.procurement.evaluating import (
     committee,
     consent,
-    open_tender,
+    evaluated_by_items,
     stage_start,
-    tender_in,
-    unit_prices,
 )
 
 pytestmark = pytest.mark.django_db
-CUSCO = "080101"
 
 
 def _two_lots(*, desert_second=False):
     """Two lots: x is cheaper on the first, z on the second (same technical score); with
     `desert_second`, nobody is admissible on the second. Both awards consented."""
-    tender = tender_in(CUSCO, items=2, by_items=True)
-    criterion = tender.process.criteria.get(kind="technical")
-    suppliers = {}
-    for key, totals in [("x", ("800", "600")), ("z", ("900", "400"))]:
-        supplier, user = tender.bidder(size_class="micro", domicile_id=CUSCO)
-        tender.submit(user, supplier, prices=unit_prices(tender, *totals))
-        suppliers[key] = supplier
-    open_tender(tender)
+    tender, suppliers, (item_one, item_two), table = evaluated_by_items(
+        {"x": ("800", "600"), "z": ("900", "400")},
+        refuse=lambda key, lot: "Sin ficha técnica" if desert_second and lot == 2 else None,
+    )
     first, _second = committee(tender)
-    item_one, item_two = tender.process.items.order_by("id")
-    with clock.pinned(stage_start(tender, "evaluacion")):
-        draft = evaluation.start_evaluation(actor=first, process=tender.process)
-        for entry in draft.entries.all():
-            if desert_second and entry.item == item_two:
-                evaluation.record_entry(
-                    actor=first, entry=entry, admissible=False, reason="Sin ficha técnica"
-                )
-            else:
-                evaluation.record_entry(
-                    actor=first, entry=entry, admissible=True, scores={criterion.pk: "50"}
-                )
-        evaluation.publish_evaluation(actor=first, process=tender.process)
-    table = evaluation.published_evaluation(tender.process)
     granted = []
     with clock.pinned(stage_start(tender, "buena_pro")):
         for item in (item_one, item_two):
@@ -115,3 +94,39 @@ def test_a_deserted_lot_needs_no_contract():
     tender.process.refresh_from_db()
     assert tender.process.status == ProcessStatus.CONTRACTED
     assert Contract.objects.filter(process=tender.process).count() == 1
+
+
+def test_a_void_contract_of_one_lot_undoes_only_that_lot():
+    """The first lot's contract declared void: the process is consented again and awaits
+    that lot's contract, the second lot's contract stands untouched; before every lot was
+    signed, a void contract leaves the process consented and keeps it from being contracted."""
+    tender, _suppliers, granted, _lots = _two_lots()
+    one, two = granted
+    first = _sign(tender, one, "C-1-2026")
+    second = _sign(tender, two, "C-2-2026")
+    tender.process.refresh_from_db()
+    assert tender.process.status == ProcessStatus.CONTRACTED
+    with clock.pinned(clock.local(one.consented_on) + timedelta(days=3)):
+        contracts.annul_contract(actor=tender.staff, contract=first, reason="Vicio en la firma")
+    tender.process.refresh_from_db()
+    assert tender.process.status == ProcessStatus.CONSENTED
+    assert tender.process.history.last().action == "void_contract"
+    second.refresh_from_db()
+    assert second.status == Contract.Status.ACTIVE  # the other lot is not touched
+    assert Award.objects.get(pk=two.pk).status == Award.Status.CONSENTED
+    assert Award.objects.get(pk=one.pk).status == Award.Status.CONSENTED
+
+
+def test_a_void_contract_before_the_last_lot_is_signed_keeps_the_process_consented():
+    tender, _suppliers, granted, _lots = _two_lots()
+    one, two = granted
+    first = _sign(tender, one, "C-1-2026")
+    with clock.pinned(clock.local(one.consented_on) + timedelta(days=3)):
+        contracts.annul_contract(actor=tender.staff, contract=first, reason="Vicio en la firma")
+    tender.process.refresh_from_db()
+    assert tender.process.status == ProcessStatus.CONSENTED
+    assert not tender.process.history.filter(action="void_contract").exists()
+    _sign(tender, two, "C-2-2026")  # every lot signed, but the first one's contract is void
+    tender.process.refresh_from_db()
+    assert tender.process.status == ProcessStatus.CONSENTED
+    assert not tender.process.history.filter(action="contract").exists()

@@ -259,7 +259,7 @@ SERVICES = {
     "restart": lambda staff, process, **kw: processes.restart(actor=staff, process=process),
 }
 MANUAL = [action for action, rule in TRANSITIONS.items() if rule.manual]
-BY_RECORDS = ["award", "consent", "contract", "desert", "reevaluate"]
+BY_RECORDS = ["award", "consent", "contract", "desert", "reevaluate", "void_contract"]
 
 
 def _published_lp(plan, call_start=None):

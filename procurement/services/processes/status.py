@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -96,14 +97,15 @@ def _annul_refusal(process, stages, today, return_stage) -> DomainError | None:
 
 
 def _contract_refusal(process, stages, today, return_stage) -> DomainError | None:
-    """A process is contracted only when every granted lot has its contract: a contracted
-    process whose contract is missing is impossible."""
-    from ...models import Award
+    """A process is contracted only when every granted lot has its contract, one not declared
+    void: a contracted process whose contract is missing is impossible."""
+    from ...models import Award, Contract
 
     granted = Award.objects.live().filter(
         process=process, status__in=[Award.Status.AWARDED, Award.Status.CONSENTED]
     )
-    if not granted.exists() or granted.filter(contract__isnull=True).exists():
+    missing = Q(contract__isnull=True) | Q(contract__status=Contract.Status.VOID)
+    if not granted.exists() or granted.filter(missing).exists():
         return DomainError(
             _("The process is contracted once every awarded lot has its contract."),
             code="contract_missing",

@@ -2,6 +2,8 @@
 token, revocable") and the suggested subscription a supplier's user is offered from its
 registry categories and domicile."""
 
+import hashlib
+import re
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -54,10 +56,20 @@ def _subscription(user, catalog=("4321",), name="Servidores"):
 
 
 def _feed_address(client, subscription, action="new"):
+    """Ask for a new address (the page answering the POST shows it, the only time) or stop
+    the feed (back to the list); the address shown, or None."""
     response = client.post(f"{LIST}{subscription.pk}/feed/", {"action": action})
-    assert response.status_code == 302 and response["Location"] == LIST
-    row = SubscriptionFeed.objects.filter(subscription=subscription).first()
-    return f"/feeds/suscripciones/{row.token}/" if row else None
+    if action != "new":
+        assert response.status_code == 302 and response["Location"] == LIST
+        assert not SubscriptionFeed.objects.filter(subscription=subscription).exists()
+        return None
+    assert response.status_code == 200 and response["Cache-Control"] == "private, no-store"
+    assert "Cópiela ahora" in response.text
+    found = set(
+        re.findall(r"http://testserver(/feeds/suscripciones/[A-Za-z0-9_-]+/)", response.text)
+    )
+    assert len(found) == 1, found
+    return found.pop()
 
 
 def _titles(response) -> list[str]:
@@ -74,7 +86,13 @@ def test_the_feed_lists_what_the_subscription_matches_and_only_that(client, proc
     subscription = _subscription(user)
     client.force_login(user)
     address = _feed_address(client, subscription)
-    assert address in client.get(LIST).text  # the owner sees the address on the list
+    # Only the SHA-256 is kept: the address is shown once, and the table opens no feed.
+    secret = address.split("/")[-2]
+    stored = SubscriptionFeed.objects.get(subscription=subscription).token_sha256
+    assert stored == hashlib.sha256(secret.encode()).hexdigest() and secret not in stored
+    later = client.get(LIST).text
+    assert address not in later and "Tiene una dirección del canal" in later
+    assert client.get(f"/feeds/suscripciones/{stored}/").status_code == 404
     client.logout()  # a feed reader has no session: the token is the authorisation
     titles = _titles(client.get(address))
     assert titles == [f"{servers.identifier}: {servers.description}"]
@@ -118,13 +136,16 @@ def test_a_stopped_subscription_or_a_foreign_token_has_no_feed(client, processes
     address = _feed_address(client, subscription)
     Subscription.objects.filter(pk=subscription.pk).update(active=False)
     assert client.get(address).status_code == 404
-    for token in ("x", "A" * 43, "A" * 200, "%00", "../procesos"):
+    secret = address.split("/")[-2]
+    for token in ("x", "A" * 43, "A" * 200, "%00", "../procesos", secret[:-1], secret + "A"):
         assert client.get(f"/feeds/suscripciones/{token}/").status_code == 404
     # Another user can neither make nor stop an address of this subscription.
     client.force_login(other)
     for action in ("new", "revoke"):
         assert client.post(f"{LIST}{subscription.pk}/feed/", {"action": action}).status_code == 404
-    assert SubscriptionFeed.objects.get(subscription=subscription).token in address
+    assert SubscriptionFeed.objects.get(subscription=subscription).token_sha256 == (
+        hashlib.sha256(secret.encode()).hexdigest()
+    )
     client.logout()
     response = client.post(f"{LIST}{subscription.pk}/feed/", {"action": "new"})
     assert response.status_code == 302 and "/cuentas/ingresar/" in response["Location"]

@@ -2,6 +2,9 @@
 openings of the processes its owner follows or takes part in, nobody else's; a wrong or
 replaced token is a 404; the token is made and replaced by a POST from /cuentas/seguidos/."""
 
+import hashlib
+import re
+
 import pytest
 from django.test import Client
 
@@ -19,7 +22,7 @@ def test_the_calendar_lists_followed_and_participated_processes_only():
     other = called_tender(items=1)
     supplier, user = taken_part.bidder()
     follow_process(actor=user, process=followed.process)
-    token = regenerate_calendar_token(actor=user).token
+    token = regenerate_calendar_token(actor=user)
     assert len(token) >= 43  # 256 random bits
 
     response = Client().get(f"/calendario/{token}.ics")  # no login: the token is the key
@@ -37,33 +40,52 @@ def test_the_calendar_lists_followed_and_participated_processes_only():
 
 def test_a_wrong_or_replaced_token_is_a_404():
     user = UserFactory()
-    old = regenerate_calendar_token(actor=user).token
-    new = regenerate_calendar_token(actor=user).token
+    old = regenerate_calendar_token(actor=user)
+    new = regenerate_calendar_token(actor=user)
     assert old != new and CalendarToken.objects.filter(user=user).count() == 1
+    # Only the SHA-256 is kept: a copy of the table opens no calendar.
+    stored = CalendarToken.objects.get(user=user).token_sha256
+    assert stored == hashlib.sha256(new.encode()).hexdigest() and new not in stored
     client = Client()
     assert client.get(f"/calendario/{new}.ics").status_code == 200
     assert client.get(f"/calendario/{old}.ics").status_code == 404
     assert client.get(f"/calendario/{'a' * 43}.ics").status_code == 404
     assert client.get(f"/calendario/{'a' * 5000}.ics").status_code == 404
+    assert client.get(f"/calendario/{new[:-1]}.ics").status_code == 404
+    assert client.get(f"/calendario/{new}x.ics").status_code == 404
+    assert client.get(f"/calendario/{stored}.ics").status_code == 404  # the digest is no key
+    assert client.get(f"/calendario/{new[:-1]}%C3%B1.ics").status_code == 404
     user.is_active = False
     user.save()
     assert client.get(f"/calendario/{new}.ics").status_code == 404
 
 
-def test_the_address_is_made_and_replaced_from_the_followed_page(client):
+def test_the_address_is_shown_once_when_made_and_replaced_from_the_followed_page(client):
     user = UserFactory()
     client.force_login(user)
     page = client.get("/cuentas/seguidos/").content.decode()
     assert ".ics" not in page
     assert client.get("/cuentas/seguidos/calendario/").status_code == 405
-    assert client.post("/cuentas/seguidos/calendario/").status_code == 302
-    first = CalendarToken.objects.get(user=user).token
-    assert f"/calendario/{first}.ics" in client.get("/cuentas/seguidos/").content.decode()
-    client.post("/cuentas/seguidos/calendario/")
-    second = CalendarToken.objects.get(user=user).token
+    made = client.post("/cuentas/seguidos/calendario/")
+    assert made.status_code == 200 and made["Cache-Control"] == "private, no-store"
+    first = _shown_secret(made.content.decode())
+    assert "Cópiela ahora" in made.content.decode()
+    assert CalendarToken.objects.get(user=user).token_sha256 != first
+    assert Client().get(f"/calendario/{first}.ics").status_code == 200
+    later = client.get("/cuentas/seguidos/").content.decode()
+    assert first not in later and ".ics" not in later  # never shown again
+    assert "Tiene una dirección de calendario" in later
+    second = _shown_secret(client.post("/cuentas/seguidos/calendario/").content.decode())
     assert second != first
+    assert Client().get(f"/calendario/{first}.ics").status_code == 404
     assert Client().post("/cuentas/seguidos/calendario/").status_code == 302  # to the login
     checked = Client(enforce_csrf_checks=True)
     checked.force_login(user)
     assert checked.post("/cuentas/seguidos/calendario/").status_code == 403
-    assert CalendarToken.objects.get(user=user).token == second
+    assert Client().get(f"/calendario/{second}.ics").status_code == 200
+
+
+def _shown_secret(page: str) -> str:
+    found = re.findall(r"/calendario/([A-Za-z0-9_-]+)\.ics", page)
+    assert len(set(found)) == 1, found
+    return found[0]
