@@ -15,6 +15,14 @@ the whole release (nothing half-imported) and is reported naming the release and
 A release already loaded (same ocid and release id, ImportedRelease) is skipped: loading the
 same file twice changes nothing. Entities and suppliers are matched by RUC (created when new),
 processes by their source and ocid, awards and contracts by their id at the source.
+
+Releases are updates, as OCDS merges them: an award or contract release for one already here
+states what changed (a consent or revocation only the award's status; a contract amendment
+or the supplier's evaluation no status at all), and what it does not state is kept. A
+deserted process or lot is an award `unsuccessful` with no supplier. `loading_order` puts
+each process's releases in the order they happened (by date, then stage), the release that
+calls the process first (a planning release, dated before it, cannot create the process: it
+is recorded once the process is here), so the order of the files and lines does not matter.
 """
 
 import json
