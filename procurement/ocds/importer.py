@@ -640,9 +640,10 @@ class _Loader:
         amendments = [str(a.get("id")) for a in data.get("amendments") or []]
         if amendments:
             value = (data.get("value") or {}).get("amount")
+            after = f" (value after it {value} PEN)" if value is not None else ""
             self.notes.append(
-                f"contract {ref}: amendment {', '.join(amendments)} not stored (value after "
-                f"it {value} PEN); the contract keeps its signed amount"
+                f"contract {ref}: amendment {', '.join(amendments)} not stored{after}; the "
+                f"contract keeps its signed amount"
             )
         if (data.get("implementation") or {}).get("supplierEvaluation"):
             self.notes.append(f"contract {ref}: the supplier's evaluation is not stored")
