@@ -15,6 +15,14 @@ the whole release (nothing half-imported) and is reported naming the release and
 A release already loaded (same ocid and release id, ImportedRelease) is skipped: loading the
 same file twice changes nothing. Entities and suppliers are matched by RUC (created when new),
 processes by their source and ocid, awards and contracts by their id at the source.
+
+Releases are updates, as OCDS merges them: an award or contract release for one already here
+states what changed (a consent or revocation only the award's status; a contract amendment
+or the supplier's evaluation no status at all), and what it does not state is kept. A
+deserted process or lot is an award `unsuccessful` with no supplier. `loading_order` puts
+each process's releases in the order they happened (by date, then stage), the release that
+calls the process first (a planning release, dated before it, cannot create the process: it
+is recorded once the process is here), so the order of the files and lines does not matter.
 """
 
 import json
@@ -44,6 +52,7 @@ from ..models import (
     StatusChange,
 )
 from . import schema
+from .releases import TENDER_STATUS
 
 SOURCE = "oece"
 RUC_SCHEME = "PE-RUC"
@@ -112,6 +121,7 @@ class ReleaseRefused(Exception):
 class SourceRelease:
     data: dict
     line: int
+    file: str = ""  # the file it was read from, when the caller says
 
     @property
     def label(self) -> str:
@@ -199,6 +209,74 @@ def read_package(text: str, *, jsonl: bool = False) -> list[SourceRelease]:
         else:
             found.append(SourceRelease(data, number))
     return found
+
+
+# --- Order -----------------------------------------------------------------------------------
+
+# Where each release tag stands in a process's life: the order of releases of the same date.
+TAG_STAGES = {
+    "planning": 0,
+    "planningUpdate": 0,
+    "tender": 1,
+    "tenderAmendment": 2,
+    "tenderUpdate": 2,
+    "tenderCancellation": 2,
+    "award": 3,
+    "awardUpdate": 4,
+    "awardCancellation": 4,
+    "contract": 5,
+    "contractAmendment": 6,
+    "contractUpdate": 6,
+    "implementation": 7,
+    "implementationUpdate": 7,
+    "contractTermination": 7,
+}
+PLANNING_TAGS = {"planning", "planningUpdate"}
+
+
+def _opens_process(release: dict) -> bool:
+    """A release that can create its process here: it carries the call (the tender's
+    title, the nomenclature), not just the plan."""
+    tags = release.get("tag") if isinstance(release.get("tag"), list) else []
+    tender = release.get("tender") if isinstance(release.get("tender"), dict) else {}
+    return bool(tender.get("title")) and not set(tags) <= PLANNING_TAGS
+
+
+def _order_key(position: int, source: SourceRelease) -> tuple:
+    release = source.data
+    try:
+        moment = _moment(release.get("date")).timestamp()
+    except (TypeError, ValueError, AttributeError):
+        moment = float("inf")  # refused by the schema check anyway, in its place
+    tags = release.get("tag") if isinstance(release.get("tag"), list) else []
+    stage = min((TAG_STAGES.get(tag, 8) for tag in tags if isinstance(tag, str)), default=8)
+    return (moment, stage, position)
+
+
+def loading_order(sources: list[SourceRelease]) -> list[SourceRelease]:
+    """The releases in the order they are loaded: by ocid (in the order ocids first
+    appear), each ocid's first the release that calls its process (the first, by date, with
+    a tender.title: a planning release dated before it cannot create the process), then
+    the rest as they happened (by date, then by stage for releases of the same date), so
+    that the order in the files does not matter, as when compiling a record."""
+    by_ocid: dict[object, list[tuple[int, SourceRelease]]] = {}
+    for position, source in enumerate(sources):
+        data = source.data
+        ocid = data.get("ocid") if isinstance(data, dict) else None
+        key = ocid if isinstance(ocid, str) else ("unreadable", position)
+        by_ocid.setdefault(key, []).append((position, source))
+    ordered = []
+    for group in by_ocid.values():
+        if len(group) == 1:
+            ordered.append(group[0][1])
+            continue
+        group.sort(key=lambda entry: _order_key(*entry))
+        opening = next((e for e in group if _opens_process(e[1].data)), None)
+        if opening is not None:
+            group.remove(opening)
+            group.insert(0, opening)
+        ordered.extend(source for _position, source in group)
+    return ordered
 
 
 # --- Small readers ----------------------------------------------------------------------------
@@ -450,80 +528,135 @@ class _Loader:
     # -- awards and contracts
 
     def award(self, process: ProcurementProcess, data: dict) -> Award:
-        status = AWARD_STATUSES.get(data.get("status"))
-        if status is None:
-            raise ReleaseRefused(f"award {data.get('id')}: unknown status {data.get('status')!r}")
+        """An award, new or an update of one loaded before (matched by its id at the source).
+        An update states what changed (OCDS releases merge by id): a consent or revocation
+        carries only the new status, so the winner and amount already here are kept. A
+        granted award must end up with a winner and an amount; a deserted one (`unsuccessful`,
+        a deserted process or lot) has neither."""
         ref = str(data.get("id"))
-        award = process.awards.filter(source_ref=ref).first() or Award(
-            process=process, source_ref=ref
-        )
-        award.status = status
+        award = process.awards.filter(source_ref=ref).first()
+        stated = data.get("status")
+        status = AWARD_STATUSES.get(stated)
+        if stated is not None and status is None:
+            raise ReleaseRefused(f"award {ref}: unknown status {stated!r}")
+        if award is None:
+            if status is None:
+                raise ReleaseRefused(f"award {ref}: new here and the release states no status")
+            award = Award(process=process, source_ref=ref)
+        award.status = status or award.status
         award.decided_at = award.decided_at or _moment(data.get("date"), self.date)
         item_ids = [str(i.get("id")) for i in data.get("items") or []]
         if item_ids and process.items.count() > 1:
             award.item = process.items.filter(source_ref=item_ids[0]).first()
-        if status == Award.Status.DESERTED:
-            award.reason = data.get("description") or "Desierto (OCDS)"
+        if award.status == Award.Status.DESERTED:
+            award.reason = data.get("description") or award.reason or "Desierto (OCDS)"
             award.supplier, award.amount = None, None
         else:
             suppliers = data.get("suppliers") or []
-            if not suppliers:
-                raise ReleaseRefused(f"award {ref}: no supplier")
-            award.supplier = self.supplier(suppliers[0])
-            award.amount = _amount(data.get("value"), f"award {ref} value")
-        if status == Award.Status.CONSENTED:
+            if suppliers:
+                award.supplier = self.supplier(suppliers[0])
+            if data.get("value") is not None:
+                award.amount = _amount(data.get("value"), f"award {ref} value")
+            if award.supplier_id is None or award.amount is None:
+                raise ReleaseRefused(
+                    f"award {ref} ({stated}): no supplier and value, neither in this release "
+                    f"nor loaded before"
+                )
+        if award.status == Award.Status.CONSENTED:
             award.consented_on = award.consented_on or _day(data.get("date"), self.date.date())
-        if status == Award.Status.REVOKED:
-            award.revoked_at = award.revoked_at or self.date
+        if award.status == Award.Status.REVOKED:
+            award.revoked_at = award.revoked_at or _moment(data.get("date"), self.date)
         award.save()
         return award
 
     def contract(self, process: ProcurementProcess, data: dict) -> Contract | None:
+        """A contract when signed, or an update of one loaded before (matched by its id at
+        the source). An update with no status (an amendment, the supplier's evaluation)
+        keeps the contract's status; what of it is not stored here is noted."""
         ref = str(data.get("id"))
-        status = CONTRACT_STATUSES.get(data.get("status"))
-        if data.get("status") == "pending":
+        contract = process.contracts.filter(source_ref=ref).first()
+        stated = data.get("status")
+        if stated == "pending":
             self.notes.append(f"contract {ref}: pending (not signed), not loaded")
             return None
-        if status is None:
-            raise ReleaseRefused(f"contract {ref}: unknown status {data.get('status')!r}")
-        award = process.awards.filter(source_ref=str(data.get("awardID"))).first()
-        if award is None or award.supplier is None:
+        if stated is None and contract is None:
             raise ReleaseRefused(
-                f"contract {ref}: awardID {data.get('awardID')} is no granted award"
+                f"contract {ref}: not loaded before and the release states no status "
+                f"(an update of a contract that is not here)"
             )
-        contract = process.contracts.filter(source_ref=ref).first()
+        status = CONTRACT_STATUSES.get(stated) if stated is not None else contract.status
+        if status is None:
+            raise ReleaseRefused(f"contract {ref}: unknown status {stated!r}")
         period = data.get("period") or {}
-        signed_on = _day(data.get("dateSigned") or period.get("startDate"), self.date.date())
         if contract is None:
-            end = _day(period.get("endDate"))
-            term = period.get("durationInDays") or ((end - signed_on).days if end else 0)
-            if not term or term <= 0:
-                self.notes.append(f"contract {ref}: no term stated, recorded as 1 day")
-            contract = Contract(
-                award=award,
-                process=process,
-                item=award.item,
-                entity=process.entity,
-                supplier=award.supplier,
-                number=(data.get("title") or f"OCDS-{ref}")[:60],
-                signed_on=signed_on,
-                amount=_amount(data.get("value"), f"contract {ref} value"),
-                term_days=max(int(term or 1), 1),
-                winner_sme=False,
-                guarantee=Contract.Guarantee.PERFORMANCE_BOND,
-                created_at=self.date,
-                source_ref=ref,
-            )
+            contract = self.new_contract(process, data, ref, period)
+        self.note_contract_updates(data, ref)
         contract.status = status
+        if status == Contract.Status.COMPLETED and "contractTermination" in self.release["tag"]:
+            self.notes.append(
+                f"contract {ref}: terminated early, recorded as ended (culminado): the release "
+                f"does not say which party terminated it"
+            )
         if status == Contract.Status.COMPLETED:
             contract.ended_on = _day(period.get("endDate"), self.date.date())
+            if data.get("finalValue") is not None:
+                contract.final_amount = _amount(data["finalValue"], f"contract {ref} finalValue")
             contract.final_amount = contract.final_amount or contract.amount
         if status == Contract.Status.VOID:
             contract.ended_on = contract.ended_on or self.date.date()
         contract.save()
         return contract
 
-    def outcome_status(self, process: ProcurementProcess, tender_status: str | None) -> str:
+    def new_contract(self, process: ProcurementProcess, data: dict, ref: str, period: dict):
+        award = process.awards.filter(source_ref=str(data.get("awardID"))).first()
+        if award is None or award.supplier is None:
+            raise ReleaseRefused(
+                f"contract {ref}: awardID {data.get('awardID')} is no granted award"
+            )
+        signed_on = _day(data.get("dateSigned") or period.get("startDate"), self.date.date())
+        end = _day(period.get("endDate"))
+        term = period.get("durationInDays") or ((end - signed_on).days if end else 0)
+        if not term or term <= 0:
+            self.notes.append(f"contract {ref}: no term stated, recorded as 1 day")
+        return Contract(
+            award=award,
+            process=process,
+            item=award.item,
+            entity=process.entity,
+            supplier=award.supplier,
+            number=(data.get("title") or f"OCDS-{ref}")[:60],
+            signed_on=signed_on,
+            amount=_amount(data.get("value"), f"contract {ref} value"),
+            term_days=max(int(term or 1), 1),
+            winner_sme=False,
+            guarantee=Contract.Guarantee.PERFORMANCE_BOND,
+            created_at=self.date,
+            source_ref=ref,
+        )
+
+    def note_contract_updates(self, data: dict, ref: str) -> None:
+        """Amendments and evaluations are signed by a person of the entity here (their rows
+        need one): an imported contract keeps its signed amount, and the import says so."""
+        amendments = [str(a.get("id")) for a in data.get("amendments") or []]
+        if amendments:
+            value = (data.get("value") or {}).get("amount")
+            after = f" (value after it {value} PEN)" if value is not None else ""
+            self.notes.append(
+                f"contract {ref}: amendment {', '.join(amendments)} not stored{after}; the "
+                f"contract keeps its signed amount"
+            )
+        if (data.get("implementation") or {}).get("supplierEvaluation"):
+            self.notes.append(f"contract {ref}: the supplier's evaluation is not stored")
+
+    def outcome_status(self, process: ProcurementProcess, tender: dict) -> str:
+        """The process's status after this release: the tender's statusDetails when it names
+        one of our statuses and agrees with tender.status (the portal's own export says so
+        for a suspension or a process declared void, which OCDS has no code for), else what
+        its contracts and awards make it, else the tender status."""
+        stated = tender.get("status")
+        details = plain(str(tender.get("statusDetails") or ""))
+        if details != ProcessStatus.DRAFT and TENDER_STATUS.get(details, "") == stated:
+            return details
         if process.contracts.exists():
             return ProcessStatus.CONTRACTED
         live = list(process.awards.live().values_list("status", flat=True))
@@ -533,8 +666,8 @@ class _Loader:
             return ProcessStatus.AWARDED
         if live and all(s == Award.Status.DESERTED for s in live):
             return ProcessStatus.DESERTED
-        if tender_status in TENDER_STATUSES:
-            return TENDER_STATUSES[tender_status]
+        if stated in TENDER_STATUSES:
+            return TENDER_STATUSES[stated]
         return process.status
 
 
@@ -562,6 +695,19 @@ def load_release(source: SourceRelease) -> Outcome:
         with transaction.atomic():
             process = ProcurementProcess.objects.filter(source=SOURCE, ocid=ocid).first()
             tender = release.get("tender") or {}
+            if set(release["tag"]) <= PLANNING_TAGS:
+                # The plan is not imported (its items are the call's, which the tender
+                # release carries): the release is only recorded, once there is a process.
+                if process is None:
+                    raise ReleaseRefused(
+                        f"planning release of ocid {ocid}, which is not here: a plan does not "
+                        f"create a process; import it with or after the release of its call "
+                        f"(tender.title)"
+                    )
+                ImportedRelease.objects.create(
+                    source=SOURCE, ocid=ocid, release_id=release_id, process=process
+                )
+                return Outcome(loaded=True, notes=notes)
             if process is None:
                 if not tender.get("title"):
                     raise ReleaseRefused(f"ocid {ocid} is new and the release has no tender.title")
@@ -573,9 +719,10 @@ def load_release(source: SourceRelease) -> Outcome:
                 loader.award(process, award)
             for contract in release.get("contracts") or []:
                 loader.contract(process, contract)
-            loader.set_status(
-                process, loader.outcome_status(process, tender.get("status")), loader.date
-            )
+            if tender.get("status") or release.get("awards") or release.get("contracts"):
+                # A release that states none of them (a document, an amendment of the
+                # calendar) leaves the status as the last one that did set it.
+                loader.set_status(process, loader.outcome_status(process, tender), loader.date)
             search.refresh([process.pk])
             ImportedRelease.objects.create(
                 source=SOURCE, ocid=ocid, release_id=release_id, process=process

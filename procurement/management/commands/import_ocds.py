@@ -9,8 +9,9 @@ class Command(BaseCommand):
     help = (
         "Imports OCDS 1.1 release or record packages (JSON, or JSON lines with --jsonl or a "
         ".jsonl name), e.g. Peru's OECE (SEACE v3) data. Each release is loaded in its own "
-        "transaction, idempotent by ocid + release id; a release with a bad RUC, an unknown "
-        "code or a schema error is reported with its line and not loaded."
+        "transaction, idempotent by ocid + release id, each process's releases in the order "
+        "they happened (by date), whatever their order in the files; a release with a bad "
+        "RUC, an unknown code or a schema error is reported with its line and not loaded."
     )
 
     def add_arguments(self, parser):
@@ -18,8 +19,8 @@ class Command(BaseCommand):
         parser.add_argument("--jsonl", action="store_true", help="JSON lines")
 
     def handle(self, *args, files, jsonl=False, **options):
-        loaded = unchanged = refused = 0
-        for name in files:
+        sources = []
+        for name in files:  # every file is read before anything is loaded
             path = Path(name)
             try:
                 text = path.read_text(encoding="utf-8")
@@ -30,18 +31,23 @@ class Command(BaseCommand):
             except importer.UnreadablePackage as error:
                 raise CommandError(f"{name}, {error}") from None
             for source in releases:
-                try:
-                    outcome = importer.load_release(source)
-                except importer.ReleaseRefused as error:
-                    refused += 1
-                    self.stderr.write(f"{name}, {source.label}: not loaded: {error}")
-                    continue
-                if outcome.loaded:
-                    loaded += 1
-                else:
-                    unchanged += 1
-                for note in outcome.notes:
-                    self.stdout.write(f"{name}, {source.label}: {note}")
+                source.file = name
+            sources.extend(releases)
+        loaded = unchanged = refused = 0
+        # Each process's releases in the order they happened, whatever the files' order.
+        for source in importer.loading_order(sources):
+            try:
+                outcome = importer.load_release(source)
+            except importer.ReleaseRefused as error:
+                refused += 1
+                self.stderr.write(f"{source.file}, {source.label}: not loaded: {error}")
+                continue
+            if outcome.loaded:
+                loaded += 1
+            else:
+                unchanged += 1
+            for note in outcome.notes:
+                self.stdout.write(f"{source.file}, {source.label}: {note}")
         self.stdout.write(
             f"{loaded} releases loaded, {unchanged} already imported, {refused} refused."
         )

@@ -1,0 +1,295 @@
+"""`manage.py import_ocds` reads the shapes the portal's own export (and SEACE's) has besides
+the first release of each thing: an award update that states only the new status (consent,
+revocation), a deserted lot with no winner, a contract amendment or evaluation that states no
+status, a planning release dated before the call, and releases out of order in the file."""
+
+import copy
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from procurement.models import Award, Contract, ImportedRelease, ProcessStatus, ProcurementProcess
+from tests.procurement.test_import_ocds import (
+    BUYER,
+    ITEM,
+    OCID,
+    SUPPLIER_RUC,
+    _release,
+    oece_package,
+    run,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def _award_update(suffix: str, date: str, tags: list[str], status: str) -> dict:
+    """An award update as the portal exports it: the award's id and new status, nothing else."""
+    return _release(
+        suffix,
+        date,
+        tags,
+        awards=[{"id": "1002345-1", "status": status, "date": date, "items": [{"id": "1"}]}],
+    )
+
+
+def _granted_package() -> dict:
+    """The OECE package with its award granted (pending), not yet consented, and no contract."""
+    package = oece_package()
+    package["releases"][1]["awards"][0]["status"] = "pending"
+    package["releases"][1]["tender"]["status"] = "complete"
+    del package["releases"][2]
+    return package
+
+
+def test_a_consent_that_states_only_the_status_keeps_the_winner_and_amount(tmp_path):
+    package = _granted_package()
+    package["releases"].append(
+        _award_update("consent", "2024-03-27T00:00:00-05:00", ["awardUpdate"], "active")
+    )
+    out, err = run(tmp_path, package)
+    assert err == "" and "3 releases loaded, 0 already imported, 0 refused." in out
+    award = Award.objects.get()
+    assert award.status == Award.Status.CONSENTED
+    assert award.supplier.ruc == SUPPLIER_RUC and str(award.amount) == "2400.00"
+    assert str(award.consented_on) == "2024-03-27"
+    assert award.process.status == ProcessStatus.CONSENTED
+
+
+def test_a_revocation_keeps_the_winner_and_frees_the_process_for_a_new_award(tmp_path):
+    package = _granted_package()
+    package["releases"].append(
+        _award_update("revocation", "2024-03-25T10:00:00-05:00", ["awardCancellation"], "cancelled")
+    )
+    second = copy.deepcopy(package["releases"][1])
+    second["id"] = f"{OCID}-award-2"
+    second["date"] = "2024-03-26T10:00:00-05:00"
+    second["awards"][0].update(id="1002345-2", date=second["date"])
+    package["releases"].append(second)
+    out, err = run(tmp_path, package)
+    assert err == "" and "4 releases loaded" in out
+    revoked, granted = Award.objects.order_by("source_ref")
+    assert revoked.status == Award.Status.REVOKED and revoked.supplier.ruc == SUPPLIER_RUC
+    assert revoked.revoked_at is not None and str(revoked.amount) == "2400.00"
+    assert granted.status == Award.Status.AWARDED and granted.source_ref == "1002345-2"
+
+
+def test_an_update_of_an_award_that_is_not_here_is_refused_saying_so(tmp_path):
+    package = _granted_package()
+    package["releases"][1]["awards"][0]["id"] = "otro"
+    package["releases"].append(
+        _award_update("consent", "2024-03-27T00:00:00-05:00", ["awardUpdate"], "active")
+    )
+    _out, err = run(tmp_path, package)
+    assert f"release {OCID}-consent: not loaded: award 1002345-1 (active): no supplier" in err
+    assert "1 releases refused" in err
+
+
+def test_a_deserted_lot_has_no_winner_and_the_other_lot_is_awarded(tmp_path):
+    """A process by items (lots): one lot deserted (`unsuccessful`, no supplier, no value,
+    its reason in the description), the other awarded; the process is awarded, the lot
+    deserted without a supplier."""
+    package = _granted_package()
+    tender = package["releases"][0]["tender"]
+    second_item = copy.deepcopy(ITEM) | {"id": "2", "description": "PAPEL BOND A3"}
+    tender["items"].append(second_item)
+    tender["value"]["amount"] = 5100
+    package["releases"][1]["awards"].append(
+        {
+            "id": "1002345-2",
+            "status": "unsuccessful",
+            "description": "Ninguna oferta válida",
+            "date": "2024-03-20T10:00:00-05:00",
+            "items": [{"id": "2"}],
+        }
+    )
+    out, err = run(tmp_path, package)
+    assert err == "" and "2 releases loaded" in out
+    granted, deserted = Award.objects.order_by("source_ref")
+    assert granted.item.source_ref == "1" and granted.supplier.ruc == SUPPLIER_RUC
+    assert deserted.item.source_ref == "2" and deserted.status == Award.Status.DESERTED
+    assert deserted.supplier is None and deserted.amount is None
+    assert deserted.reason == "Ninguna oferta válida"
+    assert ProcurementProcess.objects.get().status == ProcessStatus.AWARDED
+
+
+def test_a_deserted_process_has_a_deserted_award_without_a_supplier(tmp_path):
+    package = _granted_package()
+    award = package["releases"][1]
+    award["parties"] = [BUYER]
+    award["tender"]["status"] = "unsuccessful"
+    award["awards"] = [
+        {
+            "id": "1002345-1",
+            "status": "unsuccessful",
+            "date": award["date"],
+            "description": "Sin postores",
+        }
+    ]
+    out, err = run(tmp_path, package)
+    assert err == "" and "2 releases loaded" in out
+    deserted = Award.objects.get()
+    assert (deserted.status, deserted.supplier, deserted.amount) == (
+        Award.Status.DESERTED,
+        None,
+        None,
+    )
+    assert ProcurementProcess.objects.get().status == ProcessStatus.DESERTED
+
+
+def _contract_update(suffix: str, date: str, tags: list[str], **contract) -> dict:
+    return _release(
+        suffix, date, tags, contracts=[{"id": "2001", "awardID": "1002345-1", **contract}]
+    )
+
+
+def test_a_contract_amendment_and_evaluation_without_status_keep_the_contract_s(tmp_path):
+    package = oece_package()
+    amendment = {"id": "7", "date": "2024-04-02T00:00:00-05:00", "rationale": "Mayor cantidad"}
+    package["releases"] += [
+        _contract_update(
+            "contract-amendment",
+            "2024-04-02T10:00:00-05:00",
+            ["contractAmendment"],
+            value={"amount": 2600, "currency": "PEN"},
+            amendments=[amendment],
+        ),
+        _contract_update(
+            "contract-end",
+            "2024-04-27T10:00:00-05:00",
+            ["implementation"],
+            status="terminated",
+            period={"endDate": "2024-04-27T23:59:59-05:00"},
+            finalValue={"amount": 2600, "currency": "PEN"},
+        ),
+        _contract_update(
+            "contract-evaluation",
+            "2024-05-02T10:00:00-05:00",
+            ["implementationUpdate"],
+            implementation={"supplierEvaluation": {"onTime": True, "quality": 4}},
+        ),
+    ]
+    out, err = run(tmp_path, package)
+    assert err == "" and "6 releases loaded, 0 already imported, 0 refused." in out
+    assert "contract 2001: amendment 7 not stored (value after it 2600 PEN)" in out
+    assert "contract 2001: the supplier's evaluation is not stored" in out
+    contract = Contract.objects.get()
+    # The evaluation came after the end: the contract stays ended, with its signed amount.
+    assert contract.status == Contract.Status.COMPLETED
+    assert str(contract.amount) == "2400.00" and str(contract.final_amount) == "2600.00"
+    assert ProcurementProcess.objects.get().status == ProcessStatus.CONTRACTED
+
+
+def test_an_amendment_alone_keeps_an_active_contract_active(tmp_path):
+    package = oece_package()
+    package["releases"].append(
+        _contract_update(
+            "contract-amendment",
+            "2024-04-02T10:00:00-05:00",
+            ["contractAmendment"],
+            value={"amount": 2600, "currency": "PEN"},
+            amendments=[{"id": "7", "rationale": "Mayor cantidad"}],
+        )
+    )
+    out, err = run(tmp_path, package)
+    assert err == "" and "4 releases loaded" in out
+    assert Contract.objects.get().status == Contract.Status.ACTIVE
+
+
+def test_an_update_of_a_contract_that_is_not_here_is_refused_saying_so(tmp_path):
+    package = oece_package()
+    package["releases"][2] = _contract_update(
+        "contract-amendment",
+        "2024-04-02T10:00:00-05:00",
+        ["contractAmendment"],
+        amendments=[{"id": "7", "rationale": "Mayor cantidad"}],
+    )
+    _out, err = run(tmp_path, package)
+    assert (
+        f"release {OCID}-contract-amendment: not loaded: contract 2001: not loaded before and "
+        "the release states no status"
+    ) in err
+    assert not Contract.objects.exists()
+
+
+def _planning() -> dict:
+    """A planning release as the portal exports it: the plan's budget and the items the call
+    will carry (same ids), no tender title, dated months before the call."""
+    return _release(
+        "planning",
+        "2024-01-10T09:00:00-05:00",
+        ["planning"],
+        parties=[BUYER],
+        planning={"budget": {"amount": {"amount": 2550, "currency": "PEN"}}},
+        tender={"id": "1002345", "items": [ITEM]},
+    )
+
+
+def test_a_planning_release_before_the_call_is_recorded_with_its_process(tmp_path):
+    package = oece_package()
+    package["releases"].insert(0, _planning())
+    out, err = run(tmp_path, package)
+    assert err == "" and "4 releases loaded, 0 already imported, 0 refused." in out
+    process = ProcurementProcess.objects.get(ocid=OCID)
+    assert process.items.count() == 1 and process.status == ProcessStatus.CONTRACTED
+    assert ImportedRelease.objects.filter(release_id=f"{OCID}-planning", process=process).exists()
+    out, err = run(tmp_path, package)
+    assert "0 releases loaded, 4 already imported, 0 refused." in out
+
+
+def test_a_planning_release_whose_call_is_not_here_is_refused_saying_so(tmp_path):
+    package = oece_package()
+    package["releases"] = [_planning()]
+    _out, err = run(tmp_path, package)
+    assert f"release {OCID}-planning: not loaded: planning release of ocid {OCID}" in err
+    assert "a plan does not create a process" in err
+    assert not ProcurementProcess.objects.exists()
+    # Later, with its call: the process is created and the plan recorded with it.
+    package["releases"] += oece_package()["releases"]
+    out, err = run(tmp_path, package)
+    assert err == "" and "4 releases loaded" in out
+
+
+def test_the_order_of_the_releases_in_the_files_does_not_matter(tmp_path):
+    """The contract, then the award, then the tender, then the plan, each in its own file:
+    loaded as they happened."""
+    releases = [_planning(), *oece_package()["releases"]]
+    names = []
+    for number, release in enumerate(reversed(releases)):
+        name = tmp_path / f"part{number}.json"
+        name.write_text(json.dumps({"releases": [release]}))
+        names.append(str(name))
+    out = StringIO()
+    call_command("import_ocds", *names, stdout=out, stderr=StringIO())
+    assert "4 releases loaded, 0 already imported, 0 refused." in out.getvalue()
+    assert ProcurementProcess.objects.get().status == ProcessStatus.CONTRACTED
+    assert Contract.objects.get().supplier.ruc == SUPPLIER_RUC
+
+
+def test_a_suspension_the_source_names_in_status_details_is_kept(tmp_path):
+    """OCDS has no tender status for a suspended process (it stays `active`): the portal's
+    export says `suspendido` in statusDetails, and the import keeps it, until a later status."""
+    package = oece_package()
+    del package["releases"][1:]
+    package["releases"].append(
+        _release(
+            "status-1",
+            "2024-03-10T10:00:00-05:00",
+            ["tenderUpdate"],
+            tender={"id": "1002345", "status": "active", "statusDetails": "suspendido"},
+        )
+    )
+    run(tmp_path, package)
+    assert ProcurementProcess.objects.get().status == ProcessStatus.SUSPENDED
+    # A statusDetails that is not ours, or disagrees with tender.status, is not read.
+    package["releases"].append(
+        _release(
+            "status-2",
+            "2024-03-11T10:00:00-05:00",
+            ["tenderUpdate"],
+            tender={"id": "1002345", "status": "active", "statusDetails": "desierto"},
+        )
+    )
+    run(tmp_path, package)
+    assert ProcurementProcess.objects.get().status == ProcessStatus.CALLED
