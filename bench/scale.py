@@ -52,7 +52,8 @@ PROCESS = "procurement_procurementprocess"
 COPIES_PER_STATEMENT = 20
 MIN_REQUESTS = 5  # a page slower than BENCH_SCALE_PAGE_SECONDS / 30 gets fewer requests
 
-# (key, label, url, as the auditor); BENCH_SCALE_PAGES="key,key" measures only those.
+# (key, label, url, as the auditor); BENCH_SCALE_PAGES="key,key" measures only those. The url
+# "sme-entity" stands for the compliance page of the entity with the most contracts.
 PAGES = (
     ("home", "home", "/", False),
     ("overview", "audit overview", "/auditoria/", True),
@@ -88,6 +89,7 @@ PAGES = (
     ("search-text", "search, text query", "/procesos/?q=papel", False),
     ("search-filter", "search, filter", "/procesos/?status=convocado&department=15", False),
     ("sme", "SME ranking", "/mype/", False),
+    ("sme-entity", "SME entity compliance", "sme-entity", False),
 )
 
 
@@ -255,6 +257,13 @@ def build(processes: int, base: int) -> list[tuple[str, str]]:
     return rows
 
 
+def _busiest_entity_ruc() -> str:
+    return _scalar(
+        "SELECT e.ruc FROM procurement_contract c JOIN procurement_entity e ON e.id = c.entity_id"
+        " GROUP BY e.ruc ORDER BY COUNT(*) DESC, e.ruc LIMIT 1"
+    )
+
+
 def measure(requests: int | None = None, only=()) -> list[tuple]:
     """(label, url, first, requests, p50, p95) of each of PAGES (or of the keys in `only`, or
     BENCH_SCALE_PAGES), in ms: `first` is the warm-up request, not counted in p50/p95. A page
@@ -282,6 +291,8 @@ def measure(requests: int | None = None, only=()) -> list[tuple]:
             url = anonymous.get("/api/v1/processes/").json()["next"]
             url = url.split("://", 1)[-1].split("/", 1)[-1]
             url = "/" + url
+        elif url == "sme-entity":  # the entity with the most contracts: the heaviest page
+            url = f"/entidades/{_busiest_entity_ruc()}/mype/"
         began = time.perf_counter()
         response = client.get(url)  # warm up
         first = (time.perf_counter() - began) * 1000
