@@ -32,7 +32,7 @@ from core.ruc import is_valid_ruc
 from core.text import plain
 from suppliers.models import Supplier
 
-from .. import search
+from .. import search, sme
 from ..models import (
     Award,
     Contract,
@@ -577,6 +577,7 @@ def load_release(source: SourceRelease) -> Outcome:
                 process, loader.outcome_status(process, tender.get("status")), loader.date
             )
             search.refresh([process.pk])
+            sme.refresh_process_on_commit(process)
             ImportedRelease.objects.create(
                 source=SOURCE, ocid=ocid, release_id=release_id, process=process
             )

@@ -16,7 +16,7 @@ from core.filtering import filter_status, invalid_export
 from .. import breadcrumbs, charts, exports, sme
 from ..charts import share_chart
 from ..filters import SmeRankingFilter, SmeYearFilter
-from ..models import Contract, ProcurementProcess
+from ..models import Contract, Entity
 from ..queries import entities_with_location
 
 
@@ -47,7 +47,7 @@ def entity_sme(request, ruc):
         "months": [(MONTHS[m.month], m) for m in series],
         "chart": share_chart(series, share.minimum, [str(MONTHS_3[m]) for m in range(1, 13)]),
         "planned": sme.planned_shares_in_force(year, [entity.pk]).get(entity.pk),
-        "lead": sme.lead_time(ProcurementProcess.objects.filter(entity=entity, fiscal_year=year)),
+        "lead": sme.summary_lead_time(year, Entity.objects.filter(pk=entity.pk)),
         "page": Paginator(contracts.order_by("signed_on", "pk"), 100).get_page(
             request.GET.get("page")
         ),
@@ -87,28 +87,23 @@ def sme_ranking(request):
             _rows(ranking, year), filename=f"mype-ranking-{year}.csv"
         )
     page = Paginator(ranking, 50).get_page(request.GET.get("page"))
-    contracts = sme.share_contracts(
-        Contract.objects.filter(signed_on__year=year, entity__in=entities)
-    )
-    departments = sme.actual_shares_by(
-        contracts,
+    departments = sme.summary_shares_by(
+        year,
+        entities,
         "entity__ubigeo__province__department__code",
         "entity__ubigeo__province__department__name",
-        minimum=minimum,
     )
     context = {
         "filter": ranking_filter,
         "year": year,
         "page": page,
         "rows": _rows(page.object_list, year),
-        "national": sme.actual_share(contracts, minimum),
+        "national": sme.summary_share(year, entities),
         "departments": departments,
         "department_chart": charts.bar_chart(
             departments, lambda row: row[1].share, largest=1, mark=minimum
         ),
-        "lead": sme.lead_time(
-            ProcurementProcess.objects.filter(fiscal_year=year, entity__in=entities)
-        ),
+        "lead": sme.summary_lead_time(year, entities),
     }
     return render(
         request, "procurement/sme_ranking.html", context, status=filter_status(ranking_filter)
