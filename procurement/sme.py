@@ -11,10 +11,11 @@ group). The same functions feed the compliance pages, the national ranking and t
 
 At national scale the pages read those figures summed ahead: refresh_summary writes them per
 entity, fiscal year and month (SmeShareMonth, and the lead time per entity and year in
-SmeLeadTimeYear) with the live functions below, on each change of a contract or process
-(for its entity and year, on commit: refresh_on_commit) and daily for everything; the readers (national_share,
-summary_share, summary_shares_by, monthly_actual, ranking, summary_lead_time) sum those rows.
-The live functions stay the definition: the tests compare the two.
+SmeLeadTimeYear) with the live functions below, on each change of a contract or process (its
+entity and year, on commit: refresh_on_commit) and daily for everything; the readers
+(national_share, summary_share, summary_shares_by, monthly_actual, ranking,
+summary_lead_time) sum those rows. The live functions stay the definition: the tests compare
+the two (national_share_live, monthly_actual_live, actual_share of share_contracts).
 """
 
 import logging
@@ -500,7 +501,7 @@ class Ranking:
             .values(g0=F("entity_id"))
             .annotate(**_summed())
         )
-        self.contracts, self.minimum = summed, minimum
+        self.summed, self.minimum = summed, minimum
         figures, figure_params = summed.query.sql_with_params()
         rows = entities.order_by().values("id", "ruc", "name")
         rows_sql, rows_params = rows.query.sql_with_params()
@@ -515,7 +516,7 @@ class Ranking:
         self.count_params = list(rows_params)
 
     def count(self) -> int:
-        return _fetch(self.contracts, self.count_query, self.count_params)[0][0]
+        return _fetch(self.summed, self.count_query, self.count_params)[0][0]
 
     def __len__(self) -> int:
         return self.count()
@@ -544,7 +545,7 @@ class Ranking:
             query += " LIMIT %s OFFSET %s"
             params += [limit, offset]
         result = []
-        for row in _fetch(self.contracts, query, params):
+        for row in _fetch(self.summed, query, params):
             values = dict(zip(_FIGURES_SQL, row[3:], strict=True))
             result.append(RankedEntity(row[0], row[1], row[2], _share_of(values, self.minimum)))
         return result

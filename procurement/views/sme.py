@@ -20,6 +20,19 @@ from ..models import Contract, Entity
 from ..queries import entities_with_location
 
 
+class _CountedPaginator(Paginator):
+    """A Paginator told its count: the contracts behind the share are counted in the summary
+    (counting them live would compute every contract's eligible part)."""
+
+    def __init__(self, object_list, per_page, *, count: int):
+        super().__init__(object_list, per_page)
+        self._known_count = count
+
+    @property
+    def count(self) -> int:
+        return self._known_count
+
+
 def entity_sme(request, ruc):
     entity = get_object_or_404(entities_with_location(), ruc=ruc)
     year_filter = SmeYearFilter(request.GET, queryset=Contract.objects.public())
@@ -48,9 +61,12 @@ def entity_sme(request, ruc):
         "chart": share_chart(series, share.minimum, [str(MONTHS_3[m]) for m in range(1, 13)]),
         "planned": sme.planned_shares_in_force(year, [entity.pk]).get(entity.pk),
         "lead": sme.summary_lead_time(year, Entity.objects.filter(pk=entity.pk)),
-        "page": Paginator(contracts.order_by("signed_on", "pk"), 100).get_page(
-            request.GET.get("page")
-        ),
+        # The rows listed are the contracts with an eligible part, of known size or not.
+        "page": _CountedPaginator(
+            contracts.order_by("signed_on", "pk"),
+            100,
+            count=share.contracts + share.unknown_contracts,
+        ).get_page(request.GET.get("page")),
     }
     return render(
         request, "procurement/sme_entity.html", context, status=filter_status(year_filter)

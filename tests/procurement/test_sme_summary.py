@@ -173,6 +173,18 @@ def test_the_ranking_and_lead_time_are_the_live_ones(world, client):
     assert_same(response.context["national"], sme.national_share_live(2026))
 
 
+def test_the_entity_page_counts_the_contracts_it_lists_from_the_summary(world, client):
+    cusco = world[1]
+    response = client.get(reverse("procurement:entity_sme", args=[cusco.ruc]), {"year": 2026})
+    listed = sme.share_contracts(
+        Contract.objects.filter(entity=cusco, signed_on__year=2026)
+    ).filter(eligible_part__gt=0)
+    page = response.context["page"]
+    assert page.paginator.count == listed.count() == 5  # works and the annulled one out
+    assert {c.pk for c in page.object_list} == set(listed.values_list("pk", flat=True))
+    assert_same(response.context["share"], _live(2026, entity=cusco))
+
+
 def _consented():
     tender, award, _people = awarded_tender(size_class="micro")
     return tender, consent(award)
