@@ -302,6 +302,35 @@ def share_contracts(contracts: QuerySet | None = None) -> QuerySet:
     )
 
 
+class ContractsBehind:
+    """The contracts behind a share: the rows of `contracts` (a share_contracts() queryset)
+    with an eligible part, in signing order, as .filter(eligible_part__gt=0) gives them, read
+    a slice at a time for Django's Paginator. A slice computes the eligible part of the
+    contracts up to its end only (filtering on it in SQL would compute every contract of the
+    year first); `count` is given (the summary's contracts of known and unknown size)."""
+
+    def __init__(self, contracts: QuerySet, count: int):
+        self.contracts, self._count = contracts, count
+
+    def count(self) -> int:
+        return self._count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, index: slice) -> list:
+        start, stop = index.start or 0, index.stop
+        ordered = ("signed_on", "pk")
+        ids = list(self.contracts.order_by(*ordered).values_list("pk", flat=True))
+        found, step = [], max((stop or len(ids)) - start, 1) * 2
+        for first in range(0, len(ids), step):
+            if stop is not None and len(found) >= stop:
+                break
+            chunk = self.contracts.filter(pk__in=ids[first : first + step], eligible_part__gt=0)
+            found += chunk.order_by(*ordered)
+        return found[start:stop]
+
+
 @dataclass(frozen=True)
 class ActualShare:
     """The actual SME share of a set of contracts, with the figures behind it."""

@@ -19,32 +19,22 @@ from ..filters import SmeRankingFilter, SmeYearFilter
 from ..models import Contract, Entity
 from ..queries import entities_with_location
 
-
-class _CountedPaginator(Paginator):
-    """A Paginator told its count: the contracts behind the share are counted in the summary
-    (counting them live would compute every contract's eligible part)."""
-
-    def __init__(self, object_list, per_page, *, count: int):
-        super().__init__(object_list, per_page)
-        self._known_count = count
-
-    @property
-    def count(self) -> int:
-        return self._known_count
+CONTRACTS_PER_PAGE = 50
 
 
 def entity_sme(request, ruc):
     entity = get_object_or_404(entities_with_location(), ruc=ruc)
     year_filter = SmeYearFilter(request.GET, queryset=Contract.objects.public())
     year = year_filter.year_or(clock.today().year)
-    contracts = sme.share_contracts(
+    listed = sme.share_contracts(
         Contract.objects.public().filter(entity=entity, signed_on__year=year)
-    ).filter(eligible_part__gt=0)
+    )
     if request.GET.get("format") == "csv":
         if (bad := invalid_export(year_filter)) is not None:
             return bad
         return exports.SME_CONTRACTS.response(
-            contracts.order_by("signed_on", "pk"), filename=f"mype-{entity.ruc}-{year}.csv"
+            listed.filter(eligible_part__gt=0).order_by("signed_on", "pk"),
+            filename=f"mype-{entity.ruc}-{year}.csv",
         )
     series = sme.monthly_series(entity, year)
     share = series[-1].to_date
@@ -61,11 +51,14 @@ def entity_sme(request, ruc):
         "chart": share_chart(series, share.minimum, [str(MONTHS_3[m]) for m in range(1, 13)]),
         "planned": sme.planned_shares_in_force(year, [entity.pk]).get(entity.pk),
         "lead": sme.summary_lead_time(year, Entity.objects.filter(pk=entity.pk)),
-        # The rows listed are the contracts with an eligible part, of known size or not.
-        "page": _CountedPaginator(
-            contracts.order_by("signed_on", "pk"),
-            100,
-            count=share.contracts + share.unknown_contracts,
+        # The rows listed are the contracts with an eligible part, of known size or not; the
+        # process's search columns are not shown (and are the widest of the row).
+        "page": Paginator(
+            sme.ContractsBehind(
+                listed.defer("process__search_vector", "process__search_text"),
+                count=share.contracts + share.unknown_contracts,
+            ),
+            CONTRACTS_PER_PAGE,
         ).get_page(request.GET.get("page")),
     }
     return render(

@@ -239,3 +239,20 @@ def test_the_daily_task_rewrites_what_changed_outside_the_services(world):
     assert refresh_sme_summary() > 0
     assert sme.entity_share(lima, 2026).share is None
     assert_same(sme.entity_share(world[1], 2026), _live(2026, entity=world[1]))
+
+
+def test_the_contracts_behind_a_share_are_read_a_slice_at_a_time_as_the_filter_gives_them(
+    world,
+):
+    lima = world[0]
+    contracts = sme.share_contracts(Contract.objects.filter(entity=lima, signed_on__year=2026))
+    exact = list(
+        contracts.filter(eligible_part__gt=0)
+        .order_by("signed_on", "pk")
+        .values_list("pk", flat=True)
+    )
+    assert len(exact) == 5 < contracts.count()  # works and the annulled one are skipped
+    behind = sme.ContractsBehind(contracts, count=len(exact))
+    for start, stop in ((0, 1), (0, 2), (1, 3), (2, 5), (4, 9), (0, 50), (5, 6)):
+        assert [c.pk for c in behind[start:stop]] == exact[start:stop]
+    assert behind.count() == len(behind) == 5
