@@ -333,6 +333,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "procurement.tasks.refresh_red_flags",
         "schedule": crontab(hour=int(os.environ.get("RED_FLAGS_HOUR", 4)), minute=0),
     },
+    # The SME share pages' summed figures (procurement.sme.refresh_summary), once a day at
+    # 05:00 in Lima; the services refresh an entity's year when its contracts change.
+    "refresh-sme-summary": {
+        "task": "procurement.tasks.refresh_sme_summary",
+        "schedule": crontab(hour=int(os.environ.get("SME_SUMMARY_HOUR", 5)), minute=0),
+    },
     # Visit counters are counted in Redis and copied into the database (core.visits).
     "persist-visits": {"task": "core.tasks.persist_visits", "schedule": 300},
 }

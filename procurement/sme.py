@@ -8,14 +8,23 @@ fiscal year's parameters (40% by default).
 Actual share = value of contracts awarded to SMEs / value of all contracts, eligible part only
 (share_contracts says how each contract is read; the figures are summed in one query per
 group). The same functions feed the compliance pages, the national ranking and their CSVs.
+
+At national scale the pages read those figures summed ahead: refresh_summary writes them per
+entity, fiscal year and month (SmeShareMonth, and the lead time per entity and year in
+SmeLeadTimeYear) with the live functions below, on each change of a contract or process (its
+entity and year, on commit: refresh_on_commit) and daily for everything; the readers
+(national_share, summary_share, summary_shares_by, monthly_actual, ranking,
+summary_lead_time) sum those rows. The live functions stay the definition: the tests compare
+the two (national_share_live, monthly_actual_live, actual_share of share_contracts).
 """
 
+import logging
 from calendar import monthrange
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db import connections
+from django.db import IntegrityError, connections, transaction
 from django.db.models import (
     Avg,
     BooleanField,
@@ -41,7 +50,18 @@ from django.db.models.functions import Cast, Coalesce, ExtractMonth, ExtractYear
 from core.codelists import ObjectType, SizeClass, Stage
 from core.models import FiscalYear
 
-from .models import Contract, ContractAmendment, ProcessItem, ProcessStage
+from .models import (
+    Contract,
+    ContractAmendment,
+    Entity,
+    ProcessItem,
+    ProcessStage,
+    ProcurementProcess,
+    SmeLeadTimeYear,
+    SmeShareMonth,
+)
+
+logger = logging.getLogger(__name__)
 
 ELIGIBLE_OBJECTS = (ObjectType.GOODS, ObjectType.SERVICES)
 ZERO = Decimal("0")
@@ -282,6 +302,35 @@ def share_contracts(contracts: QuerySet | None = None) -> QuerySet:
     )
 
 
+class ContractsBehind:
+    """The contracts behind a share: the rows of `contracts` (a share_contracts() queryset)
+    with an eligible part, in signing order, as .filter(eligible_part__gt=0) gives them, read
+    a slice at a time for Django's Paginator. A slice computes the eligible part of the
+    contracts up to its end only (filtering on it in SQL would compute every contract of the
+    year first); `count` is given (the summary's contracts of known and unknown size)."""
+
+    def __init__(self, contracts: QuerySet, count: int):
+        self.contracts, self._count = contracts, count
+
+    def count(self) -> int:
+        return self._count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, index: slice) -> list:
+        start, stop = index.start or 0, index.stop
+        ordered = ("signed_on", "pk")
+        ids = list(self.contracts.order_by(*ordered).values_list("pk", flat=True))
+        found, step = [], max((stop or len(ids)) - start, 1) * 2
+        for first in range(0, len(ids), step):
+            if stop is not None and len(found) >= stop:
+                break
+            chunk = self.contracts.filter(pk__in=ids[first : first + step], eligible_part__gt=0)
+            found += chunk.order_by(*ordered)
+        return found[start:stop]
+
+
 @dataclass(frozen=True)
 class ActualShare:
     """The actual SME share of a set of contracts, with the figures behind it."""
@@ -406,21 +455,15 @@ def actual_shares_by(
     return result
 
 
-def national_share(year: int) -> ActualShare:
-    """The national actual share of the contracts signed in `year`: the home page's headline.
-    /mype/ computes its national figure over the entities its filters keep (actual_share of
-    the same share_contracts), so with no filter the two are the same number (tested)."""
+def national_share_live(year: int) -> ActualShare:
+    """The national actual share of the contracts signed in `year`, computed live (what the
+    summary must equal; national_share reads the summary)."""
     contracts = share_contracts(Contract.objects.filter(signed_on__year=year))
     return actual_share(contracts, minimum_for(year))
 
 
-def entity_share(entity, year: int) -> ActualShare:
-    contracts = share_contracts(Contract.objects.filter(entity=entity, signed_on__year=year))
-    return actual_share(contracts, minimum_for(year))
-
-
-def monthly_actual(entity, year: int) -> dict[int, ActualShare]:
-    """The entity's actual share of the contracts signed in each month of the year."""
+def monthly_actual_live(entity, year: int) -> dict[int, ActualShare]:
+    """The entity's actual share of the contracts signed in each month of the year, live."""
     contracts = share_contracts(Contract.objects.filter(entity=entity, signed_on__year=year))
     minimum = minimum_for(year)
     return {
@@ -475,15 +518,20 @@ class Ranking:
     """Every entity of `entities`, lowest actual share in the year first; entities without a
     known-size eligible contract that year come last in every order, shown as "sin
     contratos" (never 0%). Read a page at a time: count() and slicing each run one query (the
-    entities LEFT JOIN their grouped figures), so Django's Paginator pages it."""
+    entities LEFT JOIN their figures summed from the summary), so Django's Paginator pages
+    it."""
 
     def __init__(self, year: int, entities: QuerySet, minimum: Decimal, sort: str = ""):
         self.sort = sort if sort in RANKING_SORTS else ""
-        contracts = share_contracts(
-            Contract.objects.filter(signed_on__year=year, entity__in=entities)
-        ).filter(eligible_part__gt=0)
-        self.contracts, self.minimum = contracts, minimum
-        figures, figure_params, _groups = _figures_query(contracts, ("entity_id",))
+        # Each entity's figures summed from the summary (SmeShareMonth; refresh_summary).
+        summed = (
+            SmeShareMonth.objects.filter(fiscal_year=year)
+            .order_by()
+            .values(g0=F("entity_id"))
+            .annotate(**_summed())
+        )
+        self.summed, self.minimum = summed, minimum
+        figures, figure_params = summed.query.sql_with_params()
         rows = entities.order_by().values("id", "ruc", "name")
         rows_sql, rows_params = rows.query.sql_with_params()
         columns = ", ".join(f"r.{name}" for name in _FIGURES_SQL)
@@ -497,7 +545,7 @@ class Ranking:
         self.count_params = list(rows_params)
 
     def count(self) -> int:
-        return _fetch(self.contracts, self.count_query, self.count_params)[0][0]
+        return _fetch(self.summed, self.count_query, self.count_params)[0][0]
 
     def __len__(self) -> int:
         return self.count()
@@ -526,7 +574,7 @@ class Ranking:
             query += " LIMIT %s OFFSET %s"
             params += [limit, offset]
         result = []
-        for row in _fetch(self.contracts, query, params):
+        for row in _fetch(self.summed, query, params):
             values = dict(zip(_FIGURES_SQL, row[3:], strict=True))
             result.append(RankedEntity(row[0], row[1], row[2], _share_of(values, self.minimum)))
         return result
@@ -633,3 +681,169 @@ def monthly_series(entity, year: int) -> list[MonthFigures]:
             )
         series.append(MonthFigures(month, planned[month], share, running))
     return series
+
+
+# --- The figures summed ahead ----------------------------------------------------------------
+
+
+def _summary_rows(year: int, entities: QuerySet | None) -> QuerySet:
+    rows = SmeShareMonth.objects.filter(fiscal_year=year)
+    if entities is not None:
+        rows = rows.filter(entity__in=entities.order_by().values("pk"))
+    return rows.order_by()
+
+
+def _summed() -> dict:
+    return {name: Sum(name) for name in _FIGURES_SQL}
+
+
+def summary_share(year: int, entities: QuerySet | None = None) -> ActualShare:
+    """The actual share of the contracts `entities` (every entity when None) signed in
+    `year`, summed from the summary: the same figures actual_share gives live."""
+    return _share_of(_summary_rows(year, entities).aggregate(**_summed()), minimum_for(year))
+
+
+def summary_shares_by(
+    year: int, entities: QuerySet | None, *fields: str
+) -> list[tuple[dict, ActualShare]]:
+    """summary_share grouped by `fields`, lookups from the summary row (e.g. "month",
+    "entity__sector"), as actual_shares_by gives them live: in the fields' order."""
+    minimum = minimum_for(year)
+    rows = _summary_rows(year, entities).values(*fields).annotate(**_summed()).order_by(*fields)
+    return [({f: row[f] for f in fields}, _share_of(row, minimum)) for row in rows]
+
+
+def national_share(year: int) -> ActualShare:
+    """The national actual share of the contracts signed in `year`: the home page's headline.
+    /mype/ sums its national figure over the entities its filters keep (summary_share of the
+    same rows), so with no filter the two are the same number (tested)."""
+    return summary_share(year)
+
+
+def entity_share(entity, year: int) -> ActualShare:
+    return summary_share(year, Entity.objects.filter(pk=entity.pk))
+
+
+def monthly_actual(entity, year: int) -> dict[int, ActualShare]:
+    """The entity's actual share of the contracts signed in each month of the year."""
+    shares = summary_shares_by(year, Entity.objects.filter(pk=entity.pk), "month")
+    return {key["month"]: share for key, share in shares}
+
+
+def _lead_time_rows(processes: QuerySet) -> QuerySet:
+    """lead_time's figures of `processes` per entity and fiscal year, as totals and counts."""
+    days = _DaysBetween(_stage(Stage.BIDS, "end"), _stage(Stage.CALL, "start"))
+    sme_only, open_ = Q(sme_only=True), Q(sme_only=False)
+    return (
+        processes.published()
+        .annotate(lead_days=days)
+        .order_by()
+        .values("entity_id", "fiscal_year_id")
+        .annotate(
+            processes=Count("pk"),
+            reserved=Count("pk", filter=sme_only),
+            sme_only_days=Coalesce(Sum("lead_days", filter=sme_only), 0),
+            sme_only_timed=Count("lead_days", filter=sme_only),
+            open_days=Coalesce(Sum("lead_days", filter=open_), 0),
+            open_timed=Count("lead_days", filter=open_),
+        )
+    )
+
+
+def summary_lead_time(year: int, entities: QuerySet | None = None) -> LeadTime:
+    """lead_time of the processes of `entities` (every entity when None) of fiscal year
+    `year`, from the summary."""
+    rows = SmeLeadTimeYear.objects.filter(fiscal_year=year)
+    if entities is not None:
+        rows = rows.filter(entity__in=entities.order_by().values("pk"))
+    names = ("processes", "reserved", "sme_only_days", "sme_only_timed", "open_days", "open_timed")
+    row = rows.order_by().aggregate(**{n: Coalesce(Sum(n), 0) for n in names})
+
+    def average(days, timed):
+        return None if not timed else (Decimal(days) / Decimal(timed)).quantize(Decimal("0.1"))
+
+    return LeadTime(
+        row["processes"],
+        row["reserved"],
+        average(row["sme_only_days"], row["sme_only_timed"]),
+        average(row["open_days"], row["open_timed"]),
+    )
+
+
+def refresh_summary(*, entity_id: int | None = None, year: int | None = None) -> int:
+    """Rewrite the summed figures of one entity's year (or of every entity, or every year,
+    left None) from the live computation: the actual-share figures of its contracts by
+    signing month (share_contracts and actual_shares_by, the rules above) and the lead time
+    of its processes of the fiscal year. Returns the rows written. One entity's refreshes
+    run one at a time (its row locked), each reading what was committed before it; should a
+    full refresh collide with another, it gives way and the next run rewrites the rows."""
+    contracts, processes = Contract.objects.all(), ProcurementProcess.objects.all()
+    months, lead_times = SmeShareMonth.objects.all(), SmeLeadTimeYear.objects.all()
+    if entity_id is not None:
+        contracts = contracts.filter(entity_id=entity_id)
+        processes = processes.filter(entity_id=entity_id)
+        months = months.filter(entity_id=entity_id)
+        lead_times = lead_times.filter(entity_id=entity_id)
+    if year is not None:
+        contracts = contracts.filter(signed_on__year=year)
+        processes = processes.filter(fiscal_year_id=year)
+        months, lead_times = months.filter(fiscal_year=year), lead_times.filter(fiscal_year=year)
+    try:
+        with transaction.atomic():
+            if entity_id is not None:
+                list(Entity.objects.select_for_update().filter(pk=entity_id).values("pk"))
+            figures = actual_shares_by(
+                share_contracts(contracts),
+                "entity_id",
+                "fiscal_year",
+                "month",
+                minimum=DEFAULT_MINIMUM,
+            )
+            month_rows = [
+                SmeShareMonth(
+                    entity_id=key["entity_id"],
+                    fiscal_year=key["fiscal_year"],
+                    month=key["month"],
+                    **{name: getattr(share, name) for name in _FIGURES_SQL},
+                )
+                for key, share in figures
+            ]
+            lead_rows = [
+                SmeLeadTimeYear(
+                    entity_id=row.pop("entity_id"), fiscal_year=row.pop("fiscal_year_id"), **row
+                )
+                for row in _lead_time_rows(processes)
+            ]
+            months.delete()
+            lead_times.delete()
+            SmeShareMonth.objects.bulk_create(month_rows, batch_size=2000)
+            SmeLeadTimeYear.objects.bulk_create(lead_rows, batch_size=2000)
+    except IntegrityError:
+        logger.warning(
+            "SME summary of entity %s, year %s not refreshed (collision).", entity_id, year
+        )
+        return 0
+    return len(month_rows) + len(lead_rows)
+
+
+def refresh_on_commit(*, entity_id: int, years) -> None:
+    """After the current transaction commits, refresh_summary for each of the entity's
+    `years`: the services call it on each change that moves the figures (a contract signed,
+    amended, ended or annulled, for its signing year; an award, a process called or its
+    calendar amended, for the process's fiscal year). A refresh that fails leaves the change
+    committed; the daily refresh rewrites the rows."""
+    years = sorted({year for year in years if year is not None})
+
+    def refresh():
+        for year in years:
+            refresh_summary(entity_id=entity_id, year=year)
+
+    transaction.on_commit(refresh, robust=True)
+
+
+def refresh_process_on_commit(process) -> None:
+    """refresh_on_commit for a process's fiscal year and its contracts' signing years."""
+    signed = Contract.objects.filter(process=process).values_list("signed_on__year", flat=True)
+    refresh_on_commit(
+        entity_id=process.entity_id, years={process.fiscal_year_id, *signed.distinct()}
+    )

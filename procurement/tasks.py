@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import open_data, red_flags
+from . import open_data, red_flags, sme
 from .services import awards
 from .subscriptions import notices, process_notices
 
@@ -72,3 +72,11 @@ def refresh_red_flags() -> int:
     """Recompute every process's red flags and risk score with the rule functions
     (procurement.red_flags.refresh; beat, once a day). Returns how many are flagged."""
     return red_flags.refresh()
+
+
+@shared_task
+def refresh_sme_summary() -> int:
+    """Rewrite the SME share pages' summed figures of every entity and year
+    (procurement.sme.refresh_summary; beat, once a day): the services refresh an entity's
+    year on each change, this catches whatever changed outside them. Returns rows written."""
+    return sme.refresh_summary()

@@ -15,6 +15,7 @@ from django.utils import timezone
 from core import clock
 from core.models import AuditEntry, FiscalYear
 
+from .. import sme
 from ..models import Entity
 from . import bulk_load, risk
 from .awards import AwardBuilder, AwardReport
@@ -48,6 +49,7 @@ class DemoReport:
     awards: AwardReport = field(default_factory=AwardReport)
     audit_entries: int = 0
     flagged_processes: int = 0
+    sme_summary_rows: int = 0
     subscriptions: int = 0
     accounts: list[tuple[str, str, str]] = field(default_factory=list)
     password: str = DEMO_PASSWORD
@@ -170,9 +172,12 @@ def _seed(
             ).build()
     with bulk_load.indexes_built_at_the_end(timer, AuditEntry), timer.phase("audit history"):
         report.audit_entries = write_audit_history()
-    # Last: the red flags of the data above, computed by the rule functions.
+    # Last: the red flags of the data above, computed by the rule functions, and the SME
+    # share pages' summed figures (the seed writes contracts without the services).
     with timer.phase("red flags"):
         report.flagged_processes = risk.build()
+    with timer.phase("SME share summary"):
+        report.sme_summary_rows = sme.refresh_summary()
 
 
 def existing_accounts() -> list[tuple[str, str, str]]:

@@ -31,11 +31,14 @@ from .processes import (
     process_identifier,
 )
 from .risk import ProcessRisk, ProcessRiskFlag, RiskFlagCode
+from .sme_summary import SmeLeadTimeYear, SmeShareMonth
 
 __all__ = [
     "ProcessRisk",
     "ProcessRiskFlag",
     "RiskFlagCode",
+    "SmeLeadTimeYear",
+    "SmeShareMonth",
     "AuditorNote",
     "ImportedRelease",
     "Appeal",

@@ -40,7 +40,7 @@ from core.ruc import is_valid_ruc
 from core.text import plain
 from suppliers.models import Supplier
 
-from .. import search
+from .. import search, sme
 from ..models import (
     Award,
     Contract,
@@ -724,6 +724,7 @@ def load_release(source: SourceRelease) -> Outcome:
                 # calendar) leaves the status as the last one that did set it.
                 loader.set_status(process, loader.outcome_status(process, tender), loader.date)
             search.refresh([process.pk])
+            sme.refresh_process_on_commit(process)
             ImportedRelease.objects.create(
                 source=SOURCE, ocid=ocid, release_id=release_id, process=process
             )

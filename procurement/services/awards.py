@@ -32,6 +32,7 @@ from core.workdays import calendar as working_calendar
 from notifications import events
 from notifications.models import Audience, EventKind
 
+from .. import sme
 from ..models import (
     Award,
     Evaluation,
@@ -207,6 +208,7 @@ def _grant(actor, process, evaluation, entry: EvaluationEntry) -> Award:
     payload["standstill_ends"] = award.standstill_ends
     audit.record(actor, "process.lot_awarded", award, {**payload, "winner": award.supplier_id})
     _announce_lot(EventKind.PROCESS_AWARDED, process, award, payload)
+    sme.refresh_process_on_commit(process)
     return award
 
 

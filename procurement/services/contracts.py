@@ -31,7 +31,7 @@ from core.errors import DomainError
 from notifications import events
 from notifications.models import Audience, EventKind
 
-from .. import red_flags
+from .. import red_flags, sme
 from ..models import (
     Award,
     Contract,
@@ -341,6 +341,7 @@ def sign_contract(
     payload = _payload(contract, signed_on=signed_on, guarantee=guarantee, term_days=term_days)
     audit.record(actor, "contract.signed", contract, {**payload, "winner": award.supplier_id})
     _event(EventKind.CONTRACT_SIGNED, contract, payload)
+    sme.refresh_on_commit(entity_id=contract.entity_id, years=[contract.signed_on.year])
     _settle_process(actor, process)
     return contract
 
@@ -373,6 +374,7 @@ def _end(actor, contract: Contract, action: str, **fields) -> Contract:
     )
     audit.record(actor, f"contract.{action}", contract, payload)
     _event(EventKind.CONTRACT_ENDED, contract, payload)
+    sme.refresh_on_commit(entity_id=contract.entity_id, years=[contract.signed_on.year])
     return contract
 
 
@@ -481,6 +483,7 @@ def amend_contract(
     # The notices say why, and what the contract amounts to now (process_notices).
     news = {**payload, "reason": reason, "current_amount": current_amount(contract)}
     _event(EventKind.CONTRACT_AMENDED, contract, news)
+    sme.refresh_on_commit(entity_id=contract.entity_id, years=[contract.signed_on.year])
     red_flags.refresh_process(contract.process)
     return amendment
 

@@ -16,22 +16,25 @@ from core.filtering import filter_status, invalid_export
 from .. import breadcrumbs, charts, exports, sme
 from ..charts import share_chart
 from ..filters import SmeRankingFilter, SmeYearFilter
-from ..models import Contract, ProcurementProcess
+from ..models import Contract, Entity
 from ..queries import entities_with_location
+
+CONTRACTS_PER_PAGE = 50
 
 
 def entity_sme(request, ruc):
     entity = get_object_or_404(entities_with_location(), ruc=ruc)
     year_filter = SmeYearFilter(request.GET, queryset=Contract.objects.public())
     year = year_filter.year_or(clock.today().year)
-    contracts = sme.share_contracts(
+    listed = sme.share_contracts(
         Contract.objects.public().filter(entity=entity, signed_on__year=year)
-    ).filter(eligible_part__gt=0)
+    )
     if request.GET.get("format") == "csv":
         if (bad := invalid_export(year_filter)) is not None:
             return bad
         return exports.SME_CONTRACTS.response(
-            contracts.order_by("signed_on", "pk"), filename=f"mype-{entity.ruc}-{year}.csv"
+            listed.filter(eligible_part__gt=0).order_by("signed_on", "pk"),
+            filename=f"mype-{entity.ruc}-{year}.csv",
         )
     series = sme.monthly_series(entity, year)
     share = series[-1].to_date
@@ -47,10 +50,16 @@ def entity_sme(request, ruc):
         "months": [(MONTHS[m.month], m) for m in series],
         "chart": share_chart(series, share.minimum, [str(MONTHS_3[m]) for m in range(1, 13)]),
         "planned": sme.planned_shares_in_force(year, [entity.pk]).get(entity.pk),
-        "lead": sme.lead_time(ProcurementProcess.objects.filter(entity=entity, fiscal_year=year)),
-        "page": Paginator(contracts.order_by("signed_on", "pk"), 100).get_page(
-            request.GET.get("page")
-        ),
+        "lead": sme.summary_lead_time(year, Entity.objects.filter(pk=entity.pk)),
+        # The rows listed are the contracts with an eligible part, of known size or not; the
+        # process's search columns are not shown (and are the widest of the row).
+        "page": Paginator(
+            sme.ContractsBehind(
+                listed.defer("process__search_vector", "process__search_text"),
+                count=share.contracts + share.unknown_contracts,
+            ),
+            CONTRACTS_PER_PAGE,
+        ).get_page(request.GET.get("page")),
     }
     return render(
         request, "procurement/sme_entity.html", context, status=filter_status(year_filter)
@@ -87,28 +96,23 @@ def sme_ranking(request):
             _rows(ranking, year), filename=f"mype-ranking-{year}.csv"
         )
     page = Paginator(ranking, 50).get_page(request.GET.get("page"))
-    contracts = sme.share_contracts(
-        Contract.objects.filter(signed_on__year=year, entity__in=entities)
-    )
-    departments = sme.actual_shares_by(
-        contracts,
+    departments = sme.summary_shares_by(
+        year,
+        entities,
         "entity__ubigeo__province__department__code",
         "entity__ubigeo__province__department__name",
-        minimum=minimum,
     )
     context = {
         "filter": ranking_filter,
         "year": year,
         "page": page,
         "rows": _rows(page.object_list, year),
-        "national": sme.actual_share(contracts, minimum),
+        "national": sme.summary_share(year, entities),
         "departments": departments,
         "department_chart": charts.bar_chart(
             departments, lambda row: row[1].share, largest=1, mark=minimum
         ),
-        "lead": sme.lead_time(
-            ProcurementProcess.objects.filter(fiscal_year=year, entity__in=entities)
-        ),
+        "lead": sme.summary_lead_time(year, entities),
     }
     return render(
         request, "procurement/sme_ranking.html", context, status=filter_status(ranking_filter)

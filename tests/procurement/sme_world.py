@@ -2,7 +2,8 @@
 of what contracts recorded (amounts, amendments, the winner's classes at the award), so the
 tests set exactly those figures. The award behind each contract is a bare row (status
 "revocado", the one status the database lets exist without an opened bid): the share never
-reads the award."""
+reads the award. Rows written here bypass the services, so each helper then refreshes the
+entity's SME summary (sme.refresh_summary) as the services' commit hook does."""
 
 from datetime import date, datetime
 from decimal import Decimal
@@ -20,6 +21,7 @@ from procurement.models import (
     ProcessStage,
     ProcurementProcess,
 )
+from procurement.sme import refresh_summary
 from tests.factories import UserFactory
 
 _numbers = count(1)
@@ -84,6 +86,7 @@ def process(
         ProcessStage.objects.create(
             process=proc, stage="ofertas", position=6, start=deadline, end=deadline
         )
+    refresh_summary(entity_id=entity.pk)
     return proc
 
 
@@ -150,4 +153,5 @@ def contract(
             created_at=timezone.now(),
             created_by=user,
         )
+    refresh_summary(entity_id=proc.entity_id)
     return c

@@ -5,9 +5,9 @@ from django.utils import timezone
 
 from core import anchors, clock
 from core.models import FiscalYear
-from procurement import demo
+from procurement import demo, sme
 from procurement.demo.documents import SAMPLE_ONE_IN
-from procurement.models import Entity
+from procurement.models import Entity, SmeShareMonth
 from procurement.uploads import megabytes
 
 
@@ -60,6 +60,9 @@ class Command(BaseCommand):
         if Entity.objects.exists():
             if if_empty:
                 self.stdout.write("Demo data already present; nothing added.")
+                if not SmeShareMonth.objects.exists():  # seeded before the summary existed
+                    rows = sme.refresh_summary()
+                    self.stdout.write(f"SME share summary filled: {rows} rows.")
                 self._print_accounts(demo.existing_accounts(), demo.DEMO_PASSWORD)
                 return
             raise CommandError(
@@ -95,6 +98,9 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Red flags computed: {report.flagged_processes} processes flagged "
             "(auditors: /auditoria/riesgos/)."
+        )
+        self.stdout.write(
+            f"SME share summary: {report.sme_summary_rows} rows (/mype/ and the home headline)."
         )
         self._print_accounts(report.accounts, report.password)
         anchor = anchors.publish_anchor()  # the demo's audit trail, anchored outside the database

@@ -14,6 +14,7 @@ from core.workdays import calendar as working_calendar
 from notifications import events
 from notifications.models import Audience, EventKind
 
+from ... import sme
 from ...calendar_rules import DEADLINE_STAGES, calendar_problems, deadline_text, stages_of
 from ...models import (
     Bid,
@@ -146,6 +147,7 @@ def set_calendar(
                     "deadline": moved_deadline.isoformat(),
                 },
             )
+    sme.refresh_on_commit(entity_id=process.entity_id, years=[process.fiscal_year_id])
     return process
 
 

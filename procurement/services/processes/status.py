@@ -19,7 +19,7 @@ from core.workdays import calendar as working_calendar
 from notifications import events
 from notifications.models import PROCESS_ACTION_KINDS
 
-from ... import red_flags
+from ... import red_flags, sme
 from ...calendar_rules import calendar_problems, deadline_text, stages_of
 from ...models import (
     ProcessStatus,
@@ -269,6 +269,7 @@ def record_status_change(
     audit.record(actor, f"process.{action}", process, payload)
     events.record(PROCESS_ACTION_KINDS[action], process, entity=process.entity, payload=payload)
     red_flags.refresh_process(process)
+    sme.refresh_process_on_commit(process)
     return process
 
 
