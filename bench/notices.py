@@ -152,9 +152,9 @@ def _owners(count: int, prefix: str):
 
 def _save(rows) -> list:
     """Subscriptions and their criterion rows in bulk: rows of (owner, Criteria, active,
-    delivery, language). The criterion rows are Criteria.rows(), what save_subscription
-    stores."""
-    from notifications.models import Subscription, SubscriptionCriterion
+    delivery, language). The criterion rows are Criteria.rows(), and the kinds of them
+    criteria_kinds: what save_subscription stores."""
+    from notifications.models import Subscription, SubscriptionCriterion, criteria_kinds
 
     subscriptions = Subscription.objects.bulk_create(
         [
@@ -165,6 +165,7 @@ def _save(rows) -> list:
                 min_value=criteria.min_value,
                 max_value=criteria.max_value,
                 sme_only=criteria.sme_only,
+                criteria_kinds=criteria_kinds(kind for kind, _v in criteria.rows()),
                 active=active,
                 delivery=delivery,
                 language=language,

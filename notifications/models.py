@@ -205,6 +205,22 @@ class Criterion(models.TextChoices):
     KEYWORD = "keyword", _("Keyword")  # a word or phrase (procurement.subscriptions.keywords)
 
 
+# Each kind's bit in Subscription.criteria_kinds. Stored values: never renumber a kind.
+CRITERION_BITS = {
+    Criterion.CATALOG: 1,
+    Criterion.REGION: 2,
+    Criterion.ENTITY: 4,
+    Criterion.PROCEDURE_TYPE: 8,
+    Criterion.OBJECT_TYPE: 16,
+    Criterion.KEYWORD: 32,
+}
+
+
+def criteria_kinds(kinds) -> int:
+    """The Subscription.criteria_kinds value of a subscription with rows of `kinds`."""
+    return sum(CRITERION_BITS[kind] for kind in set(kinds))
+
+
 class SubscriptionQuerySet(models.QuerySet):
     def owned_by(self, user):
         """The one definition of the subscriptions a user may see, change or delete."""
@@ -225,6 +241,10 @@ class Subscription(models.Model):
     name = models.CharField(_("name"), max_length=100)
     # As typed; each keyword (a phrase between commas) is one of its KEYWORD criterion rows.
     keywords = models.CharField(_("keywords"), max_length=500, blank=True)
+    # Which kinds of criterion rows it holds (CRITERION_BITS), written with the rows by
+    # save_subscription: the match tests each subscription only on the kinds it sets,
+    # without reading every criterion row to learn which those are.
+    criteria_kinds = models.PositiveSmallIntegerField(_("kinds of criteria"), default=0)
     min_value = models.DecimalField(
         _("minimum value (S/)"), max_digits=16, decimal_places=2, null=True, blank=True
     )

@@ -16,7 +16,8 @@ def consent_awards() -> int:
 
 # --- Subscription notices (procurement.subscriptions.notices) ---------------------------------
 
-# Retried after about 30 s, 1, 2, 4... minutes (jittered), at most an hour apart.
+# Retried after about 30 s, 1, 2, 4... minutes (jittered), at most an hour apart (a batch's
+# notices are retried one by one on the same schedule: notices.request_retries).
 NOTICE_RETRY = {
     "acks_late": True,
     "autoretry_for": (notices.TemporaryFailure,),
@@ -27,9 +28,18 @@ NOTICE_RETRY = {
 }
 
 
+@shared_task(acks_late=True)
+def send_notices(notice_ids: list[int]) -> dict:
+    """Send a batch of notices over one SMTP connection; delivered twice, each is sent once.
+    A notice that failed for a reason that may pass is asked for again alone, after its own
+    backoff (notices.request_retries), so this task itself is never retried."""
+    return notices.send_notices(notice_ids)
+
+
 @shared_task(**NOTICE_RETRY)
 def send_notice(notice_id: int) -> str:
-    """Send one notice; delivered twice, it sends once."""
+    """Send one notice; delivered twice, it sends once. (Notices are asked for in batches,
+    send_notices; this one serves the tasks queued before, and a single resend.)"""
     return notices.send_notice(notice_id)
 
 

@@ -54,9 +54,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def smtp_running():
-    """An SMTP server on a free loopback port while the block runs: (inbox, port)."""
-    inbox = Inbox()
+def smtp_running(inbox: Inbox | None = None):
+    """An SMTP server on a free loopback port while the block runs: (inbox, port). `inbox`
+    may be an Inbox of the test's own (one that refuses some addresses, say)."""
+    inbox = inbox or Inbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
     controller.start()
     try:

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db.models import Exists, FilteredRelation, OuterRef, Q
+from django.db.models import Exists, F, FilteredRelation, OuterRef, Q
 from django.utils import timezone
 
-from notifications.models import Criterion, Subscription, SubscriptionCriterion
+from notifications.models import CRITERION_BITS, Criterion, Subscription, SubscriptionCriterion
 
 from ..models import ProcessItem, ProcurementProcess
 from . import keywords
@@ -81,11 +81,13 @@ def subscriptions_for_process(process: ProcurementProcess):
     Python with core.folding (the same folding as the stored search column the preview
     reads); returned as a queryset of the subscriptions caught.
 
-    Each criterion is two sets of subscription ids, independent of the row at hand: those
-    that set the criterion at all, and those with a row among the process's values. So the
-    database builds each set once (a hashed subplan) and reads the subscriptions once; a
-    subquery per subscription (NOT EXISTS ... OR EXISTS ...) probed the criterion index
-    several times for each of them (bench/notices.py: 100,000 subscriptions)."""
+    Each subscription is tested only on the kinds of criteria it sets, which it stores
+    (Subscription.criteria_kinds, written by save_subscription): a kind it does not set
+    passes on one bit of its own row; for a kind it sets, its id must be in the set of
+    subscriptions with a row among the process's values, which the database builds once
+    from the criterion index (a hashed subplan). Learning from the criterion rows which
+    kinds each subscription sets meant reading nearly all of them for every process
+    (bench/notices.py: 100,000 subscriptions)."""
     process = ProcurementProcess.objects.select_related("entity").get(pk=process.pk)
     items = list(process.items.values_list("catalog_item_id", "description"))
     offered = {
@@ -100,10 +102,11 @@ def subscriptions_for_process(process: ProcurementProcess):
     }
     matching = Subscription.objects.filter(active=True)
     for kind, values in offered.items():
-        rows = SubscriptionCriterion.objects.filter(field=kind)
-        setting = rows.values("subscription_id")
-        holding = rows.filter(value__in=values).values("subscription_id")
-        matching = matching.filter(~Q(pk__in=setting) | Q(pk__in=holding))
+        holding = SubscriptionCriterion.objects.filter(field=kind, value__in=values)
+        sets_kind = f"sets_{kind}"
+        matching = matching.alias(
+            **{sets_kind: F("criteria_kinds").bitand(CRITERION_BITS[kind])}
+        ).filter(Q(**{sets_kind: 0}) | Q(pk__in=holding.values("subscription_id")))
     value = process.estimated_value
     matching = matching.filter(
         Q(min_value__isnull=True) | Q(min_value__lte=value),

@@ -1,33 +1,43 @@
 """From event to notice to e-mail. A published process becomes one Notice per recipient whose
 subscription it matches (the unique constraint on event, recipient and channel makes a second
-dispatch of the event create nothing); an immediate notice is sent by its own task, a digest
+dispatch of the event create nothing); an immediate notice is sent by a send task, a digest
 notice waits for the day's digest. The other events' notices (a plan published or modified:
 plan_notices; a process's later news: process_notices) are sent by the same task, each
 written by its module's `compose`.
 
-What sending guarantees: a notice is marked sent in the transaction that holds its row locked
-while the SMTP server accepts the message, so a task delivered twice (or by two workers)
-sends once. A worker killed after the server accepted but before the commit leaves the
-notice queued, and the next attempt sends it again under the same Message-ID
-(`<notice-ID@host>`): a duplicate is possible only then, and recognisable. A refusal of the
-address itself (SMTP 5xx) marks the notice failed, not retried; any other failure is retried
-with a growing delay."""
+Immediate notices are sent in batches (SEND_BATCH a task): one query reads a batch's notices
+with what they tell of, what every notice of an event says is worked out once, and the
+messages go out over one SMTP connection.
+
+What sending guarantees: each notice is marked sent in its own transaction, which holds its
+row locked while the SMTP server accepts its message and commits right after, so a task
+delivered twice (or by two workers) sends once, and a batch cut short leaves only the notice
+in hand unrecorded. A worker killed after the server accepted but before that commit leaves
+the notice queued, and the next attempt sends it again under the same Message-ID
+(`<notice-ID@host>`): a duplicate is possible only then (at most one message per worker
+process), and recognisable. A refusal of the address itself (SMTP 5xx) marks the notice
+failed, not retried; any other failure is retried with a growing delay, that notice alone:
+the rest of its batch goes on."""
 
 import email.policy
 import logging
+import random
 import smtplib
+from collections import Counter, defaultdict
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import timedelta
+from email.headerregistry import HeaderRegistry
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, mailers
 from django.db import transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from core.codelists import Stage
 from notifications.email import site_host
@@ -43,6 +53,8 @@ MAX_ATTEMPTS = 10
 # RETRY_BACKOFF_MAX (Celery's retry_backoff with jitter).
 RETRY_BACKOFF = 30
 RETRY_BACKOFF_MAX = 3600
+# Immediate notices a send task takes (one query to read them, one SMTP connection).
+SEND_BATCH = 100
 
 
 def retry_due_after(attempts: int) -> timedelta:
@@ -103,10 +115,27 @@ def create_and_send(event: Event, new_notices: list[Notice]) -> None:
 
 
 def request_sends(notice_ids) -> None:
-    from ..tasks import send_notice
+    """One send task per SEND_BATCH of `notice_ids`."""
+    from ..tasks import send_notices
 
-    for notice_id in notice_ids:
-        send_notice.delay(notice_id)
+    notice_ids = list(notice_ids)
+    for start in range(0, len(notice_ids), SEND_BATCH):
+        send_notices.delay(notice_ids[start : start + SEND_BATCH])
+
+
+def request_retries(failed: dict[int, list[int]]) -> None:
+    """Ask for the retry of notices that failed for a reason that may pass, given as
+    {attempts so far: notice ids}: each after a random delay of at most
+    retry_due_after(attempts) (exponential backoff with full jitter, as Celery's own
+    retry_backoff). With tasks run in-process (no broker) a retry would run at once and
+    spend every attempt in a loop: those notices are left to the requeue sweep."""
+    from ..tasks import send_notices
+
+    if send_notices.app.conf.task_always_eager:
+        return
+    for attempts, notice_ids in sorted(failed.items()):
+        longest = int(retry_due_after(attempts).total_seconds())
+        send_notices.apply_async((notice_ids,), countdown=random.randint(0, longest))
 
 
 def requeue_stale() -> int:
@@ -163,7 +192,22 @@ class ProcessFacts:
     url: str
 
 
+def once_per_batch(instance, key, compute):
+    """`compute()` once per model instance and key. The notices of a send batch share their
+    event's instances (send_notices), so what every notice of an event says (the process's
+    facts in a language, the plan version and its changes) is worked out once a batch."""
+    memo = instance.__dict__.setdefault("_once_per_batch", {})
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]
+
+
 def process_facts(process) -> ProcessFacts:
+    """The facts of `process` in the current language (once per batch, once_per_batch)."""
+    return once_per_batch(process, ("facts", get_language()), lambda: _process_facts(process))
+
+
+def _process_facts(process) -> ProcessFacts:
     stages = {s.stage: s for s in process.stages.filter(stage__in=[Stage.QUESTIONS, Stage.BIDS])}
     path = reverse("procurement:process_detail", args=[process.identifier])
     return ProcessFacts(
@@ -180,14 +224,37 @@ def process_facts(process) -> ProcessFacts:
     )
 
 
+class _HeaderClasses(HeaderRegistry):
+    """The standard library's header registry, but making each header's class once: the
+    stock one makes a new class for every header of every message, a good part of the time
+    it takes to build a notice's e-mail (bench/notices.py). The classes hold no state."""
+
+    def __init__(self):
+        super().__init__()
+        self._made: dict[str, type] = {}
+
+    def __getitem__(self, name):
+        key = name.lower()
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = super().__getitem__(name)
+        return made
+
+
+_HEADER_CLASSES = _HeaderClasses()
+
+
 class _NoticeEmail(EmailMultiAlternatives):
     def message(self, *, policy=email.policy.default):
         # Folding at 78 columns would turn the long List-Unsubscribe URL into RFC 2047
         # encoded words, which mail clients do not read as a URL; RFC 5322 allows 998.
-        return super().message(policy=policy.clone(max_line_length=998))
+        return super().message(
+            policy=policy.clone(max_line_length=998, header_factory=_HEADER_CLASSES)
+        )
 
 
-def _send(*, to: str, subject: str, template: str, context: dict, headers: dict) -> None:
+def _message(*, to: str, subject: str, template: str, context: dict, headers: dict):
+    """The e-mail of `template` (.txt and .html; text templates do not escape) to one address."""
     message = _NoticeEmail(
         subject=subject,
         body=render_to_string(f"{template}.txt", context),
@@ -195,7 +262,11 @@ def _send(*, to: str, subject: str, template: str, context: dict, headers: dict)
         headers=headers,
     )
     message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
-    message.send()
+    return message
+
+
+def _send(**message) -> None:
+    _message(**message).send()
 
 
 def _permanent(error: Exception) -> bool:
@@ -260,19 +331,36 @@ def _writer(notice: Notice):
     return process_notices.compose, notice.recipient.language
 
 
-def send_notice(notice_id: int) -> str:
-    """Send one immediate notice, once: returns what happened ('sent', 'skipped', 'failed',
-    'not_queued' when it was sent or taken by another worker already); raises
-    TemporaryFailure when it is to be retried."""
-    retry_error = None
+def _queued(notice_ids):
+    """The queued notices among `notice_ids`, in one query with what they tell of; the
+    notices of one event share its instances (once_per_batch)."""
+    notices = list(
+        Notice.objects.select_related(
+            "event__process__entity", "event__entity", "subscription", "recipient"
+        )
+        .filter(pk__in=notice_ids, status=NoticeStatus.QUEUED)
+        .order_by("pk")
+    )
+    events: dict[int, Event] = {}
+    for notice in notices:
+        notice.event = events.setdefault(notice.event_id, notice.event)
+    return notices
+
+
+def _send_one(notice: Notice, connection, *, unreachable: Exception | None = None) -> str:
+    """Send one queued notice over `connection` in a transaction of its own that holds its
+    row locked until the outcome is recorded: 'sent', 'skipped', 'failed' (given up),
+    'retry' (to be retried), or 'not_queued' (sent, or taken by another worker, already).
+    `unreachable` is the error that kept the batch from reaching the server: the notice
+    failed this attempt with it."""
     with transaction.atomic():
-        notice = (
-            Notice.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("event__process__entity", "event__entity", "subscription", "recipient")
-            .filter(pk=notice_id, status=NoticeStatus.QUEUED)
+        attempts = (
+            Notice.objects.select_for_update(skip_locked=True)
+            .filter(pk=notice.pk, status=NoticeStatus.QUEUED)
+            .values_list("attempts", flat=True)
             .first()
         )
-        if notice is None:
+        if attempts is None:
             return "not_queued"
         writer = _writer(notice)
         if writer is None:
@@ -280,28 +368,76 @@ def send_notice(notice_id: int) -> str:
             notice.save(update_fields=["status"])
             return "skipped"
         compose, language = writer
-        notice.attempts += 1
+        notice.attempts = attempts + 1
         try:
+            if unreachable is not None:
+                raise unreachable
             with translation.override(language):
-                message = compose(notice)
-                _send(
+                written = compose(notice)
+                message = _message(
                     to=notice.recipient.email,
-                    subject=message["subject"],
-                    template=message["template"],
-                    context=message["context"],
-                    headers={"Message-ID": notice_message_id(notice), **message["headers"]},
+                    subject=written["subject"],
+                    template=written["template"],
+                    context=written["context"],
+                    headers={"Message-ID": notice_message_id(notice), **written["headers"]},
                 )
+            connection.send_messages([message])
         except Exception as error:  # noqa: BLE001 - recorded, then retried or given up
             logger.warning("notice %s failed: %r", notice.pk, error)
-            if _record_failure(notice, error):
-                retry_error = error
-            else:
-                return "failed"
-        else:
-            notice.status, notice.sent_at = NoticeStatus.SENT, timezone.now()
-            notice.save(update_fields=["attempts", "status", "sent_at", "last_error"])
-            return "sent"
-    raise TemporaryFailure(str(retry_error)) from retry_error
+            if unreachable is None:
+                with suppress(Exception):  # the next message opens a connection afresh
+                    connection.close()
+            return "retry" if _record_failure(notice, error) else "failed"
+        notice.status, notice.sent_at = NoticeStatus.SENT, timezone.now()
+        notice.save(update_fields=["attempts", "status", "sent_at", "last_error"])
+        return "sent"
+
+
+def send_notices(notice_ids) -> dict[str, int]:
+    """Send a batch of immediate notices over one SMTP connection, each once and recorded
+    as soon as the server accepted it (_send_one). A notice that failed for a reason that may
+    pass is retried alone, after its own backoff (request_retries); the others go on. When
+    the server cannot be reached, every notice left in the batch failed this attempt.
+    Returns how many notices had each outcome."""
+    notices = _queued(notice_ids)
+    outcomes = Counter(not_queued=len(set(notice_ids)) - len(notices))
+    retries: dict[int, list[int]] = defaultdict(list)
+    connection = mailers.default
+    unreachable = None
+    try:
+        for notice in notices:
+            if unreachable is None:
+                try:
+                    connection.open()
+                except Exception as error:  # noqa: BLE001 - each notice records it
+                    unreachable = error
+            outcome = _send_one(notice, connection, unreachable=unreachable)
+            outcomes[outcome] += 1
+            if outcome == "retry":
+                retries[notice.attempts].append(notice.pk)
+    finally:
+        with suppress(Exception):
+            connection.close()
+    request_retries(retries)
+    return {outcome: count for outcome, count in outcomes.items() if count}
+
+
+def send_notice(notice_id: int) -> str:
+    """Send one immediate notice, once: returns what happened ('sent', 'skipped', 'failed',
+    'not_queued' when it was sent or taken by another worker already); raises
+    TemporaryFailure when it is to be retried (by the task that called it)."""
+    notices = _queued([notice_id])
+    if not notices:
+        return "not_queued"
+    connection = mailers.default
+    try:
+        outcome = _send_one(notices[0], connection)
+    finally:
+        with suppress(Exception):
+            connection.close()
+    if outcome == "retry":
+        raise TemporaryFailure(notices[0].last_error)
+    return outcome
 
 
 def collect_digests(*, day=None) -> list[int]:

@@ -38,11 +38,16 @@ def notify_plan_subscribers(event: Event) -> None:
 
 
 def version_of(event: Event) -> PlanVersion | None:
-    """The published plan version `event` tells of (None if it is gone)."""
-    return (
-        PlanVersion.objects.select_related("plan__entity")
-        .filter(pk=event.object_id, status=PlanVersion.Status.PUBLISHED)
-        .first()
+    """The published plan version `event` tells of (None if it is gone); read once per send
+    batch (notices.once_per_batch)."""
+    return notices.once_per_batch(
+        event,
+        "plan_version",
+        lambda: (
+            PlanVersion.objects.select_related("plan__entity")
+            .filter(pk=event.object_id, status=PlanVersion.Status.PUBLISHED)
+            .first()
+        ),
     )
 
 
@@ -84,13 +89,13 @@ def _changes(version: PlanVersion):
 
 def compose(notice: Notice) -> dict:
     """Subject, template, context and headers of a plan notice (called by
-    notices.send_notice inside the subscription's language): the entity, the fiscal year,
+    notices.send_notices inside the subscription's language): the entity, the fiscal year,
     the version, what changed from the version before, and links to the plan's page and
     to its changes."""
     version = version_of(notice.event)
     plan, entity = version.plan, version.plan.entity
     year = plan.fiscal_year_id
-    previous, changes = _changes(version)
+    previous, changes = notices.once_per_batch(version, "changes", lambda: _changes(version))
     plan_path = reverse("procurement:plan_detail", args=[entity.ruc, year])
     changes_url = None
     if previous is not None:

@@ -20,7 +20,7 @@ before the opening, which the blind tags of procurement.sealing exist to prevent
 sent by the dispatch handler itself, with a stable Message-ID; the reminder is recorded at
 most once per process and bid deadline (a unique constraint on the event), so a participant
 never gets two for one deadline, and gets a new one when an amendment moves the deadline.
-Everything else goes through the Notice rows and the send_notice task, like subscriptions.
+Everything else goes through the Notice rows and the send_notices task, like subscriptions.
 """
 
 import logging
@@ -241,7 +241,7 @@ def recipients(event: Event) -> set[int]:
 def notify_process_event(event: Event) -> None:
     """The dispatch handler of the process's news and the staff's actions: one Notice per
     recipient (a second dispatch creates nothing: the unique constraint), each sent by the
-    send_notice task once the dispatch commits."""
+    send_notices task once the dispatch commits."""
     notices.create_and_send(
         event, [Notice(event=event, recipient_id=user_id) for user_id in sorted(recipients(event))]
     )
@@ -313,7 +313,7 @@ def news_title(event: Event) -> str:
 
 def compose(notice: Notice) -> dict:
     """Subject, template and context of a process event's notice (called by
-    notices.send_notice inside the recipient's language)."""
+    notices.send_notices inside the recipient's language)."""
     event, process = notice.event, notice.event.process
     facts = notices.process_facts(process)
     lines = []

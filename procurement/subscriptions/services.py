@@ -13,6 +13,7 @@ from notifications.models import (
     Subscription,
     SubscriptionCriterion,
     SubscriptionFeed,
+    criteria_kinds,
 )
 
 from .matching import Criteria
@@ -39,7 +40,8 @@ def save_subscription(
     active: bool = True,
     subscription: Subscription | None = None,
 ) -> Subscription:
-    """Create a subscription of `actor`, or replace the criteria of one of theirs."""
+    """Create a subscription of `actor`, or replace the criteria of one of theirs (its
+    criterion rows, and the kinds of them it holds, which the match reads)."""
     if not getattr(actor, "is_authenticated", False):
         raise DomainError(_("Log in to manage subscriptions."), code="login_required")
     low, high = criteria.min_value, criteria.max_value
@@ -58,13 +60,15 @@ def save_subscription(
     subscription.delivery = delivery
     subscription.language = language
     subscription.active = active
+    rows = criteria.rows()
+    subscription.criteria_kinds = criteria_kinds(kind for kind, _value in rows)
     subscription.save()
     if not active:  # a stopped subscription's feed address dies with it
         SubscriptionFeed.objects.filter(subscription=subscription).delete()
     subscription.criteria.all().delete()
     SubscriptionCriterion.objects.bulk_create(
         SubscriptionCriterion(subscription=subscription, field=kind, value=value)
-        for kind, value in criteria.rows()
+        for kind, value in rows
     )
     return subscription
 

@@ -10,6 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from notifications.models import CRITERION_BITS, Criterion, criteria_kinds
 from procurement import search
 from procurement.models import ProcurementProcess
 from procurement.subscriptions import keywords
@@ -155,6 +156,36 @@ def test_a_stopped_subscription_matches_nothing(process):
     subscription.active = False
     subscription.save()
     assert not subscriptions_for_process(process).filter(pk=subscription.pk).exists()
+
+
+def test_a_changed_subscription_is_matched_on_the_criteria_it_sets_now(process):
+    """The match reads which kinds of criteria a subscription sets from the subscription
+    (criteria_kinds): saving new criteria must change them with the rows."""
+    user = UserFactory()
+    subscription = _subscribe(user, catalog=("44",))  # not the process's code
+    assert subscription.criteria_kinds == CRITERION_BITS[Criterion.CATALOG]
+    assert not subscriptions_for_process(process).filter(pk=subscription.pk).exists()
+    for criteria, expected in [
+        ({"regions": ("15",)}, True),  # the catalog no longer restricts it
+        ({"regions": ("08",), "keywords": "servidores"}, False),
+        ({"keywords": "servidores"}, True),
+        ({"entities": ("20100000001",)}, False),
+        ({}, True),  # no criterion: every process
+    ]:
+        subscription = save_subscription(
+            actor=user,
+            criteria=Criteria(**criteria),
+            name="Prueba",
+            delivery="immediate",
+            language="es",
+            subscription=subscription,
+        )
+        subscription.refresh_from_db()
+        assert subscription.criteria_kinds == criteria_kinds(
+            kind for kind, _v in Criteria(**criteria).rows()
+        )
+        found = subscriptions_for_process(process).filter(pk=subscription.pk).exists()
+        assert found is expected, criteria
 
 
 def _queries_over_subscriptions(process, expected_matches):

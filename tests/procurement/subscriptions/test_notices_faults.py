@@ -1,5 +1,6 @@
 """Notices by e-mail when parts fail (issue 13, "Real parts in tests"): a worker killed in the
-middle of 1,000 notices, a send task delivered twice, the broker restarted mid-run. Real
+middle of 1,000 notices, a send task (one notice, or a batch) delivered twice, the broker
+restarted mid-run, a message refused in the middle of a batch. Real
 Celery workers (prefork pool) take the tasks from a redis-server of the test's own (killed
 and restarted at will, never the machine's shared one) and send to a real SMTP server.
 
@@ -10,11 +11,15 @@ NOTICE_REQUEUE_AFTER=1 through their environment (production's default is 600), 
 test runs the sweep's task once the queue is empty and mail stops arriving, as beat would
 in its next turn."""
 
+import ast
+import base64
+import json
 import re
 import signal
 import time
 import uuid
 from collections import Counter
+from datetime import datetime, timedelta
 
 import pytest
 import redis
@@ -22,18 +27,26 @@ from django.utils import timezone
 
 from accounts.models import User
 from notifications import dispatch
-from notifications.models import Delivery, Notice, NoticeStatus, Subscription, SubscriptionCriterion
+from notifications.models import (
+    Delivery,
+    Notice,
+    NoticeStatus,
+    Subscription,
+    SubscriptionCriterion,
+    criteria_kinds,
+)
 from notifications.tasks import dispatch_events
+from procurement.subscriptions import notices
 from procurement.subscriptions.matching import Criteria
 from procurement.subscriptions.notices import notice_message_id
-from procurement.tasks import requeue_notices, send_notice
+from procurement.tasks import requeue_notices, send_notice, send_notices
 from tests.factories import (
     last_working_day_until_today,
     process_from_plan,
     publish_with_lp_calendar,
     published_plan,
 )
-from tests.real_parts import stop_worker, tasks_sent_to, wait_for
+from tests.real_parts import Inbox, smtp_running, stop_worker, tasks_sent_to, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -54,18 +67,25 @@ def broker(redis_server):
         yield redis_server, queue
 
 
-def _subscribers(count: int) -> None:
-    """`count` accounts, each subscribed (at once, in Spanish) to computers."""
+def _subscribers(count: int, *, names=None) -> None:
+    """`count` accounts (or one per local part in `names`), each subscribed (at once, in
+    Spanish) to computers."""
     now = timezone.now()
+    names = names or [f"lector{n}" for n in range(count)]
     users = User.objects.bulk_create(
-        User(email=f"lector{n}@fallas.pe", full_name=f"Lector {n}", email_verified_at=now)
-        for n in range(count)
-    )
-    subscriptions = Subscription.objects.bulk_create(
-        Subscription(owner=user, name="Cómputo", delivery=Delivery.IMMEDIATE, language="es")
-        for user in users
+        User(email=f"{name}@fallas.pe", full_name=name, email_verified_at=now) for name in names
     )
     rows = Criteria(catalog=("4321",)).rows()
+    subscriptions = Subscription.objects.bulk_create(
+        Subscription(
+            owner=user,
+            name="Cómputo",
+            delivery=Delivery.IMMEDIATE,
+            language="es",
+            criteria_kinds=criteria_kinds(field for field, _value in rows),
+        )
+        for user in users
+    )
     SubscriptionCriterion.objects.bulk_create(
         SubscriptionCriterion(subscription=subscription, field=field, value=value)
         for subscription in subscriptions
@@ -178,10 +198,10 @@ def test_a_send_task_delivered_twice_sends_one_e_mail(
     _subscribers(20)
     _publish_servers_process()
     # No worker yet: the event is dispatched here, and the broker then loses the notices'
-    # send tasks, so only the test asks for sends.
+    # send task (one batch for the 20), so only the test asks for sends.
     dispatch.dispatch_pending()
     lost = redis.Redis(port=redis_server.port)
-    assert lost.llen(queue) == 20
+    assert lost.llen(queue) == 1
     lost.delete(queue)
     expected = {notice_message_id(notice) for notice in Notice.objects.all()}
     assert Notice.objects.filter(status=NoticeStatus.QUEUED).count() == len(expected) == 20
@@ -236,3 +256,104 @@ def test_the_broker_restarted_mid_run_loses_no_notice(
     assert set(counts) == expected
     assert sweeps >= 1  # the messages the broker lost came back through the sweep
     assert duplicates <= CONCURRENCY
+
+
+def test_a_batch_task_delivered_twice_sends_each_e_mail_once(
+    transactional_db, smtp_server, broker, celery_workers
+):
+    inbox, _port = smtp_server
+    redis_server, queue = broker
+    _subscribers(20)
+    _publish_servers_process()
+    dispatch.dispatch_pending()  # makes the notices and asks for one batch task...
+    lost = redis.Redis(port=redis_server.port)
+    assert lost.llen(queue) == 1
+    lost.delete(queue)  # ...which the broker loses
+    ids = list(Notice.objects.order_by("pk").values_list("pk", flat=True))
+    inbox.delay = 0.05
+    send_notices.delay(ids)  # adjacent copies: two pool processes take them at once
+    send_notices.delay(ids)
+    worker = celery_workers(
+        broker=redis_server.url, queue=queue, args=(*WORKER["args"], "-l", "info")
+    )
+    _all_marked_sent(worker)
+    send_notices.delay(ids)  # and once more after every send committed
+
+    def results():
+        found = re.findall(r"succeeded in [\d.]+s: (\{[^}]*\})", worker.log.read_text())
+        return [ast.literal_eval(result) for result in found]
+
+    wait_for(lambda: len(results()) == 3, worker, "3 send tasks not done")
+    assert sum(result.get("sent", 0) for result in results()) == 20
+    assert results()[-1] == {"not_queued": 20}
+    expected = {notice_message_id(notice) for notice in Notice.objects.all()}
+    assert Counter(inbox.message_ids()) == dict.fromkeys(expected, 1)
+    assert set(Notice.objects.values_list("status", "attempts")) == {(NoticeStatus.SENT, 1)}
+
+
+class _RefusingSome(Inbox):
+    """Says a mailbox is full (452: may pass) to lleno@, has no mailbox (550) for nadie@."""
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        if address.startswith("lleno@"):
+            return "452 4.2.2 Mailbox full"
+        if address.startswith("nadie@"):
+            return "550 5.1.1 No such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def _queued_tasks(redis_server, queue) -> list[tuple[str, list, datetime | None]]:
+    """The tasks waiting in `queue`: (task name, arguments, eta)."""
+    tasks = []
+    for raw in redis.Redis(port=redis_server.port).lrange(queue, 0, -1):
+        message = json.loads(raw)
+        args, _kwargs, _embed = json.loads(base64.b64decode(message["body"]))
+        eta = message["headers"].get("eta")
+        tasks.append((message["headers"]["task"], args, eta and datetime.fromisoformat(eta)))
+    return tasks
+
+
+def test_a_message_refused_in_a_batch_is_retried_alone_and_the_others_go_out(
+    transactional_db, broker, settings
+):
+    redis_server, queue = broker
+    _subscribers(4, names=["ana", "lleno", "nadie", "zoila"])
+    _publish_servers_process()
+    dispatch.dispatch_pending()
+    ((task, (ids,), _eta),) = _queued_tasks(redis_server, queue)  # one batch, every notice
+    assert task == "procurement.tasks.send_notices" and len(ids) == 4
+    redis.Redis(port=redis_server.port).delete(queue)
+    by_name = {
+        n.recipient.email.split("@")[0]: n for n in Notice.objects.select_related("recipient")
+    }
+
+    inbox = _RefusingSome()
+    with smtp_running(inbox) as (_inbox, port):
+        settings.MAILERS = {
+            "default": {
+                "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+                "OPTIONS": {"host": "127.0.0.1", "port": port, "timeout": 5},
+            }
+        }
+        started = timezone.now()
+        assert notices.send_notices(ids) == {"sent": 2, "retry": 1, "failed": 1}
+        finished = timezone.now()
+    assert sorted(inbox.message_ids()) == sorted(
+        notice_message_id(by_name[name]) for name in ["ana", "zoila"]
+    )
+    statuses = {name: Notice.objects.get(pk=n.pk) for name, n in by_name.items()}
+    assert {name: (n.status, n.attempts) for name, n in statuses.items()} == {
+        "ana": (NoticeStatus.SENT, 1),
+        "zoila": (NoticeStatus.SENT, 1),
+        "lleno": (NoticeStatus.QUEUED, 1),
+        "nadie": (NoticeStatus.FAILED, 1),
+    }
+    full = statuses["lleno"]
+    assert "452" in full.last_error and "550" in statuses["nadie"].last_error
+    backoff = timedelta(seconds=30)  # after one attempt
+    assert started + backoff <= full.retry_due_at <= finished + backoff
+    # Its retry alone, after a delay of at most that backoff; the refused one, never.
+    ((task, args, eta),) = _queued_tasks(redis_server, queue)
+    assert (task, args) == ("procurement.tasks.send_notices", [[full.pk]])
+    assert eta is not None and started <= eta <= finished + backoff
