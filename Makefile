@@ -11,6 +11,8 @@ PYTHON ?= $(shell for p in python3.14 python3.13 python3.12 python3 \
 	done)
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
+# The suite runs in parallel processes (pytest-xdist), one per core by default.
+TEST_WORKERS ?= auto
 DEMO_PROCESSES ?= 2000
 
 .PHONY: run test lint format bench install migrate seed clean messages browser redis-binary
@@ -71,11 +73,11 @@ test: install browser redis-binary
 	$(VENV)/bin/ruff format --check .
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres $(PY) manage.py makemigrations --check --dry-run
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
-		$(VENV)/bin/pytest --create-db
+		$(VENV)/bin/pytest --create-db -n $(TEST_WORKERS) --dist loadfile
 	# Again on the embedded default (SQLite): the guard rails against 5xx and concurrent writes.
 	mkdir -p var
 	DATABASE_URL=sqlite:///$(CURDIR)/var/test-sqlite.sqlite3 CELERY_BROKER_URL=$(TEST_BROKER_URL) \
-		$(VENV)/bin/pytest --create-db -m urlwalk -p no:cacheprovider
+		$(VENV)/bin/pytest --create-db -n $(TEST_WORKERS) --dist loadfile -m urlwalk -p no:cacheprovider
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -1,9 +1,12 @@
+import os
+
 import pytest
 from django.core.cache import cache
 from django.core.management import call_command
 from pytest_django.plugin import blocking_manager_key
 
 from config.celery import app as celery_app
+from core import visits
 
 # The real parts of integration tests (an SMTP server, Celery workers, a private Redis).
 pytest_plugins = ["tests.real_parts"]
@@ -71,3 +74,18 @@ def anchors_in_tmp(settings, tmp_path):
 def api_throttle_per_test():
     """The API's throttle counts requests in the cache: each test starts with none counted."""
     cache.clear()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def visit_counters_per_test_process():
+    """`make test` runs the suite in parallel processes (pytest-xdist) that share one Redis:
+    each counts page visits under keys of its own, so that one process's page views never
+    land in another's exact counts (tests/core/test_visits.py)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        yield
+        return
+    shared = visits.KEY
+    visits.KEY = f"portal:{worker}:visits:{{page}}"
+    yield
+    visits.KEY = shared
