@@ -7,6 +7,7 @@ from pytest_django.plugin import blocking_manager_key
 
 from config.celery import app as celery_app
 from core import visits
+from tests.seeding import Seeded
 
 # The real parts of integration tests (an SMTP server, Celery workers, a private Redis).
 pytest_plugins = ["tests.real_parts"]
@@ -89,3 +90,14 @@ def visit_counters_per_test_process():
     visits.KEY = f"portal:{worker}:visits:{{page}}"
     yield
     visits.KEY = shared
+
+
+@pytest.fixture(autouse=True)
+def seed_folders(request, media_in_tmp, anchors_in_tmp, settings):
+    """A test of a module seeded once (tests/seeding.py) reads that seed's files and
+    anchors."""
+    if "seeded" in request.fixturenames:
+        seeded = request.getfixturevalue("seeded")
+        if isinstance(seeded, Seeded):
+            settings.MEDIA_ROOT = seeded.media
+            settings.ANCHOR_DIR = seeded.anchors

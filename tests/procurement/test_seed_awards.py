@@ -35,18 +35,21 @@ from procurement.services.contracts import awards_to_contract, retention_refusal
 from procurement.services.criteria import LOWEST_PRICE_TYPES, NO_EVALUATION_TYPES
 from procurement.services.evaluation import lots
 from tests.procurement.status_history import assert_last_change_stored
+from tests.seeding import seeded_once
 
 pytestmark = pytest.mark.django_db
 S = ProcessStatus
 GRANTED = {S.AWARDED, S.CONSENTED, S.CONTRACTED}
 
 
-@pytest.fixture
-def seeded():
-    out = StringIO()
-    today = clock.today().isoformat()
-    call_command("seed_demo", "--processes", "600", "--seed", "3", "--today", today, stdout=out)
-    return out.getvalue()
+@pytest.fixture(scope="module")
+def seeded(django_db_setup, django_db_blocker, tmp_path_factory):
+    with django_db_blocker.unblock():  # the clock reads the database server
+        today = clock.today().isoformat()
+    with seeded_once(
+        django_db_blocker, tmp_path_factory, "--processes", "600", "--seed", "3", "--today", today
+    ) as seeded:
+        yield seeded
 
 
 def _history(process) -> list[str]:

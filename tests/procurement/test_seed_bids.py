@@ -33,18 +33,21 @@ from procurement.services.bids import bid_refusal
 from procurement.services.opening import confirm_opening, opening_refusal, start_opening
 from procurement.services.participation import sme_refusal
 from suppliers.models import Supplier
+from tests.seeding import seeded_once
 
 pytestmark = pytest.mark.django_db
 AFTER_OPENING = {ProcessStatus.AWARDED, ProcessStatus.CONSENTED, ProcessStatus.CONTRACTED}
 
 
-@pytest.fixture
-def seeded():
+@pytest.fixture(scope="module")
+def seeded(django_db_setup, django_db_blocker, tmp_path_factory):
     """A small seed for today (so the demo processes' bid stages are relative to now)."""
-    out = StringIO()
-    today = clock.today().isoformat()
-    call_command("seed_demo", "--processes", "150", "--seed", "5", "--today", today, stdout=out)
-    return out.getvalue()
+    with django_db_blocker.unblock():  # the clock reads the database server
+        today = clock.today().isoformat()
+    with seeded_once(
+        django_db_blocker, tmp_path_factory, "--processes", "150", "--seed", "5", "--today", today
+    ) as seeded:
+        yield seeded
 
 
 def _deadline(process):
@@ -228,21 +231,3 @@ def test_demo_processes_open_with_two_members_and_demo_smes_may_bid(seeded):
         if electronic:
             assert any(b.documents.exists() for b in electronic)
     call_command("verify_receipts", stdout=StringIO())
-
-
-def test_receipts_signed_by_worker_processes_verify_and_match_this_ones(monkeypatch):
-    # Large seeds sign the ledger in a pool of forked workers (procurement.demo.bids._Signer);
-    # forced here from the first receipt, a 40-process seed's ledger still verifies, with the
-    # very signatures this process makes (Ed25519 is deterministic).
-    from procurement import receipts
-    from procurement.demo import bids as demo_bids
-
-    monkeypatch.setattr(demo_bids, "SIGN_BATCH", 7)
-    monkeypatch.setattr(demo_bids, "SIGN_IN_WORKERS_FROM", 1)
-    call_command("seed_demo", "--processes", "40", "--seed", "3", stdout=StringIO())
-    entries = list(ReceiptLedgerEntry.objects.values_list("receipt_hash", "signature"))
-    assert len(entries) > 7
-    assert all(signature == receipts.sign(receipt) for receipt, signature in entries)
-    out = StringIO()
-    call_command("verify_receipts", stdout=out)
-    assert "OK" in out.getvalue()

@@ -2,27 +2,26 @@
 `staff.` account presiding and the `staff2.` one the other member, with the audit entry the
 designation service writes."""
 
-from io import StringIO
-
 import pytest
-from django.core.management import call_command
 from django.db.models import Count, Q
 
 from accounts.models import Membership, Role
 from core.models import AuditEntry
 from procurement.models import ProcessStatus, ProcurementProcess
 from procurement.services.committee import committee_refusal, entity_staff
+from tests.seeding import seeded_once
 
 pytestmark = pytest.mark.django_db
 TODAY = "2026-11-25"
 DEMO_PASSWORD = "demo-portal-2026"  # CONTRACT.md
 
 
-@pytest.fixture
-def seeded():
-    out = StringIO()
-    call_command("seed_demo", "--processes", "80", "--seed", "3", "--today", TODAY, stdout=out)
-    return out.getvalue()
+@pytest.fixture(scope="module")
+def seeded(django_db_setup, django_db_blocker, tmp_path_factory):
+    with seeded_once(
+        django_db_blocker, tmp_path_factory, "--processes", "80", "--seed", "3", "--today", TODAY
+    ) as seeded:
+        yield seeded
 
 
 def test_every_called_process_has_a_committee_of_its_entitys_staff(seeded):

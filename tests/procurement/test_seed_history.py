@@ -25,6 +25,7 @@ from procurement.models import (
     StatusChange,
 )
 from suppliers.models import SizeClassification, Supplier
+from tests.seeding import seeded_once
 
 pytestmark = pytest.mark.django_db
 TODAY = "2026-11-25"
@@ -36,11 +37,12 @@ DOCUMENT_ACTIONS = {
 }
 
 
-@pytest.fixture
-def seeded():
-    out = StringIO()
-    call_command("seed_demo", "--processes", "60", "--seed", "4", "--today", TODAY, stdout=out)
-    return out.getvalue()
+@pytest.fixture(scope="module")
+def seeded(django_db_setup, django_db_blocker, tmp_path_factory):
+    with seeded_once(
+        django_db_blocker, tmp_path_factory, "--processes", "60", "--seed", "4", "--today", TODAY
+    ) as seeded:
+        yield seeded
 
 
 def test_classifications_are_dated_after_the_sales_year_ends(seeded):
