@@ -417,8 +417,10 @@ def annul_contract(*, actor, contract: Contract, reason: str) -> Contract:
     """The contract is declared void (Ley 30225, art. 44), with its reason. Its lot has no
     contract any more: a contracted process goes back to consented ("void_contract" in
     procurement.state_machine), the other lots' contracts standing as they are."""
-    process = ProcurementProcess.objects.select_for_update().get(pk=contract.process_id)
+    # The contract's lock takes its process's row too (_locked_contract), in the order every
+    # contract service takes them: locking the process first could deadlock with them.
     contract = _locked_contract(actor, contract, "annul")
+    process = contract.process
     reason = clean_reason(reason)
     if not reason:
         raise DomainError(_("Give the reason."), field="reason", code="reason_required")

@@ -11,7 +11,7 @@ from django.test import Client
 
 from core import clock
 from procurement.models import Award, Contract, ProcessStatus
-from procurement.services import awards, contracts
+from procurement.services import awards, contracts, processes
 from tests.domain import raises_domain
 from tests.procurement.evaluating import (
     committee,
@@ -130,3 +130,33 @@ def test_a_void_contract_before_the_last_lot_is_signed_keeps_the_process_consent
     tender.process.refresh_from_db()
     assert tender.process.status == ProcessStatus.CONSENTED
     assert not tender.process.history.filter(action="contract").exists()
+
+
+def test_the_process_is_not_declared_void_while_a_lots_contract_stands():
+    """Voiding the first lot's contract sends the process back to consented, where the
+    process may be declared void, but not while the second lot's contract is in force: that
+    one is declared void first, then the process."""
+    tender, _suppliers, granted, _lots = _two_lots()
+    one, two = granted
+    first = _sign(tender, one, "C-1-2026")
+    second = _sign(tender, two, "C-2-2026")
+    with clock.pinned(clock.local(one.consented_on) + timedelta(days=3)):
+        contracts.annul_contract(actor=tender.staff, contract=first, reason="Vicio en la firma")
+        with raises_domain("contract_in_force"):
+            processes.annul(
+                actor=tender.staff,
+                process=tender.process,
+                reason="Vicio en la convocatoria",
+                return_stage="convocatoria",
+            )
+        tender.process.refresh_from_db()
+        assert tender.process.status == ProcessStatus.CONSENTED
+        contracts.annul_contract(actor=tender.staff, contract=second, reason="Vicio en la firma")
+        processes.annul(
+            actor=tender.staff,
+            process=tender.process,
+            reason="Vicio en la convocatoria",
+            return_stage="convocatoria",
+        )
+    tender.process.refresh_from_db()
+    assert tender.process.status == ProcessStatus.VOID

@@ -87,11 +87,23 @@ def _restart_refusal(process, stages, today, return_stage) -> DomainError | None
 
 
 def _annul_refusal(process, stages, today, return_stage) -> DomainError | None:
+    from ...models import Contract
+
     if return_stage is not None and return_stage not in return_stages(process):
         return DomainError(
             _("Say which stage the process returns to: the stage under way or an earlier one."),
             field="return_stage",
             code="return_stage_invalid",
+        )
+    # A lot's contract declared void does not void the process while another lot's contract
+    # stands: each contract is declared void on its own first.
+    if Contract.objects.filter(process=process).exclude(status=Contract.Status.VOID).exists():
+        return DomainError(
+            _(
+                "The process has a contract that is not void: declare it void first "
+                "(from the contract's page)."
+            ),
+            code="contract_in_force",
         )
     return None
 
