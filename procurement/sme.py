@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db import IntegrityError, connections, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.db.models import (
     Avg,
     BooleanField,
@@ -774,9 +774,9 @@ def refresh_summary(*, entity_id: int | None = None, year: int | None = None) ->
     """Rewrite the summed figures of one entity's year (or of every entity, or every year,
     left None) from the live computation: the actual-share figures of its contracts by
     signing month (share_contracts and actual_shares_by, the rules above) and the lead time
-    of its processes of the fiscal year. Returns the rows written. One entity's refreshes
-    run one at a time (its row locked), each reading what was committed before it; should a
-    full refresh collide with another, it gives way and the next run rewrites the rows."""
+    of its processes of the fiscal year. Returns the rows written. Refreshes that could
+    overwrite each other run one after the other (_refresh_lock), each reading what was
+    committed before it."""
     contracts, processes = Contract.objects.all(), ProcurementProcess.objects.all()
     months, lead_times = SmeShareMonth.objects.all(), SmeLeadTimeYear.objects.all()
     if entity_id is not None:
@@ -790,8 +790,7 @@ def refresh_summary(*, entity_id: int | None = None, year: int | None = None) ->
         months, lead_times = months.filter(fiscal_year=year), lead_times.filter(fiscal_year=year)
     try:
         with transaction.atomic():
-            if entity_id is not None:
-                list(Entity.objects.select_for_update().filter(pk=entity_id).values("pk"))
+            _refresh_lock(entity_id)
             figures = actual_shares_by(
                 share_contracts(contracts),
                 "entity_id",
@@ -824,6 +823,25 @@ def refresh_summary(*, entity_id: int | None = None, year: int | None = None) ->
         )
         return 0
     return len(month_rows) + len(lead_rows)
+
+
+# The advisory lock every refresh takes on PostgreSQL: an entity's refresh shares it, a full
+# refresh takes it alone, so a full refresh never deletes the rows an entity's refresh wrote
+# after the full one had read its figures.
+_REFRESH_LOCK = 0x534D45  # "SME"
+
+
+def _refresh_lock(entity_id: int | None) -> None:
+    """Wait for the refreshes this one could overwrite (or be overwritten by): one entity's
+    refreshes run one at a time (its row locked) beside other entities'; a full refresh runs
+    alone. Taken before anything is read, so each refresh reads what the one before it
+    committed."""
+    if connection.vendor == "postgresql":
+        shared = "_shared" if entity_id is not None else ""
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT pg_advisory_xact_lock{shared}(%s)", [_REFRESH_LOCK])
+    if entity_id is not None:
+        list(Entity.objects.select_for_update().filter(pk=entity_id).values("pk"))
 
 
 def refresh_on_commit(*, entity_id: int, years) -> None:

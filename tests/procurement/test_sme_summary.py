@@ -3,10 +3,13 @@ sme.refresh_summary): they must be the live computation's numbers, entity by ent
 by year, nationally and per department, sector and level, and follow each contract signed,
 amended or annulled through the services (issue 11)."""
 
+import threading
+import time
 from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection, transaction
 from django.urls import reverse
 
 from core import clock
@@ -256,3 +259,48 @@ def test_the_contracts_behind_a_share_are_read_a_slice_at_a_time_as_the_filter_g
     for start, stop in ((0, 1), (0, 2), (1, 3), (2, 5), (4, 9), (0, 50), (5, 6)):
         assert [c.pk for c in behind[start:stop]] == exact[start:stop]
     assert behind.count() == len(behind) == 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_full_refresh_waits_for_an_entitys_refresh_in_flight(world):
+    """An entity's refresh still open (its transaction holds the change it refreshes for):
+    a full refresh started meanwhile reads only after it commits, so it never writes back the
+    figures from before the change (without the lock it reads the old amount and the
+    summary stays stale until the next day)."""
+    lima = world[0]
+    holding, started = threading.Event(), threading.Event()
+    finished: list[float] = []
+    committed: list[float] = []
+
+    def entity_refresh_in_flight():
+        try:
+            with transaction.atomic():
+                sme._refresh_lock(lima.pk)
+                Contract.objects.filter(entity=lima, signed_on__year=2026).update(
+                    status=Contract.Status.VOID
+                )
+                holding.set()
+                started.wait(10)
+                time.sleep(1.0)  # the full refresh is waiting on the lock by now
+            committed.append(time.monotonic())
+        finally:
+            connection.close()
+
+    def full_refresh():
+        try:
+            started.set()
+            sme.refresh_summary()
+            finished.append(time.monotonic())
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=entity_refresh_in_flight)
+    first.start()
+    assert holding.wait(10)
+    second = threading.Thread(target=full_refresh)
+    second.start()
+    first.join(30)
+    second.join(30)
+    assert committed and finished and finished[0] > committed[0]
+    assert sme.entity_share(lima, 2026).share is None  # the change is in the summary
+    assert_same(sme.entity_share(world[1], 2026), _live(2026, entity=world[1]))
