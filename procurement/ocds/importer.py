@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, transaction
 from django.utils import timezone
 
 from core.codelists import GovernmentLevel, ObjectType, ProcedureType, Unit, unit_from_text
@@ -79,6 +79,9 @@ TENDER_STATUSES = {
     "unsuccessful": ProcessStatus.DESERTED,
     "cancelled": ProcessStatus.CANCELLED,
 }
+# The statuses a release can state only in tender.statusDetails (OCDS has no code for them);
+# the others follow from the awards and contracts the releases carry, never from a word.
+STATED_ONLY_IN_DETAILS = {ProcessStatus.SUSPENDED, ProcessStatus.VOID}
 AWARD_STATUSES = {
     "pending": Award.Status.AWARDED,
     "active": Award.Status.CONSENTED,
@@ -543,6 +546,7 @@ class _Loader:
             if status is None:
                 raise ReleaseRefused(f"award {ref}: new here and the release states no status")
             award = Award(process=process, source_ref=ref)
+        before = (award.status, award.supplier_id, award.amount) if award.pk else None
         award.status = status or award.status
         award.decided_at = award.decided_at or _moment(data.get("date"), self.date)
         item_ids = [str(i.get("id")) for i in data.get("items") or []]
@@ -562,6 +566,17 @@ class _Loader:
                     f"award {ref} ({stated}): no supplier and value, neither in this release "
                     f"nor loaded before"
                 )
+        signed = before is not None and (
+            Contract.objects.filter(award=award).exclude(status=Contract.Status.VOID).exists()
+        )
+        if signed and (award.supplier_id, award.amount) != before[1:]:
+            raise ReleaseRefused(
+                f"award {ref}: its contract is signed here; its winner and amount cannot change"
+            )
+        if signed and award.status in (Award.Status.DESERTED, Award.Status.REVOKED):
+            raise ReleaseRefused(
+                f"award {ref}: its contract is signed here; it cannot become {stated!r}"
+            )
         if award.status == Award.Status.CONSENTED:
             award.consented_on = award.consented_on or _day(data.get("date"), self.date.date())
         if award.status == Award.Status.REVOKED:
@@ -655,9 +670,9 @@ class _Loader:
         its contracts and awards make it, else the tender status."""
         stated = tender.get("status")
         details = plain(str(tender.get("statusDetails") or ""))
-        if details != ProcessStatus.DRAFT and TENDER_STATUS.get(details, "") == stated:
+        if details in STATED_ONLY_IN_DETAILS and TENDER_STATUS.get(details, "") == stated:
             return details
-        if process.contracts.exists():
+        if process.contracts.exclude(status=Contract.Status.VOID).exists():
             return ProcessStatus.CONTRACTED
         live = list(process.awards.live().values_list("status", flat=True))
         if Award.Status.CONSENTED in live:
@@ -730,6 +745,9 @@ def load_release(source: SourceRelease) -> Outcome:
             )
     except IntegrityError as error:
         raise ReleaseRefused(f"conflicts with data already here ({error})") from error
+    except DataError as error:
+        # A number or text the database cannot hold (an amount of 10^25, a term of 10^20 days)
+        raise ReleaseRefused(f"a value out of range here ({error})") from error
     except (ValueError, TypeError, AttributeError, InvalidOperation) as error:
         # Schema-valid but unreadable here (a quantity of 1e400, a list where we read one...)
         raise ReleaseRefused(f"cannot be read: {error!r}") from error

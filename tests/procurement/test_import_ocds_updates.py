@@ -293,3 +293,67 @@ def test_a_suspension_the_source_names_in_status_details_is_kept(tmp_path):
     )
     run(tmp_path, package)
     assert ProcurementProcess.objects.get().status == ProcessStatus.CALLED
+
+
+def test_a_contract_declared_void_leaves_its_process_without_a_contract(tmp_path):
+    package = oece_package()
+    package["releases"].append(
+        _contract_update(
+            "contract-void", "2024-04-02T10:00:00-05:00", ["contractUpdate"], status="cancelled"
+        )
+    )
+    out, err = run(tmp_path, package)
+    assert err == "" and "4 releases loaded, 0 already imported, 0 refused." in out
+    assert Contract.objects.get().status == Contract.Status.VOID
+    assert ProcurementProcess.objects.get().status == ProcessStatus.CONSENTED
+
+
+def test_a_signed_awards_winner_amount_and_outcome_cannot_be_rewritten(tmp_path):
+    """An award whose contract is here: a later release may not give it another amount,
+    make it deserted or revoke it under the contract (the winner of the contract and of its
+    award would disagree)."""
+    package = oece_package()
+    rewrites = [
+        {"id": "1002345-1", "status": "active", "value": {"amount": 9999, "currency": "PEN"}},
+        {"id": "1002345-1", "status": "unsuccessful"},
+        {"id": "1002345-1", "status": "cancelled"},
+    ]
+    for n, award in enumerate(rewrites):
+        package["releases"].append(
+            _release(
+                f"rewrite-{n}", f"2024-04-0{n + 2}T10:00:00-05:00", ["awardUpdate"], awards=[award]
+            )
+        )
+    out, err = run(tmp_path, package)
+    assert "3 releases loaded, 0 already imported, 3 refused." in out
+    assert err.count("its contract is signed here") == 3
+    award = Award.objects.get()
+    assert award.status == Award.Status.CONSENTED and str(award.amount) == "2400.00"
+    assert award.supplier.ruc == SUPPLIER_RUC
+    assert ProcurementProcess.objects.get().status == ProcessStatus.CONTRACTED
+
+
+def test_status_details_never_state_a_status_the_records_decide(tmp_path):
+    """`contratado` in statusDetails with no contract here is not believed: the process is
+    what its awards make it."""
+    package = _granted_package()
+    package["releases"].append(
+        _release(
+            "status-contracted",
+            "2024-03-28T10:00:00-05:00",
+            ["tenderUpdate"],
+            tender={"id": "1002345", "status": "complete", "statusDetails": "contratado"},
+        )
+    )
+    run(tmp_path, package)
+    assert ProcurementProcess.objects.get().status == ProcessStatus.AWARDED
+
+
+def test_a_number_the_database_cannot_hold_refuses_the_release_and_the_import_goes_on(tmp_path):
+    package = _granted_package()
+    package["releases"][1]["awards"][0]["value"]["amount"] = 10**25
+    out, err = run(tmp_path, package)
+    assert "1 releases loaded, 0 already imported, 1 refused." in out
+    assert "a value out of range here" in err
+    assert ProcurementProcess.objects.get().status == ProcessStatus.CALLED
+    assert not Award.objects.exists()
