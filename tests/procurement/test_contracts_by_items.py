@@ -140,23 +140,22 @@ def test_the_process_is_not_declared_void_while_a_lots_contract_stands():
     one, two = granted
     first = _sign(tender, one, "C-1-2026")
     second = _sign(tender, two, "C-2-2026")
-    with clock.pinned(clock.local(one.consented_on) + timedelta(days=3)):
-        contracts.annul_contract(actor=tender.staff, contract=first, reason="Vicio en la firma")
-        with raises_domain("contract_in_force"):
-            processes.annul(
-                actor=tender.staff,
-                process=tender.process,
-                reason="Vicio en la convocatoria",
-                return_stage="convocatoria",
-            )
-        tender.process.refresh_from_db()
-        assert tender.process.status == ProcessStatus.CONSENTED
-        contracts.annul_contract(actor=tender.staff, contract=second, reason="Vicio en la firma")
+
+    def declare_the_process_void():
         processes.annul(
             actor=tender.staff,
             process=tender.process,
             reason="Vicio en la convocatoria",
             return_stage="convocatoria",
         )
+
+    with clock.pinned(clock.local(one.consented_on) + timedelta(days=3)):
+        contracts.annul_contract(actor=tender.staff, contract=first, reason="Vicio en la firma")
+        with raises_domain("contract_in_force"):
+            declare_the_process_void()
+        tender.process.refresh_from_db()
+        assert tender.process.status == ProcessStatus.CONSENTED
+        contracts.annul_contract(actor=tender.staff, contract=second, reason="Vicio en la firma")
+        declare_the_process_void()
     tender.process.refresh_from_db()
     assert tender.process.status == ProcessStatus.VOID
