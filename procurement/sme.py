@@ -859,9 +859,13 @@ def refresh_on_commit(*, entity_id: int, years) -> None:
     transaction.on_commit(refresh, robust=True)
 
 
+def process_years(process) -> set[int]:
+    """The years of the summary a change of the process moves: its fiscal year and its
+    contracts' signing years."""
+    signed = Contract.objects.filter(process=process).values_list("signed_on__year", flat=True)
+    return {year for year in (process.fiscal_year_id, *signed.distinct()) if year is not None}
+
+
 def refresh_process_on_commit(process) -> None:
     """refresh_on_commit for a process's fiscal year and its contracts' signing years."""
-    signed = Contract.objects.filter(process=process).values_list("signed_on__year", flat=True)
-    refresh_on_commit(
-        entity_id=process.entity_id, years={process.fiscal_year_id, *signed.distinct()}
-    )
+    refresh_on_commit(entity_id=process.entity_id, years=process_years(process))
