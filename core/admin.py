@@ -17,6 +17,7 @@ from .models import (
     SmeRule,
     StageMinimum,
 )
+from .signals import sme_suppliable_changed
 
 
 @admin.register(Department)
@@ -48,6 +49,14 @@ class CatalogItemAdmin(AuditedModelAdmin):
     search_fields = ["code", "name_es", "name_en"]
     raw_id_fields = ["parent"]
     list_per_page = 50
+
+    def save_model(self, request, obj, form, change):
+        """A changed SME-suppliable flag (here or in the list) moves the SME share of every
+        contract under the code: the apps above are told once per request."""
+        super().save_model(request, obj, form, change)
+        if "sme_suppliable" in form.changed_data and not getattr(request, "_sme_told", False):
+            request._sme_told = True
+            sme_suppliable_changed.send(sender=CatalogItem)
 
 
 @admin.register(Sector)

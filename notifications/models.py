@@ -243,7 +243,8 @@ class Subscription(models.Model):
     keywords = models.CharField(_("keywords"), max_length=500, blank=True)
     # Which kinds of criterion rows it holds (CRITERION_BITS), written with the rows by
     # save_subscription: the match tests each subscription only on the kinds it sets,
-    # without reading every criterion row to learn which those are.
+    # without reading every criterion row to learn which those are (one that records none
+    # is tested on the rows it holds, so rows written another way do not match everything).
     criteria_kinds = models.PositiveSmallIntegerField(_("kinds of criteria"), default=0)
     min_value = models.DecimalField(
         _("minimum value (S/)"), max_digits=16, decimal_places=2, null=True, blank=True

@@ -8,6 +8,7 @@ class ProcurementConfig(AppConfig):
 
     def ready(self):
         from core.filters import ENTITY_SCOPES
+        from core.signals import sme_suppliable_changed
         from notifications import dispatch
         from notifications.models import EventKind
 
@@ -25,3 +26,15 @@ class ProcurementConfig(AppConfig):
         process_notices.register_handlers(dispatch)
         # A published or modified plan reaches the subscribers who follow its entity.
         plan_notices.register_handlers(dispatch)
+        # A catalog code SMEs can or cannot supply any more moves the summed SME figures.
+        sme_suppliable_changed.connect(_refresh_sme_summary, dispatch_uid="procurement.sme")
+
+
+def _refresh_sme_summary(sender, **kwargs):
+    """The whole SME summary is rewritten once the change commits (the daily task, queued
+    now; `make run` runs it at once)."""
+    from django.db import transaction
+
+    from .tasks import refresh_sme_summary
+
+    transaction.on_commit(refresh_sme_summary.delay, robust=True)

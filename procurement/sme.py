@@ -12,7 +12,8 @@ group). The same functions feed the compliance pages, the national ranking and t
 At national scale the pages read those figures summed ahead: refresh_summary writes them per
 entity, fiscal year and month (SmeShareMonth, and the lead time per entity and year in
 SmeLeadTimeYear) with the live functions below, on each change of a contract or process (its
-entity and year, on commit: refresh_on_commit) and daily for everything; the readers
+entity and year, on commit: refresh_on_commit), for everything after the admin changes a
+catalog code's SME flag (core.signals.sme_suppliable_changed) and daily; the readers
 (national_share, summary_share, summary_shares_by, monthly_actual, ranking,
 summary_lead_time) sum those rows. The live functions stay the definition: the tests compare
 the two (national_share_live, monthly_actual_live, actual_share of share_contracts).
@@ -859,9 +860,13 @@ def refresh_on_commit(*, entity_id: int, years) -> None:
     transaction.on_commit(refresh, robust=True)
 
 
+def process_years(process) -> set[int]:
+    """The years of the summary a change of the process moves: its fiscal year and its
+    contracts' signing years."""
+    signed = Contract.objects.filter(process=process).values_list("signed_on__year", flat=True)
+    return {year for year in (process.fiscal_year_id, *signed.distinct()) if year is not None}
+
+
 def refresh_process_on_commit(process) -> None:
     """refresh_on_commit for a process's fiscal year and its contracts' signing years."""
-    signed = Contract.objects.filter(process=process).values_list("signed_on__year", flat=True)
-    refresh_on_commit(
-        entity_id=process.entity_id, years={process.fiscal_year_id, *signed.distinct()}
-    )
+    refresh_on_commit(entity_id=process.entity_id, years=process_years(process))

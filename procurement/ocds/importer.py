@@ -136,6 +136,8 @@ class SourceRelease:
 class Outcome:
     loaded: bool
     notes: list[str] = field(default_factory=list)
+    # The (entity id, year) pairs of the SME summary the release moved.
+    summary_years: set[tuple[int, int]] = field(default_factory=set)
 
 
 # --- Reading ----------------------------------------------------------------------------------
@@ -696,9 +698,11 @@ def _checked(source: SourceRelease) -> tuple[dict, str, str]:
     return release, str(release["ocid"]), str(release["id"])
 
 
-def load_release(source: SourceRelease) -> Outcome:
+def load_release(source: SourceRelease, *, refresh_summary: bool = True) -> Outcome:
     """Load one release in one transaction; ReleaseRefused (with the reason, to be reported
-    with source.label) leaves the database as it was."""
+    with source.label) leaves the database as it was. The SME summary of the years the
+    release moved (Outcome.summary_years) is refreshed on commit, unless `refresh_summary`
+    is False: a caller loading many releases refreshes each entity's year once at the end."""
     release, ocid, release_id = _checked(source)
     if ImportedRelease.objects.filter(ocid=ocid, release_id=release_id).exists():
         return Outcome(loaded=False)
@@ -739,7 +743,9 @@ def load_release(source: SourceRelease) -> Outcome:
                 # calendar) leaves the status as the last one that did set it.
                 loader.set_status(process, loader.outcome_status(process, tender), loader.date)
             search.refresh([process.pk])
-            sme.refresh_process_on_commit(process)
+            summary_years = {(process.entity_id, year) for year in sme.process_years(process)}
+            if refresh_summary:
+                sme.refresh_process_on_commit(process)
             ImportedRelease.objects.create(
                 source=SOURCE, ocid=ocid, release_id=release_id, process=process
             )
@@ -751,4 +757,4 @@ def load_release(source: SourceRelease) -> Outcome:
     except (ValueError, TypeError, AttributeError, InvalidOperation) as error:
         # Schema-valid but unreadable here (a quantity of 1e400, a list where we read one...)
         raise ReleaseRefused(f"cannot be read: {error!r}") from error
-    return Outcome(loaded=True, notes=notes)
+    return Outcome(loaded=True, notes=notes, summary_years=summary_years)

@@ -12,7 +12,18 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db.models import Exists, F, FilteredRelation, OuterRef, Q
+from django.db.models import (
+    BooleanField,
+    Case,
+    Exists,
+    F,
+    FilteredRelation,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
 from django.utils import timezone
 
 from notifications.models import CRITERION_BITS, Criterion, Subscription, SubscriptionCriterion
@@ -87,7 +98,10 @@ def subscriptions_for_process(process: ProcurementProcess):
     subscriptions with a row among the process's values, which the database builds once
     from the criterion index (a hashed subplan). Learning from the criterion rows which
     kinds each subscription sets meant reading nearly all of them for every process
-    (bench/notices.py: 100,000 subscriptions)."""
+    (bench/notices.py: 100,000 subscriptions). A subscription that records no kind (it sets
+    no criterion, or its rows were written without save_subscription) is tested on the
+    rows it holds instead: a kind it has rows of restricts it, so rows written another way
+    never make it catch every process."""
     process = ProcurementProcess.objects.select_related("entity").get(pk=process.pk)
     items = list(process.items.values_list("catalog_item_id", "description"))
     offered = {
@@ -103,10 +117,37 @@ def subscriptions_for_process(process: ProcurementProcess):
     matching = Subscription.objects.filter(active=True)
     for kind, values in offered.items():
         holding = SubscriptionCriterion.objects.filter(field=kind, value__in=values)
-        sets_kind = f"sets_{kind}"
-        matching = matching.alias(
-            **{sets_kind: F("criteria_kinds").bitand(CRITERION_BITS[kind])}
-        ).filter(Q(**{sets_kind: 0}) | Q(pk__in=holding.values("subscription_id")))
+        sets_kind, a_row, unrecorded = f"sets_{kind}", f"a_row_{kind}", f"unrecorded_{kind}"
+        # Its rows are read only when it records no kind (CASE keeps that order), one
+        # index probe each: a scalar subquery, which PostgreSQL cannot turn into a hash of
+        # every row of the kind as it does an EXISTS.
+        rows = SubscriptionCriterion.objects.filter(subscription=OuterRef("pk"), field=kind)
+        matching = (
+            matching.alias(
+                **{
+                    sets_kind: F("criteria_kinds").bitand(CRITERION_BITS[kind]),
+                    a_row: Subquery(rows.values("pk")[:1]),
+                }
+            )
+            .alias(
+                **{
+                    unrecorded: Case(
+                        When(
+                            criteria_kinds=0,
+                            then=Case(
+                                When(**{f"{a_row}__isnull": False}, then=Value(True)),
+                                default=Value(False),
+                            ),
+                        ),
+                        default=Value(False),
+                        output_field=BooleanField(),
+                    ),
+                }
+            )
+            .filter(
+                Q(**{sets_kind: 0, unrecorded: False}) | Q(pk__in=holding.values("subscription_id"))
+            )
+        )
     value = process.estimated_value
     matching = matching.filter(
         Q(min_value__isnull=True) | Q(min_value__lte=value),

@@ -2,6 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from procurement import sme
 from procurement.ocds import importer
 
 
@@ -34,20 +35,25 @@ class Command(BaseCommand):
                 source.file = name
             sources.extend(releases)
         loaded = unchanged = refused = 0
+        summary_years: set[tuple[int, int]] = set()
         # Each process's releases in the order they happened, whatever the files' order.
         for source in importer.loading_order(sources):
             try:
-                outcome = importer.load_release(source)
+                outcome = importer.load_release(source, refresh_summary=False)
             except importer.ReleaseRefused as error:
                 refused += 1
                 self.stderr.write(f"{source.file}, {source.label}: not loaded: {error}")
                 continue
+            summary_years |= outcome.summary_years
             if outcome.loaded:
                 loaded += 1
             else:
                 unchanged += 1
             for note in outcome.notes:
                 self.stdout.write(f"{source.file}, {source.label}: {note}")
+        # Once per entity and year, however many of its releases were loaded.
+        for entity_id, year in sorted(summary_years):
+            sme.refresh_summary(entity_id=entity_id, year=year)
         self.stdout.write(
             f"{loaded} releases loaded, {unchanged} already imported, {refused} refused."
         )

@@ -10,7 +10,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from notifications.models import CRITERION_BITS, Criterion, criteria_kinds
+from notifications.models import (
+    CRITERION_BITS,
+    Criterion,
+    Subscription,
+    SubscriptionCriterion,
+    criteria_kinds,
+)
 from procurement import search
 from procurement.models import ProcurementProcess
 from procurement.subscriptions import keywords
@@ -186,6 +192,31 @@ def test_a_changed_subscription_is_matched_on_the_criteria_it_sets_now(process):
         )
         found = subscriptions_for_process(process).filter(pk=subscription.pk).exists()
         assert found is expected, criteria
+
+
+def test_criterion_rows_written_without_their_kinds_still_restrict_the_match(process):
+    """Rows written another way than save_subscription leave criteria_kinds at 0, which the
+    match would read as "no criterion": it reads such a subscription's rows instead, so the
+    subscription is not sent every process, and still gets the processes its rows match."""
+    other_code = _subscribe(catalog=("44",))
+    its_code = _subscribe(catalog=("4321",), regions=("15",))
+    Subscription.objects.filter(pk__in=[other_code.pk, its_code.pk]).update(criteria_kinds=0)
+    no_criterion = _subscribe(min_value=Decimal("1"))
+    assert no_criterion.criteria_kinds == 0
+
+    found = set(subscriptions_for_process(process).values_list("pk", flat=True))
+    assert other_code.pk not in found
+    assert {its_code.pk, no_criterion.pk} <= found
+    # One written by hand, not saved by the service, is caught the same way.
+    by_hand = Subscription.objects.create(owner=UserFactory(), name="A mano")
+    SubscriptionCriterion.objects.create(
+        subscription=by_hand, field=Criterion.ENTITY, value="20100000001"
+    )
+    assert not subscriptions_for_process(process).filter(pk=by_hand.pk).exists()
+    SubscriptionCriterion.objects.create(
+        subscription=by_hand, field=Criterion.ENTITY, value=process.entity.ruc
+    )
+    assert subscriptions_for_process(process).filter(pk=by_hand.pk).exists()
 
 
 def _queries_over_subscriptions(process, expected_matches):
