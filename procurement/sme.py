@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db import IntegrityError, connection, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
 from django.db.models import (
     Avg,
     BooleanField,
@@ -849,15 +849,34 @@ def refresh_on_commit(*, entity_id: int, years) -> None:
     """After the current transaction commits, refresh_summary for each of the entity's
     `years`: the services call it on each change that moves the figures (a contract signed,
     amended, ended or annulled, for its signing year; an award, a process called or its
-    calendar amended, for the process's fiscal year). A refresh that fails leaves the change
-    committed; the daily refresh rewrites the rows."""
-    years = sorted({year for year in years if year is not None})
+    calendar amended, for the process's fiscal year). Each entity-year is refreshed once per
+    commit however many changes of the transaction name it (signing a contract also changes
+    its process's status). A refresh that fails leaves the change committed; the daily
+    refresh rewrites the rows."""
+    pending = _pending_refreshes()
+    pending.update((entity_id, year) for year in years if year is not None)
+    transaction.on_commit(lambda: _refresh(pending), robust=True)
 
-    def refresh():
-        for year in years:
-            refresh_summary(entity_id=entity_id, year=year)
 
-    transaction.on_commit(refresh, robust=True)
+def _pending_refreshes() -> set[tuple[int, int]]:
+    """The entity-years to refresh when the current transaction commits. Django gives each
+    transaction (and each savepoint rollback) a new list of commit callbacks: a new list
+    starts a new set."""
+    db = connections[DEFAULT_DB_ALIAS]
+    hooks, pending = db.__dict__.get("_sme_pending", (None, None))
+    if hooks is not db.run_on_commit:
+        pending = set()
+        db.__dict__["_sme_pending"] = (db.run_on_commit, pending)
+    return pending
+
+
+def _refresh(pending: set[tuple[int, int]]) -> None:
+    """The first callback of a commit refreshes every entity-year named; the others find
+    none left."""
+    while pending:
+        entity_id, year = min(pending)  # one order for every worker: entities locked in turn
+        pending.discard((entity_id, year))
+        refresh_summary(entity_id=entity_id, year=year)
 
 
 def process_years(process) -> set[int]:

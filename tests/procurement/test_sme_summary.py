@@ -304,3 +304,35 @@ def test_a_full_refresh_waits_for_an_entitys_refresh_in_flight(world):
     assert committed and finished and finished[0] > committed[0]
     assert sme.entity_share(lima, 2026).share is None  # the change is in the summary
     assert_same(sme.entity_share(world[1], 2026), _live(2026, entity=world[1]))
+
+
+def test_a_commit_refreshes_each_entity_year_once(django_capture_on_commit_callbacks, monkeypatch):
+    """Signing a contract names its entity-year twice (the contract, then the process's
+    status change it causes): the commit refreshes it once."""
+    tender, award = _consented()
+    refreshed = []
+    real = sme.refresh_summary
+
+    def counting(*, entity_id=None, year=None):
+        refreshed.append((entity_id, year))
+        return real(entity_id=entity_id, year=year)
+
+    monkeypatch.setattr(sme, "refresh_summary", counting)
+    moment = clock.local(award.consented_on) + timedelta(days=2)
+    with clock.pinned(moment), django_capture_on_commit_callbacks(execute=True) as callbacks:
+        signed = contracts.sign_contract(
+            actor=tender.staff,
+            award=award,
+            number="CONTRATO-002-2026",
+            signed_on=award.consented_on + timedelta(days=1),
+            term_days=60,
+            guarantee=Contract.Guarantee.PERFORMANCE_BOND,
+        )
+    assert len(callbacks) >= 2  # the contract and the status change each asked
+    pair = (tender.process.entity_id, signed.signed_on.year)
+    assert refreshed.count(pair) == 1
+    assert len(refreshed) == len(set(refreshed))
+    assert_same(
+        sme.entity_share(tender.process.entity, pair[1]),
+        _live(pair[1], entity=tender.process.entity),
+    )
