@@ -687,8 +687,10 @@ def monthly_series(entity, year: int) -> list[MonthFigures]:
 # --- The figures summed ahead ----------------------------------------------------------------
 
 
-def _summary_rows(year: int, entities: QuerySet | None) -> QuerySet:
-    rows = SmeShareMonth.objects.filter(fiscal_year=year)
+def _summary_rows(year: int, entities: QuerySet | None, model=SmeShareMonth) -> QuerySet:
+    """The summary rows (`model`: SmeShareMonth or SmeLeadTimeYear) of `entities` (every
+    entity when None) for `year`."""
+    rows = model.objects.filter(fiscal_year=year)
     if entities is not None:
         rows = rows.filter(entity__in=entities.order_by().values("pk"))
     return rows.order_by()
@@ -754,11 +756,9 @@ def _lead_time_rows(processes: QuerySet) -> QuerySet:
 def summary_lead_time(year: int, entities: QuerySet | None = None) -> LeadTime:
     """lead_time of the processes of `entities` (every entity when None) of fiscal year
     `year`, from the summary."""
-    rows = SmeLeadTimeYear.objects.filter(fiscal_year=year)
-    if entities is not None:
-        rows = rows.filter(entity__in=entities.order_by().values("pk"))
     names = ("processes", "reserved", "sme_only_days", "sme_only_timed", "open_days", "open_timed")
-    row = rows.order_by().aggregate(**{n: Coalesce(Sum(n), 0) for n in names})
+    rows = _summary_rows(year, entities, SmeLeadTimeYear)
+    row = rows.aggregate(**{n: Coalesce(Sum(n), 0) for n in names})
 
     def average(days, timed):
         return None if not timed else (Decimal(days) / Decimal(timed)).quantize(Decimal("0.1"))
