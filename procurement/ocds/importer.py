@@ -51,6 +51,7 @@ from ..models import (
     ProcurementProcess,
     StatusChange,
 )
+from ..services.processes.status import every_lot_contracted
 from . import schema
 from .releases import TENDER_STATUS
 
@@ -674,7 +675,7 @@ class _Loader:
         details = plain(str(tender.get("statusDetails") or ""))
         if details in STATED_ONLY_IN_DETAILS and TENDER_STATUS.get(details, "") == stated:
             return details
-        if process.contracts.exclude(status=Contract.Status.VOID).exists():
+        if every_lot_contracted(process):
             return ProcessStatus.CONTRACTED
         live = list(process.awards.live().values_list("status", flat=True))
         if Award.Status.CONSENTED in live:

@@ -108,16 +108,22 @@ def _annul_refusal(process, stages, today, return_stage) -> DomainError | None:
     return None
 
 
-def _contract_refusal(process, stages, today, return_stage) -> DomainError | None:
-    """A process is contracted only when every granted lot has its contract, one not declared
-    void: a contracted process whose contract is missing is impossible."""
+def every_lot_contracted(process) -> bool:
+    """The rule of "contratado": the process has granted lots and each has its contract, one
+    not declared void (the import reads a process's status by it too)."""
     from ...models import Award, Contract
 
     granted = Award.objects.live().filter(
         process=process, status__in=[Award.Status.AWARDED, Award.Status.CONSENTED]
     )
     missing = Q(contract__isnull=True) | Q(contract__status=Contract.Status.VOID)
-    if not granted.exists() or granted.filter(missing).exists():
+    return granted.exists() and not granted.filter(missing).exists()
+
+
+def _contract_refusal(process, stages, today, return_stage) -> DomainError | None:
+    """A process is contracted only when every granted lot has its contract
+    (every_lot_contracted): a contracted process whose contract is missing is impossible."""
+    if not every_lot_contracted(process):
         return DomainError(
             _("The process is contracted once every awarded lot has its contract."),
             code="contract_missing",
