@@ -147,7 +147,7 @@ def _supplier_context(request, process) -> dict:
     ]
     return {
         "my_suppliers": suppliers,
-        "answers": answers,
+        "take_part": answers,
         # The registration form for those the registration rule lets in (the answer above
         # already asked it: registration_refusals).
         "my_unregistered": [

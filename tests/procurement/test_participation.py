@@ -178,6 +178,26 @@ def test_questions_answers_and_integrated_bases(called_lp):
     assert set(process.documents.values_list("kind", flat=True)) == {"answers", "integrated_bases"}
 
 
+def test_a_supplier_user_reads_the_published_answers_while_the_process_is_called(client, called_lp):
+    """The process page gives a supplier user both its "can I take part?" answer and the
+    published questions with their answers: neither hides the other."""
+    process, staff, stages = called_lp
+    supplier = SupplierFactory()
+    user = user_of(supplier)
+    with clock.pinned(stages["consultas"].start):
+        participation.register_participant(user, process, supplier)
+        question = participation.submit_question(user, process, supplier, "¿Entrega parcial?")
+    participation.answer_question(staff, question, "Sí, en dos entregas.")
+    with clock.pinned(stages["consultas"].end + timedelta(days=1)):
+        participation.publish_answers(
+            staff, process, upload=SimpleUploadedFile("absolucion.pdf", PDF)
+        )
+        client.force_login(user)
+        page = client.get(f"/procesos/{process.identifier}/").content.decode()
+    assert "¿Puedo participar?" in page
+    assert "¿Entrega parcial?" in page and "Sí, en dos entregas." in page
+
+
 def test_the_pages_let_a_supplier_take_part_and_the_committee_answer(client, called_lp):
     process, staff, stages = called_lp
     supplier = SupplierFactory(legal_name="Ferretería Andina S.A.C.")
