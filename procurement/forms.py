@@ -727,6 +727,59 @@ class BidOfferForm(PricesMixin, IdempotentForm):
         ]
 
 
+class ConsortiumCheckForm(forms.Form):
+    """The RUCs of the companies one of the user's suppliers (the lead) would take as
+    consortium members: the process page's "can I take part?" judges each of them. A GET
+    form: it changes nothing."""
+
+    consorcio = forms.CharField(
+        label=_("RUCs of the other consortium members"),
+        max_length=200,
+    )
+
+    def __init__(self, *args, suppliers, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.suppliers = {str(s.pk): s for s in suppliers}
+        self.fields["consorcio"].help_text = _("Up to %(n)s, separated by spaces or commas.") % {
+            "n": MAX_CONSORTIUM_PARTNERS
+        }
+        if len(self.suppliers) > 1:
+            self.fields["lider"] = forms.ChoiceField(
+                label=_("Lead member"),
+                choices=[(pk, f"{s.legal_name} ({s.ruc})") for pk, s in self.suppliers.items()],
+            )
+
+    def clean_consorcio(self):
+        rucs = self.cleaned_data["consorcio"].replace(",", " ").split()
+        if len(rucs) > MAX_CONSORTIUM_PARTNERS:
+            raise forms.ValidationError(
+                _("A consortium here has at most %(n)s members besides the lead.")
+                % {"n": MAX_CONSORTIUM_PARTNERS}
+            )
+        members, errors = [], []
+        for ruc in dict.fromkeys(rucs):
+            try:
+                members.append(RucField().clean(ruc))
+            except forms.ValidationError as error:
+                errors.extend(error.messages)
+        if errors:
+            raise forms.ValidationError(errors)
+        return members
+
+    def clean(self):
+        data = super().clean()
+        lead = self.suppliers.get(data.get("lider")) if "lider" in self.fields else None
+        if lead is None and len(self.suppliers) == 1:
+            lead = next(iter(self.suppliers.values()))
+        data["lead"] = lead
+        if lead is not None and any(m.pk == lead.pk for m in data.get("consorcio") or []):
+            self.add_error(
+                "consorcio",
+                _("%(ruc)s is the lead: name only the other members.") % {"ruc": lead.ruc},
+            )
+        return data
+
+
 class ConsortiumConsentForm(forms.Form):
     """A member's confirmation that it takes part in the consortium led by the supplier with
     this RUC (the service, give_consortium_consent, judges the rest)."""

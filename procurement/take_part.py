@@ -97,6 +97,34 @@ def answer(process: ProcurementProcess, supplier, *, registered: bool, bid=None)
 
 
 @dataclass(frozen=True)
+class MemberAnswer:
+    """For one company named as consortium member: may it take part with the lead, or why
+    not."""
+
+    member: object
+    reasons: list[Reason] = field(default_factory=list)
+
+    @property
+    def eligible(self) -> bool:
+        return not self.reasons
+
+
+def consortium_answers(process: ProcurementProcess, lead, members) -> list[MemberAnswer]:
+    """The answer for each company `lead` would name as member of its consortium, today:
+    every reason the bid would be refused for that member (bids.member_reasons, what the bid
+    service refuses with). A member's own next steps are its own to take, so none is linked
+    here; each member must also confirm, itself, that it takes part (the page says so)."""
+    day = timezone.localdate(clock.now())
+    return [
+        MemberAnswer(
+            member,
+            [Reason(r.code, r.message) for r in bids.member_reasons(process, lead, member, day)],
+        )
+        for member in members
+    ]
+
+
+@dataclass(frozen=True)
 class Conditions:
     """What anyone may read: who can take part and until when."""
 

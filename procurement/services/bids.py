@@ -257,32 +257,45 @@ def bid_refusal(
     return _members_refusal(process, supplier, members, timezone.localdate(now))
 
 
+def member_reasons(process: ProcurementProcess, supplier, member, day) -> list[DomainError]:
+    """Every reason `member` cannot take part on `day` in the bid `supplier` submits (itself
+    alone or a consortium it leads), each worded for the lead when the member is another
+    company: it may act in processes, and is an SME that day in a process reserved for SMEs
+    (participation.supplier_refusals). The bid's refusal and the process page's consortium
+    check read them here."""
+    reasons = supplier_refusals(process, member, day)
+    if member.pk == supplier.pk:
+        return reasons
+    worded = []
+    for error in reasons:
+        if error.code == "sme_only":
+            message = _("Consortium member %(ruc)s: %(reason)s")
+        else:
+            message = _("Consortium member %(ruc)s cannot take part: %(reason)s")
+        worded.append(
+            DomainError(
+                message % {"ruc": member.ruc, "reason": error.message},
+                field="members",
+                code=error.code,
+            )
+        )
+    return worded
+
+
 def _members_refusal(
     process: ProcurementProcess, supplier, members: Sequence[Member] | None, day
 ) -> DomainError | None:
     """Every supplier of the bid may act in processes on `day`, and is an SME on that day
-    when the process is reserved for SMEs."""
+    when the process is reserved for SMEs (member_reasons: the first reason of the first
+    member that has one)."""
     for member in _participants(supplier, members):
-        reasons = supplier_refusals(process, member, day)
+        reasons = member_reasons(process, supplier, member, day)
         if not reasons:
             continue
         error = reasons[0]
-        if error.code == "sme_only":
-            reason = error.message
-            if member.pk != supplier.pk:
-                reason = _("Consortium member %(ruc)s: %(reason)s") % {
-                    "ruc": member.ruc,
-                    "reason": reason,
-                }
-            return DomainError(reason, field="members" if members else None, code="sme_only")
-        if member.pk == supplier.pk:
-            return error
-        return DomainError(
-            _("Consortium member %(ruc)s cannot take part: %(reason)s")
-            % {"ruc": member.ruc, "reason": error.message},
-            field="members",
-            code=error.code,
-        )
+        if error.code == "sme_only" and member.pk == supplier.pk:
+            return DomainError(error.message, field="members" if members else None, code="sme_only")
+        return error
     return None
 
 

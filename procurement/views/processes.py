@@ -14,7 +14,7 @@ from suppliers.models import Supplier
 from .. import breadcrumbs, document_store, exports, prices, search, take_part
 from ..calendar_rules import stage_progress
 from ..filters import ProcessFilter
-from ..forms import NoteForm
+from ..forms import ConsortiumCheckForm, NoteForm
 from ..models import Award, Contract, ProcessDocument, ProcessStatus, ProcurementProcess
 from ..queries import calendar_amendments, closing_change, public_processes
 from ..services import appeals, notes, opening, participation
@@ -145,9 +145,18 @@ def _supplier_context(request, process) -> dict:
         take_part.answer(process, s, registered=s.pk in participants, bid=own.get(s.pk))
         for s in suppliers
     ]
+    check = ConsortiumCheckForm(
+        request.GET if "consorcio" in request.GET else None, suppliers=suppliers
+    )
     return {
         "my_suppliers": suppliers,
         "take_part": answers,
+        "consortium_check": check,
+        "consortium_answers": take_part.consortium_answers(
+            process, check.cleaned_data["lead"], check.cleaned_data["consorcio"]
+        )
+        if check.is_valid()
+        else None,
         # The registration form for those the registration rule lets in (the answer above
         # already asked it: registration_refusals).
         "my_unregistered": [

@@ -13,7 +13,7 @@ from core import clock
 from core.errors import DomainError
 from core.workdays import WorkingCalendar
 from procurement import take_part
-from procurement.services import participation, processes
+from procurement.services import bids, participation, processes
 from suppliers.services import classify_supplier
 from tests.factories import (
     SupplierFactory,
@@ -24,6 +24,7 @@ from tests.factories import (
     published_plan,
     user_of,
 )
+from tests.procurement.bidding import called_tender, classify
 
 pytestmark = pytest.mark.django_db
 
@@ -144,3 +145,62 @@ def test_anonymous_visitors_see_the_conditions_and_a_sign_up_link(client):
     assert "reservado para micro y pequeñas empresas" in html
     assert deadline.strftime("%d/%m/%Y") in html
     assert 'href="/cuentas/registro/"' in html
+
+
+def test_a_lead_checks_its_consortium_members_with_the_bid_services_own_reasons(client):
+    """The consortium check names, for each member, the reasons the bid service refuses the
+    consortium with (same code, same words), and nothing for a member that may take part."""
+    tender = called_tender(sme_only=True)
+    lead, lead_user = tender.bidder(size_class="micro")
+    small = SupplierFactory(size_class="small")
+    classify(small, "small", tender.during.year - 1)
+    medium = SupplierFactory(size_class="medium")
+    classify(medium, "medium", tender.during.year - 1)
+    expired = SupplierFactory(registry_valid_until=tender.during.date() - timedelta(days=1))
+    classify(expired, "micro", tender.during.year - 1)
+    for member in (small, medium, expired):
+        tender.consent(member, lead)
+    with clock.pinned(tender.during):
+        checked = take_part.consortium_answers(tender.process, lead, [small, medium, expired])
+        for answer in checked:
+            refusal = bids.bid_refusal(
+                tender.process,
+                lead,
+                members=[(lead, Decimal("50"), True), (answer.member, Decimal("50"), False)],
+            )
+            if answer.eligible:
+                assert refusal is None
+            else:
+                assert (answer.reasons[0].code, answer.reasons[0].message) == (
+                    refusal.code,
+                    refusal.message,
+                )
+        client.force_login(lead_user)
+        page = client.get(
+            f"/procesos/{tender.process.identifier}/",
+            {"consorcio": f"{small.ruc}, {medium.ruc} {expired.ruc}"},
+        ).content.decode()
+    assert [a.eligible for a in checked] == [True, False, False]
+    assert [a.reasons[0].code for a in checked[1:]] == ["sme_only", "registry_not_in_force"]
+    assert f'data-member="{small.ruc}"' in page and "puede participar" in page
+    assert 'data-code="sme_only"' in page and 'data-code="registry_not_in_force"' in page
+
+
+def test_the_consortium_check_answers_bad_rucs_with_a_form_error(client):
+    tender = called_tender(sme_only=False)
+    lead, lead_user = tender.bidder()
+    client.force_login(lead_user)
+    url = f"/procesos/{tender.process.identifier}/"
+    with clock.pinned(tender.during):
+        cases = {
+            "123": "11 dígitos",
+            "20999999999": "20999999999",
+            lead.ruc: "líder",
+            " ".join(SupplierFactory().ruc for _ in range(5)): "como máximo 4",
+        }
+        for value, words in cases.items():
+            response = client.get(url, {"consorcio": value})
+            page = response.content.decode()
+            assert response.status_code == 200
+            assert 'class="consortium-check"' not in page
+            assert words in page, value
