@@ -474,20 +474,23 @@ def monthly_actual_live(entity, year: int) -> dict[int, ActualShare]:
 
 def monthly_planned(entity, year: int) -> dict[int, Decimal | None]:
     """The planned share of the entity's plan version in force at the end of each month
-    (PlanVersion.objects.in_force, the one definition), as recorded at its publication."""
-    from .models import PlanVersion
+    (PlanVersion.objects.in_force, the one definition), as recorded at its publication: one
+    query, the plan of the year with one in-force lookup per month."""
+    from .models import PlanVersion, ProcurementPlan
 
-    shares = {}
-    for month in range(1, 13):
+    def in_force_on(month: int):
         end = date(year, month, monthrange(year, month)[1])
-        version = (
-            PlanVersion.objects.in_force(end)
-            .filter(plan__entity=entity, plan__fiscal_year=year)
-            .values("sme_share")
-            .first()
-        )
-        shares[month] = version["sme_share"] if version else None
-    return shares
+        version = PlanVersion.objects.in_force(end).filter(plan=OuterRef("pk")).order_by()
+        return Subquery(version.values("sme_share")[:1])
+
+    plan = (
+        ProcurementPlan.objects.filter(entity=entity, fiscal_year=year)
+        .annotate(**{f"m{month}": in_force_on(month) for month in range(1, 13)})
+        .values(*(f"m{month}" for month in range(1, 13)))
+        .order_by()
+        .first()
+    )
+    return {month: plan[f"m{month}"] if plan else None for month in range(1, 13)}
 
 
 def planned_shares_in_force(year: int, entity_ids) -> dict[int, Decimal | None]:

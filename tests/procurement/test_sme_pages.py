@@ -18,7 +18,7 @@ from core.codelists import ObjectType
 from procurement import sme
 from procurement.models import Contract
 from procurement.services import plans
-from tests.factories import EntityFactory, SupplierFactory, draft_plan
+from tests.factories import EntityFactory, SupplierFactory, draft_plan, plan_item_data
 from tests.procurement.sme_world import contract, process
 
 pytestmark = pytest.mark.django_db
@@ -174,11 +174,25 @@ def test_the_planned_share_by_month_follows_the_version_in_force(client):
     version, staff = draft_plan(entity, year=2026, items=[{"sme_reserved": True}, {}])
     with clock.pinned(clock.local(date(2026, 3, 15))):
         plans.publish_version(staff, version, approval_date=date(2026, 3, 10))
+    # Modified on 10 July: the second item reserved too; the months before keep version 0.
+    draft = plans.start_modification(staff, version.plan)
+    for item in draft.items.all():
+        plans.update_item(staff, item, plan_item_data(sme_reserved=True))
+    with clock.pinned(clock.local(date(2026, 7, 10))):
+        plans.publish_version(
+            staff, draft, approval_date=date(2026, 7, 8), reason="Todo reservado a MYPE"
+        )
+    # Another entity's plan, in force all year, changes nothing here.
+    other, other_staff = draft_plan(EntityFactory(), year=2026, items=[{"sme_reserved": True}])
+    with clock.pinned(clock.local(date(2026, 1, 5))):
+        plans.publish_version(other_staff, other, approval_date=date(2026, 1, 2))
     response = client.get(reverse("procurement:entity_sme", args=[entity.ruc]), {"year": 2026})
     planned = [m.planned for m in response.context["series"]]
     assert planned[:2] == [None, None]
-    assert planned[2:] == [Decimal("0.5")] * 10
-    assert response.context["planned"] == Decimal("0.5")
+    assert planned[2:6] == [Decimal("0.5")] * 4
+    assert planned[6:] == [Decimal("1")] * 6
+    assert response.context["planned"] == Decimal("1")
+    assert sme.monthly_planned(EntityFactory(), 2026) == dict.fromkeys(range(1, 13))
 
 
 def test_a_consortium_with_an_unknown_member_is_counted_apart():
