@@ -77,16 +77,15 @@ def notify_subscribers(event: Event) -> None:
     notify_owners(event, subscriptions_for_process(event.process))
 
 
-def notify_owners(event: Event, subscriptions, *, delivery: str | None = None) -> None:
+def notify_owners(event: Event, subscriptions) -> None:
     """One notice of `event` per owner of `subscriptions`, naming the subscription that
-    caught it (an immediate subscription wins over a digest one; `delivery`, when given, is
-    every notice's), and a send task for each immediate notice once the dispatch commits. A
-    second dispatch of the event creates nothing (the unique constraint)."""
+    caught it (an immediate subscription wins over a digest one), and a send task for each
+    immediate notice once the dispatch commits. A second dispatch of the event creates
+    nothing (the unique constraint)."""
     chosen: dict[int, tuple[int, str]] = {}
     for pk, owner_id, chosen_delivery in subscriptions.order_by("pk").values_list(
         "pk", "owner_id", "delivery"
     ):
-        chosen_delivery = delivery or chosen_delivery
         if owner_id not in chosen or (
             chosen_delivery == Delivery.IMMEDIATE and chosen[owner_id][1] != Delivery.IMMEDIATE
         ):
@@ -470,9 +469,26 @@ def request_digests(digest_ids) -> None:
         send_digest.delay(digest_id)
 
 
+def _digest_subject(processes: int, plans: int) -> str:
+    if not plans:
+        return ngettext(
+            "%(count)d new process for your subscriptions",
+            "%(count)d new processes for your subscriptions",
+            processes,
+        ) % {"count": processes}
+    count = processes + plans
+    return ngettext(
+        "%(count)d update for your subscriptions", "%(count)d updates for your subscriptions", count
+    ) % {"count": count}
+
+
 def send_digest(digest_id: int) -> str:
-    """Send one day's digest to its recipient, once: one e-mail listing its processes, each
-    with the link that stops the subscription that caught it."""
+    """Send one day's digest to its recipient, once: one e-mail listing its new processes and
+    the plans published or modified by the entities it follows, each with the link that
+    stops the subscription that caught it. A notice that no longer applies (_writer: the
+    subscription stopped, the recipient left, the process or plan is gone) is skipped."""
+    from . import plan_notices
+
     retry_error = None
     with transaction.atomic():
         digest = (
@@ -485,14 +501,10 @@ def send_digest(digest_id: int) -> str:
             return "not_queued"
         notices = list(
             digest.notices.filter(status=NoticeStatus.QUEUED)
-            .select_related("event__process__entity", "subscription")
+            .select_related("event__process__entity", "subscription", "recipient")
             .order_by("created_at", "pk")
         )
-        live = [
-            n
-            for n in notices
-            if n.subscription is not None and n.subscription.active and n.event.process
-        ]
+        live = [n for n in notices if _writer(n) is not None]
         Notice.objects.filter(pk__in=[n.pk for n in notices if n not in live]).update(
             status=NoticeStatus.SKIPPED
         )
@@ -504,26 +516,27 @@ def send_digest(digest_id: int) -> str:
         language = live[-1].subscription.language
         try:
             with translation.override(language):
-                entries = [
-                    {
-                        "process": process_facts(n.event.process),
-                        "subscription": n.subscription,
-                        "unsubscribe_url": unsubscribe_url(n.subscription),
-                    }
-                    for n in live
-                ]
-                first_url = entries[0]["unsubscribe_url"]
+                entries, plan_entries = [], []
+                for n in live:
+                    if n.event.kind in plan_notices.PLAN_KINDS:
+                        written = plan_notices.compose(n)
+                        plan_entries.append({"subject": written["subject"], **written["context"]})
+                    else:
+                        entries.append(
+                            {
+                                "process": process_facts(n.event.process),
+                                "subscription": n.subscription,
+                                "unsubscribe_url": unsubscribe_url(n.subscription),
+                            }
+                        )
+                first_url = unsubscribe_url(live[0].subscription)
                 _send(
                     to=digest.recipient.email,
-                    subject=ngettext(
-                        "%(count)d new process for your subscriptions",
-                        "%(count)d new processes for your subscriptions",
-                        len(entries),
-                    )
-                    % {"count": len(entries)},
+                    subject=_digest_subject(len(entries), len(plan_entries)),
                     template="procurement/subscriptions/email/digest",
                     context={
                         "entries": entries,
+                        "plans": plan_entries,
                         "day": digest.day,
                         "subscriptions_url": f"{settings.SITE_URL}/cuentas/suscripciones/",
                     },

@@ -4,8 +4,8 @@ how one follows an entity) hear of it, once each (notifications.Notice: one per 
 recipient and channel), in their subscription's language, with the one-click link that stops
 that subscription.
 
-A plan is announced at once whatever delivery the subscription chose: the daily digest lists
-newly published processes, and a plan comes once or a few times a year per entity."""
+A plan is announced as the subscription chose: at once, or in the day's digest beside the
+new processes."""
 
 from dataclasses import dataclass
 
@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
-from notifications.models import Delivery, Event, EventKind, Notice
+from notifications.models import Event, EventKind, Notice
 
 from ..models import PlanVersion
 from ..queries import version_diff
@@ -28,13 +28,12 @@ LISTED_CHANGES = 10
 
 
 def notify_plan_subscribers(event: Event) -> None:
-    """The dispatch handler of PLAN_PUBLISHED and PLAN_MODIFIED: one immediate notice for
-    each owner of an active subscription that follows the plan's entity."""
+    """The dispatch handler of PLAN_PUBLISHED and PLAN_MODIFIED: one notice for each owner
+    of an active subscription that follows the plan's entity, immediate or for the digest as
+    the subscription chose (notices.notify_owners: an immediate one wins)."""
     if event.entity_id is None:
         return
-    notices.notify_owners(
-        event, subscriptions_following_entity(event.entity), delivery=Delivery.IMMEDIATE
-    )
+    notices.notify_owners(event, subscriptions_following_entity(event.entity))
 
 
 def version_of(event: Event) -> PlanVersion | None:

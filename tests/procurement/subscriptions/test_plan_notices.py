@@ -12,6 +12,7 @@ from notifications import dispatch
 from notifications.models import Event, EventKind, Notice, NoticeStatus
 from procurement.services import plans
 from procurement.subscriptions.matching import Criteria
+from procurement.subscriptions.notices import collect_digests
 from procurement.subscriptions.services import save_subscription
 from tests.factories import EntityFactory, UserFactory, draft_plan, plan_item_data
 
@@ -79,9 +80,14 @@ def test_the_subscribers_who_follow_the_entity_hear_of_its_plan_once(
 
     event = Event.objects.get(kind=EventKind.PLAN_PUBLISHED)
     assert event.dispatched_at is not None
-    assert _to(mailoutbox) == ["john@press.org", "rosa@textiles.pe"]
+    assert _to(mailoutbox) == ["rosa@textiles.pe"]  # john chose the daily digest
     notices = Notice.objects.filter(event=event)
-    assert notices.count() == 2 and set(notices.values_list("status", flat=True)) == {"sent"}
+    assert notices.count() == 2
+    assert notices.get(recipient=john).status == NoticeStatus.QUEUED
+    with django_capture_on_commit_callbacks(execute=True):
+        assert len(collect_digests()) == 1
+    assert _to(mailoutbox) == ["john@press.org", "rosa@textiles.pe"]
+    assert set(notices.values_list("status", flat=True)) == {"sent"}
     assert notices.get(recipient=rosa).subscription == rosa_subscription
     year = timezone.localdate().year
     spanish = next(m for m in mailoutbox if m.to == [rosa.email])
@@ -89,11 +95,14 @@ def test_the_subscribers_who_follow_the_entity_hear_of_its_plan_once(
     assert spanish.subject == (
         f"Municipalidad de Sicuani publicó su plan anual de contrataciones {year}"
     )
-    assert (
-        english.subject == f"Municipalidad de Sicuani published its annual procurement plan {year}"
+    assert english.subject == "1 update for your subscriptions"
+    assert f"Municipalidad de Sicuani published its annual procurement plan {year}" in (
+        english.body
     )
     plan_url = f"/planes/{entity.ruc}/{year}/?version=0"
     assert plan_url in spanish.body and plan_url in spanish.alternatives[0][0]
+    assert plan_url in english.body and plan_url in english.alternatives[0][0]
+    assert "New processes" not in english.body  # the digest had no process today
     assert "10\xa0000,00" in spanish.body  # the plan's total
     assert "/cambios/" not in spanish.body  # a first version has no changes page
     # The subscription that caught it stops with one click, as for a published process.
@@ -118,6 +127,7 @@ def test_a_modification_says_what_changed_and_links_to_the_changes(
     _subscribe(rosa, entities=(entity.ruc,))
     john = UserFactory(email="john@press.org")
     _subscribe(john, entities=(entity.ruc,), language="en")
+    _subscribe(UserFactory(email="ana@digest.pe"), entities=(entity.ruc,), delivery="digest")
     _publish(staff, version)
     _dispatch(django_capture_on_commit_callbacks)
     mailoutbox.clear()
@@ -150,6 +160,17 @@ def test_a_modification_says_what_changed_and_links_to_the_changes(
         assert f"/planes/{entity.ruc}/{year}/cambios/?desde=0" in message
         assert f"/planes/{entity.ruc}/{year}/?version=1" in message
     assert "1 ítem agregado" in spanish.body and "Motivo de la modificación" in spanish.body
+
+    # The digest subscriber hears of both versions in one e-mail, the day's digest.
+    assert _to(mailoutbox) == ["john@press.org", "rosa@textiles.pe"]
+    with django_capture_on_commit_callbacks(execute=True):
+        collect_digests()
+    (digest,) = [m for m in mailoutbox if m.to == ["ana@digest.pe"]]
+    assert digest.subject == "2 novedades para sus suscripciones"
+    for message in (digest.body, digest.alternatives[0][0]):
+        assert "publicó su plan anual" in message and "modificó su plan anual" in message
+        assert "Ajuste presupuestal" in message
+        assert f"/planes/{entity.ruc}/{year}/cambios/?desde=0" in message
 
 
 def test_a_plan_of_another_entity_reaches_nobody_who_follows_this_one(
