@@ -735,6 +735,7 @@ class ConsortiumCheckForm(forms.Form):
     consorcio = forms.CharField(
         label=_("RUCs of the other consortium members"),
         max_length=200,
+        widget=forms.TextInput(attrs={"size": 52, "autocomplete": "off"}),
     )
 
     def __init__(self, *args, suppliers, **kwargs):
