@@ -569,9 +569,7 @@ class _Loader:
                     f"award {ref} ({stated}): no supplier and value, neither in this release "
                     f"nor loaded before"
                 )
-        signed = before is not None and (
-            Contract.objects.filter(award=award).exclude(status=Contract.Status.VOID).exists()
-        )
+        signed = before is not None and (Contract.objects.standing().filter(award=award).exists())
         if signed and (award.supplier_id, award.amount) != before[1:]:
             raise ReleaseRefused(
                 f"award {ref}: its contract is signed here; its winner and amount cannot change"
