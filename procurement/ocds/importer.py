@@ -51,6 +51,7 @@ from ..models import (
     ProcurementProcess,
     StatusChange,
 )
+from ..models.contracts import STANDING_STATUSES
 from ..services.processes.status import every_lot_contracted
 from . import schema
 from .releases import TENDER_STATUS
@@ -620,6 +621,16 @@ class _Loader:
             contract.final_amount = contract.final_amount or contract.amount
         if status == Contract.Status.VOID:
             contract.ended_on = contract.ended_on or self.date.date()
+        if status in STANDING_STATUSES and (
+            Contract.objects.standing()
+            .filter(award_id=contract.award_id)
+            .exclude(pk=contract.pk)
+            .exists()
+        ):
+            raise ReleaseRefused(
+                f"contract {ref}: its award has a contract here that is not cancelled; an "
+                f"award has one contract at a time (a cancelled one may be replaced)"
+            )
         contract.save()
         return contract
 
