@@ -272,6 +272,16 @@ def test_the_sme_share_and_the_supplier_record_count_the_standing_contract_only(
     assert {c.pk for c in record["contracts"]} == {first.pk, second.pk}  # both listed
 
 
+def test_the_price_history_links_the_standing_contract():
+    from procurement import prices
+
+    tender, award, first, second = _signed_voided_signed()
+    code = tender.process.items.get().catalog_item_id
+    assert [line["contract_id"] for line in prices.awarded_lines(code)] == [second.pk]
+    _annul(tender, second, award, 6)
+    assert [line["contract_id"] for line in prices.awarded_lines(code)] == [None]
+
+
 def test_the_open_data_lists_both_contracts_and_imports_them_again(tmp_path):
     tender, award, first, second = _signed_voided_signed()
     target = tmp_path / "out.jsonl"
