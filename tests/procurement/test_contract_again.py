@@ -282,10 +282,15 @@ def test_the_price_history_links_the_standing_contract():
     assert [line["contract_id"] for line in prices.awarded_lines(code)] == [None]
 
 
-def test_the_open_data_lists_both_contracts_and_imports_them_again(tmp_path):
+def _exported(tmp_path):
     tender, award, first, second = _signed_voided_signed()
     target = tmp_path / "out.jsonl"
     call_command("export_ocds", "--jsonl", "--output", str(target), stdout=StringIO())
+    return award, first, second, target
+
+
+def test_the_open_data_lists_both_contracts(tmp_path):
+    award, first, second, target = _exported(tmp_path)
     releases = [json.loads(line) for line in target.read_text(encoding="utf-8").splitlines()]
     stated = {}
     for release in releases:
@@ -296,7 +301,14 @@ def test_the_open_data_lists_both_contracts_and_imports_them_again(tmp_path):
         str(first.pk): (str(award.pk), "cancelled"),
         str(second.pk): (str(award.pk), "active"),
     }
-    # Into a portal without the process, its entity and suppliers: both contracts come back.
+
+
+def test_the_open_data_imports_both_contracts_again(tmp_path):
+    """Into a portal without the process, its entity and suppliers: both contracts come
+    back, the void one and the standing one, and the process is contracted."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only: the portal is emptied with TRUNCATE ... CASCADE")
+    award, first, second, target = _exported(tmp_path)
     with connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute(
