@@ -77,10 +77,13 @@ def _winning_lines(codes):
 
 def awarded_lines(code: str, *, year=None, department=None, entity=None):
     """The opened bid lines of a commodity that won their lot (an award that stands), with
-    the award's moment and the contract signed for it, oldest first: one query."""
-    contracts = Contract.objects.filter(
-        award__status__in=GRANTED_STATUSES, award__opened_bid=OuterRef("opened_bid")
-    ).filter(Q(award__item__isnull=True) | Q(award__item=OuterRef("item")))
+    the award's moment and its standing contract (one declared void is no contract: the
+    award's new one, if signed), oldest first: one query."""
+    contracts = (
+        Contract.objects.standing()
+        .filter(award__status__in=GRANTED_STATUSES, award__opened_bid=OuterRef("opened_bid"))
+        .filter(Q(award__item__isnull=True) | Q(award__item=OuterRef("item")))
+    )
     lines = _winning_lines([code]).annotate(contract_id=Subquery(contracts.values("pk")[:1]))
     if department is not None:
         lines = lines.filter(item__process__entity__ubigeo__code__startswith=department.code)

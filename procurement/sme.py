@@ -61,6 +61,7 @@ from .models import (
     SmeLeadTimeYear,
     SmeShareMonth,
 )
+from .models.contracts import STANDING
 
 logger = logging.getLogger(__name__)
 
@@ -281,7 +282,7 @@ def share_contracts(contracts: QuerySet | None = None) -> QuerySet:
         output_field=DECIMAL,
     )
     return (
-        contracts.exclude(status=Contract.Status.VOID)
+        contracts.filter(STANDING)
         .annotate(classes_text=_classes_text())
         .annotate(
             current_amount=current,

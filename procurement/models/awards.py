@@ -58,6 +58,13 @@ class AwardQuerySet(models.QuerySet):
         live ones of published processes."""
         return self.live().filter(process__in=ProcurementProcess.objects.published())
 
+    def without_standing_contract(self):
+        """The awards none of whose contracts stands (none signed, or every one declared
+        void): procurement.models.contracts.STANDING."""
+        from .contracts import STANDING_STATUSES
+
+        return self.exclude(contracts__status__in=STANDING_STATUSES)
+
     def granted(self):
         """The live awards that went to a supplier (not deserted): what supplier statistics,
         the search's winning supplier and the awarded prices count."""
@@ -157,6 +164,12 @@ class Award(models.Model):
 
     def __str__(self) -> str:
         return f"{self.process_id} item {self.item_id}: {self.status}"
+
+    @property
+    def standing_contract(self):
+        """The award's contract that stands (procurement.models.contracts.STANDING), or None:
+        the award keeps the contracts declared void on record, and may be contracted again."""
+        return self.contracts.standing().first()
 
     @property
     def winner_size_labels(self) -> list[tuple[str, str]]:

@@ -28,6 +28,19 @@ class ContractQuerySet(models.QuerySet):
     def public(self):
         return self.select_related("entity", "supplier", "process", "item")
 
+    def standing(self):
+        """The contracts that stand: all but those declared void (STANDING)."""
+        return self.filter(STANDING)
+
+
+# A contract stands unless declared void (nulo, Ley 30225 art. 44: as if never signed). One
+# completed or terminated (resuelto) stands: its lot was contracted and stays so. The one
+# place that says which contracts an award's lot counts; read through
+# ContractQuerySet.standing(), AwardQuerySet.without_standing_contract() and
+# Award.standing_contract.
+STANDING_STATUSES = ("vigente", "culminado", "resuelto")
+STANDING = models.Q(status__in=STANDING_STATUSES)
+
 
 class Contract(models.Model):
     """The contract of one award (the whole process, or one item)."""
@@ -47,7 +60,9 @@ class Contract(models.Model):
         ENTITY = "entidad", _("The entity")
         SUPPLIER = "contratista", _("The supplier")
 
-    award = models.OneToOneField(Award, models.PROTECT, related_name="contract")
+    # An award has at most one standing contract (contract_one_standing_per_award); a contract
+    # declared void stays on record and the award may be contracted again.
+    award = models.ForeignKey(Award, models.PROTECT, related_name="contracts")
     process = models.ForeignKey(ProcurementProcess, models.PROTECT, related_name="contracts")
     item = models.ForeignKey(
         ProcessItem, models.PROTECT, null=True, blank=True, related_name="contracts"
@@ -93,6 +108,11 @@ class Contract(models.Model):
         verbose_name_plural = _("contracts")
         constraints = [
             models.UniqueConstraint(fields=["entity", "number"], name="contract_number_unique"),
+            models.UniqueConstraint(
+                fields=["award"],
+                condition=STANDING,
+                name="contract_one_standing_per_award",
+            ),
             models.CheckConstraint(
                 name="contract_amount_positive", condition=models.Q(amount__gt=0)
             ),

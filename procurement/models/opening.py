@@ -105,6 +105,18 @@ class OpenedBid(models.Model):
     total = models.DecimalField(
         _("total (S/)"), max_digits=20, decimal_places=2, null=True, blank=True
     )
+    # The bidder's standing on the opening day, as the act recorded it (a readable bid), for
+    # the local SME bonus (procurement.services.opening.standing_at_opening): {ruc: size
+    # class} and {ruc: domicile UBIGEO} of the lead and each consortium member. Empty for an
+    # act opened before it was recorded.
+    size_classes = models.JSONField(
+        _("size classes at the opening"),
+        default=dict,
+        db_default=models.Value({}, models.JSONField()),
+    )
+    domiciles = models.JSONField(
+        _("domiciles at the opening"), default=dict, db_default=models.Value({}, models.JSONField())
+    )
 
     class Meta:
         ordering = ["opening", "position"]

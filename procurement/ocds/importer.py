@@ -51,6 +51,7 @@ from ..models import (
     ProcurementProcess,
     StatusChange,
 )
+from ..models.contracts import STANDING_STATUSES
 from ..services.processes.status import every_lot_contracted
 from . import schema
 from .releases import TENDER_STATUS
@@ -569,9 +570,7 @@ class _Loader:
                     f"award {ref} ({stated}): no supplier and value, neither in this release "
                     f"nor loaded before"
                 )
-        signed = before is not None and (
-            Contract.objects.filter(award=award).exclude(status=Contract.Status.VOID).exists()
-        )
+        signed = before is not None and (Contract.objects.standing().filter(award=award).exists())
         if signed and (award.supplier_id, award.amount) != before[1:]:
             raise ReleaseRefused(
                 f"award {ref}: its contract is signed here; its winner and amount cannot change"
@@ -622,6 +621,16 @@ class _Loader:
             contract.final_amount = contract.final_amount or contract.amount
         if status == Contract.Status.VOID:
             contract.ended_on = contract.ended_on or self.date.date()
+        if status in STANDING_STATUSES and (
+            Contract.objects.standing()
+            .filter(award_id=contract.award_id)
+            .exclude(pk=contract.pk)
+            .exists()
+        ):
+            raise ReleaseRefused(
+                f"contract {ref}: its award has a contract here that is not cancelled; an "
+                f"award has one contract at a time (a cancelled one may be replaced)"
+            )
         contract.save()
         return contract
 

@@ -13,14 +13,16 @@ evaluation (Ley 30225, arts. 32-36; Reglamento, arts. 141-166).
   amount and the cumulative percentage of its kind; above 25% they are marked.
 - The process is contracted when every granted lot has its contract (`contract_missing`
   in procurement.services.processes.status guards the transition), and goes back to
-  consented when one of them is declared void.
+  consented when one of them is declared void. That contract stays on record, and its award
+  may be contracted again: a new contract, same winner, that replaces it (one standing
+  contract per award: procurement.models.contracts.STANDING).
 """
 
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Avg, Count, Q, Sum
 from django.utils.translation import gettext as _
 
@@ -40,7 +42,7 @@ from ..models import (
     ProcurementProcess,
     SupplierEvaluation,
 )
-from ..models.contracts import AMENDMENT_MARK_PERCENT, RETENTION_PERCENT
+from ..models.contracts import AMENDMENT_MARK_PERCENT, RETENTION_PERCENT, STANDING
 from ..rules import MAX_PROCESS_VALUE, date_window
 from .evaluation import clean_reason
 from .processes.status import record_status_change, transition_refusal
@@ -138,12 +140,25 @@ def current_amount(contract: Contract) -> Decimal:
     )
 
 
+def award_history(contract: Contract) -> dict[str, list[Contract]]:
+    """The other contracts of the contract's award, as its page links them: the ones it
+    replaces (declared void before it was signed) and the ones signed after it (it was
+    declared void, the award contracted again)."""
+    others = list(
+        Contract.objects.filter(award_id=contract.award_id).exclude(pk=contract.pk).order_by("id")
+    )
+    return {
+        "replaces": [c for c in others if c.pk < contract.pk and c.status == Contract.Status.VOID],
+        "replaced_by": [c for c in others if c.pk > contract.pk],
+    }
+
+
 def supplier_record(supplier) -> dict:
     """What the supplier's public record shows of its contracts: those it signed as lead
     and those of consortia it was a member of (by the members' classes the award kept), the
     count and total amount of its own (void contracts left out), and the averages of its
     after-sales evaluations."""
-    contracts = Contract.objects.filter(supplier=supplier).exclude(status=Contract.Status.VOID)
+    contracts = Contract.objects.standing().filter(supplier=supplier)
     totals = contracts.aggregate(count=Count("id"), amount=Sum("amount"))
     evaluations = SupplierEvaluation.objects.filter(contract__supplier=supplier)
     averages = evaluations.aggregate(
@@ -199,26 +214,45 @@ def retention_refusal(award: Award, process: ProcurementProcess) -> DomainError 
     return None
 
 
+def _contract_exists() -> DomainError:
+    return DomainError(
+        _(
+            "This award already has its contract. Another one is signed only after that "
+            "one is declared void."
+        ),
+        code="contract_exists",
+    )
+
+
 def signing_refusal(award: Award) -> DomainError | None:
     """Why a contract cannot be signed for the award now, or None: it must be consented and
-    without a contract."""
+    without a standing contract (one declared void stays on record; the award is contracted
+    again, contract_one_standing_per_award)."""
     if award.status != Award.Status.CONSENTED:
         return DomainError(
             _("A contract is signed only once its award is consented."),
             code="award_not_consented",
         )
-    if Contract.objects.filter(award=award).exists():
-        return DomainError(_("This award already has its contract."), code="contract_exists")
+    if Contract.objects.standing().filter(award=award).exists():
+        return _contract_exists()
     return None
 
 
 def awards_to_contract(process: ProcurementProcess) -> list[Award]:
-    """The process's consented awards still without a contract."""
+    """The process's consented awards without a standing contract (never contracted, or
+    whose contract was declared void)."""
     return list(
         Award.objects.live()
-        .filter(process=process, status=Award.Status.CONSENTED, contract__isnull=True)
+        .filter(process=process, status=Award.Status.CONSENTED)
+        .without_standing_contract()
         .select_related("supplier", "item")
     )
+
+
+def void_contracts(award: Award) -> list[Contract]:
+    """The award's contracts declared void, earliest first: the ones a new contract of the
+    award replaces."""
+    return list(award.contracts.exclude(STANDING).order_by("signed_on", "id"))
 
 
 def _check_date(value: date, process: ProcurementProcess, field: str, earliest: date) -> None:
@@ -306,7 +340,10 @@ def sign_contract(
             field="number",
             code="number_taken",
         )
-    _check_date(signed_on, process, "signed_on", award.consented_on)
+    replaced = void_contracts(award)
+    # A contract that replaces one declared void is signed no earlier than that declaration.
+    earliest = max([award.consented_on, *(c.ended_on for c in replaced if c.ended_on)])
+    _check_date(signed_on, process, "signed_on", earliest)
     if not isinstance(term_days, int) or not 0 < term_days <= MAX_TERM_DAYS:
         raise DomainError(
             _("Give the term in days, from 1 to %(max)s.") % {"max": MAX_TERM_DAYS},
@@ -321,7 +358,7 @@ def sign_contract(
             raise refusal
     amount = award.amount if amount is None else _check_amount(amount, "amount")
     lead_ruc = award.supplier.ruc
-    contract = Contract.objects.create(
+    contract = Contract(
         award=award,
         process=process,
         item=award.item,
@@ -338,12 +375,38 @@ def sign_contract(
         created_at=clock.now(),
         created_by=actor,
     )
+    _insert(contract)
     payload = _payload(contract, signed_on=signed_on, guarantee=guarantee, term_days=term_days)
+    if replaced:
+        payload["replaces"] = [c.pk for c in replaced]
     audit.record(actor, "contract.signed", contract, {**payload, "winner": award.supplier_id})
     _event(EventKind.CONTRACT_SIGNED, contract, payload)
     sme.refresh_on_commit(entity_id=contract.entity_id, years=[contract.signed_on.year])
     _settle_process(actor, process)
     return contract
+
+
+def _insert(contract: Contract) -> None:
+    """Write the new contract; the database's last word on its two uniqueness rules (the
+    guards above read them first, under the process's lock, but a contract signed from
+    another process of the entity, or written outside these services, may race them): a
+    clear refusal, never a 500."""
+    try:
+        with transaction.atomic():
+            contract.save(force_insert=True)
+    except IntegrityError as error:
+        # PostgreSQL names the constraint; SQLite names the columns.
+        text = getattr(getattr(error.__cause__, "diag", None), "constraint_name", None)
+        text = text or str(error)
+        if "contract_one_standing_per_award" in text or "contract.award_id" in text:
+            raise _contract_exists() from error
+        if "contract_number_unique" in text or "contract.number" in text:
+            raise DomainError(
+                _("The entity already has a contract with this number."),
+                field="number",
+                code="number_taken",
+            ) from error
+        raise
 
 
 def _locked_contract(actor, contract: Contract, action: str | None) -> Contract:

@@ -12,7 +12,8 @@ the rest (`score_lot`, a pure function):
 - local SME bonus: `LOCAL_SME_BONUS_RATE` (default 10%) of technical + economic, for a bidder
   that is an SME (a consortium: every member) domiciled in the department of the entity (a
   consortium: every member), when the entity is outside Lima and Callao
-  (`local_sme_bonus_applies`);
+  (`local_sme_bonus_applies`); size class and domicile as the opening act recorded them
+  (`standing_on_opening_day`), never the supplier's record of a later day;
 - total and rank, ties broken by `tie_break_key` (SME first, then the earliest receipt).
 
 Procedure types: Subasta Inversa Electrónica and Comparación de Precios award the lowest
@@ -32,11 +33,12 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from core import audit, clock, formatting, pdf
+from core.codelists import SizeClass
 from core.errors import DomainError
 from suppliers.services.sme_standing import sme_standing_on
 
@@ -56,7 +58,7 @@ from ..models import (
 from ..rules import local_bonus_applies
 from .committee import require_committee_member
 from .criteria import LOWEST_PRICE_TYPES, NO_EVALUATION_TYPES
-from .opening import opening_day_stage
+from .opening import standing_day
 from .processes.documents import publish_document
 
 CENT = Decimal("0.01")
@@ -144,6 +146,20 @@ def bidder_standing(opened_bid: OpenedBid, day) -> BidderStanding:
     return BidderStanding(
         classes, sme, frozenset(supplier.domicile.department_code for supplier in suppliers)
     )
+
+
+def standing_on_opening_day(opened_bid: OpenedBid, day) -> BidderStanding:
+    """The bidder's standing the local SME bonus is judged on: the one the opening act
+    recorded (OpenedBid.size_classes and .domiciles, procurement.services.opening.
+    standing_at_opening), so a supplier that grows or moves after the opening changes no
+    table, first or redone. An act opened before it recorded them: the suppliers' size on
+    `day` (the opening's) and their domicile as it is now."""
+    if not opened_bid.size_classes:
+        return bidder_standing(opened_bid, day)
+    classes = dict(opened_bid.size_classes)
+    sme = all(size in SizeClass.sme_values() for size in classes.values())
+    departments = frozenset(code[:2] for code in opened_bid.domiciles.values())
+    return BidderStanding(classes, sme, departments)
 
 
 def local_sme_bonus_applies(process: ProcurementProcess, standing: BidderStanding) -> bool:
@@ -304,8 +320,8 @@ def _locked(process: ProcurementProcess) -> ProcurementProcess:
 @transaction.atomic
 def start_evaluation(*, actor, process: ProcurementProcess, reason: str = "") -> Evaluation:
     """A committee member starts the next version of the table: one row per lot for every
-    bid the act made readable that prices it, with its bidder's SME standing on the opening
-    day (the snapshot the bonus is judged on). Version 1 after the opening; a later version
+    bid the act made readable that prices it, with its bidder's SME standing as the opening
+    act recorded it (standing_on_opening_day: the snapshot the bonus is judged on). Version 1 after the opening; a later version
     needs its reason."""
     require_committee_member(actor, process)
     process = _locked(process)
@@ -324,11 +340,10 @@ def start_evaluation(*, actor, process: ProcurementProcess, reason: str = "") ->
         created_at=clock.now(),
         created_by=actor,
     )
-    stage = opening_day_stage(process)
-    day = timezone.localdate(opening.confirmed_at) if stage is None else stage.start
+    day = standing_day(process, opening.confirmed_at)
     entries = []
     for opened_bid in evaluable_bids(opening):
-        standing = bidder_standing(opened_bid, day)
+        standing = standing_on_opening_day(opened_bid, day)
         for item in lots(process):
             price = lot_price(opened_bid, item)
             if price is None or price <= 0:

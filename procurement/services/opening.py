@@ -27,7 +27,7 @@ import logging
 import tempfile
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
@@ -45,6 +45,7 @@ from core.errors import DomainError
 from notifications import events
 from notifications.models import Audience, EventKind
 from suppliers.models import Supplier
+from suppliers.services.sme_standing import sme_standing_on
 
 from .. import document_store, receipts, red_flags, sealing
 from ..calendar_rules import bid_deadline_passed, deadline_text, stages_of
@@ -104,6 +105,27 @@ def opening_day_stage(process: ProcurementProcess):
     neither (Contratación Directa: after the deadline)."""
     wanted = Stage.EVALUATION if at_evaluation(process) else Stage.OPENING
     return process.stages.filter(stage=wanted).first()
+
+
+def standing_day(process: ProcurementProcess, confirmed_at) -> date:
+    """The day a bidder's SME standing is judged on for the local bonus: the first day of
+    the opening's stage (opening_day_stage), or, for a type without one, the day the act is
+    confirmed."""
+    stage = opening_day_stage(process)
+    return timezone.localdate(confirmed_at) if stage is None else stage.start
+
+
+def standing_at_opening(process: ProcurementProcess, suppliers, confirmed_at) -> dict:
+    """What the act records of the bidder's standing (OpenedBid.size_classes and
+    .domiciles): each supplier's size class on the standing day (sme_standing_on) and its
+    domicile, as they are when the bids are opened. The evaluation reads these, never the
+    supplier's record of a later day: a supplier that grows or moves after the opening does
+    not change a table started, or redone, later."""
+    day = standing_day(process, confirmed_at)
+    return {
+        "size_classes": {s.ruc: sme_standing_on(s, day).size_class for s in suppliers},
+        "domiciles": {s.ruc: s.domicile_id for s in suppliers},
+    }
 
 
 def opening_refusal(process: ProcurementProcess, now=None) -> DomainError | None:
@@ -519,8 +541,13 @@ def _write(opening, read: _Read, superseded_by: OpenedBid | None) -> OpenedBid:
     if read.problem:
         return OpenedBid.objects.create(**common, paper=bid.paper, problem=read.problem[:200])
     lead_entry = content.get("lead") or {}
+    suppliers = [supplier for supplier, _entry, _share in read.members] or [read.lead]
+    standing = (
+        {} if read.withdrawn else standing_at_opening(opening.process, suppliers, clock.now())
+    )
     opened = OpenedBid.objects.create(
         **common,
+        **standing,
         paper=bool(content.get("paper", bid.paper)),
         superseded_by=superseded_by,
         lead_supplier=read.lead,

@@ -58,6 +58,7 @@ def _contract_context(contract) -> dict:
         "cumulative": contracts.cumulative_percentages(contract),
         "current_amount": contracts.current_amount(contract),
         "evaluation": SupplierEvaluation.objects.filter(contract=contract).first(),
+        **contracts.award_history(contract),
     }
 
 

@@ -355,3 +355,51 @@ def test_the_bonus_follows_the_snapshot_taken_when_the_table_starts():
     row = _entries(published)[s["a"]]
     assert row.local_sme and row.bonus == Decimal("8.40")
     assert row.size_classes == {s["a"].ruc: "micro"}
+
+
+def test_the_bonus_reads_the_standing_the_opening_act_recorded():
+    """Issue 10: the local SME bonus is judged on the bidder's size class and domicile as the
+    opening act recorded them. A grows into a large enterprise (last year's sales reviewed)
+    and C's partner moves to Lima after the opening: the table started afterwards, and the
+    one redone later, still give them the bonus they had on the opening day."""
+    from procurement.models import OpenedBidMember
+    from procurement.services.opening import standing_day
+    from suppliers.models import Supplier
+    from suppliers.services import sme_standing_on
+
+    tender, s = _opened(CUSCO)
+    opening = evaluation.completed_opening(tender.process)
+    day = standing_day(tender.process, opening.confirmed_at)
+    recorded = OpenedBid.objects.get(opening=opening, lead_supplier=s["a"])
+    assert recorded.size_classes == {s["a"].ruc: "micro"}
+    assert recorded.domiciles == {s["a"].ruc: CUSCO}
+    partner = (
+        OpenedBidMember.objects.filter(
+            opened_bid__opening=opening, opened_bid__lead_supplier=s["c"]
+        )
+        .exclude(supplier=s["c"])
+        .get()
+        .supplier
+    )
+    classify(s["a"], "medium_or_large", day.year - 1, source="review")
+    Supplier.objects.filter(pk=partner.pk).update(domicile_id=LIMA)
+    # The suppliers' records, read today for the opening day, say otherwise now.
+    assert not sme_standing_on(s["a"], day).is_sme
+    first, second = committee(tender)
+    with clock.pinned(stage_start(tender, "evaluacion")):
+        evaluation.start_evaluation(actor=first, process=tender.process)
+        technical = {s["a"]: "60", s["b"]: "50", s["c"]: "55", s["d"]: "70"}
+        _fill(tender, second, technical)
+        published = evaluation.publish_evaluation(actor=second, process=tender.process)
+        redone = evaluation.start_evaluation(
+            actor=first, process=tender.process, reason="Error material en la experiencia"
+        )
+        _fill(tender, second, technical)
+        redone = evaluation.publish_evaluation(actor=second, process=tender.process)
+    assert redone.version == 2
+    for table in (published, redone):
+        rows = _entries(table)
+        assert rows[s["a"]].size_classes == {s["a"].ruc: "micro"}
+        assert (rows[s["a"]].local_sme, rows[s["a"]].total) == (True, Decimal("92.40"))
+        assert (rows[s["c"]].local_sme, rows[s["c"]].total) == (True, Decimal("89.84"))
+        assert [rows[s[k]].rank for k in "adcb"] == [1, 2, 3, 4]

@@ -308,6 +308,48 @@ def test_a_contract_declared_void_leaves_its_process_without_a_contract(tmp_path
     assert ProcurementProcess.objects.get().status == ProcessStatus.CONSENTED
 
 
+def _second_contract(date: str) -> dict:
+    return _release(
+        "contract-again",
+        date,
+        ["contract"],
+        contracts=[
+            {
+                "id": "2002",
+                "awardID": "1002345-1",
+                "title": "CONTRATO N° 016-2024-ESSALUD",
+                "status": "active",
+                "value": {"amount": 2400, "currency": "PEN"},
+                "dateSigned": date,
+                "period": {"durationInDays": 30},
+            }
+        ],
+    )
+
+
+def test_an_award_has_one_standing_contract_and_another_after_a_void_one(tmp_path):
+    """A second contract of an award whose contract stands is refused, saying so; once that
+    one is cancelled, the award's new contract is loaded and the process is contracted."""
+    package = oece_package()
+    package["releases"].append(_second_contract("2024-04-01T10:00:00-05:00"))
+    out, err = run(tmp_path, package)
+    assert "1 refused" in out and "one contract at a time" in err
+    assert Contract.objects.get().source_ref == "2001"
+    package["releases"] += [
+        _contract_update(
+            "contract-void", "2024-04-02T10:00:00-05:00", ["contractUpdate"], status="cancelled"
+        ),
+        _second_contract("2024-04-03T10:00:00-05:00"),
+    ]
+    package["releases"][-1]["id"] += "-b"  # another release than the refused one
+    out, err = run(tmp_path, package, name="again.json")
+    assert sorted(Contract.objects.values_list("source_ref", "status")) == [
+        ("2001", Contract.Status.VOID),
+        ("2002", Contract.Status.ACTIVE),
+    ]
+    assert ProcurementProcess.objects.get().status == ProcessStatus.CONTRACTED
+
+
 def test_a_signed_awards_winner_amount_and_outcome_cannot_be_rewritten(tmp_path):
     """An award whose contract is here: a later release may not give it another amount,
     make it deserted or revoke it under the contract (the winner of the contract and of its

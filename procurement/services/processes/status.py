@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -97,7 +96,7 @@ def _annul_refusal(process, stages, today, return_stage) -> DomainError | None:
         )
     # A lot's contract declared void does not void the process while another lot's contract
     # stands: each contract is declared void on its own first.
-    if Contract.objects.filter(process=process).exclude(status=Contract.Status.VOID).exists():
+    if Contract.objects.standing().filter(process=process).exists():
         return DomainError(
             _(
                 "The process has a contract that is not void: declare it void first "
@@ -111,13 +110,12 @@ def _annul_refusal(process, stages, today, return_stage) -> DomainError | None:
 def every_lot_contracted(process) -> bool:
     """The rule of "contratado": the process has granted lots and each has its contract, one
     not declared void (the import reads a process's status by it too)."""
-    from ...models import Award, Contract
+    from ...models import Award
 
     granted = Award.objects.live().filter(
         process=process, status__in=[Award.Status.AWARDED, Award.Status.CONSENTED]
     )
-    missing = Q(contract__isnull=True) | Q(contract__status=Contract.Status.VOID)
-    return granted.exists() and not granted.filter(missing).exists()
+    return granted.exists() and not granted.without_standing_contract().exists()
 
 
 def _contract_refusal(process, stages, today, return_stage) -> DomainError | None:
