@@ -175,6 +175,9 @@ def _server_env(port: int) -> dict:
         "SITE_URL": f"https://127.0.0.1:{port}",
         "EMAIL_URL": f"file://{var / 'mail'}",
         "LOG_LEVEL": "ERROR",
+        # Each worker keeps its connection for the whole run (production renews it every
+        # minute), so the CPU of its PostgreSQL backend can be read before and after.
+        "DB_CONN_MAX_AGE": "3600",
     }
 
 
@@ -229,6 +232,32 @@ def _cpu_seconds(pid: int) -> float:
         except OSError:
             pass
     return total
+
+
+def _backend_pids() -> list[int]:
+    """The PostgreSQL backends serving the bench database, but this process's own."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _backends_cpu(pids) -> tuple[float, int]:
+    """User+system CPU seconds of these backends (PostgreSQL runs on this machine), and how
+    many of them are still alive."""
+    tick, total, alive = os.sysconf("SC_CLK_TCK"), 0.0, 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+        alive += 1
+    return total, alive
 
 
 # --- one bidder ----------------------------------------------------------------------------
@@ -411,12 +440,16 @@ def run():
             thread.start()
         with contextlib.suppress(threading.BrokenBarrierError):
             ready.wait(timeout=600)
+        backends = _backend_pids()
         _shared_stop["at"] = time.monotonic() + seconds  # the clients read it at each round
+        database_before, _alive = _backends_cpu(backends)
         cpu_before, started = _cpu_seconds(server.pid), time.perf_counter()
         for thread in threads:
             thread.join(timeout=seconds + 300)
         wall = time.perf_counter() - started
         cpu = _cpu_seconds(server.pid) - cpu_before
+        database_after, alive = _backends_cpu(backends)
+        database = database_after - database_before
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -424,6 +457,7 @@ def run():
     received = len(tally.receipts)
     ledger_new = ReceiptLedgerEntry.objects.count() - ledger_before
     yield ("bid clients x seconds (gunicorn workers)", f"{clients} x {seconds:g} ({workers})")
+    yield ("machine load (1-min average) at the end", f"{os.getloadavg()[0]:.2f}")
     yield ("submissions+replacements per second", f"{done / wall:.1f}")
     if done:
         yield ("  submission request p50 (s)", f"{statistics.median(tally.latencies):.3f}")
@@ -433,8 +467,17 @@ def run():
     yield ("  receipts received / new ledger entries", f"{received} / {ledger_new}")
     yield ("  lost receipts", str(max(0, ledger_new - received) + max(0, received - ledger_new)))
     yield ("  gunicorn CPU (s of CPU per s, 2 cores)", f"{cpu / wall:.2f}")
+    yield (
+        f"  PostgreSQL CPU (s per s; {alive}/{len(backends)} backends)",
+        f"{database / wall:.2f}",
+    )
     if done:
-        yield ("  gunicorn CPU per submission (ms)", f"{cpu / done * 1000:.1f}")
+        # Bid page + submission: the server's whole cost of one replacement, whatever the
+        # machine's other load, and the rate two idle cores would sustain at it.
+        per = (cpu + database) / done
+        yield ("  gunicorn CPU per bid page + submission (ms)", f"{cpu / done * 1000:.1f}")
+        yield ("  PostgreSQL CPU per bid page + submission (ms)", f"{database / done * 1000:.1f}")
+        yield ("  => rate on 2 idle cores at that CPU (per s)", f"{2 / per:.0f}")
     if tally.login_seconds:
         yield ("login request, mean (s)", f"{statistics.mean(tally.login_seconds):.3f}")
     for error in tally.errors[:5]:

@@ -70,17 +70,7 @@ def _bid_url(process, supplier) -> str:
 def bid_summary(process, supplier) -> dict:
     """What the bidder's own users see of its bid before the opening: status and versions
     (receipt hashes and instants), and whether it leads it; plus what it may do now."""
-    bid = bids.own_bid(process, supplier)
-    return {
-        "supplier": supplier,
-        "bid": bid,
-        "leads": bids.leads_bid(process, supplier, bid),
-        "versions": list(bid.versions.order_by("number")) if bid else [],
-        "refusal": bids.bid_refusal(process, supplier),
-        "withdraw_refusal": bids.withdrawal_refusal(process, supplier),
-        "consent": bids.own_consent(process, supplier),
-        "paper_bid": bids.own_paper_bid(process, supplier),
-    }
+    return {"supplier": supplier, **bids.bidder_state(process, supplier, envelope=False)}
 
 
 def _document_choices(envelope) -> list[tuple[str, str]]:
@@ -109,16 +99,16 @@ def _bid_page(
     consent_error=None,
     status=200,
 ):
-    envelope = bids.envelope_documents(process, supplier)
-    summary = bid_summary(process, supplier)
+    state = bids.bidder_state(process, supplier)
+    if offer_form is not None:  # shown with the envelope's documents, whatever it was read with
+        offer_form.fields["documents"].choices = _document_choices(state["envelope"])
     context = {
         "process": process,
-        **summary,
-        "envelope": envelope,
-        "offer_form": offer_form or _offer_form(process, supplier, envelope=envelope),
+        "supplier": supplier,
+        **state,
+        "offer_form": offer_form or _offer_form(process, supplier, envelope=state["envelope"]),
         "upload_form": upload_form or BidDocumentForm(),
         "consent_form": consent_form or ConsortiumConsentForm(),
-        "consent_refusal": bids.consent_refusal(process, supplier),
         "consent_error": consent_error,
     }
     return render(request, "procurement/bid.html", context, status=status)
@@ -192,17 +182,32 @@ def bid_submit(request, identifier):
     entered within the window; the receipt is shown at once, this one time."""
     process = _public_process(identifier)
     supplier = _acting_supplier(request)
-    form = _offer_form(process, supplier, request.POST)
-    offer = _checked_offer(process, supplier, form)
-    if offer is None:
-        return _bid_page(request, process, supplier, offer_form=form, status=400)
     reauth_form = _password_form(request)
-    if reauth_form is not None and not reauth_form.is_valid():
-        return _confirmation(
-            request, process, supplier, form, offer, reauth_form=reauth_form, status=400
-        )
+    if reauth_form is None:
+        # The documents are the service's to judge (its own envelope, in its transaction):
+        # the form only reads which were ticked.
+        posted = request.POST.getlist("documents")
+        form = BidOfferForm(request.POST, process=process, documents=[(d, d) for d in posted])
+    else:
+        form = _offer_form(process, supplier, request.POST)
+    if reauth_form is not None:
+        # The offer is checked before the password is asked for again.
+        offer = _checked_offer(process, supplier, form)
+        if offer is None:
+            return _bid_page(request, process, supplier, offer_form=form, status=400)
+        if not reauth_form.is_valid():
+            return _confirmation(
+                request, process, supplier, form, offer, reauth_form=reauth_form, status=400
+            )
+    elif not form.is_valid():
+        return _bid_page(request, process, supplier, offer_form=form, status=400)
+    # Within the window the service alone judges the prices and the eligibility, in its
+    # transaction, refusing as _checked_offer would (the same DomainErrors, on the form).
     try:
         with idempotency.once(form.cleaned_data["form_token"]) as submission:
+            # Where a repeated click is sent, known before: one write less after the
+            # ledger's lock is taken.
+            submission.done(reverse("procurement:my_bids"))
             receipt = bids.submit_bid(
                 request.user,
                 process,
@@ -211,7 +216,6 @@ def bid_submit(request, identifier):
                 documents=form.cleaned_data["documents"],
                 members=form.members(supplier),
             )
-            submission.done(reverse("procurement:my_bids"))
             submission.seal_result(receipt.as_json().encode("utf-8"))
     except idempotency.AlreadySubmitted as first:
         return _repeated(request, process, first, back=_bid_url(process, supplier))
