@@ -4,16 +4,19 @@
 (bench/__main__.py): one entity, BENCH_BID_PROCESSES called processes (default 2) whose bid
 stage is open now, BENCH_BID_CLIENTS supplier companies (default 20) registered in one of them,
 each with a user whose password is hashed by the real hasher of the settings. The portal is
-served for real on loopback by gunicorn (config.wsgi, DEBUG off, production settings, 2 sync
-workers; BENCH_BID_WORKERS). Each client thread logs in through the login page (one password
-hash: that opens the fresh re-authentication window), uploads one small PDF into its draft
-envelope, goes once through the whole browser flow (bid page, review, confirmation), then for
-BENCH_BID_SECONDS (default 60) repeats: bid page (a fresh form token), submit (a replacement).
+served for real on loopback by gunicorn (config.wsgi, DEBUG off, production settings, 4 sync
+workers, two per core; BENCH_BID_WORKERS). Each client thread logs in through the login page
+(one password hash: that opens the fresh re-authentication window), uploads one small PDF into
+its draft envelope, goes once through the whole browser flow (bid page, review, confirmation),
+then for BENCH_BID_SECONDS (default 60) repeats: bid page (a fresh form token), submit (a
+replacement).
 
 Printed: submissions and replacements per second, p50/p95/max of the submission request,
 errors (non-2xx or no receipt hash in the answer), ledger entries against receipts received
 (none lost), verify_receipts and verify_audit, the time of one password hash, the CPU of the
-gunicorn workers, and an in-process measure of how long each submission holds the ledger's
+gunicorn workers and of their PostgreSQL backends (in all, and per bid page + submission: a
+figure the machine's other load barely changes, and the rate two idle cores would sustain at
+it), and an in-process measure of how long each submission holds the ledger's
 lock (the chain serialises submissions: its inverse is a ceiling on throughput).
 """
 
@@ -418,7 +421,7 @@ def run():
     clients = int(os.environ.get("BENCH_BID_CLIENTS", "20"))
     seconds = float(os.environ.get("BENCH_BID_SECONDS", "60"))
     processes = int(os.environ.get("BENCH_BID_PROCESSES", "2"))
-    workers = int(os.environ.get("BENCH_BID_WORKERS", "2"))
+    workers = int(os.environ.get("BENCH_BID_WORKERS", "4"))
     port = int(os.environ.get("BENCH_BID_PORT", "8765"))
 
     bidders = _setup(clients, processes)
