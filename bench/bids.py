@@ -4,16 +4,19 @@
 (bench/__main__.py): one entity, BENCH_BID_PROCESSES called processes (default 2) whose bid
 stage is open now, BENCH_BID_CLIENTS supplier companies (default 20) registered in one of them,
 each with a user whose password is hashed by the real hasher of the settings. The portal is
-served for real on loopback by gunicorn (config.wsgi, DEBUG off, production settings, 2 sync
-workers; BENCH_BID_WORKERS). Each client thread logs in through the login page (one password
-hash: that opens the fresh re-authentication window), uploads one small PDF into its draft
-envelope, goes once through the whole browser flow (bid page, review, confirmation), then for
-BENCH_BID_SECONDS (default 60) repeats: bid page (a fresh form token), submit (a replacement).
+served for real on loopback by gunicorn (config.wsgi, DEBUG off, production settings, 4 sync
+workers, two per core; BENCH_BID_WORKERS). Each client thread logs in through the login page
+(one password hash: that opens the fresh re-authentication window), uploads one small PDF into
+its draft envelope, goes once through the whole browser flow (bid page, review, confirmation),
+then for BENCH_BID_SECONDS (default 60) repeats: bid page (a fresh form token), submit (a
+replacement).
 
 Printed: submissions and replacements per second, p50/p95/max of the submission request,
 errors (non-2xx or no receipt hash in the answer), ledger entries against receipts received
 (none lost), verify_receipts and verify_audit, the time of one password hash, the CPU of the
-gunicorn workers, and an in-process measure of how long each submission holds the ledger's
+gunicorn workers and of their PostgreSQL backends (in all, and per bid page + submission: a
+figure the machine's other load barely changes, and the rate two idle cores would sustain at
+it), and an in-process measure of how long each submission holds the ledger's
 lock (the chain serialises submissions: its inverse is a ceiling on throughput).
 """
 
@@ -175,6 +178,9 @@ def _server_env(port: int) -> dict:
         "SITE_URL": f"https://127.0.0.1:{port}",
         "EMAIL_URL": f"file://{var / 'mail'}",
         "LOG_LEVEL": "ERROR",
+        # Each worker keeps its connection for the whole run (production renews it every
+        # minute), so the CPU of its PostgreSQL backend can be read before and after.
+        "DB_CONN_MAX_AGE": "3600",
     }
 
 
@@ -229,6 +235,32 @@ def _cpu_seconds(pid: int) -> float:
         except OSError:
             pass
     return total
+
+
+def _backend_pids() -> list[int]:
+    """The PostgreSQL backends serving the bench database, but this process's own."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _backends_cpu(pids) -> tuple[float, int]:
+    """User+system CPU seconds of these backends (PostgreSQL runs on this machine), and how
+    many of them are still alive."""
+    tick, total, alive = os.sysconf("SC_CLK_TCK"), 0.0, 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+        alive += 1
+    return total, alive
 
 
 # --- one bidder ----------------------------------------------------------------------------
@@ -389,7 +421,7 @@ def run():
     clients = int(os.environ.get("BENCH_BID_CLIENTS", "20"))
     seconds = float(os.environ.get("BENCH_BID_SECONDS", "60"))
     processes = int(os.environ.get("BENCH_BID_PROCESSES", "2"))
-    workers = int(os.environ.get("BENCH_BID_WORKERS", "2"))
+    workers = int(os.environ.get("BENCH_BID_WORKERS", "4"))
     port = int(os.environ.get("BENCH_BID_PORT", "8765"))
 
     bidders = _setup(clients, processes)
@@ -411,12 +443,16 @@ def run():
             thread.start()
         with contextlib.suppress(threading.BrokenBarrierError):
             ready.wait(timeout=600)
+        backends = _backend_pids()
         _shared_stop["at"] = time.monotonic() + seconds  # the clients read it at each round
+        database_before, _alive = _backends_cpu(backends)
         cpu_before, started = _cpu_seconds(server.pid), time.perf_counter()
         for thread in threads:
             thread.join(timeout=seconds + 300)
         wall = time.perf_counter() - started
         cpu = _cpu_seconds(server.pid) - cpu_before
+        database_after, alive = _backends_cpu(backends)
+        database = database_after - database_before
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -424,6 +460,7 @@ def run():
     received = len(tally.receipts)
     ledger_new = ReceiptLedgerEntry.objects.count() - ledger_before
     yield ("bid clients x seconds (gunicorn workers)", f"{clients} x {seconds:g} ({workers})")
+    yield ("machine load (1-min average) at the end", f"{os.getloadavg()[0]:.2f}")
     yield ("submissions+replacements per second", f"{done / wall:.1f}")
     if done:
         yield ("  submission request p50 (s)", f"{statistics.median(tally.latencies):.3f}")
@@ -433,8 +470,17 @@ def run():
     yield ("  receipts received / new ledger entries", f"{received} / {ledger_new}")
     yield ("  lost receipts", str(max(0, ledger_new - received) + max(0, received - ledger_new)))
     yield ("  gunicorn CPU (s of CPU per s, 2 cores)", f"{cpu / wall:.2f}")
+    yield (
+        f"  PostgreSQL CPU (s per s; {alive}/{len(backends)} backends)",
+        f"{database / wall:.2f}",
+    )
     if done:
-        yield ("  gunicorn CPU per submission (ms)", f"{cpu / done * 1000:.1f}")
+        # Bid page + submission: the server's whole cost of one replacement, whatever the
+        # machine's other load, and the rate two idle cores would sustain at it.
+        per = (cpu + database) / done
+        yield ("  gunicorn CPU per bid page + submission (ms)", f"{cpu / done * 1000:.1f}")
+        yield ("  PostgreSQL CPU per bid page + submission (ms)", f"{database / done * 1000:.1f}")
+        yield ("  => rate on 2 idle cores at that CPU (per s)", f"{2 / per:.0f}")
     if tally.login_seconds:
         yield ("login request, mean (s)", f"{statistics.mean(tally.login_seconds):.3f}")
     for error in tally.errors[:5]:

@@ -28,6 +28,8 @@ import struct
 import tempfile
 import uuid
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
@@ -87,10 +89,43 @@ def unwrap_key(wrapped: str) -> bytes:
     return raw
 
 
+# Within keys_remembered(): {process id: unwrapped key}, read once per block.
+_remembered: ContextVar[dict[int, bytes] | None] = ContextVar("sealing_keys", default=None)
+
+
+@contextmanager
+def keys_remembered():
+    """Within the block (one page, one service call), each process's key is read and
+    unwrapped once, however often it is asked for. The block ends before its transaction
+    does, so a key whose row a rollback undoes is never reused; nothing outlives it."""
+    if _remembered.get() is not None:  # an enclosing block remembers already
+        yield
+        return
+    token = _remembered.set({})
+    try:
+        yield
+    finally:
+        _remembered.reset(token)
+
+
+def _remember(process, key: bytes) -> bytes:
+    remembered = _remembered.get()
+    if remembered is not None:
+        remembered[process.pk] = key
+    return key
+
+
+def _recalled(process) -> bytes | None:
+    remembered = _remembered.get()
+    return remembered.get(process.pk) if remembered is not None else None
+
+
 def process_key(process) -> bytes:
     """The process's data key, created (and wrapped) on first use."""
     from .models import ProcessSealKey
 
+    if (key := _recalled(process)) is not None:
+        return key
     row = ProcessSealKey.objects.filter(process_id=process.pk).first()
     if row is None:
         try:
@@ -100,15 +135,17 @@ def process_key(process) -> bytes:
                 )
         except IntegrityError:  # another request created it first: use theirs
             row = ProcessSealKey.objects.get(process_id=process.pk)
-    return unwrap_key(row.wrapped_key)
+    return _remember(process, unwrap_key(row.wrapped_key))
 
 
 def existing_process_key(process) -> bytes | None:
     """The process's data key if it has one (reading never creates one)."""
     from .models import ProcessSealKey
 
+    if (key := _recalled(process)) is not None:
+        return key
     row = ProcessSealKey.objects.filter(process_id=process.pk).first()
-    return unwrap_key(row.wrapped_key) if row else None
+    return _remember(process, unwrap_key(row.wrapped_key)) if row else None
 
 
 def rotate_wrapped_keys() -> int:

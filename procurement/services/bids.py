@@ -39,6 +39,7 @@ Public API (for the supplier and staff pages):
     own_bid(process, supplier) -> Bid | None; own_paper_bid(process, supplier)
     paper_bid_refusal(process, supplier, members=None); bid_count(process); ledger_rows(process)
     envelope_documents(process, supplier); leads_bid(process, supplier, bid)
+    bidder_state(process, supplier)   # all of the above a bidder's page shows, read once
 """
 
 import logging
@@ -100,14 +101,20 @@ def _bids_stage(process: ProcurementProcess):
     return process.stages.filter(stage=Stage.BIDS).first()
 
 
-def _window_refusal(process: ProcurementProcess, now) -> DomainError | None:
+_UNREAD = object()
+
+
+def _window_refusal(process: ProcurementProcess, now, stage=_UNREAD) -> DomainError | None:
+    """`stage` is the process's bids stage when the caller has read it already (None when
+    it has none)."""
     if process.status != ProcessStatus.CALLED:
         return DomainError(
             _("The process is %(status)s: it does not receive bids now.")
             % {"status": str(process.get_status_display()).lower()},
             code="not_called",
         )
-    stage = _bids_stage(process)
+    if stage is _UNREAD:
+        stage = _bids_stage(process)
     if stage is None:
         return DomainError(
             _("This process has no bid stage in its calendar."), code="no_bids_stage"
@@ -240,13 +247,20 @@ def bid_refusal(
     itself, that it takes part in this lead's consortium (give_consortium_consent). Nothing
     here depends on other bids: a lead cannot learn from a refusal whether a supplier it
     names has bid. Pages ask the same."""
-    now = clock.now()
-    refusal = _window_refusal(process, now)
+    return _bid_refusal(process, supplier, members, clock.now(), _UNREAD)
+
+
+def _bid_refusal(process, supplier, members, now, stage, consent=_UNREAD) -> DomainError | None:
+    """bid_refusal at `now`, with the bids stage (and the supplier's own consent) when the
+    caller has read them already."""
+    refusal = _window_refusal(process, now, stage)
     if refusal is not None:
         return refusal
     if not Participant.objects.filter(process=process, supplier=supplier).exists():
         return DomainError(_("Register as participant first."), code="not_participant")
-    if _consent_of(process, supplier) is not None:
+    if consent is _UNREAD:
+        consent = _consent_of(process, supplier)
+    if consent is not None:
         return _consented_elsewhere()
     if members:
         refusal = _consortium_refusal(supplier, members)
@@ -370,24 +384,32 @@ def consent_refusal(process: ProcurementProcess, member, lead=None) -> DomainErr
             code="consent_self",
         )
     if _consent_of(process, member) is not None:
-        return DomainError(
-            _(
-                "Your company already confirmed that it takes part in a consortium in this "
-                "process; withdraw that confirmation first to join another one."
-            ),
-            code="already_consented",
-        )
+        return _already_consented()
     key = sealing.existing_process_key(process)
     own = key and BidMemberTag.objects.filter(process=process, tag=sealing.tag(key, member.pk))
     if own and own.exists():
-        return DomainError(
-            _(
-                "Your company has its own bid in force in this process: withdraw it first to "
-                "take part in another supplier's consortium."
-            ),
-            code="own_bid_in_force",
-        )
+        return _own_bid_in_force()
     return None
+
+
+def _already_consented() -> DomainError:
+    return DomainError(
+        _(
+            "Your company already confirmed that it takes part in a consortium in this "
+            "process; withdraw that confirmation first to join another one."
+        ),
+        code="already_consented",
+    )
+
+
+def _own_bid_in_force() -> DomainError:
+    return DomainError(
+        _(
+            "Your company has its own bid in force in this process: withdraw it first to "
+            "take part in another supplier's consortium."
+        ),
+        code="own_bid_in_force",
+    )
 
 
 @transaction.atomic
@@ -471,14 +493,18 @@ def own_consent(process: ProcurementProcess, member) -> OwnConsent | None:
     consent = ConsortiumConsent.objects.filter(process=process, member_tag=member_tag).first()
     if consent is None:
         return None
+    included = BidMemberTag.objects.filter(
+        process=process, tag=member_tag, bid__bidder_tag=consent.lead_tag
+    ).exists()
+    return _own_consent(process, key, consent, included)
+
+
+def _own_consent(process, key: bytes, consent: ConsortiumConsent, included: bool) -> OwnConsent:
     lead = None
     for participant in Participant.objects.filter(process=process).select_related("supplier"):
         if sealing.tag(key, participant.supplier_id) == consent.lead_tag:
             lead = participant.supplier
             break
-    included = BidMemberTag.objects.filter(
-        process=process, tag=member_tag, bid__bidder_tag=consent.lead_tag
-    ).exists()
     return OwnConsent(consent.created_at, lead, included)
 
 
@@ -744,6 +770,10 @@ def envelope_documents(
         return []
     owner_tag = sealing.tag(key, supplier.pk)
     bid = Bid.objects.filter(process=process, bidder_tag=owner_tag).first()
+    return _envelope(process, key, owner_tag, bid)
+
+
+def _envelope(process, key: bytes, owner_tag: str, bid: Bid | None):
     documents = SealedDocument.objects.filter(process=process, owner_tag=owner_tag)
     documents = (
         documents.filter(Q(bid__isnull=True) | Q(bid=bid))
@@ -798,14 +828,20 @@ def _receive(
     kind: str,
     paper: bool,
     written_files: list[str],
+    stage=_UNREAD,
 ) -> receipts.SubmittedReceipt:
     """Seal the content, read the instant of receipt, refuse if late, store the version and
-    its ledger entry, audit and announce. The caller holds the process and bid locks."""
+    its ledger entry, audit and announce. The caller holds the process and bid locks (and
+    may give the bids stage it read under them). The bidder's event is written before the
+    ledger entry: the ledger's and the audit trail's locks, which serialise every bid of the
+    portal, are held from the ledger entry to the commit, so as little as possible follows
+    them."""
     number = content["version"]
     nonce = secrets.token_hex(16)
     sealed = sealing.seal_json(key, {"content": content, "nonce": nonce}, _version_aad(bid, number))
     received = clock.now()
-    stage = _bids_stage(process)
+    if stage is _UNREAD:
+        stage = _bids_stage(process)
     if stage.has_closed(received):
         _delete_files(written_files)
         raise _late(process, received, stage.closes_at, kind)
@@ -830,6 +866,14 @@ def _receive(
         if kind == BidVersion.Kind.WITHDRAWAL
         else ReceiptLedgerEntry.Kind.BID
     )
+    events.record(
+        EventKind.BID_RECEIVED,
+        bid,
+        entity=process.entity,
+        process=process,
+        audience=Audience.BIDDER,
+        payload={"identifier": process.identifier, "receipt": receipt_hash},
+    )
     entry = receipts.append_to_ledger(
         process=process, receipt=receipt_hash, received_at=received, kind=ledger_kind, paper=paper
     )
@@ -839,14 +883,6 @@ def _receive(
         action,
         entry,
         {"identifier": process.identifier, "receipt_hash": receipt_hash, "kind": ledger_kind},
-    )
-    events.record(
-        EventKind.BID_RECEIVED,
-        bid,
-        entity=process.entity,
-        process=process,
-        audience=Audience.BIDDER,
-        payload={"identifier": process.identifier, "receipt": receipt_hash},
     )
     return receipts.SubmittedReceipt(
         content=content,
@@ -900,8 +936,16 @@ def _set_member_tags(process, key: bytes, bid: Bid, suppliers: list, *, paper: b
     reached only by a race the process lock does not cover. Paper bids have tags of their
     own: the entity only ever meets the paper bids it recorded itself."""
     tags = [_tag(key, member.pk, paper=paper) for member in suppliers]
-    taken = BidMemberTag.objects.filter(process=process, tag__in=tags).exclude(bid=bid)
-    if taken.exists():
+    rows = BidMemberTag.objects.filter(Q(tag__in=tags) | Q(bid=bid), process=process).values_list(
+        "bid_id", "tag"
+    )
+    held, taken = set(), False
+    for bid_id, tag in rows:
+        if bid_id == bid.pk:
+            held.add(tag)
+        elif tag in tags:
+            taken = True
+    if taken:
         raise DomainError(
             _(
                 "A supplier of this bid already takes part in another bid of this process: a "
@@ -910,6 +954,8 @@ def _set_member_tags(process, key: bytes, bid: Bid, suppliers: list, *, paper: b
             field="members",
             code="already_bidding",
         )
+    if held == set(tags):  # a replacement by the same members: their tags stand
+        return
     BidMemberTag.objects.filter(bid=bid).delete()
     try:
         with transaction.atomic():
@@ -983,6 +1029,7 @@ def _submit_version(
     documents: list,
     paper: bool = False,
     written_files: list[str] | None = None,
+    stage=_UNREAD,
 ) -> receipts.SubmittedReceipt:
     """The common end of an electronic and a paper submission: the member tags, the sealed
     content of the next version and its receipt."""
@@ -1006,6 +1053,7 @@ def _submit_version(
         kind=BidVersion.Kind.SUBMISSION,
         paper=paper,
         written_files=written_files or [],
+        stage=stage,
     )
 
 
@@ -1024,10 +1072,20 @@ def submit_bid(
     the supplier's draft documents (or of those its current version sent). Refused as
     bid_refusal says, and as late if the instant of receipt is after the deadline."""
     require_supplier_user(actor, supplier)
-    process = _process_for_bidders(process)
-    refusal = bid_refusal(process, supplier, members=members)
-    if refusal is not None:
-        _raise_refusal(process, refusal, "bid")
+    with sealing.keys_remembered():
+        process = _process_for_bidders(process)
+        # Read once: no calendar amendment changes it while this transaction shares the
+        # process's lock (set_calendar takes it FOR UPDATE first).
+        stage = _bids_stage(process)
+        refusal = _bid_refusal(process, supplier, members, clock.now(), stage)
+        if refusal is not None:
+            _raise_refusal(process, refusal, "bid")
+        return _submit_electronic(
+            actor, process, supplier, stage, prices=prices, documents=documents, members=members
+        )
+
+
+def _submit_electronic(actor, process, supplier, stage, *, prices, documents, members):
     offer = priced_items(process, prices)
     key = sealing.process_key(process)
     owner_tag = sealing.tag(key, supplier.pk)
@@ -1053,9 +1111,20 @@ def submit_bid(
             field="documents",
             code="documents_required",
         )
-    SealedDocument.objects.filter(pk__in=[d.pk for d in chosen], bid__isnull=True).update(bid=bid)
+    if any(document.bid_id is None for document in chosen):
+        SealedDocument.objects.filter(pk__in=[d.pk for d in chosen], bid__isnull=True).update(
+            bid=bid
+        )
     return _submit_version(
-        process, key, bid, supplier, actor, members=members, offer=offer, documents=chosen
+        process,
+        key,
+        bid,
+        supplier,
+        actor,
+        members=members,
+        offer=offer,
+        documents=chosen,
+        stage=stage,
     )
 
 
@@ -1166,6 +1235,68 @@ def own_bid(process: ProcurementProcess, supplier) -> Bid | None:
     if found is not None:
         return found.bid
     return Bid.objects.filter(process=process, bidder_tag=supplier_tag).first()
+
+
+def bidder_state(process: ProcurementProcess, supplier, *, envelope: bool = True) -> dict:
+    """What the bidder's own page shows and offers, read once (one clock reading, one bids
+    stage, one key, one look at its bids): the answers of own_bid ("bid"), leads_bid
+    ("leads"), bid_refusal ("refusal"), withdrawal_refusal ("withdraw_refusal"), own_consent
+    ("consent"), consent_refusal with no lead ("consent_refusal"), own_paper_bid
+    ("paper_bid"), the bid's versions ("versions": receipts, never the sealed content) and,
+    with `envelope`, envelope_documents ("envelope"). Callers check the user acts for the
+    supplier."""
+    with sealing.keys_remembered():
+        now = clock.now()
+        stage = _bids_stage(process)
+        window = _window_refusal(process, now, stage)
+        key = sealing.existing_process_key(process)
+        led = paper_bid = member = consent = None
+        if key is not None:
+            tag, paper = sealing.tag(key, supplier.pk), sealing.paper_tag(key, supplier.pk)
+            found = (
+                Bid.objects.filter(process=process, bidder_tag__in=[tag, paper])
+                .select_related("current_version")
+                .defer("current_version__sealed")
+                .order_by()
+            )
+            for one in found:
+                if one.bidder_tag == tag:
+                    led = one
+                else:
+                    paper_bid = one
+            member = (
+                BidMemberTag.objects.filter(process=process, tag=tag).select_related("bid").first()
+            )
+            consent = ConsortiumConsent.objects.filter(process=process, member_tag=tag).first()
+        bid = member.bid if member is not None else led
+        if window is not None:
+            withdraw_refusal = window
+        elif led is None or led.status != Bid.Status.SUBMITTED:
+            withdraw_refusal = _no_bid_to_withdraw()
+        else:
+            withdraw_refusal = None
+        if window is not None:
+            consent_refused = window
+        elif consent is not None:
+            consent_refused = _already_consented()
+        elif member is not None:
+            consent_refused = _own_bid_in_force()
+        else:
+            consent_refused = None
+        included = bool(consent and member and member.bid.bidder_tag == consent.lead_tag)
+        state = {
+            "bid": bid,
+            "leads": bool(bid is not None and led is not None and bid.pk == led.pk),
+            "versions": list(bid.versions.order_by("number").defer("sealed")) if bid else [],
+            "refusal": _bid_refusal(process, supplier, None, now, stage, consent),
+            "withdraw_refusal": withdraw_refusal,
+            "consent": _own_consent(process, key, consent, included) if consent else None,
+            "consent_refusal": consent_refused,
+            "paper_bid": paper_bid,
+        }
+        if envelope:
+            state["envelope"] = _envelope(process, key, tag, led) if key is not None else []
+        return state
 
 
 def own_bids(participations) -> dict[tuple[int, int], Bid]:

@@ -19,6 +19,9 @@ from django.core.exceptions import BadRequest, PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import dateformat
+from django.utils.formats import get_format
+from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -31,7 +34,7 @@ from suppliers.models import Supplier
 
 from .. import receipts
 from ..forms import BidDocumentForm, BidOfferForm, ConsortiumConsentForm, PaperBidForm
-from ..models import Participant, ProcessStatus, ProcurementProcess
+from ..models import BidVersion, Participant, ProcessStatus, ProcurementProcess
 from ..services import bids
 from ..uploads import sealed_upload_error, sealed_uploads
 from .staff import managed_or_403
@@ -70,17 +73,32 @@ def _bid_url(process, supplier) -> str:
 def bid_summary(process, supplier) -> dict:
     """What the bidder's own users see of its bid before the opening: status and versions
     (receipt hashes and instants), and whether it leads it; plus what it may do now."""
-    bid = bids.own_bid(process, supplier)
-    return {
-        "supplier": supplier,
-        "bid": bid,
-        "leads": bids.leads_bid(process, supplier, bid),
-        "versions": list(bid.versions.order_by("number")) if bid else [],
-        "refusal": bids.bid_refusal(process, supplier),
-        "withdraw_refusal": bids.withdrawal_refusal(process, supplier),
-        "consent": bids.own_consent(process, supplier),
-        "paper_bid": bids.own_paper_bid(process, supplier),
-    }
+    return _with_version_rows(
+        {"supplier": supplier, **bids.bidder_state(process, supplier, envelope=False)}
+    )
+
+
+def _with_version_rows(state: dict) -> dict:
+    """The bid's versions as the status table shows them: (number, whether it counts, kind,
+    instant received to the second in the portal's time, receipt hash), formatted here once
+    rather than through template filters row by row (a bid replaced a hundred times in the
+    last minute lists a hundred receipts)."""
+    bid, kinds = state["bid"], dict(BidVersion.Kind.choices)
+    pattern = get_format("SHORT_DATETIME_FORMAT")
+    rows = []
+    for version in state["versions"]:
+        at = localtime(version.received_at)
+        rows.append(
+            (
+                version.number,
+                version.pk == bid.current_version_id,
+                kinds.get(version.kind, version.kind),
+                f"{dateformat.format(at, pattern)}:{at.second:02d}",
+                version.receipt_hash,
+            )
+        )
+    state["version_rows"] = rows
+    return state
 
 
 def _document_choices(envelope) -> list[tuple[str, str]]:
@@ -109,16 +127,16 @@ def _bid_page(
     consent_error=None,
     status=200,
 ):
-    envelope = bids.envelope_documents(process, supplier)
-    summary = bid_summary(process, supplier)
+    state = _with_version_rows(bids.bidder_state(process, supplier))
+    if offer_form is not None:  # shown with the envelope's documents, whatever it was read with
+        offer_form.fields["documents"].choices = _document_choices(state["envelope"])
     context = {
         "process": process,
-        **summary,
-        "envelope": envelope,
-        "offer_form": offer_form or _offer_form(process, supplier, envelope=envelope),
+        "supplier": supplier,
+        **state,
+        "offer_form": offer_form or _offer_form(process, supplier, envelope=state["envelope"]),
         "upload_form": upload_form or BidDocumentForm(),
         "consent_form": consent_form or ConsortiumConsentForm(),
-        "consent_refusal": bids.consent_refusal(process, supplier),
         "consent_error": consent_error,
     }
     return render(request, "procurement/bid.html", context, status=status)
@@ -192,17 +210,32 @@ def bid_submit(request, identifier):
     entered within the window; the receipt is shown at once, this one time."""
     process = _public_process(identifier)
     supplier = _acting_supplier(request)
-    form = _offer_form(process, supplier, request.POST)
-    offer = _checked_offer(process, supplier, form)
-    if offer is None:
-        return _bid_page(request, process, supplier, offer_form=form, status=400)
     reauth_form = _password_form(request)
-    if reauth_form is not None and not reauth_form.is_valid():
-        return _confirmation(
-            request, process, supplier, form, offer, reauth_form=reauth_form, status=400
-        )
+    if reauth_form is None:
+        # The documents are the service's to judge (its own envelope, in its transaction):
+        # the form only reads which were ticked.
+        posted = request.POST.getlist("documents")
+        form = BidOfferForm(request.POST, process=process, documents=[(d, d) for d in posted])
+    else:
+        form = _offer_form(process, supplier, request.POST)
+    if reauth_form is not None:
+        # The offer is checked before the password is asked for again.
+        offer = _checked_offer(process, supplier, form)
+        if offer is None:
+            return _bid_page(request, process, supplier, offer_form=form, status=400)
+        if not reauth_form.is_valid():
+            return _confirmation(
+                request, process, supplier, form, offer, reauth_form=reauth_form, status=400
+            )
+    elif not form.is_valid():
+        return _bid_page(request, process, supplier, offer_form=form, status=400)
+    # Within the window the service alone judges the prices and the eligibility, in its
+    # transaction, refusing as _checked_offer would (the same DomainErrors, on the form).
     try:
         with idempotency.once(form.cleaned_data["form_token"]) as submission:
+            # Where a repeated click is sent, known before: one write less after the
+            # ledger's lock is taken.
+            submission.done(reverse("procurement:my_bids"))
             receipt = bids.submit_bid(
                 request.user,
                 process,
@@ -211,7 +244,6 @@ def bid_submit(request, identifier):
                 documents=form.cleaned_data["documents"],
                 members=form.members(supplier),
             )
-            submission.done(reverse("procurement:my_bids"))
             submission.seal_result(receipt.as_json().encode("utf-8"))
     except idempotency.AlreadySubmitted as first:
         return _repeated(request, process, first, back=_bid_url(process, supplier))

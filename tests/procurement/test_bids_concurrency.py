@@ -180,3 +180,76 @@ def test_a_double_click_on_the_first_submission_gives_two_versions_not_an_error(
     assert not errors, errors
     assert sorted(r.content["version"] for r in received) == [1, 2]
     assert Bid.objects.filter(process=tender.process).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_opening_and_a_calendar_amendment_wait_for_a_bid_received_at_the_deadline(
+    monkeypatch,
+):
+    """A bid received at the last instant and still being stored holds the process under
+    its shared lock: a calendar amendment and the opening (both FOR UPDATE) wait until it
+    commits, so the opening cannot unseal while a bid judged in time is still arriving,
+    and then opens it."""
+    from datetime import timedelta
+
+    from django.db import OperationalError, transaction
+
+    from core import clock
+    from procurement import receipts as ledger
+    from procurement.models import CommitteeMember, OpenedBid
+    from procurement.receipts import instant as receipts_instant
+    from procurement.services import opening, processes
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite serialises every writer anyway")
+    tender = called_tender(items=1)
+    supplier, user = tender.bidder()
+    tender.submit(user, supplier)  # its draft documents and a first version, before
+    storing, release = threading.Event(), threading.Event()
+    original = ledger.append_to_ledger
+
+    def paused_append(**kwargs):
+        if not release.is_set():
+            storing.set()  # the version is written, the transaction still open
+            release.wait(timeout=30)
+        return original(**kwargs)
+
+    monkeypatch.setattr(ledger, "append_to_ledger", paused_append)
+    received, errors = [], []
+
+    def last_instant_bid():
+        try:
+            received.append(tender.submit(user, supplier, at=tender.deadline))
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=last_instant_bid)
+    thread.start()
+    try:
+        assert storing.wait(timeout=30)
+        stages = {s.stage: (s.start, s.end) for s in tender.process.stages.all()}
+        with pytest.raises(OperationalError, match="lock timeout"), transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '300ms'")
+            with clock.pinned(tender.during):
+                processes.set_calendar(tender.staff, tender.process, stages, reason="Prórroga")
+        opens_at = max(tender.deadline, opening.opening_day_stage(tender.process).opens_at)
+        with pytest.raises(OperationalError, match="lock timeout"), transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '300ms'")
+            with clock.pinned(opens_at + timedelta(seconds=1)):
+                opening.start_opening(actor=tender.staff, process=tender.process)
+    finally:
+        release.set()
+        thread.join(timeout=60)
+    assert not errors, errors
+    assert received[0].content["version"] == 2
+    assert received[0].received_at == receipts_instant(tender.deadline)
+    second = CommitteeMember.objects.exclude(user=tender.staff).get(process=tender.process).user
+    with clock.pinned(opens_at + timedelta(seconds=2)):
+        opening.start_opening(actor=tender.staff, process=tender.process)
+        opening.confirm_opening(actor=second, process=tender.process)
+    opened = OpenedBid.objects.get(opening__process=tender.process)
+    assert opened.receipt_hash == received[0].receipt_hash
