@@ -39,6 +39,7 @@ import hashlib
 import json
 import time as time_module
 from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
@@ -88,6 +89,7 @@ from ..rules import (
 )
 from ..services.criteria import LOWEST_PRICE_TYPES, NO_EVALUATION_TYPES
 from ..services.evaluation import Candidate, bonus_rate, score_lot
+from . import workers
 from .bids import _Ids
 from .documents import DOCUMENT_FIELDS, DocumentBuilder, has_files
 
@@ -193,6 +195,18 @@ class AwardReport:
     supplier_evaluations: int = 0
     evaluation_pdfs: int = 0
     seconds: float = 0.0
+
+
+def _chunked(rows, size: int = CHUNK):
+    """(position, row) pairs in chunks of `size`."""
+    chunk = []
+    for position, row in enumerate(rows):
+        chunk.append((position, row))
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 @functools.cache
@@ -305,19 +319,20 @@ class AwardBuilder:
             "entity__name",
             "entity__ruc",
         )
-        chunk = []
+        self.stream_base = self.rng.getrandbits(64)  # each chunk's stream (workers.chunk_stream)
         with translation.override(settings.LANGUAGE_CODE or "es"):
-            for position, row in enumerate(rows.iterator(chunk_size=CHUNK)):
-                chunk.append((position, row))
-                if len(chunk) >= CHUNK:
-                    self._chunk(chunk)
-                    chunk = []
-            if chunk:
-                self._chunk(chunk)
+            workers.run_chunks(
+                _chunked(rows.iterator(chunk_size=CHUNK)),
+                self._read,
+                self._build_chunk,
+                self._write,
+                parallel=workers.parallel_available(),
+            )
         self.report.seconds = time_module.monotonic() - began
         return self.report
 
-    def _chunk(self, chunk) -> None:
+    def _read(self, chunk):
+        """The chunk's awarded or deserted processes with what their awards read, or None."""
         changes: dict[int, list] = {}
         for pk, change_id, at, action, reason in (
             StatusChange.objects.filter(process_id__in=[row[0] for _p, row in chunk])
@@ -331,7 +346,7 @@ class AwardBuilder:
             if any(a in ("award", "desert") for _at, a, _r, _i in changes.get(row[0], ()))
         ]
         if not chunk:
-            return
+            return None
         ids = [row[0] for _p, row in chunk]
         openings = {
             pk: (opening, confirmed)
@@ -378,21 +393,33 @@ class AwardBuilder:
             "process_id", "role", "user_id"
         ):
             committees.setdefault(pk, {})[role] = user
-        out = _Out()
-        for position, row in chunk:
-            pk = row[0]
-            self._process(
-                out,
-                position,
-                row,
-                changes[pk],
-                openings.get(pk),
-                bids.get(pk, []),
-                items.get(pk, []),
-                criteria.get(pk, []),
-                committees.get(pk, {}),
-            )
-        self._write(out)
+        return chunk, changes, openings, bids, items, criteria, committees
+
+    def _build_chunk(self, index: int, inputs) -> tuple["_Out", AwardReport] | None:
+        """The chunk's rows and counts (in a worker process or this one)."""
+        if inputs is None:
+            return None
+        chunk, changes, openings, bids, items, criteria, committees = inputs
+        self.rng = workers.chunk_stream(self.stream_base, index)
+        report, self.report = self.report, AwardReport()
+        try:
+            out = _Out()
+            for position, row in chunk:
+                pk = row[0]
+                self._process(
+                    out,
+                    position,
+                    row,
+                    changes[pk],
+                    openings.get(pk),
+                    bids.get(pk, []),
+                    items.get(pk, []),
+                    criteria.get(pk, []),
+                    committees.get(pk, {}),
+                )
+            return out, self.report
+        finally:
+            self.report = report
 
     # --- one process ------------------------------------------------------------------------
 
@@ -932,8 +959,16 @@ class AwardBuilder:
 
     # --- writing --------------------------------------------------------------------------
 
-    def _write(self, out: _Out) -> None:
+    def _write(self, built: tuple[_Out, AwardReport] | None) -> None:
         from .bulk_writers import writer_for_connection
+
+        if built is None:
+            return
+        out, counted = built
+        for name in dataclass_fields(AwardReport):
+            if name.name != "seconds":
+                total = getattr(self.report, name.name) + getattr(counted, name.name)
+                setattr(self.report, name.name, total)
 
         writer = writer_for_connection()
         # The processes whose history is rewritten here get their status_changed_at again.

@@ -86,7 +86,7 @@ from ..models import (
     StatusChange,
 )
 from ..models.bids import sealed_document_path
-from . import pdf
+from . import pdf, workers
 from .documents import DOCUMENT_FIELDS, DocumentBuilder, has_files
 from .phases import Phases
 from .users import DEMO_DOMAIN, DEMO_ENTITIES
@@ -223,9 +223,10 @@ class _Ids:
     def take(self, count: int) -> list[int]:
         if not count:
             return []
-        if connection.vendor == "postgresql":
+        if workers.in_worker() or connection.vendor == "postgresql":
             if len(self.buffer) < count:  # one query per block of ids, not per process
-                with connection.cursor() as cursor:
+                cursor = workers.worker_ids_cursor() if workers.in_worker() else connection.cursor()
+                with cursor:
                     cursor.execute(
                         "SELECT nextval(pg_get_serial_sequence(%s, 'id')) "
                         "FROM generate_series(1, %s)",
@@ -417,15 +418,21 @@ class BidBuilder:
         self._load_suppliers()
         self._load_captured()
         self._create_receipts_table()
+        self.stream_base = self.rng.getrandbits(64)  # each chunk's stream (workers.chunk_stream)
+        parallel = workers.parallel_available()
+        if parallel:
+            sealing.wrap_key(os.urandom(32))  # the master key loaded (or made) before forking
         with translation.override(settings.LANGUAGE_CODE or "es"):
-            for chunk in self._chunks():
-                self._chunk(chunk)
+            workers.run_chunks(
+                self._chunks(), self._read, self._build_chunk, self._write, parallel=parallel
+            )
         with self.phases.phase("  of which the receipt ledger"):
             self._write_ledger()
         self.report.seconds = time_module.monotonic() - began
         return self.report
 
-    def _chunk(self, chunk) -> None:
+    def _read(self, chunk):
+        """The chunk's processes with their stages, changes, items and committees."""
         ids = [row[0] for _position, row in chunk]
         stages: dict[int, dict] = {pk: {} for pk in ids}
         for pk, stage, start, end, closing in ProcessStage.objects.filter(
@@ -451,18 +458,35 @@ class BidBuilder:
             process_id__in=ids
         ).values_list("process_id", "user_id", "role", "user__email", "user__full_name"):
             committees[pk][role] = SimpleNamespace(pk=user, email=email, full_name=name)
-        self._items = {item: d for rows in items.values() for item, d, _q, _v in rows}
-        out = _Tables()
-        for position, row in chunk:
-            self._process(
-                out,
-                position,
-                row,
-                stages[row[0]],
-                changes[row[0]],
-                items[row[0]],
-                committees[row[0]],
-            )
+        return chunk, stages, changes, items, committees
+
+    def _build_chunk(self, index: int, inputs) -> tuple["_Tables", BidReport]:
+        """The chunk's rows and counts (in a worker process or this one)."""
+        chunk, stages, changes, items, committees = inputs
+        self.rng = workers.chunk_stream(self.stream_base, index)
+        report, self.report = self.report, BidReport()
+        try:
+            self._items = {item: d for rows in items.values() for item, d, _q, _v in rows}
+            out = _Tables()
+            for position, row in chunk:
+                self._process(
+                    out,
+                    position,
+                    row,
+                    stages[row[0]],
+                    changes[row[0]],
+                    items[row[0]],
+                    committees[row[0]],
+                )
+            return out, self.report
+        finally:
+            self.report = report
+
+    def _write(self, built: tuple["_Tables", BidReport]) -> None:
+        out, counted = built
+        for name in ("bids", "versions", "sealed_processes", "openings", "acts"):
+            setattr(self.report, name, getattr(self.report, name) + getattr(counted, name))
+        self.report.demo.extend(counted.demo)
         with self.phases.phase("  of which writing bid rows"):
             out.write(self)
 
