@@ -87,6 +87,7 @@ from ..models import (
 )
 from ..models.bids import sealed_document_path
 from . import pdf, workers
+from .bulk_writers import CopyText
 from .documents import DOCUMENT_FIELDS, DocumentBuilder, has_files
 from .phases import Phases
 from .users import DEMO_DOMAIN, DEMO_ENTITIES
@@ -432,32 +433,39 @@ class BidBuilder:
         return self.report
 
     def _read(self, chunk):
-        """The chunk's processes with their stages, changes, items and committees."""
+        """The chunk's processes with their stages, changes, items and committees, read by
+        the chunk's range of ids (chunks follow the ids; the drafts in it are skipped): one
+        index scan, where a list of thousands of ids costs more than the rows."""
         ids = [row[0] for _position, row in chunk]
+        span = (ids[0], ids[-1])
         stages: dict[int, dict] = {pk: {} for pk in ids}
         for pk, stage, start, end, closing in ProcessStage.objects.filter(
-            process_id__in=ids
+            process_id__gte=span[0], process_id__lte=span[1]
         ).values_list("process_id", "stage", "start", "end", "closing_time"):
-            stages[pk][stage] = (start, end, closing)
+            if pk in stages:
+                stages[pk][stage] = (start, end, closing)
         changes: dict[int, list] = {pk: [] for pk in ids}
         for pk, at, action in (
-            StatusChange.objects.filter(process_id__in=ids)
+            StatusChange.objects.filter(process_id__gte=span[0], process_id__lte=span[1])
             .order_by("at", "pk")
             .values_list("process_id", "at", "action")
         ):
-            changes[pk].append((at, action))
+            if pk in changes:
+                changes[pk].append((at, action))
         items: dict[int, list] = {pk: [] for pk in ids}
         for pk, item, description, quantity, value in (
-            ProcessItem.objects.filter(process_id__in=ids)
+            ProcessItem.objects.filter(process_id__gte=span[0], process_id__lte=span[1])
             .order_by("pk")
             .values_list("process_id", "pk", "description", "quantity", "estimated_value")
         ):
-            items[pk].append((item, description, quantity, value))
+            if pk in items:
+                items[pk].append((item, description, quantity, value))
         committees: dict[int, dict] = {pk: {} for pk in ids}
         for pk, user, role, email, name in CommitteeMember.objects.filter(
-            process_id__in=ids
+            process_id__gte=span[0], process_id__lte=span[1]
         ).values_list("process_id", "user_id", "role", "user__email", "user__full_name"):
-            committees[pk][role] = SimpleNamespace(pk=user, email=email, full_name=name)
+            if pk in committees:
+                committees[pk][role] = SimpleNamespace(pk=user, email=email, full_name=name)
         return chunk, stages, changes, items, committees
 
     def _build_chunk(self, index: int, inputs) -> tuple["_Tables", BidReport]:
@@ -478,6 +486,8 @@ class BidBuilder:
                     items[row[0]],
                     committees[row[0]],
                 )
+            if workers.in_worker():
+                out.as_copy_text()
             return out, self.report
         finally:
             self.report = report
@@ -1125,17 +1135,32 @@ class _Tables:
         self.sealed_documents, self.participants, self.receipts = [], [], []
         self.openings, self.opened, self.members, self.lines, self.acts = [], [], [], [], []
 
-    def write(self, builder: BidBuilder) -> None:
-        writer = _writer()
+    def _first_registrations(self) -> None:
+        """One registration per supplier and process: the first (a chunk holds whole
+        processes, so this is per chunk)."""
         participants = {}
-        for row in self.participants:  # one registration per supplier and process: the first
+        for row in self.participants:
             key = (row[0], row[1])
             if key not in participants or row[2] < participants[key][2]:
                 participants[key] = row
-        builder.report.participants += len(participants)
+        self.participants = list(participants.values())
+
+    def as_copy_text(self) -> None:
+        """Each table's rows as COPY text (in a worker: the seed's connection sends it)."""
+        from .bulk_writers import copy_text
+
+        self._first_registrations()
+        for name, rows in vars(self).items():
+            setattr(self, name, copy_text(rows))
+
+    def write(self, builder: BidBuilder) -> None:
+        writer = _writer()
+        if not isinstance(self.participants, CopyText):
+            self._first_registrations()
+        builder.report.participants += len(self.participants)
         for model, fields, rows in [
             (ProcessSealKey, KEY_FIELDS, self.keys),
-            (Participant, PARTICIPANT_FIELDS, list(participants.values())),
+            (Participant, PARTICIPANT_FIELDS, self.participants),
             (BidVersion, VERSION_FIELDS, self.versions),
             (Bid, BID_FIELDS, self.bids),
             (BidMemberTag, TAG_FIELDS, self.tags),
@@ -1156,8 +1181,11 @@ class _Tables:
                 "kind, paper) FROM STDIN"
             )
             with raw.cursor() as cursor, cursor.copy(sql) as copy:
-                for row in self.receipts:
-                    copy.write_row(row)
+                if isinstance(self.receipts, CopyText):
+                    copy.write(self.receipts.data)
+                else:
+                    for row in self.receipts:
+                        copy.write_row(row)
         else:
             with connection.cursor() as cursor:
                 cursor.executemany(

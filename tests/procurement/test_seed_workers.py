@@ -2,6 +2,7 @@
 (procurement.demo.workers): the same rows as built in this process, and the receipt ledger
 and the audit chain still verify. Seeds of their own (small chunks force several workers)."""
 
+import json
 from datetime import timedelta
 from io import StringIO
 
@@ -10,10 +11,12 @@ from django.core.management import call_command
 from django.db import connection, transaction
 
 from core import clock
+from procurement import sealing
 from procurement.demo import awards as demo_awards
 from procurement.demo import bids as demo_bids
 from procurement.demo import workers
-from procurement.models import Award, BidVersion, Contract, OpenedBid
+from procurement.models import Award, BidVersion, Contract, OpenedBid, ProcessSealKey
+from procurement.services.bids import _version_aad as version_aad
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
@@ -61,11 +64,30 @@ def _seeded(monkeypatch, settings, tmp_path, *, parallel: bool) -> tuple[dict, i
                 Contract.objects.values_list("award__process__identifier", "amount", "status")
             ),
         }
+        made["unsealed"] = _unseal_every_version()
         receipts, audit = StringIO(), StringIO()
         call_command("verify_receipts", stdout=receipts)
         call_command("verify_audit", stdout=audit)
         transaction.set_rollback(True)
     return made, sum(built_in_workers), receipts.getvalue(), audit.getvalue()
+
+
+def _unseal_every_version() -> int:
+    """Each sealed version opens with its process's key (as the opening service opens it);
+    returns how many: the ciphertexts came through the workers' COPY text intact."""
+    keys = {
+        process: sealing.unwrap_key(wrapped)
+        for process, wrapped in ProcessSealKey.objects.values_list("process_id", "wrapped_key")
+    }
+    opened = 0
+    for version in BidVersion.objects.select_related("bid"):
+        key = keys[version.bid.process_id]
+        content = sealing.unseal(
+            key, bytes(version.sealed), version_aad(version.bid, version.number)
+        )
+        assert json.loads(content)["nonce"]
+        opened += 1
+    return opened
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="workers run on PostgreSQL only")
@@ -79,4 +101,5 @@ def test_rows_built_by_workers_are_the_ones_built_here_and_the_chains_verify(
     here, none, _receipts, _audit = _seeded(monkeypatch, settings, tmp_path, parallel=False)
     assert none == 0
     assert in_workers["versions"] and in_workers["opened"] and in_workers["awards"]
+    assert in_workers["unsealed"] > 0
     assert in_workers == here  # each chunk's own random stream: same rows wherever built
