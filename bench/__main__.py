@@ -108,6 +108,8 @@ def seed_figures(figures, timed) -> None:
         cpu = f"CPU {phases.cpu[part]:.1f}" if part in phases.cpu else ""
         if part in phases.database_cpu:
             cpu += f" + DB {phases.database_cpu[part]:.1f}"
+        if part in phases.workers_cpu:
+            cpu += f" + workers {phases.workers_cpu[part]:.1f}"
         figures.append((f"  {part} ({cpu} s)" if cpu else f"  {part}", seconds))
     figures.append(("  anchor, report and the rest", total - command.report.phases.total()))
     from procurement.models import ProcurementProcess

@@ -16,7 +16,31 @@ from core import clock
 from core.models import AuditEntry, FiscalYear
 
 from .. import sme
-from ..models import Entity
+from ..models import (
+    Appeal,
+    Award,
+    Bid,
+    BidOpening,
+    BidVersion,
+    CommitteeMember,
+    Contract,
+    ContractAmendment,
+    Entity,
+    Evaluation,
+    EvaluationCriterion,
+    EvaluationEntry,
+    OpenedBid,
+    OpenedBidLine,
+    OpenedBidMember,
+    Participant,
+    ProcessDocument,
+    ProcessItem,
+    ProcessStage,
+    ProcurementProcess,
+    ReceiptLedgerEntry,
+    StatusChange,
+    SupplierEvaluation,
+)
 from . import bulk_load, risk
 from .awards import AwardBuilder, AwardReport
 from .bids import BidBuilder, BidReport
@@ -150,6 +174,15 @@ def _seed(
                 report.criteria,
             ) = builder.build(processes)
         report.committee_members = builder.committee_members
+        bulk_load.analyze(
+            timer,
+            ProcurementProcess,
+            ProcessItem,
+            ProcessStage,
+            StatusChange,
+            EvaluationCriterion,
+            CommitteeMember,
+        )
         with timer.phase("documents"):
             report.documents = DocumentBuilder(
                 today, files_for_first=document_files_for_first
@@ -163,6 +196,10 @@ def _seed(
                 demo_processes=builder.demo_processes,
                 phases=timer,
             ).build()
+        bulk_load.analyze(
+            timer, Bid, BidVersion, BidOpening, OpenedBid, OpenedBidLine, OpenedBidMember,
+            Participant, ProcessDocument, ReceiptLedgerEntry,
+        )  # fmt: skip
         with timer.phase("evaluations, awards, contracts"):
             report.awards = AwardBuilder(
                 stream(seed, "awards"),
@@ -170,10 +207,15 @@ def _seed(
                 until=until,
                 files_for_first=document_files_for_first,
             ).build()
+        bulk_load.analyze(
+            timer, Evaluation, EvaluationEntry, Award, Appeal, Contract, ContractAmendment,
+            SupplierEvaluation, StatusChange,
+        )  # fmt: skip
     with bulk_load.indexes_built_at_the_end(timer, AuditEntry), timer.phase("audit history"):
         report.audit_entries = write_audit_history()
     # Last: the red flags of the data above, computed by the rule functions, and the SME
     # share pages' summed figures (the seed writes contracts without the services).
+    bulk_load.analyze(timer, AuditEntry)
     with timer.phase("red flags"):
         report.flagged_processes = risk.build()
     with timer.phase("SME share summary"):

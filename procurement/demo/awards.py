@@ -39,6 +39,7 @@ import hashlib
 import json
 import time as time_module
 from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
@@ -88,7 +89,9 @@ from ..rules import (
 )
 from ..services.criteria import LOWEST_PRICE_TYPES, NO_EVALUATION_TYPES
 from ..services.evaluation import Candidate, bonus_rate, score_lot
+from . import workers
 from .bids import _Ids
+from .bulk_writers import CopyText, copy_text
 from .documents import DOCUMENT_FIELDS, DocumentBuilder, has_files
 
 CHUNK = 2_000
@@ -195,6 +198,23 @@ class AwardReport:
     seconds: float = 0.0
 
 
+def _rows(rows):
+    """Rows built as lists (completed later) as tuples; COPY text as it is."""
+    return rows if isinstance(rows, CopyText) else [tuple(row) for row in rows]
+
+
+def _chunked(rows, size: int = CHUNK):
+    """(position, row) pairs in chunks of `size`."""
+    chunk = []
+    for position, row in enumerate(rows):
+        chunk.append((position, row))
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 @functools.cache
 def shared_table_pdf() -> bytes:
     """The one PDF the evaluation tables of the processes without document files share."""
@@ -219,6 +239,15 @@ class _Out:
         self.qualifications, self.awards, self.appeals, self.contracts = [], [], [], []
         self.amendments, self.supplier_evaluations = [], []
         self.changes, self.dropped_changes = [], []
+
+    def as_copy_text(self) -> None:
+        """The new tables' rows as COPY text (in a worker: the seed's connection sends it);
+        the status changes stay rows (their processes are refreshed after the write)."""
+        for name in (
+            "documents", "evaluations", "entries", "scores", "qualifications", "awards",
+            "appeals", "contracts", "amendments", "supplier_evaluations",
+        ):  # fmt: skip
+            setattr(self, name, copy_text([tuple(row) for row in getattr(self, name)]))
 
 
 class AwardBuilder:
@@ -305,22 +334,27 @@ class AwardBuilder:
             "entity__name",
             "entity__ruc",
         )
-        chunk = []
+        self.stream_base = self.rng.getrandbits(64)  # each chunk's stream (workers.chunk_stream)
         with translation.override(settings.LANGUAGE_CODE or "es"):
-            for position, row in enumerate(rows.iterator(chunk_size=CHUNK)):
-                chunk.append((position, row))
-                if len(chunk) >= CHUNK:
-                    self._chunk(chunk)
-                    chunk = []
-            if chunk:
-                self._chunk(chunk)
+            workers.run_chunks(
+                _chunked(rows.iterator(chunk_size=CHUNK)),
+                self._read,
+                self._build_chunk,
+                self._write,
+                parallel=workers.parallel_available(),
+            )
         self.report.seconds = time_module.monotonic() - began
         return self.report
 
-    def _chunk(self, chunk) -> None:
+    def _read(self, chunk):
+        """The chunk's awarded or deserted processes with what their awards read, or None.
+        Rows are read by the chunk's range of process ids (chunks follow the ids) and those
+        of other processes skipped: a range is one index scan, where a list of thousands of
+        ids costs Django and psycopg more than the rows (a parameter each)."""
+        span = (chunk[0][1][0], chunk[-1][1][0])
         changes: dict[int, list] = {}
         for pk, change_id, at, action, reason in (
-            StatusChange.objects.filter(process_id__in=[row[0] for _p, row in chunk])
+            StatusChange.objects.filter(process_id__gte=span[0], process_id__lte=span[1])
             .order_by("at", "pk")
             .values_list("process_id", "pk", "at", "action", "reason")
         ):
@@ -331,68 +365,98 @@ class AwardBuilder:
             if any(a in ("award", "desert") for _at, a, _r, _i in changes.get(row[0], ()))
         ]
         if not chunk:
-            return
-        ids = [row[0] for _p, row in chunk]
+            return None
+        ids = {row[0] for _p, row in chunk}
         openings = {
             pk: (opening, confirmed)
             for pk, opening, confirmed in BidOpening.objects.filter(
-                process_id__in=ids, status=BidOpening.Status.COMPLETED
+                process_id__gte=span[0], process_id__lte=span[1], status=BidOpening.Status.COMPLETED
             ).values_list("process_id", "pk", "confirmed_at")
+            if pk in ids
         }
         bids: dict[int, list] = {}
         for opened in (
-            OpenedBid.objects.filter(opening__process_id__in=ids, status=OpenedBid.Status.VALID)
+            OpenedBid.objects.filter(
+                opening__process_id__gte=span[0],
+                opening__process_id__lte=span[1],
+                status=OpenedBid.Status.VALID,
+            )
             .order_by("position")
             .values_list(
                 "opening__process_id", "pk", "position", "received_at", "lead_supplier_id", "total"
             )
         ):
-            bids.setdefault(opened[0], []).append(list(opened[1:]) + [{}, []])
+            if opened[0] in ids:
+                bids.setdefault(opened[0], []).append(list(opened[1:]) + [{}, []])
         by_id = {bid[0]: bid for rows in bids.values() for bid in rows}
         for bid, item, line_total in OpenedBidLine.objects.filter(
-            opened_bid_id__in=by_id
+            opened_bid__opening__process_id__gte=span[0],
+            opened_bid__opening__process_id__lte=span[1],
         ).values_list("opened_bid_id", "item_id", "line_total"):
-            by_id[bid][5][item] = line_total
+            if bid in by_id:
+                by_id[bid][5][item] = line_total
         for bid, supplier in (
-            OpenedBidMember.objects.filter(opened_bid_id__in=by_id)
+            OpenedBidMember.objects.filter(
+                opened_bid__opening__process_id__gte=span[0],
+                opened_bid__opening__process_id__lte=span[1],
+            )
             .order_by("-is_lead", "pk")
             .values_list("opened_bid_id", "supplier_id")
         ):
-            by_id[bid][6].append(supplier)
+            if bid in by_id:
+                by_id[bid][6].append(supplier)
         items: dict[int, list] = {}
         for pk, item, description in (
-            ProcessItem.objects.filter(process_id__in=ids)
+            ProcessItem.objects.filter(process_id__gte=span[0], process_id__lte=span[1])
             .order_by("pk")
             .values_list("process_id", "pk", "description")
         ):
-            items.setdefault(pk, []).append((item, description))
+            if pk in ids:
+                items.setdefault(pk, []).append((item, description))
         criteria: dict[int, list] = {}
         for pk, criterion, kind, weight in (
-            EvaluationCriterion.objects.filter(process_id__in=ids)
+            EvaluationCriterion.objects.filter(process_id__gte=span[0], process_id__lte=span[1])
             .order_by("position")
             .values_list("process_id", "pk", "kind", "weight")
         ):
-            criteria.setdefault(pk, []).append((criterion, kind, weight))
+            if pk in ids:
+                criteria.setdefault(pk, []).append((criterion, kind, weight))
         committees: dict[int, dict] = {}
-        for pk, role, user in CommitteeMember.objects.filter(process_id__in=ids).values_list(
-            "process_id", "role", "user_id"
-        ):
-            committees.setdefault(pk, {})[role] = user
-        out = _Out()
-        for position, row in chunk:
-            pk = row[0]
-            self._process(
-                out,
-                position,
-                row,
-                changes[pk],
-                openings.get(pk),
-                bids.get(pk, []),
-                items.get(pk, []),
-                criteria.get(pk, []),
-                committees.get(pk, {}),
-            )
-        self._write(out)
+        for pk, role, user in CommitteeMember.objects.filter(
+            process_id__gte=span[0], process_id__lte=span[1]
+        ).values_list("process_id", "role", "user_id"):
+            if pk in ids:
+                committees.setdefault(pk, {})[role] = user
+        changes = {pk: rows for pk, rows in changes.items() if pk in ids}
+        return chunk, changes, openings, bids, items, criteria, committees
+
+    def _build_chunk(self, index: int, inputs) -> tuple["_Out", AwardReport] | None:
+        """The chunk's rows and counts (in a worker process or this one)."""
+        if inputs is None:
+            return None
+        chunk, changes, openings, bids, items, criteria, committees = inputs
+        self.rng = workers.chunk_stream(self.stream_base, index)
+        report, self.report = self.report, AwardReport()
+        try:
+            out = _Out()
+            for position, row in chunk:
+                pk = row[0]
+                self._process(
+                    out,
+                    position,
+                    row,
+                    changes[pk],
+                    openings.get(pk),
+                    bids.get(pk, []),
+                    items.get(pk, []),
+                    criteria.get(pk, []),
+                    committees.get(pk, {}),
+                )
+            if workers.in_worker():
+                out.as_copy_text()
+            return out, self.report
+        finally:
+            self.report = report
 
     # --- one process ------------------------------------------------------------------------
 
@@ -932,8 +996,16 @@ class AwardBuilder:
 
     # --- writing --------------------------------------------------------------------------
 
-    def _write(self, out: _Out) -> None:
+    def _write(self, built: tuple[_Out, AwardReport] | None) -> None:
         from .bulk_writers import writer_for_connection
+
+        if built is None:
+            return
+        out, counted = built
+        for name in dataclass_fields(AwardReport):
+            if name.name != "seconds":
+                total = getattr(self.report, name.name) + getattr(counted, name.name)
+                setattr(self.report, name.name, total)
 
         writer = writer_for_connection()
         # The processes whose history is rewritten here get their status_changed_at again.
@@ -949,9 +1021,9 @@ class AwardBuilder:
             (EvaluationEntry, ENTRY_FIELDS, out.entries),
             (TechnicalScore, SCORE_FIELDS, out.scores),
             (Qualification, QUALIFICATION_FIELDS, out.qualifications),
-            (Award, AWARD_FIELDS, [tuple(a) for a in out.awards]),
+            (Award, AWARD_FIELDS, _rows(out.awards)),
             (Appeal, APPEAL_FIELDS, out.appeals),
-            (Contract, CONTRACT_FIELDS, [tuple(c) for c in out.contracts]),
+            (Contract, CONTRACT_FIELDS, _rows(out.contracts)),
             (ContractAmendment, AMENDMENT_FIELDS, out.amendments),
             (SupplierEvaluation, SUPPLIER_EVALUATION_FIELDS, out.supplier_evaluations),
         ]:

@@ -86,7 +86,8 @@ from ..models import (
     StatusChange,
 )
 from ..models.bids import sealed_document_path
-from . import pdf
+from . import pdf, workers
+from .bulk_writers import CopyText
 from .documents import DOCUMENT_FIELDS, DocumentBuilder, has_files
 from .phases import Phases
 from .users import DEMO_DOMAIN, DEMO_ENTITIES
@@ -223,9 +224,10 @@ class _Ids:
     def take(self, count: int) -> list[int]:
         if not count:
             return []
-        if connection.vendor == "postgresql":
+        if workers.in_worker() or connection.vendor == "postgresql":
             if len(self.buffer) < count:  # one query per block of ids, not per process
-                with connection.cursor() as cursor:
+                cursor = workers.worker_ids_cursor() if workers.in_worker() else connection.cursor()
+                with cursor:
                     cursor.execute(
                         "SELECT nextval(pg_get_serial_sequence(%s, 'id')) "
                         "FROM generate_series(1, %s)",
@@ -417,52 +419,84 @@ class BidBuilder:
         self._load_suppliers()
         self._load_captured()
         self._create_receipts_table()
+        self.stream_base = self.rng.getrandbits(64)  # each chunk's stream (workers.chunk_stream)
+        parallel = workers.parallel_available()
+        if parallel:
+            sealing.wrap_key(os.urandom(32))  # the master key loaded (or made) before forking
         with translation.override(settings.LANGUAGE_CODE or "es"):
-            for chunk in self._chunks():
-                self._chunk(chunk)
+            workers.run_chunks(
+                self._chunks(), self._read, self._build_chunk, self._write, parallel=parallel
+            )
         with self.phases.phase("  of which the receipt ledger"):
             self._write_ledger()
         self.report.seconds = time_module.monotonic() - began
         return self.report
 
-    def _chunk(self, chunk) -> None:
+    def _read(self, chunk):
+        """The chunk's processes with their stages, changes, items and committees, read by
+        the chunk's range of ids (chunks follow the ids; the drafts in it are skipped): one
+        index scan, where a list of thousands of ids costs more than the rows."""
         ids = [row[0] for _position, row in chunk]
+        span = (ids[0], ids[-1])
         stages: dict[int, dict] = {pk: {} for pk in ids}
         for pk, stage, start, end, closing in ProcessStage.objects.filter(
-            process_id__in=ids
+            process_id__gte=span[0], process_id__lte=span[1]
         ).values_list("process_id", "stage", "start", "end", "closing_time"):
-            stages[pk][stage] = (start, end, closing)
+            if pk in stages:
+                stages[pk][stage] = (start, end, closing)
         changes: dict[int, list] = {pk: [] for pk in ids}
         for pk, at, action in (
-            StatusChange.objects.filter(process_id__in=ids)
+            StatusChange.objects.filter(process_id__gte=span[0], process_id__lte=span[1])
             .order_by("at", "pk")
             .values_list("process_id", "at", "action")
         ):
-            changes[pk].append((at, action))
+            if pk in changes:
+                changes[pk].append((at, action))
         items: dict[int, list] = {pk: [] for pk in ids}
         for pk, item, description, quantity, value in (
-            ProcessItem.objects.filter(process_id__in=ids)
+            ProcessItem.objects.filter(process_id__gte=span[0], process_id__lte=span[1])
             .order_by("pk")
             .values_list("process_id", "pk", "description", "quantity", "estimated_value")
         ):
-            items[pk].append((item, description, quantity, value))
+            if pk in items:
+                items[pk].append((item, description, quantity, value))
         committees: dict[int, dict] = {pk: {} for pk in ids}
         for pk, user, role, email, name in CommitteeMember.objects.filter(
-            process_id__in=ids
+            process_id__gte=span[0], process_id__lte=span[1]
         ).values_list("process_id", "user_id", "role", "user__email", "user__full_name"):
-            committees[pk][role] = SimpleNamespace(pk=user, email=email, full_name=name)
-        self._items = {item: d for rows in items.values() for item, d, _q, _v in rows}
-        out = _Tables()
-        for position, row in chunk:
-            self._process(
-                out,
-                position,
-                row,
-                stages[row[0]],
-                changes[row[0]],
-                items[row[0]],
-                committees[row[0]],
-            )
+            if pk in committees:
+                committees[pk][role] = SimpleNamespace(pk=user, email=email, full_name=name)
+        return chunk, stages, changes, items, committees
+
+    def _build_chunk(self, index: int, inputs) -> tuple["_Tables", BidReport]:
+        """The chunk's rows and counts (in a worker process or this one)."""
+        chunk, stages, changes, items, committees = inputs
+        self.rng = workers.chunk_stream(self.stream_base, index)
+        report, self.report = self.report, BidReport()
+        try:
+            self._items = {item: d for rows in items.values() for item, d, _q, _v in rows}
+            out = _Tables()
+            for position, row in chunk:
+                self._process(
+                    out,
+                    position,
+                    row,
+                    stages[row[0]],
+                    changes[row[0]],
+                    items[row[0]],
+                    committees[row[0]],
+                )
+            if workers.in_worker():
+                out.as_copy_text()
+            return out, self.report
+        finally:
+            self.report = report
+
+    def _write(self, built: tuple["_Tables", BidReport]) -> None:
+        out, counted = built
+        for name in ("bids", "versions", "sealed_processes", "openings", "acts"):
+            setattr(self.report, name, getattr(self.report, name) + getattr(counted, name))
+        self.report.demo.extend(counted.demo)
         with self.phases.phase("  of which writing bid rows"):
             out.write(self)
 
@@ -1101,17 +1135,32 @@ class _Tables:
         self.sealed_documents, self.participants, self.receipts = [], [], []
         self.openings, self.opened, self.members, self.lines, self.acts = [], [], [], [], []
 
-    def write(self, builder: BidBuilder) -> None:
-        writer = _writer()
+    def _first_registrations(self) -> None:
+        """One registration per supplier and process: the first (a chunk holds whole
+        processes, so this is per chunk)."""
         participants = {}
-        for row in self.participants:  # one registration per supplier and process: the first
+        for row in self.participants:
             key = (row[0], row[1])
             if key not in participants or row[2] < participants[key][2]:
                 participants[key] = row
-        builder.report.participants += len(participants)
+        self.participants = list(participants.values())
+
+    def as_copy_text(self) -> None:
+        """Each table's rows as COPY text (in a worker: the seed's connection sends it)."""
+        from .bulk_writers import copy_text
+
+        self._first_registrations()
+        for name, rows in vars(self).items():
+            setattr(self, name, copy_text(rows))
+
+    def write(self, builder: BidBuilder) -> None:
+        writer = _writer()
+        if not isinstance(self.participants, CopyText):
+            self._first_registrations()
+        builder.report.participants += len(self.participants)
         for model, fields, rows in [
             (ProcessSealKey, KEY_FIELDS, self.keys),
-            (Participant, PARTICIPANT_FIELDS, list(participants.values())),
+            (Participant, PARTICIPANT_FIELDS, self.participants),
             (BidVersion, VERSION_FIELDS, self.versions),
             (Bid, BID_FIELDS, self.bids),
             (BidMemberTag, TAG_FIELDS, self.tags),
@@ -1132,8 +1181,11 @@ class _Tables:
                 "kind, paper) FROM STDIN"
             )
             with raw.cursor() as cursor, cursor.copy(sql) as copy:
-                for row in self.receipts:
-                    copy.write_row(row)
+                if isinstance(self.receipts, CopyText):
+                    copy.write(self.receipts.data)
+                else:
+                    for row in self.receipts:
+                        copy.write_row(row)
         else:
             with connection.cursor() as cursor:
                 cursor.executemany(

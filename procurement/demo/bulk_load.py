@@ -96,3 +96,15 @@ def indexes_built_at_the_end(phases: Phases, *models):
             cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
         for _name, definition in indexes:
             cursor.execute(definition)
+
+
+def analyze(phases: Phases, *models) -> None:
+    """Planner statistics for tables the seed has just filled (PostgreSQL; timed as its own
+    phase). Autovacuum cannot see the seed's uncommitted rows, so without this the parts
+    that read them back (bids, awards, the audit history, the red flags) are planned as if
+    the tables were empty; ANALYZE inside the transaction samples its own rows."""
+    if not _postgresql():
+        return
+    tables = ", ".join(connection.ops.quote_name(model._meta.db_table) for model in models)
+    with phases.phase("planner statistics"), connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {tables}")

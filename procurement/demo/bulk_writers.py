@@ -2,13 +2,55 @@
 PostgreSQL and batched INSERTs elsewhere, ids allocated ahead so related rows can point at
 them. No model instances, no signals, no auto_now."""
 
+from dataclasses import dataclass
+
+import psycopg
 from django.db import connection
+from psycopg._copy_base import format_row_text
+from psycopg.adapt import AdaptersMap, Dumper, Transformer
 
 from ..models import ProcurementProcess
 
 
 def _columns(model, fields: list[str]) -> list[str]:
     return [model._meta.get_field(name).column for name in fields]
+
+
+@dataclass(frozen=True)
+class CopyText:
+    """Rows already in COPY's text format (copy_text), for CopyWriter.write to send as is."""
+
+    data: bytes
+    count: int
+
+    def __len__(self) -> int:
+        return self.count
+
+
+class _HexBytes(Dumper):
+    """bytea in hex (`\\x...`). psycopg's default text dumper, without a connection,
+    escapes bytes for a string literal with standard_conforming_strings off (doubled
+    backslashes), which COPY would store as different bytes."""
+
+    oid = psycopg.postgres.types["bytea"].oid
+
+    def dump(self, obj) -> bytes:
+        return b"\\x" + bytes(obj).hex().encode("ascii")
+
+
+_ADAPTERS = AdaptersMap(psycopg.adapters)
+for _type in (bytes, bytearray, memoryview):
+    _ADAPTERS.register_dumper(_type, _HexBytes)
+
+
+def copy_text(rows: list[tuple]) -> CopyText:
+    """The COPY text of `rows`, made without a connection (psycopg's own row formatter and
+    default adapters, bytea in hex): the seed's worker processes prepare what the seed's
+    connection then sends in one piece, instead of adapting row by row there."""
+    transformer, buffer = Transformer(_ADAPTERS), bytearray()
+    for row in rows:
+        format_row_text(row, transformer, buffer)
+    return CopyText(bytes(buffer), len(rows))
 
 
 class CopyWriter:
@@ -35,6 +77,9 @@ class CopyWriter:
         columns = ", ".join(quote(c) for c in _columns(model, fields))
         sql = f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN"
         with self.raw.cursor() as cursor, cursor.copy(sql) as copy:
+            if isinstance(rows, CopyText):
+                copy.write(rows.data)
+                return
             for row in rows:
                 copy.write_row(row)
 

@@ -5,6 +5,7 @@ readable, the CPU seconds of the database's backend serving the seed. On a share
 the wall clock varies with the load; the CPU seconds much less."""
 
 import os
+import resource
 import time
 from contextlib import contextmanager
 
@@ -26,6 +27,12 @@ def _backend_cpu() -> float | None:
         return None
 
 
+def _children_cpu() -> float:
+    """CPU seconds of this process's finished child processes (the seed's workers)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 class Phases:
     """Seconds per named phase, in the order first seen; a phase timed twice adds up."""
 
@@ -33,16 +40,21 @@ class Phases:
         self.seconds: dict[str, float] = {}
         self.cpu: dict[str, float] = {}
         self.database_cpu: dict[str, float] = {}
+        self.workers_cpu: dict[str, float] = {}  # worker processes (procurement.demo.workers)
 
     @contextmanager
     def phase(self, name: str):
         self.seconds.setdefault(name, 0.0)  # listed before the phases timed inside it
         started, cpu, database = time.perf_counter(), time.process_time(), _backend_cpu()
+        children = _children_cpu()
         try:
             yield
         finally:
             self.add(name, time.perf_counter() - started)
             self.cpu[name] = self.cpu.get(name, 0.0) + time.process_time() - cpu
+            workers = _children_cpu() - children
+            if workers > 0.005:
+                self.workers_cpu[name] = self.workers_cpu.get(name, 0.0) + workers
             after = _backend_cpu() if database is not None else None
             if after is not None:
                 self.database_cpu[name] = self.database_cpu.get(name, 0.0) + after - database
@@ -55,9 +67,10 @@ class Phases:
         return sum(s for name, s in self.seconds.items() if not name.startswith(" "))
 
     def lines(self) -> list[str]:
-        rows = [f"  {'part':<34} {'wall s':>8} {'CPU s':>8} {'DB CPU s':>9}"]
+        rows = [f"  {'part':<34} {'wall s':>8} {'CPU s':>8} {'DB CPU s':>9} {'workers CPU s':>13}"]
         for name, seconds in self.seconds.items():
             cpu = f"{self.cpu[name]:8.2f}" if name in self.cpu else " " * 8
-            database = f"{self.database_cpu[name]:9.2f}" if name in self.database_cpu else ""
-            rows.append(f"  {name:<34} {seconds:8.2f} {cpu} {database}".rstrip())
+            database = f"{self.database_cpu[name]:9.2f}" if name in self.database_cpu else " " * 9
+            workers = f"{self.workers_cpu[name]:13.2f}" if name in self.workers_cpu else ""
+            rows.append(f"  {name:<34} {seconds:8.2f} {cpu} {database} {workers}".rstrip())
         return rows
