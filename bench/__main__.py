@@ -6,7 +6,10 @@ rate and memory, and API latency, on the seeded data or BENCH_OCDS_PROCESSES of 
 bench/notices.py: subscription matching against a naive in-memory match, and notices sent
 through real Celery workers to an SMTP server;
 bench/scale.py: the auditor, API, search and SME pages' p50/p95 on a fixture CLONED in SQL to
-BENCH_SCALE_PROCESSES, default 1,000,000). Each run uses a scratch database
+BENCH_SCALE_PROCESSES, default 1,000,000; bench/search.py: the process search's queries, its
+raw SQL and the CSV export, on a clone of BENCH_SEARCH_PROCESSES, default 100,000, or, with
+BENCH_SEARCH_DB=name and `search` alone, on that database as it is, never dropped). Each run
+uses a scratch database
 it creates and drops, and a temporary VAR_DIR (keys, media, anchors), so nothing of yours is
 touched. Figures are wall-clock seconds on this machine; compare runs on the same machine.
 """
@@ -23,7 +26,7 @@ from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 BENCH_DB = os.environ.get("BENCH_DB", "portal_bench")
-BENCHMARKS = ("seed", "bids", "ocds", "notices", "scale")
+BENCHMARKS = ("seed", "bids", "ocds", "notices", "scale", "search")
 
 
 def main() -> None:
@@ -31,6 +34,8 @@ def main() -> None:
     unknown = set(chosen) - set(BENCHMARKS)
     if unknown:
         sys.exit(f"unknown benchmark(s): {', '.join(sorted(unknown))}; choose from {BENCHMARKS}")
+    if os.environ.get("BENCH_SEARCH_DB") and chosen == ["search"]:
+        return existing_search(os.environ["BENCH_SEARCH_DB"])
     scratch = tempfile.TemporaryDirectory(prefix="portal-bench-")
     os.environ["VAR_DIR"] = scratch.name
     base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal")
@@ -78,6 +83,10 @@ def main() -> None:
             from bench import scale
 
             scale.run()
+        if "search" in chosen:  # its own clone (after scale: none more)
+            from bench import search
+
+            search.run(existing="scale" in chosen)
     finally:
         from django.db import connections
 
@@ -85,6 +94,25 @@ def main() -> None:
         with psycopg.connect(admin_url, autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
         scratch.cleanup()
+
+
+def existing_search(name: str) -> None:
+    """`python -m bench search` on a database already prepared (BENCH_SEARCH_DB): read, never
+    dropped nor migrated. VAR_DIR is the environment's, or a scratch one."""
+    scratch = None
+    if "VAR_DIR" not in os.environ:
+        scratch = tempfile.TemporaryDirectory(prefix="portal-bench-")
+        os.environ["VAR_DIR"] = scratch.name
+    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal")
+    os.environ["DATABASE_URL"] = base.rsplit("/", 1)[0] + f"/{name}"
+    django.setup()
+    from bench import search
+
+    try:
+        search.run(existing=True)
+    finally:
+        if scratch:
+            scratch.cleanup()
 
 
 def seed_figures(figures, timed) -> None:

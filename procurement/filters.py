@@ -5,6 +5,7 @@ from django import forms
 from django.core.validators import RegexValidator
 from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
+from django_filters.fields import ModelChoiceIterator
 
 from core import clock, keyset
 from core.catalog import code_prefix
@@ -166,6 +167,21 @@ SORT_LABELS = {
 }
 
 
+class PlainChoiceIterator(ModelChoiceIterator):
+    """A select's rows read with one plain SELECT. Django reads them through
+    queryset.iterator(), which outside a transaction declares a server-side cursor WITH HOLD
+    (DECLARE, FETCH, CLOSE, the result materialised): the slowest statements of the search
+    page (bench/search.py), for a few dozen sectors or departments."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        if self.field.null_label is not None:
+            yield (self.field.null_value, self.field.null_label)
+        for obj in self.queryset.all():
+            yield self.choice(obj)
+
+
 class ProcessFilter(django_filters.FilterSet):
     """Public search of selection processes: the one FilterSet of the search page, its CSV,
     the feeds and the API. Its parameter names are public (README, "Search parameters").
@@ -251,6 +267,18 @@ class ProcessFilter(django_filters.FilterSet):
             "sort",
         ]
 
+    identified = None  # the process whose identifier the words were (filter_text)
+
+    @property
+    def form(self):
+        form = super().form
+        for name in ("sector", "department"):
+            field = form.fields[name]
+            if field.iterator is not PlainChoiceIterator:
+                field.iterator = PlainChoiceIterator
+                field.widget.choices = field.choices  # the widget kept the first iterator
+        return form
+
     @property
     def order(self) -> keyset.Order:
         """The keyset sort asked for (newest first when none, a bad one, or relevance)."""
@@ -278,7 +306,8 @@ class ProcessFilter(django_filters.FilterSet):
         if not value:
             return queryset
         identified = queryset.filter(identifier=value.upper())  # the unique index
-        if identified.exists():
+        if process := identified.first():
+            self.identified = process  # the search page goes straight to it
             return identified
         return search.filter_text(queryset, value)
 

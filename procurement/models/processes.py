@@ -189,6 +189,9 @@ class ProcurementProcess(models.Model):
             # Keyset pages of the search (core.keyset): a sort column, then the id.
             models.Index(fields=["published_at", "id"], name="process_date_keyset"),
             models.Index(fields=["estimated_value", "id"], name="process_amount_keyset"),
+            # The search's entity, department and UBIGEO filters (a status or none): the
+            # capped count reads this index alone, entity by entity (bench/search.py).
+            models.Index(fields=["entity", "status", "published_at"], name="process_entity_status"),
         ]
 
     def __str__(self) -> str:

@@ -61,8 +61,8 @@ def _identified(process_filter) -> ProcurementProcess | None:
     straight to it."""
     if not process_filter.is_valid() or set(process_filter.data) - {"q"}:
         return None
-    text = (process_filter.form.cleaned_data.get("q") or "").strip().upper()
-    return public_processes().filter(identifier=text).first() if text else None
+    process_filter.qs  # noqa: B018 - filtering looks the identifier up (filter_text), once
+    return process_filter.identified
 
 
 def process_detail(request, identifier):

@@ -78,6 +78,35 @@ def test_an_exact_identifier_goes_straight_to_its_process(client, processes):
     assert [p.pk for p in response.context["page"]] == [process.pk]
 
 
+def test_words_and_an_identifier_are_looked_up_as_an_identifier_once(client, processes):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def lookups(typed: str) -> tuple[int, list[str]]:
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get("/procesos/", {"q": typed})
+        wanted = f"\"identifier\" = '{typed.strip().upper()}'"
+        return response.status_code, [q["sql"] for q in captured if wanted in q["sql"]]
+
+    status, found = lookups("computadoras")
+    assert status == 200 and len(found) == 1, found
+    status, found = lookups(processes["masks"].identifier)
+    assert status == 302 and len(found) == 1, found
+
+
+def test_the_search_form_reads_its_sectors_and_departments_without_a_server_cursor(client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get("/procesos/", {"department": "15"})
+    assert response.status_code == 200
+    assert not [q["sql"] for q in captured if q["sql"].startswith("DECLARE")]
+    html = response.content.decode()
+    assert '<option value="15" selected>' in html  # the chosen department stays chosen
+    assert html.count("<option") > 30  # every department and sector listed
+
+
 def test_an_entity_renamed_in_the_admin_is_found_by_its_new_name(client, processes):
     from procurement.admin import EntityAdmin
     from procurement.models import Entity
