@@ -141,6 +141,12 @@ class ProcurementProcess(models.Model):
     status_changed_at = models.DateTimeField(
         _("status last changed"), null=True, blank=True, editable=False
     )
+    # The last day a running process is on time (procurement.stuck.refresh_due, the one
+    # rule): the end of the stage by whose end its status owes a change, or the day of its
+    # last status change when later; null for any other status. Kept on every status change
+    # (StatusChange.save) and calendar change (services.processes.calendar), in bulk by
+    # the seed; the stuck list reads `stage_due_on < today` in this order (partial index).
+    stage_due_on = models.DateField(_("on time until"), null=True, blank=True, editable=False)
     # The words of the description, items and entity name, folded for search
     # (procurement.search, which writes both): a tsvector on PostgreSQL (GIN index, migration
     # 0016), " stem stem ... " elsewhere.
@@ -189,6 +195,12 @@ class ProcurementProcess(models.Model):
             # Keyset pages of the search (core.keyset): a sort column, then the id.
             models.Index(fields=["published_at", "id"], name="process_date_keyset"),
             models.Index(fields=["estimated_value", "id"], name="process_amount_keyset"),
+            # The stuck list (procurement.stuck): worst first, keyset pages.
+            models.Index(
+                fields=["stage_due_on", "id"],
+                name="process_stage_due",
+                condition=models.Q(stage_due_on__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -339,10 +351,14 @@ class StatusChange(models.Model):
             models.Q(status_changed_at__isnull=True) | models.Q(status_changed_at__lt=self.at),
             pk=self.process_id,
         ).update(status_changed_at=self.at)
+        from ..stuck import refresh_due_of  # the rule reads the process's stages
+
+        due = refresh_due_of(self.process_id)
         if StatusChange.process.is_cached(self):
             process = self.process
             if process.status_changed_at is None or process.status_changed_at < self.at:
                 process.status_changed_at = self.at
+            process.stage_due_on = due
 
 
 def refresh_status_changed_at(process_ids) -> None:

@@ -34,7 +34,6 @@ from ..services import notes
 PERIOD = ("call_from", "call_to")
 STUCK_ON_OVERVIEW = 10  # the worst stuck processes and overdue appeals shown on /auditoria/
 STUCK_PAGE_SIZE = 50
-STUCK_SUMMARY_SECONDS = 300
 # The counts are kept this long per period, day and language: counting a million processes
 # by seven dimensions takes seconds (bench/scale.py), an auditor's next look a few ms.
 OVERVIEW_SECONDS = 300
@@ -143,19 +142,13 @@ def _kept_tables(process_filter, period: dict[str, str]):
 
 
 def _stuck_summary(today: date):
-    """The worst stuck processes (with their count) and overdue appeals for the overview,
-    kept STUCK_SUMMARY_SECONDS: finding the worst sorts every stuck process (a second on
-    a million), and the full list at /auditoria/atascados/ is always live."""
-    key = f"audit:stuck-summary:{today.isoformat()}"
-    summary = cache.get(key)
-    if summary is None:
-        calendar = WorkingCalendar.from_database()
-        worst = keyset.page(stuck.overrun_stages(today), stuck.STAGE_ORDER, size=STUCK_ON_OVERVIEW)
-        worst.object_list = stuck.count_late(worst.object_list, today, calendar, "late_since")
-        overdue = stuck.overdue_appeals(today)[:STUCK_ON_OVERVIEW]
-        summary = (worst, stuck.count_late(overdue, today, calendar, "due_on"))
-        cache.set(key, summary, STUCK_SUMMARY_SECONDS)
-    return summary
+    """The worst stuck processes (with their count, capped) and overdue appeals for the
+    overview: live, a range of an index each (procurement.stuck)."""
+    calendar = WorkingCalendar.from_database()
+    worst = keyset.page(stuck.stuck_processes(today), stuck.STAGE_ORDER, size=STUCK_ON_OVERVIEW)
+    worst.object_list = stuck.stuck_rows(worst.object_list, today, calendar)
+    overdue = stuck.overdue_appeals(today)[:STUCK_ON_OVERVIEW]
+    return worst, stuck.count_late(overdue, today, calendar, "due_on")
 
 
 @dataclass(frozen=True)
@@ -173,9 +166,9 @@ class LateRow:
 def _late_rows(stages, appeals, today: date, calendar: WorkingCalendar):
     # In a transaction: PostgreSQL's server-side cursor then streams (exports.ExportSpec.rows).
     with transaction.atomic():
-        for row in stages.iterator(chunk_size=2000):
-            days = calendar.working_days_between(row.late_since, today)
-            yield LateRow("etapa", row.process, row.stage, row.late_since, days)
+        for process in stages.iterator(chunk_size=2000):
+            row = stuck.stuck_rows([process], today, calendar)[0]
+            yield LateRow("etapa", process, row.stage, row.late_since, row.days_late)
         for appeal in appeals.iterator(chunk_size=2000):
             days = calendar.working_days_between(appeal.due_on, today)
             yield LateRow("apelacion", appeal.process, "", appeal.due_on, days, appeal.pk)
@@ -187,7 +180,7 @@ def stuck_processes(request):
     entity, department, procedure type and overrun stage; `?format=csv` exports them all."""
     require_audit_reader(request.user)
     today, calendar = clock.today(), WorkingCalendar.from_database()
-    stage_filter = StuckFilter(request.GET, queryset=stuck.overrun_stages(today))
+    stage_filter = StuckFilter(request.GET, queryset=stuck.stuck_processes(today))
     appeal_filter = StuckFilter(request.GET, queryset=stuck.overdue_appeals(today))
     status = filter_status(stage_filter)
     if request.GET.get("format") == "csv":
@@ -207,7 +200,7 @@ def stuck_processes(request):
         except keyset.BadCursor:
             status = 400
         else:
-            page.object_list = stuck.count_late(page.object_list, today, calendar, "late_since")
+            page.object_list = stuck.stuck_rows(page.object_list, today, calendar)
             appeals = stuck.count_late(appeal_filter.qs[:APPEALS_SHOWN], today, calendar, "due_on")
     context = {
         "filter": stage_filter,
