@@ -77,6 +77,12 @@ PAGES = (
         True,
     ),
     ("stuck", "stuck processes", "/auditoria/atascados/", True),
+    (
+        "stuck-filter",
+        "stuck processes, department + stage",
+        "/auditoria/atascados/?department=08&stage=contrato",
+        True,
+    ),
     ("api", "API processes", "/api/v1/processes/", False),
     (
         "api-status",
