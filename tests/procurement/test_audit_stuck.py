@@ -4,6 +4,7 @@ and holidays skipped; a later status change restarts the count; appeals past the
 term; the filters, keyset pages, CSV and who may see them."""
 
 import csv
+import importlib
 import io
 from datetime import date, time, timedelta
 from decimal import Decimal
@@ -149,6 +150,38 @@ def test_the_stored_day_follows_each_status_change_and_calendar_amendment():
     assert process.stage_due_on == resumed == assert_due_stored()[process.pk]
     assert _listed(resumed) == {}
     assert _listed(add(resumed, 2)) == {process.identifier: 2}
+
+
+def test_migration_0029_fills_the_rows_there_are_by_the_same_rule():
+    """The migration's copy of the rule (written out so it does not change with the code)
+    fills existing processes of every status as refresh_due would."""
+    from django.apps import apps
+
+    migration = importlib.import_module("procurement.migrations.0029_process_stage_due_on")
+    processes = {
+        status: _called_with_award_stage_ending(FRIDAY - timedelta(days=n), f"P{n}")
+        for n, status in enumerate(
+            ["convocado", "adjudicado", "consentido", "suspendido", "desierto", "contratado"]
+        )
+    }
+    for status, process in processes.items():
+        ProcurementProcess.objects.filter(pk=process.pk).update(status=status)
+    StatusChange.objects.create(  # a later change restarts the count of the called one
+        process=processes["convocado"],
+        action="reevaluate",
+        from_status=ProcessStatus.SUSPENDED,
+        to_status=ProcessStatus.CALLED,
+        at=clock.local(TUESDAY),
+    )
+    ProcurementProcess.objects.update(stage_due_on=None)
+    migration.fill(apps, None)
+    due = assert_due_stored()
+    assert due[processes["convocado"].pk] == TUESDAY
+    assert {status for status, p in processes.items() if due[p.pk] is not None} == {
+        "convocado",
+        "adjudicado",
+        "consentido",
+    }
 
 
 def test_appeals_past_their_legal_term():
