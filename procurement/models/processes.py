@@ -206,6 +206,19 @@ class ProcurementProcess(models.Model):
     def __str__(self) -> str:
         return self.identifier
 
+    def save(self, **kwargs) -> None:
+        """Saved; a saved process's stage_due_on is left to procurement.stuck.refresh_due
+        (its one writer), so that saving an instance read before a status or calendar change
+        does not put its old value back."""
+        full = kwargs.get("update_fields") is None and not kwargs.get("force_insert")
+        if full and not self._state.adding:
+            kwargs["update_fields"] = [
+                f.name
+                for f in self._meta.concrete_fields
+                if not f.primary_key and f.name != "stage_due_on"
+            ]
+        super().save(**kwargs)
+
     @property
     def next_call_link(self) -> "ProcurementProcess | None":
         """The new call of this process (call_again), or None."""

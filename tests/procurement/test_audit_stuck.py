@@ -133,9 +133,12 @@ def test_the_stored_day_follows_each_status_change_and_calendar_amendment():
     dates["buena_pro"] = (moved, moved)
     dates["consentimiento"] = (add(moved, 1), add(moved, 8))
     dates["contrato"] = (add(moved, 9), add(moved, 11))
+    stale = ProcurementProcess.objects.get(pk=process.pk)  # read before the amendment
     with clock.pinned(call):
         amended = processes.set_calendar(staff, process, dates, reason="Más postores")
     assert amended.stage_due_on == moved == assert_due_stored()[process.pk]
+    stale.save()  # saving what was read before keeps the day the amendment wrote
+    assert assert_due_stored()[process.pk] == moved
     assert _listed(moved) == {}
     assert _listed(add(moved, 1)) == {process.identifier: 1}
     # Suspended for an appeal: it owes nothing (its appeal is on the list instead).
