@@ -212,10 +212,11 @@ class ProcurementProcess(models.Model):
         does not put its old value back."""
         full = kwargs.get("update_fields") is None and not kwargs.get("force_insert")
         if full and not self._state.adding:
+            kept = self.get_deferred_fields() | {"stage_due_on"}  # deferred: as Django does
             kwargs["update_fields"] = [
-                f.name
+                f.attname
                 for f in self._meta.concrete_fields
-                if not f.primary_key and f.name != "stage_due_on"
+                if not f.primary_key and f.attname not in kept
             ]
         super().save(**kwargs)
 
