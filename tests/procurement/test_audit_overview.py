@@ -151,7 +151,9 @@ def test_the_six_columns_summed_from_one_query_equal_the_statistics_groupings(wo
     from procurement.views.audit import process_column_rows
 
     EntityFactory(acronym="OTRA", level="local", sector_id="educacion", ubigeo_id="040101")
-    published("Papel", entity=EntityFactory(level="local", ubigeo_id="040101"), call=world["day"])
+    arequipa = EntityFactory(level="local", ubigeo_id="040101")
+    for description in ("Papel", "Tinta"):  # two in one group of the query: summed by 2
+        published(description, entity=arequipa, call=world["day"])
     groupings = {
         "status": statistics.choice_rows("status", ProcessStatus.choices),
         "procedure_type": statistics.choice_rows("procedure_type", ProcedureType.choices),
