@@ -152,8 +152,10 @@ def test_the_six_columns_summed_from_one_query_equal_the_statistics_groupings(wo
 
     EntityFactory(acronym="OTRA", level="local", sector_id="educacion", ubigeo_id="040101")
     arequipa = EntityFactory(level="local", ubigeo_id="040101")
-    for description in ("Papel", "Tinta"):  # two in one group of the query: summed by 2
-        published(description, entity=arequipa, call=world["day"])
+    published("Papel", entity=arequipa, call=world["day"])
+    # A second process of that entity (an entity has one plan a year): a group of two.
+    second = published("Tinta", call=world["day"])
+    ProcurementProcess.objects.filter(pk=second.pk).update(entity=arequipa, sequence=2)
     groupings = {
         "status": statistics.choice_rows("status", ProcessStatus.choices),
         "procedure_type": statistics.choice_rows("procedure_type", ProcedureType.choices),
