@@ -1,6 +1,6 @@
 """The auditor workspace (auditors and admins only, read-only): the status overview at
 /auditoria/ and the stuck processes at /auditoria/atascados/. The overview only counts
-processes (never reads a bid), one grouped query per table, each count a link to the public
+processes (never reads a bid), two grouped queries (overview_tables), each count a link to the public
 search (/procesos/) with the same parameters, which lists exactly those processes. The stuck
 processes and overdue appeals follow procurement.stuck's rule."""
 
