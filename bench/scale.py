@@ -77,6 +77,12 @@ PAGES = (
         True,
     ),
     ("stuck", "stuck processes", "/auditoria/atascados/", True),
+    (
+        "stuck-filter",
+        "stuck processes, department + stage",
+        "/auditoria/atascados/?department=08&stage=contrato",
+        True,
+    ),
     ("api", "API processes", "/api/v1/processes/", False),
     (
         "api-status",
@@ -235,7 +241,7 @@ def clone(copies: int) -> list[tuple[str, float]]:
 
 def build(processes: int, base: int) -> list[tuple[str, str]]:
     """Seed the base, clone it to `processes`: the figures as (label, text)."""
-    from procurement import sme
+    from procurement import sme, stuck
     from procurement.models import ProcessRisk, ProcurementProcess
 
     rows = []
@@ -259,6 +265,18 @@ def build(processes: int, base: int) -> list[tuple[str, str]]:
     written = sme.refresh_summary()
     rows.append(
         (f"SME summary refresh, {written:,} rows (s)", f"{time.perf_counter() - started:.1f}")
+    )
+    # And the stuck list's stored rule (procurement.stuck.refresh_due), as the seed and
+    # migration 0029 write it: the copies carry their base's value, written again here.
+    started = time.perf_counter()
+    written = stuck.refresh_due()
+    with connection.cursor() as cursor:
+        cursor.execute(f"VACUUM ANALYZE {PROCESS}")
+    rows.append(
+        (
+            f"stuck: stage_due_on refresh, {written:,} rows (s)",
+            f"{time.perf_counter() - started:.1f}",
+        )
     )
     for table in CLONED:
         rows.append((f"rows {table.removeprefix('procurement_')}", f"{_largest(table, None):,}"))

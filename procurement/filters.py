@@ -30,6 +30,7 @@ from .models import (
     ProcurementProcess,
     RiskFlagCode,
 )
+from .stuck import DUE_STAGE
 
 
 class EntityPlaceFilter(django_filters.FilterSet):
@@ -557,9 +558,10 @@ class RiskFilter(django_filters.FilterSet):
 
 
 class StuckFilter(django_filters.FilterSet):
-    """The auditors' stuck processes and overdue appeals (procurement.stuck): both lists are
-    narrowed by the process's entity, department and procedure type; the stage (the one whose
-    end was overrun) narrows the stuck processes only."""
+    """The auditors' stuck processes (ProcurementProcess rows) and overdue appeals
+    (procurement.stuck): both lists are narrowed by the process's entity, department and
+    procedure type; the stage (the one whose end was overrun, which the status owes) narrows
+    the stuck processes only."""
 
     entity = django_filters.CharFilter(
         label=_("Entity (RUC or acronym)"), method="filter_entity", max_length=30
@@ -568,7 +570,7 @@ class StuckFilter(django_filters.FilterSet):
     procedure_type = django_filters.ChoiceFilter(
         choices=ProcedureType.choices,
         label=_("Procedure type"),
-        field_name="process__procedure_type",
+        method="filter_procedure_type",
     )
     stage = django_filters.ChoiceFilter(
         choices=[(s.value, s.label) for s in (Stage.AWARD, Stage.STANDSTILL, Stage.CONTRACT)],
@@ -576,16 +578,27 @@ class StuckFilter(django_filters.FilterSet):
         method="filter_stage",
     )
 
+    @staticmethod
+    def _process(queryset) -> str:
+        """The path from a row of `queryset` to its process."""
+        return "" if queryset.model is ProcurementProcess else "process__"
+
     def filter_entity(self, queryset, name, value):
         value = value.strip()
+        to = self._process(queryset)
         return queryset.filter(
-            Q(process__entity__ruc=value) | Q(process__entity__acronym__iexact=value)
+            Q(**{f"{to}entity__ruc": value}) | Q(**{f"{to}entity__acronym__iexact": value})
         )
 
     def filter_department(self, queryset, name, value):
-        return queryset.filter(process__entity__ubigeo__code__startswith=value.code)
+        return queryset.filter(
+            **{f"{self._process(queryset)}entity__ubigeo__code__startswith": value.code}
+        )
+
+    def filter_procedure_type(self, queryset, name, value):
+        return queryset.filter(**{f"{self._process(queryset)}procedure_type": value})
 
     def filter_stage(self, queryset, name, value):
-        if queryset.model is ProcessStage:
-            return queryset.filter(stage=value)
+        if queryset.model is ProcurementProcess:
+            return queryset.filter(status__in=[s for s, due in DUE_STAGE.items() if due == value])
         return queryset

@@ -18,21 +18,40 @@ The rule, in one place:
   a stage that ended on a Friday before a Monday holiday is listed on that Monday 0 working
   days late, and 1 on Tuesday; one that ends today is on time and not listed.
 
-Each list is one query (worst first: the earliest `late_since`, which is also the most
-working days late), paged by keyset (core.keyset); working days are counted only for the
-rows shown, with one calendar per request.
+The rule is kept on each process as `ProcurementProcess.stage_due_on` (its `late_since`,
+null when its status owes nothing): refresh_due writes it, one statement for any set of
+processes, on every status change (StatusChange.save), every calendar change
+(services.processes.calendar.set_calendar), at the end of the demo seed and of the scale
+bench's clone, and by migration 0029 for the rows before it. So the stuck list is a range of
+the partial index (stage_due_on, id): `stage_due_on < today`, the earliest first, which is
+also the most working days late. Each list is one query paged by keyset (core.keyset, the
+count capped); working days are counted only for the rows shown, with one calendar per
+request.
 """
 
+from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import (
+    Case,
+    DateField,
+    DateTimeField,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce, Greatest, TruncDate
 
 from core import keyset
 from core.codelists import Stage
 from core.workdays import WorkingCalendar
 
-from .models import Appeal, ProcessStage, ProcessStatus
+from .models import Appeal, ProcessStage, ProcessStatus, ProcurementProcess
 from .models.appeals import overdue_condition
 
 # The stage by whose end each running status owes its next status change.
@@ -42,28 +61,81 @@ DUE_STAGE = {
     ProcessStatus.CONSENTED: Stage.CONTRACT,
 }
 
-# Worst first: the earliest day since which a row is late, then its id.
-STAGE_ORDER = keyset.Order("late", "late_since", False, date.fromisoformat)
+# Worst first: the earliest day since which a process is late, then its id.
+STAGE_ORDER = keyset.Order("late", "stage_due_on", False, date.fromisoformat)
 
 
-def overrun_stages(today: date) -> QuerySet[ProcessStage]:
-    """The calendar rows (ProcessStage) of stuck processes on `today`, one per process,
-    annotated with `late_since`, worst first."""
-    owed = Q()
-    for status, stage in DUE_STAGE.items():
-        owed |= Q(process__status=status, stage=stage)
-    # The last status change: ProcurementProcess.status_changed_at, max(StatusChange.at).
-    last_change = TruncDate("process__status_changed_at")
-    # The running processes' owed stages that ended (the status and (stage, end) indexes)
-    # first, so that the last status change is read for those rows only.
-    ended = ProcessStage.objects.filter(owed, end__lt=today).values("pk")
-    return (
-        ProcessStage.objects.filter(pk__in=ended)
-        .annotate(late_since=Greatest(F("end"), Coalesce(last_change, F("end"))))
-        .filter(late_since__lt=today)
-        .select_related("process__entity")
-        .order_by("late_since", "pk")
+def due_on() -> Case:
+    """The rule, as an expression over ProcurementProcess rows: the last day the process is
+    on time (`late_since`), the later of the last day of the stage its status owes
+    (DUE_STAGE) and the day (in Lima) of its last status change; null for a status that owes
+    none, or without that stage in its calendar."""
+    last_change = TruncDate(
+        ExpressionWrapper(OuterRef("status_changed_at"), output_field=DateTimeField())
     )
+    owed = [
+        When(
+            status=status,
+            then=Subquery(
+                ProcessStage.objects.filter(process=OuterRef("pk"), stage=stage)
+                .annotate(due=Greatest(F("end"), Coalesce(last_change, F("end"))))
+                .values("due")[:1]
+            ),
+        )
+        for status, stage in DUE_STAGE.items()
+    ]
+    return Case(*owed, default=Value(None), output_field=DateField())
+
+
+def refresh_due(processes: QuerySet[ProcurementProcess] | None = None) -> int:
+    """Write due_on() into stage_due_on of `processes` (any queryset of them; all when
+    None), in one UPDATE: those whose status owes a change and those that held a value (to
+    clear it). Returns the rows written."""
+    if processes is None:
+        processes = ProcurementProcess.objects.all()
+    return processes.filter(Q(status__in=list(DUE_STAGE)) | Q(stage_due_on__isnull=False)).update(
+        stage_due_on=due_on()
+    )
+
+
+def refresh_due_of(process_id: int) -> date | None:
+    """refresh_due of one process (after a change of its status or calendar), and its value."""
+    one = ProcurementProcess.objects.filter(pk=process_id)
+    refresh_due(one)
+    return one.values_list("stage_due_on", flat=True).first()
+
+
+def stuck_processes(today: date) -> QuerySet[ProcurementProcess]:
+    """The stuck processes on `today`, worst first (their `stage_due_on` is `late_since`)."""
+    return (
+        ProcurementProcess.objects.filter(stage_due_on__lt=today)
+        .select_related("entity")
+        .order_by("stage_due_on", "pk")
+    )
+
+
+@dataclass
+class StuckRow:
+    """One stuck process as the lists show it: the stage it overran, since when, how late."""
+
+    process: ProcurementProcess
+    days_late: int
+
+    @property
+    def stage(self) -> str:
+        return DUE_STAGE[self.process.status]
+
+    def get_stage_display(self) -> str:
+        return Stage(self.stage).label
+
+    @property
+    def late_since(self) -> date:
+        return self.process.stage_due_on
+
+
+def stuck_rows(processes, today: date, calendar: WorkingCalendar) -> list[StuckRow]:
+    """The rows of stuck `processes`, with the working days each is late."""
+    return [StuckRow(p, calendar.working_days_between(p.stage_due_on, today)) for p in processes]
 
 
 def overdue_appeals(today: date) -> QuerySet[Appeal]:

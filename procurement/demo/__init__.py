@@ -15,7 +15,7 @@ from django.utils import timezone
 from core import clock
 from core.models import AuditEntry, FiscalYear
 
-from .. import sme
+from .. import sme, stuck
 from ..models import (
     Appeal,
     Award,
@@ -220,6 +220,8 @@ def _seed(
         report.flagged_processes = risk.build()
     with timer.phase("SME share summary"):
         report.sme_summary_rows = sme.refresh_summary()
+    with timer.phase("stuck: stage due days"):
+        stuck.refresh_due()
 
 
 def existing_accounts() -> list[tuple[str, str, str]]:

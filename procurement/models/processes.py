@@ -141,6 +141,12 @@ class ProcurementProcess(models.Model):
     status_changed_at = models.DateTimeField(
         _("status last changed"), null=True, blank=True, editable=False
     )
+    # The last day a running process is on time (procurement.stuck.refresh_due, the one
+    # rule): the end of the stage by whose end its status owes a change, or the day of its
+    # last status change when later; null for any other status. Kept on every status change
+    # (StatusChange.save) and calendar change (services.processes.calendar), in bulk by
+    # the seed; the stuck list reads `stage_due_on < today` in this order (partial index).
+    stage_due_on = models.DateField(_("on time until"), null=True, blank=True, editable=False)
     # The words of the description, items and entity name, folded for search
     # (procurement.search, which writes both): a tsvector on PostgreSQL (GIN index, migration
     # 0016), " stem stem ... " elsewhere.
@@ -192,10 +198,30 @@ class ProcurementProcess(models.Model):
             # The search's entity, department and UBIGEO filters (a status or none): the
             # capped count reads this index alone, entity by entity (bench/search.py).
             models.Index(fields=["entity", "status", "published_at"], name="process_entity_status"),
+            # The stuck list (procurement.stuck): worst first, keyset pages.
+            models.Index(
+                fields=["stage_due_on", "id"],
+                name="process_stage_due",
+                condition=models.Q(stage_due_on__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
         return self.identifier
+
+    def save(self, **kwargs) -> None:
+        """Saved; a saved process's stage_due_on is left to procurement.stuck.refresh_due
+        (its one writer), so that saving an instance read before a status or calendar change
+        does not put its old value back."""
+        full = kwargs.get("update_fields") is None and not kwargs.get("force_insert")
+        if full and not self._state.adding:
+            kept = self.get_deferred_fields() | {"stage_due_on"}  # deferred: as Django does
+            kwargs["update_fields"] = [
+                f.attname
+                for f in self._meta.concrete_fields
+                if not f.primary_key and f.attname not in kept
+            ]
+        super().save(**kwargs)
 
     @property
     def next_call_link(self) -> "ProcurementProcess | None":
@@ -342,10 +368,14 @@ class StatusChange(models.Model):
             models.Q(status_changed_at__isnull=True) | models.Q(status_changed_at__lt=self.at),
             pk=self.process_id,
         ).update(status_changed_at=self.at)
+        from ..stuck import refresh_due_of  # the rule reads the process's stages
+
+        due = refresh_due_of(self.process_id)
         if StatusChange.process.is_cached(self):
             process = self.process
             if process.status_changed_at is None or process.status_changed_at < self.at:
                 process.status_changed_at = self.at
+            process.stage_due_on = due
 
 
 def refresh_status_changed_at(process_ids) -> None:

@@ -521,16 +521,16 @@ class _Loader:
     def set_status(self, process: ProcurementProcess, status: str, moment: datetime) -> None:
         if process.status == status:
             return
+        previous, process.status = process.status, status
+        process.save(update_fields=["status"])  # first: the change reads the new status
         StatusChange.objects.create(
             process=process,
             action="import",
-            from_status=process.status,
+            from_status=previous,
             to_status=status,
             reason=f"OCDS {self.release.get('id')}",
             at=moment,
         )
-        process.status = status
-        process.save(update_fields=["status"])
 
     # -- awards and contracts
 

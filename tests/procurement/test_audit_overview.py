@@ -12,8 +12,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from core import clock
+from core.codelists import GovernmentLevel, ProcedureType
 from core.workdays import WorkingCalendar
-from procurement.models import ProcurementProcess
+from procurement.models import ProcessStatus, ProcurementProcess
 from tests.factories import EntityFactory, UserFactory, admin_user, auditor, staff_of
 from tests.hostile import HOSTILE
 from tests.procurement.searching import published
@@ -139,6 +140,44 @@ def test_only_auditors_and_admins(client, world):
     assert b'href="/auditoria/ancla/"' in page.content
 
 
+@pytest.mark.parametrize("language", ["es", "en"])
+def test_the_six_columns_summed_from_one_query_equal_the_statistics_groupings(world, language):
+    """process_column_rows gives what procurement.statistics' grouping of each dimension
+    gives (keys, labels, counts, links, order), over the whole portal and a period."""
+    from django.utils import translation
+
+    from procurement import statistics
+    from procurement.queries import public_processes
+    from procurement.views.audit import process_column_rows
+
+    EntityFactory(acronym="OTRA", level="local", sector_id="educacion", ubigeo_id="040101")
+    arequipa = EntityFactory(level="local", ubigeo_id="040101")
+    published("Papel", entity=arequipa, call=world["day"])
+    # A second process of that entity (an entity has one plan a year): a group of two.
+    second = published("Tinta", call=world["day"])
+    ProcurementProcess.objects.filter(pk=second.pk).update(entity=arequipa, sequence=2)
+    groupings = {
+        "status": statistics.choice_rows("status", ProcessStatus.choices),
+        "procedure_type": statistics.choice_rows("procedure_type", ProcedureType.choices),
+        "entity": statistics.entity_rows,
+        "sector": statistics.sector_rows,
+        "level": statistics.choice_rows("level", GovernmentLevel.choices, "entity__level"),
+        "department": statistics.department_rows,
+    }
+    day = world["day"]
+    with translation.override(language):
+        for processes, params in (
+            (public_processes(), {}),
+            (public_processes().filter(published_at__date=day), {"call_from": str(day)}),
+        ):
+            summed = process_column_rows(processes.order_by(), params)
+            assert summed.keys() == groupings.keys()
+            for key, rows in groupings.items():
+                expected = rows(processes.order_by(), dict(params), with_total=False)
+                assert summed[key] == expected, key
+            assert sum(row.count for row in summed["level"]) == processes.count()
+
+
 def test_one_query_per_table_whatever_the_processes_and_no_bid_read(client, world):
     client.force_login(auditor())
     with clock.pinned(world["day"]):
@@ -155,7 +194,8 @@ def test_one_query_per_table_whatever_the_processes_and_no_bid_read(client, worl
         published(f"Proceso {n}", entity=EntityFactory(), call=world["day"])
     after = queries()
     assert len(after) == len(before)
-    assert sum("GROUP BY" in sql for sql in after) == 7  # one per table
+    # The current stage, and the six columns of a process or its entity together.
+    assert sum("GROUP BY" in sql for sql in after) == 2
     assert not [sql for sql in after if "procurement_bid" in sql]
 
 

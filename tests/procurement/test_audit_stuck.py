@@ -4,8 +4,9 @@ and holidays skipped; a later status change restarts the count; appeals past the
 term; the filters, keyset pages, CSV and who may see them."""
 
 import csv
+import importlib
 import io
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from decimal import Decimal
 
 import holidays
@@ -15,7 +16,7 @@ from core import clock
 from core.workdays import WorkingCalendar
 from procurement import stuck
 from procurement.models import ProcessStage, ProcessStatus, ProcurementProcess, StatusChange
-from procurement.services import appeals
+from procurement.services import appeals, processes
 from tests.core.test_accessibility import audit as accessibility_audit
 from tests.factories import (
     EntityFactory,
@@ -23,11 +24,16 @@ from tests.factories import (
     UserFactory,
     admin_user,
     auditor,
+    lp_calendar,
+    process_from_plan,
+    publish_with_lp_calendar,
+    published_plan,
     staff_of,
     user_of,
 )
 from tests.procurement.evaluating import awarded_tender
 from tests.procurement.searching import published
+from tests.procurement.status_history import assert_due_stored
 
 pytestmark = pytest.mark.django_db
 
@@ -54,11 +60,12 @@ def _called_with_award_stage_ending(day: date, description="Computadoras", **kwa
     call = WorkingCalendar().next_working_day(day - timedelta(days=60))
     process = published(description, call=call, **kwargs)
     ProcessStage.objects.filter(process=process, stage="buena_pro").update(start=day, end=day)
+    stuck.refresh_due()  # written past the services: the stored rule is written again
     return process
 
 
 def _listed(today):
-    rows = stuck.count_late(stuck.overrun_stages(today), today, WorkingCalendar(), "late_since")
+    rows = stuck.stuck_rows(stuck.stuck_processes(today), today, WorkingCalendar())
     return {row.process.identifier: row.days_late for row in rows}
 
 
@@ -86,6 +93,8 @@ def test_worst_first_and_only_the_stage_the_status_owes():
     # A cancelled one is not running.
     cancelled = _called_with_award_stage_ending(FRIDAY - timedelta(days=21), "Cajas")
     ProcurementProcess.objects.filter(pk=cancelled.pk).update(status=ProcessStatus.CANCELLED)
+    stuck.refresh_due()
+    assert_due_stored()
     listed = _listed(TUESDAY)
     assert list(listed) == [old.identifier, recent.identifier]
     assert listed[old.identifier] == 11  # two weeks of 5 working days, then Tuesday
@@ -106,9 +115,84 @@ def test_a_status_change_after_the_stage_restarts_the_count():
     assert _listed(TUESDAY) == {process.identifier: 1}
 
 
+def test_the_stored_day_follows_each_status_change_and_calendar_amendment():
+    """stage_due_on (the list's index) is the rule after every service that moves it: the
+    call, an amendment of the calendar, a suspension, a resumption after the stage ended."""
+    calendar = WorkingCalendar()
+    call = calendar.next_working_day(FRIDAY - timedelta(days=70))
+    version, staff = published_plan(items=[{"description": "Bien", "estimated_value": "450000"}])
+    with clock.pinned(call):
+        process = process_from_plan(staff, version, description="Escritorios")
+        process = publish_with_lp_calendar(staff, process, call=call)
+    dates = lp_calendar(call)
+    award = dates["buena_pro"][1]
+    assert process.stage_due_on == award == assert_due_stored()[process.pk]
+    # An amendment moves the award stage two working days later (and what follows).
+    add = calendar.add_working_days
+    moved = add(award, 2)
+    dates["buena_pro"] = (moved, moved)
+    dates["consentimiento"] = (add(moved, 1), add(moved, 8))
+    dates["contrato"] = (add(moved, 9), add(moved, 11))
+    stale = ProcurementProcess.objects.get(pk=process.pk)  # read before the amendment
+    with clock.pinned(call):
+        amended = processes.set_calendar(staff, process, dates, reason="Más postores")
+    assert amended.stage_due_on == moved == assert_due_stored()[process.pk]
+    stale.save()  # saving what was read before keeps the day the amendment wrote
+    assert assert_due_stored()[process.pk] == moved
+    assert _listed(moved) == {}
+    assert _listed(add(moved, 1)) == {process.identifier: 1}
+    # Suspended for an appeal: it owes nothing (its appeal is on the list instead).
+    with clock.pinned(clock.local(add(moved, 1))):
+        process = processes.suspend_for_appeal(actor=staff, process=process, reason="Apelación")
+    assert process.stage_due_on is None and assert_due_stored()[process.pk] is None
+    assert _listed(add(moved, 5)) == {}
+    # Resumed after its award stage ended: late from the day after the resumption.
+    resumed = add(moved, 3)
+    with clock.pinned(clock.local(resumed, time(10, 0))):
+        process = processes.resume(actor=staff, process=process, reason="Infundada")
+    assert process.stage_due_on == resumed == assert_due_stored()[process.pk]
+    assert _listed(resumed) == {}
+    assert _listed(add(resumed, 2)) == {process.identifier: 2}
+
+
+def test_migration_0029_fills_the_rows_there_are_by_the_same_rule():
+    """The migration's copy of the rule (written out so it does not change with the code)
+    fills existing processes of every status as refresh_due would."""
+    from django.apps import apps
+
+    migration = importlib.import_module("procurement.migrations.0031_process_stage_due_on")
+    processes = {
+        status: _called_with_award_stage_ending(FRIDAY - timedelta(days=n), f"P{n}")
+        for n, status in enumerate(
+            ["convocado", "adjudicado", "consentido", "suspendido", "desierto", "contratado"]
+        )
+    }
+    for status, process in processes.items():
+        ProcurementProcess.objects.filter(pk=process.pk).update(status=status)
+    StatusChange.objects.create(  # a later change restarts the count of the called one
+        process=processes["convocado"],
+        action="reevaluate",
+        from_status=ProcessStatus.SUSPENDED,
+        to_status=ProcessStatus.CALLED,
+        at=clock.local(TUESDAY),
+    )
+    ProcurementProcess.objects.update(stage_due_on=None)
+    migration.fill(apps, None)
+    due = assert_due_stored()
+    assert due[processes["convocado"].pk] == TUESDAY
+    assert {status for status, p in processes.items() if due[p.pk] is not None} == {
+        "convocado",
+        "adjudicado",
+        "consentido",
+    }
+
+
 def test_appeals_past_their_legal_term():
     tender, award, people = awarded_tender(bidders=2)
     loser, loser_user = people[1]
+    # Awarded: it owes its consent by the end of the standstill.
+    standstill = tender.process.stages.get(stage="consentimiento").end
+    assert assert_due_stored()[tender.process.pk] == standstill
     with clock.pinned(clock.local(award.standstill_ends)):
         appeal = appeals.file_appeal(
             actor=loser_user,
@@ -128,6 +212,7 @@ def test_appeals_past_their_legal_term():
     assert [(a.pk, a.days_late) for a in late] == [(appeal.pk, 2)]
     with clock.pinned(after):
         assert appeal.is_overdue  # the appeal page's rule agrees
+    assert assert_due_stored()[tender.process.pk] is None  # suspended: the appeal is listed
     # The suspended process itself is not listed as stuck: its appeal is.
     assert tender.process.identifier not in _listed(after)
 
@@ -183,10 +268,11 @@ def test_the_overview_shows_the_worst_with_a_link(client):
     with clock.pinned(TUESDAY):
         accessibility_audit(client, "/auditoria/")
         accessibility_audit(client, "/auditoria/atascados/")
-    # The overview's summary is kept a few minutes; the full list is live.
+    # The overview's worst and the full list are both live (a range of the index each).
     later = _called_with_award_stage_ending(FRIDAY - timedelta(days=7), "Sillas")
     with clock.pinned(TUESDAY):
-        assert [r.process for r in client.get("/auditoria/").context["stuck"]] == [process]
+        summary = client.get("/auditoria/").context["stuck"]
+        assert [(r.process, r.days_late) for r in summary] == [(later, 6), (process, 1)]
         live = client.get("/auditoria/atascados/").context["page"]
         assert [r.process for r in live] == [later, process]
 

@@ -17,6 +17,7 @@ from tests.domain import raises_domain
 from tests.factories import EntityFactory, staff_of
 from tests.procurement.bidding import classify
 from tests.procurement.evaluating import awarded_tender, consent
+from tests.procurement.status_history import assert_due_stored
 
 pytestmark = pytest.mark.django_db
 
@@ -51,6 +52,7 @@ def test_a_contract_copies_the_award_and_the_process_is_contracted():
     assert contract.size_class == "micro" and contract.winner_sme
     tender.process.refresh_from_db()
     assert tender.process.status == ProcessStatus.CONTRACTED
+    assert assert_due_stored()[tender.process.pk] is None  # contracted: it owes nothing more
     signed = Event.objects.filter(kind=EventKind.CONTRACT_SIGNED)
     assert set(signed.values_list("audience", flat=True)) == {
         Audience.PUBLIC,
@@ -277,6 +279,8 @@ def test_a_void_contract_takes_the_process_back_to_consented():
     assert (contract.status, contract.end_reason) == (Contract.Status.VOID, "Firma falsa")
     process.refresh_from_db()
     assert process.status == ProcessStatus.CONSENTED
+    # Consented again: it owes its contract again, counted from the nullity's day at least.
+    assert assert_due_stored()[process.pk] == process.stage_due_on is not None
     change = process.history.last()
     assert (change.action, change.from_status, change.to_status) == (
         "void_contract",

@@ -24,7 +24,7 @@ from procurement.models import (
 from procurement.ocds import schema
 from procurement.ocds.releases import process_releases, release_queryset
 from suppliers.models import Supplier
-from tests.procurement.status_history import assert_last_change_stored
+from tests.procurement.status_history import assert_due_stored, assert_last_change_stored
 
 pytestmark = pytest.mark.django_db
 
@@ -237,6 +237,7 @@ def test_the_process_stores_the_moment_of_its_last_imported_status_change(tmp_pa
     process = ProcurementProcess.objects.get(ocid=OCID)
     assert process.history.count() > 1  # called, then awarded...
     assert assert_last_change_stored()[process.pk] == process.history.latest("at").at
+    assert_due_stored()  # an imported process has no calendar: it owes no stage
 
 
 def test_a_record_package_and_json_lines_load_the_same(tmp_path):

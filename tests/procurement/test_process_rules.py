@@ -28,7 +28,7 @@ from tests.factories import (
     staff_of,
     user_of,
 )
-from tests.procurement.status_history import assert_last_change_stored
+from tests.procurement.status_history import assert_due_stored, assert_last_change_stored
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -321,6 +321,7 @@ def test_each_status_change_stores_its_moment_on_the_process(plan):
     process.refresh_from_db()
     assert process.status_changed_at == moments[1]
     assert_last_change_stored()
+    assert_due_stored()
 
 
 def test_publish_needs_a_valid_calendar(plan):

@@ -34,7 +34,7 @@ from procurement.services.awards import process_outcome
 from procurement.services.contracts import awards_to_contract, retention_refusal
 from procurement.services.criteria import LOWEST_PRICE_TYPES, NO_EVALUATION_TYPES
 from procurement.services.evaluation import lots
-from tests.procurement.status_history import assert_last_change_stored
+from tests.procurement.status_history import assert_due_stored, assert_last_change_stored
 from tests.seeding import seeded_once
 
 pytestmark = pytest.mark.django_db
@@ -212,8 +212,10 @@ def test_appeals_are_resolved_outside_the_committee_and_founded_ones_redo_the_aw
     unfounded = appeals.filter(status__in=[Appeal.Status.UNFOUNDED, Appeal.Status.INADMISSIBLE])
     for appeal in unfounded:
         assert "resume" in _history(appeal.process)
-    # The rewritten histories (founded ones) leave the process's last change moment right.
+    # The rewritten histories (founded ones) leave the process's last change moment right,
+    # and the last day each is on time (written after them, at the end of the seed).
     assert_last_change_stored()
+    assert_due_stored()
 
 
 def test_the_seed_still_verifies(seeded):

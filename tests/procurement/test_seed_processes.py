@@ -27,7 +27,7 @@ from procurement.models import (
 )
 from procurement.services.processes import check_procedure_type
 from procurement.state_machine import TRANSITIONS
-from tests.procurement.status_history import assert_last_change_stored
+from tests.procurement.status_history import assert_due_stored, assert_last_change_stored
 
 TODAY = "2026-11-25"
 PROCESSES = 300
@@ -185,6 +185,17 @@ class TestSeededProcesses:
         # Written with the processes, and again where the awards rewrite histories.
         stored = assert_last_change_stored()
         assert sum(moment is not None for moment in stored.values()) > PROCESSES / 2
+
+    def test_each_process_stores_the_last_day_it_is_on_time(self):
+        # The stuck list's stored rule, written once at the end of the seed, in every status.
+        due = assert_due_stored()
+        owing = ProcurementProcess.objects.filter(stage_due_on__isnull=False)
+        assert set(owing.values_list("status", flat=True)) == {
+            "convocado",
+            "adjudicado",
+            "consentido",
+        }
+        assert sum(day is None for day in due.values()) > 0  # drafts, finished, suspended
 
     def test_every_seeded_process_is_found_by_its_words(self):
         from procurement import search

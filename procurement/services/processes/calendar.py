@@ -27,6 +27,7 @@ from ...rules import date_window
 from ...state_machine import (
     FINAL_STATUSES,
 )
+from ...stuck import refresh_due_of
 
 
 @transaction.atomic
@@ -96,6 +97,7 @@ def set_calendar(
             for position, stage in enumerate(order, start=1)
         ]
     )
+    process.stage_due_on = refresh_due_of(process.pk)  # a stage's end may have moved
     changes = {
         s: {"before": before.get(s), "after": dates[s]}
         for s in order
