@@ -339,6 +339,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "procurement.tasks.refresh_sme_summary",
         "schedule": crontab(hour=int(os.environ.get("SME_SUMMARY_HOUR", 5)), minute=0),
     },
+    # The auditor overview's counts of the whole period, counted again before they expire so
+    # no auditor waits for them (useful with a shared cache, CACHE_URL).
+    "warm-audit-overview": {
+        "task": "procurement.tasks.warm_audit_overview",
+        "schedule": int(os.environ.get("AUDIT_OVERVIEW_INTERVAL", 240)),
+    },
     # Visit counters are counted in Redis and copied into the database (core.visits).
     "persist-visits": {"task": "core.tasks.persist_visits", "schedule": 300},
 }
@@ -353,12 +359,21 @@ VISITS_REDIS_URL = os.environ.get("VISITS_REDIS_URL") or (
     CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else ""
 )
 
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "LOCATION": "portal",
-    }
-}
+
+# The cache (the API's throttle counts, the auditor overview's counts): CACHE_URL, redis://
+# or rediss:// (shared by every web process and worker, on every machine: what production
+# needs), or this process's memory by default (the embedded `make run`).
+def _cache() -> dict:
+    url = os.environ.get("CACHE_URL", "")
+    scheme = urlsplit(url).scheme
+    if scheme in {"redis", "rediss"}:
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+    if url and scheme != "locmem":
+        raise ImproperlyConfigured(f"CACHE_URL scheme {scheme!r} is not supported.")
+    return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "portal"}
+
+
+CACHES = {"default": {**_cache(), "KEY_PREFIX": "portal"}}
 
 # The public API (/api/v1/): read-only, anonymous clients throttled per address (core.api).
 REST_FRAMEWORK = {

@@ -90,3 +90,11 @@ def refresh_sme_summary() -> int:
     (procurement.sme.refresh_summary; beat, once a day): the services refresh an entity's
     year on each change, this catches whatever changed outside them. Returns rows written."""
     return sme.refresh_summary()
+
+
+@shared_task
+def warm_audit_overview() -> int:
+    """The auditor overview's counts, counted again before they expire (views.audit)."""
+    from .views.audit import warm_overview
+
+    return warm_overview()

@@ -224,3 +224,23 @@ def test_hostile_period_values_are_400_on_the_page_and_the_csv(client, field):
         for extra in ({}, {"format": "csv"}):
             response = client.get("/auditoria/", {field: value, **extra})
             assert response.status_code == 400, (field, value[:30], extra)
+
+
+def test_beat_counts_the_overview_again_before_an_auditor_asks(client, world):
+    """warm_audit_overview counts the whole period again in every language: the next page
+    reads those counts (no grouped query) and they include what changed since."""
+    from procurement.tasks import warm_audit_overview
+
+    first = _overview(client, world)
+    published("Proceso nuevo", entity=EntityFactory(), call=world["day"])
+    with clock.pinned(world["day"]):
+        assert warm_audit_overview() == 2  # Spanish and English
+    with CaptureQueriesContext(connection) as captured:
+        warmed = _overview(client, world)
+    assert not [q for q in captured.captured_queries if "GROUP BY" in q["sql"]]
+    assert warmed["status"]["convocado"].count == first["status"]["convocado"].count + 1
+    client.cookies["django_language"] = "en"
+    with CaptureQueriesContext(connection) as captured, clock.pinned(world["day"]):
+        response = client.get("/auditoria/")
+    assert response.status_code == 200 and "By status" in response.content.decode()
+    assert not [q for q in captured.captured_queries if "GROUP BY" in q["sql"]]
