@@ -109,19 +109,27 @@ class MemberAnswer:
         return not self.reasons
 
 
+# What the lead may read of a member that has not confirmed it takes part in its consortium:
+# what the member's public supplier record shows (registry in force, sanctions, size class).
+# Anything else (an ownership review, say) only once the member confirmed, as the bid says.
+PUBLIC_MEMBER_REASONS = frozenset({"registry_not_in_force", "debarred", "sme_only"})
+
+
 def consortium_answers(process: ProcurementProcess, lead, members) -> list[MemberAnswer]:
-    """The answer for each company `lead` would name as member of its consortium, today:
-    every reason the bid would be refused for that member (bids.member_reasons, what the bid
-    service refuses with). A member's own next steps are its own to take, so none is linked
-    here; each member must also confirm, itself, that it takes part (the page says so)."""
+    """The answer for each company `lead` would name as member of its consortium, today, in
+    the order the bid service refuses: first whether the member confirmed it takes part
+    (bids.member_consent_refusal), then every reason the bid would be refused for that
+    member (bids.member_reasons), limited to PUBLIC_MEMBER_REASONS until it confirmed. A
+    member's own next steps are its own to take, so none is linked here."""
     day = timezone.localdate(clock.now())
-    return [
-        MemberAnswer(
-            member,
-            [Reason(r.code, r.message) for r in bids.member_reasons(process, lead, member, day)],
-        )
-        for member in members
-    ]
+    answers = []
+    for member in members:
+        reasons = bids.member_reasons(process, lead, member, day)
+        unconfirmed = bids.member_consent_refusal(process, lead, member)
+        if unconfirmed is not None:
+            reasons = [unconfirmed] + [r for r in reasons if r.code in PUBLIC_MEMBER_REASONS]
+        answers.append(MemberAnswer(member, [Reason(r.code, r.message) for r in reasons]))
+    return answers
 
 
 @dataclass(frozen=True)

@@ -202,32 +202,40 @@ def _consented_elsewhere() -> DomainError:
     )
 
 
+def member_consent_refusal(process: ProcurementProcess, supplier, member) -> DomainError | None:
+    """The refusal when `member` has not confirmed, itself, that it takes part in the
+    consortium `supplier` leads in this process (give_consortium_consent), or None. The same
+    whatever else the member does in the process (bids alone, in another consortium, or not
+    at all): the lead learns nothing."""
+    key = sealing.existing_process_key(process)
+    confirmed = key is not None and (
+        ConsortiumConsent.objects.filter(
+            process=process,
+            member_tag=sealing.tag(key, member.pk),
+            lead_tag=sealing.tag(key, supplier.pk),
+        ).exists()
+    )
+    if confirmed:
+        return None
+    return DomainError(
+        _(
+            "%(ruc)s has not confirmed that it takes part in your consortium: one of "
+            "its users confirms it on this process's bid page, naming your RUC."
+        )
+        % {"ruc": member.ruc},
+        field="members",
+        code="consortium_not_confirmed",
+    )
+
+
 def _unconfirmed_member_refusal(
     process: ProcurementProcess, supplier, members: Sequence[Member]
 ) -> DomainError | None:
     """Every member other than the lead must have confirmed, itself, that it takes part in
-    this lead's consortium. The refusal is the same whatever else the member does in the
-    process (bids alone, in another consortium, or not at all): the lead learns nothing."""
-    key = sealing.existing_process_key(process)
-    lead_tag = sealing.tag(key, supplier.pk) if key else None
+    this lead's consortium (member_consent_refusal)."""
     for member, _share, is_lead in members:
-        if is_lead:
-            continue
-        confirmed = key is not None and (
-            ConsortiumConsent.objects.filter(
-                process=process, member_tag=sealing.tag(key, member.pk), lead_tag=lead_tag
-            ).exists()
-        )
-        if not confirmed:
-            return DomainError(
-                _(
-                    "%(ruc)s has not confirmed that it takes part in your consortium: one of "
-                    "its users confirms it on this process's bid page, naming your RUC."
-                )
-                % {"ruc": member.ruc},
-                field="members",
-                code="consortium_not_confirmed",
-            )
+        if not is_lead and (refusal := member_consent_refusal(process, supplier, member)):
+            return refusal
     return None
 
 

@@ -224,10 +224,22 @@ def _contract_exists() -> DomainError:
     )
 
 
+# The process statuses in which a consented award may be contracted: consented (every lot's
+# award consented, or a void contract undone), or awarded while another lot's standstill
+# runs. A process declared void, cancelled, deserted or suspended contracts nothing.
+CONTRACTING_STATUSES = frozenset({ProcessStatus.AWARDED, ProcessStatus.CONSENTED})
+
+
 def signing_refusal(award: Award) -> DomainError | None:
-    """Why a contract cannot be signed for the award now, or None: it must be consented and
-    without a standing contract (one declared void stays on record; the award is contracted
-    again, contract_one_standing_per_award)."""
+    """Why a contract cannot be signed for the award now, or None: its process must be in
+    CONTRACTING_STATUSES, the award consented and without a standing contract (one declared
+    void stays on record; the award is contracted again, contract_one_standing_per_award)."""
+    if award.process.status not in CONTRACTING_STATUSES:
+        return DomainError(
+            _("The process is %(status)s: no contract is signed in it now.")
+            % {"status": str(award.process.get_status_display()).lower()},
+            code="process_not_contracting",
+        )
     if award.status != Award.Status.CONSENTED:
         return DomainError(
             _("A contract is signed only once its award is consented."),
@@ -328,6 +340,7 @@ def sign_contract(
         .get(pk=award.process_id)
     )
     award = Award.objects.select_for_update().get(pk=award.pk)
+    award.process = process
     refusal = signing_refusal(award)
     if refusal is not None:
         raise refusal

@@ -21,7 +21,7 @@ from core.models import AuditEntry
 from notifications.models import Event, EventKind
 from procurement import sme
 from procurement.models import Award, Contract, ProcessStatus, ProcurementProcess
-from procurement.services import contracts
+from procurement.services import contracts, processes
 from tests.domain import raises_domain
 from tests.procurement.evaluating import awarded_tender, consent
 
@@ -112,6 +112,28 @@ def test_a_void_contracts_award_is_contracted_again_and_the_process_is_contracte
     assert Event.objects.filter(kind=EventKind.CONTRACT_SIGNED, object_id=str(second.pk)).exists()
     assert Event.objects.filter(kind=EventKind.PROCESS_CONTRACTED).count() == 2
     assert Event.objects.filter(kind=EventKind.PROCESS_CONTRACT_VOIDED).count() == 1
+
+
+def test_no_contract_is_signed_once_the_process_is_declared_void():
+    """A void contract sends the process back to consented; if the entity then declares the
+    whole process void, its consented award is contracted no more."""
+    tender, award = _consented()
+    first = _sign(tender, award, "C-1-2026", 1)
+    _annul(tender, first, award, 3)
+    with _at(award, 4):
+        processes.annul(
+            actor=tender.staff,
+            process=ProcurementProcess.objects.get(pk=tender.process.pk),
+            reason="Vicio en las bases",
+            return_stage="convocatoria",
+        )
+    award.refresh_from_db()
+    assert award.status == Award.Status.CONSENTED  # the award stays what it was
+    with raises_domain("process_not_contracting"):
+        _sign(tender, award, "C-2-2026", 5)
+    assert contracts.signing_refusal(award).code == "process_not_contracting"
+    assert not Contract.objects.standing().filter(award=award).exists()
+    assert _status(tender) == ProcessStatus.VOID
 
 
 @pytest.mark.parametrize("ending", ["none", "complete", "terminate"])

@@ -204,3 +204,36 @@ def test_the_consortium_check_answers_bad_rucs_with_a_form_error(client):
             assert response.status_code == 200
             assert 'class="consortium-check"' not in page
             assert words in page, value
+
+
+def test_a_member_that_has_not_confirmed_shows_the_lead_only_its_public_standing(client):
+    """Until a member confirms it takes part in this lead's consortium, the check says so
+    first (the bid's own refusal) and names only what the member's public record shows: an
+    ownership review of its RUC stays private."""
+    tender = called_tender(sme_only=True)
+    lead, lead_user = tender.bidder(size_class="micro")
+    small = SupplierFactory(size_class="small")
+    classify(small, "small", tender.during.year - 1)
+    reviewed = SupplierFactory(size_class="medium", ownership_provisional=True)
+    classify(reviewed, "medium", tender.during.year - 1)
+    with clock.pinned(tender.during):
+        checked = take_part.consortium_answers(tender.process, lead, [small, reviewed])
+        refusal = bids.bid_refusal(
+            tender.process,
+            lead,
+            members=[(lead, Decimal("50"), True), (small, Decimal("50"), False)],
+        )
+        client.force_login(lead_user)
+        page = client.get(
+            f"/procesos/{tender.process.identifier}/", {"consorcio": f"{small.ruc} {reviewed.ruc}"}
+        ).content.decode()
+    assert [[r.code for r in a.reasons] for a in checked] == [
+        ["consortium_not_confirmed"],
+        ["consortium_not_confirmed", "sme_only"],
+    ]
+    assert (checked[0].reasons[0].code, checked[0].reasons[0].message) == (
+        refusal.code,
+        refusal.message,
+    )
+    assert "titular" not in page  # "...revisando quién es titular de este RUC"
+    assert 'data-code="consortium_not_confirmed"' in page
