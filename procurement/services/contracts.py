@@ -234,12 +234,6 @@ def signing_refusal(award: Award) -> DomainError | None:
     """Why a contract cannot be signed for the award now, or None: its process must be in
     CONTRACTING_STATUSES, the award consented and without a standing contract (one declared
     void stays on record; the award is contracted again, contract_one_standing_per_award)."""
-    if award.process.status not in CONTRACTING_STATUSES:
-        return DomainError(
-            _("The process is %(status)s: no contract is signed in it now.")
-            % {"status": str(award.process.get_status_display()).lower()},
-            code="process_not_contracting",
-        )
     if award.status != Award.Status.CONSENTED:
         return DomainError(
             _("A contract is signed only once its award is consented."),
@@ -247,6 +241,12 @@ def signing_refusal(award: Award) -> DomainError | None:
         )
     if Contract.objects.standing().filter(award=award).exists():
         return _contract_exists()
+    if award.process.status not in CONTRACTING_STATUSES:
+        return DomainError(
+            _("The process is %(status)s: no contract is signed in it now.")
+            % {"status": str(award.process.get_status_display()).lower()},
+            code="process_not_contracting",
+        )
     return None
 
 
