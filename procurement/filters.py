@@ -12,7 +12,7 @@ from core.catalog import code_prefix
 from core.codelists import GovernmentLevel, ObjectType, ProcedureType, SizeClass, Stage
 from core.filtering import DayFilter, DepartmentFilter, MoneyFilter, MonthFilter, YearFilter
 from core.models import Sector
-from core.widgets import AnyYesNoSelect
+from core.widgets import AnyYesNoSelect, FastWidgetRenderer
 
 from . import search
 from .calendar_rules import in_stage_on
@@ -133,9 +133,17 @@ UBIGEO_PREFIX = RegexValidator(
 )
 
 
+# One renderer for the search forms: its selects and inputs are written without the
+# per-option templates (core.widgets.FastWidgetRenderer); an instance, so its template engine
+# is built once.
+FILTER_FORM_RENDERER = FastWidgetRenderer()
+
+
 class ProcessFilterForm(forms.Form):
     """A range whose start is after its end is a form error (never an empty answer that
     looks like "nothing happened")."""
+
+    default_renderer = FILTER_FORM_RENDERER
 
     RANGES = (("call_from", "call_to"), ("deadline_from", "deadline_to"))
     RANGES += (("min_value", "max_value"),)
@@ -484,6 +492,8 @@ RISK_SORT_LABELS = {
 
 
 class RiskFilterForm(forms.Form):
+    default_renderer = FILTER_FORM_RENDERER
+
     def clean(self):
         data = super().clean()
         for low, high in (("call_from", "call_to"), ("min_score", "max_score")):

@@ -1,0 +1,91 @@
+"""The search forms' widgets are written in Python (core.widgets.FastWidgetRenderer) instead
+of Django's per-option templates: the markup must stay the templates' own, byte for byte
+(options, selected state, labels, errors, ARIA attributes), in Spanish and English."""
+
+import pytest
+from django.forms.renderers import DjangoTemplates
+from django.template.loader import render_to_string
+from django.utils import translation
+
+from core.models import Sector
+from procurement.filters import FILTER_FORM_RENDERER, ProcessFilter, RiskFilter
+from procurement.models import ProcessRisk, ProcurementProcess
+
+pytestmark = pytest.mark.django_db
+
+STOCK = DjangoTemplates()
+
+BOUND = {
+    "q": 'computadoras "<b>&',
+    "sector": "salud",
+    "department": "15",
+    "status": "convocado",
+    "sme_only": "true",
+    "call_from": "2026-01-05",
+    "min_value": "1000",
+    "sort": "-amount",
+}
+BAD = {"department": "99", "call_from": "2026-02-01", "call_to": "2026-01-01", "year": "x<y"}
+
+
+def _both(filterset_class, queryset, data) -> tuple[str, str]:
+    """The filter form include rendered with the fast renderer and with Django's own."""
+    pages = []
+    for renderer in (None, STOCK):
+        form = filterset_class(data, queryset=queryset).form
+        if renderer is not None:
+            form.renderer = renderer
+        form.is_bound and form.is_valid()  # errors (and their lists) exist before rendering
+        pages.append(render_to_string("includes/filter_form.html", {"form": form}))
+    return pages[0], pages[1]
+
+
+@pytest.mark.parametrize("language", ["es", "en"])
+@pytest.mark.parametrize("data", [None, BOUND, BAD], ids=["unbound", "bound", "errors"])
+def test_process_filter_form_renders_as_the_stock_widgets(language, data):
+    with translation.override(language):
+        fast, stock = _both(ProcessFilter, ProcurementProcess.objects.all(), data)
+    assert fast == stock
+    assert fast.count("<option") > 60  # the sector and department lists are there
+    if data is BOUND:
+        assert '<option value="salud" selected>' in fast
+        assert '<option value="15" selected>' in fast
+        assert 'value="computadoras &quot;&lt;b&gt;&amp;"' in fast  # escaped, not raw
+    if data is BAD:
+        assert 'aria-invalid="true"' in fast and 'role="alert"' in fast
+    name = "Salud" if language == "es" else "Health"
+    assert f">{name}</option>" in fast
+
+
+@pytest.mark.parametrize("data", [None, {"flag": "single_bidder", "min_score": "30"}])
+def test_risk_filter_form_renders_as_the_stock_widgets(data):
+    fast, stock = _both(RiskFilter, ProcessRisk.objects.all(), data)
+    assert fast == stock
+
+
+def test_the_fast_path_skips_the_option_templates(monkeypatch):
+    """The renderer is the search forms' and writes the selects itself (no template per
+    option): the reason it exists."""
+    form = ProcessFilter({}, queryset=ProcurementProcess.objects.all()).form
+    assert form.renderer is FILTER_FORM_RENDERER
+    names = []
+    original = type(FILTER_FORM_RENDERER).get_template
+    monkeypatch.setattr(
+        type(FILTER_FORM_RENDERER),
+        "get_template",
+        lambda self, name: names.append(name) or original(self, name),
+    )
+    html = str(form["sector"]) + str(form["q"])
+    assert html.startswith('<select name="sector"') and "<input" in html
+    assert names == []
+
+
+def test_an_admin_change_to_a_sector_shows_on_the_next_form():
+    """The choice lists are read per form (never cached across requests): a renamed or
+    added sector shows at once."""
+    Sector.objects.filter(code="salud").update(name_es="Salud pública")
+    Sector.objects.create(code="nuevo", name_es="Sector nuevo", name_en="New sector")
+    with translation.override("es"):
+        html = str(ProcessFilter({}, queryset=ProcurementProcess.objects.all()).form["sector"])
+    assert '<option value="salud">Salud pública</option>' in html
+    assert '<option value="nuevo">Sector nuevo</option>' in html
