@@ -232,10 +232,11 @@ def bid_submit(request, identifier):
     # Within the window the service alone judges the prices and the eligibility, in its
     # transaction, refusing as _checked_offer would (the same DomainErrors, on the form).
     try:
-        with idempotency.once(form.cleaned_data["form_token"]) as submission:
-            # Where a repeated click is sent, known before: one write less after the
-            # ledger's lock is taken.
-            submission.done(reverse("procurement:my_bids"))
+        # Where a repeated click is sent, known before: written with the token, no write
+        # more after the ledger's lock is taken.
+        with idempotency.once(
+            form.cleaned_data["form_token"], result_url=reverse("procurement:my_bids")
+        ) as submission:
             receipt = bids.submit_bid(
                 request.user,
                 process,
@@ -348,9 +349,10 @@ def bid_withdraw(request, identifier):
             error = " ".join(str(e) for errors in token_form.errors.values() for e in errors)
         elif reauth_form is None or reauth_form.is_valid():
             try:
-                with idempotency.once(token_form.cleaned_data["form_token"]) as submission:
+                with idempotency.once(
+                    token_form.cleaned_data["form_token"], result_url=reverse("procurement:my_bids")
+                ) as submission:
                     receipt = bids.withdraw_bid(request.user, process, supplier)
-                    submission.done(reverse("procurement:my_bids"))
                     submission.seal_result(receipt.as_json().encode("utf-8"))
             except idempotency.AlreadySubmitted as first:
                 return _repeated(request, process, first, back=_bid_url(process, supplier))
