@@ -251,7 +251,9 @@ def bid_submit(request, identifier):
     except DomainError as error:
         error.add_to(form)
         return _bid_page(request, process, supplier, offer_form=form, status=400)
-    return _receipt_page(request, process, receipt, back=_bid_url(process, supplier))
+    return _receipt_page(
+        request, process, receipt, back=_bid_url(process, supplier), items=form.items
+    )
 
 
 # core.idempotency keeps each used token with a result URL in the database for a while: for
@@ -449,11 +451,12 @@ def my_bids(request):
 # --- the receipt ---------------------------------------------------------------------------
 
 
-def _receipt_page(request, process, receipt, *, back: str):
+def _receipt_page(request, process, receipt, *, back: str, items=None):
     """The full receipt, once: printable, and as a JSON file the browser saves without
-    JavaScript (a data: URL). It holds the nonce: the portal keeps it only sealed."""
+    JavaScript (a data: URL). It holds the nonce: the portal keeps it only sealed. `items`:
+    the process's items when the request read them already (the offer form's)."""
     text = receipt.as_json()
-    items = {item.pk: item for item in process.items.all()}
+    items = {item.pk: item for item in (process.items.all() if items is None else items)}
     prices = [
         {**line, "item_object": items.get(line["item"])}
         for line in receipt.content.get("prices", [])
