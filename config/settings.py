@@ -291,6 +291,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "core.tasks.verify_audit_trail",
         "schedule": int(os.environ.get("AUDIT_VERIFY_INTERVAL", 24 * 3600)),
     },
+    # The one-time form tokens (core.idempotency) older than two days are forgotten: no
+    # submission pays for the sweep.
+    "forget-form-tokens": {
+        "task": "core.tasks.forget_form_tokens",
+        "schedule": int(os.environ.get("FORM_TOKEN_SWEEP_INTERVAL", 3600)),
+    },
     # The outbox: events still pending (the broker was down when they were recorded, or a
     # send failed and is due for a retry) are dispatched by the next run.
     "dispatch-events": {

@@ -29,6 +29,15 @@ def now() -> datetime:
     return timezone.now()
 
 
+def wall_now() -> datetime:
+    """This application server's clock (a pinned clock still moves it), for no deadline: a
+    window of minutes measured from a moment this portal itself recorded with this same
+    function (the re-authentication, accounts.reauth), where servers kept in time by NTP
+    agree to the millisecond and a database round trip per request buys nothing."""
+    moment = _pinned.get()
+    return moment if moment is not None else timezone.now()
+
+
 def today() -> date:
     """The current day in the portal's time zone (America/Lima)."""
     return timezone.localdate(now())

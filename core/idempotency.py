@@ -18,7 +18,7 @@ from datetime import timedelta
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django import forms
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -109,7 +109,7 @@ class _Submission:
 
     def done(self, result_url: str) -> None:
         """Record where the result of this submission is shown."""
-        if self.row is not None:
+        if self.row is not None and self.row.result_url != result_url[:255]:
             self.row.result_url = result_url[:255]
             self.row.save(update_fields=["result_url"])
 
@@ -124,27 +124,47 @@ class _Submission:
         self.row.save(update_fields=["sealed_result"])
 
 
+def _claim(digest: str, result_url: str) -> bool:
+    """Insert the token's row in the current transaction: True when it is ours, False when
+    the token was used. One round trip: a request holding the same token uncommitted makes
+    this wait for its end (its commit: used; its rollback: ours), and no savepoint is needed
+    since a conflict raises nothing."""
+    table = connection.ops.quote_name(FormSubmission._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (token, submitted_at, result_url) VALUES (%s, %s, %s) "  # noqa: S608 - the model's own table
+            "ON CONFLICT (token) DO NOTHING RETURNING token",
+            [digest, connection.ops.adapt_datetimefield_value(timezone.now()), result_url],
+        )
+        return cursor.fetchone() is not None
+
+
 @contextmanager
-def once(token: str):
+def once(token: str, result_url: str = ""):
     """Run the create inside this block: it commits with the token consumed, or rolls back
-    with the token free for another try. Raises AlreadySubmitted when the token was used."""
+    with the token free for another try. Raises AlreadySubmitted when the token was used.
+    `result_url` is where a repeated submission is sent (known before the create: no write
+    more; `done` records one found later)."""
     if not token:
         with transaction.atomic():
             yield _Submission(None)
         return
     digest = _digest(token)
-    existing = FormSubmission.objects.filter(token=digest).first()
-    if existing is not None:
-        raise AlreadySubmitted(existing.result_url, _open(existing, token))
+    result_url = result_url[:255]
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                row = FormSubmission.objects.create(token=digest)
-        except IntegrityError:
-            # Another request with the same token committed first (it waited on our insert).
+        if not _claim(digest, result_url):
             existing = FormSubmission.objects.filter(token=digest).first()
-            raise AlreadySubmitted(
-                existing.result_url if existing else "", _open(existing, token)
-            ) from None
+            raise AlreadySubmitted(existing.result_url if existing else "", _open(existing, token))
+        row = FormSubmission(token=digest, result_url=result_url)
+        row._state.adding = False  # the row _claim inserted
         yield _Submission(row, token)
-    FormSubmission.objects.filter(submitted_at__lt=timezone.now() - KEEP_FOR).delete()
+
+
+def forget_expired() -> int:
+    """Delete the tokens older than KEEP_FOR (a periodic task, core.tasks): no form is still
+    open that long, so a resent one is refused by its CSRF token or finds its page changed.
+    Returns how many were forgotten."""
+    deleted, _by_model = FormSubmission.objects.filter(
+        submitted_at__lt=timezone.now() - KEEP_FOR
+    ).delete()
+    return deleted

@@ -44,3 +44,12 @@ def persist_visits() -> dict[str, int]:
     from .visits import persist_visits as persist
 
     return persist()
+
+
+@shared_task
+def forget_form_tokens() -> int:
+    """Hourly by celery beat (CELERY_BEAT_SCHEDULE): the one-time form tokens older than
+    core.idempotency.KEEP_FOR are deleted. Returns how many."""
+    from .idempotency import forget_expired
+
+    return forget_expired()

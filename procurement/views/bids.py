@@ -21,6 +21,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import dateformat
 from django.utils.formats import get_format
+from django.utils.html import format_html, format_html_join
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -78,26 +79,34 @@ def bid_summary(process, supplier) -> dict:
     )
 
 
+_VERSION_ROW = (
+    '<tr><td>{}{}</td><td>{}</td><td>{}</td>\n      <td><a href="/recibos/{}/"><code class="hash">'
+    "{}</code></a></td></tr>\n  "
+)
+
+
 def _with_version_rows(state: dict) -> dict:
-    """The bid's versions as the status table shows them: (number, whether it counts, kind,
-    instant received to the second in the portal's time, receipt hash), formatted here once
-    rather than through template filters row by row (a bid replaced a hundred times in the
-    last minute lists a hundred receipts)."""
+    """The bid's versions as the status table shows them (number, a badge on the one that
+    counts, kind, instant received to the second in the portal's time, receipt hash): the
+    table's rows written here once, escaped, rather than by the template row by row (a bid
+    replaced a hundred times in the last minute lists a hundred receipts)."""
     bid, kinds = state["bid"], dict(BidVersion.Kind.choices)
     pattern = get_format("SHORT_DATETIME_FORMAT")
+    badge = format_html(' <span class="badge">{}</span>', _("counts"))
     rows = []
     for version in state["versions"]:
         at = localtime(version.received_at)
         rows.append(
             (
                 version.number,
-                version.pk == bid.current_version_id,
+                badge if version.pk == bid.current_version_id else "",
                 kinds.get(version.kind, version.kind),
                 f"{dateformat.format(at, pattern)}:{at.second:02d}",
                 version.receipt_hash,
+                version.receipt_hash,
             )
         )
-    state["version_rows"] = rows
+    state["version_rows"] = format_html_join("", _VERSION_ROW, rows)
     return state
 
 
@@ -232,10 +241,11 @@ def bid_submit(request, identifier):
     # Within the window the service alone judges the prices and the eligibility, in its
     # transaction, refusing as _checked_offer would (the same DomainErrors, on the form).
     try:
-        with idempotency.once(form.cleaned_data["form_token"]) as submission:
-            # Where a repeated click is sent, known before: one write less after the
-            # ledger's lock is taken.
-            submission.done(reverse("procurement:my_bids"))
+        # Where a repeated click is sent, known before: written with the token, no write
+        # more after the ledger's lock is taken.
+        with idempotency.once(
+            form.cleaned_data["form_token"], result_url=reverse("procurement:my_bids")
+        ) as submission:
             receipt = bids.submit_bid(
                 request.user,
                 process,
@@ -250,7 +260,9 @@ def bid_submit(request, identifier):
     except DomainError as error:
         error.add_to(form)
         return _bid_page(request, process, supplier, offer_form=form, status=400)
-    return _receipt_page(request, process, receipt, back=_bid_url(process, supplier))
+    return _receipt_page(
+        request, process, receipt, back=_bid_url(process, supplier), items=form.items
+    )
 
 
 # core.idempotency keeps each used token with a result URL in the database for a while: for
@@ -348,9 +360,10 @@ def bid_withdraw(request, identifier):
             error = " ".join(str(e) for errors in token_form.errors.values() for e in errors)
         elif reauth_form is None or reauth_form.is_valid():
             try:
-                with idempotency.once(token_form.cleaned_data["form_token"]) as submission:
+                with idempotency.once(
+                    token_form.cleaned_data["form_token"], result_url=reverse("procurement:my_bids")
+                ) as submission:
                     receipt = bids.withdraw_bid(request.user, process, supplier)
-                    submission.done(reverse("procurement:my_bids"))
                     submission.seal_result(receipt.as_json().encode("utf-8"))
             except idempotency.AlreadySubmitted as first:
                 return _repeated(request, process, first, back=_bid_url(process, supplier))
@@ -447,11 +460,12 @@ def my_bids(request):
 # --- the receipt ---------------------------------------------------------------------------
 
 
-def _receipt_page(request, process, receipt, *, back: str):
+def _receipt_page(request, process, receipt, *, back: str, items=None):
     """The full receipt, once: printable, and as a JSON file the browser saves without
-    JavaScript (a data: URL). It holds the nonce: the portal keeps it only sealed."""
+    JavaScript (a data: URL). It holds the nonce: the portal keeps it only sealed. `items`:
+    the process's items when the request read them already (the offer form's)."""
     text = receipt.as_json()
-    items = {item.pk: item for item in process.items.all()}
+    items = {item.pk: item for item in (process.items.all() if items is None else items)}
     prices = [
         {**line, "item_object": items.get(line["item"])}
         for line in receipt.content.get("prices", [])

@@ -81,3 +81,14 @@ def test_repeated_wrong_passwords_are_throttled_even_with_the_right_one():
     assert not form.is_valid()
     assert form.has_error("password", "throttled")
     assert not reauth.recently_reauthenticated(request)
+
+
+def test_the_window_is_read_without_a_database_round_trip(django_assert_num_queries):
+    """Checked on every bid confirmation: by the server's clock, as it was marked."""
+    user = UserFactory(password=PASSWORD)
+    request = _request(user)
+    with django_assert_num_queries(0):
+        reauth.mark_reauthenticated(request)
+        assert reauth.recently_reauthenticated(request)
+    request.session[reauth.SESSION_KEY]["at"] += reauth.window().total_seconds() + 1
+    assert not reauth.recently_reauthenticated(request)  # marked in the future: refused
