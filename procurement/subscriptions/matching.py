@@ -89,15 +89,14 @@ def subscriptions_for_process(process: ProcurementProcess):
     reads); returned as a queryset of the subscriptions caught.
 
     Each subscription is tested only on the kinds of criteria it sets, which it stores
-    (Subscription.criteria_kinds, written by save_subscription): a kind it does not set
-    passes on one bit of its own row; for a kind it sets, its id must be in the set of
-    subscriptions with a row among the process's values, which the database builds once
-    from the criterion index (a hashed subplan). Learning from the criterion rows which
-    kinds each subscription sets meant reading nearly all of them for every process
-    (bench/notices.py: 100,000 subscriptions). A subscription that records no kind (it sets
-    no criterion, or its rows were written without save_subscription) is tested on the
-    rows it holds instead: a kind it has rows of restricts it, so rows written another way
-    never make it catch every process."""
+    (Subscription.criteria_kinds, written by save_subscription): one pass over the
+    criterion index gathers, for every subscription holding a row among the process's
+    values, the kinds of those rows (bit_or of their CRITERION_BITS); it matches when they
+    are all the kinds it sets. A subscription that records no kind (it sets no criterion,
+    or its rows were written without save_subscription) is held to the kinds of the rows it
+    holds instead, so rows written another way never make it catch every process. Its
+    keyword rows come with it, matched in Python (bench/notices.py: 100,000
+    subscriptions; the keyword test is the folding of core.folding, which SQL lacks)."""
     process = ProcurementProcess.objects.select_related("entity").get(pk=process.pk)
     items = list(process.items.values_list("catalog_item_id", "description"))
     offered = {
@@ -118,8 +117,9 @@ def subscriptions_for_process(process: ProcurementProcess):
     held = " OR ".join(
         "(field = %s AND value IN ({}))".format(", ".join(["%s"] * len(values)))
         for values in offered.values()
+        if values
     )
-    params = [p for kind, values in offered.items() for p in (kind, *sorted(values))]
+    params = [p for kind, values in offered.items() if values for p in (kind, *sorted(values))]
     kinds = sum(CRITERION_BITS[kind] for kind in offered)
     # The kinds a subscription's rows are of: bit_or hashes by subscription on PostgreSQL,
     # a sum of the distinct bits sorts each subscription's rows first.
