@@ -12,18 +12,14 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import (
     BooleanField,
-    Case,
     Exists,
-    F,
-    FilteredRelation,
     OuterRef,
     Q,
-    Subquery,
-    Value,
-    When,
 )
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from notifications.models import CRITERION_BITS, Criterion, Subscription, SubscriptionCriterion
@@ -93,15 +89,14 @@ def subscriptions_for_process(process: ProcurementProcess):
     reads); returned as a queryset of the subscriptions caught.
 
     Each subscription is tested only on the kinds of criteria it sets, which it stores
-    (Subscription.criteria_kinds, written by save_subscription): a kind it does not set
-    passes on one bit of its own row; for a kind it sets, its id must be in the set of
-    subscriptions with a row among the process's values, which the database builds once
-    from the criterion index (a hashed subplan). Learning from the criterion rows which
-    kinds each subscription sets meant reading nearly all of them for every process
-    (bench/notices.py: 100,000 subscriptions). A subscription that records no kind (it sets
-    no criterion, or its rows were written without save_subscription) is tested on the
-    rows it holds instead: a kind it has rows of restricts it, so rows written another way
-    never make it catch every process."""
+    (Subscription.criteria_kinds, written by save_subscription): one pass over the
+    criterion index gathers, for every subscription holding a row among the process's
+    values, the kinds of those rows (bit_or of their CRITERION_BITS); it matches when they
+    are all the kinds it sets. A subscription that records no kind (it sets no criterion,
+    or its rows were written without save_subscription) is held to the kinds of the rows it
+    holds instead, so rows written another way never make it catch every process. Its
+    keyword rows come with it, matched in Python (bench/notices.py: 100,000
+    subscriptions; the keyword test is the folding of core.folding, which SQL lacks)."""
     process = ProcurementProcess.objects.select_related("entity").get(pk=process.pk)
     items = list(process.items.values_list("catalog_item_id", "description"))
     offered = {
@@ -114,62 +109,59 @@ def subscriptions_for_process(process: ProcurementProcess):
         Criterion.PROCEDURE_TYPE: {process.procedure_type},
         Criterion.OBJECT_TYPE: {process.object_type},
     }
-    matching = Subscription.objects.filter(active=True)
-    for kind, values in offered.items():
-        holding = SubscriptionCriterion.objects.filter(field=kind, value__in=values)
-        sets_kind, a_row, unrecorded = f"sets_{kind}", f"a_row_{kind}", f"unrecorded_{kind}"
-        # Its rows are read only when it records no kind (CASE keeps that order), one
-        # index probe each: a scalar subquery, which PostgreSQL cannot turn into a hash of
-        # every row of the kind as it does an EXISTS.
-        rows = SubscriptionCriterion.objects.filter(subscription=OuterRef("pk"), field=kind)
-        matching = (
-            matching.alias(
-                **{
-                    sets_kind: F("criteria_kinds").bitand(CRITERION_BITS[kind]),
-                    a_row: Subquery(rows.values("pk")[:1]),
-                }
-            )
-            .alias(
-                **{
-                    unrecorded: Case(
-                        When(
-                            criteria_kinds=0,
-                            then=Case(
-                                When(**{f"{a_row}__isnull": False}, then=Value(True)),
-                                default=Value(False),
-                            ),
-                        ),
-                        default=Value(False),
-                        output_field=BooleanField(),
-                    ),
-                }
-            )
-            .filter(
-                Q(**{sets_kind: 0, unrecorded: False}) | Q(pk__in=holding.values("subscription_id"))
-            )
-        )
+    sub = connection.ops.quote_name(Subscription._meta.db_table)
+    rows = connection.ops.quote_name(SubscriptionCriterion._meta.db_table)
+    bit = "CASE field {} END".format(
+        " ".join(f"WHEN '{kind}' THEN {CRITERION_BITS[kind]}" for kind in offered)
+    )
+    held = " OR ".join(
+        "(field = %s AND value IN ({}))".format(", ".join(["%s"] * len(values)))
+        for values in offered.values()
+        if values
+    )
+    params = [p for kind, values in offered.items() if values for p in (kind, *sorted(values))]
+    kinds = sum(CRITERION_BITS[kind] for kind in offered)
+    # The kinds a subscription's rows are of: bit_or hashes by subscription on PostgreSQL,
+    # a sum of the distinct bits sorts each subscription's rows first.
+    kinds_of = "bit_or" if connection.vendor == "postgresql" else "SUM(DISTINCT"
+    closing = "" if connection.vendor == "postgresql" else ")"
     value = process.estimated_value
-    matching = matching.filter(
-        Q(min_value__isnull=True) | Q(min_value__lte=value),
-        Q(max_value__isnull=True) | Q(max_value__gte=value),
-    )
-    if not process.sme_only:
-        matching = matching.filter(sme_only=False)
-    # The keyword rows of the subscriptions found come with them (an outer join: a row with
-    # no keyword when it has none).
-    found = matching.annotate(
-        keyword=FilteredRelation("criteria", condition=Q(criteria__field=Criterion.KEYWORD))
-    )
-    by_subscription: dict[int, list[str]] = {}
-    for pk, word in found.order_by().values_list("pk", "keyword__value"):
-        words = by_subscription.setdefault(pk, [])
-        if word is not None:
-            words.append(word)
+    sme = "" if process.sme_only else "AND NOT s.sme_only"
+    # The kinds of criteria each subscription holds a row among the process's values of
+    # (one pass over the criterion index, the bits summed once each), against the kinds it
+    # sets; one that records none is held to the kinds of the rows it has instead.
+    sql = f"""
+        WITH hit AS (
+            SELECT subscription_id, {kinds_of}({bit}){closing} AS kinds FROM {rows}
+            WHERE {held} GROUP BY subscription_id
+        )
+        SELECT s.id, k.value FROM {sub} s LEFT JOIN hit ON hit.subscription_id = s.id
+        LEFT JOIN {rows} k ON k.subscription_id = s.id AND k.field = %s
+        WHERE s.active
+          AND (s.min_value IS NULL OR s.min_value <= %s)
+          AND (s.max_value IS NULL OR s.max_value >= %s) {sme}
+          AND COALESCE(hit.kinds, 0) = CASE WHEN s.criteria_kinds = 0 THEN COALESCE((
+                SELECT {kinds_of}({bit}){closing} FROM {rows} c
+                WHERE c.subscription_id = s.id AND c.field <> %s), 0)
+              ELSE s.criteria_kinds & {kinds} END
+    """  # noqa: S608 - names and bits are ours, values are parameters
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, Criterion.KEYWORD, value, value, Criterion.KEYWORD])
+        # The keyword rows of those found come with them (none: a row with no keyword).
+        by_subscription: dict[int, list[str]] = {}
+        for pk, word in cursor.fetchall():
+            words = by_subscription.setdefault(pk, [])
+            if word is not None:
+                words.append(word)
     text = keywords.process_text(
         process.description, [d for _c, d in items], process.entity.name, process.entity.acronym
     )
     matches = keywords.matcher(text)
     caught = [pk for pk, words in by_subscription.items() if matches(words)]
+    if connection.vendor == "postgresql":  # one array parameter, not thousands
+        return Subscription.objects.alias(
+            caught=RawSQL(f"{sub}.id = ANY(%s)", (caught,), output_field=BooleanField())  # noqa: S611
+        ).filter(caught=True)
     return Subscription.objects.filter(pk__in=caught)
 
 

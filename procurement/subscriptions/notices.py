@@ -31,7 +31,7 @@ from email.headerregistry import HeaderRegistry
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, mailers
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -283,7 +283,7 @@ def _record_failure(row, error: Exception) -> bool:
     fields = ["attempts", "last_error", "status"]
     if isinstance(row, Notice):
         row.retry_due_at = timezone.now() + retry_due_after(row.attempts)
-        fields.append("retry_due_at")
+        fields += ["retry_due_at", "sent_at"]
     row.save(update_fields=fields)
     return row.status == NoticeStatus.QUEUED
 
@@ -346,26 +346,54 @@ def _queued(notice_ids):
     return notices
 
 
-def _send_one(notice: Notice, connection, *, unreachable: Exception | None = None) -> str:
-    """Send one queued notice over `connection` in a transaction of its own that holds its
+def _take(notice: Notice, *, attempt: bool, **changes) -> int | None:
+    """Apply `changes` to `notice` if it is still queued and no other transaction holds it,
+    in one statement (UPDATE ... RETURNING, its row locked until the transaction ends),
+    counting an attempt when `attempt`: its attempts before, or None when it was not queued
+    or is taken (SKIP LOCKED; SQLite, which has no row locks, locks the whole database)."""
+    table = connection.ops.quote_name(Notice._meta.db_table)
+    columns = ", ".join(f"{connection.ops.quote_name(name)} = %s" for name in changes)
+    if attempt:
+        columns += ", attempts = attempts + 1"
+    lock = (
+        " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {columns} "  # noqa: S608 - our names
+            f"WHERE id = (SELECT id FROM {table} WHERE id = %s AND status = %s "
+            f"{lock}) RETURNING attempts{' - 1' if attempt else ''}",
+            [*changes.values(), notice.pk, NoticeStatus.QUEUED],
+        )
+        row = cursor.fetchone()
+    return None if row is None else row[0]
+
+
+def _send_one(notice: Notice, smtp, *, unreachable: Exception | None = None) -> str:
+    """Send one queued notice over `smtp` in a transaction of its own that holds its
     row locked until the outcome is recorded: 'sent', 'skipped', 'failed' (given up),
     'retry' (to be retried), or 'not_queued' (sent, or taken by another worker, already).
     `unreachable` is the error that kept the batch from reaching the server: the notice
-    failed this attempt with it."""
+    failed this attempt with it.
+
+    Three round trips to the database (BEGIN, one UPDATE, COMMIT): the statement that locks
+    the row (FOR UPDATE SKIP LOCKED, as a SELECT would) records it sent, tentatively; the
+    COMMIT right after the server accepted the message makes that final, and a failure
+    rewrites the row (queued or failed) before it. A crash before the COMMIT rolls the row
+    back to queued, as when the lock was taken by a SELECT: nothing is lost, and a message
+    the server accepted just before the crash is the only one that can go twice. (sent_at
+    is the time the send began, a few milliseconds before the server's answer.)"""
+    writer = _writer(notice)  # what it needs was read with the batch (_queued)
     with transaction.atomic():
-        attempts = (
-            Notice.objects.select_for_update(skip_locked=True)
-            .filter(pk=notice.pk, status=NoticeStatus.QUEUED)
-            .values_list("attempts", flat=True)
-            .first()
-        )
+        if writer is None:
+            if _take(notice, attempt=False, status=NoticeStatus.SKIPPED) is None:
+                return "not_queued"
+            notice.status = NoticeStatus.SKIPPED
+            return "skipped"
+        now = timezone.now()
+        attempts = _take(notice, attempt=True, status=NoticeStatus.SENT, sent_at=now, last_error="")
         if attempts is None:
             return "not_queued"
-        writer = _writer(notice)
-        if writer is None:
-            notice.status = NoticeStatus.SKIPPED
-            notice.save(update_fields=["status"])
-            return "skipped"
         compose, language = writer
         notice.attempts = attempts + 1
         try:
@@ -380,15 +408,15 @@ def _send_one(notice: Notice, connection, *, unreachable: Exception | None = Non
                     context=written["context"],
                     headers={"Message-ID": notice_message_id(notice), **written["headers"]},
                 )
-            connection.send_messages([message])
+            smtp.send_messages([message])
         except Exception as error:  # noqa: BLE001 - recorded, then retried or given up
             logger.warning("notice %s failed: %r", notice.pk, error)
             if unreachable is None:
                 with suppress(Exception):  # the next message opens a connection afresh
-                    connection.close()
+                    smtp.close()
+            notice.status, notice.sent_at = NoticeStatus.QUEUED, None
             return "retry" if _record_failure(notice, error) else "failed"
-        notice.status, notice.sent_at = NoticeStatus.SENT, timezone.now()
-        notice.save(update_fields=["attempts", "status", "sent_at", "last_error"])
+        notice.status, notice.sent_at, notice.last_error = NoticeStatus.SENT, now, ""
         return "sent"
 
 
@@ -401,22 +429,22 @@ def send_notices(notice_ids) -> dict[str, int]:
     notices = _queued(notice_ids)
     outcomes = Counter(not_queued=len(set(notice_ids)) - len(notices))
     retries: dict[int, list[int]] = defaultdict(list)
-    connection = mailers.default
+    smtp = mailers.default
     unreachable = None
     try:
         for notice in notices:
             if unreachable is None:
                 try:
-                    connection.open()
+                    smtp.open()
                 except Exception as error:  # noqa: BLE001 - each notice records it
                     unreachable = error
-            outcome = _send_one(notice, connection, unreachable=unreachable)
+            outcome = _send_one(notice, smtp, unreachable=unreachable)
             outcomes[outcome] += 1
             if outcome == "retry":
                 retries[notice.attempts].append(notice.pk)
     finally:
         with suppress(Exception):
-            connection.close()
+            smtp.close()
     request_retries(retries)
     return {outcome: count for outcome, count in outcomes.items() if count}
 
@@ -428,12 +456,12 @@ def send_notice(notice_id: int) -> str:
     notices = _queued([notice_id])
     if not notices:
         return "not_queued"
-    connection = mailers.default
+    smtp = mailers.default
     try:
-        outcome = _send_one(notices[0], connection)
+        outcome = _send_one(notices[0], smtp)
     finally:
         with suppress(Exception):
-            connection.close()
+            smtp.close()
     if outcome == "retry":
         raise TemporaryFailure(notices[0].last_error)
     return outcome

@@ -253,3 +253,13 @@ def test_keywords_fold_with_core_folding():
     assert keywords.any_matches(phrases, "Adquisición de ÚTIL para escritorios")
     assert keywords.any_matches(phrases, "Papeles bond A4")
     assert not keywords.any_matches(phrases, "Papel periódico")  # every word of a phrase
+
+
+def test_a_process_without_items_matches_only_subscriptions_without_a_catalog(process):
+    """No catalog code to offer (the match's SQL must not test an empty list): a subscription
+    that sets a catalog code is not caught, one that sets none still is."""
+    process.items.all().delete()
+    with_code = _subscribe(catalog=("4321",))
+    without = _subscribe(regions=("15",))
+    found = set(subscriptions_for_process(process).values_list("pk", flat=True))
+    assert with_code.pk not in found and without.pk in found

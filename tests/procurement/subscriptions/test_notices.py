@@ -192,6 +192,7 @@ def test_a_server_that_is_down_means_a_retry_with_the_error_recorded(settings):
         notices.send_notice(notice.pk)
     notice.refresh_from_db()
     assert notice.status == NoticeStatus.QUEUED and notice.attempts == 1
+    assert notice.sent_at is None  # the tentative "sent" of the claim (_take) undone
     assert "ConnectionRefusedError" in notice.last_error
 
 
