@@ -35,6 +35,7 @@ from django.db import DataError, IntegrityError, transaction
 from django.utils import timezone
 
 from core.codelists import GovernmentLevel, ObjectType, ProcedureType, Unit, unit_from_text
+from core.errors import DomainError
 from core.models import CatalogItem, Department, District, FiscalYear
 from core.ruc import is_valid_ruc
 from core.text import plain
@@ -44,14 +45,18 @@ from .. import search, sme
 from ..models import (
     Award,
     Contract,
+    ContractAmendment,
     Entity,
     ImportedRelease,
     ProcessItem,
     ProcessStatus,
     ProcurementProcess,
     StatusChange,
+    SupplierEvaluation,
 )
-from ..models.contracts import STANDING_STATUSES
+from ..models.contracts import AMENDMENT_MARK_PERCENT, STANDING_STATUSES
+from ..services import contracts
+from ..services.evaluation import clean_reason
 from ..services.processes.status import every_lot_contracted
 from . import schema
 from .releases import TENDER_STATUS
@@ -289,7 +294,7 @@ def loading_order(sources: list[SourceRelease]) -> list[SourceRelease]:
 # --- Small readers ----------------------------------------------------------------------------
 
 
-def _amount(value, what: str) -> Decimal:
+def _amount(value, what: str, *, zero: bool = False) -> Decimal:
     if not isinstance(value, dict) or value.get("amount") is None:
         raise ReleaseRefused(f"{what} has no amount")
     if value.get("currency", "PEN") != "PEN":
@@ -298,9 +303,38 @@ def _amount(value, what: str) -> Decimal:
         amount = Decimal(str(value["amount"])).quantize(Decimal("0.01"))
     except InvalidOperation as error:
         raise ReleaseRefused(f"{what} is not an amount") from error
-    if amount <= 0:
+    if amount < 0 or (amount == 0 and not zero):
         raise ReleaseRefused(f"{what} is not positive")
     return amount
+
+
+def _reason(value, what: str, *, required: bool = True) -> str:
+    """A reason or comment as the portal stores it (clean_reason), required unless not."""
+    try:
+        reason = clean_reason(value if isinstance(value, str) else "")
+    except DomainError as error:
+        raise ReleaseRefused(f"{what}: {error.message}") from error
+    if required and not reason:
+        raise ReleaseRefused(f"{what}: no reason stated (rationale or description)")
+    return reason
+
+
+IMPORT_USER_EMAIL = "importacion-ocds@portal.invalid"
+
+
+def import_user():
+    """Who signs what the import records and the portal's rows need a person for (contract
+    amendments, supplier evaluations): an inactive account that cannot log in, created the
+    first time."""
+    from django.contrib.auth import get_user_model
+
+    user, created = get_user_model().objects.get_or_create(
+        email=IMPORT_USER_EMAIL, defaults={"full_name": "Importación OCDS", "is_active": False}
+    )
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return user
 
 
 def _moment(value: str | None, fallback: datetime | None = None) -> datetime | None:
@@ -588,8 +622,10 @@ class _Loader:
 
     def contract(self, process: ProcurementProcess, data: dict) -> Contract | None:
         """A contract when signed, or an update of one loaded before (matched by its id at
-        the source). An update with no status (an amendment, the supplier's evaluation)
-        keeps the contract's status; what of it is not stored here is noted."""
+        the source): its amendments (while active), its end (completion, termination by a
+        party, annulment) and the supplier's evaluation once it ended, each checked by the
+        rules the portal's own contract services apply. An update with no status keeps the
+        contract's status."""
         ref = str(data.get("id"))
         contract = process.contracts.filter(source_ref=ref).first()
         stated = data.get("status")
@@ -604,24 +640,50 @@ class _Loader:
         status = CONTRACT_STATUSES.get(stated) if stated is not None else contract.status
         if status is None:
             raise ReleaseRefused(f"contract {ref}: unknown status {stated!r}")
+        party = data.get("terminatedBy")
+        if status == Contract.Status.COMPLETED and (
+            data.get("statusDetails") == Contract.Status.TERMINATED or party
+        ):
+            if party:  # the portal's extension states who terminated it
+                status = Contract.Status.TERMINATED
+            else:
+                self.notes.append(
+                    f"contract {ref}: terminated early, recorded as ended (culminado): the "
+                    f"release does not say which party terminated it (terminatedBy)"
+                )
+        elif status == Contract.Status.COMPLETED and "contractTermination" in self.release["tag"]:
+            self.notes.append(
+                f"contract {ref}: terminated early, recorded as ended (culminado): the release "
+                f"does not say which party terminated it (terminatedBy)"
+            )
         period = data.get("period") or {}
         if contract is None:
             contract = self.new_contract(process, data, ref, period)
-        self.note_contract_updates(data, ref)
-        contract.status = status
-        if status == Contract.Status.COMPLETED and "contractTermination" in self.release["tag"]:
-            self.notes.append(
-                f"contract {ref}: terminated early, recorded as ended (culminado): the release "
-                f"does not say which party terminated it"
-            )
-        if status == Contract.Status.COMPLETED:
+            self.check_standing(contract, ref)
+            contract.save()
+        self.amend(contract, data, ref)
+        if status == Contract.Status.TERMINATED:
+            self.terminate(contract, data, ref, party, period)
+        else:
+            contract.status = status
+        if status == Contract.Status.COMPLETED and stated is not None:
+            # Its end as this release states it; an update with no status (the supplier's
+            # evaluation, after the end) keeps the end loaded before.
             contract.ended_on = _day(period.get("endDate"), self.date.date())
             if data.get("finalValue") is not None:
                 contract.final_amount = _amount(data["finalValue"], f"contract {ref} finalValue")
             contract.final_amount = contract.final_amount or contract.amount
         if status == Contract.Status.VOID:
             contract.ended_on = contract.ended_on or self.date.date()
-        if status in STANDING_STATUSES and (
+        if status in STANDING_STATUSES:
+            self.check_standing(contract, ref)
+        contract.save()
+        self.evaluate(contract, data, ref)
+        return contract
+
+    @staticmethod
+    def check_standing(contract: Contract, ref: str) -> None:
+        if (
             Contract.objects.standing()
             .filter(award_id=contract.award_id)
             .exclude(pk=contract.pk)
@@ -631,8 +693,115 @@ class _Loader:
                 f"contract {ref}: its award has a contract here that is not cancelled; an "
                 f"award has one contract at a time (a cancelled one may be replaced)"
             )
-        contract.save()
-        return contract
+
+    def terminate(self, contract: Contract, data: dict, ref: str, party, period: dict) -> None:
+        """Terminated (resuelto) by the party the release names, with its reason and date:
+        the checks of contracts.terminate_contract (only an active contract; a party, a
+        reason). A repeated termination release of one terminated here changes nothing."""
+        if contract.status == Contract.Status.TERMINATED:
+            return
+        refusal = contracts.contract_action_refusal(contract, "terminate")
+        if refusal is not None:
+            raise ReleaseRefused(f"contract {ref}: cannot be terminated: {refusal.message}")
+        if party not in Contract.Party.values:
+            raise ReleaseRefused(
+                f"contract {ref}: terminatedBy {party!r} is neither "
+                f"{' nor '.join(repr(v) for v in Contract.Party.values)}"
+            )
+        reason = _reason(data.get("description"), f"contract {ref}: termination")
+        ended_on = _day(period.get("endDate"), self.date.date())
+        if ended_on < contract.signed_on:
+            raise ReleaseRefused(f"contract {ref}: terminated on {ended_on}, before its signing")
+        contract.status = Contract.Status.TERMINATED
+        contract.terminated_by, contract.end_reason, contract.ended_on = party, reason, ended_on
+
+    def amend(self, contract: Contract, data: dict, ref: str) -> None:
+        """Each amendment the release states that is not here yet (same date and reason): an
+        additional work or a reduction by what the contract's value after it (`value`)
+        differs from its amount now, with its percentages as contracts.amend_contract
+        computes them, checked as it checks them (an active contract, a reason, a date
+        from the signing on)."""
+        stated = [a for a in data.get("amendments") or [] if isinstance(a, dict)]
+        if not stated:
+            return
+        known = set(contract.amendments.values_list("signed_on", "reason"))
+        new = []
+        for amendment in stated:
+            signed_on = _day(amendment.get("date"), self.date.date())
+            reason = _reason(amendment.get("rationale"), f"contract {ref}: amendment")
+            if (signed_on, reason) not in known:
+                new.append((str(amendment.get("id")), signed_on, reason))
+        if not new:
+            return
+        if len(new) > 1:
+            raise ReleaseRefused(
+                f"contract {ref}: amendments {', '.join(a[0] for a in new)} are new here in one "
+                f"release: the value after each cannot be told apart (one release per "
+                f"amendment, with the value after it)"
+            )
+        amendment_id, signed_on, reason = new[0]
+        what = f"contract {ref}: amendment {amendment_id}"
+        refusal = contracts.active_refusal(contract)
+        if refusal is not None:
+            raise ReleaseRefused(f"{what}: {refusal.message}")
+        if data.get("value") is None:
+            raise ReleaseRefused(f"{what}: the release states no value after it")
+        after = _amount(data["value"], f"{what}: value")
+        change = after - contracts.current_amount(contract)
+        if not change:
+            raise ReleaseRefused(f"{what}: the value after it is the value before it")
+        if signed_on < contract.signed_on:
+            raise ReleaseRefused(f"{what}: dated {signed_on}, before the contract's signing")
+        kind = ContractAmendment.Kind.ADDITIONAL if change > 0 else ContractAmendment.Kind.REDUCTION
+        amount = abs(change)
+        percentage = contracts._percent(amount, contract.amount)
+        cumulative = contracts.cumulative_percentages(contract)[kind] + percentage
+        ContractAmendment.objects.create(
+            contract=contract,
+            kind=kind,
+            amount=amount,
+            percentage=percentage,
+            cumulative_percentage=cumulative,
+            above_limit=cumulative > AMENDMENT_MARK_PERCENT,
+            reason=reason,
+            signed_on=signed_on,
+            created_at=self.date,
+            created_by=import_user(),
+        )
+
+    def evaluate(self, contract: Contract, data: dict, ref: str) -> None:
+        """The supplier's after-sales evaluation (the extension's
+        implementation.supplierEvaluation): once, after the contract ended, as
+        contracts.evaluate_supplier checks it. The same evaluation stated again (a compiled
+        release) changes nothing."""
+        stated = (data.get("implementation") or {}).get("supplierEvaluation")
+        if not stated:
+            return
+        what = f"contract {ref}: supplier evaluation"
+        evaluated_at = _moment(stated.get("date"), self.date)
+        existing = SupplierEvaluation.objects.filter(contract=contract).first()
+        if existing is not None and existing.evaluated_at == evaluated_at:
+            return
+        refusal = contracts.evaluation_refusal(contract)
+        if refusal is not None:
+            raise ReleaseRefused(f"{what}: {refusal.message}")
+        quality, on_time = stated.get("quality"), stated.get("onTime")
+        if not isinstance(quality, int) or isinstance(quality, bool) or not 1 <= quality <= 5:
+            raise ReleaseRefused(f"{what}: quality {quality!r} is not from 1 to 5")
+        if not isinstance(on_time, bool):
+            raise ReleaseRefused(f"{what}: onTime is not stated (true or false)")
+        penalties = Decimal(0)
+        if stated.get("penalties") is not None:
+            penalties = _amount(stated["penalties"], f"{what}: penalties", zero=True)
+        SupplierEvaluation.objects.create(
+            contract=contract,
+            on_time=on_time,
+            quality=quality,
+            penalties=penalties,
+            comment=_reason(stated.get("comment"), what, required=False),
+            evaluated_at=evaluated_at,
+            evaluated_by=import_user(),
+        )
 
     def new_contract(self, process: ProcurementProcess, data: dict, ref: str, period: dict):
         award = process.awards.filter(source_ref=str(data.get("awardID"))).first()
@@ -660,20 +829,6 @@ class _Loader:
             created_at=self.date,
             source_ref=ref,
         )
-
-    def note_contract_updates(self, data: dict, ref: str) -> None:
-        """Amendments and evaluations are signed by a person of the entity here (their rows
-        need one): an imported contract keeps its signed amount, and the import says so."""
-        amendments = [str(a.get("id")) for a in data.get("amendments") or []]
-        if amendments:
-            value = (data.get("value") or {}).get("amount")
-            after = f" (value after it {value} PEN)" if value is not None else ""
-            self.notes.append(
-                f"contract {ref}: amendment {', '.join(amendments)} not stored{after}; the "
-                f"contract keeps its signed amount"
-            )
-        if (data.get("implementation") or {}).get("supplierEvaluation"):
-            self.notes.append(f"contract {ref}: the supplier's evaluation is not stored")
 
     def outcome_status(self, process: ProcurementProcess, tender: dict) -> str:
         """The process's status after this release: the tender's statusDetails when it names
