@@ -25,11 +25,15 @@ calls the process first (a planning release, dated before it, cannot create the 
 is recorded once the process is here), so the order of the files and lines does not matter.
 """
 
+import io
 import json
 import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from typing import TextIO
 
 from django.db import DataError, IntegrityError, transaction
 from django.utils import timezone
@@ -150,66 +154,131 @@ class Outcome:
 # --- Reading ----------------------------------------------------------------------------------
 
 
-def _line_of(text: str, offset: int) -> int:
-    return text.count("\n", 0, offset) + 1
+CHUNK = 1 << 20  # characters read at a time from a JSON package
 
 
-def _array_lines(text: str, key: str) -> list[int]:
-    """The line each element of the top-level array `key` starts on."""
-    match = re.search('"' + re.escape(key) + r'"\s*:\s*\[', text)
-    if match is None:
-        return []
-    decoder = json.JSONDecoder()
-    lines, position = [], match.end()
-    while True:
-        while position < len(text) and text[position] in " \t\r\n,":
-            position += 1
-        if position >= len(text) or text[position] == "]":
-            return lines
-        lines.append(_line_of(text, position))
-        _value, position = decoder.raw_decode(text, position)
+class _JSONStream:
+    """A JSON text read a chunk at a time, one value after another (json's C scanner on a
+    buffer that keeps only what is not read yet), each value with the line it starts on."""
+
+    def __init__(self, stream: TextIO):
+        self.stream = stream
+        self.buffer = ""
+        self.position = 0
+        self.line = 1  # the line of self.position
+        self.ended = False
+        self.decoder = json.JSONDecoder()
+
+    def _more(self) -> bool:
+        if self.ended:
+            return False
+        chunk = self.stream.read(max(CHUNK, len(self.buffer) - self.position))
+        if not chunk:
+            self.ended = True
+            return False
+        self.buffer = self.buffer[self.position :] + chunk  # what was read is let go
+        self.position = 0
+        return True
+
+    def _advance(self, to: int) -> None:
+        self.line += self.buffer.count("\n", self.position, to)
+        self.position = to
+
+    def peek(self) -> str:
+        """The next character that is not white space ("" at the end)."""
+        while True:
+            while self.position < len(self.buffer) and self.buffer[self.position] in " \t\r\n":
+                self._advance(self.position + 1)
+            if self.position < len(self.buffer) or not self._more():
+                return self.buffer[self.position : self.position + 1]
+
+    def take(self, expected: str) -> None:
+        found = self.peek()
+        if found != expected:
+            raise UnreadablePackage(
+                f"line {self.line}: bad JSON: expecting {expected!r}, found {found or 'the end'!r}"
+            )
+        self._advance(self.position + 1)
+
+    def value(self):
+        """The next JSON value, whole (a release, a record, a key...)."""
+        self.peek()
+        while True:
+            try:
+                value, end = self.decoder.raw_decode(self.buffer, self.position)
+            except json.JSONDecodeError as error:
+                if self._more():  # cut by the chunk's end: read on
+                    continue
+                line = self.line + self.buffer.count("\n", self.position, error.pos)
+                raise UnreadablePackage(f"line {line}: bad JSON: {error.msg}") from error
+            if end == len(self.buffer) and self._more():  # a number may go on
+                continue
+            self._advance(end)
+            return value
 
 
-def _from_package(package, line: int, text: str | None) -> list[SourceRelease]:
+def _record_releases(entry, at: int) -> list[SourceRelease]:
+    if not isinstance(entry, dict):
+        raise UnreadablePackage(f"line {at}: a record is not an object")
+    full = [r for r in entry.get("releases") or [] if isinstance(r, dict) and "tag" in r]
+    if full:  # the record's releases themselves
+        return [SourceRelease(release, at) for release in full]
+    if isinstance(entry.get("compiledRelease"), dict):  # only linked releases
+        return [SourceRelease(entry["compiledRelease"], at)]
+    raise UnreadablePackage(f"line {at}: a record has neither releases nor a compiled release")
+
+
+def _from_package(package, line: int) -> list[SourceRelease]:
+    """The releases of a package read whole (one line of JSON lines)."""
     if not isinstance(package, dict) or not (
         isinstance(package.get("releases"), list) or isinstance(package.get("records"), list)
     ):
         raise UnreadablePackage(f"line {line}: not an OCDS release or record package")
     if isinstance(package.get("releases"), list):
-        lines = _array_lines(text, "releases") if text is not None else []
-        return [
-            SourceRelease(release, lines[n] if n < len(lines) else line)
-            for n, release in enumerate(package["releases"])
-        ]
-    lines = _array_lines(text, "records") if text is not None else []
-    found = []
-    for n, entry in enumerate(package["records"]):
-        at = lines[n] if n < len(lines) else line
-        if not isinstance(entry, dict):
-            raise UnreadablePackage(f"line {at}: a record is not an object")
-        full = [r for r in entry.get("releases") or [] if isinstance(r, dict) and "tag" in r]
-        if full:  # the record's releases themselves
-            found.extend(SourceRelease(release, at) for release in full)
-        elif isinstance(entry.get("compiledRelease"), dict):  # only linked releases
-            found.append(SourceRelease(entry["compiledRelease"], at))
+        return [SourceRelease(release, line) for release in package["releases"]]
+    return [found for entry in package["records"] for found in _record_releases(entry, line)]
+
+
+def _stream_package(stream: TextIO) -> Iterator[SourceRelease]:
+    """The releases of a release or record package, one at a time: its `releases` (or
+    `records`) array is read element by element, never whole; the other members (publisher,
+    extensions...) are read and let go."""
+    reader = _JSONStream(stream)
+    if reader.peek() != "{":
+        reader.value()  # bad JSON is said so; any other value is no package
+        raise UnreadablePackage("line 1: not an OCDS release or record package")
+    reader.take("{")
+    found = False
+    while reader.peek() != "}":
+        key = reader.value()
+        reader.take(":")
+        if key in ("releases", "records") and reader.peek() == "[" and not found:
+            found = True
+            reader.take("[")
+            while reader.peek() != "]":
+                at = reader.line
+                element = reader.value()
+                if key == "releases":
+                    yield SourceRelease(element, at)
+                else:
+                    yield from _record_releases(element, at)
+                if reader.peek() != "]":
+                    reader.take(",")
+            reader.take("]")
         else:
-            raise UnreadablePackage(
-                f"line {at}: a record has neither releases nor a compiled release"
-            )
-    return found
+            reader.value()
+        if reader.peek() != "}":
+            reader.take(",")
+    reader.take("}")
+    if reader.peek():
+        raise UnreadablePackage(f"line {reader.line}: bad JSON: extra data after the package")
+    if not found:
+        raise UnreadablePackage("line 1: not an OCDS release or record package")
 
 
-def read_package(text: str, *, jsonl: bool = False) -> list[SourceRelease]:
-    """The releases of a release or record package (JSON), or of JSON lines holding releases
-    or packages, each with its line; UnreadablePackage for bad JSON naming the line."""
-    if not jsonl:
-        try:
-            package = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise UnreadablePackage(f"line {error.lineno}: bad JSON: {error.msg}") from error
-        return _from_package(package, 1, text)
-    found = []
-    for number, line in enumerate(text.splitlines(), start=1):
+def _stream_lines(stream: TextIO) -> Iterator[SourceRelease]:
+    """JSON lines, one line at a time: each a release, or a package of releases."""
+    for number, line in enumerate(stream, start=1):
         if not line.strip():
             continue
         try:
@@ -217,10 +286,22 @@ def read_package(text: str, *, jsonl: bool = False) -> list[SourceRelease]:
         except json.JSONDecodeError as error:
             raise UnreadablePackage(f"line {number}: bad JSON: {error.msg}") from error
         if isinstance(data, dict) and ("releases" in data or "records" in data):
-            found.extend(SourceRelease(r.data, number) for r in _from_package(data, number, None))
+            yield from _from_package(data, number)
         else:
-            found.append(SourceRelease(data, number))
-    return found
+            yield SourceRelease(data, number)
+
+
+def iter_package(stream: TextIO, *, jsonl: bool = False) -> Iterator[SourceRelease]:
+    """The releases of a release or record package (JSON), or of JSON lines holding releases
+    or packages, each with the line it starts on, read incrementally (memory bounded by the
+    largest release, not the file); UnreadablePackage for bad JSON naming the line (raised
+    when the reading reaches it: the releases before it have been yielded)."""
+    return _stream_lines(stream) if jsonl else _stream_package(stream)
+
+
+def read_package(text: str, *, jsonl: bool = False) -> list[SourceRelease]:
+    """iter_package of a text held whole, as a list."""
+    return list(iter_package(io.StringIO(text), jsonl=jsonl))
 
 
 # --- Order -----------------------------------------------------------------------------------
@@ -289,6 +370,34 @@ def loading_order(sources: list[SourceRelease]) -> list[SourceRelease]:
             group.insert(0, opening)
         ordered.extend(source for _position, source in group)
     return ordered
+
+
+def _ocid_of(source: SourceRelease) -> str | None:
+    ocid = source.data.get("ocid") if isinstance(source.data, dict) else None
+    return ocid if isinstance(ocid, str) else None
+
+
+def streamed_loading_order(read: Callable[[], Iterable[SourceRelease]]) -> Iterator[SourceRelease]:
+    """loading_order over files read twice, never held whole: `read()` streams every
+    release of the files. The first reading counts each ocid's releases (and finds bad JSON
+    before anything is loaded); the second keeps each ocid's releases until the last one
+    is read, then gives them in loading_order. Memory: a count per ocid, and the releases
+    of the ocids not complete yet: one process's at a time for a file that keeps them
+    together (as export_ocds writes them), more for a file that scatters them."""
+    counts = Counter(ocid for source in read() if (ocid := _ocid_of(source)) is not None)
+    waiting: dict[str, list[SourceRelease]] = {}
+    for source in read():
+        ocid = _ocid_of(source)
+        if ocid is None:  # refused by the schema check, in its place
+            yield source
+            continue
+        group = waiting.setdefault(ocid, [])
+        group.append(source)
+        if len(group) >= counts[ocid]:
+            del waiting[ocid]
+            yield from loading_order(group)
+    for group in waiting.values():  # a file that changed between the readings
+        yield from loading_order(group)
 
 
 # --- Small readers ----------------------------------------------------------------------------
