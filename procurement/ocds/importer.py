@@ -7,8 +7,9 @@ The OECE shape: the buyer is `PE-CONSUCODE-<n>` with its RUC in `additionalIdent
 `AS-SM-55-2024-ESSALUD-GCL-1`) is `tender.title`; the procedure's Spanish name is
 `procurementMethodDetails`; amounts in PEN.
 
-Two steps, as plan_import does: `read_package` parses the file into releases, each with the
-line it starts on (bad JSON or a file that is no package is UnreadablePackage naming the line);
+Two steps, as plan_import does: `iter_package` streams a file's releases, each with the
+line it starts on (a package's `releases` or `records` array element by element, JSON lines
+line by line; bad JSON or a file that is no package is UnreadablePackage naming the line);
 `load_release` loads one release in its own transaction: it is checked against the shipped
 schema, every RUC by its check digit and every code against ours, and any problem rolls back
 the whole release (nothing half-imported) and is reported naming the release and its line.
@@ -19,10 +20,13 @@ processes by their source and ocid, awards and contracts by their id at the sour
 Releases are updates, as OCDS merges them: an award or contract release for one already here
 states what changed (a consent or revocation only the award's status; a contract amendment
 or the supplier's evaluation no status at all), and what it does not state is kept. A
+contract's amendments, its termination (by the party the extension's `terminatedBy` names)
+and the supplier's evaluation are checked by the contract services' rules and stored. A
 deserted process or lot is an award `unsuccessful` with no supplier. `loading_order` puts
 each process's releases in the order they happened (by date, then stage), the release that
 calls the process first (a planning release, dated before it, cannot create the process: it
-is recorded once the process is here), so the order of the files and lines does not matter.
+is recorded once the process is here), so the order of the files and lines does not
+matter (`streamed_loading_order` does it over files read twice, never held whole).
 """
 
 import io
