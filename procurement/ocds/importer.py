@@ -770,11 +770,12 @@ class _Loader:
                 f"does not say which party terminated it (terminatedBy)"
             )
         period = data.get("period") or {}
-        if contract is None:
+        created_here = contract is None
+        if created_here:
             contract = self.new_contract(process, data, ref, period)
             self.check_standing(contract, ref)
             contract.save()
-        self.amend(contract, data, ref)
+        self.amend(contract, data, ref, created_here=created_here)
         if status == Contract.Status.TERMINATED:
             self.terminate(contract, data, ref, party, period)
         else:
@@ -828,7 +829,7 @@ class _Loader:
         contract.status = Contract.Status.TERMINATED
         contract.terminated_by, contract.end_reason, contract.ended_on = party, reason, ended_on
 
-    def amend(self, contract: Contract, data: dict, ref: str) -> None:
+    def amend(self, contract: Contract, data: dict, ref: str, *, created_here: bool) -> None:
         """Each amendment the release states that is not here yet (same date and reason): an
         additional work or a reduction by what the contract's value after it (`value`)
         differs from its amount now, with its percentages as contracts.amend_contract
@@ -846,12 +847,15 @@ class _Loader:
                 new.append((str(amendment.get("id")), signed_on, reason))
         if not new:
             return
-        if len(new) > 1:
-            raise ReleaseRefused(
-                f"contract {ref}: amendments {', '.join(a[0] for a in new)} are new here in one "
-                f"release: the value after each cannot be told apart (one release per "
-                f"amendment, with the value after it)"
+        if len(new) > 1 or created_here:
+            # A compiled release (a record with no releases) states the contract's value
+            # after all of them: what each changed cannot be told, nor the signed amount.
+            self.notes.append(
+                f"contract {ref}: amendment {', '.join(a[0] for a in new)} not stored: the "
+                f"value after each cannot be told apart (one release per amendment, with the "
+                f"value after it, as the releases of a record state them)"
             )
+            return
         amendment_id, signed_on, reason = new[0]
         what = f"contract {ref}: amendment {amendment_id}"
         refusal = contracts.active_refusal(contract)

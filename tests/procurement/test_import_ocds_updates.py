@@ -192,6 +192,29 @@ def test_a_contract_amendment_and_evaluation_without_status_keep_the_contract_s(
     assert ProcurementProcess.objects.get().status == ProcessStatus.CONTRACTED
 
 
+def test_amendments_whose_value_cannot_be_told_apart_are_said_and_not_stored(tmp_path):
+    """Two new in one release, or in the release that brings the contract (a record's
+    compiled release): the value after each is not stated."""
+    package = oece_package()
+    package["releases"][-1]["contracts"][0]["amendments"] = [
+        {"id": "6", "rationale": "Primera", "date": "2024-03-20T00:00:00-05:00"}
+    ]
+    package["releases"].append(
+        _contract_update(
+            "contract-amendment",
+            "2024-04-02T10:00:00-05:00",
+            ["contractAmendment"],
+            value={"amount": 2700, "currency": "PEN"},
+            amendments=[{"id": "7", "rationale": "Mayor"}, {"id": "8", "rationale": "Otra"}],
+        )
+    )
+    out, err = run(tmp_path, package)
+    assert err == "" and "0 refused" in out
+    assert "contract 2001: amendment 6 not stored: the value after each cannot be told" in out
+    assert "contract 2001: amendment 7, 8 not stored" in out
+    assert not Contract.objects.get().amendments.exists()
+
+
 def _ended(status_details="resuelto", **extra) -> dict:
     return _contract_update(
         "contract-end",
@@ -265,21 +288,6 @@ def test_a_termination_without_its_party_is_recorded_as_ended_and_said(tmp_path)
                 )
             ],
             "amendment 7: the release states no value after it",
-        ),
-        (
-            [
-                _contract_update(
-                    "contract-amendment",
-                    "2024-04-02T10:00:00-05:00",
-                    ["contractAmendment"],
-                    value={"amount": 2700, "currency": "PEN"},
-                    amendments=[
-                        {"id": "7", "rationale": "Mayor cantidad"},
-                        {"id": "8", "rationale": "Otra"},
-                    ],
-                )
-            ],
-            "amendments 7, 8 are new here in one release",
         ),
         (
             [_evaluation()],
