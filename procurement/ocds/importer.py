@@ -7,8 +7,9 @@ The OECE shape: the buyer is `PE-CONSUCODE-<n>` with its RUC in `additionalIdent
 `AS-SM-55-2024-ESSALUD-GCL-1`) is `tender.title`; the procedure's Spanish name is
 `procurementMethodDetails`; amounts in PEN.
 
-Two steps, as plan_import does: `read_package` parses the file into releases, each with the
-line it starts on (bad JSON or a file that is no package is UnreadablePackage naming the line);
+Two steps, as plan_import does: `iter_package` streams a file's releases, each with the
+line it starts on (a package's `releases` or `records` array element by element, JSON lines
+line by line; bad JSON or a file that is no package is UnreadablePackage naming the line);
 `load_release` loads one release in its own transaction: it is checked against the shipped
 schema, every RUC by its check digit and every code against ours, and any problem rolls back
 the whole release (nothing half-imported) and is reported naming the release and its line.
@@ -19,22 +20,30 @@ processes by their source and ocid, awards and contracts by their id at the sour
 Releases are updates, as OCDS merges them: an award or contract release for one already here
 states what changed (a consent or revocation only the award's status; a contract amendment
 or the supplier's evaluation no status at all), and what it does not state is kept. A
+contract's amendments, its termination (by the party the extension's `terminatedBy` names)
+and the supplier's evaluation are checked by the contract services' rules and stored. A
 deserted process or lot is an award `unsuccessful` with no supplier. `loading_order` puts
 each process's releases in the order they happened (by date, then stage), the release that
 calls the process first (a planning release, dated before it, cannot create the process: it
-is recorded once the process is here), so the order of the files and lines does not matter.
+is recorded once the process is here), so the order of the files and lines does not
+matter (`streamed_loading_order` does it over files read twice, never held whole).
 """
 
+import io
 import json
 import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from typing import TextIO
 
 from django.db import DataError, IntegrityError, transaction
 from django.utils import timezone
 
 from core.codelists import GovernmentLevel, ObjectType, ProcedureType, Unit, unit_from_text
+from core.errors import DomainError
 from core.models import CatalogItem, Department, District, FiscalYear
 from core.ruc import is_valid_ruc
 from core.text import plain
@@ -44,14 +53,18 @@ from .. import search, sme
 from ..models import (
     Award,
     Contract,
+    ContractAmendment,
     Entity,
     ImportedRelease,
     ProcessItem,
     ProcessStatus,
     ProcurementProcess,
     StatusChange,
+    SupplierEvaluation,
 )
-from ..models.contracts import STANDING_STATUSES
+from ..models.contracts import AMENDMENT_MARK_PERCENT, STANDING_STATUSES
+from ..services import contracts
+from ..services.evaluation import clean_reason
 from ..services.processes.status import every_lot_contracted
 from . import schema
 from .releases import TENDER_STATUS
@@ -145,66 +158,131 @@ class Outcome:
 # --- Reading ----------------------------------------------------------------------------------
 
 
-def _line_of(text: str, offset: int) -> int:
-    return text.count("\n", 0, offset) + 1
+CHUNK = 1 << 20  # characters read at a time from a JSON package
 
 
-def _array_lines(text: str, key: str) -> list[int]:
-    """The line each element of the top-level array `key` starts on."""
-    match = re.search('"' + re.escape(key) + r'"\s*:\s*\[', text)
-    if match is None:
-        return []
-    decoder = json.JSONDecoder()
-    lines, position = [], match.end()
-    while True:
-        while position < len(text) and text[position] in " \t\r\n,":
-            position += 1
-        if position >= len(text) or text[position] == "]":
-            return lines
-        lines.append(_line_of(text, position))
-        _value, position = decoder.raw_decode(text, position)
+class _JSONStream:
+    """A JSON text read a chunk at a time, one value after another (json's C scanner on a
+    buffer that keeps only what is not read yet), each value with the line it starts on."""
+
+    def __init__(self, stream: TextIO):
+        self.stream = stream
+        self.buffer = ""
+        self.position = 0
+        self.line = 1  # the line of self.position
+        self.ended = False
+        self.decoder = json.JSONDecoder()
+
+    def _more(self) -> bool:
+        if self.ended:
+            return False
+        chunk = self.stream.read(max(CHUNK, len(self.buffer) - self.position))
+        if not chunk:
+            self.ended = True
+            return False
+        self.buffer = self.buffer[self.position :] + chunk  # what was read is let go
+        self.position = 0
+        return True
+
+    def _advance(self, to: int) -> None:
+        self.line += self.buffer.count("\n", self.position, to)
+        self.position = to
+
+    def peek(self) -> str:
+        """The next character that is not white space ("" at the end)."""
+        while True:
+            while self.position < len(self.buffer) and self.buffer[self.position] in " \t\r\n":
+                self._advance(self.position + 1)
+            if self.position < len(self.buffer) or not self._more():
+                return self.buffer[self.position : self.position + 1]
+
+    def take(self, expected: str) -> None:
+        found = self.peek()
+        if found != expected:
+            raise UnreadablePackage(
+                f"line {self.line}: bad JSON: expecting {expected!r}, found {found or 'the end'!r}"
+            )
+        self._advance(self.position + 1)
+
+    def value(self):
+        """The next JSON value, whole (a release, a record, a key...)."""
+        self.peek()
+        while True:
+            try:
+                value, end = self.decoder.raw_decode(self.buffer, self.position)
+            except json.JSONDecodeError as error:
+                if self._more():  # cut by the chunk's end: read on
+                    continue
+                line = self.line + self.buffer.count("\n", self.position, error.pos)
+                raise UnreadablePackage(f"line {line}: bad JSON: {error.msg}") from error
+            if end == len(self.buffer) and self._more():  # a number may go on
+                continue
+            self._advance(end)
+            return value
 
 
-def _from_package(package, line: int, text: str | None) -> list[SourceRelease]:
+def _record_releases(entry, at: int) -> list[SourceRelease]:
+    if not isinstance(entry, dict):
+        raise UnreadablePackage(f"line {at}: a record is not an object")
+    full = [r for r in entry.get("releases") or [] if isinstance(r, dict) and "tag" in r]
+    if full:  # the record's releases themselves
+        return [SourceRelease(release, at) for release in full]
+    if isinstance(entry.get("compiledRelease"), dict):  # only linked releases
+        return [SourceRelease(entry["compiledRelease"], at)]
+    raise UnreadablePackage(f"line {at}: a record has neither releases nor a compiled release")
+
+
+def _from_package(package, line: int) -> list[SourceRelease]:
+    """The releases of a package read whole (one line of JSON lines)."""
     if not isinstance(package, dict) or not (
         isinstance(package.get("releases"), list) or isinstance(package.get("records"), list)
     ):
         raise UnreadablePackage(f"line {line}: not an OCDS release or record package")
     if isinstance(package.get("releases"), list):
-        lines = _array_lines(text, "releases") if text is not None else []
-        return [
-            SourceRelease(release, lines[n] if n < len(lines) else line)
-            for n, release in enumerate(package["releases"])
-        ]
-    lines = _array_lines(text, "records") if text is not None else []
-    found = []
-    for n, entry in enumerate(package["records"]):
-        at = lines[n] if n < len(lines) else line
-        if not isinstance(entry, dict):
-            raise UnreadablePackage(f"line {at}: a record is not an object")
-        full = [r for r in entry.get("releases") or [] if isinstance(r, dict) and "tag" in r]
-        if full:  # the record's releases themselves
-            found.extend(SourceRelease(release, at) for release in full)
-        elif isinstance(entry.get("compiledRelease"), dict):  # only linked releases
-            found.append(SourceRelease(entry["compiledRelease"], at))
+        return [SourceRelease(release, line) for release in package["releases"]]
+    return [found for entry in package["records"] for found in _record_releases(entry, line)]
+
+
+def _stream_package(stream: TextIO) -> Iterator[SourceRelease]:
+    """The releases of a release or record package, one at a time: its `releases` (or
+    `records`) array is read element by element, never whole; the other members (publisher,
+    extensions...) are read and let go."""
+    reader = _JSONStream(stream)
+    if reader.peek() != "{":
+        reader.value()  # bad JSON is said so; any other value is no package
+        raise UnreadablePackage("line 1: not an OCDS release or record package")
+    reader.take("{")
+    found = False
+    while reader.peek() != "}":
+        key = reader.value()
+        reader.take(":")
+        if key in ("releases", "records") and reader.peek() == "[" and not found:
+            found = True
+            reader.take("[")
+            while reader.peek() != "]":
+                at = reader.line
+                element = reader.value()
+                if key == "releases":
+                    yield SourceRelease(element, at)
+                else:
+                    yield from _record_releases(element, at)
+                if reader.peek() != "]":
+                    reader.take(",")
+            reader.take("]")
         else:
-            raise UnreadablePackage(
-                f"line {at}: a record has neither releases nor a compiled release"
-            )
-    return found
+            reader.value()
+        if reader.peek() != "}":
+            reader.take(",")
+    reader.take("}")
+    if reader.peek():
+        raise UnreadablePackage(f"line {reader.line}: bad JSON: extra data after the package")
+    if not found:
+        raise UnreadablePackage("line 1: not an OCDS release or record package")
 
 
-def read_package(text: str, *, jsonl: bool = False) -> list[SourceRelease]:
-    """The releases of a release or record package (JSON), or of JSON lines holding releases
-    or packages, each with its line; UnreadablePackage for bad JSON naming the line."""
-    if not jsonl:
-        try:
-            package = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise UnreadablePackage(f"line {error.lineno}: bad JSON: {error.msg}") from error
-        return _from_package(package, 1, text)
-    found = []
-    for number, line in enumerate(text.splitlines(), start=1):
+def _stream_lines(stream: TextIO) -> Iterator[SourceRelease]:
+    """JSON lines, one line at a time: each a release, or a package of releases."""
+    for number, line in enumerate(stream, start=1):
         if not line.strip():
             continue
         try:
@@ -212,10 +290,22 @@ def read_package(text: str, *, jsonl: bool = False) -> list[SourceRelease]:
         except json.JSONDecodeError as error:
             raise UnreadablePackage(f"line {number}: bad JSON: {error.msg}") from error
         if isinstance(data, dict) and ("releases" in data or "records" in data):
-            found.extend(SourceRelease(r.data, number) for r in _from_package(data, number, None))
+            yield from _from_package(data, number)
         else:
-            found.append(SourceRelease(data, number))
-    return found
+            yield SourceRelease(data, number)
+
+
+def iter_package(stream: TextIO, *, jsonl: bool = False) -> Iterator[SourceRelease]:
+    """The releases of a release or record package (JSON), or of JSON lines holding releases
+    or packages, each with the line it starts on, read incrementally (memory bounded by the
+    largest release, not the file); UnreadablePackage for bad JSON naming the line (raised
+    when the reading reaches it: the releases before it have been yielded)."""
+    return _stream_lines(stream) if jsonl else _stream_package(stream)
+
+
+def read_package(text: str, *, jsonl: bool = False) -> list[SourceRelease]:
+    """iter_package of a text held whole, as a list."""
+    return list(iter_package(io.StringIO(text), jsonl=jsonl))
 
 
 # --- Order -----------------------------------------------------------------------------------
@@ -286,10 +376,38 @@ def loading_order(sources: list[SourceRelease]) -> list[SourceRelease]:
     return ordered
 
 
+def _ocid_of(source: SourceRelease) -> str | None:
+    ocid = source.data.get("ocid") if isinstance(source.data, dict) else None
+    return ocid if isinstance(ocid, str) else None
+
+
+def streamed_loading_order(read: Callable[[], Iterable[SourceRelease]]) -> Iterator[SourceRelease]:
+    """loading_order over files read twice, never held whole: `read()` streams every
+    release of the files. The first reading counts each ocid's releases (and finds bad JSON
+    before anything is loaded); the second keeps each ocid's releases until the last one
+    is read, then gives them in loading_order. Memory: a count per ocid, and the releases
+    of the ocids not complete yet: one process's at a time for a file that keeps them
+    together (as export_ocds writes them), more for a file that scatters them."""
+    counts = Counter(ocid for source in read() if (ocid := _ocid_of(source)) is not None)
+    waiting: dict[str, list[SourceRelease]] = {}
+    for source in read():
+        ocid = _ocid_of(source)
+        if ocid is None:  # refused by the schema check, in its place
+            yield source
+            continue
+        group = waiting.setdefault(ocid, [])
+        group.append(source)
+        if len(group) >= counts[ocid]:
+            del waiting[ocid]
+            yield from loading_order(group)
+    for group in waiting.values():  # a file that changed between the readings
+        yield from loading_order(group)
+
+
 # --- Small readers ----------------------------------------------------------------------------
 
 
-def _amount(value, what: str) -> Decimal:
+def _amount(value, what: str, *, zero: bool = False) -> Decimal:
     if not isinstance(value, dict) or value.get("amount") is None:
         raise ReleaseRefused(f"{what} has no amount")
     if value.get("currency", "PEN") != "PEN":
@@ -298,9 +416,38 @@ def _amount(value, what: str) -> Decimal:
         amount = Decimal(str(value["amount"])).quantize(Decimal("0.01"))
     except InvalidOperation as error:
         raise ReleaseRefused(f"{what} is not an amount") from error
-    if amount <= 0:
+    if amount < 0 or (amount == 0 and not zero):
         raise ReleaseRefused(f"{what} is not positive")
     return amount
+
+
+def _reason(value, what: str, *, required: bool = True) -> str:
+    """A reason or comment as the portal stores it (clean_reason), required unless not."""
+    try:
+        reason = clean_reason(value if isinstance(value, str) else "")
+    except DomainError as error:
+        raise ReleaseRefused(f"{what}: {error.message}") from error
+    if required and not reason:
+        raise ReleaseRefused(f"{what}: no reason stated (rationale or description)")
+    return reason
+
+
+IMPORT_USER_EMAIL = "importacion-ocds@portal.invalid"
+
+
+def import_user():
+    """Who signs what the import records and the portal's rows need a person for (contract
+    amendments, supplier evaluations): an inactive account that cannot log in, created the
+    first time."""
+    from django.contrib.auth import get_user_model
+
+    user, created = get_user_model().objects.get_or_create(
+        email=IMPORT_USER_EMAIL, defaults={"full_name": "Importación OCDS", "is_active": False}
+    )
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return user
 
 
 def _moment(value: str | None, fallback: datetime | None = None) -> datetime | None:
@@ -588,8 +735,10 @@ class _Loader:
 
     def contract(self, process: ProcurementProcess, data: dict) -> Contract | None:
         """A contract when signed, or an update of one loaded before (matched by its id at
-        the source). An update with no status (an amendment, the supplier's evaluation)
-        keeps the contract's status; what of it is not stored here is noted."""
+        the source): its amendments (while active), its end (completion, termination by a
+        party, annulment) and the supplier's evaluation once it ended, each checked by the
+        rules the portal's own contract services apply. An update with no status keeps the
+        contract's status."""
         ref = str(data.get("id"))
         contract = process.contracts.filter(source_ref=ref).first()
         stated = data.get("status")
@@ -604,24 +753,51 @@ class _Loader:
         status = CONTRACT_STATUSES.get(stated) if stated is not None else contract.status
         if status is None:
             raise ReleaseRefused(f"contract {ref}: unknown status {stated!r}")
-        period = data.get("period") or {}
-        if contract is None:
-            contract = self.new_contract(process, data, ref, period)
-        self.note_contract_updates(data, ref)
-        contract.status = status
-        if status == Contract.Status.COMPLETED and "contractTermination" in self.release["tag"]:
+        party = data.get("terminatedBy")
+        if status == Contract.Status.COMPLETED and (
+            data.get("statusDetails") == Contract.Status.TERMINATED or party
+        ):
+            if party:  # the portal's extension states who terminated it
+                status = Contract.Status.TERMINATED
+            else:
+                self.notes.append(
+                    f"contract {ref}: terminated early, recorded as ended (culminado): the "
+                    f"release does not say which party terminated it (terminatedBy)"
+                )
+        elif status == Contract.Status.COMPLETED and "contractTermination" in self.release["tag"]:
             self.notes.append(
                 f"contract {ref}: terminated early, recorded as ended (culminado): the release "
-                f"does not say which party terminated it"
+                f"does not say which party terminated it (terminatedBy)"
             )
-        if status == Contract.Status.COMPLETED:
+        period = data.get("period") or {}
+        created_here = contract is None
+        if created_here:
+            contract = self.new_contract(process, data, ref, period)
+            self.check_standing(contract, ref)
+            contract.save()
+        self.amend(contract, data, ref, created_here=created_here)
+        if status == Contract.Status.TERMINATED:
+            self.terminate(contract, data, ref, party, period)
+        else:
+            contract.status = status
+        if status == Contract.Status.COMPLETED and stated is not None:
+            # Its end as this release states it; an update with no status (the supplier's
+            # evaluation, after the end) keeps the end loaded before.
             contract.ended_on = _day(period.get("endDate"), self.date.date())
             if data.get("finalValue") is not None:
                 contract.final_amount = _amount(data["finalValue"], f"contract {ref} finalValue")
             contract.final_amount = contract.final_amount or contract.amount
         if status == Contract.Status.VOID:
             contract.ended_on = contract.ended_on or self.date.date()
-        if status in STANDING_STATUSES and (
+        if status in STANDING_STATUSES:
+            self.check_standing(contract, ref)
+        contract.save()
+        self.evaluate(contract, data, ref)
+        return contract
+
+    @staticmethod
+    def check_standing(contract: Contract, ref: str) -> None:
+        if (
             Contract.objects.standing()
             .filter(award_id=contract.award_id)
             .exclude(pk=contract.pk)
@@ -631,8 +807,118 @@ class _Loader:
                 f"contract {ref}: its award has a contract here that is not cancelled; an "
                 f"award has one contract at a time (a cancelled one may be replaced)"
             )
-        contract.save()
-        return contract
+
+    def terminate(self, contract: Contract, data: dict, ref: str, party, period: dict) -> None:
+        """Terminated (resuelto) by the party the release names, with its reason and date:
+        the checks of contracts.terminate_contract (only an active contract; a party, a
+        reason). A repeated termination release of one terminated here changes nothing."""
+        if contract.status == Contract.Status.TERMINATED:
+            return
+        refusal = contracts.contract_action_refusal(contract, "terminate")
+        if refusal is not None:
+            raise ReleaseRefused(f"contract {ref}: cannot be terminated: {refusal.message}")
+        if party not in Contract.Party.values:
+            raise ReleaseRefused(
+                f"contract {ref}: terminatedBy {party!r} is neither "
+                f"{' nor '.join(repr(v) for v in Contract.Party.values)}"
+            )
+        reason = _reason(data.get("description"), f"contract {ref}: termination")
+        ended_on = _day(period.get("endDate"), self.date.date())
+        if ended_on < contract.signed_on:
+            raise ReleaseRefused(f"contract {ref}: terminated on {ended_on}, before its signing")
+        contract.status = Contract.Status.TERMINATED
+        contract.terminated_by, contract.end_reason, contract.ended_on = party, reason, ended_on
+
+    def amend(self, contract: Contract, data: dict, ref: str, *, created_here: bool) -> None:
+        """Each amendment the release states that is not here yet (same date and reason): an
+        additional work or a reduction by what the contract's value after it (`value`)
+        differs from its amount now, with its percentages as contracts.amend_contract
+        computes them, checked as it checks them (an active contract, a reason, a date
+        from the signing on)."""
+        stated = [a for a in data.get("amendments") or [] if isinstance(a, dict)]
+        if not stated:
+            return
+        known = set(contract.amendments.values_list("signed_on", "reason"))
+        new = []
+        for amendment in stated:
+            signed_on = _day(amendment.get("date"), self.date.date())
+            reason = _reason(amendment.get("rationale"), f"contract {ref}: amendment")
+            if (signed_on, reason) not in known:
+                new.append((str(amendment.get("id")), signed_on, reason))
+        if not new:
+            return
+        if len(new) > 1 or created_here:
+            # A compiled release (a record with no releases) states the contract's value
+            # after all of them: what each changed cannot be told, nor the signed amount.
+            self.notes.append(
+                f"contract {ref}: amendment {', '.join(a[0] for a in new)} not stored: the "
+                f"value after each cannot be told apart (one release per amendment, with the "
+                f"value after it, as the releases of a record state them)"
+            )
+            return
+        amendment_id, signed_on, reason = new[0]
+        what = f"contract {ref}: amendment {amendment_id}"
+        refusal = contracts.active_refusal(contract)
+        if refusal is not None:
+            raise ReleaseRefused(f"{what}: {refusal.message}")
+        if data.get("value") is None:
+            raise ReleaseRefused(f"{what}: the release states no value after it")
+        after = _amount(data["value"], f"{what}: value")
+        change = after - contracts.current_amount(contract)
+        if not change:
+            raise ReleaseRefused(f"{what}: the value after it is the value before it")
+        if signed_on < contract.signed_on:
+            raise ReleaseRefused(f"{what}: dated {signed_on}, before the contract's signing")
+        kind = ContractAmendment.Kind.ADDITIONAL if change > 0 else ContractAmendment.Kind.REDUCTION
+        amount = abs(change)
+        percentage = contracts._percent(amount, contract.amount)
+        cumulative = contracts.cumulative_percentages(contract)[kind] + percentage
+        ContractAmendment.objects.create(
+            contract=contract,
+            kind=kind,
+            amount=amount,
+            percentage=percentage,
+            cumulative_percentage=cumulative,
+            above_limit=cumulative > AMENDMENT_MARK_PERCENT,
+            reason=reason,
+            signed_on=signed_on,
+            created_at=self.date,
+            created_by=import_user(),
+        )
+
+    def evaluate(self, contract: Contract, data: dict, ref: str) -> None:
+        """The supplier's after-sales evaluation (the extension's
+        implementation.supplierEvaluation): once, after the contract ended, as
+        contracts.evaluate_supplier checks it. The same evaluation stated again (a compiled
+        release) changes nothing."""
+        stated = (data.get("implementation") or {}).get("supplierEvaluation")
+        if not stated:
+            return
+        what = f"contract {ref}: supplier evaluation"
+        evaluated_at = _moment(stated.get("date"), self.date)
+        existing = SupplierEvaluation.objects.filter(contract=contract).first()
+        if existing is not None and existing.evaluated_at == evaluated_at:
+            return
+        refusal = contracts.evaluation_refusal(contract)
+        if refusal is not None:
+            raise ReleaseRefused(f"{what}: {refusal.message}")
+        quality, on_time = stated.get("quality"), stated.get("onTime")
+        if not isinstance(quality, int) or isinstance(quality, bool) or not 1 <= quality <= 5:
+            raise ReleaseRefused(f"{what}: quality {quality!r} is not from 1 to 5")
+        if not isinstance(on_time, bool):
+            raise ReleaseRefused(f"{what}: onTime is not stated (true or false)")
+        penalties = Decimal(0)
+        if stated.get("penalties") is not None:
+            penalties = _amount(stated["penalties"], f"{what}: penalties", zero=True)
+        SupplierEvaluation.objects.create(
+            contract=contract,
+            on_time=on_time,
+            quality=quality,
+            penalties=penalties,
+            comment=_reason(stated.get("comment"), what, required=False),
+            evaluated_at=evaluated_at,
+            evaluated_by=import_user(),
+        )
 
     def new_contract(self, process: ProcurementProcess, data: dict, ref: str, period: dict):
         award = process.awards.filter(source_ref=str(data.get("awardID"))).first()
@@ -660,20 +946,6 @@ class _Loader:
             created_at=self.date,
             source_ref=ref,
         )
-
-    def note_contract_updates(self, data: dict, ref: str) -> None:
-        """Amendments and evaluations are signed by a person of the entity here (their rows
-        need one): an imported contract keeps its signed amount, and the import says so."""
-        amendments = [str(a.get("id")) for a in data.get("amendments") or []]
-        if amendments:
-            value = (data.get("value") or {}).get("amount")
-            after = f" (value after it {value} PEN)" if value is not None else ""
-            self.notes.append(
-                f"contract {ref}: amendment {', '.join(amendments)} not stored{after}; the "
-                f"contract keeps its signed amount"
-            )
-        if (data.get("implementation") or {}).get("supplierEvaluation"):
-            self.notes.append(f"contract {ref}: the supplier's evaluation is not stored")
 
     def outcome_status(self, process: ProcurementProcess, tender: dict) -> str:
         """The process's status after this release: the tender's statusDetails when it names

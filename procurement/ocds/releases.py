@@ -708,6 +708,8 @@ def contract_releases(process) -> Iterable[dict]:
                 ended["finalValue"] = _money(contract.final_amount)
             if contract.end_reason:
                 ended["description"] = contract.end_reason
+            if contract.terminated_by:  # who terminated it (extension)
+                ended["terminatedBy"] = contract.terminated_by
             # The end is dated by its day; never before what it ends was recorded.
             moment = max(
                 datetime.combine(contract.ended_on, time.min, tzinfo=_zone()),

@@ -1,6 +1,8 @@
 """The portal's own OCDS export imports again, into a database without its processes,
 entities and suppliers, with nothing refused and the same processes: status, items, each
-award's status, winner and amount, each contract's status, amount and winner. The demo data
+award's status, winner and amount, each contract's status, amount and winner, its
+amendments, its end (who terminated it) and the supplier's evaluation; exported again, the
+same amendments, evaluations and ends. The demo data
 has every shape the import must read: deserted processes, processes by items with a
 deserted lot (built here: the demo has few), consents, amended and evaluated contracts, plans."""
 
@@ -18,15 +20,17 @@ from tests.procurement.test_contracts_by_items import _two_lots
 
 pytestmark = pytest.mark.django_db
 
-# A contract terminated early ("resuelto") needs the party that terminated it, which OCDS
-# does not state: it is imported as ended ("culminado"), and the import says so.
-IMPORTED_CONTRACT_STATUS = {Contract.Status.TERMINATED: Contract.Status.COMPLETED}
-
 
 def _state(processes) -> dict:
     """What must survive the round trip, by process identifier."""
     state = {}
-    for process in processes.prefetch_related("items", "awards__supplier", "contracts__supplier"):
+    for process in processes.prefetch_related(
+        "items",
+        "awards__supplier",
+        "contracts__supplier",
+        "contracts__amendments",
+        "contracts__evaluation",
+    ):
         awards = sorted(
             (
                 a.status,
@@ -38,10 +42,28 @@ def _state(processes) -> dict:
         )
         contracts = sorted(
             (
-                IMPORTED_CONTRACT_STATUS.get(c.status, c.status),
+                c.status,
                 c.amount,
                 c.supplier.ruc,
                 c.signed_on,
+                c.terminated_by,
+                c.end_reason,
+                c.ended_on,
+                c.final_amount,
+                tuple(
+                    (
+                        a.kind,
+                        a.amount,
+                        a.percentage,
+                        a.cumulative_percentage,
+                        a.above_limit,
+                        a.reason,
+                        a.signed_on,
+                        a.created_at,
+                    )
+                    for a in c.amendments.all()
+                ),
+                _evaluation(c),
             )
             for c in process.contracts.all()
         )
@@ -53,6 +75,36 @@ def _state(processes) -> dict:
             "contracts": contracts,
         }
     return state
+
+
+def _evaluation(contract) -> tuple | None:
+    try:
+        e = contract.evaluation
+    except Contract.evaluation.RelatedObjectDoesNotExist:
+        return None
+    return (e.on_time, e.quality, e.penalties, e.comment, e.evaluated_at)
+
+
+def _contract_parts(releases: list[dict]) -> Counter:
+    """The amendments, evaluations and ends an export states, without the ids (the rows'
+    primary keys, new in another database)."""
+    parts = Counter()
+    for release in releases:
+        for contract in release.get("contracts", []):
+            for amendment in contract.get("amendments", []):
+                stated = {k: v for k, v in amendment.items() if k != "id"}
+                parts[("amendment", release["ocid"], release["date"], json.dumps(stated))] += 1
+                parts[("value after", release["ocid"], json.dumps(contract["value"]))] += 1
+            evaluation = (contract.get("implementation") or {}).get("supplierEvaluation")
+            if evaluation:
+                parts[("evaluation", release["ocid"], json.dumps(evaluation, sort_keys=True))] += 1
+            if release["tag"] != ["contract"] and contract.get("status") in (
+                "terminated",
+                "cancelled",
+            ):
+                stated = {k: v for k, v in contract.items() if k not in ("id", "awardID")}
+                parts[("end", release["ocid"], json.dumps(stated, sort_keys=True))] += 1
+    return parts
 
 
 def _shapes(releases: list[dict]) -> Counter:
@@ -72,6 +124,10 @@ def _shapes(releases: list[dict]) -> Counter:
         for contract in release.get("contracts", []):
             if "status" not in contract and "amendments" in contract:
                 shapes["contract amendment without status"] += 1
+            if contract.get("terminatedBy"):
+                shapes["contract terminated by a party"] += 1
+            if (contract.get("implementation") or {}).get("supplierEvaluation"):
+                shapes["supplier evaluation"] += 1
     return shapes
 
 
@@ -97,6 +153,8 @@ def test_the_portal_s_own_export_imports_again_with_nothing_refused(tmp_path):
         "deserted lot",
         "consent with only its status",
         "contract amendment without status",
+        "contract terminated by a party",
+        "supplier evaluation",
     ]:
         assert shapes[shape], (shape, shapes)
     expected = _state(ProcurementProcess.objects.published())
@@ -118,3 +176,12 @@ def test_the_portal_s_own_export_imports_again_with_nothing_refused(tmp_path):
     assert f"{len(releases)} releases loaded, 0 already imported, 0 refused." in out.getvalue()
     imported = ProcurementProcess.objects.filter(source=SOURCE)
     assert _state(imported) == expected
+    # Exported again: the same amendments, evaluations and ends (terminations with their
+    # party), release for release.
+    again = tmp_path / "again.jsonl"
+    call_command("export_ocds", "--jsonl", "--output", str(again))
+    releases_again = [json.loads(line) for line in again.read_text(encoding="utf-8").splitlines()]
+    parts = _contract_parts(releases)
+    assert any(kind == "amendment" for kind, *_rest in parts)
+    assert any(kind == "evaluation" for kind, *_rest in parts)
+    assert _contract_parts(releases_again) == parts

@@ -11,6 +11,7 @@ import pytest
 from django.core.management import call_command
 
 from procurement.models import Award, Contract, ImportedRelease, ProcessStatus, ProcurementProcess
+from procurement.ocds.importer import IMPORT_USER_EMAIL
 from tests.procurement.test_import_ocds import (
     BUYER,
     ITEM,
@@ -172,13 +173,150 @@ def test_a_contract_amendment_and_evaluation_without_status_keep_the_contract_s(
     ]
     out, err = run(tmp_path, package)
     assert err == "" and "6 releases loaded, 0 already imported, 0 refused." in out
-    assert "contract 2001: amendment 7 not stored (value after it 2600 PEN)" in out
-    assert "contract 2001: the supplier's evaluation is not stored" in out
     contract = Contract.objects.get()
-    # The evaluation came after the end: the contract stays ended, with its signed amount.
-    assert contract.status == Contract.Status.COMPLETED
+    # The amendment is the difference the value after it states, as the portal computes it.
+    amendment = contract.amendments.get()
+    assert (amendment.kind, str(amendment.amount), str(amendment.percentage)) == (
+        "adicional",
+        "200.00",
+        "8.33",
+    )
+    assert amendment.reason == "Mayor cantidad" and str(amendment.signed_on) == "2024-04-02"
+    assert not amendment.above_limit and amendment.created_by.email == IMPORT_USER_EMAIL
+    assert not amendment.created_by.is_active and not amendment.created_by.has_usable_password()
+    # The evaluation came after the end: the contract stays ended, on the day it ended.
+    evaluation = contract.evaluation
+    assert (evaluation.on_time, evaluation.quality, evaluation.penalties) == (True, 4, 0)
+    assert contract.status == Contract.Status.COMPLETED and str(contract.ended_on) == "2024-04-27"
     assert str(contract.amount) == "2400.00" and str(contract.final_amount) == "2600.00"
     assert ProcurementProcess.objects.get().status == ProcessStatus.CONTRACTED
+
+
+def test_amendments_whose_value_cannot_be_told_apart_are_said_and_not_stored(tmp_path):
+    """Two new in one release, or in the release that brings the contract (a record's
+    compiled release): the value after each is not stated."""
+    package = oece_package()
+    package["releases"][-1]["contracts"][0]["amendments"] = [
+        {"id": "6", "rationale": "Primera", "date": "2024-03-20T00:00:00-05:00"}
+    ]
+    package["releases"].append(
+        _contract_update(
+            "contract-amendment",
+            "2024-04-02T10:00:00-05:00",
+            ["contractAmendment"],
+            value={"amount": 2700, "currency": "PEN"},
+            amendments=[{"id": "7", "rationale": "Mayor"}, {"id": "8", "rationale": "Otra"}],
+        )
+    )
+    out, err = run(tmp_path, package)
+    assert err == "" and "0 refused" in out
+    assert "contract 2001: amendment 6 not stored: the value after each cannot be told" in out
+    assert "contract 2001: amendment 7, 8 not stored" in out
+    assert not Contract.objects.get().amendments.exists()
+
+
+def _ended(status_details="resuelto", **extra) -> dict:
+    return _contract_update(
+        "contract-end",
+        "2024-04-27T10:00:00-05:00",
+        ["contractTermination"],
+        status="terminated",
+        statusDetails=status_details,
+        period={"endDate": "2024-04-27T23:59:59-05:00"},
+        **extra,
+    )
+
+
+def _evaluation(date="2024-05-02T10:00:00-05:00", suffix="contract-evaluation", **stated):
+    stated = {"onTime": False, "quality": 2, **stated}
+    return _contract_update(
+        suffix, date, ["implementationUpdate"], implementation={"supplierEvaluation": stated}
+    )
+
+
+def test_a_termination_keeps_the_party_that_terminated_and_its_reason(tmp_path):
+    package = oece_package()
+    package["releases"] += [
+        _ended(terminatedBy="contratista", description="Incumplimiento de plazos"),
+        _evaluation(penalties={"amount": 120, "currency": "PEN"}, comment="Tarde"),
+    ]
+    out, err = run(tmp_path, package)
+    assert err == "" and "5 releases loaded" in out and "terminated early" not in out
+    contract = Contract.objects.get()
+    assert (contract.status, contract.terminated_by, contract.end_reason) == (
+        Contract.Status.TERMINATED,
+        Contract.Party.SUPPLIER,
+        "Incumplimiento de plazos",
+    )
+    assert str(contract.ended_on) == "2024-04-27" and contract.final_amount is None
+    assert (contract.evaluation.penalties, contract.evaluation.comment) == (120, "Tarde")
+
+
+def test_a_termination_without_its_party_is_recorded_as_ended_and_said(tmp_path):
+    out, err = run(
+        tmp_path, {**oece_package(), "releases": [*oece_package()["releases"], _ended()]}
+    )
+    assert err == "" and "terminated early, recorded as ended (culminado)" in out
+    assert Contract.objects.get().status == Contract.Status.COMPLETED
+
+
+@pytest.mark.parametrize(
+    "releases, reason",
+    [
+        ([_ended(terminatedBy="entidad")], "termination: no reason stated"),
+        ([_ended(terminatedBy="nadie", description="x")], "fails the OCDS schema"),
+        (
+            [
+                _ended(terminatedBy="entidad", description="Caso fortuito"),
+                _contract_update(
+                    "contract-amendment",
+                    "2024-05-02T10:00:00-05:00",
+                    ["contractAmendment"],
+                    value={"amount": 2600, "currency": "PEN"},
+                    amendments=[{"id": "7", "rationale": "Mayor cantidad"}],
+                ),
+            ],
+            "amendment 7: El contrato está resuelto: esto no es posible ahora.",
+        ),
+        (
+            [
+                _contract_update(
+                    "contract-amendment",
+                    "2024-04-02T10:00:00-05:00",
+                    ["contractAmendment"],
+                    amendments=[{"id": "7", "rationale": "Mayor cantidad"}],
+                )
+            ],
+            "amendment 7: the release states no value after it",
+        ),
+        (
+            [_evaluation()],
+            "supplier evaluation: El proveedor se evalúa cuando el contrato ha culminado",
+        ),
+        (
+            [
+                _ended(terminatedBy="entidad", description="Caso fortuito"),
+                _evaluation(),
+                _evaluation("2024-05-03T10:00:00-05:00", "contract-evaluation-2"),
+            ],
+            "supplier evaluation: Este contrato ya fue evaluado.",
+        ),
+        (
+            [_ended(terminatedBy="entidad", description="Caso fortuito"), _evaluation(quality=9)],
+            "fails the OCDS schema",
+        ),
+    ],
+)
+# The contract services' own messages (procurement.services.contracts), in Spanish.
+def test_what_the_portal_refuses_of_a_contract_is_refused_saying_why(tmp_path, releases, reason):
+    package = oece_package()
+    package["releases"] += releases
+    out, err = run(tmp_path, package)
+    assert "1 releases refused" in err and reason in err, err
+    # The refused release left nothing: no amendment, no second evaluation.
+    contract = Contract.objects.get()
+    assert contract.amendments.count() == 0
+    assert contract.status in (Contract.Status.ACTIVE, Contract.Status.TERMINATED)
 
 
 def test_an_amendment_alone_keeps_an_active_contract_active(tmp_path):

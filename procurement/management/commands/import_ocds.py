@@ -1,5 +1,3 @@
-from pathlib import Path
-
 from django.core.management.base import BaseCommand, CommandError
 
 from procurement import sme
@@ -11,7 +9,9 @@ class Command(BaseCommand):
         "Imports OCDS 1.1 release or record packages (JSON, or JSON lines with --jsonl or a "
         ".jsonl name), e.g. Peru's OECE (SEACE v3) data. Each release is loaded in its own "
         "transaction, idempotent by ocid + release id, each process's releases in the order "
-        "they happened (by date), whatever their order in the files; a release with a bad "
+        "they happened (by date), whatever their order in the files. The files are read "
+        "twice, incrementally (a package's releases one by one, JSON lines line by line), "
+        "never whole. A release with a bad "
         "RUC, an unknown code or a schema error is reported with its line and not loaded."
     )
 
@@ -20,24 +20,27 @@ class Command(BaseCommand):
         parser.add_argument("--jsonl", action="store_true", help="JSON lines")
 
     def handle(self, *args, files, jsonl=False, **options):
-        sources = []
-        for name in files:  # every file is read before anything is loaded
-            path = Path(name)
-            try:
-                text = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as error:
-                raise CommandError(f"{name}: {error}") from None
-            try:
-                releases = importer.read_package(text, jsonl=jsonl or name.endswith(".jsonl"))
-            except importer.UnreadablePackage as error:
-                raise CommandError(f"{name}, {error}") from None
-            for source in releases:
-                source.file = name
-            sources.extend(releases)
+        def read():
+            """Every release of the files, streamed (read twice, never held whole)."""
+            for name in files:
+                try:
+                    with open(name, encoding="utf-8") as stream:
+                        for source in importer.iter_package(
+                            stream, jsonl=jsonl or name.endswith(".jsonl")
+                        ):
+                            source.file = name
+                            yield source
+                except (OSError, UnicodeDecodeError) as error:
+                    raise CommandError(f"{name}: {error}") from None
+                except importer.UnreadablePackage as error:
+                    raise CommandError(f"{name}, {error}") from None
+
         loaded = unchanged = refused = 0
         summary_years: set[tuple[int, int]] = set()
         # Each process's releases in the order they happened, whatever the files' order.
-        for source in importer.loading_order(sources):
+        # The first reading of the files checks every one (bad JSON stops the import before
+        # anything is loaded); the second loads.
+        for source in importer.streamed_loading_order(read):
             try:
                 outcome = importer.load_release(source, refresh_summary=False)
             except importer.ReleaseRefused as error:
