@@ -902,20 +902,25 @@ class _Loader:
         refusal = contracts.evaluation_refusal(contract)
         if refusal is not None:
             raise ReleaseRefused(f"{what}: {refusal.message}")
-        quality, on_time = stated.get("quality"), stated.get("onTime")
-        if not isinstance(quality, int) or isinstance(quality, bool) or not 1 <= quality <= 5:
-            raise ReleaseRefused(f"{what}: quality {quality!r} is not from 1 to 5")
-        if not isinstance(on_time, bool):
-            raise ReleaseRefused(f"{what}: onTime is not stated (true or false)")
         penalties = Decimal(0)
         if stated.get("penalties") is not None:
             penalties = _amount(stated["penalties"], f"{what}: penalties", zero=True)
+        comment = stated.get("comment")
+        try:
+            on_time, quality, penalties, comment = contracts.clean_evaluation(
+                stated.get("onTime"),
+                stated.get("quality"),
+                penalties,
+                comment if isinstance(comment, str) else "",
+            )
+        except DomainError as error:
+            raise ReleaseRefused(f"{what}: {error.message}") from error
         SupplierEvaluation.objects.create(
             contract=contract,
             on_time=on_time,
             quality=quality,
             penalties=penalties,
-            comment=_reason(stated.get("comment"), what, required=False),
+            comment=comment,
             evaluated_at=evaluated_at,
             evaluated_by=import_user(),
         )

@@ -581,6 +581,29 @@ def evaluation_refusal(contract: Contract) -> DomainError | None:
 
 
 @transaction.atomic
+def clean_evaluation(on_time, quality, penalties, comment: str = ""):
+    """An after-sales evaluation's facts as stored, or the refusal of the first bad one:
+    delivered on time stated (yes or no), quality a whole number from 1 to 5, penalties an
+    amount of zero or more, the comment as a reason is kept (clean_reason). The service and
+    the OCDS import both check them here."""
+    if not isinstance(on_time, bool):
+        raise DomainError(
+            _("Say whether it was delivered on time."), field="on_time", code="on_time_invalid"
+        )
+    if isinstance(quality, bool) or not isinstance(quality, int) or not 1 <= quality <= 5:
+        raise DomainError(
+            _("Give the quality from 1 to 5."), field="quality", code="quality_invalid"
+        )
+    penalties = Decimal(penalties or 0)
+    if not penalties.is_finite() or penalties < 0 or penalties > MAX_PROCESS_VALUE:
+        raise DomainError(
+            _("Give the penalties as an amount, zero or more."),
+            field="penalties",
+            code="penalties_invalid",
+        )
+    return on_time, quality, _money(penalties), clean_reason(comment, "comment")
+
+
 def evaluate_supplier(
     *, actor, contract: Contract, on_time: bool, quality: int, penalties, comment: str = ""
 ) -> SupplierEvaluation:
@@ -593,23 +616,12 @@ def evaluate_supplier(
     refusal = evaluation_refusal(contract)
     if refusal is not None:
         raise refusal
-    if not isinstance(quality, int) or not 1 <= quality <= 5:
-        raise DomainError(
-            _("Give the quality from 1 to 5."), field="quality", code="quality_invalid"
-        )
-    penalties = Decimal(penalties or 0)
-    if not penalties.is_finite() or penalties < 0 or penalties > MAX_PROCESS_VALUE:
-        raise DomainError(
-            _("Give the penalties as an amount, zero or more."),
-            field="penalties",
-            code="penalties_invalid",
-        )
-    comment = clean_reason(comment, "comment")
+    on_time, quality, penalties, comment = clean_evaluation(on_time, quality, penalties, comment)
     evaluation = SupplierEvaluation.objects.create(
         contract=contract,
         on_time=on_time,
         quality=quality,
-        penalties=_money(penalties),
+        penalties=penalties,
         comment=comment,
         evaluated_at=clock.now(),
         evaluated_by=actor,

@@ -195,10 +195,15 @@ def test_completion_evaluation_and_the_status_table():
                 reason="x",
                 terminated_on=contract.signed_on,
             )
-        with raises_domain("quality_invalid"):
-            contracts.evaluate_supplier(
-                actor=tender.staff, contract=contract, on_time=True, quality=6, penalties=0
-            )
+        for quality in (6, True, "5"):
+            with raises_domain("quality_invalid"):
+                contracts.evaluate_supplier(
+                    actor=tender.staff,
+                    contract=contract,
+                    on_time=True,
+                    quality=quality,
+                    penalties=0,
+                )
         contracts.evaluate_supplier(
             actor=tender.staff, contract=contract, on_time=False, quality=4, penalties=50
         )

@@ -305,6 +305,10 @@ def test_a_termination_without_its_party_is_recorded_as_ended_and_said(tmp_path)
             [_ended(terminatedBy="entidad", description="Caso fortuito"), _evaluation(quality=9)],
             "fails the OCDS schema",
         ),
+        (
+            [_ended(terminatedBy="entidad", description="Caso fortuito"), _evaluation(onTime=None)],
+            "supplier evaluation: Indique si se entregó a tiempo.",
+        ),
     ],
 )
 # The contract services' own messages (procurement.services.contracts), in Spanish.
