@@ -1023,7 +1023,13 @@ def load_release(source: SourceRelease, *, refresh_summary: bool = True) -> Outc
                 raise ReleaseRefused("the process has no items")
             for award in release.get("awards") or []:
                 loader.award(process, award)
-            for contract in release.get("contracts") or []:
+            # Cancellations first: a release may list an award's new contract before the
+            # cancellation of the old one, and an award has one standing contract at a time.
+            stated = release.get("contracts") or []
+            cancelled = [
+                c for c in stated if isinstance(c, dict) and c.get("status") == "cancelled"
+            ]
+            for contract in cancelled + [c for c in stated if not any(c is x for x in cancelled)]:
                 loader.contract(process, contract)
             if tender.get("status") or release.get("awards") or release.get("contracts"):
                 # A release that states none of them (a document, an amendment of the

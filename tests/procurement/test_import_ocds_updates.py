@@ -492,6 +492,22 @@ def test_an_award_has_one_standing_contract_and_another_after_a_void_one(tmp_pat
     assert ProcurementProcess.objects.get().status == ProcessStatus.CONTRACTED
 
 
+def test_one_release_may_list_the_new_contract_before_the_old_ones_cancellation(tmp_path):
+    """The order of a release's contracts does not matter: the cancellation is loaded first,
+    then the award's new contract."""
+    package = oece_package()
+    both = _second_contract("2024-04-03T10:00:00-05:00")
+    both["contracts"].append({"id": "2001", "awardID": "1002345-1", "status": "cancelled"})
+    package["releases"].append(both)
+    out, err = run(tmp_path, package)
+    assert err == "" and "0 refused" in out, err
+    assert sorted(Contract.objects.values_list("source_ref", "status")) == [
+        ("2001", Contract.Status.VOID),
+        ("2002", Contract.Status.ACTIVE),
+    ]
+    assert ProcurementProcess.objects.get().status == ProcessStatus.CONTRACTED
+
+
 def test_a_signed_awards_winner_amount_and_outcome_cannot_be_rewritten(tmp_path):
     """An award whose contract is here: a later release may not give it another amount,
     make it deserted or revoke it under the contract (the winner of the contract and of its
