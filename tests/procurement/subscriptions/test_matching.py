@@ -263,3 +263,17 @@ def test_a_process_without_items_matches_only_subscriptions_without_a_catalog(pr
     without = _subscribe(regions=("15",))
     found = set(subscriptions_for_process(process).values_list("pk", flat=True))
     assert with_code.pk not in found and without.pk in found
+
+
+def test_a_row_of_a_kind_the_subscription_does_not_record_never_loses_it_a_match(process):
+    """The match asks that every kind a subscription records has a row among the process's
+    values; a further row of another kind (written outside save_subscription) that also
+    matches must not turn the match down."""
+    subscription = _subscribe(catalog=("4321",), regions=("15",))
+    recorded = subscription.criteria_kinds
+    SubscriptionCriterion.objects.create(
+        subscription=subscription, field=Criterion.ENTITY, value=process.entity.ruc
+    )
+    subscription.refresh_from_db()
+    assert subscription.criteria_kinds == recorded  # the row is not among the recorded kinds
+    assert subscriptions_for_process(process).filter(pk=subscription.pk).exists()
