@@ -176,6 +176,8 @@ class ContractAmendment(models.Model):
     signed_on = models.DateField(_("date"))
     created_at = models.DateTimeField(_("registered"))
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+")
+    # The amendment's id at the source, for one imported from an OCDS release (import_ocds).
+    source_ref = models.CharField(max_length=100, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["contract", "signed_on", "id"]

@@ -49,7 +49,7 @@ from core.ruc import is_valid_ruc
 from core.text import plain
 from suppliers.models import Supplier
 
-from .. import search, sme
+from .. import red_flags, search, sme
 from ..models import (
     Award,
     Contract,
@@ -62,7 +62,7 @@ from ..models import (
     StatusChange,
     SupplierEvaluation,
 )
-from ..models.contracts import AMENDMENT_MARK_PERCENT, STANDING_STATUSES
+from ..models.contracts import STANDING_STATUSES
 from ..services import contracts
 from ..services.evaluation import clean_reason
 from ..services.processes.status import every_lot_contracted
@@ -838,13 +838,19 @@ class _Loader:
         stated = [a for a in data.get("amendments") or [] if isinstance(a, dict)]
         if not stated:
             return
-        known = set(contract.amendments.values_list("signed_on", "reason"))
+        # Here already: one with the same id at the source, or, for the portal's own ones
+        # and an amendment stated with no id, the same date and reason.
+        here = contract.amendments.values_list("source_ref", "signed_on", "reason")
+        known_refs = {source_ref for source_ref, _day_, _reason in here if source_ref}
+        known = {(day, reason) for source_ref, day, reason in here if not source_ref}
         new = []
         for amendment in stated:
+            source_ref = str(amendment.get("id") or "")
             signed_on = _day(amendment.get("date"), self.date.date())
             reason = _reason(amendment.get("rationale"), f"contract {ref}: amendment")
-            if (signed_on, reason) not in known:
-                new.append((str(amendment.get("id")), signed_on, reason))
+            if source_ref in known_refs or (signed_on, reason) in known:
+                continue
+            new.append((source_ref, signed_on, reason))
         if not new:
             return
         if len(new) > 1 or created_here:
@@ -856,35 +862,29 @@ class _Loader:
                 f"value after it, as the releases of a record state them)"
             )
             return
-        amendment_id, signed_on, reason = new[0]
-        what = f"contract {ref}: amendment {amendment_id}"
-        refusal = contracts.active_refusal(contract)
-        if refusal is not None:
-            raise ReleaseRefused(f"{what}: {refusal.message}")
+        source_ref, signed_on, reason = new[0]
+        what = f"contract {ref}: amendment {source_ref}"
         if data.get("value") is None:
             raise ReleaseRefused(f"{what}: the release states no value after it")
         after = _amount(data["value"], f"{what}: value")
         change = after - contracts.current_amount(contract)
         if not change:
             raise ReleaseRefused(f"{what}: the value after it is the value before it")
-        if signed_on < contract.signed_on:
-            raise ReleaseRefused(f"{what}: dated {signed_on}, before the contract's signing")
         kind = ContractAmendment.Kind.ADDITIONAL if change > 0 else ContractAmendment.Kind.REDUCTION
-        amount = abs(change)
-        percentage = contracts._percent(amount, contract.amount)
-        cumulative = contracts.cumulative_percentages(contract)[kind] + percentage
-        ContractAmendment.objects.create(
-            contract=contract,
-            kind=kind,
-            amount=amount,
-            percentage=percentage,
-            cumulative_percentage=cumulative,
-            above_limit=cumulative > AMENDMENT_MARK_PERCENT,
-            reason=reason,
-            signed_on=signed_on,
-            created_at=self.date,
-            created_by=import_user(),
-        )
+        try:  # checked and stored as the portal's own amendments are
+            contracts.new_amendment(
+                contract,
+                kind,
+                abs(change),
+                reason,
+                signed_on,
+                created_by=import_user(),
+                created_at=self.date,
+                source_ref=source_ref,
+            )
+        except DomainError as error:
+            raise ReleaseRefused(f"{what}: {error.message}") from error
+        red_flags.refresh_process(contract.process)
 
     def evaluate(self, contract: Contract, data: dict, ref: str) -> None:
         """The supplier's after-sales evaluation (the extension's

@@ -515,14 +515,25 @@ def annul_contract(*, actor, contract: Contract, reason: str) -> Contract:
 
 
 @transaction.atomic
-def amend_contract(
-    *, actor, contract: Contract, kind: str, amount, reason: str, signed_on: date
+def new_amendment(
+    contract: Contract,
+    kind: str,
+    amount,
+    reason: str,
+    signed_on: date,
+    *,
+    created_by,
+    created_at=None,
+    source_ref: str = "",
 ) -> ContractAmendment:
-    """An additional work or a reduction of an active contract (Ley 30225, art. 34), with
-    its percentage of the original amount; the cumulative percentage of its kind above 25%
-    is marked (it needs the prior authorisation the law asks for). A reduction cannot take
-    the amount to zero."""
-    contract = _locked_contract(actor, contract, None)
+    """Check and store an amendment of a locked, active contract (amend_contract, and the
+    OCDS import with its source id and the release's moment): a kind, an amount within limits, a reason, a date from
+    the signing to today within the fiscal year's window; a reduction never takes the amount
+    to zero; its percentage of the original amount and the cumulative one of its kind, marked
+    above AMENDMENT_MARK_PERCENT."""
+    refusal = active_refusal(contract)
+    if refusal is not None:
+        raise refusal
     if kind not in ContractAmendment.Kind.values:
         raise DomainError(_("Choose the kind of amendment."), field="kind", code="kind_invalid")
     amount = _check_amount(amount, "amount")
@@ -536,19 +547,33 @@ def amend_contract(
             field="amount",
             code="reduction_too_large",
         )
-    cumulative = cumulative_percentages(contract)[kind] + _percent(amount, contract.amount)
-    amendment = ContractAmendment.objects.create(
+    percentage = _percent(amount, contract.amount)
+    cumulative = cumulative_percentages(contract)[kind] + percentage
+    return ContractAmendment.objects.create(
         contract=contract,
         kind=kind,
         amount=amount,
-        percentage=_percent(amount, contract.amount),
+        percentage=percentage,
         cumulative_percentage=cumulative,
         above_limit=cumulative > AMENDMENT_MARK_PERCENT,
         reason=reason,
         signed_on=signed_on,
-        created_at=clock.now(),
-        created_by=actor,
+        created_at=created_at or clock.now(),
+        created_by=created_by,
+        source_ref=source_ref,
     )
+
+
+def amend_contract(
+    *, actor, contract: Contract, kind: str, amount, reason: str, signed_on: date
+) -> ContractAmendment:
+    """An additional work or a reduction of an active contract (Ley 30225, art. 34), with
+    its percentage of the original amount; the cumulative percentage of its kind above 25%
+    is marked (it needs the prior authorisation the law asks for). A reduction cannot take
+    the amount to zero."""
+    contract = _locked_contract(actor, contract, None)
+    amendment = new_amendment(contract, kind, amount, reason, signed_on, created_by=actor)
+    cumulative, reason = amendment.cumulative_percentage, amendment.reason
     payload = _payload(
         contract,
         kind=kind,

@@ -557,3 +557,45 @@ def test_a_number_the_database_cannot_hold_refuses_the_release_and_the_import_go
     assert "a value out of range here" in err
     assert ProcurementProcess.objects.get().status == ProcessStatus.CALLED
     assert not Award.objects.exists()
+
+
+def _amended(suffix, date, amount, amendment_id, rationale="Mayor cantidad"):
+    return _contract_update(
+        suffix,
+        date,
+        ["contractAmendment"],
+        value={"amount": amount, "currency": "PEN"},
+        amendments=[{"id": amendment_id, "date": date, "rationale": rationale}],
+    )
+
+
+def test_two_amendments_of_one_day_and_reason_are_two_by_their_ids(tmp_path):
+    """Amendments are told apart by their id at the source: a second one with the same date
+    and reason is another amendment, and the same release read again changes nothing."""
+    package = oece_package()
+    package["releases"] += [
+        _amended("amendment-7", "2024-04-02T10:00:00-05:00", 2600, "7"),
+        _amended("amendment-8", "2024-04-02T10:00:00-05:00", 2800, "8"),
+    ]
+    out, err = run(tmp_path, package)
+    assert err == "" and "0 refused" in out, err
+    contract = Contract.objects.get()
+    assert [(a.source_ref, str(a.amount)) for a in contract.amendments.order_by("id")] == [
+        ("7", "200.00"),
+        ("8", "200.00"),
+    ]
+    run(tmp_path, package, name="again.json")
+    assert contract.amendments.count() == 2
+
+
+def test_an_imported_amendment_is_checked_as_the_portals_own(tmp_path):
+    """The portal's own rules (contracts.new_amendment): no date after today, none before the
+    signing; the release is refused saying why."""
+    package = oece_package()
+    package["releases"] += [
+        _amended("amendment-future", "2099-01-01T10:00:00-05:00", 2700, "9"),
+        _amended("amendment-early", "2024-01-02T10:00:00-05:00", 2700, "10"),
+    ]
+    out, err = run(tmp_path, package)
+    assert "2 refused" in out and err.count("amendment") >= 2, err
+    assert not Contract.objects.get().amendments.exists()
