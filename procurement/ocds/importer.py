@@ -159,6 +159,9 @@ class Outcome:
 
 
 CHUNK = 1 << 20  # characters read at a time from a JSON package
+# The longest single value (a release, a record) read whole: a file whose one value goes on
+# beyond it, or that is bad JSON near its start, is refused before it fills the memory.
+MAX_VALUE_CHARS = 64 << 20
 
 
 class _JSONStream:
@@ -205,17 +208,21 @@ class _JSONStream:
         self._advance(self.position + 1)
 
     def value(self):
-        """The next JSON value, whole (a release, a record, a key...)."""
+        """The next JSON value, whole (a release, a record, a key...), at most
+        MAX_VALUE_CHARS long."""
         self.peek()
         while True:
             try:
                 value, end = self.decoder.raw_decode(self.buffer, self.position)
             except json.JSONDecodeError as error:
-                if self._more():  # cut by the chunk's end: read on
-                    continue
+                if len(self.buffer) - self.position < MAX_VALUE_CHARS and self._more():
+                    continue  # cut by the chunk's end: read on
                 line = self.line + self.buffer.count("\n", self.position, error.pos)
                 raise UnreadablePackage(f"line {line}: bad JSON: {error.msg}") from error
-            if end == len(self.buffer) and self._more():  # a number may go on
+            except RecursionError as error:
+                raise UnreadablePackage(f"line {self.line}: bad JSON: nested too deep") from error
+            # A number may go on past the chunk's end ("1" then "e2", or "1." then "5").
+            if len(self.buffer) - end <= 2 and self._more():
                 continue
             self._advance(end)
             return value
@@ -447,6 +454,13 @@ def import_user():
     if created:
         user.set_unusable_password()
         user.save(update_fields=["password"])
+    elif user.is_active or user.has_usable_password() or user.self_registered:
+        # Someone registered the address first: what the import records is never signed
+        # by a person's account.
+        raise ReleaseRefused(
+            f"the import's account {IMPORT_USER_EMAIL} is a person's account (active, with a "
+            f"password or self-registered): an administrator must remove it first"
+        )
     return user
 
 

@@ -117,3 +117,28 @@ def test_scattered_releases_load_in_each_process_s_order_after_its_last_one():
     assert ordered == ["ocds-a-1", "ocds-a-2", "ocds-b-1", "ocds-b-2"]
     assert sorted(ordered) == sorted(s.data["id"] for s in importer.loading_order(sources))
     assert len(readings) == 2
+
+
+def test_bad_json_near_the_start_is_refused_without_reading_the_whole_file(monkeypatch):
+    """A syntax error early in a large file is refused once a value is longer than
+    MAX_VALUE_CHARS, not after the whole file was read into memory; nesting too deep is
+    refused as bad JSON too (no traceback)."""
+    monkeypatch.setattr(importer, "CHUNK", 256)
+    monkeypatch.setattr(importer, "MAX_VALUE_CHARS", 4096)
+    good = json.dumps(_release("ocds-a", 1, "2025-01-02T00:00:00Z", "tender"))
+    text = '{"releases": [{"ocid": BAD}, ' + ", ".join([good] * 5000) + "]}"
+    stream = io.StringIO(text)
+    with pytest.raises(importer.UnreadablePackage, match="line 1: bad JSON"):
+        list(importer.iter_package(stream))
+    assert stream.tell() < 10_000 < len(text)
+    monkeypatch.setattr(importer, "MAX_VALUE_CHARS", 1 << 20)
+    with pytest.raises(importer.UnreadablePackage, match="nested too deep"):
+        list(importer.iter_package(io.StringIO('{"releases": [' + "[" * 100_000 + "]")))
+
+
+@pytest.mark.parametrize("cut", range(1, 8))
+def test_a_number_cut_by_a_chunk_boundary_is_read_whole(monkeypatch, cut):
+    """A package member that is a number ("1e2", "12.5") may be cut anywhere."""
+    text = '{"n": 12.5e1, "releases": [' + json.dumps(RELEASES[0]) + "]}"
+    monkeypatch.setattr(importer, "CHUNK", text.index("12.5e1") + cut)
+    assert [s.data for s in importer.iter_package(io.StringIO(text))] == [RELEASES[0]]

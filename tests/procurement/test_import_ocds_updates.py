@@ -10,7 +10,14 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from procurement.models import Award, Contract, ImportedRelease, ProcessStatus, ProcurementProcess
+from procurement.models import (
+    Award,
+    Contract,
+    ContractAmendment,
+    ImportedRelease,
+    ProcessStatus,
+    ProcurementProcess,
+)
 from procurement.ocds.importer import IMPORT_USER_EMAIL
 from tests.procurement.test_import_ocds import (
     BUYER,
@@ -599,3 +606,21 @@ def test_an_imported_amendment_is_checked_as_the_portals_own(tmp_path):
     out, err = run(tmp_path, package)
     assert "2 refused" in out and err.count("amendment") >= 2, err
     assert not Contract.objects.get().amendments.exists()
+
+
+def test_the_import_never_signs_with_an_account_someone_registered_first(tmp_path):
+    """The import's own account is inactive, without a password, never self-registered: if a
+    person registered its address first, the rows that need it are refused, not signed."""
+    from django.contrib.auth import get_user_model
+
+    from procurement.ocds.importer import IMPORT_USER_EMAIL
+
+    squatter = get_user_model().objects.create_user(
+        email=IMPORT_USER_EMAIL, password="una-clave-larga-2026", full_name="Intruso"
+    )
+    package = oece_package()
+    package["releases"].append(_amended("amendment-7", "2024-04-02T10:00:00-05:00", 2600, "7"))
+    out, err = run(tmp_path, package)
+    assert "1 refused" in out and "a person's account" in err, err
+    assert not Contract.objects.get().amendments.exists()
+    assert not ContractAmendment.objects.filter(created_by=squatter).exists()
