@@ -785,6 +785,19 @@ class _Loader:
             )
         period = data.get("period") or {}
         created_here = contract is None
+        if (
+            not created_here
+            and status != contract.status
+            and not any(
+                contract.status in rule.sources and rule.target == status
+                for rule in contracts.CONTRACT_TRANSITIONS.values()
+            )
+        ):
+            # As the portal's own contracts move (CONTRACT_TRANSITIONS): only from active.
+            raise ReleaseRefused(
+                f"contract {ref}: is {contract.get_status_display().lower()} here and cannot "
+                f"become {Contract.Status(status).label.lower()}"
+            )
         if created_here:
             contract = self.new_contract(process, data, ref, period)
             self.check_standing(contract, ref)

@@ -624,3 +624,23 @@ def test_the_import_never_signs_with_an_account_someone_registered_first(tmp_pat
     assert "1 refused" in out and "a person's account" in err, err
     assert not Contract.objects.get().amendments.exists()
     assert not ContractAmendment.objects.filter(created_by=squatter).exists()
+
+
+def test_an_imported_contract_moves_only_as_the_portal_s_own_contracts_do(tmp_path):
+    """Ended contracts stay ended: a later release stating "active" (or another end) for a
+    terminated contract is refused, and its termination is kept."""
+    package = oece_package()
+    package["releases"] += [
+        _ended(terminatedBy="entidad", description="Caso fortuito"),
+        _contract_update(
+            "reopened", "2024-05-10T10:00:00-05:00", ["contractUpdate"], status="active"
+        ),
+        _contract_update(
+            "void-later", "2024-05-11T10:00:00-05:00", ["contractUpdate"], status="cancelled"
+        ),
+    ]
+    out, err = run(tmp_path, package)
+    assert "2 refused" in out and err.count("cannot become") == 2, err
+    contract = Contract.objects.get()
+    assert contract.status == Contract.Status.TERMINATED
+    assert contract.terminated_by == "entidad" and contract.ended_on is not None
