@@ -12,7 +12,7 @@ from core.catalog import code_prefix
 from core.codelists import GovernmentLevel, ObjectType, ProcedureType, SizeClass, Stage
 from core.filtering import DayFilter, DepartmentFilter, MoneyFilter, MonthFilter, YearFilter
 from core.models import Sector
-from core.widgets import AnyYesNoSelect, FastWidgetRenderer
+from core.widgets import FAST_RENDERER, AnyYesNoSelect
 
 from . import search
 from .calendar_rules import in_stage_on
@@ -134,9 +134,8 @@ UBIGEO_PREFIX = RegexValidator(
 
 
 # One renderer for the search forms: its selects and inputs are written without the
-# per-option templates (core.widgets.FastWidgetRenderer); an instance, so its template engine
-# is built once.
-FILTER_FORM_RENDERER = FastWidgetRenderer()
+# per-option templates (core.widgets.FastWidgetRenderer).
+FILTER_FORM_RENDERER = FAST_RENDERER
 
 
 class ProcessFilterForm(forms.Form):

@@ -11,6 +11,7 @@ from core.formatting import money, number, quantity
 from core.idempotency import FormTokenField, IdempotentForm
 from core.models import CatalogItem, Department, FiscalYear
 from core.places import resolve_district
+from core.widgets import FAST_RENDERER
 from suppliers.models import Supplier
 
 from .calendar_rules import DEADLINE_STAGES
@@ -664,7 +665,9 @@ def _share_field(label) -> forms.DecimalField:
 class BidOfferForm(PricesMixin, IdempotentForm):
     """The economic offer, the documents sent and the consortium (optional) of a bid. The
     prices and the consortium's rules are judged by the service (priced_items, bid_refusal),
-    here only read."""
+    here only read. Its inputs are written by the fast renderer (the same markup)."""
+
+    default_renderer = FAST_RENDERER
 
     documents = forms.MultipleChoiceField(
         label=_("Documents of the technical envelope"),

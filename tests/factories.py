@@ -15,7 +15,8 @@ TEST_PASSWORD = "a-Strong-test-password-42"
 
 
 def ruc_sequence(prefix: str):
-    return factory.Sequence(lambda n: with_check_digit(f"{prefix}{n:08d}"))
+    """RUCs of 11 digits: `prefix`, the sequence number, the check digit."""
+    return factory.Sequence(lambda n: with_check_digit(f"{prefix}{n:0{10 - len(prefix)}d}"))
 
 
 class EntityFactory(factory.django.DjangoModelFactory):
@@ -34,7 +35,9 @@ class SupplierFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Supplier
 
-    ruc = ruc_sequence("20")
+    # Never an entity's RUC (EntityFactory's are 200...): a test that looks for a supplier's
+    # RUC on a page must not find the entity's breadcrumb.
+    ruc = ruc_sequence("205")
     legal_name = factory.Sequence(lambda n: f"Inversiones de Prueba {n} S.A.C.")
     domicile_id = "080101"
     registry_valid_until = factory.LazyFunction(lambda: timezone.localdate() + timedelta(days=365))
