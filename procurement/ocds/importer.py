@@ -929,6 +929,11 @@ class _Loader:
         refusal = contracts.evaluation_refusal(contract)
         if refusal is not None:
             raise ReleaseRefused(f"{what}: {refusal.message}")
+        if contract.ended_on and timezone.localdate(evaluated_at) < contract.ended_on:
+            raise ReleaseRefused(
+                f"{what}: dated {timezone.localdate(evaluated_at)}, before the contract ended "
+                f"({contract.ended_on}); the supplier is evaluated once it ended"
+            )
         penalties = Decimal(0)
         if stated.get("penalties") is not None:
             penalties = _amount(stated["penalties"], f"{what}: penalties", zero=True)

@@ -313,6 +313,24 @@ def test_a_termination_without_its_party_is_recorded_as_ended_and_said(tmp_path)
             "fails the OCDS schema",
         ),
         (
+            [
+                _ended(terminatedBy="entidad", description="Caso fortuito"),
+                _contract_update(
+                    "contract-evaluation",
+                    "2024-05-02T10:00:00-05:00",
+                    ["implementationUpdate"],
+                    implementation={
+                        "supplierEvaluation": {
+                            "onTime": False,
+                            "quality": 2,
+                            "date": "2024-04-20T10:00:00-05:00",
+                        }
+                    },
+                ),
+            ],
+            "before the contract ended",
+        ),
+        (
             [_ended(terminatedBy="entidad", description="Caso fortuito"), _evaluation(onTime=None)],
             "supplier evaluation: Indique si se entregó a tiempo.",
         ),
