@@ -514,7 +514,6 @@ def annul_contract(*, actor, contract: Contract, reason: str) -> Contract:
 # --- amendments ------------------------------------------------------------------------------
 
 
-@transaction.atomic
 def new_amendment(
     contract: Contract,
     kind: str,
@@ -564,6 +563,7 @@ def new_amendment(
     )
 
 
+@transaction.atomic
 def amend_contract(
     *, actor, contract: Contract, kind: str, amount, reason: str, signed_on: date
 ) -> ContractAmendment:
@@ -605,7 +605,6 @@ def evaluation_refusal(contract: Contract) -> DomainError | None:
     return None
 
 
-@transaction.atomic
 def clean_evaluation(on_time, quality, penalties, comment: str = ""):
     """An after-sales evaluation's facts as stored, or the refusal of the first bad one:
     delivered on time stated (yes or no), quality a whole number from 1 to 5, penalties an
@@ -629,6 +628,7 @@ def clean_evaluation(on_time, quality, penalties, comment: str = ""):
     return on_time, quality, _money(penalties), clean_reason(comment, "comment")
 
 
+@transaction.atomic
 def evaluate_supplier(
     *, actor, contract: Contract, on_time: bool, quality: int, penalties, comment: str = ""
 ) -> SupplierEvaluation:

@@ -346,3 +346,172 @@ def test_the_open_data_imports_both_contracts_again(tmp_path):
     assert sorted(imported.contracts.values_list("status", "amount")) == sorted(
         [(Contract.Status.VOID, first.amount), (Contract.Status.ACTIVE, second.amount)]
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_signings_at_the_same_moment_make_one_contract_and_a_clear_refusal():
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite serialises every writer anyway")
+    tender, award = _consented()
+    first = _sign(tender, award, "C-1-2026", 1)
+    _annul(tender, first, award, 2)
+    outcomes = []
+    start = threading.Barrier(2)
+
+    def sign(number):
+        try:
+            start.wait(timeout=30)
+            outcomes.append(_sign(tender, award, number, 3).number)
+        except contracts.DomainError as error:
+            outcomes.append(error.code)
+        except Exception as error:  # noqa: BLE001 - reported below
+            outcomes.append(repr(error))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=sign, args=(n,)) for n in ("C-2-2026", "C-3-2026")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sorted(outcomes, key=len) in (
+        ["C-2-2026", "contract_exists"],
+        ["C-3-2026", "contract_exists"],
+    ), outcomes
+    standing = award.contracts.standing().get()
+    assert standing.number in outcomes
+    assert award.contracts.count() == 2
+    assert _status(tender) == ProcessStatus.CONTRACTED
+
+
+def test_the_pages_show_both_contracts_linked():
+    tender, award, first, second = _signed_voided_signed()
+    client = Client()
+    page = client.get(f"/procesos/{tender.process.identifier}/").content.decode()
+    assert f'href="/contratos/{first.pk}/"' in page and f'href="/contratos/{second.pk}/"' in page
+    assert 'data-status="nulo"' in page and 'data-status="vigente"' in page
+    new = client.get(f"/contratos/{second.pk}/").content.decode()
+    assert 'data-link="replaces"' in new and f'href="/contratos/{first.pk}/"' in new
+    assert 'data-link="replaced-by"' not in new
+    old = client.get(f"/contratos/{first.pk}/").content.decode()
+    assert 'data-link="replaced-by"' in old and f'href="/contratos/{second.pk}/"' in old
+    assert 'data-status="nulo"' in old
+    listing = client.get("/contratos/").content.decode()
+    assert "C-1-2026" in listing and "C-2-2026" in listing
+    voided = client.get("/contratos/", {"status": "nulo"}).content.decode()
+    assert "C-1-2026" in voided and "C-2-2026" not in voided
+
+
+def test_the_staff_page_offers_the_award_again_once_its_contract_is_void():
+    tender, award = _consented()
+    first = _sign(tender, award, "C-1-2026", 1)
+    client = Client()
+    client.force_login(tender.staff)
+    url = f"/gestion/procesos/{tender.process.pk}/contratos/"
+    with _at(award, 2):
+        assert f'id="award-{award.pk}"' not in client.get(url).content.decode()
+    _annul(tender, first, award, 2)
+    with _at(award, 3):
+        assert f'id="award-{award.pk}"' in client.get(url).content.decode()
+        form = {
+            "award": award.pk,
+            "signed_on": _day(award, 3).isoformat(),
+            "term_days": "30",
+            "guarantee": "fiel_cumplimiento",
+            "amount": "",
+        }
+        response = client.post(url, {**form, "number": "C-2-2026"})
+        assert response.status_code == 302
+        again = client.post(url, {**form, "number": "C-3-2026"})
+    assert again.status_code == 400
+    assert award.contracts.standing().get().number == "C-2-2026"
+
+
+def test_the_sme_share_and_the_supplier_record_count_the_standing_contract_only():
+    tender, award, first, second = _signed_voided_signed()
+    rows = list(sme.share_contracts(Contract.objects.filter(process=tender.process)))
+    assert [r.pk for r in rows] == [second.pk]
+    record = contracts.supplier_record(award.supplier)
+    assert (record["count"], record["amount"]) == (1, second.amount)
+    assert {c.pk for c in record["contracts"]} == {first.pk, second.pk}  # both listed
+
+
+def test_the_price_history_links_the_standing_contract():
+    from procurement import prices
+
+    tender, award, first, second = _signed_voided_signed()
+    code = tender.process.items.get().catalog_item_id
+    assert [line["contract_id"] for line in prices.awarded_lines(code)] == [second.pk]
+    _annul(tender, second, award, 6)
+    assert [line["contract_id"] for line in prices.awarded_lines(code)] == [None]
+
+
+def _exported(tmp_path):
+    tender, award, first, second = _signed_voided_signed()
+    target = tmp_path / "out.jsonl"
+    call_command("export_ocds", "--jsonl", "--output", str(target), stdout=StringIO())
+    return award, first, second, target
+
+
+def test_the_open_data_lists_both_contracts(tmp_path):
+    award, first, second, target = _exported(tmp_path)
+    releases = [json.loads(line) for line in target.read_text(encoding="utf-8").splitlines()]
+    stated = {}
+    for release in releases:
+        for contract in release.get("contracts", []):
+            if "status" in contract:
+                stated[contract["id"]] = (contract["awardID"], contract["status"])
+    assert stated == {
+        str(first.pk): (str(award.pk), "cancelled"),
+        str(second.pk): (str(award.pk), "active"),
+    }
+
+
+def test_the_open_data_imports_both_contracts_again(tmp_path):
+    """Into a portal without the process, its entity and suppliers: both contracts come
+    back, the void one and the standing one, and the process is contracted."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only: the portal is emptied with TRUNCATE ... CASCADE")
+    award, first, second, target = _exported(tmp_path)
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute(
+            "TRUNCATE procurement_procurementprocess, procurement_entity, suppliers_supplier "
+            "CASCADE"
+        )
+    out, err = StringIO(), StringIO()
+    call_command("import_ocds", str(target), stdout=out, stderr=err)
+    assert err.getvalue() == "" and "0 refused" in out.getvalue()
+    process = ProcurementProcess.objects.get()
+    assert process.status == ProcessStatus.CONTRACTED
+    imported = Award.objects.get(process=process)
+    assert sorted(imported.contracts.values_list("status", "amount")) == sorted(
+        [(Contract.Status.VOID, first.amount), (Contract.Status.ACTIVE, second.amount)]
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_amending_and_evaluating_run_in_their_own_transaction():
+    """The services take their own transaction (as a view calls them: no test transaction
+    around them): amending locks the contract, evaluating too."""
+    tender, award = _consented()
+    contract = _sign(tender, award, "C-1-2026", 1)
+    with _at(award, 2):
+        contracts.amend_contract(
+            actor=tender.staff,
+            contract=contract,
+            kind="adicional",
+            amount=award.amount / 10,
+            reason="Mayor cantidad",
+            signed_on=_day(award, 2),
+        )
+        contracts.complete_contract(
+            actor=tender.staff,
+            contract=contract,
+            completed_on=_day(award, 2),
+            final_amount=award.amount,
+        )
+        evaluation = contracts.evaluate_supplier(
+            actor=tender.staff, contract=contract, on_time=True, quality=4, penalties=0
+        )
+    assert contract.amendments.count() == 1 and evaluation.quality == 4
