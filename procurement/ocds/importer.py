@@ -414,6 +414,10 @@ def streamed_loading_order(read: Callable[[], Iterable[SourceRelease]]) -> Itera
 # --- Small readers ----------------------------------------------------------------------------
 
 
+def _cancelled(contract) -> bool:
+    return isinstance(contract, dict) and contract.get("status") == "cancelled"
+
+
 def _amount(value, what: str, *, zero: bool = False) -> Decimal:
     if not isinstance(value, dict) or value.get("amount") is None:
         raise ReleaseRefused(f"{what} has no amount")
@@ -785,14 +789,7 @@ class _Loader:
             )
         period = data.get("period") or {}
         created_here = contract is None
-        if (
-            not created_here
-            and status != contract.status
-            and not any(
-                contract.status in rule.sources and rule.target == status
-                for rule in contracts.CONTRACT_TRANSITIONS.values()
-            )
-        ):
+        if not created_here and not contracts.status_change_allowed(contract.status, status):
             # As the portal's own contracts move (CONTRACT_TRANSITIONS): only from active.
             raise ReleaseRefused(
                 f"contract {ref}: is {contract.get_status_display().lower()} here and cannot "
@@ -816,7 +813,7 @@ class _Loader:
             contract.final_amount = contract.final_amount or contract.amount
         if status == Contract.Status.VOID:
             contract.ended_on = contract.ended_on or self.date.date()
-        if status in STANDING_STATUSES:
+        if status in STANDING_STATUSES and not created_here:  # a new one was checked above
             self.check_standing(contract, ref)
         contract.save()
         self.evaluate(contract, data, ref)
@@ -1058,10 +1055,7 @@ def load_release(source: SourceRelease, *, refresh_summary: bool = True) -> Outc
             # Cancellations first: a release may list an award's new contract before the
             # cancellation of the old one, and an award has one standing contract at a time.
             stated = release.get("contracts") or []
-            cancelled = [
-                c for c in stated if isinstance(c, dict) and c.get("status") == "cancelled"
-            ]
-            for contract in cancelled + [c for c in stated if not any(c is x for x in cancelled)]:
+            for contract in sorted(stated, key=lambda c: not _cancelled(c)):  # a stable sort
                 loader.contract(process, contract)
             if tender.get("status") or release.get("awards") or release.get("contracts"):
                 # A release that states none of them (a document, an amendment of the

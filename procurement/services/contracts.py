@@ -99,6 +99,14 @@ def contract_action_refusal(contract: Contract, action: str) -> DomainError | No
     return None
 
 
+def status_change_allowed(current: str, target: str) -> bool:
+    """Whether a contract may go from status `current` to `target`: by one of
+    CONTRACT_TRANSITIONS (or not at all). The OCDS import moves imported contracts by it."""
+    return current == target or any(
+        current in rule.sources and rule.target == target for rule in CONTRACT_TRANSITIONS.values()
+    )
+
+
 def active_refusal(contract: Contract) -> DomainError | None:
     """Why the contract cannot be amended: only an active one is."""
     if contract.status != Contract.Status.ACTIVE:
