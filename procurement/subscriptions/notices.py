@@ -515,7 +515,6 @@ def send_digest(digest_id: int) -> str:
     the plans published or modified by the entities it follows, each with the link that
     stops the subscription that caught it. A notice that no longer applies (_writer: the
     subscription stopped, the recipient left, the process or plan is gone) is skipped."""
-    from . import plan_notices
 
     retry_error = None
     with transaction.atomic():
@@ -532,8 +531,9 @@ def send_digest(digest_id: int) -> str:
             .select_related("event__process__entity", "subscription", "recipient")
             .order_by("created_at", "pk")
         )
-        live = [n for n in notices if _writer(n) is not None]
-        Notice.objects.filter(pk__in=[n.pk for n in notices if n not in live]).update(
+        writers = {n.pk: writer[0] for n in notices if (writer := _writer(n)) is not None}
+        live = [n for n in notices if n.pk in writers]
+        Notice.objects.filter(pk__in=[n.pk for n in notices if n.pk not in writers]).update(
             status=NoticeStatus.SKIPPED
         )
         if not live:
@@ -546,8 +546,8 @@ def send_digest(digest_id: int) -> str:
             with translation.override(language):
                 entries, plan_entries = [], []
                 for n in live:
-                    if n.event.kind in plan_notices.PLAN_KINDS:
-                        written = plan_notices.compose(n)
+                    if writers[n.pk] is not _compose_published:  # a plan's (plan_notices)
+                        written = writers[n.pk](n)
                         plan_entries.append({"subject": written["subject"], **written["context"]})
                     else:
                         entries.append(
