@@ -17,6 +17,7 @@ from core import clock
 from core.codelists import Stage
 from core.errors import DomainError
 
+from . import sealing
 from .calendar_rules import deadline_text
 from .models import ProcessStatus, ProcurementProcess
 from .services import bids
@@ -123,12 +124,13 @@ def consortium_answers(process: ProcurementProcess, lead, members) -> list[Membe
     member's own next steps are its own to take, so none is linked here."""
     day = timezone.localdate(clock.now())
     answers = []
-    for member in members:
-        reasons = bids.member_reasons(process, lead, member, day)
-        unconfirmed = bids.member_consent_refusal(process, lead, member)
-        if unconfirmed is not None:
-            reasons = [unconfirmed] + [r for r in reasons if r.code in PUBLIC_MEMBER_REASONS]
-        answers.append(MemberAnswer(member, [Reason(r.code, r.message) for r in reasons]))
+    with sealing.keys_remembered():  # the process key read once for every member
+        for member in members:
+            reasons = bids.member_reasons(process, lead, member, day)
+            unconfirmed = bids.member_consent_refusal(process, lead, member)
+            if unconfirmed is not None:
+                reasons = [unconfirmed] + [r for r in reasons if r.code in PUBLIC_MEMBER_REASONS]
+            answers.append(MemberAnswer(member, [Reason(r.code, r.message) for r in reasons]))
     return answers
 
 

@@ -232,10 +232,11 @@ def _unconfirmed_member_refusal(
     process: ProcurementProcess, supplier, members: Sequence[Member]
 ) -> DomainError | None:
     """Every member other than the lead must have confirmed, itself, that it takes part in
-    this lead's consortium (member_consent_refusal)."""
-    for member, _share, is_lead in members:
-        if not is_lead and (refusal := member_consent_refusal(process, supplier, member)):
-            return refusal
+    this lead's consortium (member_consent_refusal; the process key read once)."""
+    with sealing.keys_remembered():
+        for member, _share, is_lead in members:
+            if not is_lead and (refusal := member_consent_refusal(process, supplier, member)):
+                return refusal
     return None
 
 
