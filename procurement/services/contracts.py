@@ -42,7 +42,12 @@ from ..models import (
     ProcurementProcess,
     SupplierEvaluation,
 )
-from ..models.contracts import AMENDMENT_MARK_PERCENT, RETENTION_PERCENT, STANDING
+from ..models.contracts import (
+    AMENDMENT_MARK_PERCENT,
+    RETENTION_PERCENT,
+    STANDING,
+    STANDING_STATUSES,
+)
 from ..rules import MAX_PROCESS_VALUE, date_window
 from .evaluation import clean_reason
 from .processes.status import record_status_change, transition_refusal
@@ -156,7 +161,7 @@ def award_history(contract: Contract) -> dict[str, list[Contract]]:
         Contract.objects.filter(award_id=contract.award_id).exclude(pk=contract.pk).order_by("id")
     )
     return {
-        "replaces": [c for c in others if c.pk < contract.pk and c.status == Contract.Status.VOID],
+        "replaces": [c for c in others if c.pk < contract.pk and c.status not in STANDING_STATUSES],
         "replaced_by": [c for c in others if c.pk > contract.pk],
     }
 

@@ -515,3 +515,11 @@ def test_amending_and_evaluating_run_in_their_own_transaction():
             actor=tender.staff, contract=contract, on_time=True, quality=4, penalties=0
         )
     assert contract.amendments.count() == 1 and evaluation.quality == 4
+
+
+def test_every_status_but_void_stands():
+    """STANDING_STATUSES, the one list of the contracts an award's lot counts, is every
+    contract status but the void one."""
+    from procurement.models.contracts import STANDING_STATUSES
+
+    assert set(STANDING_STATUSES) == set(Contract.Status.values) - {Contract.Status.VOID}
