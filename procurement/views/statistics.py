@@ -46,7 +46,8 @@ def statistics_page(request):
         return render(request, "procurement/statistics.html", context, status=400)
     dimension = statistics.DIMENSIONS[form.cleaned_data["by"] or DEFAULT_BY]
     scope = statistics.scope(process_filter)
-    rows = dimension.rows(scope)
+    kept = statistics.counted(dimension, scope)
+    rows = kept.rows
     if form.cleaned_data["format"] == "csv":
         suffix = f"-{scope.params['year']}" if "year" in scope.params else ""
         filename = f"estadisticas-{dimension.name}{suffix}.csv"
@@ -63,7 +64,8 @@ def statistics_page(request):
         "csv_url": "?" + urlencode(scope.params | {"by": dimension.name, "format": "csv"}),
         "filtered": bool(scope.params),
         "rows": rows,
-        "totals": statistics.totals(scope.processes),
+        "totals": kept.totals,
+        "counted_at": kept.counted_at,
         "all_url": statistics.Row("", "", 0, 0, scope.params).search_url,
         "reset_url": "?" + urlencode({"by": dimension.name}),
         "chart": charts.bar_chart(rows, lambda row: row.count),

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
@@ -19,6 +20,7 @@ from procurement import statistics
 from procurement.filters import ProcessFilter
 from procurement.models import ProcurementProcess
 from procurement.queries import public_processes
+from procurement.tasks import warm_statistics
 from tests.factories import EntityFactory
 from tests.procurement.evaluating import awarded_tender
 from tests.procurement.searching import published
@@ -243,6 +245,7 @@ def test_the_queries_do_not_grow_with_the_rows(client, world):
     params = {"sme_only": "false", "call_to": date(2199, 1, 1).isoformat()}
 
     def count(by):
+        cache.clear()  # counted, not kept
         with CaptureQueriesContext(connection) as queries:
             _page(client, by=by, **params)
         return len(queries)
@@ -268,3 +271,31 @@ def test_the_page_is_labelled_and_in_both_languages(client, world):
     english = client.get("/estadisticas/", {"by": "class"})
     assert "Purchase statistics" in english.content.decode()
     assert "Catalog class" in english.content.decode()
+
+
+def test_a_table_is_kept_and_the_unfiltered_ones_warmed(client, world):
+    """A table is counted once and kept (a newly published process shows when it is counted
+    again); the beat task counts every unfiltered table in every language, so those pages run
+    no grouping query."""
+
+    def grouped_queries(**params) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            _page(client, **params)
+        return sum("GROUP BY" in q["sql"] or "COUNT(" in q["sql"] for q in queries)
+
+    assert grouped_queries(by="entity", sme_only="false") == 2  # the rows and the totals
+    assert grouped_queries(by="entity", sme_only="false") == 0  # kept
+    assert grouped_queries(by="entity", sme_only="true") == 2  # other filters: other table
+    _page(client, by="entity")
+    extra = published("Más", entity=EntityFactory(ubigeo_id="050101"), call=world["later"])
+    kept = _page(client, by="entity").context
+    assert extra.entity.ruc not in {r.key for r in kept["rows"]}
+    assert warm_statistics() == 2 * len(statistics.DIMENSIONS)
+    fresh = _page(client, by="entity").context
+    assert extra.entity.ruc in {r.key for r in fresh["rows"]}
+    assert fresh["totals"]["count"] == kept["totals"]["count"] + 1
+    for by in statistics.DIMENSIONS:
+        assert grouped_queries(by=by) == 0, by
+        client.cookies["django_language"] = "en"
+        assert grouped_queries(by=by) == 0, by
+        del client.cookies["django_language"]
