@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.http import QueryDict
@@ -290,6 +291,8 @@ def test_a_table_is_kept_and_the_unfiltered_ones_warmed(client, world):
     extra = published("Más", entity=EntityFactory(ubigeo_id="050101"), call=world["later"])
     kept = _page(client, by="entity").context
     assert extra.entity.ruc not in {r.key for r in kept["rows"]}
+    schedule = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert "procurement.tasks.warm_statistics" in schedule
     assert warm_statistics() == 2 * len(statistics.DIMENSIONS)
     fresh = _page(client, by="entity").context
     assert extra.entity.ruc in {r.key for r in fresh["rows"]}
