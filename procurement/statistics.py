@@ -445,13 +445,16 @@ def _kept_key(dimension: Dimension, scope: Scope) -> str:
     return f"statistics:{dimension.name}:{clock.today().isoformat()}:{get_language()}:{digest}"
 
 
-def counted(dimension: Dimension, scope: Scope, *, recount: bool = False) -> Counted:
+def counted(
+    dimension: Dimension, scope: Scope, *, recount: bool = False, known_totals: dict | None = None
+) -> Counted:
     """The rows of `dimension` over `scope` and its totals, as kept (counted now when not
-    kept, or when `recount`)."""
+    kept, or when `recount`; the totals are `known_totals` when the caller just counted
+    them)."""
     key = _kept_key(dimension, scope)
     kept = None if recount else cache.get(key)
     if kept is None:
-        kept = Counted(dimension.rows(scope), totals(scope.processes), clock.now())
+        kept = Counted(dimension.rows(scope), known_totals or totals(scope.processes), clock.now())
         cache.set(key, kept, KEPT_SECONDS)
     return kept
 
@@ -460,8 +463,9 @@ def warm() -> int:
     """Count every grouping of all published processes again in every language (Celery beat,
     more often than KEPT_SECONDS). Returns how many tables were counted."""
     everything = Scope(processes=published(), params={})
+    known_totals = totals(everything.processes)  # the same for every table
     for code, _name in settings.LANGUAGES:
         with translation.override(code):
             for dimension in DIMENSIONS.values():
-                counted(dimension, everything, recount=True)
+                counted(dimension, everything, recount=True, known_totals=known_totals)
     return len(settings.LANGUAGES) * len(DIMENSIONS)
