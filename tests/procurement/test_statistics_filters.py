@@ -302,3 +302,15 @@ def test_a_table_is_kept_and_the_unfiltered_ones_warmed(client, world):
         client.cookies["django_language"] = "en"
         assert grouped_queries(by=by) == 0, by
         del client.cookies["django_language"]
+
+
+def test_the_search_links_to_the_statistics_of_its_processes(client, world):
+    for params in _filters(world)[1:6]:
+        search = client.get("/procesos/", params).content.decode()
+        link = search.split("data-statistics")[0].rsplit('href="', 1)[1].split('"')[0]
+        link = link.replace("&amp;", "&")
+        assert link.startswith("/estadisticas/?")
+        response = client.get(link)
+        assert response.status_code == 200
+        assert response.context["totals"]["count"] == _found("/procesos/?" + urlsplit(link).query)
+        assert parse_qs(urlsplit(link).query) == {k: [v] for k, v in params.items()}
