@@ -423,8 +423,8 @@ def by_choices() -> list:
 
 
 # --- kept tables ------------------------------------------------------------------------------
-# Counting a grouping reads every process the filters find (0.3-1.3 s at 100,000 processes,
-# bench: see the README), so a table and its totals are kept KEPT_SECONDS per grouping,
+# Counting a grouping reads every process the filters find (0.15-0.65 s at 100,000 processes,
+# see the README), so a table and its totals are kept KEPT_SECONDS per grouping,
 # filters, day (the `stage` filter's today) and language (the labels); the unfiltered table
 # of every grouping is counted again by Celery beat before it expires (warm), so the pages
 # most visitors open never wait. A figure is at most KEPT_SECONDS old; the search each one
