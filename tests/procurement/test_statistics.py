@@ -129,7 +129,7 @@ def test_the_csv_has_the_rows_of_the_page(client, data):
         response = client.get("/estadisticas/", {"by": by, "format": "csv"})
         assert response["Content-Type"].startswith("text/csv")
         lines = list(csv.reader(io.StringIO(response.getvalue().decode("utf-8-sig"))))
-        assert lines[0] == ["clave", "nombre", "procesos", "monto"]
+        assert lines[0] == ["clave", "nombre", "procesos", "monto", "busqueda"]
         assert [(line[0], int(line[2]), D(line[3])) for line in lines[1:]] == [
             (r.key, r.count, r.total) for r in rows.values()
         ]

@@ -211,10 +211,12 @@ def test_the_csv_of_every_grouping_has_the_rows_of_its_page(client, world):
         assert response.status_code == 200
         assert response["Content-Type"].startswith("text/csv")
         lines = list(csv.reader(io.StringIO(response.getvalue().decode("utf-8-sig"))))
-        assert lines[0] == ["clave", "nombre", "procesos", "monto"]
-        assert [(line[0], line[1], int(line[2])) for line in lines[1:]] == [
-            (r.key, r.label, r.count) for r in rows
+        assert lines[0] == ["clave", "nombre", "procesos", "monto", "busqueda"]
+        assert [(line[0], line[1], int(line[2]), line[4]) for line in lines[1:]] == [
+            (r.key, r.label, r.count, r.search_url) for r in rows
         ], by
+        for line in lines[1:3]:
+            assert _found(line[4]) == int(line[2])
 
 
 @pytest.mark.parametrize(
