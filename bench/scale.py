@@ -95,6 +95,18 @@ PAGES = (
     ("search-text", "search, text query", "/procesos/?q=papel", False),
     ("search-filter", "search, filter", "/procesos/?status=convocado&department=15", False),
     ("sme", "SME ranking", "/mype/", False),
+    # The statistics: `first` is the table counted, the requests read it as kept (the
+    # unfiltered ones are kept warm by Celery beat, procurement.statistics.warm).
+    ("statistics", "statistics by segment", "/estadisticas/", False),
+    ("statistics-month", "statistics by month", "/estadisticas/?by=month", False),
+    ("statistics-supplier", "statistics by supplier", "/estadisticas/?by=supplier", False),
+    (
+        "statistics-filtered",
+        "statistics by family, filtered",
+        "/estadisticas/?by=family&department=15&sme_only=false&call_from=2026-01-01",
+        False,
+    ),
+    ("prices", "price history, busiest code", "prices", False),
     ("sme-entity", "SME entity compliance", "sme-entity", False),
 )
 
@@ -293,6 +305,13 @@ def _busiest_entity_ruc() -> str:
     )
 
 
+def _busiest_commodity() -> str:
+    return _scalar(
+        "SELECT catalog_item_id FROM procurement_processitem"
+        " GROUP BY 1 ORDER BY COUNT(*) DESC, 1 LIMIT 1"
+    )
+
+
 def measure(requests: int | None = None, only=()) -> list[tuple]:
     """(label, url, first, requests, p50, p95) of each of PAGES (or of the keys in `only`, or
     BENCH_SCALE_PAGES), in ms: `first` is the warm-up request, not counted in p50/p95. A page
@@ -320,6 +339,8 @@ def measure(requests: int | None = None, only=()) -> list[tuple]:
             url = anonymous.get("/api/v1/processes/").json()["next"]
             url = url.split("://", 1)[-1].split("/", 1)[-1]
             url = "/" + url
+        elif url == "prices":  # the commodity with the most items: the heaviest history
+            url = f"/precios/{_busiest_commodity()}/"
         elif url == "sme-entity":  # the entity with the most contracts: the heaviest page
             url = f"/entidades/{_busiest_entity_ruc()}/mype/"
         began = time.perf_counter()

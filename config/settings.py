@@ -351,6 +351,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "procurement.tasks.warm_audit_overview",
         "schedule": int(os.environ.get("AUDIT_OVERVIEW_INTERVAL", 240)),
     },
+    # The unfiltered tables of /estadisticas/ (procurement.statistics.warm), counted again
+    # before they expire (KEPT_SECONDS, 600) so no visitor waits for them (useful with a
+    # shared cache, CACHE_URL).
+    "warm-statistics": {
+        "task": "procurement.tasks.warm_statistics",
+        "schedule": int(os.environ.get("STATISTICS_INTERVAL", 540)),
+    },
     # Visit counters are counted in Redis and copied into the database (core.visits).
     "persist-visits": {"task": "core.tasks.persist_visits", "schedule": 300},
 }

@@ -68,6 +68,11 @@ class _BoundedDateField(forms.DateField):
         return day
 
 
+# A plain form's date field with the same bounds and date picker as DayFilter.
+class DayField(_BoundedDateField):
+    widget = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
 class DayFilter(django_filters.DateFilter):
     """A date (YYYY-MM-DD, the browser's date picker) between FIRST_YEAR and LAST_YEAR."""
 

@@ -276,7 +276,8 @@ PLAN_ITEMS = ExportSpec(
     ),
 )
 
-# One table of /estadisticas/ (procurement.statistics.Row): the rows of the page.
+# One table of /estadisticas/ (procurement.statistics.Row): the rows of the page, each with
+# the path of the search that finds its processes (the link of its figures).
 STATISTICS = ExportSpec(
     "estadisticas",
     (
@@ -284,6 +285,7 @@ STATISTICS = ExportSpec(
         Column("nombre", "label"),
         Column("procesos", "count", Kind.NUMBER),
         Column("monto", "total", Kind.NUMBER),
+        Column("busqueda", "search_url"),
     ),
 )
 

@@ -75,10 +75,13 @@ def _winning_lines(codes):
     )
 
 
-def awarded_lines(code: str, *, year=None, department=None, entity=None):
+def awarded_lines(
+    code: str, *, year=None, department=None, entity=None, awarded_from=None, awarded_to=None
+):
     """The opened bid lines of a commodity that won their lot (an award that stands), with
     the award's moment and its standing contract (one declared void is no contract: the
-    award's new one, if signed), oldest first: one query."""
+    award's new one, if signed), oldest first: one query. The award's days (`awarded_from`,
+    `awarded_to`, both included) are Lima's."""
     contracts = (
         Contract.objects.standing()
         .filter(award__status__in=GRANTED_STATUSES, award__opened_bid=OuterRef("opened_bid"))
@@ -102,6 +105,10 @@ def awarded_lines(code: str, *, year=None, department=None, entity=None):
     ).order_by("awarded_at", "id")
     if year:
         lines = lines.filter(awarded_at__year=year)
+    if awarded_from:
+        lines = lines.filter(awarded_at__gte=clock.local(awarded_from, time(0)))
+    if awarded_to:
+        lines = lines.filter(awarded_at__lt=clock.local(awarded_to + timedelta(days=1), time(0)))
     return lines
 
 

@@ -98,3 +98,11 @@ def warm_audit_overview() -> int:
     from .views.audit import warm_overview
 
     return warm_overview()
+
+
+@shared_task
+def warm_statistics() -> int:
+    """The unfiltered tables of /estadisticas/, counted again before they expire."""
+    from . import statistics
+
+    return statistics.warm()

@@ -147,6 +147,9 @@ QUERY_NAMES = [
     "object_id",
     "since",
     "until",
+    "by",
+    "awarded_from",
+    "awarded_to",
 ]
 POST_NAMES = [
     "supplier",

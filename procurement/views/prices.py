@@ -8,7 +8,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext_lazy as _
 
-from core.filtering import FIRST_YEAR, LAST_YEAR
+from core.filtering import FIRST_YEAR, LAST_YEAR, DayField
 from core.models import CatalogItem, Department
 
 from .. import breadcrumbs, prices
@@ -24,6 +24,15 @@ class PriceFilterForm(forms.Form):
         label=_("Department"), queryset=Department.objects.all(), required=False
     )
     entity = forms.CharField(label=_("Entity (RUC or acronym)"), max_length=30, required=False)
+    awarded_from = DayField(label=_("Awarded from"), required=False)
+    awarded_to = DayField(label=_("Awarded until"), required=False)
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("awarded_from"), data.get("awarded_to")
+        if start and end and start > end:
+            self.add_error("awarded_to", _("The end of the range is before its start."))
+        return data
 
 
 def _chart(history: prices.UnitHistory) -> dict:

@@ -2,6 +2,7 @@
 by unit of measure, with the median and range per quarter against hand-computed figures; each
 point links to its process; 404 for an unknown code; an empty state; bad filters are 400."""
 
+from datetime import timedelta
 from decimal import Decimal as D
 
 import pytest
@@ -83,7 +84,15 @@ def test_an_existing_code_without_prices_shows_the_empty_state(client):
 
 @pytest.mark.parametrize(
     "params",
-    [{"year": "9223372036854775808"}, {"year": "x"}, {"department": "99"}, {"entity": "x" * 100}],
+    [
+        {"year": "9223372036854775808"},
+        {"year": "x"},
+        {"department": "99"},
+        {"entity": "x" * 100},
+        {"awarded_from": "2026-02-30"},
+        {"awarded_to": "1700-01-01"},
+        {"awarded_from": "2026-05-02", "awarded_to": "2026-05-01"},
+    ],
 )
 def test_bad_filters_are_400(client, params):
     assert client.get(f"/precios/{CODE}/", params).status_code == 400
@@ -163,3 +172,25 @@ def test_an_item_of_an_unlisted_unit_is_never_compared():
     recent = prices.recent_prices([mine, unlisted], award.decided_at.date())
     assert set(recent) == {mine.pk} and recent[mine.pk].count == 1
     assert recent[mine.pk].highest == D("10.00")
+
+
+def test_filters_by_the_award_days(client):
+    """The range is of Lima days, both ends included."""
+    from django.utils import timezone
+
+    _tender, award = _awarded("10.00")
+    day = timezone.localdate(award.decided_at)
+    one = timedelta(days=1)
+    for params, found in (
+        ({"awarded_from": day}, 1),
+        ({"awarded_to": day}, 1),
+        ({"awarded_from": day, "awarded_to": day}, 1),
+        ({"awarded_from": day + one}, 0),
+        ({"awarded_to": day - one}, 0),
+        ({"awarded_from": day - one, "awarded_to": day + one}, 1),
+    ):
+        params = {k: v.isoformat() for k, v in params.items()}
+        response = client.get(f"/precios/{CODE}/", params)
+        assert response.status_code == 200, params
+        points = sum(len(unit.points) for unit, _chart in response.context["units"])
+        assert points == found, params
