@@ -34,11 +34,11 @@ class Command(BaseCommand):
             raise CommandError("--chunk must be at least 1.")
         pieces = (export.jsonl if jsonl else export.release_package)(since=since, chunk=chunk)
         if output is None:
-            for piece in pieces:
-                self.stdout.write(piece, ending="")
+            for piece in pieces:  # UTF-8 bytes
+                self.stdout.write(piece.decode(), ending="")
             return
         try:
-            with open(output, "w", encoding="utf-8") as handle:
+            with open(output, "wb") as handle:
                 for piece in pieces:
                     handle.write(piece)
         except OSError as error:
