@@ -27,8 +27,8 @@ PIECE = 8 * 1024  # bytes of output gathered into one piece (one write)
 
 def dumps(release: dict) -> bytes:
     """A release as compact UTF-8 JSON: the bytes of json.dumps(release, ensure_ascii=False,
-    separators=(",", ":")) encoded as UTF-8 (orjson writes the same, at a tenth of the cost;
-    the demo export test compares both), for the amounts a release holds (below 10**16)."""
+    separators=(",", ":")) encoded as UTF-8, which the API writes (orjson writes the same at a
+    tenth of the cost: tests/procurement/test_export_ocds.py compares both)."""
     return orjson.dumps(release)
 
 

@@ -199,3 +199,17 @@ def test_worker_processes_write_the_same_releases_in_the_same_order():
     assert export("--jsonl", "--since", day, "--chunk", "1", "--workers", "2") == later
     with pytest.raises(CommandError, match="--workers"):
         call_command("export_ocds", "--workers", "0")
+
+
+def test_the_export_encodes_as_json_dumps_does():
+    """export.dumps (orjson) gives the bytes of json.dumps(ensure_ascii=False, compact) for
+    what releases hold: amounts large and small, Spanish text, escapes, nesting."""
+    from procurement.ocds.export import dumps
+
+    release = {
+        "amounts": [0.01, 100.0, 1234567890123.45, 1e16, 98765432109876543.21, 0.1 + 0.2],
+        "text": 'Adquisición de "útiles" — año 2026\n\tlínea\u2028\x7f\x1f\\/',
+        "nested": {"list": [True, False, None, 0, -7, {"ñ": []}], "empty": {}},
+    }
+    expected = json.dumps(release, ensure_ascii=False, separators=(",", ":")).encode()
+    assert dumps(release) == expected
