@@ -49,10 +49,11 @@ from .releases import _ROWS
 
 @functools.cache
 def _row_class(model) -> type:
-    """The class of `model`'s rows: `pk` and the properties the model itself defines."""
+    """The class of `model`'s rows: `pk` and the properties the model and its own bases
+    define (a subclass's override wins, as on the model)."""
     namespace = {
         name: value
-        for klass in model.__mro__
+        for klass in reversed(model.__mro__)
         if issubclass(klass, models.Model) and klass is not models.Model
         for name, value in vars(klass).items()
         if isinstance(value, property)

@@ -7,6 +7,7 @@ of /datos/ (procurement.open_data)."""
 
 import gc
 import multiprocessing
+import multiprocessing.util
 from collections import deque
 from collections.abc import Iterator
 from datetime import date, datetime, time
@@ -113,14 +114,18 @@ _worker_loader = None  # each worker's Loader (its reference rows kept across it
 
 def _start_worker() -> None:
     """A forked worker: no connection of the parent's is open (closed before the fork); the
-    heap it was forked with is frozen, automatic collection paused (see releases())."""
+    heap it was forked with is frozen, automatic collection paused (see releases()); its own
+    connection is closed when it ends."""
     global _worker_loader
+    multiprocessing.util.Finalize(None, connections.close_all, exitpriority=10)
     gc.disable()
     gc.freeze()
     _worker_loader = Loader()
 
 
-def _encoded_chunk(after: int, year: int | None, chunk: int, since, separator: bytes):
+def _encoded_chunk(
+    after: int, year: int | None, chunk: int, since: date | None, separator: bytes
+) -> tuple[int, bytes]:
     """One chunk's releases encoded, each followed by `separator`, and how many."""
     processes = _worker_loader.processes(after=after, year=year, chunk=chunk)
     encoded = [dumps(release) for release in _chunk_releases(processes, _threshold(since))]
@@ -154,6 +159,8 @@ def _parallel_pieces(
             count, piece = pending.popleft().get()
             if count:
                 yield piece
+        pool.close()  # the workers end on their own (closing their connections)
+        pool.join()
 
 
 def _encoded(separator: bytes, workers: int = 1, **options) -> Iterator[bytes]:
