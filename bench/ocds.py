@@ -2,7 +2,8 @@
 process, so the seed's memory does not count): its peak, and how much the resident memory
 grew over the export itself (flat: the same for any number of processes); the `import_ocds`
 rate of the first BENCH_OCDS_IMPORT releases of that export into a fresh scratch database;
-and the API's list latency (p95)."""
+and the API's list latency (p95). BENCH_OCDS_WORKERS (default 1) is passed to `export_ocds
+--workers`."""
 
 import io
 import os
@@ -26,6 +27,7 @@ def run(figures, *, seeded: bool) -> None:
         call_command("seed_demo", processes=processes, seed=1, verbosity=0, stdout=io.StringIO())
         figures.append((f"seed_demo --processes {processes}", time.perf_counter() - started))
     target = Path(os.environ["VAR_DIR"]) / "ocds.jsonl"
+    workers = os.environ.get("BENCH_OCDS_WORKERS", "1")
     started = time.perf_counter()
     # Our own manage.py with fixed arguments, in a child that reports its own peak resident
     # memory (VmHWM, Linux): the child's rusage would count the pages it was forked with,
@@ -33,19 +35,19 @@ def run(figures, *, seeded: bool) -> None:
     # The resident memory before the export is read once the command and what it imports
     # are loaded; its growth is the peak over that.
     child = (
-        "import os, runpy, sys\n"
+        "import os, resource, runpy, sys\n"
         "def kb(key):\n"
         "    return next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith(key))\n"
         "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings')\n"
         "import django; django.setup()\n"
         "import config.urls, procurement.management.commands.export_ocds\n"
         "before = kb('VmRSS')\n"
-        "sys.argv = ['manage.py', 'export_ocds', '--jsonl', '--output', sys.argv[1]]\n"
+        "sys.argv = ['manage.py', 'export_ocds', '--jsonl', '--output', *sys.argv[1:]]\n"
         "runpy.run_path('manage.py', run_name='__main__')\n"
-        "print(before, kb('VmHWM'))"
+        "print(before, kb('VmHWM'), resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
     )
     finished = subprocess.run(  # noqa: S603
-        [sys.executable, "-c", child, str(target)],
+        [sys.executable, "-c", child, str(target), "--workers", workers],
         check=True,
         cwd=settings.BASE_DIR,
         capture_output=True,
@@ -54,13 +56,15 @@ def run(figures, *, seeded: bool) -> None:
     seconds = time.perf_counter() - started
     with target.open("rb") as handle:
         releases = sum(1 for _line in handle)
-    before_kb, peak_kb = (int(kb) for kb in finished.stdout.split()[-2:])
-    figures.append((f"export_ocds --jsonl ({releases} releases)", seconds))
+    before_kb, peak_kb, worker_kb = (int(kb) for kb in finished.stdout.split()[-3:])
+    figures.append((f"export_ocds --jsonl --workers {workers} ({releases} releases)", seconds))
     figures.append(("  releases per second", releases / seconds))
     figures.append(("  peak memory of the export (MB)", peak_kb / 1024))
     figures.append(
         ("  memory growth over the export (MB, peak - start)", (peak_kb - before_kb) / 1024)
     )
+    if worker_kb:  # --workers above 1: the largest worker's peak (their own, forked pages too)
+        figures.append(("  peak memory of a worker (MB)", worker_kb / 1024))
     figures.append(("  output (MB)", target.stat().st_size / 1e6))
     import_figures(figures, target)
 

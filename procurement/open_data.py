@@ -73,15 +73,21 @@ class _Line:
         return value
 
 
-def _write(path: Path, kind: str, year: int, lines: Iterable[str]) -> BulkFile:
+def _write(path: Path, kind: str, year: int, lines: Iterable[str | bytes]) -> BulkFile:
     """Write the lines gzipped under a temporary name, then rename: counts data lines (the
-    CSV's header is not a row) and hashes the compressed file as served."""
+    CSV's header is not a row) and hashes the compressed file as served. CSV lines come one
+    by one as text (a quoted value may hold a line break); OCDS lines as UTF-8 bytes, many
+    whole lines a piece (JSON escapes line breaks inside strings, so each b"\\n" ends one)."""
     temporary = path.with_name(path.name + ".tmp")
     rows = 0
-    with gzip.open(temporary, "wt", encoding="utf-8", newline="") as handle:
+    with gzip.open(temporary, "wb") as handle:
         for line in lines:
-            handle.write(line)
-            rows += 1
+            if isinstance(line, str):
+                handle.write(line.encode())
+                rows += 1
+            else:
+                handle.write(line)
+                rows += line.count(b"\n")
     if kind == CSV:
         rows -= 1
     digest = hashlib.sha256()

@@ -1,22 +1,28 @@
 """The bulk export's loader: a chunk of published processes with every row their releases
 read, as release_queryset() would give them, at a fraction of the cost.
 
-The rows are real model instances (so the release builders, the models' properties and
-get_FOO_display() work unchanged), but built from plain values (`values_list`, with each
-field's own conversions) without Model.__init__ and without the prefetch machinery, which
-were most of a large export's time. Each relation is one query per chunk, read into the
-same `to_attr` lists and relation caches that release_queryset()'s prefetches fill, in the
-same order; tests/procurement/test_export_ocds.py checks both give the same releases.
-Reference rows read by many processes (districts and their provinces) are kept for the
-whole export: the table is small and fixed, so memory stays flat.
+The rows are plain objects, not model instances: each has its table's columns as attributes
+(by attname, as on a model instance), `pk`, and its model's properties (`Supplier.is_sme`),
+so the release builders read them as they read model instances. Forward relations and the
+prefetched lists are plain attributes too, set under the names the builders read (`entity`,
+`release_rows_items`...). Model.__init__, model state, relation descriptors and the prefetch
+machinery were most of a large export's time. Each relation is one query per chunk, read with
+`values_list` (with each field's own conversions) in the same order as release_queryset()'s
+prefetches; tests/procurement/test_export_ocds.py checks both give the same releases, byte for
+byte, on the demo data. No row refers back to its parent, so rows hold no reference cycles and
+are freed by reference counting as soon as their chunk is written. Reference rows read by many
+processes (districts, their provinces and departments) are kept for the whole export: the
+table is small and fixed, so memory stays flat.
 """
 
+import functools
+import operator
 from collections import defaultdict
 from collections.abc import Iterable
 
-from django.db.models.base import ModelState
+from django.db import models
 
-from core.models import CatalogItem, District
+from core.models import CatalogItem, Department, District, Province
 from suppliers.models import Supplier
 
 from ..models import (
@@ -41,26 +47,47 @@ from ..models import (
 from .releases import _ROWS
 
 
+@functools.cache
+def _row_class(model) -> type:
+    """The class of `model`'s rows: `pk` and the properties the model and its own bases
+    define (a subclass's override wins, as on the model)."""
+    namespace = {
+        name: value
+        for klass in reversed(model.__mro__)
+        if issubclass(klass, models.Model) and klass is not models.Model
+        for name, value in vars(klass).items()
+        if isinstance(value, property)
+    }
+    namespace["pk"] = property(operator.attrgetter(model._meta.pk.attname))
+    namespace["__doc__"] = f"A row of {model.__name__} read by the bulk export."
+    return type(f"{model.__name__}Row", (), namespace)
+
+
+# Columns no release reads that would cost the most to read (the search document, the opened
+# bids' JSON snapshots): left out of the rows. A release that came to read one would fail
+# on the bulk export's rows (AttributeError), which the export tests would show.
+UNREAD = {
+    ProcurementProcess: {"search_vector", "search_text"},
+    OpenedBid: {"size_classes", "domiciles"},
+    Contract: {"size_classes"},
+}
+
+
 def _instances(queryset, limit: int | None = None) -> list:
-    """The model instances of `queryset`'s rows, as the ORM would build them (every concrete
-    field loaded, saved state, the queryset's database), from plain values."""
+    """The rows of `queryset` (every concrete field but the UNREAD, by attname, with the
+    field's own conversions from the database), as plain objects of the model's row class."""
     model = queryset.model
-    names = [field.attname for field in model._meta.concrete_fields]
+    unread = UNREAD.get(model, set())
+    names = [f.attname for f in model._meta.concrete_fields if f.attname not in unread]
     rows = queryset.values_list(*names)
     if limit is not None:
         rows = rows[:limit]
-    database = queryset.db
-    new = model.__new__
+    new = functools.partial(object.__new__, _row_class(model))
     instances = []
     append = instances.append
     for values in rows:
-        instance = new(model)
-        state = ModelState()
-        state.adding = False
-        state.db = database
-        fields = instance.__dict__
-        fields.update(zip(names, values, strict=True))
-        fields["_state"] = state
+        instance = new()
+        instance.__dict__.update(zip(names, values, strict=True))
         append(instance)
     return instances
 
@@ -76,12 +103,12 @@ def _with_missing(targets: dict, model, instances: list, attname: str) -> dict:
 
 
 def _link(instances: Iterable, model, name: str, targets: dict) -> None:
-    """Fill the cache of the forward relation `name` of each instance from `targets` (by
-    id), as select_related() does: reading it then costs no query."""
-    field = model._meta.get_field(name)
-    attname = field.attname
-    for instance in instances:  # the loaded value itself (the attribute is a descriptor)
-        field.set_cached_value(instance, targets.get(instance.__dict__[attname]))
+    """Set the forward relation `name` of each instance to its row in `targets` (by id;
+    None for none), as select_related() gives it."""
+    attname = model._meta.get_field(name).attname
+    for instance in instances:
+        fields = instance.__dict__
+        fields[name] = targets.get(fields[attname])
 
 
 def _attach(parents: Iterable, children: list, parent_attname: str, to_attr: str) -> None:
@@ -91,7 +118,7 @@ def _attach(parents: Iterable, children: list, parent_attname: str, to_attr: str
     for child in children:
         grouped[child.__dict__[parent_attname]].append(child)
     for parent in parents:
-        parent.__dict__[to_attr] = grouped.get(parent.__dict__[parent._meta.pk.attname], [])
+        parent.__dict__[to_attr] = grouped.get(parent.pk, [])
 
 
 class Loader:
@@ -179,12 +206,19 @@ class Loader:
 
     def _place(self, instances, model, name: str) -> None:
         """Link each instance's district (`name`), with its province and department."""
-        field = model._meta.get_field(name)
-        missing = {getattr(i, field.attname) for i in instances} - self._places.keys()
-        if missing - {None}:
-            self._places.update(
-                District.objects.select_related("province__department").in_bulk(missing - {None})
+        attname = model._meta.get_field(name).attname
+        missing = {getattr(i, attname) for i in instances} - self._places.keys() - {None}
+        if missing:
+            districts = _by_id(District.objects.filter(pk__in=missing))
+            provinces = _by_id(
+                Province.objects.filter(pk__in={d.province_id for d in districts.values()})
             )
+            departments = _by_id(
+                Department.objects.filter(pk__in={p.department_id for p in provinces.values()})
+            )
+            _link(provinces.values(), Province, "department", departments)
+            _link(districts.values(), District, "province", provinces)
+            self._places.update(districts)
         _link(instances, model, name, self._places)
 
     def _rows(self, parents: list, queryset, name: str) -> list:
@@ -227,9 +261,8 @@ class Loader:
                 SupplierEvaluation.objects.filter(contract_id__in=contract_ids)
             )
         }
-        relation = Contract._meta.get_field("evaluation")  # the reverse one-to-one
-        for contract in contracts:
-            relation.set_cached_value(contract, evaluations.get(contract.pk))
+        for contract in contracts:  # the reverse one-to-one, None for none
+            contract.__dict__["evaluation"] = evaluations.get(contract.pk)
         amendments = _instances(
             ContractAmendment.objects.filter(contract_id__in=contract_ids).order_by(
                 "contract_id", "signed_on", "id"

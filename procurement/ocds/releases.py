@@ -673,7 +673,7 @@ def contract_releases(process) -> Iterable[dict]:
         )
         amount = contract.amount
         for amendment in _rows(contract, "amendments"):
-            sign = 1 if amendment.kind == amendment.Kind.ADDITIONAL else -1
+            sign = 1 if amendment.kind == ContractAmendment.Kind.ADDITIONAL else -1
             amount += sign * amendment.amount
             yield _release(
                 process,
@@ -690,7 +690,7 @@ def contract_releases(process) -> Iterable[dict]:
                                 "date": _day_start(amendment.signed_on),
                                 "rationale": amendment.reason,
                                 "description": (
-                                    f"{_spanish(amendment.get_kind_display())}: "
+                                    f"{_spanish_label(ContractAmendment.Kind, amendment.kind)}: "
                                     f"{amendment.amount} PEN ({amendment.percentage}%, "
                                     f"acumulado {amendment.cumulative_percentage}%)"
                                 ),

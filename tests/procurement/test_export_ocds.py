@@ -172,3 +172,44 @@ def test_the_streamed_export_is_byte_identical_to_each_process_s_own_releases(tm
         assert export("--jsonl", "--chunk", chunk) == expected, chunk
     package = json.loads(export("--chunk", "2"))
     assert package["releases"] == [json.loads(line) for line in expected.splitlines()]
+
+
+@pytest.mark.django_db(transaction=True)  # the worker processes read what is committed
+def test_worker_processes_write_the_same_releases_in_the_same_order():
+    """--workers N builds the chunks in N forked processes: the same bytes as one process,
+    for JSON lines and the release package, with --since too; --workers 0 is refused."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only: an in-memory SQLite test database is not shared")
+    world = build_api_world()
+    amend_award_dates(world)
+    open_bids(world.tender)
+    _opened_tender()
+    contracted_and_evaluated()
+    one = export("--jsonl", "--chunk", "1")
+    assert one.count("\n") >= 15
+    assert export("--jsonl", "--chunk", "1", "--workers", "3") == one
+    assert export("--jsonl", "--chunk", "2", "--workers", "2") == one
+    package = json.loads(export("--chunk", "2", "--workers", "2"))
+    assert schema.errors(package, "release-package-schema.json") == []
+    assert package["releases"] == [json.loads(line) for line in one.splitlines()]
+    days = sorted(json.loads(line)["date"][:10] for line in one.splitlines())
+    day = days[len(days) // 2]
+    later = export("--jsonl", "--since", day, "--chunk", "1")
+    assert 0 < later.count("\n") < one.count("\n")
+    assert export("--jsonl", "--since", day, "--chunk", "1", "--workers", "2") == later
+    with pytest.raises(CommandError, match="--workers"):
+        call_command("export_ocds", "--workers", "0")
+
+
+def test_the_export_encodes_as_json_dumps_does():
+    """export.dumps (orjson) gives the bytes of json.dumps(ensure_ascii=False, compact) for
+    what releases hold: amounts large and small, Spanish text, escapes, nesting."""
+    from procurement.ocds.export import dumps
+
+    release = {
+        "amounts": [0.01, 100.0, 1234567890123.45, 1e16, 98765432109876543.21, 0.1 + 0.2],
+        "text": 'Adquisición de "útiles" — año 2026\n\tlínea\u2028\x7f\x1f\\/',
+        "nested": {"list": [True, False, None, 0, -7, {"ñ": []}], "empty": {}},
+    }
+    expected = json.dumps(release, ensure_ascii=False, separators=(",", ":")).encode()
+    assert dumps(release) == expected

@@ -28,17 +28,29 @@ class Command(BaseCommand):
         parser.add_argument(
             "--chunk", type=int, default=export.CHUNK, help="processes read per query batch"
         )
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=1,
+            help="processes building batches at once (the output is the same)",
+        )
 
-    def handle(self, *args, since=None, output=None, jsonl=False, chunk=export.CHUNK, **options):
+    def handle(
+        self, *args, since=None, output=None, jsonl=False, chunk=export.CHUNK, workers=1, **options
+    ):
         if chunk < 1:
             raise CommandError("--chunk must be at least 1.")
-        pieces = (export.jsonl if jsonl else export.release_package)(since=since, chunk=chunk)
+        if workers < 1:
+            raise CommandError("--workers must be at least 1.")
+        pieces = (export.jsonl if jsonl else export.release_package)(
+            since=since, chunk=chunk, workers=workers
+        )
         if output is None:
-            for piece in pieces:
-                self.stdout.write(piece, ending="")
+            for piece in pieces:  # UTF-8 bytes
+                self.stdout.write(piece.decode(), ending="")
             return
         try:
-            with open(output, "w", encoding="utf-8") as handle:
+            with open(output, "wb") as handle:
                 for piece in pieces:
                     handle.write(piece)
         except OSError as error:
