@@ -80,6 +80,17 @@ class DemoReport:
     phases: Phases = field(default_factory=Phases)  # seconds per part of the seed
 
 
+# What ProcessBuilder writes (and nothing reads until it is done).
+PROCESS_TABLES = (
+    ProcurementProcess,
+    ProcessItem,
+    ProcessStage,
+    StatusChange,
+    EvaluationCriterion,
+    CommitteeMember,
+)
+
+
 def stream(seed: int, part: str) -> random.Random:
     return random.Random(f"{seed}:{part}")
 
@@ -165,7 +176,14 @@ def _seed(
         ).build(list(Entity.objects.order_by("ruc")), years)
     if processes and years:
         builder = ProcessBuilder(stream(seed, "processes"), today, years, until=until, phases=timer)
-        with timer.phase("processes"):
+        with (
+            timer.phase("processes"),
+            bulk_load.indexes_built_at_the_end(
+                timer,
+                *PROCESS_TABLES,
+                phase="  of which indexes built",
+            ),
+        ):
             (
                 report.processes,
                 report.process_items,
@@ -174,15 +192,7 @@ def _seed(
                 report.criteria,
             ) = builder.build(processes)
         report.committee_members = builder.committee_members
-        bulk_load.analyze(
-            timer,
-            ProcurementProcess,
-            ProcessItem,
-            ProcessStage,
-            StatusChange,
-            EvaluationCriterion,
-            CommitteeMember,
-        )
+        bulk_load.analyze(timer, *PROCESS_TABLES)
         with timer.phase("documents"):
             report.documents = DocumentBuilder(
                 today, files_for_first=document_files_for_first
