@@ -701,14 +701,18 @@ class ProcessBuilder:
 
 
 def _create_staging() -> str:
-    """PostgreSQL: a temporary table (dropped at the commit) with the process table's columns,
+    """PostgreSQL: a temporary table (dropped at the commit) with the seeded columns of processes,
     into which the process rows are copied; _load_staged then writes each row once, with its
     search vector, instead of writing it and rewriting it for the vector (an UPDATE leaves a
     dead copy of every row behind)."""
     staging = "demo_process_rows"
-    table = connection.ops.quote_name(ProcurementProcess._meta.db_table)
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(ProcurementProcess._meta.get_field(f).column) for f in PROCESS_FIELDS)
     with connection.cursor() as cursor:
-        cursor.execute(f"CREATE TEMPORARY TABLE {staging} (LIKE {table}) ON COMMIT DROP")
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {staging} ON COMMIT DROP AS SELECT {columns} "  # noqa: S608 - names from metadata
+            f"FROM {quote(ProcurementProcess._meta.db_table)} WITH NO DATA"
+        )
     return staging
 
 
