@@ -39,6 +39,7 @@ from django.db.models import (
     F,
     FloatField,
     IntegerField,
+    Max,
     OuterRef,
     Q,
     QuerySet,
@@ -198,22 +199,26 @@ def short_bid_window(processes: QuerySet, limits: Thresholds = THRESHOLDS) -> di
     if not rules:
         return {}
 
-    def edge(stage, which):
-        return Subquery(
-            ProcessStage.objects.filter(process=OuterRef("pk"), stage=stage).values(which)[:1]
-        )
-
+    # Each process's bid deadline and rule origins, one aggregate over its stage rows
+    # (set-based: one pass over the scope's calendars, not one lookup per process and edge).
     origins = {(r.from_stage, r.from_edge) for r in rules}
-    annotations = {"bids_end": edge(Stage.BIDS, "end")}
-    annotations.update({f"o_{s}_{e}": edge(s, e) for s, e in origins})
+    edges = {"bids_end": Max("end", filter=Q(stage=Stage.BIDS))}
+    edges.update({f"o_{s}_{e}": Max(e, filter=Q(stage=s)) for s, e in origins})
     possible = Q()
     for rule in rules:
         # N working days never take more than 2N + 14 calendar days (weekends and holidays).
         span = timedelta(days=2 * rule.working_days + 14)
         origin = F(f"o_{rule.from_stage}_{rule.from_edge}")
-        possible |= Q(procedure_type=rule.procedure_type, bids_end__lt=origin + span)
+        possible |= Q(process__procedure_type=rule.procedure_type, bids_end__lt=origin + span)
     candidates = dict(
-        processes.annotate(**annotations).filter(possible).values_list("pk", "procedure_type")
+        ProcessStage.objects.filter(
+            process__in=processes, stage__in={Stage.BIDS} | {s for s, _e in origins}
+        )
+        .order_by()
+        .values("process_id", "process__procedure_type")
+        .annotate(**edges)
+        .filter(possible)
+        .values_list("process_id", "process__procedure_type")
     )
     if not candidates:
         return {}
