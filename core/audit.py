@@ -170,8 +170,13 @@ _encode_data = DjangoJSONEncoder(sort_keys=True, separators=(",", ":"), ensure_a
 _quote = json.encoder.encode_basestring  # a JSON string literal, non-ASCII kept
 
 
-# COPY's text format: these four characters of a text value are written as escapes.
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+def _copy_escaped(text: str) -> str:
+    """`text` as a value of COPY's text format: backslash, tab, line feed and carriage return
+    written as escapes (most values have none: checked first, as replacing is slower)."""
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+        text = text.replace("\r", "\\r")
+    return text
 
 
 def _copy_line(row: tuple) -> str:
@@ -182,11 +187,11 @@ def _copy_line(row: tuple) -> str:
         (
             str(sequence),
             instant,
-            label.translate(_COPY_ESCAPES),
-            action.translate(_COPY_ESCAPES),
-            object_type.translate(_COPY_ESCAPES),
-            object_id.translate(_COPY_ESCAPES),
-            data.translate(_COPY_ESCAPES),
+            _copy_escaped(label),
+            _copy_escaped(action),
+            _copy_escaped(object_type),
+            _copy_escaped(object_id),
+            _copy_escaped(data),
             previous,
             entry_hash,
         )

@@ -20,9 +20,11 @@ from ..models import (
     Appeal,
     Award,
     Bid,
+    BidMemberTag,
     BidOpening,
     BidVersion,
     CommitteeMember,
+    ConsortiumConsent,
     Contract,
     ContractAmendment,
     Entity,
@@ -35,11 +37,15 @@ from ..models import (
     Participant,
     ProcessDocument,
     ProcessItem,
+    ProcessSealKey,
     ProcessStage,
     ProcurementProcess,
+    Qualification,
     ReceiptLedgerEntry,
+    SealedDocument,
     StatusChange,
     SupplierEvaluation,
+    TechnicalScore,
 )
 from . import bulk_load, risk
 from .awards import AwardBuilder, AwardReport
@@ -88,6 +94,36 @@ PROCESS_TABLES = (
     StatusChange,
     EvaluationCriterion,
     CommitteeMember,
+)
+
+
+# What BidBuilder writes and does not read back (it reads the processes' rows); and what
+# AwardBuilder writes and does not read back (it reads and writes status changes).
+BID_TABLES = (
+    ProcessSealKey,
+    Participant,
+    BidVersion,
+    Bid,
+    BidMemberTag,
+    ConsortiumConsent,
+    SealedDocument,
+    ProcessDocument,
+    BidOpening,
+    OpenedBid,
+    OpenedBidMember,
+    OpenedBidLine,
+    ReceiptLedgerEntry,
+)
+AWARD_TABLES = (
+    Evaluation,
+    EvaluationEntry,
+    TechnicalScore,
+    Qualification,
+    Award,
+    Appeal,
+    Contract,
+    ContractAmendment,
+    SupplierEvaluation,
 )
 
 
@@ -181,7 +217,7 @@ def _seed(
             bulk_load.indexes_built_at_the_end(
                 timer,
                 *PROCESS_TABLES,
-                phase="  of which indexes built",
+                phase="  of which process indexes built",
             ),
         ):
             (
@@ -197,7 +233,12 @@ def _seed(
             report.documents = DocumentBuilder(
                 today, files_for_first=document_files_for_first
             ).build()
-        with timer.phase("bids, receipts, openings"):
+        with (
+            timer.phase("bids, receipts, openings"),
+            bulk_load.indexes_built_at_the_end(
+                timer, *BID_TABLES, phase="  of which bid indexes built"
+            ),
+        ):
             report.bids = BidBuilder(
                 stream(seed, "bids"),
                 today,
@@ -210,7 +251,12 @@ def _seed(
             timer, Bid, BidVersion, BidOpening, OpenedBid, OpenedBidLine, OpenedBidMember,
             Participant, ProcessDocument, ReceiptLedgerEntry,
         )  # fmt: skip
-        with timer.phase("evaluations, awards, contracts"):
+        with (
+            timer.phase("evaluations, awards, contracts"),
+            bulk_load.indexes_built_at_the_end(
+                timer, *AWARD_TABLES, phase="  of which award indexes built"
+            ),
+        ):
             report.awards = AwardBuilder(
                 stream(seed, "awards"),
                 today,
