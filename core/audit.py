@@ -155,6 +155,7 @@ def append_history(rows: Iterable[HistoryRow], *, actor_label: str, batch: int =
                 data_text,
                 previous,
                 entry_hash,
+                instant,
             )
         )
         previous = entry_hash
@@ -169,8 +170,36 @@ _encode_data = DjangoJSONEncoder(sort_keys=True, separators=(",", ":"), ensure_a
 _quote = json.encoder.encode_basestring  # a JSON string literal, non-ASCII kept
 
 
+def _copy_escaped(text: str) -> str:
+    """`text` as a value of COPY's text format: backslash, tab, line feed and carriage return
+    written as escapes (most values have none: checked first, as replacing is slower)."""
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+        text = text.replace("\r", "\\r")
+    return text
+
+
+def _copy_line(row: tuple) -> str:
+    """One entry as a line of COPY text: every value is already text (the instant in UTC,
+    ISO 8601, at index 9), so it is only escaped, not adapted again value by value."""
+    sequence, _at, label, action, object_type, object_id, data, previous, entry_hash, instant = row
+    return "\t".join(
+        (
+            str(sequence),
+            instant,
+            _copy_escaped(label),
+            _copy_escaped(action),
+            _copy_escaped(object_type),
+            _copy_escaped(object_id),
+            _copy_escaped(data),
+            previous,
+            entry_hash,
+        )
+    )
+
+
 def _write(rows: list[tuple]) -> int:
-    """Write entries whose data (index 6) is already JSON text."""
+    """Write entries whose data (index 6) is already JSON text and instant (index 9) ISO text."""
     count = len(rows)
     if not rows:
         return 0
@@ -180,14 +209,14 @@ def _write(rows: list[tuple]) -> int:
         sql = f"COPY {quote(AuditEntry._meta.db_table)} ({columns}) FROM STDIN"
         with connection.cursor() as cursor:
             raw = cursor.connection
+        text = "".join(_copy_line(row) + "\n" for row in rows)
         with raw.cursor() as cursor, cursor.copy(sql) as copy:
-            for row in rows:
-                copy.write_row(row)
+            copy.write(text.encode("utf-8"))
     else:
         AuditEntry.objects.bulk_create(
             [
                 AuditEntry(
-                    **dict(zip(_COLUMNS, (*row[:6], json.loads(row[6]), *row[7:]), strict=True))
+                    **dict(zip(_COLUMNS, (*row[:6], json.loads(row[6]), *row[7:9]), strict=True))
                 )
                 for row in rows
             ],

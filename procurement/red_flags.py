@@ -39,6 +39,7 @@ from django.db.models import (
     F,
     FloatField,
     IntegerField,
+    Max,
     OuterRef,
     Q,
     QuerySet,
@@ -198,22 +199,26 @@ def short_bid_window(processes: QuerySet, limits: Thresholds = THRESHOLDS) -> di
     if not rules:
         return {}
 
-    def edge(stage, which):
-        return Subquery(
-            ProcessStage.objects.filter(process=OuterRef("pk"), stage=stage).values(which)[:1]
-        )
-
+    # Each process's bid deadline and rule origins, one aggregate over its stage rows
+    # (set-based: one pass over the scope's calendars, not one lookup per process and edge).
     origins = {(r.from_stage, r.from_edge) for r in rules}
-    annotations = {"bids_end": edge(Stage.BIDS, "end")}
-    annotations.update({f"o_{s}_{e}": edge(s, e) for s, e in origins})
+    edges = {"bids_end": Max("end", filter=Q(stage=Stage.BIDS))}
+    edges.update({f"o_{s}_{e}": Max(e, filter=Q(stage=s)) for s, e in origins})
     possible = Q()
     for rule in rules:
         # N working days never take more than 2N + 14 calendar days (weekends and holidays).
         span = timedelta(days=2 * rule.working_days + 14)
         origin = F(f"o_{rule.from_stage}_{rule.from_edge}")
-        possible |= Q(procedure_type=rule.procedure_type, bids_end__lt=origin + span)
+        possible |= Q(process__procedure_type=rule.procedure_type, bids_end__lt=origin + span)
     candidates = dict(
-        processes.annotate(**annotations).filter(possible).values_list("pk", "procedure_type")
+        ProcessStage.objects.filter(
+            process__in=processes, stage__in={Stage.BIDS} | {s for s, _e in origins}
+        )
+        .order_by()
+        .values("process_id", "process__procedure_type")
+        .annotate(**edges)
+        .filter(possible)
+        .values_list("process_id", "process__procedure_type")
     )
     if not candidates:
         return {}
@@ -344,27 +349,35 @@ def recurrent_winner(processes: QuerySet, limits: Thresholds = THRESHOLDS) -> di
     """The same supplier winning again and again (OCP: "same supplier repeatedly wins";
     Prozorro: a buyer's winner concentration): a process granted to a supplier that was granted
     lots in `wins_per_entity_year` or more processes of the same entity in the fiscal year."""
-    wins = (
-        Award.objects.granted()
-        .filter(
-            supplier=OuterRef("supplier"),
-            process__entity=OuterRef("process__entity"),
-            process__fiscal_year=OuterRef("process__fiscal_year"),
+    granted = Award.objects.granted().filter(supplier__isnull=False)
+    rows = list(
+        granted.filter(process__in=processes).values_list(
+            "process_id",
+            "supplier__ruc",
+            "supplier__legal_name",
+            "supplier_id",
+            "process__entity_id",
+            "process__fiscal_year",
+        )
+    )
+    if not rows:
+        return {}
+    # Each supplier's wins per entity and year, counted once for the entities of the scope
+    # (set-based: the cost follows the scope, not the scope times the data).
+    wins = {
+        (supplier, entity, year): n
+        for supplier, entity, year, n in granted.filter(
+            process__entity_id__in={row[4] for row in rows}
         )
         .order_by()
-        .values("supplier")
+        .values_list("supplier_id", "process__entity_id", "process__fiscal_year")
         .annotate(n=Count("process", distinct=True))
-        .values("n")
-    )
-    rows = (
-        Award.objects.granted()
-        .filter(process__in=processes, supplier__isnull=False)
-        .annotate(wins=Subquery(wins, output_field=IntegerField()))
-        .filter(wins__gte=limits.wins_per_entity_year)
-        .values_list(
-            "process_id", "supplier__ruc", "supplier__legal_name", "wins", "process__fiscal_year"
-        )
-    )
+    }
+    rows = [
+        (pk, ruc, name, wins[(supplier, entity, year)], year)
+        for pk, ruc, name, supplier, entity, year in rows
+        if wins[(supplier, entity, year)] >= limits.wins_per_entity_year
+    ]
     found: dict[int, dict] = {}
     for pk, ruc, name, n, year in rows:
         found.setdefault(pk, {"limit": limits.wins_per_entity_year, "year": year, "winners": []})
@@ -440,35 +453,50 @@ def shared_contact(processes: QuerySet, limits: Thresholds = THRESHOLDS) -> dict
     addresses, phone numbers or owners"; Prozorro: related bidders): two different suppliers
     in two different valid bids of one completed opening (leads or consortium members) whose
     registry records the same legal representative's DNI, address, phone or e-mail."""
-    members = OpenedBidMember.objects.filter(
-        opened_bid__opening__status=BidOpening.Status.COMPLETED,
-        opened_bid__status=OpenedBid.Status.VALID,
+    members = list(
+        OpenedBidMember.objects.filter(
+            opened_bid__opening__status=BidOpening.Status.COMPLETED,
+            opened_bid__status=OpenedBid.Status.VALID,
+            opened_bid__opening__process__in=processes,
+            supplier__isnull=False,
+        ).values_list(
+            "opened_bid__opening_id",
+            "opened_bid_id",
+            "supplier_id",
+            "opened_bid__opening__process_id",
+            "supplier__ruc",
+            *(f"supplier__{name}" for name in SHARED_FIELDS),
+        )
     )
+    # The members of all the scope's openings at once; the pairs are found here (the other
+    # member is in the same opening, so in the scope too).
+    members.sort(key=lambda member: member[4])  # by RUC
     found: dict[int, dict] = {}
-    for name, lookup in SHARED_FIELDS.items():
-        other = (
-            members.filter(opened_bid__opening=OuterRef("opened_bid__opening"))
-            .filter(**{f"supplier__{name}__{lookup}": OuterRef(f"supplier__{name}")})
-            .exclude(opened_bid=OuterRef("opened_bid"))
-            .exclude(supplier=OuterRef("supplier"))
-        )
-        rows = (
-            members.filter(opened_bid__opening__process__in=processes)
-            .exclude(**{f"supplier__{name}": ""})
-            .filter(Exists(other))
-            .order_by("supplier__ruc")
-            .values_list("opened_bid__opening__process_id", f"supplier__{name}", "supplier__ruc")
-        )
+    for index, (name, lookup) in enumerate(SHARED_FIELDS.items(), start=5):
+
+        def key(value, lookup=lookup):
+            return value.lower() if lookup == "iexact" else value
+
+        holders = defaultdict(list)  # (opening, value) -> [(opened bid, supplier)]
+        for member in members:
+            if member[index]:
+                holders[(member[0], key(member[index]))].append((member[1], member[2]))
         groups = defaultdict(list)
         shown = {}
-        for pk, value, ruc in rows:
-            key = (pk, value.lower() if lookup == "iexact" else value)
-            shown.setdefault(key, value)  # as the first supplier wrote it
-            if ruc not in groups[key]:
-                groups[key].append(ruc)
-        for key, rucs in groups.items():
-            found.setdefault(key[0], {"shared": []})["shared"].append(
-                {"field": name, "value": shown[key], "suppliers": rucs}
+        for opening, opened_bid, supplier, pk, ruc, *values in members:
+            value = values[index - 5]
+            if not value or not any(
+                other_bid != opened_bid and other_supplier != supplier
+                for other_bid, other_supplier in holders[(opening, key(value))]
+            ):
+                continue
+            group = (pk, key(value))
+            shown.setdefault(group, value)  # as the first supplier wrote it
+            if ruc not in groups[group]:
+                groups[group].append(ruc)
+        for group, rucs in groups.items():
+            found.setdefault(group[0], {"shared": []})["shared"].append(
+                {"field": name, "value": shown[group], "suppliers": rucs}
             )
     return found
 
@@ -554,28 +582,13 @@ def split_purchase(processes: QuerySet, limits: Thresholds = THRESHOLDS) -> dict
         )
 
     window = timedelta(days=limits.split_window_days)
-    siblings = (
-        under(ProcurementProcess.objects.published())
-        .filter(
-            entity=OuterRef("entity"),
-            threshold=OuterRef("threshold"),
-            catalog_class=OuterRef("catalog_class"),
-            published_at__gte=OuterRef("published_at") - window,
-            published_at__lte=OuterRef("published_at") + window,
-            estimated_value__gte=OuterRef("threshold") - OuterRef("estimated_value"),
-        )
-        .exclude(pk=OuterRef("pk"))
-    )
-    rows = list(
-        under(processes)
-        .filter(Exists(siblings))
-        .values_list("pk", "entity_id", "threshold", "catalog_class", "published_at")
-    )
-    # The siblings of every flagged process, in one query over the flagged entities.
+    # Every published process just under a threshold of the scope's entities, in one query,
+    # grouped by entity, threshold and catalog class; the siblings are looked up in the
+    # groups (set-based: a correlated search per process costs the entity's size each).
     groups = defaultdict(list)
     for entity_id, threshold, catalog_class, called, identifier, value, pk in (
         under(ProcurementProcess.objects.published())
-        .filter(entity_id__in={row[1] for row in rows})
+        .filter(entity_id__in=processes.values("entity_id"))
         .order_by("published_at", "pk")
         .values_list(
             "entity_id",
@@ -587,7 +600,27 @@ def split_purchase(processes: QuerySet, limits: Thresholds = THRESHOLDS) -> dict
             "pk",
         )
     ):
-        groups[(entity_id, threshold, catalog_class)].append((called, identifier, value, pk))
+        if catalog_class is not None and called is not None:
+            groups[(entity_id, threshold, catalog_class)].append((called, identifier, value, pk))
+    in_scope = {
+        pk: (entity_id, threshold, catalog_class, called, value)
+        for (entity_id, threshold, catalog_class), members in groups.items()
+        for called, _identifier, value, pk in members
+    }
+    in_scope = {
+        pk: in_scope[pk]
+        for pk in processes.filter(pk__in=list(in_scope)).values_list("pk", flat=True)
+    }
+    rows = [
+        (pk, entity_id, threshold, catalog_class, called)
+        for pk, (entity_id, threshold, catalog_class, called, value) in in_scope.items()
+        if any(
+            other != pk and abs(moment - called) <= window and other_value >= threshold - value
+            for moment, _identifier, other_value, other in groups[
+                (entity_id, threshold, catalog_class)
+            ]
+        )
+    ]
     found = {}
     for pk, entity_id, threshold, catalog_class, called in rows:
         others = [

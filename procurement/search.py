@@ -75,16 +75,31 @@ def text_condition(text: str, words: list[str] | None = None, *, engine: str) ->
 
 # --- Keeping the stored columns current -------------------------------------------------------
 
-_PG_REFRESH = """
-UPDATE procurement_procurementprocess AS p SET search_vector =
-    setweight(to_tsvector('{config}', p.description), 'A')
-    || setweight(to_tsvector('{config}', coalesce((
-        SELECT string_agg(i.description, ' ' ORDER BY i.id)
-        FROM procurement_processitem AS i WHERE i.process_id = p.id), '')), 'B')
-    || setweight(to_tsvector('{config}', e.name || ' ' || e.acronym), 'C')
-FROM procurement_entity AS e
-WHERE e.id = p.entity_id AND p.id IN ({ids})
-"""
+
+def vector_sql(description: str, items: str, entity_name: str, acronym: str) -> str:
+    """The SQL expression of a process's stored vector (PostgreSQL), from the SQL expressions
+    of its description, its items' descriptions joined by spaces in id order (NULL without
+    items) and its entity's name and acronym: the description weighs most, then the items,
+    then the entity. `refresh` and the demo seed's bulk load (procurement.demo.processes)
+    both write it."""
+    return (
+        f"setweight(to_tsvector('{CONFIG}', {description}), 'A') "
+        f"|| setweight(to_tsvector('{CONFIG}', coalesce({items}, '')), 'B') "
+        f"|| setweight(to_tsvector('{CONFIG}', {entity_name} || ' ' || {acronym}), 'C')"
+    )
+
+
+# The items' descriptions of a process, as vector_sql wants them (alias i for the item table).
+ITEMS_TEXT_SQL = "string_agg(i.description, ' ' ORDER BY i.id)"
+
+_PG_ITEMS_TEXT = (
+    f"(SELECT {ITEMS_TEXT_SQL} FROM procurement_processitem AS i WHERE i.process_id = p.id)"  # noqa: S608 - constant SQL
+)
+_PG_REFRESH = (
+    "UPDATE procurement_procurementprocess AS p SET search_vector = "  # noqa: S608 - constant SQL
+    + vector_sql("p.description", _PG_ITEMS_TEXT, "e.name", "e.acronym")
+    + " FROM procurement_entity AS e WHERE e.id = p.entity_id AND p.id IN ({ids})"
+)
 
 
 def document(description: str, items: Iterable[str], entity_name: str, acronym: str) -> str:
@@ -104,7 +119,7 @@ def refresh(processes: QuerySet | Iterable[int], *, engine: str | None = None) -
     if (engine or default_engine()) == TSVECTOR:
         sql, params = ids_query.query.sql_with_params()
         with connection.cursor() as cursor:
-            cursor.execute(_PG_REFRESH.format(config=CONFIG, ids=sql), params)
+            cursor.execute(_PG_REFRESH.format(ids=sql), params)
         return
     ids = list(ids_query.values_list("pk", flat=True))
     for start in range(0, len(ids), 1000):

@@ -20,9 +20,11 @@ from ..models import (
     Appeal,
     Award,
     Bid,
+    BidMemberTag,
     BidOpening,
     BidVersion,
     CommitteeMember,
+    ConsortiumConsent,
     Contract,
     ContractAmendment,
     Entity,
@@ -35,11 +37,15 @@ from ..models import (
     Participant,
     ProcessDocument,
     ProcessItem,
+    ProcessSealKey,
     ProcessStage,
     ProcurementProcess,
+    Qualification,
     ReceiptLedgerEntry,
+    SealedDocument,
     StatusChange,
     SupplierEvaluation,
+    TechnicalScore,
 )
 from . import bulk_load, risk
 from .awards import AwardBuilder, AwardReport
@@ -78,6 +84,47 @@ class DemoReport:
     accounts: list[tuple[str, str, str]] = field(default_factory=list)
     password: str = DEMO_PASSWORD
     phases: Phases = field(default_factory=Phases)  # seconds per part of the seed
+
+
+# What ProcessBuilder writes (and nothing reads until it is done).
+PROCESS_TABLES = (
+    ProcurementProcess,
+    ProcessItem,
+    ProcessStage,
+    StatusChange,
+    EvaluationCriterion,
+    CommitteeMember,
+)
+
+
+# What BidBuilder writes and does not read back (it reads the processes' rows); and what
+# AwardBuilder writes and does not read back (it reads and writes status changes).
+BID_TABLES = (
+    ProcessSealKey,
+    Participant,
+    BidVersion,
+    Bid,
+    BidMemberTag,
+    ConsortiumConsent,
+    SealedDocument,
+    ProcessDocument,
+    BidOpening,
+    OpenedBid,
+    OpenedBidMember,
+    OpenedBidLine,
+    ReceiptLedgerEntry,
+)
+AWARD_TABLES = (
+    Evaluation,
+    EvaluationEntry,
+    TechnicalScore,
+    Qualification,
+    Award,
+    Appeal,
+    Contract,
+    ContractAmendment,
+    SupplierEvaluation,
+)
 
 
 def stream(seed: int, part: str) -> random.Random:
@@ -165,7 +212,14 @@ def _seed(
         ).build(list(Entity.objects.order_by("ruc")), years)
     if processes and years:
         builder = ProcessBuilder(stream(seed, "processes"), today, years, until=until, phases=timer)
-        with timer.phase("processes"):
+        with (
+            timer.phase("processes"),
+            bulk_load.indexes_built_at_the_end(
+                timer,
+                *PROCESS_TABLES,
+                phase="  of which process indexes built",
+            ),
+        ):
             (
                 report.processes,
                 report.process_items,
@@ -174,20 +228,17 @@ def _seed(
                 report.criteria,
             ) = builder.build(processes)
         report.committee_members = builder.committee_members
-        bulk_load.analyze(
-            timer,
-            ProcurementProcess,
-            ProcessItem,
-            ProcessStage,
-            StatusChange,
-            EvaluationCriterion,
-            CommitteeMember,
-        )
+        bulk_load.analyze(timer, *PROCESS_TABLES)
         with timer.phase("documents"):
             report.documents = DocumentBuilder(
                 today, files_for_first=document_files_for_first
             ).build()
-        with timer.phase("bids, receipts, openings"):
+        with (
+            timer.phase("bids, receipts, openings"),
+            bulk_load.indexes_built_at_the_end(
+                timer, *BID_TABLES, phase="  of which bid indexes built"
+            ),
+        ):
             report.bids = BidBuilder(
                 stream(seed, "bids"),
                 today,
@@ -200,7 +251,12 @@ def _seed(
             timer, Bid, BidVersion, BidOpening, OpenedBid, OpenedBidLine, OpenedBidMember,
             Participant, ProcessDocument, ReceiptLedgerEntry,
         )  # fmt: skip
-        with timer.phase("evaluations, awards, contracts"):
+        with (
+            timer.phase("evaluations, awards, contracts"),
+            bulk_load.indexes_built_at_the_end(
+                timer, *AWARD_TABLES, phase="  of which award indexes built"
+            ),
+        ):
             report.awards = AwardBuilder(
                 stream(seed, "awards"),
                 today,

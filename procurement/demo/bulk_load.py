@@ -60,7 +60,7 @@ def foreign_keys_checked_at_the_end(phases: Phases):
 
 
 @contextmanager
-def indexes_built_at_the_end(phases: Phases, *models):
+def indexes_built_at_the_end(phases: Phases, *models, phase: str = "indexes built"):
     """Drop the secondary indexes and unique constraints of the models' tables (not the
     primary key), yield, build them again (a unique constraint added back checks the whole
     table at once). Only for tables nothing reads by an indexed column until the block ends.
@@ -91,7 +91,7 @@ def indexes_built_at_the_end(phases: Phases, *models):
         for table, name, _definition in constraints:
             cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
     yield
-    with phases.phase("indexes built"), connection.cursor() as cursor:
+    with phases.phase(phase), connection.cursor() as cursor:
         for table, name, definition in constraints:
             cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
         for _name, definition in indexes:

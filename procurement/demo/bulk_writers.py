@@ -70,12 +70,13 @@ class CopyWriter:
             )
             return [row[0] for row in cursor.fetchall()]
 
-    def write(self, model, fields: list[str], rows: list[tuple]) -> None:
+    def write(self, model, fields: list[str], rows: list[tuple], *, table: str = "") -> None:
+        """COPY `rows` into the model's table (or into `table`, one with its columns)."""
         if not rows:
             return
         quote = connection.ops.quote_name
         columns = ", ".join(quote(c) for c in _columns(model, fields))
-        sql = f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN"
+        sql = f"COPY {quote(table or model._meta.db_table)} ({columns}) FROM STDIN"
         with self.raw.cursor() as cursor, cursor.copy(sql) as copy:
             if isinstance(rows, CopyText):
                 copy.write(rows.data)

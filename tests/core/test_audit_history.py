@@ -58,3 +58,23 @@ def test_bulk_history_hashes_every_json_type_as_record_does():
     assert entry.entry_hash == audit.compute_hash(entry)
     assert entry.data["amount"] == "1234.50" and entry.data["nested"]["a"]["b"] == ["x", "y"]
     assert audit.verify_chain().ok
+
+
+def test_bulk_history_stores_every_text_as_given():
+    # On PostgreSQL the entries go as COPY text: backslashes, tabs and line breaks in any
+    # column must come back exactly as given, and the instant too.
+    at = timezone.now()
+    with transaction.atomic():
+        audit.append_history(
+            [(at, "thing.done", "x.thing", "a\\b\tc\nd\re", {"k": "x\ty\\z"})],
+            actor_label="lote\\1\t2",
+        )
+    entry = AuditEntry.objects.get()
+    assert (entry.object_id, entry.actor_label, entry.data, entry.created_at) == (
+        "a\\b\tc\nd\re",
+        "lote\\1\t2",
+        {"k": "x\ty\\z"},
+        at,
+    )
+    assert entry.entry_hash == audit.compute_hash(entry)
+    assert audit.verify_chain().ok

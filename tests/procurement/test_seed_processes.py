@@ -211,6 +211,21 @@ class TestSeededProcesses:
             found = search.filter_text(processes, f"{process.description} {process.entity.name}")
             assert found.filter(pk=process.pk).exists(), process.description
 
+    def test_the_seeded_search_vectors_are_those_refresh_writes(self):
+        # On PostgreSQL the seed writes each process row once with its vector (a bulk
+        # INSERT ... SELECT); it must be what the one definition, search.refresh, writes.
+        from procurement import search
+
+        if search.default_engine() != search.TSVECTOR:
+            pytest.skip("stored vectors are PostgreSQL's")
+        vectors = ProcurementProcess.objects.order_by("pk").values_list("pk", "search_vector")
+        seeded = list(vectors)
+        with transaction.atomic():
+            ProcurementProcess.objects.update(search_vector=None)
+            search.refresh(ProcurementProcess.objects.all())
+            assert list(vectors) == seeded
+            transaction.set_rollback(True)
+
     def test_count_statuses_years_and_identifiers(self):
         processes = ProcurementProcess.objects.select_related("entity")
         assert processes.count() == PROCESSES
