@@ -19,7 +19,6 @@ process), and recognisable. A refusal of the address itself (SMTP 5xx) marks the
 failed, not retried; any other failure is retried with a growing delay, that notice alone:
 the rest of its batch goes on."""
 
-import email.policy
 import logging
 import random
 import smtplib
@@ -27,10 +26,9 @@ from collections import Counter, defaultdict
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import timedelta
-from email.headerregistry import HeaderRegistry
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, mailers
+from django.core.mail import mailers
 from django.db import connection, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
@@ -40,7 +38,7 @@ from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
 from core.codelists import Stage
-from notifications.email import site_host
+from notifications.email import PlainEmail, site_host
 from notifications.models import Delivery, Digest, Event, EventKind, Notice, NoticeStatus
 
 from .services import unsubscribe_token
@@ -223,38 +221,9 @@ def _process_facts(process) -> ProcessFacts:
     )
 
 
-class _HeaderClasses(HeaderRegistry):
-    """The standard library's header registry, but making each header's class once: the
-    stock one makes a new class for every header of every message, a good part of the time
-    it takes to build a notice's e-mail (bench/notices.py). The classes hold no state."""
-
-    def __init__(self):
-        super().__init__()
-        self._made: dict[str, type] = {}
-
-    def __getitem__(self, name):
-        key = name.lower()
-        made = self._made.get(key)
-        if made is None:
-            made = self._made[key] = super().__getitem__(name)
-        return made
-
-
-_HEADER_CLASSES = _HeaderClasses()
-
-
-class _NoticeEmail(EmailMultiAlternatives):
-    def message(self, *, policy=email.policy.default):
-        # Folding at 78 columns would turn the long List-Unsubscribe URL into RFC 2047
-        # encoded words, which mail clients do not read as a URL; RFC 5322 allows 998.
-        return super().message(
-            policy=policy.clone(max_line_length=998, header_factory=_HEADER_CLASSES)
-        )
-
-
 def _message(*, to: str, subject: str, template: str, context: dict, headers: dict):
     """The e-mail of `template` (.txt and .html; text templates do not escape) to one address."""
-    message = _NoticeEmail(
+    message = PlainEmail(
         subject=subject,
         body=render_to_string(f"{template}.txt", context),
         to=[to],
