@@ -15,7 +15,8 @@ delivered twice (or by two workers) sends once, and a batch cut short leaves onl
 in hand unrecorded. A worker killed after the server accepted but before that commit leaves
 the notice queued, and the next attempt sends it again under the same Message-ID
 (`<notice-ID@host>`): a duplicate is possible only then (at most one message per worker
-process), and recognisable. A refusal of the address itself (SMTP 5xx) marks the notice
+process), or when the database server itself crashes (the commit does not wait for the disk:
+_send_one), and recognisable. A refusal of the address itself (SMTP 5xx) marks the notice
 failed, not retried; any other failure is retried with a growing delay, that notice alone:
 the rest of its batch goes on."""
 
@@ -338,6 +339,16 @@ def _take(notice: Notice, *, attempt: bool, **changes) -> int | None:
     return None if row is None else row[0]
 
 
+def _commit_without_flush_wait() -> None:
+    """Let this transaction's COMMIT return before its WAL is flushed to disk (PostgreSQL's
+    asynchronous commit, this transaction only): if the database server crashes within
+    about three times wal_writer_delay (0.6 s by default) of it, the transaction is undone,
+    never half done. SQLite has no such setting (nor row locks: it serializes anyway)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit = off")
+
+
 def _send_one(notice: Notice, smtp, *, unreachable: Exception | None = None) -> str:
     """Send one queued notice over `smtp` in a transaction of its own that holds its
     row locked until the outcome is recorded: 'sent', 'skipped', 'failed' (given up),
@@ -345,15 +356,24 @@ def _send_one(notice: Notice, smtp, *, unreachable: Exception | None = None) -> 
     `unreachable` is the error that kept the batch from reaching the server: the notice
     failed this attempt with it.
 
-    Three round trips to the database (BEGIN, one UPDATE, COMMIT): the statement that locks
-    the row (FOR UPDATE SKIP LOCKED, as a SELECT would) records it sent, tentatively; the
-    COMMIT right after the server accepted the message makes that final, and a failure
-    rewrites the row (queued or failed) before it. A crash before the COMMIT rolls the row
-    back to queued, as when the lock was taken by a SELECT: nothing is lost, and a message
-    the server accepted just before the crash is the only one that can go twice. (sent_at
-    is the time the send began, a few milliseconds before the server's answer.)"""
+    Four round trips to the database (BEGIN, SET LOCAL, one UPDATE, COMMIT): the statement
+    that locks the row (FOR UPDATE SKIP LOCKED, as a SELECT would) records it sent,
+    tentatively; the COMMIT right after the server accepted the message makes that final,
+    and a failure rewrites the row (queued or failed) before it. A crash before the COMMIT
+    rolls the row back to queued, as when the lock was taken by a SELECT: nothing is lost,
+    and a message the server accepted just before the crash is the only one that can go
+    twice. (sent_at is the time the send began, a few milliseconds before the server's
+    answer.)
+
+    The COMMIT does not wait for its WAL flush (_commit_without_flush_wait): that wait was
+    most of a notice's time. Once the COMMIT returns the row is sent for every other
+    transaction, so a task delivered twice still sends once; only a crash of the database
+    server itself within a fraction of a second of it can bring the row back to queued,
+    and then the message goes again under the same Message-ID, as after a worker's crash.
+    Never the other way: a notice recorded sent was accepted by the SMTP server."""
     writer = _writer(notice)  # what it needs was read with the batch (_queued)
     with transaction.atomic():
+        _commit_without_flush_wait()
         if writer is None:
             if _take(notice, attempt=False, status=NoticeStatus.SKIPPED) is None:
                 return "not_queued"
