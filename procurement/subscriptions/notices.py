@@ -205,6 +205,22 @@ def process_facts(process) -> ProcessFacts:
     return once_per_batch(process, ("facts", get_language()), lambda: _process_facts(process))
 
 
+def facts_parts(process) -> dict[str, str]:
+    """The facts of `process` as its e-mails show them, as context entries: `facts_text`
+    and `facts_html`, rendered once per batch and language (once_per_batch), since every
+    notice of an event shows the same; only what names the recipient is rendered for each."""
+    return once_per_batch(process, ("parts", get_language()), lambda: _facts_parts(process))
+
+
+def _facts_parts(process) -> dict[str, str]:
+    context = {"process": process_facts(process)}
+    template = "procurement/subscriptions/email/process_facts"
+    return {
+        "facts_text": render_to_string(f"{template}.txt", context),
+        "facts_html": render_to_string(f"{template}.html", context),
+    }
+
+
 def _process_facts(process) -> ProcessFacts:
     stages = {s.stage: s for s in process.stages.filter(stage__in=[Stage.QUESTIONS, Stage.BIDS])}
     path = reverse("procurement:process_detail", args=[process.identifier])
@@ -267,6 +283,7 @@ def _compose_published(notice: Notice) -> dict:
         "template": "procurement/subscriptions/email/process_published",
         "context": {
             "process": facts,
+            **facts_parts(notice.event.process),
             "subscription": notice.subscription,
             "unsubscribe_url": url,
             "subscriptions_url": f"{settings.SITE_URL}/cuentas/suscripciones/",
