@@ -270,3 +270,26 @@ def test_a_notice_is_recorded_sent_without_waiting_for_the_wal_flush(settings):
         assert cursor.fetchone() == ("on",)
     notice.refresh_from_db()
     assert notice.status == NoticeStatus.SENT
+
+
+def test_one_batch_writes_each_recipient_in_their_own_language(
+    django_capture_on_commit_callbacks, mailoutbox
+):
+    """The process's facts are rendered once per batch, but once per language too."""
+    _subscribe(UserFactory(email="ana@x.pe"), catalog=("4321",), language="es")
+    _subscribe(UserFactory(email="ben@x.pe"), catalog=("4321",), language="en")
+    _subscribe(UserFactory(email="eva@x.pe"), catalog=("4321",), language="es")
+    _publish()
+    with django_capture_on_commit_callbacks(execute=True):
+        dispatch.dispatch_pending()  # one send task: the three notices in one batch
+    by_address = {message.to[0]: message for message in mailoutbox}
+    assert sorted(by_address) == ["ana@x.pe", "ben@x.pe", "eva@x.pe"]
+    for address, words in [
+        ("ana@x.pe", ("Entidad", "S/\xa0450")),
+        ("eva@x.pe", ("Entidad", "S/\xa0450")),
+        ("ben@x.pe", ("Entity", "S/\xa0450,000.00")),
+    ]:
+        message = by_address[address]
+        html = message.alternatives[0].content
+        assert all(word in message.body and word in html for word in words), address
+    assert "Entity" not in by_address["ana@x.pe"].body
