@@ -15,11 +15,11 @@ delivered twice (or by two workers) sends once, and a batch cut short leaves onl
 in hand unrecorded. A worker killed after the server accepted but before that commit leaves
 the notice queued, and the next attempt sends it again under the same Message-ID
 (`<notice-ID@host>`): a duplicate is possible only then (at most one message per worker
-process), and recognisable. A refusal of the address itself (SMTP 5xx) marks the notice
+process), or when the database server itself crashes (the commit does not wait for the disk:
+_send_one), and recognisable. A refusal of the address itself (SMTP 5xx) marks the notice
 failed, not retried; any other failure is retried with a growing delay, that notice alone:
 the rest of its batch goes on."""
 
-import email.policy
 import logging
 import random
 import smtplib
@@ -27,10 +27,9 @@ from collections import Counter, defaultdict
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import timedelta
-from email.headerregistry import HeaderRegistry
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, mailers
+from django.core.mail import mailers
 from django.db import connection, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
@@ -40,7 +39,7 @@ from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
 from core.codelists import Stage
-from notifications.email import site_host
+from notifications.email import PlainEmail, site_host
 from notifications.models import Delivery, Digest, Event, EventKind, Notice, NoticeStatus
 
 from .services import unsubscribe_token
@@ -206,6 +205,22 @@ def process_facts(process) -> ProcessFacts:
     return once_per_batch(process, ("facts", get_language()), lambda: _process_facts(process))
 
 
+def facts_parts(process) -> dict[str, str]:
+    """The facts of `process` as its e-mails show them, as context entries: `facts_text`
+    and `facts_html`, rendered once per batch and language (once_per_batch), since every
+    notice of an event shows the same; only what names the recipient is rendered for each."""
+    return once_per_batch(process, ("parts", get_language()), lambda: _facts_parts(process))
+
+
+def _facts_parts(process) -> dict[str, str]:
+    context = {"process": process_facts(process)}
+    template = "procurement/subscriptions/email/process_facts"
+    return {
+        "facts_text": render_to_string(f"{template}.txt", context),
+        "facts_html": render_to_string(f"{template}.html", context),
+    }
+
+
 def _process_facts(process) -> ProcessFacts:
     stages = {s.stage: s for s in process.stages.filter(stage__in=[Stage.QUESTIONS, Stage.BIDS])}
     path = reverse("procurement:process_detail", args=[process.identifier])
@@ -223,38 +238,9 @@ def _process_facts(process) -> ProcessFacts:
     )
 
 
-class _HeaderClasses(HeaderRegistry):
-    """The standard library's header registry, but making each header's class once: the
-    stock one makes a new class for every header of every message, a good part of the time
-    it takes to build a notice's e-mail (bench/notices.py). The classes hold no state."""
-
-    def __init__(self):
-        super().__init__()
-        self._made: dict[str, type] = {}
-
-    def __getitem__(self, name):
-        key = name.lower()
-        made = self._made.get(key)
-        if made is None:
-            made = self._made[key] = super().__getitem__(name)
-        return made
-
-
-_HEADER_CLASSES = _HeaderClasses()
-
-
-class _NoticeEmail(EmailMultiAlternatives):
-    def message(self, *, policy=email.policy.default):
-        # Folding at 78 columns would turn the long List-Unsubscribe URL into RFC 2047
-        # encoded words, which mail clients do not read as a URL; RFC 5322 allows 998.
-        return super().message(
-            policy=policy.clone(max_line_length=998, header_factory=_HEADER_CLASSES)
-        )
-
-
 def _message(*, to: str, subject: str, template: str, context: dict, headers: dict):
     """The e-mail of `template` (.txt and .html; text templates do not escape) to one address."""
-    message = _NoticeEmail(
+    message = PlainEmail(
         subject=subject,
         body=render_to_string(f"{template}.txt", context),
         to=[to],
@@ -297,6 +283,7 @@ def _compose_published(notice: Notice) -> dict:
         "template": "procurement/subscriptions/email/process_published",
         "context": {
             "process": facts,
+            **facts_parts(notice.event.process),
             "subscription": notice.subscription,
             "unsubscribe_url": url,
             "subscriptions_url": f"{settings.SITE_URL}/cuentas/suscripciones/",
@@ -369,6 +356,16 @@ def _take(notice: Notice, *, attempt: bool, **changes) -> int | None:
     return None if row is None else row[0]
 
 
+def _commit_without_flush_wait() -> None:
+    """Let this transaction's COMMIT return before its WAL is flushed to disk (PostgreSQL's
+    asynchronous commit, this transaction only): if the database server crashes within
+    about three times wal_writer_delay (0.6 s by default) of it, the transaction is undone,
+    never half done. SQLite has no such setting (nor row locks: it serializes anyway)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit = off")
+
+
 def _send_one(notice: Notice, smtp, *, unreachable: Exception | None = None) -> str:
     """Send one queued notice over `smtp` in a transaction of its own that holds its
     row locked until the outcome is recorded: 'sent', 'skipped', 'failed' (given up),
@@ -376,15 +373,24 @@ def _send_one(notice: Notice, smtp, *, unreachable: Exception | None = None) -> 
     `unreachable` is the error that kept the batch from reaching the server: the notice
     failed this attempt with it.
 
-    Three round trips to the database (BEGIN, one UPDATE, COMMIT): the statement that locks
-    the row (FOR UPDATE SKIP LOCKED, as a SELECT would) records it sent, tentatively; the
-    COMMIT right after the server accepted the message makes that final, and a failure
-    rewrites the row (queued or failed) before it. A crash before the COMMIT rolls the row
-    back to queued, as when the lock was taken by a SELECT: nothing is lost, and a message
-    the server accepted just before the crash is the only one that can go twice. (sent_at
-    is the time the send began, a few milliseconds before the server's answer.)"""
+    Four round trips to the database (BEGIN, SET LOCAL, one UPDATE, COMMIT): the statement
+    that locks the row (FOR UPDATE SKIP LOCKED, as a SELECT would) records it sent,
+    tentatively; the COMMIT right after the server accepted the message makes that final,
+    and a failure rewrites the row (queued or failed) before it. A crash before the COMMIT
+    rolls the row back to queued, as when the lock was taken by a SELECT: nothing is lost,
+    and a message the server accepted just before the crash is the only one that can go
+    twice. (sent_at is the time the send began, a few milliseconds before the server's
+    answer.)
+
+    The COMMIT does not wait for its WAL flush (_commit_without_flush_wait): that wait was
+    most of a notice's time. Once the COMMIT returns the row is sent for every other
+    transaction, so a task delivered twice still sends once; only a crash of the database
+    server itself within a fraction of a second of it can bring the row back to queued,
+    and then the message goes again under the same Message-ID, as after a worker's crash.
+    Never the other way: a notice recorded sent was accepted by the SMTP server."""
     writer = _writer(notice)  # what it needs was read with the batch (_queued)
     with transaction.atomic():
+        _commit_without_flush_wait()
         if writer is None:
             if _take(notice, attempt=False, status=NoticeStatus.SKIPPED) is None:
                 return "not_queued"

@@ -339,6 +339,7 @@ def compose(notice: Notice) -> dict:
         "template": "procurement/subscriptions/email/process_event",
         "context": {
             "process": facts,
+            **notices.facts_parts(process),
             "lines": lines,
             "reason": reason if isinstance(reason, str) else "",
             "action_url": action_url,

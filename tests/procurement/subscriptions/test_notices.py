@@ -5,6 +5,8 @@ often its task runs, the unsubscribe headers and page, and the daily digest."""
 from datetime import timedelta
 
 import pytest
+from django.core.mail.backends.base import BaseEmailBackend
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
@@ -237,3 +239,57 @@ def test_the_sweep_leaves_a_notice_waiting_for_its_retry_to_that_retry(settings)
     assert notice.status == NoticeStatus.SENT and notice.attempts == 7
     for attempts, seconds in [(1, 30), (2, 60), (7, 1920), (8, 3600), (12, 3600)]:
         assert notices.retry_due_after(attempts) == timedelta(seconds=seconds)
+
+
+class _RecordingBackend(BaseEmailBackend):
+    """Records, for each message, the setting its sending transaction commits with."""
+
+    seen: list[tuple[str, str]] = []
+
+    def send_messages(self, messages):
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            (value,) = cursor.fetchone()
+        self.seen += [(message.to[0], value) for message in messages]
+        return len(messages)
+
+
+@pytest.mark.django_db(transaction=True)  # the setting must end with the send's commit
+def test_a_notice_is_recorded_sent_without_waiting_for_the_wal_flush(settings):
+    """The send's own transaction commits asynchronously (the WAL flush was most of a
+    notice's time); the setting is that transaction's alone."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's asynchronous commit")
+    settings.MAILERS = {"default": {"BACKEND": f"{__name__}._RecordingBackend"}}
+    _RecordingBackend.seen = []
+    notice = _queued_notice()  # committed: its send task ran, or was queued on the broker
+    notices.send_notices([notice.pk])
+    assert _RecordingBackend.seen == [(notice.recipient.email, "off")]
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone() == ("on",)
+    notice.refresh_from_db()
+    assert notice.status == NoticeStatus.SENT
+
+
+def test_one_batch_writes_each_recipient_in_their_own_language(
+    django_capture_on_commit_callbacks, mailoutbox
+):
+    """The process's facts are rendered once per batch, but once per language too."""
+    _subscribe(UserFactory(email="ana@x.pe"), catalog=("4321",), language="es")
+    _subscribe(UserFactory(email="ben@x.pe"), catalog=("4321",), language="en")
+    _subscribe(UserFactory(email="eva@x.pe"), catalog=("4321",), language="es")
+    _publish()
+    with django_capture_on_commit_callbacks(execute=True):
+        dispatch.dispatch_pending()  # one send task: the three notices in one batch
+    by_address = {message.to[0]: message for message in mailoutbox}
+    assert sorted(by_address) == ["ana@x.pe", "ben@x.pe", "eva@x.pe"]
+    for address, words in [
+        ("ana@x.pe", ("Entidad", "S/\xa0450")),
+        ("eva@x.pe", ("Entidad", "S/\xa0450")),
+        ("ben@x.pe", ("Entity", "S/\xa0450,000.00")),
+    ]:
+        message = by_address[address]
+        html = message.alternatives[0].content
+        assert all(word in message.body and word in html for word in words), address
+    assert "Entity" not in by_address["ana@x.pe"].body
