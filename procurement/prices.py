@@ -9,13 +9,16 @@ figures (count, median, lowest, highest) are computed by the database in one gro
 (`summaries`, also behind the process page's "past prices"), and only the latest
 POINTS_SHOWN lines of each unit are read to be drawn; the whole list is a CSV."""
 
+import hashlib
 import statistics
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 from decimal import Decimal
 from itertools import groupby
+from urllib.parse import urlencode
 
+from django.core.cache import cache
 from django.db import connections, transaction
 from django.db.models import (
     Aggregate,
@@ -41,7 +44,10 @@ from .models import Contract, OpenedBidLine
 from .models.awards import GRANTED_STATUSES
 
 # The awarded lines drawn (and listed) per unit of measure: the latest ones.
-POINTS_SHOWN = 200
+POINTS_SHOWN = 100
+# The page's figures are kept this long (a new award shows within ten minutes), per commodity
+# and filters: a busy commodity's history is counted once, not on every request.
+KEPT_SECONDS = 600
 
 
 @dataclass(frozen=True)
@@ -294,6 +300,19 @@ def history(code: str, *, shown: int | None = None, **filters) -> list[UnitHisto
         UnitHistory(unit, counts[unit], points.get(unit, []), quarters[unit])
         for unit in sorted(counts, key=lambda unit: (-counts[unit], unit))
     ]
+
+
+def kept_history(code: str, **filters) -> list[UnitHistory]:
+    """`history` as kept for KEPT_SECONDS (counted now when it is not)."""
+    shown = POINTS_SHOWN
+    params = urlencode(sorted((name, str(value)) for name, value in filters.items() if value))
+    digest = hashlib.sha256(params.encode()).hexdigest()[:32]
+    key = f"prices:{code}:{shown}:{digest}"
+    kept = cache.get(key)
+    if kept is None:
+        kept = history(code, shown=shown, **filters)
+        cache.set(key, kept, KEPT_SECONDS)
+    return kept
 
 
 # "Past prices for these items" on a process page: the awards of the last 12 months.

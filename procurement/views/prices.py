@@ -2,12 +2,15 @@
 chart and table per unit of measure, drawn on the server (no JavaScript)."""
 
 import re
+from urllib.parse import quote
 
 from django import forms
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from core import formatting
 from core.filtering import FIRST_YEAR, LAST_YEAR, DayField
 from core.models import CatalogItem, Department
 
@@ -54,6 +57,8 @@ def _chart(history: prices.UnitHistory) -> dict:
         or 1
     )
     inner_w, inner_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    processes = reverse("procurement:process_detail", args=["X"]).removesuffix("X/")
+    contracts = reverse("procurement:contract_detail", args=[1]).removesuffix("1/")
 
     def x(day):
         return LEFT + (inner_w * (day - first).days / span if last != first else inner_w / 2)
@@ -73,7 +78,17 @@ def _chart(history: prices.UnitHistory) -> dict:
         "first": first,
         "last": last,
         "points": [
-            {"point": p, "x": round(x(p.day), 1), "y": round(y(p.unit_price), 1)}
+            {
+                "point": p,
+                "x": round(x(p.day), 1),
+                "y": round(y(p.unit_price), 1),
+                # Written here once, not by template tags per point (most of the page's time).
+                "href": f"{processes}{quote(p.process)}/",
+                "day": p.day.strftime("%d/%m/%Y"),
+                "price": formatting.money(p.unit_price),
+                "quantity": formatting.amount(p.quantity),
+                "contract": f"{contracts}{p.contract_id}/" if p.contract_id else "",
+            }
             for p in history.points
         ],
         "medians": " ".join(
@@ -106,7 +121,7 @@ def price_history(request, code: str):
             prices.all_points(code, **filters),
             f"precios-{code}.csv",
         )
-    units = prices.history(code, **filters)
+    units = prices.kept_history(code, **filters)
     query = request.GET.copy()
     query["format"] = "csv"
     context["csv_query"] = query.urlencode()
