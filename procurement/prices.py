@@ -7,7 +7,8 @@ never mixed with one per "caja x 100"), with the median and range per quarter.
 A popular commodity has thousands of awarded lines, so the page's cost is bounded: the
 figures (count, median, lowest, highest) are computed by the database in one grouped query
 (`summaries`, also behind the process page's "past prices"), and only the latest
-POINTS_SHOWN lines of each unit are read to be drawn; the whole list is a CSV."""
+POINTS_SHOWN lines of each unit are read to be drawn; the whole list is a CSV. The page keeps
+its figures KEPT_SECONDS per commodity and filters (`kept_history`)."""
 
 import hashlib
 import statistics
@@ -305,7 +306,9 @@ def history(code: str, *, shown: int | None = None, **filters) -> list[UnitHisto
 def kept_history(code: str, **filters) -> list[UnitHistory]:
     """`history` as kept for KEPT_SECONDS (counted now when it is not)."""
     shown = POINTS_SHOWN
-    params = urlencode(sorted((name, str(value)) for name, value in filters.items() if value))
+    params = urlencode(
+        sorted((name, str(getattr(value, "pk", value))) for name, value in filters.items() if value)
+    )
     digest = hashlib.sha256(params.encode()).hexdigest()[:32]
     key = f"prices:{code}:{shown}:{digest}"
     kept = cache.get(key)
