@@ -107,7 +107,7 @@ def test_filters_by_department_entity_and_year(client):
         ({"department": "08"}, 1),
         ({"department": "15"}, 0),
         ({"entity": entity.ruc}, 1),
-        ({"entity": "20000000001"}, 0),
+        ({"entity": "20999999999"}, 0),  # not a factory RUC (the first is 20000000001)
         ({"year": year}, 1),
         ({"year": year - 1}, 0),
     ):
