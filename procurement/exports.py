@@ -289,6 +289,20 @@ STATISTICS = ExportSpec(
     ),
 )
 
+# The awarded unit prices of a commodity (/precios/<code>/?format=csv): prices.PricePoint.
+PRICES = ExportSpec(
+    "precios",
+    (
+        Column("fecha_adjudicacion", "day", Kind.DATE),
+        Column("nomenclatura", "process"),
+        Column("contrato", "contract_id", Kind.NUMBER),
+        Column("ganador", "supplier"),
+        Column("unidad", "unit", Kind.CODE),
+        Column("cantidad", "quantity", Kind.NUMBER),
+        Column("precio_unitario", "unit_price", Kind.NUMBER),
+    ),
+)
+
 CONTRACTS = ExportSpec(
     "contratos",
     (

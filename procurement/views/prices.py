@@ -2,18 +2,24 @@
 chart and table per unit of measure, drawn on the server (no JavaScript)."""
 
 import re
+from urllib.parse import quote
 
 from django import forms
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from core import formatting
 from core.filtering import FIRST_YEAR, LAST_YEAR, DayField
 from core.models import CatalogItem, Department
 
-from .. import breadcrumbs, prices
+from .. import breadcrumbs, exports, prices
 
 WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 640, 220, 70, 20, 10, 30
+
+
+FILTERS = ("year", "department", "entity", "awarded_from", "awarded_to")
 
 
 class PriceFilterForm(forms.Form):
@@ -36,12 +42,23 @@ class PriceFilterForm(forms.Form):
 
 
 def _chart(history: prices.UnitHistory) -> dict:
-    """Positions of the points (x: the award's day, y: the unit price from zero) and of the
-    axis labels."""
-    first, last = history.points[0].day, history.points[-1].day
+    """Positions of the points drawn (x: the award's day, y: the unit price from zero), of
+    the quarters' medians (over every line, so they may reach before the first point) and of
+    the axis labels."""
+    middles = [_quarter_middle(q.quarter) for q in history.quarters]
+    first = min(history.points[0].day, middles[0])
+    last = max(history.points[-1].day, middles[-1])
     span = max((last - first).days, 1)
-    top = max(point.unit_price for point in history.points) or 1
+    top = (
+        max(
+            max(point.unit_price for point in history.points),
+            max(q.median for q in history.quarters),
+        )
+        or 1
+    )
     inner_w, inner_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    processes = reverse("procurement:process_detail", args=["X"]).removesuffix("X/")
+    contracts = reverse("procurement:contract_detail", args=[1]).removesuffix("1/")
 
     def x(day):
         return LEFT + (inner_w * (day - first).days / span if last != first else inner_w / 2)
@@ -61,7 +78,17 @@ def _chart(history: prices.UnitHistory) -> dict:
         "first": first,
         "last": last,
         "points": [
-            {"point": p, "x": round(x(p.day), 1), "y": round(y(p.unit_price), 1)}
+            {
+                "point": p,
+                "x": round(x(p.day), 1),
+                "y": round(y(p.unit_price), 1),
+                # Written here once, not by template tags per point (most of the page's time).
+                "href": f"{processes}{quote(p.process)}/",
+                "day": p.day.strftime("%d/%m/%Y"),
+                "price": formatting.money(p.unit_price),
+                "quantity": formatting.amount(p.quantity),
+                "contract": f"{contracts}{p.contract_id}/" if p.contract_id else "",
+            }
             for p in history.points
         ],
         "medians": " ".join(
@@ -79,6 +106,8 @@ def _quarter_middle(quarter: str):
 
 
 def price_history(request, code: str):
+    """The chart and tables of the latest prices.POINTS_SHOWN lines per unit, the figures of
+    every quarter; `?format=csv` streams every line with the same filters."""
     if not re.fullmatch(r"[0-9]{8}", code):
         raise Http404
     item = get_object_or_404(CatalogItem, code=code)
@@ -86,6 +115,15 @@ def price_history(request, code: str):
     context = {"item": item, "form": form, "units": [], "breadcrumbs": breadcrumbs.for_prices(item)}
     if not form.is_valid():
         return render(request, "procurement/price_history.html", context, status=400)
-    units = prices.history(code, **form.cleaned_data)
+    filters = {name: form.cleaned_data[name] for name in FILTERS}
+    if request.GET.get("format") == "csv":
+        return exports.PRICES.items_response(
+            prices.all_points(code, **filters),
+            f"precios-{code}.csv",
+        )
+    units = prices.kept_history(code, **filters)
+    query = request.GET.copy()
+    query["format"] = "csv"
+    context["csv_query"] = query.urlencode()
     context["units"] = [(unit, _chart(unit)) for unit in units]
     return render(request, "procurement/price_history.html", context)

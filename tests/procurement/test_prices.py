@@ -2,10 +2,11 @@
 by unit of measure, with the median and range per quarter against hand-computed figures; each
 point links to its process; 404 for an unknown code; an empty state; bad filters are 400."""
 
-from datetime import timedelta
+from datetime import date, time, timedelta
 from decimal import Decimal as D
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -106,7 +107,7 @@ def test_filters_by_department_entity_and_year(client):
         ({"department": "08"}, 1),
         ({"department": "15"}, 0),
         ({"entity": entity.ruc}, 1),
-        ({"entity": "20000000001"}, 0),
+        ({"entity": "20999999999"}, 0),  # not a factory RUC (the first is 20000000001)
         ({"year": year}, 1),
         ({"year": year - 1}, 0),
     ):
@@ -194,3 +195,107 @@ def test_filters_by_the_award_days(client):
         assert response.status_code == 200, params
         points = sum(len(unit.points) for unit, _chart in response.context["units"])
         assert points == found, params
+
+
+def _decided(award, moment):
+    type(award).objects.filter(pk=award.pk).update(decided_at=moment)
+
+
+def test_the_quarter_figures_equal_a_hand_computation_per_unit_and_lima_quarter():
+    """Odd and even counts, two quarters of Lima (a moment late on 31 March in Lima is
+    already April in UTC), two units never mixed; the same on PostgreSQL (computed by the
+    database) and SQLite (in Python)."""
+    from core import clock
+
+    for price, moment in (
+        ("10.00", clock.local(date(2025, 2, 10), time(12))),
+        ("30.00", clock.local(date(2025, 3, 1), time(12))),
+        ("14.00", clock.local(date(2025, 3, 31), time(23, 30))),  # 04:30 UTC on 1 April
+        ("7.00", clock.local(date(2025, 4, 2), time(9))),
+        ("8.25", clock.local(date(2025, 6, 30), time(9))),
+    ):
+        _tender, award = _awarded(price)
+        _decided(award, moment)
+    for price in ("900.00", "100.00"):
+        _tender, award = _awarded(price, unit="BX")
+        _decided(award, clock.local(date(2025, 1, 5), time(10)))
+
+    figures = {
+        history.unit: [(q.quarter, q.count, q.median, q.low, q.high) for q in history.quarters]
+        for history in prices.history(CODE)
+    }
+    assert figures == {
+        "NIU": [
+            ("2025-T1", 3, D("14"), D("10"), D("30")),  # 10, 14, 30: the middle one
+            ("2025-T2", 2, D("7.625"), D("7"), D("8.25")),  # (7 + 8.25) / 2
+        ],
+        "BX": [("2025-T1", 2, D("500"), D("100"), D("900"))],  # (100 + 900) / 2
+    }
+    assert [h.unit for h in prices.history(CODE)] == ["NIU", "BX"]  # most prices first
+    (niu,) = [h for h in prices.history(CODE, year=2025) if h.unit == "NIU"]
+    assert niu.count == 5 and not niu.capped
+
+
+def test_the_chart_shows_the_latest_lines_and_says_how_many_of_how_many(client, monkeypatch):
+    from core import clock
+
+    monkeypatch.setattr(prices, "POINTS_SHOWN", 2)
+    for day, price in ((1, "10.00"), (3, "30.00"), (2, "20.00")):
+        _tender, award = _awarded(price)
+        _decided(award, clock.local(date(2025, 5, day), time(12)))
+    (unit,) = prices.history(CODE)
+    assert (unit.count, unit.capped) == (3, True)
+    assert [p.unit_price for p in unit.points] == [D("20"), D("30")]  # the latest, oldest first
+    assert unit.quarters[0].count == 3 and unit.quarters[0].median == D("20")
+
+    html = client.get(f"/precios/{CODE}/").content.decode()
+    assert 'data-shown="2" data-count="3"' in html
+    assert "Se muestran las 2 más recientes de 3" in html
+    assert html.count("<circle") == 2
+    assert html.count('data-price="') == 2
+
+    monkeypatch.setattr(prices, "POINTS_SHOWN", 3)
+    html = client.get(f"/precios/{CODE}/").content.decode()
+    assert 'data-shown="3" data-count="3"' in html and html.count("<circle") == 3
+
+
+def test_the_page_s_queries_do_not_grow_with_the_lines(client):
+    _awarded("10.00")
+    with CaptureQueriesContext(connection) as one:
+        assert client.get(f"/precios/{CODE}/").status_code == 200
+    for price in ("11.00", "12.00", "13.00"):
+        _awarded(price)
+    _awarded("50.00", unit="BX")
+    with CaptureQueriesContext(connection) as kept:
+        response = client.get(f"/precios/{CODE}/")
+    # Kept for prices.KEPT_SECONDS: the figures counted by the first request, no query for them.
+    assert sum(unit.count for unit, _chart in response.context["units"]) == 1
+    assert len(kept) < len(one)
+    cache.clear()
+    with CaptureQueriesContext(connection) as five:
+        response = client.get(f"/precios/{CODE}/")
+    assert sum(unit.count for unit, _chart in response.context["units"]) == 5
+    assert len(five) == len(one)
+
+
+def test_every_line_as_csv_with_the_filters(client, monkeypatch):
+    import csv
+    import io
+
+    monkeypatch.setattr(prices, "POINTS_SHOWN", 1)
+    first, _a = _awarded("10.00")
+    second, award = _awarded("12.50")
+    response = client.get(f"/precios/{CODE}/", {"format": "csv"})
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode()[1:])))
+    assert sorted((r["nomenclatura"], r["unidad"], r["precio_unitario"]) for r in rows) == sorted(
+        [
+            (first.process.identifier, "NIU", "10.00"),
+            (second.process.identifier, "NIU", "12.50"),
+        ]
+    )
+    html = client.get(f"/precios/{CODE}/", {"department": "08"}).content.decode()
+    assert "?department=08&amp;format=csv" in html
+    year = award.decided_at.year - 1
+    response = client.get(f"/precios/{CODE}/", {"format": "csv", "year": year})
+    assert b"".join(response.streaming_content).decode().count("\n") == 1  # the header only
