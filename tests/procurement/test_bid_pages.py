@@ -164,6 +164,44 @@ def test_the_status_table_lists_every_version_to_the_second(tender):
     assert [row[3][-2:] for row in rows] == ["03", "41", "15"]
 
 
+def test_with_the_shared_cache_a_replacement_reads_no_session_row(tender, settings):
+    """The last minute before a deadline, as production runs (CACHE_URL: Redis): the bid page
+    and a replacement within the re-authentication window read the session from the shared
+    cache (cached_db), not from its row, and the submission reads no entity row."""
+    import uuid
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from config import settings as portal_settings
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": settings.CELERY_BROKER_URL,
+            "KEY_PREFIX": f"portal-test-{uuid.uuid4().hex}",
+        }
+    }
+    settings.SESSION_ENGINE = portal_settings._session_engine(settings.CACHES["default"])
+    supplier, user = tender.bidder()
+    client = Client()
+    with clock.pinned(tender.during):
+        client.post("/cuentas/ingresar/", {"username": user.email, "password": TEST_PASSWORD})
+        assert _upload(client, tender, supplier).status_code == 302
+        tender.submit(user, supplier)
+        with CaptureQueriesContext(connection) as queries:
+            page = client.get(_bid_url(tender, supplier)).content.decode()
+            token = re.search(r'name="form_token" value="([0-9a-f]{32})"', page)[1]
+            data = {**_offer(tender, supplier, "12.00"), "form_token": token}
+            response = client.post(_bid_url(tender, supplier, "enviar/"), data)
+    assert response.status_code == 200 and 'id="receipt-hash"' in response.content.decode()
+    assert BidVersion.objects.filter(bid__process=tender.process).count() == 2
+    statements = " ".join(query["sql"] for query in queries.captured_queries)
+    assert "procurement_bidversion" in statements  # the queries were captured
+    assert "django_session" not in statements
+    assert "procurement_entity" not in statements
+
+
 def test_the_password_is_asked_outside_the_window_and_not_within_it(tender, settings):
     supplier, user = tender.bidder()
     client = _client(user)
