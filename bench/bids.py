@@ -9,8 +9,8 @@ workers, two per core; BENCH_BID_WORKERS; run it with CACHE_URL set to a Redis, 
 runs, and the sessions are read through that shared cache). Each client thread logs in
 through the login page (one password hash: that opens the fresh re-authentication window),
 uploads one small PDF into its draft envelope, goes once through the whole browser flow (bid
-page, review, confirmation), then for BENCH_BID_SECONDS (default 60) repeats: bid page (a fresh form token), submit (a
-replacement).
+page, review, confirmation), then for BENCH_BID_SECONDS (default 60) repeats: bid page (a
+fresh form token), submit (a replacement).
 
 Printed: submissions and replacements per second, p50/p95/max of the submission request,
 errors (non-2xx or no receipt hash in the answer), ledger entries against receipts received
