@@ -5,11 +5,12 @@
 stage is open now, BENCH_BID_CLIENTS supplier companies (default 20) registered in one of them,
 each with a user whose password is hashed by the real hasher of the settings. The portal is
 served for real on loopback by gunicorn (config.wsgi, DEBUG off, production settings, 4 sync
-workers, two per core; BENCH_BID_WORKERS). Each client thread logs in through the login page
-(one password hash: that opens the fresh re-authentication window), uploads one small PDF into
-its draft envelope, goes once through the whole browser flow (bid page, review, confirmation),
-then for BENCH_BID_SECONDS (default 60) repeats: bid page (a fresh form token), submit (a
-replacement).
+workers, two per core; BENCH_BID_WORKERS; run it with CACHE_URL set to a Redis, as production
+runs, and the sessions are read through that shared cache). Each client thread logs in
+through the login page (one password hash: that opens the fresh re-authentication window),
+uploads one small PDF into its draft envelope, goes once through the whole browser flow (bid
+page, review, confirmation), then for BENCH_BID_SECONDS (default 60) repeats: bid page (a
+fresh form token), submit (a replacement).
 
 Printed: submissions and replacements per second, p50/p95/max of the submission request,
 errors (non-2xx or no receipt hash in the answer), ledger entries against receipts received

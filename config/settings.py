@@ -388,6 +388,20 @@ def _cache() -> dict:
 
 CACHES = {"default": {**_cache(), "KEY_PREFIX": "portal"}}
 
+
+# Sessions are rows of the database. With a shared cache (CACHE_URL: Redis, one for every
+# process and machine) they are read through it (cached_db: written to both, read from the
+# cache), so a page reads no session row; a logout or a password change deletes or rewrites
+# the one shared copy, so it reaches every process at once. Never with the per-process memory
+# cache: another process would go on reading a session that was ended.
+def _session_engine(cache: dict) -> str:
+    if cache["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+        return "django.contrib.sessions.backends.cached_db"
+    return "django.contrib.sessions.backends.db"
+
+
+SESSION_ENGINE = _session_engine(CACHES["default"])
+
 # The public API (/api/v1/): read-only, anonymous clients throttled per address (core.api).
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -32,11 +32,37 @@ class AnyYesNoSelect(forms.NullBooleanSelect):
 _FORMS_TEMPLATES = Path(forms.__file__).parent / "templates"
 _SELECT = "django/forms/widgets/select.html"
 _OPTION = "django/forms/widgets/select_option.html"
+_INPUT = "django/forms/widgets/input.html"
 # Django's input widgets whose template is only {% include "django/forms/widgets/input.html" %}.
 _INPUTS = frozenset(
     f"django/forms/widgets/{kind}.html"
-    for kind in ("input", "text", "date", "number", "search", "email", "url", "tel")
+    for kind in (
+        "input",
+        "text",
+        "date",
+        "number",
+        "search",
+        "email",
+        "url",
+        "tel",
+        "hidden",
+        "checkbox",
+        "password",
+        "file",
+        "color",
+        "datetime",
+        "time",
+    )
 )
+_FILE = "django/forms/widgets/clearable_file_input.html"
+# Checkboxes and radio buttons: checkbox_select.html and radio.html include multiple_input.html,
+# whose options (checkbox_option.html, radio_option.html) include input_option.html.
+_MULTIPLE = "django/forms/widgets/multiple_input.html"
+_MULTIPLES = {
+    "django/forms/widgets/checkbox_select.html": "django/forms/widgets/checkbox_option.html",
+    "django/forms/widgets/radio.html": "django/forms/widgets/radio_option.html",
+}
+_INPUT_OPTION = "django/forms/widgets/input_option.html"
 
 
 def _attrs(attrs: dict) -> str:
@@ -52,13 +78,15 @@ def _attrs(attrs: dict) -> str:
 
 
 class FastWidgetRenderer(DjangoTemplates):
-    """Django's form renderer, except that a select and the plain inputs are written in Python
+    """Django's form renderer, except that a select, the plain inputs (text, hidden,
+    checkbox, file...) and the lists of checkboxes or radio buttons are written in Python
     (format_html: the same escaping) instead of through select.html, one select_option.html
     and attrs.html per option: a search form's selects hold a hundred options, and their
-    templates were half of the search page's Python time (bench/search.py). The markup is
-    the templates' own, byte for byte (tests/procurement/test_search_form_render.py); a
-    template overridden by an app, an optgroup or an option with attributes of its own
-    (radio-like widgets) goes through the templates as before."""
+    templates were half of the search page's Python time (bench/search.py); the bid page's
+    inputs, most of its own. The markup is the templates' own, byte for byte
+    (tests/procurement/test_search_form_render.py, test_bid_form_render.py); a template
+    overridden by an app, an optgroup, a file input showing its current file or an option
+    of another template goes through the templates as before."""
 
     @functools.cached_property
     def _stock(self) -> dict[str, bool]:
@@ -72,6 +100,9 @@ class FastWidgetRenderer(DjangoTemplates):
             stock = self._stock[template_name] = origin == _FORMS_TEMPLATES / template_name
         return stock
 
+    def _are_stock(self, *template_names: str) -> bool:
+        return all(self._is_stock(name) for name in template_names)
+
     def render(self, template_name, context, request=None):
         widget = context.get("widget")
         if widget is not None:
@@ -79,12 +110,21 @@ class FastWidgetRenderer(DjangoTemplates):
                 html = self._select(widget)
                 if html is not None:
                     return html
-            elif (
-                template_name in _INPUTS
-                and self._is_stock(template_name)
-                and self._is_stock("django/forms/widgets/input.html")
-            ):
+            elif template_name in _INPUTS and self._are_stock(template_name, _INPUT):
                 return self._input(widget)
+            elif (
+                template_name == _FILE
+                and not widget.get("is_initial")
+                and self._are_stock(_FILE, _INPUT)
+            ):
+                # With no file yet the template writes the input alone, without a value.
+                return self._input({**widget, "value": None})
+            elif template_name in _MULTIPLES and self._are_stock(
+                template_name, _MULTIPLE, _MULTIPLES[template_name], _INPUT_OPTION, _INPUT
+            ):
+                html = self._multiple(widget, _MULTIPLES[template_name])
+                if html is not None:
+                    return html
         return super().render(template_name, context, request)
 
     @staticmethod
@@ -97,6 +137,43 @@ class FastWidgetRenderer(DjangoTemplates):
             + _attrs(widget["attrs"])
             + ">"
         )
+
+    def _multiple(self, widget, option_template: str) -> str | None:
+        """multiple_input.html with its options (input_option.html): the newlines and spaces
+        are the templates' own, each include's last newline included."""
+        id_, css = widget["attrs"].get("id"), widget["attrs"].get("class")
+        parts = [
+            "<div",
+            format_html(' id="{}"', localize(id_)) if id_ else "",
+            format_html(' class="{}"', localize(css)) if css else "",
+            ">",
+        ]
+        for group_name, options, _index in widget["optgroups"]:
+            if group_name:
+                return None  # option groups: the templates
+            for option in options:
+                if option["template_name"] != option_template:
+                    return None
+                option_id = option["attrs"].get("id")
+                label_open = label_close = ""
+                if option["wrap_label"]:
+                    label_open = (
+                        format_html('<label for="{}">', localize(option_id))
+                        if option_id
+                        else "<label>"
+                    )
+                    label_close = format_html(" {}</label>", localize(option["label"]))
+                parts.append(
+                    "<div>\n    "
+                    + label_open
+                    + self._input(option)
+                    + "\n"  # input.html's last newline
+                    + label_close
+                    + "\n\n"  # input_option.html's, then the option template's
+                    + "</div>"
+                )
+        parts.append("\n</div>")
+        return mark_safe("".join(parts))  # noqa: S308 (format_html's pieces and literals)
 
     def _select(self, widget) -> str | None:
         parts = [format_html('<select name="{}"', widget["name"]), _attrs(widget["attrs"]), ">"]
@@ -117,6 +194,6 @@ class FastWidgetRenderer(DjangoTemplates):
 
 
 # One instance for the forms that use it (its template engine is built once): the search and
-# red-flag filters, and the bid's offer form, whose price and consortium inputs were most of
-# the bid page's rendering time.
+# red-flag filters, and the bid page's forms (offer, document, consortium consent), whose
+# inputs were most of the bid page's rendering time.
 FAST_RENDERER = FastWidgetRenderer()

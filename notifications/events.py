@@ -31,7 +31,7 @@ def record(
     payload: dict[str, Any] | None = None,
 ) -> Event:
     """Append an event about `target` for `audience` (by default the kind's own, public for
-    most). The process is the target's when not given."""
+    most). The process is the target's when not given; `entity` is an entity or its id."""
     if not connection.in_atomic_block:
         raise RuntimeError("events.record must run inside the transaction of the change")
     audience = audience or DEFAULT_AUDIENCE.get(kind, Audience.PUBLIC)
@@ -43,7 +43,7 @@ def record(
         )
     return Event.objects.create(
         kind=kind,
-        entity=entity,
+        entity_id=entity.pk if isinstance(entity, models.Model) else entity,
         process=process or _process_of(target),
         audience=audience,
         object_type=target._meta.label_lower,

@@ -788,6 +788,8 @@ class ConsortiumConsentForm(forms.Form):
     """A member's confirmation that it takes part in the consortium led by the supplier with
     this RUC (the service, give_consortium_consent, judges the rest)."""
 
+    default_renderer = FAST_RENDERER
+
     lead = RucField(label=_("RUC of the consortium's lead"))
     confirm = forms.BooleanField(
         label=_("We take part in the consortium led by this supplier in this process."),
@@ -799,6 +801,8 @@ class ConsortiumConsentForm(forms.Form):
 
 
 class BidDocumentForm(IdempotentForm):
+    default_renderer = FAST_RENDERER
+
     title = forms.CharField(label=_("Title"), max_length=200)
     file = forms.FileField(label=_("File"), error_messages={"empty": _("The file is empty.")})
     confidential = forms.BooleanField(

@@ -133,6 +133,9 @@ def append_to_ledger(*, process, receipt: str, received_at: datetime, kind: str,
 
     if not connection.in_atomic_block:
         raise RuntimeError("append_to_ledger must run inside the transaction of the bid")
+    # The signature covers the receipt hash alone: made before the lock that serialises every
+    # bid of the portal, not while holding it.
+    signature = sign(receipt)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LEDGER_LOCK_KEY])
@@ -146,7 +149,7 @@ def append_to_ledger(*, process, receipt: str, received_at: datetime, kind: str,
         received_at=received_at,
         kind=kind,
         paper=paper,
-        signature=sign(receipt),
+        signature=signature,
         previous_hash=previous,
         chain_hash=chain_hash(
             previous, receipt, process.identifier, instant(received_at), position, kind, paper

@@ -878,7 +878,7 @@ def _receive(
     events.record(
         EventKind.BID_RECEIVED,
         bid,
-        entity=process.entity,
+        entity=process.entity_id,  # its id: the process row read under the lock has no entity
         process=process,
         audience=Audience.BIDDER,
         payload={"identifier": process.identifier, "receipt": receipt_hash},
@@ -1251,7 +1251,8 @@ def bidder_state(process: ProcurementProcess, supplier, *, envelope: bool = True
     stage, one key, one look at its bids): the answers of own_bid ("bid"), leads_bid
     ("leads"), bid_refusal ("refusal"), withdrawal_refusal ("withdraw_refusal"), own_consent
     ("consent"), consent_refusal with no lead ("consent_refusal"), own_paper_bid
-    ("paper_bid"), the bid's versions ("versions": receipts, never the sealed content) and,
+    ("paper_bid"), the bid's versions ("versions": rows of their receipts, never the sealed
+    content) and,
     with `envelope`, envelope_documents ("envelope"). Callers check the user acts for the
     supplier."""
     with sealing.keys_remembered():
@@ -1296,7 +1297,7 @@ def bidder_state(process: ProcurementProcess, supplier, *, envelope: bool = True
         state = {
             "bid": bid,
             "leads": bool(bid is not None and led is not None and bid.pk == led.pk),
-            "versions": list(bid.versions.order_by("number").defer("sealed")) if bid else [],
+            "versions": _receipts_of(bid) if bid else [],
             "refusal": _bid_refusal(process, supplier, None, now, stage, consent),
             "withdraw_refusal": withdraw_refusal,
             "consent": _own_consent(process, key, consent, included) if consent else None,
@@ -1306,6 +1307,16 @@ def bidder_state(process: ProcurementProcess, supplier, *, envelope: bool = True
         if envelope:
             state["envelope"] = _envelope(process, key, tag, led) if key is not None else []
         return state
+
+
+def _receipts_of(bid: Bid) -> list:
+    """The bid's versions, first to last, as rows of what a receipt shows (pk, number, kind,
+    received_at, receipt_hash): never the sealed content, and no model built per version."""
+    return list(
+        bid.versions.order_by("number").values_list(
+            "pk", "number", "kind", "received_at", "receipt_hash", named=True
+        )
+    )
 
 
 def own_bids(participations) -> dict[tuple[int, int], Bid]:

@@ -131,6 +131,77 @@ def test_the_bidder_submits_through_the_pages_and_keeps_a_verifiable_receipt(ten
             assert receipt["receipt_hash"] in client.get(url).content.decode()
 
 
+def test_the_status_table_lists_every_version_to_the_second(tender):
+    """One row per version, first to last: its number (the one that counts marked), kind,
+    the instant received in the portal's time to the second (two versions in one minute keep
+    their own seconds) and its receipt hash linked to the ledger."""
+    from django.utils.formats import date_format
+    from django.utils.timezone import localtime
+
+    supplier, user = tender.bidder()
+    moments = [tender.during + timedelta(seconds=s) for s in (3, 41, 75)]
+    for at in moments[:2]:
+        tender.submit(user, supplier, at=at)
+    with clock.pinned(moments[2]):
+        bids.withdraw_bid(user, tender.process, supplier)
+        page = _client(user).get(_bid_url(tender, supplier)).content.decode()
+    versions = list(BidVersion.objects.order_by("number"))
+    rows = re.findall(
+        r"<tr><td>(\d+)( <span class=\"badge\">[^<]+</span>)?</td><td>([^<]+)</td>"
+        r"<td>([^<]+)</td>\s*<td><a href=\"/recibos/([0-9a-f]{64})/\">",
+        page,
+    )
+    assert [(int(number), bool(badge)) for number, badge, *_ in rows] == [
+        (1, False),
+        (2, False),
+        (3, True),
+    ]
+    for (_n, _b, kind, received, receipt), version in zip(rows, versions, strict=True):
+        at = localtime(version.received_at)
+        assert received == f"{date_format(at, 'SHORT_DATETIME_FORMAT')}:{at.second:02d}"
+        assert receipt == version.receipt_hash
+        assert kind == ("Retiro" if version.kind == BidVersion.Kind.WITHDRAWAL else "Presentación")
+    assert [row[3][-2:] for row in rows] == ["03", "41", "15"]
+
+
+def test_with_the_shared_cache_a_replacement_reads_no_session_row(tender, settings):
+    """The last minute before a deadline, as production runs (CACHE_URL: Redis): the bid page
+    and a replacement within the re-authentication window read the session from the shared
+    cache (cached_db), not from its row, and the submission reads no entity row."""
+    import uuid
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from config import settings as portal_settings
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": settings.CELERY_BROKER_URL,
+            "KEY_PREFIX": f"portal-test-{uuid.uuid4().hex}",
+        }
+    }
+    settings.SESSION_ENGINE = portal_settings._session_engine(settings.CACHES["default"])
+    supplier, user = tender.bidder()
+    client = Client()
+    with clock.pinned(tender.during):
+        client.post("/cuentas/ingresar/", {"username": user.email, "password": TEST_PASSWORD})
+        assert _upload(client, tender, supplier).status_code == 302
+        tender.submit(user, supplier)
+        with CaptureQueriesContext(connection) as queries:
+            page = client.get(_bid_url(tender, supplier)).content.decode()
+            token = re.search(r'name="form_token" value="([0-9a-f]{32})"', page)[1]
+            data = {**_offer(tender, supplier, "12.00"), "form_token": token}
+            response = client.post(_bid_url(tender, supplier, "enviar/"), data)
+    assert response.status_code == 200 and 'id="receipt-hash"' in response.content.decode()
+    assert BidVersion.objects.filter(bid__process=tender.process).count() == 2
+    statements = " ".join(query["sql"] for query in queries.captured_queries)
+    assert "procurement_bidversion" in statements  # the queries were captured
+    assert "django_session" not in statements
+    assert "procurement_entity" not in statements
+
+
 def test_the_password_is_asked_outside_the_window_and_not_within_it(tender, settings):
     supplier, user = tender.bidder()
     client = _client(user)
