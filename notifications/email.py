@@ -111,6 +111,7 @@ class PlainEmail(EmailMultiAlternatives):
             or self.reply_to
             or self.attachments
             or not isinstance(self.body, str)
+            or not self.body  # Django leaves an empty text part out: the library's way
             or not _PLAIN_ADDRESS.match(self.to[0])
             or not str(self.from_email).isascii()
         ):
@@ -124,7 +125,7 @@ class PlainEmail(EmailMultiAlternatives):
             line = f"{name}: {value}"
             if not isinstance(value, str) or not line.isascii() or len(line) > MAX_LINE:
                 return None
-            if "\r" in line or "\n" in line:
+            if _breaks(line):
                 return None  # the library's way refuses it (header injection)
             extra.append(line.encode())
         automatic = []  # what Django's message() adds before the extra headers
@@ -134,8 +135,8 @@ class PlainEmail(EmailMultiAlternatives):
         if "message-id" not in headers:
             automatic.append(b"Message-ID: " + make_msgid(domain=DNS_NAME).encode())
         subject = str(self.subject)
-        if "\r" in subject or "\n" in subject:
-            return None
+        if _breaks(subject):
+            return None  # refused by the library's way, as above
         parts = [_text_part(self.body, self.content_subtype, newline, mime_version=False)]
         for alternative in self.alternatives:
             maintype, subtype = alternative.mimetype.split("/", 1)
@@ -158,6 +159,13 @@ class PlainEmail(EmailMultiAlternatives):
             out += [b"--" + boundary.encode(), *part_headers, b"", body]
         out.append(b"--" + boundary.encode() + b"--")
         return newline.join(out) + newline
+
+
+def _breaks(value: str) -> bool:
+    """Whether `value` holds a line break as the standard library's header check sees one
+    (str.splitlines: CR, LF, U+2028, U+0085, vertical tab...): such a value goes the
+    library's way, which refuses it (or folds a break at the very end) as it always did."""
+    return len(f"{value}.".splitlines()) > 1  # the dot: a break at the end counts too
 
 
 def _folded(name: str, value: str, policy) -> list[bytes]:

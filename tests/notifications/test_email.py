@@ -99,3 +99,21 @@ def test_a_line_break_in_a_header_is_refused_as_the_library_refuses_it():
     for cls in (PlainEmail, EmailMultiAlternatives):
         with pytest.raises(ValueError, match="linefeed"):
             _email(cls, subject="Hi\nBcc: everyone@x.pe").message()
+
+
+@pytest.mark.parametrize("brk", ["\u2028", "\u2029", "\x85", "\x0b", "\x0c", "\x1c", "\r"])
+def test_every_line_break_the_library_sees_is_refused_alike(brk):
+    # The library refuses any break str.splitlines() sees (not only CR and LF), in the subject
+    # as in an extra header: so does PlainEmail, whichever way a message would go.
+    for cls in (PlainEmail, EmailMultiAlternatives):
+        with pytest.raises(ValueError, match="linefeed"):
+            _email(cls, subject=f"Municipalidad{brk}Bcc: x@y.pe").message()
+        message = _email(cls)
+        message.extra_headers["X-Entity"] = f"a{brk}b"
+        with pytest.raises(ValueError, match="linefeed"):
+            message.message()
+
+
+def test_an_empty_text_body_goes_the_librarys_way():
+    written = _email(PlainEmail, body="").message(policy=email.policy.SMTP)
+    assert not isinstance(written, PreparedMessage)

@@ -293,3 +293,22 @@ def test_one_batch_writes_each_recipient_in_their_own_language(
         html = message.alternatives[0].content
         assert all(word in message.body and word in html for word in words), address
     assert "Entity" not in by_address["ana@x.pe"].body
+
+
+def test_the_shared_facts_are_escaped_once_in_html_and_never_in_text(
+    django_capture_on_commit_callbacks, mailoutbox
+):
+    """The facts are rendered once and shared: the HTML keeps them escaped exactly once (a
+    string marked safe, not escaped again), the text keeps them as written."""
+    _subscribe(UserFactory(email="ana@x.pe"), catalog=("4321",))
+    _subscribe(UserFactory(email="eva@x.pe"), catalog=("4321",))
+    _publish(description="Servidores <b>A & B</b>")
+    with django_capture_on_commit_callbacks(execute=True):
+        dispatch.dispatch_pending()
+    assert len(mailoutbox) == 2
+    for message in mailoutbox:
+        html = message.alternatives[0].content
+        assert "Servidores &lt;b&gt;A &amp; B&lt;/b&gt;" in html
+        assert "&amp;lt;" not in html and "<b>A" not in html
+        assert "Servidores <b>A & B</b>" in message.body
+        assert "&amp;" not in message.body and "&lt;" not in message.body
