@@ -8,7 +8,8 @@ processes, so each figure links to the search that produces it: the row's count 
 of processes that search finds.
 
 Each table is one grouped query (plus one for the names of catalog codes or departments),
-however many rows; the categorical tables keep the LIMIT rows with most processes."""
+however many rows; the categorical tables keep the LIMIT rows with most processes (each
+grouping reads one row more, to tell a table that was cut from one of exactly LIMIT rows)."""
 
 import hashlib
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from django.db.models import Count, F, QuerySet, Sum
 from django.db.models.functions import Substr, TruncMonth, TruncQuarter, TruncYear
 from django.urls import reverse
 from django.utils import translation
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from core import clock
@@ -111,7 +112,8 @@ def _counted(rows, count, amount: str, with_total: bool):
 
 
 def _ranked(rows):
-    return rows.order_by("-count", "key")[:LIMIT]
+    """The groups with most processes: LIMIT and one more when there are more (Counted.cut)."""
+    return rows.order_by("-count", "key")[: LIMIT + 1]
 
 
 def _catalog(digits: int):
@@ -303,7 +305,10 @@ def _month_end(start: date) -> date:
 
 
 def _quarter_label(start: date) -> str:
-    return f"{start.year}-T{(start.month - 1) // 3 + 1}"
+    return gettext("%(year)s-Q%(quarter)s") % {
+        "year": start.year,
+        "quarter": (start.month - 1) // 3 + 1,
+    }
 
 
 PERIODS = {
@@ -435,6 +440,7 @@ class Counted:
     rows: list[Row]
     totals: dict
     counted_at: datetime
+    cut: bool = False  # a ranked table with more groups than the LIMIT rows it keeps
 
 
 def _kept_key(dimension: Dimension, scope: Scope) -> str:
@@ -452,7 +458,13 @@ def counted(
     key = _kept_key(dimension, scope)
     kept = None if recount else cache.get(key)
     if kept is None:
-        kept = Counted(dimension.rows(scope), known_totals or totals(scope.processes), clock.now())
+        rows = dimension.rows(scope)
+        kept = Counted(
+            rows[:LIMIT] if dimension.ranked else rows,
+            known_totals or totals(scope.processes),
+            clock.now(),
+            cut=dimension.ranked and len(rows) > LIMIT,
+        )
         cache.set(key, kept, KEPT_SECONDS)
     return kept
 

@@ -391,3 +391,24 @@ def test_a_catalog_filter_of_any_number_of_digits_links_to_what_it_counts(client
     family = _page(client, by="segment", catalog="4321").context["rows"]
     assert family[0].label  # the family's name from the catalog
     assert _page(client, by="segment", catalog="432").context["rows"][0].label == ""
+
+
+def test_a_table_says_it_was_cut_only_when_rows_were_left_out(client, world, monkeypatch):
+    """Four entities: a LIMIT of four shows them all and no cut; of three, three and the cut."""
+    for limit, shown, cut in ((4, 4, False), (3, 3, True), (5, 4, False)):
+        monkeypatch.setattr(statistics, "LIMIT", limit)
+        cache.clear()
+        response = _page(client, by="entity")
+        assert (len(response.context["rows"]), response.context["cut"]) == (shown, cut), limit
+        said = f"Los {limit} con más procesos" in response.content.decode()
+        assert said == cut, limit
+
+
+def test_the_quarter_is_named_in_the_page_language(client, world):
+    rows = _page(client, by="quarter").context["rows"]
+    quarter = (world["early"].month - 1) // 3 + 1
+    assert rows[0].label == rows[0].key == f"{world['early'].year}-T{quarter}"
+    client.cookies["django_language"] = "en"
+    rows = _page(client, by="quarter").context["rows"]
+    assert rows[0].label == f"{world['early'].year}-Q{quarter}"
+    assert _found(rows[0].search_url) == rows[0].count
