@@ -10,6 +10,8 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
+from .widgets import StrictYesNoSelect
+
 
 def filter_status(filterset) -> int:
     return 400 if filterset.is_bound and not filterset.is_valid() else 200
@@ -81,6 +83,24 @@ class DayFilter(django_filters.DateFilter):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("widget", forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
         super().__init__(*args, **kwargs)
+
+
+class YesNoField(forms.NullBooleanField):
+    """Yes, no or any (empty); any other value is an error, not "any"."""
+
+    widget = StrictYesNoSelect
+    default_error_messages = {"invalid": _("Choose yes, no or any.")}
+
+    def to_python(self, value):
+        if value is None or isinstance(value, bool):
+            return value
+        raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+
+
+class YesNoFilter(django_filters.BooleanFilter):
+    """A yes/no filter ("true", "false", empty for any) that refuses other values."""
+
+    field_class = YesNoField
 
 
 @extend_schema_field(OpenApiTypes.STR)

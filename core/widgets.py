@@ -27,6 +27,18 @@ class AnyYesNoSelect(forms.NullBooleanSelect):
         return [{True: "true", False: "false", "true": "true", "false": "false"}.get(value, "")]
 
 
+class StrictYesNoSelect(AnyYesNoSelect):
+    """AnyYesNoSelect that hands a value it does not know (" true", "maybe") to its field, to
+    be refused (core.filtering.YesNoField), where NullBooleanSelect reads it as "any"."""
+
+    def value_from_datadict(self, data, files, name):
+        value = data.get(name)
+        if value is None or value == "":
+            return None
+        known = super().value_from_datadict(data, files, name)
+        return value if known is None else known
+
+
 # --- widget rendering without the per-option templates ----------------------------------------
 
 _FORMS_TEMPLATES = Path(forms.__file__).parent / "templates"

@@ -1,16 +1,24 @@
-from datetime import time, timedelta
+from datetime import date, time, timedelta
+from decimal import Decimal
 
 import django_filters
 from django import forms
 from django.core.validators import RegexValidator
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, Model, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 from django_filters.fields import ModelChoiceIterator
 
 from core import clock, keyset
-from core.catalog import code_prefix
+from core.catalog import code_prefix, prefix_code
 from core.codelists import GovernmentLevel, ObjectType, ProcedureType, SizeClass, Stage
-from core.filtering import DayFilter, DepartmentFilter, MoneyFilter, MonthFilter, YearFilter
+from core.filtering import (
+    DayFilter,
+    DepartmentFilter,
+    MoneyFilter,
+    MonthFilter,
+    YearFilter,
+    YesNoFilter,
+)
 from core.models import Sector
 from core.widgets import FAST_RENDERER, AnyYesNoSelect
 
@@ -231,7 +239,7 @@ class ProcessFilter(django_filters.FilterSet):
     catalog = django_filters.CharFilter(
         label=_("Catalog code"), method="filter_catalog", max_length=20
     )
-    sme_only = django_filters.BooleanFilter(widget=AnyYesNoSelect, label=_("SMEs only"))
+    sme_only = YesNoFilter(label=_("SMEs only"))
     supplier = django_filters.CharFilter(
         label=_("Winning supplier (RUC)"),
         method="filter_supplier",
@@ -276,6 +284,23 @@ class ProcessFilter(django_filters.FilterSet):
         ]
 
     identified = None  # the process whose identifier the words were (filter_text)
+
+    def canonical_params(self, leave_out=("sort", "cursor", "format")) -> dict[str, str]:
+        """The parameters of a valid search written back from its cleaned values in one form
+        (year=2026.0, +2026 and ２０２６ are year=2026; entity=pcm is PCM; catalog=4321 is
+        43210000), the empty ones and `leave_out` left out: the same search, however typed."""
+        data = self.form.cleaned_data
+        params = {}
+        for name in self.filters:
+            if name in leave_out:
+                continue
+            if (text := _canonical(data.get(name))) and name == "entity":
+                text = text.upper()  # a RUC, or an acronym matched without case
+            elif text and name == "catalog":
+                text = prefix_code(code_prefix(text))
+            if text:
+                params[name] = text
+        return params
 
     @property
     def form(self):
@@ -374,6 +399,21 @@ class ProcessFilter(django_filters.FilterSet):
             process=OuterRef("pk"), catalog_item__code__startswith=prefix
         )
         return queryset.filter(Exists(items))
+
+
+def _canonical(value) -> str:
+    """A cleaned filter value as a URL parameter ("" when it does not filter)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Model):
+        return str(value.pk)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    return str(value).strip()
 
 
 class ContractFilter(django_filters.FilterSet):

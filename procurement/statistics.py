@@ -8,7 +8,8 @@ processes, so each figure links to the search that produces it: the row's count 
 of processes that search finds.
 
 Each table is one grouped query (plus one for the names of catalog codes or departments),
-however many rows; the categorical tables keep the LIMIT rows with most processes."""
+however many rows; the categorical tables keep the LIMIT rows with most processes (each
+grouping reads one row more, to tell a table that was cut from one of exactly LIMIT rows)."""
 
 import hashlib
 from collections.abc import Callable
@@ -23,11 +24,11 @@ from django.db.models import Count, F, QuerySet, Sum
 from django.db.models.functions import Substr, TruncMonth, TruncQuarter, TruncYear
 from django.urls import reverse
 from django.utils import translation
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from core import clock
-from core.catalog import code_prefix
+from core.catalog import code_prefix, prefix_code
 from core.codelists import GovernmentLevel, ObjectType, ProcedureType, Stage
 from core.models import CatalogItem, Department
 
@@ -53,7 +54,7 @@ class Row:
 @dataclass(frozen=True)
 class Scope:
     """The processes counted (a valid ProcessFilter's result) and the search parameters that
-    found them, as given. A grouping that is also a filter (the catalog code, the winning
+    found them (canonical). A grouping that is also a filter (the catalog code, the winning
     supplier, the call's dates) counts within the filter, so that its rows' searches, which
     carry one value per parameter, find what the rows count."""
 
@@ -76,17 +77,13 @@ NOT_FILTERS = ("sort", "cursor", "format")
 
 
 def scope(process_filter) -> Scope:
-    """The Scope of a valid ProcessFilter over published(): its parameters as given, the
-    empty ones and the sort left out."""
+    """The Scope of a valid ProcessFilter over published(): its parameters in their canonical
+    form (ProcessFilter.canonical_params, what the table is kept under and its rows link
+    with), the empty ones and the sort left out."""
     data = process_filter.form.cleaned_data
-    params = {
-        name: value
-        for name in process_filter.filters
-        if name not in NOT_FILTERS and (value := process_filter.data.get(name, "").strip())
-    }
     return Scope(
         processes=process_filter.qs.order_by(),
-        params=params,
+        params=process_filter.canonical_params(leave_out=NOT_FILTERS),
         catalog=code_prefix(data.get("catalog") or ""),
         supplier=data.get("supplier") or "",
         call_from=data.get("call_from"),
@@ -115,18 +112,21 @@ def _counted(rows, count, amount: str, with_total: bool):
 
 
 def _ranked(rows):
-    return rows.order_by("-count", "key")[:LIMIT]
+    """The groups with most processes: LIMIT and one more when there are more (Counted.cut)."""
+    return rows.order_by("-count", "key")[: LIMIT + 1]
 
 
 def _catalog(digits: int):
     """Processes with an item under each code of a catalog level (its first `digits` digits:
     2 a segment, 4 a family, 6 a class, 8 a commodity): a process with items under two codes
     counts under both. The amount is the estimated value of those items. Under a catalog
-    filter only the items under the filter's code count, at its level when it is finer."""
+    filter only the items under the filter's code count, and a level no finer than the filter
+    is one row, the filter's code (its prefix may have any number of digits: 432 is not
+    43200000, whose prefix is 4320). A row's code is written as its search reads it
+    (catalog.prefix_code)."""
 
     def rows(scope: Scope) -> list[Row]:
         width = max(digits, len(scope.catalog))
-        suffix = "0" * (8 - width)
         items = ProcessItem.objects.filter(process__in=scope.processes.values("pk"))
         if scope.catalog:
             items = items.filter(catalog_item__code__startswith=scope.catalog)
@@ -137,7 +137,7 @@ def _catalog(digits: int):
                 .annotate(count=Count("process_id", distinct=True), total=Sum("estimated_value"))
             )
         )
-        codes = [row["key"] + suffix for row in grouped]
+        codes = [prefix_code(row["key"]) for row in grouped]
         names = {item.code: item.name for item in CatalogItem.objects.filter(code__in=codes)}
         return [
             Row(
@@ -305,7 +305,10 @@ def _month_end(start: date) -> date:
 
 
 def _quarter_label(start: date) -> str:
-    return f"{start.year}-T{(start.month - 1) // 3 + 1}"
+    return gettext("%(year)s-Q%(quarter)s") % {
+        "year": start.year,
+        "quarter": (start.month - 1) // 3 + 1,
+    }
 
 
 PERIODS = {
@@ -437,6 +440,7 @@ class Counted:
     rows: list[Row]
     totals: dict
     counted_at: datetime
+    cut: bool = False  # a ranked table with more groups than the LIMIT rows it keeps
 
 
 def _kept_key(dimension: Dimension, scope: Scope) -> str:
@@ -454,7 +458,13 @@ def counted(
     key = _kept_key(dimension, scope)
     kept = None if recount else cache.get(key)
     if kept is None:
-        kept = Counted(dimension.rows(scope), known_totals or totals(scope.processes), clock.now())
+        rows = dimension.rows(scope)
+        kept = Counted(
+            rows[:LIMIT] if dimension.ranked else rows,
+            known_totals or totals(scope.processes),
+            clock.now(),
+            cut=dimension.ranked and len(rows) > LIMIT,
+        )
         cache.set(key, kept, KEPT_SECONDS)
     return kept
 

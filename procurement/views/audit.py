@@ -82,7 +82,7 @@ def overview_tables(processes, period: dict[str, str]) -> list[Table]:
     found = process_column_rows(base, dict(period))
     found["stage"] = statistics.current_stage_rows(clock.today())(
         base, dict(period), with_total=False
-    )
+    )[: statistics.LIMIT]
     return [
         Table(
             key,
@@ -105,7 +105,7 @@ def overview_tables(processes, period: dict[str, str]) -> list[Table]:
 def process_column_rows(processes, params: dict) -> dict[str, list[statistics.Row]]:
     """The rows of procurement.statistics' groupings by status, procedure type, entity,
     sector, government level and department (the same keys, labels, search parameters,
-    order and LIMIT: tested equal), counted by one query grouped by entity, status and
+    order and first LIMIT rows: tested equal), counted by one query grouped by entity, status and
     procedure type and summed here by the entity's sector, level and department."""
     counted = (
         processes.values("entity_id", "status", "procedure_type")

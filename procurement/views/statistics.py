@@ -70,7 +70,7 @@ def statistics_page(request):
         "reset_url": "?" + urlencode({"by": dimension.name}),
         "chart": charts.bar_chart(rows, lambda row: row.count),
         "limit": statistics.LIMIT,
-        "cut": dimension.ranked and len(rows) == statistics.LIMIT,
+        "cut": kept.cut,
     }
     return render(request, "procurement/statistics.html", context)
 

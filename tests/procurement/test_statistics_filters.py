@@ -316,3 +316,99 @@ def test_the_search_links_to_the_statistics_of_its_processes(client, world):
         assert response.status_code == 200
         assert response.context["totals"]["count"] == _found("/procesos/?" + urlsplit(link).query)
         assert parse_qs(urlsplit(link).query) == {k: [v] for k, v in params.items()}
+
+
+@pytest.mark.parametrize("value", [" true", "true\n", "maybe", "yes", "TRUE "])
+def test_an_unknown_yes_no_value_is_refused_not_read_as_any(client, world, value):
+    """A value the select does not know is a form error on the statistics, the search and
+    their CSVs; it is never counted (nor kept) as the unfiltered table."""
+    for url in ("/estadisticas/", "/procesos/"):
+        for extra in ({}, {"format": "csv"}):
+            response = client.get(url, {"by": "entity", "sme_only": value} | extra)
+            assert response.status_code == 400, (url, extra)
+    assert _page(client, by="entity", sme_only="true").context["totals"]["count"] == 2
+    assert _page(client, by="entity", sme_only="false").context["totals"]["count"] == 2
+    assert _page(client, by="entity").context["totals"]["count"] == 4
+
+
+def test_a_search_typed_two_ways_is_one_table_with_canonical_links(client, world):
+    """The table is kept under, and its rows link with, the cleaned values written back in one
+    form: another spelling of the same search reads the same table and gets the same links."""
+    year = world["lima"].fiscal_year_id
+    fullwidth = str(year).translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    acronym = world["cusco"].entity.acronym
+    spellings = [
+        [{"year": str(year)}, {"year": f"{year}.0"}, {"year": f"+{year}"}, {"year": fullwidth}],
+        [{"entity": acronym.upper()}, {"entity": acronym.lower()}, {"entity": f" {acronym} "}],
+        [{"catalog": "43000000"}, {"catalog": "43"}, {"catalog": "43-00"}],
+        [{"min_value": "1"}, {"min_value": "1.00"}, {"min_value": "1e0"}],
+        [{"department": "15", "sme_only": "false"}, {"sme_only": "False", "department": "15"}],
+    ]
+    for variants in spellings:
+        cache.clear()
+        first = _page(client, by="entity", **variants[0]).context
+        assert first["totals"]["count"] >= 1, variants[0]
+        for params in variants[1:]:
+            with CaptureQueriesContext(connection) as queries:
+                context = _page(client, by="entity", **params).context
+            assert not any("GROUP BY" in q["sql"] for q in queries), params  # kept
+            assert [r.search_url for r in context["rows"]] == [
+                r.search_url for r in first["rows"]
+            ], params
+            assert context["all_url"] == first["all_url"]
+            assert context["csv_url"] == first["csv_url"]
+    context = _page(client, by="segment", year=f"{year}.0", entity=acronym.lower()).context
+    assert context["rows"][0].params == {
+        "year": str(year),
+        "entity": acronym.upper(),
+        "catalog": "44000000",
+    }
+
+
+def test_the_csv_is_named_after_the_cleaned_year(client, world):
+    year = world["lima"].fiscal_year_id
+    fullwidth = str(year).translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    for typed in (str(year), f"{year}.0", f" {year}", fullwidth):
+        response = client.get("/estadisticas/", {"year": typed, "format": "csv"})
+        assert response.status_code == 200
+        assert response["Content-Disposition"] == (
+            f'attachment; filename="estadisticas-segment-{year}.csv"'
+        ), typed
+
+
+def test_a_catalog_filter_of_any_number_of_digits_links_to_what_it_counts(client, world):
+    """A level no finer than the filter is one row, the filter's code as its search reads it
+    (432 and 43211 are prefixes: 43200000 would be 4320, 43211000 would be 432110)."""
+    for typed, code in (("432", "432"), ("43211", "43211"), ("4321", "43210000")):
+        for by in ("segment", "family", "class", "commodity"):
+            rows = _page(client, by=by, catalog=typed).context["rows"]
+            assert rows, (typed, by)
+            for row in rows:
+                assert _found(row.search_url) == row.count == 3, (typed, by, row)
+                assert row.params["catalog"] == row.key
+            if by == "segment" or (by == "family" and len(typed) >= 4):
+                assert [r.key for r in rows] == [code], (typed, by)
+    family = _page(client, by="segment", catalog="4321").context["rows"]
+    assert family[0].label  # the family's name from the catalog
+    assert _page(client, by="segment", catalog="432").context["rows"][0].label == ""
+
+
+def test_a_table_says_it_was_cut_only_when_rows_were_left_out(client, world, monkeypatch):
+    """Four entities: a LIMIT of four shows them all and no cut; of three, three and the cut."""
+    for limit, shown, cut in ((4, 4, False), (3, 3, True), (5, 4, False)):
+        monkeypatch.setattr(statistics, "LIMIT", limit)
+        cache.clear()
+        response = _page(client, by="entity")
+        assert (len(response.context["rows"]), response.context["cut"]) == (shown, cut), limit
+        said = f"Los {limit} con más procesos" in response.content.decode()
+        assert said == cut, limit
+
+
+def test_the_quarter_is_named_in_the_page_language(client, world):
+    rows = _page(client, by="quarter").context["rows"]
+    quarter = (world["early"].month - 1) // 3 + 1
+    assert rows[0].label == rows[0].key == f"{world['early'].year}-T{quarter}"
+    client.cookies["django_language"] = "en"
+    rows = _page(client, by="quarter").context["rows"]
+    assert rows[0].label == f"{world['early'].year}-Q{quarter}"
+    assert _found(rows[0].search_url) == rows[0].count
