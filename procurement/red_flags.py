@@ -40,6 +40,7 @@ from django.db.models import (
     FloatField,
     IntegerField,
     Max,
+    Min,
     OuterRef,
     Q,
     QuerySet,
@@ -367,17 +368,20 @@ def recurrent_winner(processes: QuerySet, limits: Thresholds = THRESHOLDS) -> di
     wins = {
         (supplier, entity, year): n
         for supplier, entity, year, n in granted.filter(
-            process__entity_id__in={row[4] for row in rows}
+            process__entity_id__in={row[4] for row in rows},
+            process__fiscal_year__in={row[5] for row in rows},
         )
         .order_by()
         .values_list("supplier_id", "process__entity_id", "process__fiscal_year")
         .annotate(n=Count("process", distinct=True))
     }
+    # Two reads, so an award granted or revoked between them may be missing from the counts:
+    # it counts as no win (the next refresh counts it), never a KeyError.
     rows = [
-        (pk, ruc, name, wins[(supplier, entity, year)], year)
+        (pk, ruc, name, wins.get((supplier, entity, year), 0), year)
         for pk, ruc, name, supplier, entity, year in rows
-        if wins[(supplier, entity, year)] >= limits.wins_per_entity_year
     ]
+    rows = [row for row in rows if row[3] >= limits.wins_per_entity_year]
     found: dict[int, dict] = {}
     for pk, ruc, name, n, year in rows:
         found.setdefault(pk, {"limit": limits.wins_per_entity_year, "year": year, "winners": []})
@@ -582,13 +586,22 @@ def split_purchase(processes: QuerySet, limits: Thresholds = THRESHOLDS) -> dict
         )
 
     window = timedelta(days=limits.split_window_days)
-    # Every published process just under a threshold of the scope's entities, in one query,
-    # grouped by entity, threshold and catalog class; the siblings are looked up in the
-    # groups (set-based: a correlated search per process costs the entity's size each).
+    # Every published process just under a threshold of the scope's entities and called
+    # within the window of the scope's calls, in one query, grouped by entity, threshold and
+    # catalog class; the siblings are looked up in the groups (set-based: a correlated search
+    # per process costs the entity's size each; the window keeps one process's refresh from
+    # reading its entity's whole history).
+    calls = processes.aggregate(first=Min("published_at"), last=Max("published_at"))
+    if calls["first"] is None:
+        return {}
     groups = defaultdict(list)
     for entity_id, threshold, catalog_class, called, identifier, value, pk in (
         under(ProcurementProcess.objects.published())
-        .filter(entity_id__in=processes.values("entity_id"))
+        .filter(
+            entity_id__in=processes.values("entity_id"),
+            published_at__gte=calls["first"] - window,
+            published_at__lte=calls["last"] + window,
+        )
         .order_by("published_at", "pk")
         .values_list(
             "entity_id",

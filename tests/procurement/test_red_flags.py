@@ -188,6 +188,19 @@ def test_purchase_split_just_under_a_threshold():
     assert found[first.pk]["others"] == [{"identifier": second.identifier, "value": "390000.00"}]
 
 
+@pytest.mark.parametrize("days_apart", [30, 31])
+def test_one_process_alone_finds_its_sibling_at_the_edge_of_the_window(days_apart):
+    # A refresh judges one process: its siblings are read within the window of its own call
+    # (never the entity's whole history), the edge included.
+    entity = EntityFactory()
+    first = called(entity, value="380000", catalog="44121701")
+    called(entity, value="390000", catalog="44121702", call=CALL + timedelta(days=days_apart))
+    called(entity, value="395000", catalog="44121703", call=CALL + timedelta(days=400))
+    found = red_flags.split_purchase(ProcurementProcess.objects.filter(pk=first.pk))
+    assert set(found) == ({first.pk} if days_apart <= 30 else set())
+    assert red_flags.split_purchase(ProcurementProcess.objects.none()) == {}
+
+
 @pytest.mark.parametrize(
     ("second_value", "days_apart", "second_catalog"),
     [
