@@ -20,7 +20,7 @@ keywords with core.folding.matches, the same folding.
 from collections.abc import Iterable
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 
 from core.folding import CONFIG, folded, terms
 
@@ -57,7 +57,10 @@ def ranked(queryset: QuerySet, text: str, *, engine: str | None = None) -> Query
     from django.contrib.postgres.search import SearchQuery, SearchRank
 
     query = SearchQuery(text, config=CONFIG, search_type="plain")
-    return rows.annotate(rank=SearchRank("search_vector", query)).order_by(
+    # The stored vector itself (F): a field's name would make Django rank
+    # to_tsvector(search_vector::text) instead, re-parsing each vector from its text (5x the
+    # time at 10,000 matches) and losing its weights.
+    return rows.annotate(rank=SearchRank(F("search_vector"), query)).order_by(
         "-rank", "-published_at", "-pk"
     )
 
