@@ -193,3 +193,24 @@ def test_relevance_puts_the_description_before_the_items_and_pages_within_its_wi
             search.filter_text(ProcurementProcess.objects.all(), "mascarillas"), "mascarillas"
         )
     ) == [in_description]
+
+
+def test_relevance_reads_the_stored_weights_not_the_newest_first():
+    """The rank is the stored vector's (description A, items B, entity C): an older process
+    with the word in its description outranks a newer one with it in several items, which
+    outranks a newer still with it only in its entity's name. Ranking a vector re-parsed from
+    its text (weights lost, each word once) would tie them all and put the newest first."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("ranking is PostgreSQL's")
+    in_description = published("Guantes de nitrilo para hospitales")
+    in_items = published("Insumos varios", items=["Guantes quirúrgicos", "Guantes de látex"])
+    in_entity = published(
+        "Adquisición de bienes", entity=EntityFactory(name="Centro de Guantes del Perú")
+    )
+    assert search.filter_text(ProcurementProcess.objects.all(), "guantes").count() == 3
+    ranked = list(
+        search.ranked(search.filter_text(ProcurementProcess.objects.all(), "guantes"), "guantes")
+    )
+    assert ranked == [in_description, in_items, in_entity]
