@@ -834,22 +834,23 @@ class _Loader:
 
     def terminate(self, contract: Contract, data: dict, ref: str, party, period: dict) -> None:
         """Terminated (resuelto) by the party the release names, with its reason and date:
-        the checks of contracts.terminate_contract (only an active contract; a party, a
-        reason). A repeated termination release of one terminated here changes nothing."""
+        the checks of contracts.terminate_contract (only an active contract, then
+        contracts.clean_termination: a party, a reason, a date from the signing to today).
+        A repeated termination release of one terminated here changes nothing."""
         if contract.status == Contract.Status.TERMINATED:
             return
         refusal = contracts.contract_action_refusal(contract, "terminate")
         if refusal is not None:
             raise ReleaseRefused(f"contract {ref}: cannot be terminated: {refusal.message}")
-        if party not in Contract.Party.values:
-            raise ReleaseRefused(
-                f"contract {ref}: terminatedBy {party!r} is neither "
-                f"{' nor '.join(repr(v) for v in Contract.Party.values)}"
+        try:
+            party, reason, ended_on = contracts.clean_termination(
+                contract,
+                party,
+                data.get("description"),
+                _day(period.get("endDate"), self.date.date()),
             )
-        reason = _reason(data.get("description"), f"contract {ref}: termination")
-        ended_on = _day(period.get("endDate"), self.date.date())
-        if ended_on < contract.signed_on:
-            raise ReleaseRefused(f"contract {ref}: terminated on {ended_on}, before its signing")
+        except DomainError as error:
+            raise ReleaseRefused(f"contract {ref}: termination: {error.message}") from error
         contract.status = Contract.Status.TERMINATED
         contract.terminated_by, contract.end_reason, contract.ended_on = party, reason, ended_on
 

@@ -270,7 +270,7 @@ def test_a_termination_without_its_party_is_recorded_as_ended_and_said(tmp_path)
 @pytest.mark.parametrize(
     "releases, reason",
     [
-        ([_ended(terminatedBy="entidad")], "termination: no reason stated"),
+        ([_ended(terminatedBy="entidad")], "termination: Indique el motivo."),
         ([_ended(terminatedBy="nadie", description="x")], "fails the OCDS schema"),
         (
             [
@@ -346,6 +346,26 @@ def test_what_the_portal_refuses_of_a_contract_is_refused_saying_why(tmp_path, r
     contract = Contract.objects.get()
     assert contract.amendments.count() == 0
     assert contract.status in (Contract.Status.ACTIVE, Contract.Status.TERMINATED)
+
+
+@pytest.mark.parametrize(
+    "end_date, message",
+    [
+        # After today: the termination page refuses it, and so does the import.
+        ("2099-01-15T23:59:59-05:00", "termination: Indique una fecha desde el 2024-03-"),
+        ("2024-01-02T23:59:59-05:00", "termination: Indique una fecha desde el 2024-03-"),
+    ],
+)
+def test_a_termination_is_refused_as_the_termination_page_refuses_it(tmp_path, end_date, message):
+    """The import checks a termination by the service's own rule (clean_termination):
+    its date from the signing to today."""
+    ended = _ended(terminatedBy="entidad", description="Caso fortuito")
+    ended["contracts"][0]["period"] = {"endDate": end_date}
+    package = oece_package()
+    package["releases"].append(ended)
+    _out, err = run(tmp_path, package)
+    assert "1 releases refused" in err and message in err, err
+    assert Contract.objects.get().status == Contract.Status.ACTIVE
 
 
 def test_an_amendment_alone_keeps_an_active_contract_active(tmp_path):
