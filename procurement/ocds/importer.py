@@ -468,6 +468,23 @@ def import_user():
     return user
 
 
+class RunSigner:
+    """import_user looked up once for a run of many releases (the first release that needs
+    it), then reused. When new, the account is created inside that release's transaction:
+    a refused release rolls it back, so the run calls forget() after each refusal."""
+
+    def __init__(self):
+        self.user = None
+
+    def __call__(self):
+        if self.user is None:
+            self.user = import_user()  # a refusal is not kept: each release meets it
+        return self.user
+
+    def forget(self) -> None:
+        self.user = None
+
+
 def _moment(value: str | None, fallback: datetime | None = None) -> datetime | None:
     if not value:
         return fallback
@@ -517,9 +534,10 @@ def _district(address: dict | None, notes: list[str], who: str) -> District:
 
 
 class _Loader:
-    def __init__(self, release: dict, notes: list[str]):
+    def __init__(self, release: dict, notes: list[str], signer: Callable[[], object]):
         self.release = release
         self.notes = notes
+        self.signer = signer  # who signs what the import records (import_user)
         self.parties = {str(p.get("id")): p for p in release.get("parties") or []}
         self.date = _moment(release.get("date"))
 
@@ -903,7 +921,7 @@ class _Loader:
                 abs(change),
                 reason,
                 signed_on,
-                created_by=import_user(),
+                created_by=self.signer(),
                 created_at=self.date,
                 source_ref=source_ref,
             )
@@ -952,7 +970,7 @@ class _Loader:
             penalties=penalties,
             comment=comment,
             evaluated_at=evaluated_at,
-            evaluated_by=import_user(),
+            evaluated_by=self.signer(),
         )
 
     def new_contract(self, process: ProcurementProcess, data: dict, ref: str, period: dict):
@@ -1015,16 +1033,23 @@ def _checked(source: SourceRelease) -> tuple[dict, str, str]:
     return release, str(release["ocid"]), str(release["id"])
 
 
-def load_release(source: SourceRelease, *, refresh_summary: bool = True) -> Outcome:
+def load_release(
+    source: SourceRelease,
+    *,
+    refresh_summary: bool = True,
+    signer: Callable[[], object] | None = None,
+) -> Outcome:
     """Load one release in one transaction; ReleaseRefused (with the reason, to be reported
     with source.label) leaves the database as it was. The SME summary of the years the
     release moved (Outcome.summary_years) is refreshed on commit, unless `refresh_summary`
-    is False: a caller loading many releases refreshes each entity's year once at the end."""
+    is False: a caller loading many releases refreshes each entity's year once at the end.
+    `signer` gives the import's account (a caller loading many releases looks it up once,
+    RunSigner); by default it is looked up when needed."""
     release, ocid, release_id = _checked(source)
     if ImportedRelease.objects.filter(ocid=ocid, release_id=release_id).exists():
         return Outcome(loaded=False)
     notes: list[str] = []
-    loader = _Loader(release, notes)
+    loader = _Loader(release, notes, signer or import_user)
     if loader.date is None:
         raise ReleaseRefused("no date")
     try:

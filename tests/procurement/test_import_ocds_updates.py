@@ -682,3 +682,54 @@ def test_an_imported_contract_moves_only_as_the_portal_s_own_contracts_do(tmp_pa
     contract = Contract.objects.get()
     assert contract.status == Contract.Status.TERMINATED
     assert contract.terminated_by == "entidad" and contract.ended_on is not None
+
+
+def _amendment_release(n: int, value: int, date: str, released: str = "") -> dict:
+    return _contract_update(
+        f"contract-amendment-{n}",
+        f"{released or date}T10:00:00-05:00",
+        ["contractAmendment"],
+        value={"amount": value, "currency": "PEN"},
+        amendments=[
+            {"id": str(n), "rationale": f"Mayor cantidad {n}", "date": f"{date}T00:00:00-05:00"}
+        ],
+    )
+
+
+def test_the_import_s_account_is_looked_up_once_a_run(tmp_path):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    package = oece_package()
+    package["releases"] += [
+        _amendment_release(7, 2500, "2024-04-02"),
+        _amendment_release(8, 2600, "2024-04-03"),
+        _ended(terminatedBy="entidad", description="Caso fortuito"),
+        _evaluation(),
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        out, err = run(tmp_path, package)
+    assert err == "" and "7 releases loaded" in out
+    lookups = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith("SELECT") and IMPORT_USER_EMAIL in q["sql"]
+    ]
+    assert len(lookups) == 1, lookups
+    contract = Contract.objects.get()
+    signers = {a.created_by.email for a in contract.amendments.all()}
+    assert signers == {contract.evaluation.evaluated_by.email} == {IMPORT_USER_EMAIL}
+
+
+def test_a_refused_release_that_made_the_import_s_account_does_not_break_the_next(tmp_path):
+    """The first release to need the account creates it in its transaction; refused, that
+    is rolled back, and the next release that needs it makes it again."""
+    package = oece_package()
+    package["releases"] += [
+        _amendment_release(7, 2500, "2024-01-02", "2024-04-02"),  # before the signing: refused
+        _amendment_release(8, 2600, "2024-04-03"),
+    ]
+    out, err = run(tmp_path, package)
+    assert "1 releases refused" in err and "amendment 7" in err, err
+    (amendment,) = Contract.objects.get().amendments.all()
+    assert amendment.source_ref == "8" and amendment.created_by.email == IMPORT_USER_EMAIL

@@ -40,10 +40,12 @@ class Command(BaseCommand):
         # Each process's releases in the order they happened, whatever the files' order.
         # The first reading of the files checks every one (bad JSON stops the import before
         # anything is loaded); the second loads.
+        signer = importer.RunSigner()  # the import's account, looked up once a run
         for source in importer.streamed_loading_order(read):
             try:
-                outcome = importer.load_release(source, refresh_summary=False)
+                outcome = importer.load_release(source, refresh_summary=False, signer=signer)
             except importer.ReleaseRefused as error:
+                signer.forget()  # the release may have made it, and that was rolled back
                 refused += 1
                 self.stderr.write(f"{source.file}, {source.label}: not loaded: {error}")
                 continue
