@@ -153,6 +153,8 @@ class Outcome:
     notes: list[str] = field(default_factory=list)
     # The (entity id, year) pairs of the SME summary the release moved.
     summary_years: set[tuple[int, int]] = field(default_factory=set)
+    # The (entity id, fiscal year) pairs whose red flags the release changed.
+    red_flag_scopes: set[tuple[int, int]] = field(default_factory=set)
 
 
 # --- Reading ----------------------------------------------------------------------------------
@@ -538,6 +540,7 @@ class _Loader:
         self.release = release
         self.notes = notes
         self.signer = signer  # who signs what the import records (import_user)
+        self.red_flag_scopes: set[tuple[int, int]] = set()  # refreshed at the end
         self.parties = {str(p.get("id")): p for p in release.get("parties") or []}
         self.date = _moment(release.get("date"))
 
@@ -927,7 +930,8 @@ class _Loader:
             )
         except DomainError as error:
             raise ReleaseRefused(f"{what}: {error.message}") from error
-        red_flags.refresh_process(contract.process)
+        # An amendment moves the flags of its entity's year (red_flags.refresh_process).
+        self.red_flag_scopes.add((contract.process.entity_id, contract.process.fiscal_year_id))
 
     def evaluate(self, contract: Contract, data: dict, ref: str) -> None:
         """The supplier's after-sales evaluation (the extension's
@@ -1037,13 +1041,15 @@ def load_release(
     source: SourceRelease,
     *,
     refresh_summary: bool = True,
+    refresh_red_flags: bool = True,
     signer: Callable[[], object] | None = None,
 ) -> Outcome:
     """Load one release in one transaction; ReleaseRefused (with the reason, to be reported
     with source.label) leaves the database as it was. The SME summary of the years the
     release moved (Outcome.summary_years) is refreshed on commit, unless `refresh_summary`
     is False: a caller loading many releases refreshes each entity's year once at the end.
-    `signer` gives the import's account (a caller loading many releases looks it up once,
+    So are the red flags of the entity-years it changed (Outcome.red_flag_scopes), at the
+    end of its transaction unless `refresh_red_flags` is False. `signer` gives the import's account (a caller loading many releases looks it up once,
     RunSigner); by default it is looked up when needed."""
     release, ocid, release_id = _checked(source)
     if ImportedRelease.objects.filter(ocid=ocid, release_id=release_id).exists():
@@ -1094,6 +1100,9 @@ def load_release(
             ImportedRelease.objects.create(
                 source=SOURCE, ocid=ocid, release_id=release_id, process=process
             )
+            if refresh_red_flags:
+                for entity_id, fiscal_year_id in sorted(loader.red_flag_scopes):
+                    red_flags.refresh_entity_year(entity_id, fiscal_year_id)
     except IntegrityError as error:
         raise ReleaseRefused(f"conflicts with data already here ({error})") from error
     except DataError as error:
@@ -1102,4 +1111,9 @@ def load_release(
     except (ValueError, TypeError, AttributeError, InvalidOperation) as error:
         # Schema-valid but unreadable here (a quantity of 1e400, a list where we read one...)
         raise ReleaseRefused(f"cannot be read: {error!r}") from error
-    return Outcome(loaded=True, notes=notes, summary_years=summary_years)
+    return Outcome(
+        loaded=True,
+        notes=notes,
+        summary_years=summary_years,
+        red_flag_scopes=loader.red_flag_scopes,
+    )

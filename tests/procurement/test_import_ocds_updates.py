@@ -733,3 +733,40 @@ def test_a_refused_release_that_made_the_import_s_account_does_not_break_the_nex
     assert "1 releases refused" in err and "amendment 7" in err, err
     (amendment,) = Contract.objects.get().amendments.all()
     assert amendment.source_ref == "8" and amendment.created_by.email == IMPORT_USER_EMAIL
+
+
+def test_a_run_refreshes_the_red_flags_of_what_it_touched_once(tmp_path, monkeypatch):
+    """Three amendment releases of one contract: one refresh of its entity's year at the
+    end of the run, and the flags stored are what the rules compute from the end state."""
+    from procurement import red_flags
+    from procurement.models import ProcessRisk, ProcessRiskFlag
+
+    scopes = []
+    refresh = red_flags.refresh
+
+    def counted(processes=None, *args, **kwargs):
+        scopes.append(None if processes is None else sorted(processes.values_list("pk", flat=True)))
+        return refresh(processes, *args, **kwargs)
+
+    monkeypatch.setattr(red_flags, "refresh", counted)
+    package = oece_package()
+    package["releases"] += [
+        _amendment_release(7, 2700, "2024-04-02"),
+        _amendment_release(8, 3000, "2024-04-03"),
+        _amendment_release(9, 3200, "2024-04-04"),  # 33% above the signed 2,400
+    ]
+    out, err = run(tmp_path, package)
+    assert err == "" and "6 releases loaded" in out
+    assert scopes == [[ProcurementProcess.objects.get().pk]]
+
+    def stored():
+        return (
+            sorted(ProcessRisk.objects.values_list("process_id", "score", "flag_count", "codes")),
+            sorted(ProcessRiskFlag.objects.values_list("process_id", "code", "evidence")),
+        )
+
+    after_import = stored()
+    ((_pk, _score, _count, codes),) = after_import[0]
+    assert "amended_above_limit" in codes
+    red_flags.refresh()
+    assert stored() == after_import
