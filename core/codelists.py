@@ -56,6 +56,12 @@ class SizeClass(models.TextChoices):
         """The classes that count as SME (MYPE) for reservations and the 40% share."""
         return (cls.MICRO.value, cls.SMALL.value)
 
+    @classmethod
+    def is_sme(cls, size_class: str) -> bool:
+        """Whether `size_class` (a stored value, "" for none) counts as SME: the one reading
+        behind SmeStanding.is_sme, Supplier.is_sme and a standing an opening act recorded."""
+        return size_class in cls.sme_values()
+
 
 class Stage(models.TextChoices):
     """Calendar stages of a selection process, in their legal order."""

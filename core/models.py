@@ -76,7 +76,12 @@ class District(models.Model):
 
     @property
     def department_code(self) -> str:
-        return self.code[:2]
+        return self.department_of(self.code)
+
+    @staticmethod
+    def department_of(code: str) -> str:
+        """The department of a district's ubigeo code (its first two digits)."""
+        return code[:2]
 
 
 # --- Catalog (UNSPSC, the base of Peru's CUBSO) ---------------------------------------------

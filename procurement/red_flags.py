@@ -733,14 +733,22 @@ def refresh_process(process: ProcurementProcess) -> int:
     changes of one entity refresh at once and collide, the change still commits and the
     daily refresh rewrites the flags (they are derived data, never a reason to refuse an
     award or an opening)."""
-    scope = ProcurementProcess.objects.filter(
-        entity_id=process.entity_id, fiscal_year_id=process.fiscal_year_id
-    )
+    return refresh_entity_year(process.entity_id, process.fiscal_year_id)
+
+
+def refresh_entity_year(entity_id: int, fiscal_year_id: int) -> int:
+    """refresh_process for the processes of one entity and fiscal year (the OCDS import
+    refreshes each it touched once a run)."""
+    scope = ProcurementProcess.objects.filter(entity_id=entity_id, fiscal_year_id=fiscal_year_id)
     try:
         with transaction.atomic():
             return refresh(scope)
     except IntegrityError:
-        logger.warning("Red flags of %s not refreshed (concurrent refresh).", process)
+        logger.warning(
+            "Red flags of entity %s, year %s not refreshed (concurrent refresh).",
+            entity_id,
+            fiscal_year_id,
+        )
         return 0
 
 

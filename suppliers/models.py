@@ -106,7 +106,7 @@ class Supplier(models.Model):
 
     @property
     def is_sme(self) -> bool:
-        return self.size_class in SizeClass.sme_values()
+        return SizeClass.is_sme(self.size_class)
 
     def registry_valid_on(self, day: date | None = None) -> bool:
         """Registry in force on `day` (today by default): an expired registration cannot bid."""

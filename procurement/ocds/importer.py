@@ -153,6 +153,8 @@ class Outcome:
     notes: list[str] = field(default_factory=list)
     # The (entity id, year) pairs of the SME summary the release moved.
     summary_years: set[tuple[int, int]] = field(default_factory=set)
+    # The (entity id, fiscal year) pairs whose red flags the release changed.
+    red_flag_scopes: set[tuple[int, int]] = field(default_factory=set)
 
 
 # --- Reading ----------------------------------------------------------------------------------
@@ -468,6 +470,23 @@ def import_user():
     return user
 
 
+class RunSigner:
+    """import_user looked up once for a run of many releases (the first release that needs
+    it), then reused. When new, the account is created inside that release's transaction:
+    a refused release rolls it back, so the run calls forget() after each refusal."""
+
+    def __init__(self):
+        self.user = None
+
+    def __call__(self):
+        if self.user is None:
+            self.user = import_user()  # a refusal is not kept: each release meets it
+        return self.user
+
+    def forget(self) -> None:
+        self.user = None
+
+
 def _moment(value: str | None, fallback: datetime | None = None) -> datetime | None:
     if not value:
         return fallback
@@ -517,9 +536,11 @@ def _district(address: dict | None, notes: list[str], who: str) -> District:
 
 
 class _Loader:
-    def __init__(self, release: dict, notes: list[str]):
+    def __init__(self, release: dict, notes: list[str], signer: Callable[[], object]):
         self.release = release
         self.notes = notes
+        self.signer = signer  # who signs what the import records (import_user)
+        self.red_flag_scopes: set[tuple[int, int]] = set()  # refreshed at the end
         self.parties = {str(p.get("id")): p for p in release.get("parties") or []}
         self.date = _moment(release.get("date"))
 
@@ -834,22 +855,23 @@ class _Loader:
 
     def terminate(self, contract: Contract, data: dict, ref: str, party, period: dict) -> None:
         """Terminated (resuelto) by the party the release names, with its reason and date:
-        the checks of contracts.terminate_contract (only an active contract; a party, a
-        reason). A repeated termination release of one terminated here changes nothing."""
+        the checks of contracts.terminate_contract (only an active contract, then
+        contracts.clean_termination: a party, a reason, a date from the signing to today).
+        A repeated termination release of one terminated here changes nothing."""
         if contract.status == Contract.Status.TERMINATED:
             return
         refusal = contracts.contract_action_refusal(contract, "terminate")
         if refusal is not None:
             raise ReleaseRefused(f"contract {ref}: cannot be terminated: {refusal.message}")
-        if party not in Contract.Party.values:
-            raise ReleaseRefused(
-                f"contract {ref}: terminatedBy {party!r} is neither "
-                f"{' nor '.join(repr(v) for v in Contract.Party.values)}"
+        try:
+            party, reason, ended_on = contracts.clean_termination(
+                contract,
+                party,
+                data.get("description"),
+                _day(period.get("endDate"), self.date.date()),
             )
-        reason = _reason(data.get("description"), f"contract {ref}: termination")
-        ended_on = _day(period.get("endDate"), self.date.date())
-        if ended_on < contract.signed_on:
-            raise ReleaseRefused(f"contract {ref}: terminated on {ended_on}, before its signing")
+        except DomainError as error:
+            raise ReleaseRefused(f"contract {ref}: termination: {error.message}") from error
         contract.status = Contract.Status.TERMINATED
         contract.terminated_by, contract.end_reason, contract.ended_on = party, reason, ended_on
 
@@ -902,13 +924,14 @@ class _Loader:
                 abs(change),
                 reason,
                 signed_on,
-                created_by=import_user(),
+                created_by=self.signer(),
                 created_at=self.date,
                 source_ref=source_ref,
             )
         except DomainError as error:
             raise ReleaseRefused(f"{what}: {error.message}") from error
-        red_flags.refresh_process(contract.process)
+        # An amendment moves the flags of its entity's year (red_flags.refresh_process).
+        self.red_flag_scopes.add((contract.process.entity_id, contract.process.fiscal_year_id))
 
     def evaluate(self, contract: Contract, data: dict, ref: str) -> None:
         """The supplier's after-sales evaluation (the extension's
@@ -951,7 +974,7 @@ class _Loader:
             penalties=penalties,
             comment=comment,
             evaluated_at=evaluated_at,
-            evaluated_by=import_user(),
+            evaluated_by=self.signer(),
         )
 
     def new_contract(self, process: ProcurementProcess, data: dict, ref: str, period: dict):
@@ -1014,16 +1037,25 @@ def _checked(source: SourceRelease) -> tuple[dict, str, str]:
     return release, str(release["ocid"]), str(release["id"])
 
 
-def load_release(source: SourceRelease, *, refresh_summary: bool = True) -> Outcome:
+def load_release(
+    source: SourceRelease,
+    *,
+    refresh_summary: bool = True,
+    refresh_red_flags: bool = True,
+    signer: Callable[[], object] | None = None,
+) -> Outcome:
     """Load one release in one transaction; ReleaseRefused (with the reason, to be reported
     with source.label) leaves the database as it was. The SME summary of the years the
     release moved (Outcome.summary_years) is refreshed on commit, unless `refresh_summary`
-    is False: a caller loading many releases refreshes each entity's year once at the end."""
+    is False: a caller loading many releases refreshes each entity's year once at the end.
+    So are the red flags of the entity-years it changed (Outcome.red_flag_scopes), at the
+    end of its transaction unless `refresh_red_flags` is False. `signer` gives the import's account (a caller loading many releases looks it up once,
+    RunSigner); by default it is looked up when needed."""
     release, ocid, release_id = _checked(source)
     if ImportedRelease.objects.filter(ocid=ocid, release_id=release_id).exists():
         return Outcome(loaded=False)
     notes: list[str] = []
-    loader = _Loader(release, notes)
+    loader = _Loader(release, notes, signer or import_user)
     if loader.date is None:
         raise ReleaseRefused("no date")
     try:
@@ -1068,6 +1100,9 @@ def load_release(source: SourceRelease, *, refresh_summary: bool = True) -> Outc
             ImportedRelease.objects.create(
                 source=SOURCE, ocid=ocid, release_id=release_id, process=process
             )
+            if refresh_red_flags:
+                for entity_id, fiscal_year_id in sorted(loader.red_flag_scopes):
+                    red_flags.refresh_entity_year(entity_id, fiscal_year_id)
     except IntegrityError as error:
         raise ReleaseRefused(f"conflicts with data already here ({error})") from error
     except DataError as error:
@@ -1076,4 +1111,9 @@ def load_release(source: SourceRelease, *, refresh_summary: bool = True) -> Outc
     except (ValueError, TypeError, AttributeError, InvalidOperation) as error:
         # Schema-valid but unreadable here (a quantity of 1e400, a list where we read one...)
         raise ReleaseRefused(f"cannot be read: {error!r}") from error
-    return Outcome(loaded=True, notes=notes, summary_years=summary_years)
+    return Outcome(
+        loaded=True,
+        notes=notes,
+        summary_years=summary_years,
+        red_flag_scopes=loader.red_flag_scopes,
+    )

@@ -476,6 +476,22 @@ def complete_contract(*, actor, contract: Contract, completed_on: date, final_am
     return _end(actor, contract, "complete", ended_on=completed_on, final_amount=final_amount)
 
 
+def clean_termination(contract: Contract, party, reason, terminated_on: date):
+    """A termination's facts as stored, or the refusal of the first bad one: the party that
+    terminates (entity or supplier), its reason (clean_reason, required), its date from the
+    signing to today, within the fiscal year's window. The service and the OCDS import both
+    check them here."""
+    if party not in Contract.Party.values:
+        raise DomainError(
+            _("Say which party terminates the contract."), field="party", code="party_invalid"
+        )
+    reason = clean_reason(reason if isinstance(reason, str) else "")
+    if not reason:
+        raise DomainError(_("Give the reason."), field="reason", code="reason_required")
+    _check_date(terminated_on, contract.process, "terminated_on", contract.signed_on)
+    return party, reason, terminated_on
+
+
 @transaction.atomic
 def terminate_contract(
     *, actor, contract: Contract, party: str, reason: str, terminated_on: date
@@ -483,14 +499,7 @@ def terminate_contract(
     """Resolution of the contract by either party, with its reason and date (Ley 30225,
     art. 36)."""
     contract = _locked_contract(actor, contract, "terminate")
-    if party not in Contract.Party.values:
-        raise DomainError(
-            _("Say which party terminates the contract."), field="party", code="party_invalid"
-        )
-    reason = clean_reason(reason)
-    if not reason:
-        raise DomainError(_("Give the reason."), field="reason", code="reason_required")
-    _check_date(terminated_on, contract.process, "terminated_on", contract.signed_on)
+    party, reason, terminated_on = clean_termination(contract, party, reason, terminated_on)
     return _end(
         actor,
         contract,

@@ -40,6 +40,7 @@ from django.utils.translation import ngettext
 from core import audit, clock, formatting, pdf
 from core.codelists import SizeClass
 from core.errors import DomainError
+from core.models import District
 from suppliers.services.sme_standing import sme_standing_on
 
 from ..models import (
@@ -157,8 +158,8 @@ def standing_on_opening_day(opened_bid: OpenedBid, day) -> BidderStanding:
     if not opened_bid.size_classes:
         return bidder_standing(opened_bid, day)
     classes = dict(opened_bid.size_classes)
-    sme = all(size in SizeClass.sme_values() for size in classes.values())
-    departments = frozenset(code[:2] for code in opened_bid.domiciles.values())
+    sme = all(SizeClass.is_sme(size) for size in classes.values())
+    departments = frozenset(District.department_of(code) for code in opened_bid.domiciles.values())
     return BidderStanding(classes, sme, departments)
 
 

@@ -115,13 +115,12 @@ def standing_day(process: ProcurementProcess, confirmed_at) -> date:
     return timezone.localdate(confirmed_at) if stage is None else stage.start
 
 
-def standing_at_opening(process: ProcurementProcess, suppliers, confirmed_at) -> dict:
+def standing_at_opening(suppliers, day: date) -> dict:
     """What the act records of the bidder's standing (OpenedBid.size_classes and
-    .domiciles): each supplier's size class on the standing day (sme_standing_on) and its
-    domicile, as they are when the bids are opened. The evaluation reads these, never the
-    supplier's record of a later day: a supplier that grows or moves after the opening does
-    not change a table started, or redone, later."""
-    day = standing_day(process, confirmed_at)
+    .domiciles): each supplier's size class on the standing day (standing_day, read once
+    an opening) by sme_standing_on, and its domicile, as they are when the bids are opened.
+    The evaluation reads these, never the supplier's record of a later day: a supplier that
+    grows or moves after the opening does not change a table started, or redone, later."""
     return {
         "size_classes": {s.ruc: sme_standing_on(s, day).size_class for s in suppliers},
         "domiciles": {s.ruc: s.domicile_id for s in suppliers},
@@ -319,7 +318,7 @@ def confirm_opening(*, actor, process: ProcurementProcess) -> BidOpening:
             _("A second, different committee member confirms the opening."),
             code="same_member",
         )
-    opened = _unseal_all(process, opening)
+    opened = _unseal_all(process, opening, standing_day(process, now))
     opening.status = BidOpening.Status.COMPLETED
     opening.confirmed_by = actor
     opening.confirmed_at = now
@@ -526,7 +525,7 @@ def _status(read: _Read, superseded_by: OpenedBid | None) -> str:
     return OpenedBid.Status.SUPERSEDED if superseded_by else OpenedBid.Status.VALID
 
 
-def _write(opening, read: _Read, superseded_by: OpenedBid | None) -> OpenedBid:
+def _write(opening, read: _Read, superseded_by: OpenedBid | None, day: date) -> OpenedBid:
     """Record the bid as its opening revealed it (immutable once written)."""
     bid, version, content = read.bid, read.version, read.content
     common = {
@@ -542,9 +541,7 @@ def _write(opening, read: _Read, superseded_by: OpenedBid | None) -> OpenedBid:
         return OpenedBid.objects.create(**common, paper=bid.paper, problem=read.problem[:200])
     lead_entry = content.get("lead") or {}
     suppliers = [supplier for supplier, _entry, _share in read.members] or [read.lead]
-    standing = (
-        {} if read.withdrawn else standing_at_opening(opening.process, suppliers, clock.now())
-    )
+    standing = {} if read.withdrawn else standing_at_opening(suppliers, day)
     opened = OpenedBid.objects.create(
         **common,
         **standing,
@@ -619,11 +616,11 @@ def superseded_bids(reads: list[_Read]) -> dict[int, int]:
     return superseded
 
 
-def _unseal_all(process: ProcurementProcess, opening: BidOpening) -> list[OpenedBid]:
+def _unseal_all(process: ProcurementProcess, opening: BidOpening, day: date) -> list[OpenedBid]:
     """Every bid's current version, numbered in the order received: decrypted, checked
     against its receipt and the process, then recorded (the latest first, so that an earlier
-    bid can name the one that supersedes it); unreadable ones recorded as such with their
-    receipt hash."""
+    bid can name the one that supersedes it) with its bidder's standing on `day`
+    (standing_at_opening); unreadable ones recorded as such with their receipt hash."""
     key = sealing.existing_process_key(process)
     bids = (
         Bid.objects.select_for_update()
@@ -646,7 +643,7 @@ def _unseal_all(process: ProcurementProcess, opening: BidOpening) -> list[Opened
     written: dict[int, OpenedBid] = {}
     for read in reversed(reads):
         later = superseded.get(read.position)
-        written[read.position] = _write(opening, read, written[later] if later else None)
+        written[read.position] = _write(opening, read, written[later] if later else None, day)
     return [written[read.position] for read in reads]
 
 

@@ -129,7 +129,9 @@ def subscriptions_for_process(process: ProcurementProcess):
     sme = "" if process.sme_only else "AND NOT s.sme_only"
     # The kinds of criteria each subscription holds a row among the process's values of
     # (one pass over the criterion index, the bits summed once each) must include every kind
-    # it sets; one that records none is held to the kinds of the rows it has instead.
+    # it sets; one that records none is held to the kinds of the rows it has instead. "No
+    # required kind missing" (required & ~hit = 0) names the CASE once, so its fallback
+    # subquery runs once a subscription, not twice as "(hit & required) = required" would.
     required = f"""CASE WHEN s.criteria_kinds = 0 THEN COALESCE((
                 SELECT {kinds_of}({bit}){closing} FROM {rows} c
                 WHERE c.subscription_id = s.id AND c.field <> %s), 0)
@@ -144,11 +146,11 @@ def subscriptions_for_process(process: ProcurementProcess):
         WHERE s.active
           AND (s.min_value IS NULL OR s.min_value <= %s)
           AND (s.max_value IS NULL OR s.max_value >= %s) {sme}
-          AND (COALESCE(hit.kinds, 0) & ({required})) = ({required})
+          AND (({required}) & ~COALESCE(hit.kinds, 0)) = 0
     """  # noqa: S608 - names and bits are ours, values are parameters
     keyword = Criterion.KEYWORD
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, keyword, value, value, keyword, keyword])
+        cursor.execute(sql, [*params, keyword, value, value, keyword])
         # The keyword rows of those found come with them (none: a row with no keyword).
         by_subscription: dict[int, list[str]] = {}
         for pk, word in cursor.fetchall():

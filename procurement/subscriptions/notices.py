@@ -264,14 +264,35 @@ def _permanent(error: Exception) -> bool:
 def _record_failure(row, error: Exception) -> bool:
     """Record a failed attempt on a notice or digest; True when it is to be retried."""
     row.last_error = f"{error.__class__.__name__}: {error}"[:2000]
-    if _permanent(error) or row.attempts >= MAX_ATTEMPTS:
+    return _record_attempt(row, give_up=_permanent(error), fields=["last_error"])
+
+
+def _record_attempt(row, *, give_up: bool = False, fields=()) -> bool:
+    """Record a failed attempt's outcome on a notice or digest (and `fields`): failed when
+    `give_up` or out of attempts (MAX_ATTEMPTS), else queued for its retry; True when it is
+    to be retried."""
+    if give_up or row.attempts >= MAX_ATTEMPTS:
         row.status = NoticeStatus.FAILED
-    fields = ["attempts", "last_error", "status"]
+    fields = ["attempts", "status", *fields]
     if isinstance(row, Notice):
         row.retry_due_at = timezone.now() + retry_due_after(row.attempts)
         fields += ["retry_due_at", "sent_at"]
     row.save(update_fields=fields)
     return row.status == NoticeStatus.QUEUED
+
+
+def _record_failure_or_attempt(row, error: Exception) -> bool:
+    """_record_failure, or when that fails (its statement refused, say), the attempt alone,
+    logged: the row is left queued for the next run, or failed once out of attempts, so a
+    notice whose failures cannot be recorded still runs out of attempts instead of coming
+    back for ever with its attempt undone (and with it its batch's rest). The savepoint
+    keeps the claim (_take) that counted the attempt when the record's statement failed."""
+    try:
+        with transaction.atomic():
+            return _record_failure(row, error)
+    except Exception:  # noqa: BLE001 - logged; the attempt is recorded below
+        logger.exception("%s %s: its failure could not be recorded", row._meta.model_name, row.pk)
+    return _record_attempt(row)
 
 
 def _compose_published(notice: Notice) -> dict:
@@ -421,7 +442,7 @@ def _send_one(notice: Notice, smtp, *, unreachable: Exception | None = None) -> 
                 with suppress(Exception):  # the next message opens a connection afresh
                     smtp.close()
             notice.status, notice.sent_at = NoticeStatus.QUEUED, None
-            return "retry" if _record_failure(notice, error) else "failed"
+            return "retry" if _record_failure_or_attempt(notice, error) else "failed"
         notice.status, notice.sent_at, notice.last_error = NoticeStatus.SENT, now, ""
         return "sent"
 
@@ -581,7 +602,7 @@ def send_digest(digest_id: int) -> str:
                 )
         except Exception as error:  # noqa: BLE001 - recorded, then retried or given up
             logger.warning("digest %s failed: %r", digest.pk, error)
-            if _record_failure(digest, error):
+            if _record_failure_or_attempt(digest, error):
                 retry_error = error
             else:
                 return "failed"

@@ -54,7 +54,7 @@ class SmeStanding:
 
     @property
     def is_sme(self) -> bool:
-        return self.size_class in SizeClass.sme_values()
+        return SizeClass.is_sme(self.size_class)
 
     def get_size_class_display(self) -> str:
         return str(SizeClass(self.size_class).label) if self.size_class else ""

@@ -155,6 +155,26 @@ def test_the_stored_day_follows_each_status_change_and_calendar_amendment():
     assert _listed(add(resumed, 2)) == {process.identifier: 2}
 
 
+def test_one_process_s_day_is_written_and_read_in_one_statement():
+    """refresh_due_of, run on every status change, writes the day and returns it with one
+    statement; a process whose status owes nothing gets None, and a value it held is
+    cleared."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    process = _called_with_award_stage_ending(FRIDAY)
+    ProcurementProcess.objects.filter(pk=process.pk).update(stage_due_on=None)
+    with CaptureQueriesContext(connection) as queries:
+        due = stuck.refresh_due_of(process.pk)
+    assert len(queries.captured_queries) == 1
+    assert due == FRIDAY == ProcurementProcess.objects.get(pk=process.pk).stage_due_on
+    ProcurementProcess.objects.filter(pk=process.pk).update(status=ProcessStatus.CANCELLED)
+    assert stuck.refresh_due_of(process.pk) is None
+    assert ProcurementProcess.objects.get(pk=process.pk).stage_due_on is None
+    assert stuck.refresh_due_of(process.pk) is None  # owes nothing, holds nothing: no row
+    assert_due_stored()
+
+
 def test_migration_0029_fills_the_rows_there_are_by_the_same_rule():
     """The migration's copy of the rule (written out so it does not change with the code)
     fills existing processes of every status as refresh_due would."""

@@ -234,6 +234,36 @@ def test_the_act_reveals_what_was_submitted(tender):
     assert event.payload == {"identifier": tender.process.identifier, "bid_count": 4}
 
 
+def _stage_reads_of_the_confirmation(tender, bids: int) -> int:
+    """The queries of the calendar's stages the confirmation of an opening of `bids` bids
+    makes (and that each bid's standing was recorded)."""
+    from django.test.utils import CaptureQueriesContext
+
+    from procurement.models import ProcessStage
+
+    bidders = [tender.bidder() for _n in range(bids)]
+    for supplier, user in bidders:
+        tender.submit(user, supplier)
+    first, second = members_of(tender)
+    with clock.pinned(after(tender)):
+        opening.start_opening(actor=first, process=tender.process)
+        with CaptureQueriesContext(connection) as queries:
+            done = opening.confirm_opening(actor=second, process=tender.process)
+    assert {supplier.ruc for supplier, _user in bidders} == {
+        ruc for bid in done.bids.all() for ruc in bid.size_classes
+    }
+    stages = f'FROM "{ProcessStage._meta.db_table}"'
+    return sum(1 for query in queries.captured_queries if stages in query["sql"])
+
+
+def test_the_opening_reads_the_standing_day_once_not_per_bid():
+    """The day the bidders' SME standing is judged on (opening.standing_day) is one for
+    the whole act: read once, however many bids it unseals."""
+    assert _stage_reads_of_the_confirmation(called_tender(), 3) == (
+        _stage_reads_of_the_confirmation(called_tender(), 1)
+    )
+
+
 def test_a_supplier_in_two_bids_counts_once_the_last_received(tender):
     """A paper and an electronic bid of the same supplier are sealed apart; the opening
     counts the one received last and marks the earlier superseded, in the act too."""

@@ -270,7 +270,7 @@ def test_a_termination_without_its_party_is_recorded_as_ended_and_said(tmp_path)
 @pytest.mark.parametrize(
     "releases, reason",
     [
-        ([_ended(terminatedBy="entidad")], "termination: no reason stated"),
+        ([_ended(terminatedBy="entidad")], "termination: Indique el motivo."),
         ([_ended(terminatedBy="nadie", description="x")], "fails the OCDS schema"),
         (
             [
@@ -346,6 +346,26 @@ def test_what_the_portal_refuses_of_a_contract_is_refused_saying_why(tmp_path, r
     contract = Contract.objects.get()
     assert contract.amendments.count() == 0
     assert contract.status in (Contract.Status.ACTIVE, Contract.Status.TERMINATED)
+
+
+@pytest.mark.parametrize(
+    "end_date, message",
+    [
+        # After today: the termination page refuses it, and so does the import.
+        ("2099-01-15T23:59:59-05:00", "termination: Indique una fecha desde el 2024-03-"),
+        ("2024-01-02T23:59:59-05:00", "termination: Indique una fecha desde el 2024-03-"),
+    ],
+)
+def test_a_termination_is_refused_as_the_termination_page_refuses_it(tmp_path, end_date, message):
+    """The import checks a termination by the service's own rule (clean_termination):
+    its date from the signing to today."""
+    ended = _ended(terminatedBy="entidad", description="Caso fortuito")
+    ended["contracts"][0]["period"] = {"endDate": end_date}
+    package = oece_package()
+    package["releases"].append(ended)
+    _out, err = run(tmp_path, package)
+    assert "1 releases refused" in err and message in err, err
+    assert Contract.objects.get().status == Contract.Status.ACTIVE
 
 
 def test_an_amendment_alone_keeps_an_active_contract_active(tmp_path):
@@ -662,3 +682,91 @@ def test_an_imported_contract_moves_only_as_the_portal_s_own_contracts_do(tmp_pa
     contract = Contract.objects.get()
     assert contract.status == Contract.Status.TERMINATED
     assert contract.terminated_by == "entidad" and contract.ended_on is not None
+
+
+def _amendment_release(n: int, value: int, date: str, released: str = "") -> dict:
+    return _contract_update(
+        f"contract-amendment-{n}",
+        f"{released or date}T10:00:00-05:00",
+        ["contractAmendment"],
+        value={"amount": value, "currency": "PEN"},
+        amendments=[
+            {"id": str(n), "rationale": f"Mayor cantidad {n}", "date": f"{date}T00:00:00-05:00"}
+        ],
+    )
+
+
+def test_the_import_s_account_is_looked_up_once_a_run(tmp_path):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    package = oece_package()
+    package["releases"] += [
+        _amendment_release(7, 2500, "2024-04-02"),
+        _amendment_release(8, 2600, "2024-04-03"),
+        _ended(terminatedBy="entidad", description="Caso fortuito"),
+        _evaluation(),
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        out, err = run(tmp_path, package)
+    assert err == "" and "7 releases loaded" in out
+    lookups = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith("SELECT") and IMPORT_USER_EMAIL in q["sql"]
+    ]
+    assert len(lookups) == 1, lookups
+    contract = Contract.objects.get()
+    signers = {a.created_by.email for a in contract.amendments.all()}
+    assert signers == {contract.evaluation.evaluated_by.email} == {IMPORT_USER_EMAIL}
+
+
+def test_a_refused_release_that_made_the_import_s_account_does_not_break_the_next(tmp_path):
+    """The first release to need the account creates it in its transaction; refused, that
+    is rolled back, and the next release that needs it makes it again."""
+    package = oece_package()
+    package["releases"] += [
+        _amendment_release(7, 2500, "2024-01-02", "2024-04-02"),  # before the signing: refused
+        _amendment_release(8, 2600, "2024-04-03"),
+    ]
+    out, err = run(tmp_path, package)
+    assert "1 releases refused" in err and "amendment 7" in err, err
+    (amendment,) = Contract.objects.get().amendments.all()
+    assert amendment.source_ref == "8" and amendment.created_by.email == IMPORT_USER_EMAIL
+
+
+def test_a_run_refreshes_the_red_flags_of_what_it_touched_once(tmp_path, monkeypatch):
+    """Three amendment releases of one contract: one refresh of its entity's year at the
+    end of the run, and the flags stored are what the rules compute from the end state."""
+    from procurement import red_flags
+    from procurement.models import ProcessRisk, ProcessRiskFlag
+
+    scopes = []
+    refresh = red_flags.refresh
+
+    def counted(processes=None, *args, **kwargs):
+        scopes.append(None if processes is None else sorted(processes.values_list("pk", flat=True)))
+        return refresh(processes, *args, **kwargs)
+
+    monkeypatch.setattr(red_flags, "refresh", counted)
+    package = oece_package()
+    package["releases"] += [
+        _amendment_release(7, 2700, "2024-04-02"),
+        _amendment_release(8, 3000, "2024-04-03"),
+        _amendment_release(9, 3200, "2024-04-04"),  # 33% above the signed 2,400
+    ]
+    out, err = run(tmp_path, package)
+    assert err == "" and "6 releases loaded" in out
+    assert scopes == [[ProcurementProcess.objects.get().pk]]
+
+    def stored():
+        return (
+            sorted(ProcessRisk.objects.values_list("process_id", "score", "flag_count", "codes")),
+            sorted(ProcessRiskFlag.objects.values_list("process_id", "code", "evidence")),
+        )
+
+    after_import = stored()
+    ((_pk, _score, _count, codes),) = after_import[0]
+    assert "amended_above_limit" in codes
+    red_flags.refresh()
+    assert stored() == after_import

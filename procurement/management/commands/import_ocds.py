@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from procurement import sme
+from procurement import red_flags, sme
 from procurement.ocds import importer
 
 
@@ -37,17 +37,23 @@ class Command(BaseCommand):
 
         loaded = unchanged = refused = 0
         summary_years: set[tuple[int, int]] = set()
+        red_flag_scopes: set[tuple[int, int]] = set()
         # Each process's releases in the order they happened, whatever the files' order.
         # The first reading of the files checks every one (bad JSON stops the import before
         # anything is loaded); the second loads.
+        signer = importer.RunSigner()  # the import's account, looked up once a run
         for source in importer.streamed_loading_order(read):
             try:
-                outcome = importer.load_release(source, refresh_summary=False)
+                outcome = importer.load_release(
+                    source, refresh_summary=False, refresh_red_flags=False, signer=signer
+                )
             except importer.ReleaseRefused as error:
+                signer.forget()  # the release may have made it, and that was rolled back
                 refused += 1
                 self.stderr.write(f"{source.file}, {source.label}: not loaded: {error}")
                 continue
             summary_years |= outcome.summary_years
+            red_flag_scopes |= outcome.red_flag_scopes
             if outcome.loaded:
                 loaded += 1
             else:
@@ -57,6 +63,9 @@ class Command(BaseCommand):
         # Once per entity and year, however many of its releases were loaded.
         for entity_id, year in sorted(summary_years):
             sme.refresh_summary(entity_id=entity_id, year=year)
+        # The red flags of each entity's year the releases changed, once too.
+        for entity_id, fiscal_year_id in sorted(red_flag_scopes):
+            red_flags.refresh_entity_year(entity_id, fiscal_year_id)
         self.stdout.write(
             f"{loaded} releases loaded, {unchanged} already imported, {refused} refused."
         )

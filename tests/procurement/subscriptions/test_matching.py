@@ -238,6 +238,20 @@ def test_the_match_takes_the_same_queries_however_many_subscriptions(process):
     assert _queries_over_subscriptions(process, 13) == few <= 2
 
 
+def test_the_match_computes_the_kinds_a_subscription_requires_once(process):
+    """The kinds a subscription requires (its recorded kinds, or for one that records none
+    a subquery over its rows) are written once in the match's SQL, so computed once a row;
+    the result is that of the rule either way (the tests above)."""
+    fallback = _subscribe(catalog=("4321",))
+    Subscription.objects.filter(pk=fallback.pk).update(criteria_kinds=0)
+    recorded = _subscribe(catalog=("4321",), regions=("15",))
+    with CaptureQueriesContext(connection) as queries:
+        found = set(subscriptions_for_process(process).values_list("pk", flat=True))
+    assert found == {fallback.pk, recorded.pk}
+    (match,) = [q["sql"] for q in queries if "criteria_kinds = 0" in q["sql"]]
+    assert match.count("criteria_kinds = 0") == 1
+
+
 def test_the_preview_covers_the_last_30_days(process):
     criteria = Criteria(catalog=("4321",))
     assert list(preview(criteria)) == [process]

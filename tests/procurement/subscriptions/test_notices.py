@@ -312,3 +312,64 @@ def test_the_shared_facts_are_escaped_once_in_html_and_never_in_text(
         assert "&amp;lt;" not in html and "<b>A" not in html
         assert "Servidores <b>A & B</b>" in message.body
         assert "&amp;" not in message.body and "&lt;" not in message.body
+
+
+def _unrecordable(row, error):
+    """A _record_failure whose statement the database refuses (the transaction's state is
+    then that of a real failed statement, not just a Python exception)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 / 0")
+
+
+def test_a_failure_that_cannot_be_recorded_still_spends_the_attempt(settings, monkeypatch, caplog):
+    """When recording a failed send fails too, the attempt still counts and the notice is
+    left queued for the next run: it runs out of attempts (MAX_ATTEMPTS) like any other,
+    never comes back for ever with its attempt undone."""
+    from tests.notifications.test_dispatch import _closed_port
+
+    notice = _queued_notice()
+    _smtp(settings, _closed_port())
+    monkeypatch.setattr(notices, "_record_failure", _unrecordable)
+    outcomes = []
+    for _run in range(notices.MAX_ATTEMPTS + 2):
+        try:
+            outcomes.append(notices.send_notice(notice.pk))
+        except notices.TemporaryFailure:
+            outcomes.append("retry")
+    assert outcomes == ["retry"] * (notices.MAX_ATTEMPTS - 1) + ["failed"] + ["not_queued"] * 2
+    notice.refresh_from_db()
+    assert notice.status == NoticeStatus.FAILED and notice.attempts == notices.MAX_ATTEMPTS
+    assert notice.sent_at is None  # the claim's tentative "sent" undone
+    assert f"notice {notice.pk}: its failure could not be recorded" in caplog.text
+
+
+def test_a_failure_that_cannot_be_recorded_leaves_the_rest_of_the_batch_going(
+    settings, monkeypatch
+):
+    from tests.notifications.test_dispatch import _closed_port
+
+    _subscribe(UserFactory(), keywords="servidores")
+    _subscribe(UserFactory(), keywords="servidores")
+    _publish()
+    dispatch.dispatch_pending()
+    _smtp(settings, _closed_port())
+    monkeypatch.setattr(notices, "_record_failure", _unrecordable)
+    ids = list(Notice.objects.values_list("pk", flat=True))
+    assert notices.send_notices(ids) == {"retry": 2}
+    assert list(Notice.objects.values_list("status", "attempts")) == [(NoticeStatus.QUEUED, 1)] * 2
+
+
+def test_a_digest_whose_failure_cannot_be_recorded_still_spends_the_attempt(settings, monkeypatch):
+    from notifications.models import Digest
+    from tests.notifications.test_dispatch import _closed_port
+
+    _subscribe(UserFactory(), catalog=("4321",), delivery="digest")
+    _publish()
+    dispatch.dispatch_pending()
+    (digest_id,) = notices.collect_digests()  # its send task waits for a commit never made
+    _smtp(settings, _closed_port())
+    monkeypatch.setattr(notices, "_record_failure", _unrecordable)
+    with pytest.raises(notices.TemporaryFailure):
+        notices.send_digest(digest_id)
+    digest = Digest.objects.get(pk=digest_id)
+    assert (digest.status, digest.attempts) == (NoticeStatus.QUEUED, 1)
