@@ -214,11 +214,15 @@ def test_worker_processes_write_the_same_releases_in_the_same_order():
 
 def test_the_export_encodes_as_json_dumps_does():
     """export.dumps (orjson) gives the bytes of json.dumps(ensure_ascii=False, compact) for
-    what releases hold: amounts large and small, Spanish text, escapes, nesting."""
+    what releases hold: amounts from a cent up and quantities (every number a release holds
+    is an integer, 0, or a two-decimal value, so at least 0.01), Spanish text, escapes,
+    nesting. Not for every float: below 1e-4 orjson writes 1e-05 as 0.00001 where json.dumps
+    writes 1e-05 (the same number, other bytes)."""
     from procurement.ocds.export import dumps
 
     release = {
-        "amounts": [0.01, 100.0, 1234567890123.45, 1e16, 98765432109876543.21, 0.1 + 0.2],
+        "amounts": [0, 0.0, 0.01, 0.0001, 100.0, 1234567890123.45, 1e16, 98765432109876543.21],
+        "sums": [0.1 + 0.2, 1 / 3],
         "text": 'Adquisición de "útiles" — año 2026\n\tlínea\u2028\x7f\x1f\\/',
         "nested": {"list": [True, False, None, 0, -7, {"ñ": []}], "empty": {}},
     }
