@@ -26,6 +26,7 @@ from .packages import package_metadata
 from .releases import process_releases
 
 CHUNK = 500
+PIECE = 8 * 1024  # bytes of output gathered into one piece (one write)
 
 
 class ExportFailed(Exception):
@@ -58,11 +59,13 @@ def _encoded_chunk(
     year: int | None,
     since: date | None,
     separator: bytes,
-) -> tuple[int | None, bytes]:
+) -> tuple[int | None, list[bytes]]:
     """The releases of one chunk of published processes (those with an id in (after, until],
     or the first `chunk` above `after`), only those dated on or after `since` (Lima), each
-    encoded and followed by `separator`; and the chunk's last process id (None for no
-    process).
+    encoded and followed by `separator`, gathered into pieces of about PIECE bytes; and the
+    chunk's last process id (None for no process). Each release's encoding is joined into a
+    piece at once (orjson's output holds a buffer several times its length), and each
+    process's rows are freed once its releases are encoded.
 
     The rows hold no reference cycles (bulk.py), so reference counting frees them. The
     automatic collections would still walk every live object again and again as the rows are
@@ -77,17 +80,27 @@ def _encoded_chunk(
     try:
         processes = loader.processes(after=after, until=until, year=year, chunk=chunk)
         if not processes:
-            return None, b""
+            return None, []
         last = processes[-1].pk
-        encoded = [
-            dumps(release)
-            for process in processes
-            for release in process_releases(process)
-            if threshold is None or datetime.fromisoformat(release["date"]) >= threshold
-        ]
-        del processes
+        pieces = []
+        encoded = []
+        size = 0
+        for index, process in enumerate(processes):
+            processes[index] = None
+            for release in process_releases(process):
+                if threshold is None or datetime.fromisoformat(release["date"]) >= threshold:
+                    data = dumps(release)
+                    encoded.append(data)
+                    size += len(data)
+                    if size >= PIECE:
+                        pieces.append(separator.join(encoded) + separator)
+                        encoded.clear()
+                        size = 0
+        if encoded:
+            pieces.append(separator.join(encoded) + separator)
+        del process, processes, encoded
         gc.collect()
-        return last, separator.join(encoded) + separator if encoded else b""
+        return last, pieces
     finally:
         gc.unfreeze()
         if enabled:
@@ -104,11 +117,12 @@ def _pieces(
     """Every release of every published process (by process, oldest release first), only
     those dated on or after `since` (Lima) when given, only the processes of one fiscal year
     when `year` is given (the yearly bulk files of /datos/): encoded, each followed by
-    `separator`, a chunk a piece."""
+    `separator`, in pieces of about PIECE bytes (a write per release cost more than encoding
+    it)."""
     loader = Loader()
     after = 0
     while True:
-        after, piece = _encoded_chunk(
+        after, pieces = _encoded_chunk(
             loader,
             after=after,
             until=None,
@@ -119,8 +133,8 @@ def _pieces(
         )
         if after is None:
             return
-        if piece:
-            yield piece
+        yield from pieces
+        del pieces  # not held while the next chunk is built
 
 
 # --- Worker processes ----------------------------------------------------------------------
@@ -165,8 +179,9 @@ def _start_worker() -> None:
 def _worker_chunk(
     after: int, until: int | None, year: int | None, since: date | None, separator: bytes
 ) -> bytes:
-    """In a worker: the encoded releases of the processes with an id in (after, until]."""
-    _last, piece = _encoded_chunk(
+    """In a worker: the encoded releases of the processes with an id in (after, until],
+    each followed by `separator`."""
+    _last, pieces = _encoded_chunk(
         _worker_loader,
         after=after,
         until=until,
@@ -175,7 +190,7 @@ def _worker_chunk(
         since=since,
         separator=separator,
     )
-    return piece
+    return b"".join(pieces)
 
 
 def _parallel_pieces(
