@@ -1,9 +1,10 @@
 """Streaming exports of every published process's releases, in flat memory: processes are
 read in keyset chunks (each chunk a fixed number of queries, procurement.ocds.bulk), their
-releases built and encoded, and handed on as UTF-8 bytes, a chunk a piece. With `workers`
-above 1 the chunks are built by that many worker processes at once (the chunks are
-independent) and written in order. Used by `manage.py export_ocds` and the daily bulk files
-of /datos/ (procurement.open_data)."""
+releases built and encoded, and handed on as UTF-8 bytes in pieces of many releases. With
+`workers` above 1 the chunks (each a range of ids fixed when planned) are built by that many
+worker processes at once (the chunks are independent) and written in order; a worker that
+dies fails the export (ExportFailed). Used by `manage.py export_ocds` and the daily bulk
+files of /datos/ (procurement.open_data)."""
 
 import gc
 import multiprocessing
