@@ -73,9 +73,11 @@ def _encoded_chunk(
     allocated: while the chunk is built they are paused and the heap that existed before is
     frozen, and what the chunk's queries may leave in cycles is collected at its end. Both
     are undone before this returns, whatever happens: the collector is never left paused
-    while the caller holds the export unfinished."""
+    while the caller holds the export unfinished. A heap the caller had frozen itself (a
+    server that freezes what it preloaded) stays frozen."""
     threshold = _threshold(since)
     enabled = gc.isenabled()
+    frozen = gc.get_freeze_count() > 0
     gc.disable()
     gc.freeze()
     try:
@@ -103,7 +105,8 @@ def _encoded_chunk(
         gc.collect()
         return last, pieces
     finally:
-        gc.unfreeze()
+        if not frozen:
+            gc.unfreeze()
         if enabled:
             gc.enable()
 

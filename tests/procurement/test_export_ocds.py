@@ -357,3 +357,6 @@ def test_a_failed_export_leaves_the_garbage_collector_on(collector):
     assert next(pieces)
     assert gc.isenabled() and gc.get_freeze_count() == 0
     pieces.close()
+    gc.freeze()  # a server that froze what it preloaded keeps it frozen
+    preloaded = gc.get_freeze_count()
+    assert export("--jsonl") and gc.isenabled() and gc.get_freeze_count() >= preloaded > 0
