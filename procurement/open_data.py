@@ -2,14 +2,16 @@
 the search's CSV, exports.PROCESSES) and their OCDS releases as gzip JSON lines
 (ocds.export). Written once a day by `manage.py build_open_data` and the beat task into
 settings.OPEN_DATA_DIR, with a manifest (index.json) saying each file's size, rows, date and
-SHA-256, which the page lists. A file is written under a temporary name and renamed when
-complete, so a visitor never downloads half a file."""
+SHA-256, which the page lists. A file is written under a temporary name of its own and
+renamed when complete, so a visitor never downloads half a file; one build at a time writes
+the folder (a lock file in it), so the manifest describes the files served."""
 
+import fcntl
 import gzip
 import hashlib
 import json
-import os
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -17,12 +19,15 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone, translation
 
+from core.files import replaced_on_success
+
 from . import exports
 from .models import ProcurementProcess
 from .ocds import export as ocds_export
 from .queries import public_processes
 
 MANIFEST = "index.json"
+LOCK = ".build.lock"  # held by the build writing the folder (never served: not listed)
 # The kinds of file, each with its name pattern and content type.
 CSV, OCDS = "csv", "ocds"
 NAMES = {CSV: "procesos-{year}.csv.gz", OCDS: "ocds-{year}.jsonl.gz"}
@@ -75,56 +80,75 @@ class _Line:
 
 def _write(path: Path, kind: str, year: int, lines: Iterable[str | bytes]) -> BulkFile:
     """Write the lines gzipped under a temporary name, then rename: counts data lines (the
-    CSV's header is not a row) and hashes the compressed file as served. CSV lines come one
-    by one as text (a quoted value may hold a line break); OCDS lines as UTF-8 bytes, many
-    whole lines a piece (JSON escapes line breaks inside strings, so each b"\\n" ends one)."""
-    temporary = path.with_name(path.name + ".tmp")
+    CSV's header is not a row); the size and SHA-256 are those of the file renamed into
+    place. CSV lines come one by one as text (a quoted value may hold a line break); OCDS
+    lines as UTF-8 bytes, many whole lines a piece (JSON escapes line breaks inside strings,
+    so each b"\\n" ends one)."""
     rows = 0
-    with gzip.open(temporary, "wb") as handle:
-        for line in lines:
-            if isinstance(line, str):
-                handle.write(line.encode())
-                rows += 1
-            else:
-                handle.write(line)
-                rows += line.count(b"\n")
+    with replaced_on_success(path) as raw:
+        # No file name and no time in the header: the same content gives the same bytes, and
+        # so the same SHA-256, every day.
+        with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as handle:
+            for line in lines:
+                if isinstance(line, str):
+                    handle.write(line.encode())
+                    rows += 1
+                else:
+                    handle.write(line)
+                    rows += line.count(b"\n")
+        raw.seek(0)
+        digest = hashlib.file_digest(raw, "sha256")
+        size = raw.tell()
     if kind == CSV:
         rows -= 1
-    digest = hashlib.sha256()
-    with open(temporary, "rb") as handle:
-        while chunk := handle.read(1024 * 1024):
-            digest.update(chunk)
-    os.replace(temporary, path)
     return BulkFile(
         name=path.name,
         kind=kind,
         year=year,
         rows=rows,
-        size=path.stat().st_size,
+        size=size,
         sha256=digest.hexdigest(),
         generated_at=timezone.now().replace(microsecond=0).isoformat(),
     )
 
 
-def build(years: list[int] | None = None) -> list[BulkFile]:
+@contextmanager
+def _only_build(folder: Path) -> Iterator[bool]:
+    """Whether this is the only build writing `folder` (the others wait for none: they skip).
+    The lock is the folder's own, so it holds for every process writing it, and is released
+    when this build ends, or its process does."""
+    with open(folder / LOCK, "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+        else:
+            yield True
+
+
+def build(years: list[int] | None = None) -> list[BulkFile] | None:
     """Write the files of the given years (every published year by default) and the manifest.
-    Files of other years already listed are kept; a year no longer published is dropped."""
+    Files of other years already listed are kept; a year no longer published is dropped.
+    None, and nothing written, while another build is writing the folder (a daily build
+    started while another runs would only write the same files again)."""
     folder = directory()
     folder.mkdir(parents=True, exist_ok=True)
-    published = published_years()
-    wanted = published if years is None else [year for year in years if year in published]
-    kept = {(f.kind, f.year): f for f in manifest() if f.year in published}
-    with translation.override(LANGUAGE):
-        for year in wanted:
-            csv_file = _write(folder / NAMES[CSV].format(year=year), CSV, year, _csv_lines(year))
-            kept[(CSV, year)] = csv_file
-            lines = ocds_export.jsonl(year=year)
-            kept[(OCDS, year)] = _write(folder / NAMES[OCDS].format(year=year), OCDS, year, lines)
-    files = sorted(kept.values(), key=lambda f: (-f.year, f.kind))
-    temporary = folder / (MANIFEST + ".tmp")
-    temporary.write_text(json.dumps([asdict(f) for f in files], indent=1), encoding="utf-8")
-    os.replace(temporary, folder / MANIFEST)
-    return files
+    with _only_build(folder) as alone:
+        if not alone:
+            return None
+        published = published_years()
+        wanted = published if years is None else [year for year in years if year in published]
+        kept = {(f.kind, f.year): f for f in manifest() if f.year in published}
+        with translation.override(LANGUAGE):
+            for year in wanted:
+                path = folder / NAMES[CSV].format(year=year)
+                kept[(CSV, year)] = _write(path, CSV, year, _csv_lines(year))
+                path = folder / NAMES[OCDS].format(year=year)
+                kept[(OCDS, year)] = _write(path, OCDS, year, ocds_export.jsonl(year=year))
+        files = sorted(kept.values(), key=lambda f: (-f.year, f.kind))
+        with replaced_on_success(folder / MANIFEST) as handle:
+            handle.write(json.dumps([asdict(f) for f in files], indent=1).encode())
+        return files
 
 
 def manifest() -> list[BulkFile]:

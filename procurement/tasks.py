@@ -72,9 +72,11 @@ def requeue_notices() -> int:
 
 
 @shared_task
-def build_open_data() -> int:
-    """Rewrite the bulk files of /datos/ (beat, once a day). Returns how many are listed."""
-    return len(open_data.build())
+def build_open_data() -> int | None:
+    """Rewrite the bulk files of /datos/ (beat, once a day). Returns how many are listed
+    (None when another build was writing them: nothing done)."""
+    files = open_data.build()
+    return None if files is None else len(files)
 
 
 @shared_task

@@ -127,10 +127,20 @@ class Loader:
     def __init__(self):
         self._places = {}  # District by id, with its province and department
 
-    def processes(self, *, after: int, year: int | None, chunk: int) -> list:
-        """Up to `chunk` published processes with an id above `after`, by id, with their
-        rows (those of release_queryset())."""
+    def processes(
+        self,
+        *,
+        after: int,
+        until: int | None = None,
+        year: int | None = None,
+        chunk: int | None = None,
+    ) -> list:
+        """The published processes with an id above `after` (and at most `until`; only the
+        first `chunk` of them when given), by id, with their rows (those of
+        release_queryset())."""
         queryset = ProcurementProcess.objects.published().filter(id__gt=after).order_by("id")
+        if until is not None:
+            queryset = queryset.filter(id__lte=until)
         if year is not None:
             queryset = queryset.filter(fiscal_year_id=year)
         processes = _instances(queryset, limit=chunk)

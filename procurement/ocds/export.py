@@ -1,15 +1,19 @@
 """Streaming exports of every published process's releases, in flat memory: processes are
 read in keyset chunks (each chunk a fixed number of queries, procurement.ocds.bulk), their
 releases built and encoded, and handed on as UTF-8 bytes in pieces of many releases. With
-`workers` above 1 the chunks are built by that many worker processes at once (the chunks are
-independent) and written in order. Used by `manage.py export_ocds` and the daily bulk files
-of /datos/ (procurement.open_data)."""
+`workers` above 1 the chunks (each a range of ids fixed when planned) are built by that many
+worker processes at once (the chunks are independent) and written in order; a worker that
+dies fails the export (ExportFailed). Used by `manage.py export_ocds` and the daily bulk
+files of /datos/ (procurement.open_data)."""
 
 import gc
 import multiprocessing
 import multiprocessing.util
+import os
 from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import date, datetime, time
 
 import orjson
@@ -26,6 +30,16 @@ CHUNK = 500
 PIECE = 8 * 1024  # bytes of output gathered into one piece (one write)
 
 
+class ExportFailed(Exception):
+    """The export stopped before its end (what it wrote so far is not the whole export)."""
+
+
+def max_workers() -> int:
+    """The most worker processes an export may use: twice the CPUs this process may run on
+    (each worker also holds a database connection)."""
+    return 2 * (os.process_cpu_count() or 1)
+
+
 def dumps(release: dict) -> bytes:
     """A release as compact UTF-8 JSON: the bytes of json.dumps(release, ensure_ascii=False,
     separators=(",", ":")) encoded as UTF-8, which the API writes (orjson writes the same at a
@@ -37,101 +51,150 @@ def _threshold(since: date | None) -> datetime | None:
     return timezone.make_aware(datetime.combine(since, time.min)) if since is not None else None
 
 
-def _chunk_releases(processes: list, threshold: datetime | None) -> Iterator[dict]:
-    for process in processes:
-        for release in process_releases(process):
-            if threshold is None or datetime.fromisoformat(release["date"]) >= threshold:
-                yield release
+def _encoded_chunk(
+    loader: Loader,
+    *,
+    after: int,
+    until: int | None,
+    chunk: int | None,
+    year: int | None,
+    since: date | None,
+    separator: bytes,
+) -> tuple[int | None, list[bytes]]:
+    """The releases of one chunk of published processes (those with an id in (after, until],
+    or the first `chunk` above `after`), only those dated on or after `since` (Lima), each
+    encoded and followed by `separator`, gathered into pieces of about PIECE bytes; and the
+    chunk's last process id (None for no process). Each release's encoding is joined into a
+    piece at once (orjson's output holds a buffer several times its length), and each
+    process's rows are freed once its releases are encoded.
 
-
-def releases(
-    *, since: date | None = None, year: int | None = None, chunk: int = CHUNK
-) -> Iterator[dict]:
-    """Every release of every published process (by process, oldest release first), only
-    those dated on or after `since` (Lima) when given, only the processes of one fiscal year
-    when `year` is given (the yearly bulk files of /datos/)."""
+    The rows hold no reference cycles (bulk.py), so reference counting frees them. The
+    automatic collections would still walk every live object again and again as the rows are
+    allocated: while the chunk is built they are paused and the heap that existed before is
+    frozen, and what the chunk's queries may leave in cycles is collected at its end. Both
+    are undone before this returns, whatever happens: the collector is never left paused
+    while the caller holds the export unfinished. A heap the caller had frozen itself (a
+    server that freezes what it preloaded) stays frozen."""
     threshold = _threshold(since)
-    # The rows hold no reference cycles (bulk.py), so reference counting frees each chunk.
-    # The automatic collections would still walk every live object again and again as a
-    # chunk's rows are allocated: they are paused, the heap that exists before the export
-    # is frozen, and what a chunk's queries may leave in cycles is collected after it.
     enabled = gc.isenabled()
+    frozen = gc.get_freeze_count() > 0
     gc.disable()
     gc.freeze()
     try:
-        loader = Loader()
-        last_id = 0
-        while True:
-            processes = loader.processes(after=last_id, year=year, chunk=chunk)
-            if not processes:
-                return
-            yield from _chunk_releases(processes, threshold)
-            last_id = processes[-1].pk
-            del processes
-            gc.collect()
+        processes = loader.processes(after=after, until=until, year=year, chunk=chunk)
+        if not processes:
+            return None, []
+        last = processes[-1].pk
+        pieces = []
+        encoded = []
+        size = 0
+        for index, process in enumerate(processes):
+            processes[index] = None
+            for release in process_releases(process):
+                if threshold is None or datetime.fromisoformat(release["date"]) >= threshold:
+                    data = dumps(release)
+                    encoded.append(data)
+                    size += len(data)
+                    if size >= PIECE:
+                        pieces.append(separator.join(encoded) + separator)
+                        encoded.clear()
+                        size = 0
+        if encoded:
+            pieces.append(separator.join(encoded) + separator)
+        del process, processes, encoded
+        gc.collect()
+        return last, pieces
     finally:
-        gc.unfreeze()
+        if not frozen:
+            gc.unfreeze()
         if enabled:
             gc.enable()
 
 
-def _pieces(releases: Iterator[dict], separator: bytes) -> Iterator[bytes]:
-    """The encoded releases, each followed by `separator`, gathered into pieces of about
-    PIECE bytes (a write per release cost more than encoding it)."""
-    encoded = []
-    size = 0
-    for release in releases:
-        data = dumps(release)
-        encoded.append(data)
-        size += len(data)
-        if size >= PIECE:
-            yield separator.join(encoded) + separator
-            encoded.clear()
-            size = 0
-    if encoded:
-        yield separator.join(encoded) + separator
+def _pieces(
+    separator: bytes,
+    *,
+    since: date | None = None,
+    year: int | None = None,
+    chunk: int = CHUNK,
+) -> Iterator[bytes]:
+    """Every release of every published process (by process, oldest release first), only
+    those dated on or after `since` (Lima) when given, only the processes of one fiscal year
+    when `year` is given (the yearly bulk files of /datos/): encoded, each followed by
+    `separator`, in pieces of about PIECE bytes (a write per release cost more than encoding
+    it)."""
+    loader = Loader()
+    after = 0
+    while True:
+        after, pieces = _encoded_chunk(
+            loader,
+            after=after,
+            until=None,
+            chunk=chunk,
+            year=year,
+            since=since,
+            separator=separator,
+        )
+        if after is None:
+            return
+        yield from pieces
+        del pieces  # not held while the next chunk is built
 
 
 # --- Worker processes ----------------------------------------------------------------------
 
 
-def _chunk_starts(*, year: int | None, chunk: int) -> Iterator[int]:
-    """The id after which each chunk of `chunk` published processes starts: 0, then the last
-    id of each full chunk (one index query per chunk), as releases() walks them."""
+def _chunk_bounds(*, year: int | None, chunk: int) -> Iterator[tuple[int, int | None]]:
+    """Each chunk's range of ids (after, until]: `chunk` published processes when planned
+    (one index query per chunk), the last range open-ended. The ranges are read later, by
+    the workers: as every id falls in exactly one range, a process published or withdrawn
+    meanwhile is in its own range or none, and moves no other process out of its range."""
     queryset = ProcurementProcess.objects.published().order_by("id")
     if year is not None:
         queryset = queryset.filter(fiscal_year_id=year)
     after = 0
-    while after is not None:
-        yield after
-        after = (
+    while True:
+        until = (
             queryset.filter(id__gt=after).values_list("id", flat=True)[chunk - 1 : chunk].first()
         )
+        yield after, until
+        if until is None:
+            return
+        after = until
 
 
 _worker_loader = None  # each worker's Loader (its reference rows kept across its chunks)
+_inherited = []  # the connections a worker was forked with: its parent's, never used here
 
 
 def _start_worker() -> None:
-    """A forked worker: no connection of the parent's is open (closed before the fork); the
-    heap it was forked with is frozen, automatic collection paused (see releases()); its own
-    connection is closed when it ends."""
+    """A forked worker opens its own database connections. Those it was forked with are the
+    parent's, still in use there (perhaps inside a transaction): they are set aside, never
+    used or closed here (closing one would end the parent's session), and fresh ones take
+    their place, closed when the worker ends."""
     global _worker_loader
+    for alias in connections:
+        _inherited.append(connections[alias])
+        connections[alias] = connections.create_connection(alias)
     multiprocessing.util.Finalize(None, connections.close_all, exitpriority=10)
-    gc.disable()
-    gc.freeze()
     _worker_loader = Loader()
 
 
-def _encoded_chunk(
-    after: int, year: int | None, chunk: int, since: date | None, separator: bytes
-) -> tuple[int, bytes]:
-    """One chunk's releases encoded, each followed by `separator`, and how many."""
-    processes = _worker_loader.processes(after=after, year=year, chunk=chunk)
-    encoded = [dumps(release) for release in _chunk_releases(processes, _threshold(since))]
-    del processes
-    gc.collect()
-    return len(encoded), separator.join(encoded) + separator if encoded else b""
+def _worker_chunk(
+    after: int, until: int | None, year: int | None, since: date | None, separator: bytes
+) -> bytes:
+    """In a worker: the encoded releases of the processes with an id in (after, until],
+    each followed by `separator`."""
+    _last, pieces = _encoded_chunk(
+        _worker_loader,
+        after=after,
+        until=until,
+        chunk=None,
+        year=year,
+        since=since,
+        separator=separator,
+    )
+    return b"".join(pieces)
 
 
 def _parallel_pieces(
@@ -142,31 +205,33 @@ def _parallel_pieces(
     year: int | None = None,
     chunk: int = CHUNK,
 ) -> Iterator[bytes]:
-    """The encoded releases as releases() and _pieces() give them, one piece per chunk,
-    built by `workers` forked processes, at most two chunks each ahead of the writing (so
-    memory stays flat), written in order."""
-    connections.close_all()  # a forked worker must not share the parent's connection
-    context = multiprocessing.get_context("fork")
-    with context.Pool(workers, initializer=_start_worker) as pool:
+    """The encoded releases as _pieces() gives them, built by `workers` forked processes, at
+    most two chunks each ahead of the writing (so memory stays flat), written in order. A
+    worker that dies (kill -9, the OOM killer) fails the export with ExportFailed."""
+    executor = ProcessPoolExecutor(
+        workers, mp_context=multiprocessing.get_context("fork"), initializer=_start_worker
+    )
+    try:
         pending = deque()
-        for after in _chunk_starts(year=year, chunk=chunk):
-            pending.append(pool.apply_async(_encoded_chunk, (after, year, chunk, since, separator)))
-            if len(pending) >= 2 * workers:
-                count, piece = pending.popleft().get()
-                if count:
-                    yield piece
-        while pending:
-            count, piece = pending.popleft().get()
-            if count:
+        for after, until in _chunk_bounds(year=year, chunk=chunk):
+            pending.append(executor.submit(_worker_chunk, after, until, year, since, separator))
+            if len(pending) >= 2 * workers and (piece := pending.popleft().result()):
                 yield piece
-        pool.close()  # the workers end on their own (closing their connections)
-        pool.join()
+        while pending:
+            if piece := pending.popleft().result():
+                yield piece
+    except BrokenProcessPool:
+        raise ExportFailed(
+            "A worker process ended abruptly (killed, or out of memory?): the export stopped."
+        ) from None
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
 
 
 def _encoded(separator: bytes, workers: int = 1, **options) -> Iterator[bytes]:
     if workers > 1:
         return _parallel_pieces(workers, separator, **options)
-    return _pieces(releases(**options), separator)
+    return _pieces(separator, **options)
 
 
 def jsonl(*, workers: int = 1, **options) -> Iterator[bytes]:

@@ -1,20 +1,28 @@
 """`manage.py export_ocds`: one release package (or JSON lines) of every published process
 that validates against the official schema, streamed in flat memory."""
 
+import errno
+import gc
 import io
 import json
+import os
+import signal
 import tracemalloc
+from decimal import Decimal as D
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from procurement.models import BidOpening, ProcurementProcess
+from procurement.ocds import export as ocds_export
 from procurement.ocds import schema
 from procurement.ocds.releases import process_releases, release_queryset
+from tests.factories import process_from_plan, publish_with_lp_calendar, published_plan
 from tests.procurement.api_world import build_api_world, open_bids
 from tests.procurement.bidding import called_tender
+from tests.procurement.searching import published
 from tests.procurement.test_ocds import amend_award_dates
 from tests.procurement.test_ocds_awards import contracted_and_evaluated
 
@@ -64,6 +72,9 @@ def test_bad_arguments_are_refused_with_a_message(tmp_path):
         call_command("export_ocds", "--chunk", "0")
     with pytest.raises(CommandError, match="--output"):
         call_command("export_ocds", "--output", str(tmp_path / "missing" / "ocds.json"))
+    too_many = 2 * (os.process_cpu_count() or 1) + 1  # each worker holds a connection
+    with pytest.raises(CommandError, match="--workers: at most"):
+        call_command("export_ocds", "--workers", str(too_many))
 
 
 def _queries(tmp_path, chunk: int) -> int:
@@ -203,13 +214,149 @@ def test_worker_processes_write_the_same_releases_in_the_same_order():
 
 def test_the_export_encodes_as_json_dumps_does():
     """export.dumps (orjson) gives the bytes of json.dumps(ensure_ascii=False, compact) for
-    what releases hold: amounts large and small, Spanish text, escapes, nesting."""
+    what releases hold: amounts from a cent up and quantities (every number a release holds
+    is an integer, 0, or a two-decimal value, so at least 0.01), Spanish text, escapes,
+    nesting. Not for every float: below 1e-4 orjson writes 1e-05 as 0.00001 where json.dumps
+    writes 1e-05 (the same number, other bytes)."""
     from procurement.ocds.export import dumps
 
     release = {
-        "amounts": [0.01, 100.0, 1234567890123.45, 1e16, 98765432109876543.21, 0.1 + 0.2],
+        "amounts": [0, 0.0, 0.01, 0.0001, 100.0, 1234567890123.45, 1e16, 98765432109876543.21],
+        "sums": [0.1 + 0.2, 1 / 3],
         "text": 'Adquisición de "útiles" — año 2026\n\tlínea\u2028\x7f\x1f\\/',
         "nested": {"list": [True, False, None, 0, -7, {"ñ": []}], "empty": {}},
     }
     expected = json.dumps(release, ensure_ascii=False, separators=(",", ":")).encode()
     assert dumps(release) == expected
+
+
+def _require_postgresql():
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only: an in-memory SQLite test database is not shared")
+
+
+def _killed(*args):
+    """A worker killed while it builds its chunk (kill -9, the OOM killer)."""
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+@pytest.fixture
+def deadline():
+    """Fail a test whose export would wait forever instead of hanging the run."""
+
+    def expired(signum, frame):
+        raise TimeoutError("the export hung")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(120)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_killed_worker_fails_the_export_and_leaves_the_output_as_it_was(
+    tmp_path, monkeypatch, deadline
+):
+    """A worker that dies ends the export with an error (not a wait forever), and --output
+    is only ever the previous file or a whole new one: no partial file, no temporary one."""
+    _require_postgresql()
+    world = build_api_world()
+    open_bids(world.tender)
+    (folder := tmp_path / "exports").mkdir()
+    target = folder / "ocds.jsonl"
+    target.write_text("yesterday's export\n")
+    monkeypatch.setattr(ocds_export, "_worker_chunk", _killed)
+    with pytest.raises(CommandError, match="worker process ended"):
+        call_command(
+            "export_ocds", "--jsonl", "--chunk", "1", "--workers", "2", "--output", str(target)
+        )
+    assert target.read_text() == "yesterday's export\n"
+    assert os.listdir(folder) == ["ocds.jsonl"]
+    monkeypatch.undo()
+    call_command(
+        "export_ocds", "--jsonl", "--chunk", "1", "--workers", "2", "--output", str(target)
+    )
+    assert target.read_text(encoding="utf-8") == export("--jsonl")
+    assert os.listdir(folder) == ["ocds.jsonl"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_process_published_during_a_parallel_export_moves_no_other(monkeypatch):
+    """The chunks are planned first and read later: a process published in between (in an
+    early chunk's id range) is exported once, and every other process still exactly once."""
+    _require_postgresql()
+    first = published("Primero")
+    version, staff = published_plan(
+        items=[{"description": "Bien", "estimated_value": D("450000"), "catalog_item": "43211503"}]
+    )
+    draft = process_from_plan(staff, version, description="Publicado durante la exportación")
+    others = [published("Segundo"), published("Tercero")]
+    assert first.pk < draft.pk < others[0].pk
+    plan = ocds_export._chunk_bounds
+
+    def plan_then_publish(**options):
+        bounds = list(plan(**options))
+        publish_with_lp_calendar(staff, draft)
+        yield from bounds
+
+    monkeypatch.setattr(ocds_export, "_chunk_bounds", plan_then_publish)
+    during = export("--jsonl", "--chunk", "1", "--workers", "2")
+    after = export("--jsonl", "--chunk", "1")  # one process reads what is published now
+    tenders = [json.loads(line)["tender"]["id"] for line in after.splitlines()]
+    assert set(tenders) == {p.identifier for p in (first, draft, *others)}
+    assert during == after
+
+
+def _backend_pid() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_workers_open_their_own_connections_and_leave_the_caller_s_alone():
+    """A caller inside a transaction keeps its connection and its transaction: the workers
+    neither close nor use the connection they were forked with."""
+    _require_postgresql()
+    world = build_api_world()
+    open_bids(world.tender)
+    one = export("--jsonl", "--chunk", "1")
+    with transaction.atomic():
+        caller = _backend_pid()
+        assert export("--jsonl", "--chunk", "1", "--workers", "2") == one
+        assert _backend_pid() == caller
+        assert ProcurementProcess.objects.published().exists()
+    assert _backend_pid() == caller
+
+
+@pytest.fixture
+def collector():
+    yield
+    gc.unfreeze()  # whatever a failing test left
+    gc.enable()
+
+
+def test_a_failed_export_leaves_the_garbage_collector_on(collector):
+    """The automatic collection is paused only while a chunk is built, never while the
+    export waits for its consumer: a consumer that fails (a full disk), or that keeps the
+    export unfinished, leaves a long-lived process (a Celery worker) collecting."""
+    world = build_api_world()
+    open_bids(world.tender)
+    _opened_tender()
+
+    class FullDisk(io.StringIO):
+        def write(self, text):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(OSError, match="No space") as failure:
+        call_command("export_ocds", "--jsonl", "--chunk", "1", stdout=FullDisk())
+    assert failure.traceback  # kept, with the export's frames
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    pieces = ocds_export.jsonl(chunk=1)
+    assert next(pieces)
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    pieces.close()
+    gc.freeze()  # a server that froze what it preloaded keeps it frozen
+    preloaded = gc.get_freeze_count()
+    assert export("--jsonl") and gc.isenabled() and gc.get_freeze_count() >= preloaded > 0

@@ -3,17 +3,22 @@ listed with size, rows and SHA-256 and served as they were written; the page say
 them before the first build; the dictionary explains every CSV column."""
 
 import csv
+import fcntl
 import gzip
 import hashlib
 import io
 import json
+import os
+import threading
 from decimal import Decimal as D
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connections
 
-from procurement import exports, tasks
+from procurement import exports, open_data, tasks
+from procurement.ocds import export as ocds_export
 from tests.procurement.searching import published
 
 pytestmark = pytest.mark.django_db
@@ -109,3 +114,77 @@ def test_ocds_packages_point_to_the_open_data_page(settings):
     from procurement.ocds.packages import package_metadata
 
     assert package_metadata("x")["publicationPolicy"] == f"{settings.SITE_URL}/datos/"
+
+
+def _served(folder) -> dict:
+    """Each listed file's size and SHA-256 as served, and as the manifest says."""
+    served = {}
+    for listed in open_data.manifest():
+        body = (folder / listed.name).read_bytes()
+        served[listed.name] = ((len(body), hashlib.sha256(body).hexdigest()), listed)
+    return served
+
+
+def test_the_same_content_gives_the_same_bytes_every_day(folder):
+    """No file name and no time in the gzip header: a rebuild of unchanged data gives the
+    same files, with the same SHA-256 (a mirror downloads nothing new)."""
+    published("Computadoras")
+    call_command("build_open_data", stdout=io.StringIO())
+    first = {name: (folder / name).read_bytes() for name in _served(folder)}
+    assert set(first) == {"procesos-2026.csv.gz", "ocds-2026.jsonl.gz"}
+    for body in first.values():
+        assert body[:3] == b"\x1f\x8b\x08"
+        assert body[3] & 0x08 == 0  # FNAME: no file name
+        assert body[4:8] == bytes(4)  # MTIME: none
+    call_command("build_open_data", stdout=io.StringIO())
+    assert {name: (folder / name).read_bytes() for name in first} == first
+    for size_and_hash, listed in _served(folder).values():
+        assert size_and_hash == (listed.size, listed.sha256)
+
+
+@pytest.mark.django_db(transaction=True)  # the second build reads what is committed
+def test_a_build_started_while_another_writes_the_files_does_nothing(folder, monkeypatch):
+    """Two builds at once (the beat task and a manual run): the second writes nothing, and
+    the first lists the size and SHA-256 of the very files it published."""
+    published("Computadoras")
+    published("Servicio de limpieza")
+    second = []
+
+    def second_build():
+        try:
+            second.append(open_data.build())
+        finally:
+            connections.close_all()
+
+    real = ocds_export.jsonl
+
+    def jsonl_while_a_second_build_starts(**options):
+        pieces = real(**options)
+        yield next(pieces)
+        thread = threading.Thread(target=second_build)
+        thread.start()
+        thread.join()
+        yield from pieces
+
+    monkeypatch.setattr(ocds_export, "jsonl", jsonl_while_a_second_build_starts)
+    files = open_data.build()
+    assert second == [None]
+    assert {f.name for f in files} == {"procesos-2026.csv.gz", "ocds-2026.jsonl.gz"}
+    served = _served(folder)
+    assert set(served) == {f.name for f in files}
+    for size_and_hash, listed in served.values():
+        assert size_and_hash == (listed.size, listed.sha256)
+    assert sorted(os.listdir(folder)) == sorted([*served, "index.json", open_data.LOCK])
+
+
+def test_the_command_says_so_when_another_build_is_writing(folder):
+    published("Computadoras")
+    folder.mkdir(parents=True)
+    with open(folder / open_data.LOCK, "a") as other:
+        fcntl.flock(other, fcntl.LOCK_EX)
+        out = io.StringIO()
+        call_command("build_open_data", stdout=out)
+        assert tasks.build_open_data() is None
+    assert "Another build" in out.getvalue()
+    assert os.listdir(folder) == [open_data.LOCK]
+    assert tasks.build_open_data() == 2

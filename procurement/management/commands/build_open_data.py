@@ -28,6 +28,11 @@ class Command(BaseCommand):
             if not FIRST_YEAR <= value <= LAST_YEAR:
                 raise CommandError(f"--year: {value} is not a fiscal year.")
         files = open_data.build(year)
+        if files is None:
+            self.stdout.write(
+                f"Another build is writing the files in {open_data.directory()}: nothing done."
+            )
+            return
         for bulk_file in files:
             self.stdout.write(
                 f"{bulk_file.name}: {bulk_file.rows} rows, {bulk_file.size} bytes, "

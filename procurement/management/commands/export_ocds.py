@@ -1,7 +1,10 @@
+from contextlib import closing
 from datetime import date
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core.files import replaced_on_success
 from procurement.ocds import export
 
 
@@ -42,16 +45,27 @@ class Command(BaseCommand):
             raise CommandError("--chunk must be at least 1.")
         if workers < 1:
             raise CommandError("--workers must be at least 1.")
+        if workers > export.max_workers():
+            raise CommandError(
+                f"--workers: at most {export.max_workers()} on this machine (twice its CPUs; "
+                "each worker also holds a database connection)."
+            )
         pieces = (export.jsonl if jsonl else export.release_package)(
             since=since, chunk=chunk, workers=workers
         )
-        if output is None:
-            for piece in pieces:  # UTF-8 bytes
-                self.stdout.write(piece.decode(), ending="")
-            return
         try:
-            with open(output, "wb") as handle:
-                for piece in pieces:
-                    handle.write(piece)
-        except OSError as error:
-            raise CommandError(f"--output: {error}") from None
+            with closing(pieces):  # the workers stop at once on a failure
+                if output is None:
+                    for piece in pieces:  # UTF-8 bytes
+                        self.stdout.write(piece.decode(), ending="")
+                    return
+                # Written under a temporary name, renamed when whole: a failed export leaves
+                # --output as it was.
+                try:
+                    with replaced_on_success(Path(output)) as handle:
+                        for piece in pieces:
+                            handle.write(piece)
+                except OSError as error:
+                    raise CommandError(f"--output: {error}") from None
+        except export.ExportFailed as error:
+            raise CommandError(str(error)) from None
