@@ -101,3 +101,22 @@ def seed_folders(request, media_in_tmp, anchors_in_tmp, settings):
         if isinstance(seeded, Seeded):
             settings.MEDIA_ROOT = seeded.media
             settings.ANCHOR_DIR = seeded.anchors
+
+
+@pytest.fixture
+def shared_cache(settings):
+    """Production's shared cache (CACHE_URL: Redis, here the test broker's Redis under a key
+    prefix of its own) and the session engine the settings choose for it."""
+    import uuid
+
+    from config import settings as portal_settings
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": settings.CELERY_BROKER_URL,
+            "KEY_PREFIX": f"portal-test-{uuid.uuid4().hex}",
+        }
+    }
+    settings.SESSION_ENGINE = portal_settings._session_engine(settings.CACHES["default"])
+    return settings.CACHES["default"]

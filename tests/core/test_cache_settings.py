@@ -47,19 +47,12 @@ def test_sessions_are_read_through_the_cache_only_when_it_is_shared():
 
 
 @pytest.mark.django_db
-def test_a_logout_in_one_process_ends_the_session_in_every_other(settings):
+def test_a_logout_in_one_process_ends_the_session_in_every_other(settings, shared_cache):
     """With the shared cache, a session another process has read (and so cached) is gone for
     it too once one process flushes it (a logout)."""
     from importlib import import_module
 
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": settings.CELERY_BROKER_URL,
-            "KEY_PREFIX": f"portal-test-{uuid.uuid4().hex}",
-        }
-    }
-    settings.SESSION_ENGINE = portal_settings._session_engine(settings.CACHES["default"])
+    assert settings.SESSION_ENGINE == "django.contrib.sessions.backends.cached_db"
     store = import_module(settings.SESSION_ENGINE).SessionStore
     first = store()
     first["_auth_user_id"] = "7"

@@ -164,25 +164,13 @@ def test_the_status_table_lists_every_version_to_the_second(tender):
     assert [row[3][-2:] for row in rows] == ["03", "41", "15"]
 
 
-def test_with_the_shared_cache_a_replacement_reads_no_session_row(tender, settings):
+def test_with_the_shared_cache_a_replacement_reads_no_session_row(tender, shared_cache):
     """The last minute before a deadline, as production runs (CACHE_URL: Redis): the bid page
     and a replacement within the re-authentication window read the session from the shared
     cache (cached_db), not from its row, and the submission reads no entity row."""
-    import uuid
-
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from config import settings as portal_settings
-
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": settings.CELERY_BROKER_URL,
-            "KEY_PREFIX": f"portal-test-{uuid.uuid4().hex}",
-        }
-    }
-    settings.SESSION_ENGINE = portal_settings._session_engine(settings.CACHES["default"])
     supplier, user = tender.bidder()
     client = Client()
     with clock.pinned(tender.during):
