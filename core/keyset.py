@@ -130,12 +130,19 @@ def _offset_cursor(name: str, offset: int) -> str:
 
 
 def window_page(
-    queryset: QuerySet, name: str, cursor: str | None = None, *, window: int, size: int = 25
+    queryset: QuerySet,
+    name: str,
+    cursor: str | None = None,
+    *,
+    window: int,
+    size: int = 25,
+    counted: QuerySet | None = None,
 ) -> KeysetPage:
     """One page of an ordered list bounded to `window` rows (e.g. a ranking computed over the
     newest matches only), paged by offset: with the window bounded, the last page costs what
-    the first does. The cursor holds the list's name and the offset. Raises BadCursor for a
-    cursor this list did not write."""
+    the first does. The cursor holds the list's name and the offset. The count is of
+    `counted` (all the matches, of which the window orders some; capped as `page`'s), or of
+    `queryset`. Raises BadCursor for a cursor this list did not write."""
     offset = 0
     if cursor:
         try:
@@ -147,10 +154,10 @@ def window_page(
             raise BadCursor(cursor)
     fetched = list(queryset[offset : min(offset + size + 1, window)])
     more, fetched = len(fetched) > size, fetched[:size]
-    count = queryset.order_by().values("pk")[: COUNT_CAP + 1].count()
+    count = (queryset if counted is None else counted).order_by().values("pk")[: COUNT_CAP + 1]
     return KeysetPage(
         object_list=fetched,
-        count=count,
+        count=count.count(),
         next_cursor=_offset_cursor(name, offset + size) if more else None,
         previous_cursor=_offset_cursor(name, max(offset - size, 0)) if offset else None,
         first=not cursor,

@@ -544,6 +544,12 @@ class _Loader:
         self.parties = {str(p.get("id")): p for p in release.get("parties") or []}
         self.date = _moment(release.get("date"))
 
+    @property
+    def day(self) -> date:
+        """The release's date as a day in Lima (a release dated 01:30Z is the evening before
+        there), the fallback of the days a release leaves out."""
+        return timezone.localtime(self.date).date()
+
     def party(self, reference: dict | None, what: str) -> dict:
         party_id = str((reference or {}).get("id", ""))
         party = self.parties.get(party_id)
@@ -766,7 +772,7 @@ class _Loader:
                 f"award {ref}: its contract is signed here; it cannot become {stated!r}"
             )
         if award.status == Award.Status.CONSENTED:
-            award.consented_on = award.consented_on or _day(data.get("date"), self.date.date())
+            award.consented_on = award.consented_on or _day(data.get("date"), self.day)
         if award.status == Award.Status.REVOKED:
             award.revoked_at = award.revoked_at or _moment(data.get("date"), self.date)
         award.save()
@@ -828,12 +834,12 @@ class _Loader:
         if status == Contract.Status.COMPLETED and stated is not None:
             # Its end as this release states it; an update with no status (the supplier's
             # evaluation, after the end) keeps the end loaded before.
-            contract.ended_on = _day(period.get("endDate"), self.date.date())
+            contract.ended_on = _day(period.get("endDate"), self.day)
             if data.get("finalValue") is not None:
                 contract.final_amount = _amount(data["finalValue"], f"contract {ref} finalValue")
             contract.final_amount = contract.final_amount or contract.amount
         if status == Contract.Status.VOID:
-            contract.ended_on = contract.ended_on or self.date.date()
+            contract.ended_on = contract.ended_on or self.day
         if status in STANDING_STATUSES and not created_here:  # a new one was checked above
             self.check_standing(contract, ref)
         contract.save()
@@ -868,7 +874,7 @@ class _Loader:
                 contract,
                 party,
                 data.get("description"),
-                _day(period.get("endDate"), self.date.date()),
+                _day(period.get("endDate"), self.day),
             )
         except DomainError as error:
             raise ReleaseRefused(f"contract {ref}: termination: {error.message}") from error
@@ -892,7 +898,7 @@ class _Loader:
         new = []
         for amendment in stated:
             source_ref = str(amendment.get("id") or "")
-            signed_on = _day(amendment.get("date"), self.date.date())
+            signed_on = _day(amendment.get("date"), self.day)
             reason = _reason(amendment.get("rationale"), f"contract {ref}: amendment")
             if source_ref in known_refs or (signed_on, reason) in known:
                 continue
@@ -983,7 +989,7 @@ class _Loader:
             raise ReleaseRefused(
                 f"contract {ref}: awardID {data.get('awardID')} is no granted award"
             )
-        signed_on = _day(data.get("dateSigned") or period.get("startDate"), self.date.date())
+        signed_on = _day(data.get("dateSigned") or period.get("startDate"), self.day)
         end = _day(period.get("endDate"))
         term = period.get("durationInDays") or ((end - signed_on).days if end else 0)
         if not term or term <= 0:

@@ -33,7 +33,7 @@ def process_list(request):
         return exports.PROCESSES.response(process_filter.qs)
     if process := _identified(process_filter):
         return redirect("procurement:process_detail", process.identifier)
-    page = None
+    page, ranked_within = None, None
     if process_filter.is_valid():
         try:
             cursor = request.GET.get("cursor")
@@ -43,14 +43,22 @@ def process_list(request):
                     "relevance",
                     cursor,
                     window=search.RELEVANCE_WINDOW,
+                    counted=process_filter.qs,
                 )
+                if page.count > search.RELEVANCE_WINDOW:
+                    ranked_within = search.RELEVANCE_WINDOW
             else:
                 page = keyset.page(process_filter.qs, process_filter.order, cursor)
         except keyset.BadCursor:
             process_filter.form.add_error(
                 None, _("This page link is not valid for this search: start from the first page.")
             )
-    context = {"filter": process_filter, "page": page, "visits": visits.record_visit("procesos")}
+    context = {
+        "filter": process_filter,
+        "page": page,
+        "ranked_within": ranked_within,
+        "visits": visits.record_visit("procesos"),
+    }
     return render(
         request, "procurement/process_list.html", context, status=filter_status(process_filter)
     )

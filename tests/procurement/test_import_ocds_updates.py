@@ -770,3 +770,24 @@ def test_a_run_refreshes_the_red_flags_of_what_it_touched_once(tmp_path, monkeyp
     assert "amended_above_limit" in codes
     red_flags.refresh()
     assert stored() == after_import
+
+
+def test_a_termination_without_its_day_takes_the_releases_day_in_lima(tmp_path):
+    """A release dated 01:30 UTC is 20:30 of the day before in Lima: the termination it
+    records without an end date ended that Lima day, which is today there, not tomorrow
+    (refused as a future day) as the UTC date would say."""
+    from datetime import UTC, datetime
+
+    from core import clock
+
+    ended = _ended(terminatedBy="entidad", description="Caso fortuito")
+    ended["date"] = "2024-04-28T01:30:00Z"
+    del ended["contracts"][0]["period"]
+    package = oece_package()
+    package["releases"].append(ended)
+    with clock.pinned(datetime(2024, 4, 28, 1, 45, tzinfo=UTC)):
+        out, err = run(tmp_path, package)
+    assert err == "" and "4 releases loaded" in out, err
+    contract = Contract.objects.get()
+    assert contract.status == Contract.Status.TERMINATED
+    assert str(contract.ended_on) == "2024-04-27"

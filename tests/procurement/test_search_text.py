@@ -214,3 +214,24 @@ def test_relevance_reads_the_stored_weights_not_the_newest_first():
         search.ranked(search.filter_text(ProcurementProcess.objects.all(), "guantes"), "guantes")
     )
     assert ranked == [in_description, in_items, in_entity]
+
+
+def test_relevance_counts_every_match_and_says_it_ranks_the_newest(client, monkeypatch):
+    """The ranking orders the newest RELEVANCE_WINDOW matches, but the count is of every match
+    (as sorted by date), and the page says what the ranking covers."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("ranking is PostgreSQL's")
+    for n in range(3):
+        published(f"Mascarillas lote {n}")
+    monkeypatch.setattr(search, "RELEVANCE_WINDOW", 2)
+    by_date = client.get("/procesos/", {"q": "mascarillas"})
+    ranked = client.get("/procesos/", {"q": "mascarillas", "sort": "relevance"})
+    assert by_date.context["page"].count == ranked.context["page"].count == 3
+    assert len(ranked.context["page"].object_list) == 2
+    assert "data-ranked-within" in ranked.content.decode()
+    assert "data-ranked-within" not in by_date.content.decode()
+    monkeypatch.setattr(search, "RELEVANCE_WINDOW", 3)
+    whole = client.get("/procesos/", {"q": "mascarillas", "sort": "relevance"})
+    assert "data-ranked-within" not in whole.content.decode()

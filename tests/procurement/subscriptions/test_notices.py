@@ -316,9 +316,10 @@ def test_the_shared_facts_are_escaped_once_in_html_and_never_in_text(
 
 def _unrecordable(row, error):
     """A _record_failure whose statement the database refuses (the transaction's state is
-    then that of a real failed statement, not just a Python exception)."""
+    then that of a real failed statement, not just a Python exception): a row that breaks a
+    constraint, refused by PostgreSQL and SQLite alike (SQLite answers 1 / 0 with NULL)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 / 0")
+        cursor.execute("INSERT INTO notifications_notice (id) VALUES (NULL)")
 
 
 def test_a_failure_that_cannot_be_recorded_still_spends_the_attempt(settings, monkeypatch, caplog):
