@@ -3,10 +3,11 @@ repository (with the portal's extension), name parties by PE-RUC and items by UN
 document hashes, compile into a record with ocdsmerge offline, and reveal nothing sealed."""
 
 import socket
-from datetime import time
+from datetime import time, timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from core import clock
 from core.workdays import WorkingCalendar
@@ -38,10 +39,12 @@ def amend_award_dates(world):
 
 
 def after_call(world):
-    """The afternoon of the call day: after the call's publication (noon), whatever the hour
-    the tests run (before noon of a call made today, the real now would come first)."""
+    """A moment after everything the world recorded: the afternoon of the call day (after the
+    call's publication at noon), or a minute after the real now when the tests run later than
+    that (the plan and documents of a world built today are dated now, so a fixed 15:00 came
+    before them from 15:00 Lima on, and the releases' order with it)."""
     call = world.tender.process.stages.get(stage="convocatoria").start
-    return clock.local(call, time(15, 0))
+    return max(clock.local(call, time(15, 0)), timezone.now() + timedelta(minutes=1))
 
 
 def ocid_of(world) -> str:
