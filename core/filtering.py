@@ -21,8 +21,15 @@ def invalid_export(filterset) -> HttpResponse | None:
     """For CSV exports: a 400 text response naming the bad filters, or None when all is well."""
     if filter_status(filterset) == 200:
         return None
+    return errors_response(filterset.form)
+
+
+def errors_response(*forms_) -> HttpResponse:
+    """A 400 text response naming each bad field of `forms_` and its errors (CSV exports)."""
     lines = [
-        f"{name}: {' '.join(str(e) for e in errors)}" for name, errors in filterset.errors.items()
+        f"{name}: {' '.join(str(e) for e in errors)}"
+        for form in forms_
+        for name, errors in form.errors.items()
     ]
     return HttpResponse(
         "\n".join(lines) + "\n", status=400, content_type="text/plain; charset=utf-8"

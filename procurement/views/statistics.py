@@ -5,11 +5,10 @@ public search finds with the same parameters (ProcessFilter), so every figure li
 from urllib.parse import urlencode
 
 from django import forms
-from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
-from core.filtering import filter_status
+from core.filtering import errors_response, filter_status
 
 from .. import charts, exports, statistics
 from ..filters import FILTER_FORM_RENDERER, ProcessFilter
@@ -24,24 +23,13 @@ class StatisticsForm(forms.Form):
     format = forms.ChoiceField(choices=[("csv", "CSV")], required=False)
 
 
-def _bad_csv(*forms_) -> HttpResponse:
-    lines = [
-        f"{name}: {' '.join(str(e) for e in errors)}"
-        for form in forms_
-        for name, errors in form.errors.items()
-    ]
-    return HttpResponse(
-        "\n".join(lines) + "\n", status=400, content_type="text/plain; charset=utf-8"
-    )
-
-
 def statistics_page(request):
     form = StatisticsForm(request.GET)
     process_filter = ProcessFilter(request.GET, queryset=statistics.published())
     valid = form.is_valid() & (filter_status(process_filter) == 200)  # both forms' errors
     if not valid:
         if request.GET.get("format") == "csv":
-            return _bad_csv(form, process_filter.form)
+            return errors_response(form, process_filter.form)
         context = {"form": form, "filter": process_filter, "fields": _fields(process_filter)}
         return render(request, "procurement/statistics.html", context, status=400)
     dimension = statistics.DIMENSIONS[form.cleaned_data["by"] or DEFAULT_BY]
