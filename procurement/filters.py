@@ -16,6 +16,7 @@ from core.filtering import (
     DepartmentFilter,
     MoneyFilter,
     MonthFilter,
+    OrderedRangesForm,
     YearFilter,
     YesNoFilter,
 )
@@ -146,21 +147,11 @@ UBIGEO_PREFIX = RegexValidator(
 FILTER_FORM_RENDERER = FAST_RENDERER
 
 
-class ProcessFilterForm(forms.Form):
-    """A range whose start is after its end is a form error (never an empty answer that
-    looks like "nothing happened")."""
-
+class ProcessFilterForm(OrderedRangesForm, forms.Form):
     default_renderer = FILTER_FORM_RENDERER
 
     RANGES = (("call_from", "call_to"), ("deadline_from", "deadline_to"))
     RANGES += (("min_value", "max_value"),)
-
-    def clean(self):
-        data = super().clean()
-        for low, high in self.RANGES:
-            if data.get(low) is not None and data.get(high) is not None and data[low] > data[high]:
-                self.add_error(high, _("The end of the range is before its start."))
-        return data
 
 
 # The sorts of the process search, each paged by keyset (core.keyset): newest call first by
@@ -530,15 +521,10 @@ RISK_SORT_LABELS = {
 }
 
 
-class RiskFilterForm(forms.Form):
+class RiskFilterForm(OrderedRangesForm, forms.Form):
     default_renderer = FILTER_FORM_RENDERER
 
-    def clean(self):
-        data = super().clean()
-        for low, high in (("call_from", "call_to"), ("min_score", "max_score")):
-            if data.get(low) is not None and data.get(high) is not None and data[low] > data[high]:
-                self.add_error(high, _("The end of the range is before its start."))
-        return data
+    RANGES = (("call_from", "call_to"), ("min_score", "max_score"))
 
 
 class RiskFilter(django_filters.FilterSet):
