@@ -21,7 +21,7 @@ from core.filtering import (
     YesNoFilter,
 )
 from core.models import Sector
-from core.widgets import FAST_RENDERER, AnyYesNoSelect
+from core.widgets import FAST_RENDERER
 
 from . import search
 from .calendar_rules import in_stage_on
@@ -79,9 +79,7 @@ class PlanFilter(django_filters.FilterSet):
         field_name="plan__entity__sector", queryset=Sector.objects.all(), label=_("Sector")
     )
     department = DepartmentFilter()
-    compliant = django_filters.BooleanFilter(
-        widget=AnyYesNoSelect, field_name="sme_compliant", label=_("Meets the 40% SME reservation")
-    )
+    compliant = YesNoFilter(field_name="sme_compliant", label=_("Meets the 40% SME reservation"))
 
     class Meta:
         model = PlanVersion
@@ -108,9 +106,7 @@ class PlanItemFilter(django_filters.FilterSet):
     )
     month = MonthFilter(field_name="planned_month", label=_("Planned month"))
     catalog = django_filters.CharFilter(label=_("Catalog code"), method="filter_catalog")
-    reserved = django_filters.BooleanFilter(
-        widget=AnyYesNoSelect, field_name="sme_reserved", label=_("Reserved for SMEs")
-    )
+    reserved = YesNoFilter(field_name="sme_reserved", label=_("Reserved for SMEs"))
     min_value = MoneyFilter(
         field_name="estimated_value", lookup_expr="gte", label=_("Minimum value (S/)")
     )
