@@ -97,6 +97,10 @@ class PlanFilter(django_filters.FilterSet):
         return queryset.filter(plan__entity__ubigeo__code__startswith=value.code)
 
 
+class PlanItemFilterForm(OrderedRangesForm, forms.Form):
+    RANGES = (("min_value", "max_value"),)
+
+
 class PlanItemFilter(django_filters.FilterSet):
     """Items of one plan version (public page, CSV export)."""
 
@@ -116,6 +120,7 @@ class PlanItemFilter(django_filters.FilterSet):
 
     class Meta:
         model = PlanItem
+        form = PlanItemFilterForm
         fields = [
             "object_type",
             "procedure_type",
@@ -403,6 +408,10 @@ def _canonical(value) -> str:
     return str(value).strip()
 
 
+class ContractFilterForm(OrderedRangesForm, forms.Form):
+    RANGES = (("min_amount", "max_amount"),)
+
+
 class ContractFilter(django_filters.FilterSet):
     """Public search of contracts; the same FilterSet serves the page and the CSV."""
 
@@ -423,6 +432,7 @@ class ContractFilter(django_filters.FilterSet):
 
     class Meta:
         model = Contract
+        form = ContractFilterForm
         fields = [
             "entity",
             "supplier",

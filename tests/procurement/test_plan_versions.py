@@ -181,3 +181,20 @@ def test_yes_no_and_any_still_filter_the_plan_pages(client, published):
         api = client.get("/api/v1/plans/", {"compliant": value})
         assert api.status_code == 200
         assert len(api.json()["results"]) == int(listed), value
+
+
+def test_a_reversed_value_range_on_a_plans_items_is_an_error_and_an_equal_one_is_fine(
+    client, published
+):
+    version, _staff = published
+    items = f"/planes/{version.plan.entity.ruc}/2026/"
+    response = client.get(items, {"min_value": "5000", "max_value": "4999.99"})
+    assert response.status_code == 400
+    assert response.context["filter"].errors == {
+        "max_value": ["El final del rango es anterior a su inicio."]
+    }
+    exported = client.get(items, {"min_value": "5000", "max_value": "4999", "format": "csv"})
+    assert exported.status_code == 400
+    equal = client.get(items, {"min_value": "5000", "max_value": "5000"})
+    assert equal.status_code == 200
+    assert [i.description for i in equal.context["page"]] == ["Papel bond"]
