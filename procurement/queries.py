@@ -218,15 +218,20 @@ def public_processes():
     )
 
 
+def call_stages():
+    """The call stages of processes, one at most per process (process_stage_unique): the
+    `start` of a process's call stage is the date of its call, as lists, exports, the
+    calendar and the statistics all show it (not the moment the record was published).
+    A query that counts many processes by their call date reads these rows (a join, as
+    statistics does); one that shows a process's reads call_date()."""
+    # No ordering: the default one would join the process.
+    return ProcessStage.objects.filter(stage=Stage.CALL).order_by()
+
+
 def call_date():
-    """The date of a process's call, as lists, exports and the calendar all show it: the start
-    of the call stage of its calendar (not the moment the record was published)."""
-    return Subquery(
-        # One row per process and stage: no ordering (the default one would join the process)
-        ProcessStage.objects.filter(process=OuterRef("pk"), stage=Stage.CALL)
-        .order_by()
-        .values("start")[:1]
-    )
+    """The date of a process's call (the start of its call stage, call_stages), as an
+    expression on processes."""
+    return Subquery(call_stages().filter(process=OuterRef("pk")).values("start")[:1])
 
 
 def closing_change(process: ProcurementProcess):
