@@ -164,20 +164,20 @@ def _counted_ids(
             [value, value, pk],
         )
     # The matches (at most COUNT_CAP + 1) kept once; the page's ids are their first `limit`
-    # in the order (a top-N sort of the kept rows, never a sort of them all).
-    # A SELECT (a WITH inside): what reads the statements (bench/search.py) sees one.
+    # in the order (a top-N sort of the kept rows, never a sort of them all), picked only
+    # when every match was counted. A SELECT (a WITH inside): what reads the statements
+    # (bench/search.py) sees one.
     sql = (
         f"SELECT * FROM (WITH s (id, value) AS MATERIALIZED ({inner})"  # noqa: S608 - the ORM's SQL, values bound
-        " SELECT (SELECT count(*) FROM s),"
+        " SELECT n.count, CASE WHEN n.count <= %s THEN"
         f" ARRAY(SELECT s.id FROM s WHERE {after}"
-        f" ORDER BY s.value {direction}, s.id {direction} LIMIT %s)) AS counted"
+        f" ORDER BY s.value {direction}, s.id {direction} LIMIT %s) END"
+        " FROM (SELECT count(*) FROM s) AS n) AS counted"
     )
     with connection.cursor() as db:
-        db.execute(sql, [*params, *after_params, limit])
+        db.execute(sql, [*params, COUNT_CAP, *after_params, limit])
         count, ids = db.fetchone()
-    if count > COUNT_CAP:
-        return count, None
-    return count, ids or []
+    return count, (ids if count <= COUNT_CAP else None)
 
 
 def _offset_cursor(name: str, offset: int) -> str:
