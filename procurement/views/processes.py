@@ -48,7 +48,7 @@ def process_list(request):
                 if page.count > search.RELEVANCE_WINDOW:
                     ranked_within = search.RELEVANCE_WINDOW
             else:
-                page = keyset.page(process_filter.qs, process_filter.order, cursor)
+                page = keyset.page(process_filter.qs, process_filter.order, cursor, one_pass=True)
         except keyset.BadCursor:
             process_filter.form.add_error(
                 None, _("This page link is not valid for this search: start from the first page.")
