@@ -116,12 +116,17 @@ _COLUMNS = [
 ]
 
 
-def append_history(rows: Iterable[HistoryRow], *, actor_label: str, batch: int = 20_000) -> int:
+def append_history(
+    rows: Iterable[HistoryRow], *, actor_label: str, batch: int = 20_000, send=None
+) -> int:
     """Append entries for history written in bulk rather than through the services (the demo
     seed): each row is (when, action, object type, object id, data), given in time order.
     They continue the chain from its head, hashed exactly as `record` hashes, with no actor
     user and `actor_label` naming the import; written with COPY on PostgreSQL. Must run in
     the transaction that writes that history. Returns the number of entries appended.
+    `send(sql, data)`, when given (PostgreSQL), sends each batch's COPY instead (the demo
+    seed's writer thread, procurement.demo.bulk_writers.Background, while the next batch is
+    chained here).
 
     Fast for millions of rows: each row's data is serialised once (its keys must be strings,
     as in JSON) and that text is both stored and hashed, inside the canonical text `_hash`
@@ -160,8 +165,8 @@ def append_history(rows: Iterable[HistoryRow], *, actor_label: str, batch: int =
         )
         previous = entry_hash
         if len(pending) >= batch:
-            written += _write(pending)
-    return written + _write(pending)
+            written += _write(pending, send)
+    return written + _write(pending, send)
 
 
 # The canonical serialisation of `_hash` for one value: sorted keys, no spaces, UTF-8 as is,
@@ -198,7 +203,7 @@ def _copy_line(row: tuple) -> str:
     )
 
 
-def _write(rows: list[tuple]) -> int:
+def _write(rows: list[tuple], send=None) -> int:
     """Write entries whose data (index 6) is already JSON text and instant (index 9) ISO text."""
     count = len(rows)
     if not rows:
@@ -209,9 +214,12 @@ def _write(rows: list[tuple]) -> int:
         sql = f"COPY {quote(AuditEntry._meta.db_table)} ({columns}) FROM STDIN"
         with connection.cursor() as cursor:
             raw = cursor.connection
-        text = "".join(_copy_line(row) + "\n" for row in rows)
-        with raw.cursor() as cursor, cursor.copy(sql) as copy:
-            copy.write(text.encode("utf-8"))
+        data = "".join(_copy_line(row) + "\n" for row in rows).encode("utf-8")
+        if send is not None:
+            send(sql, data)
+        else:
+            with raw.cursor() as cursor, cursor.copy(sql) as copy:
+                copy.write(data)
     else:
         AuditEntry.objects.bulk_create(
             [

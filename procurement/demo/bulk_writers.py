@@ -2,6 +2,9 @@
 PostgreSQL and batched INSERTs elsewhere, ids allocated ahead so related rows can point at
 them. No model instances, no signals, no auto_now."""
 
+import queue
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import psycopg
@@ -117,3 +120,100 @@ class InsertWriter:
 
 def writer_for_connection():
     return CopyWriter() if connection.vendor == "postgresql" else InsertWriter()
+
+
+class Background:
+    """Sends the seed's writes on its own connection, in its transaction, from a thread, while
+    the calling thread builds the next rows: the database ingests one batch (COPY, INSERT ...
+    SELECT) while Python makes the next, instead of each waiting for the other.
+
+    `submit(send)` queues `send(raw)`, called in the thread with the psycopg connection of
+    Django's `connection` (the seed's transaction; psycopg serialises its use with a lock, so
+    a query of the calling thread meanwhile waits for the write under way, never interleaves
+    with it). At most `depth` writes wait (bounded memory). A write that fails stops the
+    others and is raised in the calling thread (at its next submit, at `wait`, or when the
+    block ends); when the block ends by an error, the queued writes are dropped and the one
+    under way finishes before the error goes on (the transaction then rolls back with nothing
+    of this thread still using it). `enabled=False` (SQLite) calls each write at once."""
+
+    def __init__(self, *, enabled: bool = True, depth: int = 2):
+        self.enabled = enabled
+        self.raw = None
+        if enabled:
+            with connection.cursor() as cursor:
+                self.raw = cursor.connection
+        self.queue: queue.Queue = queue.Queue(maxsize=depth)
+        self.error: BaseException | None = None
+        self.thread: threading.Thread | None = None
+
+    def __enter__(self):
+        if self.enabled:
+            self.thread = threading.Thread(target=self._run, name="seed-writer", daemon=True)
+            self.thread.start()
+        return self
+
+    def _run(self) -> None:
+        while True:
+            send = self.queue.get()
+            try:
+                if send is None:
+                    return
+                if self.error is None:
+                    send(self.raw)
+            except BaseException as error:  # noqa: BLE001 - raised in the calling thread
+                self.error = error
+            finally:
+                self.queue.task_done()
+
+    def _raise(self) -> None:
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
+
+    def submit(self, send: Callable) -> None:
+        if not self.enabled:
+            send(self.raw)
+            return
+        self._raise()
+        self.queue.put(send)
+
+    def wait(self) -> None:
+        """Until every queued write is done (raising the first failure)."""
+        if self.enabled:
+            self.queue.join()
+            self._raise()
+
+    def __exit__(self, exc_type, exc, tb):
+        if self.thread is None:
+            return False
+        if exc_type is not None:  # drop what waits; the write under way ends first
+            self.error = self.error or exc
+            while True:
+                try:
+                    self.queue.get_nowait()
+                    self.queue.task_done()
+                except queue.Empty:
+                    break
+        self.queue.put(None)
+        self.thread.join()
+        self.thread = None
+        if exc_type is None:
+            self._raise()
+        return False
+
+
+def copy_sql(table: str, columns: list[str]) -> str:
+    quote = connection.ops.quote_name
+    return f"COPY {quote(table)} ({', '.join(quote(c) for c in columns)}) FROM STDIN"
+
+
+def send_copy(raw, sql: str, rows) -> None:
+    """COPY `rows` (tuples, or CopyText) with `sql` on the psycopg connection `raw`."""
+    if not rows:
+        return
+    with raw.cursor() as cursor, cursor.copy(sql) as copy:
+        if isinstance(rows, CopyText):
+            copy.write(rows.data)
+            return
+        for row in rows:
+            copy.write_row(row)

@@ -37,7 +37,7 @@ from core.codelists import Stage
 
 from .. import document_store
 from ..models import ProcessDocument, ProcessStage, ProcessStatus, ProcurementProcess, StatusChange
-from . import pdf
+from . import pdf, workers
 from .users import DEMO_DOMAIN
 
 FILES_FOR_FIRST = 100_000
@@ -199,6 +199,9 @@ class DocumentBuilder:
         return name
 
     def _count(self, name: str, size: int, disk: int) -> None:
+        if getattr(self, "_stored", None) is not None:  # a chunk being built: _write counts it
+            self._stored.append((name, size, disk))
+            return
         self.written.add(name)
         self.report.files += 1
         self.report.file_bytes += size
@@ -233,25 +236,46 @@ class DocumentBuilder:
             yield chunk
 
     def build(self) -> DocumentReport:
-        """Create the documents, their files and the processes' publication dates."""
-        publisher = None
-        for chunk in self._processes():
-            ids = [process.pk for _position, process in chunk]
-            stages: dict[int, dict] = {pk: {} for pk in ids}
-            for pk, stage, start, end in ProcessStage.objects.filter(
-                process_id__in=ids, stage__in=STAGES
-            ).values_list("process_id", "stage", "start", "end"):
-                stages[pk][stage] = (start, end)
-            changes: dict[int, list] = {pk: [] for pk in ids}
-            for pk, at, to_status in (
-                StatusChange.objects.filter(process_id__in=ids)
-                .order_by("at", "pk")
-                .values_list("process_id", "at", "to_status")
-            ):
-                changes[pk].append((at, to_status))
-            if publisher is None:
-                publisher = self._publisher(min(p.published_at for _i, p in chunk))
-            rows, published = [], []
+        """Create the documents, their files and the processes' publication dates: each
+        chunk's stages and changes read here, its PDFs made and stored by a worker process
+        (procurement.demo.workers; here on SQLite), its rows written here."""
+        self._publisher_pk = None
+        workers.run_chunks(
+            self._processes(),
+            self._read,
+            self._build_chunk,
+            self._write,
+            parallel=workers.parallel_available(),
+        )
+        if self.written and hasattr(os, "sync"):
+            os.sync()  # the files are durable before the transaction that names them commits
+        self.report.disk_bytes += self._folders_on_disk()
+        return self.report
+
+    def _read(self, chunk):
+        ids = [process.pk for _position, process in chunk]
+        stages: dict[int, dict] = {pk: {} for pk in ids}
+        for pk, stage, start, end in ProcessStage.objects.filter(
+            process_id__in=ids, stage__in=STAGES
+        ).values_list("process_id", "stage", "start", "end"):
+            stages[pk][stage] = (start, end)
+        changes: dict[int, list] = {pk: [] for pk in ids}
+        for pk, at, to_status in (
+            StatusChange.objects.filter(process_id__in=ids)
+            .order_by("at", "pk")
+            .values_list("process_id", "at", "to_status")
+        ):
+            changes[pk].append((at, to_status))
+        if self._publisher_pk is None:
+            self._publisher_pk = self._publisher(min(p.published_at for _i, p in chunk)).pk
+        return chunk, stages, changes, self._publisher_pk
+
+    def _build_chunk(self, _index: int, inputs):
+        """The chunk's document rows, publication dates and the files stored (name, size,
+        disk), in a worker process or this one."""
+        chunk, stages, changes, publisher = inputs
+        rows, published, self._stored = [], [], []
+        try:
             for _position, process in chunk:
                 made = self.documents_of(process, stages[process.pk], changes[process.pk])
                 answers = integrated = None
@@ -271,7 +295,7 @@ class DocumentBuilder:
                             sha256,
                             "",
                             moment,
-                            publisher.pk,
+                            publisher,
                         )
                     )
                     if kind == Kind.ANSWERS:
@@ -280,14 +304,19 @@ class DocumentBuilder:
                         integrated = moment
                 if answers or integrated:
                     published.append((process.pk, answers, integrated))
-            _write_documents(rows)
-            _mark_published(published)
-            self.report.documents += len(rows)
-            self.report.processes += len(chunk)
-        if self.written and hasattr(os, "sync"):
-            os.sync()  # the files are durable before the transaction that names them commits
-        self.report.disk_bytes += self._folders_on_disk()
-        return self.report
+            return rows, published, self._stored, len(chunk)
+        finally:
+            self._stored = None
+
+    def _write(self, built) -> None:
+        rows, published, stored, processes = built
+        for name, size, disk in stored:
+            if name not in self.written:
+                self._count(name, size, disk)
+        _write_documents(rows)
+        _mark_published(published)
+        self.report.documents += len(rows)
+        self.report.processes += processes
 
     def _folders_on_disk(self) -> int:
         """What the store's folders holding these files take (a 4 KB block each, on ext4)."""

@@ -10,6 +10,7 @@ import heapq
 from collections.abc import Iterator
 from datetime import datetime, time
 
+from django.db import connection
 from django.db.models import Count
 
 from accounts.models import Membership
@@ -33,6 +34,7 @@ from ..models import (
     StatusChange,
     SupplierEvaluation,
 )
+from .bulk_writers import Background, CopyText, send_copy
 
 ACTOR = "seed_demo"
 CHUNK = 20_000
@@ -499,5 +501,15 @@ def history() -> Iterator[Row]:
 
 
 def write_audit_history() -> int:
-    """Chain the demo's history into the audit trail; returns the number of entries."""
-    return audit.append_history(history(), actor_label=ACTOR)
+    """Chain the demo's history into the audit trail; returns the number of entries. On
+    PostgreSQL a thread sends each batch (COPY) while the next one is read and chained."""
+    if connection.vendor != "postgresql":
+        return audit.append_history(history(), actor_label=ACTOR)
+    with Background() as background:
+
+        def send(sql: str, data: bytes) -> None:
+            background.submit(lambda raw: send_copy(raw, sql, CopyText(data, 1)))
+
+        written = audit.append_history(history(), actor_label=ACTOR, send=send)
+        background.wait()
+    return written

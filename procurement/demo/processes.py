@@ -55,7 +55,7 @@ from ..models import (
     process_identifier,
 )
 from ..models import ProcessStatus as S
-from .bulk_writers import CopyWriter, writer_for_connection
+from .bulk_writers import Background, CopyWriter, copy_sql, send_copy, writer_for_connection
 from .phases import Phases
 from .process_criteria import CRITERION_FIELDS, criteria_for, criterion_rows
 from .process_profile import (
@@ -74,7 +74,7 @@ from .process_purchases import Purchases
 from .process_timeline import WorkingDays, replay, rushed_offsets, stage_offsets, status_path
 from .users import DEMO_ENTITIES
 
-BATCH = 10_000  # processes per flush
+BATCH = 2_000  # processes per flush (a batch is written while the next is built)
 # Red flags the demo shows through its data (procurement.demo.risk says which come from where).
 # Rushed processes: called with a bid window below the legal minimum and awarded this many
 # working days after the call.
@@ -646,96 +646,149 @@ class ProcessBuilder:
 
     def build(self, count: int) -> tuple[int, int, int, int, int]:
         """Create `count` processes; returns (processes, items, stages, status changes,
-        evaluation criteria); the committee members are counted in self.committee_members."""
+        evaluation criteria); the committee members are counted in self.committee_members.
+
+        On PostgreSQL each batch's rows are sent by a thread (bulk_writers.Background: COPY,
+        then the batch's process rows written with their search vectors) while this one
+        builds the next batch."""
         writer = writer_for_connection()
-        staging = _create_staging() if isinstance(writer, CopyWriter) else ""
+        copying = isinstance(writer, CopyWriter)
+        staging = _create_staging() if copying else ""
         totals = [0, 0, 0, 0, 0]
         self.committee_members = 0
         self.demo_processes: dict[int, str] = {}  # pk -> "opening" | "bidding"
         batch: list[_Process] = []
+        # Ids taken ahead in one query (the writer thread holds the connection meanwhile):
+        # the sequence's next `count` values, as the batches would take them one by one.
+        ahead: list[int] = writer.allocate(count) if copying and count else []
+        ahead.reverse()
+        tables_sql = [
+            copy_sql(model._meta.db_table, _columns(model, fields))
+            for model, fields in (
+                (ProcessItem, ITEM_FIELDS),
+                (ProcessStage, STAGE_FIELDS),
+                (StatusChange, CHANGE_FIELDS),
+                (EvaluationCriterion, CRITERION_FIELDS),
+                (CommitteeMember, COMMITTEE_FIELDS),
+            )
+        ]
+        staged_sql = (
+            copy_sql(staging, [*_columns(ProcurementProcess, PROCESS_FIELDS), "items_text"])
+            if staging
+            else ""
+        )
+        load_sql = _load_staged_sql(staging) if staging else ""
+
+        def take(n: int) -> list[int]:
+            if not copying:
+                return writer.allocate(n)
+            if len(ahead) < n:  # more processes than asked (never so far): more ids
+                background.wait()
+                ahead[:0] = writer.allocate(n - len(ahead))[::-1]
+            return [ahead.pop() for _ in range(n)]
 
         def flush():
-            ids = writer.allocate(len(batch))
+            ids = take(len(batch))
             tables: list[list[tuple]] = [[], [], [], [], [], []]
             for process, pk in zip(batch, ids, strict=True):
                 row, items, stages, changes, criteria, committee = self.rows(process, pk)
+                if staging:  # the items' text of the search vector (search.ITEMS_TEXT_SQL)
+                    row = (*row, " ".join(item[4] for item in items) if items else None)
                 tables[0].append(row)
                 tables[1].extend(items)
                 tables[2].extend(stages)
                 tables[3].extend(changes)
                 tables[4].extend(criteria)
                 tables[5].extend(committee)
-            for index, (model, fields) in enumerate(
-                [
-                    (ProcurementProcess, PROCESS_FIELDS),
-                    (ProcessItem, ITEM_FIELDS),
-                    (ProcessStage, STAGE_FIELDS),
-                    (StatusChange, CHANGE_FIELDS),
-                    (EvaluationCriterion, CRITERION_FIELDS),
-                    (CommitteeMember, COMMITTEE_FIELDS),
-                ]
-            ):
-                if index == 0 and staging:
-                    writer.write(model, fields, tables[index], table=staging)
-                else:
-                    writer.write(model, fields, tables[index])
+            for index in range(len(tables)):
                 if index < len(totals):
                     totals[index] += len(tables[index])
                 else:
                     self.committee_members += len(tables[index])
-            if not staging:
+            batch.clear()
+            if not copying:
+                for index, (model, fields) in enumerate(
+                    [
+                        (ProcurementProcess, PROCESS_FIELDS),
+                        (ProcessItem, ITEM_FIELDS),
+                        (ProcessStage, STAGE_FIELDS),
+                        (StatusChange, CHANGE_FIELDS),
+                        (EvaluationCriterion, CRITERION_FIELDS),
+                        (CommitteeMember, COMMITTEE_FIELDS),
+                    ]
+                ):
+                    writer.write(model, fields, tables[index])
                 with self.phases.phase("  of which search vectors"):
                     search.refresh(ids)
-            batch.clear()
+                return
 
-        for process in self.processes(count):
-            batch.append(process)
-            if len(batch) >= BATCH:
+            def send(raw, tables=tables):
+                send_copy(raw, staged_sql, tables[0])
+                for sql, rows in zip(tables_sql, tables[1:], strict=True):
+                    send_copy(raw, sql, rows)
+                with raw.cursor() as cursor:
+                    cursor.execute(load_sql)
+                    cursor.execute(f"TRUNCATE {staging}")
+
+            background.submit(send)
+
+        with Background(enabled=copying) as background:
+            for process in self.processes(count):
+                batch.append(process)
+                if len(batch) >= BATCH:
+                    flush()
+            if batch:
                 flush()
-        if batch:
-            flush()
+            with self.phases.phase("  of which waiting for the last writes"):
+                background.wait()
         if staging:
-            with self.phases.phase("  of which rows with search vectors"):
-                _load_staged(staging)
+            with connection.cursor() as cursor:
+                cursor.execute(f"DROP TABLE {staging}")
+        if ahead:  # ids taken and not used: the sequence goes on after the last one used
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT setval(pg_get_serial_sequence(%s, 'id'), %s, false)",
+                    [ProcurementProcess._meta.db_table, ahead[-1]],
+                )
         return totals[0], totals[1], totals[2], totals[3], totals[4]
 
 
+def _columns(model, fields: list[str]) -> list[str]:
+    return [model._meta.get_field(name).column for name in fields]
+
+
 def _create_staging() -> str:
-    """PostgreSQL: a temporary table (dropped at the commit) with the seeded columns of processes,
-    into which the process rows are copied; _load_staged then writes each row once, with its
-    search vector, instead of writing it and rewriting it for the vector (an UPDATE leaves a
-    dead copy of every row behind)."""
+    """PostgreSQL: a temporary table (dropped at the end) with the seeded columns of
+    processes and their items' text, into which each batch's process rows are copied;
+    _load_staged_sql then writes each row once, with its search vector, instead of writing
+    it and rewriting it for the vector (an UPDATE leaves a dead copy of every row behind)."""
     staging = "demo_process_rows"
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(ProcurementProcess._meta.get_field(f).column) for f in PROCESS_FIELDS)
+    columns = ", ".join(quote(c) for c in _columns(ProcurementProcess, PROCESS_FIELDS))
     with connection.cursor() as cursor:
         cursor.execute(
             f"CREATE TEMPORARY TABLE {staging} ON COMMIT DROP AS SELECT {columns} "  # noqa: S608 - names from metadata
             f"FROM {quote(ProcurementProcess._meta.db_table)} WITH NO DATA"
         )
+        cursor.execute(f"ALTER TABLE {staging} ADD COLUMN items_text text")
     return staging
 
 
-def _load_staged(staging: str) -> None:
+def _load_staged_sql(staging: str) -> str:
     """Move the staged process rows into the process table, in id order, each with the search
-    vector procurement.search.vector_sql makes of its description, items and entity (the
-    items are written by then)."""
+    vector procurement.search.vector_sql makes of its description, items (their text, joined
+    as search.ITEMS_TEXT_SQL joins them, staged with the row) and entity; then empty the
+    staging table for the next batch."""
     quote = connection.ops.quote_name
-    columns = [quote(ProcurementProcess._meta.get_field(f).column) for f in PROCESS_FIELDS]
-    vector = search.vector_sql("s.description", "it.text", "e.name", "e.acronym")
-    sql = (
+    columns = [quote(c) for c in _columns(ProcurementProcess, PROCESS_FIELDS)]
+    vector = search.vector_sql("s.description", "s.items_text", "e.name", "e.acronym")
+    return (
         f"INSERT INTO {quote(ProcurementProcess._meta.db_table)} "  # noqa: S608 - names from metadata
         f"({', '.join(columns)}, {quote(ProcurementProcess._meta.get_field('search_vector').column)}) "
         f"SELECT {', '.join('s.' + c for c in columns)}, {vector} "
         f"FROM {staging} AS s JOIN {quote(Entity._meta.db_table)} AS e ON e.id = s.entity_id "
-        f"LEFT JOIN (SELECT i.process_id, {search.ITEMS_TEXT_SQL} AS text "
-        f"FROM {quote(ProcessItem._meta.db_table)} AS i "
-        f"WHERE i.process_id IN (SELECT id FROM {staging}) GROUP BY i.process_id) AS it "
-        "ON it.process_id = s.id ORDER BY s.id"
+        "ORDER BY s.id"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql)
-        cursor.execute(f"DROP TABLE {staging}")
 
 
 def _copy_for_second_call(first: _Process) -> _Process:

@@ -3,6 +3,7 @@ import re
 from collections import Counter, defaultdict
 from datetime import date
 from io import StringIO
+from unittest import mock
 
 import pytest
 from django.core.management import call_command
@@ -16,6 +17,7 @@ from core.codelists import ProcedureType, Stage
 from core.models import StageMinimum
 from core.workdays import calendar as working_calendar
 from procurement.calendar_rules import calendar_problems, stages_of, unmet_minimums
+from procurement.demo import processes as demo_processes
 from procurement.demo.processes import RUSHED_PROCESSES
 from procurement.models import (
     EvaluationCriterion,
@@ -124,9 +126,9 @@ def digest() -> str:
 
 @pytest.fixture(scope="class")
 def seeded(django_db_setup, django_db_blocker, tmp_path_factory):
-    """Seeds twice with the same seed: the first run is rolled back after taking its
-    fingerprint, the second stays for the read-only checks of the class (then rolled back).
-    The documents' files go to a temporary folder, as with the function-scoped fixtures."""
+    """Seeds twice with the same seed (the second in smaller batches): the first run is
+    rolled back after taking its fingerprint, the second stays for the read-only checks of
+    the class (then rolled back). The documents' files go to a temporary folder, as with the function-scoped fixtures."""
     fast = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     with (
         django_db_blocker.unblock(),
@@ -142,7 +144,10 @@ def seeded(django_db_setup, django_db_blocker, tmp_path_factory):
             first = digest()
             transaction.set_rollback(True)
         assert ProcurementProcess.objects.count() == 0  # rolled back
-        seed_processes(2)
+        # The second in batches of 70 (the writer thread sends each while the next is
+        # built): the same rows, and the vectors checked below written batch by batch.
+        with mock.patch.object(demo_processes, "BATCH", 70):
+            seed_processes(2)
         yield {"first": first, "second": digest()}
         transaction.set_rollback(True)
 

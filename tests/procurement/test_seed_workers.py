@@ -1,4 +1,4 @@
-"""The seed's bids and awards built chunk by chunk in forked worker processes
+"""The seed's bids, awards and documents built chunk by chunk in forked worker processes
 (procurement.demo.workers): the same rows as built in this process, and the receipt ledger
 and the audit chain still verify. Seeds of their own (small chunks force several workers)."""
 
@@ -14,8 +14,17 @@ from core import clock
 from procurement import sealing
 from procurement.demo import awards as demo_awards
 from procurement.demo import bids as demo_bids
+from procurement.demo import documents as demo_documents
 from procurement.demo import workers
-from procurement.models import Award, BidVersion, Contract, OpenedBid, ProcessSealKey
+from procurement.models import (
+    Award,
+    BidVersion,
+    Contract,
+    OpenedBid,
+    ProcessDocument,
+    ProcessSealKey,
+    ProcurementProcess,
+)
 from procurement.services.bids import _version_aad as version_aad
 
 pytestmark = pytest.mark.django_db(transaction=False)
@@ -39,6 +48,7 @@ def _seeded(monkeypatch, settings, tmp_path, *, parallel: bool) -> tuple[dict, i
     monkeypatch.setattr(workers, "parallel_available", lambda: parallel)
     monkeypatch.setattr(demo_bids, "CHUNK", 12)
     monkeypatch.setattr(demo_awards, "CHUNK", 12)
+    monkeypatch.setattr(demo_documents, "CHUNK", 12)
     settings.ANCHOR_DIR = tmp_path / f"anchors-{parallel}"  # each seed checked against its own
     with transaction.atomic():
         # A past day: the seed's last moment is that day's end, not the (moving) present.
@@ -64,6 +74,19 @@ def _seeded(monkeypatch, settings, tmp_path, *, parallel: bool) -> tuple[dict, i
                 Contract.objects.values_list("award__process__identifier", "amount", "status")
             ),
         }
+        # The call's documents (opening acts name random receipt hashes); their minute of
+        # publication follows the process's id, which differs between runs.
+        made["documents"] = sorted(
+            ProcessDocument.objects.filter(kind__in=list(demo_documents.TITLES)).values_list(
+                "process__identifier", "kind", "file", "size", "sha256"
+            )
+        )
+        made["published"] = sorted(
+            (identifier, answers is not None, integrated is not None)
+            for identifier, answers, integrated in ProcurementProcess.objects.values_list(
+                "identifier", "answers_published_at", "integrated_bases_published_at"
+            )
+        )
         made["unsealed"] = _unseal_every_version()
         receipts, audit = StringIO(), StringIO()
         call_command("verify_receipts", stdout=receipts)
@@ -102,4 +125,5 @@ def test_rows_built_by_workers_are_the_ones_built_here_and_the_chains_verify(
     assert none == 0
     assert in_workers["versions"] and in_workers["opened"] and in_workers["awards"]
     assert in_workers["unsealed"] > 0
+    assert in_workers["documents"]  # the documents' PDFs made and stored by workers too
     assert in_workers == here  # each chunk's own random stream: same rows wherever built
