@@ -354,15 +354,21 @@ class ContractsBehind:
         start, stop = index.start or 0, index.stop
         ordered = ("signed_on", "pk")
         in_order = self.contracts.order_by(*ordered).values_list("pk", flat=True)
-        found, first, step = [], 0, max((stop or self._count) - start, 1) * 2
+        found, first = [], 0
+        step = max((stop or self._count) - start, 1) * 2
+        # The ids up to twice the slice's end (one query, enough unless most contracts have no
+        # eligible part), never the whole year's; more only when they run short.
+        block = max((stop or self._count) * 2, step)
         while stop is None or len(found) < stop:
-            # The ids of the next `step` contracts only, never the whole year's.
-            ids = list(in_order[first : first + step])
-            chunk = self.contracts.filter(pk__in=ids, eligible_part__gt=0)
-            found += chunk.order_by(*ordered)
-            if len(ids) < step:
+            ids = list(in_order[first : first + block])
+            for i in range(0, len(ids), step):
+                if stop is not None and len(found) >= stop:
+                    break
+                chunk = self.contracts.filter(pk__in=ids[i : i + step], eligible_part__gt=0)
+                found += chunk.order_by(*ordered)
+            if len(ids) < block:
                 break
-            first += step
+            first += block
         return found[start:stop]
 
 
