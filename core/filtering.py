@@ -117,6 +117,23 @@ class DayFilter(django_filters.DateFilter):
         super().__init__(*args, **kwargs)
 
 
+class OrderedRangesForm:
+    """A form mixin: each (start, end) pair of fields in RANGES is a range whose end must not
+    come before its start (dates, amounts, scores); a reversed one is an error on its end,
+    never an empty answer that looks like "nothing happened". Equal ends are a range of one
+    value. A pair with either end missing or invalid is not compared."""
+
+    RANGES: tuple[tuple[str, str], ...] = ()
+
+    def clean(self):
+        data = super().clean()
+        for start, end in self.RANGES:
+            low, high = data.get(start), data.get(end)
+            if low is not None and high is not None and low > high:
+                self.add_error(end, _("The end of the range is before its start."))
+        return data
+
+
 class YesNoField(forms.NullBooleanField):
     """Yes, no or any (empty); any other value is an error, not "any"."""
 

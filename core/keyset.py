@@ -12,6 +12,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.db import connection
 from django.db.models import Q, QuerySet
 
 COUNT_CAP = 10_000
@@ -92,17 +93,38 @@ def decode(order: Order, token: str) -> tuple[Any, int, str]:
 
 
 def page(
-    queryset: QuerySet, order: Order, cursor: str | None = None, *, size: int = 25
+    queryset: QuerySet,
+    order: Order,
+    cursor: str | None = None,
+    *,
+    size: int = 25,
+    one_pass: bool = False,
 ) -> KeysetPage:
     """One page of `queryset` in `order`, after (or, going back, before) the cursor's row.
-    Raises BadCursor for a cursor this list did not write."""
-    count = queryset.order_by().values("pk")[: COUNT_CAP + 1].count()
-    forward, rows = True, queryset
-    descending = order.descending
+    Raises BadCursor for a cursor this list did not write.
+
+    `one_pass` (PostgreSQL; elsewhere ignored): the capped count also writes down, when it
+    counted every match (COUNT_CAP or fewer), the ids of the page (_counted_ids), and the
+    page reads those rows by id. A filter that matches a few thousand rows spread over the
+    years (a winning supplier, rare words) otherwise costs the page a second pass: either
+    every match read again and sorted, or the sort's index walked past hundreds of thousands
+    of rows that are not matches before it finds the page's (bench/search.py at 1,000,000
+    processes). Above the cap the matches are many, the index walk finds them soon, and the
+    page is read as before."""
+    forward, descending, value, pk = True, order.descending, None, None
     if cursor:
         value, pk, direction = decode(order, cursor)
         forward = direction == "next"
         descending = order.descending if forward else not order.descending
+    count, ids = None, None
+    if one_pass and connection.vendor == "postgresql":
+        count, ids = _counted_ids(queryset, order, descending, value, pk, size + 1)
+    if count is None:
+        count = queryset.order_by().values("pk")[: COUNT_CAP + 1].count()
+    rows = queryset
+    if ids is not None:
+        rows = rows.filter(pk__in=ids)
+    elif cursor:
         op = "lt" if descending else "gt"
         # The first condition lets the index start at the cursor; the second breaks ties.
         rows = rows.filter(**{f"{order.field}__{op}e": value}).filter(
@@ -122,6 +144,40 @@ def page(
         previous_cursor=encode(order, fetched[0], "prev") if has_previous and fetched else None,
         first=not cursor,
     )
+
+
+def _counted_ids(
+    queryset: QuerySet, order: Order, descending: bool, value, pk, limit: int
+) -> tuple[int, list[int] | None]:
+    """The capped count of `queryset` and, when it is every match (COUNT_CAP or fewer), the
+    ids of its first `limit` rows in the order (after the cursor's value and id, when given):
+    one statement, one pass over the matches (PostgreSQL). None for the ids above the cap."""
+    inner, params = (
+        queryset.order_by().values_list("pk", order.field)[: COUNT_CAP + 1].query.sql_with_params()
+    )
+    direction = "DESC" if descending else "ASC"
+    after, after_params = "TRUE", []
+    if pk is not None:
+        op = "<" if descending else ">"
+        after, after_params = (
+            f"s.value {op} %s OR (s.value = %s AND s.id {op} %s)",
+            [value, value, pk],
+        )
+    # The matches (at most COUNT_CAP + 1) kept once; the page's ids are their first `limit`
+    # in the order (a top-N sort of the kept rows, never a sort of them all), picked only
+    # when every match was counted. A SELECT (a WITH inside): what reads the statements
+    # (bench/search.py) sees one.
+    sql = (
+        f"SELECT * FROM (WITH s (id, value) AS MATERIALIZED ({inner})"  # noqa: S608 - the ORM's SQL, values bound
+        " SELECT n.count, CASE WHEN n.count <= %s THEN"
+        f" ARRAY(SELECT s.id FROM s WHERE {after}"
+        f" ORDER BY s.value {direction}, s.id {direction} LIMIT %s) END"
+        " FROM (SELECT count(*) FROM s) AS n) AS counted"
+    )
+    with connection.cursor() as db:
+        db.execute(sql, [*params, COUNT_CAP, *after_params, limit])
+        count, ids = db.fetchone()
+    return count, (ids if count <= COUNT_CAP else None)
 
 
 def _offset_cursor(name: str, offset: int) -> str:

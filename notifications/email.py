@@ -5,6 +5,7 @@ the same message."""
 import email.policy
 import random
 import re
+import smtplib
 import sys
 from datetime import UTC, datetime
 from email.headerregistry import HeaderRegistry
@@ -14,6 +15,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.core.mail.utils import DNS_NAME
+from django.db import Error as DatabaseError
 from django.template.loader import render_to_string
 from django.utils.timezone import get_current_timezone
 
@@ -39,6 +41,25 @@ def send_event_email(event: Event, *, to: str, subject: str, template: str, cont
     )
     message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
     message.send()
+
+
+# --- Whether a failed send is worth retrying -------------------------------------------------
+
+# Failures that may pass: the network's and the SMTP server's (smtplib's errors, refused
+# connections and timeouts are all OSError), the database's, a worker short of memory.
+TRANSIENT_ERRORS = (OSError, DatabaseError, MemoryError)
+
+
+def failure_is_permanent(error: BaseException) -> bool:
+    """Whether a message that failed with `error` would fail the same way however often it is
+    tried again, so that it is failed at once instead of retried: the SMTP server refused
+    every recipient for good (5xx), or the message could not be built from its data (a
+    header or an address Django refuses, a template or a value that fails while rendering:
+    a ValueError, TypeError, LookupError... raised before the server was spoken to). Any
+    failure of the network, the SMTP server or the database may pass, and is retried."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _msg in error.recipients.values())
+    return not isinstance(error, TRANSIENT_ERRORS)
 
 
 # --- Writing a message's MIME bytes ------------------------------------------------------------

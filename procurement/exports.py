@@ -13,12 +13,13 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+
+from core.snapshots import read_snapshot
 
 logger = logging.getLogger(__name__)
 
@@ -170,8 +171,10 @@ class ExportSpec:
         """The rows, read 2,000 at a time through a server-side cursor inside a transaction:
         outside one, PostgreSQL's cursor is declared WITH HOLD, which materialises the whole
         result before the first row leaves. Memory stays flat; nothing is read until the
-        response asks for the first row (after the header has gone)."""
-        with transaction.atomic(using=queryset.db):
+        response asks for the first row (after the header has gone). The transaction is a
+        read-only snapshot (core.snapshots): on SQLite a deferred one, so a long download
+        never holds the write lock the settings' IMMEDIATE transactions would take."""
+        with read_snapshot(queryset.db):
             language = get_language()
             for obj in queryset.iterator(chunk_size=2000):
                 yield self.row(obj, language)

@@ -16,12 +16,13 @@ from core.filtering import (
     DepartmentFilter,
     MoneyFilter,
     MonthFilter,
+    OrderedRangesForm,
     SingleValuedFilterSet,
     YearFilter,
     YesNoFilter,
 )
 from core.models import Sector
-from core.widgets import FAST_RENDERER, AnyYesNoSelect
+from core.widgets import FAST_RENDERER
 
 from . import search
 from .calendar_rules import in_stage_on
@@ -79,9 +80,7 @@ class PlanFilter(django_filters.FilterSet):
         field_name="plan__entity__sector", queryset=Sector.objects.all(), label=_("Sector")
     )
     department = DepartmentFilter()
-    compliant = django_filters.BooleanFilter(
-        widget=AnyYesNoSelect, field_name="sme_compliant", label=_("Meets the 40% SME reservation")
-    )
+    compliant = YesNoFilter(field_name="sme_compliant", label=_("Meets the 40% SME reservation"))
 
     class Meta:
         model = PlanVersion
@@ -99,6 +98,10 @@ class PlanFilter(django_filters.FilterSet):
         return queryset.filter(plan__entity__ubigeo__code__startswith=value.code)
 
 
+class PlanItemFilterForm(OrderedRangesForm, forms.Form):
+    RANGES = (("min_value", "max_value"),)
+
+
 class PlanItemFilter(django_filters.FilterSet):
     """Items of one plan version (public page, CSV export)."""
 
@@ -108,9 +111,7 @@ class PlanItemFilter(django_filters.FilterSet):
     )
     month = MonthFilter(field_name="planned_month", label=_("Planned month"))
     catalog = django_filters.CharFilter(label=_("Catalog code"), method="filter_catalog")
-    reserved = django_filters.BooleanFilter(
-        widget=AnyYesNoSelect, field_name="sme_reserved", label=_("Reserved for SMEs")
-    )
+    reserved = YesNoFilter(field_name="sme_reserved", label=_("Reserved for SMEs"))
     min_value = MoneyFilter(
         field_name="estimated_value", lookup_expr="gte", label=_("Minimum value (S/)")
     )
@@ -120,6 +121,7 @@ class PlanItemFilter(django_filters.FilterSet):
 
     class Meta:
         model = PlanItem
+        form = PlanItemFilterForm
         fields = [
             "object_type",
             "procedure_type",
@@ -147,21 +149,11 @@ UBIGEO_PREFIX = RegexValidator(
 FILTER_FORM_RENDERER = FAST_RENDERER
 
 
-class ProcessFilterForm(forms.Form):
-    """A range whose start is after its end is a form error (never an empty answer that
-    looks like "nothing happened")."""
-
+class ProcessFilterForm(OrderedRangesForm, forms.Form):
     default_renderer = FILTER_FORM_RENDERER
 
     RANGES = (("call_from", "call_to"), ("deadline_from", "deadline_to"))
     RANGES += (("min_value", "max_value"),)
-
-    def clean(self):
-        data = super().clean()
-        for low, high in self.RANGES:
-            if data.get(low) is not None and data.get(high) is not None and data[low] > data[high]:
-                self.add_error(high, _("The end of the range is before its start."))
-        return data
 
 
 # The sorts of the process search, each paged by keyset (core.keyset): newest call first by
@@ -417,6 +409,10 @@ def _canonical(value) -> str:
     return str(value).strip()
 
 
+class ContractFilterForm(OrderedRangesForm, forms.Form):
+    RANGES = (("min_amount", "max_amount"),)
+
+
 class ContractFilter(django_filters.FilterSet):
     """Public search of contracts; the same FilterSet serves the page and the CSV."""
 
@@ -437,6 +433,7 @@ class ContractFilter(django_filters.FilterSet):
 
     class Meta:
         model = Contract
+        form = ContractFilterForm
         fields = [
             "entity",
             "supplier",
@@ -544,15 +541,10 @@ RISK_SORT_LABELS = {
 }
 
 
-class RiskFilterForm(forms.Form):
+class RiskFilterForm(OrderedRangesForm, forms.Form):
     default_renderer = FILTER_FORM_RENDERER
 
-    def clean(self):
-        data = super().clean()
-        for low, high in (("call_from", "call_to"), ("min_score", "max_score")):
-            if data.get(low) is not None and data.get(high) is not None and data[low] > data[high]:
-                self.add_error(high, _("The end of the range is before its start."))
-        return data
+    RANGES = (("call_from", "call_to"), ("min_score", "max_score"))
 
 
 class RiskFilter(django_filters.FilterSet):

@@ -4,7 +4,15 @@ the search's CSV, exports.PROCESSES) and their OCDS releases as gzip JSON lines
 settings.OPEN_DATA_DIR, with a manifest (index.json) saying each file's size, rows, date and
 SHA-256, which the page lists. A file is written under a temporary name of its own and
 renamed when complete, so a visitor never downloads half a file; one build at a time writes
-the folder (a lock file in it), so the manifest describes the files served."""
+the folder (a lock file in it), so the manifest describes the files served.
+
+A build reads one snapshot of the database (core.snapshots.read_snapshot: one read-only
+transaction, REPEATABLE READ on PostgreSQL, for the whole build rather than for each year):
+the years it lists and every file it writes, CSV and OCDS alike, describe the same moment,
+whatever is published, awarded or amended while it runs, so a year's two files and the
+manifest's rows agree, and the files of different years too. Files of years a build did not
+write (`--year`) are those of the build that wrote them. The price is a transaction open for
+the whole build, which holds back VACUUM while it runs."""
 
 import fcntl
 import gzip
@@ -20,6 +28,7 @@ from django.conf import settings
 from django.utils import timezone, translation
 
 from core.files import replaced_on_success
+from core.snapshots import read_snapshot
 
 from . import exports
 from .models import ProcurementProcess
@@ -130,16 +139,17 @@ def build(years: list[int] | None = None) -> list[BulkFile] | None:
     """Write the files of the given years (every published year by default) and the manifest.
     Files of other years already listed are kept; a year no longer published is dropped.
     None, and nothing written, while another build is writing the folder (a daily build
-    started while another runs would only write the same files again)."""
+    started while another runs would only write the same files again). Everything it reads,
+    it reads in one snapshot (see the module's doc)."""
     folder = directory()
     folder.mkdir(parents=True, exist_ok=True)
     with _only_build(folder) as alone:
         if not alone:
             return None
-        published = published_years()
-        wanted = published if years is None else [year for year in years if year in published]
-        kept = {(f.kind, f.year): f for f in manifest() if f.year in published}
-        with translation.override(LANGUAGE):
+        with read_snapshot(ProcurementProcess.objects.db), translation.override(LANGUAGE):
+            published = published_years()
+            wanted = published if years is None else [y for y in years if y in published]
+            kept = {(f.kind, f.year): f for f in manifest() if f.year in published}
             for year in wanted:
                 path = folder / NAMES[CSV].format(year=year)
                 kept[(CSV, year)] = _write(path, CSV, year, _csv_lines(year))

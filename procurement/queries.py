@@ -4,7 +4,6 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.db.models import Count, OuterRef, Q, Subquery, Sum
-from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext
 
@@ -39,7 +38,7 @@ def headline_year(today: date | None = None) -> int | None:
     """The fiscal year the home page speaks of: the one with the most plans in force (on a tie,
     the current year, then the latest). One entity publishing next year's plan early does not
     turn the national figure into that one plan's share."""
-    current = (today or timezone.localdate()).year
+    current = (today or clock.today()).year
     counts = (
         plans_in_force().order_by().values_list("plan__fiscal_year").annotate(plans=Count("id"))
     )
@@ -55,8 +54,9 @@ def portal_headline(today: date | None = None) -> dict:
         total=Count("id"), sme=Count("id", filter=Q(size_class__in=SizeClass.sme_values()))
     )
     total = suppliers["total"]
+    today = today or clock.today()  # one clock for every figure (core.clock)
     year = headline_year(today)
-    this_year = (today or clock.today()).year
+    this_year = today.year
     return {
         "actual": sme.national_share(this_year),
         "actual_year": this_year,
@@ -69,8 +69,8 @@ def portal_headline(today: date | None = None) -> dict:
 
 
 def planned_sme_summary(year: int) -> dict:
-    """National planned SME share of a fiscal year over the plans in force, and how many
-    plans meet the minimum."""
+    """National planned SME share of a fiscal year over the plans in force, how many plans
+    meet the minimum, and that minimum (the fiscal year's, as the actual share uses)."""
     totals = (
         plans_in_force()
         .filter(plan__fiscal_year=year)
@@ -86,6 +86,7 @@ def planned_sme_summary(year: int) -> dict:
         "plans": totals["plans"],
         "compliant": totals["compliant"],
         "share": sme.ratio(totals["reserved"] or sme.ZERO, totals["eligible"] or sme.ZERO),
+        "minimum": sme.minimum_for(year),
     }
 
 
@@ -218,15 +219,20 @@ def public_processes():
     )
 
 
+def call_stages():
+    """The call stages of processes, one at most per process (process_stage_unique): the
+    `start` of a process's call stage is the date of its call, as lists, exports, the
+    calendar and the statistics all show it (not the moment the record was published).
+    A query that counts many processes by their call date reads these rows (a join, as
+    statistics does); one that shows a process's reads call_date()."""
+    # No ordering: the default one would join the process.
+    return ProcessStage.objects.filter(stage=Stage.CALL).order_by()
+
+
 def call_date():
-    """The date of a process's call, as lists, exports and the calendar all show it: the start
-    of the call stage of its calendar (not the moment the record was published)."""
-    return Subquery(
-        # One row per process and stage: no ordering (the default one would join the process)
-        ProcessStage.objects.filter(process=OuterRef("pk"), stage=Stage.CALL)
-        .order_by()
-        .values("start")[:1]
-    )
+    """The date of a process's call (the start of its call stage, call_stages), as an
+    expression on processes."""
+    return Subquery(call_stages().filter(process=OuterRef("pk")).values("start")[:1])
 
 
 def closing_change(process: ProcurementProcess):

@@ -33,7 +33,8 @@ from core.codelists import GovernmentLevel, ObjectType, ProcedureType, Stage
 from core.models import CatalogItem, Department
 
 from .calendar_rules import stages_under_way
-from .models import Award, ProcessItem, ProcessStage, ProcurementProcess
+from .models import Award, ProcessItem, ProcurementProcess
+from .queries import call_stages
 
 LIMIT = 50  # rows of a categorical table (the ones with most processes)
 
@@ -327,15 +328,13 @@ PERIODS = {
 
 
 def _period(name: str):
-    """Processes by the day of their call (the start of the call stage, the date the search's
-    call_from/call_to filter on), within the call dates of the filter: a row's search is its
+    """Processes by the day of their call (the start of the call stage, queries.call_stages,
+    the date the search's call_from/call_to filter on), within the call dates of the filter: a row's search is its
     period cut to them, so a month the range starts inside counts from the range's start."""
     trunc, label_of, end_of = PERIODS[name]
 
     def rows(scope: Scope) -> list[Row]:
-        calls = ProcessStage.objects.filter(
-            stage=Stage.CALL, process__in=scope.processes.values("pk")
-        )
+        calls = call_stages().filter(process__in=scope.processes.values("pk"))
         if scope.call_from:
             calls = calls.filter(start__gte=scope.call_from)
         if scope.call_to:

@@ -136,21 +136,47 @@ def consortium_answers(process: ProcurementProcess, lead, members) -> list[Membe
 
 @dataclass(frozen=True)
 class Conditions:
-    """What anyone may read: who can take part and until when."""
+    """What anyone may read: who can take part and until when (or, once a window closed,
+    when it closed)."""
 
     sme_only: bool
     registration_until: str
     bids_until: str
+    registration_closed: str = ""
+    bids_closed: str = ""
 
 
 def conditions(process: ProcurementProcess) -> Conditions | None:
-    """The conditions to take part, while the process is called (None otherwise)."""
+    """The conditions to take part, while the process is called (None otherwise). A window
+    that has closed (by core.clock, as the services judge it) is said to be closed, with
+    when it closed, instead of "until"."""
     if process.status != ProcessStatus.CALLED:
         return None
+    now = clock.now()
     _opens, closes = registration_window(process)
     stage = process.stages.filter(stage=Stage.BIDS).first()
+    registration_closed = bool(closes and closes.has_closed(now))
+    bids_closed = bool(stage and stage.has_closed(now))
     return Conditions(
         sme_only=process.sme_only,
-        registration_until=deadline_text(closes) if closes else "",
-        bids_until=deadline_text(stage) if stage else "",
+        registration_until=deadline_text(closes) if closes and not registration_closed else "",
+        bids_until=deadline_text(stage) if stage and not bids_closed else "",
+        registration_closed=deadline_text(closes) if registration_closed else "",
+        bids_closed=deadline_text(stage) if bids_closed else "",
     )
+
+
+def no_longer_open(process: ProcurementProcess) -> str:
+    """The plain answer once a process has left "called" (suspended, awarded, deserted,
+    cancelled...): it takes no participants nor bids now; "" for a called process or a
+    draft."""
+    if process.status in (ProcessStatus.CALLED, ProcessStatus.DRAFT):
+        return ""
+    if process.status == ProcessStatus.SUSPENDED:
+        return _(
+            "This process is suspended: it receives no participants nor bids while the "
+            "suspension lasts."
+        )
+    return _("This process no longer receives participants nor bids (status: %(status)s).") % {
+        "status": str(process.get_status_display()).lower()
+    }

@@ -102,6 +102,11 @@ REPRESENTATIVE_DOMAIN = f"proveedores.{DEMO_DOMAIN}"
 SME = ("micro", "small")
 BID_COUNTS = [(0, 0.04), (1, 0.15), (2, 0.25), (3, 0.25), (4, 0.15), (5, 0.10), (6, 0.06)]
 SHARES = {2: [(60, 40), (50, 50), (70, 30)], 3: [(50, 30, 20), (40, 30, 30)]}
+# In a process open to every company, the chance that a bidder (or consortium member) is a
+# medium or large firm: they are a tenth of the registry but bid far more often in the open
+# processes worth most, so they win a real share of the value (about a third of the open
+# processes' awards) and the demo's ranking has entities under the 40% SME share.
+LARGER_BIDDER = 0.4
 # The statuses reached by leaving "called" with these actions (the first one ends the bids).
 LEAVING = {"award", "desert", "cancel", "annul", "suspend"}
 PROPOSAL_TITLE = "Propuesta técnica"
@@ -347,6 +352,7 @@ class BidBuilder:
             for pk, ruc, name, valid, size, _registered in rows
         ]
         self.smes = [s for s in self.suppliers if s.size in SME]
+        self.larger = [s for s in self.suppliers if s.size not in SME]
         demo_users = dict(
             Membership.objects.filter(
                 role=Role.SUPPLIER_USER, user__email__endswith=f"@{DEMO_DOMAIN}"
@@ -633,7 +639,10 @@ class BidBuilder:
                 size = rng.choice((2, 2, 3))
             members = []
             for _attempt in range(size * 8):
-                supplier = pool[rng.randrange(len(pool))]
+                drawn = pool
+                if not sme_only and self.larger and rng.random() < LARGER_BIDDER:
+                    drawn = self.larger
+                supplier = drawn[rng.randrange(len(drawn))]
                 if supplier.pk in taken or supplier.valid_until < day:
                     continue
                 taken.add(supplier.pk)

@@ -196,12 +196,21 @@ class ProcurementProcess(models.Model):
             models.Index(fields=["published_at", "id"], name="process_date_keyset"),
             models.Index(fields=["estimated_value", "id"], name="process_amount_keyset"),
             # The search's entity, department and UBIGEO filters (a status or none): the
-            # capped count reads this index alone, entity by entity (bench/search.py).
-            models.Index(fields=["entity", "status", "published_at"], name="process_entity_status"),
+            # capped count reads this index alone, entity by entity (bench/search.py), the
+            # ids and both sort columns with it (core.keyset's one pass: migration 0034).
+            models.Index(
+                fields=["entity", "status", "published_at", "id", "estimated_value"],
+                name="process_entity_status",
+            ),
             # The published processes' ids (the public lists' condition, _published): the
             # search's capped counts of a condition answered elsewhere (a catalog prefix's
-            # items) check it in this index alone, never in the table (migration 0033).
-            models.Index(fields=["id"], name="process_published_id", condition=_published()),
+            # items, a winning supplier's awards) check it in this index alone, never in the
+            # table (migration 0033), and read both sort columns there (migration 0034).
+            models.Index(
+                fields=["id", "published_at", "estimated_value"],
+                name="process_published_cover",
+                condition=_published(),
+            ),
             # The stuck list (procurement.stuck): worst first, keyset pages.
             models.Index(
                 fields=["stage_due_on", "id"],

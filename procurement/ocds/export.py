@@ -4,7 +4,19 @@ releases built and encoded, and handed on as UTF-8 bytes in pieces of many relea
 `workers` above 1 the chunks (each a range of ids fixed when planned) are built by that many
 worker processes at once (the chunks are independent) and written in order; a worker that
 dies fails the export (ExportFailed). Used by `manage.py export_ocds` and the daily bulk
-files of /datos/ (procurement.open_data)."""
+files of /datos/ (procurement.open_data).
+
+An export reads one snapshot of the database (core.snapshots): a process published, a
+release added, an award made or an amendment recorded while it runs is in none of its chunks,
+and every process's rows are read as they were when it began. On PostgreSQL that is one
+REPEATABLE READ, READ ONLY transaction; with workers, the parent plans the chunks in it and
+each worker reads each chunk in a transaction of its own importing its snapshot, while the
+parent's stays open. The price is a transaction open for the whole export, which holds back
+VACUUM while it runs. On SQLite one process reads one snapshot (a read transaction); workers
+cannot share it (Python's sqlite3 cannot import a snapshot), so there the chunks are planned
+in one snapshot and each chunk is read in its own: use one process for one snapshot. Called
+inside a transaction the caller began (an atomic block), an export by one process reads in
+that transaction as it is (its isolation was fixed when it began)."""
 
 import gc
 import multiprocessing
@@ -19,7 +31,10 @@ from datetime import date, datetime, time
 import orjson
 from django.conf import settings
 from django.db import connections
+from django.db.models.sql.constants import SINGLE
 from django.utils import timezone
+
+from core.snapshots import ExportedSnapshot, read_snapshot
 
 from ..models import ProcurementProcess
 from .bulk import Loader
@@ -122,41 +137,43 @@ def _pieces(
     those dated on or after `since` (Lima) when given, only the processes of one fiscal year
     when `year` is given (the yearly bulk files of /datos/): encoded, each followed by
     `separator`, in pieces of about PIECE bytes (a write per release cost more than encoding
-    it)."""
+    it). Every chunk reads the same snapshot (read_snapshot: its transaction stays open until
+    the last piece is taken, or the export is closed)."""
     loader = Loader()
     after = 0
-    while True:
-        after, pieces = _encoded_chunk(
-            loader,
-            after=after,
-            until=None,
-            chunk=chunk,
-            year=year,
-            since=since,
-            separator=separator,
-        )
-        if after is None:
-            return
-        yield from pieces
-        del pieces  # not held while the next chunk is built
+    with read_snapshot(ProcurementProcess.objects.db):
+        while True:
+            after, pieces = _encoded_chunk(
+                loader,
+                after=after,
+                until=None,
+                chunk=chunk,
+                year=year,
+                since=since,
+                separator=separator,
+            )
+            if after is None:
+                return
+            yield from pieces
+            del pieces  # not held while the next chunk is built
 
 
 # --- Worker processes ----------------------------------------------------------------------
 
 
-def _chunk_bounds(*, year: int | None, chunk: int) -> Iterator[tuple[int, int | None]]:
-    """Each chunk's range of ids (after, until]: `chunk` published processes when planned
-    (one index query per chunk), the last range open-ended. The ranges are read later, by
-    the workers: as every id falls in exactly one range, a process published or withdrawn
-    meanwhile is in its own range or none, and moves no other process out of its range."""
+def _chunk_bounds(connection, *, year: int | None, chunk: int) -> Iterator[tuple[int, int | None]]:
+    """Each chunk's range of ids (after, until]: `chunk` published processes (one index query
+    per chunk, on `connection`: that of the export's snapshot), the last range open-ended.
+    The ranges are read later, by the workers, in the same snapshot: every process published
+    when the export began is in exactly one range, and nothing published since is read."""
     queryset = ProcurementProcess.objects.published().order_by("id")
     if year is not None:
         queryset = queryset.filter(fiscal_year_id=year)
     after = 0
     while True:
-        until = (
-            queryset.filter(id__gt=after).values_list("id", flat=True)[chunk - 1 : chunk].first()
-        )
+        query = queryset.filter(id__gt=after).values_list("id")[chunk - 1 : chunk].query
+        row = query.get_compiler(connection=connection).execute_sql(SINGLE)
+        until = row[0] if row else None
         yield after, until
         if until is None:
             return
@@ -164,15 +181,17 @@ def _chunk_bounds(*, year: int | None, chunk: int) -> Iterator[tuple[int, int | 
 
 
 _worker_loader = None  # each worker's Loader (its reference rows kept across its chunks)
+_worker_snapshot = None  # the id of the export's snapshot (None on SQLite)
 _inherited = []  # the connections a worker was forked with: its parent's, never used here
 
 
-def _start_worker() -> None:
+def _start_worker(snapshot: str | None) -> None:
     """A forked worker opens its own database connections. Those it was forked with are the
     parent's, still in use there (perhaps inside a transaction): they are set aside, never
     used or closed here (closing one would end the parent's session), and fresh ones take
-    their place, closed when the worker ends."""
-    global _worker_loader
+    their place, closed when the worker ends. Its chunks read the export's `snapshot`."""
+    global _worker_loader, _worker_snapshot
+    _worker_snapshot = snapshot
     for alias in connections:
         _inherited.append(connections[alias])
         connections[alias] = connections.create_connection(alias)
@@ -184,16 +203,17 @@ def _worker_chunk(
     after: int, until: int | None, year: int | None, since: date | None, separator: bytes
 ) -> bytes:
     """In a worker: the encoded releases of the processes with an id in (after, until],
-    each followed by `separator`."""
-    _last, pieces = _encoded_chunk(
-        _worker_loader,
-        after=after,
-        until=until,
-        chunk=None,
-        year=year,
-        since=since,
-        separator=separator,
-    )
+    each followed by `separator`, read in a transaction that imports the export's snapshot."""
+    with read_snapshot(ProcurementProcess.objects.db, imported=_worker_snapshot):
+        _last, pieces = _encoded_chunk(
+            _worker_loader,
+            after=after,
+            until=until,
+            chunk=None,
+            year=year,
+            since=since,
+            separator=separator,
+        )
     return b"".join(pieces)
 
 
@@ -207,25 +227,36 @@ def _parallel_pieces(
 ) -> Iterator[bytes]:
     """The encoded releases as _pieces() gives them, built by `workers` forked processes, at
     most two chunks each ahead of the writing (so memory stays flat), written in order. A
-    worker that dies (kill -9, the OOM killer) fails the export with ExportFailed."""
-    executor = ProcessPoolExecutor(
-        workers, mp_context=multiprocessing.get_context("fork"), initializer=_start_worker
-    )
+    worker that dies (kill -9, the OOM killer) fails the export with ExportFailed.
+
+    The chunks are planned in the export's snapshot, on a connection of its own (the
+    caller's is left alone), kept open until every worker has finished: the workers import
+    that snapshot for each chunk they read."""
+    snapshot = ExportedSnapshot(ProcurementProcess.objects.db)
     try:
-        pending = deque()
-        for after, until in _chunk_bounds(year=year, chunk=chunk):
-            pending.append(executor.submit(_worker_chunk, after, until, year, since, separator))
-            if len(pending) >= 2 * workers and (piece := pending.popleft().result()):
-                yield piece
-        while pending:
-            if piece := pending.popleft().result():
-                yield piece
-    except BrokenProcessPool:
-        raise ExportFailed(
-            "A worker process ended abruptly (killed, or out of memory?): the export stopped."
-        ) from None
+        executor = ProcessPoolExecutor(
+            workers,
+            mp_context=multiprocessing.get_context("fork"),
+            initializer=_start_worker,
+            initargs=(snapshot.id,),
+        )
+        try:
+            pending = deque()
+            for after, until in _chunk_bounds(snapshot.connection, year=year, chunk=chunk):
+                pending.append(executor.submit(_worker_chunk, after, until, year, since, separator))
+                if len(pending) >= 2 * workers and (piece := pending.popleft().result()):
+                    yield piece
+            while pending:
+                if piece := pending.popleft().result():
+                    yield piece
+        except BrokenProcessPool:
+            raise ExportFailed(
+                "A worker process ended abruptly (killed, or out of memory?): the export stopped."
+            ) from None
+        finally:
+            executor.shutdown(wait=True, cancel_futures=True)
     finally:
-        executor.shutdown(wait=True, cancel_futures=True)
+        snapshot.close()
 
 
 def _encoded(separator: bytes, workers: int = 1, **options) -> Iterator[bytes]:

@@ -286,9 +286,9 @@ def member_reasons(process: ProcurementProcess, supplier, member, day) -> list[D
     company: it may act in processes, and is an SME that day in a process reserved for SMEs
     (participation.supplier_refusals). The bid's refusal and the process page's consortium
     check read them here."""
-    reasons = supplier_refusals(process, member, day)
     if member.pk == supplier.pk:
-        return reasons
+        return supplier_refusals(process, member, day)
+    reasons = supplier_refusals(process, member, day, named=True)
     worded = []
     for error in reasons:
         if error.code == "sme_only":

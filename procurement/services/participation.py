@@ -9,10 +9,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from accounts.permissions import require_entity_staff, require_supplier_user
-from core import audit, clock
+from core import audit, clock, formatting
 from core.codelists import Stage
 from core.errors import DomainError
 from core.formatting import day as _day
+from core.models import round_uit
 from notifications import events
 from notifications.models import EventKind
 from suppliers.services import require_may_act_in_processes, sme_standing_on
@@ -34,58 +35,115 @@ def _not_called(process: ProcurementProcess) -> DomainError:
     )
 
 
-def sme_refusal(supplier, day: date | None = None) -> str | None:
+def sme_refusal(supplier, day: date | None = None, *, named: bool = False) -> str | None:
     """Why a supplier cannot take part in an SME-only process on `day` (today by default),
     or None if it can: it must be a micro or small enterprise by a classification based on
     the sales of one of the two previous years, under the SME rule in force that day
-    (suppliers.services.sme_standing_on says which classification counts and how)."""
+    (suppliers.services.sme_standing_on says which classification counts and how). The
+    reason gives the class and the figures that decided it (sales of that year in soles and
+    in UIT, workers where the rule counts them, and the rule's limit for a small
+    enterprise). `named`: the supplier is another company than the reader's (a consortium
+    member), so it is named by RUC and name instead of "your company"."""
     standing = sme_standing_on(supplier, day or clock.today())
     if standing.is_sme:
         return None
     reserved = _("This process is reserved for micro and small enterprises (Law 28015 art. 21).")
     first, last = standing.sales_years
+    if named:
+        names = {"ruc": supplier.ruc, "name": supplier.legal_name}
+        company = _("the company %(ruc)s (%(name)s)") % names
+        company_first = _("The company %(ruc)s (%(name)s)") % names
+    else:
+        company, company_first = _("your company"), _("Your company")
     if standing.rule is None:
         reason = _("There is no SME rule in force for %(year)s.") % {"year": standing.day.year}
     elif standing.classification is None:
         reason = _(
-            "Your company has no size classification based on its sales of %(first)s or "
+            "%(company)s has no size classification based on its sales of %(first)s or "
             "%(last)s: declare the sales and workers of one of those years first."
-        ) % {"first": first, "last": last}
+        ) % {"company": company_first, "first": first, "last": last}
     elif standing.reclassified:
         reason = _(
-            "By its sales of %(year)s, your company is %(size)s under %(rule)s, the rule in "
+            "By its sales of %(year)s, %(company)s is %(size)s under %(rule)s, the rule in "
             "force (it was classified under %(old_rule)s), so it cannot take part."
         ) % {
             "year": standing.classification.sales_year_id,
+            "company": company,
             "size": standing.get_size_class_display().lower(),
             "rule": standing.rule.name,
             "old_rule": standing.classification.rule.name,
         }
     else:
         reason = _(
-            "By its sales of %(year)s, your company is classified as %(size)s under %(rule)s, "
+            "By its sales of %(year)s, %(company)s is classified as %(size)s under %(rule)s, "
             "so it cannot take part."
         ) % {
             "year": standing.classification.sales_year_id,
+            "company": company,
             "size": standing.get_size_class_display().lower(),
             "rule": standing.rule.name,
         }
+    if standing.rule is not None and standing.classification is not None:
+        reason = f"{reason} {_sme_figures(standing)}"
     return f"{reserved} {reason}"
 
 
-def supplier_refusals(process: ProcurementProcess, supplier, day: date) -> list[DomainError]:
+def _sme_figures(standing) -> str:
+    """The figures that decided a classification under the rule in force: the declared
+    sales of its year, in soles and in UIT of that year, the workers where the rule counts
+    them, and the rule's limits for a small enterprise (the largest SME)."""
+    classification, rule = standing.classification, standing.rule
+    sales_year = classification.sales_year
+    parts = [
+        _(
+            "Declared sales of %(year)s: %(sales)s, that is %(uit)s UIT (the UIT of %(year)s "
+            "was %(uit_value)s)."
+        )
+        % {
+            "year": sales_year.year,
+            "sales": formatting.money(classification.annual_sales),
+            "uit": formatting.amount(round_uit(sales_year.to_uit(classification.annual_sales))),
+            "uit_value": formatting.money(sales_year.uit),
+        }
+    ]
+    limits = {"rule": rule.name, "max_uit": formatting.amount(rule.small_max_sales_uit)}
+    if rule.small_max_workers is None:
+        parts.append(
+            _("Under %(rule)s a small enterprise sells at most %(max_uit)s UIT a year.") % limits
+        )
+    else:
+        if classification.workers is None:
+            parts.append(_("Workers: not declared."))
+        else:
+            parts.append(
+                _("Workers: %(workers)s.") % {"workers": formatting.number(classification.workers)}
+            )
+        limits["max_workers"] = formatting.number(rule.small_max_workers)
+        parts.append(
+            _(
+                "Under %(rule)s a small enterprise sells at most %(max_uit)s UIT a year and has "
+                "at most %(max_workers)s workers."
+            )
+            % limits
+        )
+    return " ".join(parts)
+
+
+def supplier_refusals(
+    process: ProcurementProcess, supplier, day: date, *, named: bool = False
+) -> list[DomainError]:
     """Every reason the supplier itself cannot take part in the process on `day`, whatever
     the stage (empty when none): it must be allowed to act in processes (registry in force,
     not debarred, RUC ownership not under review) and, in an SME-only process, be a micro or
     small enterprise. Registration and bids (and the process page's "can I take part?") read
-    their supplier reasons here."""
+    their supplier reasons here. `named`: worded for another company's reader (sme_refusal)."""
     reasons = []
     try:
         require_may_act_in_processes(supplier, day=day)
     except DomainError as refusal:
         reasons.append(refusal)
     if process.sme_only:
-        refusal = sme_refusal(supplier, day)
+        refusal = sme_refusal(supplier, day, named=named)
         if refusal:
             reasons.append(DomainError(refusal, code="sme_only"))
     return reasons

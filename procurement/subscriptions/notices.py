@@ -16,13 +16,15 @@ in hand unrecorded. A worker killed after the server accepted but before that co
 the notice queued, and the next attempt sends it again under the same Message-ID
 (`<notice-ID@host>`): a duplicate is possible only then (at most one message per worker
 process), or when the database server itself crashes (the commit does not wait for the disk:
-_send_one), and recognisable. A refusal of the address itself (SMTP 5xx) marks the notice
-failed, not retried; any other failure is retried with a growing delay, that notice alone:
-the rest of its batch goes on."""
+_send_one), and recognisable. A message that can never go (the server refuses the address
+itself, SMTP 5xx, or the message cannot be built from its data: a header or address Django
+refuses, a template failing on the notice's data) marks the notice failed at once, its reason
+in last_error; a failure of the network, the SMTP server or the database is retried with a
+growing delay (notifications.email.failure_is_permanent decides which is which), that notice
+alone: the rest of its batch goes on."""
 
 import logging
 import random
-import smtplib
 from collections import Counter, defaultdict
 from contextlib import suppress
 from dataclasses import dataclass
@@ -39,7 +41,7 @@ from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
 from core.codelists import Stage
-from notifications.email import PlainEmail, site_host
+from notifications.email import PlainEmail, failure_is_permanent, site_host
 from notifications.models import Delivery, Digest, Event, EventKind, Notice, NoticeStatus
 
 from .services import unsubscribe_token
@@ -254,17 +256,11 @@ def _send(**message) -> None:
     _message(**message).send()
 
 
-def _permanent(error: Exception) -> bool:
-    """The server refused the address itself (5xx for every recipient): retrying is useless."""
-    if isinstance(error, smtplib.SMTPRecipientsRefused):
-        return all(code >= 500 for code, _msg in error.recipients.values())
-    return False
-
-
-def _record_failure(row, error: Exception) -> bool:
-    """Record a failed attempt on a notice or digest; True when it is to be retried."""
+def _record_failure(row, error: Exception, *, permanent: bool) -> bool:
+    """Record a failed attempt on a notice or digest, given up at once when `permanent`;
+    True when it is to be retried."""
     row.last_error = f"{error.__class__.__name__}: {error}"[:2000]
-    return _record_attempt(row, give_up=_permanent(error), fields=["last_error"])
+    return _record_attempt(row, give_up=permanent, fields=["last_error"])
 
 
 def _record_attempt(row, *, give_up: bool = False, fields=()) -> bool:
@@ -281,7 +277,7 @@ def _record_attempt(row, *, give_up: bool = False, fields=()) -> bool:
     return row.status == NoticeStatus.QUEUED
 
 
-def _record_failure_or_attempt(row, error: Exception) -> bool:
+def _record_failure_or_attempt(row, error: Exception, *, permanent: bool) -> bool:
     """_record_failure, or when that fails (its statement refused, say), the attempt alone,
     logged: the row is left queued for the next run, or failed once out of attempts, so a
     notice whose failures cannot be recorded still runs out of attempts instead of coming
@@ -289,7 +285,7 @@ def _record_failure_or_attempt(row, error: Exception) -> bool:
     keeps the claim (_take) that counted the attempt when the record's statement failed."""
     try:
         with transaction.atomic():
-            return _record_failure(row, error)
+            return _record_failure(row, error, permanent=permanent)
     except Exception:  # noqa: BLE001 - logged; the attempt is recorded below
         logger.exception("%s %s: its failure could not be recorded", row._meta.model_name, row.pk)
     return _record_attempt(row)
@@ -441,8 +437,12 @@ def _send_one(notice: Notice, smtp, *, unreachable: Exception | None = None) -> 
             if unreachable is None:
                 with suppress(Exception):  # the next message opens a connection afresh
                     smtp.close()
+            # A server that cannot be reached is the batch's failure, never this message's:
+            # retried, whatever the error (a setting the connection refuses can be fixed).
+            permanent = unreachable is None and failure_is_permanent(error)
             notice.status, notice.sent_at = NoticeStatus.QUEUED, None
-            return "retry" if _record_failure_or_attempt(notice, error) else "failed"
+            retry = _record_failure_or_attempt(notice, error, permanent=permanent)
+            return "retry" if retry else "failed"
         notice.status, notice.sent_at, notice.last_error = NoticeStatus.SENT, now, ""
         return "sent"
 
@@ -602,9 +602,13 @@ def send_digest(digest_id: int) -> str:
                 )
         except Exception as error:  # noqa: BLE001 - recorded, then retried or given up
             logger.warning("digest %s failed: %r", digest.pk, error)
-            if _record_failure_or_attempt(digest, error):
+            if _record_failure_or_attempt(digest, error, permanent=failure_is_permanent(error)):
                 retry_error = error
             else:
+                # Its notices are the recipient's delivery log: failed with the digest's reason.
+                Notice.objects.filter(pk__in=[n.pk for n in live]).update(
+                    status=NoticeStatus.FAILED, last_error=digest.last_error
+                )
                 return "failed"
         else:
             now = timezone.now()

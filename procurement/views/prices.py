@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from core import formatting
-from core.filtering import FIRST_YEAR, LAST_YEAR, DayField
+from core.filtering import FIRST_YEAR, LAST_YEAR, DayField, OrderedRangesForm
 from core.models import CatalogItem, Department
 
 from .. import breadcrumbs, exports, prices
@@ -22,7 +22,7 @@ WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 640, 220, 70, 20, 10, 30
 FILTERS = ("year", "department", "entity", "awarded_from", "awarded_to")
 
 
-class PriceFilterForm(forms.Form):
+class PriceFilterForm(OrderedRangesForm, forms.Form):
     year = forms.IntegerField(
         label=_("Year of the award"), min_value=FIRST_YEAR, max_value=LAST_YEAR, required=False
     )
@@ -33,12 +33,7 @@ class PriceFilterForm(forms.Form):
     awarded_from = DayField(label=_("Awarded from"), required=False)
     awarded_to = DayField(label=_("Awarded until"), required=False)
 
-    def clean(self):
-        data = super().clean()
-        start, end = data.get("awarded_from"), data.get("awarded_to")
-        if start and end and start > end:
-            self.add_error("awarded_to", _("The end of the range is before its start."))
-        return data
+    RANGES = (("awarded_from", "awarded_to"),)
 
 
 def _chart(history: prices.UnitHistory) -> dict:

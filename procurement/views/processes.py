@@ -48,7 +48,7 @@ def process_list(request):
                 if page.count > search.RELEVANCE_WINDOW:
                     ranked_within = search.RELEVANCE_WINDOW
             else:
-                page = keyset.page(process_filter.qs, process_filter.order, cursor)
+                page = keyset.page(process_filter.qs, process_filter.order, cursor, one_pass=True)
         except keyset.BadCursor:
             process_filter.form.add_error(
                 None, _("This page link is not valid for this search: start from the first page.")
@@ -142,7 +142,8 @@ def _supplier_context(request, process) -> dict:
     (the same functions the services call)."""
     supplier_ids = permissions.supplier_ids(request.user)
     if process.status != ProcessStatus.CALLED:
-        return {}
+        # Every process page answers "can I take part?": past the call, plainly no.
+        return {"no_longer_open": take_part.no_longer_open(process)}
     if not supplier_ids:
         return {"conditions": take_part.conditions(process)}
     suppliers = list(Supplier.objects.filter(pk__in=supplier_ids).select_related("size_rule"))

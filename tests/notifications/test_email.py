@@ -5,11 +5,13 @@ not the plain case it writes."""
 import email
 import email.policy
 import re
+import smtplib
 
 import pytest
 from django.core.mail import EmailMultiAlternatives
+from django.db import OperationalError
 
-from notifications.email import PlainEmail, PreparedMessage
+from notifications.email import PlainEmail, PreparedMessage, failure_is_permanent
 
 TEXT = "Se publicó un proceso de su suscripción “Cómputo”.\n\nLP-SM-1-2026\n\n--\nBaja: http://x/\n"
 HTML = '<!doctype html>\n<html lang="es"><body><p>“Cómputo”</p>\n</body>\n</html>\n'
@@ -117,3 +119,25 @@ def test_every_line_break_the_library_sees_is_refused_alike(brk):
 def test_an_empty_text_body_goes_the_librarys_way():
     written = _email(PlainEmail, body="").message(policy=email.policy.SMTP)
     assert not isinstance(written, PreparedMessage)
+
+
+@pytest.mark.parametrize(
+    ("error", "permanent"),
+    [
+        # The message cannot be built from its data: the same data fails the same way.
+        (ValueError("Invalid address 'ana perez@x.pe'"), True),
+        (TypeError("expected str"), True),
+        (KeyError("identifier"), True),
+        # The server refused every recipient for good, or only for now.
+        (smtplib.SMTPRecipientsRefused({"a@x.pe": (550, b"No such mailbox")}), True),
+        (smtplib.SMTPRecipientsRefused({"a@x.pe": (452, b"Mailbox full")}), False),
+        # The network, the server, the database: may pass.
+        (smtplib.SMTPServerDisconnected("closed"), False),
+        (smtplib.SMTPDataError(451, b"try later"), False),
+        (ConnectionRefusedError(111, "refused"), False),
+        (TimeoutError("timed out"), False),
+        (OperationalError("server closed the connection"), False),
+    ],
+)
+def test_one_function_says_which_failures_are_worth_retrying(error, permanent):
+    assert failure_is_permanent(error) is permanent

@@ -173,3 +173,22 @@ def test_a_consortium_members_record_lists_the_consortiums_contract(client):
         f"/contratos/{signed.pk}/"
         not in client.get(f"/proveedores/{stranger.ruc}/").content.decode()
     )
+
+
+def test_a_reversed_amount_range_is_an_error_on_its_end_and_an_equal_one_is_fine():
+    """core.filtering.OrderedRangesForm, as on the process search: never an empty list that
+    looks like "no contract", on the page, the CSV and the API."""
+    client = _client()
+    reversed_ = {"min_amount": "1000", "max_amount": "999.99"}
+    response = client.get("/contratos/", reversed_)
+    assert response.status_code == 400
+    assert response.context["filter"].errors == {
+        "max_amount": ["El final del rango es anterior a su inicio."]
+    }
+    exported = client.get("/contratos/", {**reversed_, "format": "csv"})
+    assert exported.status_code == 400
+    assert exported.content.decode().startswith("max_amount: ")
+    assert client.get("/api/v1/contracts/", reversed_).status_code == 400
+    equal = {"min_amount": "1000", "max_amount": "1000"}
+    assert client.get("/contratos/", equal).status_code == 200
+    assert client.get("/api/v1/contracts/", equal).status_code == 200

@@ -47,3 +47,27 @@ def test_unconfirmed_sign_ups_are_not_counted_as_suppliers():
     SupplierFactory()
     SupplierFactory(awaiting_confirmation=True)
     assert portal_headline()["suppliers"] == 1
+
+
+def test_the_headline_year_reads_core_clock_like_every_other_figure(client):
+    """On a tie the current year wins, and "current" is core.clock's day (pinned here to a
+    year the server's own clock is not in), as the actual share's year is."""
+    from core import clock
+    from procurement.queries import headline_year, portal_headline
+
+    published_plan(year=2026, items=[{}])
+    published_plan(year=2027, items=[{}])
+    with clock.pinned(date(2027, 2, 1)):
+        assert headline_year() == 2027
+        headline = portal_headline()
+    assert headline["actual_year"] == headline["plans"]["year"] == 2027
+
+
+def test_the_planned_line_states_the_fiscal_years_minimum_not_a_fixed_40(client):
+    from core.models import FiscalYear
+
+    published_plan(year=2026, items=[{"sme_reserved": True}])
+    FiscalYear.objects.filter(year=2026).update(sme_reserved_min_share="0.350")
+    html = client.get("/").content.decode()
+    assert "reservadas a MYPE en 2026 (mínimo 35,0\xa0%)" in html
+    assert "(mínimo 40%)" not in html

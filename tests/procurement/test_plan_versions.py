@@ -141,3 +141,60 @@ def test_plan_items_filter_and_csv_export(client, published):
     response = client.get("/planes/", {"format": "csv"})
     body = b"".join(response.streaming_content).decode("utf-8-sig")
     assert entity.ruc in body and "cumple_40" in body
+
+
+@pytest.mark.parametrize("value", ["maybe", "yes", "1", " true", "TRUE "])
+def test_an_unknown_yes_no_value_on_the_plan_pages_is_refused_not_read_as_any(
+    client, published, value
+):
+    """compliant (the plans list and its API) and reserved (a plan's items) are
+    core.filtering.YesNoFilter, as the process search's sme_only: a value the select does
+    not know is a 400 with its message, on the page, the CSV and the API, never "any"."""
+    version, _staff = published
+    items = f"/planes/{version.plan.entity.ruc}/2026/"
+    for url, name in [("/planes/", "compliant"), (items, "reserved")]:
+        response = client.get(url, {name: value})
+        assert response.status_code == 400, (url, value)
+        assert response.context["filter"].errors == {name: ["Elija sí, no o todos."]}
+        assert "Elija sí, no o todos." in response.content.decode()
+        exported = client.get(url, {name: value, "format": "csv"})
+        assert exported.status_code == 400
+        assert exported.content.decode().startswith(f"{name}: ")
+    assert client.get("/api/v1/plans/", {"compliant": value}).status_code == 400
+
+
+def test_yes_no_and_any_still_filter_the_plan_pages(client, published):
+    version, _staff = published
+    items = f"/planes/{version.plan.entity.ruc}/2026/"
+    found = {
+        value: client.get(items, {"reserved": value}) for value in ("true", "false", "", "True")
+    }
+    assert {value: r.status_code for value, r in found.items()} == dict.fromkeys(found, 200)
+    assert [i.description for i in found["true"].context["page"]] == ["Papel bond", "Tóner"]
+    assert [i.description for i in found["false"].context["page"]] == ["Sillas"]
+    assert len(found[""].context["page"]) == 3
+    entity = version.plan.entity.name
+    for value, listed in [("true", True), ("false", False), ("", True)]:
+        response = client.get("/planes/", {"compliant": value})
+        assert response.status_code == 200
+        assert (entity in response.content.decode()) is listed, value
+        api = client.get("/api/v1/plans/", {"compliant": value})
+        assert api.status_code == 200
+        assert len(api.json()["results"]) == int(listed), value
+
+
+def test_a_reversed_value_range_on_a_plans_items_is_an_error_and_an_equal_one_is_fine(
+    client, published
+):
+    version, _staff = published
+    items = f"/planes/{version.plan.entity.ruc}/2026/"
+    response = client.get(items, {"min_value": "5000", "max_value": "4999.99"})
+    assert response.status_code == 400
+    assert response.context["filter"].errors == {
+        "max_value": ["El final del rango es anterior a su inicio."]
+    }
+    exported = client.get(items, {"min_value": "5000", "max_value": "4999", "format": "csv"})
+    assert exported.status_code == 400
+    equal = client.get(items, {"min_value": "5000", "max_value": "5000"})
+    assert equal.status_code == 200
+    assert [i.description for i in equal.context["page"]] == ["Papel bond"]

@@ -299,3 +299,18 @@ def test_every_line_as_csv_with_the_filters(client, monkeypatch):
     year = award.decided_at.year - 1
     response = client.get(f"/precios/{CODE}/", {"format": "csv", "year": year})
     assert b"".join(response.streaming_content).decode().count("\n") == 1  # the header only
+
+
+def test_a_reversed_award_period_is_an_error_on_its_end_and_an_equal_one_is_fine(client):
+    """core.filtering.OrderedRangesForm, in Spanish by default."""
+    response = client.get(
+        f"/precios/{CODE}/", {"awarded_from": "2026-05-02", "awarded_to": "2026-05-01"}
+    )
+    assert response.status_code == 400
+    assert response.context["form"].errors == {
+        "awarded_to": ["El final del rango es anterior a su inicio."]
+    }
+    assert "El final del rango es anterior a su inicio." in response.content.decode()
+    for day in ("2026-05-01", "2026-05-02"):
+        equal = client.get(f"/precios/{CODE}/", {"awarded_from": day, "awarded_to": day})
+        assert equal.status_code == 200

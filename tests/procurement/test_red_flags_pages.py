@@ -222,3 +222,24 @@ def test_every_flag_is_explained_with_its_evidence(client):
         assert response.status_code == 200
         (shown,) = [f for f in response.context["flags"] if f.code == flag.code]
         assert shown.lines and shown.explanation and shown.threshold, flag.code
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "low", "high"),
+    [("call_from", "call_to", "2026-03-10", "2026-03-09"), ("min_score", "max_score", "50", "49")],
+)
+def test_a_reversed_range_is_an_error_on_its_end_and_an_equal_one_is_fine(
+    client, start, end, low, high
+):
+    """core.filtering.OrderedRangesForm, in Spanish by default; the CSV refuses it too."""
+    client.force_login(auditor())
+    response = client.get("/auditoria/riesgos/", {start: low, end: high})
+    assert response.status_code == 400
+    assert response.context["filter"].errors == {
+        end: ["El final del rango es anterior a su inicio."]
+    }
+    assert "El final del rango es anterior a su inicio." in response.content.decode()
+    exported = client.get("/auditoria/riesgos/", {start: low, end: high, "format": "csv"})
+    assert exported.status_code == 400
+    assert client.get("/auditoria/riesgos/", {start: low, end: low}).status_code == 200
+    assert client.get("/auditoria/riesgos/", {start: high, end: low}).status_code == 200

@@ -128,3 +128,25 @@ def test_bad_values_are_form_errors_on_the_page_and_the_csv(client, params, fiel
     exported = client.get("/procesos/", {**params, "format": "csv"})
     assert exported.status_code == 400
     assert f"{field}:" in exported.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "low", "high"),
+    [
+        ("call_from", "call_to", "2026-03-10", "2026-03-09"),
+        ("deadline_from", "deadline_to", "2026-03-10", "2026-03-09"),
+        ("min_value", "max_value", "10", "9.99"),
+    ],
+)
+def test_a_reversed_range_is_an_error_on_its_end_and_an_equal_one_is_fine(
+    client, start, end, low, high
+):
+    """core.filtering.OrderedRangesForm, in Spanish by default."""
+    response = client.get("/procesos/", {start: low, end: high})
+    assert response.status_code == 400
+    assert response.context["filter"].errors == {
+        end: ["El final del rango es anterior a su inicio."]
+    }
+    assert "El final del rango es anterior a su inicio." in response.content.decode()
+    assert client.get("/procesos/", {start: low, end: low}).status_code == 200
+    assert client.get("/procesos/", {start: high, end: low}).status_code == 200

@@ -156,3 +156,69 @@ def test_the_page_costs_the_same_queries_whatever_its_length(client, model):
     few = queries({"sort": "-amount"})
     _copies(model, 40, start=300)
     assert queries({"sort": "-amount"}) == few
+
+
+def _pages(queryset, order, *, one_pass: bool) -> list[tuple]:
+    """Every page of `queryset` forward from the first, then back from the last by the
+    "previous" cursors: each as (count, ids, has next, has previous)."""
+    pages, cursor, last = [], None, None
+    while True:
+        page = keyset.page(queryset, order, cursor, size=10, one_pass=one_pass)
+        pages.append((page.count, [p.pk for p in page], bool(page.next_cursor), page.first))
+        last = page
+        if not page.next_cursor:
+            break
+        cursor = page.next_cursor
+    while last.previous_cursor:
+        last = keyset.page(queryset, order, last.previous_cursor, size=10, one_pass=one_pass)
+        pages.append((last.count, [p.pk for p in last], bool(last.previous_cursor), last.first))
+    return pages
+
+
+@pytest.mark.parametrize("cap", [keyset.COUNT_CAP, 30])
+@pytest.mark.parametrize("sort", ["-date", "date", "-amount", "amount"])
+def test_one_pass_pages_are_the_keyset_pages(model, sort, cap, monkeypatch):
+    """The search's one pass (core.keyset.page: the capped count writes down the page's ids
+    when it counted every match) gives the pages the keyset query gives, forward and back,
+    ties in the date or the amount broken by the id; above the cap (30 here) too."""
+    from procurement.filters import ProcessFilter
+    from procurement.queries import public_processes
+
+    monkeypatch.setattr(keyset, "COUNT_CAP", cap)
+    ProcurementProcess.objects.exclude(pk=model.pk).delete()
+    moment = timezone.now() - timedelta(days=1)
+    _copies(
+        model,
+        54,
+        estimated_value=lambda n: D(1000 * (n % 7) + 1),
+        published_at=lambda n: moment + timedelta(minutes=n // 3),
+    )
+    search = ProcessFilter({"sort": sort}, queryset=public_processes())
+    assert search.is_valid()
+    two = _pages(search.qs, search.order, one_pass=False)
+    one = _pages(search.qs, search.order, one_pass=True)
+    assert one == two
+    assert sum(len(ids) for _, ids, *_ in two[:6]) == 55  # forward: every process once
+    assert {count for count, *_ in two} == {55 if cap > 55 else cap + 1}
+
+
+def test_a_search_counted_whole_reads_its_page_by_id(client, model):
+    """At most COUNT_CAP matches: one statement counts them and picks the page's ids, and the
+    page's rows are read by id (never every match read again and sorted, nor the date index
+    walked past the processes that do not match: bench/search.py at 1,000,000)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the one pass is PostgreSQL's")
+    _copies(model, 30)
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get("/procesos/", {"sort": "amount"})
+    assert response.context["page"].count == 31
+    processes = [q["sql"] for q in captured if 'FROM "procurement_procurementprocess"' in q["sql"]]
+    assert len(processes) == 2, processes
+    assert not any(sql.startswith("SELECT COUNT(*)") for sql in processes)
+    assert '"procurement_procurementprocess"."id" IN (' in processes[1]
+    assert [p.pk for p in response.context["page"]] == [
+        p.pk for p in ProcurementProcess.objects.order_by("estimated_value", "pk")[:25]
+    ]

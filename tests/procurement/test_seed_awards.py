@@ -230,3 +230,27 @@ def test_the_seed_still_verifies(seeded):
         )
         for (_before, after), (before, _after) in zip(statuses, statuses[1:], strict=False):
             assert after == before, process.identifier
+
+
+def test_medium_and_large_winners_leave_some_entities_under_the_sme_minimum(seeded):
+    """The demo shows the 40% rule at work: medium and large firms bid in open processes and
+    win part of the value, so in each year with contracts a real part of the ranked entities
+    (about a quarter to a third) is under the minimum, not every entity at 100%."""
+    from procurement import sme
+
+    years = sorted({day.year for day in Contract.objects.dates("signed_on", "year")})
+    assert years
+    for year in years:
+        contracts = sme.share_contracts(Contract.objects.filter(signed_on__year=year))
+        shares = [
+            share
+            for _key, share in sme.actual_shares_by(
+                contracts, "entity_id", minimum=sme.minimum_for(year)
+            )
+            if share.share is not None
+        ]
+        under = [share for share in shares if not share.compliant]
+        assert len(shares) >= 10, year
+        assert 0.15 <= len(under) / len(shares) <= 0.5, (year, len(under), len(shares))
+        eligible = sum(share.eligible_value for share in shares)
+        assert sum(share.sme_value for share in shares) < eligible  # not all to SMEs

@@ -412,3 +412,29 @@ def test_the_quarter_is_named_in_the_page_language(client, world):
     rows = _page(client, by="quarter").context["rows"]
     assert rows[0].label == f"{world['early'].year}-Q{quarter}"
     assert _found(rows[0].search_url) == rows[0].count
+
+
+def test_the_filter_fields_are_written_as_the_search_writes_them(client):
+    """The statistics' filters are the search's fields (all but the sort), written by the
+    search forms' own include (includes/filter_fields.html): each labelled for its widget's
+    id, a field in error marked and its message announced, as on /procesos/."""
+    params = {"call_from": "2026-03-10", "call_to": "2026-03-09", "department": "15"}
+    page = client.get("/estadisticas/", params)
+    search = client.get("/procesos/", params)
+    assert page.status_code == search.status_code == 400
+    html, search_html = page.content.decode(), search.content.decode()
+    names = [f.name for f in ProcessFilter().form if f.name not in statistics.NOT_FILTERS]
+    assert names and "sort" not in names
+    for name in names:
+        assert f'<label for="id_{name}">' in html, name
+        assert f'id="id_{name}"' in html, name
+    assert 'id="id_sort"' not in html
+    # Each field's row is the search form's, byte for byte (the same form, bound the same).
+    rows = html.split('<div class="filter-fields">', 1)[1].split("</div>\n  </details>", 1)[0]
+    for name in names:
+        start = f'<div class="field">\n    <label for="id_{name}">'
+        row = start + rows.split(start, 1)[1].split("\n  </div>\n", 1)[0]
+        assert row in search_html, name
+    error = 'aria-invalid="true"'
+    assert html.count(error) == search_html.count(error) == 1
+    assert '<div role="alert"><ul class="errorlist" id="id_call_to_error">' in html

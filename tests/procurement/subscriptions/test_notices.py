@@ -314,7 +314,7 @@ def test_the_shared_facts_are_escaped_once_in_html_and_never_in_text(
         assert "&amp;" not in message.body and "&lt;" not in message.body
 
 
-def _unrecordable(row, error):
+def _unrecordable(row, error, **_outcome):
     """A _record_failure whose statement the database refuses (the transaction's state is
     then that of a real failed statement, not just a Python exception): a row that breaks a
     constraint, refused by PostgreSQL and SQLite alike (SQLite answers 1 / 0 with NULL)."""
@@ -374,3 +374,106 @@ def test_a_digest_whose_failure_cannot_be_recorded_still_spends_the_attempt(sett
         notices.send_digest(digest_id)
     digest = Digest.objects.get(pk=digest_id)
     assert (digest.status, digest.attempts) == (NoticeStatus.QUEUED, 1)
+
+
+class _FullMailbox:
+    """An SMTP server (tests.real_parts.Inbox) that says the mailbox of lleno@ is full: a
+    refusal that may pass (452)."""
+
+    def __init__(self):
+        from tests.real_parts import Inbox
+
+        self.inbox = Inbox()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        if address.startswith("lleno@"):
+            return "452 4.2.2 Mailbox full"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        return await self.inbox.handle_DATA(server, session, envelope)
+
+
+def test_a_notice_whose_e_mail_cannot_be_built_fails_at_once_and_the_batch_goes_on(settings):
+    """An address Django refuses to write (here the SMTP backend's check) can never go:
+    the notice fails at its first attempt with the reason in its log, and is not retried,
+    while a mailbox that is full (it may pass) is retried; the rest of the batch goes out."""
+    from tests.real_parts import smtp_running
+
+    for address in ["ana@x.pe", "ana perez@x.pe", "lleno@x.pe", "zoila@x.pe"]:
+        _subscribe(UserFactory(email=address), keywords="servidores")
+    _publish()
+    dispatch.dispatch_pending()  # the send task waits for a commit that never comes here
+    ids = list(Notice.objects.values_list("pk", flat=True))
+    server = _FullMailbox()
+    with smtp_running(server) as (_inbox, port):
+        _smtp(settings, port)
+        assert notices.send_notices(ids) == {"sent": 2, "failed": 1, "retry": 1}
+        by_address = {n.recipient.email: n for n in Notice.objects.select_related("recipient")}
+        assert {address: (n.status, n.attempts) for address, n in by_address.items()} == {
+            "ana@x.pe": (NoticeStatus.SENT, 1),
+            "ana perez@x.pe": (NoticeStatus.FAILED, 1),
+            "lleno@x.pe": (NoticeStatus.QUEUED, 1),
+            "zoila@x.pe": (NoticeStatus.SENT, 1),
+        }
+        assert by_address["ana perez@x.pe"].last_error.startswith("ValueError: Invalid address")
+        assert "452" in by_address["lleno@x.pe"].last_error
+        assert sorted(server.inbox.message_ids()) == sorted(
+            notices.notice_message_id(by_address[a]) for a in ["ana@x.pe", "zoila@x.pe"]
+        )
+        # Asked for again: the failed one is done with, the full mailbox is tried again.
+        assert notices.send_notices(ids) == {"not_queued": 3, "retry": 1}
+
+
+def test_a_notice_with_a_header_django_refuses_fails_at_once(mailoutbox):
+    """A line break where an address goes (a header injection) is refused while the message
+    is written, by every backend: failed, not retried; the other notice goes."""
+    _subscribe(UserFactory(email="rosa@x.pe\nBcc: eva@x.pe"), keywords="servidores")
+    _subscribe(UserFactory(email="ana@x.pe"), keywords="servidores")
+    _publish()
+    dispatch.dispatch_pending()
+    ids = list(Notice.objects.values_list("pk", flat=True))
+    assert notices.send_notices(ids) == {"failed": 1, "sent": 1}
+    assert [message.to for message in mailoutbox] == [["ana@x.pe"]]
+    bad = Notice.objects.get(recipient__email__startswith="rosa@")
+    assert (bad.status, bad.attempts) == (NoticeStatus.FAILED, 1)
+    assert bad.last_error.startswith("ValueError: ") and "linefeed" in bad.last_error
+    assert notices.send_notice(bad.pk) == "not_queued"
+
+
+def test_a_digest_that_cannot_be_built_fails_at_once_with_its_notices(settings):
+    from notifications.models import Digest
+    from tests.real_parts import smtp_running
+
+    _subscribe(UserFactory(email="ana perez@x.pe"), catalog=("4321",), delivery="digest")
+    _publish()
+    dispatch.dispatch_pending()
+    (digest_id,) = notices.collect_digests()  # its send task waits for a commit never made
+    with smtp_running() as (inbox, port):
+        _smtp(settings, port)
+        assert notices.send_digest(digest_id) == "failed"
+        assert notices.send_digest(digest_id) == "not_queued"
+    assert inbox.messages == []
+    digest = Digest.objects.get(pk=digest_id)
+    assert (digest.status, digest.attempts) == (NoticeStatus.FAILED, 1)
+    assert digest.last_error.startswith("ValueError: Invalid address")
+    (notice,) = Notice.objects.all()
+    assert notice.status == NoticeStatus.FAILED and notice.last_error == digest.last_error
+
+
+def test_a_digest_whose_server_is_down_is_retried(settings):
+    from notifications.models import Digest
+    from tests.notifications.test_dispatch import _closed_port
+
+    _subscribe(UserFactory(), catalog=("4321",), delivery="digest")
+    _publish()
+    dispatch.dispatch_pending()
+    (digest_id,) = notices.collect_digests()
+    _smtp(settings, _closed_port())
+    with pytest.raises(notices.TemporaryFailure):
+        notices.send_digest(digest_id)
+    digest = Digest.objects.get(pk=digest_id)
+    assert (digest.status, digest.attempts) == (NoticeStatus.QUEUED, 1)
+    assert "ConnectionRefusedError" in digest.last_error
+    assert Notice.objects.get().status == NoticeStatus.QUEUED
