@@ -36,6 +36,31 @@ def errors_response(*forms_) -> HttpResponse:
     )
 
 
+class _RepeatsRefused:
+    """A filter form mixin: a parameter of a single-valued filter given more than once
+    (?year=2026&year=2025) is an error of that field, never the last value taken silently."""
+
+    def clean(self):
+        data = super().clean()
+        getlist = getattr(self.data, "getlist", None)
+        if getlist is not None:
+            for name, field in self.fields.items():
+                if isinstance(field, forms.MultipleChoiceField | forms.MultiValueField):
+                    continue
+                if len(getlist(self.add_prefix(name))) > 1 and name not in self.errors:
+                    self.add_error(name, _("Give this filter only once."))
+        return data
+
+
+class SingleValuedFilterSet(django_filters.FilterSet):
+    """A FilterSet whose single-valued filters refuse a repeated parameter (a 400 with the
+    form's error on the pages and CSVs that check filter_status or invalid_export)."""
+
+    def get_form_class(self):
+        form_class = super().get_form_class()
+        return type(form_class.__name__, (_RepeatsRefused, form_class), {})
+
+
 # Filters whose values go into a query are bounded to what the columns can hold: an
 # out-of-range number (9223372036854775808, -1e1000, 26 digits) is a form error, not a query
 # the database refuses with a 500.

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from functools import lru_cache
 from typing import Any
@@ -106,7 +106,8 @@ class Kind(StrEnum):
     LABEL = "label"  # the display label of a choice field, in the active language
     NUMBER = "number"  # machine-readable: 1234.50, never grouped or localised
     DATE = "date"  # ISO date; a moment becomes its date in Lima
-    FLAG = "flag"  # si / no
+    FLAG = "flag"  # si / no; empty when unknown
+    MONEY = "money"  # soles to the cent, always two decimals: 1234.50, 0.00
 
 
 @dataclass(frozen=True)
@@ -137,11 +138,17 @@ def _label(model, name: str, language: str | None, value):
     return str(dict(model._meta.get_field(name).flatchoices).get(value, value))
 
 
+CENT = Decimal("0.01")
+
+
 def _written(value, kind: Kind):
     if value is None:
-        return "no" if kind == Kind.FLAG else ""
+        return ""  # unknown stays empty, a yes/no column too (never a "no" nobody said)
     if kind == Kind.FLAG:
         return "si" if value else "no"
+    if kind == Kind.MONEY:
+        # str() of a float first: SQLite sums give 1169657.3199999998; PostgreSQL 0E-10.
+        return f"{Decimal(str(value)).quantize(CENT, ROUND_HALF_UP):f}"
     if kind == Kind.DATE and isinstance(value, datetime):
         return timezone.localdate(value)
     return value
@@ -240,7 +247,8 @@ KIND_DESCRIPTIONS = {
     Kind.LABEL: _("The name of a value of a codelist, in the language of the file (Spanish)."),
     Kind.NUMBER: _("A number with a dot as decimal separator and no thousands separator."),
     Kind.DATE: _("An ISO 8601 date (YYYY-MM-DD), in Lima time."),
-    Kind.FLAG: _("si or no."),
+    Kind.FLAG: _("si or no; empty when not known."),
+    Kind.MONEY: _("An amount in soles with two decimals and a dot as decimal separator."),
 }
 
 
@@ -343,9 +351,9 @@ SME_CONTRACTS = ExportSpec(
         Column("fecha_firma", "signed_on", Kind.DATE),
         Column("anio_fiscal", "fiscal_year", Kind.NUMBER),
         Column("mes", "month", Kind.NUMBER),
-        Column("monto_firmado", "amount", Kind.NUMBER),
-        Column("monto_vigente", "current_amount", Kind.NUMBER),
-        Column("valor_elegible", "eligible_part", Kind.NUMBER),
+        Column("monto_firmado", "amount", Kind.MONEY),
+        Column("monto_vigente", "current_amount", Kind.MONEY),
+        Column("valor_elegible", "eligible_part", Kind.MONEY),
         Column("ruc_proveedor", "supplier.ruc"),
         Column(
             "tamanos_al_otorgar",
@@ -360,7 +368,35 @@ SME_CONTRACTS = ExportSpec(
 
 def _share(value):
     """A share as the CSVs write it: six decimals (0.375000), or empty without contracts."""
-    return None if value is None else value.quantize(Decimal("0.000001"))
+    return None if value is None else Decimal(str(value)).quantize(Decimal("0.000001"))
+
+
+# The entity's SME compliance month by month (/entidades/<ruc>/mype/?format=csv&table=months):
+# the page's chart table, one row per month (sme.MonthFigures).
+SME_MONTHS = ExportSpec(
+    "mype_meses",
+    (
+        Column("anio_fiscal", lambda m: m.year, Kind.NUMBER),
+        Column("mes", lambda m: m.month, Kind.NUMBER),
+        Column("cuota_planificada", lambda m: _share(m.planned), Kind.NUMBER),
+        Column("contratos_mes", lambda m: m.signed.contracts if m.signed else 0, Kind.NUMBER),
+        Column(
+            "valor_elegible_mes",
+            lambda m: m.signed.eligible_value if m.signed else 0,
+            Kind.MONEY,
+        ),
+        Column("valor_mype_mes", lambda m: m.signed.sme_value if m.signed else 0, Kind.MONEY),
+        Column(
+            "cuota_real_mes", lambda m: _share(m.signed.share) if m.signed else None, Kind.NUMBER
+        ),
+        Column("contratos_acumulados", lambda m: m.to_date.contracts, Kind.NUMBER),
+        Column("valor_elegible_acumulado", lambda m: m.to_date.eligible_value, Kind.MONEY),
+        Column("valor_mype_acumulado", lambda m: m.to_date.sme_value, Kind.MONEY),
+        Column("cuota_real_acumulada", lambda m: _share(m.to_date.share), Kind.NUMBER),
+        Column("cuota_minima", lambda m: _share(m.to_date.minimum), Kind.NUMBER),
+        Column("brecha_soles_acumulada", lambda m: m.to_date.gap, Kind.MONEY),
+    ),
+)
 
 
 # The national ranking (/mype/): one row per entity, from sme.ranking and sme.ActualShare.
@@ -461,18 +497,28 @@ SME_RANKING = ExportSpec(
         Column("entidad", lambda r: r.name),
         Column("anio_fiscal", lambda r: r.year, Kind.NUMBER),
         Column("contratos", lambda r: r.share.contracts, Kind.NUMBER),
-        Column("valor_elegible", lambda r: r.share.eligible_value, Kind.NUMBER),
-        Column("valor_mype", lambda r: r.share.sme_value, Kind.NUMBER),
-        Column("valor_micro", lambda r: r.share.micro_value, Kind.NUMBER),
-        Column("valor_pequena", lambda r: r.share.small_value, Kind.NUMBER),
+        Column("valor_elegible", lambda r: r.share.eligible_value, Kind.MONEY),
+        Column("valor_mype", lambda r: r.share.sme_value, Kind.MONEY),
+        Column("valor_micro", lambda r: r.share.micro_value, Kind.MONEY),
+        Column("valor_pequena", lambda r: r.share.small_value, Kind.MONEY),
         Column("cuota_real", lambda r: _share(r.share.share), Kind.NUMBER),
-        Column("cuota_minima", lambda r: r.share.minimum, Kind.NUMBER),
+        Column("cuota_minima", lambda r: _share(r.share.minimum), Kind.NUMBER),
         Column("cumple_minimo", lambda r: r.share.compliant, Kind.FLAG),
-        Column("brecha_soles", lambda r: r.share.gap, Kind.NUMBER),
-        Column("cuota_planificada", lambda r: r.planned, Kind.NUMBER),
+        Column("brecha_soles", lambda r: r.share.gap, Kind.MONEY),
+        Column("cuota_planificada", lambda r: _share(r.planned), Kind.NUMBER),
         Column("contratos_tamano_desconocido", lambda r: r.share.unknown_contracts, Kind.NUMBER),
-        Column("valor_tamano_desconocido", lambda r: r.share.unknown_value, Kind.NUMBER),
+        Column("valor_tamano_desconocido", lambda r: r.share.unknown_value, Kind.MONEY),
         Column("ganadas_mype_reservados", lambda r: r.share.sme_wins_reserved, Kind.NUMBER),
         Column("ganadas_mype_abiertos", lambda r: r.share.sme_wins_open, Kind.NUMBER),
+        # The lead time of the processes called in the fiscal year (sme.LeadTime): the averages
+        # and what they are made of, so that an average over many entities can be redone.
+        Column("procesos_convocados", lambda r: r.lead.processes, Kind.NUMBER),
+        Column("procesos_reservados_mype", lambda r: r.lead.reserved, Kind.NUMBER),
+        Column("dias_plazo_solo_mype", lambda r: r.lead.sme_only_days, Kind.NUMBER),
+        Column("dias_plazo_abiertos", lambda r: r.lead.open_days, Kind.NUMBER),
+        Column("suma_dias_solo_mype", lambda r: r.lead.sme_only_total_days, Kind.NUMBER),
+        Column("procesos_solo_mype_con_plazo", lambda r: r.lead.sme_only_timed, Kind.NUMBER),
+        Column("suma_dias_abiertos", lambda r: r.lead.open_total_days, Kind.NUMBER),
+        Column("procesos_abiertos_con_plazo", lambda r: r.lead.open_timed, Kind.NUMBER),
     ),
 )

@@ -17,6 +17,7 @@ from core.filtering import (
     MoneyFilter,
     MonthFilter,
     OrderedRangesForm,
+    SingleValuedFilterSet,
     YearFilter,
     YesNoFilter,
 )
@@ -42,7 +43,7 @@ from .models import (
 from .stuck import DUE_STAGE
 
 
-class EntityPlaceFilter(django_filters.FilterSet):
+class EntityPlaceFilter(SingleValuedFilterSet):
     """Entities by sector, government level and department: what the entity list and the SME
     ranking share."""
 
@@ -190,7 +191,7 @@ class PlainChoiceIterator(ModelChoiceIterator):
             yield self.choice(obj)
 
 
-class ProcessFilter(django_filters.FilterSet):
+class ProcessFilter(SingleValuedFilterSet):
     """Public search of selection processes: the one FilterSet of the search page, its CSV,
     the feeds and the API. Its parameter names are public (README, "Search parameters").
 
@@ -449,14 +450,27 @@ class ContractFilter(django_filters.FilterSet):
         return queryset.filter(Q(entity__ruc=value) | Q(entity__acronym__iexact=value))
 
 
-class SmeYearFilter(django_filters.FilterSet):
+class SmeYearFilter(SingleValuedFilterSet):
     """The fiscal year of an entity's SME compliance page and its CSV."""
 
     year = YearFilter(label=_("Fiscal year"), method="filter_year")
+    # What ?format=csv gives: the contracts behind the share (default) or the month table.
+    table = django_filters.ChoiceFilter(
+        label=_("Table"),
+        choices=[("contracts", _("Contracts")), ("months", _("Months"))],
+        method="filter_table",
+    )
 
     class Meta:
         model = Contract
-        fields = ["year"]
+        fields = ["year", "table"]
+
+    def filter_table(self, queryset, name, value):
+        return queryset  # it chooses the CSV's table, not contracts
+
+    def csv_table(self) -> str:
+        data = self.form.cleaned_data if self.is_valid() else {}
+        return data.get("table") or "contracts"
 
     def filter_year(self, queryset, name, value):
         return queryset.filter(signed_on__year=value)
@@ -480,7 +494,7 @@ class SmeRankingFilter(EntityPlaceFilter):
             ("value", _("Largest contracted value first")),
             ("name", _("By name")),
         ],
-        empty_label=_("Lowest share first"),
+        empty_label=None,  # no value is the first order, listed once
         method="filter_year",
     )
 

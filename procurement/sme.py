@@ -27,7 +27,6 @@ from decimal import Decimal
 
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
 from django.db.models import (
-    Avg,
     BooleanField,
     Case,
     CharField,
@@ -46,7 +45,14 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Cast, Coalesce, ExtractMonth, ExtractYear, NullIf
+from django.db.models.functions import (
+    Cast,
+    Coalesce,
+    ExtractMonth,
+    ExtractYear,
+    NullIf,
+    Round,
+)
 
 from core.codelists import ObjectType, SizeClass, Stage
 from core.models import FiscalYear
@@ -71,12 +77,38 @@ ZERO = Decimal("0")
 SHARE_PLACES = Decimal("0.000001")
 
 
+MONEY = Decimal("0.01")
+
+
+# The share and the gap to the minimum, defined once each: in Python for the figures shown
+# and, beside each, the same rule in SQL for the ranking's orders (tested to agree).
+
+
 def ratio(reserved_value: Decimal, eligible_value: Decimal) -> Decimal | None:
     """Reserved / eligible value: the SME share of one plan or of many plans summed, or None
     when nothing is eligible."""
     if not eligible_value:
         return None
     return reserved_value / eligible_value
+
+
+def ratio_sql(value: str, base: str) -> str:
+    """ratio() of two SQL expressions. Exact on both databases: SQLite keeps whole soles as
+    integers, and integer division would make 50% a 0 (hence 1.0 *)."""
+    return f"CASE WHEN {base} > 0 THEN 1.0 * {value} / {base} END"
+
+
+def shortfall(base: Decimal, value: Decimal, minimum: Decimal) -> Decimal:
+    """Soles more that `value` would need to reach `minimum` of `base` (0 when it does), to the
+    cent: a plan's shortfall and the actual share's gap."""
+    return max(base * minimum - value, ZERO).quantize(MONEY)
+
+
+def shortfall_sql(base: str, value: str) -> tuple[str, int]:
+    """shortfall() in SQL, unrounded (for ordering): the expression and how many times it
+    takes the minimum as a parameter."""
+    missing = f"({base} * %s - {value})"
+    return f"CASE WHEN {missing} > 0 THEN {missing} ELSE 0 END", 2
 
 
 @dataclass(frozen=True)
@@ -100,9 +132,7 @@ class SmeShare:
     @property
     def shortfall(self) -> Decimal:
         """Value that would still have to be reserved to reach the minimum."""
-        if self.compliant:
-            return ZERO
-        return (self.eligible_value * self.minimum - self.reserved_value).quantize(Decimal("0.01"))
+        return shortfall(self.eligible_value, self.reserved_value, self.minimum)
 
 
 def eligibility(*, object_type: str, catalog_item: str) -> Q:
@@ -205,7 +235,6 @@ def record_snapshot(version, share: SmeShare) -> None:
 
 SIZE_SME, SIZE_NOT_SME, SIZE_UNKNOWN = "sme", "not_sme", "unknown"
 NOT_SME_CLASSES = tuple(c for c in SizeClass.values if c not in SizeClass.sme_values())
-MONEY = Decimal("0.01")
 DECIMAL = DecimalField(max_digits=30, decimal_places=10)
 
 
@@ -261,8 +290,9 @@ def share_contracts(contracts: QuerySet | None = None) -> QuerySet:
         object_type="process__object_type", catalog_item="item__catalog_item"
     )
     whole_split = Coalesce(
-        ExpressionWrapper(
+        Round(  # soles to the cent, so the CSV's rows add up to the page's figures
             F("current_amount") * _items_value(True) / NullIf(_items_value(False), Value(ZERO)),
+            2,
             output_field=DECIMAL,
         ),
         Value(ZERO),
@@ -323,13 +353,22 @@ class ContractsBehind:
     def __getitem__(self, index: slice) -> list:
         start, stop = index.start or 0, index.stop
         ordered = ("signed_on", "pk")
-        ids = list(self.contracts.order_by(*ordered).values_list("pk", flat=True))
-        found, step = [], max((stop or len(ids)) - start, 1) * 2
-        for first in range(0, len(ids), step):
-            if stop is not None and len(found) >= stop:
+        in_order = self.contracts.order_by(*ordered).values_list("pk", flat=True)
+        found, first = [], 0
+        step = max((stop or self._count) - start, 1) * 2
+        # The ids up to twice the slice's end (one query, enough unless most contracts have no
+        # eligible part), never the whole year's; more only when they run short.
+        block = max((stop or self._count) * 2, step)
+        while stop is None or len(found) < stop:
+            ids = list(in_order[first : first + block])
+            for i in range(0, len(ids), step):
+                if stop is not None and len(found) >= stop:
+                    break
+                chunk = self.contracts.filter(pk__in=ids[i : i + step], eligible_part__gt=0)
+                found += chunk.order_by(*ordered)
+            if len(ids) < block:
                 break
-            chunk = self.contracts.filter(pk__in=ids[first : first + step], eligible_part__gt=0)
-            found += chunk.order_by(*ordered)
+            first += block
         return found[start:stop]
 
 
@@ -365,8 +404,7 @@ class ActualShare:
     @property
     def gap(self) -> Decimal:
         """Soles more that would have had to go to SMEs to reach the minimum (0 when met)."""
-        missing = self.eligible_value * self.minimum - self.sme_value
-        return max(missing, ZERO).quantize(MONEY)
+        return shortfall(self.eligible_value, self.sme_value, self.minimum)
 
 
 # The figures of a group of contracts, summed over share_contracts() rows in a derived table
@@ -419,6 +457,11 @@ def minimum_for(year: int) -> Decimal:
     return next(iter(value), DEFAULT_MINIMUM)
 
 
+def _minimum(year: int, minimum: Decimal | None) -> Decimal:
+    """`minimum` when a caller read it already (a page reads it once), else minimum_for."""
+    return minimum_for(year) if minimum is None else minimum
+
+
 def _number(value, name: str):
     if name in _COUNTS:
         return int(value or 0)
@@ -442,19 +485,25 @@ def actual_share(contracts: QuerySet, minimum: Decimal) -> ActualShare:
     return _share_of(dict(zip(_FIGURES_SQL, row, strict=True)), minimum)
 
 
-def actual_shares_by(
-    contracts: QuerySet, *fields: str, minimum: Decimal
-) -> list[tuple[dict, ActualShare]]:
-    """actual_share grouped by `fields` (e.g. "month", "entity__sector"): one grouped query,
-    giving ({field: value}, ActualShare) per group that has contracts, in the fields' order."""
+def _figures_by(contracts: QuerySet, *fields: str) -> list[tuple[dict, dict]]:
+    """The figures of _FIGURES_SQL of `contracts` grouped by `fields`, as numbers: one
+    grouped query, ({field: value}, {figure: value}) per group, in the fields' order."""
     query, params, groups = _figures_query(contracts, fields)
     query += " ORDER BY " + ", ".join(f"c.{g}" for g in groups)
     result = []
     for row in _fetch(contracts, query, params):
         keys, figures = row[: len(fields)], row[len(fields) :]
-        values = dict(zip(_FIGURES_SQL, figures, strict=True))
-        result.append((dict(zip(fields, keys, strict=True)), _share_of(values, minimum)))
+        values = {n: _number(v, n) for n, v in zip(_FIGURES_SQL, figures, strict=True)}
+        result.append((dict(zip(fields, keys, strict=True)), values))
     return result
+
+
+def actual_shares_by(
+    contracts: QuerySet, *fields: str, minimum: Decimal
+) -> list[tuple[dict, ActualShare]]:
+    """actual_share grouped by `fields` (e.g. "month", "entity__sector"): one grouped query,
+    giving ({field: value}, ActualShare) per group that has contracts, in the fields' order."""
+    return [(key, _share_of(values, minimum)) for key, values in _figures_by(contracts, *fields)]
 
 
 def national_share_live(year: int) -> ActualShare:
@@ -558,14 +607,14 @@ class Ranking:
     def _page(self, offset: int, limit: int | None) -> list[RankedEntity]:
         # Entities without a known-size contract (no share) come last in every order.
         order = ["CASE WHEN r.eligible_value > 0 THEN 0 ELSE 1 END"]
-        share = "CASE WHEN r.eligible_value > 0 THEN r.sme_value / r.eligible_value END"
-        gap = "r.eligible_value * %s - r.sme_value"
+        share = ratio_sql("r.sme_value", "r.eligible_value")
         order_params = []
         if self.sort == "-share":
             order.append(f"{share} DESC")
         elif self.sort == "gap":
-            order.append(f"CASE WHEN {gap} > 0 THEN {gap} ELSE 0 END DESC")
-            order_params = [self.minimum, self.minimum]
+            gap, times = shortfall_sql("r.eligible_value", "r.sme_value")
+            order.append(f"{gap} DESC")
+            order_params = [self.minimum] * times
         elif self.sort == "value":
             order.append("r.eligible_value DESC")
         elif self.sort != "name":
@@ -595,10 +644,13 @@ class Ranking:
         return self._page(index, 1)[0]
 
 
-def ranking(year: int, entities: QuerySet, sort: str = "") -> Ranking:
+def ranking(
+    year: int, entities: QuerySet, sort: str = "", minimum: Decimal | None = None
+) -> Ranking:
     """Entities of `entities` by actual share in the year (see Ranking), in the order `sort`
-    names (RANKING_SORTS; lowest share first by default)."""
-    return Ranking(year, entities, minimum_for(year), sort)
+    names (RANKING_SORTS; lowest share first by default). `minimum`: the year's, when the
+    caller has read it already (minimum_for)."""
+    return Ranking(year, entities, _minimum(year, minimum), sort)
 
 
 @dataclass(frozen=True)
@@ -609,6 +661,12 @@ class LeadTime:
     reserved: int  # SME-only processes
     sme_only_days: Decimal | None
     open_days: Decimal | None
+    # What the averages are made of: days summed and processes timed (with both dates),
+    # SME-only and open; the CSV gives them so that averages over entities can be redone.
+    sme_only_total_days: int = 0
+    sme_only_timed: int = 0
+    open_total_days: int = 0
+    open_timed: int = 0
 
 
 class _DaysBetween(Func):
@@ -635,27 +693,11 @@ def _stage(stage: str, bound: str):
 
 
 def lead_time(processes: QuerySet) -> LeadTime:
-    """The SME lead time of the called processes of `processes`: days from the start of the
-    call to the bid deadline, averaged separately for SME-only and open processes (one
-    aggregate query)."""
-    days = _DaysBetween(_stage(Stage.BIDS, "end"), _stage(Stage.CALL, "start"))
-    row = (
-        processes.published()
-        .annotate(lead_days=days)
-        .aggregate(
-            processes=Count("pk"),
-            reserved=Count("pk", filter=Q(sme_only=True)),
-            sme_only_days=Avg("lead_days", filter=Q(sme_only=True), output_field=DECIMAL),
-            open_days=Avg("lead_days", filter=Q(sme_only=False), output_field=DECIMAL),
-        )
-    )
-
-    def days_of(value):
-        return None if value is None else Decimal(value).quantize(Decimal("0.1"))
-
-    return LeadTime(
-        row["processes"], row["reserved"], days_of(row["sme_only_days"]), days_of(row["open_days"])
-    )
+    """The SME lead time of the called processes of `processes`, computed live: the figures
+    refresh_summary writes (_lead_time_rows, the one definition) added up as
+    summary_lead_time adds up the summary's."""
+    rows = list(_lead_time_rows(processes))
+    return _lead_time_of({n: sum(row[n] for row in rows) for n in _LEAD_TIME_FIGURES})
 
 
 @dataclass(frozen=True)
@@ -664,13 +706,14 @@ class MonthFigures:
     planned: Decimal | None  # the plan version in force at the month's end
     signed: ActualShare | None  # contracts signed in the month (None: none)
     to_date: ActualShare  # contracts signed from January to the month's end
+    year: int
 
 
-def monthly_series(entity, year: int) -> list[MonthFigures]:
+def monthly_series(entity, year: int, minimum: Decimal | None = None) -> list[MonthFigures]:
     """Planned vs actual share month by month for the entity's compliance page and its chart:
     the twelve months' grouped figures (one query) summed up to each month."""
-    minimum = minimum_for(year)
-    signed = monthly_actual(entity, year)
+    minimum = _minimum(year, minimum)
+    signed = monthly_actual(entity, year, minimum)
     planned = monthly_planned(entity, year)
     series, running = [], ActualShare(ZERO, ZERO, ZERO, ZERO, 0, 0, 0, 0, minimum)
     for month in range(1, 13):
@@ -684,7 +727,7 @@ def monthly_series(entity, year: int) -> list[MonthFigures]:
                 ),
                 minimum=minimum,
             )
-        series.append(MonthFigures(month, planned[month], share, running))
+        series.append(MonthFigures(month, planned[month], share, running, year))
     return series
 
 
@@ -704,18 +747,21 @@ def _summed() -> dict:
     return {name: Sum(name) for name in _FIGURES_SQL}
 
 
-def summary_share(year: int, entities: QuerySet | None = None) -> ActualShare:
+def summary_share(
+    year: int, entities: QuerySet | None = None, minimum: Decimal | None = None
+) -> ActualShare:
     """The actual share of the contracts `entities` (every entity when None) signed in
     `year`, summed from the summary: the same figures actual_share gives live."""
-    return _share_of(_summary_rows(year, entities).aggregate(**_summed()), minimum_for(year))
+    rows = _summary_rows(year, entities).aggregate(**_summed())
+    return _share_of(rows, _minimum(year, minimum))
 
 
 def summary_shares_by(
-    year: int, entities: QuerySet | None, *fields: str
+    year: int, entities: QuerySet | None, *fields: str, minimum: Decimal | None = None
 ) -> list[tuple[dict, ActualShare]]:
     """summary_share grouped by `fields`, lookups from the summary row (e.g. "month",
     "entity__sector"), as actual_shares_by gives them live: in the fields' order."""
-    minimum = minimum_for(year)
+    minimum = _minimum(year, minimum)
     rows = _summary_rows(year, entities).values(*fields).annotate(**_summed()).order_by(*fields)
     return [({f: row[f] for f in fields}, _share_of(row, minimum)) for row in rows]
 
@@ -731,9 +777,9 @@ def entity_share(entity, year: int) -> ActualShare:
     return summary_share(year, Entity.objects.filter(pk=entity.pk))
 
 
-def monthly_actual(entity, year: int) -> dict[int, ActualShare]:
+def monthly_actual(entity, year: int, minimum: Decimal | None = None) -> dict[int, ActualShare]:
     """The entity's actual share of the contracts signed in each month of the year."""
-    shares = summary_shares_by(year, Entity.objects.filter(pk=entity.pk), "month")
+    shares = summary_shares_by(year, Entity.objects.filter(pk=entity.pk), "month", minimum=minimum)
     return {key["month"]: share for key, share in shares}
 
 
@@ -757,22 +803,48 @@ def _lead_time_rows(processes: QuerySet) -> QuerySet:
     )
 
 
-def summary_lead_time(year: int, entities: QuerySet | None = None) -> LeadTime:
-    """lead_time of the processes of `entities` (every entity when None) of fiscal year
-    `year`, from the summary."""
-    names = ("processes", "reserved", "sme_only_days", "sme_only_timed", "open_days", "open_timed")
-    rows = _summary_rows(year, entities, SmeLeadTimeYear)
-    row = rows.aggregate(**{n: Coalesce(Sum(n), 0) for n in names})
+_LEAD_TIME_FIGURES = (
+    "processes",
+    "reserved",
+    "sme_only_days",
+    "sme_only_timed",
+    "open_days",
+    "open_timed",
+)
 
-    def average(days, timed):
-        return None if not timed else (Decimal(days) / Decimal(timed)).quantize(Decimal("0.1"))
 
+def average_days(days, timed) -> Decimal | None:
+    """Days summed over the processes timed, averaged to a tenth of a day (None: none timed)."""
+    return None if not timed else (Decimal(days) / Decimal(timed)).quantize(Decimal("0.1"))
+
+
+def _lead_time_of(row: dict) -> LeadTime:
     return LeadTime(
         row["processes"],
         row["reserved"],
-        average(row["sme_only_days"], row["sme_only_timed"]),
-        average(row["open_days"], row["open_timed"]),
+        average_days(row["sme_only_days"], row["sme_only_timed"]),
+        average_days(row["open_days"], row["open_timed"]),
+        *(row[n] for n in _LEAD_TIME_FIGURES[2:]),
     )
+
+
+def summary_lead_time(year: int, entities: QuerySet | None = None) -> LeadTime:
+    """lead_time of the processes of `entities` (every entity when None) of fiscal year
+    `year`, from the summary."""
+    rows = _summary_rows(year, entities, SmeLeadTimeYear)
+    return _lead_time_of(rows.aggregate(**{n: Coalesce(Sum(n), 0) for n in _LEAD_TIME_FIGURES}))
+
+
+def summary_lead_times(year: int, entity_ids) -> dict[int, LeadTime]:
+    """summary_lead_time of each entity of `entity_ids` (one grouped query): the ranking
+    CSV's columns; an entity without processes called in the year has none."""
+    rows = (
+        _summary_rows(year, None, SmeLeadTimeYear)
+        .filter(entity_id__in=entity_ids)
+        .values("entity_id")
+        .annotate(**{n: Coalesce(Sum(n), 0) for n in _LEAD_TIME_FIGURES})
+    )
+    return {row["entity_id"]: _lead_time_of(row) for row in rows}
 
 
 def refresh_summary(*, entity_id: int | None = None, year: int | None = None) -> int:
@@ -796,21 +868,15 @@ def refresh_summary(*, entity_id: int | None = None, year: int | None = None) ->
     try:
         with transaction.atomic():
             _refresh_lock(entity_id)
-            figures = actual_shares_by(
-                share_contracts(contracts),
-                "entity_id",
-                "fiscal_year",
-                "month",
-                minimum=DEFAULT_MINIMUM,
-            )
+            figures = _figures_by(share_contracts(contracts), "entity_id", "fiscal_year", "month")
             month_rows = [
                 SmeShareMonth(
                     entity_id=key["entity_id"],
                     fiscal_year=key["fiscal_year"],
                     month=key["month"],
-                    **{name: getattr(share, name) for name in _FIGURES_SQL},
+                    **values,
                 )
-                for key, share in figures
+                for key, values in figures
             ]
             lead_rows = [
                 SmeLeadTimeYear(
