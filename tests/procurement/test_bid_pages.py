@@ -193,8 +193,8 @@ def test_with_the_shared_cache_a_replacement_reads_no_session_row(tender, shared
 # What the bid page and a replacement within the re-authentication window cost in SQL
 # statements, as production runs them (the shared cache, the database's own clock): pinned,
 # so that a statement more per request shows here rather than in the last minute's rate.
-BID_PAGE_STATEMENTS = 14
-REPLACEMENT_STATEMENTS = 31
+BID_PAGE_STATEMENTS = 13
+REPLACEMENT_STATEMENTS = 30
 
 
 def test_the_bid_page_and_a_replacement_read_a_fixed_number_of_statements(shared_cache):
