@@ -52,7 +52,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -1297,8 +1297,15 @@ def bidder_state(process: ProcurementProcess, supplier, *, envelope: bool = True
         led = paper_bid = member = consent = None
         if key is not None:
             tag, paper = sealing.tag(key, supplier.pk), sealing.paper_tag(key, supplier.pk)
+            # In one statement: the bid it leads (or bids alone with), the paper bid recorded
+            # for it, and the bid whose members include it (own_bid's member tag; the tag is
+            # unique in the process, so at most one).
+            included_in = Exists(
+                BidMemberTag.objects.filter(process=process, tag=tag, bid=OuterRef("pk"))
+            )
             found = (
-                Bid.objects.filter(process=process, bidder_tag__in=[tag, paper])
+                Bid.objects.filter(Q(bidder_tag__in=[tag, paper]) | Q(included_in), process=process)
+                .annotate(includes_supplier=included_in)
                 .select_related("current_version")
                 .defer("current_version__sealed")
                 .order_by()
@@ -1306,13 +1313,12 @@ def bidder_state(process: ProcurementProcess, supplier, *, envelope: bool = True
             for one in found:
                 if one.bidder_tag == tag:
                     led = one
-                else:
+                elif one.bidder_tag == paper:
                     paper_bid = one
-            member = (
-                BidMemberTag.objects.filter(process=process, tag=tag).select_related("bid").first()
-            )
+                if one.includes_supplier:
+                    member = one
             consent = ConsortiumConsent.objects.filter(process=process, member_tag=tag).first()
-        bid = member.bid if member is not None else led
+        bid = member if member is not None else led
         if window is not None:
             withdraw_refusal = window
         elif led is None or led.status != Bid.Status.SUBMITTED:
@@ -1327,7 +1333,7 @@ def bidder_state(process: ProcurementProcess, supplier, *, envelope: bool = True
             consent_refused = _own_bid_in_force()
         else:
             consent_refused = None
-        included = bool(consent and member and member.bid.bidder_tag == consent.lead_tag)
+        included = bool(consent and member and member.bidder_tag == consent.lead_tag)
         state = {
             "bid": bid,
             "leads": bool(bid is not None and led is not None and bid.pk == led.pk),

@@ -193,7 +193,7 @@ def test_with_the_shared_cache_a_replacement_reads_no_session_row(tender, shared
 # What the bid page and a replacement within the re-authentication window cost in SQL
 # statements, as production runs them (the shared cache, the database's own clock): pinned,
 # so that a statement more per request shows here rather than in the last minute's rate.
-BID_PAGE_STATEMENTS = 13
+BID_PAGE_STATEMENTS = 12
 REPLACEMENT_STATEMENTS = 30
 
 
