@@ -13,6 +13,21 @@ class PortalBackend(ModelBackend):
             request, username=username or email, password=password, **kwargs
         )
 
+    def get_user(self, user_id):
+        """The session's user, read with its memberships in one statement (each membership
+        row joined to its user) and kept on it as accounts.permissions reads them once per
+        request (user._portal_memberships): a request that asks the user's roles, as every
+        page's navigation does, reads no second row set. A user without memberships is read
+        alone, as Django reads it."""
+        from .models import Membership
+
+        rows = list(Membership.objects.filter(user_id=user_id).select_related("user").order_by())
+        if not rows:
+            return super().get_user(user_id)
+        user = rows[0].user
+        user._portal_memberships = [(m.role, m.entity_id, m.supplier_id) for m in rows]
+        return user if self.user_can_authenticate(user) else None
+
     def has_perm(self, user_obj, perm, obj=None):
         if permissions.is_admin(user_obj):
             return True

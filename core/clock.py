@@ -12,6 +12,7 @@ from contextvars import ContextVar
 from datetime import date, datetime, time
 
 from django.db import connection
+from django.db.models import DateTimeField, Func
 from django.utils import timezone
 
 _pinned: ContextVar[datetime | None] = ContextVar("clock_pinned", default=None)
@@ -27,6 +28,16 @@ def now() -> datetime:
             cursor.execute("SELECT clock_timestamp()")
             return cursor.fetchone()[0]
     return timezone.now()
+
+
+def now_expression():
+    """The database server's clock as an expression of a query that is read anyway (the
+    same clock_timestamp() now() reads, evaluated as that query runs): one round trip fewer
+    where a decision reads a row and the moment together. None when the clock is pinned or
+    the database is not PostgreSQL: then ask now()."""
+    if _pinned.get() is not None or connection.vendor != "postgresql":
+        return None
+    return Func(function="clock_timestamp", output_field=DateTimeField())
 
 
 def wall_now() -> datetime:

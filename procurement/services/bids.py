@@ -25,7 +25,7 @@ Nothing here decrypts a bid: only procurement/services/opening.py may (procureme
 Public API (for the supplier and staff pages):
 
     refusal = bid_refusal(process, supplier, members=None)      # DomainError | None
-    offer = priced_items(process, {item_id: Decimal})            # PricedOffer (lines, total)
+    offer = priced_items(process, {item_id: Decimal}, items=None)  # PricedOffer (lines, total)
     doc = upload_draft_document(user, process, supplier, upload, title=..., confidential=False)
     discard_draft_document(user, process, supplier, doc.pk)
     receipt = submit_bid(user, process, supplier, prices=..., documents=[doc.pk, ...],
@@ -52,7 +52,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -98,7 +98,27 @@ Member = tuple[object, Decimal, bool]
 
 
 def _bids_stage(process: ProcurementProcess):
-    return process.stages.filter(stage=Stage.BIDS).first()
+    # Ordered by position alone: the model's ordering ("process", ...) would join the
+    # process row only to sort the stages of one process.
+    return process.stages.filter(stage=Stage.BIDS).order_by("position").first()
+
+
+def _bids_stage_and_now(process: ProcurementProcess):
+    """(the bids stage or None, the clock's instant), read in one statement: the stage row
+    with the database's clock beside it (clock.now_expression), as two statements would
+    read them one after the other."""
+    expression = clock.now_expression()
+    if expression is None:
+        return _bids_stage(process), clock.now()
+    stage = (
+        process.stages.filter(stage=Stage.BIDS)
+        .order_by("position")
+        .annotate(clock_read_at=expression)
+        .first()
+    )
+    if stage is None:
+        return None, clock.now()
+    return stage, stage.clock_read_at
 
 
 _UNREAD = object()
@@ -555,12 +575,18 @@ def _price(value) -> Decimal | None:
     return price
 
 
-def priced_items(process: ProcurementProcess, prices: dict) -> PricedOffer:
+def priced_items(
+    process: ProcurementProcess, prices: dict, *, items: Iterable | None = None
+) -> PricedOffer:
     """The economic offer: a unit price > 0 with at most 2 decimals per item; each line total
     is unit price x quantity rounded half-up to cents, the bid total their sum. A process
     called as a whole needs every item priced; one called by items (award_by_items), one or
-    more. Unknown items are refused."""
-    items = {item.pk: item for item in process.items.order_by("pk")}
+    more. Unknown items are refused. `items`: the process's items when the caller read them
+    already (a process's items are written with it and never change; one of another process
+    counts as unknown)."""
+    if items is None:
+        items = process.items.order_by("pk")
+    items = {item.pk: item for item in items if item.process_id == process.pk}
     chosen: dict[int, Decimal] = {}
     for key, value in (prices or {}).items():
         try:
@@ -1075,27 +1101,36 @@ def submit_bid(
     prices: dict,
     documents: Sequence,
     members: Sequence[Member] | None = None,
+    items: Sequence | None = None,
 ) -> receipts.SubmittedReceipt:
     """Submit the supplier's bid (alone, or as the lead of `members`), or replace its bid with
     a new version: the last version counts, every receipt is kept. The documents are ids of
     the supplier's draft documents (or of those its current version sent). Refused as
-    bid_refusal says, and as late if the instant of receipt is after the deadline."""
+    bid_refusal says, and as late if the instant of receipt is after the deadline. `items`:
+    the process's items when the caller read them already (priced_items)."""
     require_supplier_user(actor, supplier)
     with sealing.keys_remembered():
         process = _process_for_bidders(process)
         # Read once: no calendar amendment changes it while this transaction shares the
         # process's lock (set_calendar takes it FOR UPDATE first).
-        stage = _bids_stage(process)
-        refusal = _bid_refusal(process, supplier, members, clock.now(), stage)
+        stage, now = _bids_stage_and_now(process)
+        refusal = _bid_refusal(process, supplier, members, now, stage)
         if refusal is not None:
             _raise_refusal(process, refusal, "bid")
         return _submit_electronic(
-            actor, process, supplier, stage, prices=prices, documents=documents, members=members
+            actor,
+            process,
+            supplier,
+            stage,
+            prices=prices,
+            documents=documents,
+            members=members,
+            items=items,
         )
 
 
-def _submit_electronic(actor, process, supplier, stage, *, prices, documents, members):
-    offer = priced_items(process, prices)
+def _submit_electronic(actor, process, supplier, stage, *, prices, documents, members, items):
+    offer = priced_items(process, prices, items=items)
     key = sealing.process_key(process)
     owner_tag = sealing.tag(key, supplier.pk)
     bid = _bid_for(process, key, supplier, create=True)
@@ -1256,15 +1291,21 @@ def bidder_state(process: ProcurementProcess, supplier, *, envelope: bool = True
     with `envelope`, envelope_documents ("envelope"). Callers check the user acts for the
     supplier."""
     with sealing.keys_remembered():
-        now = clock.now()
-        stage = _bids_stage(process)
+        stage, now = _bids_stage_and_now(process)
         window = _window_refusal(process, now, stage)
         key = sealing.existing_process_key(process)
         led = paper_bid = member = consent = None
         if key is not None:
             tag, paper = sealing.tag(key, supplier.pk), sealing.paper_tag(key, supplier.pk)
+            # In one statement: the bid it leads (or bids alone with), the paper bid recorded
+            # for it, and the bid whose members include it (own_bid's member tag; the tag is
+            # unique in the process, so at most one).
+            included_in = Exists(
+                BidMemberTag.objects.filter(process=process, tag=tag, bid=OuterRef("pk"))
+            )
             found = (
-                Bid.objects.filter(process=process, bidder_tag__in=[tag, paper])
+                Bid.objects.filter(Q(bidder_tag__in=[tag, paper]) | Q(included_in), process=process)
+                .annotate(includes_supplier=included_in)
                 .select_related("current_version")
                 .defer("current_version__sealed")
                 .order_by()
@@ -1272,13 +1313,12 @@ def bidder_state(process: ProcurementProcess, supplier, *, envelope: bool = True
             for one in found:
                 if one.bidder_tag == tag:
                     led = one
-                else:
+                elif one.bidder_tag == paper:
                     paper_bid = one
-            member = (
-                BidMemberTag.objects.filter(process=process, tag=tag).select_related("bid").first()
-            )
+                if one.includes_supplier:
+                    member = one
             consent = ConsortiumConsent.objects.filter(process=process, member_tag=tag).first()
-        bid = member.bid if member is not None else led
+        bid = member if member is not None else led
         if window is not None:
             withdraw_refusal = window
         elif led is None or led.status != Bid.Status.SUBMITTED:
@@ -1293,7 +1333,7 @@ def bidder_state(process: ProcurementProcess, supplier, *, envelope: bool = True
             consent_refused = _own_bid_in_force()
         else:
             consent_refused = None
-        included = bool(consent and member and member.bid.bidder_tag == consent.lead_tag)
+        included = bool(consent and member and member.bidder_tag == consent.lead_tag)
         state = {
             "bid": bid,
             "leads": bool(bid is not None and led is not None and bid.pk == led.pk),

@@ -188,7 +188,7 @@ def _checked_offer(process, supplier, form):
     if not form.is_valid():
         return None
     try:
-        offer = bids.priced_items(process, form.prices())
+        offer = bids.priced_items(process, form.prices(), items=form.items)
         refusal = bids.bid_refusal(process, supplier, members=form.members(supplier))
         if refusal is not None:
             raise refusal
@@ -268,6 +268,7 @@ def bid_submit(request, identifier):
                 prices=form.prices(),
                 documents=form.cleaned_data["documents"],
                 members=form.members(supplier),
+                items=form.items,
             )
             submission.seal_result(receipt.as_json().encode("utf-8"))
     except idempotency.AlreadySubmitted as first:

@@ -78,3 +78,36 @@ def test_admin_site_is_for_admins_only(client):
     client.force_login(admin_user())
     assert client.get("/admin/").status_code == 200
     assert client.get("/admin/procurement/entity/").status_code == 200
+
+
+def test_the_session_user_is_read_with_its_memberships_in_one_statement():
+    """The authentication backend reads the session's user joined to its memberships: the
+    roles every page's navigation asks cost no second statement. Without memberships, or
+    inactive, the user is read (or refused) as Django reads it."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.backends import PortalBackend
+    from accounts.models import Membership, Role
+
+    backend = PortalBackend()
+    supplier, entity = SupplierFactory(), EntityFactory()
+    user = user_of(supplier)
+    Membership.objects.create(user=user, role=Role.ENTITY_STAFF, entity=entity)
+    with CaptureQueriesContext(connection) as queries:
+        found = backend.get_user(user.pk)
+        roles = (
+            permissions.supplier_ids(found),
+            permissions.staff_entity_ids(found),
+            permissions.is_auditor(found),
+            permissions.is_admin(found),
+        )
+    assert len(queries) == 1
+    assert found == user and found.email == user.email
+    assert roles == ({supplier.pk}, {entity.pk}, False, False)
+    plain = UserFactory()
+    assert backend.get_user(plain.pk) == plain
+    assert permissions.supplier_ids(backend.get_user(plain.pk)) == set()
+    assert backend.get_user(user_of(supplier, is_active=False).pk) is None
+    assert backend.get_user(UserFactory(is_active=False).pk) is None
+    assert backend.get_user(10**9) is None

@@ -79,3 +79,26 @@ def test_bidder_state_agrees_with_each_single_purpose_answer():
     with clock.pinned(tender.deadline + timedelta(seconds=1)):
         for supplier in (alone, lead, member):
             assert _agrees(process, supplier)["refusal"].code == "late"
+
+
+def test_the_clock_read_with_the_bids_stage_is_the_database_clock():
+    """bidder_state and submit_bid read the clock in the statement that reads the bids stage
+    (clock.now_expression): the database's clock_timestamp() as clock.now() reads it, and
+    the pinned moment in tests (then no expression: now() answers)."""
+    from django.db import connection
+
+    from procurement.services.bids import _bids_stage_and_now
+
+    tender = called_tender()
+    with clock.pinned(tender.during) as moment:
+        assert clock.now_expression() is None
+        assert _bids_stage_and_now(tender.process) == (tender.bids_stage, moment)
+    if connection.vendor != "postgresql":
+        pytest.skip("the database clock is PostgreSQL's")
+    before = clock.now()
+    stage, now = _bids_stage_and_now(tender.process)
+    after = clock.now()
+    assert stage == tender.bids_stage and before <= now <= after
+    tender.bids_stage.delete()
+    stage, now = _bids_stage_and_now(tender.process)
+    assert stage is None and after <= now <= clock.now()

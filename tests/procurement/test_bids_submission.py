@@ -163,6 +163,26 @@ def test_price_rule(tender):
         bids.priced_items(tender.process, {items[0].pk: "1", items[1].pk: "1", 999999: "1"})
 
 
+def test_the_price_rule_with_the_items_the_caller_read(tender):
+    """The submission's page reads the process's items for its form and hands them to the
+    service (one read): the same offer as the service's own read, and an item of another
+    process is as unknown as a made-up one."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    items = list(tender.process.items.order_by("pk"))
+    prices = {items[0].pk: "10.00", items[1].pk: "0.01"}
+    with CaptureQueriesContext(connection) as queries:
+        offer = bids.priced_items(tender.process, prices, items=items)
+    assert len(queries) == 0
+    assert offer == bids.priced_items(tender.process, prices)
+    other = list(called_tender().process.items.order_by("pk"))
+    with raises_domain("price_unknown_item", field="prices"):
+        bids.priced_items(tender.process, {other[0].pk: "1"}, items=other)
+    with raises_domain("price_unknown_item", field="prices"):
+        bids.priced_items(tender.process, {**prices, other[0].pk: "1"}, items=items + other)
+
+
 def test_a_process_called_by_items_takes_an_offer_for_some_items(tender):
     """Called by items (each item a lot), a bidder may price one item and leave the other."""
     items = list(tender.process.items.order_by("pk"))
