@@ -52,6 +52,10 @@ def _read_one_snapshot(connection, imported: str | None = None) -> None:
         return
     with connection.cursor() as cursor:
         cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        # A long read sits idle in its transaction while its output is written (a slow
+        # reader of the stream, a worker's chunk awaited, a file hashed): a server's
+        # idle_in_transaction_session_timeout must not end it. For this transaction only.
+        cursor.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
         if imported is not None:
             if not _SNAPSHOT_ID.fullmatch(imported):
                 raise ValueError(f"{imported!r} is not a snapshot identifier")

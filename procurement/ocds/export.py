@@ -18,10 +18,12 @@ in one snapshot and each chunk is read in its own: use one process for one snaps
 inside a transaction the caller began (an atomic block), an export by one process reads in
 that transaction as it is (its isolation was fixed when it began)."""
 
+import ctypes
 import gc
 import multiprocessing
 import multiprocessing.util
 import os
+import signal
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -183,6 +185,22 @@ def _chunk_bounds(connection, *, year: int | None, chunk: int) -> Iterator[tuple
 _worker_loader = None  # each worker's Loader (its reference rows kept across its chunks)
 _worker_snapshot = None  # the id of the export's snapshot (None on SQLite)
 _inherited = []  # the connections a worker was forked with: its parent's, never used here
+_parent_pid = None  # the exporting process (set before its workers are forked)
+PR_SET_PDEATHSIG = 1  # prctl(2)
+
+
+def _die_with_parent() -> None:
+    """On Linux, the kernel kills this worker when the export's process dies (kill, OOM): an
+    orphaned worker would otherwise wait for work for ever, holding open the copies of its
+    parent's sockets it was forked with, and with them the parent's snapshot transaction
+    (which holds back VACUUM in the whole database). Elsewhere nothing is done."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (AttributeError, OSError):  # no prctl: not Linux
+        return
+    if os.getppid() != _parent_pid:  # the parent died before the call above
+        os._exit(1)
 
 
 def _start_worker(snapshot: str | None) -> None:
@@ -191,6 +209,7 @@ def _start_worker(snapshot: str | None) -> None:
     used or closed here (closing one would end the parent's session), and fresh ones take
     their place, closed when the worker ends. Its chunks read the export's `snapshot`."""
     global _worker_loader, _worker_snapshot
+    _die_with_parent()
     _worker_snapshot = snapshot
     for alias in connections:
         _inherited.append(connections[alias])
@@ -232,6 +251,8 @@ def _parallel_pieces(
     The chunks are planned in the export's snapshot, on a connection of its own (the
     caller's is left alone), kept open until every worker has finished: the workers import
     that snapshot for each chunk they read."""
+    global _parent_pid
+    _parent_pid = os.getpid()
     snapshot = ExportedSnapshot(ProcurementProcess.objects.db)
     try:
         executor = ProcessPoolExecutor(

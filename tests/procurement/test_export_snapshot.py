@@ -7,11 +7,16 @@ import csv
 import gzip
 import io
 import json
+import os
+import subprocess
+import sys
 import threading
+import time
 from decimal import Decimal as D
 from types import SimpleNamespace
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.db import connection, connections
 
@@ -159,3 +164,77 @@ def test_a_year_s_csv_and_ocds_files_describe_the_same_moment(settings, tmp_path
     open_data.build()
     expected.add(draft.process.identifier)
     assert identifiers(open_data.CSV) == identifiers(open_data.OCDS) == expected
+
+
+def test_a_snapshot_outlives_the_servers_idle_in_transaction_timeout():
+    """A long read waits between its queries (a slow reader of the stream, a worker's chunk
+    awaited): a server whose idle_in_transaction_session_timeout is short must not end the
+    snapshot's transaction, in read_snapshot() as in an ExportedSnapshot."""
+    from core.snapshots import ExportedSnapshot, read_snapshot
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"ALTER DATABASE {connection.settings_dict['NAME']} SET idle_in_transaction_session_timeout = '200ms'"
+        )
+    connection.close()
+    try:
+        with read_snapshot(), connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            time.sleep(0.6)
+            cursor.execute("SELECT 2")
+            assert cursor.fetchone() == (2,)
+        snapshot = ExportedSnapshot()
+        try:
+            time.sleep(0.6)
+            with snapshot.connection.cursor() as cursor:
+                cursor.execute("SELECT 3")
+                assert cursor.fetchone() == (3,)
+        finally:
+            snapshot.close()
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"ALTER DATABASE {connection.settings_dict['NAME']} RESET idle_in_transaction_session_timeout"
+            )
+        connection.close()
+
+
+def test_an_export_worker_dies_with_the_export(tmp_path):
+    """A worker forked by an export whose process is killed (kill -9, the OOM killer) is
+    killed too by the kernel (Linux): orphaned, it would hold its copies of the parent's
+    sockets, and so the parent's snapshot transaction, open for ever."""
+    pid_file = tmp_path / "worker.pid"
+    script = (
+        "import os, time, django\n"
+        "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings')\n"
+        "django.setup()\n"
+        "from procurement.ocds import export\n"
+        "export._parent_pid = os.getpid()\n"
+        "worker = os.fork()\n"
+        "if worker == 0:\n"
+        "    export._die_with_parent()\n"
+        "    time.sleep(60)\n"
+        "    os._exit(0)\n"
+        f"open({str(pid_file)!r}, 'w').write(str(worker))\n"
+        "time.sleep(0.5)\n"
+        "os.kill(os.getpid(), 9)\n"
+    )
+    subprocess.run([sys.executable, "-c", script], cwd=settings.BASE_DIR, check=False)  # noqa: S603
+    worker = int(pid_file.read_text())
+    for _ in range(50):
+        try:
+            os.kill(worker, 0)
+        except ProcessLookupError:
+            return  # gone (reaped by init)
+        if _zombie(worker):
+            return
+        time.sleep(0.1)
+    os.kill(worker, 9)
+    pytest.fail("the worker outlived its export's process")
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return open(f"/proc/{pid}/stat").read().split(") ", 1)[1].startswith("Z")
+    except OSError:
+        return False
