@@ -133,8 +133,12 @@ class Background:
     with it). At most `depth` writes wait (bounded memory). A write that fails stops the
     others and is raised in the calling thread (at its next submit, at `wait`, or when the
     block ends); when the block ends by an error, the queued writes are dropped and the one
-    under way finishes before the error goes on (the transaction then rolls back with nothing
-    of this thread still using it). `enabled=False` (SQLite) calls each write at once."""
+    under way is cancelled on the server and the thread joined before the error goes on (the
+    transaction then rolls back with nothing of this thread still using it); a write that
+    failed is raised then in place of the calling thread's error, chained to it (that error
+    is often only "current transaction is aborted"). The calling thread must open no
+    savepoint (transaction.atomic) inside the block: a rollback to it would drop writes of
+    this thread silently. `enabled=False` (SQLite) calls each write at once."""
 
     def __init__(self, *, enabled: bool = True, depth: int = 2):
         self.enabled = enabled
@@ -186,7 +190,8 @@ class Background:
     def __exit__(self, exc_type, exc, tb):
         if self.thread is None:
             return False
-        if exc_type is not None:  # drop what waits; the write under way ends first
+        writer_error = self.error
+        if exc_type is not None:  # drop what waits; the write under way is cancelled
             self.error = self.error or exc
             while True:
                 try:
@@ -194,11 +199,19 @@ class Background:
                     self.queue.task_done()
                 except queue.Empty:
                     break
+            if self.raw is not None and self.thread.is_alive():
+                # Ctrl-C (or any error) reaches this thread only: the server is asked to
+                # stop the write under way, which would otherwise run to its end.
+                self.raw.cancel_safe()
         self.queue.put(None)
         self.thread.join()
         self.thread = None
         if exc_type is None:
             self._raise()
+        elif writer_error is not None and writer_error is not exc:
+            # The calling thread's error may only be the consequence (PostgreSQL: "current
+            # transaction is aborted" on its next read): the write's failure is the cause.
+            raise writer_error from exc
         return False
 
 

@@ -4,6 +4,7 @@ raised in the calling thread, and nothing of the thread left using the connectio
 block ends."""
 
 import threading
+import time
 
 import psycopg
 import pytest
@@ -81,3 +82,39 @@ def test_an_error_in_the_calling_thread_drops_the_queued_writes():
         raise RuntimeError("boom")
     assert sent == ["slow"]  # the write under way ended before the error went on
     assert _rows() == []  # the one queued behind it was dropped
+
+
+def test_a_failed_write_is_the_error_raised_when_the_calling_thread_fails_after_it():
+    """The write fails first; the calling thread's next read then fails only because the
+    transaction is aborted: the error raised is the write's, chained to that one."""
+    missing = copy_sql("no_such_table", ["n"])
+    with (
+        pytest.raises(psycopg.errors.UndefinedTable) as raised,
+        transaction.atomic(),
+        Background() as background,
+    ):
+        background.submit(lambda raw: send_copy(raw, missing, [(1,)]))
+        background.queue.join()  # the write has failed
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")  # current transaction is aborted
+    assert isinstance(raised.value.__cause__, Exception)
+    assert "aborted" in str(raised.value.__cause__)
+
+
+def test_an_interrupt_cancels_the_write_under_way():
+    """Ctrl-C reaches the calling thread only: the write under way is cancelled on the
+    server instead of running to its end."""
+    started = threading.Event()
+
+    def long_write(raw):
+        started.set()
+        with raw.cursor() as cursor:
+            cursor.execute("SELECT pg_sleep(20)")
+
+    began = time.monotonic()
+    with pytest.raises(KeyboardInterrupt), transaction.atomic(), Background() as background:
+        background.submit(long_write)
+        started.wait(5)
+        time.sleep(0.3)  # the query is running
+        raise KeyboardInterrupt
+    assert time.monotonic() - began < 10
