@@ -381,7 +381,8 @@ def test_an_export_column_writes_each_kind_one_way():
     assert Column("o", "object_type", Kind.LABEL).value(item) == item.get_object_type_display()
     assert Column("v", "estimated_value", Kind.NUMBER).value(item) == D("-0.5")
     assert Column("r", "sme_reserved", Kind.FLAG).value(item) == "si"
-    assert Column("n", lambda i: None, Kind.FLAG).value(item) == "no"
+    assert Column("n", lambda i: False, Kind.FLAG).value(item) == "no"
+    assert Column("n", lambda i: None, Kind.FLAG).value(item) == ""  # unknown: not "no"
     assert Column("d", lambda i: None, Kind.DATE).value(item) == ""
     moment = datetime(2026, 1, 1, 3, 0, tzinfo=ZoneInfo("UTC"))  # 31 Dec 2025 in Lima
     assert Column("d", lambda i: moment, Kind.DATE).value(item) == date(2025, 12, 31)
