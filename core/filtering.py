@@ -13,7 +13,7 @@ from django_filters.filters import AllValuesFilter, AllValuesMultipleFilter, Fil
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from .widgets import StrictYesNoSelect
+from .widgets import FastWidgetRenderer, StrictYesNoSelect, use_fast_selects
 
 
 def filter_status(filterset) -> int:
@@ -157,7 +157,8 @@ class LeanFilterSet(django_filters.FilterSet):
     form). For FilterSets whose filters keep no state of their own beyond what _filter_copy
     copies; a form class is reused only when every filter names its label (a label derived
     from the model is translated when it is built) and no field depends on the request or on
-    the rows (a callable queryset, AllValuesFilter)."""
+    the rows (a callable queryset, AllValuesFilter). With the fast renderer
+    (core.widgets.FAST_RENDERER) its plain selects are FastSelects."""
 
     @classmethod
     def get_filters(cls):
@@ -170,6 +171,8 @@ class LeanFilterSet(django_filters.FilterSet):
             # Asked of the class's filters: building the fields gives each copy a label.
             reusable = all(_reusable_field(filter_) for filter_ in cls.base_filters.values())
             form_class = super().get_form_class()
+            if isinstance(getattr(form_class, "default_renderer", None), FastWidgetRenderer):
+                use_fast_selects(form_class.base_fields)
             if reusable:
                 cls._lean_form_class = form_class
         return form_class
