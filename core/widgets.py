@@ -1,16 +1,16 @@
 """Form widgets shared by every search form."""
 
 import functools
-import html
 from pathlib import Path
 
 from django import forms
 from django.forms.renderers import DjangoTemplates
 from django.utils.formats import localize
-from django.utils.functional import Promise
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
+
+from .markup import escaped as _escape
 
 # What a filter's empty choice means: no condition (settings.FILTERS_EMPTY_CHOICE_LABEL).
 ANY = _("Any")
@@ -77,16 +77,6 @@ _MULTIPLES = {
     "django/forms/widgets/radio.html": "django/forms/widgets/radio_option.html",
 }
 _INPUT_OPTION = "django/forms/widgets/input_option.html"
-
-
-def _escape(value) -> str:
-    """What format_html does to each of its arguments (conditional_escape), without its
-    wrappers: a select writes three values per option."""
-    if isinstance(value, Promise):
-        value = str(value)
-    if hasattr(value, "__html__"):
-        return value.__html__()
-    return html.escape(str(value))
 
 
 def _attrs(attrs: dict) -> str:

@@ -4,17 +4,20 @@ plus a dictionary lookup and the process table's rows."""
 
 import re
 import unicodedata
+from datetime import datetime
 
 from django import template
-from django.template.defaultfilters import date as date_filter
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils import dateformat
+from django.utils.formats import get_format
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
+from django.utils.timezone import template_localtime
 from django.utils.translation import gettext
 
 from core import formatting
 from core.converters import IdentifierConverter
+from core.markup import escaped
 from core.templatetags.formatting import register as formatting_library
 from procurement.models import ProcurementProcess
 
@@ -45,7 +48,7 @@ def process_rows(processes) -> str:
     as the template escaped it (tests/procurement/test_process_table_render.py)."""
     if not processes:
         return ""
-    badge = format_html(' <span class="badge ok">{}</span>', gettext("SMEs only"))
+    badge = f' <span class="badge ok">{escaped(gettext("SMEs only"))}</span>'
     statuses = dict(ProcurementProcess._meta.get_field("status").flatchoices)
     # Every identifier the converter accepts is written as it is (no character of its regex
     # is quoted), so one reversed path serves every row.
@@ -53,6 +56,8 @@ def process_rows(processes) -> str:
     prefix, suffix = reverse("procurement:process_detail", args=[placeholder]).rsplit(
         placeholder, 1
     )
+    amount = formatting.amounts()
+    day_format, days = get_format("SHORT_DATE_FORMAT"), {}
     rows = []
     for process in processes:
         identifier = process.identifier
@@ -60,20 +65,24 @@ def process_rows(processes) -> str:
             url = f"{prefix}{identifier}{suffix}"
         else:
             url = reverse("procurement:process_detail", args=[identifier])
+        called = process.call_date
+        if isinstance(called, datetime):
+            called = template_localtime(called)  # as the date filter's value is
+        if called not in days:  # the date filter's: date_format, "" when there is none
+            days[called] = "" if called in (None, "") else dateformat.format(called, day_format)
         rows.append(
-            format_html(
-                _ROW,
-                url,
-                identifier,
+            _ROW.format(
+                escaped(url),
+                escaped(identifier),
                 badge if process.sme_only else "",
-                process.entity.acronym,
-                _truncated(process.description),
-                formatting.amount(process.estimated_value),
-                statuses.get(process.status, process.status),
-                date_filter(process.call_date, "SHORT_DATE_FORMAT"),
+                escaped(process.entity.acronym),
+                escaped(_truncated(process.description)),
+                escaped(amount(process.estimated_value)),
+                escaped(statuses.get(process.status, process.status)),
+                escaped(days[called]),
             )
         )
-    return mark_safe("".join(rows))  # noqa: S308 (format_html's rows: every value escaped)
+    return mark_safe("".join(rows))  # noqa: S308 (every value escaped)
 
 
 def _truncated(text: str) -> str:
