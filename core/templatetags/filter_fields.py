@@ -1,8 +1,9 @@
 """`{% filter_fields form %}`: the fields of a search form (includes/filter_form.html)."""
 
 from django import template
-from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+
+from core.markup import escaped
 
 register = template.Library()
 
@@ -19,12 +20,11 @@ def filter_fields(form) -> str:
     for field in form:
         errors = field.errors
         parts.append(
-            format_html(
-                _FIELD,
-                field.id_for_label,
-                field.label,
-                field,  # its widget (safe: the renderer's own markup)
-                format_html(_ERRORS, errors) if errors else "",
+            _FIELD.format(
+                escaped(field.id_for_label),
+                escaped(field.label),
+                escaped(field),  # its widget (safe: the renderer's own markup)
+                _ERRORS.format(escaped(errors)) if errors else "",
             )
         )
-    return mark_safe("".join(parts))  # noqa: S308 (format_html's pieces: every value escaped)
+    return mark_safe("".join(parts))  # noqa: S308 (every value escaped)
