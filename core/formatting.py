@@ -6,8 +6,9 @@ entries, 26/11/2026 and 26/11/2026 08:30; English: 'S/ 1,073,600.50', 11,647 ent
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.utils import timezone
-from django.utils.formats import date_format, number_format
+from django.utils import numberformat, timezone
+from django.utils.formats import date_format, get_format, number_format
+from django.utils.translation import get_language
 
 EMPTY = "—"
 
@@ -23,6 +24,27 @@ def amount(value) -> str:
     if value in (None, ""):
         return EMPTY
     return number_format(_rounded(value, 2), decimal_pos=2, force_grouping=True)
+
+
+def amounts():
+    """`amount` for many values in the active language (a table's column): its separators read
+    once, not three times a value; the same text as `amount`."""
+    language = get_language()
+    separators = (
+        get_format("DECIMAL_SEPARATOR", language),
+        2,
+        get_format("NUMBER_GROUPING", language),
+        get_format("THOUSAND_SEPARATOR", language),
+    )
+
+    def amount_(value) -> str:
+        if value in (None, ""):
+            return EMPTY
+        return numberformat.format(
+            _rounded(value, 2), *separators, force_grouping=True, use_l10n=True
+        )
+
+    return amount_
 
 
 def money(value) -> str:

@@ -10,6 +10,8 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
+from .markup import escaped as _escape
+
 # What a filter's empty choice means: no condition (settings.FILTERS_EMPTY_CHOICE_LABEL).
 ANY = _("Any")
 
@@ -82,9 +84,9 @@ def _attrs(attrs: dict) -> str:
     return "".join(
         ""
         if value is False
-        else format_html(" {}", name)
+        else f" {_escape(name)}"
         if value is True
-        else format_html(' {}="{}"', name, str(value))
+        else f' {_escape(name)}="{_escape(str(value))}"'
         for name, value in attrs.items()
     )
 
@@ -142,12 +144,11 @@ class FastWidgetRenderer(DjangoTemplates):
     @staticmethod
     def _input(widget) -> str:
         value = widget["value"]
-        # Every piece is format_html's (escaped) or a literal.
+        value = "" if value is None else f' value="{_escape(str(value))}"'
+        # Every value is escaped by _escape.
         return mark_safe(  # noqa: S308
-            format_html('<input type="{}" name="{}"', widget["type"], widget["name"])
-            + ("" if value is None else format_html(' value="{}"', str(value)))
-            + _attrs(widget["attrs"])
-            + ">"
+            f'<input type="{_escape(widget["type"])}" name="{_escape(widget["name"])}"{value}'
+            f"{_attrs(widget['attrs'])}>"
         )
 
     def _multiple(self, widget, option_template: str) -> str | None:
@@ -188,21 +189,71 @@ class FastWidgetRenderer(DjangoTemplates):
         return mark_safe("".join(parts))  # noqa: S308 (format_html's pieces and literals)
 
     def _select(self, widget) -> str | None:
-        parts = [format_html('<select name="{}"', widget["name"]), _attrs(widget["attrs"]), ">"]
-        for group_name, options, _index in widget["optgroups"]:
+        options = []
+        for group_name, group, _index in widget["optgroups"]:
             if group_name:
                 return None  # optgroups: the templates
-            for option in options:
+            for option in group:
                 if option["template_name"] != _OPTION or not self._is_stock(_OPTION):
                     return None
-                parts.append(
-                    format_html('\n  <option value="{}"', str(option["value"]))
-                    + _attrs(option["attrs"])
-                    # select_option.html's last newline is part of each option
-                    + format_html(">{}</option>\n", localize(option["label"]))
-                )
+                options.append((str(option["value"]), option["attrs"], option["label"]))
+        return self._select_html(widget["name"], widget["attrs"], options)
+
+    @staticmethod
+    def _select_html(name, attrs: dict, options) -> str:
+        """select.html with its options (value, attributes, label) in select_option.html, whose
+        last newline is part of each option."""
+        parts = [f'<select name="{_escape(name)}"{_attrs(attrs)}>']
+        for value, option_attrs, label in options:
+            parts.append(
+                f'\n  <option value="{_escape(value)}"{_attrs(option_attrs)}>'
+                f"{_escape(localize(label))}</option>\n"
+            )
         parts.append("\n</select>")
-        return mark_safe("".join(parts))  # noqa: S308 (format_html's pieces and literals)
+        return mark_safe("".join(parts))  # noqa: S308 (every value escaped by _escape)
+
+    def select_from_choices(self, name, values: list[str], attrs: dict, choices) -> str | None:
+        """A plain select (FastSelect) written from its choices, skipping the option dicts of
+        ChoiceWidget.optgroups and create_option: the first option whose value is one of
+        `values` is selected, as there. None when the templates must write it (an app's
+        template, option groups)."""
+        if not self._are_stock(_SELECT, _OPTION):
+            return None
+        options, has_selected = [], False
+        for value, label in choices:
+            if isinstance(label, list | tuple):
+                return None  # option groups: the templates
+            value = "" if value is None else str(value)
+            selected = not has_selected and value in values
+            has_selected |= selected
+            options.append((value, _SELECTED if selected else _NOT_SELECTED, label))
+        return self._select_html(name, attrs, options)
+
+
+_SELECTED, _NOT_SELECTED = {"selected": True}, {}
+
+
+class FastSelect(forms.Select):
+    """A select that the fast renderer writes straight from its choices (with another renderer,
+    or subclassed, Django's own rendering). Search forms hold a dozen selects, one of a hundred
+    options; building an option dict per option was most of their remaining time."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        if type(self) is FastSelect and isinstance(renderer, FastWidgetRenderer):
+            html_ = renderer.select_from_choices(
+                name, self.format_value(value), self.build_attrs(self.attrs, attrs), self.choices
+            )
+            if html_ is not None:
+                return html_
+        return super().render(name, value, attrs, renderer)
+
+
+def use_fast_selects(fields) -> None:
+    """Make the plain selects of `fields` (a form class's fields) FastSelects: the same widget
+    with the same attributes and choices, written by the fast renderer."""
+    for field in fields.values():
+        if type(field.widget) is forms.Select:
+            field.widget.__class__ = FastSelect
 
 
 # One instance for the forms that use it (its template engine is built once): the search and

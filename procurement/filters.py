@@ -14,6 +14,7 @@ from core.codelists import GovernmentLevel, ObjectType, ProcedureType, SizeClass
 from core.filtering import (
     DayFilter,
     DepartmentFilter,
+    LeanFilterSet,
     MoneyFilter,
     MonthFilter,
     OrderedRangesForm,
@@ -191,7 +192,7 @@ class PlainChoiceIterator(ModelChoiceIterator):
             yield self.choice(obj)
 
 
-class ProcessFilter(SingleValuedFilterSet):
+class ProcessFilter(LeanFilterSet, SingleValuedFilterSet):
     """Public search of selection processes: the one FilterSet of the search page, its CSV,
     the feeds and the API. Its parameter names are public (README, "Search parameters").
 

@@ -30,6 +30,15 @@ def test_one_format_per_language(language, money, day):
         assert formatting.day(date(2026, 11, 26)) == day
 
 
+@pytest.mark.parametrize("language", ["es", "en"])
+def test_a_columns_amounts_are_amount(language):
+    """formatting.amounts (a table's column, separators read once) writes what amount does."""
+    values = [Decimal("1073600.505"), Decimal("0.5"), 999, Decimal("-1234.5"), None, ""]
+    with translation.override(language):
+        column = formatting.amounts()
+        assert [column(v) for v in values] == [formatting.amount(v) for v in values]
+
+
 @pytest.fixture
 def process():
     version, staff = published_plan(

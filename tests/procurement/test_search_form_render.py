@@ -4,12 +4,13 @@ of Django's per-option templates: the markup must stay the templates' own, byte 
 
 import pytest
 from django.forms.renderers import DjangoTemplates
+from django.template import Context, Template
 from django.template.loader import render_to_string
 from django.utils import translation
 
 from core.models import Sector
-from procurement.filters import FILTER_FORM_RENDERER, ProcessFilter, RiskFilter
-from procurement.models import ProcessRisk, ProcurementProcess
+from procurement.filters import FILTER_FORM_RENDERER, ContractFilter, ProcessFilter, RiskFilter
+from procurement.models import Contract, ProcessRisk, ProcurementProcess
 
 pytestmark = pytest.mark.django_db
 
@@ -89,3 +90,41 @@ def test_an_admin_change_to_a_sector_shows_on_the_next_form():
         html = str(ProcessFilter({}, queryset=ProcurementProcess.objects.all()).form["sector"])
     assert '<option value="salud">Salud pública</option>' in html
     assert '<option value="nuevo">Sector nuevo</option>' in html
+
+
+# The fields as includes/filter_form.html wrote them before {% filter_fields %}.
+FIELDS_LOOP = Template(
+    '{% for field in form %}\n  <div class="field">\n'
+    '    <label for="{{ field.id_for_label }}">{{ field.label }}</label>\n'
+    "    {{ field }}\n"
+    '    {% if field.errors %}<div role="alert">{{ field.errors }}</div>{% endif %}\n'
+    "  </div>\n  {% endfor %}"
+)
+FIELDS_TAG = Template("{% load filter_fields %}{% filter_fields form %}")
+
+
+@pytest.mark.parametrize("language", ["es", "en"])
+@pytest.mark.parametrize(
+    ("filterset_class", "queryset", "data"),
+    [
+        (ProcessFilter, ProcurementProcess.objects.all(), None),
+        (ProcessFilter, ProcurementProcess.objects.all(), BOUND),
+        (ProcessFilter, ProcurementProcess.objects.all(), BAD),
+        (ContractFilter, Contract.objects.all(), {"year": "x", "min_amount": "-1"}),
+    ],
+    ids=["process-unbound", "process-bound", "process-errors", "contract-errors"],
+)
+def test_the_fields_tag_writes_the_loops_markup(language, filterset_class, queryset, data):
+    """{% filter_fields %} writes what the include's loop wrote: labels, widgets, errors."""
+    with translation.override(language):
+        pages = []
+        for template in (FIELDS_TAG, FIELDS_LOOP):
+            form = filterset_class(data, queryset=queryset).form
+            form.is_bound and form.is_valid()
+            pages.append(template.render(Context({"form": form})))
+    assert pages[0] == pages[1]
+    assert pages[0].count('<div class="field">') == len(form.fields)
+    if data is BOUND:
+        assert 'value="computadoras &quot;&lt;b&gt;&amp;"' in pages[0]
+    if data and data is not BOUND:
+        assert pages[0].count('<div role="alert"><ul class="errorlist"') >= 2
