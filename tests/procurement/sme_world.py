@@ -155,3 +155,24 @@ def contract(
         )
     refresh_summary(entity_id=proc.entity_id)
     return c
+
+
+GOODS = [("43211503", 1000, True)]  # one eligible commodity line
+
+
+def entity_with_two_contracts(sme_amount=1000, other_amount=3000, **entity_fields):
+    """An entity (tests.factories.EntityFactory with `entity_fields`) with one contract of
+    `sme_amount` won by a micro firm (3 February 2026) and one of `other_amount` won by a
+    large one (9 April 2026), both of eligible goods. Returns (entity, micro, large)."""
+    from tests.factories import EntityFactory, SupplierFactory
+
+    entity, micro, large = EntityFactory(**entity_fields), SupplierFactory(), SupplierFactory()
+    contract(process(entity, items=GOODS), micro, sme_amount, signed_on=date(2026, 2, 3))
+    contract(
+        process(entity, items=GOODS),
+        large,
+        other_amount,
+        classes={large.ruc: "large"},
+        signed_on=date(2026, 4, 9),
+    )
+    return entity, micro, large

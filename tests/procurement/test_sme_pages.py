@@ -19,7 +19,7 @@ from procurement import sme
 from procurement.models import Contract
 from procurement.services import plans
 from tests.factories import EntityFactory, SupplierFactory, draft_plan, plan_item_data
-from tests.procurement.sme_world import contract, process
+from tests.procurement.sme_world import contract, entity_with_two_contracts, process
 
 pytestmark = pytest.mark.django_db
 
@@ -32,15 +32,7 @@ def _csv(response) -> list[dict]:
 
 
 def _entity_with_contracts(sme_amount=1000, other_amount=3000):
-    entity, micro, large = EntityFactory(), SupplierFactory(), SupplierFactory()
-    contract(process(entity, items=GOODS), micro, sme_amount, signed_on=date(2026, 2, 3))
-    contract(
-        process(entity, items=GOODS),
-        large,
-        other_amount,
-        classes={large.ruc: "large"},
-        signed_on=date(2026, 4, 9),
-    )
+    entity, micro, _large = entity_with_two_contracts(sme_amount, other_amount)
     contract(
         process(entity, object_type=ObjectType.WORKS, items=GOODS),
         micro,

@@ -20,7 +20,7 @@ from core.codelists import ObjectType
 from procurement import exports, sme
 from procurement.models import Contract, Entity, SmeShareMonth
 from tests.factories import EntityFactory, SupplierFactory
-from tests.procurement.sme_world import contract, process
+from tests.procurement.sme_world import contract, entity_with_two_contracts, process
 
 pytestmark = pytest.mark.django_db
 
@@ -35,17 +35,7 @@ def _csv(response) -> list[dict]:
 
 
 def _entity(name: str, sme_amount: int, other_amount: int) -> Entity:
-    entity = EntityFactory(name=name)
-    micro, large = SupplierFactory(), SupplierFactory()
-    contract(process(entity, items=GOODS), micro, sme_amount, signed_on=date(2026, 2, 3))
-    contract(
-        process(entity, items=GOODS),
-        large,
-        other_amount,
-        classes={large.ruc: "large"},
-        signed_on=date(2026, 4, 9),
-    )
-    return entity
+    return entity_with_two_contracts(sme_amount, other_amount, name=name)[0]
 
 
 def test_a_yes_no_cell_is_empty_when_not_known(client):
