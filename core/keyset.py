@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 
 COUNT_CAP = 10_000
@@ -174,7 +174,11 @@ def _counted_ids(
         f" ORDER BY s.value {direction}, s.id {direction} LIMIT %s) END"
         " FROM (SELECT count(*) FROM s) AS n) AS counted"
     )
-    with connection.cursor() as db:
+    with transaction.atomic(savepoint=False), connection.cursor() as db:
+        # Read serially: the count stops at COUNT_CAP + 1 rows, and starting parallel workers
+        # for it made its p95 four times its median (words + status + department at
+        # 1,000,000 processes: 126 ms against 34 ms serially, its median unchanged).
+        db.execute("SET LOCAL max_parallel_workers_per_gather = 0")
         db.execute(sql, [*params, COUNT_CAP, *after_params, limit])
         count, ids = db.fetchone()
     return count, (ids if count <= COUNT_CAP else None)
