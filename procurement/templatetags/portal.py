@@ -65,7 +65,7 @@ def process_rows(processes) -> str:
             url = f"{prefix}{identifier}{suffix}"
         else:
             url = reverse("procurement:process_detail", args=[identifier])
-        called = process.call_date
+        called = getattr(process, "call_date", None)  # annotated by queries.public_processes()
         if isinstance(called, datetime):
             called = template_localtime(called)  # as the date filter's value is
         if called not in days:  # the date filter's: date_format, "" when there is none

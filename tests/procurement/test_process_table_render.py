@@ -63,6 +63,14 @@ def test_rows_are_the_loops_markup(processes, language):
     assert "…" in fast  # the long description is cut
 
 
+def test_processes_without_their_call_date_read_as_the_loop_did(processes):
+    """Processes not read through public_processes() (no call_date annotation): an empty date
+    cell, as the template loop wrote, never an AttributeError (a 500)."""
+    plain = list(ProcurementProcess.objects.select_related("entity").order_by("pk"))
+    context = {"processes": plain}
+    assert ROWS.render(Context(context)) == LOOP.render(Context(context))
+
+
 def test_no_rows_for_no_processes():
     assert ROWS.render(Context({"processes": []})) == ""
     assert ROWS.render(Context({"processes": ProcurementProcess.objects.none()})) == ""
