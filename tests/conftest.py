@@ -3,6 +3,7 @@ import os
 import pytest
 from django.core.cache import cache
 from django.core.management import call_command
+from django.utils import translation
 from pytest_django.plugin import blocking_manager_key
 
 from config.celery import app as celery_app
@@ -51,6 +52,17 @@ def eager_tasks(request):
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
+def default_language():
+    """Each test starts in the default language (Spanish): a test-client request with an
+    English cookie leaves English active in the thread (LocaleMiddleware activates it and
+    nothing deactivates it), which a later test reading a translated message or a formatted
+    date directly would otherwise inherit, depending on the order xdist ran them in."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)
