@@ -6,11 +6,10 @@ from pathlib import Path
 from django import forms
 from django.forms.renderers import DjangoTemplates
 from django.utils.formats import localize
+from django.utils.html import conditional_escape as _escape
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
-
-from .markup import escaped as _escape
 
 # What a filter's empty choice means: no condition (settings.FILTERS_EMPTY_CHOICE_LABEL).
 ANY = _("Any")
@@ -145,7 +144,7 @@ class FastWidgetRenderer(DjangoTemplates):
     def _input(widget) -> str:
         value = widget["value"]
         value = "" if value is None else f' value="{_escape(str(value))}"'
-        # Every value is escaped by _escape.
+        # Every value is escaped by _escape (conditional_escape).
         return mark_safe(  # noqa: S308
             f'<input type="{_escape(widget["type"])}" name="{_escape(widget["name"])}"{value}'
             f"{_attrs(widget['attrs'])}>"

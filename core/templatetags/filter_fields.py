@@ -1,9 +1,8 @@
 """`{% filter_fields form %}`: the fields of a search form (includes/filter_form.html)."""
 
 from django import template
+from django.utils.html import conditional_escape as escaped
 from django.utils.safestring import mark_safe
-
-from core.markup import escaped
 
 register = template.Library()
 
