@@ -23,9 +23,12 @@ class PortalBackend(ModelBackend):
 
         rows = list(Membership.objects.filter(user_id=user_id).select_related("user").order_by())
         if not rows:
-            return super().get_user(user_id)
+            user = super().get_user(user_id)
+            if user is not None:
+                permissions.remember_memberships(user, [])  # known: none (no third query)
+            return user
         user = rows[0].user
-        user._portal_memberships = [(m.role, m.entity_id, m.supplier_id) for m in rows]
+        permissions.remember_memberships(user, rows)
         return user if self.user_can_authenticate(user) else None
 
     def has_perm(self, user_obj, perm, obj=None):

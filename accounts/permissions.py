@@ -17,9 +17,15 @@ def _memberships(user) -> list[tuple[str, int | None, int | None]]:
         return []
     cached = getattr(user, "_portal_memberships", None)
     if cached is None:
-        cached = list(user.memberships.values_list("role", "entity_id", "supplier_id"))
-        user._portal_memberships = cached
+        cached = remember_memberships(user, user.memberships.all())
     return cached
+
+
+def remember_memberships(user, memberships) -> list[tuple[str, int | None, int | None]]:
+    """Keep `memberships` (Membership rows, read already) on `user` as _memberships reads them,
+    so no check of this request reads them again."""
+    user._portal_memberships = [(m.role, m.entity_id, m.supplier_id) for m in memberships]
+    return user._portal_memberships
 
 
 def is_admin(user) -> bool:

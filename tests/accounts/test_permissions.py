@@ -111,3 +111,19 @@ def test_the_session_user_is_read_with_its_memberships_in_one_statement():
     assert backend.get_user(user_of(supplier, is_active=False).pk) is None
     assert backend.get_user(UserFactory(is_active=False).pk) is None
     assert backend.get_user(10**9) is None
+
+
+def test_a_user_without_memberships_is_not_asked_for_them_again():
+    """The backend found no memberships when it read the session's user: the roles the
+    navigation asks then cost no further statement (two in all: memberships, then the user)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.backends import PortalBackend
+
+    plain = UserFactory()
+    with CaptureQueriesContext(connection) as queries:
+        found = PortalBackend().get_user(plain.pk)
+        roles = (permissions.supplier_ids(found), permissions.staff_entity_ids(found))
+    assert roles == (set(), set())
+    assert len(queries) == 2
