@@ -20,7 +20,7 @@ from itertools import groupby
 from urllib.parse import urlencode
 
 from django.core.cache import cache
-from django.db import connections, transaction
+from django.db import connections
 from django.db.models import (
     Aggregate,
     Count,
@@ -40,6 +40,7 @@ from django.utils import timezone
 
 from core import clock
 from core.codelists import Unit
+from core.snapshots import read_snapshot
 
 from .models import Contract, OpenedBidLine
 from .models.awards import GRANTED_STATUSES
@@ -231,10 +232,11 @@ def awarded_lines(code: str, **filters):
 
 def all_points(code: str, **filters) -> Iterator[PricePoint]:
     """Every awarded line of `awarded_lines` as a PricePoint, read 2,000 at a time through a
-    server-side cursor inside a transaction (outside one, PostgreSQL's cursor is declared
-    WITH HOLD and the whole result is materialised first): the CSV's rows."""
+    server-side cursor inside a read-only snapshot (outside a transaction, PostgreSQL's cursor
+    is declared WITH HOLD and the whole result is materialised first; on SQLite a deferred
+    one, so a long download holds no write lock): the CSV's rows, as exports.ExportSpec reads."""
     lines = awarded_lines(code, **filters)
-    with transaction.atomic(using=lines.db):
+    with read_snapshot(lines.db):
         for line in lines.iterator(chunk_size=2000):
             yield point(line)
 
