@@ -10,16 +10,13 @@ figures (count, median, lowest, highest) are computed by the database in one gro
 POINTS_SHOWN lines of each unit are read to be drawn; the whole list is a CSV. The page keeps
 its figures KEPT_SECONDS per commodity and filters (`kept_history`)."""
 
-import hashlib
 import statistics
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 from decimal import Decimal
 from itertools import groupby
-from urllib.parse import urlencode
 
-from django.core.cache import cache
 from django.db import connections
 from django.db.models import (
     Aggregate,
@@ -39,6 +36,7 @@ from django.db.models.functions import RowNumber, TruncQuarter
 from django.utils import timezone
 
 from core import clock
+from core import kept as keeping
 from core.codelists import Unit
 from core.snapshots import read_snapshot
 
@@ -49,7 +47,7 @@ from .models.awards import GRANTED_STATUSES
 POINTS_SHOWN = 100
 # The page's figures are kept this long (a new award shows within ten minutes), per commodity
 # and filters: a busy commodity's history is counted once, not on every request.
-KEPT_SECONDS = 600
+KEPT_SECONDS = keeping.KEPT_SECONDS
 
 
 @dataclass(frozen=True)
@@ -308,16 +306,11 @@ def history(code: str, *, shown: int | None = None, **filters) -> list[UnitHisto
 def kept_history(code: str, **filters) -> list[UnitHistory]:
     """`history` as kept for KEPT_SECONDS (counted now when it is not)."""
     shown = POINTS_SHOWN
-    params = urlencode(
-        sorted((name, str(getattr(value, "pk", value))) for name, value in filters.items() if value)
+    params = ((name, str(getattr(value, "pk", value))) for name, value in filters.items() if value)
+    return keeping.kept(
+        keeping.key("prices", code, str(shown), params=params),
+        lambda: history(code, shown=shown, **filters),
     )
-    digest = hashlib.sha256(params.encode()).hexdigest()[:32]
-    key = f"prices:{code}:{shown}:{digest}"
-    kept = cache.get(key)
-    if kept is None:
-        kept = history(code, shown=shown, **filters)
-        cache.set(key, kept, KEPT_SECONDS)
-    return kept
 
 
 # "Past prices for these items" on a process page: the awards of the last 12 months.

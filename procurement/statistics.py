@@ -11,7 +11,6 @@ Each table is one grouped query (plus one for the names of catalog codes or depa
 however many rows; the categorical tables keep the LIMIT rows with most processes (each
 grouping reads one row more, to tell a table that was cut from one of exactly LIMIT rows)."""
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -28,6 +27,7 @@ from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from core import clock
+from core import kept as keeping
 from core.catalog import code_prefix, prefix_code
 from core.codelists import GovernmentLevel, ObjectType, ProcedureType, Stage
 from core.models import CatalogItem, Department
@@ -431,7 +431,7 @@ def by_choices() -> list:
 # of every grouping is counted again by Celery beat before it expires (warm), so the pages
 # most visitors open never wait. A figure is at most KEPT_SECONDS old; the search each one
 # links to is always current.
-KEPT_SECONDS = 600
+KEPT_SECONDS = keeping.KEPT_SECONDS
 
 
 @dataclass(frozen=True)
@@ -443,9 +443,13 @@ class Counted:
 
 
 def _kept_key(dimension: Dimension, scope: Scope) -> str:
-    params = urlencode(sorted(scope.params.items()))
-    digest = hashlib.sha256(params.encode()).hexdigest()[:32]
-    return f"statistics:{dimension.name}:{clock.today().isoformat()}:{get_language()}:{digest}"
+    return keeping.key(
+        "statistics",
+        dimension.name,
+        clock.today().isoformat(),
+        get_language(),
+        params=scope.params.items(),
+    )
 
 
 def counted(
