@@ -75,17 +75,7 @@ class CopyWriter:
 
     def write(self, model, fields: list[str], rows: list[tuple], *, table: str = "") -> None:
         """COPY `rows` into the model's table (or into `table`, one with its columns)."""
-        if not rows:
-            return
-        quote = connection.ops.quote_name
-        columns = ", ".join(quote(c) for c in _columns(model, fields))
-        sql = f"COPY {quote(table or model._meta.db_table)} ({columns}) FROM STDIN"
-        with self.raw.cursor() as cursor, cursor.copy(sql) as copy:
-            if isinstance(rows, CopyText):
-                copy.write(rows.data)
-                return
-            for row in rows:
-                copy.write_row(row)
+        send_copy(self.raw, copy_sql(table or model._meta.db_table, _columns(model, fields)), rows)
 
 
 class InsertWriter:
