@@ -21,9 +21,7 @@ def _rounded(value, decimals: int) -> Decimal:
 def amount(value) -> str:
     """A sum in soles without the symbol (table cells under an 'S/' header): two decimals,
     grouped thousands, the active language's separators."""
-    if value in (None, ""):
-        return EMPTY
-    return number_format(_rounded(value, 2), decimal_pos=2, force_grouping=True)
+    return amounts()(value)
 
 
 def amounts():
