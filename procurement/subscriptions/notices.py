@@ -126,16 +126,17 @@ def request_sends(notice_ids) -> None:
 def request_retries(failed: dict[int, list[int]]) -> None:
     """Ask for the retry of notices that failed for a reason that may pass, given as
     {attempts so far: notice ids}: each after a random delay of at most
-    retry_due_after(attempts) (exponential backoff with full jitter, as Celery's own
-    retry_backoff). With tasks run in-process (no broker) a retry would run at once and
+    retry_due_after(attempts) and at least a second (exponential backoff with full jitter, as
+    Celery's own retry_backoff; a delay of 0 would retry at once, and send the task without
+    an eta at all). With tasks run in-process (no broker) a retry would run at once and
     spend every attempt in a loop: those notices are left to the requeue sweep."""
     from ..tasks import send_notices
 
     if send_notices.app.conf.task_always_eager:
         return
     for attempts, notice_ids in sorted(failed.items()):
-        longest = int(retry_due_after(attempts).total_seconds())
-        send_notices.apply_async((notice_ids,), countdown=random.randint(0, longest))
+        longest = max(1, int(retry_due_after(attempts).total_seconds()))
+        send_notices.apply_async((notice_ids,), countdown=random.randint(1, longest))
 
 
 def requeue_stale() -> int:
