@@ -8,7 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils import numberformat, timezone
 from django.utils.formats import date_format, get_format, number_format
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext
 
 EMPTY = "—"
 
@@ -85,6 +85,14 @@ def day(value: date | datetime | None) -> str:
     if isinstance(value, datetime):
         value = timezone.localdate(value) if timezone.is_aware(value) else value.date()
     return date_format(value, "SHORT_DATE_FORMAT")
+
+
+def quarter(start: date) -> str:
+    """The quarter a date falls in: '2026-T1' in Spanish (trimestre), '2026-Q1' in English."""
+    return gettext("%(year)s-Q%(quarter)s") % {
+        "year": start.year,
+        "quarter": (start.month - 1) // 3 + 1,
+    }
 
 
 def moment(value: datetime | None) -> str:

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from .email import failure_is_permanent
 from .models import Event
 
 logger = logging.getLogger(__name__)
@@ -28,6 +29,9 @@ BATCH_SIZE = 10
 # After this many failed attempts an event stays pending, skipped, for an admin to look at
 # (its last error is on the event).
 MAX_ATTEMPTS = 10
+# The start of last_error when a failure would not pass by retrying
+# (notifications.email.failure_is_permanent): such an event gets no more attempts at once.
+PERMANENT = "[permanent]"
 FIRST_RETRY_DELAY = timedelta(minutes=1)
 MAX_RETRY_DELAY = timedelta(hours=6)
 
@@ -36,8 +40,9 @@ _handlers: dict[str, Handler] = {}
 
 def register(kind: str, handler: Handler) -> None:
     """Make `handler(event)` the one handler of events of `kind`. A handler sends what the
-    event calls for, reading current data at send time (a link with a secret token is made
-    then, never stored in the event); returning means done, raising means retry later."""
+        event calls for, reading current data at send time (a link with a secret token is made
+        then, never stored in the event); returning means done, raising means retry later (unless
+    the failure cannot pass: notifications.email.failure_is_permanent)."""
     registered = _handlers.get(kind)
     if registered is not None and registered is not handler:
         raise ValueError(f"{kind} already has a handler: {registered!r}")
@@ -99,10 +104,19 @@ def _dispatch(event: Event) -> bool:
     try:
         with transaction.atomic():  # a savepoint: a failing handler's writes go alone
             handler(event)
-    except Exception as exc:  # noqa: BLE001 - any failure is recorded and retried
-        logger.warning("event %s (%s) failed: %r", event.pk, event.kind, exc)
-        event.last_error = f"{exc.__class__.__name__}: {exc}"[:2000]
-        event.next_attempt_at = timezone.now() + retry_delay(event.attempts)
+    except Exception as exc:  # noqa: BLE001 - any failure is recorded (and retried if it may pass)
+        error = f"{exc.__class__.__name__}: {exc}"
+        if failure_is_permanent(exc):
+            # It would fail the same way every time (a message that cannot be built, an
+            # address refused for good): no more attempts, left for an admin to look at.
+            logger.error("event %s (%s) failed for good: %r", event.pk, event.kind, exc)
+            event.attempts = max(event.attempts, MAX_ATTEMPTS)
+            event.last_error = f"{PERMANENT} {error}"[:2000]
+            event.next_attempt_at = None
+        else:
+            logger.warning("event %s (%s) failed: %r", event.pk, event.kind, exc)
+            event.last_error = error[:2000]
+            event.next_attempt_at = timezone.now() + retry_delay(event.attempts)
         event.save(update_fields=["attempts", "last_error", "next_attempt_at"])
         return False
     event.dispatched_at = timezone.now()

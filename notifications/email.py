@@ -12,6 +12,8 @@ from email.headerregistry import HeaderRegistry
 from email.utils import format_datetime, make_msgid
 from urllib.parse import urlsplit
 
+import kombu.exceptions
+import redis.exceptions
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.core.mail.utils import DNS_NAME
@@ -46,8 +48,16 @@ def send_event_email(event: Event, *, to: str, subject: str, template: str, cont
 # --- Whether a failed send is worth retrying -------------------------------------------------
 
 # Failures that may pass: the network's and the SMTP server's (smtplib's errors, refused
-# connections and timeouts are all OSError), the database's, a worker short of memory.
-TRANSIENT_ERRORS = (OSError, DatabaseError, MemoryError)
+# connections and timeouts are all OSError), the database's, a worker short of memory, and
+# Redis's or the broker's (the cache and Celery: their connection errors are not OSError).
+TRANSIENT_ERRORS = (
+    OSError,
+    DatabaseError,
+    MemoryError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    kombu.exceptions.OperationalError,
+)
 
 
 def failure_is_permanent(error: BaseException) -> bool:

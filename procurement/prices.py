@@ -35,7 +35,7 @@ from django.db.models import (
 from django.db.models.functions import RowNumber, TruncQuarter
 from django.utils import timezone
 
-from core import clock
+from core import clock, formatting
 from core import kept as keeping
 from core.codelists import Unit
 from core.snapshots import read_snapshot
@@ -60,14 +60,6 @@ class PricePoint:
     contract_id: int | None
     supplier: str
 
-    @property
-    def quarter(self) -> str:
-        return quarter_label(self.day)
-
-
-def quarter_label(day: date) -> str:
-    return f"{day.year}-T{(day.month - 1) // 3 + 1}"
-
 
 @dataclass(frozen=True)
 class Summary:
@@ -81,11 +73,15 @@ class Summary:
 
 @dataclass(frozen=True)
 class QuarterSummary:
-    quarter: str
+    start: date  # the quarter's first day
     count: int
     median: Decimal
     low: Decimal
     high: Decimal
+
+    @property
+    def quarter(self) -> str:
+        return formatting.quarter(self.start)
 
 
 @dataclass(frozen=True)
@@ -292,9 +288,7 @@ def history(code: str, *, shown: int | None = None, **filters) -> list[UnitHisto
     quarters: dict[str, list[QuarterSummary]] = {}
     for (unit, quarter), figures in sorted(by_quarter.items()):
         quarters.setdefault(unit, []).append(
-            QuarterSummary(
-                quarter_label(quarter), figures.count, figures.median, figures.low, figures.high
-            )
+            QuarterSummary(quarter, figures.count, figures.median, figures.low, figures.high)
         )
     counts = {unit: sum(q.count for q in unit_quarters) for unit, unit_quarters in quarters.items()}
     return [

@@ -23,10 +23,10 @@ from django.db.models import Count, F, QuerySet, Sum
 from django.db.models.functions import Substr, TruncMonth, TruncQuarter, TruncYear
 from django.urls import reverse
 from django.utils import translation
-from django.utils.translation import get_language, gettext
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from core import clock
+from core import clock, formatting
 from core import kept as keeping
 from core.catalog import code_prefix, prefix_code
 from core.codelists import GovernmentLevel, ObjectType, ProcedureType, Stage
@@ -305,18 +305,11 @@ def _month_end(start: date) -> date:
     return (start.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
 
 
-def _quarter_label(start: date) -> str:
-    return gettext("%(year)s-Q%(quarter)s") % {
-        "year": start.year,
-        "quarter": (start.month - 1) // 3 + 1,
-    }
-
-
 PERIODS = {
     "month": (TruncMonth, lambda start: start.strftime("%Y-%m"), _month_end),
     "quarter": (
         TruncQuarter,
-        _quarter_label,
+        formatting.quarter,
         lambda start: _month_end(start.replace(month=start.month + 2)),
     ),
     "year": (

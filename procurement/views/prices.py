@@ -40,7 +40,7 @@ def _chart(history: prices.UnitHistory) -> dict:
     """Positions of the points drawn (x: the award's day, y: the unit price from zero), of
     the quarters' medians (over every line, so they may reach before the first point) and of
     the axis labels."""
-    middles = [_quarter_middle(q.quarter) for q in history.quarters]
+    middles = [_quarter_middle(q.start) for q in history.quarters]
     first = min(history.points[0].day, middles[0])
     last = max(history.points[-1].day, middles[-1])
     span = max((last - first).days, 1)
@@ -87,17 +87,15 @@ def _chart(history: prices.UnitHistory) -> dict:
             for p in history.points
         ],
         "medians": " ".join(
-            f"{round(x(_quarter_middle(q.quarter)), 1)},{round(y(q.median), 1)}"
+            f"{round(x(_quarter_middle(q.start)), 1)},{round(y(q.median), 1)}"
             for q in history.quarters
         ),
     }
 
 
-def _quarter_middle(quarter: str):
-    from datetime import date
-
-    year, number = quarter.split("-T")
-    return date(int(year), (int(number) - 1) * 3 + 2, 15)
+def _quarter_middle(start):
+    """The middle of the quarter that begins on `start` (where its median is drawn)."""
+    return start.replace(month=start.month + 1, day=15)
 
 
 def price_history(request, code: str):

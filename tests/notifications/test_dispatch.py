@@ -200,3 +200,25 @@ def test_a_kind_has_one_handler():
 
     with pytest.raises(ValueError):
         dispatch.register(EventKind.ACCOUNT_VERIFICATION, another)
+
+
+@pytest.mark.django_db
+def test_an_e_mail_that_cannot_be_built_fails_at_once_instead_of_ten_times(monkeypatch, mailoutbox):
+    """A failure retrying cannot cure (here the message's template fails while rendering)
+    ends the event's attempts at once, its error kept for an admin; a failure that may pass
+    (the SMTP server unreachable) is still retried later
+    (test_a_failed_send_stays_pending_with_its_error_and_is_retried_later)."""
+    from notifications import email
+
+    def broken(*_args, **_kwargs):
+        raise ValueError("a header Django refuses")
+
+    monkeypatch.setattr(email.EmailMultiAlternatives, "send", broken)
+    account_services.send_verification_email(UserFactory(email_verified_at=None))
+    assert dispatch.dispatch_pending() == dispatch.DispatchResult(failed=1)
+    event = Event.objects.get(kind=EventKind.ACCOUNT_VERIFICATION)
+    assert event.attempts == dispatch.MAX_ATTEMPTS and event.dispatched_at is None
+    assert event.last_error.startswith(f"{dispatch.PERMANENT} ValueError")
+    assert event.next_attempt_at is None
+    assert not dispatch.pending_events().filter(pk=event.pk).exists()
+    assert dispatch.dispatch_pending() == dispatch.DispatchResult()

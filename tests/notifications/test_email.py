@@ -7,7 +7,9 @@ import email.policy
 import re
 import smtplib
 
+import kombu.exceptions
 import pytest
+import redis.exceptions
 from django.core.mail import EmailMultiAlternatives
 from django.db import OperationalError
 
@@ -137,6 +139,10 @@ def test_an_empty_text_body_goes_the_librarys_way():
         (ConnectionRefusedError(111, "refused"), False),
         (TimeoutError("timed out"), False),
         (OperationalError("server closed the connection"), False),
+        # Redis (the cache) and the broker are down: not OSError, but they pass too.
+        (redis.exceptions.ConnectionError("Connection refused"), False),
+        (redis.exceptions.TimeoutError("Timeout reading"), False),
+        (kombu.exceptions.OperationalError("broker unreachable"), False),
     ],
 )
 def test_one_function_says_which_failures_are_worth_retrying(error, permanent):

@@ -314,3 +314,23 @@ def test_a_reversed_award_period_is_an_error_on_its_end_and_an_equal_one_is_fine
     for day in ("2026-05-01", "2026-05-02"):
         equal = client.get(f"/precios/{CODE}/", {"awarded_from": day, "awarded_to": day})
         assert equal.status_code == 200
+
+
+def test_a_quarter_is_labelled_in_the_reader_s_language_as_on_the_statistics_page():
+    """One label for a quarter across the portal (core.formatting.quarter): 'T' (trimestre)
+    in Spanish, 'Q' in English, on the price page as on /estadisticas/; the chart's median
+    point still sits in the middle of its quarter."""
+    from core import clock
+
+    _tender, award = _awarded("10.00")
+    _decided(award, clock.local(date(2025, 5, 10), time(12)))
+    pages = {}
+    for language in ("es", "en"):
+        client = Client()
+        client.cookies["django_language"] = language
+        pages[language] = client.get(f"/precios/{CODE}/").content.decode()
+    spanish, english = pages["es"], pages["en"]
+    assert '<th scope="row">2025-T2</th>' in spanish
+    assert '<th scope="row">2025-Q2</th>' in english and "2025-T2" not in english
+    (history,) = prices.history(CODE)
+    assert history.quarters[0].start == date(2025, 4, 1)
