@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import (
     Case,
     Count,
@@ -39,6 +39,7 @@ from django.db.models import (
     F,
     FloatField,
     IntegerField,
+    JSONField,
     Max,
     Min,
     OuterRef,
@@ -51,6 +52,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Substr
 from django.utils.translation import gettext_lazy as _
+from psycopg.types.json import Jsonb
 
 from core import clock
 from core.codelists import ProcedureType, Stage
@@ -729,24 +731,51 @@ def refresh(processes: QuerySet | None = None, limits: Thresholds = THRESHOLDS) 
             facts = ProcurementProcess.objects.filter(pk__in=chunk).values_list(
                 "pk", "entity_id", "published_at"
             )
-            ProcessRisk.objects.bulk_create(
-                ProcessRisk(
-                    process_id=pk,
-                    entity_id=entity_id,
-                    published_at=published_at,
-                    score=process_score(raised[pk]),
-                    flag_count=len(raised[pk]),
-                    codes=sorted(raised[pk]),
-                    computed_at=now,
-                )
-                for pk, entity_id, published_at in facts
+            _insert(
+                ProcessRisk,
+                ["process", "entity", "published_at", "score", "flag_count", "codes"],
+                [
+                    (
+                        pk,
+                        entity_id,
+                        published_at,
+                        process_score(raised[pk]),
+                        len(raised[pk]),
+                        sorted(raised[pk]),
+                    )
+                    for pk, entity_id, published_at in facts
+                ],
+                computed_at=now,
             )
-            ProcessRiskFlag.objects.bulk_create(
-                ProcessRiskFlag(process_id=pk, code=code, evidence=evidence, computed_at=now)
-                for pk in chunk
-                for code, evidence in raised[pk].items()
+            _insert(
+                ProcessRiskFlag,
+                ["process", "code", "evidence"],
+                [(pk, code, evidence) for pk in chunk for code, evidence in raised[pk].items()],
+                computed_at=now,
             )
     return len(raised)
+
+
+def _insert(model, fields: list[str], rows: list[tuple], *, computed_at) -> None:
+    """Insert `rows` (values of `fields`, then `computed_at`) into the table of `model`: with
+    COPY on PostgreSQL (a full refresh writes a row per flag of every process: no model
+    instances and no quoted parameters), bulk_create elsewhere."""
+    fields = [model._meta.get_field(name) for name in [*fields, "computed_at"]]
+    if connection.vendor != "postgresql":
+        names = [field.attname for field in fields]
+        model.objects.bulk_create(
+            model(**dict(zip(names, (*row, computed_at), strict=True))) for row in rows
+        )
+        return
+    json_columns = [index for index, field in enumerate(fields) if isinstance(field, JSONField)]
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    sql = f"COPY {connection.ops.quote_name(model._meta.db_table)} ({columns}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.connection.cursor() as raw, raw.copy(sql) as copy:
+        for row in rows:
+            row = [*row, computed_at]
+            for index in json_columns:
+                row[index] = Jsonb(row[index])
+            copy.write_row(row)
 
 
 def refresh_process(process: ProcurementProcess) -> int:
