@@ -703,22 +703,44 @@ def evaluate(processes: QuerySet, limits: Thresholds = THRESHOLDS) -> dict[int, 
     return dict(raised)
 
 
-# Entities per transaction of a full refresh: the evidence of one batch is held in memory.
-ENTITY_BATCH = 50
+# Processes per transaction of a full refresh, in batches of whole entities (an entity with
+# more is a batch alone): the evidence of one batch is held in memory, and each batch reads
+# the tables the rules join once more, so fewer, larger batches cost less.
+PROCESS_BATCH = 200_000
+
+
+def _entity_batches() -> list[list[int]]:
+    """The entities, by id, in runs of at most PROCESS_BATCH processes (one entity may pass
+    it alone)."""
+    sizes = dict(
+        ProcurementProcess.objects.order_by()
+        .values("entity_id")
+        .annotate(n=Count("pk"))
+        .values_list("entity_id", "n")
+    )
+    batches, batch, size = [], [], 0
+    for entity in Entity.objects.order_by("pk").values_list("pk", flat=True):
+        n = sizes.get(entity, 0)
+        if batch and size + n > PROCESS_BATCH:
+            batches.append(batch)
+            batch, size = [], 0
+        batch.append(entity)
+        size += n
+    if batch:
+        batches.append(batch)
+    return batches
 
 
 def refresh(processes: QuerySet | None = None, limits: Thresholds = THRESHOLDS) -> int:
     """Recompute the flags and scores of `processes` with the rule functions and replace
-    their stored rows, in one transaction; every process when None, ENTITY_BATCH entities
-    per transaction (the rules count across batches, so the result is the same). Returns
-    how many processes are flagged."""
+    their stored rows, in one transaction; every process when None, a transaction per batch
+    of entities (_entity_batches; the rules count across batches, so the result is the
+    same). Returns how many processes are flagged."""
     if processes is None:
-        entities = list(Entity.objects.order_by("pk").values_list("pk", flat=True))
-        flagged = 0
-        for start in range(0, len(entities), ENTITY_BATCH):
-            batch = entities[start : start + ENTITY_BATCH]
-            flagged += refresh(ProcurementProcess.objects.filter(entity_id__in=batch), limits)
-        return flagged
+        return sum(
+            refresh(ProcurementProcess.objects.filter(entity_id__in=batch), limits)
+            for batch in _entity_batches()
+        )
     scope = processes
     now = clock.now()
     with transaction.atomic():

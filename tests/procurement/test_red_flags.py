@@ -309,7 +309,8 @@ def test_the_opening_service_refreshes_the_flags_of_its_process():
 
 
 def test_a_full_refresh_by_batches_of_entities_stores_what_the_rules_compute(monkeypatch):
-    monkeypatch.setattr(red_flags, "ENTITY_BATCH", 1)
+    # A batch of one process: each entity is a batch of its own.
+    monkeypatch.setattr(red_flags, "PROCESS_BATCH", 1)
     busy = EntityFactory()
     for _n in range(3):
         opened(called(busy, procedure_type="CD"), ["1000"])
