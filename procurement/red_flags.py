@@ -747,7 +747,7 @@ def refresh(processes: QuerySet | None = None, limits: Thresholds = THRESHOLDS) 
         raised = evaluate(scope, limits)
         ProcessRiskFlag.objects.filter(process__in=scope.values("pk")).delete()
         ProcessRisk.objects.filter(process__in=scope.values("pk")).delete()
-        pks = list(raised)
+        pks = sorted(raised)  # the rows in one order, whatever the batches and query plans
         for start in range(0, len(pks), 5000):
             chunk = pks[start : start + 5000]
             facts = ProcurementProcess.objects.filter(pk__in=chunk).values_list(
