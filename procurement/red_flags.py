@@ -792,7 +792,13 @@ def _insert(model, fields: list[str], rows: list[tuple], *, computed_at) -> None
     json_columns = [index for index, field in enumerate(fields) if isinstance(field, JSONField)]
     columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
     sql = f"COPY {connection.ops.quote_name(model._meta.db_table)} ({columns}) FROM STDIN"
-    with connection.cursor() as cursor, cursor.connection.cursor() as raw, raw.copy(sql) as copy:
+    # Errors as Django's (IntegrityError: refresh_entity_year's concurrent refresh).
+    with (
+        connection.wrap_database_errors,
+        connection.cursor() as cursor,
+        cursor.connection.cursor() as raw,
+        raw.copy(sql) as copy,
+    ):
         for row in rows:
             row = [*row, computed_at]
             for index in json_columns:

@@ -5,6 +5,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import IntegrityError, transaction
 
 from core.workdays import WorkingCalendar
 from procurement import red_flags, tasks
@@ -306,6 +307,17 @@ def test_refresh_stores_the_evidence_and_score_the_rules_compute():
     risk = ProcessRisk.objects.get()
     assert risk.codes == sorted(computed) and risk.score == red_flags.process_score(computed)
     assert (risk.entity_id, risk.published_at) == (flagged.entity_id, flagged.published_at)
+
+
+def test_a_row_stored_twice_is_an_integrity_error():
+    # refresh_entity_year counts on it to leave a concurrent refresh's rows alone.
+    process = called()
+    row = (process.pk, process.entity_id, process.published_at, 10, 1, [Code.SINGLE_BIDDER])
+    fields = ["process", "entity", "published_at", "score", "flag_count", "codes"]
+    red_flags._insert(ProcessRisk, fields, [row], computed_at=process.published_at)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        red_flags._insert(ProcessRisk, fields, [row], computed_at=process.published_at)
+    assert ProcessRisk.objects.get().codes == [Code.SINGLE_BIDDER]
 
 
 def test_the_full_refresh_batches_are_whole_entities_of_bounded_size(monkeypatch):
