@@ -480,14 +480,14 @@ def shared_contact(processes: QuerySet, limits: Thresholds = THRESHOLDS) -> dict
     # Only a supplier whose value another supplier of the scope shares can raise the flag
     # (the other member of its opening is in the scope too): the scope's suppliers are read
     # once, and only the bids of those that share a value are looked at below.
-    holders = defaultdict(set)  # (field, value) -> suppliers
+    sharers = defaultdict(set)  # (field, value) -> suppliers
     for supplier, *values in Supplier.objects.filter(
         pk__in=in_scope.order_by().values("supplier_id")
     ).values_list("pk", *SHARED_FIELDS):
         for (name, lookup), value in zip(SHARED_FIELDS.items(), values, strict=True):
             if value:
-                holders[(name, _shared_key(value, lookup))].add(supplier)
-    related = {supplier for group in holders.values() if len(group) > 1 for supplier in group}
+                sharers[(name, _shared_key(value, lookup))].add(supplier)
+    related = {supplier for group in sharers.values() if len(group) > 1 for supplier in group}
     if not related:
         return {}
     members = list(
