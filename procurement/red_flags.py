@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import (
     Case,
     Count,
@@ -39,6 +39,7 @@ from django.db.models import (
     F,
     FloatField,
     IntegerField,
+    JSONField,
     Max,
     Min,
     OuterRef,
@@ -51,12 +52,15 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Substr
 from django.utils.translation import gettext_lazy as _
+from psycopg.types.json import Jsonb
 
 from core import clock
 from core.codelists import ProcedureType, Stage
 from core.models import FiscalYear, ProcedureThreshold, StageMinimum
 from core.workdays import calendar as working_calendar
+from suppliers.models import Supplier
 
+from .calendar_rules import _EDGE as EDGE_INDEX
 from .calendar_rules import unmet_minimums
 from .models import (
     Award,
@@ -200,54 +204,59 @@ def short_bid_window(processes: QuerySet, limits: Thresholds = THRESHOLDS) -> di
     if not rules:
         return {}
 
-    # Each process's bid deadline and rule origins, one aggregate over its stage rows
-    # (set-based: one pass over the scope's calendars, not one lookup per process and edge).
-    origins = {(r.from_stage, r.from_edge) for r in rules}
-    edges = {"bids_end": Max("end", filter=Q(stage=Stage.BIDS))}
-    edges.update({f"o_{s}_{e}": Max(e, filter=Q(stage=s)) for s, e in origins})
+    # Each process's dates the rules read (the bid deadline and the rule origins), one
+    # aggregate over its stage rows (set-based: one pass over the scope's calendars, not one
+    # lookup per process and edge; a process has one row per stage, so Max is that row's).
+    edges = {(r.stage, r.edge) for r in rules} | {(r.from_stage, r.from_edge) for r in rules}
+    names = {edge: f"d_{edge[0]}_{edge[1]}" for edge in sorted(edges)}
+    aggregates = {names[s, e]: Max(e, filter=Q(stage=s)) for s, e in names}
+    aggregates.setdefault("bids_end", Max("end", filter=Q(stage=Stage.BIDS)))
     possible = Q()
     for rule in rules:
         # N working days never take more than 2N + 14 calendar days (weekends and holidays).
         span = timedelta(days=2 * rule.working_days + 14)
-        origin = F(f"o_{rule.from_stage}_{rule.from_edge}")
+        origin = F(names[rule.from_stage, rule.from_edge])
         possible |= Q(process__procedure_type=rule.procedure_type, bids_end__lt=origin + span)
-    candidates = dict(
-        ProcessStage.objects.filter(
-            process__in=processes, stage__in={Stage.BIDS} | {s for s, _e in origins}
-        )
+    candidates = (
+        ProcessStage.objects.filter(process__in=processes, stage__in={s for s, _e in edges})
         .order_by()
         .values("process_id", "process__procedure_type")
-        .annotate(**edges)
+        .annotate(**aggregates)
         .filter(possible)
-        .values_list("process_id", "process__procedure_type")
+        .values_list("process_id", "process__procedure_type", *names.values())
     )
-    if not candidates:
+    # Processes with the same procedure type and dates meet the same minimums: the working
+    # days are counted once per distinct calendar (the days, not the processes, are few).
+    by_dates = defaultdict(list)
+    for pk, procedure_type, *edge_days in candidates:
+        by_dates[procedure_type, *edge_days].append(pk)
+    if not by_dates:
         return {}
-    dates: dict[int, dict] = defaultdict(dict)
-    for pk, stage, start, end in ProcessStage.objects.filter(
-        process_id__in=list(candidates)
-    ).values_list("process_id", "stage", "start", "end"):
-        dates[pk][stage] = (start, end)
     by_type = defaultdict(list)
     for rule in rules:
         by_type[rule.procedure_type].append(rule)
     calendar = working_calendar()
     found = {}
-    for pk, procedure_type in candidates.items():
-        unmet = unmet_minimums(by_type[procedure_type], dates[pk], calendar)
+    for (procedure_type, *edge_days), pks in by_dates.items():
+        dates: dict[str, list] = {}
+        for (stage, edge), day in zip(names, edge_days, strict=True):
+            if day is not None:  # the process has this stage
+                dates.setdefault(stage, [None, None])[EDGE_INDEX[edge]] = day
+        unmet = unmet_minimums(by_type[procedure_type], dates, calendar)
         if unmet:
-            found[pk] = {
-                "shortfalls": [
-                    {
-                        "rule": rule.note,
-                        "working_days": days,
-                        "minimum": rule.working_days,
-                        "from": origin.isoformat(),
-                        "to": moment.isoformat(),
-                    }
-                    for rule, days, origin, moment in unmet
-                ]
-            }
+            for pk in pks:
+                found[pk] = {
+                    "shortfalls": [
+                        {
+                            "rule": rule.note,
+                            "working_days": days,
+                            "minimum": rule.working_days,
+                            "from": origin.isoformat(),
+                            "to": moment.isoformat(),
+                        }
+                        for rule, days, origin, moment in unmet
+                    ]
+                }
     return found
 
 
@@ -452,18 +461,37 @@ SHARED_FIELDS = {
 }
 
 
+def _shared_key(value: str, lookup: str) -> str:
+    """What two suppliers' values must equal to be shared: case folded where it is typed."""
+    return value.lower() if lookup == "iexact" else value
+
+
 def shared_contact(processes: QuerySet, limits: Thresholds = THRESHOLDS) -> dict[int, dict]:
     """Bidders sharing a legal representative, address, phone or e-mail (OCP: "bidders share
     addresses, phone numbers or owners"; Prozorro: related bidders): two different suppliers
     in two different valid bids of one completed opening (leads or consortium members) whose
     registry records the same legal representative's DNI, address, phone or e-mail."""
+    in_scope = OpenedBidMember.objects.filter(
+        opened_bid__opening__status=BidOpening.Status.COMPLETED,
+        opened_bid__status=OpenedBid.Status.VALID,
+        opened_bid__opening__process__in=processes,
+        supplier__isnull=False,
+    )
+    # Only a supplier whose value another supplier of the scope shares can raise the flag
+    # (the other member of its opening is in the scope too): the scope's suppliers are read
+    # once, and only the bids of those that share a value are looked at below.
+    sharers = defaultdict(set)  # (field, value) -> suppliers
+    for supplier, *values in Supplier.objects.filter(
+        pk__in=in_scope.order_by().values("supplier_id")
+    ).values_list("pk", *SHARED_FIELDS):
+        for (name, lookup), value in zip(SHARED_FIELDS.items(), values, strict=True):
+            if value:
+                sharers[(name, _shared_key(value, lookup))].add(supplier)
+    related = {supplier for group in sharers.values() if len(group) > 1 for supplier in group}
+    if not related:
+        return {}
     members = list(
-        OpenedBidMember.objects.filter(
-            opened_bid__opening__status=BidOpening.Status.COMPLETED,
-            opened_bid__status=OpenedBid.Status.VALID,
-            opened_bid__opening__process__in=processes,
-            supplier__isnull=False,
-        ).values_list(
+        in_scope.filter(supplier_id__in=related).values_list(
             "opened_bid__opening_id",
             "opened_bid_id",
             "supplier_id",
@@ -477,24 +505,21 @@ def shared_contact(processes: QuerySet, limits: Thresholds = THRESHOLDS) -> dict
     members.sort(key=lambda member: member[4])  # by RUC
     found: dict[int, dict] = {}
     for index, (name, lookup) in enumerate(SHARED_FIELDS.items(), start=5):
-
-        def key(value, lookup=lookup):
-            return value.lower() if lookup == "iexact" else value
-
         holders = defaultdict(list)  # (opening, value) -> [(opened bid, supplier)]
         for member in members:
             if member[index]:
-                holders[(member[0], key(member[index]))].append((member[1], member[2]))
+                key = _shared_key(member[index], lookup)
+                holders[(member[0], key)].append((member[1], member[2]))
         groups = defaultdict(list)
         shown = {}
         for opening, opened_bid, supplier, pk, ruc, *values in members:
             value = values[index - 5]
             if not value or not any(
                 other_bid != opened_bid and other_supplier != supplier
-                for other_bid, other_supplier in holders[(opening, key(value))]
+                for other_bid, other_supplier in holders[(opening, _shared_key(value, lookup))]
             ):
                 continue
-            group = (pk, key(value))
+            group = (pk, _shared_key(value, lookup))
             shown.setdefault(group, value)  # as the first supplier wrote it
             if ruc not in groups[group]:
                 groups[group].append(ruc)
@@ -678,52 +703,107 @@ def evaluate(processes: QuerySet, limits: Thresholds = THRESHOLDS) -> dict[int, 
     return dict(raised)
 
 
-# Entities per transaction of a full refresh: the evidence of one batch is held in memory.
-ENTITY_BATCH = 50
+# Processes per transaction of a full refresh, in batches of whole entities (an entity with
+# more is a batch alone): the evidence of one batch is held in memory, and each batch reads
+# the tables the rules join once more, so fewer, larger batches cost less.
+PROCESS_BATCH = 200_000
+
+
+def _entity_batches() -> list[list[int]]:
+    """The entities, by id, in runs of at most PROCESS_BATCH processes (one entity may pass
+    it alone)."""
+    sizes = dict(
+        ProcurementProcess.objects.order_by()
+        .values("entity_id")
+        .annotate(n=Count("pk"))
+        .values_list("entity_id", "n")
+    )
+    batches, batch, size = [], [], 0
+    for entity in Entity.objects.order_by("pk").values_list("pk", flat=True):
+        n = sizes.get(entity, 0)
+        if batch and size + n > PROCESS_BATCH:
+            batches.append(batch)
+            batch, size = [], 0
+        batch.append(entity)
+        size += n
+    if batch:
+        batches.append(batch)
+    return batches
 
 
 def refresh(processes: QuerySet | None = None, limits: Thresholds = THRESHOLDS) -> int:
     """Recompute the flags and scores of `processes` with the rule functions and replace
-    their stored rows, in one transaction; every process when None, ENTITY_BATCH entities
-    per transaction (the rules count across batches, so the result is the same). Returns
-    how many processes are flagged."""
+    their stored rows, in one transaction; every process when None, a transaction per batch
+    of entities (_entity_batches; the rules count across batches, so the result is the
+    same). Returns how many processes are flagged."""
     if processes is None:
-        entities = list(Entity.objects.order_by("pk").values_list("pk", flat=True))
-        flagged = 0
-        for start in range(0, len(entities), ENTITY_BATCH):
-            batch = entities[start : start + ENTITY_BATCH]
-            flagged += refresh(ProcurementProcess.objects.filter(entity_id__in=batch), limits)
-        return flagged
+        return sum(
+            refresh(ProcurementProcess.objects.filter(entity_id__in=batch), limits)
+            for batch in _entity_batches()
+        )
     scope = processes
     now = clock.now()
     with transaction.atomic():
         raised = evaluate(scope, limits)
         ProcessRiskFlag.objects.filter(process__in=scope.values("pk")).delete()
         ProcessRisk.objects.filter(process__in=scope.values("pk")).delete()
-        pks = list(raised)
+        pks = sorted(raised)  # the rows in one order, whatever the batches and query plans
         for start in range(0, len(pks), 5000):
             chunk = pks[start : start + 5000]
             facts = ProcurementProcess.objects.filter(pk__in=chunk).values_list(
                 "pk", "entity_id", "published_at"
             )
-            ProcessRisk.objects.bulk_create(
-                ProcessRisk(
-                    process_id=pk,
-                    entity_id=entity_id,
-                    published_at=published_at,
-                    score=process_score(raised[pk]),
-                    flag_count=len(raised[pk]),
-                    codes=sorted(raised[pk]),
-                    computed_at=now,
-                )
-                for pk, entity_id, published_at in facts
+            _insert(
+                ProcessRisk,
+                ["process", "entity", "published_at", "score", "flag_count", "codes"],
+                [
+                    (
+                        pk,
+                        entity_id,
+                        published_at,
+                        process_score(raised[pk]),
+                        len(raised[pk]),
+                        sorted(raised[pk]),
+                    )
+                    for pk, entity_id, published_at in facts
+                ],
+                computed_at=now,
             )
-            ProcessRiskFlag.objects.bulk_create(
-                ProcessRiskFlag(process_id=pk, code=code, evidence=evidence, computed_at=now)
-                for pk in chunk
-                for code, evidence in raised[pk].items()
+            _insert(
+                ProcessRiskFlag,
+                ["process", "code", "evidence"],
+                [(pk, code, evidence) for pk in chunk for code, evidence in raised[pk].items()],
+                computed_at=now,
             )
     return len(raised)
+
+
+def _insert(model, fields: list[str], rows: list[tuple], *, computed_at) -> None:
+    """Insert `rows` (values of `fields`, then `computed_at`) into the table of `model`: with
+    COPY on PostgreSQL (a full refresh writes a row per flag of every process: no model
+    instances and no quoted parameters), bulk_create elsewhere."""
+    fields = [model._meta.get_field(name) for name in [*fields, "computed_at"]]
+    if connection.vendor != "postgresql":
+        names = [field.attname for field in fields]
+        model.objects.bulk_create(
+            model(**dict(zip(names, (*row, computed_at), strict=True))) for row in rows
+        )
+        return
+    json_columns = [index for index, field in enumerate(fields) if isinstance(field, JSONField)]
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    sql = f"COPY {connection.ops.quote_name(model._meta.db_table)} ({columns}) FROM STDIN"
+    # Errors as Django's (IntegrityError: refresh_entity_year's concurrent refresh).
+    with (
+        connection.wrap_database_errors,
+        connection.cursor() as cursor,
+        cursor.connection.cursor() as raw,
+        raw.copy(sql) as copy,
+    ):
+        for row in rows:
+            row = [*row, computed_at]
+            for index in json_columns:
+                row[index] = Jsonb(row[index])
+            copy.write_row(row)
 
 
 def refresh_process(process: ProcurementProcess) -> int:

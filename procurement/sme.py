@@ -687,8 +687,11 @@ class _DaysBetween(Func):
 
 
 def _stage(stage: str, bound: str):
+    # A process has one row per stage: unordered (the model's ordering joins the process).
     return Subquery(
-        ProcessStage.objects.filter(process=OuterRef("pk"), stage=stage).values(bound)[:1]
+        ProcessStage.objects.filter(process=OuterRef("pk"), stage=stage)
+        .order_by()
+        .values(bound)[:1]
     )
 
 

@@ -79,7 +79,10 @@ def due_on() -> Case:
         When(
             status=status,
             then=Subquery(
+                # One row per process and stage: unordered (the model's ordering joins the
+                # process).
                 ProcessStage.objects.filter(process=OuterRef("pk"), stage=stage)
+                .order_by()
                 .annotate(due=Greatest(F("end"), Coalesce(last_change, F("end"))))
                 .values("due")[:1]
             ),

@@ -5,6 +5,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import IntegrityError, transaction
 
 from core.workdays import WorkingCalendar
 from procurement import red_flags, tasks
@@ -54,6 +55,21 @@ def test_bid_window_below_the_legal_minimum():
     assert set(found) == {short.pk}
     (shortfall,) = found[short.pk]["shortfalls"]
     assert shortfall["working_days"] == 21 and shortfall["minimum"] == 22
+
+
+def test_processes_with_the_same_calendar_each_raise_the_bid_window_flag():
+    # The working days are counted once per procedure type and dates: every process with
+    # those is flagged, and the same dates under another type's minimums are judged by those.
+    add = WorkingCalendar().add_working_days
+    short = [called(bids_end=add(CALL, 21)) for _n in range(2)]
+    simplified = called(procedure_type="AS", bids_end=add(CALL, 21))  # 7 working days suffice
+    without_call = called(bids_end=add(CALL, 21))
+    without_call.stages.filter(stage="convocatoria").delete()
+    found = red_flags.short_bid_window(ProcurementProcess.objects.all())
+    assert set(found) == {p.pk for p in short}
+    assert simplified.pk not in found and without_call.pk not in found
+    assert found[short[0].pk] == found[short[1].pk]
+    assert found[short[0].pk]["shortfalls"][0]["to"] == add(CALL, 21).isoformat()
 
 
 # --- award above the estimate ----------------------------------------------------------------
@@ -162,6 +178,23 @@ def test_bidders_sharing_registry_data(field, first, second, flagged):
         assert shared["field"] == field and sorted(shared["suppliers"]) == sorted([a.ruc, b.ruc])
 
 
+def test_suppliers_sharing_data_in_different_openings_are_not_flagged():
+    a, b = SupplierFactory(email="ventas@andes.pe"), SupplierFactory(email="VENTAS@andes.pe")
+    c, d = (
+        SupplierFactory(representative_dni="41234567"),
+        SupplierFactory(representative_dni="41234567"),
+    )
+    apart, together = called(), called()
+    opened(apart, ["1000", "2000"], suppliers=[a, SupplierFactory()])
+    opened(called(), ["1000", "2000"], suppliers=[b, SupplierFactory()])
+    opened(together, ["1000", "2000", "3000"], suppliers=[c, SupplierFactory(), d])
+    found = red_flags.shared_contact(ProcurementProcess.objects.all())
+    assert set(found) == {together.pk}
+    assert found[together.pk]["shared"] == [
+        {"field": "representative_dni", "value": "41234567", "suppliers": sorted([c.ruc, d.ruc])}
+    ]
+
+
 # --- fast award --------------------------------------------------------------------------------
 
 
@@ -263,6 +296,44 @@ def test_refresh_stores_flags_and_scores_and_replaces_stale_ones():
     assert risk.process_id == flagged.pk and risk.score == 25 and risk.flag_count == 2
 
 
+def test_refresh_stores_the_evidence_and_score_the_rules_compute():
+    flagged = called()
+    opened(flagged, ["1000"])
+    awarded(flagged, days_after_call=10)
+    red_flags.refresh(ProcurementProcess.objects.filter(pk=flagged.pk))
+    computed = red_flags.evaluate(ProcurementProcess.objects.all())[flagged.pk]
+    stored = dict(ProcessRiskFlag.objects.values_list("code", "evidence"))
+    assert stored == computed and len(stored) == 2
+    risk = ProcessRisk.objects.get()
+    assert risk.codes == sorted(computed) and risk.score == red_flags.process_score(computed)
+    assert (risk.entity_id, risk.published_at) == (flagged.entity_id, flagged.published_at)
+
+
+def test_a_row_stored_twice_is_an_integrity_error():
+    # refresh_entity_year counts on it to leave a concurrent refresh's rows alone.
+    process = called()
+    row = (process.pk, process.entity_id, process.published_at, 10, 1, [Code.SINGLE_BIDDER])
+    fields = ["process", "entity", "published_at", "score", "flag_count", "codes"]
+    red_flags._insert(ProcessRisk, fields, [row], computed_at=process.published_at)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        red_flags._insert(ProcessRisk, fields, [row], computed_at=process.published_at)
+    assert ProcessRisk.objects.get().codes == [Code.SINGLE_BIDDER]
+
+
+def test_the_full_refresh_batches_are_whole_entities_of_bounded_size(monkeypatch):
+    monkeypatch.setattr(red_flags, "PROCESS_BATCH", 3)
+    for size in [2, 2, 1, 5, 0, 1]:
+        entity = EntityFactory()
+        for _n in range(size):
+            called(entity)
+    sizes = {entity.pk: entity.processes.count() for entity in red_flags.Entity.objects.all()}
+    batches = red_flags._entity_batches()
+    assert sorted(pk for batch in batches for pk in batch) == sorted(sizes)
+    for batch in batches:
+        assert len(batch) == 1 or sum(sizes[pk] for pk in batch) <= 3
+    assert len(batches) < len(sizes)  # small entities share a batch
+
+
 def test_the_beat_task_recomputes_every_process():
     process = called()
     opened(process, ["1000"])
@@ -309,7 +380,8 @@ def test_the_opening_service_refreshes_the_flags_of_its_process():
 
 
 def test_a_full_refresh_by_batches_of_entities_stores_what_the_rules_compute(monkeypatch):
-    monkeypatch.setattr(red_flags, "ENTITY_BATCH", 1)
+    # A batch of one process: each entity is a batch of its own.
+    monkeypatch.setattr(red_flags, "PROCESS_BATCH", 1)
     busy = EntityFactory()
     for _n in range(3):
         opened(called(busy, procedure_type="CD"), ["1000"])
