@@ -17,10 +17,15 @@ services enforce:
   procedure type, on working days, meeting every minimum, and a path through the state
   machine that agrees with the calendar and `today`.
 
-Red flags, on purpose (procurement.demo.risk): RUSHED_PROCESSES calendars are the only ones
-that miss a minimum, the bid window of awarded Adjudicaciones Simplificadas (as a rushed
-process would be recorded), and the heaviest entity splits a purchase and contracts
-directly again and again.
+Red flags, on purpose (procurement.demo.risk), all by the heaviest entity (in seeds of
+SPLIT_FROM processes or more): RUSHED_PROCESSES calendars are the only ones that miss a
+minimum, the bid window of awarded Adjudicaciones Simplificadas (as a rushed process would
+be recorded); it splits a purchase and contracts directly again and again.
+
+This process only decides how many processes each entity makes and takes their ids; each
+entity's processes are drawn from the entity's own random stream (entity_processes), so
+forked workers (procurement.demo.workers) build them and their COPY text chunk by chunk,
+and a seed gives the same rows however they are chunked and wherever they are built.
 """
 
 import random
