@@ -21,6 +21,7 @@ from .process_profile import (
     lower_first,
     pick,
 )
+from .process_timeline import choose
 
 
 class Purchases:
@@ -87,13 +88,13 @@ class Purchases:
 
     def take_plan_items(self, pool: list[tuple]) -> list[tuple]:
         rng = self.rng
-        first = pool.pop(rng.randrange(len(pool)))
+        first = pool.pop(int(rng.random() * len(pool)))
         chosen = [first]
         while pool and rng.random() < 0.3 and len(chosen) < 4:
             same = [i for i, row in enumerate(pool) if row[1] == first[1] and row[8] == first[8]]
             if not same:
                 break
-            chosen.append(pool.pop(rng.choice(same)))
+            chosen.append(pool.pop(choose(rng, same)))
         return chosen
 
     def outside_items(self, entity, year: int) -> tuple[str, list[tuple]]:
@@ -114,21 +115,21 @@ class Purchases:
         items = []
         for _ in range(count):
             if object_type == ObjectType.GOODS and self.special_goods and rng.random() < 0.1:
-                code, name = rng.choice(self.special_goods)
+                code, name = choose(rng, self.special_goods)
             else:
-                code, name = rng.choice(self.codes[object_type])
+                code, name = choose(rng, self.codes[object_type])
             if rng.random() < 0.3 and object_type != ObjectType.WORKS:
                 value = rng.uniform(self.floor[year], 40 * self.uit[year])  # small purchases
             else:
                 value = max(self.floor[year], rng.random() ** 2.2 * (high - low) * scale + low)
-            quantity = rng.choice(QUANTITIES) if object_type == ObjectType.GOODS else 1
+            quantity = choose(rng, QUANTITIES) if object_type == ObjectType.GOODS else 1
             items.append(
                 (
                     None,
                     code,
                     name[:500],
                     Decimal(quantity),
-                    rng.choice(UNITS[object_type]),
+                    choose(rng, UNITS[object_type]),
                     Decimal(f"{value:.2f}"),
                 )
             )
@@ -140,12 +141,12 @@ class Purchases:
         ubigeo = entity.ubigeo
         if object_type in (ObjectType.WORKS, ObjectType.CONSULTING_WORKS):
             if entity.level == "national" and rng.random() < 0.6:
-                ubigeo = rng.choice(self.all_districts)
+                ubigeo = choose(rng, self.all_districts)
             elif rng.random() < 0.6:
-                ubigeo = rng.choice(self.by_department[entity.ubigeo[:2]])
+                ubigeo = choose(rng, self.by_department[entity.ubigeo[:2]])
         district, province = self.district[ubigeo]
         name = lower_first(first_name)
-        template = rng.choice(DESCRIPTIONS[object_type])
+        template = choose(rng, DESCRIPTIONS[object_type])
         if name.startswith("servicio"):  # "servicios de limpieza" reads without a prefix
             template = "Contratación de {x}"
         text = template.format(x=name, a=entity.acronym, d=district)

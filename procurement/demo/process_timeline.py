@@ -40,40 +40,87 @@ class WorkingDays:
         return bisect_left(self.days, day)
 
 
-def stage_offsets(
-    rng: random.Random, order: list[str], rules: dict[str, list[tuple]]
-) -> dict[str, tuple[int, int]]:
-    """Stage offsets from the call's start, in working days, every minimum met."""
-    offsets: dict[str, tuple[int, int]] = {}
-    previous_start = previous_end = 0
+def randint(rng: random.Random, low: int, high: int) -> int:
+    """A whole number from low to high, both included: rng.randint's distribution, from one
+    rng.random() (several times cheaper than randint's rejection sampling, which a million
+    calendars call tens of millions of times)."""
+    return low + int(rng.random() * (high - low + 1))
+
+
+def choose(rng: random.Random, options):
+    """One of `options` (a sequence), as rng.choice, from one rng.random()."""
+    return options[int(rng.random() * len(options))]
+
+
+def stage_plan(order: list[str], rules: dict[str, list[tuple]]) -> tuple:
+    """How stage_offsets lays out the stages of `order` (a procedure type's) under its
+    minimums `rules`, worked out once per procedure type: per stage (stage, anchored on the
+    call, gap low, gap span, duration low or None for the registration, duration span,
+    minimums), and the registration's minimums."""
+    steps = []
     registration = None
     for stage in order:
         anchor, gap, duration = LAYOUT.get(stage, DEFAULT_LAYOUT)
-        base = 0 if anchor == "call" else previous_end
-        start = max(base + rng.randint(*gap), previous_start)
+        if duration is None:
+            registration = stage
+        steps.append(
+            (
+                stage,
+                anchor == "call",
+                gap[0],
+                gap[1] - gap[0] + 1,
+                None if duration is None else duration[0],
+                0 if duration is None else duration[1] - duration[0] + 1,
+                tuple(
+                    (at_end, origin, origin_end, days, origin == registration and origin_end)
+                    for at_end, origin, origin_end, days in rules.get(stage, ())
+                ),
+            )
+        )
+    closing = tuple(rule for rule in rules.get(registration, ()) if rule[0]) if registration else ()
+    return tuple(steps), registration, closing
+
+
+def stage_offsets(rng: random.Random, plan: tuple) -> dict[str, tuple[int, int]]:
+    """Stage offsets from the call's start, in working days, every minimum met (`plan` from
+    stage_plan)."""
+    steps, registration, closing = plan
+    random_ = rng.random
+    offsets: dict[str, tuple[int, int]] = {}
+    previous_start = previous_end = 0
+    for stage, from_call, gap, gap_span, duration, span, minimums in steps:
+        start = (0 if from_call else previous_end) + gap
+        if gap_span > 1:
+            start += int(random_() * gap_span)
+        if start < previous_start:
+            start = previous_start
         if duration is None:  # registration: its end is set once the bids are laid out
             offsets[stage] = (start, start)
-            registration = stage
             previous_start = start
             continue
-        end = start + rng.randint(*duration)
-        for at_end, origin, origin_end, days in rules.get(stage, ()):
-            if origin not in offsets or (origin == registration and origin_end):
+        end = start + duration
+        if span > 1:
+            end += int(random_() * span)
+        for at_end, origin, origin_end, days, skip in minimums:
+            if skip or origin not in offsets:
                 continue
             floor = offsets[origin][origin_end] + days
             if at_end:
-                end = max(end, floor)
+                if end < floor:
+                    end = floor
             else:
-                start = max(start, floor)
-                end = max(end, start)
+                if start < floor:
+                    start = floor
+                if end < start:
+                    end = start
         offsets[stage] = (start, end)
         previous_start, previous_end = start, end
     if registration:
         start = offsets[registration][0]
         close = offsets[Stage.BIDS][1] - 1 if Stage.BIDS in offsets else start + 5
         end = max(start, close)
-        for at_end, origin, origin_end, days in rules.get(registration, ()):
-            if origin in offsets and at_end:
+        for _at_end, origin, origin_end, days in closing:
+            if origin in offsets:
                 end = max(end, offsets[origin][origin_end] + days)
         offsets[registration] = (start, end)
     return offsets
@@ -89,20 +136,20 @@ def status_path(
     bids_end = o[Stage.BIDS][1]
     standstill = o[Stage.STANDSTILL][1] if Stage.STANDSTILL in o else None
     contract_start, contract_end = o[Stage.CONTRACT]
-    a = award + rng.randint(0, award_end - award)
-    k = (standstill if standstill is not None else a) + 1 + rng.choice((0, 0, 0, 1, 2))
+    a = award + randint(rng, 0, award_end - award)
+    k = (standstill if standstill is not None else a) + 1 + choose(rng, (0, 0, 0, 1, 2))
     publish = (0, "publish", "", "")
 
     def reason(kind):
-        return rng.choice(REASONS[kind])
+        return choose(rng, REASONS[kind])
 
     if status == S.DRAFT:
         return [], (U, U + 15)
     if status == S.CALLED:
         events = [publish]
         if award >= 3 and rng.random() < 0.06:  # an appeal came and went
-            s = rng.randint(1, award - 2)
-            r = rng.randint(s + 1, award - 1)
+            s = randint(rng, 1, award - 2)
+            r = randint(rng, s + 1, award - 1)
             events += [
                 (s, "suspend", reason("suspend_call"), ""),
                 (r, "resume", reason("resume"), ""),
@@ -113,14 +160,14 @@ def status_path(
         return events, (T - award - 30, T - award)  # late: award day passed
     if status == S.SUSPENDED:
         if rng.random() < 0.7:
-            s = rng.randint(a + 1, standstill if standstill is not None else a + 5)
+            s = randint(rng, a + 1, standstill if standstill is not None else a + 5)
             events = [
                 publish,
                 (a, "award", "", ""),
                 (s, "suspend", reason("suspend_award"), ""),
             ]
         else:
-            s = rng.randint(1, max(1, award - 1))
+            s = randint(rng, 1, max(1, award - 1))
             events = [publish, (s, "suspend", reason("suspend_call"), "")]
         return events, (T - s - 25, T - s)
     if status == S.AWARDED:
@@ -133,8 +180,8 @@ def status_path(
     if status in (S.CONSENTED, S.CONTRACTED):
         events = [publish, (a, "award", "", "")]
         if standstill is not None and rng.random() < 0.08:  # appeal against the award
-            s = rng.randint(a + 1, standstill)
-            r = s + rng.randint(5, 20)
+            s = randint(rng, a + 1, standstill)
+            r = s + randint(rng, 5, 20)
             events += [
                 (s, "suspend", reason("suspend_award"), ""),
                 (r, "resume", reason("resume"), ""),
@@ -146,37 +193,37 @@ def status_path(
                 return events, (U - contract_end, T - k)  # contract being signed
             return events, (U - contract_end - 30, U - contract_end - 1)
         q = max(k, contract_start)
-        q += rng.randint(0, max(0, contract_end - q))
+        q += randint(rng, 0, max(0, contract_end - q))
         events.append((q, "contract", "", ""))
         return events, (None, T - q)
     if status == S.DESERTED:
-        d = rng.randint(bids_end + 1, max(bids_end + 1, award))
+        d = randint(rng, bids_end + 1, max(bids_end + 1, award))
         return [publish, (d, "desert", reason("desert"), "")], (None, T - d)
     if status == S.CANCELLED:
-        x = rng.randint(1, max(1, award - 1))
+        x = randint(rng, 1, max(1, award - 1))
         events = [publish]
         if x >= 3 and rng.random() < 0.15:  # cancelled while an appeal ran
-            events.append((rng.randint(1, x - 1), "suspend", reason("suspend_call"), ""))
+            events.append((randint(rng, 1, x - 1), "suspend", reason("suspend_call"), ""))
         events.append((x, "cancel", reason("cancel"), ""))
         return events, (None, T - x)
     # S.VOID
     roll = rng.random()
     if roll < 0.4:
-        x = rng.randint(1, max(1, award - 1))
+        x = randint(rng, 1, max(1, award - 1))
         events = [publish]
         reached = x
     else:
         events = [publish, (a, "award", "", "")]
         reached = a
         if roll < 0.8 or standstill is None:
-            x = a + rng.randint(1, 5)
+            x = a + randint(rng, 1, 5)
         else:
             events.append((k, "consent", "", ""))
-            x = k + rng.randint(0, 3)
+            x = k + randint(rng, 0, 3)
     candidates = [
         s for s in order if o[s][0] <= reached and s not in (Stage.STANDSTILL, Stage.CONTRACT)
     ]
-    back = rng.choice(candidates) if candidates else order[0]
+    back = choose(rng, candidates) if candidates else order[0]
     events.append((x, "annul", reason("annul"), back))
     return events, (None, T - x)
 
@@ -193,9 +240,9 @@ def replay(rng: random.Random, process, status: str, call: int, events: list[tup
         target = rule.target or suspended_from
         when = call + offset
         if when == day:
-            minute = min(minute + rng.randint(5, 120), 23 * 60 + 58)
+            minute = min(minute + randint(rng, 5, 120), 23 * 60 + 58)
         else:
-            day, minute = when, rng.randint(8 * 60, 18 * 60)
+            day, minute = when, randint(rng, 8 * 60, 18 * 60)
         process.changes.append((action, current, target, reason, back, day, minute))
         suspended_from = current if action == "suspend" else ""
         current = target

@@ -17,14 +17,18 @@ services enforce:
   procedure type, on working days, meeting every minimum, and a path through the state
   machine that agrees with the calendar and `today`.
 
-Red flags, on purpose (procurement.demo.risk): RUSHED_PROCESSES calendars are the only ones
-that miss a minimum, the bid window of awarded Adjudicaciones Simplificadas (as a rushed
-process would be recorded), and the heaviest entity splits a purchase and contracts
-directly again and again.
+Red flags, on purpose (procurement.demo.risk), all by the heaviest entity (in seeds of
+SPLIT_FROM processes or more): RUSHED_PROCESSES calendars are the only ones that miss a
+minimum, the bid window of awarded Adjudicaciones Simplificadas (as a rushed process would
+be recorded); it splits a purchase and contracts directly again and again.
+
+This process only decides how many processes each entity makes and takes their ids; each
+entity's processes are drawn from the entity's own random stream (entity_processes), so
+forked workers (procurement.demo.workers) build them and their COPY text chunk by chunk,
+and a seed gives the same rows however they are chunked and wherever they are built.
 """
 
 import random
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -55,7 +59,8 @@ from ..models import (
     process_identifier,
 )
 from ..models import ProcessStatus as S
-from .bulk_writers import Background, CopyWriter, copy_sql, send_copy, writer_for_connection
+from . import workers
+from .bulk_writers import CopyText, CopyWriter, copy_sql, send_copy, writer_for_connection
 from .phases import Phases
 from .process_criteria import CRITERION_FIELDS, criteria_for, criterion_rows
 from .process_profile import (
@@ -71,7 +76,16 @@ from .process_profile import (
     pick_weighted,
 )
 from .process_purchases import Purchases
-from .process_timeline import WorkingDays, replay, rushed_offsets, stage_offsets, status_path
+from .process_timeline import (
+    WorkingDays,
+    choose,
+    randint,
+    replay,
+    rushed_offsets,
+    stage_offsets,
+    stage_plan,
+    status_path,
+)
 from .users import DEMO_ENTITIES
 
 BATCH = 2_000  # processes per flush (a batch is written while the next is built)
@@ -88,6 +102,13 @@ SPLIT_DAYS = 5
 SPLIT_FROM = 50
 # Direct contracts of that same entity in one year: as many as make them repeated.
 DIRECT_CONTRACTS = red_flags.THRESHOLDS.direct_per_year
+# The rushed processes are that entity's too, drawn (in these statuses, weighted as in
+# STATUS_MIX) until they are Adjudicaciones Simplificadas, at most RUSH_ATTEMPTS times.
+RUSHED_STATUSES = [(s, w) for s, w in STATUS_MIX if s in (S.AWARDED, S.CONSENTED, S.CONTRACTED)]
+RUSHED_STATUSES = [(s, w / sum(w for _s, w in RUSHED_STATUSES)) for s, w in RUSHED_STATUSES]
+RUSH_ATTEMPTS = 400
+# Processes of the splitter entity made on purpose, part of its count.
+SPLITTER_RESERVED = len(SPLIT_SHARES) + DIRECT_CONTRACTS + RUSHED_PROCESSES
 
 PROCESS_FIELDS = [
     "id",
@@ -136,6 +157,16 @@ CHANGE_FIELDS = [
     "at",
 ]
 
+# The tables written, in the order of _build_chunk's rows.
+TABLES = [
+    (ProcurementProcess, PROCESS_FIELDS),
+    (ProcessItem, ITEM_FIELDS),
+    (ProcessStage, STAGE_FIELDS),
+    (StatusChange, CHANGE_FIELDS),
+    (EvaluationCriterion, CRITERION_FIELDS),
+    (CommitteeMember, COMMITTEE_FIELDS),
+]
+
 
 @dataclass(slots=True)
 class _Process:
@@ -164,6 +195,7 @@ class _Process:
     sequence: int = 0
     deserted_on: int = -1
     demo: str = ""  # "opening" or "bidding": a process set up for the demo accounts
+    rushed: bool = False  # a rushed calendar (ProcessBuilder._rushed_processes)
 
 
 @dataclass(slots=True)
@@ -217,10 +249,10 @@ class ProcessBuilder:
             (y, max(0, min(hi, self.T) - lo + 1)) for y, (lo, hi) in self.year_range.items()
         ]
         self.purchases = Purchases(rng, self.years)
-        self.rushed = 0  # rushed processes made so far (_rushable)
         self._load_reference()
         self._load_entities()
         self._load_plans()
+        self._load_texts()
 
     # --- reference data, read once ----------------------------------------------------------
 
@@ -235,6 +267,10 @@ class ProcessBuilder:
             self.minimums.setdefault(rule.procedure_type, {}).setdefault(rule.stage, []).append(
                 (rule.edge == "end", rule.from_stage, rule.from_edge == "end", rule.working_days)
             )
+        self.layouts = {
+            procedure: stage_plan(order, self.minimums.get(procedure, {}))
+            for procedure, order in self.stage_order.items()
+        }
 
     def _load_entities(self) -> None:
         self.entities = []
@@ -308,11 +344,13 @@ class ProcessBuilder:
         window=None,
         *,
         purchase: tuple[int, str, list[tuple], str] | None = None,
+        rush: bool = False,
     ):
         """One process of `entity` in `status`, or None when its dates cannot fit. `window`
         (offsets -> (low, high) call days) overrides the call days status_path allows;
         `purchase` (year, object type, items, procedure type or "") buys those items outside
-        the plan, by that procedure type when given."""
+        the plan, by that procedure type when given; with `rush`, an awarded Adjudicación
+        Simplificada gets a rushed calendar (_rushed_processes)."""
         rng = self.rng
         if first_call is not None:
             year = first_call.year
@@ -364,7 +402,7 @@ class ProcessBuilder:
                     object_type=object_type,
                     value=value,
                     sme_only=False,
-                    outside_reason=rng.choice(OUTSIDE_PLAN_REASONS),
+                    outside_reason=choose(rng, OUTSIDE_PLAN_REASONS),
                     description="",
                     place="",
                     ubigeo="",
@@ -373,9 +411,9 @@ class ProcessBuilder:
                 )
                 self.purchases.describe(process, entity, items[0][2], len(items))
             order = self.stage_order[process.procedure_type]
-            offsets = stage_offsets(self.rng, order, self.minimums.get(process.procedure_type, {}))
+            offsets = stage_offsets(self.rng, self.layouts[process.procedure_type])
             events, (low, high) = status_path(self.rng, status, offsets, order, self.T, self.U)
-            rushed = first_call is None and window is None and self._rushable(process, events)
+            rushed = rush and _rushable(process, events)
             if rushed:
                 offsets = rushed_offsets(offsets, order, RUSHED_AWARD_DAY)
                 events, (low, high) = status_path(self.rng, status, offsets, order, self.T, self.U)
@@ -403,28 +441,35 @@ class ProcessBuilder:
                 continue
             low = high  # a running process whose dates spill over the fiscal year
             break
-        if rushed:
-            self.rushed += 1
-        call = rng.randint(low, high)
+        process.rushed = rushed
+        call = randint(rng, low, high)
         process.stages = [
             (stage, call + offsets[stage][0], call + offsets[stage][1]) for stage in order
         ]
         process.created = (
-            min(call - rng.randint(1, 8), self.T),
-            rng.randint(8 * 60, 17 * 60 + 30),
+            min(call - randint(rng, 1, 8), self.T),
+            randint(rng, 8 * 60, 17 * 60 + 30),
         )
         replay(self.rng, process, status, call, events)
         return process
 
-    def _rushable(self, process: _Process, events: list[tuple]) -> bool:
-        """Whether `process` is one of the RUSHED_PROCESSES the demo calls with a bid window
-        shorter than the legal minimum and awards days after the call (procurement.red_flags:
-        short bid window, fast award): the first Adjudicaciones Simplificadas the seed awards."""
-        return (
-            self.rushed < RUSHED_PROCESSES
-            and process.procedure_type == ProcedureType.AS
-            and any(event[1] == "award" for event in events)
-        )
+    def _rushed_processes(self, entity: _Entity) -> list[_Process]:
+        """RUSHED_PROCESSES Adjudicaciones Simplificadas of `entity`, called with a bid
+        window shorter than the legal minimum and awarded days after the call
+        (procurement.red_flags: short bid window, fast award); outside the plan, drawn until
+        that many fit (fewer, rarely, after RUSH_ATTEMPTS draws)."""
+        rng, made = self.rng, []
+        for _attempt in range(RUSH_ATTEMPTS):
+            status = pick(rng, RUSHED_STATUSES)
+            year = self.current_year if status in RECENT else pick_weighted(rng, self.year_weights)
+            object_type, items = self.purchases.outside_items(entity, year)
+            purchase = (year, object_type, items, "")
+            process = self._process(entity, status, purchase=purchase, rush=True)
+            if process is not None and process.rushed:
+                made.append(process)
+                if len(made) == RUSHED_PROCESSES:
+                    break
+        return made
 
     def _split_purchase(self, entity: _Entity) -> list[_Process]:
         """Two processes of `entity` buying the same catalog item outside the plan, called a
@@ -444,15 +489,15 @@ class ProcessBuilder:
         )
         if bound is None:
             return []
-        code, name = rng.choice(self.purchases.codes[ObjectType.GOODS])
+        code, name = choose(rng, self.purchases.codes[ObjectType.GOODS])
         made = []
         for share in SPLIT_SHARES:
             item = (
                 None,
                 code,
                 name[:500],
-                Decimal(rng.choice(QUANTITIES)),
-                rng.choice(UNITS[ObjectType.GOODS]),
+                Decimal(choose(rng, QUANTITIES)),
+                choose(rng, UNITS[ObjectType.GOODS]),
             )
             value = (bound * share).quantize(Decimal("0.01"))
             purchase = (year, ObjectType.GOODS, [(*item, value)], "")
@@ -522,13 +567,17 @@ class ProcessBuilder:
             remaining -= chunk
         return counts
 
-    def processes(self, count: int) -> Iterator[_Process]:
-        """Processes entity by entity, each entity's numbered in the order they were created."""
+    def shares(self, count: int) -> list[tuple[int, int, str]]:
+        """(entity index, processes, role) per entity that has any, in the entities' order:
+        what this process decides before the entities' processes are made (each from its
+        own random stream, entity_processes). The role is "demo" for a demo entity (two
+        processes more, _demo_processes), "splitter" for the entity that weighs most (its
+        split purchase, direct contracts and rushed processes are part of its count)."""
         if not self.entities or not count:
-            return
+            return []
         # The demo entities' two processes each (_demo_processes) are part of `count`, and so
-        # are the split purchase and direct contracts of the entity that weighs most
-        # (_split_purchase, _direct_contracts).
+        # are the split purchase, direct contracts and rushed processes of the entity that
+        # weighs most (_split_purchase, _direct_contracts, _rushed_processes).
         demo = [e for e in self.entities if e.acronym in DEMO_ENTITIES]
         if count < 4 * len(demo):
             demo = []
@@ -536,48 +585,84 @@ class ProcessBuilder:
         splitter = None
         if count >= SPLIT_FROM and others:
             splitter = max(others, key=lambda e: e.weight)  # the first of the heaviest
-        reserved = 2 * len(demo) + (len(SPLIT_SHARES) + DIRECT_CONTRACTS if splitter else 0)
-        for entity, n in zip(self.entities, self._counts(count - reserved), strict=True):
-            made: list[_Process] = []
-            if entity is splitter:
-                split = self._split_purchase(entity)
-                made.extend(split)
-                made.extend(self._direct_contracts(entity))
-                # ordinary ones instead of the split's parts, if it failed
-                n += len(SPLIT_SHARES) + DIRECT_CONTRACTS
-            while len(made) < n:
-                process = self._process(entity, pick(self.rng, STATUS_MIX))
-                made.append(process)
-                if (
-                    process.status == S.DESERTED
-                    and len(made) < n
-                    and self.rng.random() < SECOND_CALL_SHARE
-                ):
-                    for _ in range(3):
-                        again = self._process(entity, pick(self.rng, STATUS_MIX), process)
-                        if again is not None:
-                            made.append(again)
-                            break
-            if entity in demo:
-                made.extend(self._demo_processes(entity))
-            made.sort(key=lambda p: p.created)
-            numbers: dict[tuple[int, str], int] = {}
-            for process in made:
-                if process.first_call is not None:
-                    continue
-                key = (process.year, process.procedure_type)
-                numbers[key] = process.sequence = numbers.get(key, 0) + 1
-            for process in made:
-                if process.first_call is not None:
-                    process.sequence = process.first_call.sequence
-            yield from made
+        reserved = 2 * len(demo) + (SPLITTER_RESERVED if splitter else 0)
+        shares = []
+        for index, (entity, n) in enumerate(
+            zip(self.entities, self._counts(count - reserved), strict=True)
+        ):
+            role = "splitter" if entity is splitter else "demo" if entity in demo else ""
+            n += SPLITTER_RESERVED if role == "splitter" else 2 if role == "demo" else 0
+            if n:
+                shares.append((index, n, role))
+        return shares
 
-    def rows(self, process: _Process, pk: int):
+    def entity_processes(self, index: int, n: int, role: str) -> list[_Process]:
+        """The `n` processes of entity `index` (fewer only when a demo process cannot be
+        made), numbered in the order they were created, drawn from the entity's own random
+        stream (workers.chunk_stream of the builder's base and the entity's index): the same
+        whichever process builds them, in whatever chunks."""
+        entity = self.entities[index]
+        self.rng = self.purchases.rng = workers.chunk_stream(self.stream_base, index)
+        made: list[_Process] = []
+        if role == "splitter":
+            made.extend(self._split_purchase(entity))
+            made.extend(self._direct_contracts(entity))
+            made.extend(self._rushed_processes(entity))
+        elif role == "demo":
+            n -= 2
+        while len(made) < n:
+            process = self._process(entity, pick(self.rng, STATUS_MIX))
+            made.append(process)
+            if (
+                process.status == S.DESERTED
+                and len(made) < n
+                and self.rng.random() < SECOND_CALL_SHARE
+            ):
+                for _ in range(3):
+                    again = self._process(entity, pick(self.rng, STATUS_MIX), process)
+                    if again is not None:
+                        made.append(again)
+                        break
+        if role == "demo":
+            made.extend(self._demo_processes(entity))
+        made.sort(key=lambda p: p.created)
+        numbers: dict[tuple[int, str], int] = {}
+        for process in made:
+            if process.first_call is not None:
+                continue
+            key = (process.year, process.procedure_type)
+            numbers[key] = process.sequence = numbers.get(key, 0) + 1
+        for process in made:
+            if process.first_call is not None:
+                process.sequence = process.first_call.sequence
+        return made
+
+    def _load_texts(self) -> None:
+        """What rows(text=True) writes dates and moments with: each working day's date as
+        COPY text, its UTC offset in Lima, and the minute of the day after which a moment
+        is capped at `until` (see rows)."""
+        until, lima = self.until, self.lima
+        self.until_text = str(until)
+        last = until.date()
+        ceiling = (until.hour * 3600 + until.minute * 60 + until.second) // 60
+        self.day_text, self.offset_text, self.cap = [], [], []
+        for d in self.workdays.days:
+            self.day_text.append(str(d))
+            first = datetime(d.year, d.month, d.day, 0, 0, tzinfo=lima).utcoffset()
+            end = datetime(d.year, d.month, d.day, 23, 59, tzinfo=lima).utcoffset()
+            # None: the offset changes that day (not in Lima), the moment is made as a datetime
+            self.offset_text.append(
+                str(datetime(d.year, d.month, d.day, tzinfo=lima))[-6:] if first == end else None
+            )
+            self.cap.append(10_000 if d < last else ceiling if d == last else -1)
+
+    def rows(self, process: _Process, pk: int, *, text: bool = False):
         """(process row, item rows, stage rows, status change rows, criterion rows, committee
-        rows) in the *_FIELDS order."""
+        rows) in the *_FIELDS order; with `text`, dates and moments are their COPY text (as
+        str() writes them, which is psycopg's text too)."""
         days, lima, until = self.workdays.days, self.lima, self.until
 
-        def moment(day: int, minute: int) -> datetime:
+        def at(day: int, minute: int) -> datetime:
             # A time drawn for today may lie ahead of the seed: it then happened just now
             # (capping keeps the order, ties fall back on the row order).
             d = days[day]
@@ -585,12 +670,32 @@ class ProcessBuilder:
                 datetime(d.year, d.month, d.day, minute // 60, minute % 60, tzinfo=lima), until
             )
 
+        moment = at
+        if text:
+            day_text, offset_text, cap, until_text = (
+                self.day_text,
+                self.offset_text,
+                self.cap,
+                self.until_text,
+            )
+
+            def moment(day: int, minute: int) -> str:  # the same moment, as text
+                if minute > cap[day]:
+                    return until_text
+                offset = offset_text[day]
+                if offset is None:
+                    return str(at(day, minute))
+                return f"{day_text[day]} {minute // 60:02}:{minute % 60:02}:00{offset}"
+
         entity = process.entity
         changes = [
             (pk, action, before, after, reason, back, None, moment(day, minute))
             for action, before, after, reason, back, day, minute in process.changes
         ]
         published = changes[0][7] if changes else None
+        # The last change's moment, as StatusChange.save would store it (the moments, capped
+        # or not, follow the order of the (day, minute) they were drawn for).
+        last = moment(*max((c[5], c[6]) for c in process.changes)) if process.changes else None
         identifier = process_identifier(
             procedure_type=process.procedure_type,
             sequence=process.sequence,
@@ -620,14 +725,15 @@ class ProcessBuilder:
             process.void_return_stage,
             moment(*process.created),
             published,
-            max((c[7] for c in changes), default=None),  # as StatusChange.save would
+            last,
             process.ubigeo,
             entity.pk,
             process.year,
         )
         items = [(pk, entity.pk, *item) for item in process.items]
+        dates = self.day_text if text else days
         stages = [
-            (pk, stage, position, days[start], days[end])
+            (pk, stage, position, dates[start], dates[end])
             for position, (stage, start, end) in enumerate(process.stages, start=1)
         ]
         # The committee is designated when the process is prepared, before its call (the
@@ -641,57 +747,72 @@ class ProcessBuilder:
                 (pk, member, CommitteeMember.Role.MEMBER.value, designated, None),
             ]
         if process.demo:
-            self.demo_processes[pk] = process.demo
+            self._chunk_demo[pk] = process.demo
         return row, items, stages, changes, criterion_rows(pk, table), committee
 
     def build(self, count: int) -> tuple[int, int, int, int, int]:
         """Create `count` processes; returns (processes, items, stages, status changes,
         evaluation criteria); the committee members are counted in self.committee_members.
 
-        On PostgreSQL each batch's rows are sent by a thread (bulk_writers.Background: COPY,
-        then the batch's process rows written with their search vectors) while this one
-        builds the next batch."""
+        This process decides how many each entity makes (shares) and takes their ids; the
+        entities' processes and rows are made chunk by chunk (entities whole, about BATCH
+        processes a chunk) by forked worker processes (procurement.demo.workers; here on
+        SQLite), as COPY text this process sends: the process rows through a staging table,
+        written once each with their search vectors."""
         writer = writer_for_connection()
         copying = isinstance(writer, CopyWriter)
-        staging = _create_staging() if copying else ""
-        totals = [0, 0, 0, 0, 0]
-        self.committee_members = 0
+        shares = self.shares(count)
+        self.stream_base = self.rng.getrandbits(64)  # each entity's stream (entity_processes)
+        ids = writer.allocate(sum(n for _i, n, _r in shares)) if shares else []
+        chunks, chunk, size, taken = [], [], 0, 0
+        for index, n, role in shares:
+            chunk.append((index, n, role, ids[taken : taken + n]))
+            taken += n
+            size += n
+            if size >= BATCH:
+                chunks.append(chunk)
+                chunk, size = [], 0
+        if chunk:
+            chunks.append(chunk)
+        self.totals = [0, 0, 0, 0, 0, 0]
         self.demo_processes: dict[int, str] = {}  # pk -> "opening" | "bidding"
-        batch: list[_Process] = []
-        # Ids taken ahead in one query (the writer thread holds the connection meanwhile):
-        # the sequence's next `count` values, as the batches would take them one by one.
-        ahead: list[int] = writer.allocate(count) if copying and count else []
-        ahead.reverse()
-        tables_sql = [
-            copy_sql(model._meta.db_table, _columns(model, fields))
-            for model, fields in (
-                (ProcessItem, ITEM_FIELDS),
-                (ProcessStage, STAGE_FIELDS),
-                (StatusChange, CHANGE_FIELDS),
-                (EvaluationCriterion, CRITERION_FIELDS),
-                (CommitteeMember, COMMITTEE_FIELDS),
-            )
+        self._staging = _create_staging() if copying else ""
+        self._writer = writer
+        self._sql = [
+            copy_sql(self._staging, [*_columns(ProcurementProcess, PROCESS_FIELDS), "items_text"])
+            if copying
+            else "",
+            *(
+                copy_sql(model._meta.db_table, _columns(model, fields))
+                for model, fields in TABLES[1:]
+            ),
         ]
-        staged_sql = (
-            copy_sql(staging, [*_columns(ProcurementProcess, PROCESS_FIELDS), "items_text"])
-            if staging
-            else ""
+        self._load_sql = _load_staged_sql(self._staging) if copying else ""
+        workers.run_chunks(
+            chunks,
+            lambda chunk: chunk,
+            self._build_chunk,
+            self._write,
+            parallel=copying and workers.parallel_available(),
         )
-        load_sql = _load_staged_sql(staging) if staging else ""
+        if copying:
+            with connection.cursor() as cursor:
+                cursor.execute(f"DROP TABLE {self._staging}")
+        self.committee_members = self.totals[5]
+        return tuple(self.totals[:5])
 
-        def take(n: int) -> list[int]:
-            if not copying:
-                return writer.allocate(n)
-            if len(ahead) < n:  # more processes than asked (never so far): more ids
-                background.wait()
-                ahead[:0] = writer.allocate(n - len(ahead))[::-1]
-            return [ahead.pop() for _ in range(n)]
-
-        def flush():
-            ids = take(len(batch))
-            tables: list[list[tuple]] = [[], [], [], [], [], []]
-            for process, pk in zip(batch, ids, strict=True):
-                row, items, stages, changes, criteria, committee = self.rows(process, pk)
+    def _build_chunk(self, _index: int, chunk) -> tuple[list, dict[int, str]]:
+        """The rows of a chunk's entities (in a worker process or this one): per table, COPY
+        text in a worker, tuples here; and the chunk's demo processes."""
+        self._chunk_demo: dict[int, str] = {}
+        tables: list[list[tuple]] = [[], [], [], [], [], []]
+        staging = bool(self._staging)
+        for index, n, role, ids in chunk:
+            made = self.entity_processes(index, n, role)
+            for process, pk in zip(made, ids, strict=False):
+                row, items, stages, changes, criteria, committee = self.rows(
+                    process, pk, text=staging
+                )
                 if staging:  # the items' text of the search vector (search.ITEMS_TEXT_SQL)
                     row = (*row, " ".join(item[4] for item in items) if items else None)
                 tables[0].append(row)
@@ -700,57 +821,85 @@ class ProcessBuilder:
                 tables[3].extend(changes)
                 tables[4].extend(criteria)
                 tables[5].extend(committee)
-            for index in range(len(tables)):
-                if index < len(totals):
-                    totals[index] += len(tables[index])
-                else:
-                    self.committee_members += len(tables[index])
-            batch.clear()
-            if not copying:
-                for index, (model, fields) in enumerate(
-                    [
-                        (ProcurementProcess, PROCESS_FIELDS),
-                        (ProcessItem, ITEM_FIELDS),
-                        (ProcessStage, STAGE_FIELDS),
-                        (StatusChange, CHANGE_FIELDS),
-                        (EvaluationCriterion, CRITERION_FIELDS),
-                        (CommitteeMember, COMMITTEE_FIELDS),
-                    ]
-                ):
-                    writer.write(model, fields, tables[index])
-                with self.phases.phase("  of which search vectors"):
-                    search.refresh(ids)
-                return
-
-            def send(raw, tables=tables):
-                send_copy(raw, staged_sql, tables[0])
-                for sql, rows in zip(tables_sql, tables[1:], strict=True):
-                    send_copy(raw, sql, rows)
-                with raw.cursor() as cursor:
-                    cursor.execute(load_sql)
-                    cursor.execute(f"TRUNCATE {staging}")
-
-            background.submit(send)
-
-        with Background(enabled=copying) as background:
-            for process in self.processes(count):
-                batch.append(process)
-                if len(batch) >= BATCH:
-                    flush()
-            if batch:
-                flush()
-            with self.phases.phase("  of which waiting for the last writes"):
-                background.wait()
         if staging:
-            with connection.cursor() as cursor:
-                cursor.execute(f"DROP TABLE {staging}")
-        if ahead:  # ids taken and not used: the sequence goes on after the last one used
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT setval(pg_get_serial_sequence(%s, 'id'), %s, false)",
-                    [ProcurementProcess._meta.db_table, ahead[-1]],
-                )
-        return totals[0], totals[1], totals[2], totals[3], totals[4]
+            tables = copy_texts(tables)
+        return tables, self._chunk_demo
+
+    def _write(self, built: tuple[list, dict[int, str]]) -> None:
+        tables, demo = built
+        self.demo_processes.update(demo)
+        for index, rows in enumerate(tables):
+            self.totals[index] += len(rows)
+        with self.phases.phase("  of which writing process rows"):
+            if not self._staging:
+                for (model, fields), rows in zip(TABLES, tables, strict=True):
+                    self._writer.write(model, fields, rows)
+                with self.phases.phase("  of which search vectors"):
+                    search.refresh([row[0] for row in tables[0]])
+                return
+            raw = self._writer.raw
+            for sql, rows in zip(self._sql, tables, strict=True):
+                send_copy(raw, sql, rows)
+            with raw.cursor() as cursor:
+                cursor.execute(self._load_sql)
+                cursor.execute(f"TRUNCATE {self._staging}")
+
+
+# COPY's text format, written out for these tables' rows (bulk_writers.copy_text adapts each
+# value through psycopg, several times slower): the same bytes, which a test checks.
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_NULL = "\\N"
+
+
+def _free(text: str) -> str:
+    """Free text escaped for COPY (backslash, tab, newline, carriage return)."""
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        return text.translate(_ESCAPES)
+    return text
+
+
+def _null(value):
+    return _NULL if value is None else value
+
+
+def _process_line(r) -> str:
+    return (
+        f"{r[0]}\t{_free(r[1])}\t{r[2]}\t{r[3]}\t{r[4]}\t{r[5]}\t{_free(r[6])}\t{_free(r[7])}\t"
+        f"{r[8]}\t{'t' if r[9] else 'f'}\t{'t' if r[10] else 'f'}\t{_free(r[11])}\t{r[12]}\t"
+        f"{r[13]}\t{r[14]}\t{r[15]}\t{r[16]}\t{_null(r[17])}\t{_null(r[18])}\t{r[19]}\t{r[20]}\t"
+        f"{r[21]}\t{_NULL if r[22] is None else _free(r[22])}\n"
+    )
+
+
+def _item_line(r) -> str:
+    return f"{r[0]}\t{r[1]}\t{_null(r[2])}\t{r[3]}\t{_free(r[4])}\t{r[5]}\t{r[6]}\t{r[7]}\n"
+
+
+def _stage_line(r) -> str:
+    return f"{r[0]}\t{r[1]}\t{r[2]}\t{r[3]}\t{r[4]}\n"
+
+
+def _change_line(r) -> str:
+    return f"{r[0]}\t{r[1]}\t{r[2]}\t{r[3]}\t{_free(r[4])}\t{r[5]}\t{_null(r[6])}\t{r[7]}\n"
+
+
+def _criterion_line(r) -> str:
+    return f"{r[0]}\t{r[1]}\t{_free(r[2])}\t{r[3]}\t{r[4]}\n"
+
+
+def _committee_line(r) -> str:
+    return f"{r[0]}\t{r[1]}\t{r[2]}\t{r[3]}\t{_null(r[4])}\n"
+
+
+_LINES = (_process_line, _item_line, _stage_line, _change_line, _criterion_line, _committee_line)
+
+
+def copy_texts(tables: list[list[tuple]]) -> list[CopyText]:
+    """The COPY text of _build_chunk's tables (the process rows with their items' text)."""
+    return [
+        CopyText("".join(map(line, rows)).encode(), len(rows))
+        for line, rows in zip(_LINES, tables, strict=True)
+    ]
 
 
 def _columns(model, fields: list[str]) -> list[str]:
@@ -788,6 +937,13 @@ def _load_staged_sql(staging: str) -> str:
         f"SELECT {', '.join('s.' + c for c in columns)}, {vector} "
         f"FROM {staging} AS s JOIN {quote(Entity._meta.db_table)} AS e ON e.id = s.entity_id "
         "ORDER BY s.id"
+    )
+
+
+def _rushable(process: _Process, events: list[tuple]) -> bool:
+    """Whether `process` may be rushed: an Adjudicación Simplificada that gets awarded."""
+    return process.procedure_type == ProcedureType.AS and any(
+        event[1] == "award" for event in events
     )
 
 
