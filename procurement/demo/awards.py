@@ -211,7 +211,9 @@ _FIRST_MARK, _LAST_MARK = -7_000_000_001, -7_000_000_002
 
 def _reads(first: int, last: int) -> dict:
     """What the awards read of the earlier parts' rows, for the processes with ids from
-    `first` to `last`, each ordered as the awards need; only the columns used."""
+    `first` to `last`, each ordered as the awards need (order_by() where they need no order:
+    the models' default orderings join the process or the user, and sort); only the columns
+    used."""
     processes = {"process_id__gte": first, "process_id__lte": last}
     opened = {
         "opened_bid__opening__process_id__gte": first,
@@ -236,9 +238,9 @@ def _reads(first: int, last: int) -> dict:
         "changes": StatusChange.objects.filter(**processes)
         .order_by("at", "pk")
         .values_list("process_id", "pk", "at", "action", "reason"),
-        "openings": BidOpening.objects.filter(
-            **processes, status=BidOpening.Status.COMPLETED
-        ).values_list("process_id", "pk", "confirmed_at"),
+        "openings": BidOpening.objects.filter(**processes, status=BidOpening.Status.COMPLETED)
+        .order_by()
+        .values_list("process_id", "pk", "confirmed_at"),
         "bids": OpenedBid.objects.filter(
             opening__process_id__gte=first,
             opening__process_id__lte=last,
@@ -248,9 +250,9 @@ def _reads(first: int, last: int) -> dict:
         .values_list(
             "opening__process_id", "pk", "position", "received_at", "lead_supplier_id", "total"
         ),
-        "lines": OpenedBidLine.objects.filter(**opened).values_list(
-            "opened_bid_id", "item_id", "line_total"
-        ),
+        "lines": OpenedBidLine.objects.filter(**opened)
+        .order_by()
+        .values_list("opened_bid_id", "item_id", "line_total"),
         "members": OpenedBidMember.objects.filter(**opened)
         .order_by("-is_lead", "pk")
         .values_list("opened_bid_id", "supplier_id"),
@@ -260,9 +262,9 @@ def _reads(first: int, last: int) -> dict:
         "criteria": EvaluationCriterion.objects.filter(**processes)
         .order_by("position")
         .values_list("process_id", "pk", "kind", "weight"),
-        "committees": CommitteeMember.objects.filter(**processes).values_list(
-            "process_id", "role", "user_id"
-        ),
+        "committees": CommitteeMember.objects.filter(**processes)
+        .order_by()
+        .values_list("process_id", "role", "user_id"),
     }
 
 
