@@ -268,6 +268,54 @@ def _reads(first: int, last: int) -> dict:
     }
 
 
+def _reserve(tables: dict[str, bytes]) -> dict:
+    """Ids for a chunk, reserved here (the seed's process, chunk by chunk in order) from each
+    table's sequence, as many as the chunk could need at most: a chunk's ids then follow
+    from the seed alone, whichever worker builds it and whenever. Counted from the rows
+    read: a process has at most two tables (a founded appeal's second one), each with one
+    entry per bid (per priced line when awarded by items), and one award per lot plus the
+    second award; a contract per granted lot."""
+    processes, bids, lines, items = (
+        tables[name].count(b"\n") for name in ("processes", "bids", "lines", "items")
+    )
+    needs = {
+        ProcessDocument: 2 * processes,
+        Evaluation: 2 * processes,
+        EvaluationEntry: 2 * bids + lines,
+        Award: items + 2 * processes,
+        Contract: items + 2 * processes,
+    }
+    columns = ", ".join(
+        ["setval(pg_get_serial_sequence(%s, 'id'), nextval(pg_get_serial_sequence(%s, 'id')) + %s)"]
+        * len(needs)
+    )
+    params = []
+    for model, count in needs.items():
+        params += [model._meta.db_table, model._meta.db_table, count]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {columns}", params)  # noqa: S608 - placeholders only
+        lasts = cursor.fetchone()
+    # nextval + count: the count ids from nextval on are the chunk's, the last one is unused.
+    return {
+        model: (last - count, count)
+        for (model, count), last in zip(needs.items(), lasts, strict=True)
+    }
+
+
+class _Reserved:
+    """A chunk's reserved ids of one table (_reserve), handed out in order."""
+
+    def __init__(self, first: int, count: int):
+        self.next, self.end = first, first + count
+
+    def take(self, count: int) -> list[int]:
+        if self.next + count > self.end:
+            raise RuntimeError("a chunk needs more ids than _reserve counted")
+        ids = list(range(self.next, self.next + count))
+        self.next += count
+        return ids
+
+
 class _CopyRead:
     """One of _reads as COPY text (PostgreSQL), compiled once with sentinel bounds that each
     chunk's range replaces: the rows as the server sends them, for the builder to parse."""
@@ -473,13 +521,16 @@ class AwardBuilder:
         the rows themselves."""
         position, first, following = chunk
         last = following - 1 if following is not None else _LAST_ID
-        if self.copy:
-            return position, {name: read.text(first, last) for name, read in self.reads.items()}
-        return position, {name: list(rows) for name, rows in _reads(first, last).items()}
+        if not self.copy:
+            return position, {name: list(rows) for name, rows in _reads(first, last).items()}, None
+        tables = {name: read.text(first, last) for name, read in self.reads.items()}
+        return position, tables, _reserve(tables)
 
     def _inputs(self, read):
         """The chunk's awarded or deserted processes, each with what its awards read."""
-        position, tables = read
+        position, tables, reserved = read
+        if reserved is not None:
+            self.ids = {model: _Reserved(*ids) for model, ids in reserved.items()}
         rows = {name: _parsed(tables[name], _CONVERTERS[name]) for name in tables}
         changes: dict[int, list] = {}
         for pk, change_id, at, action, reason in rows["changes"]:
