@@ -351,29 +351,40 @@ def _boolean(value: str) -> bool:
 
 
 # Each read's columns from COPY text to what the ORM gives (an aware datetime: the text
-# carries its offset).
+# carries its offset); None: text that is never escaped (codes, identifiers), kept as it is.
 _moment, _int, _decimal = datetime.fromisoformat, int, Decimal
 _CONVERTERS = {
-    "processes": (_int, _text, _text, _text, _boolean, _text, _int, _decimal, _int, _text),
-    "changes": (_int, _int, _moment, _text, _text),
+    "processes": (_int, None, None, None, _boolean, None, _int, _decimal, _int, _text),
+    "changes": (_int, _int, _moment, None, _text),
     "openings": (_int, _int, _null(_moment)),
     "bids": (_int, _int, _int, _moment, _null(_int), _null(_decimal)),
     "lines": (_int, _int, _decimal),
     "members": (_int, _int),
     "items": (_int, _int, _text),
-    "criteria": (_int, _int, _text, _decimal),
-    "committees": (_int, _text, _int),
+    "criteria": (_int, _int, None, _decimal),
+    "committees": (_int, None, _int),
 }
 
 
 def _parsed(data, converters) -> list[tuple]:
-    """Rows of COPY text (bytes) as tuples of Python values; rows (SQLite) as they are."""
+    """Rows of COPY text (bytes) as tuples of Python values, converted column by column
+    (map: a loop in C); rows (SQLite) as they are."""
     if not isinstance(data, bytes):
         return data
-    return [
-        tuple([convert(field) for convert, field in zip(converters, line.split("\t"), strict=True)])
-        for line in data.decode().split("\n")[:-1]
-    ]
+    lines = data.decode().split("\n")
+    lines.pop()  # after the last newline
+    if not lines:
+        return []
+    columns = zip(*[line.split("\t") for line in lines], strict=True)
+    return list(
+        zip(
+            *[
+                column if convert is None else list(map(convert, column))
+                for convert, column in zip(converters, columns, strict=True)
+            ],
+            strict=True,
+        )
+    )
 
 
 @functools.cache
