@@ -37,6 +37,7 @@ ids taken ahead.
 import functools
 import hashlib
 import json
+import re
 import time as time_module
 from dataclasses import dataclass
 from dataclasses import fields as dataclass_fields
@@ -46,6 +47,8 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import BooleanField, Q
+from django.db.models.expressions import RawSQL
 from django.utils import translation
 
 from accounts.models import Membership, Role
@@ -91,7 +94,7 @@ from ..services.criteria import LOWEST_PRICE_TYPES, NO_EVALUATION_TYPES
 from ..services.evaluation import Candidate, bonus_rate, score_lot
 from . import workers
 from .bids import _Ids
-from .bulk_writers import CopyText, copy_text
+from .bulk_writers import CopyText, copy_text, writer_for_connection
 from .documents import DOCUMENT_FIELDS, DocumentBuilder, has_files
 
 CHUNK = 2_000
@@ -203,16 +206,216 @@ def _rows(rows):
     return rows if isinstance(rows, CopyText) else [tuple(row) for row in rows]
 
 
-def _chunked(rows, size: int = CHUNK):
-    """(position, row) pairs in chunks of `size`."""
-    chunk = []
-    for position, row in enumerate(rows):
-        chunk.append((position, row))
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+_LAST_ID = 2**63 - 1  # the upper bound of the last chunk's range (bigint ids)
+# Sentinels the queries are compiled with once, replaced by each chunk's range.
+_FIRST_MARK, _LAST_MARK = -7_000_000_001, -7_000_000_002
+
+
+def _reads(first: int, last: int) -> dict:
+    """What the awards read of the earlier parts' rows, for the processes with ids from
+    `first` to `last`, each ordered as the awards need (order_by() where they need no order:
+    the models' default orderings join the process or the user, and sort); only the columns
+    used."""
+    processes = {"process_id__gte": first, "process_id__lte": last}
+    bids, opened = (
+        Q(),
+        Q(
+            opened_bid__opening__process_id__gte=first,
+            opened_bid__opening__process_id__lte=last,
+            opened_bid__status=OpenedBid.Status.VALID,
+        ),
+    )
+    if connection.vendor == "postgresql":
+        # The ids of the range's openings, then of their valid bids, as arrays computed once
+        # (index scans): joined instead, the planner scans the whole tables of bids, lines
+        # and members for each chunk while they are below a few hundred thousand rows.
+        quote = connection.ops.quote_name
+        openings = (
+            f"ARRAY(SELECT id FROM {quote(BidOpening._meta.db_table)} "  # noqa: S608 - a model's table
+            "WHERE process_id >= %s AND process_id <= %s)"
+        )
+        valid = (
+            f"ARRAY(SELECT id FROM {quote(OpenedBid._meta.db_table)} "  # noqa: S608 - a model's table
+            f"WHERE status = %s AND opening_id = ANY({openings}))"
+        )
+        bids = RawSQL(  # noqa: S611 - model tables and placeholders
+            f"{quote(OpenedBid._meta.db_table)}.opening_id = ANY({openings})",
+            [first, last],
+            output_field=BooleanField(),
+        )
+        opened = Q(
+            RawSQL(  # noqa: S611 - model tables and placeholders
+                f"opened_bid_id = ANY({valid})",
+                [OpenedBid.Status.VALID, first, last],
+                output_field=BooleanField(),
+            )
+        )
+    return {
+        "processes": ProcurementProcess.objects.filter(pk__gte=first, pk__lte=last)
+        .order_by("pk")
+        .values_list(
+            "pk",
+            "identifier",
+            "status",
+            "procedure_type",
+            "award_by_items",
+            "object_type",
+            "entity_id",
+            "estimated_value",
+            "fiscal_year_id",
+            "description",
+        ),  # fmt: skip
+        "changes": StatusChange.objects.filter(**processes)
+        .order_by("at", "pk")
+        .values_list("process_id", "pk", "at", "action", "reason"),
+        "openings": BidOpening.objects.filter(**processes, status=BidOpening.Status.COMPLETED)
+        .order_by()
+        .values_list("process_id", "pk", "confirmed_at"),
+        "bids": OpenedBid.objects.filter(
+            bids,
+            opening__process_id__gte=first,
+            opening__process_id__lte=last,
+            status=OpenedBid.Status.VALID,
+        )
+        .order_by("position", "pk")
+        .values_list(
+            "opening__process_id", "pk", "position", "received_at", "lead_supplier_id", "total"
+        ),
+        "lines": OpenedBidLine.objects.filter(opened)
+        .order_by()
+        .values_list("opened_bid_id", "item_id", "line_total"),
+        "members": OpenedBidMember.objects.filter(opened)
+        .order_by("-is_lead", "pk")
+        .values_list("opened_bid_id", "supplier_id"),
+        "items": ProcessItem.objects.filter(**processes)
+        .order_by("pk")
+        .values_list("process_id", "pk", "description"),
+        "criteria": EvaluationCriterion.objects.filter(**processes)
+        .order_by("position")
+        .values_list("process_id", "pk", "kind", "weight"),
+        "committees": CommitteeMember.objects.filter(**processes)
+        .order_by()
+        .values_list("process_id", "role", "user_id"),
+    }
+
+
+def _reserve(tables: dict[str, bytes]) -> dict:
+    """Ids for a chunk, reserved here (the seed's process, chunk by chunk in order) from each
+    table's sequence, as many as the chunk could need at most: a chunk's ids then follow
+    from the seed alone, whichever worker builds it and whenever. Counted from the rows
+    read: a process has at most two tables (a founded appeal's second one), each with one
+    entry per bid (per priced line when awarded by items), and one award per lot plus the
+    second award; a contract per granted lot."""
+    processes, bids, lines, items = (
+        tables[name].count(b"\n") for name in ("processes", "bids", "lines", "items")
+    )
+    needs = {
+        ProcessDocument: 2 * processes,
+        Evaluation: 2 * processes,
+        EvaluationEntry: 2 * bids + lines,
+        Award: items + 2 * processes,
+        Contract: items + 2 * processes,
+    }
+    columns = ", ".join(
+        ["setval(pg_get_serial_sequence(%s, 'id'), nextval(pg_get_serial_sequence(%s, 'id')) + %s)"]
+        * len(needs)
+    )
+    params = []
+    for model, count in needs.items():
+        params += [model._meta.db_table, model._meta.db_table, count]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {columns}", params)  # noqa: S608 - placeholders only
+        lasts = cursor.fetchone()
+    # nextval + count: the count ids from nextval on are the chunk's, the last one is unused.
+    return {
+        model: (last - count, count)
+        for (model, count), last in zip(needs.items(), lasts, strict=True)
+    }
+
+
+class _Reserved:
+    """A chunk's reserved ids of one table (_reserve), handed out in order."""
+
+    def __init__(self, first: int, count: int):
+        self.next, self.end = first, first + count
+
+    def take(self, count: int) -> list[int]:
+        if self.next + count > self.end:
+            raise RuntimeError("a chunk needs more ids than _reserve counted")
+        ids = list(range(self.next, self.next + count))
+        self.next += count
+        return ids
+
+
+class _CopyRead:
+    """One of _reads as COPY text (PostgreSQL), compiled once with sentinel bounds that each
+    chunk's range replaces: the rows as the server sends them, for the builder to parse."""
+
+    def __init__(self, queryset):
+        sql, self.params = queryset.query.sql_with_params()
+        self.sql = f"COPY ({sql}) TO STDOUT"
+
+    def text(self, first: int, last: int) -> bytes:
+        bounds = {_FIRST_MARK: first, _LAST_MARK: last}
+        params = [bounds.get(param, param) for param in self.params]
+        with connection.cursor() as cursor, cursor.cursor.copy(self.sql, params) as copy:
+            return b"".join(copy)
+
+
+_ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
+_ESCAPED = re.compile(r"\\(.)")
+
+
+def _text(value: str) -> str:
+    """A text field of COPY's text format, unescaped."""
+    if "\\" not in value:
+        return value
+    return _ESCAPED.sub(lambda match: _ESCAPES.get(match[1], match[1]), value)
+
+
+def _null(convert):
+    return lambda value: None if value == "\\N" else convert(value)
+
+
+def _boolean(value: str) -> bool:
+    return value == "t"
+
+
+# Each read's columns from COPY text to what the ORM gives (an aware datetime: the text
+# carries its offset); None: text that is never escaped (codes, identifiers), kept as it is.
+_moment, _int, _decimal = datetime.fromisoformat, int, Decimal
+_CONVERTERS = {
+    "processes": (_int, None, None, None, _boolean, None, _int, _decimal, _int, _text),
+    "changes": (_int, _int, _moment, None, _text),
+    "openings": (_int, _int, _null(_moment)),
+    "bids": (_int, _int, _int, _moment, _null(_int), _null(_decimal)),
+    "lines": (_int, _int, _decimal),
+    "members": (_int, _int),
+    "items": (_int, _int, _text),
+    "criteria": (_int, _int, None, _decimal),
+    "committees": (_int, None, _int),
+}
+
+
+def _parsed(data, converters) -> list[tuple]:
+    """Rows of COPY text (bytes) as tuples of Python values, converted column by column
+    (map: a loop in C); rows (SQLite) as they are."""
+    if not isinstance(data, bytes):
+        return data
+    lines = data.decode().split("\n")
+    lines.pop()  # after the last newline
+    if not lines:
+        return []
+    columns = zip(*[line.split("\t") for line in lines], strict=True)
+    return list(
+        zip(
+            *[
+                column if convert is None else list(map(convert, column))
+                for convert, column in zip(converters, columns, strict=True)
+            ],
+            strict=True,
+        )
+    )
 
 
 @functools.cache
@@ -284,8 +487,10 @@ class AwardBuilder:
         ):
             self.supplier_users.setdefault(supplier, user)
         self.entities = {
-            pk: (acronym, ubigeo[:2])
-            for pk, acronym, ubigeo in Entity.objects.values_list("pk", "acronym", "ubigeo_id")
+            pk: (acronym, ubigeo[:2], name, ruc)
+            for pk, acronym, ubigeo, name, ruc in Entity.objects.values_list(
+                "pk", "acronym", "ubigeo_id", "name", "ruc"
+            )
         }
         self.heads = dict(
             Membership.objects.filter(role=Role.ENTITY_HEAD).values_list("entity_id", "user_id")
@@ -320,24 +525,15 @@ class AwardBuilder:
     def build(self) -> AwardReport:
         began = time_module.monotonic()
         self._load()
-        rows = ProcurementProcess.objects.order_by("pk").values_list(
-            "pk",
-            "identifier",
-            "status",
-            "procedure_type",
-            "award_by_items",
-            "object_type",
-            "entity_id",
-            "estimated_value",
-            "fiscal_year_id",
-            "description",
-            "entity__name",
-            "entity__ruc",
-        )
+        self.writer = writer_for_connection()
         self.stream_base = self.rng.getrandbits(64)  # each chunk's stream (workers.chunk_stream)
+        self.copy = connection.vendor == "postgresql"
+        if self.copy:
+            marked = _reads(_FIRST_MARK, _LAST_MARK).items()
+            self.reads = {name: _CopyRead(queryset) for name, queryset in marked}
         with translation.override(settings.LANGUAGE_CODE or "es"):
             workers.run_chunks(
-                _chunked(rows.iterator(chunk_size=CHUNK)),
+                self._chunks(),
                 self._read,
                 self._build_chunk,
                 self._write,
@@ -346,92 +542,81 @@ class AwardBuilder:
         self.report.seconds = time_module.monotonic() - began
         return self.report
 
+    def _chunks(self):
+        """(position of its first process, first id, first id of the next chunk or None):
+        the processes in id order, CHUNK at a time; one query for the boundaries."""
+        table = connection.ops.quote_name(ProcurementProcess._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT id FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM {table}) "  # noqa: S608 - a model's table
+                f"AS numbered WHERE (n - 1) % {int(CHUNK)} = 0 ORDER BY id"
+            )
+            starts = [row[0] for row in cursor.fetchall()]
+        for number, first in enumerate(starts):
+            following = starts[number + 1] if number + 1 < len(starts) else None
+            yield number * CHUNK, first, following
+
     def _read(self, chunk):
-        """The chunk's awarded or deserted processes with what their awards read, or None.
-        Rows are read by the chunk's range of process ids (chunks follow the ids) and those
-        of other processes skipped: a range is one index scan, where a list of thousands of
-        ids costs Django and psycopg more than the rows (a parameter each)."""
-        span = (chunk[0][1][0], chunk[-1][1][0])
+        """What the chunk's awards read, by the chunk's range of process ids (one index scan
+        per table): on PostgreSQL each table's rows as COPY text, which this process (the
+        seed's serial part) passes on as it comes and the builder parses (_inputs); elsewhere
+        the rows themselves."""
+        position, first, following = chunk
+        last = following - 1 if following is not None else _LAST_ID
+        if not self.copy:
+            return position, {name: list(rows) for name, rows in _reads(first, last).items()}, None
+        tables = {name: read.text(first, last) for name, read in self.reads.items()}
+        return position, tables, _reserve(tables)
+
+    def _inputs(self, read):
+        """The chunk's awarded or deserted processes, each with what its awards read."""
+        position, tables, reserved = read
+        if reserved is not None:
+            self.ids = {model: _Reserved(*ids) for model, ids in reserved.items()}
+        rows = {name: _parsed(tables[name], _CONVERTERS[name]) for name in tables}
         changes: dict[int, list] = {}
-        for pk, change_id, at, action, reason in (
-            StatusChange.objects.filter(process_id__gte=span[0], process_id__lte=span[1])
-            .order_by("at", "pk")
-            .values_list("process_id", "pk", "at", "action", "reason")
-        ):
+        for pk, change_id, at, action, reason in rows["changes"]:
             changes.setdefault(pk, []).append((at, action, reason, change_id))
-        chunk = [
-            (p, row)
-            for p, row in chunk
-            if any(a in ("award", "desert") for _at, a, _r, _i in changes.get(row[0], ()))
-        ]
+        decided = {
+            pk for pk, rows_ in changes.items() if any(c[1] in ("award", "desert") for c in rows_)
+        }
+        chunk = []
+        for offset, process in enumerate(rows["processes"]):
+            if process[0] in decided:
+                entity = self.entities[process[6]]
+                chunk.append((position + offset, (*process, entity[2], entity[3])))
         if not chunk:
             return None
-        ids = {row[0] for _p, row in chunk}
-        openings = {
-            pk: (opening, confirmed)
-            for pk, opening, confirmed in BidOpening.objects.filter(
-                process_id__gte=span[0], process_id__lte=span[1], status=BidOpening.Status.COMPLETED
-            ).values_list("process_id", "pk", "confirmed_at")
-            if pk in ids
-        }
+        openings = {pk: (opening, confirmed) for pk, opening, confirmed in rows["openings"]}
         bids: dict[int, list] = {}
-        for opened in (
-            OpenedBid.objects.filter(
-                opening__process_id__gte=span[0],
-                opening__process_id__lte=span[1],
-                status=OpenedBid.Status.VALID,
-            )
-            .order_by("position")
-            .values_list(
-                "opening__process_id", "pk", "position", "received_at", "lead_supplier_id", "total"
-            )
-        ):
-            if opened[0] in ids:
-                bids.setdefault(opened[0], []).append(list(opened[1:]) + [{}, []])
-        by_id = {bid[0]: bid for rows in bids.values() for bid in rows}
-        for bid, item, line_total in OpenedBidLine.objects.filter(
-            opened_bid__opening__process_id__gte=span[0],
-            opened_bid__opening__process_id__lte=span[1],
-        ).values_list("opened_bid_id", "item_id", "line_total"):
+        for opened in rows["bids"]:
+            if opened[0] in decided:
+                bids.setdefault(opened[0], []).append([*opened[1:], {}, []])
+        by_id = {bid[0]: bid for listed in bids.values() for bid in listed}
+        for bid, item, line_total in rows["lines"]:
             if bid in by_id:
                 by_id[bid][5][item] = line_total
-        for bid, supplier in (
-            OpenedBidMember.objects.filter(
-                opened_bid__opening__process_id__gte=span[0],
-                opened_bid__opening__process_id__lte=span[1],
-            )
-            .order_by("-is_lead", "pk")
-            .values_list("opened_bid_id", "supplier_id")
-        ):
+        for bid, supplier in rows["members"]:
             if bid in by_id:
                 by_id[bid][6].append(supplier)
         items: dict[int, list] = {}
-        for pk, item, description in (
-            ProcessItem.objects.filter(process_id__gte=span[0], process_id__lte=span[1])
-            .order_by("pk")
-            .values_list("process_id", "pk", "description")
-        ):
-            if pk in ids:
+        for pk, item, description in rows["items"]:
+            if pk in decided:
                 items.setdefault(pk, []).append((item, description))
         criteria: dict[int, list] = {}
-        for pk, criterion, kind, weight in (
-            EvaluationCriterion.objects.filter(process_id__gte=span[0], process_id__lte=span[1])
-            .order_by("position")
-            .values_list("process_id", "pk", "kind", "weight")
-        ):
-            if pk in ids:
+        for pk, criterion, kind, weight in rows["criteria"]:
+            if pk in decided:
                 criteria.setdefault(pk, []).append((criterion, kind, weight))
         committees: dict[int, dict] = {}
-        for pk, role, user in CommitteeMember.objects.filter(
-            process_id__gte=span[0], process_id__lte=span[1]
-        ).values_list("process_id", "role", "user_id"):
-            if pk in ids:
+        for pk, role, user in rows["committees"]:
+            if pk in decided:
                 committees.setdefault(pk, {})[role] = user
-        changes = {pk: rows for pk, rows in changes.items() if pk in ids}
+        changes = {pk: listed for pk, listed in changes.items() if pk in decided}
         return chunk, changes, openings, bids, items, criteria, committees
 
-    def _build_chunk(self, index: int, inputs) -> tuple["_Out", AwardReport] | None:
+    def _build_chunk(self, index: int, read) -> tuple["_Out", AwardReport] | None:
         """The chunk's rows and counts (in a worker process or this one)."""
+        inputs = self._inputs(read)
         if inputs is None:
             return None
         chunk, changes, openings, bids, items, criteria, committees = inputs
@@ -997,8 +1182,6 @@ class AwardBuilder:
     # --- writing --------------------------------------------------------------------------
 
     def _write(self, built: tuple[_Out, AwardReport] | None) -> None:
-        from .bulk_writers import writer_for_connection
-
         if built is None:
             return
         out, counted = built
@@ -1007,7 +1190,7 @@ class AwardBuilder:
                 total = getattr(self.report, name.name) + getattr(counted, name.name)
                 setattr(self.report, name.name, total)
 
-        writer = writer_for_connection()
+        writer = self.writer
         # The processes whose history is rewritten here get their status_changed_at again.
         changed = {row[0] for row in out.changes}
         if out.dropped_changes:
