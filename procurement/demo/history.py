@@ -12,6 +12,7 @@ their actor is the import (`seed_demo`), not a person.
 
 import heapq
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, time
 from json.encoder import encode_basestring as json_quote
 from operator import itemgetter
@@ -963,24 +964,29 @@ def _stream_queries() -> list[str]:
     ]
 
 
-def _encoded_history(cursor_for) -> Iterator[tuple]:
-    """`history()` as the database writes it: each stream's query on its own server-side
-    cursor, merged by instant (UTC text of one width: sorts as the instants do), then by the
-    stream's place in the list; rows are (instant, stream, action, type, id, data)."""
-    streams = []
-    for number, sql in enumerate(_stream_queries()):
-        cursor = cursor_for(f"seed_demo_history_{number}")
-        cursor.itersize = CHUNK
-        cursor.execute(sql.replace("{stream}", str(number)))
-        streams.append(cursor)
-    # Without a key: rows compare by instant, then by stream (two rows of one stream are
-    # never in the heap together, so their order is the stream's own).
-    return heapq.merge(*streams)
-
-
-def encoded_history(cursor_for) -> Iterator[tuple]:
-    """The rows `core.audit.append_encoded_history` takes, in `history()`'s order."""
-    return map(itemgetter(0, 2, 3, 4, 5), _encoded_history(cursor_for))
+@contextmanager
+def encoded_history() -> Iterator[Iterator[audit.EncodedHistoryRow]]:
+    """`history()` as PostgreSQL writes it, in its order: the rows
+    `core.audit.append_encoded_history` takes. Each stream's query runs on a server-side cursor
+    of its own (closed when the block ends: an open one would keep its tables from being
+    altered later in the seed's transaction); their rows are merged by instant (UTC text of
+    one width: it sorts as the instants do), then by the stream's place in the list. They are
+    merged without a key: two rows of one stream are never in the heap together, so rows of
+    equal instants compare by the stream's number, which follows it."""
+    connection.ensure_connection()
+    raw = connection.connection
+    cursors = []
+    try:
+        for number, sql in enumerate(_stream_queries()):
+            cursor = raw.cursor(name=f"seed_demo_history_{number}")
+            cursors.append(cursor)
+            cursor.itersize = CHUNK
+            cursor.execute(sql.replace("{stream}", str(number)))
+        # (instant, stream, action, type, id, data) without the stream
+        yield map(itemgetter(0, 2, 3, 4, 5), heapq.merge(*cursors))
+    finally:
+        for cursor in cursors:
+            cursor.close()
 
 
 def write_audit_history() -> int:
@@ -989,15 +995,11 @@ def write_audit_history() -> int:
     batch (COPY) while the next one is read and chained."""
     if connection.vendor != "postgresql":
         return audit.append_history(history(), actor_label=ACTOR)
-    connection.ensure_connection()
-    raw = connection.connection
-    with Background() as background:
+    with Background() as background, encoded_history() as rows:
 
         def send(sql: str, data: bytes) -> None:
             background.submit(lambda raw: send_copy(raw, sql, CopyText(data, 1)))
 
-        written = audit.append_encoded_history(
-            encoded_history(lambda name: raw.cursor(name=name)), actor_label=ACTOR, send=send
-        )
+        written = audit.append_encoded_history(rows, actor_label=ACTOR, send=send)
         background.wait()
     return written
