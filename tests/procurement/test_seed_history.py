@@ -192,7 +192,6 @@ def test_postgresql_writes_the_history_the_streams_give(seeded):
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL writes it")
 def test_postgresql_escapes_and_writes_values_as_python_does(seeded):
     from datetime import timedelta
-    from decimal import Decimal
 
     supplier = Supplier.objects.order_by("pk").first()
     supplier.legal_name = 'Ñandú "Q" \\ back\nnew\ttab\x01 €'
@@ -204,7 +203,6 @@ def test_postgresql_escapes_and_writes_values_as_python_does(seeded):
         confirm_by=moment + timedelta(microseconds=500)
     )
     BidOpening.objects.filter(pk=openings[1].pk).update(confirm_by=moment)
-    Award.objects.filter(pk=Award.objects.order_by("pk").first().pk).update(amount=Decimal("0.00"))
     (registered,) = [
         data
         for _at, action, _kind, pk, data in _encoded_by_postgresql()
