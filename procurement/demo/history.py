@@ -964,6 +964,12 @@ def _stream_queries() -> list[str]:
     ]
 
 
+def _fetched(cursor) -> Iterator[tuple]:
+    """A server-side cursor's rows, fetched a chunk at a time (iterating it is slower)."""
+    while rows := cursor.fetchmany(CHUNK):
+        yield from rows
+
+
 @contextmanager
 def encoded_history() -> Iterator[Iterator[audit.EncodedHistoryRow]]:
     """`history()` as PostgreSQL writes it, in its order: the rows
@@ -983,7 +989,7 @@ def encoded_history() -> Iterator[Iterator[audit.EncodedHistoryRow]]:
             cursor.itersize = CHUNK
             cursor.execute(sql.replace("{stream}", str(number)))
         # (instant, stream, action, type, id, data) without the stream
-        yield map(itemgetter(0, 2, 3, 4, 5), heapq.merge(*cursors))
+        yield map(itemgetter(0, 2, 3, 4, 5), heapq.merge(*map(_fetched, cursors)))
     finally:
         for cursor in cursors:
             cursor.close()
