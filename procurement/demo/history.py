@@ -4,6 +4,11 @@ created, their committees, every status change, every document published), dated
 order, chained in bulk by core.audit.append_history. So the audit page shows the demo's history, `verify_audit` checks
 it and the seed's final anchor signs it. Entries use the services' action names and payloads;
 their actor is the import (`seed_demo`), not a person.
+
+The streams below say what each entry is. On PostgreSQL the seed runs them as SQL instead
+(`encoded_history`: the database writes each entry's instant and canonical JSON, this process
+only merges and chains, core.audit.append_encoded_history), which gives the same entries, in
+the same order, with the same text (tests/procurement/test_seed_history.py compares them).
 """
 
 # The SQL below is assembled from this module's own constants and the models' codelists; no
