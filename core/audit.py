@@ -9,6 +9,7 @@ never forks.
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -131,37 +132,51 @@ def append_history(
     Fast for millions of rows: each row's data is serialised once (its keys must be strings,
     as in JSON) and that text is both stored and hashed, inside the canonical text `_hash`
     builds, which is assembled around it rather than serialised again."""
+    encoded = (
+        (
+            created_at.astimezone(UTC).isoformat(timespec="microseconds"),
+            action,
+            object_type,
+            object_id,
+            _encode_data(data),
+        )
+        for created_at, action, object_type, object_id, data in rows
+    )
+    return append_encoded_history(encoded, actor_label=actor_label, batch=batch, send=send)
+
+
+EncodedHistoryRow = tuple[str, str, str, str, str]
+
+
+def append_encoded_history(
+    rows: Iterable[EncodedHistoryRow], *, actor_label: str, batch: int = 20_000, send=None
+) -> int:
+    """`append_history` for rows already written as text, as the database can write them (the
+    demo seed builds them in SQL): (instant, action, object type, object id, data) with the
+    instant in UTC as `_hash` writes it (ISO 8601, microseconds, "+00:00") and the data as
+    `_encode_data` writes it (the canonical JSON: sorted keys, no spaces, non-ASCII as is,
+    Decimals and dates as DjangoJSONEncoder writes them). Only the chaining is left here:
+    the canonical text around the data, its hash and the entry's line of COPY."""
     if not connection.in_atomic_block:
         raise RuntimeError("audit.append_history must run inside the transaction of the change")
     sequence, previous = _lock_and_read_head()
-    label = _quote(actor_label)
+    label, label_copied = _quote(actor_label), _copy_escaped(actor_label)
+    head = f'"actor_id":null,"actor_label":{label},"created_at":"'
     written, pending = 0, []
-    sha256 = hashlib.sha256
-    for created_at, action, object_type, object_id, data in rows:
+    sha256, quote, escaped = hashlib.sha256, _quote, _copy_escaped
+    for instant, action, object_type, object_id, data in rows:
         sequence += 1
-        data_text = _encode_data(data)
-        instant = created_at.astimezone(UTC).isoformat(timespec="microseconds")
         # json.dumps(content, sort_keys=True, ...) of `_hash`, keys in sorted order.
         canonical = (
-            f'{{"action":{_quote(action)},"actor_id":null,"actor_label":{label},'
-            f'"created_at":"{instant}","data":{data_text},"object_id":{_quote(object_id)},'
-            f'"object_type":{_quote(object_type)},"previous_hash":"{previous}",'
-            f'"sequence":{sequence}}}'
+            f'{{"action":{quote(action)},{head}{instant}","data":{data},'
+            f'"object_id":{quote(object_id)},"object_type":{quote(object_type)},'
+            f'"previous_hash":"{previous}","sequence":{sequence}}}'
         )
-        entry_hash = sha256(canonical.encode("utf-8")).hexdigest()
+        entry_hash = sha256(canonical.encode()).hexdigest()
+        # A line of COPY text: every value is already text, only escaped.
         pending.append(
-            (
-                sequence,
-                created_at,
-                actor_label,
-                action,
-                object_type,
-                object_id,
-                data_text,
-                previous,
-                entry_hash,
-                instant,
-            )
+            f"{sequence}\t{instant}\t{label_copied}\t{escaped(action)}\t{escaped(object_type)}"
+            f"\t{escaped(object_id)}\t{escaped(data)}\t{previous}\t{entry_hash}\n"
         )
         previous = entry_hash
         if len(pending) >= batch:
@@ -184,29 +199,18 @@ def _copy_escaped(text: str) -> str:
     return text
 
 
-def _copy_line(row: tuple) -> str:
-    """One entry as a line of COPY text: every value is already text (the instant in UTC,
-    ISO 8601, at index 9), so it is only escaped, not adapted again value by value."""
-    sequence, _at, label, action, object_type, object_id, data, previous, entry_hash, instant = row
-    return "\t".join(
-        (
-            str(sequence),
-            instant,
-            _copy_escaped(label),
-            _copy_escaped(action),
-            _copy_escaped(object_type),
-            _copy_escaped(object_id),
-            _copy_escaped(data),
-            previous,
-            entry_hash,
-        )
-    )
+def _copy_unescaped(text: str) -> str:
+    """The value a COPY text field stands for (`_copy_escaped` undone)."""
+    if "\\" not in text:
+        return text
+    escapes = {"\\\\": "\\", "\\t": "\t", "\\n": "\n", "\\r": "\r"}
+    return re.sub(r"\\[\\tnr]", lambda match: escapes[match.group()], text)
 
 
-def _write(rows: list[tuple], send=None) -> int:
-    """Write entries whose data (index 6) is already JSON text and instant (index 9) ISO text."""
-    count = len(rows)
-    if not rows:
+def _write(lines: list[str], send=None) -> int:
+    """Write entries given as lines of COPY text (the columns of `_COLUMNS`); empties `lines`."""
+    count = len(lines)
+    if not lines:
         return 0
     if connection.vendor == "postgresql":
         quote = connection.ops.quote_name
@@ -214,23 +218,22 @@ def _write(rows: list[tuple], send=None) -> int:
         sql = f"COPY {quote(AuditEntry._meta.db_table)} ({columns}) FROM STDIN"
         with connection.cursor() as cursor:
             raw = cursor.connection
-        data = "".join(_copy_line(row) + "\n" for row in rows).encode("utf-8")
+        data = "".join(lines).encode("utf-8")
         if send is not None:
             send(sql, data)
         else:
             with raw.cursor() as cursor, cursor.copy(sql) as copy:
                 copy.write(data)
     else:
-        AuditEntry.objects.bulk_create(
-            [
-                AuditEntry(
-                    **dict(zip(_COLUMNS, (*row[:6], json.loads(row[6]), *row[7:9]), strict=True))
-                )
-                for row in rows
-            ],
-            batch_size=2000,
-        )
-    rows.clear()
+        entries = []
+        for line in lines:
+            values = dict(zip(_COLUMNS, map(_copy_unescaped, line[:-1].split("\t")), strict=True))
+            values["sequence"] = int(values["sequence"])
+            values["created_at"] = datetime.fromisoformat(values["created_at"])
+            values["data"] = json.loads(values["data"])
+            entries.append(AuditEntry(**values))
+        AuditEntry.objects.bulk_create(entries, batch_size=2000)
+    lines.clear()
     return count
 
 

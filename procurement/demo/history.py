@@ -4,12 +4,25 @@ created, their committees, every status change, every document published), dated
 order, chained in bulk by core.audit.append_history. So the audit page shows the demo's history, `verify_audit` checks
 it and the seed's final anchor signs it. Entries use the services' action names and payloads;
 their actor is the import (`seed_demo`), not a person.
+
+The streams below say what each entry is. On PostgreSQL the seed runs them as SQL instead
+(`encoded_history`: the database writes each entry's instant and canonical JSON, this process
+only merges and chains, core.audit.append_encoded_history), which gives the same entries, in
+the same order, with the same text (tests/procurement/test_seed_history.py compares them).
 """
+
+# The SQL below is assembled from this module's own constants and the models' codelists; no
+# input reaches it.
+# ruff: noqa: S608
 
 import heapq
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, time
+from json.encoder import encode_basestring as json_quote
+from operator import itemgetter
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Count
 
@@ -500,16 +513,504 @@ def history() -> Iterator[Row]:
     return heapq.merge(*streams, key=lambda row: row[0])
 
 
+# The same history written by PostgreSQL: each stream above as one query whose rows are
+# already the text `core.audit.append_encoded_history` chains (the instant in UTC as the hash
+# writes it, the data as canonical JSON, as `core.audit._encode_data` writes these values),
+# each in its stream's order; this process only merges them and chains. Written by hand, key
+# by key: tests/procurement/test_seed_history.py checks they give what the streams above give.
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _json_text(column: str) -> str:
+    """A text column as a JSON string (PostgreSQL escapes as Python's json does), or null."""
+    return f"coalesce(to_json({column})::text, 'null')"
+
+
+def _json_constant(value: str) -> str:
+    return _sql_text(json_quote(value))
+
+
+def _json_number(column: str) -> str:
+    """An integer or boolean column as JSON (true/false), or null."""
+    return f"coalesce(({column})::text, 'null')"
+
+
+def _json_decimal(column: str) -> str:
+    """A numeric column as DjangoJSONEncoder writes a Decimal: its text, quoted."""
+    return f"""coalesce('"' || ({column})::text || '"', 'null')"""
+
+
+def _json_date(column: str) -> str:
+    return f"""coalesce('"' || to_char({column}, 'YYYY-MM-DD') || '"', 'null')"""
+
+
+def _json_moment(column: str) -> str:
+    """An instant as DjangoJSONEncoder writes it: UTC, milliseconds if any, "Z"."""
+    utc = f"({column} AT TIME ZONE 'UTC')"
+    return (
+        f"""'"' || to_char({utc}, 'YYYY-MM-DD"T"HH24:MI:SS') || CASE WHEN """
+        f"""to_char({utc}, 'US') = '000000' THEN '' ELSE to_char({utc}, '.MS') END || 'Z"'"""
+    )
+
+
+def _json_object(**fields: str) -> str:
+    """A JSON object of SQL expressions (each already JSON text), its keys sorted."""
+    parts = [
+        f"{_sql_text(('{' if i == 0 else ',') + json_quote(key) + ':')} || {fields[key]}"
+        for i, key in enumerate(sorted(fields))
+    ]
+    return "(" + " || ".join(parts) + " || '}')"
+
+
+def _instant(column: str) -> str:
+    """An instant as core.audit hashes it: UTC, ISO 8601, microseconds, "+00:00"."""
+    return f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')"""
+
+
+def _local(day: str, at: str) -> str:
+    """clock.local(day, at) in SQL."""
+    return f"(({day}) + time {_sql_text(at)}) AT TIME ZONE {_sql_text(settings.TIME_ZONE)}"
+
+
+def _stream_sql(
+    at: str, action: str, object_type: str, object_id: str, data: str, source: str, order: str
+) -> str:
+    return (
+        f"SELECT {_instant(at)}, {{stream}}, {action}, {object_type}, ({object_id})::text, "
+        f"{data} FROM {source} ORDER BY {order}"
+    )
+
+
+def _in(values) -> str:
+    return "(" + ", ".join(_sql_text(str(value)) for value in values) + ")"
+
+
+def _stream_queries() -> list[str]:
+    """The queries of `history()`'s streams, in its order."""
+    process = "JOIN procurement_procurementprocess p ON p.id = {}.process_id"
+    identifier = _json_text("p.identifier")
+    award_lot = {
+        "identifier": identifier,
+        "item": _json_number("w.item_id"),
+        "amount": _json_decimal("w.amount"),
+    }
+    appeal = {
+        "identifier": identifier,
+        "appeal": "a.id::text",
+        "award": "a.award_id::text",
+        "item": _json_number("w.item_id"),
+        "against": _json_text("a.subject"),
+        "resolver": _json_text("a.resolver"),
+        "due_on": _json_date("a.due_on"),
+    }
+    decisions = " ".join(
+        f"WHEN {_sql_text(status)} THEN {_sql_text(f'appeal.{name}')}"
+        for status, name in APPEAL_DECISIONS.items()
+    )
+    contract = {
+        "identifier": identifier,
+        "contract": "c.id::text",
+        "number": _json_text("c.number"),
+        "amount": _json_decimal("c.amount"),
+    }
+    completed = _sql_text(Contract.Status.COMPLETED)
+    contract_steps = f"""(
+        SELECT c.created_at AS at, 'contract.signed' AS action,
+            'procurement.contract' AS object_type, c.id AS pk,
+            {
+        _json_object(
+            **contract, status=_json_constant("vigente"), winner=_json_number("c.supplier_id")
+        )
+    } AS data
+        FROM procurement_contract c {process.format("c")}
+        UNION ALL
+        SELECT {_local("c.ended_on", "18:00")},
+            CASE WHEN c.status = {completed} THEN 'contract.completed'
+            ELSE 'contract.terminated' END,
+            'procurement.contract', c.id,
+            {
+        _json_object(
+            **contract,
+            status=_json_text("c.status"),
+            ended_on=_json_date("c.ended_on"),
+            final_amount=_json_decimal("c.final_amount"),
+        )
+    }
+        FROM procurement_contract c {process.format("c")} WHERE c.ended_on IS NOT NULL
+        UNION ALL
+        SELECT m.created_at, 'contract.amended', 'procurement.contractamendment', m.id,
+            {
+        _json_object(
+            identifier=identifier,
+            contract=_json_number("m.contract_id"),
+            kind=_json_text("m.kind"),
+            amount=_json_decimal("m.amount"),
+            percentage=_json_decimal("m.percentage"),
+            cumulative_percentage=_json_decimal("m.cumulative_percentage"),
+            above_limit=_json_number("m.above_limit"),
+        )
+    }
+        FROM procurement_contractamendment m
+        JOIN procurement_contract c ON c.id = m.contract_id {process.format("c")}
+        UNION ALL
+        SELECT e.evaluated_at, 'contract.evaluated', 'procurement.supplierevaluation', e.id,
+            {
+        _json_object(
+            identifier=identifier,
+            contract=_json_number("e.contract_id"),
+            on_time=_json_number("e.on_time"),
+            quality=_json_number("e.quality"),
+            penalties=_json_decimal("e.penalties"),
+        )
+    }
+        FROM procurement_supplierevaluation e
+        JOIN procurement_contract c ON c.id = e.contract_id {process.format("c")}
+    ) x"""  # noqa: E501
+    answers, integrated = ProcessDocument.Kind.ANSWERS, ProcessDocument.Kind.INTEGRATED_BASES
+    opened = {
+        name: f"count(*) FILTER (WHERE status = {_sql_text(status)})"
+        for name, status in (
+            ("valid", OpenedBid.Status.VALID),
+            ("withdrawn", OpenedBid.Status.WITHDRAWN),
+            ("unreadable", OpenedBid.Status.UNREADABLE),
+        )
+    }
+    return [
+        _stream_sql(
+            "u.date_joined",
+            "'account.created'",
+            "'accounts.user'",
+            "u.id",
+            _json_object(
+                email=_json_text("u.email"),
+                role=_json_text("m.role"),
+                entity=_json_text("e.ruc"),
+                supplier=_json_text("s.ruc"),
+            ),
+            "accounts_membership m JOIN accounts_user u ON u.id = m.user_id "
+            "LEFT JOIN procurement_entity e ON e.id = m.entity_id "
+            "LEFT JOIN suppliers_supplier s ON s.id = m.supplier_id "
+            "WHERE u.email LIKE '%demo.portal.pe'",
+            "u.date_joined, m.id",
+        ),
+        _stream_sql(
+            "s.registered_at",
+            "'supplier.registered'",
+            "'suppliers.supplier'",
+            "s.id",
+            _json_object(ruc=_json_text("s.ruc"), legal_name=_json_text("s.legal_name")),
+            "suppliers_supplier s",
+            "s.registered_at, s.id",
+        ),
+        _stream_sql(
+            "c.classified_at",
+            "'supplier.classified'",
+            "'suppliers.supplier'",
+            "c.supplier_id",
+            _json_object(
+                rule=_json_text("c.rule_id"),
+                sales_year=_json_number("c.sales_year_id"),
+                annual_sales=_json_decimal("c.annual_sales"),
+                workers=_json_number("c.workers"),
+                sales_uit=_json_decimal("c.sales_uit"),
+                size_class=_json_text("c.size_class"),
+            ),
+            "suppliers_sizeclassification c",
+            "c.classified_at, c.id",
+        ),
+        _stream_sql(
+            "v.published_at",
+            "'plan.published'",
+            "'procurement.planversion'",
+            "v.id",
+            _json_object(
+                entity=_json_text("e.ruc"),
+                year=_json_number("n.fiscal_year_id"),
+                version=_json_number("v.number"),
+                items=_json_number("coalesce(i.items, 0)"),
+                total_value=_json_decimal("v.total_value"),
+                sme_share=_json_decimal("v.sme_share"),
+                sme_compliant=_json_number("v.sme_compliant"),
+                published_late=_json_number("v.published_late"),
+            ),
+            "procurement_planversion v "
+            "JOIN procurement_procurementplan n ON n.id = v.plan_id "
+            "JOIN procurement_entity e ON e.id = n.entity_id "
+            "LEFT JOIN (SELECT version_id, count(*) AS items FROM procurement_planitem "
+            "GROUP BY version_id) i ON i.version_id = v.id "
+            f"WHERE v.status = {_sql_text(PlanVersion.Status.PUBLISHED)}",
+            "v.published_at, v.id",
+        ),
+        _stream_sql(
+            "p.created_at",
+            "'process.created'",
+            "'procurement.procurementprocess'",
+            "p.id",
+            _json_object(
+                identifier=identifier,
+                value=_json_decimal("p.estimated_value"),
+                sme_only=_json_number("p.sme_only"),
+                from_plan=_json_number("p.outside_plan_reason = ''"),
+            ),
+            "procurement_procurementprocess p",
+            "p.created_at, p.id",
+        ),
+        _stream_sql(
+            "c.designated_at",
+            "'process.committee_designated'",
+            "'procurement.procurementprocess'",
+            "c.process_id",
+            _json_object(identifier=identifier, before="'[]'", after="'[' || c.members || ']'"),
+            "(SELECT process_id, min(designated_at) AS designated_at, string_agg("
+            + _json_object(role=_json_text("role"), user="user_id::text")
+            + ", ',' ORDER BY designated_at, user_id) AS members "
+            "FROM procurement_committeemember GROUP BY process_id) c " + process.format("c"),
+            "c.designated_at, c.process_id",
+        ),
+        _stream_sql(
+            "c.at",
+            "'process.' || c.action",
+            "'procurement.procurementprocess'",
+            "c.process_id",
+            _json_object(
+                identifier=identifier,
+                action=_json_text("c.action"),
+                **{"from": _json_text("c.from_status"), "to": _json_text("c.to_status")},
+                reason=_json_text("c.reason"),
+                return_stage=_json_text("c.return_stage"),
+            ),
+            "procurement_statuschange c " + process.format("c"),
+            "c.at, c.id",
+        ),
+        _stream_sql(
+            "a.registered_at",
+            "'process.participant_registered'",
+            "'procurement.participant'",
+            "a.id",
+            _json_object(identifier=identifier, supplier=_json_text("s.ruc")),
+            "procurement_participant a "
+            + process.format("a")
+            + " JOIN suppliers_supplier s ON s.id = a.supplier_id",
+            "a.registered_at, a.id",
+        ),
+        _stream_sql(
+            "r.received_at",
+            f"CASE WHEN r.kind = {_sql_text(ReceiptLedgerEntry.Kind.WITHDRAWAL)} "
+            "THEN 'bid.withdrawn' ELSE 'bid.received' END",
+            "'procurement.receiptledgerentry'",
+            "r.id",
+            _json_object(
+                identifier=identifier,
+                receipt_hash=_json_text("r.receipt_hash"),
+                kind=_json_text("r.kind"),
+            ),
+            "procurement_receiptledgerentry r " + process.format("r"),
+            "r.position",
+        ),
+        _stream_sql(
+            "o.started_at",
+            "'process.opening_started'",
+            "'procurement.bidopening'",
+            "o.id",
+            _json_object(
+                identifier=identifier,
+                observer=_json_constant(""),
+                confirm_by=_json_moment("o.confirm_by"),
+            ),
+            "procurement_bidopening o "
+            + process.format("o")
+            + f" WHERE o.status = {_sql_text(BidOpening.Status.COMPLETED)}",
+            "o.started_at, o.id",
+        ),
+        _stream_sql(
+            "d.published_at",
+            "CASE WHEN x.part = 0 THEN 'process.document_published' "
+            f"WHEN d.kind = {_sql_text(answers)} THEN 'process.answers_published' "
+            "ELSE 'process.integrated_bases_published' END",
+            "CASE WHEN x.part = 0 THEN 'procurement.processdocument' "
+            "ELSE 'procurement.procurementprocess' END",
+            "CASE WHEN x.part = 0 THEN d.id ELSE d.process_id END",
+            "CASE WHEN x.part = 0 THEN "
+            + _json_object(
+                identifier=identifier,
+                title=_json_text("d.title"),
+                kind=_json_text("d.kind"),
+                sha256=_json_text("d.sha256"),
+                replaces="'null'",
+            )
+            + f" WHEN d.kind = {_sql_text(answers)} THEN "
+            + _json_object(identifier=identifier, questions="'0'", document="d.id::text")
+            + " ELSE "
+            + _json_object(identifier=identifier, document="d.id::text")
+            + " END",
+            "procurement_processdocument d "
+            + process.format("d")
+            + " CROSS JOIN (VALUES (0), (1)) x(part)"
+            f" WHERE x.part = 0 OR d.kind IN {_in((answers, integrated))}",
+            "d.published_at, d.id, x.part",
+        ),
+        _stream_sql(
+            "o.confirmed_at",
+            "'process.bids_opened'",
+            "'procurement.bidopening'",
+            "o.id",
+            _json_object(
+                identifier=identifier,
+                started_by=_json_number("o.started_by_id"),
+                act_sha256=_json_text("d.sha256"),
+                **{name: _json_number(f"coalesce(b.{name}, 0)") for name in ("bids", *opened)},
+            ),
+            "procurement_bidopening o "
+            + process.format("o")
+            + " LEFT JOIN procurement_processdocument d ON d.id = o.act_id "
+            "LEFT JOIN (SELECT opening_id, count(*) AS bids, "
+            + ", ".join(f"{count} AS {name}" for name, count in opened.items())
+            + " FROM procurement_openedbid GROUP BY opening_id) b ON b.opening_id = o.id"
+            f" WHERE o.status = {_sql_text(BidOpening.Status.COMPLETED)}",
+            "o.confirmed_at, o.id",
+        ),
+        _stream_sql(
+            "v.published_at",
+            "'process.evaluation_published'",
+            "'procurement.evaluation'",
+            "v.id",
+            _json_object(
+                identifier=identifier,
+                version=_json_number("v.version"),
+                sha256=_json_text("d.sha256"),
+            ),
+            "procurement_evaluation v "
+            + process.format("v")
+            + " LEFT JOIN procurement_processdocument d ON d.id = v.document_id",
+            "v.published_at, v.id",
+        ),
+        _stream_sql(
+            "w.decided_at",
+            f"CASE WHEN w.status = {_sql_text(Award.Status.DESERTED)} "
+            "THEN 'process.lot_deserted' ELSE 'process.lot_awarded' END",
+            "'procurement.award'",
+            "w.id",
+            f"CASE WHEN w.status = {_sql_text(Award.Status.DESERTED)} THEN "
+            + _json_object(
+                **award_lot, status=_json_text("w.status"), reason=_json_text("w.reason")
+            )
+            + " ELSE "
+            + _json_object(
+                **award_lot,
+                status=_json_constant(Award.Status.AWARDED),
+                reason=_json_text("w.reason"),
+                standstill_ends=_json_date("w.standstill_ends"),
+                winner=_json_number("w.supplier_id"),
+            )
+            + " END",
+            "procurement_award w " + process.format("w"),
+            "w.decided_at, w.id",
+        ),
+        _stream_sql(
+            "x.at",
+            "CASE x.step WHEN 0 THEN 'appeal.filed' WHEN 1 THEN 'appeal.admit' "
+            f"ELSE CASE a.status {decisions} END END",
+            "'procurement.appeal'",
+            "a.id",
+            "CASE x.step WHEN 0 THEN "
+            + _json_object(
+                **appeal,
+                status=_json_constant(Appeal.Status.FILED),
+                appellant=_json_number("a.supplier_id"),
+            )
+            + " WHEN 1 THEN "
+            + _json_object(**appeal, status=_json_constant(Appeal.Status.ADMITTED))
+            + " ELSE "
+            + _json_object(**appeal, status=_json_text("a.status"))
+            + " END",
+            "procurement_appeal a "
+            + process.format("a")
+            + " JOIN procurement_award w ON w.id = a.award_id"
+            " CROSS JOIN LATERAL (VALUES (0, a.filed_at), (1, a.admitted_at), "
+            "(2, a.resolved_at)) x(step, at)"
+            f" WHERE x.at IS NOT NULL AND (x.step < 2 OR a.status IN {_in(APPEAL_DECISIONS)})",
+            "x.at, a.id, x.step",
+        ),
+        _stream_sql(
+            "w.revoked_at",
+            "'process.lot_award_revoked'",
+            "'procurement.award'",
+            "w.id",
+            _json_object(identifier=identifier, item=_json_number("w.item_id")),
+            "procurement_award w " + process.format("w") + " WHERE w.revoked_at IS NOT NULL",
+            "w.revoked_at, w.id",
+        ),
+        _stream_sql(
+            _local("w.consented_on", "00:05"),
+            "'process.lot_consented'",
+            "'procurement.award'",
+            "w.id",
+            _json_object(
+                **award_lot,
+                status=_json_constant(Award.Status.CONSENTED),
+                reason=_json_constant(""),
+                consented_on=_json_date("w.consented_on"),
+            ),
+            "procurement_award w " + process.format("w") + " WHERE w.consented_on IS NOT NULL",
+            "w.consented_on, w.id",
+        ),
+        _stream_sql(
+            "x.at",
+            "x.action",
+            "x.object_type",
+            "x.pk",
+            "x.data",
+            contract_steps,
+            'x.at, x.action COLLATE "C", x.pk',
+        ),
+    ]
+
+
+def _fetched(cursor) -> Iterator[tuple]:
+    """A server-side cursor's rows, fetched a chunk at a time (iterating it is slower)."""
+    while rows := cursor.fetchmany(CHUNK):
+        yield from rows
+
+
+@contextmanager
+def encoded_history() -> Iterator[Iterator[audit.EncodedHistoryRow]]:
+    """`history()` as PostgreSQL writes it, in its order: the rows
+    `core.audit.append_encoded_history` takes. Each stream's query runs on a server-side cursor
+    of its own (closed when the block ends: an open one would keep its tables from being
+    altered later in the seed's transaction); their rows are merged by instant (UTC text of
+    one width: it sorts as the instants do), then by the stream's place in the list. They are
+    merged without a key: two rows of one stream are never in the heap together, so rows of
+    equal instants compare by the stream's number, which follows it."""
+    connection.ensure_connection()
+    raw = connection.connection
+    cursors = []
+    try:
+        for number, sql in enumerate(_stream_queries()):
+            cursor = raw.cursor(name=f"seed_demo_history_{number}")
+            cursors.append(cursor)
+            cursor.itersize = CHUNK
+            cursor.execute(sql.replace("{stream}", str(number)))
+        # (instant, stream, action, type, id, data) without the stream
+        yield map(itemgetter(0, 2, 3, 4, 5), heapq.merge(*map(_fetched, cursors)))
+    finally:
+        for cursor in cursors:
+            cursor.close()
+
+
 def write_audit_history() -> int:
     """Chain the demo's history into the audit trail; returns the number of entries. On
-    PostgreSQL a thread sends each batch (COPY) while the next one is read and chained."""
+    PostgreSQL the database writes each entry's text (encoded_history), a thread sends each
+    batch (COPY) while the next one is read and chained."""
     if connection.vendor != "postgresql":
         return audit.append_history(history(), actor_label=ACTOR)
-    with Background() as background:
+    with Background() as background, encoded_history() as rows:
 
         def send(sql: str, data: bytes) -> None:
             background.submit(lambda raw: send_copy(raw, sql, CopyText(data, 1)))
 
-        written = audit.append_history(history(), actor_label=ACTOR, send=send)
+        written = audit.append_encoded_history(rows, actor_label=ACTOR, send=send)
         background.wait()
     return written

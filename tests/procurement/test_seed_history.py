@@ -7,6 +7,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 
 from core import anchors
 from core.models import AuditEntry
@@ -152,3 +153,60 @@ def test_services_continue_the_seeded_chain(seeded):
         entry = audit.record(None, "test.after_seed", ("x.y", 1))
     assert entry.sequence == head.sequence + 1 and entry.previous_hash == head.entry_hash
     assert audit.verify_chain().ok
+
+
+def _encoded_by_python():
+    from datetime import UTC
+
+    from core import audit
+    from procurement.demo.history import history
+
+    return [
+        (
+            at.astimezone(UTC).isoformat(timespec="microseconds"),
+            a,
+            kind,
+            pk,
+            audit._encode_data(data),
+        )
+        for at, a, kind, pk, data in history()
+    ]
+
+
+def _encoded_by_postgresql():
+    from procurement.demo.history import encoded_history
+
+    with encoded_history() as rows:
+        return list(rows)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL writes it")
+def test_postgresql_writes_the_history_the_streams_give(seeded):
+    # The seed chains the text PostgreSQL writes (procurement.demo.history._stream_queries):
+    # the same entries, in the same order, with the same canonical data as the Python streams.
+    written = _encoded_by_postgresql()
+    assert len({row[1] for row in written}) > 20
+    assert written == _encoded_by_python()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL writes it")
+def test_postgresql_escapes_and_writes_values_as_python_does(seeded):
+    from datetime import timedelta
+
+    supplier = Supplier.objects.order_by("pk").first()
+    supplier.legal_name = 'Ñandú "Q" \\ back\nnew\ttab\x01 €'
+    supplier.save(update_fields=["legal_name"])
+    openings = list(BidOpening.objects.filter(status="completed").order_by("pk")[:2])
+    # milliseconds kept only when there are microseconds (DjangoJSONEncoder): .000Z, none
+    moment = openings[0].confirm_by.replace(microsecond=0)
+    BidOpening.objects.filter(pk=openings[0].pk).update(
+        confirm_by=moment + timedelta(microseconds=500)
+    )
+    BidOpening.objects.filter(pk=openings[1].pk).update(confirm_by=moment)
+    (registered,) = [
+        data
+        for _at, action, _kind, pk, data in _encoded_by_postgresql()
+        if action == "supplier.registered" and pk == str(supplier.pk)
+    ]
+    assert '"legal_name":"Ñandú \\"Q\\" \\\\ back\\nnew\\ttab\\u0001 €"' in registered
+    assert _encoded_by_postgresql() == _encoded_by_python()
