@@ -112,6 +112,7 @@ PROCESS_FIELDS = [
     "delivery_ubigeo",
     "entity",
     "fiscal_year",
+    "catalog_codes",  # search.catalog_codes of the items (search.refresh writes it elsewhere)
 ]
 ITEM_FIELDS = [
     "process",
@@ -624,6 +625,7 @@ class ProcessBuilder:
             process.ubigeo,
             entity.pk,
             process.year,
+            search.catalog_codes(item[1] for item in process.items),
         )
         items = [(pk, entity.pk, *item) for item in process.items]
         stages = [
