@@ -33,7 +33,6 @@ from .models import (
     Entity,
     PlanItem,
     PlanVersion,
-    ProcessItem,
     ProcessRisk,
     ProcessRiskFlag,
     ProcessStage,
@@ -385,14 +384,12 @@ class ProcessFilter(LeanFilterSet, SingleValuedFilterSet):
 
     def filter_catalog(self, queryset, name, value):
         """A code finds the processes with an item under it: a family (43210000) finds its
-        commodities (43211503)."""
+        commodities (43211503). Read from the process's own row (its items' codes, stored:
+        search.catalog_condition), not by joining the items."""
         prefix = code_prefix(value)
         if not prefix:
             return queryset
-        items = ProcessItem.objects.filter(
-            process=OuterRef("pk"), catalog_item__code__startswith=prefix
-        )
-        return queryset.filter(Exists(items))
+        return queryset.filter(search.catalog_condition(prefix))
 
 
 def _canonical(value) -> str:

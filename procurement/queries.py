@@ -213,7 +213,9 @@ def public_processes():
     return (
         ProcurementProcess.objects.published()
         .select_related("entity")
-        .defer("search_vector", "search_text")  # searched in the database, never shown
+        .defer(
+            "search_vector", "search_text", "catalog_codes"
+        )  # searched in the database, never shown
         .annotate(call_date=call_date())
         .order_by("-published_at", "-id")
     )

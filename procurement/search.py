@@ -13,14 +13,16 @@ accent and plural folding, whose PostgreSQL twin is the text search configuratio
   slower, same results.
 
 Both columns are written by `refresh`, which every writer of a process's description, items
-or entity name calls (process creation, the entity admin, the demo seed). Subscriptions match
-keywords with core.folding.matches, the same folding.
+or entity name calls (process creation, the entity admin, the OCDS import, the demo seed), and
+so is the third, ProcurementProcess.catalog_codes: the catalog codes of its items, which the
+catalog prefix filter reads (`catalog_condition`) instead of joining the items. Subscriptions
+match keywords with core.folding.matches, the same folding.
 """
 
 from collections.abc import Iterable
 
 from django.db import connection
-from django.db.models import F, Q, QuerySet
+from django.db.models import BooleanField, F, Func, Q, QuerySet, Value
 
 from core.folding import CONFIG, folded, terms
 
@@ -79,6 +81,36 @@ def text_condition(text: str, words: list[str] | None = None, *, engine: str) ->
     return condition
 
 
+# --- The catalog codes of a process's items ----------------------------------------------------
+# On PostgreSQL the column is indexed as a tsvector of its codes (migration 0035), whose GIN
+# index matches a prefix ('5110:*'); the filter writes the index's expression exactly.
+CODES_VECTOR_SQL = "to_tsvector('simple'::regconfig, {column})"
+
+
+class _CodesUnder(Func):
+    """PostgreSQL: the row's catalog codes (the column) have one starting with the prefix
+    (a tsquery 'prefix:*', bound)."""
+
+    template = "(" + CODES_VECTOR_SQL.format(column="%(expressions)s") + ")"
+    arg_joiner = ") @@ to_tsquery('simple'::regconfig, "
+    output_field = BooleanField()
+
+
+def catalog_codes(codes: Iterable[str]) -> str:
+    """The stored column of a process's items' catalog codes: " code code ... ", distinct and
+    sorted ("" without items), so that " " + a prefix finds a code that starts with it."""
+    distinct = sorted(set(codes))
+    return f" {' '.join(distinct)} " if distinct else ""
+
+
+def catalog_condition(prefix: str, *, engine: str | None = None) -> Q:
+    """Processes with an item whose catalog code starts with `prefix` (digits, as
+    core.catalog.code_prefix writes them): a family (4321) finds its commodities (43211503)."""
+    if (engine or default_engine()) == TSVECTOR:
+        return Q(_CodesUnder(F("catalog_codes"), Value(f"{prefix}:*")))
+    return Q(catalog_codes__contains=f" {prefix}")
+
+
 # --- Keeping the stored columns current -------------------------------------------------------
 
 
@@ -101,10 +133,17 @@ ITEMS_TEXT_SQL = "string_agg(i.description, ' ' ORDER BY i.id)"
 _PG_ITEMS_TEXT = (
     f"(SELECT {ITEMS_TEXT_SQL} FROM procurement_processitem AS i WHERE i.process_id = p.id)"  # noqa: S608 - constant SQL
 )
+# The items' catalog codes of a process as catalog_codes writes them (alias i for the items).
+CATALOG_CODES_SQL = (
+    "coalesce(' ' || string_agg(DISTINCT i.catalog_item_id, ' '"
+    " ORDER BY i.catalog_item_id) || ' ', '')"
+)
 _PG_REFRESH = (
     "UPDATE procurement_procurementprocess AS p SET search_vector = "  # noqa: S608 - constant SQL
     + vector_sql("p.description", _PG_ITEMS_TEXT, "e.name", "e.acronym")
-    + " FROM procurement_entity AS e WHERE e.id = p.entity_id AND p.id IN ({ids})"
+    + f", catalog_codes = (SELECT {CATALOG_CODES_SQL} FROM procurement_processitem AS i"  # noqa: S608 - constant SQL
+    " WHERE i.process_id = p.id)"
+    " FROM procurement_entity AS e WHERE e.id = p.entity_id AND p.id IN ({ids})"
 )
 
 
@@ -114,8 +153,9 @@ def document(description: str, items: Iterable[str], entity_name: str, acronym: 
 
 
 def refresh(processes: QuerySet | Iterable[int], *, engine: str | None = None) -> None:
-    """Rewrite the stored search column of the given processes (a queryset or ids) from their
-    description, items and entity. Call it after writing any of those."""
+    """Rewrite the stored search columns of the given processes (a queryset or ids) from their
+    description, items and entity: the words and the items' catalog codes. Call it after
+    writing any of those."""
     from .models import ProcessItem, ProcurementProcess
 
     if isinstance(processes, QuerySet):
@@ -131,15 +171,19 @@ def refresh(processes: QuerySet | Iterable[int], *, engine: str | None = None) -
     for start in range(0, len(ids), 1000):
         chunk = ids[start : start + 1000]
         items: dict[int, list[str]] = {}
-        for process_id, text in (
+        codes: dict[int, list[str]] = {}
+        for process_id, text, code in (
             ProcessItem.objects.filter(process_id__in=chunk)
             .order_by("id")
-            .values_list("process_id", "description")
+            .values_list("process_id", "description", "catalog_item_id")
         ):
             items.setdefault(process_id, []).append(text)
+            codes.setdefault(process_id, []).append(code)
         rows = ProcurementProcess.objects.filter(pk__in=chunk).values_list(
             "pk", "description", "entity__name", "entity__acronym"
         )
         for pk, description, name, acronym in rows:
             text = document(description, items.get(pk, []), name, acronym)
-            ProcurementProcess.objects.filter(pk=pk).update(search_text=folded(text))
+            ProcurementProcess.objects.filter(pk=pk).update(
+                search_text=folded(text), catalog_codes=catalog_codes(codes.get(pk, []))
+            )

@@ -133,6 +133,7 @@ PROCESS_FIELDS = [
     "delivery_ubigeo",
     "entity",
     "fiscal_year",
+    "catalog_codes",  # search.catalog_codes of the items (search.refresh writes it elsewhere)
 ]
 ITEM_FIELDS = [
     "process",
@@ -729,6 +730,7 @@ class ProcessBuilder:
             process.ubigeo,
             entity.pk,
             process.year,
+            search.catalog_codes(item[1] for item in process.items),
         )
         items = [(pk, entity.pk, *item) for item in process.items]
         dates = self.day_text if text else days

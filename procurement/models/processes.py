@@ -152,6 +152,11 @@ class ProcurementProcess(models.Model):
     # 0016), " stem stem ... " elsewhere.
     search_vector = SearchVectorField(null=True, editable=False)
     search_text = models.TextField(editable=False, blank=True, default="", db_default="")
+    # The catalog codes of its items, " code code ... " (distinct, sorted; procurement.search,
+    # which writes it with the columns above): the search's catalog prefix filter reads this
+    # row instead of joining the items (on PostgreSQL through a GIN index of its codes as a
+    # tsvector, matched by prefix: migration 0035).
+    catalog_codes = models.TextField(editable=False, blank=True, default="", db_default="")
     # A process imported from another portal's OCDS data (manage.py import_ocds): the source
     # ("oece" for Peru's OECE/SEACE) and its ocid there, kept unchanged as OCDS requires (its
     # identifier is the source's nomenclature). Empty for the portal's own processes.

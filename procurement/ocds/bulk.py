@@ -67,7 +67,7 @@ def _row_class(model) -> type:
 # bids' JSON snapshots): left out of the rows. A release that came to read one would fail
 # on the bulk export's rows (AttributeError), which the export tests would show.
 UNREAD = {
-    ProcurementProcess: {"search_vector", "search_text"},
+    ProcurementProcess: {"search_vector", "search_text", "catalog_codes"},
     OpenedBid: {"size_classes", "domiciles"},
     Contract: {"size_classes"},
 }

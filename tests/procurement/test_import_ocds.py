@@ -209,6 +209,9 @@ def test_the_process_is_served_by_its_source_ocid_and_found_in_search(tmp_path, 
     assert [(p["identifier"], p["source"], p["ocid"]) for p in found] == [
         (NOMENCLATURE, "oece", OCID)
     ]
+    # Its items' catalog codes are stored with its words (search.refresh): found by family.
+    by_family = client.get("/api/v1/processes/", {"catalog": "44120000"}).json()["results"]
+    assert [p["identifier"] for p in by_family] == [NOMENCLATURE]
     page = client.get(f"/procesos/{NOMENCLATURE}/")
     assert page.status_code == 200
     assert OCID in page.content.decode() and "OECE" in page.content.decode()

@@ -255,6 +255,20 @@ class TestSeededProcesses:
                 copy_text(rows).data for rows in [[(*plain[0], None)], *plain[1:]]
             ]
 
+    def test_the_seeded_catalog_codes_are_those_refresh_writes(self):
+        # The seed writes each process's items' codes with its row (search.catalog_codes);
+        # the catalog filter reads them there, so they must be what search.refresh writes.
+        from procurement import search
+
+        codes = ProcurementProcess.objects.order_by("pk").values_list("pk", "catalog_codes")
+        seeded = list(codes)
+        assert all(text.startswith(" ") and text.endswith(" ") for _pk, text in seeded)
+        with transaction.atomic():
+            ProcurementProcess.objects.update(catalog_codes="")
+            search.refresh(ProcurementProcess.objects.all())
+            assert list(codes) == seeded
+            transaction.set_rollback(True)
+
     def test_count_statuses_years_and_identifiers(self):
         processes = ProcurementProcess.objects.select_related("entity")
         assert processes.count() == PROCESSES
