@@ -869,8 +869,12 @@ def _process_line(r) -> str:
         f"{r[0]}\t{_free(r[1])}\t{r[2]}\t{r[3]}\t{r[4]}\t{r[5]}\t{_free(r[6])}\t{_free(r[7])}\t"
         f"{r[8]}\t{'t' if r[9] else 'f'}\t{'t' if r[10] else 'f'}\t{_free(r[11])}\t{r[12]}\t"
         f"{r[13]}\t{r[14]}\t{r[15]}\t{r[16]}\t{_null(r[17])}\t{_null(r[18])}\t{r[19]}\t{r[20]}\t"
-        f"{r[21]}\t{_NULL if r[22] is None else _free(r[22])}\n"
+        f"{r[21]}\t{_free(r[22])}\t{_NULL if r[23] is None else _free(r[23])}\n"
     )
+
+
+# _process_line writes PROCESS_FIELDS in order, then the items' text of the search vector.
+assert len(PROCESS_FIELDS) == 23, "a process field was added: write it in _process_line"
 
 
 def _item_line(r) -> str:
