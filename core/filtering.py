@@ -13,7 +13,7 @@ from django_filters.filters import AllValuesFilter, AllValuesMultipleFilter, Fil
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from .widgets import FastWidgetRenderer, StrictYesNoSelect, use_fast_selects
+from .widgets import FastSelect, FastWidgetRenderer, StrictYesNoSelect, use_fast_selects
 
 
 def filter_status(filterset) -> int:
@@ -200,7 +200,9 @@ class LeanFilterSet(django_filters.FilterSet):
     copies; a form class is reused only when every filter names its label (a label derived
     from the model is translated when it is built) and no field depends on the request or on
     the rows (a callable queryset, AllValuesFilter). With the fast renderer
-    (core.widgets.FAST_RENDERER) its plain selects are FastSelects."""
+    (core.widgets.FAST_RENDERER) its plain selects are FastSelects, and when the form class is
+    reused their options are written once (per language, and per version of the reference rows
+    a select lists) instead of for every form."""
 
     @classmethod
     def get_filters(cls):
@@ -213,10 +215,15 @@ class LeanFilterSet(django_filters.FilterSet):
             # Asked of the class's filters: building the fields gives each copy a label.
             reusable = all(_reusable_field(filter_) for filter_ in cls.base_filters.values())
             form_class = super().get_form_class()
-            if isinstance(getattr(form_class, "default_renderer", None), FastWidgetRenderer):
+            fast = isinstance(getattr(form_class, "default_renderer", None), FastWidgetRenderer)
+            if fast:
                 use_fast_selects(form_class.base_fields)
             if reusable:
                 cls._lean_form_class = form_class
+                if fast:  # the same choices for every form: options written once
+                    for name, field in form_class.base_fields.items():
+                        if isinstance(field.widget, FastSelect):
+                            field.widget.options_key = (cls.__module__, cls.__qualname__, name)
         return form_class
 
 
