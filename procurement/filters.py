@@ -277,7 +277,17 @@ class ProcessFilter(LeanFilterSet, SingleValuedFilterSet):
             "sort",
         ]
 
-    identified = None  # the process whose identifier the words were (filter_text)
+    _identified = None  # (queryset, id) of the process whose identifier the words were
+
+    @property
+    def identified(self) -> ProcurementProcess | None:
+        """The process whose identifier the words were (filter_text), read when first asked
+        for; None when they were not one (or before filtering)."""
+        found = self._identified
+        if isinstance(found, tuple):
+            queryset, pk = found
+            found = self._identified = queryset.get(pk=pk)
+        return found
 
     def canonical_params(self, leave_out=("sort", "cursor", "format")) -> dict[str, str]:
         """The parameters of a valid search written back from its cleaned values in one form
@@ -333,10 +343,10 @@ class ProcessFilter(LeanFilterSet, SingleValuedFilterSet):
         if not value:
             return queryset
         identified = queryset.filter(identifier=value.upper())  # the unique index
-        # EXISTS first: words are far more often searched than identifiers, and the test
-        # costs a bare statement instead of the list's row with its joins and call date.
-        if identified.exists():
-            self.identified = identified.first()  # the search page goes straight to it
+        # Only the id: words are far more often searched than identifiers, and the lookup is
+        # then a bare statement instead of the list's row with its joins and call date.
+        if (pk := identified.values_list("pk", flat=True).first()) is not None:
+            self._identified = (queryset, pk)  # the search page goes straight to it
             return identified
         return search.filter_text(queryset, value)
 
