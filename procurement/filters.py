@@ -58,11 +58,16 @@ class EntityPlaceFilter(SingleValuedFilterSet):
         return queryset.filter(ubigeo__code__startswith=value.code)
 
 
-class EntityFilter(EntityPlaceFilter):
+class EntityFilterForm(forms.Form):
+    default_renderer = FAST_RENDERER  # as the process search's (ProcessFilterForm)
+
+
+class EntityFilter(LeanFilterSet, EntityPlaceFilter):
     q = django_filters.CharFilter(label=_("Name, acronym or RUC"), method="filter_text")
 
     class Meta:
         model = Entity
+        form = EntityFilterForm
         fields = ["q", "sector", "level", "department"]
 
     def filter_text(self, queryset, name, value):
@@ -423,10 +428,12 @@ def _canonical(value) -> str:
 
 
 class ContractFilterForm(OrderedRangesForm, forms.Form):
+    default_renderer = FAST_RENDERER  # as the process search's (ProcessFilterForm)
+
     RANGES = (("min_amount", "max_amount"),)
 
 
-class ContractFilter(django_filters.FilterSet):
+class ContractFilter(LeanFilterSet):
     """Public search of contracts; the same FilterSet serves the page and the CSV."""
 
     entity = django_filters.CharFilter(label=_("Entity (RUC or acronym)"), method="filter_entity")
