@@ -6,13 +6,16 @@ is written again when the token it was written under is no longer the current on
 page reads a cache key instead of the table and writes no option.
 
 A change made in bulk (bulk_create, update(), load_reference_data) sends no signal: call
-`changed(model)` after it."""
+`changed(model)` after it. Without a shared cache (CACHE_URL unset: each process its own
+memory) another process learns of a change when its token expires: within TOKEN_SECONDS."""
 
 import uuid
 
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
+
+TOKEN_SECONDS = 600
 
 
 def watched_models() -> tuple:
@@ -35,7 +38,7 @@ def version(model) -> str:
     token = cache.get(key)
     if token is None:
         token = uuid.uuid4().hex
-        if not cache.add(key, token, timeout=None):  # another process set one first
+        if not cache.add(key, token, timeout=TOKEN_SECONDS):  # another process set one first
             token = cache.get(key) or token
     return token
 
