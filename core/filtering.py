@@ -9,6 +9,7 @@ import django_filters
 from django import forms
 from django.http import HttpResponse
 from django.utils.translation import gettext_lazy as _
+from django_filters.fields import ChoiceIterator
 from django_filters.filters import AllValuesFilter, AllValuesMultipleFilter, FilterMethod
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -191,6 +192,37 @@ class _InstanceFilters(OrderedDict):
         return OrderedDict((name, _filter_copy(filter_)) for name, filter_ in self.items())
 
 
+class _FormFields(dict):
+    """A reused form class's fields; what Form.__init__ deep-copies for every form: each
+    field as its own __deepcopy__ copies it (_field_copy)."""
+
+    def __deepcopy__(self, memo):
+        return {name: _field_copy(field, memo) for name, field in self.items()}
+
+
+def _field_copy(field, memo):
+    """`field.__deepcopy__(memo)`, except that a plain choice field's choices (value, label
+    pairs: tuples, never changed in place) go into a new list as they are, instead of being
+    deep-copied pair by pair and label by label: half the cost of building the search form."""
+    if type(field).__deepcopy__ is not forms.ChoiceField.__deepcopy__:
+        return copy.deepcopy(field, memo)  # any other field, a model choice field
+    choices = field._choices
+    # django-filter wraps the pairs in a ChoiceIterator that knows its field.
+    wrapped = isinstance(choices, ChoiceIterator) and choices.field is field
+    pairs = choices.choices if wrapped else choices
+    if not isinstance(pairs, list) or not all(
+        isinstance(pair, tuple) and not isinstance(pair[1], list | tuple) for pair in pairs
+    ):
+        return copy.deepcopy(field, memo)  # option groups, choices from a callable
+    copied = forms.Field.__deepcopy__(field, memo)
+    if wrapped:
+        copied._choices = copy.copy(choices)
+        copied._choices.field, copied._choices.choices = copied, list(pairs)
+    else:
+        copied._choices = list(pairs)
+    return copied
+
+
 class LeanFilterSet(django_filters.FilterSet):
     """A FilterSet that costs less per request: its form class (a new class with a new field
     per filter for every instance, in django-filter) is built once per FilterSet class, and
@@ -220,6 +252,7 @@ class LeanFilterSet(django_filters.FilterSet):
                 use_fast_selects(form_class.base_fields)
             if reusable:
                 cls._lean_form_class = form_class
+                form_class.base_fields = _FormFields(form_class.base_fields)
                 if fast:  # the same choices for every form: options written once
                     for name, field in form_class.base_fields.items():
                         if isinstance(field.widget, FastSelect):
