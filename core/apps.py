@@ -10,6 +10,8 @@ class CoreConfig(AppConfig):
         from . import (
             checks,  # noqa: F401 - registers the system checks
             converters,
+            reference_versions,
         )
 
         converters.register()
+        reference_versions.connect()

@@ -4,12 +4,16 @@ import functools
 from pathlib import Path
 
 from django import forms
+from django.forms.models import ModelChoiceIterator
 from django.forms.renderers import DjangoTemplates
 from django.utils.formats import localize
-from django.utils.html import conditional_escape as _escape
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+
+from . import reference_versions
+from .markup import escaped as _escape
 
 # What a filter's empty choice means: no condition (settings.FILTERS_EMPTY_CHOICE_LABEL).
 ANY = _("Any")
@@ -204,29 +208,80 @@ class FastWidgetRenderer(DjangoTemplates):
         last newline is part of each option."""
         parts = [f'<select name="{_escape(name)}"{_attrs(attrs)}>']
         for value, option_attrs, label in options:
-            parts.append(
-                f'\n  <option value="{_escape(value)}"{_attrs(option_attrs)}>'
-                f"{_escape(localize(label))}</option>\n"
-            )
+            parts.append(_option_html(value, option_attrs, label))
         parts.append("\n</select>")
         return mark_safe("".join(parts))  # noqa: S308 (every value escaped by _escape)
 
-    def select_from_choices(self, name, values: list[str], attrs: dict, choices) -> str | None:
+    @functools.cached_property
+    def _kept_options(self) -> dict:
+        return {}
+
+    def select_from_choices(
+        self, name, values: list[str], attrs: dict, choices, key=None
+    ) -> str | None:
         """A plain select (FastSelect) written from its choices, skipping the option dicts of
         ChoiceWidget.optgroups and create_option: the first option whose value is one of
         `values` is selected, as there. None when the templates must write it (an app's
-        template, option groups)."""
+        template, option groups). With a `key` (what the choices are: a form's field, the
+        language, the rows' version), the options are written once per key and reused, and
+        `choices` is not read again."""
         if not self._are_stock(_SELECT, _OPTION):
             return None
-        options, has_selected = [], False
+        options = self._kept_options.get(key) if key is not None else None
+        if options is None:
+            options = _Options.written(choices)
+            if options is None:
+                return None  # option groups: the templates
+            if key is not None:
+                if len(self._kept_options) >= _KEPT_OPTIONS:
+                    self._kept_options.clear()  # old versions of the rows
+                self._kept_options[key] = options
+        # Every value is escaped by _escape, the options by _Options.
+        return mark_safe(  # noqa: S308
+            f'<select name="{_escape(name)}"{_attrs(attrs)}>{options.html(values)}\n</select>'
+        )
+
+
+_KEPT_OPTIONS = 200  # selects times languages times versions of their rows
+
+
+def _option_html(value: str, attrs: dict, label) -> str:
+    return (
+        f'\n  <option value="{_escape(value)}"{_attrs(attrs)}>{_escape(localize(label))}</option>\n'
+    )
+
+
+class _Options:
+    """A select's options as markup: all of them unselected, and where each begins and ends
+    in it with its selected markup, so that selecting one is two slices."""
+
+    __slots__ = ("first", "selected", "text")
+
+    def __init__(self, text: str, first: dict, selected: list):
+        self.text, self.first, self.selected = text, first, selected
+
+    @classmethod
+    def written(cls, choices) -> "_Options | None":
+        parts, first, selected, length = [], {}, [], 0
         for value, label in choices:
             if isinstance(label, list | tuple):
-                return None  # option groups: the templates
+                return None  # option groups
             value = "" if value is None else str(value)
-            selected = not has_selected and value in values
-            has_selected |= selected
-            options.append((value, _SELECTED if selected else _NOT_SELECTED, label))
-        return self._select_html(name, attrs, options)
+            html = _option_html(value, _NOT_SELECTED, label)
+            if value not in first:
+                first[value] = len(selected)
+            selected.append((length, length + len(html), _option_html(value, _SELECTED, label)))
+            parts.append(html)
+            length += len(html)
+        return cls("".join(parts), first, selected)
+
+    def html(self, values: list[str]) -> str:
+        """The options with the first one whose value is one of `values` selected."""
+        found = [self.first[value] for value in values if value in self.first]
+        if not found:
+            return self.text
+        start, end, html = self.selected[min(found)]
+        return self.text[:start] + html + self.text[end:]
 
 
 _SELECTED, _NOT_SELECTED = {"selected": True}, {}
@@ -235,16 +290,37 @@ _SELECTED, _NOT_SELECTED = {"selected": True}, {}
 class FastSelect(forms.Select):
     """A select that the fast renderer writes straight from its choices (with another renderer,
     or subclassed, Django's own rendering). Search forms hold a dozen selects, one of a hundred
-    options; building an option dict per option was most of their remaining time."""
+    options; building an option dict per option was most of their remaining time.
+
+    With an `options_key` (core.filtering.LeanFilterSet sets one on the selects of a form class
+    whose choices are the same for every form: the class and the field), the options are
+    written once per language, and for a select of reference rows (core.reference_versions)
+    once per version of the rows, which are then not read at all."""
+
+    options_key = None
 
     def render(self, name, value, attrs=None, renderer=None):
         if type(self) is FastSelect and isinstance(renderer, FastWidgetRenderer):
             html_ = renderer.select_from_choices(
-                name, self.format_value(value), self.build_attrs(self.attrs, attrs), self.choices
+                name,
+                self.format_value(value),
+                self.build_attrs(self.attrs, attrs),
+                self.choices,
+                self._kept_key(),
             )
             if html_ is not None:
                 return html_
         return super().render(name, value, attrs, renderer)
+
+    def _kept_key(self) -> tuple | None:
+        if self.options_key is None:
+            return None
+        if isinstance(self.choices, ModelChoiceIterator):
+            model = self.choices.queryset.model
+            if not reference_versions.is_watched(model):
+                return None  # rows whose changes nothing announces: read every time
+            return (self.options_key, get_language(), reference_versions.version(model))
+        return (self.options_key, get_language())
 
 
 def use_fast_selects(fields) -> None:

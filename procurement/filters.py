@@ -57,11 +57,16 @@ class EntityPlaceFilter(SingleValuedFilterSet):
         return queryset.filter(ubigeo__code__startswith=value.code)
 
 
-class EntityFilter(EntityPlaceFilter):
+class EntityFilterForm(forms.Form):
+    default_renderer = FAST_RENDERER  # as the process search's (ProcessFilterForm)
+
+
+class EntityFilter(LeanFilterSet, EntityPlaceFilter):
     q = django_filters.CharFilter(label=_("Name, acronym or RUC"), method="filter_text")
 
     class Meta:
         model = Entity
+        form = EntityFilterForm
         fields = ["q", "sector", "level", "department"]
 
     def filter_text(self, queryset, name, value):
@@ -276,7 +281,17 @@ class ProcessFilter(LeanFilterSet, SingleValuedFilterSet):
             "sort",
         ]
 
-    identified = None  # the process whose identifier the words were (filter_text)
+    _identified = None  # (queryset, id) of the process whose identifier the words were
+
+    @property
+    def identified(self) -> ProcurementProcess | None:
+        """The process whose identifier the words were (filter_text), read when first asked
+        for; None when they were not one (or before filtering)."""
+        found = self._identified
+        if isinstance(found, tuple):
+            queryset, pk = found
+            found = self._identified = queryset.get(pk=pk)
+        return found
 
     def canonical_params(self, leave_out=("sort", "cursor", "format")) -> dict[str, str]:
         """The parameters of a valid search written back from its cleaned values in one form
@@ -332,8 +347,10 @@ class ProcessFilter(LeanFilterSet, SingleValuedFilterSet):
         if not value:
             return queryset
         identified = queryset.filter(identifier=value.upper())  # the unique index
-        if process := identified.first():
-            self.identified = process  # the search page goes straight to it
+        # Only the id: words are far more often searched than identifiers, and the lookup is
+        # then a bare statement instead of the list's row with its joins and call date.
+        if (pk := identified.values_list("pk", flat=True).first()) is not None:
+            self._identified = (queryset, pk)  # the search page goes straight to it
             return identified
         return search.filter_text(queryset, value)
 
@@ -408,10 +425,12 @@ def _canonical(value) -> str:
 
 
 class ContractFilterForm(OrderedRangesForm, forms.Form):
+    default_renderer = FAST_RENDERER  # as the process search's (ProcessFilterForm)
+
     RANGES = (("min_amount", "max_amount"),)
 
 
-class ContractFilter(django_filters.FilterSet):
+class ContractFilter(LeanFilterSet):
     """Public search of contracts; the same FilterSet serves the page and the CSV."""
 
     entity = django_filters.CharFilter(label=_("Entity (RUC or acronym)"), method="filter_entity")

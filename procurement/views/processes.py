@@ -16,7 +16,12 @@ from ..calendar_rules import stage_progress
 from ..filters import ProcessFilter
 from ..forms import ConsortiumCheckForm, NoteForm
 from ..models import Award, Contract, ProcessDocument, ProcessStatus, ProcurementProcess
-from ..queries import calendar_amendments, closing_change, public_processes
+from ..queries import (
+    PROCESS_TABLE_FIELDS,
+    calendar_amendments,
+    closing_change,
+    public_processes,
+)
 from ..services import appeals, notes, opening, participation
 from ..services.evaluation import published_evaluation
 from ..subscriptions import follows
@@ -37,9 +42,11 @@ def process_list(request):
     if process_filter.is_valid():
         try:
             cursor = request.GET.get("cursor")
+            # The rows as the table shows them (the count still reads every match).
+            listed = process_filter.qs.only(*PROCESS_TABLE_FIELDS)
             if text := process_filter.relevance_text:
                 page = keyset.window_page(
-                    search.ranked(process_filter.qs, text),
+                    search.ranked(listed, text),
                     "relevance",
                     cursor,
                     window=search.RELEVANCE_WINDOW,
@@ -48,7 +55,7 @@ def process_list(request):
                 if page.count > search.RELEVANCE_WINDOW:
                     ranked_within = search.RELEVANCE_WINDOW
             else:
-                page = keyset.page(process_filter.qs, process_filter.order, cursor, one_pass=True)
+                page = keyset.page(listed, process_filter.order, cursor, one_pass=True)
         except keyset.BadCursor:
             process_filter.form.add_error(
                 None, _("This page link is not valid for this search: start from the first page.")

@@ -27,6 +27,22 @@ def test_the_form_class_is_built_once_and_the_fields_are_each_forms_own():
     assert "status" in second.form.errors and not first.form.errors
 
 
+def test_a_forms_choices_and_widget_are_its_own():
+    # Choices are copied as a new list of the same pairs (core.filtering._field_copy).
+    first, second = _filter(), _filter()
+    mine, other = first.form.fields["status"], second.form.fields["status"]
+    assert mine._choices is not other._choices and mine._choices.field is mine
+    mine._choices.choices.append(("nuevo", "Nuevo"))
+    mine.widget.attrs["data-x"] = "1"
+    mine.error_messages["invalid_choice"] = "x"
+    assert "nuevo" in [value for value, _label in mine.choices]
+    for form in (second.form, _filter().form):
+        assert "nuevo" not in [value for value, _label in form.fields["status"].choices]
+        assert "data-x" not in form.fields["status"].widget.attrs
+        assert form.fields["status"].error_messages["invalid_choice"] != "x"
+    assert _filter({"status": "nuevo"}).form.errors  # not a choice of another form
+
+
 def test_each_instance_has_its_own_filters_bound_to_it():
     first, second = _filter({"q": "papel"}), _filter({"q": "tinta"})
     assert first.filters["q"] is not second.filters["q"]

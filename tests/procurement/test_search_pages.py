@@ -153,6 +153,7 @@ def test_the_page_costs_the_same_queries_whatever_its_length(client, model):
 
     ProcurementProcess.objects.exclude(pk=model.pk).delete()
     _copies(model, 2)
+    queries({"sort": "-amount"})  # the first writes the form's options (read once per process)
     few = queries({"sort": "-amount"})
     _copies(model, 40, start=300)
     assert queries({"sort": "-amount"}) == few

@@ -10,6 +10,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from core import reference_versions
 from core.codelists import CatalogLevel
 from core.models import (
     CatalogItem,
@@ -237,6 +238,8 @@ class Command(BaseCommand):
         )
         counts["procedure thresholds"] = self._load_thresholds()
         counts["procedure stages"], counts["stage minimums"] = self._load_stages()
+        for model in reference_versions.watched_models():  # written in bulk: no signals
+            reference_versions.changed(model)
         if verbosity:
             self.stdout.write("Reference data in place:")
             for label, loaded in counts.items():
