@@ -450,6 +450,7 @@ def test_the_process_tables_copy_text_is_the_one_psycopg_makes():
                 "150101",
                 7,
                 2026,
+                " 43211503 44121701 ",
                 text,
             ),
             (
@@ -475,6 +476,7 @@ def test_the_process_tables_copy_text_is_the_one_psycopg_makes():
                 "150101",
                 7,
                 2025,
+                "",
                 None,
             ),
         ],  # fmt: skip
