@@ -97,6 +97,24 @@ PROCESS_TABLES = (
 )
 
 
+# The indexes of PROCESS_TABLES (by their columns) that the parts after the processes read
+# by: bids, awards, red flags and the SME share look processes up by entity, year, number,
+# status and date, and the processes' rows by process (stages also by stage and start). The
+# others (the search vector's GIN, the keysets, the identifier...) are built at the very
+# end, after stuck's UPDATE of every open process, which would otherwise write an entry for
+# each of them (a GIN entry per word) for each row it rewrites.
+PROCESS_INDEXES_READ = (
+    ("entity_id",),
+    ("entity_id", "fiscal_year_id"),
+    ("entity_id", "fiscal_year_id", "procedure_type", "sequence", "call_number"),
+    ("entity_id", "status", "published_at", "id", "estimated_value"),
+    ("published_at",),
+    ("status",),
+    ("process_id",),
+    ("stage", "start"),
+)
+
+
 # What BidBuilder writes and does not read back (it reads the processes' rows); and what
 # AwardBuilder writes and does not read back (it reads and writes status changes).
 BID_TABLES = (
@@ -183,6 +201,7 @@ def _seed(
 ) -> None:
     timer = report.phases
     until = latest_moment(today)
+    last_indexes: list = []  # built once nothing writes their tables any more
     with timer.phase("entities"):
         entities = build_entities(stream(seed, "entities"), district_municipalities)
         Entity.objects.bulk_create(entities, batch_size=2000)
@@ -218,6 +237,8 @@ def _seed(
                 timer,
                 *PROCESS_TABLES,
                 phase="  of which process indexes built",
+                read_by=PROCESS_INDEXES_READ,
+                later=last_indexes,
             ),
         ):
             (
@@ -270,14 +291,16 @@ def _seed(
     with bulk_load.indexes_built_at_the_end(timer, AuditEntry), timer.phase("audit history"):
         report.audit_entries = write_audit_history()
     # Last: the red flags of the data above, computed by the rule functions, and the SME
-    # share pages' summed figures (the seed writes contracts without the services).
-    bulk_load.analyze(timer, AuditEntry)
+    # share pages' summed figures (the seed writes contracts without the services). None of
+    # them reads the audit trail: it needs no planner statistics here.
     with timer.phase("red flags"):
         report.flagged_processes = risk.build()
     with timer.phase("SME share summary"):
         report.sme_summary_rows = sme.refresh_summary()
     with timer.phase("stuck: stage due days"):
         stuck.refresh_due()
+    with timer.phase("indexes built"):
+        bulk_load.build_indexes(last_indexes)
 
 
 def existing_accounts() -> list[tuple[str, str, str]]:
