@@ -37,6 +37,7 @@ the same bids, prices and instants, but new ciphertexts and receipt hashes.
 """
 
 import hashlib
+import json
 import os
 import secrets
 import time as time_module
@@ -442,7 +443,18 @@ class BidBuilder:
     def _read(self, chunk):
         """The chunk's processes with their stages, changes, items and committees, read by
         the chunk's range of ids (chunks follow the ids; the drafts in it are skipped): one
-        index scan, where a list of thousands of ids costs more than the rows."""
+        index scan, where a list of thousands of ids costs more than the rows. Read as JSON
+        text (one value per table): the worker that builds the chunk parses it, and this
+        process (the serial part of the seed) neither loads nor pickles row by row."""
+        if connection.vendor != "postgresql":
+            return chunk, self._read_models(chunk)
+        with connection.cursor() as cursor:
+            cursor.execute(_inputs_sql(), {"first": chunk[0][1][0], "last": chunk[-1][1][0]})
+            texts = cursor.fetchone()
+        return chunk, texts
+
+    def _read_models(self, chunk):
+        """What _read reads, through the models (SQLite: no JSON aggregates, no workers)."""
         ids = [row[0] for _position, row in chunk]
         span = (ids[0], ids[-1])
         stages: dict[int, dict] = {pk: {} for pk in ids}
@@ -473,11 +485,43 @@ class BidBuilder:
         ).values_list("process_id", "user_id", "role", "user__email", "user__full_name"):
             if pk in committees:
                 committees[pk][role] = SimpleNamespace(pk=user, email=email, full_name=name)
-        return chunk, stages, changes, items, committees
+        return stages, changes, items, committees
+
+    @staticmethod
+    def _parsed(chunk, texts):
+        """The inputs _read read, as the builder uses them (in the worker)."""
+        ids = [row[0] for _position, row in chunk]
+        stage_rows, change_rows, item_rows, committee_rows = (
+            json.loads(text) if text else [] for text in texts
+        )
+        stages: dict[int, dict] = {pk: {} for pk in ids}
+        for pk, stage, start, end, closing in stage_rows:
+            if pk in stages:
+                stages[pk][stage] = (
+                    date.fromisoformat(start),
+                    date.fromisoformat(end),
+                    time.fromisoformat(closing) if closing else None,
+                )
+        changes: dict[int, list] = {pk: [] for pk in ids}
+        for pk, at, action in change_rows:
+            if pk in changes:
+                changes[pk].append((datetime.fromisoformat(at), action))
+        items: dict[int, list] = {pk: [] for pk in ids}
+        for pk, item, description, quantity, value in item_rows:
+            if pk in items:
+                items[pk].append((item, description, _number(quantity), _number(value)))
+        committees: dict[int, dict] = {pk: {} for pk in ids}
+        for pk, user, role, email, name in committee_rows:
+            if pk in committees:
+                committees[pk][role] = SimpleNamespace(pk=user, email=email, full_name=name)
+        return stages, changes, items, committees
 
     def _build_chunk(self, index: int, inputs) -> tuple["_Tables", BidReport]:
         """The chunk's rows and counts (in a worker process or this one)."""
-        chunk, stages, changes, items, committees = inputs
+        chunk, read = inputs
+        stages, changes, items, committees = (
+            self._parsed(chunk, read) if isinstance(read[0], str | None) else read
+        )
         self.rng = workers.chunk_stream(self.stream_base, index)
         report, self.report = self.report, BidReport()
         try:
@@ -1068,6 +1112,39 @@ class _Listed:
 
     def all(self):
         return self.rows
+
+
+# The stages the bids look at: their own, and those whose first day is the opening moment's.
+READ_STAGES = (Stage.BIDS, Stage.OPENING, Stage.EVALUATION, Stage.AWARD)
+
+
+def _inputs_sql() -> str:
+    """One row: each input table's rows of the processes with ids from %(first)s to
+    %(last)s, as a JSON array of arrays (numbers as text, for exact Decimals)."""
+    stages = ", ".join(f"'{stage}'" for stage in READ_STAGES)
+    table = {
+        model: connection.ops.quote_name(model._meta.db_table)
+        for model in (ProcessStage, StatusChange, ProcessItem, CommitteeMember, User)
+    }
+    span = "process_id BETWEEN %(first)s AND %(last)s"
+    return (
+        "SELECT "  # noqa: S608 - names from model metadata, stages from the codelist
+        '(SELECT json_agg(json_build_array(process_id, stage, start, "end", closing_time)) '
+        f"FROM {table[ProcessStage]} WHERE {span} AND stage IN ({stages}))::text, "
+        "(SELECT json_agg(json_build_array(process_id, at, action) ORDER BY at, id) "
+        f"FROM {table[StatusChange]} WHERE {span})::text, "
+        "(SELECT json_agg(json_build_array(process_id, id, description, quantity::text, "
+        f"estimated_value::text) ORDER BY id) FROM {table[ProcessItem]} WHERE {span})::text, "
+        "(SELECT json_agg(json_build_array(c.process_id, c.user_id, c.role, u.email, "
+        # CommitteeMember's ordering: of two members in one role, the last one is kept.
+        "u.full_name) ORDER BY c.process_id, c.role DESC, u.full_name, c.id) "
+        f"FROM {table[CommitteeMember]} c JOIN {table[User]} u "
+        f"ON u.id = c.user_id WHERE c.{span})::text"
+    )
+
+
+def _number(text):
+    return None if text is None else Decimal(text)
 
 
 def _entry(supplier: _Supplier) -> dict:
