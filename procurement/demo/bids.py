@@ -227,6 +227,20 @@ class _Ids:
         self.next = None
         self.buffer: list[int] = []
 
+    def reserve(self) -> list[int]:
+        """A block of ids for one chunk, taken by this process in chunk order (PostgreSQL):
+        the worker that builds the chunk starts from it, so which worker builds which chunk,
+        and when, changes no id (unless a chunk needs more than a block)."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                [self.model._meta.db_table, self.BLOCK],
+            )
+            return [row[0] for row in cursor.fetchall()]
+
+    def start_chunk(self, block: list[int]) -> None:
+        self.buffer = block[::-1]  # popped from the end, ascending
+
     def take(self, count: int) -> list[int]:
         if not count:
             return []
@@ -447,11 +461,14 @@ class BidBuilder:
         text (one value per table): the worker that builds the chunk parses it, and this
         process (the serial part of the seed) neither loads nor pickles row by row."""
         if connection.vendor != "postgresql":
-            return chunk, self._read_models(chunk)
+            return chunk, self._read_models(chunk), None
         with connection.cursor() as cursor:
             cursor.execute(_inputs_sql(), {"first": chunk[0][1][0], "last": chunk[-1][1][0]})
             texts = cursor.fetchone()
-        return chunk, texts
+        return chunk, texts, [ids.reserve() for ids in self._all_ids()]
+
+    def _all_ids(self) -> list[_Ids]:
+        return [*self.ids.values(), self.document_ids]
 
     def _read_models(self, chunk):
         """What _read reads, through the models (SQLite: no JSON aggregates, no workers)."""
@@ -518,7 +535,10 @@ class BidBuilder:
 
     def _build_chunk(self, index: int, inputs) -> tuple["_Tables", BidReport]:
         """The chunk's rows and counts (in a worker process or this one)."""
-        chunk, read = inputs
+        chunk, read, blocks = inputs
+        if blocks is not None:
+            for ids, block in zip(self._all_ids(), blocks, strict=True):
+                ids.start_chunk(block)
         stages, changes, items, committees = (
             self._parsed(chunk, read) if isinstance(read[0], str | None) else read
         )
