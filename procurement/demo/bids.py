@@ -37,14 +37,13 @@ the same bids, prices and instants, but new ciphertexts and receipt hashes.
 """
 
 import hashlib
-import multiprocessing
+import json
 import os
 import secrets
 import time as time_module
 import uuid
 import zlib
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -87,15 +86,13 @@ from ..models import (
 )
 from ..models.bids import sealed_document_path
 from . import pdf, workers
-from .bulk_writers import CopyText
+from .bulk_writers import CopyText, send_copy
 from .documents import DOCUMENT_FIELDS, DocumentBuilder, has_files
 from .phases import Phases
 from .users import DEMO_DOMAIN, DEMO_ENTITIES
 
 S = ProcessStatus
 CHUNK = 2_000
-SIGN_BATCH = 5_000  # receipts read, signed and chained at a time
-SIGN_IN_WORKERS_FROM = SIGN_BATCH  # a first batch this full starts the signing workers
 CENT = Decimal("0.01")
 HUNDRED = Decimal("100")
 REPRESENTATIVE_DOMAIN = f"proveedores.{DEMO_DOMAIN}"
@@ -196,6 +193,10 @@ class _Version:
     content: dict
     nonce: str
     receipt_hash: str
+    instant: str  # receipts.instant(at): ISO 8601 in UTC, as the receipt and the ledger write it
+    # The content's prices as numbers, [(item, quantity, unit_price, line_total)], and total.
+    priced: list[tuple] = field(default_factory=list)
+    total: Decimal | None = None
 
 
 @dataclass(slots=True)
@@ -225,6 +226,20 @@ class _Ids:
         self.model = model
         self.next = None
         self.buffer: list[int] = []
+
+    def reserve(self) -> list[int]:
+        """A block of ids for one chunk, taken by this process in chunk order (PostgreSQL):
+        the worker that builds the chunk starts from it, so which worker builds which chunk,
+        and when, changes no id (unless a chunk needs more than a block)."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                [self.model._meta.db_table, self.BLOCK],
+            )
+            return [row[0] for row in cursor.fetchall()]
+
+    def start_chunk(self, block: list[int]) -> None:
+        self.buffer = block[::-1]  # popped from the end, ascending
 
     def take(self, count: int) -> list[int]:
         if not count:
@@ -429,6 +444,7 @@ class BidBuilder:
         parallel = workers.parallel_available()
         if parallel:
             sealing.wrap_key(os.urandom(32))  # the master key loaded (or made) before forking
+        receipts.sign(receipts.GENESIS_HASH)  # so is the signing key (the workers sign)
         with translation.override(settings.LANGUAGE_CODE or "es"):
             workers.run_chunks(
                 self._chunks(), self._read, self._build_chunk, self._write, parallel=parallel
@@ -441,7 +457,21 @@ class BidBuilder:
     def _read(self, chunk):
         """The chunk's processes with their stages, changes, items and committees, read by
         the chunk's range of ids (chunks follow the ids; the drafts in it are skipped): one
-        index scan, where a list of thousands of ids costs more than the rows."""
+        index scan, where a list of thousands of ids costs more than the rows. Read as JSON
+        text (one value per table): the worker that builds the chunk parses it, and this
+        process (the serial part of the seed) neither loads nor pickles row by row."""
+        if connection.vendor != "postgresql":
+            return chunk, self._read_models(chunk), None
+        with connection.cursor() as cursor:
+            cursor.execute(_inputs_sql(), {"first": chunk[0][1][0], "last": chunk[-1][1][0]})
+            texts = cursor.fetchone()
+        return chunk, texts, [ids.reserve() for ids in self._all_ids()]
+
+    def _all_ids(self) -> list[_Ids]:
+        return [*self.ids.values(), self.document_ids]
+
+    def _read_models(self, chunk):
+        """What _read reads, through the models (SQLite: no JSON aggregates, no workers)."""
         ids = [row[0] for _position, row in chunk]
         span = (ids[0], ids[-1])
         stages: dict[int, dict] = {pk: {} for pk in ids}
@@ -472,11 +502,46 @@ class BidBuilder:
         ).values_list("process_id", "user_id", "role", "user__email", "user__full_name"):
             if pk in committees:
                 committees[pk][role] = SimpleNamespace(pk=user, email=email, full_name=name)
-        return chunk, stages, changes, items, committees
+        return stages, changes, items, committees
+
+    @staticmethod
+    def _parsed(chunk, texts):
+        """The inputs _read read, as the builder uses them (in the worker)."""
+        ids = [row[0] for _position, row in chunk]
+        stage_rows, change_rows, item_rows, committee_rows = (
+            json.loads(text) if text else [] for text in texts
+        )
+        stages: dict[int, dict] = {pk: {} for pk in ids}
+        for pk, stage, start, end, closing in stage_rows:
+            if pk in stages:
+                stages[pk][stage] = (
+                    date.fromisoformat(start),
+                    date.fromisoformat(end),
+                    time.fromisoformat(closing) if closing else None,
+                )
+        changes: dict[int, list] = {pk: [] for pk in ids}
+        for pk, at, action in change_rows:
+            if pk in changes:
+                changes[pk].append((datetime.fromisoformat(at), action))
+        items: dict[int, list] = {pk: [] for pk in ids}
+        for pk, item, description, quantity, value in item_rows:
+            if pk in items:
+                items[pk].append((item, description, _number(quantity), _number(value)))
+        committees: dict[int, dict] = {pk: {} for pk in ids}
+        for pk, user, role, email, name in committee_rows:
+            if pk in committees:
+                committees[pk][role] = SimpleNamespace(pk=user, email=email, full_name=name)
+        return stages, changes, items, committees
 
     def _build_chunk(self, index: int, inputs) -> tuple["_Tables", BidReport]:
         """The chunk's rows and counts (in a worker process or this one)."""
-        chunk, stages, changes, items, committees = inputs
+        chunk, read, blocks = inputs
+        if blocks is not None:
+            for ids, block in zip(self._all_ids(), blocks, strict=True):
+                ids.start_chunk(block)
+        stages, changes, items, committees = (
+            self._parsed(chunk, read) if isinstance(read[0], str | None) else read
+        )
         self.rng = workers.chunk_stream(self.stream_base, index)
         report, self.report = self.report, BidReport()
         try:
@@ -586,9 +651,13 @@ class BidBuilder:
             return
         for bid in bids:
             for version in bid.versions:
+                # Signed here (a worker process, on PostgreSQL): each signature covers its
+                # receipt hash alone; only the chain needs the order across processes.
+                kind = "withdrawal" if version.kind == BidVersion.Kind.WITHDRAWAL else "bid"
                 out.receipts.append(
-                    (version.at, version.receipt_hash, pk, identifier, version.kind, bid.paper)
-                )
+                    (version.instant, version.receipt_hash, pk, identifier, kind, bid.paper,
+                     receipts.sign(version.receipt_hash))
+                )  # fmt: skip
         self.report.bids += len(bids)
         self.report.versions += sum(len(b.versions) for b in bids)
         live = [b for b in bids if not b.withdrawn]
@@ -727,11 +796,12 @@ class BidBuilder:
                 if bid.document is not None:
                     documents = [{"id": str(bid.document[0]), **bid.document[1]}]
                 content["documents"] = documents
-                lines, total = [], Decimal("0.00")
+                lines, priced, total = [], [], Decimal("0.00")
                 for item, _description, quantity, value in chosen:
                     unit = _unit_price(rng, value, quantity)
                     line_total = (unit * quantity).quantize(CENT, rounding=ROUND_HALF_UP)
                     total += line_total
+                    priced.append((item, quantity, unit, line_total))
                     lines.append(
                         {
                             "item": item,
@@ -743,8 +813,12 @@ class BidBuilder:
                 content["prices"] = lines
                 content["total"] = receipts.money(total)
             nonce = secrets.token_hex(16)
-            receipt = receipts.receipt_hash(content, receipts.instant(at), nonce)
-            bid.versions.append(_Version(number, kind, at, content, nonce, receipt))
+            instant = receipts.instant(at)
+            receipt = receipts.receipt_hash(content, instant, nonce)
+            version = _Version(number, kind, at, content, nonce, receipt, instant)
+            if kind == BidVersion.Kind.SUBMISSION:
+                version.priced, version.total = priced, total
+            bid.versions.append(version)
         return bid
 
     # --- sealed bids ---------------------------------------------------------------------------
@@ -819,7 +893,8 @@ class BidBuilder:
         [opening_id] = self.ids[BidOpening].take(1)
         ordered = sorted(bids, key=lambda b: b.current.at)
         opened_ids = self.ids[OpenedBid].take(len(ordered))
-        shown = []
+        shown = []  # what the act lists (only for a process with files: it has an act)
+        act = has_files(position, identifier, self.files_for_first)
         for number, (bid, opened_id) in enumerate(zip(ordered, opened_ids, strict=True), start=1):
             out.bids.append(
                 (
@@ -834,7 +909,8 @@ class BidBuilder:
             )
             version = bid.current
             withdrawn = bid.withdrawn
-            total = None if withdrawn else Decimal(version.content["total"])
+            total = None if withdrawn else version.total
+            status = OpenedBid.Status.WITHDRAWN if withdrawn else OpenedBid.Status.VALID
             out.opened.append(
                 (
                     opened_id,
@@ -845,7 +921,7 @@ class BidBuilder:
                     version.number,
                     version.at,
                     bid.paper,
-                    OpenedBid.Status.WITHDRAWN if withdrawn else OpenedBid.Status.VALID,
+                    status,
                     "",
                     bid.lead.pk,
                     bid.lead.ruc,
@@ -853,58 +929,20 @@ class BidBuilder:
                     total,
                 )  # fmt: skip
             )
-            members, lines = [], []
             if not withdrawn:
                 for supplier, share, is_lead in bid.members:
                     out.members.append(
                         (opened_id, supplier.pk, supplier.ruc, supplier.name[:255], share, is_lead)
                     )
-                    members.append(
-                        SimpleNamespace(
-                            legal_name=supplier.name, ruc=supplier.ruc, share=share, is_lead=is_lead
-                        )
-                    )
-                for line in version.content["prices"]:
+                for item, quantity, unit, line_total in version.priced:
                     out.lines.append(
-                        (
-                            opened_id,
-                            line["item"],
-                            self._description(line["item"]),
-                            Decimal(line["quantity"]),
-                            Decimal(line["unit_price"]),
-                            Decimal(line["line_total"]),
-                        )  # fmt: skip
+                        (opened_id, item, self._description(item), quantity, unit, line_total)
                     )
-                    lines.append(
-                        SimpleNamespace(
-                            description=self._description(line["item"]),
-                            quantity=Decimal(line["quantity"]),
-                            unit_price=Decimal(line["unit_price"]),
-                            line_total=Decimal(line["line_total"]),
-                        )
-                    )
-            status = OpenedBid.Status.WITHDRAWN if withdrawn else OpenedBid.Status.VALID
-            shown.append(
-                SimpleNamespace(
-                    position=number,
-                    paper=bid.paper,
-                    status=status,
-                    get_status_display=lambda s=status: OpenedBid.Status(s).label,
-                    problem="",
-                    lead_name=bid.lead.name,
-                    lead_ruc=bid.lead.ruc,
-                    members=_Listed(members),
-                    lines=_Listed(lines),
-                    documents=_Listed([]),
-                    total=total,
-                    version=version.number,
-                    received_at=version.at,
-                    receipt_hash=version.receipt_hash,
-                )  # fmt: skip
-            )
+            if act:
+                shown.append(self._shown(bid, number, status, total))
         at_evaluation = Stage.OPENING not in stages
         act_id = None
-        if has_files(position, identifier, self.files_for_first):
+        if act:
             act_id = self._act(
                 out, row, shown, started, opened_at, president, member, at_evaluation
             )
@@ -924,6 +962,43 @@ class BidBuilder:
             )  # fmt: skip
         )
         self.report.openings += 1
+
+    def _shown(self, bid: _Bid, number: int, status: str, total) -> SimpleNamespace:
+        """An opened bid as the act lists it (the shape act_lines reads from the models)."""
+        version = bid.current
+        members, lines = [], []
+        if status != OpenedBid.Status.WITHDRAWN:
+            members = [
+                SimpleNamespace(
+                    legal_name=supplier.name, ruc=supplier.ruc, share=share, is_lead=is_lead
+                )
+                for supplier, share, is_lead in bid.members
+            ]
+            lines = [
+                SimpleNamespace(
+                    description=self._description(item),
+                    quantity=quantity,
+                    unit_price=unit,
+                    line_total=line_total,
+                )
+                for item, quantity, unit, line_total in version.priced
+            ]
+        return SimpleNamespace(
+            position=number,
+            paper=bid.paper,
+            status=status,
+            get_status_display=lambda: OpenedBid.Status(status).label,
+            problem="",
+            lead_name=bid.lead.name,
+            lead_ruc=bid.lead.ruc,
+            members=_Listed(members),
+            lines=_Listed(lines),
+            documents=_Listed([]),
+            total=total,
+            version=version.number,
+            received_at=version.at,
+            receipt_hash=version.receipt_hash,
+        )  # fmt: skip
 
     def _procedure_label(self, procedure: str) -> str:
         labels = self.__dict__.setdefault("_labels", {})
@@ -981,113 +1056,57 @@ class BidBuilder:
     # --- the ledger ----------------------------------------------------------------------------
 
     def _create_receipts_table(self) -> None:
+        # The instant as its ISO text in UTC (fixed width: its order is the time order, in
+        # the "C" collation on PostgreSQL), so reading it back loads no time zone.
+        collate = ' COLLATE "C"' if connection.vendor == "postgresql" else ""
         with connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {RECEIPTS_TABLE}")
             cursor.execute(
-                f"CREATE TEMPORARY TABLE {RECEIPTS_TABLE} (received_at timestamp with time zone, "
-                "receipt_hash varchar(64), process_id bigint, identifier varchar(100), "
-                "kind varchar(10), paper boolean)"
+                f"CREATE TEMPORARY TABLE {RECEIPTS_TABLE} (received varchar(40){collate}, "
+                f"receipt_hash varchar(64){collate}, process_id bigint, "
+                "identifier varchar(100), kind varchar(10), paper boolean, signature text)"
             )
 
     def _write_ledger(self) -> None:
-        """Every receipt in the order of its instant, chained and signed. The signatures
-        (Ed25519, the costly part: tens of microseconds each) are made by a pool of worker
-        processes while this one chains, once there are enough receipts to pay for it."""
+        """Every receipt in the order of its instant, chained (the signatures were made with
+        the receipts, by the worker processes)."""
         previous, position, batch = receipts.GENESIS_HASH, 0, []
+        postgresql = connection.vendor == "postgresql"
         writer = _writer()
         sql = (
-            "SELECT received_at, receipt_hash, process_id, identifier, kind, paper "  # noqa: S608
-            f"FROM {RECEIPTS_TABLE} ORDER BY received_at, receipt_hash"
+            "SELECT received, receipt_hash, process_id, identifier, kind, paper, "  # noqa: S608
+            f"signature FROM {RECEIPTS_TABLE} ORDER BY received, receipt_hash"
         )
-        with _reading(sql) as cursor, _Signer() as signer:
-            while rows := cursor.fetchmany(SIGN_BATCH):
-                signatures = signer.sign([row[1] for row in rows])
-                for received, receipt, process, identifier, kind, paper in rows:
-                    if isinstance(received, str):  # SQLite
-                        received = datetime.fromisoformat(received)
-                    if received.tzinfo is None:
-                        received = received.replace(tzinfo=ZoneInfo("UTC"))
+        chain_hash = receipts.chain_hash
+        with _reading(sql) as cursor:
+            while rows := cursor.fetchmany(20_000):
+                for received, receipt, process, identifier, kind, paper, signature in rows:
                     position += 1
-                    kind = "withdrawal" if kind == "withdrawal" else "bid"
-                    chain = receipts.chain_hash(
-                        previous,
-                        receipt,
-                        identifier,
-                        receipts.instant(received),
-                        position,
-                        kind,
-                        bool(paper),
+                    chain = chain_hash(
+                        previous, receipt, identifier, received, position, kind, paper
                     )
-                    batch.append(
-                        [position, receipt, process, received, kind, bool(paper), None,
-                         previous, chain]
-                    )  # fmt: skip
+                    if postgresql:  # a line of COPY text: none of these needs escaping
+                        batch.append(
+                            f"{position}\t{receipt}\t{process}\t{received}\t{kind}\t"
+                            f"{'t' if paper else 'f'}\t{signature}\t{previous}\t{chain}\n"
+                        )
+                    else:
+                        batch.append(
+                            (position, receipt, process, datetime.fromisoformat(received),
+                             kind, bool(paper), signature, previous, chain)
+                        )  # fmt: skip
                     previous = chain
-                for row, signature in zip(batch[-len(rows) :], signatures.result(), strict=True):
-                    row[6] = signature
-                if len(batch) >= 20_000:
-                    writer.write(ReceiptLedgerEntry, LEDGER_FIELDS, [tuple(r) for r in batch])
-                    batch = []
-        writer.write(ReceiptLedgerEntry, LEDGER_FIELDS, [tuple(r) for r in batch])
+                self._write_ledger_rows(writer, batch)
+                batch = []
         with connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {RECEIPTS_TABLE}")
         self.report.ledger = position
 
-
-def _sign_all(hashes: list[str]) -> list[str]:
-    return [receipts.sign(receipt) for receipt in hashes]
-
-
-class _Done:
-    """A result already there (signatures made in this process)."""
-
-    def __init__(self, value):
-        self.value = value
-
-    def result(self):
-        return self.value
-
-
-class _Signer:
-    """Signs receipt hashes: in this process for a first batch that is not full (the small
-    seeds of tests and `make run`), in worker processes (forked: they inherit the loaded
-    key and touch no database) from the first full batch on. Ed25519 signatures are
-    deterministic, so who makes them changes nothing."""
-
-    def __init__(self):
-        self.pool = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        if self.pool is not None:
-            self.pool.shutdown(wait=False, cancel_futures=True)  # the workers exit on their own
-        return False
-
-    def sign(self, hashes: list[str]):
-        if self.pool is None and len(hashes) < SIGN_IN_WORKERS_FROM:
-            return _Done(_sign_all(hashes))
-        if self.pool is None:
-            receipts.sign(hashes[0])  # load the key before forking, once
-            self.workers = max(os.cpu_count() or 1, 2)
-            self.pool = ProcessPoolExecutor(
-                max_workers=self.workers,
-                mp_context=multiprocessing.get_context("fork"),
-            )
-        size = -(-len(hashes) // (self.workers * 2))
-        parts = [
-            self.pool.submit(_sign_all, hashes[i : i + size]) for i in range(0, len(hashes), size)
-        ]
-        return _Gathered(parts)
-
-
-class _Gathered:
-    def __init__(self, parts):
-        self.parts = parts
-
-    def result(self):
-        return [signature for part in self.parts for signature in part.result()]
+    @staticmethod
+    def _write_ledger_rows(writer, batch: list) -> None:
+        if batch and isinstance(batch[0], str):
+            batch = CopyText("".join(batch).encode("ascii"), len(batch))
+        writer.write(ReceiptLedgerEntry, LEDGER_FIELDS, batch)
 
 
 @contextmanager
@@ -1113,6 +1132,39 @@ class _Listed:
 
     def all(self):
         return self.rows
+
+
+# The stages the bids look at: their own, and those whose first day is the opening moment's.
+READ_STAGES = (Stage.BIDS, Stage.OPENING, Stage.EVALUATION, Stage.AWARD)
+
+
+def _inputs_sql() -> str:
+    """One row: each input table's rows of the processes with ids from %(first)s to
+    %(last)s, as a JSON array of arrays (numbers as text, for exact Decimals)."""
+    stages = ", ".join(f"'{stage}'" for stage in READ_STAGES)
+    table = {
+        model: connection.ops.quote_name(model._meta.db_table)
+        for model in (ProcessStage, StatusChange, ProcessItem, CommitteeMember, User)
+    }
+    span = "process_id BETWEEN %(first)s AND %(last)s"
+    return (
+        "SELECT "  # noqa: S608 - names from model metadata, stages from the codelist
+        '(SELECT json_agg(json_build_array(process_id, stage, start, "end", closing_time)) '
+        f"FROM {table[ProcessStage]} WHERE {span} AND stage IN ({stages}))::text, "
+        "(SELECT json_agg(json_build_array(process_id, at, action) ORDER BY at, id) "
+        f"FROM {table[StatusChange]} WHERE {span})::text, "
+        "(SELECT json_agg(json_build_array(process_id, id, description, quantity::text, "
+        f"estimated_value::text) ORDER BY id) FROM {table[ProcessItem]} WHERE {span})::text, "
+        "(SELECT json_agg(json_build_array(c.process_id, c.user_id, c.role, u.email, "
+        # CommitteeMember's ordering: of two members in one role, the last one is kept.
+        "u.full_name) ORDER BY c.process_id, c.role DESC, u.full_name, c.id) "
+        f"FROM {table[CommitteeMember]} c JOIN {table[User]} u "
+        f"ON u.id = c.user_id WHERE c.{span})::text"
+    )
+
+
+def _number(text):
+    return None if text is None else Decimal(text)
 
 
 def _entry(supplier: _Supplier) -> dict:
@@ -1186,18 +1238,13 @@ class _Tables:
             with connection.cursor() as cursor:
                 raw = cursor.connection
             sql = (
-                f"COPY {RECEIPTS_TABLE} (received_at, receipt_hash, process_id, identifier, "
-                "kind, paper) FROM STDIN"
+                f"COPY {RECEIPTS_TABLE} (received, receipt_hash, process_id, identifier, "
+                "kind, paper, signature) FROM STDIN"
             )
-            with raw.cursor() as cursor, cursor.copy(sql) as copy:
-                if isinstance(self.receipts, CopyText):
-                    copy.write(self.receipts.data)
-                else:
-                    for row in self.receipts:
-                        copy.write_row(row)
+            send_copy(raw, sql, self.receipts)
         else:
             with connection.cursor() as cursor:
                 cursor.executemany(
-                    f"INSERT INTO {RECEIPTS_TABLE} VALUES (%s, %s, %s, %s, %s, %s)",  # noqa: S608
-                    [(receipts.instant(r[0]), *r[1:]) for r in self.receipts],
+                    f"INSERT INTO {RECEIPTS_TABLE} VALUES (%s, %s, %s, %s, %s, %s, %s)",  # noqa: S608
+                    self.receipts,
                 )

@@ -18,6 +18,7 @@ from procurement.demo import documents as demo_documents
 from procurement.demo import workers
 from procurement.models import (
     Award,
+    BidOpening,
     BidVersion,
     Contract,
     OpenedBid,
@@ -88,6 +89,19 @@ def _seeded(monkeypatch, settings, tmp_path, *, parallel: bool) -> tuple[dict, i
             )
         )
         made["unsealed"] = _unseal_every_version()
+        # Each chunk's ids come from a block reserved in chunk order (not from whichever
+        # worker asked the sequence first): they ascend with the processes.
+        made["ids_follow_processes"] = all(
+            ids == sorted(ids)
+            for ids in (
+                list(BidOpening.objects.order_by("process_id").values_list("pk", flat=True)),
+                list(
+                    OpenedBid.objects.order_by("opening__process_id", "position").values_list(
+                        "pk", flat=True
+                    )
+                ),
+            )
+        )
         receipts, audit = StringIO(), StringIO()
         call_command("verify_receipts", stdout=receipts)
         call_command("verify_audit", stdout=audit)
@@ -125,5 +139,6 @@ def test_rows_built_by_workers_are_the_ones_built_here_and_the_chains_verify(
     assert none == 0
     assert in_workers["versions"] and in_workers["opened"] and in_workers["awards"]
     assert in_workers["unsealed"] > 0
+    assert in_workers["ids_follow_processes"]
     assert in_workers["documents"]  # the documents' PDFs made and stored by workers too
     assert in_workers == here  # each chunk's own random stream: same rows wherever built
