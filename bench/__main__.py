@@ -11,7 +11,9 @@ raw SQL and the CSV export, on a clone of BENCH_SEARCH_PROCESSES, default 100,00
 BENCH_SEARCH_DB=name and `search` alone, on that database as it is, never dropped). Each run
 uses a scratch database
 it creates and drops, and a temporary VAR_DIR (keys, media, anchors), so nothing of yours is
-touched. Figures are wall-clock seconds on this machine; compare runs on the same machine.
+touched. Every benchmark runs with production settings, DEBUG off (bench/production.py: keys,
+SECRET_KEY and static files of the run's own); BENCH_DEBUG=1 measures with DEBUG on instead.
+Figures are wall-clock seconds on this machine; compare runs on the same machine.
 """
 
 import io
@@ -23,6 +25,8 @@ import time
 import django
 import psycopg
 from django.conf import settings
+
+from bench import production
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 BENCH_DB = os.environ.get("BENCH_DB", "portal_bench")
@@ -44,7 +48,9 @@ def main() -> None:
         conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
         conn.execute(f"CREATE DATABASE {BENCH_DB}")
     os.environ["DATABASE_URL"] = base.rsplit("/", 1)[0] + f"/{BENCH_DB}"
+    production.apply(scratch.name)
     django.setup()
+    print(production.prepare(), flush=True)
     from django.core.management import call_command
 
     try:
@@ -98,28 +104,27 @@ def main() -> None:
 
 def existing_search(name: str) -> None:
     """`python -m bench search` on a database already prepared (BENCH_SEARCH_DB): read, never
-    dropped nor migrated. VAR_DIR is the environment's, or a scratch one."""
-    scratch = None
-    if "VAR_DIR" not in os.environ:
-        scratch = tempfile.TemporaryDirectory(prefix="portal-bench-")
-        os.environ["VAR_DIR"] = scratch.name
+    dropped nor migrated. VAR_DIR is the environment's, or the scratch one that holds the
+    production settings' keys and static files."""
+    scratch = tempfile.TemporaryDirectory(prefix="portal-bench-")
+    os.environ.setdefault("VAR_DIR", scratch.name)
     base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal")
     os.environ["DATABASE_URL"] = base.rsplit("/", 1)[0] + f"/{name}"
-    django.setup()
-    from bench import search
-
     try:
+        production.apply(scratch.name)
+        django.setup()
+        print(production.prepare(), flush=True)
+        from bench import search
+
         search.run(existing=True)
     finally:
-        if scratch:
-            scratch.cleanup()
+        scratch.cleanup()
 
 
 def seed_figures(figures, timed) -> None:
     """seed_demo at BENCH_PROCESSES processes (with the seconds of each part of it), then
     the main public pages."""
     from django.core.management import call_command
-    from django.test import Client
 
     from procurement.management.commands.seed_demo import Command as SeedDemo
 
@@ -151,7 +156,7 @@ def seed_figures(figures, timed) -> None:
         )
     )
     settings.ALLOWED_HOSTS = ["*"]
-    client = Client()
+    client = production.page_client()
     for url in [
         "/",
         "/procesos/",

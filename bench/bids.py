@@ -36,6 +36,8 @@ from datetime import timedelta
 from http.cookies import SimpleCookie
 from pathlib import Path
 
+from bench import production
+
 PASSWORD = "Licitacion-2026-bench!"  # noqa: S105 - a scratch database's bench users
 RECEIPT_RE = re.compile(r'id="receipt-hash">([0-9a-f]{64})<')
 
@@ -167,15 +169,12 @@ def _setup(clients: int, processes: int):
 
 
 def _server_env(port: int) -> dict:
+    """Production's settings (bench/production.py, the keys of the scratch VAR_DIR), even
+    under BENCH_DEBUG: the server is what production runs."""
     var = Path(os.environ["VAR_DIR"])
     return {
         **os.environ,
-        "DEBUG": "0",
-        "SECRET_KEY": os.urandom(32).hex(),
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "PORTAL_SIGNING_KEY_FILE": str(var / "portal_signing_key.pem"),
-        "BID_MASTER_KEY_FILE": str(var / "bid_master_key"),
-        "BEHIND_TLS_PROXY": "1",
+        **production.environment(var),
         "SITE_URL": f"https://127.0.0.1:{port}",
         "EMAIL_URL": f"file://{var / 'mail'}",
         "LOG_LEVEL": "ERROR",
@@ -188,9 +187,7 @@ def _server_env(port: int) -> dict:
 def _start_server(port: int, workers: int):
     env = _server_env(port)
     venv_bin = Path(sys.executable).parent
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], env=env, check=True
-    )
+    production.collect_static(env)
     server = subprocess.Popen(  # noqa: S603 - our own gunicorn, fixed arguments
         [
             str(venv_bin / "gunicorn"),

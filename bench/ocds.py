@@ -17,7 +17,8 @@ from pathlib import Path
 import psycopg
 from django.conf import settings
 from django.core.management import call_command
-from django.test import Client
+
+from bench import production
 
 
 def run(figures, *, seeded: bool) -> None:
@@ -70,7 +71,7 @@ def run(figures, *, seeded: bool) -> None:
 
     settings.ALLOWED_HOSTS = ["*"]
     settings.API_ANON_THROTTLE_RATE = "1000000/second"
-    client = Client()
+    client = production.page_client()
     from procurement.models import ProcurementProcess
 
     identifier = ProcurementProcess.objects.published().values_list("identifier", flat=True)[0]

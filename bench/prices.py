@@ -73,17 +73,24 @@ def add_lines(target: int) -> tuple[str, int]:
 
 
 def main() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    django.setup()
-    from bench import scale
-    from procurement import prices
+    import tempfile
 
-    target = int(os.environ.get("BENCH_PRICES_LINES", "20000"))
-    code, added = add_lines(target)
-    total = prices._winning_lines([code]).count()
-    print(f"commodity {code}: {total:,} awarded lines ({added:,} added)")
-    scale.print_measures(scale.measure(only=["prices"]))
-    print(uncounted(f"/precios/{code}/"))
+    from bench import production
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    with tempfile.TemporaryDirectory(prefix="portal-bench-") as scratch:
+        production.apply(scratch)  # DEBUG off (BENCH_DEBUG=1: on), as every bench
+        django.setup()
+        print(production.prepare())
+        from bench import scale
+        from procurement import prices
+
+        target = int(os.environ.get("BENCH_PRICES_LINES", "20000"))
+        code, added = add_lines(target)
+        total = prices._winning_lines([code]).count()
+        print(f"commodity {code}: {total:,} awarded lines ({added:,} added)")
+        scale.print_measures(scale.measure(only=["prices"]))
+        print(uncounted(f"/precios/{code}/"))
 
 
 def uncounted(url: str, requests: int = 10) -> str:
@@ -93,9 +100,10 @@ def uncounted(url: str, requests: int = 10) -> str:
     import time
 
     from django.core.cache import cache
-    from django.test import Client
 
-    client, times = Client(), []
+    from bench import production
+
+    client, times = production.page_client(), []
     for _ in range(requests):
         cache.clear()
         started = time.perf_counter()

@@ -318,17 +318,16 @@ def measure(requests: int | None = None, only=()) -> list[tuple]:
     gets `requests` requests (BENCH_SCALE_REQUESTS, 30), or as many as
     BENCH_SCALE_PAGE_SECONDS (60) allow but at least MIN_REQUESTS; none more when the warm-up
     alone took longer than that."""
-    from django.test import Client
-
     from accounts.models import User
+    from bench import production
 
     requests = requests or int(os.environ.get("BENCH_SCALE_REQUESTS", "30"))
     budget = float(os.environ.get("BENCH_SCALE_PAGE_SECONDS", "60"))
     settings.ALLOWED_HOSTS = ["*"]
     settings.API_ANON_THROTTLE_RATE = "1000000/second"
-    auditor = Client()
+    auditor = production.page_client()
     auditor.force_login(User.objects.get(email="auditor@demo.portal.pe"))
-    anonymous = Client()
+    anonymous = production.page_client()
     only = only or [key for key in os.environ.get("BENCH_SCALE_PAGES", "").split(",") if key]
     found = []
     for key, label, url, as_auditor in PAGES:

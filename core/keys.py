@@ -56,36 +56,39 @@ def _configured_key(value: str, file: str, create: Callable[[], bytes] | None, n
         raise ImproperlyConfigured(f"{name}_FILE {file!r} cannot be read: {error}") from error
 
 
-def portal_signing_key_pem() -> bytes:
-    """The Ed25519 private key (PEM) that signs audit anchors and bid receipts."""
+def new_portal_signing_key() -> bytes:
+    """A new Ed25519 private key, PEM (PKCS#8, unencrypted): what PORTAL_SIGNING_KEY holds."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    def generate() -> bytes:
-        return Ed25519PrivateKey.generate().private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
+    return Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
 
+
+def new_bid_master_key() -> bytes:
+    """A new Fernet key (32 random bytes, URL-safe base64): what BID_MASTER_KEY holds."""
+    return base64.urlsafe_b64encode(os.urandom(32))
+
+
+def portal_signing_key_pem() -> bytes:
+    """The Ed25519 private key (PEM) that signs audit anchors and bid receipts."""
     return _configured_key(
         settings.PORTAL_SIGNING_KEY,
         settings.PORTAL_SIGNING_KEY_FILE,
-        generate if settings.PORTAL_SIGNING_KEY_CREATE_IF_MISSING else None,
+        new_portal_signing_key if settings.PORTAL_SIGNING_KEY_CREATE_IF_MISSING else None,
         "PORTAL_SIGNING_KEY",
     )
 
 
 def bid_master_key() -> bytes:
     """The Fernet key (32 random bytes, URL-safe base64) that wraps the keys of sealed bids."""
-
-    def generate() -> bytes:
-        return base64.urlsafe_b64encode(os.urandom(32))
-
     key = _configured_key(
         settings.BID_MASTER_KEY,
         settings.BID_MASTER_KEY_FILE,
-        generate if settings.BID_MASTER_KEY_CREATE_IF_MISSING else None,
+        new_bid_master_key if settings.BID_MASTER_KEY_CREATE_IF_MISSING else None,
         "BID_MASTER_KEY",
     ).strip()
     try:
