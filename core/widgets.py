@@ -7,13 +7,13 @@ from django import forms
 from django.forms.models import ModelChoiceIterator
 from django.forms.renderers import DjangoTemplates
 from django.utils.formats import localize
+from django.utils.html import conditional_escape as _escape
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from . import reference_versions
-from .markup import escaped as _escape
 
 # What a filter's empty choice means: no condition (settings.FILTERS_EMPTY_CHOICE_LABEL).
 ANY = _("Any")

@@ -10,6 +10,7 @@ from django import template
 from django.urls import reverse
 from django.utils import dateformat
 from django.utils.formats import get_format
+from django.utils.html import conditional_escape as escaped
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 from django.utils.timezone import template_localtime
@@ -17,7 +18,6 @@ from django.utils.translation import gettext
 
 from core import formatting
 from core.converters import IdentifierConverter
-from core.markup import escaped
 from core.templatetags.formatting import register as formatting_library
 from procurement.models import ProcurementProcess
 
